@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the test dependencies (Python extras; Debian's Chromium for the browser tests) and runs the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q -e ".[test]"
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+  fi
+fi
+set +e
+python3 -m pytest -q "$@"
+rc=$?
+set -e
+# pytest exit 5 = no tests collected: that is a failure here (there must be tests)
+exit $rc
