@@ -90,6 +90,7 @@ def resolve_parallelism(model: ModelSpec, gpus: int | None = None, tp: int | Non
 
 
 def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Parallelism) -> float:
+    """Weight bytes on one GPU (works element-wise when the parallel degrees are NumPy arrays)."""
     wb = weight_bytes(model, weights)
     split_tp_pp = wb["attention"] + wb["dense_mlp"] + wb["shared_experts"] + wb["router"] + wb["norms"] + wb["moe_other"]
     vocab = wb["embedding"] + wb["lm_head"]
@@ -100,7 +101,7 @@ def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Parallelism) -> fl
 def kv_shard_factor(model: ModelSpec, par: Parallelism) -> float:
     """How many ways one sequence's KV is split: over PP (layers) and over TP up to the KV-head count."""
     kvh = 1 if model.is_mla else model.min_kv_heads
-    return par.pp * min(par.tp, kvh)
+    return par.pp * np.minimum(par.tp, kvh)
 
 
 def activation_bytes_per_gpu(model: ModelSpec, par: Parallelism, max_batch_tokens: int = MAX_BATCH_TOKENS) -> float:
@@ -109,10 +110,11 @@ def activation_bytes_per_gpu(model: ModelSpec, par: Parallelism, max_batch_token
     h = model.hidden_size
     widest_mlp = max(max(l.dense_mlp_params, l.expert_params * max(l.experts_per_token, 1), l.shared_expert_params)
                      for l in model.layers) / h
-    per_token = max(4 * h, 2 * h + 2 * widest_mlp / par.tp)
-    tokens = max_batch_tokens / par.dp
-    logits = min(tokens, 1024) * model.vocab_size / par.tp * 4  # fp32 logits for at most 1024 sampled rows
-    return tokens * per_token * ACTIVATION_BYTES_PER_ELEMENT + logits
+    per_token = np.maximum(4 * h, 2 * h + 2 * widest_mlp / par.tp)
+    tokens = max_batch_tokens / np.asarray(par.dp, dtype=float)
+    logits = np.minimum(tokens, 1024) * model.vocab_size / par.tp * 4  # fp32 logits for at most 1024 sampled rows
+    out = tokens * per_token * ACTIVATION_BYTES_PER_ELEMENT + logits
+    return float(out) if np.ndim(out) == 0 else out
 
 
 @dataclass
@@ -276,14 +278,12 @@ def auto_parallelism(model: ModelSpec, chips_needed: int, chips_per_node: int) -
     return tp * pp, tp, pp
 
 
-def max_sequences_per_gpu_group(model: ModelSpec, hw: HardwareSpec, weights: str, kv: str, par: Parallelism, context,
-                                max_batch_tokens: int = MAX_BATCH_TOKENS, runtime_overhead_fraction: float | None = None):
-    """Largest number of concurrent sequences of ``context`` tokens one model replica group (all par.gpus GPUs) holds.
-    Vectorized over ``context``. Used by the performance model to cap concurrency."""
-    sram = hw.kind == "sram"
-    frac = runtime_overhead_fraction if runtime_overhead_fraction is not None else (0.0 if sram else RUNTIME_OVERHEAD_FRACTION)
-    cap_b = hw.weight_memory_bytes
-    free = cap_b * (1 - frac) - weight_bytes_per_gpu(model, weights, par) - activation_bytes_per_gpu(model, par, max_batch_tokens)
+def max_sequences(model: ModelSpec, weights: str, kv: str, par: Parallelism, context, *, capacity_bytes,
+                  runtime_overhead_fraction, max_batch_tokens: int = MAX_BATCH_TOKENS):
+    """Largest number of concurrent sequences of ``context`` tokens a deployment of par.gpus GPUs holds in memory
+    (all DP replicas together). Element-wise over NumPy arrays of parallel degrees, capacities and contexts: the
+    performance model uses it to cap concurrency."""
+    free = (np.asarray(capacity_bytes, dtype=float) * (1 - np.asarray(runtime_overhead_fraction))
+            - weight_bytes_per_gpu(model, weights, par) - activation_bytes_per_gpu(model, par, max_batch_tokens))
     per_seq = np.asarray(kv_cache_bytes(model, context, kv, 1), dtype=float) / kv_shard_factor(model, par)
-    n = np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp
-    return n
+    return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp

@@ -1,0 +1,165 @@
+"""``tokenfab catalog``: list the bundled hardware and models (a thin layer over tokenfab.hardware / tokenfab.models)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import TokenfabError
+from ..hardware import FIGURE_FIELDS, HardwareSpec, alias_map, catalog, get_hardware
+from .common import console, emit, print_json
+
+# unit shown next to each figure in the one-chip view (the unit is also in the field name)
+_UNITS = {
+    "memory_capacity_gib": "GiB", "memory_bandwidth_tb_per_s": "TB/s", "sram_capacity_mib": "MiB",
+    "sram_bandwidth_tb_per_s": "TB/s", "peak_tflops": "TFLOP/s (dense)", "tdp_w": "W", "scaleup_domain_size": "chips",
+    "scaleup_bandwidth_gb_per_s_per_direction": "GB/s per direction", "scaleout_bandwidth_gb_per_s_per_direction":
+    "GB/s per direction", "chips_per_node": "chips", "chips_per_rack": "chips", "node_it_power_kw": "kW",
+    "rack_it_power_kw": "kW", "price_usd_per_chip": "USD", "price_usd_per_system": "USD", "chips_per_system": "chips",
+    "all_in_kw_per_chip": "kW",
+}
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return str(x)
+
+
+def _exact(x) -> str:
+    """Every digit the catalog holds (the one-chip view is for checking figures against their sources)."""
+    if isinstance(x, float) and x.is_integer():
+        x = int(x)
+    return f"{x:,}" if isinstance(x, (int, float)) else _fmt(x)
+
+
+def _memory_cell(h: HardwareSpec) -> str:
+    if h.kind == "sram":
+        return f"{h.sram_capacity_mib / 1024:.3g} (SRAM)"
+    return _fmt(h.memory_capacity_gib)
+
+
+def _row_dict(h: HardwareSpec) -> dict:
+    """What the table shows, as plain values (used for --json of the list)."""
+    return h.model_dump()
+
+
+def _render_list(cat: dict[str, HardwareSpec]) -> None:
+    t = Table(title="Hardware catalog (peaks are dense TFLOP/s; memory in binary GiB, bandwidth in decimal TB/s)")
+    for col in ("key", "name", "mem GiB", "BW TB/s", "bf16", "fp8", "fp4", "TDP W", "scale-up"):
+        t.add_column(col, justify="left" if col in ("key", "name") else "right", overflow="fold")
+    for k, h in cat.items():
+        p = h.peak_tflops
+        t.add_row(k, h.name, _memory_cell(h), _fmt(h.memory_bandwidth_tb_per_s), _fmt(p.get("bf16") or p.get("fp16")),
+                  _fmt(p.get("fp8")), _fmt(p.get("fp4")), _fmt(h.tdp_w), _fmt(h.scaleup_domain_size))
+    console.print(t)
+    console.print("bf16 column shows fp16 where a chip lists only fp16; '-' = not supported natively or not published.",
+                  style="dim")
+
+
+def _figure_rows(h: HardwareSpec):
+    """(field, value, unit, source record) for every figure the entry sets, precision by precision for peaks."""
+    for f in FIGURE_FIELDS:
+        if f == "peak_tflops":
+            for prec, v in h.peak_tflops.items():
+                if v is None:
+                    continue
+                yield f"peak_tflops.{prec}", v, _UNITS[f], h.source_of(f"peak_tflops.{prec}")
+            continue
+        src = h.source_of(f)
+        if src is None:  # not set in the data: a model default, not a sourced figure
+            continue
+        yield f, getattr(h, f), _UNITS.get(f, ""), src
+
+
+def _chip_dict(h: HardwareSpec) -> dict:
+    d = h.model_dump()
+    d["figures"] = [
+        {"field": f, "value": v, "unit": u, "source": s.source if s else None, "as_of": s.as_of if s else None,
+         "note": s.note if s else None}
+        for f, v, u, s in _figure_rows(h)
+    ]
+    return d
+
+
+def _common_source(rows) -> str | None:
+    counts: dict[str, int] = {}
+    for _, _, _, s in rows:
+        if s is not None:
+            counts[s.source] = counts.get(s.source, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
+def _render_chip(h: HardwareSpec) -> None:
+    console.print(f"[bold]{h.key}[/bold]: {h.name} ({h.vendor}, kind {h.kind}, cost family {h.cost_family or '-'})",
+                  highlight=False)
+    if h.aliases:
+        console.print(f"aliases: {', '.join(h.aliases)}", highlight=False)
+    rows = list(_figure_rows(h))
+    main_src = _common_source(rows)
+    if main_src:
+        console.print(f"[bold]source[/bold] (figures marked 'entry source'): {main_src}", highlight=False)
+    t = Table(show_lines=True)
+    for col in ("figure", "value", "unit", "as_of", "source / note"):
+        t.add_column(col, overflow="fold")
+    for f, v, u, s in rows:
+        src = "-" if s is None else ("entry source" if s.source == main_src else s.source)
+        if s and s.note:
+            src = f"{src}\n[dim]note: {s.note}[/dim]"
+        t.add_row(f, _exact(v), u, s.as_of if s else "-", src)
+    console.print(t)
+    if h.notes:
+        console.print(f"notes: {h.notes}", highlight=False)
+
+
+def hardware_cmd(
+    key: Optional[str] = typer.Argument(None, help="Show one chip with every figure and its source (e.g. h100-sxm)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    hardware_file: Optional[List[Path]] = typer.Option(
+        None, "--hardware-file", help="YAML/TOML file adding or overriding chips (repeatable; later files win)."),
+) -> None:
+    """The hardware catalog: every chip, or one chip with the source and date of each figure."""
+    files = [str(p) for p in hardware_file or []]
+    if key is not None:
+        h = get_hardware(key, files)
+        emit(_chip_dict(h), as_json, lambda _: _render_chip(h))
+        return
+    cat = catalog(files)
+    if as_json:
+        print_json({"hardware": {k: _row_dict(h) for k, h in cat.items()}, "aliases": alias_map(cat),
+                    "units": {"memory_capacity_gib": "GiB (2**30 B)", "memory_bandwidth_tb_per_s": "TB/s (1e12 B/s)",
+                              "peak_tflops": "dense TFLOP/s (1e12 FLOP/s)"}})
+        return
+    _render_list(cat)
+
+
+def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """The bundled model catalog (Hugging Face config.json files)."""
+    try:
+        from ..models import list_models
+    except ImportError as e:  # the models module is written by another part of the project
+        raise TokenfabError(f"the model catalog is not available in this build ({e})", field="models") from None
+    rows = [m.to_dict() for m in list_models()]
+    if as_json:
+        print_json(rows)
+        return
+    t = Table(title="Model catalog (parameters in billions, decimal)")
+    cols = ("key", "name", "family", "total_params_b", "active_params_b", "native_weights", "max_position_embeddings")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("key", "name", "family", "native_weights") else "right", overflow="fold")
+    for r in rows:
+        t.add_row(*[_fmt(r.get(c)) for c in cols])
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(no_args_is_help=True, help="Browse the bundled hardware and model catalogs.")
+    sub.command("hardware")(hardware_cmd)
+    sub.command("models")(models_cmd)
+    app.add_typer(sub, name="catalog")

@@ -1,0 +1,186 @@
+"""The streaming client against the local mock server (a subprocess on 127.0.0.1, so it has its own core):
+measured timing vs configured delays, every fault in its bucket, no record lost, resume after an interrupt.
+
+Tolerances: the mock sends the first token ``ttft_ms`` after it has read the request and later tokens on an absolute
+schedule ``itl_ms`` apart. On this 2-core machine the client adds a few ms to TTFT (HTTP round trip, scheduling of
+two processes; ~5 ms measured) and almost nothing to TPOT, which is a difference of two timestamps over many gaps.
+So TTFT p50 must be within +/-15 ms of the configured 50 ms and TPOT p50 within 15% of the configured 10 ms. Delays are
+kept small so the file runs in a few seconds.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+
+from tokenfab.bench import client, metrics, records
+from tokenfab.bench.mockserver import MockConfig, MockServerProcess
+
+TTFT_MS, ITL_MS = 50.0, 10.0
+TTFT_TOL_MS = 15.0
+TPOT_REL_TOL = 0.15
+
+
+@pytest.fixture(scope="module")
+def mock():
+    with MockServerProcess(MockConfig(), max_lifetime_s=120) as srv:
+        yield srv
+
+
+def _run(cfg, level, on_record=None, **kw):
+    recs = []
+
+    def keep(r):
+        recs.append(r)
+        if on_record:
+            on_record(r)
+
+    asyncio.run(client.run_level(cfg, level, run_id="t", session_id="s", on_record=keep, **kw))
+    return recs
+
+
+def test_measured_ttft_and_tpot_match_configured_delays(mock):
+    mock.configure({"ttft_ms": TTFT_MS, "itl_ms": ITL_MS})
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=32, osl=20, levels=(4,), requests=16, warmup=4)
+    recs = _run(cfg, 4)
+    s = metrics.summarize_level(recs)
+    assert s["requests_ok"] == 16
+    assert abs(s["ttft_ms_p50"] - TTFT_MS) <= TTFT_TOL_MS, s["ttft_ms_p50"]
+    assert abs(s["tpot_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS, s["tpot_ms_p50"]
+    assert abs(s["itl_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS
+    # E2EL = TTFT + 19 gaps
+    assert abs(s["e2el_ms_p50"] - (TTFT_MS + 19 * ITL_MS)) <= TTFT_TOL_MS + 19 * ITL_MS * TPOT_REL_TOL
+    assert s["token_count_source"] == {"usage": 16}
+    assert all(r["output_tokens"] == 20 and r["input_tokens"] == 32 for r in recs)
+    # the wrong delay would fail: TPOT is clearly not 5 or 20 ms
+    assert not abs(s["tpot_ms_p50"] - 2 * ITL_MS) <= TPOT_REL_TOL * ITL_MS
+
+
+def test_faults_are_counted_exactly(mock, tmp_path):
+    schedule = {0: "http_500", 1: "http_500", 2: "hang", 3: "cut", 4: "garbage", 5: "no_usage", 6: "empty"}
+    mock.configure({"ttft_ms": 5, "itl_ms": 1, "schedule": schedule, "hang_s": 10})
+    n = 20
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=16, osl=12, levels=(3,), requests=n, timeout_s=1.0)
+    out = tmp_path / "faults.jsonl"
+    outcome = client.run_benchmark(cfg, out_path=out)
+    recs = outcome.records
+    assert mock.stats()["faults"] == {"http_500": 2, "hang": 1, "cut": 1, "garbage": 1, "no_usage": 1, "empty": 1,
+                                      "none": n - 7}
+    s = metrics.summarize_level(recs)
+    assert s["errors"] == {"http_error": 2, "timeout": 1, "stream_cut": 1, "malformed_sse": 1, "empty_output": 1}
+    assert s["requests_failed"] == 6 and s["requests_ok"] == n - 6
+    assert sorted(r["http_status"] for r in recs if r["error_kind"] == "http_error") == [500, 500]
+    # missing usage: counted from the stream instead, and said so
+    fallback = [r for r in recs if r["token_count_source"] == "chunks" and r["status"] == "ok"]
+    assert len(fallback) == 1 and fallback[0]["output_tokens"] == 12
+    # no record lost: one flushed line per request, every id once
+    lines = out.read_text().splitlines()
+    assert len(lines) == n
+    ids = [json.loads(line)["request_id"] for line in lines]
+    assert sorted(ids) == [client.request_id("closed", 3, i) for i in range(n)]
+    for line in lines:
+        assert set(records.REQUIRED_FIELDS) <= set(json.loads(line))
+
+
+def test_connection_refused_is_a_bucket_not_a_crash():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = client.BenchConfig(url=f"http://127.0.0.1:{port}", model="m", isl=4, osl=4, levels=(2,), requests=3, timeout_s=2)
+    recs = _run(cfg, 2)
+    assert [r["error_kind"] for r in recs] == ["connection_error"] * 3
+
+
+def test_chat_endpoint_and_chunk_fallback_with_several_tokens_per_chunk(mock):
+    mock.configure({"ttft_ms": 1, "itl_ms": 1, "tokens_per_chunk": 2, "fault_probs": {"no_usage": 1.0}})
+    cfg = client.BenchConfig(url=mock.url, model="m", endpoint="chat", isl=8, osl=10, levels=(1,), requests=2)
+    recs = _run(cfg, 1)
+    assert all(r["status"] == "ok" for r in recs)
+    # no usage and no tokenizer: one token per chunk, which undercounts here (2 tokens a chunk): the source says so
+    assert all(r["token_count_source"] == "chunks" and r["output_tokens"] == 5 and r["chunks"] == 5 for r in recs)
+    assert all(r["input_token_source"] == "word_list" and r["input_tokens"] == 8 for r in recs)
+
+
+def test_fault_probabilities_are_seeded():
+    cfg = MockConfig(fault_probs={"http_500": 0.3, "cut": 0.2}, seed=5)
+    a = [cfg.fault_for(i) for i in range(200)]
+    assert a == [MockConfig(fault_probs={"http_500": 0.3, "cut": 0.2}, seed=5).fault_for(i) for i in range(200)]
+    assert 40 <= a.count("http_500") <= 80 and 20 <= a.count("cut") <= 60
+    assert a != [MockConfig(fault_probs={"http_500": 0.3, "cut": 0.2}, seed=6).fault_for(i) for i in range(200)]
+
+
+def test_open_loop_records_latency_from_schedule(mock):
+    mock.configure({"ttft_ms": 20, "itl_ms": 2})
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=8, osl=5, mode="open", levels=(50.0,), requests=10,
+                             arrival="constant")
+    recs = _run(cfg, 50.0)
+    assert len(recs) == 10 and all(r["status"] == "ok" for r in recs)
+    for r in recs:
+        assert r["ttft_ms_from_schedule"] >= r["ttft_ms"] - 1e-6  # the scheduled time is never after the send
+        assert r["ttft_ms_from_schedule"] - r["ttft_ms"] == pytest.approx(r["send_lag_ms"], abs=1e-3)
+        assert r["rate"] == 50.0 and r["concurrency"] is None
+    starts = sorted(r["t_scheduled"] for r in recs)
+    assert [b - a for a, b in zip(starts, starts[1:])] == pytest.approx([0.02] * 9, abs=1e-6)  # constant: 1/50 s
+    s = metrics.summarize_level(recs)
+    assert s["ttft_ms_from_schedule_p50"] >= s["ttft_ms_p50"] - 1e-6
+
+
+def test_open_loop_does_not_hide_queueing_behind_a_slow_client(mock):
+    # Coordinated omission check: a burst of 6 arrivals at once (rate inf) on a client limited by nothing but the
+    # server; then from-schedule latency of the later sends includes their lag.
+    mock.configure({"ttft_ms": 5, "itl_ms": 1})
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=2000, osl=3, mode="open", levels=(float("inf"),), requests=6)
+    recs = _run(cfg, float("inf"))
+    assert all(r["send_lag_ms"] >= 0 for r in recs)
+    assert max(r["ttft_ms_from_schedule"] for r in recs) >= max(r["ttft_ms"] for r in recs)
+
+
+def test_resume_after_interrupt_completes_without_duplicates(mock, tmp_path):
+    mock.configure({"ttft_ms": 2, "itl_ms": 2})
+    n, k = 24, 7
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=8, osl=6, levels=(2,), requests=n)
+    out = tmp_path / "resume.jsonl"
+
+    class StopAfter(client.ProgressHooks):
+        seen = 0
+
+        def record(self, rec):
+            StopAfter.seen += 1
+            if StopAfter.seen == k:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, in the middle of the level
+
+    first = client.run_benchmark(cfg, out_path=out, hooks=StopAfter())
+    assert first.interrupted
+    done = len(out.read_text().splitlines())
+    assert k <= done < n  # the other worker's request may finish too; in-flight ones are dropped
+    with pytest.raises(Exception, match="--resume"):
+        client.run_benchmark(cfg, out_path=out)  # same run without --resume: refused, nothing duplicated
+    second = client.run_benchmark(cfg, out_path=out, resume=True)
+    assert not second.interrupted and second.resumed_records == done
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    ids = [r["request_id"] for r in lines]
+    assert len(ids) == n == len(set(ids))
+    assert len({r["session_id"] for r in lines}) == 2
+    s = metrics.summarize_level(lines)
+    assert s["requests_ok"] == n
+    # duration adds the two sessions' spans, not the pause between them
+    spans = [max(r["t_end"] for r in lines if r["session_id"] == sid) - min(r["t_start"] for r in lines if r["session_id"] == sid)
+             for sid in {r["session_id"] for r in lines}]
+    assert s["duration_s"] == pytest.approx(sum(spans))
+
+
+def test_duration_mode_is_bounded_in_time(mock, tmp_path):
+    mock.configure({"ttft_ms": 5, "itl_ms": 5})
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=4, osl=4, levels=(2,), duration_s=0.5)
+    import time
+
+    t0 = time.perf_counter()
+    outcome = client.run_benchmark(cfg, out_path=tmp_path / "d.jsonl")
+    assert time.perf_counter() - t0 < 3.0
+    n = len(outcome.records)
+    assert 4 <= n <= 2 * 0.5 / 0.020 + 2  # 2 workers, each request ~20 ms

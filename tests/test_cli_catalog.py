@@ -1,0 +1,152 @@
+"""``tokenfab catalog hardware`` / ``tokenfab catalog models`` through the real Typer app."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import tokenfab.cli.main
+from tokenfab.cli import common
+
+REQUIRED_KEYS = [
+    "a100-sxm", "h100-sxm", "h100-pcie", "h200-sxm", "gh200", "b200", "b300", "gb200-nvl72", "gb300-nvl72",
+    "mi300x", "mi325x", "mi355x", "gaudi3", "tpu-v5e", "tpu-v6e", "tpu7x", "l40s", "rtx-pro-6000", "groq-lpu",
+    "cerebras-wse3",
+]
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(tokenfab.cli.main.app, list(args))
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    # Rich wraps tables to 80 columns when not on a terminal; widen so cell text stays on one line
+    monkeypatch.setattr(common.console, "_width", 400)
+
+
+def _user_file(tmp_path, name, entries: dict):
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(entries))
+    return str(p)
+
+
+def _chip(**over):
+    d = {"name": "Acme X1", "vendor": "Acme", "source": "unit test", "as_of": "2025-01",
+         "memory_capacity_gib": 64, "memory_bandwidth_tb_per_s": 2.0, "peak_tflops": {"bf16": 500}}
+    d.update(over)
+    return d
+
+
+def test_hardware_table_lists_every_chip():
+    r = invoke("catalog", "hardware")
+    assert r.exit_code == 0, r.output
+    for key in REQUIRED_KEYS:
+        assert key in r.output
+    assert "989.4" in r.output          # H100 SXM dense BF16
+    assert "(SRAM)" in r.output          # SRAM chips show their on-chip capacity
+
+
+def test_hardware_json():
+    r = invoke("catalog", "hardware", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert set(REQUIRED_KEYS) <= set(data["hardware"])
+    h100 = data["hardware"]["h100-sxm"]
+    assert h100["peak_tflops"]["bf16"] == 989.4
+    assert h100["sources"]["memory_bandwidth_tb_per_s"]["as_of"]
+    assert "fp8" not in data["hardware"]["a100-sxm"]["peak_tflops"]
+    assert data["aliases"]["h200"] == "h200-sxm"
+    assert data["aliases"]["gh200-480gb"] == "gh200-96gb"
+    assert "GiB" in data["units"]["memory_capacity_gib"]
+
+
+def test_one_chip_shows_every_figure_with_source():
+    r = invoke("catalog", "hardware", "h100-sxm")
+    assert r.exit_code == 0, r.output
+    for text in ("peak_tflops.bf16", "989.4", "memory_bandwidth_tb_per_s", "as_of", "2023-03",
+                 "glennklockwood.com", "price_usd_per_chip", "Raymond James"):
+        assert text in r.output, text
+
+
+def test_one_chip_json_lists_figures():
+    r = invoke("catalog", "hardware", "gh200-480gb", "--json")  # an alias
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["key"] == "gh200-96gb"
+    figs = {f["field"]: f for f in d["figures"]}
+    assert figs["memory_bandwidth_tb_per_s"]["value"] == 4.0
+    assert figs["peak_tflops.fp8"]["unit"].startswith("TFLOP/s")
+    for f in d["figures"]:
+        assert f["source"] and f["as_of"], f
+
+
+def test_unknown_chip_is_one_clear_line():
+    r = invoke("catalog", "hardware", "h100sxm")
+    assert r.exit_code == 2
+    assert "h100-sxm" in r.stderr            # the suggestion
+    assert "Traceback" not in r.output
+
+
+def test_hardware_file_is_repeatable_and_later_files_win(tmp_path):
+    a = _user_file(tmp_path, "a.yaml", {"acme-x1": _chip(), "h100-sxm": _chip(name="H100 derated",
+                                                                               memory_bandwidth_tb_per_s=3.0)})
+    b = _user_file(tmp_path, "b.yaml", {"acme-x1": _chip(memory_bandwidth_tb_per_s=2.5)})
+    r = invoke("catalog", "hardware", "--json", "--hardware-file", a, "--hardware-file", b)
+    assert r.exit_code == 0, r.output
+    hw = json.loads(r.stdout)["hardware"]
+    assert hw["acme-x1"]["memory_bandwidth_tb_per_s"] == 2.5
+    assert hw["h100-sxm"]["name"] == "H100 derated"
+    r = invoke("catalog", "hardware", "acme-x1", "--hardware-file", a)
+    assert r.exit_code == 0 and "Acme X1" in r.output
+
+
+def test_toml_hardware_file(tmp_path):
+    p = tmp_path / "hw.toml"
+    p.write_text('[acme-t1]\nname = "Acme T1"\nvendor = "Acme"\nsource = "sheet"\nas_of = "2025-02"\n'
+                 'memory_capacity_gib = 32\nmemory_bandwidth_tb_per_s = 1.2\npeak_tflops = { bf16 = 250 }\n')
+    r = invoke("catalog", "hardware", "acme-t1", "--json", "--hardware-file", str(p))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["peak_tflops"] == {"bf16": 250.0}
+
+
+def test_bad_hardware_file_names_the_field(tmp_path):
+    bad = _user_file(tmp_path, "bad.yaml", {"acme-bad": _chip(memory_bandwidth_tb_per_s=-3)})
+    r = invoke("catalog", "hardware", "--hardware-file", bad)
+    assert r.exit_code == 2
+    assert "acme-bad.memory_bandwidth_tb_per_s" in r.stderr
+    assert "Traceback" not in r.output
+    r = invoke("catalog", "hardware", "--hardware-file", str(tmp_path / "missing.yaml"))
+    assert r.exit_code == 2 and "file not found" in r.stderr
+
+
+class _FakeModel:
+    def __init__(self, key):
+        self.key = key
+
+    def to_dict(self):
+        return {"key": self.key, "name": self.key.upper(), "family": "dense", "total_params_b": 8.03,
+                "active_params_b": 8.03, "native_weights": "bf16", "max_position_embeddings": 131072}
+
+
+def test_models_command_uses_list_models(monkeypatch):
+    import tokenfab.models
+    monkeypatch.setattr(tokenfab.models, "list_models", lambda: [_FakeModel("m-one"), _FakeModel("m-two")])
+    r = invoke("catalog", "models", "--json")
+    assert r.exit_code == 0, r.output
+    assert [m["key"] for m in json.loads(r.stdout)] == ["m-one", "m-two"]
+    r = invoke("catalog", "models")
+    assert r.exit_code == 0, r.output
+    assert "m-two" in r.output and "131,072" in r.output
+
+
+def test_models_command_without_a_models_module(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tokenfab.models", None)  # makes `import tokenfab.models` raise ImportError
+    r = invoke("catalog", "models")
+    assert r.exit_code == 2
+    assert "model catalog is not available" in r.stderr
