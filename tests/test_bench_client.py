@@ -42,21 +42,30 @@ def _run(cfg, level, on_record=None, **kw):
     return recs
 
 
+def _within_tolerance(s) -> bool:
+    return (abs(s["ttft_ms_p50"] - TTFT_MS) <= TTFT_TOL_MS and abs(s["tpot_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS
+            and abs(s["itl_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS)
+
+
 def test_measured_ttft_and_tpot_match_configured_delays(mock):
     mock.configure({"ttft_ms": TTFT_MS, "itl_ms": ITL_MS})
     cfg = client.BenchConfig(url=mock.url, model="m", isl=32, osl=20, levels=(4,), requests=16, warmup=4)
-    recs = _run(cfg, 4)
-    s = metrics.summarize_level(recs)
+    for _attempt in range(2):  # one retry: a burst of other work on a 2-core machine can delay a whole run
+        recs = _run(cfg, 4)
+        s = metrics.summarize_level(recs)
+        if _within_tolerance(s):
+            break
     assert s["requests_ok"] == 16
     assert abs(s["ttft_ms_p50"] - TTFT_MS) <= TTFT_TOL_MS, s["ttft_ms_p50"]
     assert abs(s["tpot_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS, s["tpot_ms_p50"]
-    assert abs(s["itl_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS
+    assert abs(s["itl_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS, s["itl_ms_p50"]
     # E2EL = TTFT + 19 gaps
     assert abs(s["e2el_ms_p50"] - (TTFT_MS + 19 * ITL_MS)) <= TTFT_TOL_MS + 19 * ITL_MS * TPOT_REL_TOL
     assert s["token_count_source"] == {"usage": 16}
     assert all(r["output_tokens"] == 20 and r["input_tokens"] == 32 for r in recs)
-    # the wrong delay would fail: TPOT is clearly not 5 or 20 ms
-    assert not abs(s["tpot_ms_p50"] - 2 * ITL_MS) <= TPOT_REL_TOL * ITL_MS
+    # a wrong delay would fail: TPOT is clearly not 20 ms, TTFT clearly not 100 ms
+    assert abs(s["tpot_ms_p50"] - 2 * ITL_MS) > TPOT_REL_TOL * ITL_MS
+    assert abs(s["ttft_ms_p50"] - 2 * TTFT_MS) > TTFT_TOL_MS
 
 
 def test_faults_are_counted_exactly(mock, tmp_path):

@@ -38,7 +38,7 @@ def test_every_required_key_loads(key):
     assert h.key == key
     assert h.memory_bandwidth_tb_per_s > 0
     assert any(v for v in h.peak_tflops.values())
-    assert h.cost_family in {"ampere", "ada", "hopper", "blackwell", "blackwell-ultra", "cdna3", "cdna4", "gaudi",
+    assert h.cost_family in {"ampere", "ada", "hopper", "blackwell", "blackwell-ultra", "blackwell-pcie", "cdna3", "cdna4", "gaudi",
                              "tpu", "sram"}
 
 
@@ -128,7 +128,8 @@ def test_reference_values_against_published_numbers():
     pcie = get_hardware("h100-pcie")
     assert pcie.peak_tflops["bf16"] == pytest.approx(756.5)
     assert pcie.memory_bandwidth_tb_per_s == pytest.approx(2.0)
-    assert pcie.scaleup_domain_size == 1
+    assert pcie.scaleup_domain_size == 8  # no NVSwitch: the 8 GPUs of a PCIe server talk over PCIe (the scale-up figure)
+    assert pcie.scaleup_bandwidth_gb_per_s_per_direction == 64  # PCIe Gen5 x16
     # NVIDIA GH200 datasheet: 96 GB HBM3 at 4 TB/s or 144 GB HBM3e at 4.9 TB/s
     assert get_hardware("gh200").memory_bandwidth_tb_per_s == pytest.approx(4.9)
     assert get_hardware("gh200-480gb").memory_bandwidth_tb_per_s == pytest.approx(4.0)

@@ -43,6 +43,18 @@ BOUNDS = {
 }
 
 
+# Named priors for families without measurements, applied on top of the fitted default. Not fitted: assumptions,
+# each with its reason. SRAM-only chips (Groq, Cerebras) stream weights from on-chip SRAM into matrix units that are
+# built for batch-1 work (Groq's TSP: deterministic 320-lane vector/matrix units, no tile quantization of small
+# GEMMs), so the GPU-fitted small-GEMM penalty (gemm_tokens_half ~ 100 rows) does not apply: 4 rows (the lower
+# bound) is used instead. Their schedules are compiled ahead of time (no per-step host scheduling), and chip-to-chip
+# hops are synchronous, software-scheduled links without a network stack (Groq, ISCA 2022 "A Software-defined Tensor
+# Streaming Multiprocessor for Large-scale Machine Learning"): ~1 us per collective (the lower bound) is assumed.
+FAMILY_PRIORS: dict[str, dict] = {
+    "sram": {"gemm_tokens_half": 4.0, "step_overhead_ms": 0.05, "seq_overhead_us": 0.0, "comm_latency_us": 1.0},
+}
+
+
 @dataclass(frozen=True)
 class PerfParams:
     gemm_efficiency: float = PRIOR["gemm_efficiency"]
@@ -84,13 +96,21 @@ class CalibrationProfile:
         if hw.key in self.hardware:
             return self.hardware[hw.key]
         fam = hw.cost_family or ""
-        return self.families.get(fam, self.default)
+        if fam in self.families:
+            return self.families[fam]
+        if fam in FAMILY_PRIORS:
+            return replace(self.default, **FAMILY_PRIORS[fam])
+        return self.default
 
     def source_for(self, hw) -> str:
         if hw.key in self.hardware:
             return f"hardware:{hw.key}"
         fam = hw.cost_family or ""
-        return f"family:{fam}" if fam in self.families else "default (no measurements for this family)"
+        if fam in self.families:
+            return f"family:{fam}"
+        if fam in FAMILY_PRIORS:
+            return f"default + named prior for {fam} (no measurements for this family)"
+        return "default (no measurements for this family)"
 
     def to_dict(self) -> dict:
         return {"meta": self.meta, "default": self.default.to_dict(),

@@ -29,6 +29,9 @@ from .models import ModelSpec, get_model, kv_cache_bytes, param_counts, weight_b
 
 RUNTIME_OVERHEAD_FRACTION = 0.10
 MAX_BATCH_TOKENS = 8192
+# SRAM-only systems run small batches (weights stream from SRAM, so batching buys little): their activation workspace is
+# sized for 256 token rows per pass (assumption; Groq and Cerebras publish per-user speeds at small batch).
+SRAM_MAX_BATCH_TOKENS = 256
 ACTIVATION_BYTES_PER_ELEMENT = 2.0  # activations in 16-bit
 
 
@@ -207,6 +210,8 @@ def fit(model, hardware, *, gpus: int | None = None, tp: int | None = None, pp: 
     # chips needed regardless of parallelism: weights + KV for all users (+ one activation workspace) over the
     # usable memory per chip. SRAM-only chips hold weights, KV and activations in on-chip SRAM, spread over a
     # pipeline of chips.
+    if sram and max_batch_tokens == MAX_BATCH_TOKENS:
+        max_batch_tokens = SRAM_MAX_BATCH_TOKENS
     act1 = activation_bytes_per_gpu(m, Parallelism(), max_batch_tokens) if include_overheads else 0.0
     usable = cap_b * (1 - ovh_frac)
     need = total_w + kv_total + act1

@@ -445,6 +445,7 @@ class ParamCounts:
     router: float
     moe_other: float
     norms: float
+    tied_embeddings: bool = False
 
     @property
     def total(self) -> float:
@@ -458,7 +459,8 @@ class ParamCounts:
 
     @property
     def active_excl_input_embedding(self) -> float:
-        return self.active - self.embedding
+        """Active weights a token multiplies with: with tied embeddings the one matrix still serves as lm_head."""
+        return self.active if self.tied_embeddings else self.active - self.embedding
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -480,6 +482,7 @@ def param_counts(model: ModelSpec) -> ParamCounts:
         router=sum(l.router_params for l in ls),
         moe_other=sum(l.moe_other_params for l in ls),
         norms=sum(l.norm_params for l in ls) + model.hidden_size,
+        tied_embeddings=model.tie_word_embeddings,
     )
 
 

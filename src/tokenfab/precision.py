@@ -38,14 +38,14 @@ KV_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 # the peak-FLOP/s column a format computes at, then what to fall back to on hardware without it.
 # Weight-only formats (int4) compute in 16-bit (W4A16); FP4 falls back to FP8 (W4A8) then BF16.
 COMPUTE_FALLBACK: dict[str, tuple[str, ...]] = {
-    "fp32": ("bf16",),
+    "fp32": ("bf16", "fp16"),
     "bf16": ("bf16", "fp16"),
     "fp16": ("fp16", "bf16"),
-    "fp8": ("fp8", "bf16"),
-    "int8": ("int8", "bf16"),
-    "fp4": ("fp4", "fp8", "bf16"),
-    "nvfp4": ("fp4", "fp8", "bf16"),
-    "mxfp4": ("fp4", "fp8", "bf16"),
+    "fp8": ("fp8", "bf16", "fp16"),
+    "int8": ("int8", "bf16", "fp16"),
+    "fp4": ("fp4", "fp8", "bf16", "fp16"),
+    "nvfp4": ("fp4", "fp8", "bf16", "fp16"),
+    "mxfp4": ("fp4", "fp8", "bf16", "fp16"),
     "int4": ("bf16", "fp16"),
 }
 

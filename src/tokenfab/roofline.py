@@ -51,14 +51,16 @@ def expected_experts_touched(num_experts, experts_per_token, tokens):
 def allreduce_time_s(message_bytes, group, bandwidth_bytes_per_s, comm_eff, latency_s):
     """Ring all-reduce: 2 (n-1)/n x message / bandwidth + a latency per call; zero for a group of one."""
     n = np.asarray(group, dtype=float)
-    t = 2.0 * (n - 1.0) / n * message_bytes / (bandwidth_bytes_per_s * comm_eff) + latency_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = 2.0 * (n - 1.0) / n * message_bytes / (bandwidth_bytes_per_s * comm_eff) + latency_s
     return np.where(n > 1, t, 0.0)
 
 
 def alltoall_time_s(bytes_per_gpu, group, bandwidth_bytes_per_s, comm_eff, latency_s):
     """All-to-all: each GPU sends (n-1)/n of its bytes to the others."""
     n = np.asarray(group, dtype=float)
-    t = (n - 1.0) / n * bytes_per_gpu / (bandwidth_bytes_per_s * comm_eff) + latency_s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (n - 1.0) / n * bytes_per_gpu / (bandwidth_bytes_per_s * comm_eff) + latency_s
     return np.where(n > 1, t, 0.0)
 
 
@@ -87,7 +89,7 @@ def _bytes_per_param(model: ModelSpec, weights: str) -> dict[str, float]:
 
 def forward_time(model: ModelSpec, weights: str, kv: str, *, new_tokens, sequences, context, phase: str,
                  peak_flops_per_s, bandwidth_bytes_per_s, scaleup_bw, scaleout_bw, scaleup_domain,
-                 tp, pp, dp, ep, cal, sampled_tokens=None, is_sram=None):
+                 tp, pp, dp, ep, cal, sampled_tokens=None):
     """Time (s) of one forward pass through the whole model (all PP stages) for one attention-DP rank.
 
     new_tokens: token rows processed in the pass per DP rank (decode: sequences x (1 + draft tokens)).
@@ -98,6 +100,15 @@ def forward_time(model: ModelSpec, weights: str, kv: str, *, new_tokens, sequenc
                 attention_efficiency, comm_efficiency, comm_latency_us, step_overhead_ms, layer_overhead_us.
     Returns (total_s, breakdown dict class -> seconds, bound_times dict compute/memory/communication/overhead).
     """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _forward_time(model, weights, kv, new_tokens=new_tokens, sequences=sequences, context=context, phase=phase,
+                             peak_flops_per_s=peak_flops_per_s, bandwidth_bytes_per_s=bandwidth_bytes_per_s,
+                             scaleup_bw=scaleup_bw, scaleout_bw=scaleout_bw, scaleup_domain=scaleup_domain, tp=tp, pp=pp,
+                             dp=dp, ep=ep, cal=cal, sampled_tokens=sampled_tokens)
+
+
+def _forward_time(model, weights, kv, *, new_tokens, sequences, context, phase, peak_flops_per_s, bandwidth_bytes_per_s,
+                  scaleup_bw, scaleout_bw, scaleup_domain, tp, pp, dp, ep, cal, sampled_tokens=None):
     T = np.asarray(new_tokens, dtype=float)
     S = np.asarray(sequences, dtype=float)
     ctx = np.asarray(context, dtype=float)

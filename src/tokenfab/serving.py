@@ -29,8 +29,8 @@ from . import precision as prec
 from .calibration import PARAM_NAMES, CalibrationProfile, load_profile
 from .errors import TokenfabError, require_int, require_range
 from .hardware import HardwareSpec, get_hardware
-from .memory import (MAX_BATCH_TOKENS, RUNTIME_OVERHEAD_FRACTION, Parallelism, max_sequences, resolve_parallelism,
-                     weight_bytes_per_gpu, activation_bytes_per_gpu, kv_shard_factor)
+from .memory import (MAX_BATCH_TOKENS, RUNTIME_OVERHEAD_FRACTION, SRAM_MAX_BATCH_TOKENS, Parallelism, max_sequences,
+                     resolve_parallelism, weight_bytes_per_gpu, activation_bytes_per_gpu, kv_shard_factor)
 from .models import ModelSpec, get_model, kv_cache_bytes
 from .roofline import OP_CLASSES, bound_label, forward_time
 from . import units
@@ -56,12 +56,13 @@ class PointArrays:
     dp: np.ndarray
     ep: np.ndarray
     cal: dict  # name -> array
+    max_batch_tokens: np.ndarray | float = MAX_BATCH_TOKENS  # activation workspace sizing
 
 
 def hardware_arrays(hws: Sequence[HardwareSpec], weights: str, profile: CalibrationProfile, tp, pp, dp, ep,
                     *, warn: bool = False) -> PointArrays:
     """Stack per-point hardware figures and calibration parameters (``hws[i]`` belongs to point i)."""
-    peak, bw, su, so, dom, cap, ovh = [], [], [], [], [], [], []
+    peak, bw, su, so, dom, cap, ovh, mbt = [], [], [], [], [], [], [], []
     cal = {k: [] for k in PARAM_NAMES}
     cache = {}
     for hw in hws:
@@ -75,18 +76,19 @@ def hardware_arrays(hws: Sequence[HardwareSpec], weights: str, profile: Calibrat
                              0.0 if hw.kind == "sram" else RUNTIME_OVERHEAD_FRACTION, pr)
         p_, b_, su_, so_, d_, c_, o_, pr = cache[hw.key]
         peak.append(p_); bw.append(b_); su.append(su_); so.append(so_); dom.append(d_); cap.append(c_); ovh.append(o_)
+        mbt.append(SRAM_MAX_BATCH_TOKENS if hw.kind == "sram" else MAX_BATCH_TOKENS)
         for k in PARAM_NAMES:
             cal[k].append(getattr(pr, k))
     f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
     return PointArrays(f(peak), f(bw), f(su), f(so), f(dom), f(cap), f(ovh), f(tp), f(pp), f(dp), f(ep),
-                       {k: f(v) for k, v in cal.items()})
+                       {k: f(v) for k, v in cal.items()}, f(mbt))
 
 
 def concurrency_cap(model: ModelSpec, weights: str, kv: str, pa: PointArrays, context_tokens) -> np.ndarray:
     """Largest total concurrency that fits in memory (all DP replicas), capped by MAX_BATCH_SIZE per replica."""
     par = Parallelism(tp=pa.tp, pp=pa.pp, dp=pa.dp, ep=pa.ep)
     n = max_sequences(model, weights, kv, par, context_tokens, capacity_bytes=pa.capacity_bytes,
-                      runtime_overhead_fraction=pa.overhead_fraction)
+                      runtime_overhead_fraction=pa.overhead_fraction, max_batch_tokens=pa.max_batch_tokens)
     return np.minimum(n, MAX_BATCH_SIZE * pa.dp)
 
 
@@ -151,9 +153,17 @@ def serve(model: ModelSpec, weights: str, kv: str, pa: PointArrays, *, isl, osl,
             B = 0.5 * B + 0.5 * np.clip(lam * e2e, 1.0, np.maximum(cap / pa.dp, 1.0))
         overloaded = (rho >= 1.0) | (lam * e2e > cap / pa.dp * 1.001)
         conc = B * pa.dp
-        out_tps = np.where(overloaded, np.nan, lam * osl * pa.dp)
-        tpot = np.where(overloaded, np.inf, tpot)
-        ttft = np.where(overloaded, np.inf, ttft)
+        out_tps = lam * osl * pa.dp
+        if np.any(overloaded):
+            # past saturation the deployment runs at its memory-capped batch: throughput saturates at the closed-loop
+            # maximum, and the queue (hence TTFT) grows without bound
+            sat = serve(model, weights, kv, pa, isl=isl, osl=osl, concurrency=None, mtp_draft_tokens=mtp_draft_tokens,
+                        mtp_acceptance_length=mtp_acceptance_length, prefix_hit_rate=prefix_hit_rate)
+            out_tps = np.where(overloaded, np.minimum(sat["output_tokens_per_s"], out_tps), out_tps)
+            tpot = np.where(overloaded, sat["tpot_ms"] / 1e3, tpot)
+            ttft = np.where(overloaded, np.inf, ttft)
+            conc = np.where(overloaded, sat["concurrency"], conc)
+            t_dec = np.where(overloaded, sat["decode_step_ms"] / 1e3, t_dec)
     fits = cap >= 1
     out_tps = np.where(fits, out_tps, 0.0)
     total_tps = out_tps * (isl + osl) / osl
@@ -177,6 +187,7 @@ def serve(model: ModelSpec, weights: str, kv: str, pa: PointArrays, *, isl, osl,
         "prefill_ms": t_pf_single * 1e3,
         "prefill_share": rho,
         "bound": bound_label(bounds),
+        "overloaded": overloaded if rate_rps is not None else np.zeros(cap.shape, dtype=bool),
         "breakdown_ms": {k: np.broadcast_to(v, cap.shape) * 1e3 for k, v in br.items()},
         "gpus": gpus,
     }
@@ -265,6 +276,12 @@ def estimate(model, hardware, gpus: int | None = None, tp: int | None = None, pp
         require_range("mtp_acceptance_length", mtp_acceptance_length, 1.0, 1.0 + mtp_draft_tokens)
     if gpus is None and tp is None and pp is None and dp is None:
         gpus = 1
+    if hw.kind == "sram" and tp is None and pp is None and gpus:
+        # SRAM-only chips: tensor parallel within a node, a pipeline of nodes (weights spread over many chips)
+        tp = min(gpus, hw.chips_per_node)
+        pp = max(1, gpus // tp) if gpus % tp == 0 else None
+        if pp is None:
+            tp, pp = 1, gpus
     par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep, check_heads=hw.kind != "sram")
     warn_list = []
     cf = prec.compute_format(w, hw.peak_flops_per_s)
@@ -293,7 +310,7 @@ def estimate(model, hardware, gpus: int | None = None, tp: int | None = None, pp
     cap = g("concurrency_cap")
     fits = bool(np.asarray(r["fits"]).ravel()[0])
     if not fits:
-        need = (weight_bytes_per_gpu(m, w, par) + activation_bytes_per_gpu(m, par)) / units.GIB
+        need = (weight_bytes_per_gpu(m, w, par) + activation_bytes_per_gpu(m, par, SRAM_MAX_BATCH_TOKENS if hw.kind == "sram" else MAX_BATCH_TOKENS)) / units.GIB
         warn_list.append(f"does not fit: weights + activations need {need:.1f} GiB per GPU before any KV cache, "
                          f"the chip has {hw.weight_memory_bytes * (1 - RUNTIME_OVERHEAD_FRACTION) / units.GIB:.1f} GiB usable; "
                          f"use more GPUs or a narrower precision (see `tokenfab fit`)")
@@ -302,7 +319,8 @@ def estimate(model, hardware, gpus: int | None = None, tp: int | None = None, pp
                          f"{isl + osl} tokens: capped")
     conc = g("concurrency")
     kv_gpu = kv_cache_bytes(m, isl + osl, kvp, 1) / float(kv_shard_factor(m, par)) * max(conc, 0) / par.dp
-    mem = (weight_bytes_per_gpu(m, w, par) + activation_bytes_per_gpu(m, par) + kv_gpu
+    mbt = SRAM_MAX_BATCH_TOKENS if hw.kind == "sram" else MAX_BATCH_TOKENS
+    mem = (weight_bytes_per_gpu(m, w, par) + activation_bytes_per_gpu(m, par, mbt) + kv_gpu
            + hw.weight_memory_bytes * (0.0 if hw.kind == "sram" else RUNTIME_OVERHEAD_FRACTION)) / units.GIB
     return Estimate(
         model=m.key, hardware=hw.key, gpus=par.gpus, tp=par.tp, pp=par.pp, dp=par.dp, ep=par.ep, weights=w, kv=kvp,

@@ -233,7 +233,8 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
     times: list[float] = []
     parts: list[str] = []
     usage = None
-    finished = False
+    finished = False  # a finish_reason or [DONE] was seen
+    done = False  # [DONE] was seen: stop reading
     http_status = None
     fault: _Fault | None = None
     got_response = False
@@ -245,28 +246,40 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
                 if resp.status_code >= 400:
                     body = (await resp.aread())[:300].decode("utf-8", "replace")
                     raise _Fault("http_error", f"HTTP {resp.status_code}: {body}", resp.status_code)
-                async for line in resp.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue  # blank separators, ": comments", event:, id:, retry:
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        finished = True
+                buf = b""
+                # lines are split here rather than by aiter_lines (a third less CPU per chunk); every event in one
+                # network read gets that read's arrival time
+                async for data_bytes in resp.aiter_bytes():
+                    now = time.perf_counter()
+                    buf += data_bytes
+                    while not done:
+                        nl = buf.find(b"\n")
+                        if nl < 0:
+                            break
+                        line, buf = buf[:nl], buf[nl + 1:]
+                        if not line.startswith(b"data:"):
+                            continue  # blank separators, ": comments", event:, id:, retry:
+                        data = line[5:].strip()
+                        if data == b"[DONE]":
+                            done = finished = True
+                            break
+                        try:
+                            obj = json.loads(data)
+                        except ValueError:
+                            obj = None
+                        if not isinstance(obj, dict):
+                            raise _Fault("malformed_sse", f"not a JSON object: {data[:80].decode('utf-8', 'replace')!r}")
+                        if obj.get("error"):
+                            raise _Fault("stream_error", f"server error in stream: {str(obj['error'])[:200]}")
+                        text = _chunk_text(obj)
+                        if text:
+                            times.append(now)
+                            parts.append(text)
+                        if obj.get("usage"):
+                            usage = obj["usage"]
+                        finished = finished or _finished(obj)
+                    if done:
                         break
-                    try:
-                        obj = json.loads(data)
-                    except ValueError:
-                        obj = None
-                    if not isinstance(obj, dict):
-                        raise _Fault("malformed_sse", f"not a JSON object: {data[:80]!r}")
-                    if obj.get("error"):
-                        raise _Fault("stream_error", f"server error in stream: {str(obj['error'])[:200]}")
-                    text = _chunk_text(obj)
-                    if text:
-                        times.append(time.perf_counter())
-                        parts.append(text)
-                    if obj.get("usage"):
-                        usage = obj["usage"]
-                    finished = finished or _finished(obj)
         if not finished:
             fault = _Fault("stream_cut", "the stream ended before [DONE] or a finish_reason")
         elif not times:
@@ -362,7 +375,8 @@ async def run_level(cfg: BenchConfig, level: float, *, run_id: str, session_id: 
     source = source or WordListPrompts()
     window = window if window is not None else LevelWindow()
     n = cfg.level_requests(level)
-    pending = [i for i in range(start_index, n) if request_id(cfg.mode, level, i) not in skip_ids]
+    pending = ([i for i in range(start_index, n) if request_id(cfg.mode, level, i) not in skip_ids] if skip_ids
+               else range(start_index, n))
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     closed = cfg.mode == "closed"
     conc = int(level) if closed else None

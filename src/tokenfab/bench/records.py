@@ -68,27 +68,32 @@ class RecordWriter:
         self.close()
 
 
-def read_records(path: str | Path) -> tuple[list[dict], int]:
-    """All records in a JSONL file and the number of lines that could not be read (e.g. one cut by a kill)."""
-    p = Path(path)
-    if not p.exists():
-        raise TokenfabError("file not found", field="results", expected="a JSONL file written by tokenfab bench", got=str(p))
+def parse_records(lines: Iterable[str]) -> tuple[list[dict], int]:
+    """Records from JSONL lines, and the number of non-blank lines that are not a record (e.g. one cut by a kill)."""
     records, bad = [], 0
-    with p.open(encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                bad += 1
-                continue
-            if isinstance(obj, dict) and "request_id" in obj:
-                records.append(obj)
-            else:
-                bad += 1
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            bad += 1
+            continue
+        if isinstance(obj, dict) and "request_id" in obj:
+            records.append(obj)
+        else:
+            bad += 1
     return records, bad
+
+
+def read_records(path: str | Path) -> tuple[list[dict], int]:
+    """All records in a JSONL file and the number of lines that could not be read (see :func:`parse_records`)."""
+    p = Path(path)
+    if not p.is_file():
+        raise TokenfabError("file not found", field="results", expected="a JSONL file written by tokenfab bench", got=str(p))
+    with p.open(encoding="utf-8", errors="replace") as f:
+        return parse_records(f)
 
 
 def completed_request_ids(records: Iterable[Mapping], run: str) -> set[str]:

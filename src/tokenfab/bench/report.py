@@ -85,6 +85,58 @@ def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
     return points
 
 
+def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd_per_gpu_hour: float | None = None,
+                  kw_per_gpu: float | None = None) -> tuple[float, float | None, dict | None]:
+    """($ per GPU-hour, all-in kW per GPU or None, TCO summary or None) for a report.
+
+    With ``hardware``: :func:`tokenfab.tco.tco` (a preset, or ``usd_per_gpu_hour`` as a plain price) gives both the
+    price and the all-in kW per GPU (``kw_per_gpu`` overrides the latter). Without it: the plain price only.
+    """
+    if preset is not None and usd_per_gpu_hour is not None:
+        raise TokenfabError("give a preset or a price per GPU-hour, not both", field="--preset")
+    for name, v in (("--usd-per-gpu-hour", usd_per_gpu_hour), ("--kw-per-gpu", kw_per_gpu)):
+        if v is not None and not v > 0:
+            raise TokenfabError("must be positive", field=name, got=v)
+    if hardware is not None:
+        from ..tco import tco
+
+        res = tco(hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour)
+        doc = {"hardware": hardware, "preset": res.preset, "method": res.method, "usd_per_gpu_hour": res.usd_per_gpu_hour,
+               "kw_per_gpu_all_in": res.kw_per_gpu_all_in, "notes": list(res.notes)}
+        return res.usd_per_gpu_hour, (kw_per_gpu if kw_per_gpu is not None else res.kw_per_gpu_all_in), doc
+    if preset is not None:
+        raise TokenfabError("a TCO preset needs the hardware", field="--preset",
+                            hint="add --hardware KEY, or give --usd-per-gpu-hour")
+    if usd_per_gpu_hour is None:
+        raise TokenfabError("no price", field="--usd-per-gpu-hour",
+                            hint="give --usd-per-gpu-hour X, or --hardware H [--preset P]")
+    return usd_per_gpu_hour, kw_per_gpu, None
+
+
+REPORT_DEFINITIONS = {
+    "usd_per_mtok": "usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6), for total, output and input tokens/s per GPU",
+    "tokens_per_s_per_mw": "tokens_per_s_per_gpu x 1000 / all-in kW per GPU",
+    "tokens_per_s_per_gpu": "tokens/s of the benchmark / GPUs that served it",
+}
+
+
+def report_doc(records: Sequence[Mapping], *, gpus: int, hardware: str | None = None, preset: str | None = None,
+               usd_per_gpu_hour: float | None = None, kw_per_gpu: float | None = None,
+               slo: Mapping[str, float] | None = None) -> dict:
+    """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source."""
+    price, kw, tco_doc = resolve_price(hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
+                                       kw_per_gpu=kw_per_gpu)
+    if not records:
+        raise TokenfabError("no request records", field="results")
+    runs = build_runs(records, slo)
+    doc = {"gpus": gpus, "usd_per_gpu_hour": price, "kw_per_gpu_all_in": kw, "tco": tco_doc,
+           "points": economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw), "runs": runs,
+           "definitions": {**metrics.DEFINITIONS, **REPORT_DEFINITIONS}}
+    if kw is None:
+        doc["tokens_per_s_per_mw"] = "not computed: no all-in kW per GPU (give --hardware or --kw-per-gpu)"
+    return doc
+
+
 def compare_with_model(points: Sequence[Mapping], predict: Callable[[Mapping], Mapping[str, float]]) -> list[dict]:
     """Measured vs predicted, point by point. ``predict(point)`` returns predicted values for any of the point's
     numeric keys (e.g. ``output_tokens_per_s_per_gpu``, ``tpot_ms_p50``); each shared key gets measured,

@@ -242,45 +242,14 @@ def register(app: typer.Typer) -> None:
 
         if gpus < 1:
             raise TokenfabError("must be >= 1", field="--gpus", got=gpus)
-        if preset is not None and usd_per_gpu_hour is not None:
-            raise TokenfabError("give --preset or --usd-per-gpu-hour, not both", field="--preset")
-        if usd_per_gpu_hour is not None and not usd_per_gpu_hour > 0:
-            raise TokenfabError("must be positive", field="--usd-per-gpu-hour", got=usd_per_gpu_hour)
-        if kw_per_gpu is not None and not kw_per_gpu > 0:
-            raise TokenfabError("must be positive", field="--kw-per-gpu", got=kw_per_gpu)
-        tco_doc = None
-        price = usd_per_gpu_hour
-        kw = kw_per_gpu
-        if hardware is not None:
-            from ..tco import tco
-
-            res = tco(hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour)
-            price = res.usd_per_gpu_hour
-            kw = kw if kw is not None else res.kw_per_gpu_all_in
-            tco_doc = {"hardware": hardware, "preset": res.preset, "method": res.method,
-                       "usd_per_gpu_hour": res.usd_per_gpu_hour, "kw_per_gpu_all_in": res.kw_per_gpu_all_in,
-                       "notes": list(res.notes)}
-        elif preset is not None:
-            raise TokenfabError("a TCO preset needs --hardware", field="--preset",
-                                hint="add --hardware KEY, or give --usd-per-gpu-hour")
-        if price is None:
-            raise TokenfabError("no price", field="--usd-per-gpu-hour", hint="give --usd-per-gpu-hour X, or --hardware H [--preset P]")
+        slo_ms = metrics.parse_slo(slo)
         recs, bad = read_records(results)
         if run_id:
             recs = [r for r in recs if r.get("run_id") == run_id]
-        if not recs:
-            raise TokenfabError("no request records", field="results", got=str(results))
-        runs = report.build_runs(recs, metrics.parse_slo(slo))
-        points = report.economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw)
-        doc = {"results_file": str(results), "unreadable_lines": bad, "gpus": gpus, "usd_per_gpu_hour": price,
-               "kw_per_gpu_all_in": kw, "tco": tco_doc, "points": points, "runs": runs,
-               "definitions": {**metrics.DEFINITIONS,
-                               "usd_per_mtok": "usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6), for total, "
-                                               "output and input tokens/s per GPU",
-                               "tokens_per_s_per_mw": "tokens_per_s_per_gpu x 1000 / all-in kW per GPU",
-                               "tokens_per_s_per_gpu": "tokens/s of the benchmark / --gpus"}}
-        if kw is None:
-            doc["tokens_per_s_per_mw"] = "not computed: no all-in kW per GPU (give --hardware or --kw-per-gpu)"
+        doc = {"results_file": str(results), "unreadable_lines": bad,
+               **report.report_doc(recs, gpus=gpus, hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
+                                   kw_per_gpu=kw_per_gpu, slo=slo_ms)}
+        price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
         if as_json:
             print_json(doc)
             return

@@ -112,13 +112,7 @@ def register(app: typer.Typer) -> None:
             raise TokenfabError("no throughput given", field="tokens_per_s_per_gpu",
                                 expected="--tokens-per-s-per-gpu T, or --input-tokens-per-s-per-gpu I "
                                          "--output-tokens-per-s-per-gpu O")
-        t = run_tco(hardware, preset, usd_per_gpu_hour, hardware_file, utilization=utilization, pue=pue,
-                    usd_per_kwh=usd_per_kwh, life_years=life_years, wacc=wacc, capex_usd_per_gpu=capex_usd_per_gpu,
-                    residual_value_fraction=residual_value_fraction,
-                    colocation_usd_per_kw_month=colocation_usd_per_kw_month, it_kw_per_gpu=it_kw_per_gpu,
-                    idle_power_fraction=idle_power_fraction,
-                    maintenance_fraction_per_year=maintenance_fraction_per_year,
-                    software_usd_per_gpu_hour=software_usd_per_gpu_hour)
+        t = run_tco(locals())
         c = compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=tokens_per_s_per_gpu,
                          input_tokens_per_s_per_gpu=input_tokens_per_s_per_gpu,
                          output_tokens_per_s_per_gpu=output_tokens_per_s_per_gpu,

@@ -49,10 +49,16 @@ HwFileOpt = Annotated[Optional[List[str]], typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-def run_tco(hardware: str, preset: Optional[str], usd_per_gpu_hour: Optional[float], hardware_file=None,
-            **overrides) -> TcoResult:
-    """Call the library with the CLI's flags (None = not given)."""
-    return tco_mod.tco(hardware, preset, usd_per_gpu_hour, hardware_files=hardware_file or None, **overrides)
+# the command parameters that are TcoInputs overrides (same names as the fields)
+TCO_FLAGS = ("utilization", "pue", "usd_per_kwh", "life_years", "wacc", "capex_usd_per_gpu", "residual_value_fraction",
+             "colocation_usd_per_kw_month", "it_kw_per_gpu", "idle_power_fraction", "maintenance_fraction_per_year",
+             "software_usd_per_gpu_hour")
+
+
+def run_tco(params: dict) -> TcoResult:
+    """Call the library with a command's parameters (``locals()``; None = flag not given)."""
+    return tco_mod.tco(params["hardware"], params["preset"], params["usd_per_gpu_hour"],
+                       hardware_files=params["hardware_file"] or None, **{k: params[k] for k in TCO_FLAGS})
 
 
 def _money(x: Optional[float]) -> str:
@@ -142,11 +148,5 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Total cost of ownership: USD per GPU-hour (per busy hour and per wall-clock hour) with a sourced breakdown."""
-        r = run_tco(hardware, preset, usd_per_gpu_hour, hardware_file, utilization=utilization, pue=pue,
-                    usd_per_kwh=usd_per_kwh, life_years=life_years, wacc=wacc, capex_usd_per_gpu=capex_usd_per_gpu,
-                    residual_value_fraction=residual_value_fraction,
-                    colocation_usd_per_kw_month=colocation_usd_per_kw_month, it_kw_per_gpu=it_kw_per_gpu,
-                    idle_power_fraction=idle_power_fraction,
-                    maintenance_fraction_per_year=maintenance_fraction_per_year,
-                    software_usd_per_gpu_hour=software_usd_per_gpu_hour)
+        r = run_tco(locals())
         emit(r, json_out, render_tco)

@@ -1,0 +1,680 @@
+"""FastAPI app of the dashboard: JSON endpoints under ``/api/...`` that call the library and return its
+``.to_dict()`` output, plus the static page (``/``, ``/static/...``). No formula lives here.
+
+Safety (docs/ui.md):
+- every request body / query is a pydantic model with bounds (``extra="forbid"``); models, hardware, presets and
+  examples are chosen by key from the catalog lists, never by path (``get_model`` would read a path: keys are
+  checked against ``model_keys()`` first);
+- a library ``TokenfabError`` becomes HTTP 422 ``{"error", "field", "expected", "got", "hint"}``; a pydantic
+  error the same shape with the field named;
+- request bodies (uploads included) are read into memory up to ``max_body_bytes`` (1 MiB; 413 beyond) and never
+  written to disk;
+- library calls run on a small worker pool with a time limit (504 beyond) and a bound on queued work (503), so no
+  request can make the server unresponsive; sweeps are bounded (hardware count, GPU counts, concurrency ladder);
+- only the fixed static files are served (no user path reaches the file system); a strict Content-Security-Policy
+  and a Host check (DNS rebinding) guard the page; ``tokenfab ui`` binds to 127.0.0.1 by default.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import json
+import logging
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Literal, Optional, Union
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from .. import __version__
+from ..errors import TokenfabError, UnknownKeyError
+
+log = logging.getLogger("tokenfab.ui")
+
+STATIC_DIR = Path(__file__).parent / "static"
+# the repository's examples/ folder (scenario YAMLs); absent in an installed wheel, then the list is empty
+EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
+
+# ------------------------------------------------------------------------------------------------- limits
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: any request body, uploads included (413 beyond)
+TIME_LIMIT_S = 20.0  # per library call (504 beyond)
+WORKERS = 2  # threads running library calls
+MAX_PENDING = 8  # library calls running or queued (503 beyond)
+MAX_GPUS = 4096  # GPUs (and each parallel degree) in one request
+MAX_USERS = 1_000_000
+MAX_TOKENS = 10_000_000  # context / ISL / OSL (the model's own maximum is checked by the library)
+MAX_CONCURRENCY = 100_000
+MAX_HARDWARE = 6  # hardware in one frontier sweep
+MAX_LADDER = 16  # values in a concurrency or GPU-count ladder
+MAX_BENCH_LEVELS = 64  # measured levels compared with the model
+LIMITS = {
+    "max_body_bytes": MAX_BODY_BYTES, "time_limit_s": TIME_LIMIT_S, "max_gpus": MAX_GPUS, "max_users": MAX_USERS,
+    "max_tokens": MAX_TOKENS, "max_concurrency": MAX_CONCURRENCY, "max_hardware": MAX_HARDWARE,
+    "max_ladder": MAX_LADDER, "max_bench_levels": MAX_BENCH_LEVELS,
+}
+
+STATIC_FILES = {  # URL name -> (file, media type); nothing else is ever served from disk
+    "index.html": (STATIC_DIR / "index.html", "text/html; charset=utf-8"),
+    "app.js": (STATIC_DIR / "app.js", "text/javascript; charset=utf-8"),
+    "style.css": (STATIC_DIR / "style.css", "text/css; charset=utf-8"),
+}
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def plotly_js_path() -> Path:
+    """Plotly.js as bundled with the ``plotly`` Python package (served locally: no CDN, works offline)."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _optional_module(name: str):
+    """The module, or None when it is not there yet (another error inside it is raised)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and (name == e.name or name.startswith(e.name + ".")):
+            return None
+        raise
+
+
+NOT_YET = {
+    "frontier": "Frontier is not available yet: tokenfab.search (the frontier search) is not installed in this build.",
+    "plan": "Plan is not available yet: tokenfab.planning / tokenfab.scenario are not installed in this build.",
+    "bench": "Bench is not available yet: tokenfab.bench.report is not installed in this build.",
+}
+
+
+def features() -> dict[str, dict]:
+    """Which optional views have their library module (checked on every call: modules may land later)."""
+    search = _optional_module("tokenfab.search")
+    planning = _optional_module("tokenfab.planning")
+    scenario = _optional_module("tokenfab.scenario")
+    bench = _optional_module("tokenfab.bench.report")
+    have = {
+        "frontier": search is not None and hasattr(search, "frontier"),
+        "plan": planning is not None and scenario is not None,
+        "bench": bench is not None,
+    }
+    return {k: {"available": v, "message": "" if v else NOT_YET[k]} for k, v in have.items()}
+
+
+def _require(feature: str) -> None:
+    if not features()[feature]["available"]:
+        raise HTTPException(status_code=501, detail={"error": NOT_YET[feature], "field": None, "feature": feature})
+
+
+# ------------------------------------------------------------------------------------------------- JSON helpers
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values (numpy scalars, dataclasses, pydantic models; non-finite floats become null)."""
+    from ..cli.common import to_jsonable
+
+    return to_jsonable(obj)
+
+
+def error_body(message: str, field: Optional[str] = None, **extra) -> dict:
+    body = {"error": message, "field": field}
+    body.update({k: jsonable(v) for k, v in extra.items() if v is not None})
+    return body
+
+
+def _field_of_loc(loc) -> Optional[str]:
+    """The form field a pydantic error location names: ``("body", "overrides", "pue")`` -> ``pue``,
+    ``("body", "hardware", 3)`` -> ``hardware``, ``("body", "concurrency", "int")`` -> ``concurrency``."""
+    parts = [str(x) for x in loc if not isinstance(x, int) and x not in ("body", "query", "path", "overrides")]
+    # a Union (int | "max") adds the member's name to the location: keep the field
+    parts = [p for p in parts if not p.startswith(("int", "literal[", "function-", "float", "none"))]
+    return parts[0] if parts else None
+
+
+# ------------------------------------------------------------------------------------------------- middleware
+class BodyLimitMiddleware:
+    """Reads a request body into memory up to ``max_bytes`` (413 beyond, before any endpoint runs)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    return await self._reject(send)
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await self._reject(send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _reject(self, send):
+        payload = json.dumps(error_body(f"request body too large: the limit is {self.max_bytes:,} bytes "
+                                        f"({self.max_bytes / 2**20:g} MiB)", "file")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                            (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
+                            (b"cache-control", b"no-store")]
+                message = dict(message, headers=headers)
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+
+# ------------------------------------------------------------------------------------------------- worker pool
+class Runner:
+    """Runs library calls on a small thread pool with a time limit, so the event loop always answers."""
+
+    def __init__(self, workers: int, time_limit_s: float, max_pending: int):
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokenfab-ui")
+        self.time_limit_s = time_limit_s
+        self.max_pending = max_pending
+        self.pending = 0
+        self._lock = threading.Lock()
+
+    def _done(self, _):
+        with self._lock:
+            self.pending -= 1
+
+    async def __call__(self, fn: Callable, *args, **kwargs):
+        with self._lock:
+            if self.pending >= self.max_pending:
+                raise HTTPException(status_code=503, detail=error_body(
+                    "the server is busy with other computations; try again in a moment"))
+            self.pending += 1
+        cf = self.pool.submit(functools.partial(fn, *args, **kwargs))
+        cf.add_done_callback(self._done)
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(cf)), self.time_limit_s)
+        except asyncio.TimeoutError:
+            cf.cancel()
+            raise HTTPException(status_code=504, detail=error_body(
+                f"the computation took longer than the {self.time_limit_s:g} s limit; narrow it (fewer hardware, "
+                f"GPU counts or concurrency levels)")) from None
+
+
+# ------------------------------------------------------------------------------------------------- request models
+class _Req(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+Key = Field(min_length=1, max_length=80)
+Prec = Field(default=None, min_length=1, max_length=16)
+Degree = Field(default=None, ge=1, le=MAX_GPUS)
+
+
+class FitRequest(_Req):
+    model: str = Key
+    hardware: str = Key
+    gpus: Optional[int] = Degree
+    tp: Optional[int] = Degree
+    pp: Optional[int] = Degree
+    dp: Optional[int] = Degree
+    ep: Optional[int] = Degree
+    weights: Optional[str] = Prec
+    kv: Optional[str] = Prec
+    users: int = Field(default=1, ge=1, le=MAX_USERS)
+    context: int = Field(default=4096, ge=1, le=MAX_TOKENS)
+
+
+class EstimateRequest(_Req):
+    model: str = Key
+    hardware: str = Key
+    gpus: Optional[int] = Degree
+    tp: Optional[int] = Degree
+    pp: Optional[int] = Degree
+    dp: Optional[int] = Degree
+    ep: Optional[int] = Degree
+    weights: Optional[str] = Prec
+    kv: Optional[str] = Prec
+    isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
+    osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
+    concurrency: Union[int, Literal["max"], None] = Field(default="max")
+
+    def concurrency_value(self):
+        c = self.concurrency
+        if c is None or c == "max":
+            return "max"
+        if not 1 <= c <= MAX_CONCURRENCY:
+            raise TokenfabError("out of range", field="concurrency", expected=f"1..{MAX_CONCURRENCY:,} or max", got=c)
+        return c
+
+
+def _tco_overrides_model():
+    from ..tco import INPUT_FIELDS
+
+    fields = {name: (Optional[float], Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
+    return create_model("TcoOverrides", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+TcoOverrides = _tco_overrides_model()
+
+
+class TcoRequest(_Req):
+    hardware: str = Key
+    preset: Optional[str] = Field(default=None, max_length=80)
+    overrides: TcoOverrides = Field(default_factory=TcoOverrides)
+    # optional: a busy throughput to price ($ per million tokens via tokenfab.cost)
+    total_tokens_per_s_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
+
+
+class BenchParams(_Req):
+    gpus: int = Field(ge=1, le=MAX_GPUS)
+    hardware: Optional[str] = Field(default=None, max_length=80)
+    preset: Optional[str] = Field(default=None, max_length=80)
+    usd_per_gpu_hour: Optional[float] = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
+    # compare with the performance model (optional)
+    model: Optional[str] = Field(default=None, max_length=80)
+    weights: Optional[str] = Prec
+    kv: Optional[str] = Prec
+    tp: Optional[int] = Degree
+    pp: Optional[int] = Degree
+    dp: Optional[int] = Degree
+    isl: Optional[int] = Field(default=None, ge=1, le=MAX_TOKENS)
+    osl: Optional[int] = Field(default=None, ge=1, le=MAX_TOKENS)
+    run_id: Optional[str] = Field(default=None, max_length=64)
+
+
+class PlanRequest(_Req):
+    example: str = Key
+
+
+class FrontierRequest(_Req):
+    model: str = Key
+    hardware: list[str] = Field(min_length=1, max_length=MAX_HARDWARE)
+    weights: Optional[str] = Prec
+    kv: Optional[str] = Prec
+    isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
+    osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
+    preset: Optional[str] = Field(default=None, max_length=80)
+    target_tokens_per_s_per_user: float = Field(default=50.0, gt=0, le=100_000, allow_inf_nan=False)
+    max_gpus: int = Field(default=8, ge=1, le=64)
+
+
+# ------------------------------------------------------------------------------------------------- key checks
+def model_key(key: str, field: str = "model") -> str:
+    """A bundled model key (never a path: ``get_model`` would read a config.json from one)."""
+    from ..models import model_keys
+
+    keys = model_keys()
+    k = str(key).strip().lower()
+    if k not in keys:
+        raise UnknownKeyError("model", str(key), keys, field=field)
+    return k
+
+
+def hardware_key(key: str, field: str = "hardware") -> str:
+    """A catalog hardware key or alias (the bundled catalog only: no user hardware files)."""
+    from ..hardware import alias_map, catalog
+
+    cat = catalog()
+    k = str(key).strip().lower()
+    if k in cat:
+        return k
+    aliases = alias_map(cat)
+    if k in aliases:
+        return aliases[k]
+    raise UnknownKeyError("hardware", str(key), list(cat), field=field)
+
+
+def example_files() -> dict[str, Path]:
+    """Scenario examples by key (file stem) from examples/*.yaml; users pick a key, never a path."""
+    if not EXAMPLES_DIR.is_dir():
+        return {}
+    out = {}
+    for p in sorted(EXAMPLES_DIR.iterdir()):
+        if p.suffix in (".yaml", ".yml") and p.is_file() and not p.is_symlink():
+            out[p.stem] = p
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- library calls
+# (plain functions run on the worker pool; each calls the library and returns a JSON-ready dict)
+def meta() -> dict:
+    from .. import precision, tco
+    from ..hardware import catalog
+    from ..models import get_model, model_keys
+
+    models = []
+    for k in model_keys():
+        m = get_model(k)
+        models.append({"key": k, "name": m.name, "native_weights": m.native_weights, "is_moe": m.is_moe,
+                       "max_context": m.max_position_embeddings})
+    hw = [{"key": k, "name": h.name, "vendor": h.vendor, "kind": h.kind, "memory_capacity_gib": h.memory_capacity_gib,
+           "sram_capacity_mib": h.sram_capacity_mib, "chips_per_node": h.chips_per_node}
+          for k, h in catalog().items()]
+    return {
+        "version": __version__,
+        "models": models,
+        "hardware": hw,
+        "precisions": {"weights": list(precision.WEIGHT_PRECISIONS), "kv": list(precision.KV_PRECISIONS)},
+        "presets": tco.preset_names(),
+        "default_preset": tco.DEFAULT_PRESET,
+        "tco_fields": [{"name": f, "unit": tco.FIELD_UNITS.get(f, "")} for f in tco.INPUT_FIELDS],
+        "tco_components": dict(tco.COMPONENT_DESCRIPTIONS),
+        "examples": list(example_files()),
+        "features": features(),
+        "limits": LIMITS,
+    }
+
+
+def run_fit(req: FitRequest) -> dict:
+    from .. import memory
+
+    r = memory.fit(model_key(req.model), hardware_key(req.hardware), gpus=req.gpus, tp=req.tp, pp=req.pp, dp=req.dp,
+                   ep=req.ep, weights=req.weights, kv=req.kv, users=req.users, context=req.context)
+    return jsonable(r.to_dict())
+
+
+def run_estimate(req: EstimateRequest) -> dict:
+    from .. import serving
+
+    e = serving.estimate(model_key(req.model), hardware_key(req.hardware), gpus=req.gpus, tp=req.tp, pp=req.pp,
+                         ep=req.ep, dp=req.dp, weights=req.weights, kv=req.kv, isl=req.isl, osl=req.osl,
+                         concurrency=req.concurrency_value())
+    return jsonable(e.to_dict())
+
+
+def run_tco(req: TcoRequest) -> dict:
+    from .. import cost, tco
+
+    overrides = {k: v for k, v in req.overrides.model_dump().items() if v is not None}
+    r = tco.tco(hardware_key(req.hardware), req.preset or None, **overrides)
+    out = jsonable(r.to_dict())
+    out["component_descriptions"] = dict(tco.COMPONENT_DESCRIPTIONS)
+    out["overrides"] = overrides
+    if req.total_tokens_per_s_per_gpu is not None:
+        c = cost.compute_cost(r.usd_per_gpu_hour, total_tokens_per_s_per_gpu=req.total_tokens_per_s_per_gpu,
+                              kw_per_gpu_all_in=r.kw_per_gpu_all_in, kw_per_gpu_it=r.kw_per_gpu_it)
+        out["cost"] = jsonable(c.to_dict())
+    return out
+
+
+def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
+    """Request records from an uploaded JSONL (in memory): the objects with a ``request_id``, and the count of
+    lines that are not (the rule of ``tokenfab.bench.records.read_records``, which reads a file)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TokenfabError("not UTF-8 text", field="file", expected="a JSONL file written by tokenfab bench") from None
+    records, bad = [], 0
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            bad += 1
+            continue
+        if isinstance(obj, dict) and "request_id" in obj:
+            records.append(obj)
+        else:
+            bad += 1
+    return records, bad
+
+
+def run_bench(params: BenchParams, body: bytes) -> dict:
+    from ..bench import metrics, report
+    from ..bench.records import REQUIRED_FIELDS
+
+    recs, bad = parse_jsonl(body)
+    if params.run_id:
+        recs = [r for r in recs if r.get("run_id") == params.run_id]
+    if not recs:
+        raise TokenfabError("no request records in the upload", field="file",
+                            expected="JSON lines with request_id, " + ", ".join(REQUIRED_FIELDS), got=f"{bad} unreadable lines")
+    if params.preset and params.usd_per_gpu_hour is not None:
+        raise TokenfabError("give a preset or a price per GPU-hour, not both", field="preset")
+    price, kw, tco_doc = params.usd_per_gpu_hour, None, None
+    hw = hardware_key(params.hardware) if params.hardware else None
+    if hw is not None:
+        from ..tco import tco
+
+        res = tco(hw, params.preset or None, params.usd_per_gpu_hour)
+        price, kw = res.usd_per_gpu_hour, res.kw_per_gpu_all_in
+        tco_doc = {"hardware": hw, "preset": res.preset, "method": res.method, "usd_per_gpu_hour": res.usd_per_gpu_hour,
+                   "kw_per_gpu_all_in": res.kw_per_gpu_all_in, "notes": list(res.notes)}
+    elif params.preset:
+        raise TokenfabError("a TCO preset needs a hardware", field="hardware", hint="pick the hardware, or give a price")
+    if price is None:
+        raise TokenfabError("no price", field="usd_per_gpu_hour", hint="give a price per GPU-hour, or a hardware and preset")
+    runs = report.build_runs(recs)
+    points = report.economics(runs, gpus=params.gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw)
+    doc = {"records": len(recs), "unreadable_lines": bad, "gpus": params.gpus, "usd_per_gpu_hour": price,
+           "kw_per_gpu_all_in": kw, "tco": tco_doc, "points": points, "runs": runs,
+           "definitions": dict(metrics.DEFINITIONS), "comparison": None}
+    if params.model:
+        if hw is None:
+            raise TokenfabError("comparing with the model needs the hardware", field="hardware")
+        doc["comparison"] = compare_bench(params, model_key(params.model), hw, runs, points)
+    return jsonable(doc)
+
+
+def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], points: list[dict]) -> dict:
+    """Measured vs predicted per level (tokenfab.bench.report.compare_with_model with tokenfab.serving.estimate)."""
+    from .. import serving
+    from ..bench import report
+
+    if len(points) > MAX_BENCH_LEVELS:
+        raise TokenfabError("too many load levels to compare", field="file", expected=f"<= {MAX_BENCH_LEVELS}",
+                            got=len(points))
+    preds, settings = [], []
+    for run, p in zip(runs, points):
+        ok = run.get("requests_ok") or 0
+        isl = params.isl or (max(1, round(run.get("input_tokens", 0) / ok)) if ok else None)
+        osl = params.osl or (max(1, round(run.get("output_tokens", 0) / ok)) if ok else None)
+        kwargs: dict = {}
+        if p.get("mode") == "closed" and p.get("concurrency"):
+            kwargs["concurrency"] = int(p["concurrency"])
+        elif isinstance(p.get("rate"), (int, float)) and math.isfinite(p["rate"]):
+            kwargs["rate_rps"] = float(p["rate"])
+        if not isl or not osl or not kwargs:
+            preds.append({})
+            settings.append(None)
+            continue
+        e = serving.estimate(model, hw, gpus=params.gpus, tp=params.tp, pp=params.pp, dp=params.dp,
+                             weights=params.weights, kv=params.kv, isl=isl, osl=osl, **kwargs)
+        preds.append({"tokens_per_s_per_user": e.tokens_per_s_per_user,
+                      "total_tokens_per_s_per_gpu": e.total_tokens_per_s_per_gpu,
+                      "output_tokens_per_s_per_gpu": e.output_tokens_per_s_per_gpu,
+                      "tpot_ms_p50": e.tpot_ms, "ttft_ms_p50": e.ttft_ms})
+        settings.append({"isl": isl, "osl": osl, **kwargs, "tp": e.tp, "pp": e.pp, "dp": e.dp,
+                         "weights": e.weights, "kv": e.kv, "calibration": e.calibration, "warnings": e.warnings})
+    it = iter(preds)
+    rows = report.compare_with_model(points, lambda _p: next(it))
+    return {"model": model, "hardware": hw, "rows": rows, "settings": settings,
+            "note": "predicted: tokenfab.serving.estimate at each measured level (mean TPOT/TTFT of the model "
+                    "against measured p50); relative error = predicted / measured - 1"}
+
+
+def run_plan_example(key: str) -> dict:
+    files = example_files()
+    if key not in files:
+        raise UnknownKeyError("example", key, files, field="example")
+    return plan_from_text(files[key].read_text(encoding="utf-8"), source=f"examples/{files[key].name}")
+
+
+def plan_from_text(text: str, source: str) -> dict:
+    raise TokenfabError(NOT_YET["plan"], field="example")
+
+
+def run_frontier(req: FrontierRequest) -> dict:
+    raise TokenfabError(NOT_YET["frontier"], field="hardware")
+
+
+# ------------------------------------------------------------------------------------------------- the app
+def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TIME_LIMIT_S, workers: int = WORKERS,
+               max_pending: int = MAX_PENDING, allowed_hosts: tuple[str, ...] | None = ("127.0.0.1", "localhost", "[::1]")
+               ) -> FastAPI:
+    """The dashboard app. ``allowed_hosts`` guards against DNS rebinding (None: any Host header)."""
+    app = FastAPI(title="tokenfab dashboard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    runner = Runner(workers, time_limit_s, max_pending)
+    app.state.runner = runner
+
+    # middleware: the last added runs first
+    app.add_middleware(SecurityHeadersMiddleware)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+
+    @app.exception_handler(TokenfabError)
+    async def _tokenfab_error(request: Request, e: TokenfabError):
+        extra = {"expected": e.expected, "got": e.got, "hint": e.hint}
+        if isinstance(e, UnknownKeyError):
+            extra["suggestions"] = e.suggestions
+        return JSONResponse(status_code=422, content=error_body(str(e), e.field, **extra))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, e: RequestValidationError):
+        errors = e.errors()
+        first = errors[0] if errors else {}
+        field = _field_of_loc(first.get("loc", ()))
+        msg = first.get("msg", "invalid value")
+        if first.get("type") == "extra_forbidden":
+            msg = "unknown input"
+        elif first.get("type") == "json_invalid":
+            msg, field = "the request body is not valid JSON", None
+        text = f"{field}: {msg}" if field else msg
+        return JSONResponse(status_code=422, content=error_body(
+            text, field, got=first.get("input") if not isinstance(first.get("input"), (dict, list)) else None,
+            errors=[{"field": _field_of_loc(x.get("loc", ())), "message": x.get("msg")} for x in errors[:10]]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, e: StarletteHTTPException):
+        content = e.detail if isinstance(e.detail, dict) else error_body(str(e.detail))
+        return JSONResponse(status_code=e.status_code, content=content)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, e: Exception):
+        log.exception("internal error in %s", request.url.path)
+        return JSONResponse(status_code=500, content=error_body(
+            f"internal error ({type(e).__name__}); see the server log"))
+
+    # ---- page and static files (a fixed list: no user path reaches the file system)
+    @app.get("/", include_in_schema=False)
+    async def index():
+        path, media = STATIC_FILES["index.html"]
+        return FileResponse(path, media_type=media)
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str):
+        if name == "plotly.min.js":
+            return FileResponse(plotly_js_path(), media_type="text/javascript; charset=utf-8")
+        if name not in STATIC_FILES:
+            raise HTTPException(status_code=404, detail=error_body("not found"))
+        path, media = STATIC_FILES[name]
+        return FileResponse(path, media_type=media)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon():
+        return Response(status_code=204)
+
+    # ---- API
+    @app.get("/api/meta")
+    async def api_meta():
+        return await runner(meta)
+
+    @app.get("/api/health")
+    async def api_health():
+        return {"ok": True, "version": __version__}
+
+    @app.post("/api/fit")
+    async def api_fit(req: FitRequest):
+        return await runner(run_fit, req)
+
+    @app.post("/api/estimate")
+    async def api_estimate(req: EstimateRequest):
+        return await runner(run_estimate, req)
+
+    @app.post("/api/tco")
+    async def api_tco(req: TcoRequest):
+        return await runner(run_tco, req)
+
+    @app.post("/api/frontier")
+    async def api_frontier(req: FrontierRequest):
+        _require("frontier")
+        return await runner(run_frontier, req)
+
+    @app.get("/api/examples")
+    async def api_examples():
+        return {"examples": list(example_files()), "feature": features()["plan"]}
+
+    @app.post("/api/plan")
+    async def api_plan(req: PlanRequest):
+        _require("plan")
+        return await runner(run_plan_example, req.example)
+
+    @app.post("/api/plan/upload")
+    async def api_plan_upload(request: Request):
+        _require("plan")
+        body = await request.body()  # in memory, bounded by BodyLimitMiddleware
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TokenfabError("not UTF-8 text", field="file", expected="a scenario YAML") from None
+        return await runner(plan_from_text, text, "upload")
+
+    @app.post("/api/bench")
+    async def api_bench(request: Request, params: BenchParams = Depends(_bench_params)):
+        _require("bench")
+        body = await request.body()  # in memory, bounded by BodyLimitMiddleware; never written
+        return await runner(run_bench, params, body)
+
+    return app
+
+
+def _bench_params(request: Request) -> BenchParams:
+    """BenchParams from the query string (the body is the uploaded JSONL). Empty values are 'not given'."""
+    from pydantic import ValidationError
+
+    raw = {k: v for k, v in request.query_params.items() if v != ""}
+    try:
+        return BenchParams(**raw)
+    except ValidationError as e:
+        raise RequestValidationError([dict(err, loc=("query",) + tuple(err["loc"])) for err in e.errors()]) from None
