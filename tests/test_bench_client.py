@@ -193,3 +193,65 @@ def test_duration_mode_is_bounded_in_time(mock, tmp_path):
     assert time.perf_counter() - t0 < 3.0
     n = len(outcome.records)
     assert 4 <= n <= 2 * 0.5 / 0.020 + 2  # 2 workers, each request ~20 ms
+
+
+def test_tokenizer_fallback_counts_output_text(mock, tmp_path):
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers import decoders, models, pre_tokenizers, trainers
+
+    from tokenfab.bench.prompts import ONE_TOKEN_WORDS
+
+    tok = tokenizers.Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    # the mock streams " the", " and", ...; a vocabulary trained on other words splits them into several tokens
+    tok.train_from_iterator([" ".join(ONE_TOKEN_WORDS[100:200])] * 5, trainers.BpeTrainer(vocab_size=200, special_tokens=["[UNK]"]))
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    mock.configure({"ttft_ms": 1, "itl_ms": 0, "fault_probs": {"no_usage": 1.0}})
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=10, osl=8, levels=(1,), requests=2, tokenizer=str(path))
+    outcome = client.run_benchmark(cfg, out_path=tmp_path / "t.jsonl")
+    expected = len(tok.encode(" the and with data model time work value", add_special_tokens=False).ids)
+    assert expected > 8  # the check below could not pass by counting chunks
+    for r in outcome.records:
+        assert r["token_count_source"] == "tokenizer" and r["output_tokens"] == expected and r["chunks"] == 8
+        assert r["input_token_source"] == "tokenizer" and r["input_tokens"] == 10
+
+
+def test_energy_per_token_with_a_fake_meter(mock, tmp_path):
+    import time
+
+    class FakeMeter:  # a 700 W GPU whose counter follows the wall clock
+        available, gpus, reason = True, 1, ""
+        t0 = time.time()
+
+        def read_mj(self):
+            return int((time.time() - self.t0) * 700_000)
+
+        def idle_baseline_w(self, seconds):
+            return 100.0
+
+    mock.configure({"ttft_ms": 5, "itl_ms": 2})
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=8, osl=20, levels=(4,), requests=24)
+    outcome = client.run_benchmark(cfg, out_path=tmp_path / "e.jsonl", energy_meter=FakeMeter(), idle_s=0.01)
+    e = outcome.energy["c4"]
+    assert e["measured"] and e["window_s"] > 0.1
+    assert e["mean_power_w_per_gpu"] == pytest.approx(700.0, rel=0.02)
+    assert e["j_per_output_token"] == pytest.approx(e["energy_j"] / e["output_tokens_in_window"])
+    # the window ends when the first worker runs out of requests: at most the whole level's tokens, most of them
+    assert 0.3 * 24 * 20 < e["output_tokens_in_window"] <= 24 * 20 + 1e-9
+    assert e["j_per_output_token_net_of_idle"] == pytest.approx((e["energy_j"] - 100.0 * e["window_s"]) / e["output_tokens_in_window"])
+
+
+def test_energy_not_measured_says_why(mock, tmp_path):
+    from tokenfab.bench.energy import EnergyMeter
+
+    class NoNvml:
+        def nvmlInit(self):
+            raise OSError("libnvidia-ml.so.1: cannot open shared object file")
+
+    mock.configure({"ttft_ms": 1, "itl_ms": 1})
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=4, osl=4, levels=(1,), requests=2)
+    outcome = client.run_benchmark(cfg, out_path=tmp_path / "n.jsonl", energy_meter=EnergyMeter(nvml=NoNvml()))
+    assert outcome.energy["c1"]["measured"] is False
+    assert outcome.energy["c1"]["reason"].startswith("energy not measured: NVML did not initialise")

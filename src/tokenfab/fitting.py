@@ -192,7 +192,7 @@ def fit_profile(points: list[Point], *, families: list[str] | None = None, base:
 
 def error_table(points: list[Point], profile: CalibrationProfile) -> dict:
     """Absolute percentage errors of the profile's predictions: overall, per metric class, source, hardware, model."""
-    pred = Predictor(points, profile).predict(profile.families, profile.default)
+    pred = Predictor(points, profile).predict()  # the profile as estimate() sees it (hardware entries, priors)
     meas = np.array([p.value for p in points])
     ape = np.abs(pred / meas - 1.0) * 100.0
     # rows of an open-loop level the model calls overloaded: steady state does not exist there (the measured finite

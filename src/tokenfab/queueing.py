@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -75,120 +76,167 @@ def percentile_label(q: float | None) -> str:
 def erlang_c(c, offered_load):
     """Erlang-C probability that an arrival waits in an M/M/c queue with offered load ``a = lam / mu`` (< c).
 
-    Vectorized over arrays of ``c`` (whole numbers >= 1) and ``a``; returns 1 where ``a >= c`` (unstable)."""
+    Vectorized over arrays of ``c`` (whole numbers >= 1) and ``a``; returns 1 where ``a >= c`` (unstable). Erlang-B
+    by the stable recursion ``B(k) = a B(k-1) / (k + a B(k-1))``; each element stops at its own c (the work is the
+    sum of the c's, not the largest c times the number of elements)."""
     c = np.asarray(c, dtype=float)
     a = np.asarray(offered_load, dtype=float)
     c, a = np.broadcast_arrays(c, a)
-    cmax = int(np.max(c)) if c.size else 1
-    # Erlang-B by the stable recursion B(k) = a B(k-1) / (k + a B(k-1)), stopped at each element's own c
-    b = np.ones(c.shape)
-    for k in range(1, cmax + 1):
-        nb = a * b / (k + a * b)
-        b = np.where(k <= c, nb, b)
-    rho = a / c
+    shape = c.shape
+    cf = np.maximum(np.rint(c.ravel()), 1.0)
+    af = a.ravel().astype(float)
+    b = af / (1.0 + af)  # B(1)
+    order = np.argsort(cf, kind="stable")
+    cs = cf[order]
+    bs = b[order]
+    as_ = af[order]
+    cmax = int(cs[-1]) if cs.size else 1
+    start = 0
+    for k in range(2, cmax + 1):
+        start = int(np.searchsorted(cs, k, side="left"))  # elements with c >= k
+        if start >= cs.size:
+            break
+        ab = as_[start:] * bs[start:]
+        bs[start:] = ab / (k + ab)
+    b = np.empty_like(bs)
+    b[order] = bs
+    rho = af / cf
     with np.errstate(divide="ignore", invalid="ignore"):
         out = b / (1.0 - rho * (1.0 - b))
-    out = np.where(rho >= 1.0, 1.0, np.clip(out, 0.0, 1.0))
+    out = np.where(rho >= 1.0, 1.0, np.clip(out, 0.0, 1.0)).reshape(shape)
     return out if out.ndim else float(out)
 
 
-def decay_rate_u(rho, iterations: int = 40):
-    """Root u > 0 of ``ln(1 + u / rho) = u`` (Newton from the right; the function is concave)."""
+def decay_rate_u(rho, iterations: int = 60, tol: float = 1e-12):
+    """Root u > 0 of ``ln(1 + u / rho) = u`` (Newton from the right; the function is concave, so it converges
+    monotonically)."""
     rho = np.clip(np.asarray(rho, dtype=float), 1e-9, 1.0 - 1e-9)
     u = 2.0 * np.log1p(1.0 / rho) + 2.0  # h(u) < 0 here: to the right of the root
     for _ in range(iterations):
         h = np.log1p(u / rho) - u
         dh = 1.0 / (rho + u) - 1.0
-        u = u - h / dh
+        step = h / dh
+        u = u - step
+        if not np.any(np.abs(step) > tol * np.maximum(u, 1e-300)):
+            break
     return u if u.ndim else float(u)
+
+
+@dataclass(frozen=True)
+class MDCParams:
+    """An M/D/c wait: mean (s), tail ``P(W > t) ~= min(p_wait, a exp(-theta t))`` (theta in 1/s)."""
+
+    wait_mean_s: np.ndarray
+    a: np.ndarray
+    theta: np.ndarray
+    p_wait: np.ndarray
+    utilization: np.ndarray
+
+
+def mdc_params(lam, service_s, c=1) -> MDCParams:
+    """Mean wait (Allen-Cunneen, exact Pollaczek-Khinchine for c = 1) and tail parameters of an M/D/c queue with
+    Poisson arrivals ``lam``/s, deterministic service ``service_s`` and ``c`` servers. rho >= 1: infinite wait."""
+    lam = np.asarray(lam, dtype=float)
+    s = np.asarray(service_s, dtype=float)
+    c = np.asarray(c, dtype=float)
+    lam, s, c = np.broadcast_arrays(lam, s, c)
+    a_load = lam * s
+    rho = a_load / c
+    pw = erlang_c(c, a_load)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wq = pw / (c / s - lam) * 0.5
+    unstable = rho >= 1.0
+    idle = lam <= 0
+    wq = np.where(unstable, np.inf, np.where(idle, 0.0, wq))
+    u = decay_rate_u(rho)
+    theta = np.where(unstable, 0.0, u * c / s)
+    with np.errstate(invalid="ignore"):
+        a = np.minimum(1.0, theta * wq)
+    a = np.where(idle, 0.0, np.where(unstable, 1.0, a))
+    pw = np.where(idle, 0.0, pw)
+    return MDCParams(wq, a, theta, pw, rho)
+
+
+def _params(lam, service_s, c, params):
+    return params if params is not None else mdc_params(lam, service_s, c)
+
+
+def _out(x):
+    x = np.asarray(x)
+    return x if x.ndim else float(x)
 
 
 def mdc_wait_mean_s(lam, service_s, c=1):
     """Mean wait in queue (s) of an M/D/c queue (Allen-Cunneen; exact Pollaczek-Khinchine for c = 1). inf if rho >= 1."""
-    lam = np.asarray(lam, dtype=float)
-    s = np.asarray(service_s, dtype=float)
-    c = np.asarray(c, dtype=float)
-    a = lam * s
-    rho = a / c
-    pw = erlang_c(c, a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = pw / (c / s - lam) * 0.5
-    out = np.where(rho >= 1.0, np.inf, np.where(lam <= 0, 0.0, w))
-    return out if out.ndim else float(out)
+    return _out(mdc_params(lam, service_s, c).wait_mean_s)
 
 
 def mdc_tail(lam, service_s, c=1):
     """(A, theta, p_wait): ``P(W > t) ~= min(p_wait, A exp(-theta t))`` for the wait of an M/D/c queue
     (theta in 1/s)."""
-    lam = np.asarray(lam, dtype=float)
-    s = np.asarray(service_s, dtype=float)
-    c = np.asarray(c, dtype=float)
-    rho = lam * s / c
-    u = decay_rate_u(rho)
-    theta = u * c / s
-    wq = mdc_wait_mean_s(lam, s, c)
-    with np.errstate(invalid="ignore"):
-        a = np.minimum(1.0, theta * wq)
-    a = np.where(lam <= 0, 0.0, np.where(rho >= 1.0, 1.0, a))
-    theta = np.where(rho >= 1.0, 0.0, theta)
-    pw = np.where(lam <= 0, 0.0, erlang_c(c, lam * s))
-    return a, theta, pw
+    p = mdc_params(lam, service_s, c)
+    return _out(p.a), _out(p.theta), _out(p.p_wait)
 
 
-def mdc_wait_quantile_s(q, lam, service_s, c=1):
+def mdc_wait_quantile_s(q, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
     """The q-quantile (0 < q < 1) of the wait in queue (s) of an M/D/c queue; inf if rho >= 1."""
-    a, theta, pw = mdc_tail(lam, service_s, c)
+    p = _params(lam, service_s, c, params)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.log(a / (1.0 - q)) / theta
-    out = np.where(theta <= 0, np.where(a > 0, np.inf, 0.0), np.where(np.minimum(a, pw) > 1.0 - q, t, 0.0))
-    return out if out.ndim else float(out)
+        t = np.log(p.a / (1.0 - q)) / p.theta
+    out = np.where(p.theta <= 0, np.where(p.a > 0, np.inf, 0.0), np.where(np.minimum(p.a, p.p_wait) > 1.0 - q, t, 0.0))
+    return _out(out)
 
 
-def mdc_wait_cdf(t_s, lam, service_s, c=1):
+def mdc_wait_cdf(t_s, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
     """P(W <= t) for the wait of an M/D/c queue (0 for t < 0)."""
-    a, theta, pw = mdc_tail(lam, service_s, c)
+    p = _params(lam, service_s, c, params)
     t = np.asarray(t_s, dtype=float)
-    out = np.where(t < 0, 0.0, 1.0 - np.minimum(pw, a * np.exp(-theta * np.maximum(t, 0.0))))
-    return out if out.ndim else float(out)
+    with np.errstate(invalid="ignore", over="ignore"):
+        tail = np.minimum(p.p_wait, p.a * np.exp(-p.theta * np.maximum(t, 0.0)))
+    out = np.where(t < 0, 0.0, 1.0 - np.where(np.isnan(tail), 1.0, tail))
+    return _out(out)
 
 
-def ttft_quantile_ms(q, ttft_mean_ms, lam, service_s, c=1):
+def ttft_quantile_ms(q, ttft_mean_ms, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
     """TTFT at percentile q: the mean TTFT with its mean queueing wait replaced by the wait's q-quantile.
     ``q=None`` returns the mean."""
     mean = np.asarray(ttft_mean_ms, dtype=float)
     if q is None:
         return mean
-    wq_mean = mdc_wait_mean_s(lam, service_s, c)
-    wq_q = mdc_wait_quantile_s(q, lam, service_s, c)
+    p = _params(lam, service_s, c, params)
+    wq_q = mdc_wait_quantile_s(q, params=p)
     with np.errstate(invalid="ignore"):
-        out = mean + (wq_q - wq_mean) * 1e3
-    return np.where(np.isfinite(mean), out, np.inf)
+        out = mean + (wq_q - p.wait_mean_s) * 1e3
+    return np.where(np.isfinite(mean) & np.isfinite(p.wait_mean_s), out, np.inf)
 
 
-def slo_attainment(ttft_mean_ms, tpot_ms, osl, lam, service_s, c=1, *, ttft_max_ms=None, tpot_max_ms=None,
-                   e2el_max_ms=None):
+def slo_attainment(ttft_mean_ms, tpot_ms, osl, lam=None, service_s=None, c=1, *, ttft_max_ms=None, tpot_max_ms=None,
+                   e2el_max_ms=None, params: MDCParams | None = None):
     """Fraction of requests meeting every SLO (TTFT, TPOT, E2EL limits in ms; None = no limit).
 
     TPOT is taken as deterministic (its mean); the randomness is the prefill wait, so a request meets TTFT and E2EL
     when its wait is below ``min(ttft_max - fixed, e2el_max - (OSL - 1) TPOT - fixed)`` with ``fixed`` the TTFT
     without the mean wait."""
+    p = _params(lam, service_s, c, params)
     mean = np.asarray(ttft_mean_ms, dtype=float)
     tpot = np.asarray(tpot_ms, dtype=float)
-    fixed_ms = mean - np.asarray(mdc_wait_mean_s(lam, service_s, c)) * 1e3
+    with np.errstate(invalid="ignore"):
+        fixed_ms = mean - p.wait_mean_s * 1e3
     budget = np.full(np.broadcast(mean, tpot).shape, np.inf)
     if ttft_max_ms is not None:
         budget = np.minimum(budget, ttft_max_ms - fixed_ms)
     if e2el_max_ms is not None:
         budget = np.minimum(budget, e2el_max_ms - (float(osl) - 1.0) * tpot - fixed_ms)
-    att = np.where(np.isinf(budget), 1.0, mdc_wait_cdf(budget / 1e3, lam, service_s, c))
+    att = np.where(np.isinf(budget) & (budget > 0), 1.0, mdc_wait_cdf(budget / 1e3, params=p))
     if tpot_max_ms is not None:
         att = np.where(tpot <= tpot_max_ms, att, 0.0)
-    return np.where(np.isfinite(mean) & np.isfinite(tpot), att, 0.0)
+    ok = np.isfinite(mean) & np.isfinite(tpot) & np.isfinite(p.wait_mean_s)
+    return _out(np.where(ok, att, 0.0))
 
 
 def goodput_rps(requests_per_s, attainment):
     """Goodput: requests/s that meet every SLO (metrics.md): throughput x SLO attainment."""
-    return np.asarray(requests_per_s, dtype=float) * np.asarray(attainment, dtype=float)
+    return _out(np.asarray(requests_per_s, dtype=float) * np.asarray(attainment, dtype=float))
 
 
 # ----------------------------------------------------------------------------------------------- simulation
@@ -238,7 +286,8 @@ def utilization(lam, service_s, c=1):
 
 
 __all__ = [
-    "DEFAULT_PERCENTILE", "parse_percentile", "percentile_label", "erlang_c", "decay_rate_u", "mdc_wait_mean_s",
+    "DEFAULT_PERCENTILE", "parse_percentile", "percentile_label", "erlang_c", "decay_rate_u", "MDCParams",
+    "mdc_params", "mdc_wait_mean_s",
     "mdc_tail", "mdc_wait_quantile_s", "mdc_wait_cdf", "ttft_quantile_ms", "slo_attainment", "goodput_rps",
-    "simulate_mdc", "empirical_quantile", "utilization", "math",
+    "simulate_mdc", "empirical_quantile", "utilization",
 ]

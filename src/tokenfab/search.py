@@ -274,15 +274,15 @@ def layouts(model: ModelSpec, hw: HardwareSpec, gpus: int, *, fixed: bool = Fals
             if dp > 1 and not model.is_moe and not fixed:
                 continue  # a dense model replicates whole deployments; the frontier is per GPU
             if model.is_moe:
-                eps = []
+                # attention-DP ranks meet in the expert layer through EP all-to-all (EP = TP x DP, SGLang/TRT-LLM
+                # "DP attention"); with DP = 1 the experts may also be split by TP alone (EP = 1)
                 group = tp * dp
-                for e in (1, group):
-                    if group % e == 0 and model.max_experts % e == 0 and e not in eps:
-                        eps.append(e)
-                if group > 1 and len(eps) == 1:  # the largest EP < TP x DP that divides the experts
-                    cand = [e for e in _divisors(group) if model.max_experts % e == 0 and e > 1]
-                    if cand:
-                        eps.append(cand[-1])
+                divs = [e for e in _divisors(group) if model.max_experts % e == 0]
+                eps = [] if dp > 1 else [1]
+                if group > 1 and divs and divs[-1] > 1:
+                    eps.append(divs[-1])  # TP x DP itself when it divides the experts
+                if not eps:
+                    continue
             else:
                 eps = [1]
             for ep in eps:
@@ -528,7 +528,8 @@ def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_
             r = tcomod.tco(hw.key, preset, usd_per_gpu_hour, hardware_files=hardware_files)
         except TokenfabError as e:
             out[hw.key] = None
-            warns.append(f"{hw.key}: no cost ({e}); give --usd-per-gpu-hour to price it")
+            reason = str(e).split(". ")[0]
+            warns.append(f"{hw.key}: cost unknown ({reason}); give --usd-per-gpu-hour to price it")
             continue
         out[hw.key] = {"usd_per_gpu_hour": r.usd_per_gpu_hour, "usd_per_gpu_hour_wallclock": r.usd_per_gpu_hour_wallclock,
                        "utilization": r.utilization, "kw_per_gpu_all_in": r.kw_per_gpu_all_in,
@@ -584,11 +585,12 @@ def _validate_lengths(model: ModelSpec, isl, osl) -> tuple[int, int]:
 def _finish_queueing(cols: dict, osl: int, sla: SLA) -> None:
     """Tail TTFT/E2EL at the SLA percentile, SLO attainment and goodput (queueing.py), in place."""
     q = sla.percentile
-    lam, svc, c = cols["q_lam"], cols["q_service_s"], cols["q_servers"]
+    params = Q.mdc_params(cols["q_lam"], cols["q_service_s"], cols["q_servers"])
     mean = cols["ttft_mean_ms"]
-    cols["ttft_ms"] = Q.ttft_quantile_ms(q, mean, lam, svc, c) if q is not None else mean.copy()
+    cols["ttft_ms"] = Q.ttft_quantile_ms(q, mean, params=params) if q is not None else mean.copy()
     cols["e2el_ms"] = cols["ttft_ms"] + (osl - 1.0) * cols["tpot_ms"]
-    att = Q.slo_attainment(mean, cols["tpot_ms"], osl, lam, svc, c, ttft_max_ms=sla.ttft_max_ms,
+    cols["prefill_queue_utilization"] = params.utilization
+    att = Q.slo_attainment(mean, cols["tpot_ms"], osl, params=params, ttft_max_ms=sla.ttft_max_ms,
                            tpot_max_ms=sla.tpot_max_ms, e2el_max_ms=sla.e2el_max_ms)
     cols["slo_attainment"] = att
     cols["goodput_requests_per_s"] = Q.goodput_rps(cols["requests_per_s"], att)
@@ -669,6 +671,11 @@ def sweep(model, hardware, *, isl: int = 1024, osl: int = 1024, weights=None, gp
         if k in cols:
             cols[k] = cols[k].astype(int)
     _finish_queueing(cols, osl, sla)
+    for h, hw in enumerate(hws):
+        hm = cols["hw"] == h
+        if not np.any(hm & np.isfinite(cols["tpot_ms"]) & (cols["total_tokens_per_s_per_gpu"] > 0)):
+            n_txt = f"{gpus} GPUs" if gpus is not None else f"up to {max(gpu_ladder(m, hw, ws)) if L_hw.size else '?'} GPUs"
+            warns.append(f"{hw.key}: {m.key} does not fit on {n_txt} at {', '.join(ws)} with ISL+OSL {kv_ctx}")
     sw = Sweep(model=m, isl=isl, osl=osl, hardware=hws, weights=ws, modes=modes, cols=cols, evaluated=int(evaluated),
                elapsed_s=0.0, sla=sla, warnings=warns)
     sw.elapsed_s = time.perf_counter() - t0
@@ -800,6 +807,24 @@ def _disagg_columns(m: ModelSpec, kv: str, r: dict, lc: dict, paP: PointArrays, 
     return cols, int(n)
 
 
+def layout_text(cfg: dict) -> str:
+    """``TP8 PP2 DP4 EP32``, or ``P 3x[TP1] + D 7x[TP8]`` for a disaggregated unit (for tables and messages)."""
+    def lay(c):
+        s = f"TP{c['tp']}"
+        if c["pp"] > 1:
+            s += f" PP{c['pp']}"
+        if c["dp"] > 1:
+            s += f" DP{c['dp']}"
+        if c["ep"] > 1:
+            s += f" EP{c['ep']}"
+        return s
+
+    if cfg.get("mode") == "disagg":
+        p, d = cfg["prefill"], cfg["decode"]
+        return f"P {p['replicas']}x[{lay(p)}] + D {d['replicas']}x[{lay(d)}]"
+    return lay(cfg)
+
+
 # ----------------------------------------------------------------------------------------------- explain infeasible SLA
 _LIMITS = (
     ("ttft_max_ms", "ttft_ms", "TTFT", "ms", np.less_equal, np.nanmin),
@@ -835,7 +860,7 @@ def explain_infeasible(sw: Sweep, sla: SLA | None = None) -> TokenfabError:
         i = int(np.nanargmin(vals) if best_fn is np.nanmin else np.nanargmax(vals))
         best = float(vals[i])
         cfg = sw.config(i)
-        where = f"{sw.hw_key(i)} {cfg['mode']} {cfg['gpus']} GPUs TP{cfg['tp']} PP{cfg['pp']} DP{cfg['dp']}"
+        where = f"{sw.hw_key(i)} {cfg['mode']} {cfg['gpus']} GPUs {layout_text(cfg)}"
         limit = getattr(sla, name)
         qual = f" {pct}" if name in ("ttft_max_ms", "e2el_max_ms") else ""
         op = ">=" if cmp is np.greater_equal else "<="
@@ -857,6 +882,7 @@ class FrontierResult:
     elapsed_s: float
     preset: str | None = None
     usd_per_gpu_hour_override: float | None = None
+    target_given: bool = False  # the caller named a target interactivity (else the goldilocks default is used)
 
     # ---- derived views
     def points(self) -> list[dict]:
@@ -935,8 +961,6 @@ class FrontierResult:
         p = sw.point(int(i))
         p["criterion"] = crit
         return p
-
-    target_given: bool = False
 
     def by_hardware(self) -> dict:
         sw = self.sweep
@@ -1047,8 +1071,8 @@ def frontier(model, hardware, *, isl: int = 1024, osl: int = 1024, weights=None,
     res = FrontierResult(sweep=sw, frontier_idx=ids,
                          target_interactivity=float(target_interactivity or goldilocks_interactivity),
                          goldilocks_interactivity=float(goldilocks_interactivity),
-                         elapsed_s=time.perf_counter() - t0, preset=preset, usd_per_gpu_hour_override=usd_per_gpu_hour)
-    res.target_given = target_interactivity is not None
+                         elapsed_s=time.perf_counter() - t0, preset=preset, usd_per_gpu_hour_override=usd_per_gpu_hour,
+                         target_given=target_interactivity is not None)
     return res
 
 
@@ -1056,5 +1080,5 @@ __all__ = [
     "MODES", "MTP_ACCEPTANCE_RATE", "GOLDILOCKS_INTERACTIVITY", "SLA", "Sweep", "FrontierResult", "Layout",
     "gpu_ladder", "layouts", "concurrency_ladder", "prefill_pool", "pareto_mask", "steffen_interpolate",
     "steffen_slopes", "sweep", "attach_costs", "frontier_indices", "frontier", "token_tiers", "explain_infeasible",
-    "mtp_acceptance_length", "mtp_variants", "resolve_hardware", "resolve_weights", "resolve_modes",
+    "mtp_acceptance_length", "mtp_variants", "resolve_hardware", "resolve_weights", "resolve_modes", "layout_text",
 ]

@@ -252,11 +252,12 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
                 async for data_bytes in resp.aiter_bytes():
                     now = time.perf_counter()
                     buf += data_bytes
+                    pos = 0
                     while not done:
-                        nl = buf.find(b"\n")
+                        nl = buf.find(b"\n", pos)
                         if nl < 0:
                             break
-                        line, buf = buf[:nl], buf[nl + 1:]
+                        line, pos = buf[pos:nl], nl + 1
                         if not line.startswith(b"data:"):
                             continue  # blank separators, ": comments", event:, id:, retry:
                         data = line[5:].strip()
@@ -280,6 +281,7 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
                         finished = finished or _finished(obj)
                     if done:
                         break
+                    buf = buf[pos:]
         if not finished:
             fault = _Fault("stream_cut", "the stream ended before [DONE] or a finish_reason")
         elif not times:
@@ -316,7 +318,7 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
         "run_id": ctx.run_id, "session_id": ctx.session_id, "request_id": spec.request_id, "index": spec.index,
         "mode": cfg.mode,
         "concurrency": int(ctx.level) if cfg.mode == "closed" else None,
-        "rate": ctx.level if cfg.mode == "open" and not math.isinf(ctx.level) else ("inf" if cfg.mode == "open" else None),
+        "rate": None if cfg.mode == "closed" else ("inf" if math.isinf(ctx.level) else ctx.level),
         "status": "ok" if ok else "error",
         "error_kind": None if ok else fault.kind,
         "error": None if ok else _mask(str(fault), ctx.secrets)[:300],
@@ -343,7 +345,9 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
 
 class LevelWindow:
     """The steady-state marks of a level, each (wall-clock time, energy counter mJ or None): ``start`` after
-    warm-up, and ``last_send`` when its last request was sent (ramp-down begins). ``meter``: an EnergyMeter."""
+    warm-up, and ``last_send`` when ramp-down begins: closed loop, when the first worker finds no request left to
+    send (from then on fewer than C requests are in flight); open loop, when the last request is sent.
+    ``meter``: an EnergyMeter."""
 
     def __init__(self, meter=None):
         self.meter = meter

@@ -7,8 +7,9 @@ Method:
   It measures the GPU board only (not CPU, network, cooling): the "all-in" power of InferenceX's tokens/s per MW
   is a separate, provisioned figure (see :mod:`tokenfab.tco`).
 * Idle baseline: the same counter over ``idle_s`` seconds before the run, with no load, as watts.
-* Steady-state window: from the start of a level (after warm-up) to the moment its last request is sent, when
-  ramp-down begins. Tokens in the window are the output chunks whose arrival time falls in it (each request's
+* Steady-state window: from the start of a level (after warm-up) to the start of ramp-down: in a closed loop the
+  moment the first worker finds no request left (from then on fewer than C are in flight), in an open loop the
+  moment the last request is sent. Tokens in the window are the output chunks whose arrival time falls in it (each request's
   usage-based output count spread over its chunks) plus the input tokens of requests whose first token falls in it.
 * Reported: joules per output token and per token (input + output), gross and net of the idle baseline, and their
   inverses (tokens per joule), and the mean board power in the window.

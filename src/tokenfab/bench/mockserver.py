@@ -265,6 +265,12 @@ class MockServer:
                 writer.write(_chunk(b"data: {this is not json\n\n"))
         if writer.transport.is_closing():
             return False
+        if fault == "cut":  # fewer tokens than cut_after_tokens: cut before the end all the same
+            await writer.drain()
+            writer.transport.abort()
+            return False
+        if fault == "garbage" and sent == 0:
+            writer.write(_chunk(b"data: {this is not json\n\n"))
         writer.write(choice(None if chat else "", "length"))
         if include_usage and fault != "no_usage":
             writer.write(_sse(prefix + b',"choices":[],"usage":' + json.dumps(usage).encode() + b"}"))

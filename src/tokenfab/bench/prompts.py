@@ -91,7 +91,7 @@ def draw_length(target: int, low_fraction: float, rng: random.Random) -> int:
 
 
 def _words(n: int, rng: random.Random) -> list[str]:
-    return [rng.choice(ONE_TOKEN_WORDS) for _ in range(n)]
+    return rng.choices(ONE_TOKEN_WORDS, k=n)  # ~0.1 us a word: an 8k-token prompt in well under a millisecond
 
 
 class WordListPrompts:

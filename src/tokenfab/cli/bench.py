@@ -141,6 +141,7 @@ def _write_csv(path: str, runs: list[dict]) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    _register_calibrate(app)
     @app.command("bench")
     def bench(
         url: str = typer.Option(..., "--url", help="server base URL, e.g. http://127.0.0.1:8000 (or .../v1)"),
@@ -234,6 +235,14 @@ def register(app: typer.Typer) -> None:
         kw_per_gpu: Optional[float] = typer.Option(None, "--kw-per-gpu", help="all-in kW per GPU for tokens/s per MW (default: from --hardware)"),
         slo: Optional[str] = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
         run_id: Optional[str] = typer.Option(None, "--run-id", help="only this run of the file"),
+        compare_model: Optional[str] = typer.Option(None, "--compare-model", help="put the performance model's prediction beside each level (needs --hardware)"),
+        weights: Optional[str] = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
+        kv: Optional[str] = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
+        tp: Optional[int] = typer.Option(None, "--tp"),
+        pp: Optional[int] = typer.Option(None, "--pp"),
+        ep: Optional[int] = typer.Option(None, "--ep"),
+        dp: Optional[int] = typer.Option(None, "--dp"),
+        calibration: Optional[str] = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
@@ -250,6 +259,14 @@ def register(app: typer.Typer) -> None:
                **report.report_doc(recs, gpus=gpus, hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
                                    kw_per_gpu=kw_per_gpu, slo=slo_ms)}
         price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
+        if compare_model:
+            if not hardware:
+                raise TokenfabError("--compare-model needs the hardware", field="--hardware")
+            from ..bench.modelcheck import make_predictor
+
+            predict = make_predictor(doc["runs"], model=compare_model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep,
+                                     dp=dp, weights=weights, kv=kv, calibration=calibration)
+            doc["comparison"] = report.compare_with_model(points, predict)
         if as_json:
             print_json(doc)
             return
@@ -271,5 +288,57 @@ def register(app: typer.Typer) -> None:
         if tco_doc:
             console.print(f"  $/GPU-h from tokenfab.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "
                           + "; ".join(tco_doc["notes"]), highlight=False)
+        if doc.get("comparison"):
+            c = Table(title=f"measured vs predicted ({compare_model} on {hardware}); error = predicted / measured - 1")
+            for col in ("level", "metric", "measured", "predicted", "error"):
+                c.add_column(col, justify="right")
+            for p, row in zip(points, doc["comparison"]):
+                for k, v in row.items():
+                    if isinstance(v, dict):
+                        c.add_row(_level_label(p), k, _fmt(v["measured"]), _fmt(v["predicted"]),
+                                  f"{v['relative_error'] * 100:+.0f}%" if v["relative_error"] is not None else "-")
+            console.print(c)
         console.print("[dim]$/M tokens = $/GPU-h / (tokens/s/GPU x 3600 / 1e6); tok/s per MW = tokens/s/GPU x 1000 / "
                       "all-in kW per GPU (total = input + output tokens); user tok/s = median 1000/TPOT.[/]")
+
+
+def _register_calibrate(app: typer.Typer) -> None:
+    @app.command("calibrate")
+    def calibrate_cmd(
+        results: Path = typer.Argument(..., help="JSONL written by tokenfab bench"),
+        model: str = typer.Option(..., "--model", "-m", help="the model that was served (catalog key or config.json)"),
+        hardware: str = typer.Option(..., "--hardware"),
+        gpus: int = typer.Option(..., "--gpus"),
+        tp: Optional[int] = typer.Option(None, "--tp"),
+        pp: Optional[int] = typer.Option(None, "--pp"),
+        ep: Optional[int] = typer.Option(None, "--ep"),
+        dp: Optional[int] = typer.Option(None, "--dp"),
+        weights: Optional[str] = typer.Option(None, "--weights"),
+        kv: Optional[str] = typer.Option(None, "--kv"),
+        base: Optional[str] = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
+        out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="where to write the profile"),
+        run_id: Optional[str] = typer.Option(None, "--run-id"),
+        as_json: bool = typer.Option(False, "--json"),
+    ):
+        """Fit the performance model's efficiency parameters to your benchmark; use with --calibration FILE."""
+        from ..bench import report
+        from ..bench.modelcheck import fit_from_runs
+        from ..bench.records import read_records
+
+        recs, _bad = read_records(results)
+        if run_id:
+            recs = [r for r in recs if r.get("run_id") == run_id]
+        if not recs:
+            raise TokenfabError("no request records", field="results")
+        runs = report.build_runs(recs)
+        prof, summary = fit_from_runs(runs, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, dp=dp,
+                                      weights=weights, kv=kv, base=base)
+        prof.save(out)
+        summary["profile"] = str(out)
+        if as_json:
+            print_json(summary)
+            return
+        console.print(f"fitted {summary['points']} measured values on {hardware}: median error "
+                      f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%")
+        console.print("parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in summary["params"].items()))
+        console.print(f"wrote {out}; use it with: tokenfab estimate ... --calibration {out}")

@@ -21,7 +21,6 @@ import functools
 import importlib
 import json
 import logging
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +31,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from ..errors import TokenfabError, UnknownKeyError
@@ -128,6 +126,13 @@ def error_body(message: str, field: Optional[str] = None, **extra) -> dict:
     return body
 
 
+def form_field(field: Optional[str]) -> Optional[str]:
+    """The form field of a library error: CLI-style names (``--usd-per-gpu-hour``) become ``usd_per_gpu_hour``."""
+    if field and field.startswith("--"):
+        return field[2:].replace("-", "_")
+    return field
+
+
 def _field_of_loc(loc) -> Optional[str]:
     """The form field a pydantic error location names: ``("body", "overrides", "pue")`` -> ``pue``,
     ``("body", "hardware", 3)`` -> ``hardware``, ``("body", "concurrency", "int")`` -> ``concurrency``."""
@@ -183,6 +188,35 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
                                 (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def host_name(host_header: str) -> str:
+    """The host of a Host header, without the port: ``127.0.0.1:8050`` -> ``127.0.0.1``, ``[::1]:8050`` -> ``[::1]``."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        return h[: h.find("]") + 1] if "]" in h else h
+    return h.split(":", 1)[0]
+
+
+class HostCheckMiddleware:
+    """Refuses requests whose Host header is not one of ``allowed`` (400): a page on another site cannot reach the
+    dashboard through DNS rebinding."""
+
+    def __init__(self, app, allowed: tuple[str, ...]):
+        self.app = app
+        self.allowed = {a.lower() for a in allowed}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
+        if host_name(host) in self.allowed:
+            return await self.app(scope, receive, send)
+        payload = json.dumps(error_body("invalid Host header: the dashboard answers only to "
+                                        + ", ".join(sorted(self.allowed)))).encode()
+        await send({"type": "http.response.start", "status": 400,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -315,8 +349,6 @@ class BenchParams(_Req):
     tp: Optional[int] = Degree
     pp: Optional[int] = Degree
     dp: Optional[int] = Degree
-    isl: Optional[int] = Field(default=None, ge=1, le=MAX_TOKENS)
-    osl: Optional[int] = Field(default=None, ge=1, le=MAX_TOKENS)
     run_id: Optional[str] = Field(default=None, max_length=64)
 
 
@@ -328,12 +360,15 @@ class FrontierRequest(_Req):
     model: str = Key
     hardware: list[str] = Field(min_length=1, max_length=MAX_HARDWARE)
     weights: Optional[str] = Prec
-    kv: Optional[str] = Prec
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
+    mode: Literal["agg", "disagg", "both"] = "both"
+    gpus: Optional[int] = Degree  # a fixed GPU count per replica (default: the library's bounded ladder)
     preset: Optional[str] = Field(default=None, max_length=80)
-    target_tokens_per_s_per_user: float = Field(default=50.0, gt=0, le=100_000, allow_inf_nan=False)
-    max_gpus: int = Field(default=8, ge=1, le=64)
+    usd_per_gpu_hour: Optional[float] = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
+    target_interactivity: float = Field(default=50.0, gt=0, le=100_000, allow_inf_nan=False)  # tokens/s per user
+    ttft_max_ms: Optional[float] = Field(default=None, gt=0, le=1e7, allow_inf_nan=False)
+    tpot_max_ms: Optional[float] = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
 
 
 # ------------------------------------------------------------------------------------------------- key checks
@@ -436,31 +471,18 @@ def run_tco(req: TcoRequest) -> dict:
 
 
 def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
-    """Request records from an uploaded JSONL (in memory): the objects with a ``request_id``, and the count of
-    lines that are not (the rule of ``tokenfab.bench.records.read_records``, which reads a file)."""
+    """Request records from an uploaded JSONL, parsed in memory by tokenfab.bench.records.parse_records."""
+    from ..bench.records import parse_records
+
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise TokenfabError("not UTF-8 text", field="file", expected="a JSONL file written by tokenfab bench") from None
-    records, bad = [], 0
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            bad += 1
-            continue
-        if isinstance(obj, dict) and "request_id" in obj:
-            records.append(obj)
-        else:
-            bad += 1
-    return records, bad
+    return parse_records(text.splitlines())
 
 
 def run_bench(params: BenchParams, body: bytes) -> dict:
-    from ..bench import metrics, report
+    from ..bench import report
     from ..bench.records import REQUIRED_FIELDS
 
     recs, bad = parse_jsonl(body)
@@ -468,69 +490,75 @@ def run_bench(params: BenchParams, body: bytes) -> dict:
         recs = [r for r in recs if r.get("run_id") == params.run_id]
     if not recs:
         raise TokenfabError("no request records in the upload", field="file",
-                            expected="JSON lines with request_id, " + ", ".join(REQUIRED_FIELDS), got=f"{bad} unreadable lines")
-    if params.preset and params.usd_per_gpu_hour is not None:
-        raise TokenfabError("give a preset or a price per GPU-hour, not both", field="preset")
-    price, kw, tco_doc = params.usd_per_gpu_hour, None, None
+                            expected="JSON lines with request_id, " + ", ".join(REQUIRED_FIELDS),
+                            got=f"{bad} unreadable lines")
     hw = hardware_key(params.hardware) if params.hardware else None
-    if hw is not None:
-        from ..tco import tco
-
-        res = tco(hw, params.preset or None, params.usd_per_gpu_hour)
-        price, kw = res.usd_per_gpu_hour, res.kw_per_gpu_all_in
-        tco_doc = {"hardware": hw, "preset": res.preset, "method": res.method, "usd_per_gpu_hour": res.usd_per_gpu_hour,
-                   "kw_per_gpu_all_in": res.kw_per_gpu_all_in, "notes": list(res.notes)}
-    elif params.preset:
-        raise TokenfabError("a TCO preset needs a hardware", field="hardware", hint="pick the hardware, or give a price")
-    if price is None:
-        raise TokenfabError("no price", field="usd_per_gpu_hour", hint="give a price per GPU-hour, or a hardware and preset")
-    runs = report.build_runs(recs)
-    points = report.economics(runs, gpus=params.gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw)
-    doc = {"records": len(recs), "unreadable_lines": bad, "gpus": params.gpus, "usd_per_gpu_hour": price,
-           "kw_per_gpu_all_in": kw, "tco": tco_doc, "points": points, "runs": runs,
-           "definitions": dict(metrics.DEFINITIONS), "comparison": None}
+    doc = report.report_doc(recs, gpus=params.gpus, hardware=hw, preset=params.preset or None,
+                            usd_per_gpu_hour=params.usd_per_gpu_hour)
+    doc.update({"records": len(recs), "unreadable_lines": bad, "comparison": None})
     if params.model:
         if hw is None:
             raise TokenfabError("comparing with the model needs the hardware", field="hardware")
-        doc["comparison"] = compare_bench(params, model_key(params.model), hw, runs, points)
+        doc["comparison"] = compare_bench(params, model_key(params.model), hw, doc["runs"], doc["points"])
     return jsonable(doc)
 
 
 def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], points: list[dict]) -> dict:
-    """Measured vs predicted per level (tokenfab.bench.report.compare_with_model with tokenfab.serving.estimate)."""
-    from .. import serving
-    from ..bench import report
+    """Measured vs predicted per level: tokenfab.bench.report.compare_with_model with the predictor of
+    tokenfab.bench.modelcheck (tokenfab.serving.estimate at each level's concurrency or rate and mean lengths)."""
+    from ..bench import modelcheck, report
 
     if len(points) > MAX_BENCH_LEVELS:
         raise TokenfabError("too many load levels to compare", field="file", expected=f"<= {MAX_BENCH_LEVELS}",
                             got=len(points))
-    preds, settings = [], []
-    for run, p in zip(runs, points):
-        ok = run.get("requests_ok") or 0
-        isl = params.isl or (max(1, round(run.get("input_tokens", 0) / ok)) if ok else None)
-        osl = params.osl or (max(1, round(run.get("output_tokens", 0) / ok)) if ok else None)
-        kwargs: dict = {}
-        if p.get("mode") == "closed" and p.get("concurrency"):
-            kwargs["concurrency"] = int(p["concurrency"])
-        elif isinstance(p.get("rate"), (int, float)) and math.isfinite(p["rate"]):
-            kwargs["rate_rps"] = float(p["rate"])
-        if not isl or not osl or not kwargs:
-            preds.append({})
-            settings.append(None)
-            continue
-        e = serving.estimate(model, hw, gpus=params.gpus, tp=params.tp, pp=params.pp, dp=params.dp,
-                             weights=params.weights, kv=params.kv, isl=isl, osl=osl, **kwargs)
-        preds.append({"tokens_per_s_per_user": e.tokens_per_s_per_user,
-                      "total_tokens_per_s_per_gpu": e.total_tokens_per_s_per_gpu,
-                      "output_tokens_per_s_per_gpu": e.output_tokens_per_s_per_gpu,
-                      "tpot_ms_p50": e.tpot_ms, "ttft_ms_p50": e.ttft_ms})
-        settings.append({"isl": isl, "osl": osl, **kwargs, "tp": e.tp, "pp": e.pp, "dp": e.dp,
-                         "weights": e.weights, "kv": e.kv, "calibration": e.calibration, "warnings": e.warnings})
-    it = iter(preds)
-    rows = report.compare_with_model(points, lambda _p: next(it))
-    return {"model": model, "hardware": hw, "rows": rows, "settings": settings,
-            "note": "predicted: tokenfab.serving.estimate at each measured level (mean TPOT/TTFT of the model "
-                    "against measured p50); relative error = predicted / measured - 1"}
+    predict = modelcheck.make_predictor(runs, model=model, hardware=hw, gpus=params.gpus, tp=params.tp, pp=params.pp,
+                                        dp=params.dp, weights=params.weights, kv=params.kv)
+    rows = report.compare_with_model(points, predict)
+    lengths = [dict(zip(("isl", "osl"), modelcheck.level_lengths(r))) if r.get("requests_ok") else None for r in runs]
+    return {"model": model, "hardware": hw, "rows": rows, "lengths": lengths,
+            "note": "predicted: tokenfab.serving.estimate at each measured level's concurrency (or rate) and mean "
+                    "input/output lengths (tokenfab.bench.modelcheck); the model's mean TPOT/TTFT against the "
+                    "measured p50; error = predicted / measured - 1"}
+
+
+MAX_SCENARIO_ITEMS = 64  # features, personas in one scenario
+
+
+def scenario_from_text(text: str, source: str):
+    """A validated tokenfab.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or aliases
+    (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
+    (``get_model`` would read a path), at most MAX_HARDWARE hardware and MAX_SCENARIO_ITEMS features and personas."""
+    import yaml
+
+    from .. import scenario as scen
+
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
+                line = token.start_mark.line + 1
+                raise TokenfabError(f"YAML anchors and aliases (&name, *name) are not accepted (line {line})",
+                                    field="file", hint="write the values out")
+    except yaml.YAMLError:
+        pass  # parse_scenario_text reports it with its line
+    except RecursionError:
+        raise TokenfabError("the YAML is nested too deeply", field="file") from None
+    try:
+        sc = scen.parse_scenario_text(text, source=source, check_references=False)
+    except RecursionError:
+        raise TokenfabError("the YAML is nested too deeply", field="file") from None
+    model_key(sc.model, field="model")
+    for name, f in sc.features.items():
+        if f.model:
+            model_key(f.model, field=f"features.{name}.model")
+    if len(sc.hardware) > MAX_HARDWARE:
+        raise TokenfabError("too many hardware to plan over", field="hardware", expected=f"<= {MAX_HARDWARE}",
+                            got=len(sc.hardware))
+    for i, h in enumerate(sc.hardware):
+        hardware_key(h, field=f"hardware[{i}]")
+    for what, items in (("features", sc.features), ("personas", sc.personas)):
+        if len(items) > MAX_SCENARIO_ITEMS:
+            raise TokenfabError(f"too many {what}", field=what, expected=f"<= {MAX_SCENARIO_ITEMS}", got=len(items))
+    return sc
 
 
 def run_plan_example(key: str) -> dict:
@@ -545,7 +573,23 @@ def plan_from_text(text: str, source: str) -> dict:
 
 
 def run_frontier(req: FrontierRequest) -> dict:
-    raise TokenfabError(NOT_YET["frontier"], field="hardware")
+    from .. import search
+
+    hws = []
+    for h in req.hardware:
+        k = hardware_key(h)
+        if k not in hws:
+            hws.append(k)
+    r = search.frontier(model_key(req.model), hws, isl=req.isl, osl=req.osl, weights=req.weights, gpus=req.gpus,
+                        mode=req.mode, ttft_max_ms=req.ttft_max_ms, tpot_max_ms=req.tpot_max_ms,
+                        target_interactivity=req.target_interactivity, preset=req.preset or None,
+                        usd_per_gpu_hour=req.usd_per_gpu_hour)
+    d = r.to_dict()
+    tiers = d.get("tiers") or {}
+    for p in [*d.get("points", []), d.get("best"), *(tiers.get(t) for t in ("bulk", "goldilocks", "premium"))]:
+        if isinstance(p, dict) and isinstance(p.get("config"), dict):
+            p["layout"] = search.layout_text(p["config"])  # the library's text (TP8 PP2 ..., P 3x[..] + D 7x[..])
+    return jsonable(d)
 
 
 # ------------------------------------------------------------------------------------------------- the app
@@ -560,7 +604,7 @@ def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TI
     # middleware: the last added runs first
     app.add_middleware(SecurityHeadersMiddleware)
     if allowed_hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+        app.add_middleware(HostCheckMiddleware, allowed=tuple(allowed_hosts))
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
 
     @app.exception_handler(TokenfabError)
@@ -568,7 +612,7 @@ def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TI
         extra = {"expected": e.expected, "got": e.got, "hint": e.hint}
         if isinstance(e, UnknownKeyError):
             extra["suggestions"] = e.suggestions
-        return JSONResponse(status_code=422, content=error_body(str(e), e.field, **extra))
+        return JSONResponse(status_code=422, content=error_body(str(e), form_field(e.field), **extra))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, e: RequestValidationError):

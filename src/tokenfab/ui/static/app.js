@@ -7,7 +7,7 @@ const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
 const state = { meta: null, tokens: {}, timers: {}, tcoOverrides: {}, computed: {} };
 const DEFAULTS = { model: "llama-3.1-70b", hardware: "h100-sxm" };
-const AUTO_VIEWS = new Set(["fit", "estimate", "tco"]); // recompute as inputs change
+const AUTO_VIEWS = new Set(["fit", "estimate", "tco", "frontier"]); // recompute as inputs change
 const COLORS = ["#2f6fde", "#f79009", "#12b76a", "#9e77ed", "#f04438", "#0ba5ec", "#667085", "#ee46bc"];
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
@@ -91,8 +91,6 @@ async function runView(name, work) {
     try { await RENDER[name](sec, r.data); sec.dataset.status = "ok"; }
     catch (e) { showError(sec, { error: `could not draw the result: ${e.message}` }, 0); sec.dataset.status = "error"; }
     state.computed[name] = true;
-  } else if (r.status === 0 && r.data && r.data.field) {
-    showError(sec, r.data, 0); sec.dataset.status = "error";
   } else {
     showError(sec, r.data, r.status); sec.dataset.status = "error";
   }
@@ -103,8 +101,9 @@ async function runView(name, work) {
 function baseLayout(title, extra = {}) {
   return Object.assign({
     title: { text: title, font: { size: 14 }, x: 0.01, xanchor: "left" },
-    margin: { l: 60, r: 20, t: 44, b: 50 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
-    font: { family: "system-ui, sans-serif", size: 12 }, legend: { orientation: "h", y: -0.18 }, height: 360,
+    margin: { l: 64, r: 20, t: 44, b: 90 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+    font: { family: "system-ui, sans-serif", size: 12 }, height: 380,
+    legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
   }, extra);
 }
 function plot(id, traces, layout) {
@@ -153,7 +152,8 @@ async function renderFit(sec, r) {
   }));
   const cap = r.capacity_per_gpu_gib;
   const layout = baseLayout(`Memory per ${unit} (GiB): ${r.model} on ${fmt(n, 0)} × ${r.hardware}`, {
-    barmode: "stack", yaxis: { title: { text: `GiB per ${unit}` }, rangemode: "tozero" },
+    barmode: "stack", legend: { orientation: "h", x: 0, y: -0.12, yanchor: "top", traceorder: "normal" },
+    yaxis: { title: { text: `GiB per ${unit}` }, rangemode: "tozero" },
     shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: cap, y1: cap, line: { color: "#b42318", width: 2, dash: "dash" } }],
     annotations: [{ xref: "paper", x: 1, y: cap, xanchor: "right", yanchor: "bottom", showarrow: false,
       text: `capacity ${fmt(cap, 1)} GiB`, font: { color: "#b42318" } }],
@@ -193,7 +193,7 @@ async function renderEstimate(sec, e) {
   }];
   await plot("estimate-chart", traces, baseLayout(
     `Where one decode step goes: ${fmt(e.decode_step_ms, 2)} ms at ${fmt(e.concurrency, 0)} concurrent sequences`, {
-      margin: { l: 120, r: 20, t: 44, b: 50 }, xaxis: { title: { text: "ms per decode step" } }, showlegend: false,
+      margin: { l: 120, r: 20, t: 44, b: 56 }, xaxis: { title: { text: "ms per decode step" } }, showlegend: false,
     }));
 }
 
@@ -316,7 +316,7 @@ async function renderBench(sec, d) {
   // table: measured (and predicted) per level
   const table = $("#bench-table");
   const keys = [["tokens_per_s_per_user", "user tok/s", 1], ["total_tokens_per_s_per_gpu", "total tok/s/GPU", 1],
-    ["output_tokens_per_s_per_gpu", "output tok/s/GPU", 1], ["tpot_ms_p50", "TPOT p50 ms", 2], ["ttft_ms_p50", "TTFT p50 ms", 1]];
+    ["tpot_ms_p50", "TPOT p50 ms", 2], ["ttft_ms_p50", "TTFT p50 ms", 1]];
   const head = el("tr");
   head.append(el("th", {}, "level"));
   for (const [, label] of keys) {
@@ -345,13 +345,93 @@ async function renderBench(sec, d) {
   table.tBodies[0].append(...body);
 }
 
-// ---------------------------------------------------------------------------------------------- Frontier, Plan
-// (wired when tokenfab.search / tokenfab.planning exist: see /api/meta "features")
+// ---------------------------------------------------------------------------------------------- Frontier
 async function computeFrontier() {
   const body = readForm($('[data-form="frontier"]'));
+  if (!body.hardware || body.hardware.length === 0) {
+    return { ok: false, status: 0, data: { error: "pick at least one hardware", field: "hardware" } };
+  }
+  if (body.target_interactivity === null) delete body.target_interactivity;
   return api("POST", "/api/frontier", body);
 }
-async function renderFrontier(sec, d) { void sec; void d; }
+function configLabel(p) {
+  const c = p.config;
+  let s = `${c.gpus} GPU${c.gpus > 1 ? "s" : ""} ${p.layout}, ${c.weights}, concurrency ${c.concurrency}`;
+  if (c.mtp) s += `, MTP ${c.mtp.draft_tokens}`;
+  return s;
+}
+function tierCard(name, desc, p) {
+  const card = el("div", { class: "card", dataset: { tier: name } });
+  card.append(el("div", { class: "label" }, `${name}: ${desc}`));
+  if (!p) { card.append(el("div", { class: "value" }, "–"), el("div", { class: "unit" }, "no point qualifies")); return card; }
+  card.append(el("div", { class: "value" }, p.usd_per_mtok_total === null ? "–" : `$${fmt(p.usd_per_mtok_total, 3)}`));
+  card.append(el("div", { class: "unit" }, `per M tokens · ${p.hardware} (${p.mode})`));
+  card.append(el("div", { class: "unit" }, `${fmt(p.tokens_per_s_per_user, 1)} tok/s/user · ${fmt(p.total_tokens_per_s_per_gpu, 0)} tok/s/GPU`));
+  card.append(el("div", { class: "unit" }, configLabel(p)));
+  return card;
+}
+async function renderFrontier(sec, d) {
+  const t = d.tiers;
+  $('[data-out="tiers"]', sec).replaceChildren(
+    tierCard("bulk", t.definitions.bulk, t.bulk), tierCard("goldilocks", t.definitions.goldilocks, t.goldilocks),
+    tierCard("premium", t.definitions.premium, t.premium));
+  const hwKeys = Object.keys(d.hardware);
+  const groups = new Map();
+  for (const p of d.points) {
+    const k = `${p.hardware} · ${p.mode}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(p);
+  }
+  const traces = [];
+  for (const [k, pts] of groups) {
+    pts.sort((a, b) => a.tokens_per_s_per_user - b.tokens_per_s_per_user);
+    const color = COLORS[hwKeys.indexOf(pts[0].hardware) % COLORS.length];
+    traces.push({
+      type: "scatter", mode: "lines+markers", name: k, x: pts.map((p) => p.tokens_per_s_per_user),
+      y: pts.map((p) => p.total_tokens_per_s_per_gpu), line: { color, dash: pts[0].mode === "disagg" ? "dash" : "solid", shape: "hv" },
+      marker: { color, size: 6 }, customdata: pts.map((p) => [configLabel(p), p.usd_per_mtok_total === null ? "–" : fmt(p.usd_per_mtok_total, 3)]),
+      hovertemplate: "%{x:.1f} tok/s/user, %{y:.0f} tok/s/GPU<br>%{customdata[0]}<br>$%{customdata[1]}/M tokens<extra>" + k + "</extra>",
+    });
+  }
+  const U = d.at_target.target_interactivity;
+  await plot("frontier-chart", traces, baseLayout(`Pareto frontiers: ${d.model}, ISL ${d.isl} / OSL ${d.osl} (${d.points.length} frontier points of ${fmt(d.evaluated, 0)} evaluated)`, {
+    height: 420, xaxis: { title: { text: "tokens/s per user (interactivity, log scale)" }, type: "log",
+      tickvals: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000], ticktext: ["1", "2", "5", "10", "20", "50", "100", "200", "500", "1k", "2k", "5k"] },
+    yaxis: { title: { text: "total tokens/s per GPU" }, rangemode: "tozero" },
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: U, x1: U, y0: 0, y1: 1, line: { color: "#b42318", dash: "dot", width: 1.5 } }],
+    annotations: [{ xref: "x", yref: "paper", x: Math.log10(U), y: 1, yanchor: "bottom", showarrow: false, text: `target ${fmt(U, 0)} tok/s/user`, font: { color: "#b42318" } }],
+  }));
+  const rows = d.at_target.results;
+  const labels = rows.map((r) => `${r.hardware} · ${r.mode}`);
+  await plot("frontier-cost-chart", [{
+    type: "bar", x: labels, y: rows.map((r) => r.usd_per_mtok_total), marker: { color: rows.map((r) => COLORS[hwKeys.indexOf(r.hardware) % COLORS.length]) },
+    text: rows.map((r) => (r.usd_per_mtok_total === null ? (r.achievable ? "no price" : "not reachable") : `$${fmt(r.usd_per_mtok_total, 3)}`)),
+    textposition: "outside", hovertemplate: "%{x}: $%{y:.4f} per M tokens<extra></extra>",
+  }], baseLayout(`Cost at ${fmt(U, 0)} tokens/s per user (USD per million total tokens, preset ${d.preset})`, {
+    showlegend: false, yaxis: { title: { text: "USD per M tokens" }, rangemode: "tozero" },
+  }));
+  const table = $("#frontier-table");
+  const head = el("tr");
+  for (const h of ["hardware", "mode", "total tok/s/GPU", "$/M total", "$/M output", "tok/s per MW", "note"]) head.append(el("th", {}, h));
+  const body = rows.map((r) => {
+    const tr = el("tr", { dataset: { hardware: r.hardware, mode: r.mode } });
+    tr.append(el("td", {}, r.hardware), el("td", {}, r.mode));
+    benchCell(tr, r.total_tokens_per_s_per_gpu, 1);
+    benchCell(tr, r.usd_per_mtok_total, 4);
+    benchCell(tr, r.usd_per_mtok_output, 4);
+    benchCell(tr, r.tokens_per_s_per_mw, 0);
+    tr.append(el("td", {}, r.note || ""));
+    return tr;
+  });
+  table.replaceChildren(el("thead"), el("tbody"));
+  table.tHead.append(head);
+  table.tBodies[0].append(...body);
+  setOut(sec, "summary", `${fmt(d.evaluated, 0)} configurations evaluated in ${fmt(d.elapsed_s, 2)} s; weights ${d.weights.join(", ")}; ` +
+    `modes ${d.modes.join(", ")}; SLA ${JSON.stringify(d.sla)}. ${d.definitions.pareto}. $/GPU-hour: ${d.assumptions.usd_per_gpu_hour}.`);
+  $('[data-out="warnings"]', sec).replaceChildren(...(d.warnings || []).map((w) => el("li", {}, w)));
+}
+
+// ---------------------------------------------------------------------------------------------- Plan
 async function computePlan() {
   const form = $('[data-form="plan"]');
   const file = form.elements.file.files[0];
@@ -365,6 +445,7 @@ const RENDER = { fit: renderFit, estimate: renderEstimate, tco: renderTco, bench
 
 function scheduleRun(name, delay = 350) {
   clearTimeout(state.timers[name]);
+  $(`#view-${name}`).dataset.status = "busy"; // pending counts as busy (tests and the dimmed results wait on it)
   state.timers[name] = setTimeout(() => runView(name, COMPUTE[name]), delay);
 }
 
@@ -374,7 +455,8 @@ function showTab(name) {
   for (const b of $$("#tabs button")) b.classList.toggle("active", b.dataset.tab === name);
   for (const s of $$(".view")) s.classList.toggle("active", s.dataset.view === name);
   const sec = $(`#view-${name}`);
-  const feat = state.meta && state.meta.features[name];
+  if (!state.meta) return; // init() shows the tab once the catalog is loaded
+  const feat = state.meta.features[name];
   if (feat && !feat.available) return;
   if (AUTO_VIEWS.has(name) && !state.computed[name] && sec.dataset.status !== "busy") scheduleRun(name, 0);
   else resizeCharts(sec);

@@ -1,0 +1,99 @@
+"""Measured benchmark levels against the performance model: predictions per level, and calibration from them.
+
+* :func:`make_predictor` returns a ``predict(point)`` callable for :func:`tokenfab.bench.report.compare_with_model`:
+  each measured level is re-run through :func:`tokenfab.serving.estimate` at the same concurrency (closed loop) or
+  request rate (open loop) and the run's mean input/output lengths.
+* :func:`fit_from_runs` turns levels into fit points (throughput per GPU, mean TTFT, mean TPOT) and fits the
+  per-family efficiency parameters (:data:`tokenfab.fitting.FAMILY_PARAMS`) for that hardware with
+  :func:`tokenfab.fitting.fit_profile`; the result is stored as a hardware-specific entry on top of the bundled
+  profile, so ``estimate``/``frontier --calibration FILE`` use it for that hardware only.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+from ..calibration import CalibrationProfile, load_profile
+from ..errors import TokenfabError
+from ..hardware import get_hardware
+from ..models import get_model
+from ..serving import estimate
+
+COMPARED = {
+    "total_tokens_per_s_per_gpu": "total_tokens_per_s_per_gpu",
+    "output_tokens_per_s_per_gpu": "output_tokens_per_s_per_gpu",
+    "ttft_ms_mean": "ttft_ms",
+    "tpot_ms_mean": "tpot_ms",
+}
+
+
+def level_lengths(run: Mapping) -> tuple[int, int]:
+    """Mean input and output tokens per successful request of a level."""
+    ok = run.get("requests_ok") or 0
+    if not ok:
+        raise TokenfabError("a level has no successful request: nothing to compare", field="results")
+    return max(1, round(run.get("input_tokens", 0) / ok)), max(1, round(run.get("output_tokens", 0) / ok))
+
+
+def make_predictor(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: int, tp=None, pp=None, ep=None, dp=None,
+                   weights=None, kv=None, calibration=None):
+    by_level = {(r.get("run_id"), r.get("mode"), r.get("concurrency"), r.get("rate")): r for r in runs}
+
+    def predict(point: Mapping) -> dict:
+        run = by_level[(point.get("run_id"), point.get("mode"), point.get("concurrency"), point.get("rate"))]
+        isl, osl = level_lengths(run)
+        kw = dict(model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, dp=dp, weights=weights, kv=kv,
+                  isl=isl, osl=osl, calibration=calibration)
+        if point.get("mode") == "closed":
+            e = estimate(concurrency=int(point["concurrency"]), **kw)
+        else:
+            rate = float(point["rate"]) if point.get("rate") not in (None, "inf") else math.inf
+            e = estimate(concurrency="max", **kw) if math.isinf(rate) else estimate(rate_rps=rate, **kw)
+        d = e.to_dict()
+        return {"total_tokens_per_s_per_gpu": d["total_tokens_per_s_per_gpu"],
+                "output_tokens_per_s_per_gpu": d["output_tokens_per_s_per_gpu"],
+                "ttft_ms_p50": d["ttft_ms"], "tpot_ms_p50": d["tpot_ms"], "tokens_per_s_per_user": d["tokens_per_s_per_user"]}
+
+    return predict
+
+
+def fit_from_runs(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: int, tp=None, pp=None, ep=None, dp=None,
+                  weights=None, kv=None, base=None, max_nfev: int = 60) -> tuple[CalibrationProfile, dict]:
+    """Fit the per-family parameters for ``hardware`` to measured levels; returns (profile, error summary)."""
+    from .. import precision as prec
+    from ..fitting import Point, error_table, fit_profile
+    from ..memory import resolve_parallelism
+
+    m = get_model(model)
+    hw = get_hardware(hardware)
+    par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
+    w = prec.normalize(weights or m.native_weights, field="weights")
+    kvp = kv or prec.default_kv_precision(w)
+    gpus_used = par.gpus
+    pts = []
+    for r in runs:
+        if not r.get("requests_ok"):
+            continue
+        isl, osl = level_lengths(r)
+        conc = float(r["concurrency"]) if r.get("mode") == "closed" else None
+        rate = None if r.get("mode") == "closed" else (None if r.get("rate") in (None, "inf") else float(r["rate"]))
+        vals = {"output_tokens_per_s_per_gpu": (r.get("output_tokens_per_s") or 0) / gpus_used,
+                "total_tokens_per_s_per_gpu": (r.get("total_tokens_per_s") or 0) / gpus_used,
+                "ttft_ms_mean": r.get("ttft_ms_mean"), "tpot_ms_mean": r.get("tpot_ms_mean")}
+        for metric, v in vals.items():
+            if isinstance(v, (int, float)) and v > 0 and math.isfinite(v):
+                pts.append(Point(id=f"{r.get('run_id', '')}:{r.get('mode')}:{conc or rate}:{metric}", source="bench",
+                                 model=m.key, hardware=hw.key, family=hw.cost_family or "default", tp=par.tp, pp=par.pp,
+                                 dp=par.dp, ep=par.ep, weights=w, kv=kvp, isl=isl, osl=osl, concurrency=conc,
+                                 rate_rps=rate, metric=metric, value=float(v)))
+    if len(pts) < 3:
+        raise TokenfabError("too few measured points to calibrate (need at least 3 metrics across levels)", field="results")
+    base = load_profile(base)
+    fitted, info = fit_profile(pts, families=[hw.cost_family or "default"], base=base, max_nfev=max_nfev, fit_global=False)
+    params = fitted.families[hw.cost_family or "default"]
+    prof = CalibrationProfile(default=base.default, families=dict(base.families), hardware={**base.hardware, hw.key: params},
+                              meta={**base.meta, "user_calibration": {"hardware": hw.key, "model": m.key, "points": len(pts),
+                                                                      "fit": info}})
+    before = error_table(pts, base)["overall"]
+    after = error_table(pts, prof)["overall"]
+    return prof, {"points": len(pts), "before": before, "after": after, "params": params.to_dict(), "fit": info}

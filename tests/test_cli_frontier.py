@@ -1,0 +1,168 @@
+"""``tokenfab frontier`` and ``tokenfab recommend`` through the real Typer app: JSON contracts, human output,
+charts and bad input."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import tokenfab.cli.main
+from tokenfab.cli import common
+from tokenfab.search import pareto_mask
+
+runner = CliRunner()
+BASE = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--isl", "1024", "--osl", "1024",
+        "--weights", "fp8"]
+POINT_KEYS = ("hardware", "mode", "config", "tokens_per_s_per_user", "total_tokens_per_s_per_gpu",
+              "output_tokens_per_s_per_gpu", "ttft_ms", "tpot_ms", "usd_per_mtok_total", "usd_per_mtok_input",
+              "usd_per_mtok_output", "tokens_per_s_per_mw")
+CONFIG_KEYS = ("tp", "pp", "dp", "ep", "gpus", "weights", "kv", "concurrency", "mtp", "mode")
+
+
+def invoke(*args):
+    return runner.invoke(tokenfab.cli.main.app, list(args))
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch):
+    monkeypatch.setattr(common.console, "_width", 400)
+
+
+@pytest.fixture(scope="module")
+def frontier_json():
+    r = runner.invoke(tokenfab.cli.main.app, ["frontier", *BASE, "--ttft-max-ms", "800", "--tpot-max-ms", "60",
+                                              "--percentile", "p99", "--json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_frontier_json_contract(frontier_json):
+    d = frontier_json
+    for k in ("points", "best", "tiers", "at_target", "evaluated"):
+        assert k in d
+    assert isinstance(d["evaluated"], int) and d["evaluated"] > len(d["points"]) > 0
+    for p in d["points"]:
+        for k in POINT_KEYS:
+            assert k in p, k
+        for k in CONFIG_KEYS:
+            assert k in p["config"], k
+        assert p["ttft_ms"] <= 800 and p["tpot_ms"] <= 60
+        if p["mode"] == "disagg":
+            for k in ("prefill", "decode", "prefill_gpus", "decode_gpus", "kv_transfer_ms"):
+                assert k in p["config"]
+            assert p["config"]["gpus"] == p["config"]["prefill_gpus"] + p["config"]["decode_gpus"]
+    assert {p["hardware"] for p in d["points"]} == {"h100-sxm", "mi300x"}
+    assert {p["mode"] for p in d["points"]} == {"agg", "disagg"}
+    for tier in ("bulk", "goldilocks", "premium"):
+        assert d["tiers"][tier]["usd_per_mtok_total"] > 0
+    assert d["at_target"]["target_interactivity"] == 50
+    assert d["best"]["usd_per_mtok_total"] == pytest.approx(d["tiers"]["bulk"]["usd_per_mtok_total"])
+    assert d["sla"]["percentile"] == "p99"
+
+
+def test_frontier_json_points_are_pareto(frontier_json):
+    groups = {}
+    for p in frontier_json["points"]:
+        groups.setdefault((p["hardware"], p["mode"]), []).append(p)
+    for pts in groups.values():
+        keep = pareto_mask([p["tokens_per_s_per_user"] for p in pts], [p["total_tokens_per_s_per_gpu"] for p in pts])
+        assert keep.all()
+
+
+def test_frontier_human_output():
+    r = invoke("frontier", *BASE, "--mode", "agg", "--target-interactivity", "40")
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    assert "h100-sxm: Pareto frontier" in out and "mi300x: Pareto frontier" in out
+    assert "token tiers" in out and "bulk" in out and "goldilocks" in out and "premium" in out
+    assert "at 40 tokens/s per user" in out
+    assert "evaluated" in out and "configurations in" in out
+
+
+def test_frontier_png_plot(tmp_path):
+    p = tmp_path / "f.png"
+    r = invoke("frontier", *BASE, "--mode", "agg", "--plot", str(p))
+    assert r.exit_code == 0, r.output
+    data = p.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_frontier_html_plot_is_self_contained(tmp_path):
+    p = tmp_path / "f.html"
+    r = invoke("frontier", *BASE, "--plot", str(p), "--json")
+    assert r.exit_code == 0, r.output
+    json.loads(r.stdout)  # the chart message goes to stderr, the JSON stays parseable
+    html = p.read_text()
+    assert "plotly" in html.lower() and '<script src="http' not in html  # plotly.js inlined
+    html = html.replace("\\u002f", "/")  # plotly escapes "/" in its embedded JSON
+    assert "interactivity (tokens/s per user)" in html and "total tokens/s per GPU" in html
+    assert "$ per million tokens" in html
+
+
+def test_frontier_bad_plot_extension(tmp_path):
+    r = invoke("frontier", *BASE, "--plot", str(tmp_path / "f.gif"))
+    assert r.exit_code == 2 and "plot" in r.output
+
+
+def test_unknown_hardware_suggests():
+    r = invoke("frontier", "--model", "llama-3.1-70b", "--hardware", "h100-sxn,b200")
+    assert r.exit_code == 2
+    assert "did you mean" in r.output and "h100-sxm" in r.output and "Traceback" not in r.output
+
+
+def test_sla_nobody_meets_is_explained():
+    r = invoke("frontier", *BASE, "--tpot-max-ms", "1")
+    assert r.exit_code == 2
+    assert "binding limit is TPOT <= 1 ms" in r.output and "best achievable" in r.output
+
+
+def test_bad_percentile_and_mode():
+    assert invoke("frontier", *BASE, "--percentile", "p100").exit_code == 2
+    assert invoke("frontier", *BASE, "--mode", "split").exit_code == 2
+
+
+# ----------------------------------------------------------------------------------------------- recommend
+REC = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x,groq-lpu", "--isl", "1024", "--osl", "1024",
+       "--weights", "fp8", "--ttft-max-ms", "600", "--tpot-max-ms", "50"]
+
+
+def test_recommend_json_contract():
+    r = invoke("recommend", *REC, "--rate", "20", "--usd-per-gpu-hour", "2.5", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["demand"]["requests_per_s"] == 20
+    opts = d["options"]
+    assert opts and [o["usd_per_month"] for o in opts] == sorted(o["usd_per_month"] for o in opts)
+    for o in opts:
+        for k in ("hardware", "gpus", "nodes", "racks", "mw", "usd_per_month", "usd_per_mtok_total",
+                  "usd_per_mtok_input", "usd_per_mtok_output", "tokens_per_s_per_gpu", "replicas", "config"):
+            assert k in o
+        assert o["usd_per_month"] == pytest.approx(2.5 * o["gpus"] * 8766 / 12)
+    assert "evaluated" in d and "skipped" in d
+
+
+def test_recommend_human_output_and_tokens_per_day():
+    r = invoke("recommend", *REC, "--tokens-per-day", "5e9")
+    assert r.exit_code == 0, r.output
+    assert "cheapest fleet per hardware" in r.stdout and "$/month" in r.stdout and "racks" in r.stdout
+
+
+def test_recommend_budget_json():
+    r = invoke("recommend", *REC, "--racks", "2", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["budget"] == {"racks": 2}
+    for o in d["options"]:
+        assert o["gpus"] <= o["max_gpus"] and o["tokens_per_s"] > 0
+    r = invoke("recommend", *REC, "--power-mw", "0.5")
+    assert r.exit_code == 0 and "most tokens/s within the budget" in r.stdout
+
+
+def test_recommend_bad_input():
+    r = invoke("recommend", *REC)
+    assert r.exit_code == 2 and "rate" in r.output  # no demand given
+    r = invoke("recommend", *REC, "--rate", "5", "--racks", "2")
+    assert r.exit_code == 2
+    r = invoke("recommend", *REC[:-2], "--tpot-max-ms", "0.01", "--rate", "5")
+    assert r.exit_code == 2 and "binding" in r.output

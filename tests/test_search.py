@@ -1,0 +1,349 @@
+"""Design-space search: enumeration rules, Pareto frontier, Steffen interpolation, disaggregated accounting, SLA
+filtering, tiers and cost, and consistency with serving.serve (the sweep never re-implements the roofline)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenfab import search as S
+from tokenfab import cost as costmod
+from tokenfab.errors import TokenfabError, UnknownKeyError
+from tokenfab.hardware import get_hardware
+from tokenfab.memory import resolve_parallelism
+from tokenfab.models import get_model, kv_cache_bytes
+from tokenfab.serving import estimate
+from tokenfab.units import HOURS_PER_MONTH  # noqa: F401  (units are the shared constants)
+
+MODEL = "llama-3.1-70b"
+HW = "h100-sxm,mi300x"
+
+
+@pytest.fixture(scope="module")
+def res():
+    return S.frontier(MODEL, HW, isl=1024, osl=1024, weights="fp8")
+
+
+@pytest.fixture(scope="module")
+def sw(res):
+    return res.sweep
+
+
+def _dominated_by_any(px, py, xs, ys):
+    return np.any((xs >= px) & (ys >= py) & ((xs > px) | (ys > py)))
+
+
+# ----------------------------------------------------------------------------------------------- Pareto
+coords = st.floats(min_value=0.0, max_value=100.0, allow_nan=False).map(lambda v: round(v, 1))  # ties happen
+
+
+@settings(max_examples=200, deadline=None)
+@given(pts=st.lists(st.tuples(coords, coords), min_size=1, max_size=60))
+def test_pareto_keeps_exactly_the_non_dominated(pts):
+    x = np.array([p[0] for p in pts])
+    y = np.array([p[1] for p in pts])
+    keep = S.pareto_mask(x, y)
+    kx, ky = x[keep], y[keep]
+    assert keep.any()
+    for i in np.flatnonzero(keep):  # no kept point is dominated by any point
+        assert not _dominated_by_any(x[i], y[i], x, y)
+    for i in np.flatnonzero(~keep):  # every dropped point is dominated by, or equal to, a kept one
+        assert _dominated_by_any(x[i], y[i], kx, ky) or np.any((kx == x[i]) & (ky == y[i]))
+    assert len(set(zip(kx.tolist(), ky.tolist()))) == kx.size  # one of exact duplicates
+
+
+def test_pareto_ignores_non_finite():
+    keep = S.pareto_mask([1.0, np.nan, 2.0, np.inf], [5.0, 9.0, 1.0, 1.0])
+    assert keep.tolist() == [True, False, True, False]
+
+
+# ----------------------------------------------------------------------------------------------- interpolation
+@st.composite
+def monotone_knots(draw):
+    n = draw(st.integers(2, 12))
+    dx = draw(st.lists(st.floats(0.1, 50.0), min_size=n, max_size=n))
+    dy = draw(st.lists(st.floats(0.0, 500.0), min_size=n, max_size=n))
+    x = np.cumsum(dx)
+    y = 10_000.0 - np.cumsum(dy)  # throughput falls as interactivity rises (flat steps allowed)
+    if draw(st.booleans()):
+        y = y[::-1].copy()  # and the increasing case
+    return x, y
+
+
+@settings(max_examples=200, deadline=None)
+@given(k=monotone_knots())
+def test_steffen_is_exact_at_knots_and_monotone(k):
+    x, y = k
+    np.testing.assert_allclose(S.steffen_interpolate(x, y, x), y, rtol=0, atol=1e-9 * max(1.0, np.abs(y).max()))
+    grid = np.linspace(x[0], x[-1], 400)
+    v = S.steffen_interpolate(x, y, grid)
+    d = np.diff(v)
+    tol = 1e-9 * max(1.0, np.abs(y).max())
+    if y[-1] <= y[0]:
+        assert np.all(d <= tol)
+    else:
+        assert np.all(d >= -tol)
+    # no overshoot: every value lies between its interval's knots
+    i = np.clip(np.searchsorted(x, grid, side="right") - 1, 0, x.size - 2)
+    lo = np.minimum(y[i], y[i + 1]) - tol
+    hi = np.maximum(y[i], y[i + 1]) + tol
+    assert np.all((v >= lo) & (v <= hi))
+
+
+def test_steffen_two_knots_is_linear_and_nan_outside():
+    assert S.steffen_interpolate([1.0, 3.0], [10.0, 6.0], 2.0) == pytest.approx(8.0)
+    assert math.isnan(S.steffen_interpolate([1.0, 3.0], [10.0, 6.0], 3.5))
+    with pytest.raises(TokenfabError):
+        S.steffen_interpolate([1.0, 1.0], [1.0, 2.0], 1.0)
+
+
+# ----------------------------------------------------------------------------------------------- enumeration
+def test_gpu_ladder_defaults():
+    m = get_model(MODEL)
+    assert S.gpu_ladder(m, get_hardware("h100-sxm"), "fp8") == [1, 2, 4, 8]
+    nvl = S.gpu_ladder(m, get_hardware("gb200-nvl72"), "fp8")
+    assert {16, 32, 64, 72} <= set(nvl) and max(nvl) == 72
+    ds = S.gpu_ladder(get_model("deepseek-v3"), get_hardware("h100-sxm"), "fp8")
+    assert min(ds) == 16  # 671B fp8 weights need more than one 8-GPU node: beyond the scale-up domain
+    assert S.gpu_ladder(m, get_hardware("h100-sxm"), "fp8", gpus=6) == [6]
+
+
+@pytest.mark.parametrize("model,hw,n", [("llama-3.1-70b", "h100-sxm", 8), ("llama-3.1-70b", "gb200-nvl72", 64),
+                                        ("deepseek-v3", "gb200-nvl72", 72), ("qwen3-30b-a3b", "h200-sxm", 8),
+                                        ("deepseek-v3", "h100-sxm", 16)])
+def test_layouts_are_valid(model, hw, n):
+    m, h = get_model(model), get_hardware(hw)
+    lays = S.layouts(m, h, n)
+    assert lays
+    for lay in lays:
+        assert lay.tp * lay.pp * lay.dp == n
+        assert m.max_q_heads % lay.tp == 0 and lay.tp <= h.scaleup_domain_size
+        assert lay.pp <= min(S.MAX_PP, m.num_layers)
+        if m.is_moe:
+            assert m.max_experts % lay.ep == 0 and (lay.tp * lay.dp) % lay.ep == 0
+            assert not (lay.dp > 1 and lay.ep == 1)  # DP attention meets the experts through EP all-to-all
+        else:
+            assert lay.dp == 1 and lay.ep == 1
+        par = resolve_parallelism(m, gpus=n, tp=lay.tp, pp=lay.pp, dp=lay.dp, ep=lay.ep)  # memory.py agrees
+        assert par.gpus == n
+
+
+def test_dense_model_has_no_72_gpu_layout():
+    """72 = 8 x 9: TP must divide Llama's 64 heads, PP <= 8 and a dense model does not use DP inside a replica."""
+    assert S.layouts(get_model(MODEL), get_hardware("gb200-nvl72"), 72) == []
+
+
+def test_fixed_gpus_allows_dense_dp():
+    lays = S.layouts(get_model(MODEL), get_hardware("h100-sxm"), 16, fixed=True)
+    assert any(l.dp == 2 and l.tp == 8 for l in lays)
+
+
+def test_concurrency_ladder():
+    idx, conc = S.concurrency_ladder([10, 1, 0, 64, 100], [1, 1, 1, 8, 8])
+    got = {i: sorted(conc[idx == i].tolist()) for i in range(5)}
+    assert got == {0: [1, 2, 4, 8, 10], 1: [1], 2: [], 3: [8, 16, 32, 64], 4: [8, 16, 32, 64, 100]}
+
+
+def test_mtp_acceptance_lengths():
+    assert S.mtp_acceptance_length(1) == pytest.approx(1.85)  # DeepSeek-V3 report: 85-90% of 2nd tokens accepted
+    assert S.mtp_acceptance_length(3) == pytest.approx(1 + 0.85 + 0.85 ** 2 + 0.85 ** 3)
+    assert S.mtp_variants(get_model(MODEL)) == [(0, 1.0)]
+    ds = S.mtp_variants(get_model("deepseek-v3"))
+    assert [k for k, _ in ds] == [0, 1, 2, 3]
+    assert S.mtp_variants(get_model("deepseek-v3"), enabled=False) == [(0, 1.0)]
+
+
+# ----------------------------------------------------------------------------------------------- consistency with serve
+def test_agg_points_are_serving_estimates(sw):
+    """An aggregated point is exactly what serving.estimate says for that configuration."""
+    c = sw.cols
+    agg = np.flatnonzero((c["mode"] == 0) & sw.valid)
+    rng = np.random.default_rng(0)
+    for i in rng.choice(agg, size=5, replace=False):
+        cfg = sw.config(int(i))
+        e = estimate(MODEL, sw.hw_key(int(i)), tp=cfg["tp"], pp=cfg["pp"], dp=cfg["dp"], weights="fp8",
+                     concurrency=cfg["concurrency"])
+        assert c["tokens_per_s_per_user"][i] == pytest.approx(e.tokens_per_s_per_user, rel=1e-6)
+        assert c["total_tokens_per_s_per_gpu"][i] == pytest.approx(e.total_tokens_per_s_per_gpu, rel=1e-6)
+        assert c["ttft_mean_ms"][i] == pytest.approx(e.ttft_ms, rel=1e-6)
+
+
+def test_disagg_per_gpu_divides_by_prefill_plus_decode_gpus(sw):
+    c = sw.cols
+    dis = np.flatnonzero((c["mode"] == 1) & sw.valid)
+    assert dis.size
+    for i in dis[:: max(1, dis.size // 25)]:
+        cfg = sw.config(int(i))
+        n_gpus = cfg["prefill"]["replicas"] * cfg["prefill"]["gpus"] + cfg["decode"]["replicas"] * cfg["decode"]["gpus"]
+        assert cfg["gpus"] == n_gpus == cfg["prefill_gpus"] + cfg["decode_gpus"]
+        tok_s = c["requests_per_s"][i] * (1024 + 1024)
+        assert c["total_tokens_per_s_per_gpu"][i] == pytest.approx(tok_s / n_gpus)
+        assert c["output_tokens_per_s_per_gpu"][i] == pytest.approx(c["requests_per_s"][i] * 1024 / n_gpus)
+        assert cfg["prefill"]["utilization"] <= max(S.DISAGG_PREFILL_UTILIZATIONS) + 1e-9
+
+
+def test_disagg_hand_check_one_unit():
+    """One disaggregated unit computed by hand from its parts: 1 prefill replica (TP1) feeding y decode replicas."""
+    m = get_model(MODEL)
+    res = S.frontier(MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8", mode="disagg", raise_if_empty=False)
+    sw = res.sweep
+    c = sw.cols
+    i = int(np.flatnonzero((c["mode"] == 1) & sw.valid & (c["p_replicas"] == 1) & (c["p_tp"] == 1))[0])
+    cfg = sw.config(i)
+    x, y = cfg["prefill"]["replicas"], cfg["decode"]["replicas"]
+    # decode replica rate: serving.estimate with the prompt's KV delivered (prefix hit (ISL-1)/ISL)
+    d = cfg["decode"]
+    e = estimate(MODEL, "h100-sxm", tp=d["tp"], pp=d["pp"], dp=d["dp"], weights="fp8",
+                 concurrency=d["concurrency_per_replica"], prefix_hit_rate=1023 / 1024)
+    assert c["requests_per_s"][i] == pytest.approx(y * e.requests_per_s, rel=1e-6)
+    assert c["tpot_ms"][i] == pytest.approx(e.tpot_ms, rel=1e-6)
+    gpus = x * cfg["prefill"]["gpus"] + y * d["gpus"]
+    assert c["total_tokens_per_s_per_gpu"][i] == pytest.approx(y * e.requests_per_s * 2048 / gpus, rel=1e-6)
+    # KV transfer: KV bytes of 1024 tokens over the (scale-up or scale-out) link of each prefill KV shard
+    h = get_hardware("h100-sxm")
+    bw = h.scaleup_bandwidth_bytes_per_s if gpus <= h.scaleup_domain_size else h.scaleout_bandwidth_bytes_per_s
+    assert cfg["kv_link"] == ("scale-up" if gpus <= h.scaleup_domain_size else "scale-out")
+    from tokenfab.calibration import load_profile
+
+    eff = load_profile().params_for(h).comm_efficiency
+    kvb = kv_cache_bytes(m, 1024, "fp8", 1)
+    assert cfg["kv_transfer_ms"] == pytest.approx(kvb / (bw * eff * 1) * 1e3, rel=1e-6)  # TP1 PP1: one shard
+    # TTFT = prefill queueing (M/D/c) + the prefill pass + the KV transfer
+    from tokenfab import queueing as Q
+
+    wq = Q.mdc_wait_mean_s(c["q_lam"][i], c["q_service_s"][i], c["q_servers"][i])
+    assert c["ttft_mean_ms"][i] == pytest.approx(wq * 1e3 + cfg["prefill"]["latency_ms"] + cfg["kv_transfer_ms"])
+
+
+# ----------------------------------------------------------------------------------------------- frontier, SLA, tiers
+def test_frontier_points_are_pareto_per_hardware_and_mode(res):
+    d = res.to_dict()
+    assert d["points"]
+    groups = {}
+    for p in d["points"]:
+        groups.setdefault((p["hardware"], p["mode"]), []).append(p)
+    sw = res.sweep
+    c = sw.cols
+    for (hw, mode), pts in groups.items():
+        h = [k.key for k in sw.hardware].index(hw)
+        all_ids = np.flatnonzero(sw.sla_mask() & (c["hw"] == h) & (c["mode"] == S.MODES.index(mode)))
+        xs, ys = c["tokens_per_s_per_user"][all_ids], c["total_tokens_per_s_per_gpu"][all_ids]
+        for p in pts:
+            assert not _dominated_by_any(p["tokens_per_s_per_user"], p["total_tokens_per_s_per_gpu"], xs, ys)
+        # and nothing non-dominated was dropped
+        keep = S.pareto_mask(xs, ys)
+        assert keep.sum() == len(pts)
+
+
+def test_sla_filtering_keeps_only_compliant_points():
+    limits = dict(ttft_max_ms=300.0, tpot_max_ms=40.0, e2el_max_ms=40_000.0, min_interactivity=25.0)
+    free = S.frontier(MODEL, HW, isl=1024, osl=1024, weights="fp8").to_dict()
+    assert any(p["tpot_ms"] > 40.0 or p["ttft_ms"] > 300.0 for p in free["points"])  # the limits bite
+    d = S.frontier(MODEL, HW, isl=1024, osl=1024, weights="fp8", percentile="p99", **limits).to_dict()
+    assert d["points"]
+    for p in d["points"]:
+        assert p["ttft_ms"] <= 300.0 and p["tpot_ms"] <= 40.0 and p["e2el_ms"] <= 40_000.0
+        assert p["tokens_per_s_per_user"] >= 25.0
+        assert p["percentile"] == "p99"
+        assert p["ttft_ms"] >= p["ttft_mean_ms"] - 1e-9 or p["slo_attainment"] >= 0.99 - 1e-9
+    for tier in ("bulk", "goldilocks", "premium"):
+        if d["tiers"][tier]:
+            assert d["tiers"][tier]["tpot_ms"] <= 40.0
+
+
+def test_cost_on_every_point(res):
+    d = res.to_dict()
+    for p in d["points"]:
+        usd = p["usd_per_gpu_hour"]
+        assert p["usd_per_mtok_total"] == pytest.approx(usd / (p["total_tokens_per_s_per_gpu"] * 3600 / 1e6))
+        assert p["usd_per_mtok_output"] == pytest.approx(usd / (p["output_tokens_per_s_per_gpu"] * 3600 / 1e6))
+        kw = d["hardware"][p["hardware"]]["cost"]["kw_per_gpu_all_in"]
+        assert p["tokens_per_s_per_mw"] == pytest.approx(p["total_tokens_per_s_per_gpu"] * 1000 / kw)
+
+
+def test_tiers(res):
+    d = res.to_dict()
+    pts = d["points"]
+    t = d["tiers"]
+    assert t["bulk"]["usd_per_mtok_total"] == pytest.approx(min(p["usd_per_mtok_total"] for p in pts))
+    assert t["premium"]["tokens_per_s_per_user"] == pytest.approx(max(p["tokens_per_s_per_user"] for p in pts))
+    g = [p for p in pts if p["tokens_per_s_per_user"] >= S.GOLDILOCKS_INTERACTIVITY]
+    assert t["goldilocks"]["tokens_per_s_per_user"] >= S.GOLDILOCKS_INTERACTIVITY
+    assert t["goldilocks"]["usd_per_mtok_total"] == pytest.approx(min(p["usd_per_mtok_total"] for p in g))
+
+
+def test_at_target_interpolates_along_each_frontier(res):
+    sw = res.sweep
+    c = sw.cols
+    hw, mode, ids = res.groups()[0]
+    x, y = c["tokens_per_s_per_user"][ids], c["total_tokens_per_s_per_gpu"][ids]
+    k = len(ids) // 2
+    for U, want in ((x[k], y[k]), ((x[k] + x[k + 1]) / 2, None)):
+        r = S.frontier(MODEL, HW, isl=1024, osl=1024, weights="fp8", target_interactivity=float(U))
+        row = next(r_ for r_ in r.to_dict()["at_target"]["results"] if r_["hardware"] == hw and r_["mode"] == mode)
+        if want is not None:
+            assert row["total_tokens_per_s_per_gpu"] == pytest.approx(want, rel=1e-9)  # exact at a knot
+        else:
+            assert min(y[k], y[k + 1]) - 1e-9 <= row["total_tokens_per_s_per_gpu"] <= max(y[k], y[k + 1]) + 1e-9
+        usd = sw.costs[hw]["usd_per_gpu_hour"]
+        assert row["usd_per_mtok_total"] == pytest.approx(
+            costmod.usd_per_mtok(usd, row["total_tokens_per_s_per_gpu"]))
+    r = S.frontier(MODEL, HW, isl=1024, osl=1024, weights="fp8", target_interactivity=10_000.0).to_dict()
+    assert all(row["achievable"] is False for row in r["at_target"]["results"])
+    assert r["best"] is None
+
+
+def test_moe_with_mtp_sweeps_draft_tokens():
+    r = S.frontier("deepseek-v3", "gb200-nvl72", isl=1024, osl=1024, weights="fp4", mode="agg")
+    drafts = set(r.sweep.cols["mtp_draft_tokens"].tolist())
+    assert drafts == {0, 1, 2, 3}
+    assert any(p["config"]["mtp"] for p in r.to_dict()["points"])  # MTP wins part of the frontier
+
+
+def test_infeasible_sla_names_the_binding_limit():
+    with pytest.raises(TokenfabError) as e:
+        S.frontier(MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8", tpot_max_ms=1.0, ttft_max_ms=5000)
+    msg = str(e.value)
+    assert e.value.field == "tpot_max_ms"
+    assert "binding" in msg and "TPOT" in msg and "best achievable" in msg
+    best = float(e.value.expected.split()[-1])
+    assert best > 1.0
+    with pytest.raises(TokenfabError) as e:
+        S.frontier(MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8", ttft_max_ms=0.5)
+    assert e.value.field == "ttft_max_ms" and "p90" in str(e.value)
+
+
+def test_model_that_fits_nowhere():
+    with pytest.raises(TokenfabError) as e:
+        S.frontier("llama-3.1-405b", "l40s", isl=1024, osl=1024, weights="bf16", gpus=1)
+    assert "does not fit" in str(e.value)
+
+
+def test_unknown_hardware_suggests():
+    with pytest.raises(UnknownKeyError) as e:
+        S.frontier(MODEL, "h100-sxn", isl=1024, osl=1024)
+    assert "h100-sxm" in e.value.suggestions
+
+
+def test_bad_inputs():
+    with pytest.raises(TokenfabError):
+        S.frontier(MODEL, "h100-sxm", isl=0, osl=10)
+    with pytest.raises(TokenfabError):
+        S.frontier(MODEL, "h100-sxm", weights="fp3")
+    with pytest.raises(TokenfabError):
+        S.frontier(MODEL, "h100-sxm", mode="hybrid")
+    with pytest.raises(TokenfabError):
+        S.frontier(MODEL, "h100-sxm", ttft_max_ms=-5)
+    with pytest.raises(UnknownKeyError):
+        S.frontier(MODEL, "h100-sxm", preset="owned-moon")
+
+
+def test_unpriced_hardware_keeps_performance_and_warns():
+    d = S.frontier(MODEL, "tpu-v6e", isl=1024, osl=1024, weights="fp8", mode="agg").to_dict()
+    assert d["points"] and all(p["usd_per_mtok_total"] is None for p in d["points"])
+    assert any("tpu-v6e" in w and "--usd-per-gpu-hour" in w for w in d["warnings"])
+    d2 = S.frontier(MODEL, "tpu-v6e", isl=1024, osl=1024, weights="fp8", mode="agg", usd_per_gpu_hour=2.0).to_dict()
+    assert all(p["usd_per_gpu_hour"] == 2.0 for p in d2["points"])

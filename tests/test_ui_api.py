@@ -1,0 +1,433 @@
+"""The dashboard's JSON API (tokenfab.ui.app) with FastAPI's TestClient: each endpoint returns what the library
+returns for the same inputs; bad input is HTTP 422 naming the field; uploads are size-limited (413) and parsed in
+memory; no user input reaches the file system; slow work hits the time limit (504) without blocking the server."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from tokenfab import memory, serving, tco  # noqa: E402
+from tokenfab.bench import metrics, report  # noqa: E402
+from tokenfab.cli.common import to_jsonable  # noqa: E402
+from tokenfab.ui import app as ui_app  # noqa: E402
+from tokenfab.ui.app import create_app, features  # noqa: E402
+
+BASE = "http://127.0.0.1"
+
+
+def same_json(obj) -> object:
+    """What a library result looks like after the JSON round trip (numpy -> plain, inf/nan -> null)."""
+    return json.loads(json.dumps(to_jsonable(obj)))
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(), base_url=BASE) as c:
+        yield c
+
+
+def bench_records(levels=(1, 4), per_level=6, isl=100, osl=20, tpot_ms=10.0, ttft_ms=50.0):
+    """Closed-loop request records as `tokenfab bench` writes them (the JSONL contract), built by hand."""
+    out = []
+    t = 1000.0
+    for c in levels:
+        for i in range(per_level):
+            tpot = tpot_ms * (1 + 0.1 * c)  # slower per token at higher concurrency
+            e2el = ttft_ms + (osl - 1) * tpot
+            out.append({"run_id": "r1", "session_id": "s1", "request_id": f"c{c}-{i}", "mode": "closed",
+                        "concurrency": c, "rate": None, "status": "ok", "error_kind": None,
+                        "ttft_ms": ttft_ms, "tpot_ms": metrics.tpot_ms(ttft_ms, e2el, osl), "e2el_ms": e2el,
+                        "itl_ms": [tpot] * (osl - 1), "input_tokens": isl, "output_tokens": osl,
+                        "token_count_source": "usage", "t_start": t + i * e2el / 1e3 / c,
+                        "t_end": t + i * e2el / 1e3 / c + e2el / 1e3})
+        t += 100.0
+    return out
+
+
+def jsonl(records) -> bytes:
+    return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+
+
+# ------------------------------------------------------------------------------------------------- page, meta
+def test_page_and_static_files_are_served_with_a_strict_csp(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    for tab in ("Fit", "Estimate", "Frontier", "TCO", "Plan", "Bench"):
+        assert f'data-tab="{tab.lower()}"' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    js = client.get("/static/app.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"] and "/api/fit" in js.text
+    assert client.get("/static/style.css").status_code == 200
+    plotly_js = client.get("/static/plotly.min.js")  # the plotly package's own bundle: no CDN
+    assert plotly_js.status_code == 200 and plotly_js.content == ui_app.plotly_js_path().read_bytes()
+
+
+def test_meta_lists_the_catalogs_and_the_features(client):
+    from tokenfab.hardware import catalog
+    from tokenfab.models import model_keys
+
+    m = client.get("/api/meta").json()
+    assert [x["key"] for x in m["models"]] == model_keys()
+    assert [x["key"] for x in m["hardware"]] == list(catalog())
+    assert m["presets"] == tco.preset_names() and m["default_preset"] == tco.DEFAULT_PRESET
+    assert [f["name"] for f in m["tco_fields"]] == list(tco.INPUT_FIELDS)
+    assert all(f["unit"] for f in m["tco_fields"])
+    assert set(m["features"]) == {"frontier", "plan", "bench"}
+    for feat in m["features"].values():
+        assert feat["available"] or "not available yet" in feat["message"]
+    assert m["limits"]["max_body_bytes"] == 1 << 20
+
+
+# ------------------------------------------------------------------------------------------------- library results
+def test_fit_returns_the_library_result(client):
+    body = {"model": "llama-3.1-70b", "hardware": "h100-sxm", "users": 16, "context": 8192, "gpus": 4}
+    r = client.post("/api/fit", json=body)
+    assert r.status_code == 200, r.text
+    expected = memory.fit("llama-3.1-70b", "h100-sxm", users=16, context=8192, gpus=4).to_dict()
+    assert r.json() == same_json(expected)
+    assert r.json()["per_gpu"]["weights_gib"] == pytest.approx(expected["per_gpu"]["weights_gib"])
+
+
+def test_fit_accepts_a_hardware_alias_and_auto_layout(client):
+    r = client.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h200"})
+    assert r.status_code == 200, r.text
+    assert r.json() == same_json(memory.fit("llama-3.1-8b", "h200-sxm").to_dict())
+
+
+def test_estimate_returns_the_library_result(client):
+    body = {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 4, "isl": 2048, "osl": 256, "concurrency": 32}
+    r = client.post("/api/estimate", json=body)
+    assert r.status_code == 200, r.text
+    expected = serving.estimate("llama-3.1-70b", "h100-sxm", gpus=4, isl=2048, osl=256, concurrency=32).to_dict()
+    assert r.json() == same_json(expected)
+    assert set(r.json()["breakdown"]) == set(expected["breakdown"])
+
+
+def test_estimate_max_concurrency_is_the_default(client):
+    r = client.post("/api/estimate", json={"model": "llama-3.1-8b", "hardware": "h100-sxm", "gpus": 1})
+    assert r.status_code == 200, r.text
+    expected = serving.estimate("llama-3.1-8b", "h100-sxm", gpus=1, concurrency="max").to_dict()
+    assert r.json()["concurrency"] == pytest.approx(expected["concurrency"])
+
+
+def test_tco_with_overrides_and_a_throughput_returns_the_library_result(client):
+    body = {"hardware": "h100-sxm", "preset": "owned-hyperscaler", "overrides": {"pue": 1.2, "usd_per_kwh": 0.1},
+            "total_tokens_per_s_per_gpu": 1500}
+    r = client.post("/api/tco", json=body)
+    assert r.status_code == 200, r.text
+    t = tco.tco("h100-sxm", "owned-hyperscaler", pue=1.2, usd_per_kwh=0.1)
+    d = r.json()
+    for key, value in same_json(t.to_dict()).items():
+        assert d[key] == value, key
+    assert d["sources"]["pue"] == "user" and d["overrides"] == {"pue": 1.2, "usd_per_kwh": 0.1}
+    from tokenfab.cost import compute_cost
+
+    c = compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=1500, kw_per_gpu_all_in=t.kw_per_gpu_all_in,
+                     kw_per_gpu_it=t.kw_per_gpu_it)
+    assert d["cost"] == same_json(c.to_dict())
+
+
+def test_tco_default_preset_and_plain_price(client):
+    d = client.post("/api/tco", json={"hardware": "b200"}).json()
+    assert d["preset"] == tco.DEFAULT_PRESET
+    assert d["usd_per_gpu_hour"] == pytest.approx(tco.tco("b200").usd_per_gpu_hour)
+    d = client.post("/api/tco", json={"hardware": "b200", "overrides": {"price_usd_per_gpu_hour": 3.5}}).json()
+    assert d["method"] == "price" and d["usd_per_gpu_hour"] == pytest.approx(3.5)
+
+
+def test_frontier_returns_the_library_result_or_says_not_available(client):
+    body = {"model": "llama-3.1-8b", "hardware": ["h100-sxm", "b200"], "isl": 1024, "osl": 512, "mode": "agg",
+            "target_interactivity": 80}
+    r = client.post("/api/frontier", json=body)
+    if not features()["frontier"]["available"]:
+        assert r.status_code == 501 and "not available yet" in r.json()["error"]
+        return
+    assert r.status_code == 200, r.text
+    from tokenfab import search
+
+    expected = search.frontier("llama-3.1-8b", ["h100-sxm", "b200"], isl=1024, osl=512, mode="agg",
+                               target_interactivity=80).to_dict()
+    d = r.json()
+    tiers = [d["tiers"][t] for t in ("bulk", "goldilocks", "premium") if d["tiers"][t]]
+    for p in [*d["points"], d["best"], *tiers]:  # the library's layout text added for display
+        assert p.pop("layout") == search.layout_text(p["config"])
+    for key in ("points", "tiers", "at_target", "best", "model", "weights", "modes"):
+        assert d[key] == same_json(expected[key]), key
+    assert {p["hardware"] for p in d["points"]} == {"h100-sxm", "b200"}
+
+
+def test_plan_lists_examples_and_plans_one_or_says_not_available(client):
+    examples = client.get("/api/examples").json()
+    assert examples["examples"] == list(ui_app.example_files())
+    if not features()["plan"]["available"]:
+        r = client.post("/api/plan", json={"example": "anything"})
+        assert r.status_code == 501 and "not available yet" in r.json()["error"]
+        r = client.post("/api/plan/upload", content=b"scenario: {}\n")
+        assert r.status_code == 501
+        return
+    assert examples["examples"], "examples/ holds scenario YAMLs"
+    key = examples["examples"][0]
+    r = client.post("/api/plan", json={"example": key})
+    assert r.status_code == 200, r.text
+    up = client.post("/api/plan/upload", content=ui_app.example_files()[key].read_bytes())
+    assert up.status_code == 200, up.text
+    assert up.json()["plan"] == r.json()["plan"]
+
+
+def test_bench_upload_gives_the_report_of_the_records(client):
+    recs = bench_records()
+    r = client.post("/api/bench?gpus=2&usd_per_gpu_hour=2.5", content=jsonl(recs) + b"not json\n")
+    assert r.status_code == 200, r.text
+    d = r.json()
+    expected = report.report_doc(recs, gpus=2, usd_per_gpu_hour=2.5)
+    assert d["points"] == same_json(expected["points"]) and d["runs"] == same_json(expected["runs"])
+    assert d["records"] == len(recs) and d["unreadable_lines"] == 1 and d["comparison"] is None
+    assert [p["concurrency"] for p in d["points"]] == [1, 4]
+
+
+def test_bench_compare_with_model_uses_serving_estimate(client):
+    recs = bench_records(levels=(1, 8))
+    r = client.post("/api/bench?gpus=1&hardware=h100-sxm&preset=owned-neocloud&model=llama-3.1-8b",
+                    content=jsonl(recs))
+    assert r.status_code == 200, r.text
+    cmp = r.json()["comparison"]
+    assert cmp["model"] == "llama-3.1-8b" and cmp["hardware"] == "h100-sxm" and len(cmp["rows"]) == 2
+    price = tco.tco("h100-sxm", "owned-neocloud").usd_per_gpu_hour
+    assert r.json()["usd_per_gpu_hour"] == pytest.approx(price)
+    assert cmp["lengths"] == [{"isl": 100, "osl": 20}] * 2  # each level's mean input/output tokens
+    for row, c in zip(cmp["rows"], (1, 8)):
+        e = serving.estimate("llama-3.1-8b", "h100-sxm", gpus=1, isl=100, osl=20, concurrency=c)
+        assert row["concurrency"] == c
+        assert row["tpot_ms_p50"]["predicted"] == pytest.approx(e.tpot_ms)
+        assert row["total_tokens_per_s_per_gpu"]["predicted"] == pytest.approx(e.total_tokens_per_s_per_gpu)
+        m = row["total_tokens_per_s_per_gpu"]["measured"]
+        assert row["total_tokens_per_s_per_gpu"]["relative_error"] == pytest.approx(e.total_tokens_per_s_per_gpu / m - 1)
+
+
+# ------------------------------------------------------------------------------------------------- validation -> 422
+@pytest.mark.parametrize("path,body,field", [
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "users": 0}, "users"),
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "context": "long"}, "context"),
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 10**6}, "gpus"),
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "tp": 3}, "tp"),  # library: heads
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "weights": "fp3"}, "weights"),  # library
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "context": 10**6}, "context"),  # model max
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "bogus": 1}, "bogus"),
+    ("/api/fit", {"model": "lama-3.1-70b", "hardware": "h100-sxm"}, "model"),
+    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h1000"}, "hardware"),
+    ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "concurrency": "lots"}, "concurrency"),
+    ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "isl": 0}, "isl"),
+    ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 4, "pp": 3}, "gpus"),
+    ("/api/tco", {"hardware": "h100-sxm", "overrides": {"pue": 0.5}}, "pue"),  # library bound
+    ("/api/tco", {"hardware": "h100-sxm", "overrides": {"utilization": 0}}, "utilization"),
+    ("/api/tco", {"hardware": "h100-sxm", "overrides": {"made_up": 1}}, "made_up"),
+    ("/api/tco", {"hardware": "h100-sxm", "preset": "cheap"}, "preset"),
+    ("/api/tco", {"hardware": "groq-lpu", "preset": "inferencex-rental"}, "preset"),
+    ("/api/frontier", {"model": "llama-3.1-8b", "hardware": ["h100-sxm"] * 7}, "hardware"),
+    ("/api/frontier", {"model": "llama-3.1-8b", "hardware": ["h100-sxm"], "target_interactivity": -1},
+     "target_interactivity"),
+])
+def test_bad_input_is_422_naming_the_field(client, path, body, field):
+    r = client.post(path, json=body)
+    if path == "/api/frontier" and not features()["frontier"]["available"] and r.status_code == 501:
+        return  # the frontier is not there yet: nothing to validate against
+    assert r.status_code == 422, r.text
+    d = r.json()
+    assert d["field"] == field, d
+    assert d["error"] and field in d["error"]
+
+
+def test_unknown_model_error_suggests_the_nearest_keys(client):
+    d = client.post("/api/fit", json={"model": "llama-3.1-7b", "hardware": "h100-sxm"}).json()
+    assert d["field"] == "model" and "llama-3.1-70b" in d["suggestions"]
+
+
+def test_invalid_json_body_is_422(client):
+    r = client.post("/api/fit", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]
+
+
+@pytest.mark.parametrize("query,field", [
+    ("gpus=0&usd_per_gpu_hour=2", "gpus"),
+    ("usd_per_gpu_hour=2", "gpus"),
+    ("gpus=1", "usd_per_gpu_hour"),  # no price (library: tokenfab.bench.report.resolve_price)
+    ("gpus=1&usd_per_gpu_hour=-3", "usd_per_gpu_hour"),
+    ("gpus=1&preset=owned-neocloud", "preset"),  # a preset needs the hardware
+    ("gpus=1&hardware=h100-sxm&preset=owned-neocloud&usd_per_gpu_hour=2", "preset"),
+    ("gpus=1&usd_per_gpu_hour=2&model=llama-3.1-8b", "hardware"),
+    ("gpus=1&hardware=h100-sxm&model=/etc/passwd", "model"),
+    ("gpus=1&usd_per_gpu_hour=2&sneaky=1", "sneaky"),
+])
+def test_bench_bad_parameters_are_422_naming_the_field(client, query, field):
+    r = client.post(f"/api/bench?{query}", content=jsonl(bench_records(levels=(1,))))
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field, r.json()
+
+
+def test_bench_upload_without_records_is_422_on_the_file(client):
+    r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=b'{"no": "request id"}\n\xff\xfe')
+    assert r.status_code == 422 and r.json()["field"] == "file"
+    r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=b"")
+    assert r.status_code == 422 and r.json()["field"] == "file"
+
+
+# ------------------------------------------------------------------------------------------------- uploads: size, memory
+def test_uploads_over_the_limit_are_413(client):
+    big = b'{"request_id": "x"}\n' * (2 ** 20 // 20 + 10)
+    assert len(big) > 2 ** 20
+    r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=big)
+    assert r.status_code == 413 and "1 MiB" in r.json()["error"] and r.json()["field"] == "file"
+    assert client.post("/api/plan/upload", content=big).status_code == 413
+    assert client.post("/api/fit", content=big, headers={"content-type": "application/json"}).status_code == 413
+
+    def chunks():  # no Content-Length: counted while it streams in
+        for _ in range(3):
+            yield b"x" * (2 ** 19 + 1)
+
+    r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=chunks())
+    assert r.status_code == 413
+
+
+def test_an_upload_just_under_the_limit_is_accepted():
+    with TestClient(create_app(max_body_bytes=4096), base_url=BASE) as c:
+        body = jsonl(bench_records(levels=(1,), per_level=2))
+        assert len(body) < 4096
+        assert c.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=body).status_code == 200
+        assert c.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=body * 8).status_code == 413
+
+
+def test_uploads_are_never_written_to_disk(client, monkeypatch, tmp_path):
+    import builtins
+    import pathlib
+
+    def no_write(*a, **k):
+        raise AssertionError("the dashboard must not write files")
+
+    real_open = builtins.open
+
+    def guarded_open(file, mode="r", *a, **k):
+        if any(ch in mode for ch in "wax+"):
+            no_write()
+        return real_open(file, mode, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(pathlib.Path, "write_bytes", no_write)
+    monkeypatch.setattr(pathlib.Path, "write_text", no_write)
+    r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=jsonl(bench_records()))
+    assert r.status_code == 200
+
+
+# ------------------------------------------------------------------------------------------------- no path traversal
+@pytest.mark.parametrize("url", [
+    "/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/%2e%2e%2f%2e%2e%2fpyproject.toml",
+    "/static/../../../../etc/passwd", "/static/app.py", "/static/index.html/../app.py", "/static/.%2e/__init__.py",
+    "/static//etc/passwd", "/static/%2fetc%2fpasswd",
+])
+def test_static_files_are_a_fixed_list(client, url):
+    r = client.get(url)
+    assert r.status_code == 404, (url, r.status_code)
+    assert "root:" not in r.text and "def create_app" not in r.text
+
+
+@pytest.mark.parametrize("model", ["/etc/passwd", "../../src/tokenfab/data/models/Qwen--Qwen3-8B.config.json",
+                                   "src/tokenfab/data/models", "~/config.json", "C:\\config.json"])
+def test_model_paths_are_refused_before_the_library_reads_them(client, monkeypatch, model):
+    import tokenfab.models as models
+
+    def no_read(*a, **k):
+        raise AssertionError("a path from the user reached the file system")
+
+    monkeypatch.setattr(models, "load_config_path", no_read)
+    for path, body in (("/api/fit", {"model": model, "hardware": "h100-sxm"}),
+                       ("/api/estimate", {"model": model, "hardware": "h100-sxm"})):
+        r = client.post(path, json=body)
+        assert r.status_code == 422 and r.json()["field"] == "model"
+
+
+def test_plan_examples_are_chosen_by_key_only(client):
+    r = client.post("/api/plan", json={"example": "../../etc/passwd"})
+    if features()["plan"]["available"]:
+        assert r.status_code == 422 and r.json()["field"] == "example"
+    else:
+        assert r.status_code == 501
+    assert "root:" not in r.text
+
+
+def test_hardware_is_a_catalog_key_only(client):
+    r = client.post("/api/tco", json={"hardware": "/etc/passwd"})
+    assert r.status_code == 422 and r.json()["field"] == "hardware" and "root:" not in r.text
+
+
+# ------------------------------------------------------------------------------------------------- time limit, host
+def test_slow_work_hits_the_time_limit_and_the_server_stays_responsive(monkeypatch):
+    release = threading.Event()
+
+    def slow_fit(*a, **k):
+        release.wait(5)
+        raise AssertionError("unreachable: released only at the end of the test")
+
+    monkeypatch.setattr(memory, "fit", slow_fit)
+    with TestClient(create_app(time_limit_s=0.3, workers=1, max_pending=1), base_url=BASE) as c:
+        t0 = time.perf_counter()
+        r = c.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm"})
+        assert r.status_code == 504 and "0.3 s limit" in r.json()["error"]
+        assert time.perf_counter() - t0 < 3
+        t0 = time.perf_counter()
+        assert c.get("/api/health").json()["ok"] is True  # the event loop still answers
+        busy = c.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm"})
+        assert busy.status_code == 503 and "busy" in busy.json()["error"]  # the worker is still stuck
+        assert time.perf_counter() - t0 < 1
+        release.set()
+
+
+def test_requests_with_a_foreign_host_header_are_refused():
+    with TestClient(create_app(), base_url="http://evil.example") as c:
+        r = c.get("/api/meta")
+        assert r.status_code == 400 and "Host" in r.json()["error"]
+        assert c.get("/api/meta", headers={"host": "127.0.0.1.evil.example"}).status_code == 400
+    with TestClient(create_app(), base_url="http://localhost:8050") as c:
+        assert c.get("/api/health").status_code == 200
+        assert c.get("/api/health", headers={"host": "[::1]:8050"}).status_code == 200
+    assert ui_app.host_name("[::1]:8050") == "[::1]" and ui_app.host_name("127.0.0.1:80") == "127.0.0.1"
+
+
+def test_unknown_routes_are_404_json(client):
+    r = client.get("/api/nothing")
+    assert r.status_code == 404 and r.json()["error"]
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def test_cli_ui_binds_to_loopback_by_default(monkeypatch):
+    import uvicorn
+
+    from tokenfab.cli.main import app
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda asgi, **kw: calls.append((asgi, kw)))
+    res = CliRunner().invoke(app, ["ui"])
+    assert res.exit_code == 0, res.output
+    (asgi, kw), = calls
+    assert kw["host"] == "127.0.0.1" and kw["port"] == 8050
+    with TestClient(asgi, base_url="http://127.0.0.1:8050") as c:
+        assert c.get("/api/health").status_code == 200
+    res = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--port", "9000"])
+    assert res.exit_code == 0 and calls[-1][1]["host"] == "0.0.0.0" and "no authentication" in res.output
+    res = CliRunner().invoke(app, ["ui", "--port", "70000"])
+    assert res.exit_code == 2 and "--port" in res.output
+
+
+def test_allowed_hosts_follow_the_bind_address():
+    from tokenfab.cli.ui import allowed_hosts_for
+
+    assert allowed_hosts_for("127.0.0.1") == ("127.0.0.1", "localhost", "[::1]")
+    assert allowed_hosts_for("10.0.0.5")[-1] == "10.0.0.5"
+    assert allowed_hosts_for("0.0.0.0") is None
