@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from tokenfab.calibration import CalibrationProfile, PerfParams, load_profile, profile_from_dict  # noqa: E402
-from tokenfab.fitting import error_table, file_sha256, fit_profile, load_measurements  # noqa: E402
+from tokenfab.fitting import FAMILY_PARAMS, RIDGE, error_table, file_sha256, fit_profile, load_measurements  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "calibration" / "measurements.csv"
 DEFAULT_OUT = ROOT / "src" / "tokenfab" / "data" / "calibration.json"
@@ -89,8 +89,8 @@ def main() -> int:
         prof.meta = {
             "fitted_on": Path(args.data).name, "data_sha256": file_sha256(args.data), "rows_used": len(pts),
             "date": dt.date.today().isoformat(), "script": "benchmarks/calibrate.py",
-            "method": "bounded least squares on log(predicted/measured), ridge 0.05 towards the prior; per-family: "
-                      "gemm_efficiency, memory_efficiency, step_overhead_ms, seq_overhead_us; shared: the rest; "
+            "method": f"bounded least squares on log(predicted/measured), ridge {RIDGE} towards the prior; per-family: "
+                      f"{', '.join(FAMILY_PARAMS)}; shared: the rest; "
                       "families without data use the median of the fitted families",
             "errors": {"overall": summary["overall"], "by_metric": summary["by_metric"]},
         }

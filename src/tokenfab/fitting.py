@@ -35,7 +35,7 @@ METRIC_MAP = {
     "tpot_ms_mean": "tpot_ms",
 }
 # parameters fitted per hardware family; the rest are shared by all families
-FAMILY_PARAMS = ("gemm_efficiency", "memory_efficiency", "step_overhead_ms", "seq_overhead_us")
+FAMILY_PARAMS = ("gemm_efficiency", "memory_efficiency", "seq_overhead_us")
 GLOBAL_PARAMS = tuple(p for p in PARAM_NAMES if p not in FAMILY_PARAMS)
 RIDGE = 0.05  # weight of the pull towards the prior, per parameter (in log space)
 
@@ -148,7 +148,11 @@ def _pack(names_fam, families, glob_names):
 def fit_profile(points: list[Point], *, families: list[str] | None = None, base: CalibrationProfile | None = None,
                 max_nfev: int = 200, fit_global: bool = True, verbose: int = 0) -> tuple[CalibrationProfile, dict]:
     """Fit per-family (FAMILY_PARAMS) and shared (GLOBAL_PARAMS) parameters. Deterministic for the same input."""
-    from scipy.optimize import least_squares
+    try:
+        from scipy.optimize import least_squares
+    except ModuleNotFoundError:  # scipy is an optional extra
+        raise TokenfabError("fitting a calibration profile needs scipy", field="scipy",
+                            hint='pip install "tokenfab[fit]"') from None
 
     base = base or CalibrationProfile(default=PerfParams())
     fams = families or sorted({p.family for p in points})
