@@ -146,8 +146,11 @@ def _pack(names_fam, families, glob_names):
 
 
 def fit_profile(points: list[Point], *, families: list[str] | None = None, base: CalibrationProfile | None = None,
-                max_nfev: int = 200, fit_global: bool = True, verbose: int = 0) -> tuple[CalibrationProfile, dict]:
-    """Fit per-family (FAMILY_PARAMS) and shared (GLOBAL_PARAMS) parameters. Deterministic for the same input."""
+                max_nfev: int = 200, fit_global: bool = True, verbose: int = 0,
+                family_params: tuple[str, ...] = FAMILY_PARAMS) -> tuple[CalibrationProfile, dict]:
+    """Fit per-family (``family_params``, default FAMILY_PARAMS) and shared (the other) parameters.
+
+    Deterministic for the same input."""
     try:
         from scipy.optimize import least_squares
     except ModuleNotFoundError:  # scipy is an optional extra
@@ -158,7 +161,7 @@ def fit_profile(points: list[Point], *, families: list[str] | None = None, base:
     fams = families or sorted({p.family for p in points})
     pred = Predictor(points, base)
     meas = np.array([p.value for p in points])
-    layout = _pack(FAMILY_PARAMS, fams, GLOBAL_PARAMS if fit_global else ())
+    layout = _pack(family_params, fams, tuple(n for n in PARAM_NAMES if n not in family_params) if fit_global else ())
     x0 = np.array([math.log(getattr(base.families.get(f, base.default) if f else base.default, n) + 1e-3) for f, n in layout])
     lo = np.array([math.log(BOUNDS[n][0] + 1e-3) for _, n in layout])
     hi = np.array([math.log(BOUNDS[n][1] + 1e-3) for _, n in layout])
@@ -188,7 +191,7 @@ def fit_profile(points: list[Point], *, families: list[str] | None = None, base:
     default, fam = unpack(sol.x)
     # the default for families without data: the median of the fitted families' parameters
     if fam:
-        med = {n: float(np.median([getattr(v, n) for v in fam.values()])) for n in FAMILY_PARAMS}
+        med = {n: float(np.median([getattr(v, n) for v in fam.values()])) for n in family_params}
         default = PerfParams(**{**default.to_dict(), **med})
     prof = CalibrationProfile(default=default, families=fam)
     return prof, {"cost": float(sol.cost), "nfev": int(sol.nfev), "status": int(sol.status), "message": sol.message}

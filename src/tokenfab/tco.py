@@ -153,7 +153,8 @@ def capital_recovery_factor(rate, years):
     r, n = np.broadcast_arrays(np.asarray(rate, dtype=float), np.asarray(years, dtype=float))
     growth_minus_1 = np.expm1(n * np.log1p(r))  # (1+r)^n - 1, accurate for small r
     with np.errstate(divide="ignore", invalid="ignore"):
-        crf = np.where(r > 0, r * (growth_minus_1 + 1.0) / growth_minus_1, 1.0 / n)
+        # below 1e-9 per year the rate is zero for money, and the formula loses precision in subnormal floats
+        crf = np.where(r > 1e-9, r * (growth_minus_1 + 1.0) / growth_minus_1, 1.0 / n)
     return crf if crf.ndim else float(crf)
 
 

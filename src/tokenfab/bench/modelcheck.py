@@ -4,7 +4,8 @@
   each measured level is re-run through :func:`tokenfab.serving.estimate` at the same concurrency (closed loop) or
   request rate (open loop) and the run's mean input/output lengths.
 * :func:`fit_from_runs` turns levels into fit points (throughput per GPU, mean TTFT, mean TPOT) and fits the
-  per-family efficiency parameters (:data:`tokenfab.fitting.FAMILY_PARAMS`) for that hardware with
+  per-family efficiency parameters (:data:`tokenfab.fitting.FAMILY_PARAMS`) plus the engine's fixed step overhead
+  (:data:`USER_FIT_PARAMS`: a user's engine is not TensorRT-LLM, so its per-step cost is theirs to fit) for that hardware with
   :func:`tokenfab.fitting.fit_profile`; the result is stored as a hardware-specific entry on top of the bundled
   profile, so ``estimate``/``frontier --calibration FILE`` use it for that hardware only.
 """
@@ -18,6 +19,9 @@ from ..errors import TokenfabError
 from ..hardware import get_hardware
 from ..models import get_model
 from ..serving import estimate
+
+# what a user's own measurements fit: the per-family efficiencies, and the step overhead, which belongs to the engine
+USER_FIT_PARAMS = ("gemm_efficiency", "memory_efficiency", "seq_overhead_us", "step_overhead_ms")
 
 COMPARED = {
     "total_tokens_per_s_per_gpu": "total_tokens_per_s_per_gpu",
@@ -89,7 +93,8 @@ def fit_from_runs(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: i
     if len(pts) < 3:
         raise TokenfabError("too few measured points to calibrate (need at least 3 metrics across levels)", field="results")
     base = load_profile(base)
-    fitted, info = fit_profile(pts, families=[hw.cost_family or "default"], base=base, max_nfev=max_nfev, fit_global=False)
+    fitted, info = fit_profile(pts, families=[hw.cost_family or "default"], base=base, max_nfev=max_nfev, fit_global=False,
+                               family_params=USER_FIT_PARAMS)
     params = fitted.families[hw.cost_family or "default"]
     prof = CalibrationProfile(default=base.default, families=dict(base.families), hardware={**base.hardware, hw.key: params},
                               meta={**base.meta, "user_calibration": {"hardware": hw.key, "model": m.key, "points": len(pts),
