@@ -13,7 +13,7 @@ from tokenfab.cli.main import app
 from tokenfab.errors import TokenfabError
 from tokenfab.hardware import get_hardware
 from tokenfab.roofline import expected_experts_touched, forward_time, op_time_s
-from tokenfab.serving import hardware_arrays, serve
+from tokenfab.serving import estimate, hardware_arrays, serve
 
 NO_OVERHEAD = CalibrationProfile(default=PerfParams(step_overhead_ms=0.0, layer_overhead_us=0.0, seq_overhead_us=0.0,
                                                     memory_efficiency=0.8, comm_latency_us=1.0))
@@ -170,3 +170,15 @@ def test_cli_bad_input_is_one_clear_line(args, needle):
 def test_model_that_does_not_fit_says_so():
     e = tokenfab.estimate("llama-3.1-405b", "h100-sxm", gpus=1, weights="bf16", isl=128, osl=128, concurrency=1)
     assert not e.fits and any("does not fit" in w for w in e.warnings)
+
+
+@pytest.mark.parametrize("hw", ["h100-sxm", "tpu-v5e", "groq-lpu", "cerebras-wse3"])
+def test_without_gpus_the_smallest_fitting_layout_is_chosen(hw):
+    e = estimate("llama-3.1-70b", hw, weights="fp8", isl=1024, osl=1024, concurrency=32)
+    assert e.fits and e.concurrency == 32
+    assert any("--gpus not given" in w for w in e.warnings)
+    # one step smaller does not hold the weights and the 32 sequences
+    smaller = {"groq-lpu": e.gpus - 8, "cerebras-wse3": e.gpus - 1}.get(hw, e.gpus // 2)  # TP halves for HBM GPUs
+    if smaller >= 1:
+        s = estimate("llama-3.1-70b", hw, gpus=smaller, weights="fp8", isl=1024, osl=1024, concurrency=32)
+        assert (not s.fits) or s.concurrency < 32

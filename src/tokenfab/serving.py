@@ -26,10 +26,10 @@ from typing import Sequence
 import numpy as np
 
 from . import precision as prec
-from .calibration import PARAM_NAMES, CalibrationProfile, load_profile
+from .calibration import PARAM_NAMES, CalibrationProfile, PerfParams, load_profile
 from .errors import TokenfabError, require_int, require_range
 from .hardware import HardwareSpec, get_hardware
-from .memory import (MAX_BATCH_TOKENS, RUNTIME_OVERHEAD_FRACTION, SRAM_MAX_BATCH_TOKENS, Parallelism, max_sequences,
+from .memory import (MAX_BATCH_TOKENS, RUNTIME_OVERHEAD_FRACTION, SRAM_MAX_BATCH_TOKENS, Parallelism, auto_parallelism, fit, max_sequences,
                      resolve_parallelism, weight_bytes_per_gpu, activation_bytes_per_gpu, kv_shard_factor)
 from .models import ModelSpec, get_model, kv_cache_bytes
 from .roofline import OP_CLASSES, bound_label, forward_time
@@ -261,6 +261,31 @@ def _validate_common(m: ModelSpec, hw: HardwareSpec, isl, osl, weights, kv):
     return w, kvp
 
 
+def _auto_layout(m: ModelSpec, hw, weights: str, kv: str, users: int, context: int) -> tuple[int, int | None, int | None]:
+    """The smallest usual layout that holds the weights and ``users`` sequences of ``context`` tokens: from the chip
+    count `fit` computes (capacity / bytes), stepping up until serve()'s own per-chip memory check (layer granularity
+    of the pipeline, per-stage activations) holds the sequences.
+    SRAM chips fill whole nodes (TP within a node, a pipeline of nodes); HBM chips use memory.auto_parallelism."""
+    need = fit(m, hw, weights=weights, kv=kv, users=users, context=context).chips_needed
+    step = hw.chips_per_node if hw.kind == "sram" else 1
+    need = -(-need // step) * step
+    for _ in range(64):
+        if hw.kind == "sram":
+            gpus = need
+            tp = next((t for t in range(min(gpus, hw.chips_per_node), 0, -1)
+                       if gpus % t == 0 and gpus // t <= m.num_layers), 1)
+            pp = gpus // tp
+        else:
+            gpus, tp, pp = auto_parallelism(m, need, hw.chips_per_node)
+        if pp > m.num_layers:
+            break
+        pa = hardware_arrays([hw], weights, CalibrationProfile(default=PerfParams()), [tp], [pp], [1], [1])
+        if float(concurrency_cap(m, weights, kv, pa, context)[0]) >= users:  # the same memory check serve() makes
+            break
+        need = gpus + step
+    return gpus, tp, pp
+
+
 def estimate(model, hardware, gpus: int | None = None, tp: int | None = None, pp: int | None = None,
              ep: int | None = None, dp: int | None = None, weights: str | None = None, kv: str | None = None,
              isl: int = 1024, osl: int = 1024, concurrency: int | str = "max", rate_rps: float | None = None,
@@ -274,16 +299,20 @@ def estimate(model, hardware, gpus: int | None = None, tp: int | None = None, pp
     if mtp_draft_tokens:
         require_int("mtp_draft_tokens", mtp_draft_tokens, minimum=0)
         require_range("mtp_acceptance_length", mtp_acceptance_length, 1.0, 1.0 + mtp_draft_tokens)
+    auto_note = None
     if gpus is None and tp is None and pp is None and dp is None:
-        gpus = 1
+        # no layout given: the smallest usual layout whose memory holds the weights and the requested sequences
+        users = int(concurrency) if isinstance(concurrency, (int, float)) or str(concurrency).strip().isdigit() else 1
+        gpus, tp, pp = _auto_layout(m, hw, w, kvp, max(users, 1), isl + osl)
+        auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:
         # SRAM-only chips: tensor parallel within a node, a pipeline of nodes (weights spread over many chips)
-        tp = min(gpus, hw.chips_per_node)
-        pp = max(1, gpus // tp) if gpus % tp == 0 else None
-        if pp is None:
-            tp, pp = 1, gpus
+        # the widest TP within a node that divides the chip count and leaves a pipeline no deeper than the layers
+        tp = next((t for t in range(min(gpus, hw.chips_per_node), 0, -1)
+                   if gpus % t == 0 and gpus // t <= m.num_layers), 1)
+        pp = gpus // tp
     par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep, check_heads=hw.kind != "sram")
-    warn_list = []
+    warn_list = [auto_note] if auto_note else []
     cf = prec.compute_format(w, hw.peak_flops_per_s)
     if cf.warning:
         warn_list.append(cf.warning)

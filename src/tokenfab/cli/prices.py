@@ -1,0 +1,148 @@
+"""``tokenfab prices``: provider list prices (genai-prices, offline) beside tokenfab's modeled cost of the same or a
+comparable open model, with the implied gross margin (a thin layer over tokenfab.pricing)."""
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .. import pricing
+from ..pricing import PriceCheckResult
+from .common import console, emit, split_csv
+from .tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
+
+
+def _usd(x) -> str:
+    return "-" if x is None else f"{x:,.3f}" if abs(x) < 100 else f"{x:,.0f}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:+.0f}%"
+
+
+def _style(verdict: Optional[str]) -> str:
+    if verdict == "sustainable":
+        return "green"
+    if verdict == "thin":
+        return "yellow"
+    return "red" if verdict else ""
+
+
+def render_prices(r: PriceCheckResult) -> None:
+    d = r.to_dict()
+    head = f"[bold]{escape(d['model'])}[/]"
+    if d["kind"] == "closed":
+        head += f" (closed) compared with the open stand-in [bold]{escape(d['modeled_model'])}[/]"
+    elif d["modeled_model"] != d["priced_model"]:
+        head += f" compared with [bold]{escape(d['modeled_model'])}[/]"
+    console.print(head + f"  ISL {d['isl']} / OSL {d['osl']}  preset {escape(d['preset'])}")
+    if d.get("stand_in_rationale"):
+        console.print(f"stand-in: {d['stand_in_rationale']}", style="dim", markup=False, highlight=False)
+
+    p = Table(title="Provider list prices, USD per million tokens (genai-prices bundled data)")
+    for col in ("provider", "model", "match", "input", "cached input", "output", "note"):
+        p.add_column(col, overflow="fold", justify="right" if col in ("input", "cached input", "output") else "left")
+    for pr in r.prices:
+        flags = [x for x in ("tiered: base tier" if pr.tiered else "", "deprecated" if pr.deprecated else "") if x]
+        p.add_row(pr.provider, escape(pr.model_id), pr.match, _usd(pr.input_usd_per_mtok),
+                  _usd(pr.cached_input_usd_per_mtok), _usd(pr.output_usd_per_mtok),
+                  escape("; ".join(flags + ([pr.note] if pr.note else []))))
+    console.print(p)
+
+    o = Table(title=f"tokenfab operating points of {d['modeled_model']} (frontier tiers)")
+    for col in ("hardware", "tier", "tok/s/user", "tok/s/GPU", "layout", "$/GPU-h busy", "$/M total"):
+        o.add_column(col, justify="left" if col in ("hardware", "tier", "layout") else "right")
+    for hw, tiers in r.operating_points.items():
+        for t, pt in tiers.items():
+            if pt is None:
+                o.add_row(hw, t, "-", "-", "not reached", "-", "-")
+                continue
+            o.add_row(hw, t, f"{pt['tokens_per_s_per_user']:.1f}", f"{pt['total_tokens_per_s_per_gpu']:,.0f}",
+                      escape(f"{pt['mode']} {pt['layout']}"), _usd(pt["usd_per_gpu_hour"]), _usd(pt["usd_per_mtok_total"]))
+    console.print(o)
+
+    m = Table(title=f"Gross margin at the workload mix (ISL {d['isl']} : OSL {d['osl']}), USD per million tokens: "
+                    "provider revenue - tokenfab modeled cost")
+    for col in ("provider", "hardware", "tier", "price (mix)", "modeled cost", "margin", "margin %", "verdict"):
+        m.add_column(col, overflow="fold", justify="left" if col in ("provider", "hardware", "tier", "verdict") else "right")
+    k = Table(title="Per token kind (tokenfab charges the whole GPU-hour to each kind, InferenceX: margins are lower "
+                    "bounds)")
+    for col in ("provider", "hardware", "tier", "input margin", "cached margin", "output margin", "blended 3:1 margin"):
+        k.add_column(col, justify="left" if col in ("provider", "hardware", "tier") else "right")
+    for row in r.rows:
+        w = row["workload"]
+        v = row["verdict"]
+        m.add_row(row["provider"], row["hardware"], row["tier"], _usd(w["price_usd_per_mtok"]),
+                  _usd(w["cost_usd_per_mtok"]), _usd(w["margin_usd_per_mtok"]), _pct(w["margin_pct"]),
+                  f"[{_style(v)}]{escape(v or '-')}[/]" if v else "-")
+
+        def cell(kind):
+            x = row[kind]
+            return f"{_usd(x['margin_usd_per_mtok'])} ({_pct(x['margin_pct'])})" if x["margin_usd_per_mtok"] is not None else "-"
+
+        k.add_row(row["provider"], row["hardware"], row["tier"], cell("input"), cell("cached_input"), cell("output"),
+                  cell("blended_3to1"))
+    console.print(m)
+    console.print(k)
+    if r.rows:
+        console.print("e.g. " + r.rows[0]["what_is_compared"], style="dim", markup=False, highlight=False)
+    for n in r.notes:
+        console.print(f"- {n}", style="dim", markup=False, highlight=False)
+    console.print(f"- verdicts: sustainable >= {pricing.SUSTAINABLE_MARGIN_PCT:g}% margin; thin 0-"
+                  f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0. Method: docs/pricing-and-sensitivity.md",
+                  style="dim", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("prices")
+    def prices_cmd(
+        model: Annotated[str, typer.Option("--model", "-m", help=(
+            "Catalog model (e.g. llama-3.3-70b, deepseek-v3) or a closed model with a stand-in (e.g. gpt-4o); "
+            "`--list` shows them."))] = "",
+        hardware: Annotated[Optional[str], typer.Option(
+            "--hardware", "-H", help="Hardware key(s), comma-separated (default h100-sxm).")] = None,
+        provider: Annotated[Optional[str], typer.Option(
+            "--provider", help="Only these genai-prices provider ids, comma-separated (e.g. together,groq).")] = None,
+        provider_model: Annotated[Optional[str], typer.Option(
+            "--provider-model", help="A genai-prices model id of --provider to price instead of the mapping.")] = None,
+        compare_with: Annotated[Optional[str], typer.Option(
+            "--compare-with", help="Model the cost of this catalog model instead (a stand-in).")] = None,
+        preset: PresetOpt = None,
+        usd_per_gpu_hour: PriceOpt = None,
+        isl: Annotated[int, typer.Option("--isl", help="Input tokens per request.")] = 1024,
+        osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")] = 1024,
+        tier: Annotated[str, typer.Option(
+            "--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")] = "goldilocks,bulk",
+        list_models: Annotated[bool, typer.Option("--list", help="List the models with provider prices.")] = False,
+        hardware_file: HwFileOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Provider list prices beside tokenfab's modeled cost: implied gross margin per million tokens and a verdict."""
+        if list_models:
+            mp = pricing.price_mapping()
+            data = {"open": {k: sorted({e["provider"] for e in v["prices"]}) for k, v in mp["models"].items()},
+                    "closed": {k: {"stand_in": v["stand_in"], "providers": [e["provider"] for e in v["prices"]]}
+                               for k, v in mp["comparables"].items()}}
+
+            def show(x):
+                t = Table(title="Models with provider prices (data/price_models.yaml)")
+                for col in ("model", "kind", "providers / stand-in"):
+                    t.add_column(col, overflow="fold")
+                for k, v in x["open"].items():
+                    t.add_row(k, "open", ", ".join(v))
+                for k, v in x["closed"].items():
+                    t.add_row(k, "closed", f"{', '.join(v['providers'])}; stand-in {v['stand_in']}")
+                console.print(t)
+
+            emit(data, json_out, show)
+            return
+        if not model:
+            from ..errors import TokenfabError
+            raise TokenfabError("no model given", field="model", expected="--model KEY (see --list)")
+        r = pricing.price_check(model, hardware, provider=split_csv(provider, "provider") if provider else None,
+                                provider_model=provider_model, compare_with=compare_with, preset=preset,
+                                usd_per_gpu_hour=usd_per_gpu_hour, isl=isl, osl=osl,
+                                tiers=split_csv(tier, "tier"), hardware_files=hardware_file or None)
+        emit(r, json_out, render_prices)
