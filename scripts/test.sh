@@ -6,7 +6,7 @@ python3 -m pip install -q -e ".[test]"
 if ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+      || echo "warning: could not install chromium; the browser tests will fail (set TOKENFAB_SKIP_BROWSER=1 to skip them)" >&2
   fi
 fi
 set +e

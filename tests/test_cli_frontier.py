@@ -86,6 +86,25 @@ def test_frontier_png_plot(tmp_path):
     assert r.exit_code == 0, r.output
     data = p.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(str(p))  # decodes: a real image, not just a header
+    h, w = img.shape[:2]
+    assert w > 1000 and h > 400
+    ink = (img[..., :3].min(axis=2) < 0.9).mean()  # share of non-white pixels: curves, bars, labels
+    assert 0.01 < ink < 0.6
+
+
+def test_chart_data_has_one_curve_per_hardware_and_mode(frontier_json):
+    from tokenfab.plotting import chart_data
+
+    data = chart_data(frontier_json)
+    keys = {(s["hardware"], s["mode"]) for s in data["series"]}
+    assert keys == {(p["hardware"], p["mode"]) for p in frontier_json["points"]}
+    for s in data["series"]:
+        assert s["x"] == sorted(s["x"]) and len(s["x"]) == len(s["y"])
+    assert {b["hardware"] for b in data["bars"]} == {"h100-sxm", "mi300x"}
+    assert data["target_interactivity"] == 50
 
 
 def test_frontier_html_plot_is_self_contained(tmp_path):
@@ -115,6 +134,16 @@ def test_sla_nobody_meets_is_explained():
     r = invoke("frontier", *BASE, "--tpot-max-ms", "1")
     assert r.exit_code == 2
     assert "binding limit is TPOT <= 1 ms" in r.output and "best achievable" in r.output
+    assert "over the limit" in r.output  # and by how much
+    assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
+
+
+def test_unknown_model_is_one_line():
+    r = invoke("frontier", "--model", "llama-70b", "--hardware", "b200")
+    assert r.exit_code == 2 and "did you mean" in r.output and "llama-3.1-70b" in r.output
+    assert "Traceback" not in r.output
+    r = invoke("recommend", "--model", "llama-70b", "--hardware", "b200", "--rate", "1")
+    assert r.exit_code == 2 and "did you mean" in r.output
 
 
 def test_bad_percentile_and_mode():
@@ -140,6 +169,18 @@ def test_recommend_json_contract():
             assert k in o
         assert o["usd_per_month"] == pytest.approx(2.5 * o["gpus"] * 8766 / 12)
     assert "evaluated" in d and "skipped" in d
+
+
+def test_recommend_small_demand_composes_a_disaggregated_fleet():
+    """A small demand does not pay for a whole rate-matched x:y unit: prefill and decode replicas are sized for it."""
+    r = invoke("recommend", "--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--isl", "1024", "--osl", "1024", "--weights", "fp8", "--ttft-max-ms", "600",
+               "--tpot-max-ms", "50", "--mode", "disagg", "--rate", "1", "--usd-per-gpu-hour", "2", "--json")
+    assert r.exit_code == 0, r.output
+    for o in json.loads(r.stdout)["options"]:
+        cfg = o["config"]
+        assert o["gpus"] == cfg["prefill_gpus"] + cfg["decode_gpus"] or o["gpus"] == o["replicas"] * cfg["gpus"]
+        assert o["gpus"] <= 16  # one request/s of a 70B model never needs a 100-GPU unit
+        assert o["ttft_ms"] <= 600 and o["tpot_ms"] <= 50
 
 
 def test_recommend_human_output_and_tokens_per_day():

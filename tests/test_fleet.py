@@ -66,9 +66,14 @@ def test_sizing_arithmetic_by_hand(opts):
     rate, tok = 37.0, 37.0 * 2048
     for o in opts:
         hw = get_hardware(o.hardware)
-        per_replica = o.capacity_requests_per_s / o.replicas
-        assert o.replicas == math.ceil(rate / per_replica - 1e-9)
-        assert o.gpus == o.replicas * o.gpus_per_replica == o.replicas * o.config["gpus"]
+        if o.config.get("sizing", "").startswith("composed"):  # a disaggregated fleet composed for the demand
+            assert o.replicas == 1 and o.gpus == o.gpus_per_replica
+            p, d = o.config["prefill"], o.config["decode"]
+            assert o.gpus == p["replicas"] * p["gpus"] + d["replicas"] * d["gpus"] == o.config["gpus"]
+        else:
+            per_replica = o.capacity_requests_per_s / o.replicas
+            assert o.replicas == math.ceil(rate / per_replica - 1e-9)
+            assert o.gpus == o.replicas * o.gpus_per_replica == o.replicas * o.config["gpus"]
         assert o.nodes == math.ceil(o.gpus / hw.chips_per_node)
         assert o.racks == math.ceil(o.gpus / hw.chips_per_rack)
         assert o.usd_per_month == pytest.approx(2.0 * o.gpus * HOURS_PER_MONTH)
@@ -82,6 +87,8 @@ def test_sizing_arithmetic_by_hand(opts):
 
 
 def test_cheapest_per_hardware_by_brute_force(opts):
+    """Whole replicas of every compliant configuration, or a disaggregated fleet composed for the demand: the option
+    is the fewest GPUs among them (one price per GPU-hour: cheapest = fewest GPUs)."""
     sla = S.SLA.make(ttft_max_ms=600.0, tpot_max_ms=50.0)
     sw = S.sweep(MODEL, HW, isl=1024, osl=1024, weights="fp8", sla=sla)
     c = sw.cols
@@ -89,8 +96,33 @@ def test_cheapest_per_hardware_by_brute_force(opts):
     for o in opts:
         h = [k.key for k in sw.hardware].index(o.hardware)
         ids = np.flatnonzero(ok & (c["hw"] == h))
-        gpus = np.ceil(37.0 / c["requests_per_s"][ids] - 1e-9) * c["gpus"][ids]
-        assert o.gpus == int(gpus.min())  # one price per GPU-hour: cheapest = fewest GPUs
+        whole = np.ceil(37.0 / c["requests_per_s"][ids] - 1e-9) * c["gpus"][ids]
+        dis = ids[c["mode"][ids] == 1]
+        _, _, composed, _, good = fleet._disagg_fleet_columns(sw, 37.0, dis)
+        best = min(whole.min(), composed[good].min() if good.any() else np.inf)
+        assert o.gpus == int(best)
+        assert o.gpus <= whole.min()
+
+
+def test_compose_disagg_fleet_by_hand():
+    """10 requests/s; a decode replica serves 3/s -> 4 decode replicas; a prefill replica serves 20/s and was checked
+    at utilization 0.85 -> ceil(10 / 17) = 1 prefill replica, an M/D/1 queue at rho = 0.5 with a 50 ms service:
+    mean wait 0.5 x 50 / (2 x 0.5) = 25 ms (Pollaczek-Khinchine)."""
+    from tokenfab import queueing as Q
+
+    sla = S.SLA.make(ttft_max_ms=400.0, percentile="p90")
+    args = (10.0, [3.0], [20.0], [0.85], [0.05], [1], [100.0], [20.0])
+    x, y, ttft, ok = fleet.compose_disagg_fleet(*args, osl=100, sla=sla)
+    assert (x[0], y[0], bool(ok[0])) == (1, 4, True)
+    assert Q.mdc_wait_mean_s(10.0, 0.05, 1) == pytest.approx(0.025)
+    assert ttft[0] == pytest.approx(Q.ttft_quantile_ms(0.9, 100.0 + 25.0, 10.0, 0.05, 1))
+    # a TTFT limit below the single-server p90 but above the fixed 100 ms needs a second prefill replica
+    tight = S.SLA.make(ttft_max_ms=float(ttft[0]) - 1.0, percentile="p90")
+    x2, _, ttft2, ok2 = fleet.compose_disagg_fleet(*args, osl=100, sla=tight)
+    assert ok2[0] and x2[0] == 2 and ttft2[0] < ttft[0]
+    # E2E limit: TTFT + 99 x 20 ms; below the fixed part nothing meets it
+    x3, _, _, ok3 = fleet.compose_disagg_fleet(*args, osl=100, sla=S.SLA.make(e2el_max_ms=2000.0))
+    assert not ok3[0] and x3[0] == 0
 
 
 def test_tokens_per_day_equals_rate():
@@ -142,6 +174,30 @@ def test_budget_racks():
         assert o.tokens_per_s == pytest.approx(o.requests_per_s * 2048)
         assert o.tokens_per_day == pytest.approx(o.tokens_per_s * 86400)
         assert o.usd_per_month == pytest.approx(2.0 * o.gpus * HOURS_PER_MONTH)
+
+
+def test_fill_disagg_budget_by_hand():
+    """100 GPUs; a decode replica (4 GPUs) serves 2 requests/s, a prefill replica (2 GPUs) 10/s at utilization 0.8
+    (8/s): y* = floor(100 / (4 + 2 x 2 / 8)) = 22 decode replicas, x = floor((100 - 88) / 2) = 6 prefill replicas,
+    min(22 x 2, 6 x 8) = 44 requests/s; y = 21 gives min(42, 64) = 42 and y = 23 gives min(46, 32) = 32."""
+    x, y, lam = fleet.fill_disagg_budget(100, [2.0], [10.0], [0.8], [2], [4])
+    assert y[:, 0].tolist() == [21, 22, 23] and x[:, 0].tolist() == [8, 6, 4]
+    assert lam[:, 0].tolist() == pytest.approx([42.0, 44.0, 32.0])
+    x, y, lam = fleet.fill_disagg_budget(5, [2.0], [10.0], [0.8], [2], [4])  # 1 decode + 0 prefill: nothing
+    assert lam.max() == 0.0
+
+
+def test_budget_is_at_least_whole_replicas():
+    """The inverse never serves less than whole replicas of the best configuration (composition only adds)."""
+    rep = fleet.budget_report(MODEL, ["h100-sxm"], racks=1, usd_per_gpu_hour=2.0, **KW)
+    o = rep.options[0]
+    sw = S.sweep(MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8", sla=S.SLA.make(ttft_max_ms=600.0,
+                                                                                          tpot_max_ms=50.0))
+    c = sw.cols
+    ok = sw.sla_mask() & (c["gpus"] <= o.max_gpus)
+    whole = (o.max_gpus // c["gpus"][ok]) * c["requests_per_s"][ok]
+    assert o.requests_per_s >= whole.max() * (1 - 1e-9)
+    assert o.gpus <= o.max_gpus and o.ttft_ms <= 600.0 and o.tpot_ms <= 50.0
 
 
 def test_budget_power_and_monotone():

@@ -347,3 +347,81 @@ def test_unpriced_hardware_keeps_performance_and_warns():
     assert any("tpu-v6e" in w and "--usd-per-gpu-hour" in w for w in d["warnings"])
     d2 = S.frontier(MODEL, "tpu-v6e", isl=1024, osl=1024, weights="fp8", mode="agg", usd_per_gpu_hour=2.0).to_dict()
     assert all(p["usd_per_gpu_hour"] == 2.0 for p in d2["points"])
+
+
+# ----------------------------------------------------------------------------------------------- laws of the search
+def _frontiers(r):
+    """(hardware, mode) -> (x, y) arrays of the frontier points."""
+    out = {}
+    for p in r.to_dict()["points"]:
+        xs, ys = out.setdefault((p["hardware"], p["mode"]), ([], []))
+        xs.append(p["tokens_per_s_per_user"])
+        ys.append(p["total_tokens_per_s_per_gpu"])
+    return {k: (np.array(x), np.array(y)) for k, (x, y) in out.items()}
+
+
+def _weakly_dominated(sub, sup):
+    """Every frontier point of ``sub`` has a point of ``sup`` (same hardware and mode) at least as good on both axes."""
+    for key, (xs, ys) in sub.items():
+        X, Y = sup[key]
+        for x, y in zip(xs, ys):
+            assert np.any((X >= x * (1 - 1e-12)) & (Y >= y * (1 - 1e-12))), (key, x, y)
+
+
+def test_more_options_never_lower_the_frontier():
+    """A superset of configurations (another weight precision) can only push each frontier up and right."""
+    one = S.frontier(MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8")
+    two = S.frontier(MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8,bf16")
+    assert two.sweep.evaluated > one.sweep.evaluated
+    _weakly_dominated(_frontiers(one), _frontiers(two))
+
+
+def test_mtp_never_lowers_the_frontier():
+    off = S.frontier("deepseek-v3", "b200", isl=1024, osl=1024, weights="fp4", mode="agg", mtp=False)
+    on = S.frontier("deepseek-v3", "b200", isl=1024, osl=1024, weights="fp4", mode="agg")
+    _weakly_dominated(_frontiers(off), _frontiers(on))
+    # and MTP reaches a higher interactivity than the same sweep without it
+    assert max(p["tokens_per_s_per_user"] for p in on.points()) > max(p["tokens_per_s_per_user"] for p in off.points())
+
+
+def test_each_hardware_frontier_is_independent_of_the_others(res):
+    alone = _frontiers(S.frontier(MODEL, "mi300x", isl=1024, osl=1024, weights="fp8"))
+    together = _frontiers(res)
+    for key, (x, y) in alone.items():
+        np.testing.assert_allclose(np.sort(x), np.sort(together[key][0]), rtol=1e-12)
+        np.testing.assert_allclose(np.sort(y), np.sort(together[key][1]), rtol=1e-12)
+
+
+@settings(max_examples=6, deadline=None)
+@given(loose=st.floats(200.0, 3000.0), shrink=st.floats(0.2, 0.95))
+def test_tighter_sla_never_raises_the_frontier(res, loose, shrink):
+    """Every frontier point under a tighter TTFT limit is matched or beaten by the frontier under the looser one."""
+    sw = res.sweep
+    a = S.frontier_indices(sw, sw.sla_mask(S.SLA.make(ttft_max_ms=loose)))
+    b = S.frontier_indices(sw, sw.sla_mask(S.SLA.make(ttft_max_ms=loose * shrink)))
+    c = sw.cols
+    for i in b:
+        same = a[(c["hw"][a] == c["hw"][i]) & (c["mode"][a] == c["mode"][i])]
+        assert np.any((c["tokens_per_s_per_user"][same] >= c["tokens_per_s_per_user"][i])
+                      & (c["total_tokens_per_s_per_gpu"][same] >= c["total_tokens_per_s_per_gpu"][i]))
+
+
+def test_sweep_reaches_concurrency_one_for_every_layout(sw):
+    """The search adds no artefact at the interactive end: every layout without attention-DP is evaluated at
+    concurrency 1 (and DP layouts at one sequence per rank), in both modes."""
+    c = sw.cols
+    keys = set(zip(c["hw"].tolist(), c["tp"].tolist(), c["pp"].tolist(), c["dp"].tolist(), c["mode"].tolist()))
+    for h, tp, pp, dp, mode in keys:
+        sel = (c["hw"] == h) & (c["tp"] == tp) & (c["pp"] == pp) & (c["dp"] == dp) & (c["mode"] == mode)
+        per_replica = c["concurrency"][sel] / np.where(mode == 1, c["d_replicas"][sel], 1)
+        assert per_replica.min() == pytest.approx(dp)
+    # the largest TP inside the scale-up domain is there
+    for h, hw in enumerate(sw.hardware):
+        assert c["tp"][c["hw"] == h].max() == min(hw.scaleup_domain_size, get_model(MODEL).max_q_heads)
+
+
+def test_mtp_is_swept_at_the_lowest_concurrency():
+    r = S.sweep("deepseek-v3", "b200", isl=1024, osl=1024, weights="fp4", mode="agg")
+    c = r.cols
+    low = c["concurrency"] == c["dp"]
+    assert set(c["mtp_draft_tokens"][low].tolist()) == {0, 1, 2, 3}

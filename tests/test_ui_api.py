@@ -1,5 +1,5 @@
 """The dashboard's JSON API (tokenfab.ui.app) with FastAPI's TestClient: each endpoint returns what the library
-returns for the same inputs; bad input is HTTP 422 naming the field; uploads are size-limited (413) and parsed in
+returns for the same inputs; bad input is HTTP 400 naming the field; uploads are size-limited (413) and parsed in
 memory; no user input reaches the file system; slow work hits the time limit (504) without blocking the server."""
 from __future__ import annotations
 
@@ -83,8 +83,28 @@ def test_meta_lists_the_catalogs_and_the_features(client):
     assert all(f["unit"] for f in m["tco_fields"])
     assert set(m["features"]) == {"frontier", "plan", "bench"}
     for feat in m["features"].values():
-        assert feat["available"] or "not available yet" in feat["message"]
+        assert feat["available"] or "not available in this build" in feat["message"]
     assert m["limits"]["max_body_bytes"] == 1 << 20
+
+
+def test_a_missing_or_broken_plan_module_turns_off_only_the_plan_view(client, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def broken(name, *a, **k):
+        if name == "tokenfab.planning":
+            raise SyntaxError("half-written module")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(ui_app.importlib, "import_module", broken)
+    m = client.get("/api/meta")
+    assert m.status_code == 200 and m.json()["features"]["frontier"]["available"] is True
+    plan = m.json()["features"]["plan"]
+    assert plan["available"] is False and "plan module" in plan["message"]
+    r = client.post("/api/plan", json={"example": "consumer_chat"})
+    assert r.status_code == 501 and "plan module (tokenfab.planning" in r.json()["error"]
+    assert client.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm"}).status_code == 200
 
 
 # ------------------------------------------------------------------------------------------------- library results
@@ -149,7 +169,7 @@ def test_frontier_returns_the_library_result_or_says_not_available(client):
             "target_interactivity": 80}
     r = client.post("/api/frontier", json=body)
     if not features()["frontier"]["available"]:
-        assert r.status_code == 501 and "not available yet" in r.json()["error"]
+        assert r.status_code == 501 and "not available in this build" in r.json()["error"]
         return
     assert r.status_code == 200, r.text
     from tokenfab import search
@@ -170,7 +190,7 @@ def test_plan_lists_examples_and_plans_one_or_says_not_available(client):
     assert examples["examples"] == list(ui_app.example_files())
     if not features()["plan"]["available"]:
         r = client.post("/api/plan", json={"example": "anything"})
-        assert r.status_code == 501 and "not available yet" in r.json()["error"]
+        assert r.status_code == 501 and "not available in this build" in r.json()["error"]
         r = client.post("/api/plan/upload", content=b"scenario: {}\n")
         assert r.status_code == 501
         return
@@ -178,9 +198,19 @@ def test_plan_lists_examples_and_plans_one_or_says_not_available(client):
     key = examples["examples"][0]
     r = client.post("/api/plan", json={"example": key})
     assert r.status_code == 200, r.text
-    up = client.post("/api/plan/upload", content=ui_app.example_files()[key].read_bytes())
+    from tokenfab import planning
+    from tokenfab.scenario import parse_scenario_text
+
+    path = ui_app.example_files()[key]
+    expected = same_json(planning.plan(parse_scenario_text(path.read_text(), source=f"examples/{path.name}")).to_dict())
+    d = r.json()
+    for k in ("months", "labels", "hardware", "best_hardware", "summary", "demand"):
+        assert d[k] == expected[k], k
+    up = client.post("/api/plan/upload", content=path.read_bytes())
     assert up.status_code == 200, up.text
-    assert up.json()["plan"] == r.json()["plan"]
+    assert up.json()["scenario"]["source"] == "upload"
+    for k in ("hardware", "best_hardware", "summary"):
+        assert up.json()[k] == d[k], k
 
 
 def test_bench_upload_gives_the_report_of_the_records(client):
@@ -213,7 +243,7 @@ def test_bench_compare_with_model_uses_serving_estimate(client):
         assert row["total_tokens_per_s_per_gpu"]["relative_error"] == pytest.approx(e.total_tokens_per_s_per_gpu / m - 1)
 
 
-# ------------------------------------------------------------------------------------------------- validation -> 422
+# ------------------------------------------------------------------------------------------------- validation -> 400
 @pytest.mark.parametrize("path,body,field", [
     ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "users": 0}, "users"),
     ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "context": "long"}, "context"),
@@ -236,11 +266,11 @@ def test_bench_compare_with_model_uses_serving_estimate(client):
     ("/api/frontier", {"model": "llama-3.1-8b", "hardware": ["h100-sxm"], "target_interactivity": -1},
      "target_interactivity"),
 ])
-def test_bad_input_is_422_naming_the_field(client, path, body, field):
+def test_bad_input_is_400_naming_the_field(client, path, body, field):
     r = client.post(path, json=body)
     if path == "/api/frontier" and not features()["frontier"]["available"] and r.status_code == 501:
         return  # the frontier is not there yet: nothing to validate against
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400, r.text
     d = r.json()
     assert d["field"] == field, d
     assert d["error"] and field in d["error"]
@@ -251,9 +281,56 @@ def test_unknown_model_error_suggests_the_nearest_keys(client):
     assert d["field"] == "model" and "llama-3.1-70b" in d["suggestions"]
 
 
-def test_invalid_json_body_is_422(client):
+def test_library_errors_carry_expected_and_got(client):
+    d = client.post("/api/tco", json={"hardware": "h100-sxm", "overrides": {"pue": 0.5}}).json()
+    assert d["field"] == "pue" and d["expected"] and d["got"] == 0.5
+    assert d["expected"] in d["error"]  # the message the page shows names what was expected
+
+
+def test_frontier_sweeps_over_the_layout_bound_are_refused(client, monkeypatch):
+    if not features()["frontier"]["available"]:
+        pytest.skip("tokenfab.search is not in this build")
+    from tokenfab import search
+    from tokenfab.models import get_model
+
+    body = {"model": "deepseek-v3", "hardware": ["groq-lpu", "h100-sxm"], "mode": "agg"}
+    n = ui_app.frontier_layout_count("deepseek-v3", ["groq-lpu", "h100-sxm"], None, None)
+    expected_n = 0
+    m = get_model("deepseek-v3")
+    for h in search.resolve_hardware(["groq-lpu", "h100-sxm"]):
+        for g in search.gpu_ladder(m, h, search.resolve_weights(m, None)):
+            expected_n += len(search.layouts(m, h, g))
+    assert n == expected_n > 10
+    monkeypatch.setattr(ui_app, "MAX_LAYOUTS", n - 1)
+    r = client.post("/api/frontier", json=body)
+    assert r.status_code == 400 and r.json()["field"] == "hardware" and "too large" in r.json()["error"]
+    assert r.json()["got"] == f"{n:,}"
+    monkeypatch.setattr(ui_app, "MAX_LAYOUTS", n)
+    assert client.post("/api/frontier", json=body).status_code == 200
+
+
+def test_every_bundled_frontier_fits_the_layout_bound():
+    """The bound refuses only sweeps larger than any single bundled model on the MAX_HARDWARE largest catalogs."""
+    if not features()["frontier"]["available"]:
+        pytest.skip("tokenfab.search is not in this build")
+    from tokenfab.hardware import catalog
+    from tokenfab.models import model_keys
+
+    for model in model_keys():
+        per_hw = sorted((ui_app.frontier_layout_count(model, [h], None, None) for h in catalog()), reverse=True)
+        assert sum(per_hw[:ui_app.MAX_HARDWARE]) <= ui_app.MAX_LAYOUTS, (model, per_hw[:6])
+
+
+def test_validation_errors_say_what_was_expected(client):
+    d = client.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm", "users": 0}).json()
+    assert d["field"] == "users" and d["expected"] == ">= 1" and d["got"] == 0
+    d = client.post("/api/frontier", json={"model": "llama-3.1-8b", "hardware": ["h100-sxm"], "mode": "x"}).json()
+    assert d["field"] == "mode" and "'agg'" in d["expected"]
+
+
+def test_invalid_json_body_is_400(client):
     r = client.post("/api/fit", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["error"]
+    assert r.status_code == 400 and r.json()["error"]
 
 
 @pytest.mark.parametrize("query,field", [
@@ -267,17 +344,17 @@ def test_invalid_json_body_is_422(client):
     ("gpus=1&hardware=h100-sxm&model=/etc/passwd", "model"),
     ("gpus=1&usd_per_gpu_hour=2&sneaky=1", "sneaky"),
 ])
-def test_bench_bad_parameters_are_422_naming_the_field(client, query, field):
+def test_bench_bad_parameters_are_400_naming_the_field(client, query, field):
     r = client.post(f"/api/bench?{query}", content=jsonl(bench_records(levels=(1,))))
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400, r.text
     assert r.json()["field"] == field, r.json()
 
 
-def test_bench_upload_without_records_is_422_on_the_file(client):
+def test_bench_upload_without_records_is_400_on_the_file(client):
     r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=b'{"no": "request id"}\n\xff\xfe')
-    assert r.status_code == 422 and r.json()["field"] == "file"
+    assert r.status_code == 400 and r.json()["field"] == "file"
     r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=b"")
-    assert r.status_code == 422 and r.json()["field"] == "file"
+    assert r.status_code == 400 and r.json()["field"] == "file"
 
 
 # ------------------------------------------------------------------------------------------------- uploads: size, memory
@@ -350,21 +427,79 @@ def test_model_paths_are_refused_before_the_library_reads_them(client, monkeypat
     for path, body in (("/api/fit", {"model": model, "hardware": "h100-sxm"}),
                        ("/api/estimate", {"model": model, "hardware": "h100-sxm"})):
         r = client.post(path, json=body)
-        assert r.status_code == 422 and r.json()["field"] == "model"
+        assert r.status_code == 400 and r.json()["field"] == "model"
 
 
 def test_plan_examples_are_chosen_by_key_only(client):
     r = client.post("/api/plan", json={"example": "../../etc/passwd"})
     if features()["plan"]["available"]:
-        assert r.status_code == 422 and r.json()["field"] == "example"
+        assert r.status_code == 400 and r.json()["field"] == "example"
     else:
         assert r.status_code == 501
     assert "root:" not in r.text
 
 
+SCENARIO = """\
+name: tiny
+horizon_months: 3
+model: {model}
+hardware: [h100-sxm]
+diurnal: {{peak_to_average: 2}}
+features:
+{features}
+personas:
+  - {{name: everyone, count: 1000, active_share: 0.5, sessions_per_day: 1, requests_per_session: 2,
+     features: {{f0: 1}}}}
+"""
+
+
+def scenario_text(model="llama-3.1-8b", n_features=1, extra=""):
+    feats = "".join(f"  f{i}: {{kind: chat, input_tokens: 500, output_tokens: 100}}\n" for i in range(n_features))
+    return SCENARIO.format(model=model, features=feats) + extra
+
+
+def test_scenario_text_is_parsed_by_the_library_with_the_dashboard_bounds():
+    from tokenfab.scenario import parse_scenario_text
+
+    sc = ui_app.scenario_from_text(scenario_text(), "upload")
+    assert sc == parse_scenario_text(scenario_text(), source="upload")
+    with pytest.raises(ui_app.TokenfabError) as e:  # a path as the model is refused before the library reads it
+        ui_app.scenario_from_text(scenario_text(model="/etc/passwd"), "upload")
+    assert e.value.field == "model"
+    with pytest.raises(ui_app.TokenfabError) as e:
+        ui_app.scenario_from_text(scenario_text(n_features=ui_app.MAX_SCENARIO_FEATURES + 1), "upload")
+    assert e.value.field == "features" and e.value.got == ui_app.MAX_SCENARIO_FEATURES + 1
+    ui_app.scenario_from_text(scenario_text(n_features=ui_app.MAX_SCENARIO_FEATURES), "upload")
+    with pytest.raises(ui_app.TokenfabError) as e:  # YAML aliases (billion-laughs) are refused
+        ui_app.scenario_from_text(scenario_text(extra="description: &a hi\nbogus: *a\n"), "upload")
+    assert e.value.field == "file" and "aliases" in str(e.value)
+
+
+def test_plan_upload_errors_name_the_file_or_the_scenario_field(client):
+    if not features()["plan"]["available"]:
+        pytest.skip("tokenfab.planning is not in this build")
+    r = client.post("/api/plan/upload", content=b"name: [unclosed\n")
+    assert r.status_code == 400 and r.json()["field"] == "file" and "not valid YAML" in r.json()["error"]
+    r = client.post("/api/plan/upload", content=scenario_text().replace("horizon_months: 3", "horizon_months: 999").encode())
+    assert r.status_code == 400 and r.json()["field"] == "horizon_months" and "line 2" in r.json()["error"]
+    r = client.post("/api/plan/upload", content=b"\xff\xfe not utf-8")
+    assert r.status_code == 400 and r.json()["field"] == "file"
+    r = client.post("/api/plan/upload", content=scenario_text().encode())
+    assert r.status_code == 200, r.text
+    assert r.json()["scenario"]["name"] == "tiny" and len(r.json()["months"]) == 3
+
+
+def test_scenario_hardware_is_bounded():
+    hw = "[" + ", ".join(["h100-sxm", "h200-sxm", "b200", "b300", "mi300x", "mi325x", "mi355x"]) + "]"
+    text = scenario_text().replace("hardware: [h100-sxm]", f"hardware: {hw}")
+    with pytest.raises(ui_app.TokenfabError) as e:
+        ui_app.scenario_from_text(text, "upload")
+    assert e.value.field == "hardware"
+
+
 def test_hardware_is_a_catalog_key_only(client):
     r = client.post("/api/tco", json={"hardware": "/etc/passwd"})
-    assert r.status_code == 422 and r.json()["field"] == "hardware" and "root:" not in r.text
+    assert r.status_code == 400 and r.json()["field"] == "hardware" and "root:" not in r.text
 
 
 # ------------------------------------------------------------------------------------------------- time limit, host

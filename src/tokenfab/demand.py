@@ -209,6 +209,8 @@ class DemandResult:
     daily_active_users: np.ndarray
     rows: list[dict]  # one per (persona, feature): name fields + arrays per month (keys in _KINDS)
     by_feature: dict[str, dict[str, np.ndarray]]
+    by_persona: dict[str, dict[str, np.ndarray]]
+    billed: dict[str, np.ndarray]  # tokens per day of the personas billed per token (keys in _KINDS)
     workloads: list[Workload]
     load: dict[str, dict[str, np.ndarray]]  # workload key -> avg/peak requests/s and tokens/s per month
     totals: dict[str, np.ndarray]
@@ -229,6 +231,7 @@ class DemandResult:
         return {
             "labels": list(self.labels), "growth": self.growth, "users": self.users, "total_users": self.total_users,
             "daily_active_users": self.daily_active_users, "totals": self.totals, "by_feature": self.by_feature,
+            "by_persona": self.by_persona, "billed_per_token": self.billed,
             "workloads": [w.to_dict() for w in self.workloads], "load": self.load,
             "subscription_usd_per_month": self.subscription_usd_per_month, "peak_to_average": self.peak_to_average,
             "hourly_profile": self.hourly_profile, "tokens_per_call": self.per_call, "definitions": dict(DEFINITIONS),
@@ -243,7 +246,8 @@ def workload_key(model: str, tier: str, isl: int, osl: int, ttft_ms: float, tpot
 def demand(sc: Scenario, months=None) -> DemandResult:
     """Users, tokens per day, request rates and peaks of a scenario for each month of its horizon."""
     m = np.arange(sc.horizon_months, dtype=float) if months is None else np.asarray(months, dtype=float)
-    labels = sc.month_labels() if months is None else [f"M{int(x)}" for x in m]
+    labels = sc.month_labels(int(m.max()) + 1 if m.size else 0)
+    labels = [labels[int(x)] for x in m]
     g = np.asarray(growth_multiplier(m, sc.growth), dtype=float) * np.ones_like(m)
     par_scenario = scenario_peak_to_average(sc)
     per_call = {name: tokens_per_call(f) for name, f in sc.features.items()}
@@ -253,6 +257,8 @@ def demand(sc: Scenario, months=None) -> DemandResult:
     subs = np.zeros_like(m)
     rows: list[dict] = []
     by_feature = {name: {k: np.zeros_like(m) for k in _KINDS} for name in sc.features}
+    by_persona = {p.name: {k: np.zeros_like(m) for k in _KINDS} for p in sc.personas}
+    billed = {k: np.zeros_like(m) for k in _KINDS}
     for p in sc.personas:
         u = p.count * g
         users[p.name] = u
@@ -272,9 +278,13 @@ def demand(sc: Scenario, months=None) -> DemandResult:
                    "output_tokens_per_day": calls * pc["output_tokens"],
                    "reasoning_tokens_per_day": calls * pc["reasoning_tokens"],
                    "total_tokens_per_day": calls * pc["total_tokens"]}
+            row["billed_per_token"] = p.billed_per_token
             rows.append(row)
             for k in _KINDS:
                 by_feature[fname][k] = by_feature[fname][k] + row[k]
+                by_persona[p.name][k] = by_persona[p.name][k] + row[k]
+                if p.billed_per_token:
+                    billed[k] = billed[k] + row[k]
 
     # workloads: features grouped by (model, SLA, ISL, OSL, peak-to-average)
     groups: dict[tuple, list[str]] = {}
@@ -326,7 +336,8 @@ def demand(sc: Scenario, months=None) -> DemandResult:
         "(tail TTFT at Poisson arrivals)",
     ]
     return DemandResult(months=m.astype(int), labels=labels, growth=g, users=users, total_users=sum(users.values()),
-                        daily_active_users=dau, rows=rows, by_feature=by_feature, workloads=workloads, load=load,
+                        daily_active_users=dau, rows=rows, by_feature=by_feature,
+                        by_persona=by_persona, billed=billed, workloads=workloads, load=load,
                         totals=totals, subscription_usd_per_month=subs, peak_to_average=par_scenario,
                         hourly_profile=hourly_profile(sc), per_call=per_call, notes=notes)
 

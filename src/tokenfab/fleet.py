@@ -8,6 +8,11 @@ Both run the design-space sweep (search.sweep) and keep the configurations that 
 - replicas = ceil(rate / requests/s of one replica); a replica is one aggregated deployment, or one rate-matched
   x prefill : y decode unit when disaggregated. Running each replica at or below the load the SLA was checked at
   keeps the SLA (waits only shrink at lower load);
+- disaggregated fleets may instead be composed for the demand (:func:`compose_disagg_fleet`): y = ceil(rate /
+  decode replica requests/s) decode replicas and the fewest prefill replicas whose TTFT (M/D/c prefill queue at the
+  demand) still meets the SLA; used when it needs fewer GPUs than whole units (small demands). The inverse likewise
+  fills a budget with x prefill and y decode replicas at the rate-matched ratio (:func:`fill_disagg_budget`) when that
+  serves more than whole units;
 - GPUs = replicas x GPUs per replica; nodes = ceil(GPUs / chips_per_node); racks = ceil(GPUs / chips_per_rack);
 - MW = GPUs x all-in kW per GPU (tco.TcoResult.kw_per_gpu_all_in) / 1000;
 - $/month = usd_per_gpu_hour x GPUs x hours per month (units.HOURS_PER_MONTH = 8766 / 12). ``usd_per_gpu_hour`` is
@@ -28,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import cost as costmod
+from . import queueing as Q
 from . import search as S
 from . import units
 from .errors import TokenfabError, require_positive
@@ -180,18 +186,146 @@ class FleetReport:
                 "warnings": list(self.warnings)}
 
 
+# ----------------------------------------------------------------------------------------------- disaggregated fleets
+def disagg_ttft_ms(rate_rps, prefill_replicas, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms, *, osl: int,
+                   sla: "S.SLA"):
+    """TTFT at the SLA percentile of a disaggregated fleet at ``rate_rps`` requests/s: the M/D/c wait over
+    prefill replicas x DP ranks (queueing.py) plus the fixed part (prefill pass + KV transfer); and whether TTFT and
+    E2E latency (TTFT + (OSL - 1) x TPOT) meet the SLA. Vectorized."""
+    params = Q.mdc_params(rate_rps, prefill_service_s, np.asarray(prefill_replicas, dtype=float) * prefill_ranks)
+    ttft = Q.ttft_quantile_ms(sla.percentile, np.asarray(ttft_fixed_ms, dtype=float) + params.wait_mean_s * 1e3,
+                              params=params)
+    ok = np.isfinite(ttft)
+    if sla.ttft_max_ms is not None:
+        ok &= ttft <= sla.ttft_max_ms
+    if sla.e2el_max_ms is not None:
+        ok &= ttft + (osl - 1.0) * np.asarray(tpot_ms, dtype=float) <= sla.e2el_max_ms
+    return ttft, ok
+
+
+def compose_disagg_fleet(rate_rps, decode_replica_rps, prefill_replica_rps, prefill_utilization, prefill_service_s,
+                         prefill_ranks, ttft_fixed_ms, tpot_ms, *, osl: int, sla: "S.SLA", extra_prefill: int = 4):
+    """Prefill and decode replicas for a disaggregated fleet serving ``rate_rps`` (vectorized over candidate units).
+
+    A rate-matched x:y unit of the sweep can be large (e.g. 1 prefill + 16 decode replicas); a small demand needs
+    fewer. For each candidate: y = ceil(rate / decode replica rps) decode replicas and the fewest prefill replicas
+    x >= ceil(rate / (u x prefill replica rps)), u the prefill utilization the unit was checked at, whose TTFT
+    (:func:`disagg_ttft_ms`) and E2E latency meet the SLA; up to ``extra_prefill`` more replicas are tried. Returns
+    (x, y, ttft_ms at the percentile, ok); x = 0 where none meets the SLA."""
+    lam = float(rate_rps)
+    r_d = np.asarray(decode_replica_rps, dtype=float)
+    u = np.clip(np.asarray(prefill_utilization, dtype=float), 1e-6, 1.0)
+    y = np.maximum(1, np.ceil(lam / r_d * (1 - 1e-12) - 1e-9))
+    x0 = np.maximum(1, np.ceil(lam / (u * np.asarray(prefill_replica_rps, dtype=float)) * (1 - 1e-12) - 1e-9))
+    x_out = np.zeros(r_d.shape)
+    ttft_out = np.full(r_d.shape, np.inf)
+    for k in range(int(extra_prefill) + 1):
+        ttft, ok = disagg_ttft_ms(lam, x0 + k, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms, osl=osl,
+                                  sla=sla)
+        new = ok & (x_out == 0)
+        x_out = np.where(new, x0 + k, x_out)
+        ttft_out = np.where(new, ttft, ttft_out)
+    return x_out.astype(int), y.astype(int), ttft_out, x_out > 0
+
+
+def fill_disagg_budget(max_gpus, decode_replica_rps, prefill_replica_rps, prefill_utilization, prefill_gpus,
+                       decode_gpus):
+    """The x prefill and y decode replicas within ``max_gpus`` that serve the most requests/s (vectorized).
+
+    Rate matching gives x / y = decode rps / (u x prefill rps); y is tried at floor(y*) - 1, floor(y*), floor(y*) + 1
+    around the continuous optimum y* = G / (g_d + g_p x decode rps / (u x prefill rps)), x = floor((G - y g_d) / g_p).
+    Returns (x, y, requests/s) with shape (3, n): one row per candidate (requests/s 0 where x or y < 1); the caller
+    checks the SLA (:func:`disagg_ttft_ms`) and keeps the best."""
+    G = np.asarray(max_gpus, dtype=float)
+    r_d = np.asarray(decode_replica_rps, dtype=float)
+    cap_p = np.clip(np.asarray(prefill_utilization, dtype=float), 1e-6, 1.0) * np.asarray(prefill_replica_rps, dtype=float)
+    g_p = np.asarray(prefill_gpus, dtype=float)
+    g_d = np.asarray(decode_gpus, dtype=float)
+    y_star = np.floor(G / (g_d + g_p * r_d / cap_p))
+    y = np.maximum(1.0, y_star[None, :] + np.array([-1.0, 0.0, 1.0])[:, None])
+    x = np.floor((G - y * g_d) / g_p)
+    lam = np.where(x >= 1, np.minimum(y * r_d, x * cap_p), 0.0)
+    return x.astype(int), y.astype(int), lam
+
+
+def _disagg_parts(sw: "S.Sweep", ids: np.ndarray) -> dict:
+    """Per disaggregated sweep row: one decode and one prefill replica's requests/s, the prefill utilization the
+    unit was checked at, the prefill queue's service time and DP ranks, the TTFT without its mean wait, TPOT and the
+    GPUs of one prefill and one decode replica."""
+    c = sw.cols
+    rps = c["requests_per_s"][ids]
+    unit_wait_ms = Q.mdc_params(c["q_lam"][ids], c["q_service_s"][ids], c["q_servers"][ids]).wait_mean_s * 1e3
+    return dict(r_d=rps / c["d_replicas"][ids], mu=rps / (c["p_util"][ids] * c["p_replicas"][ids]),
+                u=c["p_util"][ids], svc=c["q_service_s"][ids], ranks=c["p_dp"][ids],
+                fixed=c["ttft_mean_ms"][ids] - unit_wait_ms, tpot=c["tpot_ms"][ids], g_p=c["p_gpus"][ids],
+                g_d=c["d_gpus"][ids])
+
+
+def _disagg_fleet_columns(sw: "S.Sweep", rate: float, ids: np.ndarray):
+    """compose_disagg_fleet on the disaggregated sweep rows ``ids``: (x, y, fleet GPUs, TTFT ms, ok)."""
+    d = _disagg_parts(sw, ids)
+    x, y, ttft, ok = compose_disagg_fleet(rate, d["r_d"], d["mu"], d["u"], d["svc"], d["ranks"], d["fixed"], d["tpot"],
+                                          osl=sw.osl, sla=sw.sla)
+    return x, y, x * d["g_p"] + y * d["g_d"], ttft, ok
+
+
+def _disagg_budget_columns(sw: "S.Sweep", max_gpus: int, ids: np.ndarray):
+    """fill_disagg_budget on the rows ``ids``, SLA-checked: (x, y, requests/s, TTFT ms) of the best candidate per row
+    (requests/s 0 where none meets the SLA)."""
+    d = _disagg_parts(sw, ids)
+    x, y, lam = fill_disagg_budget(max_gpus, d["r_d"], d["mu"], d["u"], d["g_p"], d["g_d"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ttft, ok = disagg_ttft_ms(np.maximum(lam, 1e-12), np.maximum(x, 1), d["svc"], d["ranks"], d["fixed"],
+                                  d["tpot"], osl=sw.osl, sla=sw.sla)
+    lam = np.where(ok & (lam > 0), lam, 0.0)
+    k = np.argmax(lam, axis=0)
+    cols = np.arange(lam.shape[1])
+    return x[k, cols], y[k, cols], lam[k, cols], ttft[k, cols]
+
+
+def fleet_sizes(sw: "S.Sweep", rate_rps: float, ids) -> dict:
+    """Fleet size of each sweep row ``ids`` for ``rate_rps`` requests/s (arrays over all rows of the sweep; rows not
+    in ``ids`` get 0 GPUs): whole replicas = ceil(rate / replica requests/s), or for disaggregated rows the fleet
+    composed for the demand (:func:`compose_disagg_fleet`) when it needs fewer GPUs. Keys: replicas, gpus, ttft_ms
+    (at the SLA percentile, at the fleet's load), composed, prefill_replicas, decode_replicas (composed rows only)."""
+    c = sw.cols
+    ids = np.asarray(ids, dtype=int)
+    n = len(sw)
+    reps = np.zeros(n, dtype=int)
+    reps[ids] = replicas_needed(rate_rps, c["requests_per_s"][ids])
+    gpus = reps * c["gpus"]
+    ttft = c["ttft_ms"].copy()
+    composed = np.zeros(n, dtype=bool)
+    xs = np.zeros(n, dtype=int)
+    ys = np.zeros(n, dtype=int)
+    dis = ids[c["mode"][ids] == 1]
+    if dis.size:
+        x, y, g, t, good = _disagg_fleet_columns(sw, rate_rps, dis)
+        better = good & (g < gpus[dis])
+        sel = dis[better]
+        composed[sel], reps[sel], gpus[sel], ttft[sel] = True, 1, g[better], t[better]
+        xs[sel], ys[sel] = x[better], y[better]
+    return {"replicas": reps, "gpus": gpus, "ttft_ms": ttft, "composed": composed, "prefill_replicas": xs,
+            "decode_replicas": ys}
+
+
 # ----------------------------------------------------------------------------------------------- search
 def _prepare(model, hardware_list, *, isl, osl, weights, preset, usd_per_gpu_hour, percentile, calibration,
-             ttft_max_ms, tpot_max_ms, e2el_max_ms, gpus, mode, hardware_files, min_interactivity=None):
+             ttft_max_ms, tpot_max_ms, e2el_max_ms, gpus, mode, hardware_files, mtp=True, min_interactivity=None):
+    """The sweep with costs attached, the SLA, and the mask of configurations meeting it at their own load; raises
+    the binding-limit error when no configuration meets the SLA."""
     sla = S.SLA.make(ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms,
                      min_interactivity=min_interactivity, percentile=percentile)
     hws = S.resolve_hardware(hardware_list, hardware_files)
     costs, cwarn = S._cost_table(hws, preset, usd_per_gpu_hour, hardware_files)
-    sw = S.sweep(model, hws, isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode, sla=sla,
+    sw = S.sweep(model, hws, isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode, sla=sla, mtp=mtp,
                  calibration=calibration, hardware_files=hardware_files)
     sw.warnings.extend(cwarn)
     S.attach_costs(sw, costs)
-    return sw, sla
+    ok = sw.sla_mask() & (sw.cols["requests_per_s"] > 0)
+    if not ok.any():
+        raise S.explain_infeasible(sw)
+    return sw, sla, ok
 
 
 def _skip_reason(sw: S.Sweep, h: int, sla: S.SLA) -> str:
@@ -200,35 +334,62 @@ def _skip_reason(sw: S.Sweep, h: int, sla: S.SLA) -> str:
     if not hm.any():
         return "the model does not fit on the evaluated configurations"
     parts = []
-    if sla.ttft_max_ms is not None:
-        parts.append(f"best {sla.label} TTFT {np.nanmin(np.where(hm, c['ttft_ms'], np.nan)):.4g} ms "
-                     f"(limit {sla.ttft_max_ms:g})")
-    if sla.tpot_max_ms is not None:
-        parts.append(f"best TPOT {np.nanmin(np.where(hm, c['tpot_ms'], np.nan)):.4g} ms (limit {sla.tpot_max_ms:g})")
-    if sla.e2el_max_ms is not None:
-        parts.append(f"best {sla.label} E2E latency {np.nanmin(np.where(hm, c['e2el_ms'], np.nan)):.4g} ms "
-                     f"(limit {sla.e2el_max_ms:g})")
+    for lim, col, label, unit, cmp, best_fn in S._LIMITS:
+        limit = getattr(sla, lim)
+        if limit is None:
+            continue
+        best = float(best_fn(np.where(hm, c[col], np.nan)))
+        qual = f" {sla.label}" if lim in ("ttft_max_ms", "e2el_max_ms") else ""
+        parts.append(f"best{qual} {label} {best:.4g} {unit} (limit {limit:g})")
     return "no configuration meets the SLA" + (": " + "; ".join(parts) if parts else "")
+
+
+def _fleet_figures(sw: S.Sweep, hw, n_gpus: int, served_tokens_per_s: float) -> dict:
+    """Nodes, racks, MW, $/month and $/M tokens (total, input, output) of ``n_gpus`` chips serving
+    ``served_tokens_per_s`` (input + output) tokens/s."""
+    costinfo = sw.costs.get(hw.key) or {}
+    usd_h = costinfo.get("usd_per_gpu_hour")
+    kw = costinfo.get("kw_per_gpu_all_in")
+    nodes, racks = nodes_and_racks(n_gpus, hw.chips_per_node, hw.chips_per_rack)
+    tps_gpu = served_tokens_per_s / n_gpus
+    frac_out = sw.osl / (sw.isl + sw.osl)
+
+    def per_mtok(share):
+        return float(costmod.usd_per_mtok(usd_h, tps_gpu * share)) if usd_h is not None else None
+
+    return dict(nodes=nodes, racks=racks, mw=float(megawatts(n_gpus, kw)) if kw else None,
+                usd_per_month=float(usd_per_month(usd_h, n_gpus)) if usd_h is not None else None,
+                usd_per_mtok_total=per_mtok(1.0), usd_per_mtok_input=per_mtok(1 - frac_out),
+                usd_per_mtok_output=per_mtok(frac_out), tokens_per_s_per_gpu=float(tps_gpu), kw_per_gpu_all_in=kw)
+
+
+def _composed_config(cfg: dict, x: int, y: int) -> dict:
+    """A disaggregated unit's config with the fleet's own prefill and decode replica counts."""
+    cfg = dict(cfg)
+    p, d = dict(cfg["prefill"]), dict(cfg["decode"])
+    p["replicas"], p["gpus_total"] = x, x * p["gpus"]
+    d["replicas"], d["gpus_total"] = y, y * d["gpus"]
+    cfg.update(prefill=p, decode=d, ratio=f"{x}:{y}", prefill_gpus=p["gpus_total"], decode_gpus=d["gpus_total"],
+               gpus=p["gpus_total"] + d["gpus_total"], concurrency=y * d["concurrency_per_replica"],
+               sizing="composed: prefill and decode replicas sized for the demand")
+    return cfg
 
 
 def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None, isl: int, osl: int,
                      ttft_max_ms=None, tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None,
                      percentile=None, calibration=None, e2el_max_ms=None, gpus=None, mode="both",
-                     hardware_files=None) -> FleetReport:
+                     hardware_files=None, mtp: bool = True) -> FleetReport:
     """:func:`recommend` with the hardware it could not size and why."""
     t0 = time.perf_counter()
     rate = demand_rps(rate_rps, tokens_per_day, isl=int(isl), osl=int(osl))
-    sw, sla = _prepare(model, hardware_list, isl=isl, osl=osl, weights=weights, preset=preset,
-                       usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
-                       ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, gpus=gpus,
-                       mode=mode, hardware_files=hardware_files)
+    sw, sla, ok = _prepare(model, hardware_list, isl=isl, osl=osl, weights=weights, preset=preset,
+                           usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
+                           ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, gpus=gpus,
+                           mode=mode, hardware_files=hardware_files, mtp=mtp)
     c = sw.cols
-    ok = sw.sla_mask() & (c["requests_per_s"] > 0)
-    if not ok.any():
-        raise S.explain_infeasible(sw)
-    reps_all = np.zeros(len(sw), dtype=int)
-    reps_all[ok] = replicas_needed(rate, c["requests_per_s"][ok])
-    gpus_all = reps_all * c["gpus"]
+    sizes = fleet_sizes(sw, rate, np.flatnonzero(ok))
+    reps_all, gpus_all = sizes["replicas"], sizes["gpus"]
+    ttft_all, composed, xs, ys = sizes["ttft_ms"], sizes["composed"], sizes["prefill_replicas"], sizes["decode_replicas"]
     month_all = np.where(ok, usd_per_month(c["usd_per_gpu_hour"], gpus_all), np.nan)
     options: list[FleetOption] = []
     skipped: dict[str, str] = {}
@@ -245,31 +406,27 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
         order = np.lexsort((-c["tokens_per_s_per_user"][pool], gpus_all[pool], key_cost))
         i = int(pool[order[0]])
         n_gpus = int(gpus_all[i])
-        nodes, racks = nodes_and_racks(n_gpus, hw.chips_per_node, hw.chips_per_rack)
+        cfg = sw.config(i)
+        if composed[i]:
+            cfg = _composed_config(cfg, int(xs[i]), int(ys[i]))
+            cap_rps = float(min(ys[i] * c["requests_per_s"][i] / c["d_replicas"][i],
+                                xs[i] * c["requests_per_s"][i] / (c["p_util"][i] * c["p_replicas"][i])))
+        else:
+            cap_rps = float(reps_all[i] * c["requests_per_s"][i])
         costinfo = sw.costs.get(hw.key) or {}
-        usd_h = costinfo.get("usd_per_gpu_hour")
-        kw = costinfo.get("kw_per_gpu_all_in")
-        tps_gpu = tok_s / n_gpus
-        frac_out = sw.osl / (sw.isl + sw.osl)
-
-        def per_mtok(share):
-            return float(costmod.usd_per_mtok(usd_h, tps_gpu * share)) if usd_h is not None else None
-
-        cap_rps = float(reps_all[i] * c["requests_per_s"][i])
+        wall = costinfo.get("usd_per_gpu_hour_wallclock")
+        ttft_i = S._num(ttft_all[i])
         options.append(FleetOption(
-            hardware=hw.key, mode=S.MODES[int(c["mode"][i])], gpus=n_gpus, nodes=nodes, racks=racks,
-            mw=float(megawatts(n_gpus, kw)) if kw else None,
-            usd_per_month=float(usd_per_month(usd_h, n_gpus)) if usd_h is not None else None,
-            usd_per_mtok_total=per_mtok(1.0), usd_per_mtok_input=per_mtok(1 - frac_out),
-            usd_per_mtok_output=per_mtok(frac_out), tokens_per_s_per_gpu=float(tps_gpu), replicas=int(reps_all[i]),
-            config=sw.config(i), gpus_per_replica=int(c["gpus"][i]), requests_per_s=float(rate),
+            hardware=hw.key, mode=S.MODES[int(c["mode"][i])], gpus=n_gpus, replicas=int(reps_all[i]), config=cfg,
+            gpus_per_replica=n_gpus if composed[i] else int(c["gpus"][i]), requests_per_s=float(rate),
             tokens_per_s=float(tok_s), capacity_requests_per_s=cap_rps, utilization=float(rate / cap_rps),
-            tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]), ttft_ms=S._num(c["ttft_ms"][i]),
-            tpot_ms=S._num(c["tpot_ms"][i]), e2el_ms=S._num(c["e2el_ms"][i]), percentile=sla.label,
-            usd_per_gpu_hour=usd_h, usd_per_gpu_hour_wallclock=costinfo.get("usd_per_gpu_hour_wallclock"),
-            usd_per_month_wallclock=(float(usd_per_month(costinfo["usd_per_gpu_hour_wallclock"], n_gpus))
-                                     if costinfo.get("usd_per_gpu_hour_wallclock") is not None else None),
-            kw_per_gpu_all_in=kw, chips_per_node=hw.chips_per_node, chips_per_rack=hw.chips_per_rack,
+            tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]), ttft_ms=ttft_i,
+            tpot_ms=S._num(c["tpot_ms"][i]),
+            e2el_ms=S._num(ttft_all[i] + (sw.osl - 1.0) * c["tpot_ms"][i]), percentile=sla.label,
+            usd_per_gpu_hour=costinfo.get("usd_per_gpu_hour"), usd_per_gpu_hour_wallclock=wall,
+            usd_per_month_wallclock=float(usd_per_month(wall, n_gpus)) if wall is not None else None,
+            chips_per_node=hw.chips_per_node, chips_per_rack=hw.chips_per_rack,
+            **_fleet_figures(sw, hw, n_gpus, tok_s),
         ))
     options.sort(key=lambda o: (o.usd_per_month is None, o.usd_per_month or 0.0, o.gpus))
     return FleetReport(options=options, skipped=skipped, evaluated=sw.evaluated, elapsed_s=time.perf_counter() - t0,
@@ -278,19 +435,18 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
 
 def recommend(model, hardware_list, *, rate_rps=None, tokens_per_day=None, isl: int, osl: int, ttft_max_ms=None,
               tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None, percentile=None, calibration=None,
-              e2el_max_ms=None, gpus=None, mode="both", hardware_files=None) -> list[FleetOption]:
+              e2el_max_ms=None, gpus=None, mode="both", hardware_files=None, mtp: bool = True) -> list[FleetOption]:
     """Per hardware, the cheapest fleet that serves ``rate_rps`` requests/s (or ``tokens_per_day`` input + output
     tokens) of ISL/OSL tokens within the SLA; ranked cheapest first. Raises a TokenfabError naming the binding limit
     when no hardware can meet the SLA."""
-    return recommend_report(model, hardware_list, rate_rps=rate_rps, tokens_per_day=tokens_per_day, isl=isl, osl=osl,
-                            ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, weights=weights, preset=preset,
-                            usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
-                            e2el_max_ms=e2el_max_ms, gpus=gpus, mode=mode, hardware_files=hardware_files).options
+    kw = dict(locals())
+    return recommend_report(kw.pop("model"), kw.pop("hardware_list"), **kw).options
 
 
 def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, osl: int, ttft_max_ms=None,
                   tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None, percentile=None,
-                  calibration=None, e2el_max_ms=None, gpus=None, mode="both", hardware_files=None) -> FleetReport:
+                  calibration=None, e2el_max_ms=None, gpus=None, mode="both", hardware_files=None,
+                  mtp: bool = True) -> FleetReport:
     """:func:`max_throughput_for_budget` with the hardware it skipped and why."""
     t0 = time.perf_counter()
     if (power_mw is None) == (racks is None):
@@ -302,20 +458,15 @@ def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, 
     else:
         racks = S.require_int("racks", racks, minimum=1)
         budget = {"racks": int(racks)}
-    sw, sla = _prepare(model, hardware_list, isl=isl, osl=osl, weights=weights, preset=preset,
-                       usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
-                       ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, gpus=gpus,
-                       mode=mode, hardware_files=hardware_files)
+    sw, sla, ok = _prepare(model, hardware_list, isl=isl, osl=osl, weights=weights, preset=preset,
+                           usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
+                           ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, gpus=gpus,
+                           mode=mode, hardware_files=hardware_files, mtp=mtp)
     c = sw.cols
-    ok = sw.sla_mask() & (c["requests_per_s"] > 0)
-    if not ok.any():
-        raise S.explain_infeasible(sw)
     options: list[BudgetOption] = []
     skipped: dict[str, str] = {}
     for h, hw in enumerate(sw.hardware):
-        costinfo = sw.costs.get(hw.key) or {}
-        kw = costinfo.get("kw_per_gpu_all_in")
-        usd_h = costinfo.get("usd_per_gpu_hour")
+        kw = (sw.costs.get(hw.key) or {}).get("kw_per_gpu_all_in")
         if power_mw is not None and not kw:
             skipped[hw.key] = "all-in kW per GPU unknown (no TCO for this hardware): cannot size a power budget"
             continue
@@ -324,37 +475,38 @@ def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, 
         if not ids.size:
             skipped[hw.key] = _skip_reason(sw, h, sla)
             continue
-        fit = ids[c["gpus"][ids] <= max_g]
-        if not fit.size:
+        # whole replicas (aggregated deployments or rate-matched x:y units) of each configuration ...
+        reps = max_g // c["gpus"][ids]
+        rps = reps * c["requests_per_s"][ids]
+        n_g = reps * c["gpus"][ids]
+        ttft = c["ttft_ms"][ids].copy()
+        comp = np.zeros(ids.size, dtype=bool)
+        xs, ys = np.zeros(ids.size, dtype=int), np.zeros(ids.size, dtype=int)
+        dis = np.flatnonzero(c["mode"][ids] == 1)
+        if dis.size:  # ... or a disaggregated fleet composed to fill the budget
+            x, y, lam, t = _disagg_budget_columns(sw, max_g, ids[dis])
+            better = lam > rps[dis] * (1 + 1e-9)
+            sel = dis[better]
+            comp[sel], xs[sel], ys[sel], rps[sel], ttft[sel] = True, x[better], y[better], lam[better], t[better]
+            n_g[sel] = x[better] * c["p_gpus"][ids[sel]] + y[better] * c["d_gpus"][ids[sel]]
+            reps[sel] = 1
+        if not np.any(rps > 0):
             skipped[hw.key] = (f"the budget holds {max_g} GPUs; the smallest deployment meeting the SLA needs "
                                f"{int(c['gpus'][ids].min())}")
             continue
-        reps = max_g // c["gpus"][fit]
-        rps = reps * c["requests_per_s"][fit]
-        n_g = reps * c["gpus"][fit]
-        order = np.lexsort((n_g, -rps))
-        j = int(order[0])
-        i = int(fit[j])
+        j = int(np.lexsort((n_g, -rps))[0])  # most requests/s, then fewest GPUs
+        i = int(ids[j])
         n_gpus = int(n_g[j])
         r_tot = float(rps[j])
         tok_s = r_tot * (sw.isl + sw.osl)
-        nodes, nracks = nodes_and_racks(n_gpus, hw.chips_per_node, hw.chips_per_rack)
-        frac_out = sw.osl / (sw.isl + sw.osl)
-        tps_gpu = tok_s / n_gpus
-
-        def per_mtok(share):
-            return float(costmod.usd_per_mtok(usd_h, tps_gpu * share)) if usd_h is not None else None
-
+        cfg = _composed_config(sw.config(i), int(xs[j]), int(ys[j])) if comp[j] else sw.config(i)
         options.append(BudgetOption(
             hardware=hw.key, mode=S.MODES[int(c["mode"][i])], budget=dict(budget), max_gpus=int(max_g), gpus=n_gpus,
-            nodes=nodes, racks=nracks, mw=float(megawatts(n_gpus, kw)) if kw else None, replicas=int(reps[j]),
-            gpus_per_replica=int(c["gpus"][i]), config=sw.config(i), tokens_per_s=tok_s,
-            output_tokens_per_s=r_tot * sw.osl, requests_per_s=r_tot, tokens_per_day=tok_s * units.S_PER_DAY,
-            tokens_per_s_per_gpu=tps_gpu, tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]),
-            ttft_ms=S._num(c["ttft_ms"][i]), tpot_ms=S._num(c["tpot_ms"][i]), percentile=sla.label,
-            usd_per_month=float(usd_per_month(usd_h, n_gpus)) if usd_h is not None else None,
-            usd_per_mtok_total=per_mtok(1.0), usd_per_mtok_input=per_mtok(1 - frac_out),
-            usd_per_mtok_output=per_mtok(frac_out), kw_per_gpu_all_in=kw,
+            replicas=int(reps[j]), gpus_per_replica=n_gpus if comp[j] else int(c["gpus"][i]), config=cfg,
+            tokens_per_s=tok_s, output_tokens_per_s=r_tot * sw.osl, requests_per_s=r_tot,
+            tokens_per_day=tok_s * units.S_PER_DAY, tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]),
+            ttft_ms=S._num(ttft[j]), tpot_ms=S._num(c["tpot_ms"][i]), percentile=sla.label,
+            **_fleet_figures(sw, hw, n_gpus, tok_s),
         ))
     options.sort(key=lambda o: -o.tokens_per_s)
     return FleetReport(options=options, skipped=skipped, evaluated=sw.evaluated, elapsed_s=time.perf_counter() - t0,
@@ -364,15 +516,13 @@ def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, 
 def max_throughput_for_budget(model, hardware_list, *, power_mw=None, racks=None, isl: int, osl: int,
                               ttft_max_ms=None, tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None,
                               percentile=None, calibration=None, e2el_max_ms=None, gpus=None, mode="both",
-                              hardware_files=None) -> list[BudgetOption]:
+                              hardware_files=None, mtp: bool = True) -> list[BudgetOption]:
     """Per hardware, the most tokens/s within the SLA that fit in ``power_mw`` all-in MW or ``racks`` racks,
     ranked by tokens/s (most first)."""
-    return budget_report(model, hardware_list, power_mw=power_mw, racks=racks, isl=isl, osl=osl,
-                         ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, weights=weights, preset=preset,
-                         usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
-                         e2el_max_ms=e2el_max_ms, gpus=gpus, mode=mode, hardware_files=hardware_files).options
+    kw = dict(locals())
+    return budget_report(kw.pop("model"), kw.pop("hardware_list"), **kw).options
 
 
 __all__ = ["FleetOption", "BudgetOption", "FleetReport", "recommend", "recommend_report", "max_throughput_for_budget",
            "budget_report", "demand_rps", "replicas_needed", "nodes_and_racks", "usd_per_month", "megawatts",
-           "gpus_in_budget", "DEFINITIONS"]
+           "gpus_in_budget", "fleet_sizes", "compose_disagg_fleet", "fill_disagg_budget", "disagg_ttft_ms", "DEFINITIONS"]

@@ -153,6 +153,11 @@ class Persona(_Strict):
     requests_per_session: float = Field(ge=0)  # user requests (tasks, for agents) per session
     features: dict[str, float]  # feature name -> weight (normalised to shares of requests)
     subscription_usd_per_month: float = Field(default=0.0, ge=0)  # paid by every user of the persona
+    pays_per_token: Optional[bool] = None  # billed at the per-token prices; default: when there is no subscription
+
+    @property
+    def billed_per_token(self) -> bool:
+        return (self.subscription_usd_per_month == 0) if self.pays_per_token is None else bool(self.pays_per_token)
 
     @field_validator("features")
     @classmethod
@@ -278,6 +283,7 @@ class Scenario(_Strict):
     pricing: Pricing = Pricing()
     caching: CachingSpec = CachingSpec()
     cost_allocation: CostAllocation = CostAllocation()
+    fixed_costs_usd_per_month: float = Field(default=0.0, ge=0)  # staff, software, ...: operating cost, every month
     _lines: dict = PrivateAttr(default_factory=dict)  # YAML path -> line, set by the loader
     _source: str = PrivateAttr(default="")
 
@@ -318,12 +324,14 @@ class Scenario(_Strict):
     def feature_model(self, feature_name: str) -> str:
         return self.features[feature_name].model or self.model
 
-    def month_labels(self) -> list[str]:
+    def month_labels(self, n: int | None = None) -> list[str]:
+        """Labels of months 0..n-1 (default: the horizon): 'YYYY-MM' from ``start_month``, else 'M0', 'M1', ..."""
+        n = self.horizon_months if n is None else int(n)
         if not self.start_month:
-            return [f"M{m}" for m in range(self.horizon_months)]
+            return [f"M{m}" for m in range(n)]
         y, mo = (int(x) for x in self.start_month.split("-"))
         out = []
-        for m in range(self.horizon_months):
+        for m in range(n):
             k = (mo - 1) + m
             out.append(f"{y + k // 12:04d}-{k % 12 + 1:02d}")
         return out
@@ -575,7 +583,7 @@ def load_scenario(path: str | Path, *, check_references: bool = True) -> Scenari
     """Load a scenario YAML file; every error names the field path and the line."""
     p = Path(path)
     if not p.exists():
-        raise TokenfabError("file not found", field="scenario", got=str(p))
+        raise TokenfabError(f"file not found: {p}", field="scenario")
     return parse_scenario_text(p.read_text(), source=str(p), check_references=check_references)
 
 

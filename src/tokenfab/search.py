@@ -42,7 +42,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -50,7 +50,6 @@ from . import cost as costmod
 from . import precision as prec
 from . import queueing as Q
 from . import tco as tcomod
-from . import units
 from .calibration import CalibrationProfile, load_profile
 from .errors import TokenfabError, require_int, require_positive
 from .hardware import HardwareSpec, get_hardware
@@ -857,17 +856,20 @@ def explain_infeasible(sw: Sweep, sla: SLA | None = None) -> TokenfabError:
         if passes[name][pool].any():
             continue
         vals = np.where(pool, c[col], np.nan)
-        i = int(np.nanargmin(vals) if best_fn is np.nanmin else np.nanargmax(vals))
-        best = float(vals[i])
+        best = float(best_fn(vals))
+        near = np.flatnonzero(np.abs(vals - best) <= 1e-3 * abs(best))  # of the (near-)ties, the fewest GPUs
+        i = int(near[np.argmin(c["gpus"][near])])
         cfg = sw.config(i)
         where = f"{sw.hw_key(i)} {cfg['mode']} {cfg['gpus']} GPUs {layout_text(cfg)}"
         limit = getattr(sla, name)
         qual = f" {pct}" if name in ("ttft_max_ms", "e2el_max_ms") else ""
         op = ">=" if cmp is np.greater_equal else "<="
         also = " while meeting the other limits" if others.any() and len(active) > 1 else ""
+        gap = abs(best - limit)
         return TokenfabError(
             f"no configuration meets the SLA: the binding limit is {label}{qual} {op} {limit:g} {unit}; the best "
-            f"achievable{qual} {label}{also} is {best:.4g} {unit} ({where})",
+            f"achievable{qual} {label}{also} is {best:.4g} {unit}, {gap:.4g} {unit} ({gap / limit:.0%}) "
+            f"{'below' if op == '>=' else 'over'} the limit ({where})",
             field=name, expected=f"{'<=' if op == '>=' else '>='} {best:.4g}", got=limit)
     return TokenfabError("no configuration meets all SLA limits together", field="sla", got=sla.to_dict())
 

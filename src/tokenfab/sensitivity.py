@@ -123,8 +123,7 @@ def _it_kw(inputs: tcomod.TcoInputs, pue):
 
 def usd_per_gpu_hour_vectorized(inputs: tcomod.TcoInputs, draws: Mapping[str, np.ndarray] | None = None):
     """$ per busy GPU-hour for arrays of inputs: ``draws`` maps TcoInputs field names to arrays (the others stay at
-    ``inputs``). Composes the pure, vectorized formulas of tco.py exactly as tco.compute_tco does (capital +
-    energy + hosting + maintenance + software per wall-clock hour, divided by utilization); tests check both agree."""
+    ``inputs``). Calls tco.owned_wallclock_usd_per_hour, the function tco.compute_tco uses, divided by utilization."""
     draws = dict(draws or {})
 
     def v(name):
@@ -143,14 +142,14 @@ def usd_per_gpu_hour_vectorized(inputs: tcomod.TcoInputs, draws: Mapping[str, np
     capex = tcomod.all_in_capex_usd_per_gpu(v("capex_usd_per_gpu"), v("networking_capex_fraction"),
                                             v("installation_capex_fraction"), v("networking_capex_usd_per_gpu"),
                                             v("installation_capex_usd_per_gpu"))
-    residual = v("residual_value_fraction") * capex
-    h = units.HOURS_PER_YEAR
-    wall = (np.asarray(tcomod.annualized_capital_usd_per_year(capex, residual, v("wacc"), v("life_years"))) / h
-            + tcomod.energy_usd_per_hour(tcomod.average_it_kw(kw_it, u, v("idle_power_fraction")), pue, v("usd_per_kwh"))
-            + tcomod.colocation_usd_per_hour(v("colocation_usd_per_kw_month"), kw_it)
-            + tcomod.facility_usd_per_hour(v("facility_capex_usd_per_kw"), kw_it, v("wacc"), v("facility_life_years"))
-            + v("maintenance_fraction_per_year") * np.asarray(capex) / h
-            + v("software_usd_per_gpu_hour"))
+    parts = tcomod.owned_wallclock_usd_per_hour(
+        capex_all_in_usd=capex, residual_value_fraction=v("residual_value_fraction"), wacc=v("wacc"),
+        life_years=v("life_years"), it_kw=kw_it, utilization=u, idle_power_fraction=v("idle_power_fraction"), pue=pue,
+        usd_per_kwh=v("usd_per_kwh"), colocation_usd_per_kw_month=v("colocation_usd_per_kw_month"),
+        facility_capex_usd_per_kw=v("facility_capex_usd_per_kw"), facility_life_years=v("facility_life_years"),
+        maintenance_fraction_per_year=v("maintenance_fraction_per_year"),
+        software_usd_per_gpu_hour=v("software_usd_per_gpu_hour"))
+    wall = sum(np.asarray(x, dtype=float) for x in parts.values())
     return np.asarray(wall, dtype=float) / u
 
 

@@ -209,6 +209,27 @@ def all_in_capex_usd_per_gpu(capex_usd_per_gpu, networking_fraction=0.0, install
 # ---------------------------------------------------------------------------------------------------------------
 # data: presets, capex table, hardware-derived defaults
 # ---------------------------------------------------------------------------------------------------------------
+def owned_wallclock_usd_per_hour(*, capex_all_in_usd, residual_value_fraction, wacc, life_years, it_kw, utilization,
+                                 idle_power_fraction, pue, usd_per_kwh, colocation_usd_per_kw_month,
+                                 facility_capex_usd_per_kw, facility_life_years, maintenance_fraction_per_year,
+                                 software_usd_per_gpu_hour) -> dict:
+    """Owned hardware: $ per wall-clock GPU-hour by component (capital, energy, hosting, maintenance, software).
+
+    Element-wise over NumPy arrays (sensitivity and Monte Carlo pass arrays); divide the sum by utilization for $
+    per busy GPU-hour."""
+    h = units.HOURS_PER_YEAR
+    capex = np.asarray(capex_all_in_usd, dtype=float)
+    capital_year = annualized_capital_usd_per_year(capex, np.asarray(residual_value_fraction) * capex, wacc, life_years)
+    return {
+        "capital": np.asarray(capital_year) / h,
+        "energy": energy_usd_per_hour(average_it_kw(it_kw, utilization, idle_power_fraction), pue, usd_per_kwh),
+        "hosting": colocation_usd_per_hour(colocation_usd_per_kw_month, it_kw)
+        + facility_usd_per_hour(facility_capex_usd_per_kw, it_kw, wacc, facility_life_years),
+        "maintenance": np.asarray(maintenance_fraction_per_year) * capex / h,
+        "software": np.asarray(software_usd_per_gpu_hour, dtype=float),
+    }
+
+
 @lru_cache(maxsize=1)
 def _presets_raw() -> dict:
     raw = read_yaml(data_path("tco_presets.yaml"))
@@ -462,14 +483,14 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
         capital_year = annualized_capital_usd_per_year(capex_all_in, residual, inputs.wacc, inputs.life_years)
         depreciation_year = depreciation_usd_per_year(capex_all_in, residual, inputs.life_years)
         avg_kw = average_it_kw(kw_it, u, inputs.idle_power_fraction)
-        wall = {
-            "capital": capital_year / h,
-            "energy": energy_usd_per_hour(avg_kw, inputs.pue, inputs.usd_per_kwh),
-            "hosting": colocation_usd_per_hour(inputs.colocation_usd_per_kw_month, kw_it)
-            + facility_usd_per_hour(inputs.facility_capex_usd_per_kw, kw_it, inputs.wacc, inputs.facility_life_years),
-            "maintenance": inputs.maintenance_fraction_per_year * capex_all_in / h,
-            "software": inputs.software_usd_per_gpu_hour,
-        }
+        wall = owned_wallclock_usd_per_hour(
+            capex_all_in_usd=capex_all_in, residual_value_fraction=inputs.residual_value_fraction, wacc=inputs.wacc,
+            life_years=inputs.life_years, it_kw=kw_it, utilization=u, idle_power_fraction=inputs.idle_power_fraction,
+            pue=inputs.pue, usd_per_kwh=inputs.usd_per_kwh,
+            colocation_usd_per_kw_month=inputs.colocation_usd_per_kw_month,
+            facility_capex_usd_per_kw=inputs.facility_capex_usd_per_kw, facility_life_years=inputs.facility_life_years,
+            maintenance_fraction_per_year=inputs.maintenance_fraction_per_year,
+            software_usd_per_gpu_hour=inputs.software_usd_per_gpu_hour)
         capital_split = {"depreciation": depreciation_year / h / u,
                          "cost_of_capital": (capital_year - depreciation_year) / h / u}
         if inputs.all_in_kw_per_gpu is not None:

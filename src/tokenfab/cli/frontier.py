@@ -1,23 +1,23 @@
 """``tokenfab frontier``: the Pareto frontier of a model over hardware types (a thin layer over tokenfab.search)."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ..search import frontier as frontier_fn
 from ..search import layout_text
+from . import _search_opts as O
+from ._search_opts import (CalibrationOpt, E2elOpt, GpusOpt, HardwareFileOpt, HardwareOpt, IslOpt, JsonOpt,
+                           ModelOpt, ModeOpt, NoMtpOpt, OslOpt, PercentileOpt, PresetOpt, TpotOpt, TtftOpt,
+                           UsdPerGpuHourOpt, WeightsOpt)
+from ._search_opts import fmt as _f
+from ._search_opts import mtp_text
 from .common import console, err_console, print_json
 
 
-def _f(x, fmt=",.1f", none="-") -> str:
-    return none if x is None else format(x, fmt)
-
-
-def mtp_text(cfg: dict) -> str:
-    m = cfg.get("mtp")
-    return f"{m['draft_tokens']} ({m['acceptance_length']:.2f})" if m else "-"
+NARROW_WIDTH = 150
+NARROW_DROP = ("weights", "out tok/s/GPU", "$/M out")
 
 
 def _point_row(p: dict) -> list[str]:
@@ -30,36 +30,33 @@ def _point_row(p: dict) -> list[str]:
 
 
 def render(d: dict) -> None:
-    sla = d["sla"]
-    pct = sla["percentile"]
-    limits = [f"{k.replace('_max_ms', '').upper()} {pct} <= {v:g} ms" if k != "tpot_max_ms" else f"TPOT <= {v:g} ms"
-              for k, v in sla.items() if k.endswith("_max_ms") and v is not None]
-    if sla.get("min_interactivity"):
-        limits.append(f"interactivity >= {sla['min_interactivity']:g} tok/s/user")
+    pct = d["sla"]["percentile"]
     console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - weights {', '.join(d['weights'])} - "
-                  f"modes {', '.join(d['modes'])} - SLA: {', '.join(limits) or 'none'} - cost: "
+                  f"modes {', '.join(d['modes'])} - SLA: {O.sla_text(d['sla'])} - cost: "
                   + (f"${d['usd_per_gpu_hour_override']:g}/GPU-hour" if d.get("usd_per_gpu_hour_override") else
                      f"preset {d['preset']}"), highlight=False)
     cols = ["mode", "GPUs", "layout", "weights", "conc", "MTP", "tok/s/user", "tok/s/GPU", "out tok/s/GPU",
             f"TTFT {pct} ms", "TPOT ms", "$/M total", "$/M out", "k tok/s/MW"]
+    # a narrow terminal drops the columns derivable from the others (the JSON always has everything)
+    keep = [i for i, c in enumerate(cols) if console.width >= NARROW_WIDTH or c not in NARROW_DROP]
+    cols = [cols[i] for i in keep]
     by_hw: dict[str, list[dict]] = {}
     for p in d["points"]:
         by_hw.setdefault(p["hardware"], []).append(p)
     for hw, pts in by_hw.items():
         cost = (d["hardware"].get(hw) or {}).get("cost") or {}
         usd = cost.get("usd_per_gpu_hour")
-        t = Table(title=f"{hw}: Pareto frontier ({len(pts)} points; "
-                        f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
-                  title_justify="left")
-        for c in cols:
-            t.add_column(c, justify="left" if c in ("mode", "layout", "weights") else "right")
+        t = O.table(f"{hw}: Pareto frontier ({len(pts)} points; "
+                    f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
+                    cols, left=("mode", "layout", "weights"))
         for p in sorted(pts, key=lambda p: (p["mode"], p["tokens_per_s_per_user"])):
-            t.add_row(*_point_row(p))
+            row = _point_row(p)
+            t.add_row(*(row[i] for i in keep))
         console.print(t)
     tiers = d["tiers"]
-    tt = Table(title=f"token tiers (goldilocks: >= {tiers['goldilocks_interactivity']:g} tok/s/user)", title_justify="left")
-    for c in ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in", "$/M out"):
-        tt.add_column(c, justify="left" if c in ("tier", "hardware", "mode", "layout") else "right")
+    tt = O.table(f"token tiers (goldilocks: >= {tiers['goldilocks_interactivity']:g} tok/s/user)",
+                 ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in",
+                  "$/M out"), left=("tier", "hardware", "mode", "layout"))
     for name in ("bulk", "goldilocks", "premium"):
         p = tiers.get(name)
         if not p:
@@ -71,9 +68,9 @@ def render(d: dict) -> None:
                    _f(p["usd_per_mtok_output"], ",.3f"))
     console.print(tt)
     at = d["at_target"]
-    ta = Table(title=f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})", title_justify="left")
-    for c in ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M in", "$/M out", "k tok/s/MW", "note"):
-        ta.add_column(c, justify="left" if c in ("hardware", "mode", "note") else "right")
+    ta = O.table(f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})",
+                 ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M in", "$/M out", "k tok/s/MW", "note"),
+                 left=("hardware", "mode", "note"))
     for r in at["results"]:
         mw = r.get("tokens_per_s_per_mw")
         ta.add_row(r["hardware"], r["mode"], _f(r.get("total_tokens_per_s_per_gpu"), ",.0f"),
@@ -86,11 +83,7 @@ def render(d: dict) -> None:
                       f"{layout_text(b['config'])}, {_f(b['tokens_per_s_per_user'])} tok/s/user, "
                       f"{_f(b['total_tokens_per_s_per_gpu'], ',.0f')} tok/s/GPU, "
                       f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens", highlight=False)
-    for w in d.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    rate = d.get("configurations_per_s")
-    console.print(f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"
-                  + (f" ({rate:,.0f} per second)" if rate else ""), highlight=False)
+    O.print_footer(console, d, rate_key="configurations_per_s")
     console.print(f"[dim]TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
                   "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $ per busy "
                   "GPU-hour from the TCO model; MW = all-in facility power.[/]", highlight=False)
@@ -99,34 +92,39 @@ def render(d: dict) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("frontier")
     def frontier_cmd(
-        model: str = typer.Option(..., "--model", "-m", help="model key or path to a config.json"),
-        hardware: str = typer.Option(..., "--hardware", help="comma-separated hardware keys"),
-        isl: int = typer.Option(1024, "--isl", help="input tokens per request"),
-        osl: int = typer.Option(1024, "--osl", help="output tokens per request"),
-        weights: Optional[str] = typer.Option(None, "--weights", help="comma-separated precisions (default: the checkpoint's)"),
-        gpus: Optional[int] = typer.Option(None, "--gpus", help="fix the GPUs per replica (per pool when disaggregated)"),
-        mode: str = typer.Option("both", "--mode", help="agg | disagg | both"),
-        ttft_max_ms: Optional[float] = typer.Option(None, "--ttft-max-ms", help="TTFT limit at the percentile (ms)"),
-        tpot_max_ms: Optional[float] = typer.Option(None, "--tpot-max-ms", help="TPOT limit (ms)"),
-        e2el_max_ms: Optional[float] = typer.Option(None, "--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)"),
-        percentile: str = typer.Option("p90", "--percentile", help="SLA percentile: p50, p90, p99 (pNN) or mean"),
-        min_interactivity: Optional[float] = typer.Option(None, "--min-interactivity", help="keep points with at least this many tok/s/user"),
-        target_interactivity: Optional[float] = typer.Option(None, "--target-interactivity", help="read values off the frontier here (tok/s/user; default 50)"),
-        preset: Optional[str] = typer.Option(None, "--preset", help="TCO preset (default owned-neocloud)"),
-        usd_per_gpu_hour: Optional[float] = typer.Option(None, "--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model"),
-        calibration: Optional[str] = typer.Option(None, "--calibration", help="calibration profile JSON"),
-        hardware_file: Optional[List[str]] = typer.Option(None, "--hardware-file"),
-        no_mtp: bool = typer.Option(False, "--no-mtp", help="do not sweep MTP draft tokens"),
-        plot: Optional[str] = typer.Option(None, "--plot", help="write a chart: out.png (matplotlib) or out.html (plotly)"),
-        as_json: bool = typer.Option(False, "--json"),
+        model: ModelOpt,
+        hardware: HardwareOpt,
+        isl: IslOpt = 1024,
+        osl: OslOpt = 1024,
+        weights: WeightsOpt = None,
+        gpus: GpusOpt = None,
+        mode: ModeOpt = "both",
+        ttft_max_ms: TtftOpt = None,
+        tpot_max_ms: TpotOpt = None,
+        e2el_max_ms: E2elOpt = None,
+        percentile: PercentileOpt = "p90",
+        min_interactivity: Optional[float] = typer.Option(
+            None, "--min-interactivity", help="keep points with at least this many tok/s/user"),
+        target_interactivity: Optional[float] = typer.Option(
+            None, "--target-interactivity", help="read cost and throughput off the frontier here (tok/s/user; "
+                                                 "default 50)"),
+        preset: PresetOpt = None,
+        usd_per_gpu_hour: UsdPerGpuHourOpt = None,
+        calibration: CalibrationOpt = None,
+        hardware_file: HardwareFileOpt = None,
+        no_mtp: NoMtpOpt = False,
+        plot: Optional[str] = typer.Option(
+            None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"),
+        as_json: JsonOpt = False,
     ):
-        """Pareto frontier (tokens/s per GPU vs tokens/s per user) of a model on each hardware, with cost per token,
-        token tiers and SLA filtering."""
-        res = frontier_fn(model, hardware, isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode,
-                          ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms,
-                          percentile=percentile, min_interactivity=min_interactivity,
-                          target_interactivity=target_interactivity, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                          calibration=calibration, hardware_files=hardware_file, mtp=not no_mtp)
+        """Pareto frontier (tokens/s per GPU vs tokens/s per user) of a model on each hardware, aggregated and
+        disaggregated, with cost per token, token tiers and SLA filtering."""
+        res = frontier_fn(model, hardware, min_interactivity=min_interactivity,
+                          target_interactivity=target_interactivity,
+                          **O.sweep_kwargs(isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode,
+                                           ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms,
+                                           percentile=percentile, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
+                                           calibration=calibration, hardware_file=hardware_file, no_mtp=no_mtp))
         d = res.to_dict()
         if plot:
             from ..plotting import plot_frontier

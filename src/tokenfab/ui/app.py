@@ -5,8 +5,8 @@ Safety (docs/ui.md):
 - every request body / query is a pydantic model with bounds (``extra="forbid"``); models, hardware, presets and
   examples are chosen by key from the catalog lists, never by path (``get_model`` would read a path: keys are
   checked against ``model_keys()`` first);
-- a library ``TokenfabError`` becomes HTTP 422 ``{"error", "field", "expected", "got", "hint"}``; a pydantic
-  error the same shape with the field named;
+- a library ``TokenfabError`` becomes HTTP 400 ``{"error", "field", "expected", "got", "hint"}``; a pydantic
+  error the same (400, field named);
 - request bodies (uploads included) are read into memory up to ``max_body_bytes`` (1 MiB; 413 beyond) and never
   written to disk;
 - library calls run on a small worker pool with a time limit (504 beyond) and a bound on queued work (503), so no
@@ -43,6 +43,7 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
 
 # ------------------------------------------------------------------------------------------------- limits
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: any request body, uploads included (413 beyond)
+BAD_INPUT = 400  # status of every input error (library TokenfabError or request validation)
 TIME_LIMIT_S = 20.0  # per library call (504 beyond)
 WORKERS = 2  # threads running library calls
 MAX_PENDING = 8  # library calls running or queued (503 beyond)
@@ -51,12 +52,16 @@ MAX_USERS = 1_000_000
 MAX_TOKENS = 10_000_000  # context / ISL / OSL (the model's own maximum is checked by the library)
 MAX_CONCURRENCY = 100_000
 MAX_HARDWARE = 6  # hardware in one frontier sweep
-MAX_LADDER = 16  # values in a concurrency or GPU-count ladder
+MAX_LAYOUTS = 4000  # (hardware, TP, PP, DP, EP) layouts in one frontier sweep (the worst bundled case is ~3,500)
 MAX_BENCH_LEVELS = 64  # measured levels compared with the model
+UPLOAD_SOURCE = "upload"  # the scenario source name of an uploaded YAML
+MAX_SCENARIO_FEATURES = 16  # features in one scenario (each distinct workload costs one frontier sweep)
+MAX_SCENARIO_PERSONAS = 64  # personas in one scenario
 LIMITS = {
     "max_body_bytes": MAX_BODY_BYTES, "time_limit_s": TIME_LIMIT_S, "max_gpus": MAX_GPUS, "max_users": MAX_USERS,
     "max_tokens": MAX_TOKENS, "max_concurrency": MAX_CONCURRENCY, "max_hardware": MAX_HARDWARE,
-    "max_ladder": MAX_LADDER, "max_bench_levels": MAX_BENCH_LEVELS,
+    "max_layouts": MAX_LAYOUTS, "max_scenario_features": MAX_SCENARIO_FEATURES,
+    "max_scenario_personas": MAX_SCENARIO_PERSONAS, "max_bench_levels": MAX_BENCH_LEVELS,
 }
 
 STATIC_FILES = {  # URL name -> (file, media type); nothing else is ever served from disk
@@ -77,19 +82,23 @@ def plotly_js_path() -> Path:
 
 
 def _optional_module(name: str):
-    """The module, or None when it is not there yet (another error inside it is raised)."""
+    """The module, or None when it is missing or fails to import (logged): one broken optional module turns its
+    view off instead of breaking the whole dashboard."""
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
         if e.name and (name == e.name or name.startswith(e.name + ".")):
             return None
-        raise
+        log.warning("cannot import %s: %s", name, e)
+    except Exception as e:  # noqa: BLE001 - a module being written may raise anything at import
+        log.warning("cannot import %s: %s", name, e)
+    return None
 
 
 NOT_YET = {
-    "frontier": "Frontier is not available yet: tokenfab.search (the frontier search) is not installed in this build.",
-    "plan": "Plan is not available yet: tokenfab.planning / tokenfab.scenario are not installed in this build.",
-    "bench": "Bench is not available yet: tokenfab.bench.report is not installed in this build.",
+    "frontier": "Frontier: the frontier search module (tokenfab.search) is not available in this build.",
+    "plan": "Plan: the plan module (tokenfab.planning, tokenfab.scenario) is not available in this build.",
+    "bench": "Bench: the benchmark report module (tokenfab.bench.report) is not available in this build.",
 }
 
 
@@ -101,7 +110,8 @@ def features() -> dict[str, dict]:
     bench = _optional_module("tokenfab.bench.report")
     have = {
         "frontier": search is not None and hasattr(search, "frontier"),
-        "plan": planning is not None and scenario is not None,
+        "plan": (planning is not None and hasattr(planning, "plan") and scenario is not None
+                 and hasattr(scenario, "parse_scenario_text")),
         "bench": bench is not None,
     }
     return {k: {"available": v, "message": "" if v else NOT_YET[k]} for k, v in have.items()}
@@ -140,6 +150,17 @@ def _field_of_loc(loc) -> Optional[str]:
     # a Union (int | "max") adds the member's name to the location: keep the field
     parts = [p for p in parts if not p.startswith(("int", "literal[", "function-", "float", "none"))]
     return parts[0] if parts else None
+
+
+_BOUND_TEXT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "length >=", "max_length": "length <="}
+
+
+def _expected_of(ctx: dict) -> Optional[str]:
+    """What a pydantic bound expected, in words: ``{"ge": 1}`` -> ``>= 1``."""
+    parts = [f"{_BOUND_TEXT[k]} {v}" for k, v in ctx.items() if k in _BOUND_TEXT]
+    if "expected" in ctx:
+        parts.append(str(ctx["expected"]))
+    return ", ".join(parts) or None
 
 
 # ------------------------------------------------------------------------------------------------- middleware
@@ -521,13 +542,13 @@ def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], po
                     "measured p50; error = predicted / measured - 1"}
 
 
-MAX_SCENARIO_ITEMS = 64  # features, personas in one scenario
 
 
 def scenario_from_text(text: str, source: str):
     """A validated tokenfab.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or aliases
     (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
-    (``get_model`` would read a path), at most MAX_HARDWARE hardware and MAX_SCENARIO_ITEMS features and personas."""
+    (``get_model`` would read a path), at most MAX_HARDWARE hardware, MAX_SCENARIO_FEATURES features,
+    MAX_SCENARIO_PERSONAS personas and MAX_LAYOUTS layouts per model's sweep."""
     import yaml
 
     from .. import scenario as scen
@@ -555,9 +576,17 @@ def scenario_from_text(text: str, source: str):
                             got=len(sc.hardware))
     for i, h in enumerate(sc.hardware):
         hardware_key(h, field=f"hardware[{i}]")
-    for what, items in (("features", sc.features), ("personas", sc.personas)):
-        if len(items) > MAX_SCENARIO_ITEMS:
-            raise TokenfabError(f"too many {what}", field=what, expected=f"<= {MAX_SCENARIO_ITEMS}", got=len(items))
+    for what, items, most in (("features", sc.features, MAX_SCENARIO_FEATURES),
+                              ("personas", sc.personas, MAX_SCENARIO_PERSONAS)):
+        if len(items) > most:
+            raise TokenfabError(f"too many {what} for the dashboard", field=what, expected=f"<= {most}",
+                                got=len(items), hint="run `tokenfab plan` for larger scenarios")
+    hws = [hardware_key(h) for h in sc.hardware]
+    for m in sorted({model_key(sc.feature_model(name)) for name in sc.features}):
+        n = frontier_layout_count(m, hws, sc.weights, None)
+        if n > MAX_LAYOUTS:
+            raise TokenfabError("the plan's sweep is too large for the dashboard", field="hardware",
+                                expected=f"<= {MAX_LAYOUTS:,} parallel layouts per model", got=f"{n:,}")
     return sc
 
 
@@ -569,7 +598,31 @@ def run_plan_example(key: str) -> dict:
 
 
 def plan_from_text(text: str, source: str) -> dict:
-    raise TokenfabError(NOT_YET["plan"], field="example")
+    """tokenfab.planning.plan of a scenario given as YAML text (PlanResult.to_dict(), schema in docs/demand.md)."""
+    from .. import planning
+
+    try:
+        sc = scenario_from_text(text, source)
+    except TokenfabError as e:
+        if e.field == source:  # the scenario parser names the document itself: the page's file / example field
+            e.field = "file" if source == UPLOAD_SOURCE else "example"
+        raise
+    return jsonable(planning.plan(sc).to_dict())
+
+
+def frontier_layout_count(model: str, hws: list[str], weights: Optional[str], gpus: Optional[int]) -> int:
+    """How many (hardware, TP, PP, DP, EP) layouts the frontier sweep would evaluate, counted with the search's own
+    enumeration (``search.gpu_ladder`` and ``search.layouts``) before any of them is evaluated."""
+    from .. import search
+    from ..models import get_model
+
+    m = get_model(model)
+    ws = search.resolve_weights(m, weights)
+    n = 0
+    for hw in search.resolve_hardware(hws):
+        for g in search.gpu_ladder(m, hw, ws, gpus):
+            n += len(search.layouts(m, hw, g, fixed=gpus is not None))
+    return n
 
 
 def run_frontier(req: FrontierRequest) -> dict:
@@ -580,7 +633,13 @@ def run_frontier(req: FrontierRequest) -> dict:
         k = hardware_key(h)
         if k not in hws:
             hws.append(k)
-    r = search.frontier(model_key(req.model), hws, isl=req.isl, osl=req.osl, weights=req.weights, gpus=req.gpus,
+    model = model_key(req.model)
+    n_layouts = frontier_layout_count(model, hws, req.weights, req.gpus)
+    if n_layouts > MAX_LAYOUTS:
+        raise TokenfabError("the sweep is too large for the dashboard", field="gpus" if req.gpus else "hardware",
+                            expected=f"<= {MAX_LAYOUTS:,} parallel layouts", got=f"{n_layouts:,}",
+                            hint="pick fewer hardware or a GPU count with fewer divisors, or run `tokenfab frontier`")
+    r = search.frontier(model, hws, isl=req.isl, osl=req.osl, weights=req.weights, gpus=req.gpus,
                         mode=req.mode, ttft_max_ms=req.ttft_max_ms, tpot_max_ms=req.tpot_max_ms,
                         target_interactivity=req.target_interactivity, preset=req.preset or None,
                         usd_per_gpu_hour=req.usd_per_gpu_hour)
@@ -612,7 +671,7 @@ def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TI
         extra = {"expected": e.expected, "got": e.got, "hint": e.hint}
         if isinstance(e, UnknownKeyError):
             extra["suggestions"] = e.suggestions
-        return JSONResponse(status_code=422, content=error_body(str(e), form_field(e.field), **extra))
+        return JSONResponse(status_code=BAD_INPUT, content=error_body(str(e), form_field(e.field), **extra))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, e: RequestValidationError):
@@ -625,8 +684,9 @@ def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TI
         elif first.get("type") == "json_invalid":
             msg, field = "the request body is not valid JSON", None
         text = f"{field}: {msg}" if field else msg
-        return JSONResponse(status_code=422, content=error_body(
-            text, field, got=first.get("input") if not isinstance(first.get("input"), (dict, list)) else None,
+        return JSONResponse(status_code=BAD_INPUT, content=error_body(
+            text, field, expected=_expected_of(first.get("ctx") or {}),
+            got=first.get("input") if not isinstance(first.get("input"), (dict, list)) else None,
             errors=[{"field": _field_of_loc(x.get("loc", ())), "message": x.get("msg")} for x in errors[:10]]))
 
     @app.exception_handler(StarletteHTTPException)
@@ -702,7 +762,7 @@ def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TI
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise TokenfabError("not UTF-8 text", field="file", expected="a scenario YAML") from None
-        return await runner(plan_from_text, text, "upload")
+        return await runner(plan_from_text, text, UPLOAD_SOURCE)
 
     @app.post("/api/bench")
     async def api_bench(request: Request, params: BenchParams = Depends(_bench_params)):

@@ -245,7 +245,7 @@ async function renderTco(sec, t) {
   });
   tbody.replaceChildren(...rows);
   const ul = $('[data-out="notes"]', sec);
-  ul.replaceChildren(...t.notes.map((n) => el("li", {}, n)), el("li", {}, `rule of thumb: ${t.rule_of_thumb}`));
+  ul.replaceChildren(...t.notes.map((n) => el("li", {}, n)));
   // breakdown chart ($ per busy GPU-hour); the capital bar split into depreciation and cost of capital
   const comps = Object.keys(t.breakdown).filter((k) => !(t.method === "price" && t.breakdown[k] === 0));
   const desc = t.component_descriptions || {};
@@ -271,16 +271,22 @@ async function renderTco(sec, t) {
 // ---------------------------------------------------------------------------------------------- Bench
 async function computeBench() {
   const form = $('[data-form="bench"]');
-  const sec = $("#view-bench");
   const file = form.elements.file.files[0];
   if (!file) return { ok: false, status: 0, data: { error: "choose a results JSONL file (written by tokenfab bench)", field: "file" } };
   const f = readForm(form);
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(f)) if (v !== null && v !== undefined) q.set(k, String(v));
-  void sec;
   return api("POST", `/api/bench?${q}`, file, { raw: true, contentType: "application/x-ndjson" });
 }
 function benchCell(tr, v, digits, cls = "num") { tr.append(el("td", { class: cls }, typeof v === "number" ? fmt(v, digits) : (v ?? "–"))); }
+// a data table: a header row, then one row per item; cells(tr, item, i) fills each row
+function fillTable(table, headers, items, cells) {
+  const head = el("tr");
+  for (const h of headers) head.append(el("th", {}, h));
+  table.replaceChildren(el("thead"), el("tbody"));
+  table.tHead.append(head);
+  table.tBodies[0].append(...items.map((it, i) => { const tr = el("tr"); cells(tr, it, i); return tr; }));
+}
 async function renderBench(sec, d) {
   const pts = d.points;
   setOut(sec, "records", fmt(d.records, 0));
@@ -314,18 +320,13 @@ async function renderBench(sec, d) {
     { type: "bar", name: "$/M output tokens", x: labels, y: pts.map((p) => p.usd_per_mtok_output), marker: { color: COLORS[1] } },
   ], baseLayout(`Cost per million tokens at $${fmt(d.usd_per_gpu_hour, 3)}/GPU-h`, { barmode: "group", yaxis: { title: { text: "USD per M tokens" } } }));
   // table: measured (and predicted) per level
-  const table = $("#bench-table");
   const keys = [["tokens_per_s_per_user", "user tok/s", 1], ["total_tokens_per_s_per_gpu", "total tok/s/GPU", 1],
     ["tpot_ms_p50", "TPOT p50 ms", 2], ["ttft_ms_p50", "TTFT p50 ms", 1]];
-  const head = el("tr");
-  head.append(el("th", {}, "level"));
-  for (const [, label] of keys) {
-    head.append(el("th", {}, `${label} measured`));
-    if (cmp) { head.append(el("th", {}, "predicted")); head.append(el("th", {}, "error")); }
-  }
-  head.append(el("th", {}, "$/M total"), el("th", {}, "$/M output"), el("th", {}, "ok / failed"));
-  const body = pts.map((p, i) => {
-    const tr = el("tr", { dataset: { level: labels[i] } });
+  const headers = ["level"];
+  for (const [, label] of keys) headers.push(`${label} measured`, ...(cmp ? ["predicted", "error"] : []));
+  headers.push("$/M total", "$/M output", "ok / failed");
+  fillTable($("#bench-table"), headers, pts, (tr, p, i) => {
+    tr.dataset.level = labels[i];
     tr.append(el("td", {}, labels[i]));
     for (const [k, , digits] of keys) {
       benchCell(tr, p[k], digits);
@@ -338,11 +339,7 @@ async function renderBench(sec, d) {
     benchCell(tr, p.usd_per_mtok_total, 4);
     benchCell(tr, p.usd_per_mtok_output, 4);
     benchCell(tr, `${p.requests_ok} / ${p.requests_failed}`, 0);
-    return tr;
   });
-  table.replaceChildren(el("thead"), el("tbody"));
-  table.tHead.append(head);
-  table.tBodies[0].append(...body);
 }
 
 // ---------------------------------------------------------------------------------------------- Frontier
@@ -410,22 +407,16 @@ async function renderFrontier(sec, d) {
   }], baseLayout(`Cost at ${fmt(U, 0)} tokens/s per user (USD per million total tokens, preset ${d.preset})`, {
     showlegend: false, yaxis: { title: { text: "USD per M tokens" }, rangemode: "tozero" },
   }));
-  const table = $("#frontier-table");
-  const head = el("tr");
-  for (const h of ["hardware", "mode", "total tok/s/GPU", "$/M total", "$/M output", "tok/s per MW", "note"]) head.append(el("th", {}, h));
-  const body = rows.map((r) => {
-    const tr = el("tr", { dataset: { hardware: r.hardware, mode: r.mode } });
-    tr.append(el("td", {}, r.hardware), el("td", {}, r.mode));
-    benchCell(tr, r.total_tokens_per_s_per_gpu, 1);
-    benchCell(tr, r.usd_per_mtok_total, 4);
-    benchCell(tr, r.usd_per_mtok_output, 4);
-    benchCell(tr, r.tokens_per_s_per_mw, 0);
-    tr.append(el("td", {}, r.note || ""));
-    return tr;
-  });
-  table.replaceChildren(el("thead"), el("tbody"));
-  table.tHead.append(head);
-  table.tBodies[0].append(...body);
+  fillTable($("#frontier-table"), ["hardware", "mode", "total tok/s/GPU", "$/M total", "$/M output", "tok/s per MW", "note"],
+    rows, (tr, r) => {
+      Object.assign(tr.dataset, { hardware: r.hardware, mode: r.mode });
+      tr.append(el("td", {}, r.hardware), el("td", {}, r.mode));
+      benchCell(tr, r.total_tokens_per_s_per_gpu, 1);
+      benchCell(tr, r.usd_per_mtok_total, 4);
+      benchCell(tr, r.usd_per_mtok_output, 4);
+      benchCell(tr, r.tokens_per_s_per_mw, 0);
+      tr.append(el("td", {}, r.note || ""));
+    });
   setOut(sec, "summary", `${fmt(d.evaluated, 0)} configurations evaluated in ${fmt(d.elapsed_s, 2)} s; weights ${d.weights.join(", ")}; ` +
     `modes ${d.modes.join(", ")}; SLA ${JSON.stringify(d.sla)}. ${d.definitions.pareto}. $/GPU-hour: ${d.assumptions.usd_per_gpu_hour}.`);
   $('[data-out="warnings"]', sec).replaceChildren(...(d.warnings || []).map((w) => el("li", {}, w)));
@@ -438,7 +429,85 @@ async function computePlan() {
   if (file) return api("POST", "/api/plan/upload", file, { raw: true, contentType: "application/yaml" });
   return api("POST", "/api/plan", { example: form.elements.example.value });
 }
-async function renderPlan(sec, d) { void sec; void d; }
+function compact(x) {
+  if (typeof x !== "number" || !Number.isFinite(x)) return "–";
+  return x.toLocaleString("en-US", { notation: "compact", maximumSignificantDigits: 4 });
+}
+function usd(x, digits = 0) { return typeof x === "number" && Number.isFinite(x) ? `$${fmt(x, digits)}` : "–"; }
+function lineTrace(name, x, y, i, extra = {}) {
+  return Object.assign({ type: "scatter", mode: "lines+markers", name, x, y, line: { color: COLORS[i % COLORS.length] },
+    marker: { size: 5, color: COLORS[i % COLORS.length] } }, extra);
+}
+async function renderPlan(sec, d) {
+  const s = d.summary || {};
+  const sc = d.scenario;
+  setOut(sec, "scenario", `${sc.name}: ${sc.description || ""} Model ${sc.model}; ${sc.months_planned} of ` +
+    `${sc.horizon_months} months planned (source ${sc.source}).`);
+  setOut(sec, "best_hardware", d.best_hardware || "none feasible");
+  setOut(sec, "month_label", s.month_label || "–");
+  setOut(sec, "users", fmt(s.users, 0));
+  setOut(sec, "tokens_per_day", compact(s.tokens_per_day));
+  setOut(sec, "peak_requests_per_s", fmt(s.peak_requests_per_s, 2));
+  setOut(sec, "gpus", fmt(s.gpus, 0));
+  setOut(sec, "mw", fmt(s.mw, 3));
+  setOut(sec, "cost_usd_per_month", usd(s.cost_usd_per_month));
+  setOut(sec, "revenue_usd_per_month", usd(s.revenue_usd_per_month));
+  setOut(sec, "gross_margin_pct", typeof s.gross_margin_pct === "number" ? `${fmt(s.gross_margin_pct, 1)}%` : "–");
+  setOut(sec, "usd_per_mtok_blended", usd(s.usd_per_mtok_blended, 4));
+  setOut(sec, "usd_per_mtok_input", usd(s.usd_per_mtok_input, 4));
+  setOut(sec, "usd_per_mtok_output", usd(s.usd_per_mtok_output, 4));
+  setOut(sec, "breakeven_usd_per_mtok", usd(s.breakeven_usd_per_mtok, 4));
+  setOut(sec, "price_usd_per_mtok_blended", usd(s.price_usd_per_mtok_blended, 4));
+  setOut(sec, "horizon_cost_usd", usd(s.horizon_cost_usd));
+  setOut(sec, "horizon_margin_usd", usd(s.horizon_margin_usd));
+  $('[data-out="sentences"]', sec).replaceChildren(...(s.sentences || []).map((t) => el("li", {}, t)));
+  const x = d.labels;
+  const tot = d.demand.totals;
+  await plot("plan-demand-chart", [
+    { type: "bar", name: "uncached input", x, y: tot.uncached_input_tokens_per_day, marker: { color: COLORS[0] } },
+    { type: "bar", name: "cached input", x, y: tot.cached_input_tokens_per_day, marker: { color: "#84adff" } },
+    { type: "bar", name: "output", x, y: tot.output_tokens_per_day, marker: { color: COLORS[1] } },
+    lineTrace("users", x, d.demand.total_users, 6, { yaxis: "y2" }),
+  ], baseLayout("Demand: tokens per day (bars) and users (line)", {
+    barmode: "stack", yaxis: { title: { text: "tokens per day" }, rangemode: "tozero", tickformat: "~s" },
+    yaxis2: { title: { text: "users" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, tickformat: ".3~s" },
+    margin: { l: 64, r: 64, t: 44, b: 90 },
+  }));
+  const feasible = d.hardware.filter((h) => h.feasible);
+  await plot("plan-gpus-chart", feasible.map((h, i) => lineTrace(h.hardware, x, h.monthly.gpus, i, {
+    hovertemplate: `%{x}: %{y:,.0f} GPUs<extra>${h.hardware}</extra>` })),
+  baseLayout("Fleet: GPUs needed at each month's peak", { yaxis: { title: { text: "GPUs" }, rangemode: "tozero" } }));
+  const best = d.hardware.find((h) => h.hardware === d.best_hardware);
+  const money = best ? [
+    { type: "bar", name: "capital", x, y: best.monthly.capital_usd, marker: { color: COLORS[0] } },
+    { type: "bar", name: "operating", x, y: best.monthly.operating_usd, marker: { color: COLORS[1] } },
+    lineTrace("revenue", x, best.monthly.revenue_usd, 2),
+  ] : [];
+  await plot("plan-money-chart", money, baseLayout(`Money per month on ${d.best_hardware || "–"} (USD)`, {
+    barmode: "stack", yaxis: { title: { text: "USD per month" }, rangemode: "tozero", tickformat: "~s" } }));
+  const usdm = feasible.map((h, i) => lineTrace(h.hardware, x, h.monthly.usd_per_mtok_blended, i));
+  if (typeof s.price_usd_per_mtok_blended === "number") {
+    usdm.push(lineTrace("list price (blended)", x, x.map(() => s.price_usd_per_mtok_blended), 4,
+      { mode: "lines", line: { color: COLORS[4], dash: "dash" } }));
+  }
+  await plot("plan-usdmtok-chart", usdm, baseLayout("Cost per million tokens (blended, USD)", {
+    yaxis: { title: { text: "USD per M tokens" }, rangemode: "tozero" } }));
+  fillTable($("#plan-table"), ["hardware", "feasible", "peak GPUs", "peak MW", "cost USD", "revenue USD", "margin %",
+    "$/M blended", "reason"], d.hardware, (tr, h) => {
+    const t = h.totals || {};
+    tr.dataset.hardware = h.hardware;
+    tr.append(el("td", {}, h.hardware), el("td", {}, h.feasible ? "yes" : "no"));
+    benchCell(tr, t.peak_gpus, 0);
+    benchCell(tr, t.peak_mw, 3);
+    benchCell(tr, t.cost_usd, 0);
+    benchCell(tr, t.revenue_usd, 0);
+    benchCell(tr, t.gross_margin_pct, 1);
+    benchCell(tr, t.usd_per_mtok_blended, 4);
+    tr.append(el("td", {}, h.reason || ""));
+  });
+  $('[data-out="warnings"]', sec).replaceChildren(...(d.warnings || []).map((w) => el("li", {}, w)));
+  $('[data-out="notes"]', sec).replaceChildren(...(d.notes || []).map((n) => el("li", {}, n)));
+}
 
 const COMPUTE = { fit: computeFit, estimate: computeEstimate, tco: computeTco, bench: computeBench, frontier: computeFrontier, plan: computePlan };
 const RENDER = { fit: renderFit, estimate: renderEstimate, tco: renderTco, bench: renderBench, frontier: renderFrontier, plan: renderPlan };

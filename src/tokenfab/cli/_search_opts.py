@@ -1,0 +1,86 @@
+"""Options and output helpers shared by ``tokenfab frontier`` and ``tokenfab recommend`` (both run the design-space
+sweep of tokenfab.search, so they take the same model, hardware, workload, SLA and cost options)."""
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model key or path to a config.json")]
+HardwareOpt = Annotated[str, typer.Option("--hardware", help="comma-separated hardware keys (tokenfab catalog hardware)")]
+IslOpt = Annotated[int, typer.Option("--isl", help="input tokens per request")]
+OslOpt = Annotated[int, typer.Option("--osl", help="output tokens per request")]
+WeightsOpt = Annotated[Optional[str], typer.Option(
+    "--weights", help="comma-separated weight precisions to sweep (default: the checkpoint's)")]
+GpusOpt = Annotated[Optional[int], typer.Option(
+    "--gpus", help="fix the GPUs per replica (per prefill or decode replica when disaggregated)")]
+ModeOpt = Annotated[str, typer.Option("--mode", help="agg | disagg | both")]
+TtftOpt = Annotated[Optional[float], typer.Option("--ttft-max-ms", help="TTFT limit at the percentile (ms)")]
+TpotOpt = Annotated[Optional[float], typer.Option("--tpot-max-ms", help="TPOT limit (ms)")]
+E2elOpt = Annotated[Optional[float], typer.Option(
+    "--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)")]
+PercentileOpt = Annotated[str, typer.Option("--percentile", help="SLA percentile: p50, p90, p99 (pNN) or mean")]
+PresetOpt = Annotated[Optional[str], typer.Option("--preset", help="TCO preset (default owned-neocloud)")]
+UsdPerGpuHourOpt = Annotated[Optional[float], typer.Option(
+    "--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model")]
+CalibrationOpt = Annotated[Optional[str], typer.Option("--calibration", help="calibration profile JSON")]
+HardwareFileOpt = Annotated[Optional[List[str]], typer.Option(
+    "--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")]
+NoMtpOpt = Annotated[bool, typer.Option("--no-mtp", help="do not sweep MTP draft tokens")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def sweep_kwargs(*, isl, osl, weights, gpus, mode, ttft_max_ms, tpot_max_ms, e2el_max_ms, percentile, preset,
+                 usd_per_gpu_hour, calibration, hardware_file, no_mtp=False) -> dict:
+    """The keyword arguments both library entry points (search.frontier, fleet.*) take from the shared options."""
+    return dict(isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode, ttft_max_ms=ttft_max_ms,
+                tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, percentile=percentile, preset=preset,
+                usd_per_gpu_hour=usd_per_gpu_hour, calibration=calibration, hardware_files=hardware_file,
+                mtp=not no_mtp)
+
+
+def fmt(x, spec: str = ",.1f", none: str = "-") -> str:
+    """A number for a table cell; ``none`` for a missing value."""
+    return none if x is None else format(x, spec)
+
+
+def mtp_text(cfg: dict) -> str:
+    """``3 (3.19)``: MTP draft tokens (acceptance length), or ``-`` without MTP."""
+    m = cfg.get("mtp")
+    return f"{m['draft_tokens']} ({m['acceptance_length']:.2f})" if m else "-"
+
+
+def sla_text(sla: dict) -> str:
+    """``TTFT p90 <= 2000 ms, TPOT <= 30 ms`` from an SLA dict (search.SLA.to_dict)."""
+    pct = sla["percentile"]
+    parts = []
+    if sla.get("ttft_max_ms") is not None:
+        parts.append(f"TTFT {pct} <= {sla['ttft_max_ms']:g} ms")
+    if sla.get("tpot_max_ms") is not None:
+        parts.append(f"TPOT <= {sla['tpot_max_ms']:g} ms")
+    if sla.get("e2el_max_ms") is not None:
+        parts.append(f"E2E {pct} <= {sla['e2el_max_ms']:g} ms")
+    if sla.get("min_interactivity") is not None:
+        parts.append(f"interactivity >= {sla['min_interactivity']:g} tok/s/user")
+    return ", ".join(parts) or "none"
+
+
+def table(title: str, columns, left=()):
+    """A Rich table with the given columns (right-aligned unless named in ``left``)."""
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c, justify="left" if c in left else "right")
+    return t
+
+
+def print_footer(console, d: dict, *, rate_key: str | None = None) -> None:
+    """Skipped hardware, warnings and the evaluation count/time of a result dict."""
+    for hw, why in d.get("skipped", {}).items():
+        console.print(f"[yellow]skipped {hw}:[/] {why}", highlight=False)
+    for w in d.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    rate = d.get(rate_key) if rate_key else None
+    console.print(f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"
+                  + (f" ({rate:,.0f} per second)" if rate else ""), highlight=False)

@@ -1,0 +1,30 @@
+"""``tokenfab report scenario.yaml -o report.html``: the plan as one self-contained HTML page (tokenfab.report)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..report import write_report
+from .common import console
+from .plan import HardwareListOpt, MonthsOpt, ScenarioArg, run_plan
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report_cmd(
+        scenario: Path = ScenarioArg,
+        output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write"),
+        months: Optional[int] = MonthsOpt,
+        hardware: Optional[str] = HardwareListOpt,
+        swing_pct: float = typer.Option(20.0, "--swing-pct", help="tornado: move each cost input by +/- this %"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    ) -> None:
+        """One self-contained HTML report (charts inline, no network): summary, fleet, cost, Pareto, tornado."""
+        res = run_plan(scenario, months, hardware, show_progress=not quiet)
+        p = write_report(res, output, swing_pct=swing_pct)
+        best = res.best
+        console.print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
+                      + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA"),
+                      highlight=False)

@@ -1,0 +1,62 @@
+"""`tokenfab plan` and `tokenfab report` end to end (CliRunner on tokenfab.cli.main.app), all three examples."""
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tokenfab.cli.main import app
+
+from test_planning import PRICED
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("name", ["consumer_chat", "enterprise_rag", "agentic_coding"])
+def test_examples_plan_json(name):
+    r = runner.invoke(app, ["plan", str(EXAMPLES / f"{name}.yaml"), "--months", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert len(d["labels"]) == 3
+    assert d["best_hardware"] is not None
+    best = d["hardware"][0]
+    assert best["feasible"] and best["monthly"]["gpus"][-1] > 0
+    assert d["summary"]["sentences"]
+
+
+def test_plan_table_and_csv(tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text(PRICED)
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["plan", str(sc), "--months", "4", "--hardware", "h100-sxm,mi300x", "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "hardware comparison" in text and "To break even" in text
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 8 and {r["hardware"] for r in rows} == {"h100-sxm", "mi300x"}
+    assert float(rows[0]["gpus"]) > 0 and "usd_per_mtok_cached_input" in rows[0]
+
+
+def test_validation_error_is_one_line_exit_2(tmp_path):
+    sc = tmp_path / "bad.yaml"
+    sc.write_text(PRICED.replace("count: 200000", "count: -3"))
+    r = runner.invoke(app, ["plan", str(sc)])
+    assert r.exit_code == 2
+    assert "personas[0].count" in r.output and "line 7" in r.output and "Traceback" not in r.output
+
+
+def test_unknown_hardware_option(tmp_path):
+    sc = tmp_path / "s.yaml"
+    sc.write_text(PRICED)
+    r = runner.invoke(app, ["plan", str(sc), "--hardware", "h100-sxn"])
+    assert r.exit_code == 2 and "h100-sxm" in r.output
+
+
+def test_report_command(tmp_path):
+    out = tmp_path / "report.html"
+    r = runner.invoke(app, ["report", str(EXAMPLES / "consumer_chat.yaml"), "-o", str(out), "--months", "6", "-q"])
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert "Executive summary" in page and 'id="chart-pareto"' in page

@@ -1,0 +1,173 @@
+"""Business planning (tokenfab.planning): cost allocation and breakeven algebra by hand, the fleet engine wiring
+(agrees with tokenfab.fleet.recommend), and the plan end to end."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenfab import fleet, planning as P, units
+from tokenfab.cli.common import to_jsonable
+from tokenfab.demand import Workload
+from tokenfab.scenario import parse_scenario_text
+
+from test_scenario import BASE
+
+PRICED = BASE.replace("count: 1000", "count: 200000") + """\
+growth:
+  monthly_growth_pct: 20
+pricing:
+  usd_per_mtok_input: 0.5
+  usd_per_mtok_cached_input: 0.05
+  usd_per_mtok_output: 2.0
+fixed_costs_usd_per_month: 10000
+"""
+
+
+# ---------------------------------------------------------------------------------------------- algebra
+def test_allocate_cost_by_hand():
+    # cost 1000 $ over 1e6 uncached input, 2e6 cached (w 0.1), 0.5e6 output (w 4): c = 1000 / (1e6 + 0.2e6 + 2e6)
+    c_in, c_cached, c_out = P.allocate_cost(1000.0, 1e6, 2e6, 0.5e6, cached_weight=0.1, output_weight=4.0)
+    c = 1000.0 / 3.2e6 * 1e6
+    assert (c_in, c_cached, c_out) == (pytest.approx(c), pytest.approx(0.1 * c), pytest.approx(4 * c))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(0, 1e9), st.floats(0, 1e12), st.floats(0, 1e12), st.floats(1, 1e12), st.floats(0, 1), st.floats(0.1, 10))
+def test_allocated_costs_add_back(cost, unc, cac, out, wc, wo):
+    a, b, c = P.allocate_cost(cost, unc, cac, out, cached_weight=wc, output_weight=wo)
+    assert (unc * a + cac * b + out * c) / units.MTOK == pytest.approx(cost, rel=1e-9, abs=1e-9)
+
+
+def test_revenue_margin_breakeven_by_hand():
+    rev = P.token_revenue_usd(2e6, 1e6, 1e6, usd_per_mtok_input=1.0, usd_per_mtok_cached_input=0.1,
+                              usd_per_mtok_output=4.0)
+    assert rev == pytest.approx(2 + 0.1 + 4)
+    m, pct = P.gross_margin(100.0, 80.0)
+    assert (m, pct) == (pytest.approx(20.0), pytest.approx(20.0))
+    assert np.isnan(P.gross_margin(0.0, 5.0)[1])
+    assert P.breakeven_usd_per_mtok(50.0, 25e6) == pytest.approx(2.0)
+    # cost 100, subscriptions 40, per-token revenue 30: prices must rise 2x
+    assert P.breakeven_price_multiple(100.0, 40.0, 30.0) == pytest.approx(2.0)
+
+
+def test_breakeven_users_linear():
+    assert P.breakeven_users_linear(1000.0, 10.0, 6.0) == pytest.approx(250.0)
+    assert P.breakeven_users_linear(1000.0, 5.0, 6.0) is None
+
+
+# ---------------------------------------------------------------------------------------------- fleet wiring
+def _workload(hit=0.0, isl=1000, osl=200, tpot=50.0):
+    return Workload(key="w", model="llama-3.1-8b", tier="goldilocks", isl=isl, osl=osl, ttft_max_ms=2000.0,
+                    tpot_max_ms=tpot, peak_to_average=2.0, prefix_hit_rate=hit, features=("chat",))
+
+
+@pytest.mark.parametrize("rate", [0.5, 7.0, 300.0])
+def test_fleet_at_rates_matches_fleet_recommend(rate):
+    fr = P.workload_frontier(_workload(), ("h100-sxm",))
+    cap = P.capacity_options(fr.sweep, 0)
+    mine = int(P.fleet_at_rates(cap, [rate])["gpus"][0])
+    ref = fleet.recommend("llama-3.1-8b", ["h100-sxm"], rate_rps=rate, isl=1000, osl=200, ttft_max_ms=2000.0,
+                          tpot_max_ms=50.0, usd_per_gpu_hour=1.0)
+    assert mine == ref[0].gpus
+
+
+def test_fleet_is_monotone_in_rate_and_zero_at_zero():
+    cap = P.capacity_options(P.workload_frontier(_workload(), ("h100-sxm",)).sweep, 0)
+    rates = np.array([0.0, 0.1, 1, 10, 100, 1000])
+    g = P.fleet_at_rates(cap, rates)["gpus"]
+    assert g[0] == 0 and np.all(np.diff(g) >= 0)
+
+
+def test_prefix_cache_never_needs_more_gpus():
+    rates = np.array([5.0, 50.0])
+    g0 = P.fleet_at_rates(P.capacity_options(P.workload_frontier(_workload(0.0, isl=8000), ("h100-sxm",)).sweep, 0),
+                          rates)["gpus"]
+    g9 = P.fleet_at_rates(P.capacity_options(P.workload_frontier(_workload(0.9, isl=8000), ("h100-sxm",)).sweep, 0),
+                          rates)["gpus"]
+    assert np.all(g9 <= g0)
+
+
+# ---------------------------------------------------------------------------------------------- the plan
+@pytest.fixture(scope="module")
+def res():
+    return P.plan(parse_scenario_text(PRICED), hardware=["h100-sxm", "mi300x"])
+
+
+def test_plan_costs_add_up(res):
+    d = res.demand
+    for h in res.hardware:
+        assert h.feasible
+        m = h.monthly
+        wall = h.tco["usd_per_gpu_hour_wallclock"]
+        assert m["cost_usd"] == pytest.approx(m["gpus"] * wall * units.HOURS_PER_MONTH + 10000)
+        assert m["capital_usd"] + m["operating_usd"] == pytest.approx(m["cost_usd"])
+        assert np.all(np.diff(m["gpus"]) >= 0)  # users only grow
+        # revenue by hand: every token billed (no subscription)
+        days = units.DAYS_PER_MONTH
+        rev = (d.totals["uncached_input_tokens_per_day"] * 0.5 + d.totals["cached_input_tokens_per_day"] * 0.05
+               + d.totals["output_tokens_per_day"] * 2.0) * days / 1e6
+        assert m["revenue_usd"] == pytest.approx(rev)
+        assert m["gross_margin_usd"] == pytest.approx(rev - m["cost_usd"])
+        tok = d.totals["total_tokens_per_day"] * days
+        assert m["breakeven_usd_per_mtok"] == pytest.approx(m["cost_usd"] / tok * 1e6)
+        # nodes and racks from GPUs
+        assert np.all(m["nodes"] == np.ceil(m["gpus"] / h.tco["chips_per_node"]))
+
+
+def test_breakeven_users_breaks_even(res):
+    h = res.best
+    i = 0
+    u = h.monthly["breakeven_users"][i]
+    assert np.isfinite(u)
+    # just above the breakeven scale revenue covers cost; well below it does not (fixed costs)
+    d = res.demand
+    rev_per_user = h.monthly["revenue_usd"][i] / d.total_users[i]
+    wall = h.tco["usd_per_gpu_hour_wallclock"]
+
+    def margin(users):
+        gpus = 0
+        for w in d.workloads:
+            sw = P.workload_frontier(w, tuple(x.hardware for x in res.hardware)).sweep
+            hw = [x.key for x in sw.hardware].index(h.hardware)
+            rate = d.load[w.key]["peak_requests_per_s"][i] / d.total_users[i] * users
+            gpus += int(P.fleet_at_rates(P.capacity_options(sw, hw), [rate])["gpus"][0])
+        return users * rev_per_user - (gpus * wall * units.HOURS_PER_MONTH + 10000)
+
+    assert margin(u * 1.0001) >= 0
+    assert margin(u * 0.5) < 0
+
+
+def test_plan_json_and_rows(res):
+    d = to_jsonable(res.to_dict())
+    json.dumps(d, allow_nan=False)
+    assert d["best_hardware"] in ("h100-sxm", "mi300x")
+    assert len(d["labels"]) == 6 and len(d["hardware"][0]["monthly"]["gpus"]) == 6
+    assert d["hardware"][0]["totals"]["cost_usd"] <= d["hardware"][1]["totals"]["cost_usd"]
+    wl = d["hardware"][0]["workloads"][0]
+    assert wl["frontier"] and wl["operating_point"]["total_tokens_per_s_per_gpu"] > 0
+    assert d["summary"]["sentences"] and d["summary"]["gpus"] == d["hardware"][0]["monthly"]["gpus"][-1]
+    rows = res.to_rows()
+    assert len(rows) == 2 * 6 and "tokens_per_day:chat" in rows[0] and "tokens_per_day:users" in rows[0]
+
+
+def test_months_and_hardware_overrides():
+    r = P.plan(parse_scenario_text(PRICED), months=2, hardware=["h100-sxm"])
+    assert r.months.tolist() == [0, 1] and [h.hardware for h in r.hardware] == ["h100-sxm"]
+
+
+def test_infeasible_hardware_is_reported():
+    text = PRICED.replace("    output_tokens: 200\n", "    output_tokens: 200\n    tpot_ms: 0.5\n")
+    r = P.plan(parse_scenario_text(text), months=1, hardware=["h100-sxm"])
+    assert not r.hardware[0].feasible and "SLA" in r.hardware[0].reason
+    assert r.best is None and r.warnings
+    json.dumps(to_jsonable(r.to_dict()), allow_nan=False)
+
+
+def test_subscription_personas_not_billed_per_token():
+    text = PRICED.replace("    features: {chat: 1}\n", "    features: {chat: 1}\n    subscription_usd_per_month: 10\n")
+    r = P.plan(parse_scenario_text(text), months=1, hardware=["h100-sxm"])
+    m = r.hardware[0].monthly
+    assert m["revenue_tokens_usd"][0] == 0
+    assert m["revenue_usd"][0] == pytest.approx(200000 * 10)

@@ -1,0 +1,78 @@
+"""The HTML report (tokenfab.report): self-contained, with its charts and key numbers, user text escaped."""
+import json
+import re
+
+import pytest
+
+from tokenfab import planning as P
+from tokenfab import report as R
+from tokenfab.errors import TokenfabError
+from tokenfab.scenario import parse_scenario_text
+
+from test_planning import PRICED
+
+
+@pytest.fixture(scope="module")
+def res():
+    text = PRICED.replace("name: test", 'name: "<script>alert(1)</script> & Co"')
+    return P.plan(parse_scenario_text(text), months=4, hardware=["h100-sxm", "mi300x"])
+
+
+@pytest.fixture(scope="module")
+def page(res):
+    return R.render_html(res)
+
+
+def _figs(page: str) -> dict:
+    m = re.search(r"const FIGS = (.*?);\nfor", page, re.S)
+    return json.loads(m.group(1).replace("<\\/", "</"))
+
+
+def test_self_contained_with_plotly_inline(page):
+    from plotly.offline import get_plotlyjs
+    js = get_plotlyjs()
+    assert js in page  # plotly.js itself is inline
+    rest = page.replace(js, "")
+    assert "<script src=" not in rest and "http://" not in rest and "https://" not in rest
+    assert rest.count("<script") == 2  # the inline library and the chart data
+
+
+def test_user_text_is_escaped(page):
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_charts_present_and_valid(page):
+    import plotly.graph_objects as go
+    figs = _figs(page)
+    for cid in ("chart-fleet", "chart-cost", "chart-tokens", "chart-unit-cost", "chart-pareto", "chart-breakdown"):
+        assert f'id="{cid}"' in page
+        go.Figure(figs[cid])  # plotly accepts the figure
+        assert figs[cid]["data"]
+    # the Pareto chart has the frontier and the operating points
+    names = [t["name"] for t in figs["chart-pareto"]["data"]]
+    assert any("operating point" in n for n in names) and any(n.endswith(" agg") for n in names)
+
+
+def test_tornado_when_sensitivity_is_available(page):
+    pytest.importorskip("tokenfab.sensitivity")
+    assert 'id="chart-tornado"' in page
+    assert _figs(page)["chart-tornado"]["data"]
+
+
+def test_key_numbers_in_executive_summary(res, page):
+    s = res.summary()
+    assert "Executive summary" in page
+    assert f"{s['gpus']:,} GPUs" in page
+    assert f"${s['usd_per_mtok_blended']:,.3f}" in page
+    assert f"{s['gross_margin_pct']:,.0f}%" in page
+    assert f"${s['breakeven_usd_per_mtok']:,.3f} per M" in page
+    for sentence in s["sentences"]:
+        assert R.esc(sentence) in page
+
+
+def test_write_report(res, tmp_path):
+    p = R.write_report(res, tmp_path / "r.html")
+    assert p.read_text().startswith("<!DOCTYPE html>")
+    with pytest.raises(TokenfabError):
+        R.write_report(res, tmp_path / "r.pdf")

@@ -1,0 +1,128 @@
+"""Scenario YAML validation: every error names the field path and the YAML line (tokenfab.scenario)."""
+import pytest
+
+from tokenfab.errors import TokenfabError
+from tokenfab.scenario import ScenarioError, load_scenario, parse_scenario_text
+
+BASE = """\
+name: test
+horizon_months: 6
+model: llama-3.1-8b
+hardware: [h100-sxm]
+personas:
+  - name: users
+    count: 1000
+    active_share: 0.5
+    sessions_per_day: 2
+    requests_per_session: 5
+    features: {chat: 1}
+features:
+  chat:
+    kind: chat
+    input_tokens: 1000
+    output_tokens: 200
+diurnal:
+  peak_to_average: 2
+"""
+
+
+def err(text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario_text(text)
+    return e.value
+
+
+def test_valid_base_parses():
+    sc = parse_scenario_text(BASE)
+    assert sc.personas[0].count == 1000
+    assert sc.features["chat"].tier_name == "goldilocks"
+    assert sc.sla("chat")["ttft_ms"] == 2000.0
+    assert sc.personas[0].billed_per_token  # no subscription -> billed per token
+
+
+def test_negative_users_names_field_and_line():
+    e = err(BASE.replace("count: 1000", "count: -5"))
+    assert e.field == "personas[0].count"
+    assert e.line == 7
+    assert ">= 0" in str(e) and "line 7" in str(e)
+
+
+def test_wrong_unit_names_conversion():
+    text = BASE.replace("    output_tokens: 200\n", "    output_tokens: 200\n    ttft_ms: 500ms\n")
+    e = err(text)
+    assert e.field == "features.chat.ttft_ms"
+    assert e.line == 17
+    assert "wrong unit" in str(e) and "milliseconds" in str(e)
+    e2 = err(text.replace("500ms", "2s"))
+    assert "2000" in str(e2)  # 2 s = 2000 ms
+
+
+def test_percent_into_share_field():
+    e = err(BASE.replace("active_share: 0.5", "active_share: 50%"))
+    assert e.field == "personas[0].active_share" and "0.5" in str(e)
+
+
+def test_missing_field_points_at_parent_line():
+    e = err(BASE.replace("    requests_per_session: 5\n", ""))
+    assert e.field == "personas[0].requests_per_session"
+    assert "missing" in str(e)
+    assert e.line == 6  # the persona's first line
+
+
+def test_unknown_model_and_hardware_suggest():
+    e = err(BASE.replace("model: llama-3.1-8b", "model: llama-3.1-8"))
+    assert e.field == "model" and e.line == 3 and "llama-3.1-8b" in str(e)
+    e = err(BASE.replace("hardware: [h100-sxm]", "hardware: [h100-sxn]"))
+    assert e.field == "hardware[0]" and e.line == 4 and "h100-sxm" in str(e)
+
+
+def test_unknown_field_suggests_nearest():
+    e = err(BASE.replace("sessions_per_day: 2", "sessions_per_day: 2\n    requests_per_sesion: 3"))
+    assert "requests_per_session" in str(e)
+
+
+def test_unknown_feature_in_persona():
+    e = err(BASE.replace("features: {chat: 1}", "features: {chta: 1}"))
+    assert e.field == "personas[0].features.chta" and "chat" in str(e)
+
+
+def test_diurnal_needs_24_weights_or_ratio():
+    e = err(BASE.replace("  peak_to_average: 2", "  hourly_weights: [1, 2, 3]"))
+    assert "24" in str(e) and e.field.startswith("diurnal")
+    e = err(BASE.replace("  peak_to_average: 2", "  peak_to_average: 0.5"))
+    assert e.field == "diurnal.peak_to_average"
+
+
+def test_s_curve_needs_its_parameters():
+    e = err(BASE + "growth:\n  kind: s-curve\n  midpoint_month: 6\n")
+    assert "steepness_per_month" in str(e) and e.line == 19
+
+
+def test_uniform_distribution_and_contradiction():
+    sc = parse_scenario_text(BASE.replace("input_tokens: 1000", "input_tokens: {distribution: uniform, min: 100, max: 300}"))
+    assert sc.features["chat"].input_tokens.max == 300
+    e = err(BASE.replace("input_tokens: 1000", "input_tokens: {distribution: uniform, min: 300, max: 100}"))
+    assert "below min" in str(e)
+
+
+def test_unknown_tco_override_and_preset():
+    e = err(BASE + "tco:\n  overrides: {usd_per_kwhh: 0.1}\n")
+    assert e.field == "tco.overrides.usd_per_kwhh" and "usd_per_kwh" in str(e)
+    e = err(BASE + "tco:\n  preset: owned-neo\n")
+    assert "owned-neocloud" in str(e)
+
+
+def test_not_yaml_and_not_mapping():
+    assert "not valid YAML" in str(err("name: [unclosed\n"))
+    assert err("- a\n- b\n").line == 1
+
+
+def test_file_not_found(tmp_path):
+    with pytest.raises(TokenfabError):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_month_labels():
+    sc = parse_scenario_text(BASE + 'start_month: "2026-11"\n')
+    assert sc.month_labels(4) == ["2026-11", "2026-12", "2027-01", "2027-02"]
+    assert parse_scenario_text(BASE).month_labels(2) == ["M0", "M1"]
