@@ -70,6 +70,9 @@ def main() -> int:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--check", action="store_true", help="evaluate the committed profile; do not fit")
+    ap.add_argument("--verify", action="store_true",
+                    help="refit from scratch and compare with the committed parameters (exit 1 if they differ); "
+                         "writes nothing")
     ap.add_argument("--max-nfev", type=int, default=60)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = ap.parse_args()
@@ -80,6 +83,27 @@ def main() -> int:
     t0 = time.time()
     if args.check:
         prof = load_profile(args.out if Path(args.out).exists() else None)
+    elif args.verify:
+        committed = load_profile(args.out if Path(args.out).exists() else None)
+        prof, info = fit_profile(pts, max_nfev=args.max_nfev)
+        print(f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}")
+        worst = 0.0
+        for fam, params in [("default", prof.default)] + sorted(prof.families.items()):
+            ref = committed.default if fam == "default" else committed.families.get(fam)
+            if ref is None:
+                print(f"  {fam}: not in the committed profile")
+                worst = float("inf")
+                continue
+            for k, v in params.to_dict().items():
+                r = getattr(ref, k)
+                rel = abs(v - r) / max(abs(r), 1e-12)
+                worst = max(worst, rel)
+                if rel > 1e-3:
+                    print(f"  {fam}.{k}: refit {v:.6g} vs committed {r:.6g} ({rel:.2%})")
+        ok = worst <= 1e-3
+        print(f"verify: refit {'reproduces' if ok else 'DIFFERS FROM'} the committed parameters "
+              f"(largest relative difference {worst:.2e})")
+        return 0 if ok else 1
     else:
         prof, info = fit_profile(pts, max_nfev=args.max_nfev)
         print(f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}")

@@ -46,7 +46,7 @@ def test_arithmetic_by_hand():
 def test_api_signature_contract():
     sig = inspect.signature(fleet.recommend)
     for name in ("rate_rps", "tokens_per_day", "isl", "osl", "ttft_max_ms", "tpot_max_ms", "weights", "preset",
-                 "usd_per_gpu_hour", "percentile", "calibration"):
+                 "usd_per_gpu_hour", "percentile", "calibration", "prefix_hit_rate"):
         assert sig.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
     assert list(sig.parameters)[:2] == ["model", "hardware_list"]
 
@@ -215,3 +215,30 @@ def test_budget_power_and_monotone():
 def test_budget_too_small_is_explained():
     rep = fleet.budget_report(MODEL, ["h100-sxm", "groq-lpu"], racks=1, **KW)
     assert "groq-lpu" in rep.skipped and "budget holds" in rep.skipped["groq-lpu"]
+
+
+def test_prefix_cache_reaches_the_sweep_and_is_validated():
+    kw = dict(rate_rps=20.0, isl=8000, osl=200, ttft_max_ms=2000.0, tpot_max_ms=50.0, usd_per_gpu_hour=1.0)
+    g0 = fleet.recommend("llama-3.1-8b", ["h100-sxm"], **kw)[0]
+    g9 = fleet.recommend("llama-3.1-8b", ["h100-sxm"], prefix_hit_rate=0.9, **kw)[0]
+    assert g9.gpus <= g0.gpus and g9.ttft_ms < g0.ttft_ms  # 90% of each prefill skipped
+    with pytest.raises(TokenfabError) as e:
+        fleet.recommend("llama-3.1-8b", ["h100-sxm"], prefix_hit_rate=1.5, **kw)
+    assert e.value.field == "prefix_hit_rate"
+
+
+def test_skip_reason_is_public_and_names_the_limit():
+    sla = S.SLA.make(ttft_max_ms=2000.0, tpot_max_ms=0.01)
+    sw = S.sweep("llama-3.1-8b", ["h100-sxm"], isl=1000, osl=200, sla=sla)
+    msg = fleet.skip_reason(sw, 0, sla)
+    assert "no configuration meets the SLA" in msg and "TPOT" in msg.upper() and "limit 0.01" in msg
+
+
+def test_composed_fleet_sizes_by_hand():
+    # decode replica 2 rps, prefill replica 5 rps checked at 80% utilization, demand 7 rps:
+    # y = ceil(7 / 2) = 4, x0 = ceil(7 / (0.8 x 5)) = 2; capacity = min(4 x 2, 2 x 5) = 8 rps
+    x0, y = fleet.disagg_min_replicas(7.0, 2.0, 5.0, 0.8)
+    assert (float(x0), float(y)) == (2.0, 4.0)
+    assert fleet.composed_capacity_rps(2, 4, 2.0, 5.0) == pytest.approx(8.0)
+    x0, y = fleet.disagg_min_replicas(np.array([0.1, 8.0]), 2.0, 5.0, 0.8)  # vectorized; at least one of each
+    assert x0.tolist() == [1.0, 2.0] and y.tolist() == [1.0, 4.0]

@@ -73,6 +73,56 @@ def test_fleet_at_rates_matches_fleet_recommend(rate):
     assert mine == ref[0].gpus
 
 
+# llama-3.1-70b at 8 requests/s on mi300x: a composed disaggregated fleet (5 GPUs at the time of writing) needs fewer
+# GPUs than any whole replica (7); checked by the assertions below, not pinned.
+BIG = dict(model="llama-3.1-70b", isl=1024, osl=256, ttft_max_ms=2000.0, tpot_max_ms=50.0)
+
+
+def _big_workload(hit=0.0):
+    return Workload(key="w", model=BIG["model"], tier="goldilocks", isl=BIG["isl"], osl=BIG["osl"],
+                    ttft_max_ms=BIG["ttft_max_ms"], tpot_max_ms=BIG["tpot_max_ms"], peak_to_average=2.0,
+                    prefix_hit_rate=hit, features=("chat",))
+
+
+@pytest.mark.parametrize("hw,rate,hit", [("mi300x", 8.0, 0.0), ("mi300x", 20.0, 0.0), ("h100-sxm", 20.0, 0.0),
+                                         ("h100-sxm", 3.0, 0.0), ("mi300x", 8.0, 0.6)])
+def test_plan_fleet_equals_recommend_including_composed(hw, rate, hit):
+    cands = P.capacity_options(P.workload_frontier(_big_workload(hit), (hw,)).sweep, 0)
+    f = P.fleet_at_rates(cands, [rate])
+    ref = fleet.recommend(BIG["model"], [hw], rate_rps=rate, isl=BIG["isl"], osl=BIG["osl"],
+                          ttft_max_ms=BIG["ttft_max_ms"], tpot_max_ms=BIG["tpot_max_ms"], usd_per_gpu_hour=1.0,
+                          prefix_hit_rate=hit)[0]
+    assert int(f["gpus"][0]) == ref.gpus
+    assert bool(f["composed"][0]) == ref.config.get("sizing", "").startswith("composed")
+    assert f["capacity_requests_per_s"][0] == pytest.approx(ref.capacity_requests_per_s, rel=1e-9)
+    assert f["capacity_requests_per_s"][0] >= rate * (1 - 1e-9)
+
+
+def test_a_composed_fleet_beats_whole_replicas_in_the_plan():
+    cands = P.capacity_options(P.workload_frontier(_big_workload(), ("mi300x",)).sweep, 0)
+    rates = np.array([8.0, 20.0])
+    f = P.fleet_at_rates(cands, rates)
+    lower, whole = fleet.gpu_bounds(cands, rates)
+    assert f["composed"].any()
+    c = f["composed"]
+    assert np.all(f["gpus"][c] < whole[c]) and np.all(lower <= f["gpus"])
+    assert np.all(f["gpus"][c] == f["gpus_per_replica"][c]) and np.all(f["replicas"][c] == 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.05, 400.0), st.sampled_from(["h100-sxm", "mi300x"]))
+def test_fewest_gpus_is_the_minimum_of_fleet_sizes(rate, hw):
+    """The pruned, vectorized sizing equals the minimum over every SLA-meeting row of fleet.fleet_sizes, and the cheap
+    bounds bracket it."""
+    sw = P.workload_frontier(_big_workload(), (hw,)).sweep
+    cands = P.capacity_options(sw, 0)
+    sizes = fleet.fleet_sizes(sw, rate, cands.ids)
+    f = P.fleet_at_rates(cands, [rate, 2 * rate])
+    assert f["gpus"][0] == sizes["gpus"][cands.ids].min()
+    lo, up = fleet.gpu_bounds(cands, [rate, 2 * rate])
+    assert np.all(lo <= f["gpus"]) and np.all(f["gpus"] <= up)
+
+
 def test_fleet_is_monotone_in_rate_and_zero_at_zero():
     cap = P.capacity_options(P.workload_frontier(_workload(), ("h100-sxm",)).sweep, 0)
     rates = np.array([0.0, 0.1, 1, 10, 100, 1000])
@@ -137,6 +187,10 @@ def test_breakeven_users_breaks_even(res):
 
     assert margin(u * 1.0001) >= 0
     assert margin(u * 0.5) < 0
+    # the one-month form agrees with the all-months search
+    fronts = {w.key: P.workload_frontier(w, tuple(x.hardware for x in res.hardware)) for w in d.workloads}
+    one = P.breakeven_users_for_month(d, fronts, h.hardware, i, wall, 10000, float(h.monthly["revenue_usd"][i]))
+    assert one == pytest.approx(u, rel=1e-9)
 
 
 def test_plan_json_and_rows(res):
@@ -147,6 +201,7 @@ def test_plan_json_and_rows(res):
     assert d["hardware"][0]["totals"]["cost_usd"] <= d["hardware"][1]["totals"]["cost_usd"]
     wl = d["hardware"][0]["workloads"][0]
     assert wl["frontier"] and wl["operating_point"]["total_tokens_per_s_per_gpu"] > 0
+    assert len(wl["composed"]) == len(wl["prefill_replicas"]) == len(wl["decode_replicas"]) == 6
     assert d["summary"]["sentences"] and d["summary"]["gpus"] == d["hardware"][0]["monthly"]["gpus"][-1]
     rows = res.to_rows()
     assert len(rows) == 2 * 6 and "tokens_per_day:chat" in rows[0] and "tokens_per_day:users" in rows[0]

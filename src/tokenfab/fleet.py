@@ -36,7 +36,7 @@ from . import cost as costmod
 from . import queueing as Q
 from . import search as S
 from . import units
-from .errors import TokenfabError, require_positive
+from .errors import TokenfabError, require_positive, require_range
 
 DEFINITIONS = {
     "replicas": "copies of the deployment (an x:y prefill:decode unit when disaggregated) = ceil(demand / capacity "
@@ -203,28 +203,60 @@ def disagg_ttft_ms(rate_rps, prefill_replicas, prefill_service_s, prefill_ranks,
     return ttft, ok
 
 
+def disagg_min_replicas(rate_rps, decode_replica_rps, prefill_replica_rps, prefill_utilization):
+    """(x0, y): the fewest prefill replicas the prefill load allows, x0 = ceil(rate / (u x prefill replica rps)), and
+    the decode replicas y = ceil(rate / decode replica rps), both >= 1 (float arrays, broadcast). A composed
+    disaggregated fleet (:func:`compose_disagg_fleet`) has y decode and at least x0 prefill replicas, so
+    x0 x prefill GPUs + y x decode GPUs is a lower bound on its size."""
+    lam = np.asarray(rate_rps, dtype=float)
+    r_d = np.asarray(decode_replica_rps, dtype=float)
+    u = np.clip(np.asarray(prefill_utilization, dtype=float), 1e-6, 1.0)
+    y = np.maximum(1, np.ceil(lam / r_d * (1 - 1e-12) - 1e-9))
+    x0 = np.maximum(1, np.ceil(lam / (u * np.asarray(prefill_replica_rps, dtype=float)) * (1 - 1e-12) - 1e-9))
+    return np.broadcast_arrays(x0, y)
+
+
+def composed_capacity_rps(prefill_replicas, decode_replicas, decode_replica_rps, prefill_replica_rps):
+    """Requests/s a composed fleet of x prefill and y decode replicas can process: min(y x decode replica rps,
+    x x prefill replica rps), prefill replicas at full utilization (its latency was checked at the demand it was
+    composed for, :func:`compose_disagg_fleet`). Vectorized."""
+    return _out(np.minimum(np.asarray(decode_replicas, dtype=float) * np.asarray(decode_replica_rps, dtype=float),
+                           np.asarray(prefill_replicas, dtype=float) * np.asarray(prefill_replica_rps, dtype=float)))
+
+
+def _out(a):
+    a = np.asarray(a)
+    return a if a.ndim else a.item()
+
+
 def compose_disagg_fleet(rate_rps, decode_replica_rps, prefill_replica_rps, prefill_utilization, prefill_service_s,
                          prefill_ranks, ttft_fixed_ms, tpot_ms, *, osl: int, sla: "S.SLA", extra_prefill: int = 4):
-    """Prefill and decode replicas for a disaggregated fleet serving ``rate_rps`` (vectorized over candidate units).
+    """Prefill and decode replicas for a disaggregated fleet serving ``rate_rps`` (vectorized over candidate units;
+    ``rate_rps`` may be an array broadcast against them).
 
     A rate-matched x:y unit of the sweep can be large (e.g. 1 prefill + 16 decode replicas); a small demand needs
     fewer. For each candidate: y = ceil(rate / decode replica rps) decode replicas and the fewest prefill replicas
     x >= ceil(rate / (u x prefill replica rps)), u the prefill utilization the unit was checked at, whose TTFT
     (:func:`disagg_ttft_ms`) and E2E latency meet the SLA; up to ``extra_prefill`` more replicas are tried. Returns
     (x, y, ttft_ms at the percentile, ok); x = 0 where none meets the SLA."""
-    lam = float(rate_rps)
-    r_d = np.asarray(decode_replica_rps, dtype=float)
-    u = np.clip(np.asarray(prefill_utilization, dtype=float), 1e-6, 1.0)
-    y = np.maximum(1, np.ceil(lam / r_d * (1 - 1e-12) - 1e-9))
-    x0 = np.maximum(1, np.ceil(lam / (u * np.asarray(prefill_replica_rps, dtype=float)) * (1 - 1e-12) - 1e-9))
-    x_out = np.zeros(r_d.shape)
-    ttft_out = np.full(r_d.shape, np.inf)
-    for k in range(int(extra_prefill) + 1):
-        ttft, ok = disagg_ttft_ms(lam, x0 + k, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms, osl=osl,
-                                  sla=sla)
-        new = ok & (x_out == 0)
-        x_out = np.where(new, x0 + k, x_out)
-        ttft_out = np.where(new, ttft, ttft_out)
+    lam = np.asarray(rate_rps, dtype=float)
+    x0, y = disagg_min_replicas(lam, decode_replica_rps, prefill_replica_rps, prefill_utilization)
+    x_out = np.zeros(x0.shape)
+    ttft_out = np.full(x0.shape, np.inf)
+    args = [np.broadcast_to(np.asarray(a, dtype=float), x0.shape)
+            for a in (lam, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms)]
+    todo = np.flatnonzero(np.ones(x0.shape, dtype=bool).ravel())
+    flat = [a.ravel() for a in args]
+    x0f, x_f, t_f = x0.ravel(), x_out.ravel(), ttft_out.ravel()
+    for k in range(int(extra_prefill) + 1):  # only the candidates still without a fleet meeting the SLA
+        if not todo.size:
+            break
+        lam_t, svc_t, ranks_t, fixed_t, tpot_t = (a[todo] for a in flat)
+        ttft, ok = disagg_ttft_ms(lam_t, x0f[todo] + k, svc_t, ranks_t, fixed_t, tpot_t, osl=osl, sla=sla)
+        x_f[todo[ok]] = x0f[todo[ok]] + k
+        t_f[todo[ok]] = ttft[ok]
+        todo = todo[~ok]
+    x_out, ttft_out = x_f.reshape(x0.shape), t_f.reshape(x0.shape)
     return x_out.astype(int), y.astype(int), ttft_out, x_out > 0
 
 
@@ -309,9 +341,105 @@ def fleet_sizes(sw: "S.Sweep", rate_rps: float, ids) -> dict:
             "decode_replicas": ys}
 
 
+@dataclass
+class FleetCandidates:
+    """The SLA-meeting sweep rows of one hardware, prepared for sizing fleets at many rates (:func:`fleet_candidates`):
+    all of them (``ids``), their whole-replica Pareto set (fewer GPUs, more requests/s per replica: a row off it never
+    needs fewer whole-replica GPUs at any rate) and the disaggregated rows with their :func:`_disagg_parts`."""
+
+    sweep: "S.Sweep"
+    ids: np.ndarray  # sweep rows, ascending
+    pareto: np.ndarray  # sweep rows
+    disagg_pos: np.ndarray  # positions in ids of the disaggregated rows
+    parts: dict
+    min_gpus_per_rps: float  # min over disaggregated rows of prefill GPUs / (u x prefill rps) + decode GPUs / rps
+    min_unit_gpus: int  # min over disaggregated rows of one prefill + one decode replica's GPUs
+
+
+def fleet_candidates(sw: "S.Sweep", ids) -> FleetCandidates:
+    """Prepare the sweep rows ``ids`` (SLA-meeting, requests/s > 0) for :func:`fewest_gpus` and :func:`gpu_bounds`."""
+    c = sw.cols
+    ids = np.unique(np.asarray(ids, dtype=int))
+    g = c["gpus"][ids]
+    r = c["requests_per_s"][ids]
+    order = np.lexsort((-r, g))
+    best = np.maximum.accumulate(r[order])
+    keep = np.r_[True, best[1:] > best[:-1] * (1 + 1e-12)] if order.size else np.zeros(0, dtype=bool)
+    pos = np.flatnonzero(c["mode"][ids] == 1)
+    d = _disagg_parts(sw, ids[pos])
+    if pos.size:
+        slope = float(np.min(d["g_p"] / (np.clip(d["u"], 1e-6, 1.0) * d["mu"]) + d["g_d"] / d["r_d"]))
+        unit = int(np.min(d["g_p"] + d["g_d"]))
+    else:
+        slope, unit = np.inf, 0
+    return FleetCandidates(sw, ids, ids[order[keep]], pos, d, slope, unit)
+
+
+def gpu_bounds(fc: FleetCandidates, rates_rps):
+    """(lower, upper) bounds on :func:`fewest_gpus` at each rate, cheap: upper = the fewest whole-replica GPUs (over
+    the Pareto set); lower = min(upper, max(rate x fc.min_gpus_per_rps, fc.min_unit_gpus)), at most any composed
+    fleet (:func:`disagg_min_replicas`). Rate 0: (0, 0)."""
+    c = fc.sweep.cols
+    rates = np.atleast_1d(np.asarray(rates_rps, dtype=float))
+    reps = np.asarray(replicas_needed(np.maximum(rates, 1e-300)[:, None], c["requests_per_s"][fc.pareto][None, :]))
+    upper = (reps.reshape(rates.size, -1) * c["gpus"][fc.pareto][None, :]).min(axis=1)
+    lower = np.minimum(upper, np.maximum(np.ceil(rates * fc.min_gpus_per_rps * (1 - 1e-6) - 1e-6), fc.min_unit_gpus))
+    zero = rates <= 0
+    return np.where(zero, 0, lower).astype(int), np.where(zero, 0, upper).astype(int)
+
+
+def fewest_gpus(fc: FleetCandidates, rates_rps) -> dict:
+    """Per rate (vectorized): the fleet :func:`recommend` picks on one hardware (one $/GPU-hour): each row sized by
+    :func:`fleet_sizes`' rule (whole replicas, or for a disaggregated row the fleet composed for the demand by
+    :func:`compose_disagg_fleet` when it needs fewer GPUs), then the fewest GPUs, then the most interactive. Fleets
+    are composed only where their lower bound (:func:`disagg_min_replicas`) reaches the fewest whole-replica GPUs.
+    Keys (arrays over rates): gpus, row (sweep index), composed, replicas (1 when composed), gpus_per_replica (the
+    fleet's GPUs when composed), prefill_replicas, decode_replicas (composed only), capacity_requests_per_s (replicas
+    x replica requests/s, or :func:`composed_capacity_rps`). Rate 0 needs no GPUs."""
+    sw, c = fc.sweep, fc.sweep.cols
+    rates = np.atleast_1d(np.asarray(rates_rps, dtype=float))
+    n, rows_n = rates.size, np.arange(rates.size)
+    reps = np.asarray(replicas_needed(np.maximum(rates, 1e-300)[:, None], c["requests_per_s"][fc.ids][None, :]))
+    reps = reps.reshape(n, fc.ids.size)
+    gpus = reps * c["gpus"][fc.ids][None, :]
+    composed = np.zeros(gpus.shape, dtype=bool)
+    xs, ys = np.zeros(gpus.shape, dtype=int), np.zeros(gpus.shape, dtype=int)
+    d = fc.parts
+    if fc.disagg_pos.size:
+        x0, y = disagg_min_replicas(rates[:, None], d["r_d"][None, :], d["mu"][None, :], d["u"][None, :])
+        lower = x0 * d["g_p"][None, :] + y * d["g_d"][None, :]
+        ri, ci = np.nonzero(lower <= gpus.min(axis=1)[:, None])
+        if ri.size:
+            x, yy, g, _, ok = _disagg_fleet_columns(sw, rates[ri], fc.ids[fc.disagg_pos[ci]])
+            col = fc.disagg_pos[ci]
+            better = ok & (g < gpus[ri, col])
+            ri, col = ri[better], col[better]
+            gpus[ri, col], composed[ri, col], reps[ri, col] = g[better], True, 1
+            xs[ri, col], ys[ri, col] = x[better], yy[better]
+    # fewest GPUs, then the most interactive, then the first row (recommend's order)
+    tps = c["tokens_per_s_per_user"][fc.ids]
+    best = gpus.min(axis=1)
+    score = np.where(gpus == best[:, None], tps[None, :], -np.inf)
+    k = np.argmax(score, axis=1)
+    row = fc.ids[k]
+    comp = composed[rows_n, k]
+    cap = np.where(comp, 0.0, reps[rows_n, k] * c["requests_per_s"][row])
+    if comp.any():
+        j = np.searchsorted(fc.ids[fc.disagg_pos], row[comp])
+        cap[comp] = composed_capacity_rps(xs[rows_n, k][comp], ys[rows_n, k][comp], d["r_d"][j], d["mu"][j])
+    zero = rates <= 0
+    g_out = np.where(zero, 0, best)
+    return {"gpus": g_out.astype(int), "row": row, "composed": comp & ~zero,
+            "replicas": np.where(zero, 0, reps[rows_n, k]).astype(int),
+            "gpus_per_replica": np.where(comp, best, c["gpus"][row]).astype(int),
+            "prefill_replicas": np.where(comp, xs[rows_n, k], 0), "decode_replicas": np.where(comp, ys[rows_n, k], 0),
+            "capacity_requests_per_s": np.where(zero, 0.0, cap)}
+
+
 # ----------------------------------------------------------------------------------------------- search
 def _prepare(model, hardware_list, *, isl, osl, weights, preset, usd_per_gpu_hour, percentile, calibration,
-             ttft_max_ms, tpot_max_ms, e2el_max_ms, gpus, mode, hardware_files, mtp=True, min_interactivity=None):
+             ttft_max_ms, tpot_max_ms, e2el_max_ms, gpus, mode, hardware_files, mtp=True, min_interactivity=None,
+             prefix_hit_rate: float = 0.0):
     """The sweep with costs attached, the SLA, and the mask of configurations meeting it at their own load; raises
     the binding-limit error when no configuration meets the SLA."""
     sla = S.SLA.make(ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms,
@@ -319,7 +447,8 @@ def _prepare(model, hardware_list, *, isl, osl, weights, preset, usd_per_gpu_hou
     hws = S.resolve_hardware(hardware_list, hardware_files)
     costs, cwarn = S._cost_table(hws, preset, usd_per_gpu_hour, hardware_files)
     sw = S.sweep(model, hws, isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode, sla=sla, mtp=mtp,
-                 calibration=calibration, hardware_files=hardware_files)
+                 calibration=calibration, hardware_files=hardware_files,
+                 prefix_hit_rate=float(require_range("prefix_hit_rate", prefix_hit_rate, 0.0, 1.0, hi_open=True)))
     sw.warnings.extend(cwarn)
     S.attach_costs(sw, costs)
     ok = sw.sla_mask() & (sw.cols["requests_per_s"] > 0)
@@ -328,7 +457,9 @@ def _prepare(model, hardware_list, *, isl, osl, weights, preset, usd_per_gpu_hou
     return sw, sla, ok
 
 
-def _skip_reason(sw: S.Sweep, h: int, sla: S.SLA) -> str:
+def skip_reason(sw: S.Sweep, h: int, sla: S.SLA) -> str:
+    """Why no configuration of hardware ``h`` (index into ``sw.hardware``) meets ``sla``: the best value of each
+    limited metric next to its limit."""
     c = sw.cols
     hm = (c["hw"] == h) & sw.valid
     if not hm.any():
@@ -378,14 +509,15 @@ def _composed_config(cfg: dict, x: int, y: int) -> dict:
 def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None, isl: int, osl: int,
                      ttft_max_ms=None, tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None,
                      percentile=None, calibration=None, e2el_max_ms=None, gpus=None, mode="both",
-                     hardware_files=None, mtp: bool = True) -> FleetReport:
+                     hardware_files=None, mtp: bool = True, prefix_hit_rate: float = 0.0) -> FleetReport:
     """:func:`recommend` with the hardware it could not size and why."""
     t0 = time.perf_counter()
     rate = demand_rps(rate_rps, tokens_per_day, isl=int(isl), osl=int(osl))
     sw, sla, ok = _prepare(model, hardware_list, isl=isl, osl=osl, weights=weights, preset=preset,
                            usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
                            ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, gpus=gpus,
-                           mode=mode, hardware_files=hardware_files, mtp=mtp)
+                           mode=mode, hardware_files=hardware_files, mtp=mtp,
+                           prefix_hit_rate=prefix_hit_rate)
     c = sw.cols
     sizes = fleet_sizes(sw, rate, np.flatnonzero(ok))
     reps_all, gpus_all = sizes["replicas"], sizes["gpus"]
@@ -397,7 +529,7 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
     for h, hw in enumerate(sw.hardware):
         ids = np.flatnonzero(ok & (c["hw"] == h))
         if not ids.size:
-            skipped[hw.key] = _skip_reason(sw, h, sla)
+            skipped[hw.key] = skip_reason(sw, h, sla)
             continue
         cost_ids = ids[np.isfinite(month_all[ids])]
         pool = cost_ids if cost_ids.size else ids
@@ -409,8 +541,8 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
         cfg = sw.config(i)
         if composed[i]:
             cfg = _composed_config(cfg, int(xs[i]), int(ys[i]))
-            cap_rps = float(min(ys[i] * c["requests_per_s"][i] / c["d_replicas"][i],
-                                xs[i] * c["requests_per_s"][i] / (c["p_util"][i] * c["p_replicas"][i])))
+            d = _disagg_parts(sw, np.array([i]))
+            cap_rps = float(composed_capacity_rps(xs[i], ys[i], d["r_d"][0], d["mu"][0]))
         else:
             cap_rps = float(reps_all[i] * c["requests_per_s"][i])
         costinfo = sw.costs.get(hw.key) or {}
@@ -435,9 +567,11 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
 
 def recommend(model, hardware_list, *, rate_rps=None, tokens_per_day=None, isl: int, osl: int, ttft_max_ms=None,
               tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None, percentile=None, calibration=None,
-              e2el_max_ms=None, gpus=None, mode="both", hardware_files=None, mtp: bool = True) -> list[FleetOption]:
+              e2el_max_ms=None, gpus=None, mode="both", hardware_files=None, mtp: bool = True,
+              prefix_hit_rate: float = 0.0) -> list[FleetOption]:
     """Per hardware, the cheapest fleet that serves ``rate_rps`` requests/s (or ``tokens_per_day`` input + output
-    tokens) of ISL/OSL tokens within the SLA; ranked cheapest first. Raises a TokenfabError naming the binding limit
+    tokens) of ISL/OSL tokens within the SLA; ranked cheapest first. ``prefix_hit_rate`` is the share of each prompt
+    found in the prefix cache (its prefill is skipped). Raises a TokenfabError naming the binding limit
     when no hardware can meet the SLA."""
     kw = dict(locals())
     return recommend_report(kw.pop("model"), kw.pop("hardware_list"), **kw).options
@@ -446,7 +580,7 @@ def recommend(model, hardware_list, *, rate_rps=None, tokens_per_day=None, isl: 
 def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, osl: int, ttft_max_ms=None,
                   tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None, percentile=None,
                   calibration=None, e2el_max_ms=None, gpus=None, mode="both", hardware_files=None,
-                  mtp: bool = True) -> FleetReport:
+                  mtp: bool = True, prefix_hit_rate: float = 0.0) -> FleetReport:
     """:func:`max_throughput_for_budget` with the hardware it skipped and why."""
     t0 = time.perf_counter()
     if (power_mw is None) == (racks is None):
@@ -461,7 +595,8 @@ def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, 
     sw, sla, ok = _prepare(model, hardware_list, isl=isl, osl=osl, weights=weights, preset=preset,
                            usd_per_gpu_hour=usd_per_gpu_hour, percentile=percentile, calibration=calibration,
                            ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, gpus=gpus,
-                           mode=mode, hardware_files=hardware_files, mtp=mtp)
+                           mode=mode, hardware_files=hardware_files, mtp=mtp,
+                           prefix_hit_rate=prefix_hit_rate)
     c = sw.cols
     options: list[BudgetOption] = []
     skipped: dict[str, str] = {}
@@ -473,7 +608,7 @@ def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, 
         max_g = gpus_in_budget(power_mw=power_mw, racks=racks, kw_per_gpu=kw, chips_per_rack=hw.chips_per_rack)
         ids = np.flatnonzero(ok & (c["hw"] == h))
         if not ids.size:
-            skipped[hw.key] = _skip_reason(sw, h, sla)
+            skipped[hw.key] = skip_reason(sw, h, sla)
             continue
         # whole replicas (aggregated deployments or rate-matched x:y units) of each configuration ...
         reps = max_g // c["gpus"][ids]
@@ -516,7 +651,8 @@ def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, 
 def max_throughput_for_budget(model, hardware_list, *, power_mw=None, racks=None, isl: int, osl: int,
                               ttft_max_ms=None, tpot_max_ms=None, weights=None, preset=None, usd_per_gpu_hour=None,
                               percentile=None, calibration=None, e2el_max_ms=None, gpus=None, mode="both",
-                              hardware_files=None, mtp: bool = True) -> list[BudgetOption]:
+                              hardware_files=None, mtp: bool = True,
+                              prefix_hit_rate: float = 0.0) -> list[BudgetOption]:
     """Per hardware, the most tokens/s within the SLA that fit in ``power_mw`` all-in MW or ``racks`` racks,
     ranked by tokens/s (most first)."""
     kw = dict(locals())
@@ -525,4 +661,5 @@ def max_throughput_for_budget(model, hardware_list, *, power_mw=None, racks=None
 
 __all__ = ["FleetOption", "BudgetOption", "FleetReport", "recommend", "recommend_report", "max_throughput_for_budget",
            "budget_report", "demand_rps", "replicas_needed", "nodes_and_racks", "usd_per_month", "megawatts",
-           "gpus_in_budget", "fleet_sizes", "compose_disagg_fleet", "fill_disagg_budget", "disagg_ttft_ms", "DEFINITIONS"]
+           "gpus_in_budget", "fleet_sizes", "FleetCandidates", "fleet_candidates", "fewest_gpus", "gpu_bounds",
+           "disagg_min_replicas", "composed_capacity_rps", "skip_reason", "compose_disagg_fleet", "fill_disagg_budget", "disagg_ttft_ms", "DEFINITIONS"]

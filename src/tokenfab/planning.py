@@ -2,9 +2,10 @@
 margin and breakeven (pure functions; docs/demand.md has the arithmetic and the PlanResult schema).
 
 Entry point: :func:`plan`. The fleet engine is tokenfab.search (one :func:`tokenfab.search.frontier` sweep per
-workload, all hardware at once, cached per workload) and tokenfab.fleet's arithmetic (``replicas_needed``,
-``nodes_and_racks``, ``megawatts``); the cost of a GPU-hour is tokenfab.tco. Because the per-replica capacity of a
-configuration does not depend on the month, a 36-month plan costs one sweep per workload, then array arithmetic.
+workload, all hardware at once, cached per workload) and tokenfab.fleet's sizing (``fewest_gpus``: the fleet
+``recommend`` picks, whole replicas or a composed disaggregated fleet; ``nodes_and_racks``, ``megawatts``); the cost of
+a GPU-hour is tokenfab.tco. Because the per-replica capacity of a configuration does not depend on the month, a
+36-month plan costs one sweep per workload, then array arithmetic.
 """
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ DEFAULT_OUTPUT_COST_WEIGHT = 4.0
 # breakeven-user search range: users from 1 to this many (log grid)
 BREAKEVEN_MAX_USERS = 1e10
 BREAKEVEN_GRID_POINTS = 400
+BREAKEVEN_REFINE_POINTS = 15  # points per refinement round of the last grid gap (each round shrinks it 16x)
 CAPITAL_COMPONENTS = ("capital",)  # tco components counted as capital; the rest (and rental prices) are operating
 
 DEFINITIONS = {
-    "gpus": "sum over workloads of replicas x GPUs per replica, sized for the month's peak within each SLA",
+    "gpus": "sum over workloads of the fleet tokenfab recommend picks for the month's peak within each SLA (whole "
+            "replicas x GPUs per replica, or prefill + decode replicas composed for the demand)",
     "nodes": "ceil(GPUs / chips per node)",
     "racks": "ceil(GPUs / chips per rack)",
     "mw": "GPUs x all-in kW per GPU / 1000",
@@ -128,55 +131,24 @@ def _out(a):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# per-replica capacity (from the sweep) and the fleet at any rate
+# the fleet at any rate: tokenfab.fleet's rule (fewest GPUs over whole replicas and composed disaggregated fleets)
 # ---------------------------------------------------------------------------------------------------------------
-@dataclass
-class Capacity:
-    """The SLA-meeting configurations of one workload on one hardware that are Pareto-optimal in (fewer GPUs per
-    replica, more requests/s per replica), ordered by GPUs per replica."""
-
-    hardware: str
-    ids: np.ndarray  # indices into the sweep
-    gpus_per_replica: np.ndarray
-    requests_per_s_per_replica: np.ndarray
-
-
-def capacity_options(sw: S.Sweep, hw_index: int) -> Capacity:
+def capacity_options(sw: S.Sweep, hw_index: int) -> fleetmod.FleetCandidates:
+    """The SLA-meeting configurations of one workload on one hardware, pre-pruned for sizing at many rates
+    (tokenfab.fleet.fleet_candidates): the whole-replica Pareto set plus every disaggregated row."""
     c = sw.cols
     ok = np.flatnonzero(sw.sla_mask() & (c["requests_per_s"] > 0) & (c["hw"] == hw_index))
-    key = sw.hardware[hw_index].key
-    if not ok.size:
-        return Capacity(key, ok, np.zeros(0, dtype=int), np.zeros(0))
-    g = c["gpus"][ok].astype(int)
-    r = c["requests_per_s"][ok].astype(float)
-    # most interactive first among equals, as fleet.recommend breaks ties
-    order = np.lexsort((-c["tokens_per_s_per_user"][ok], -r, g))
-    keep, best = [], -np.inf
-    for j in order:
-        if r[j] > best * (1 + 1e-12):
-            keep.append(j)
-            best = r[j]
-    keep = np.asarray(keep, dtype=int)
-    return Capacity(key, ok[keep], g[keep], r[keep])
+    return fleetmod.fleet_candidates(sw, ok)
 
 
-def fleet_at_rates(cap: Capacity, rates_rps) -> dict:
-    """For each rate: the cheapest (fewest GPUs; one hardware has one $/GPU-hour) replica count and configuration,
-    replicas = fleet.replicas_needed(rate, requests/s per replica). Rate 0 needs no GPUs."""
-    rates = np.atleast_1d(np.asarray(rates_rps, dtype=float))
-    n = rates.size
-    if not cap.ids.size:
-        raise TokenfabError(f"no configuration meets the SLA on {cap.hardware}", field="hardware", got=cap.hardware)
-    pos = np.maximum(rates, 1e-300)
-    reps = np.asarray(fleetmod.replicas_needed(pos[:, None], cap.requests_per_s_per_replica[None, :])).reshape(n, -1)
-    gpus = reps * cap.gpus_per_replica[None, :]
-    pick = np.argmin(gpus, axis=1)  # first minimum = fewest GPUs per replica among ties
-    rows = np.arange(n)
-    zero = rates <= 0
-    return {"choice": pick, "replicas": np.where(zero, 0, reps[rows, pick]),
-            "gpus": np.where(zero, 0, gpus[rows, pick]),
-            "gpus_per_replica": cap.gpus_per_replica[pick],
-            "capacity_requests_per_s": np.where(zero, 0.0, reps[rows, pick] * cap.requests_per_s_per_replica[pick])}
+def fleet_at_rates(cands: fleetmod.FleetCandidates, rates_rps) -> dict:
+    """For each rate the fleet tokenfab.fleet.recommend would pick on this hardware (one $/GPU-hour, so the fewest
+    GPUs): tokenfab.fleet.fewest_gpus, whole replicas or a disaggregated fleet composed for the rate. Rate 0 needs
+    no GPUs."""
+    if not cands.pareto.size:
+        raise TokenfabError("no configuration meets the SLA on this hardware", field="hardware",
+                            expected="a hardware with a configuration meeting the SLA")
+    return fleetmod.fewest_gpus(cands, rates_rps)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -374,7 +346,7 @@ def _operating_point(sw: S.Sweep, i: int, usd_h: float | None) -> dict:
 
 
 def _plan_hardware(sc: Scenario, d: dem.DemandResult, hw_key: str, fronts: dict, *, fixed_usd: float,
-                   weights: dict) -> HardwarePlan:
+                   weights: dict, percentile=None) -> HardwarePlan:
     hw = get_hardware(hw_key)
     try:
         t = hardware_tco(sc, hw_key)
@@ -392,26 +364,30 @@ def _plan_hardware(sc: Scenario, d: dem.DemandResult, hw_key: str, fronts: dict,
     gpus = np.zeros(n, dtype=int)
     cap_rps_all = np.zeros(n)
     wl_out = []
+    per_wl = []
     for w in d.workloads:
         fr = fronts[w.key]
         sw = fr.sweep
         h = next(i for i, x in enumerate(sw.hardware) if x.key == hw.key)
-        cap = capacity_options(sw, h)
-        if not cap.ids.size:
-            sla = S.SLA.make(ttft_max_ms=w.ttft_max_ms, tpot_max_ms=w.tpot_max_ms)
-            return HardwarePlan(hw_key, False, f"workload {w.key}: {fleetmod._skip_reason(sw, h, sla)}", tco=tco_d)
+        cands = capacity_options(sw, h)
+        if not cands.pareto.size:
+            sla = S.SLA.make(ttft_max_ms=w.ttft_max_ms, tpot_max_ms=w.tpot_max_ms, percentile=percentile)
+            return HardwarePlan(hw_key, False, f"workload {w.key}: {fleetmod.skip_reason(sw, h, sla)}", tco=tco_d)
+        per_wl.append(cands)
         rates = d.load[w.key]["peak_requests_per_s"]
-        f = fleet_at_rates(cap, rates)
+        f = fleet_at_rates(cands, rates)
         gpus = gpus + f["gpus"]
         cap_rps_all = cap_rps_all + f["capacity_requests_per_s"]
-        last = int(cap.ids[f["choice"][-1]])
+        last = int(f["row"][-1])
         fids = fr.frontier_idx[sw.cols["hw"][fr.frontier_idx] == h]
         fids = fids[np.argsort(sw.cols["tokens_per_s_per_user"][fids])]
         with np.errstate(divide="ignore", invalid="ignore"):
             util = np.where(f["capacity_requests_per_s"] > 0, rates / f["capacity_requests_per_s"], 0.0)
         wl_out.append({"workload": w.key, "gpus": f["gpus"], "replicas": f["replicas"],
                        "gpus_per_replica": f["gpus_per_replica"],
-                       "mode": [S.MODES[int(sw.cols["mode"][cap.ids[j]])] for j in f["choice"]],
+                       "mode": [S.MODES[int(sw.cols["mode"][r])] for r in f["row"]],
+                       "composed": f["composed"], "prefill_replicas": f["prefill_replicas"],
+                       "decode_replicas": f["decode_replicas"],
                        "capacity_requests_per_s": f["capacity_requests_per_s"], "utilization_at_peak": util,
                        "operating_point": _operating_point(sw, last, float(t.usd_per_gpu_hour)),
                        "frontier": _frontier_points(sw, fids, float(t.usd_per_gpu_hour))})
@@ -427,8 +403,7 @@ def _plan_hardware(sc: Scenario, d: dem.DemandResult, hw_key: str, fronts: dict,
     money = month_money(sc, d, cost, weights)
     with np.errstate(divide="ignore", invalid="ignore"):
         fleet_util = np.where(cap_rps_all > 0, d.totals["avg_requests_per_s"] / cap_rps_all, np.nan)
-    be_users = np.array([breakeven_users_for_month(d, fronts, hw.key, i, wall, fixed_usd,
-                                                   float(money["revenue_usd"][i])) for i in range(n)], dtype=float)
+    be_users = breakeven_users(d, per_wl, wall, fixed_usd, money["revenue_usd"])
     monthly = {"gpus": gpus, "nodes": nodes, "racks": racks, "mw": mw, "cost_usd": cost, "capital_usd": capital,
                "operating_usd": operating, "fixed_usd": fixed, "gpu_cost_usd": gpu_cost,
                "cost_breakdown_usd": {**breakdown, **({"fixed": fixed} if fixed_usd else {})},
@@ -471,43 +446,84 @@ def month_money(sc: Scenario, d: dem.DemandResult, cost_usd, weights: dict) -> d
             "breakeven_price_multiple": np.asarray(breakeven_price_multiple(cost_usd, subs, rev_tok))}
 
 
+def _breaks_even(cands: list, rates_per_user: list, users, revenue_per_user, usd_per_gpu_hour_wallclock: float,
+                 fixed_usd: float) -> np.ndarray:
+    """Whether revenue covers cost at each user count ``users`` (shape (months, k)): rates per user and revenue per
+    user are per month (shape (months,)); the fleet per workload is tokenfab.fleet.fewest_gpus. The cheap
+    tokenfab.fleet.gpu_bounds settle most points; the fleet is composed only where they disagree."""
+    users = np.asarray(users, dtype=float)
+    rates = [(np.asarray(r, dtype=float)[:, None] * users).ravel() for r in rates_per_user]
+    revenue = (np.asarray(revenue_per_user, dtype=float)[:, None] * users).ravel()
+
+    def covers(gpus, at=slice(None)):
+        return revenue[at] - (np.asarray(fleetmod.usd_per_month(usd_per_gpu_hour_wallclock, gpus)) + fixed_usd) >= 0
+
+    bounds = [fleetmod.gpu_bounds(fc, r) for fc, r in zip(cands, rates)]
+    ok = covers(sum(b[1] for b in bounds))
+    unsure = np.flatnonzero(~ok & covers(sum(b[0] for b in bounds)))
+    if unsure.size:
+        ok[unsure] = covers(sum(fleetmod.fewest_gpus(fc, r[unsure])["gpus"] for fc, r in zip(cands, rates)), unsure)
+    return ok.reshape(users.shape)
+
+
+def breakeven_users(d: dem.DemandResult, cands: list, usd_per_gpu_hour_wallclock: float, fixed_usd: float,
+                    revenue_usd) -> np.ndarray:
+    """Per month: the fewest users (that month's persona mix; revenue and load scale with users) from which revenue
+    covers the cost of the fleet re-sized at that scale (``cands``: per workload of ``d``, capacity_options) plus
+    fixed costs: the last user count on a log grid (1..BREAKEVEN_MAX_USERS) where it does not, then that gap refined
+    (BREAKEVEN_REFINE_POINTS points a round) to a relative 1e-6. NaN where nothing up to BREAKEVEN_MAX_USERS breaks
+    even or the month has no users or revenue. All months at once."""
+    users_now = np.asarray(d.total_users, dtype=float)
+    revenue = np.asarray(revenue_usd, dtype=float) * np.ones_like(users_now)
+    out = np.full(users_now.size, np.nan)
+    act = np.flatnonzero((users_now > 0) & (revenue > 0))
+    if not act.size:
+        return out
+    per_user = [np.asarray(d.load[w.key]["peak_requests_per_s"], dtype=float)[act] / users_now[act]
+                for w in d.workloads]
+    rev_pu = revenue[act] / users_now[act]
+    # months with the same persona mix (rates and revenue per user) share one search
+    _, first, inv = np.unique(np.stack([*per_user, rev_pu], axis=1), axis=0, return_index=True, return_inverse=True)
+    out[act] = _breakeven_users_search(cands, [r[first] for r in per_user], rev_pu[first],
+                                       usd_per_gpu_hour_wallclock, fixed_usd)[np.ravel(inv)]
+    return out
+
+
+def _breakeven_users_search(cands: list, per_user: list, rev_pu, usd_per_gpu_hour_wallclock: float,
+                            fixed_usd: float) -> np.ndarray:
+    """breakeven_users' search for rows of (rates per user of each workload, revenue per user)."""
+    out = np.full(rev_pu.size, np.nan)
+    args = (usd_per_gpu_hour_wallclock, fixed_usd)
+    grid = np.geomspace(1.0, BREAKEVEN_MAX_USERS, BREAKEVEN_GRID_POINTS)
+    ok = _breaks_even(cands, per_user, np.broadcast_to(grid, (rev_pu.size, grid.size)), rev_pu, *args)
+    never = ~ok[:, -1]
+    last_bad = np.where(ok, -1, np.arange(grid.size)[None, :]).max(axis=1)
+    out[~never & (last_bad < 0)] = grid[0]
+    sel = np.flatnonzero(~never & (last_bad >= 0))
+    lo, hi = grid[last_bad[sel]], grid[np.minimum(last_bad[sel] + 1, grid.size - 1)]
+    frac = np.linspace(0.0, 1.0, BREAKEVEN_REFINE_POINTS + 2)[1:-1]
+    while sel.size and np.any(hi - lo > 1e-6 * hi):
+        pts = lo[:, None] + (hi - lo)[:, None] * frac[None, :]
+        okp = _breaks_even(cands, [r[sel] for r in per_user], pts, rev_pu[sel], *args)
+        j = np.where(okp, -1, np.arange(frac.size)[None, :]).max(axis=1)  # last point still short of breakeven
+        rows = np.arange(sel.size)
+        new_lo = np.where(j >= 0, pts[rows, np.maximum(j, 0)], lo)
+        hi = np.where(j + 1 < frac.size, pts[rows, np.minimum(j + 1, frac.size - 1)], hi)
+        lo = new_lo
+    out[sel] = hi
+    return out
+
+
 def breakeven_users_for_month(d: dem.DemandResult, fronts: dict, hw_key: str, i: int,
                               usd_per_gpu_hour_wallclock: float, fixed_usd: float, revenue_usd: float) -> float:
-    """Fewest users (month i's persona mix; revenue and load scale with users) from which revenue covers the cost of
-    the fleet re-sized at that scale plus fixed costs. Log grid of users, then bisection in the last gap; NaN when
-    nothing up to BREAKEVEN_MAX_USERS breaks even."""
-    users = float(d.total_users[i])
-    if users <= 0 or revenue_usd <= 0:
-        return float("nan")
-    rev_per_user = revenue_usd / users
-    caps = []
+    """:func:`breakeven_users` for month ``i`` alone (``fronts``: workload key -> workload_frontier result)."""
+    cands = []
     for w in d.workloads:
         sw = fronts[w.key].sweep
-        h = next(j for j, x in enumerate(sw.hardware) if x.key == hw_key)
-        caps.append((capacity_options(sw, h), d.load[w.key]["peak_requests_per_s"][i] / users))
-
-    def margin(u):
-        u = np.atleast_1d(np.asarray(u, dtype=float))
-        gpus = sum(fleet_at_rates(cap, rate * u)["gpus"] for cap, rate in caps)
-        return u * rev_per_user - (np.asarray(fleetmod.usd_per_month(usd_per_gpu_hour_wallclock, gpus)) + fixed_usd)
-
-    grid = np.geomspace(1.0, BREAKEVEN_MAX_USERS, BREAKEVEN_GRID_POINTS)
-    ok = margin(grid) >= 0
-    if not ok[-1]:
-        return float("nan")
-    bad = np.flatnonzero(~ok)
-    if not bad.size:
-        return float(grid[0])
-    lo, hi = float(grid[bad[-1]]), float(grid[bad[-1] + 1])
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if margin(mid)[0] >= 0:
-            hi = mid
-        else:
-            lo = mid
-        if hi - lo <= 1e-6 * hi:
-            break
-    return float(hi)
+        cands.append(capacity_options(sw, next(j for j, x in enumerate(sw.hardware) if x.key == hw_key)))
+    rev = np.zeros(np.asarray(d.total_users).size)
+    rev[i] = revenue_usd
+    return float(breakeven_users(d, cands, usd_per_gpu_hour_wallclock, fixed_usd, rev)[i])
 
 
 def plan(sc: Scenario, *, months: int | None = None, hardware=None,
@@ -537,7 +553,8 @@ def plan(sc: Scenario, *, months: int | None = None, hardware=None,
     for k in keys:
         if progress:
             progress(done, total, f"plan {k}")
-        plans.append(_plan_hardware(sc, d, k, fronts, fixed_usd=sc.fixed_costs_usd_per_month, weights=weights))
+        plans.append(_plan_hardware(sc, d, k, fronts, fixed_usd=sc.fixed_costs_usd_per_month, weights=weights,
+                                    percentile=percentile))
         done += 1
     if progress:
         progress(total, total, "done")
@@ -643,8 +660,9 @@ def plan_summary(res: PlanResult) -> dict:
     return out
 
 
-__all__ = ["plan", "PlanResult", "HardwarePlan", "Capacity", "capacity_options", "fleet_at_rates", "allocate_cost",
+__all__ = ["plan", "PlanResult", "HardwarePlan", "capacity_options", "fleet_at_rates", "allocate_cost",
            "token_revenue_usd", "gross_margin", "breakeven_usd_per_mtok", "breakeven_price_multiple",
-           "breakeven_users_linear", "breakeven_users_for_month", "month_money", "workload_frontier", "hardware_tco",
+           "breakeven_users_linear", "breakeven_users", "breakeven_users_for_month", "month_money", "workload_frontier",
+           "hardware_tco",
            "cost_weights", "plan_summary", "DEFINITIONS", "DEFAULT_OUTPUT_COST_WEIGHT",
            "DEFAULT_CACHED_INPUT_COST_WEIGHT"]
