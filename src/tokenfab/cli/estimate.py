@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
     def estimate_cmd(
         model: str = typer.Option(..., "--model", "-m"),
         hardware: str = typer.Option(..., "--hardware"),
-        gpus: Optional[int] = typer.Option(None, "--gpus", help="chips in the deployment (default: TP x PP x DP, or 1)"),
+        gpus: Optional[int] = typer.Option(None, "--gpus", help="chips in the deployment (default: TP x PP x DP, or the smallest layout that fits)"),
         tp: Optional[int] = typer.Option(None, "--tp", help="tensor parallel (default: GPUs / (PP x DP))"),
         pp: Optional[int] = typer.Option(None, "--pp"),
         ep: Optional[int] = typer.Option(None, "--ep", help="expert parallel (MoE; default TP x DP)"),
