@@ -227,3 +227,16 @@ def test_bench_report_bad_options(results, args, field):
 def test_bench_report_missing_file(tmp_path):
     res = runner.invoke(app, ["bench-report", str(tmp_path / "nope.jsonl"), "--gpus", "1", "--usd-per-gpu-hour", "1"])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_bench_fails_clearly_when_no_request_succeeds(tmp_path):
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "r.jsonl"
+    r = runner.invoke(app, ["bench", "--url", f"http://127.0.0.1:{port}/v1", "--model", "x", "--isl", "16", "--osl",
+                            "8", "--concurrency", "1", "--requests", "2", "--out", str(out), "--timeout-s", "5"])
+    assert r.exit_code == 1
+    assert "no request succeeded" in r.output and "connection_error=2" in r.output
+    assert len(out.read_text().splitlines()) == 2  # the failed records are still written

@@ -50,6 +50,9 @@ def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
     assert s["after"]["median_ape_pct"] < s["before"]["median_ape_pct"]
     prof = load_profile(prof_path)
     assert "h100-sxm" in prof.hardware
+    # the saved profile says it is the user's fit, not the bundled one
+    assert prof.meta["script"] == "tokenfab calibrate" and prof.meta["user_calibration"]["hardware"] == "h100-sxm"
+    assert "warnings" in s
     base = estimate("llama-3.1-8b", "h100-sxm", gpus=1, weights="fp8", isl=64, osl=24, concurrency=1)
     cal = estimate("llama-3.1-8b", "h100-sxm", gpus=1, weights="fp8", isl=64, osl=24, concurrency=1, calibration=str(prof_path))
     assert cal.calibration == "hardware:h100-sxm"

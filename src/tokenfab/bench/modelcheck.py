@@ -14,14 +14,17 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from ..calibration import CalibrationProfile, load_profile
+from ..calibration import BOUNDS, CalibrationProfile, load_profile
 from ..errors import TokenfabError
 from ..hardware import get_hardware
 from ..models import get_model
 from ..serving import estimate
 
-# what a user's own measurements fit: the per-family efficiencies, and the step overhead, which belongs to the engine
-USER_FIT_PARAMS = ("gemm_efficiency", "memory_efficiency", "seq_overhead_us", "step_overhead_ms")
+# what a user's own measurements fit: the per-family efficiencies, and the engine's own costs - its per-step overhead
+# and its all-reduce latency (custom all-reduce kernels differ by engine; with TP=1 the ridge keeps it at the prior)
+USER_FIT_PARAMS = ("gemm_efficiency", "memory_efficiency", "seq_overhead_us", "step_overhead_ms", "comm_latency_us")
+# median error after the fit above which the model cannot follow the measurements well (the accuracy target)
+POOR_FIT_MEDIAN_APE_PCT = 15.0
 
 COMPARED = {
     "total_tokens_per_s_per_gpu": "total_tokens_per_s_per_gpu",
@@ -96,9 +99,29 @@ def fit_from_runs(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: i
     fitted, info = fit_profile(pts, families=[hw.cost_family or "default"], base=base, max_nfev=max_nfev, fit_global=False,
                                family_params=USER_FIT_PARAMS)
     params = fitted.families[hw.cost_family or "default"]
-    prof = CalibrationProfile(default=base.default, families=dict(base.families), hardware={**base.hardware, hw.key: params},
-                              meta={**base.meta, "user_calibration": {"hardware": hw.key, "model": m.key, "points": len(pts),
-                                                                      "fit": info}})
     before = error_table(pts, base)["overall"]
+    warnings = []
+    for k in USER_FIT_PARAMS:
+        lo, hi = BOUNDS[k]
+        v = getattr(params, k)
+        if v <= lo * 1.001 + 1e-9 or v >= hi * 0.999:
+            warnings.append(f"{k} = {v:.4g} sits at its bound [{lo:g}, {hi:g}]: the measurements ask for more than the "
+                            f"model's physics allows (a different model, precision or layout than the one served?)")
+    import datetime as _dt
+    meta = {
+        "fitted_on": "tokenfab bench results", "script": "tokenfab calibrate", "date": _dt.date.today().isoformat(),
+        "method": f"bounded least squares on log(predicted/measured) of the measured levels; fitted for hardware "
+                  f"{hw.key} only: {', '.join(USER_FIT_PARAMS)}; everything else from the base profile",
+        "user_calibration": {"hardware": hw.key, "model": m.key, "weights": w, "points": len(pts), "fit": info},
+        "base_profile": {k: base.meta.get(k) for k in ("fitted_on", "data_sha256", "date", "script") if k in base.meta},
+    }
+    prof = CalibrationProfile(default=base.default, families=dict(base.families), hardware={**base.hardware, hw.key: params},
+                              meta=meta)
     after = error_table(pts, prof)["overall"]
-    return prof, {"points": len(pts), "before": before, "after": after, "params": params.to_dict(), "fit": info}
+    if after["median_ape_pct"] > POOR_FIT_MEDIAN_APE_PCT:
+        warnings.append(f"median error after the fit is still {after['median_ape_pct']:.1f}%: the model does not follow "
+                        f"these measurements well; check --model/--weights/--tp/--gpus match what was served")
+    meta["user_calibration"]["errors"] = {"before": before, "after": after}
+    meta["user_calibration"]["warnings"] = warnings
+    return prof, {"points": len(pts), "before": before, "after": after, "params": params.to_dict(), "fit": info,
+                  "warnings": warnings}

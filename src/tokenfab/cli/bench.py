@@ -224,6 +224,16 @@ def register(app: typer.Typer) -> None:
         if outcome.interrupted:
             err_console.print(f"interrupted: partial summary above; continue with --resume (records in {out})")
             raise typer.Exit(130)
+        if runs and not any(r.get("requests_ok") for r in runs):
+            # nothing succeeded: say why in one line and fail, so scripts and CI notice
+            kinds: dict[str, int] = {}
+            for r in runs:
+                for k, v in (r.get("errors") or {}).items():
+                    kinds[k] = kinds.get(k, 0) + int(v or 0)
+            top = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v) or "unknown"
+            err_console.print(f"[bold red]error:[/] no request succeeded against {url} ({top}); records in {out}",
+                              highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
 
     @app.command("bench-report")
     def bench_report(
@@ -341,4 +351,6 @@ def _register_calibrate(app: typer.Typer) -> None:
         console.print(f"fitted {summary['points']} measured values on {hardware}: median error "
                       f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%")
         console.print("parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in summary["params"].items()))
+        for wmsg in summary.get("warnings", []):
+            err_console.print(f"[yellow]warning:[/] {wmsg}", highlight=False, soft_wrap=True)
         console.print(f"wrote {out}; use it with: tokenfab estimate ... --calibration {out}")

@@ -11,6 +11,14 @@ from .common import console, emit
 
 
 def _render(e) -> None:
+    if not e.fits:
+        # a configuration that does not fit has no latency to show: say so first, with by how much, and stop there
+        for w in e.warnings:
+            console.print(f"[bold red]{'does not fit' if w.startswith('does not fit') else 'warning'}:[/] "
+                          f"{w.removeprefix('does not fit: ')}", highlight=False, soft_wrap=True)
+        console.print(f"[dim]{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
+                      f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.[/]")
+        return
     t = Table(title=f"{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp} EP={e.ep}; "
                     f"{e.weights} weights, {e.kv} KV, computed at {e.compute_precision}) - ISL {e.isl} / OSL {e.osl}",
               title_justify="left")
