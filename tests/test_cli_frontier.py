@@ -207,3 +207,66 @@ def test_recommend_bad_input():
     assert r.exit_code == 2
     r = invoke("recommend", *REC[:-2], "--tpot-max-ms", "0.01", "--rate", "5")
     assert r.exit_code == 2 and "binding" in r.output
+
+
+# ----------------------------------------------------------------------------------------------- narrow terminals
+def _narrow(monkeypatch, width=80):
+    monkeypatch.setattr(common.console, "_width", width)
+
+
+def _table_lines(out: str) -> list[str]:
+    return [ln for ln in out.splitlines() if ln.strip()]
+
+
+def test_recommend_is_readable_at_80_columns(monkeypatch):
+    """No cell is cut to an ellipsis: secondary columns are dropped, layouts wrap, the key figures stay whole."""
+    _narrow(monkeypatch)
+    args = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--rate", "20", "--ttft-max-ms", "2000",
+            "--tpot-max-ms", "50", "--weights", "fp8"]
+    d = json.loads(invoke("recommend", *args, "--json").stdout)
+    r = invoke("recommend", *args)
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.stdout
+    assert all(len(ln) <= 80 for ln in r.stdout.splitlines())
+    assert "weights fp8, KV fp8" in r.stdout
+    for o in d["options"]:
+        assert o["hardware"] in r.stdout
+        assert f"{o['usd_per_month']:,.0f}" in r.stdout and f"{o['usd_per_mtok_total']:,.3f}" in r.stdout
+        assert f"{o['tpot_ms']:,.2f}" in r.stdout
+    r = invoke("recommend", "--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--ttft-max-ms", "2000",
+               "--racks", "1")
+    assert r.exit_code == 0 and "…" not in r.stdout and "weights bf16, KV bf16" in r.stdout
+
+
+def test_frontier_is_readable_at_80_columns(monkeypatch):
+    _narrow(monkeypatch)
+    d = json.loads(invoke("frontier", *BASE, "--json").stdout)
+    r = invoke("frontier", *BASE)
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.stdout and all(len(ln) <= 80 for ln in r.stdout.splitlines())
+    assert "weights fp8, KV fp8" in r.stdout
+    for p in d["points"]:  # GPUs, concurrency and $/M of every point are printed whole
+        assert f"{p['config']['concurrency']:,}" in r.stdout and f"{p['usd_per_mtok_total']:,.3f}" in r.stdout
+    t = d["tiers"]["premium"]
+    assert f"{t['tokens_per_s_per_user']:.1f}" in r.stdout
+
+
+def test_wide_terminal_keeps_every_column():
+    r = invoke("frontier", *BASE, "--mode", "agg")
+    assert "out tok/s/GPU" in r.stdout and "k tok/s/MW" in r.stdout and "$/M out" in r.stdout
+    r = invoke("recommend", *REC, "--rate", "5")
+    for col in ("$/M in", "$/M out", "nodes", "racks", "MW", "replicas x GPUs", "util"):
+        assert col in r.stdout
+
+
+def test_recommend_json_states_the_cost_basis_and_precisions():
+    r = invoke("recommend", *REC, "--rate", "5", "--json")
+    d = json.loads(r.stdout)
+    assert d["weights"] == ["fp8"] and d["kv"] == ["fp8"]
+    assert "wall-clock" in d["cost_basis"]
+    for o in d["options"]:
+        if o["usd_per_month"] is not None:
+            assert o["usd_per_month"] == pytest.approx(o["usd_per_gpu_hour_wallclock"] * o["gpus"] * 8766 / 12)
+            assert o["usd_per_gpu_hour_busy"] >= o["usd_per_gpu_hour_wallclock"]
+    f = json.loads(invoke("frontier", *BASE, "--mode", "agg", "--json").stdout)
+    assert f["weights"] == ["fp8"] and f["kv"] == ["fp8"]

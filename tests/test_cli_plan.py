@@ -60,3 +60,43 @@ def test_report_command(tmp_path):
     assert r.exit_code == 0, r.output
     page = out.read_text()
     assert "Executive summary" in page and 'id="chart-pareto"' in page
+
+
+@pytest.fixture
+def narrow_console():
+    from tokenfab.cli.common import console
+    old = console._width
+    console.width = 80
+    yield console
+    console._width = old
+
+
+def test_plan_tables_readable_at_80_columns(narrow_console):
+    r = runner.invoke(app, ["plan", str(EXAMPLES / "agentic_coding.yaml"), "--months", "12"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    assert "…" not in r.output  # no cell or header is cut
+    assert "(weights fp8, KV fp8)" in " ".join(lines[:4]) and "fp8/fp8" in r.output  # the precision used is shown
+    for head in ("peak", "GPUs", "margin", "breakeven", "$/M out"):
+        assert head in r.output
+
+
+def test_fitted_table_drops_lowest_priority_first():
+    from rich.console import Console
+    from tokenfab.cli.plan import fitted_table
+    rows = [["a" * 10, "b" * 10, "c" * 10, "d" * 10]]
+    t = fitted_table("t", [("k", 0), ("x", 2), ("y", 1), ("z", 3)], rows, width=39)
+    c = Console(width=39, record=True)
+    c.print(t)
+    out = c.export_text()
+    assert "a" * 10 in out and "c" * 10 in out and "b" * 10 not in out and "d" * 10 not in out
+    assert "left out at 39 columns: x, z" in " ".join(out.split())
+    assert max(len(x) for x in out.splitlines()) <= 39
+
+
+def test_report_bad_folder_fails_before_any_work(tmp_path):
+    r = runner.invoke(app, ["report", str(EXAMPLES / "consumer_chat.yaml"), "-o", str(tmp_path / "no" / "r.html")])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [r.output.strip()] and r.output.startswith("error:")
+    assert "folder not found" in r.output

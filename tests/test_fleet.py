@@ -14,6 +14,8 @@ from tokenfab.errors import TokenfabError, UnknownKeyError
 from tokenfab.hardware import get_hardware
 from tokenfab.units import HOURS_PER_MONTH, S_PER_DAY
 
+from test_scenario import BASE
+
 MODEL = "llama-3.1-70b"
 HW = ["h100-sxm", "mi300x", "gb200-nvl72"]
 KW = dict(isl=1024, osl=1024, ttft_max_ms=600.0, tpot_max_ms=50.0, weights="fp8")
@@ -131,14 +133,47 @@ def test_tokens_per_day_equals_rate():
     assert a[0].gpus == b[0].gpus and a[0].usd_per_month == pytest.approx(b[0].usd_per_month)
 
 
-def test_preset_cost_uses_tco_price_per_busy_hour():
-    from tokenfab import tco
+def test_preset_cost_is_the_wallclock_bill_of_the_fleet():
+    """An owned fleet sized to the demand costs GPUs x wall-clock $/GPU-hour x hours per month whatever its
+    utilization (not the TCO's busy-hour price, which would count idle time a second time); $/M tokens divides that
+    bill by the tokens the demand sends in a month."""
+    from tokenfab import tco, units
 
-    o = fleet.recommend(MODEL, ["h100-sxm"], rate_rps=5.0, preset="owned-neocloud", **KW)[0]
+    assert units.HOURS_PER_MONTH == pytest.approx(8766 / 12)
+    rate = 5.0
+    o = fleet.recommend(MODEL, ["h100-sxm"], rate_rps=rate, preset="owned-neocloud", **KW)[0]
     t = tco.tco("h100-sxm", "owned-neocloud")
-    assert o.usd_per_gpu_hour == pytest.approx(t.usd_per_gpu_hour)
-    assert o.usd_per_month == pytest.approx(t.usd_per_gpu_hour * o.gpus * HOURS_PER_MONTH)
-    assert o.usd_per_month_wallclock == pytest.approx(t.usd_per_gpu_hour_wallclock * o.gpus * HOURS_PER_MONTH)
+    assert t.usd_per_gpu_hour > t.usd_per_gpu_hour_wallclock  # utilization < 1: the two prices differ
+    assert o.usd_per_month == pytest.approx(o.gpus * t.usd_per_gpu_hour_wallclock * units.HOURS_PER_MONTH)
+    assert o.usd_per_month == pytest.approx(fleet.usd_per_month(t.usd_per_gpu_hour_wallclock, o.gpus))
+    assert o.usd_per_gpu_hour_wallclock == pytest.approx(t.usd_per_gpu_hour_wallclock)
+    assert o.usd_per_gpu_hour_busy == pytest.approx(t.usd_per_gpu_hour)
+    mtok_per_month = rate * 2048 * units.HOURS_PER_MONTH * 3600 / 1e6
+    assert o.usd_per_mtok_total == pytest.approx(o.usd_per_month / mtok_per_month)
+    assert o.usd_per_mtok_input == pytest.approx(o.usd_per_month / (mtok_per_month / 2))
+    assert "wall-clock" in o.to_dict()["definitions"]["usd_per_month"]
+    b = fleet.max_throughput_for_budget(MODEL, ["h100-sxm"], racks=1, preset="owned-neocloud", **KW)[0]
+    assert b.usd_per_month == pytest.approx(b.gpus * t.usd_per_gpu_hour_wallclock * units.HOURS_PER_MONTH)
+    assert b.usd_per_mtok_total == pytest.approx(b.usd_per_month / (b.tokens_per_s * units.HOURS_PER_MONTH * 3600 / 1e6))
+
+
+def test_plan_and_recommend_bill_the_same_fleet_the_same():
+    """tokenfab plan and tokenfab recommend size the same fleet for a workload's peak and put the same $ on it."""
+    from tokenfab import planning as P
+    from tokenfab.scenario import parse_scenario_text
+
+    sc = parse_scenario_text(PLAN_SCENARIO)
+    res = P.plan(sc, months=1)
+    hp = res.option("h100-sxm")
+    w = res.demand.workloads[0]
+    rate = float(res.demand.load[w.key]["peak_requests_per_s"][0])
+    o = fleet.recommend(w.model, ["h100-sxm"], rate_rps=rate, isl=int(w.isl), osl=int(w.osl),
+                        ttft_max_ms=w.ttft_max_ms, tpot_max_ms=w.tpot_max_ms, prefix_hit_rate=w.prefix_hit_rate)[0]
+    assert o.gpus == int(hp.monthly["gpus"][0])
+    assert o.usd_per_month == pytest.approx(float(hp.monthly["gpu_cost_usd"][0]), rel=1e-9)
+
+
+PLAN_SCENARIO = BASE.replace("count: 1000", "count: 20000")  # llama-3.1-8b chat on h100-sxm
 
 
 def test_more_load_never_needs_fewer_gpus():

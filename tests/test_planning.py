@@ -226,3 +226,19 @@ def test_subscription_personas_not_billed_per_token():
     m = r.hardware[0].monthly
     assert m["revenue_tokens_usd"][0] == 0
     assert m["revenue_usd"][0] == pytest.approx(200000 * 10)
+
+
+def test_weights_precision_is_used_and_shown():
+    # the checkpoint of llama-3.1-8b is BF16; `weights: fp8` must reach the fleet search and every output
+    bf16 = P.plan(parse_scenario_text(PRICED), months=2, hardware=["h100-sxm"])
+    fp8 = P.plan(parse_scenario_text(PRICED.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nweights: fp8")),
+                 months=2, hardware=["h100-sxm"])
+    for r, w in ((bf16, "bf16"), (fp8, "fp8")):
+        d = to_jsonable(r.to_dict())
+        assert d["scenario"]["precision"]["text"] == f"weights {w}, KV {w}"
+        assert [x["weights"] for x in d["demand"]["workloads"]] == [w] and f" {w} " in d["demand"]["workloads"][0]["key"]
+        cfg = d["hardware"][0]["workloads"][0]["operating_point"]["config"]
+        assert (cfg.get("weights"), cfg.get("kv")) == (w, w)
+        assert d["caching"][d["demand"]["workloads"][0]["key"]]["kv_precision"] == w
+    # half the weight and KV bytes and twice the tensor-core peak: never more GPUs
+    assert (fp8.hardware[0].monthly["gpus"] <= bf16.hardware[0].monthly["gpus"]).all()

@@ -112,7 +112,10 @@ def test_compare_by_hand():
     assert mod["blended_3to1"] == pytest.approx(2.0)
     assert c["workload"]["price_usd_per_mtok"] == pytest.approx(1.0)
     assert c["workload"]["margin_usd_per_mtok"] == pytest.approx(0.0, abs=1e-12)
-    assert c["verdict"] == "thin"
+    assert c["verdict"] == "thin" and c["comparability"] is None  # no speed given: judged on the margin
+    slow = pricing.compare(price, {**point, "tokens_per_s_per_user": 3.0}, isl=1000, osl=1000)
+    assert slow["verdict"] == pricing.NOT_COMPARABLE and slow["margin_verdict"] == "thin"
+    assert pricing.compare(price, {**point, "tokens_per_s_per_user": 80.0}, isl=1000, osl=1000)["verdict"] == "thin"
     assert c["input"]["margin_usd_per_mtok"] == pytest.approx(-1.5)
     assert c["output"]["margin_usd_per_mtok"] == pytest.approx(-0.5)
     assert c["cached_input"]["margin_usd_per_mtok"] == pytest.approx(-0.15)
@@ -199,3 +202,30 @@ def test_price_check_closed_model_uses_stand_in_and_says_so():
 def test_price_check_bad_tier():
     with pytest.raises(UnknownKeyError):
         pricing.price_check("llama-3.3-70b", "h100-sxm", tiers=["fast"])
+
+
+# ----------------------------------------------------------------------------------------------- comparability
+@given(st.floats(0.01, 1000.0))
+def test_comparability_threshold_law(x):
+    c = pricing.comparability(x)
+    floor = pricing.COMPARABLE_FRACTION * pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER
+    assert c["comparable"] == (x >= floor)
+    assert (c["note"] is None) == (x >= pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER)
+    if not c["comparable"]:
+        assert c["note"].startswith("not comparable") and f"{x:.1f} tok/s/user" in c["note"]
+
+
+def test_slow_point_is_not_comparable_and_goldilocks_gets_a_stand_in_point():
+    # llama-3.1-405b (gpt-4o's stand-in) at its BF16 checkpoint reaches no 50 tok/s/user on b200 in the model
+    # (decode reads 810 GB of weights per token); the bulk point is far slower than an API
+    r = pricing.price_check("gpt-4o", "b200")
+    d = r.to_dict()
+    floor = d["comparable_min_tokens_per_s_per_user"]
+    for row in r.rows:
+        slow = row["tokens_per_s_per_user"] < floor
+        assert (row["verdict"] == pricing.NOT_COMPARABLE) == slow
+        assert row["margin_verdict"] in d["verdicts"] and row["verdict"] in d["verdicts"]
+    if r.operating_points["b200"]["goldilocks"] is None:
+        sub = [row for row in r.rows if row["instead_of"] == "goldilocks"]
+        assert sub and any("no point reaches the goldilocks" in n for n in r.notes)
+        assert all(row["tokens_per_s_per_user"] >= floor or row["tier"] == "premium" for row in sub)

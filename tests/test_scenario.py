@@ -126,3 +126,30 @@ def test_month_labels():
     sc = parse_scenario_text(BASE + 'start_month: "2026-11"\n')
     assert sc.month_labels(4) == ["2026-11", "2026-12", "2027-01", "2027-02"]
     assert parse_scenario_text(BASE).month_labels(2) == ["M0", "M1"]
+
+
+def test_weights_precision_validated_with_line():
+    e = err(BASE.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nweights: fp7"))
+    assert e.field == "weights" and e.line == 4 and "fp8" in str(e)
+    e = err(BASE.replace("    kind: chat", "    kind: chat\n    weights: q4"))
+    assert e.field == "features.chat.weights" and e.line == 15
+
+
+def test_feature_weights_resolution():
+    text = BASE.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nweights: FP8").replace("diurnal:", """\
+  other:
+    kind: chat
+    model: qwen3-8b
+    input_tokens: 100
+    output_tokens: 10
+  own:
+    kind: chat
+    weights: fp4
+    input_tokens: 100
+    output_tokens: 10
+diurnal:""")
+    sc = parse_scenario_text(text)
+    assert sc.weights == "fp8"  # normalised
+    assert sc.feature_weights("chat") == "fp8"  # the scenario's model: the scenario's weights
+    assert sc.feature_weights("other") is None  # another model: its checkpoint's precision
+    assert sc.feature_weights("own") == "fp4"

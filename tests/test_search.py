@@ -265,14 +265,66 @@ def test_cost_on_every_point(res):
 
 
 def test_tiers(res):
+    """Each tier is within its tolerance of the best value, and no point that close has fewer GPUs per replica."""
     d = res.to_dict()
     pts = d["points"]
     t = d["tiers"]
-    assert t["bulk"]["usd_per_mtok_total"] == pytest.approx(min(p["usd_per_mtok_total"] for p in pts))
-    assert t["premium"]["tokens_per_s_per_user"] == pytest.approx(max(p["tokens_per_s_per_user"] for p in pts))
+    tol_c, tol_i = S.TIER_COST_TOLERANCE, S.TIER_INTERACTIVITY_TOLERANCE
+
+    def check_cheapest(pick, among):
+        low = min(p["usd_per_mtok_total"] for p in among)
+        assert low <= pick["usd_per_mtok_total"] <= low * (1 + tol_c) * (1 + 1e-12)
+        near = [p for p in among if p["usd_per_mtok_total"] <= low * (1 + tol_c) * (1 + 1e-12)]
+        assert pick["config"]["gpus"] == min(p["config"]["gpus"] for p in near)
+
+    check_cheapest(t["bulk"], pts)
     g = [p for p in pts if p["tokens_per_s_per_user"] >= S.GOLDILOCKS_INTERACTIVITY]
     assert t["goldilocks"]["tokens_per_s_per_user"] >= S.GOLDILOCKS_INTERACTIVITY
-    assert t["goldilocks"]["usd_per_mtok_total"] == pytest.approx(min(p["usd_per_mtok_total"] for p in g))
+    check_cheapest(t["goldilocks"], g)
+    top = max(p["tokens_per_s_per_user"] for p in pts)
+    assert t["premium"]["tokens_per_s_per_user"] >= top * (1 - tol_i)
+    near = [p for p in pts if p["tokens_per_s_per_user"] >= top * (1 - tol_i)]
+    assert t["premium"]["config"]["gpus"] == min(p["config"]["gpus"] for p in near)
+
+
+class _FakeSweep:
+    """The columns the tier picks read, for hand-made points (point(i) returns the index)."""
+
+    def __init__(self, gpus, tps_user, usd, tps_gpu=None):
+        n = len(gpus)
+        self.cols = {"gpus": np.asarray(gpus, dtype=float), "tokens_per_s_per_user": np.asarray(tps_user, float),
+                     "usd_per_mtok_total": np.asarray(usd, float),
+                     "total_tokens_per_s_per_gpu": np.asarray(tps_gpu if tps_gpu is not None else np.ones(n), float)}
+
+    def point(self, i):
+        return int(i)
+
+
+def test_tier_near_ties_go_to_fewer_gpus_by_hand():
+    # premium: a 129-GPU unit at 87.7 tok/s/user and an 8-GPU replica at 87.5 (0.2% slower): the 8-GPU one;
+    # 80 tok/s/user on 4 GPUs is 9% slower: not a tie
+    sw = _FakeSweep(gpus=[129, 8, 4], tps_user=[87.7, 87.5, 80.0], usd=[36.7, 36.5, 20.0])
+    assert S.most_interactive_point(sw, [0, 1, 2]) == 1
+    assert S.most_interactive_point(sw, [0, 1, 2], rel_tol=0.0) == 0  # no tolerance: the fastest
+    # bulk: 0.100 $/M on 32 GPUs vs 0.1005 on 8 (0.5% dearer): the 8-GPU one; 0.103 on 4 (3% dearer) is no tie
+    sw = _FakeSweep(gpus=[32, 8, 4], tps_user=[5, 6, 7], usd=[0.100, 0.1005, 0.103])
+    assert S.cheapest_point(sw, [0, 1, 2]) == 1
+    assert S.cheapest_point(sw, [0, 1, 2], rel_tol=0.0) == 0
+    # no cost known: the highest tokens/s per GPU, near-ties (1%) to fewer GPUs
+    sw = _FakeSweep(gpus=[16, 8], tps_user=[5, 6], usd=[np.nan, np.nan], tps_gpu=[1000.0, 995.0])
+    assert S.cheapest_point(sw, [0, 1]) == 1
+    t = S.token_tiers(_FakeSweep(gpus=[129, 8, 4], tps_user=[87.7, 87.5, 60.0], usd=[36.7, 36.5, 0.2]),
+                      np.array([0, 1, 2]))
+    assert (t["bulk"], t["goldilocks"], t["premium"]) == (2, 2, 1)
+
+
+def test_premium_prefers_a_small_replica_on_the_real_frontier():
+    """llama-3.1-70b fp8 on h200: the disaggregated 1:16 unit (129 GPUs) is at most a fraction of a percent more
+    interactive than 8 GPUs of TP8 at concurrency 1; premium picks the replica of 8 GPUs or fewer."""
+    d = S.frontier(MODEL, "h200-sxm", isl=1024, osl=1024, weights="fp8").to_dict()
+    p = d["tiers"]["premium"]
+    assert p["config"]["gpus"] <= 8
+    assert d["best"]["config"]["gpus"] == d["tiers"]["bulk"]["config"]["gpus"]
 
 
 def test_at_target_interpolates_along_each_frontier(res):

@@ -15,8 +15,10 @@ Per persona p, feature f and month m (docs/demand.md works an example by hand):
 - average rate = per day / 86,400 s; peak = average x peak-to-average, where the ratio is max / mean of the 24 hourly
   weights (or given). Batch features run flat (peak-to-average 1) unless they say otherwise.
 
-Features that share (model, tier SLA, ISL, OSL, peak-to-average) form one *workload*: the unit the fleet is sized
-for (tokenfab.planning). ISL and OSL are the rounded means per LLM call.
+Features that share (model, weight precision, tier SLA, ISL, OSL, peak-to-average) form one *workload*: the unit the
+fleet is sized for (tokenfab.planning). ISL and OSL are the rounded means per LLM call. The weight precision is the
+feature's or the scenario's ``weights``, else the checkpoint's (``native_weights``); the KV cache is stored at
+tokenfab.precision.default_kv_precision of it (what the fleet search uses).
 """
 from __future__ import annotations
 
@@ -190,6 +192,8 @@ class Workload:
     prefix_hit_rate: float  # cached input tokens / input tokens of its features
     features: tuple[str, ...]
     sla_source: str = ""
+    weights: str | None = None  # weight precision served at (None: the checkpoint's)
+    kv: str | None = None  # KV-cache precision (precision.default_kv_precision of the weights)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -239,8 +243,20 @@ class DemandResult:
         }
 
 
-def workload_key(model: str, tier: str, isl: int, osl: int, ttft_ms: float, tpot_ms: float, par: float) -> str:
-    return f"{model} {tier} {isl}/{osl} (TTFT<={ttft_ms:g} ms, TPOT<={tpot_ms:g} ms, peak x{par:.3g})"
+def workload_key(model: str, tier: str, isl: int, osl: int, ttft_ms: float, tpot_ms: float, par: float,
+                 weights: str | None = None) -> str:
+    w = f" {weights}" if weights else ""
+    return f"{model}{w} {tier} {isl}/{osl} (TTFT<={ttft_ms:g} ms, TPOT<={tpot_ms:g} ms, peak x{par:.3g})"
+
+
+def served_precisions(model: str, weights: str | None) -> tuple[str, str]:
+    """(weight precision, KV precision) a model is served at: ``weights`` or the checkpoint's, and the KV precision
+    the fleet search pairs with it (tokenfab.precision.default_kv_precision)."""
+    from .models import get_model
+    from .precision import default_kv_precision
+
+    w = weights or get_model(model).native_weights
+    return w, default_kv_precision(w)
 
 
 def demand(sc: Scenario, months=None) -> DemandResult:
@@ -286,7 +302,7 @@ def demand(sc: Scenario, months=None) -> DemandResult:
                 if p.billed_per_token:
                     billed[k] = billed[k] + row[k]
 
-    # workloads: features grouped by (model, SLA, ISL, OSL, peak-to-average)
+    # workloads: features grouped by (model, weights, SLA, ISL, OSL, peak-to-average)
     groups: dict[tuple, list[str]] = {}
     meta: dict[tuple, dict] = {}
     for fname in sc.features:
@@ -295,7 +311,8 @@ def demand(sc: Scenario, months=None) -> DemandResult:
         isl = max(1, int(round(pc["input_tokens"])))
         osl = max(1, int(round(pc["output_tokens"])))
         par = feature_peak_to_average(sc, fname)
-        key = (sc.feature_model(fname), sla["tier"], isl, osl, float(sla["ttft_ms"]), float(sla["tpot_ms"]), par)
+        wts = served_precisions(sc.feature_model(fname), sc.feature_weights(fname))[0]
+        key = (sc.feature_model(fname), sla["tier"], isl, osl, float(sla["ttft_ms"]), float(sla["tpot_ms"]), par, wts)
         groups.setdefault(key, []).append(fname)
         meta[key] = sla
     workloads: list[Workload] = []
@@ -307,17 +324,18 @@ def demand(sc: Scenario, months=None) -> DemandResult:
     peak_tok = np.zeros_like(m)
     peak_rps_total = np.zeros_like(m)
     for key, fnames in groups.items():
-        model, tier, isl, osl, ttft, tpot, par = key
+        model, tier, isl, osl, ttft, tpot, par, wts = key
         calls = sum(by_feature[f]["llm_calls_per_day"] for f in fnames)
         inp = sum(by_feature[f]["input_tokens_per_day"] for f in fnames)
         cached = sum(by_feature[f]["cached_input_tokens_per_day"] for f in fnames)
         tot = sum(by_feature[f]["total_tokens_per_day"] for f in fnames)
         inp_sum = float(np.sum(inp))
         hit = float(np.sum(cached) / inp_sum) if inp_sum > 0 else 0.0
-        wk = workload_key(model, tier, isl, osl, ttft, tpot, par)
+        wk = workload_key(model, tier, isl, osl, ttft, tpot, par, wts)
         workloads.append(Workload(key=wk, model=model, tier=tier, isl=isl, osl=osl, ttft_max_ms=ttft,
                                   tpot_max_ms=tpot, peak_to_average=par, prefix_hit_rate=hit, features=tuple(fnames),
-                                  sla_source=meta[key]["source"]))
+                                  sla_source=meta[key]["source"], weights=wts,
+                                  kv=served_precisions(model, wts)[1]))
         avg_rps = per_second(calls)
         avg_tps = per_second(tot)
         load[wk] = {"llm_calls_per_day": calls, "avg_requests_per_s": avg_rps,
@@ -345,4 +363,5 @@ def demand(sc: Scenario, months=None) -> DemandResult:
 __all__ = ["DEFINITIONS", "Workload", "DemandResult", "demand", "dist_mean", "dist_quantile",
            "monthly_growth_multiplier", "logistic_growth_multiplier", "growth_multiplier", "peak_to_average_ratio",
            "scenario_peak_to_average", "hourly_profile", "per_second", "peak_rate", "user_requests_per_day",
-           "llm_calls_per_day", "tokens_per_call", "feature_peak_to_average", "workload_key"]
+           "llm_calls_per_day", "tokens_per_call", "feature_peak_to_average", "workload_key",
+           "served_precisions"]

@@ -15,12 +15,14 @@ Both run the design-space sweep (search.sweep) and keep the configurations that 
   serves more than whole units;
 - GPUs = replicas x GPUs per replica; nodes = ceil(GPUs / chips_per_node); racks = ceil(GPUs / chips_per_rack);
 - MW = GPUs x all-in kW per GPU (tco.TcoResult.kw_per_gpu_all_in) / 1000;
-- $/month = usd_per_gpu_hour x GPUs x hours per month (units.HOURS_PER_MONTH = 8766 / 12). ``usd_per_gpu_hour`` is
-  TCO's price per *busy* GPU-hour (wall-clock cost / utilization, so idle time is paid for); with
-  ``--usd-per-gpu-hour`` (utilization 1) it is the plain rental bill. ``usd_per_month_wallclock`` (the calendar bill
-  of exactly these GPUs) is reported next to it;
-- $/M tokens on the demand actually served: cost.usd_per_mtok(usd_per_gpu_hour, served tokens/s / GPUs), for total,
-  input and output tokens.
+- $/month = wall-clock $/GPU-hour x GPUs x hours per month (units.HOURS_PER_MONTH = 8766 / 12): the bill of a
+  fleet that is owned or rented around the clock, whatever its utilization (tco.TcoResult.usd_per_gpu_hour_wallclock;
+  with ``--usd-per-gpu-hour`` the plain price). ``tokenfab plan`` bills its fleets the same way. The TCO's price per
+  *busy* GPU-hour (wall-clock / the TCO's assumed utilization) is reported as ``usd_per_gpu_hour_busy`` only: the
+  fleet's own load is the demand, so charging busy hours on top of it would count idle time twice;
+- $/M tokens = $/month / the tokens the demand sends in a month (input + output; the input and output variants charge
+  the whole bill to input or output tokens): cost.usd_per_mtok(wall-clock $/GPU-hour, demand tokens/s / GPUs). The
+  budget inverse does the same with the tokens/s its fleet serves at full load.
 
 Options are ranked cheapest first ($/month); hardware whose cost is unknown comes last.
 """
@@ -45,12 +47,19 @@ DEFINITIONS = {
     "nodes": "ceil(GPUs / chips_per_node)",
     "racks": "ceil(GPUs / chips_per_rack)",
     "mw": "GPUs x all-in kW per GPU / 1000 (TCO)",
-    "usd_per_month": "usd_per_gpu_hour (TCO, per busy GPU-hour) x GPUs x 730.5 h",
-    "usd_per_month_wallclock": "wall-clock $/GPU-hour x GPUs x 730.5 h (the calendar bill of these GPUs)",
-    "usd_per_mtok_total": "USD per million (input + output) tokens of the demand served",
+    "usd_per_month": "the fleet's bill: wall-clock $/GPU-hour x GPUs x 730.5 h (idle hours included once)",
+    "usd_per_gpu_hour_wallclock": "$ per calendar GPU-hour (TCO, or --usd-per-gpu-hour)",
+    "usd_per_gpu_hour_busy": "TCO's $ per busy GPU-hour (wall-clock / the TCO's assumed utilization); not used for "
+                             "the fleet's bill, whose load is the demand",
+    "usd_per_mtok_total": "usd_per_month / the demand's (input + output) tokens per month",
+    "usd_per_mtok_input": "usd_per_month / the demand's input tokens per month (whole bill on input tokens)",
+    "usd_per_mtok_output": "usd_per_month / the demand's output tokens per month (whole bill on output tokens)",
     "tokens_per_s_per_gpu": "served (input + output) tokens/s / GPUs",
     "utilization": "demand / capacity of the fleet (requests/s)",
 }
+
+COST_BASIS = ("$/month = wall-clock $/GPU-hour x GPUs x 730.5 h (the fleet is paid for around the clock, idle or "
+              "not); $/M tokens = $/month / the tokens the demand sends per month")
 
 
 # ----------------------------------------------------------------------------------------------- pure arithmetic
@@ -124,9 +133,8 @@ class FleetOption:
     tpot_ms: float | None = None
     e2el_ms: float | None = None
     percentile: str = "p90"
-    usd_per_gpu_hour: float | None = None
     usd_per_gpu_hour_wallclock: float | None = None
-    usd_per_month_wallclock: float | None = None
+    usd_per_gpu_hour_busy: float | None = None
     kw_per_gpu_all_in: float | None = None
     chips_per_node: int = 0
     chips_per_rack: int = 0
@@ -164,9 +172,13 @@ class BudgetOption:
     usd_per_mtok_input: float | None
     usd_per_mtok_output: float | None
     kw_per_gpu_all_in: float | None = None
+    usd_per_gpu_hour_wallclock: float | None = None
+    usd_per_gpu_hour_busy: float | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["definitions"] = dict(DEFINITIONS)
+        return d
 
 
 @dataclass
@@ -178,11 +190,14 @@ class FleetReport:
     demand_requests_per_s: float | None = None
     sla: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    weights: list = field(default_factory=list)  # weight precisions swept
+    kv: list = field(default_factory=list)  # their KV precisions (precision.default_kv_precision)
 
     def to_dict(self) -> dict:
         return {"options": [o.to_dict() for o in self.options], "skipped": dict(self.skipped),
                 "evaluated": self.evaluated, "elapsed_s": self.elapsed_s,
                 "demand_requests_per_s": self.demand_requests_per_s, "sla": dict(self.sla),
+                "weights": list(self.weights), "kv": list(self.kv), "cost_basis": COST_BASIS,
                 "warnings": list(self.warnings)}
 
 
@@ -475,23 +490,38 @@ def skip_reason(sw: S.Sweep, h: int, sla: S.SLA) -> str:
     return "no configuration meets the SLA" + (": " + "; ".join(parts) if parts else "")
 
 
+def _wallclock_usd_per_gpu_hour(sw: S.Sweep) -> np.ndarray:
+    """Wall-clock $/GPU-hour of every sweep row (NaN where the hardware is not priced)."""
+    per_hw = np.array([((sw.costs.get(h.key) or {}).get("usd_per_gpu_hour_wallclock", np.nan)) for h in sw.hardware]
+                      + [np.nan], dtype=float)
+    return per_hw[sw.cols["hw"].astype(int)]
+
+
 def _fleet_figures(sw: S.Sweep, hw, n_gpus: int, served_tokens_per_s: float) -> dict:
-    """Nodes, racks, MW, $/month and $/M tokens (total, input, output) of ``n_gpus`` chips serving
-    ``served_tokens_per_s`` (input + output) tokens/s."""
+    """Nodes, racks, MW, $/month (wall-clock $/GPU-hour x GPUs x hours per month) and $/M tokens (total, input,
+    output: $/month over the tokens ``served_tokens_per_s`` (input + output) sends in a month) of ``n_gpus`` chips."""
     costinfo = sw.costs.get(hw.key) or {}
-    usd_h = costinfo.get("usd_per_gpu_hour")
+    wall = costinfo.get("usd_per_gpu_hour_wallclock")
     kw = costinfo.get("kw_per_gpu_all_in")
     nodes, racks = nodes_and_racks(n_gpus, hw.chips_per_node, hw.chips_per_rack)
     tps_gpu = served_tokens_per_s / n_gpus
     frac_out = sw.osl / (sw.isl + sw.osl)
 
     def per_mtok(share):
-        return float(costmod.usd_per_mtok(usd_h, tps_gpu * share)) if usd_h is not None else None
+        return float(costmod.usd_per_mtok(wall, tps_gpu * share)) if wall is not None else None
 
     return dict(nodes=nodes, racks=racks, mw=float(megawatts(n_gpus, kw)) if kw else None,
-                usd_per_month=float(usd_per_month(usd_h, n_gpus)) if usd_h is not None else None,
+                usd_per_month=float(usd_per_month(wall, n_gpus)) if wall is not None else None,
                 usd_per_mtok_total=per_mtok(1.0), usd_per_mtok_input=per_mtok(1 - frac_out),
-                usd_per_mtok_output=per_mtok(frac_out), tokens_per_s_per_gpu=float(tps_gpu), kw_per_gpu_all_in=kw)
+                usd_per_mtok_output=per_mtok(frac_out), tokens_per_s_per_gpu=float(tps_gpu), kw_per_gpu_all_in=kw,
+                usd_per_gpu_hour_wallclock=wall, usd_per_gpu_hour_busy=costinfo.get("usd_per_gpu_hour"))
+
+
+def _precisions(sw: S.Sweep) -> dict:
+    """The weight precisions swept and their KV precisions (for the report header)."""
+    from . import precision as prec
+
+    return {"weights": list(sw.weights), "kv": [prec.default_kv_precision(w) for w in sw.weights]}
 
 
 def _composed_config(cfg: dict, x: int, y: int) -> dict:
@@ -522,7 +552,7 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
     sizes = fleet_sizes(sw, rate, np.flatnonzero(ok))
     reps_all, gpus_all = sizes["replicas"], sizes["gpus"]
     ttft_all, composed, xs, ys = sizes["ttft_ms"], sizes["composed"], sizes["prefill_replicas"], sizes["decode_replicas"]
-    month_all = np.where(ok, usd_per_month(c["usd_per_gpu_hour"], gpus_all), np.nan)
+    month_all = np.where(ok, usd_per_month(_wallclock_usd_per_gpu_hour(sw), gpus_all), np.nan)
     options: list[FleetOption] = []
     skipped: dict[str, str] = {}
     tok_s = rate * (sw.isl + sw.osl)
@@ -545,8 +575,6 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
             cap_rps = float(composed_capacity_rps(xs[i], ys[i], d["r_d"][0], d["mu"][0]))
         else:
             cap_rps = float(reps_all[i] * c["requests_per_s"][i])
-        costinfo = sw.costs.get(hw.key) or {}
-        wall = costinfo.get("usd_per_gpu_hour_wallclock")
         ttft_i = S._num(ttft_all[i])
         options.append(FleetOption(
             hardware=hw.key, mode=S.MODES[int(c["mode"][i])], gpus=n_gpus, replicas=int(reps_all[i]), config=cfg,
@@ -555,14 +583,12 @@ def recommend_report(model, hardware_list, *, rate_rps=None, tokens_per_day=None
             tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]), ttft_ms=ttft_i,
             tpot_ms=S._num(c["tpot_ms"][i]),
             e2el_ms=S._num(ttft_all[i] + (sw.osl - 1.0) * c["tpot_ms"][i]), percentile=sla.label,
-            usd_per_gpu_hour=costinfo.get("usd_per_gpu_hour"), usd_per_gpu_hour_wallclock=wall,
-            usd_per_month_wallclock=float(usd_per_month(wall, n_gpus)) if wall is not None else None,
             chips_per_node=hw.chips_per_node, chips_per_rack=hw.chips_per_rack,
             **_fleet_figures(sw, hw, n_gpus, tok_s),
         ))
     options.sort(key=lambda o: (o.usd_per_month is None, o.usd_per_month or 0.0, o.gpus))
     return FleetReport(options=options, skipped=skipped, evaluated=sw.evaluated, elapsed_s=time.perf_counter() - t0,
-                       demand_requests_per_s=rate, sla=sla.to_dict(), warnings=list(sw.warnings))
+                       demand_requests_per_s=rate, sla=sla.to_dict(), warnings=list(sw.warnings), **_precisions(sw))
 
 
 def recommend(model, hardware_list, *, rate_rps=None, tokens_per_day=None, isl: int, osl: int, ttft_max_ms=None,
@@ -645,7 +671,7 @@ def budget_report(model, hardware_list, *, power_mw=None, racks=None, isl: int, 
         ))
     options.sort(key=lambda o: -o.tokens_per_s)
     return FleetReport(options=options, skipped=skipped, evaluated=sw.evaluated, elapsed_s=time.perf_counter() - t0,
-                       sla=sla.to_dict(), warnings=list(sw.warnings))
+                       sla=sla.to_dict(), warnings=list(sw.warnings), **_precisions(sw))
 
 
 def max_throughput_for_budget(model, hardware_list, *, power_mw=None, racks=None, isl: int, osl: int,

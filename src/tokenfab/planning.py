@@ -235,8 +235,9 @@ class PlanResult:
         p = sc.pricing
         return {
             "scenario": {"name": sc.name, "description": sc.description, "source": sc._source, "model": sc.model,
-                         "horizon_months": sc.horizon_months, "months_planned": int(self.months.size),
-                         "start_month": sc.start_month},
+                         "weights": sc.weights, "horizon_months": sc.horizon_months,
+                         "months_planned": int(self.months.size), "start_month": sc.start_month,
+                         "precision": served_precision(self.demand)},
             "months": self.months, "labels": list(self.labels),
             "demand": self.demand.to_dict(),
             "caching": {k: v.to_dict() for k, v in self.caching.items()},
@@ -287,6 +288,20 @@ def _num(v):
     return v if np.isfinite(v) else None
 
 
+def served_precision(d: dem.DemandResult) -> dict:
+    """The weight and KV precisions the workloads are served at (feature, scenario or checkpoint ``weights``; KV
+    from tokenfab.precision.default_kv_precision), and a one-line text such as ``weights fp8, KV fp8``."""
+    pairs = sorted({(w.weights, w.kv) for w in d.workloads}, key=str)
+    by_wl = {w.key: {"model": w.model, "weights": w.weights, "kv": w.kv} for w in d.workloads}
+    if len(pairs) == 1:
+        text = f"weights {pairs[0][0]}, KV {pairs[0][1]}"
+    else:
+        text = "; ".join(f"{v['model']}: weights {v['weights']}, KV {v['kv']}"
+                         for v in {(v["model"], v["weights"]): v for v in by_wl.values()}.values())
+    return {"weights": sorted({p[0] for p in pairs}, key=str), "kv": sorted({p[1] for p in pairs}, key=str),
+            "by_workload": by_wl, "text": text}
+
+
 def cost_weights(sc: Scenario) -> dict:
     a = sc.cost_allocation
     return {"input": 1.0,
@@ -300,6 +315,9 @@ def assumptions(sc: Scenario) -> dict:
                                     f"{DEFAULT_CACHED_INPUT_COST_WEIGHT:g} (tokenfab.cost.CACHED_INPUT_COST_FRACTION)",
         "output_cost_weight": f"cost of an output token / an input token; default {DEFAULT_OUTPUT_COST_WEIGHT:g} "
                               "[assumption: GPT-4o's output:input list-price ratio]",
+        "precision": "weights as the scenario or feature says (``weights:``), else the checkpoint's precision; the KV "
+                     "cache at tokenfab.precision.default_kv_precision of the weights (16-bit weights: 16-bit KV; "
+                     "8- and 4-bit weights: FP8 KV)",
         "fleet": "sized for each month's peak hour within each feature's SLA (p90 TTFT under Poisson arrivals), "
                  "owned or rented for the whole month",
         "tco": f"preset {sc.tco.preset or tcomod.DEFAULT_PRESET}"
@@ -544,7 +562,7 @@ def plan(sc: Scenario, *, months: int | None = None, hardware=None,
     for w in d.workloads:
         if progress:
             progress(done, total, f"sweep {w.key}")
-        fronts[w.key] = workload_frontier(w, keys, weights=sc.weights, percentile=percentile,
+        fronts[w.key] = workload_frontier(w, keys, weights=w.weights, percentile=percentile,
                                           calibration=calibration)
         warnings.extend(x for x in fronts[w.key].sweep.warnings if "cost unknown" not in x and x not in warnings)
         done += 1
@@ -564,7 +582,7 @@ def plan(sc: Scenario, *, months: int | None = None, hardware=None,
         L = d.load[w.key]
         cach[w.key] = cachemod.workload_caching(w, model=w.model, calls_per_day=L["llm_calls_per_day"],
                                                 peak_calls_per_s=L["peak_requests_per_s"], ttl_s=sc.caching.ttl_s,
-                                                hbm_window_s=sc.caching.hbm_window_s, kv=sc.caching.kv)
+                                                hbm_window_s=sc.caching.hbm_window_s, kv=sc.caching.kv or w.kv)
     if not any(p.feasible for p in plans):
         warnings.append("no candidate hardware can serve every workload within its SLA: "
                         + "; ".join(f"{p.hardware}: {p.reason}" for p in plans))
@@ -663,6 +681,6 @@ def plan_summary(res: PlanResult) -> dict:
 __all__ = ["plan", "PlanResult", "HardwarePlan", "capacity_options", "fleet_at_rates", "allocate_cost",
            "token_revenue_usd", "gross_margin", "breakeven_usd_per_mtok", "breakeven_price_multiple",
            "breakeven_users_linear", "breakeven_users", "breakeven_users_for_month", "month_money", "workload_frontier",
-           "hardware_tco",
+           "hardware_tco", "served_precision",
            "cost_weights", "plan_summary", "DEFINITIONS", "DEFAULT_OUTPUT_COST_WEIGHT",
            "DEFAULT_CACHED_INPUT_COST_WEIGHT"]

@@ -19,6 +19,15 @@ Margins (USD per million tokens; margin % = margin / price):
 
 Verdict on the workload margin %: >= SUSTAINABLE_MARGIN_PCT "sustainable"; >= 0 "thin"; < 0 "below modeled cost -
 subsidy or better efficiency than modeled".
+
+Comparability: a list price buys an interactive API (tens of tokens/s per user or more); a modeled point far slower
+than that (the bulk tier of a large model can be a few tokens/s per user) costs far less per token than serving the
+API does, so its margin says nothing about the price. A row whose point is below COMPARABLE_FRACTION x
+API_INTERACTIVITY_TOKENS_PER_S_PER_USER gets the verdict "not comparable" (its margin is still shown); a row between
+that and API_INTERACTIVITY_TOKENS_PER_S_PER_USER keeps its verdict with a note that the cost is understated. When the
+goldilocks tier is asked for but no point on a hardware reaches it, the cheapest point at the comparability floor
+(COMPARABLE_FRACTION x API_INTERACTIVITY_TOKENS_PER_S_PER_USER tok/s/user) is compared in its place (tier
+``>=25 tok/s/user``, ``instead_of: goldilocks``; else the fastest point reached, the premium tier), and a note says so.
 """
 from __future__ import annotations
 
@@ -39,6 +48,12 @@ from .models import get_model, model_keys
 # operating point; sales, R&D, free tiers, support, idle capacity above the modeled utilization and peak headroom are
 # paid out of gross margin (cloud software businesses report 60-80% gross margins; 30% is a low bar, not a citation).
 SUSTAINABLE_MARGIN_PCT = 30.0
+# [assumption] the interactivity an API user gets: tokenfab's goldilocks speed (search.GOLDILOCKS_INTERACTIVITY,
+# 50 tok/s/user); hosted frontier APIs stream at about this speed or faster.
+API_INTERACTIVITY_TOKENS_PER_S_PER_USER = float(search.GOLDILOCKS_INTERACTIVITY)
+# [assumption] below half of it a modeled point is "far below" API interactivity: not comparable with a list price.
+COMPARABLE_FRACTION = 0.5
+NOT_COMPARABLE = "not comparable"
 DEFAULT_HARDWARE = ("h100-sxm",)
 DEFAULT_TIERS = ("goldilocks", "bulk")
 TIERS = ("bulk", "goldilocks", "premium")
@@ -49,6 +64,9 @@ VERDICTS = {
     "below modeled cost - subsidy or better efficiency than modeled":
         "price is below tokenfab's modeled cost: the provider subsidises it, or serves more efficiently than modeled "
         "(other hardware, speculative decoding, better batching, cheaper capital or power)",
+    NOT_COMPARABLE: "the modeled point is far slower per user than an API serves (below "
+                    f"{COMPARABLE_FRACTION:g} x {API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} tok/s/user): its cost is "
+                    "not the cost of what the price buys (margin shown, no verdict)",
 }
 DEFINITIONS = {
     "workload_price_usd_per_mtok": "(ISL x input price + OSL x output price) / (ISL + OSL): provider revenue per "
@@ -285,6 +303,23 @@ def verdict(margin_pct: Optional[float], margin_usd_per_mtok: Optional[float] = 
     return list(VERDICTS)[2]
 
 
+def comparability(tokens_per_s_per_user: float) -> dict:
+    """Whether a modeled point is fast enough per user to be compared with an API list price: ``comparable`` False
+    below COMPARABLE_FRACTION x API_INTERACTIVITY_TOKENS_PER_S_PER_USER; ``note`` says why (None at API speed)."""
+    x = float(tokens_per_s_per_user)
+    api = API_INTERACTIVITY_TOKENS_PER_S_PER_USER
+    floor = COMPARABLE_FRACTION * api
+    note = None
+    if x < floor:
+        note = (f"not comparable: modeled point at {x:.1f} tok/s/user, far below API interactivity (~{api:g}+ "
+                f"tok/s/user); its cost per token is lower than serving the API costs")
+    elif x < api:
+        note = (f"modeled point at {x:.1f} tok/s/user, below API interactivity (~{api:g}+ tok/s/user): the modeled "
+                "cost is understated, the margin overstated")
+    return {"tokens_per_s_per_user": x, "api_interactivity_tokens_per_s_per_user": api,
+            "comparable_min_tokens_per_s_per_user": floor, "comparable": x >= floor, "note": note}
+
+
 def compare(price: ProviderPrice, point: dict, *, isl: int, osl: int) -> dict:
     """Margins of one provider price against one modeled operating point (a frontier point with usd_per_gpu_hour and
     input/output/total tokens/s per GPU)."""
@@ -307,7 +342,12 @@ def compare(price: ProviderPrice, point: dict, *, isl: int, osl: int) -> dict:
         out["blended_3to1"] = margin(None, c.usd_per_mtok_blended)
         out["workload"] = margin(None, c.usd_per_mtok_total)
     w = out["workload"]
-    out["verdict"] = verdict(w["margin_pct"], w["margin_usd_per_mtok"])
+    out["margin_verdict"] = verdict(w["margin_pct"], w["margin_usd_per_mtok"])
+    tps = point.get("tokens_per_s_per_user")  # None: speed unknown, judged on the margin alone
+    out["comparability"] = comparability(tps) if tps is not None else None
+    ok = out["comparability"] is None or out["comparability"]["comparable"]
+    out["verdict"] = out["margin_verdict"] if ok else NOT_COMPARABLE
+    out["verdict_note"] = out["comparability"]["note"] if out["comparability"] else None
     return out
 
 
@@ -337,6 +377,8 @@ class PriceCheckResult:
             "operating_points": self.operating_points, "comparisons": self.rows,
             "mapping": {"source": r.mapping_source, "as_of": r.mapping_as_of},
             "sustainable_margin_pct": SUSTAINABLE_MARGIN_PCT, "verdicts": dict(VERDICTS),
+            "api_interactivity_tokens_per_s_per_user": API_INTERACTIVITY_TOKENS_PER_S_PER_USER,
+            "comparable_min_tokens_per_s_per_user": COMPARABLE_FRACTION * API_INTERACTIVITY_TOKENS_PER_S_PER_USER,
             "definitions": dict(DEFINITIONS), "notes": list(self.notes),
         }
 
@@ -389,11 +431,27 @@ def price_check(model: str, hardware: str | Sequence[str] | None = None, *, prov
     for hw in [h.key for h in fr.sweep.hardware]:
         tier_pts = (by_hw.get(hw) or {}).get("tiers") or {}
         points[hw] = {}
-        for t in tiers:
+        todo = [(t, t) for t in tiers]
+        if "goldilocks" in tiers and not tier_pts.get("goldilocks"):
+            floor = COMPARABLE_FRACTION * API_INTERACTIVITY_TOKENS_PER_S_PER_USER
+            h = next(i for i, x in enumerate(fr.sweep.hardware) if x.key == hw)
+            ids = fr.frontier_idx[fr.sweep.cols["hw"][fr.frontier_idx] == h]
+            alt = search.token_tiers(fr.sweep, ids, floor).get("goldilocks") if ids.size else None
+            name = f">={floor:g} tok/s/user"
+            if alt is None and "premium" not in tiers:
+                alt, name = tier_pts.get("premium"), "premium"
+            if alt is not None:
+                tier_pts = {**tier_pts, name: alt}
+                todo.append((name, "goldilocks"))
+                notes.append(f"{hw}: no point reaches the goldilocks {search.GOLDILOCKS_INTERACTIVITY:g} tok/s/user; "
+                             f"compared instead at the {'fastest point reached' if name == 'premium' else 'cheapest point at ' + name} "
+                             f"({alt['tokens_per_s_per_user']:.1f} tok/s/user)")
+        for t, instead_of in todo:
             p = tier_pts.get(t)
             points[hw][t] = _point_summary(p) if p else None
             if not p:
-                notes.append(f"{hw}: no {t} point (no frontier point meets it)")
+                if not (t == "goldilocks" and any(x[1] == t and x[0] != t for x in todo)):
+                    notes.append(f"{hw}: no {t} point (no frontier point meets it)")
                 continue
             if p.get("usd_per_gpu_hour") is None:
                 notes.append(f"{hw}: cost unknown (TCO cannot price it); give --usd-per-gpu-hour")
@@ -403,9 +461,14 @@ def price_check(model: str, hardware: str | Sequence[str] | None = None, *, prov
                 cmp_ = compare(pr, p, isl=isl, osl=osl)
                 rows.append({
                     "provider": pr.provider, "provider_model": pr.model_id, "match": pr.match, "hardware": hw,
-                    "tier": t, "tokens_per_s_per_user": p["tokens_per_s_per_user"],
+                    "tier": t, "instead_of": instead_of if instead_of != t else None,
+                    "tokens_per_s_per_user": p["tokens_per_s_per_user"],
                     "what_is_compared": _what(res, pr, hw, t, p, preset_name, isl, osl),
                     **cmp_})
+    if any(r["verdict"] == NOT_COMPARABLE for r in rows):
+        notes.append(f"rows below {COMPARABLE_FRACTION * API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} tok/s/user are "
+                     f"'{NOT_COMPARABLE}': an API user gets ~{API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g}+ tok/s; "
+                     "their margin compares the price with a batch-speed cost")
     if res.kind == "closed":
         notes.append(f"{res.priced_model} is closed: its size and serving stack are not public; the modeled cost is "
                      f"of the open stand-in {res.open_model} ({res.rationale}), a reference point, not its real cost")
@@ -425,5 +488,6 @@ def price_check(model: str, hardware: str | Sequence[str] | None = None, *, prov
 __all__ = [
     "SUSTAINABLE_MARGIN_PCT", "VERDICTS", "ProviderPrice", "PriceCheckResult", "Resolution", "list_price",
     "find_price_model", "provider_prices", "resolve", "price_mapping", "priced_models", "closed_models", "margin",
-    "verdict", "compare", "workload_price_usd_per_mtok", "price_check", "provider_ids", "genai_prices_version",
+    "verdict", "compare", "comparability", "workload_price_usd_per_mtok", "API_INTERACTIVITY_TOKENS_PER_S_PER_USER",
+    "COMPARABLE_FRACTION", "NOT_COMPARABLE", "price_check", "provider_ids", "genai_prices_version",
 ]

@@ -103,6 +103,19 @@ class TokenDist(_Strict):
         return self
 
 
+def _weight_precision(v):
+    """A weight precision (tokenfab.precision.WEIGHT_PRECISIONS), lower-cased; None keeps the checkpoint's."""
+    if v is None:
+        return v
+    from .precision import WEIGHT_PRECISIONS
+
+    p = str(v).strip().lower()
+    if p not in WEIGHT_PRECISIONS:
+        raise ValueError(f"unknown weight precision {v!r}; one of {', '.join(WEIGHT_PRECISIONS)} "
+                         "(or leave it out for the checkpoint's)")
+    return p
+
+
 def _as_dist(v):
     """A plain number means a fixed token count."""
     if isinstance(v, bool):
@@ -116,6 +129,7 @@ class Feature(_Strict):
     kind: Literal["chat", "rag", "agentic", "code", "batch"]
     description: str = ""
     model: Optional[str] = None  # tokenfab model key; default: the scenario's model
+    weights: Optional[str] = None  # weight precision of this feature's model; default: the scenario's weights
     input_tokens: TokenDist  # per LLM call, before retrieved context
     output_tokens: TokenDist  # visible output per LLM call
     reasoning_tokens: TokenDist = TokenDist(mean=0)  # hidden reasoning per call: generated, so counted as output
@@ -139,6 +153,11 @@ class Feature(_Strict):
         if mean <= 0:
             raise ValueError("the mean must be > 0 tokens")
         return v
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v):
+        return _weight_precision(v)
 
     @property
     def tier_name(self) -> str:
@@ -272,7 +291,7 @@ class Scenario(_Strict):
     horizon_months: int = Field(ge=1, le=240)
     start_month: Optional[str] = None  # "YYYY-MM", for labels
     model: str  # tokenfab model key (tokenfab catalog models)
-    weights: Optional[str] = None  # weight precision (default: the checkpoint's)
+    weights: Optional[str] = None  # weight precision of the scenario's model (default: the checkpoint's)
     hardware: list[str] = Field(min_length=1)
     tco: TcoSpec = TcoSpec()
     tiers: dict[str, TierSla] = Field(default_factory=dict)
@@ -293,6 +312,11 @@ class Scenario(_Strict):
         if v is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(v)):
             raise ValueError(f"must be YYYY-MM, got {v!r}")
         return v
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v):
+        return _weight_precision(v)
 
     @field_validator("tiers")
     @classmethod
@@ -323,6 +347,14 @@ class Scenario(_Strict):
 
     def feature_model(self, feature_name: str) -> str:
         return self.features[feature_name].model or self.model
+
+    def feature_weights(self, feature_name: str) -> Optional[str]:
+        """The weight precision a feature is served at: its own ``weights``, else the scenario's when the feature
+        uses the scenario's model, else None (the checkpoint's precision; tokenfab.demand resolves it)."""
+        f = self.features[feature_name]
+        if f.weights:
+            return f.weights
+        return self.weights if (f.model is None or f.model == self.model) else None
 
     def month_labels(self, n: int | None = None) -> list[str]:
         """Labels of months 0..n-1 (default: the horizon): 'YYYY-MM' from ``start_month``, else 'M0', 'M1', ..."""
@@ -537,6 +569,7 @@ _FIELD_HINTS = {
     "model": "a tokenfab model key (tokenfab catalog models)",
     "hardware": "a list of hardware keys (tokenfab catalog hardware)",
     "name": "a name",
+    "weights": "weight precision: bf16, fp8, fp4, int8, int4, mxfp4, nvfp4 (default: the checkpoint's)",
 }
 
 

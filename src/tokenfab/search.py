@@ -80,6 +80,11 @@ CONCURRENCY_STEP = 2.0  # geometric ladder of concurrency (InferenceX sweeps 4, 
 DISAGG_PREFILL_UTILIZATIONS = (0.6, 0.85)
 DISAGG_MAX_DECODE_REPLICAS = 16
 DISAGG_PREFILL_CANDIDATES = 4  # prefill layouts kept per hardware (Pareto on throughput/GPU vs latency)
+# [assumption] near-ties in the tier picks and `best` go to the fewest GPUs per replica (or per x:y unit): a point
+# within 1% of the lowest $/M (bulk, goldilocks, best) or within 2% of the highest interactivity (premium) is as good
+# a pick, below what the model resolves (its calibration error is several %), and a smaller unit is easier to deploy.
+TIER_COST_TOLERANCE = 0.01
+TIER_INTERACTIVITY_TOLERANCE = 0.02
 
 DEFINITIONS = {
     "tokens_per_s_per_user": "interactivity = 1000 / TPOT_ms (InferenceX's x-axis)",
@@ -954,12 +959,10 @@ class FrontierResult:
             if not sel.size:
                 return None
             ids = sel
-        cost = c["usd_per_mtok_total"][ids]
-        if np.isfinite(cost).any():
-            i = ids[np.nanargmin(cost)]
-        else:
-            i = ids[np.argmax(c["total_tokens_per_s_per_gpu"][ids])]
+        i = cheapest_point(sw, ids)
+        if not np.isfinite(c["usd_per_mtok_total"][ids]).any():
             crit = crit.replace("lowest usd_per_mtok_total", "highest total tokens/s per GPU (no cost known)")
+        crit += f" (within {TIER_COST_TOLERANCE:.0%}: the fewest GPUs per replica)"
         p = sw.point(int(i))
         p["criterion"] = crit
         return p
@@ -981,7 +984,8 @@ class FrontierResult:
     def to_dict(self) -> dict:
         sw = self.sweep
         return {
-            "model": sw.model.key, "isl": sw.isl, "osl": sw.osl, "weights": list(sw.weights), "modes": list(sw.modes),
+            "model": sw.model.key, "isl": sw.isl, "osl": sw.osl, "weights": list(sw.weights),
+            "kv": [prec.default_kv_precision(w) for w in sw.weights], "modes": list(sw.modes),
             "sla": sw.sla.to_dict(), "preset": self.preset or tcomod.DEFAULT_PRESET,
             "usd_per_gpu_hour_override": self.usd_per_gpu_hour_override,
             "points": self.points(), "best": self.best(), "tiers": self.tiers(), "at_target": self.at_target(),
@@ -997,32 +1001,63 @@ class FrontierResult:
         }
 
 
+def _fewest_gpus_near(sw: Sweep, sel: np.ndarray, value: np.ndarray, rel_tol: float) -> int:
+    """Of the rows ``sel`` whose ``value`` (higher is better) is within ``rel_tol`` of the best, the one with the fewest
+    GPUs per replica (per x:y unit when disaggregated); ties on GPUs go to the best value."""
+    v = np.where(np.isfinite(value), value, -np.inf)
+    top = v.max()
+    near = np.flatnonzero(v >= top - rel_tol * abs(top))
+    g = sw.cols["gpus"][sel[near]]
+    k = near[np.lexsort((-v[near], g))[0]]
+    return int(sel[k])
+
+
+def cheapest_point(sw: Sweep, sel, rel_tol: float = TIER_COST_TOLERANCE) -> int | None:
+    """The cheapest of the rows ``sel`` ($/M total tokens; the highest total tokens/s per GPU when no cost is known),
+    near-ties (within ``rel_tol``) going to the fewest GPUs per replica."""
+    sel = np.asarray(sel, dtype=int)
+    if not sel.size:
+        return None
+    c = sw.cols
+    cost = c["usd_per_mtok_total"][sel]
+    if np.isfinite(cost).any():
+        return _fewest_gpus_near(sw, sel, -cost, rel_tol)
+    return _fewest_gpus_near(sw, sel, c["total_tokens_per_s_per_gpu"][sel], rel_tol)
+
+
+def most_interactive_point(sw: Sweep, sel, rel_tol: float = TIER_INTERACTIVITY_TOLERANCE) -> int | None:
+    """The highest tokens/s per user of the rows ``sel``, near-ties (within ``rel_tol``) going to the fewest GPUs per
+    replica (then the highest tokens/s per user, then the cheapest)."""
+    sel = np.asarray(sel, dtype=int)
+    if not sel.size:
+        return None
+    c = sw.cols
+    xi = c["tokens_per_s_per_user"][sel]
+    near = sel[xi >= xi.max() * (1 - rel_tol)]
+    g = c["gpus"][near]
+    near = near[g == g.min()]
+    cost = np.nan_to_num(c["usd_per_mtok_total"][near], nan=np.inf)
+    return int(near[np.lexsort((cost, -c["tokens_per_s_per_user"][near]))[0]])
+
+
 def token_tiers(sw: Sweep, ids: np.ndarray, goldilocks_interactivity: float = GOLDILOCKS_INTERACTIVITY) -> dict:
     """bulk: the cheapest point ($/M total; max throughput per GPU when no cost is known); goldilocks: the cheapest
-    point with at least ``goldilocks_interactivity`` tok/s/user; premium: the highest interactivity (cheapest on a
-    tie)."""
+    point with at least ``goldilocks_interactivity`` tok/s/user; premium: the highest interactivity. Near-ties go to
+    the fewest GPUs per replica (:func:`cheapest_point`, :func:`most_interactive_point`: within
+    TIER_COST_TOLERANCE of the lowest cost, TIER_INTERACTIVITY_TOLERANCE of the highest interactivity)."""
     c = sw.cols
     ids = np.asarray(ids, dtype=int)
+    near = (f"; within {TIER_COST_TOLERANCE:.0%} of the lowest cost, the fewest GPUs per replica")
     out: dict = {"goldilocks_interactivity": goldilocks_interactivity,
-                 "definitions": {"bulk": "cheapest $/M total tokens (max throughput)",
-                                 "goldilocks": f"cheapest point with >= {goldilocks_interactivity:g} tok/s/user",
-                                 "premium": "highest tokens/s per user"}}
+                 "definitions": {"bulk": "cheapest $/M total tokens (max throughput)" + near,
+                                 "goldilocks": f"cheapest point with >= {goldilocks_interactivity:g} tok/s/user" + near,
+                                 "premium": f"highest tokens/s per user; within {TIER_INTERACTIVITY_TOLERANCE:.0%} "
+                                            "of it, the fewest GPUs per replica, then the cheapest"}}
     if not ids.size:
         return {**out, "bulk": None, "goldilocks": None, "premium": None}
-
-    def cheapest(sel):
-        if not sel.size:
-            return None
-        cost = c["usd_per_mtok_total"][sel]
-        if np.isfinite(cost).any():
-            return int(sel[np.nanargmin(cost)])
-        return int(sel[np.argmax(c["total_tokens_per_s_per_gpu"][sel])])
-
-    b = cheapest(ids)
-    g = cheapest(ids[c["tokens_per_s_per_user"][ids] >= goldilocks_interactivity])
-    xi = c["tokens_per_s_per_user"][ids]
-    top = ids[xi >= xi.max() * (1 - 1e-9)]
-    p = cheapest(top)
+    b = cheapest_point(sw, ids)
+    g = cheapest_point(sw, ids[c["tokens_per_s_per_user"][ids] >= goldilocks_interactivity])
+    p = most_interactive_point(sw, ids)
     out["bulk"] = sw.point(b) if b is not None else None
     out["goldilocks"] = sw.point(g) if g is not None else None
     out["premium"] = sw.point(p) if p is not None else None
@@ -1082,5 +1117,6 @@ __all__ = [
     "MODES", "MTP_ACCEPTANCE_RATE", "GOLDILOCKS_INTERACTIVITY", "SLA", "Sweep", "FrontierResult", "Layout",
     "gpu_ladder", "layouts", "concurrency_ladder", "prefill_pool", "pareto_mask", "steffen_interpolate",
     "steffen_slopes", "sweep", "attach_costs", "frontier_indices", "frontier", "token_tiers", "explain_infeasible",
+    "cheapest_point", "most_interactive_point", "TIER_COST_TOLERANCE", "TIER_INTERACTIVITY_TOLERANCE",
     "mtp_acceptance_length", "mtp_variants", "resolve_hardware", "resolve_weights", "resolve_modes", "layout_text",
 ]

@@ -356,6 +356,16 @@ class Distribution:
 
 # Default distributions, relative to the base value of the chosen preset (so they fit any preset and hardware).
 # Each rationale names its source; /work/shared/reference/tco_inputs.md and data/tco_presets.yaml carry the citations.
+def _throughput_error_text() -> str:
+    """The bundled calibration's throughput error, as its meta records it (never a number copied into code)."""
+    from .calibration import load_profile
+    e = load_profile().meta.get("errors", {}).get("by_metric", {}).get("throughput")
+    if not e:
+        return "error not recorded in the calibration profile"
+    return (f"median absolute error {e['median_ape_pct']:.1f}%, p90 {e['p90_ape_pct']:.0f}% over {e['n']} rows "
+            f"(data/calibration.json meta.errors)")
+
+
 DEFAULT_DISTRIBUTIONS: dict[str, Distribution] = {
     "utilization": Distribution(
         "triangular", low=0.75, mode=1.0, high=1.2, rationale=(
@@ -398,9 +408,8 @@ DEFAULT_DISTRIBUTIONS: dict[str, Distribution] = {
             "neocloud (tco_presets.yaml 'inferencex')")),
     THROUGHPUT: Distribution(
         "lognormal", sigma=0.2, rationale=(
-            "tokenfab's performance model against its calibration data's throughput rows: median absolute error "
-            "about 11%, p90 about 37-38% (data/calibration.json meta.errors.by_metric.throughput); a lognormal "
-            "with sigma 0.2 has its p90 absolute error near there")),
+            "tokenfab's performance model against its calibration data's throughput rows: "
+            + _throughput_error_text() + "; a lognormal with sigma 0.2 has its p90 absolute error near there")),
 }
 
 

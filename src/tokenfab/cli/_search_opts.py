@@ -50,6 +50,11 @@ def mtp_text(cfg: dict) -> str:
     return f"{m['draft_tokens']} ({m['acceptance_length']:.2f})" if m else "-"
 
 
+def precision_text(d: dict) -> str:
+    """``weights fp8, KV fp8`` (``weights fp8 / bf16, KV fp8 / bf16`` when several were swept) from a result dict."""
+    return f"weights {' / '.join(d.get('weights') or ['?'])}, KV {' / '.join(d.get('kv') or ['?'])}"
+
+
 def sla_text(sla: dict) -> str:
     """``TTFT p90 <= 2000 ms, TPOT <= 30 ms`` from an SLA dict (search.SLA.to_dict)."""
     pct = sla["percentile"]
@@ -72,6 +77,47 @@ def table(title: str, columns, left=()):
     t = Table(title=title, title_justify="left")
     for c in columns:
         t.add_column(c, justify="left" if c in left else "right")
+    return t
+
+
+SHORT_HEADERS = "<short headers>"  # a step of fitted_table's ``drop``: switch to the two-line headers
+
+
+def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=None, wrap=("layout",)):
+    """A table of ``rows`` (lists of cells, one per column) that fits the console's width (80 columns when piped):
+    while it is wider, the steps of ``drop`` are taken in order: drop the named column (secondary ones: the JSON has
+    them all) or, at SHORT_HEADERS, shorten the headers to two lines (``short``: column -> header); a column of
+    ``drop`` with no value in any row ("-" or empty) goes first. Numeric cells never wrap; the ``wrap`` columns
+    (layouts, notes) fold onto several lines instead of being cut."""
+    from rich import box
+    from rich.table import Table
+
+    short = short or {}
+
+    def build(cols, use_short):
+        t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for c in cols:
+            t.add_column(short.get(c, c) if use_short else c, justify="left" if c in left else "right",
+                         no_wrap=c not in wrap, overflow="fold")
+        idx = [columns.index(c) for c in cols]
+        for r in rows:
+            t.add_row(*(r[i] for i in idx))
+        return t
+
+    def fits(t) -> bool:  # the table's natural width (measured without the console's limit) fits the console
+        return console.measure(t, options=console.options.update_width(100_000)).maximum <= console.width
+
+    cols, use_short = list(columns), False
+    empty = [c for c in drop if c in cols and all(r[cols.index(c)] in ("-", "") for r in rows)]
+    t = build(cols, use_short)
+    for c in (None, *empty, *drop):
+        if c == SHORT_HEADERS:
+            use_short = True
+        elif c in cols:
+            cols.remove(c)
+        t = build(cols, use_short)
+        if fits(t):
+            break
     return t
 
 

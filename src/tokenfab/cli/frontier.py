@@ -16,14 +16,18 @@ from ._search_opts import mtp_text
 from .common import console, err_console, print_json
 
 
-NARROW_WIDTH = 150
-NARROW_DROP = ("weights", "out tok/s/GPU", "$/M out")
+SHORT = {"tok/s/user": "tok/s\n/user", "tok/s/GPU": "tok/s\n/GPU", "TPOT ms": "TPOT\nms", "$/M total": "$/M\ntotal",
+         "$/M in": "$/M\nin", "$/M out": "$/M\nout", "k tok/s/MW": "k tok/s\n/MW", "out tok/s/GPU": "out tok\n/s/GPU"}
+# columns dropped, in this order, while a table is wider than the terminal (the JSON always has everything)
+POINT_DROP = ("out tok/s/GPU", "$/M out", "weights/KV", "k tok/s/MW", O.SHORT_HEADERS, "mode", "MTP")
+TIER_DROP = ("$/M in", "$/M out", O.SHORT_HEADERS, "mode")
+TARGET_DROP = ("$/M in", "$/M out", "k tok/s/MW", O.SHORT_HEADERS, "note")
 
 
 def _point_row(p: dict) -> list[str]:
     cfg = p["config"]
-    return [p["mode"], str(cfg["gpus"]), layout_text(cfg), cfg["weights"], f"{cfg['concurrency']:,}", mtp_text(cfg),
-            _f(p["tokens_per_s_per_user"]), _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
+    return [p["mode"], str(cfg["gpus"]), layout_text(cfg), f"{cfg['weights']}/{cfg['kv']}", f"{cfg['concurrency']:,}",
+            mtp_text(cfg), _f(p["tokens_per_s_per_user"]), _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
             _f(p["output_tokens_per_s_per_gpu"], ",.0f"), _f(p["ttft_ms"], ",.0f"), _f(p["tpot_ms"], ",.2f"),
             _f(p["usd_per_mtok_total"], ",.3f"), _f(p["usd_per_mtok_output"], ",.3f"),
             _f(p["tokens_per_s_per_mw"] / 1e3 if p["tokens_per_s_per_mw"] is not None else None, ",.0f")]
@@ -31,52 +35,52 @@ def _point_row(p: dict) -> list[str]:
 
 def render(d: dict) -> None:
     pct = d["sla"]["percentile"]
-    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - weights {', '.join(d['weights'])} - "
+    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - "
                   f"modes {', '.join(d['modes'])} - SLA: {O.sla_text(d['sla'])} - cost: "
                   + (f"${d['usd_per_gpu_hour_override']:g}/GPU-hour" if d.get("usd_per_gpu_hour_override") else
                      f"preset {d['preset']}"), highlight=False)
-    cols = ["mode", "GPUs", "layout", "weights", "conc", "MTP", "tok/s/user", "tok/s/GPU", "out tok/s/GPU",
+    short = {**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"}
+    cols = ["mode", "GPUs", "layout", "weights/KV", "conc", "MTP", "tok/s/user", "tok/s/GPU", "out tok/s/GPU",
             f"TTFT {pct} ms", "TPOT ms", "$/M total", "$/M out", "k tok/s/MW"]
-    # a narrow terminal drops the columns derivable from the others (the JSON always has everything)
-    keep = [i for i, c in enumerate(cols) if console.width >= NARROW_WIDTH or c not in NARROW_DROP]
-    cols = [cols[i] for i in keep]
+    # one weight precision: the header names it, so its column goes first on a narrow terminal
+    drop = POINT_DROP if len(d["weights"]) == 1 else tuple(c for c in POINT_DROP if c != "weights/KV")
     by_hw: dict[str, list[dict]] = {}
     for p in d["points"]:
         by_hw.setdefault(p["hardware"], []).append(p)
     for hw, pts in by_hw.items():
         cost = (d["hardware"].get(hw) or {}).get("cost") or {}
         usd = cost.get("usd_per_gpu_hour")
-        t = O.table(f"{hw}: Pareto frontier ({len(pts)} points; "
-                    f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
-                    cols, left=("mode", "layout", "weights"))
-        for p in sorted(pts, key=lambda p: (p["mode"], p["tokens_per_s_per_user"])):
-            row = _point_row(p)
-            t.add_row(*(row[i] for i in keep))
-        console.print(t)
+        rows = [_point_row(p) for p in sorted(pts, key=lambda p: (p["mode"], p["tokens_per_s_per_user"]))]
+        console.print(O.fitted_table(
+            console, f"{hw}: Pareto frontier ({len(pts)} points; "
+                     f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
+            cols, rows, left=("mode", "layout", "weights/KV"), drop=drop, short=short))
     tiers = d["tiers"]
-    tt = O.table(f"token tiers (goldilocks: >= {tiers['goldilocks_interactivity']:g} tok/s/user)",
-                 ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in",
-                  "$/M out"), left=("tier", "hardware", "mode", "layout"))
+    rows = []
     for name in ("bulk", "goldilocks", "premium"):
         p = tiers.get(name)
         if not p:
-            tt.add_row(name, tiers.get(f"{name}_note", "none"), "", "", "", "", "", "", "", "")
+            rows.append([name, tiers.get(f"{name}_note", "none"), "", "", "", "", "", "", "", ""])
             continue
-        tt.add_row(name, p["hardware"], p["mode"], str(p["config"]["gpus"]), layout_text(p["config"]),
-                   _f(p["tokens_per_s_per_user"]), _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
-                   _f(p["usd_per_mtok_total"], ",.3f"), _f(p["usd_per_mtok_input"], ",.3f"),
-                   _f(p["usd_per_mtok_output"], ",.3f"))
-    console.print(tt)
+        rows.append([name, p["hardware"], p["mode"], str(p["config"]["gpus"]), layout_text(p["config"]),
+                     _f(p["tokens_per_s_per_user"]), _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
+                     _f(p["usd_per_mtok_total"], ",.3f"), _f(p["usd_per_mtok_input"], ",.3f"),
+                     _f(p["usd_per_mtok_output"], ",.3f")])
+    console.print(O.fitted_table(
+        console, f"token tiers (goldilocks: >= {tiers['goldilocks_interactivity']:g} tok/s/user)",
+        ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in", "$/M out"),
+        rows, left=("tier", "hardware", "mode", "layout"), drop=TIER_DROP, short=short))
     at = d["at_target"]
-    ta = O.table(f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})",
-                 ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M in", "$/M out", "k tok/s/MW", "note"),
-                 left=("hardware", "mode", "note"))
+    rows = []
     for r in at["results"]:
         mw = r.get("tokens_per_s_per_mw")
-        ta.add_row(r["hardware"], r["mode"], _f(r.get("total_tokens_per_s_per_gpu"), ",.0f"),
-                   _f(r.get("usd_per_mtok_total"), ",.3f"), _f(r.get("usd_per_mtok_input"), ",.3f"),
-                   _f(r.get("usd_per_mtok_output"), ",.3f"), _f(mw / 1e3 if mw else None, ",.0f"), r.get("note", ""))
-    console.print(ta)
+        rows.append([r["hardware"], r["mode"], _f(r.get("total_tokens_per_s_per_gpu"), ",.0f"),
+                     _f(r.get("usd_per_mtok_total"), ",.3f"), _f(r.get("usd_per_mtok_input"), ",.3f"),
+                     _f(r.get("usd_per_mtok_output"), ",.3f"), _f(mw / 1e3 if mw else None, ",.0f"), r.get("note", "")])
+    console.print(O.fitted_table(
+        console, f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})",
+        ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M in", "$/M out", "k tok/s/MW", "note"), rows,
+        left=("hardware", "mode", "note"), drop=TARGET_DROP, short=short, wrap=("note",)))
     b = d.get("best")
     if b:
         console.print(f"[bold]best[/] ({b['criterion']}): {b['hardware']} {b['mode']} {b['config']['gpus']} GPUs "
@@ -85,8 +89,10 @@ def render(d: dict) -> None:
                       f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens", highlight=False)
     O.print_footer(console, d, rate_key="configurations_per_s")
     console.print(f"[dim]TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
-                  "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $ per busy "
-                  "GPU-hour from the TCO model; MW = all-in facility power.[/]", highlight=False)
+                  "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $/M = $ per busy "
+                  "GPU-hour (TCO: wall-clock / utilization) / tokens per GPU-hour, a capacity price at the TCO's "
+                  "utilization (recommend bills a fleet for a demand instead); MW = all-in facility power.[/]",
+                  highlight=False)
 
 
 def register(app: typer.Typer) -> None:

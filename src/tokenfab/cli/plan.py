@@ -69,63 +69,127 @@ def _pick_months(n: int, k: int = 12) -> list[int]:
     return out
 
 
+def si(x, digits: int = 3) -> str:
+    """A compact number for a narrow cell: 953M, 1.14M, 2.28B, 12.3K; small numbers as they are; '-' if missing."""
+    if x is None:
+        return "-"
+    x = float(x)
+    if x != x:
+        return "-"
+    a = abs(x)
+    for lim, div, suf in ((1e12, 1e12, "T"), (1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K")):
+        if a >= lim:
+            return f"{x / div:.{digits}g}{suf}" if a / div < 10 ** digits else f"{x / div:,.0f}{suf}"
+    return f"{x:,.0f}" if a >= 100 else f"{x:.{digits}g}"
+
+
+def _wrap_words(text: str, width: int) -> str:
+    """``text`` wrapped at spaces into lines of at most ``width`` characters (a word longer than that stays whole)."""
+    lines: list[str] = []
+    for w in text.split():
+        if lines and len(lines[-1]) + 1 + len(w) <= width:
+            lines[-1] += " " + w
+        else:
+            lines.append(w)
+    return "\n".join(lines)
+
+
+def fitted_table(title: str, columns: list[tuple[str, int]], rows: list[list[str]], *, left=(), width: int | None = None):
+    """A table whose columns fit ``width`` (default: the console's). Columns are ``(header, priority)``; headers are
+    wrapped at spaces when the table would not fit otherwise, then, while it is still too wide (cells are never cut),
+    the lowest-priority column is left out and named in the caption. Priority 0 columns are always kept."""
+    width = width or console.width
+    names = [c for c, _ in columns]
+
+    def col_width(j: int, wrap: bool) -> int:
+        head = max((len(w) for w in names[j].split()), default=0) if wrap else len(names[j])
+        return max([head] + [len(str(r[j])) for r in rows])
+
+    def total(keep, wrap):
+        return sum(col_width(j, wrap) for j in keep) + 3 * len(keep) + 1
+
+    keep = list(range(len(columns)))
+    wrap = total(keep, False) > width
+    dropped: list[str] = []
+    while total(keep, wrap) > width:
+        cand = [j for j in keep if columns[j][1] > 0]
+        if not cand:
+            break
+        j = max(cand, key=lambda j: (columns[j][1], j))
+        keep.remove(j)
+        dropped.append(names[j])
+    heads = {j: _wrap_words(names[j], col_width(j, wrap)) for j in keep}
+    t = table(title, [heads[j] for j in keep], left=[heads[j] for j in keep if names[j] in left])
+    for k, j in enumerate(keep):  # fixed widths: cells never wrap or shrink
+        t.columns[k].width = col_width(j, wrap)
+    for r in rows:
+        t.add_row(*[r[j] for j in keep])
+    if dropped:
+        t.caption = (f"left out at {width} columns: {', '.join(reversed(dropped))} "
+                     "(a wider terminal, --json or --csv shows them)")
+        t.caption_justify = "left"
+    return t
+
+
 def render(res: planning.PlanResult, d: dict) -> None:
     sc = d["scenario"]
     dem = d["demand"]
-    console.print(f"[bold]{sc['name']}[/] - model {sc['model']} - {sc['months_planned']} months - "
-                  f"peak-to-average {dem['peak_to_average']:.2f}", highlight=False)
+    console.print(f"[bold]{sc['name']}[/] - model {sc['model']} ({sc['precision']['text']}) - "
+                  f"{sc['months_planned']} months - peak-to-average {dem['peak_to_average']:.2f}", highlight=False)
     idx = _pick_months(len(d["labels"]))
-    t = table("demand per month (tokens per day)", ["month", "users", "DAU", "calls/day", "input tok/day",
-                                                    "cached tok/day", "output tok/day", "peak req/s"], left=("month",))
     T = dem["totals"]
-    for i in idx:
-        t.add_row(d["labels"][i], _f(dem["total_users"][i], ",.0f"), _f(dem["daily_active_users"][i], ",.0f"),
-                  _f(T["llm_calls_per_day"][i], ",.3g"), _f(T["input_tokens_per_day"][i], ",.3g"),
-                  _f(T["cached_input_tokens_per_day"][i], ",.3g"), _f(T["output_tokens_per_day"][i], ",.3g"),
-                  _f(T["peak_requests_per_s"][i], ",.2f"))
-    console.print(t)
+    rows = [[d["labels"][i], si(dem["total_users"][i]), si(dem["daily_active_users"][i]),
+             si(T["llm_calls_per_day"][i]), si(T["input_tokens_per_day"][i]), si(T["cached_input_tokens_per_day"][i]),
+             si(T["output_tokens_per_day"][i]), _f(T["peak_requests_per_s"][i], ",.1f")] for i in idx]
+    console.print(fitted_table("demand per month (per day; K, M, B = thousand, million, billion)",
+                               [("month", 0), ("users", 0), ("DAU", 2), ("calls/day", 1), ("input tok", 0),
+                                ("cached tok", 1), ("output tok", 0), ("peak req/s", 0)], rows, left=("month",)))
     last = len(d["labels"]) - 1
-    tf = table(f"tokens per day in {d['labels'][last]} by feature and persona", ["feature / persona", "tokens/day",
-                                                                                  "share"], left=("feature / persona",))
     tot = T["total_tokens_per_day"][last] or 1.0
-    for name, v in list(dem["by_feature"].items()) + list(dem["by_persona"].items()):
-        x = v["total_tokens_per_day"][last]
-        tf.add_row(name, _f(x, ",.4g"), f"{x / tot:.0%}")
-    console.print(tf)
-    tw = table("workloads (the fleet is sized per workload at its peak within its SLA)",
-               ["workload", "features", "prefix hit", "KV HBM GiB", "KV DRAM GiB"], left=("workload", "features"))
-    for w in dem["workloads"]:
+    rows = [[name, si(v["total_tokens_per_day"][last]), f"{v['total_tokens_per_day'][last] / tot:.0%}"]
+            for name, v in list(dem["by_feature"].items()) + list(dem["by_persona"].items())]
+    console.print(fitted_table(f"tokens per day in {d['labels'][last]} by feature and persona",
+                               [("feature / persona", 0), ("tokens/day", 0), ("share", 0)], rows,
+                               left=("feature / persona",)))
+    rows = []
+    for k, w in enumerate(dem["workloads"], 1):
         c = d["caching"][w["key"]]
-        tw.add_row(w["key"], ", ".join(w["features"]), f"{w['prefix_hit_rate']:.0%}", _f(c["kv_hbm_gib"][last], ",.1f"),
-                   _f(c["kv_dram_gib"][last], ",.1f"))
-    console.print(tw)
-    tc = table(f"hardware comparison over {sc['months_planned']} months (cheapest first)",
-               ["hardware", "peak GPUs", "peak MW", "total cost $", "capital $", "operating $", "revenue $",
-                "margin %", "$/M blended"], left=("hardware",))
+        rows.append([f"w{k}", ", ".join(w["features"]), w["model"], f"{w['weights']}/{w['kv']}", w["tier"],
+                     f"{w['isl']}/{w['osl']}", f"{w['ttft_max_ms']:g}/{w['tpot_max_ms']:g}",
+                     f"{w['prefix_hit_rate']:.0%}", si(c["kv_hbm_gib"][last]), si(c["kv_dram_gib"][last])])
+    console.print(fitted_table("workloads (each fleet is sized at its peak within its SLA)",
+                               [("#", 0), ("features", 0), ("model", 1), ("weights/KV", 0), ("tier", 2),
+                                ("ISL/OSL", 0), ("TTFT/TPOT ms", 1), ("prefix hit", 2), ("KV HBM GiB", 3),
+                                ("KV DRAM GiB", 3)], rows, left=("#", "features", "model", "weights/KV", "tier")))
+    rows = []
     for h in d["hardware"]:
         if not h["feasible"]:
-            tc.add_row(h["hardware"], "-", "-", "-", "-", "-", "-", "-", "-")
+            rows.append([h["hardware"]] + ["-"] * 8)
             continue
         tt = h["totals"]
-        tc.add_row(h["hardware"], _f(tt["peak_gpus"], ",.0f"), _f(tt["peak_mw"], ",.2f"), _f(tt["cost_usd"], ",.0f"),
-                   _f(tt["capital_usd"], ",.0f"), _f(tt["operating_usd"], ",.0f"), _f(tt["revenue_usd"], ",.0f"),
-                   _f(tt["gross_margin_pct"], ",.1f"), _f(tt["usd_per_mtok_blended"], ",.3f"))
-    console.print(tc)
+        rows.append([h["hardware"], _f(tt["peak_gpus"], ",.0f"), _f(tt["peak_mw"], ",.2f"), si(tt["cost_usd"]),
+                     si(tt["capital_usd"]), si(tt["operating_usd"]), si(tt["revenue_usd"]),
+                     _f(tt["gross_margin_pct"], ",.1f"), _f(tt["usd_per_mtok_blended"], ",.3f")])
+    console.print(fitted_table(f"hardware comparison over {sc['months_planned']} months (cheapest first)",
+                               [("hardware", 0), ("peak GPUs", 0), ("peak MW", 1), ("total cost $", 0),
+                                ("capital $", 2), ("operating $", 2), ("revenue $", 0), ("margin %", 0),
+                                ("$/M blended", 1)], rows, left=("hardware",)))
     best = d["best_hardware"]
     if best:
         h = next(x for x in d["hardware"] if x["hardware"] == best)
         m = h["monthly"]
-        tb = table(f"{best}: month by month", ["month", "GPUs", "nodes", "racks", "MW", "cost $", "capital $",
-                                               "$/M in", "$/M cached", "$/M out", "revenue $", "margin %",
-                                               "breakeven $/M", "breakeven users"], left=("month",))
-        for i in idx:
-            tb.add_row(d["labels"][i], _f(m["gpus"][i], ",.0f"), _f(m["nodes"][i], ",.0f"), _f(m["racks"][i], ",.0f"),
-                       _f(m["mw"][i], ",.2f"), _f(m["cost_usd"][i], ",.0f"), _f(m["capital_usd"][i], ",.0f"),
-                       _f(m["usd_per_mtok_input"][i], ",.3f"), _f(m["usd_per_mtok_cached_input"][i], ",.3f"),
-                       _f(m["usd_per_mtok_output"][i], ",.3f"), _f(m["revenue_usd"][i], ",.0f"),
-                       _f(m["gross_margin_pct"][i], ",.1f"), _f(m["breakeven_usd_per_mtok"][i], ",.3f"),
-                       _f(m["breakeven_users"][i], ",.0f"))
-        console.print(tb)
+        rows = [[d["labels"][i], _f(m["gpus"][i], ",.0f"), _f(m["nodes"][i], ",.0f"), _f(m["racks"][i], ",.0f"),
+                 _f(m["mw"][i], ",.2f"), si(m["cost_usd"][i]), si(m["capital_usd"][i]), si(m["revenue_usd"][i]),
+                 _f(m["gross_margin_pct"][i], ",.1f")] for i in idx]
+        console.print(fitted_table(f"{best}: fleet and money, month by month",
+                                   [("month", 0), ("GPUs", 0), ("nodes", 2), ("racks", 2), ("MW", 1), ("cost $", 0),
+                                    ("capital $", 3), ("revenue $", 0), ("margin %", 0)], rows, left=("month",)))
+        rows = [[d["labels"][i], _f(m["usd_per_mtok_input"][i], ",.3f"), _f(m["usd_per_mtok_cached_input"][i], ",.3f"),
+                 _f(m["usd_per_mtok_output"][i], ",.3f"), _f(m["breakeven_usd_per_mtok"][i], ",.3f"),
+                 si(m["breakeven_users"][i])] for i in idx]
+        console.print(fitted_table(f"{best}: cost per million tokens and breakeven, month by month",
+                                   [("month", 0), ("$/M in", 0), ("$/M cached", 0), ("$/M out", 0),
+                                    ("breakeven $/M", 0), ("breakeven users", 0)], rows, left=("month",)))
     for h in d["hardware"]:
         if not h["feasible"]:
             console.print(f"[yellow]{h['hardware']} cannot serve the plan:[/] {h['reason']}", highlight=False)

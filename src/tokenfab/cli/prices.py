@@ -23,6 +23,8 @@ def _pct(x) -> str:
 
 
 def _style(verdict: Optional[str]) -> str:
+    if verdict == pricing.NOT_COMPARABLE:
+        return "dim"
     if verdict == "sustainable":
         return "green"
     if verdict == "thin":
@@ -74,15 +76,21 @@ def render_prices(r: PriceCheckResult) -> None:
     for row in r.rows:
         w = row["workload"]
         v = row["verdict"]
-        m.add_row(row["provider"], row["hardware"], row["tier"], _usd(w["price_usd_per_mtok"]),
+        text = v or "-"
+        if v == pricing.NOT_COMPARABLE:
+            text = row["verdict_note"].split(";")[0]  # "not comparable: modeled point at 3.4 tok/s/user, far below..."
+        elif row.get("verdict_note"):
+            text += f" (at {row['tokens_per_s_per_user']:.0f} tok/s/user: cost understated)"
+        tier = row["tier"] + (f" (for {row['instead_of']})" if row.get("instead_of") else "")
+        m.add_row(row["provider"], row["hardware"], tier, _usd(w["price_usd_per_mtok"]),
                   _usd(w["cost_usd_per_mtok"]), _usd(w["margin_usd_per_mtok"]), _pct(w["margin_pct"]),
-                  f"[{_style(v)}]{escape(v or '-')}[/]" if v else "-")
+                  f"[{_style(v)}]{escape(text)}[/]" if v else "-")
 
         def cell(kind):
             x = row[kind]
             return f"{_usd(x['margin_usd_per_mtok'])} ({_pct(x['margin_pct'])})" if x["margin_usd_per_mtok"] is not None else "-"
 
-        k.add_row(row["provider"], row["hardware"], row["tier"], cell("input"), cell("cached_input"), cell("output"),
+        k.add_row(row["provider"], row["hardware"], tier, cell("input"), cell("cached_input"), cell("output"),
                   cell("blended_3to1"))
     console.print(m)
     console.print(k)
@@ -91,7 +99,9 @@ def render_prices(r: PriceCheckResult) -> None:
     for n in r.notes:
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
     console.print(f"- verdicts: sustainable >= {pricing.SUSTAINABLE_MARGIN_PCT:g}% margin; thin 0-"
-                  f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0. Method: docs/pricing-and-sensitivity.md",
+                  f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0; not comparable: the modeled point is "
+                  f"under {pricing.COMPARABLE_FRACTION * pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} "
+                  "tok/s/user. Method: docs/pricing-and-sensitivity.md",
                   style="dim", markup=False, highlight=False)
 
 

@@ -18,47 +18,71 @@ from ._search_opts import mtp_text
 from .common import console, print_json
 
 
+SHORT = {"$/month": "$/\nmonth", "$/M total": "$/M\ntotal", "$/M in": "$/M\nin", "$/M out": "$/M\nout",
+         "tok/s/user": "tok/s\n/user", "TPOT ms": "TPOT\nms", "replicas x GPUs": "repl x\nGPUs"}
+# columns dropped, in this order, while a table is wider than the terminal (the JSON has them all)
+FLEET_DROP = ("MTP", "$/M in", "$/M out", "nodes", "racks", "MW", "replicas x GPUs", O.SHORT_HEADERS, "#", "mode")
+BUDGET_DROP = ("tokens/day", "racks", "replicas x GPUs", "MW", "requests/s", O.SHORT_HEADERS, "#", "mode",
+               "$/month")
+
+
+def _weights_cols(d: dict) -> tuple[tuple[str, ...], callable]:
+    """A weights/KV column when more than one weight precision was swept (else the header says it)."""
+    if len(d.get("weights") or ()) > 1:
+        return ("weights/KV",), lambda cfg: [f"{cfg['weights']}/{cfg['kv']}"]
+    return (), lambda cfg: []
+
+
 def _render_fleet(d: dict) -> None:
     dem = d["demand"]
-    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - demand {dem['requests_per_s']:,.3f} "
-                  f"requests/s ({dem['tokens_per_s']:,.0f} tokens/s, {dem['tokens_per_day']:,.3g} tokens/day) - SLA: "
-                  f"{O.sla_text(d['sla'])}", highlight=False)
-    t = O.table("cheapest fleet per hardware (ranked by $/month)",
-                ("#", "hardware", "mode", "replicas x GPUs", "layout", "MTP", "GPUs", "nodes", "racks", "MW",
-                 "$/month", "$/M total", "$/M in", "$/M out", "tok/s/user", f"TTFT {d['sla']['percentile']} ms",
-                 "TPOT ms", "util"), left=("hardware", "mode", "layout"))
+    pct = d["sla"]["percentile"]
+    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - demand "
+                  f"{dem['requests_per_s']:,.3f} requests/s ({dem['tokens_per_s']:,.0f} tokens/s, "
+                  f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {O.sla_text(d['sla'])}", highlight=False)
+    wcols, wcell = _weights_cols(d)
+    cols = ("#", "hardware", "mode", "replicas x GPUs", "layout", *wcols, "MTP", "GPUs", "nodes", "racks", "MW",
+            "$/month", "$/M total", "$/M in", "$/M out", "tok/s/user", f"TTFT {pct} ms", "TPOT ms", "util")
+    rows = []
     for n, o in enumerate(d["options"], 1):
         cfg = o["config"]
-        t.add_row(str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}", layout_text(cfg),
-                  mtp_text(cfg), f"{o['gpus']:,}", f"{o['nodes']:,}", f"{o['racks']:,}", _f(o["mw"], ",.3f"),
-                  _f(o["usd_per_month"], ",.0f"), _f(o["usd_per_mtok_total"], ",.3f"),
-                  _f(o["usd_per_mtok_input"], ",.3f"), _f(o["usd_per_mtok_output"], ",.3f"),
-                  _f(o["tokens_per_s_per_user"]), _f(o["ttft_ms"], ",.0f"), _f(o["tpot_ms"], ",.2f"),
-                  f"{o['utilization']:.0%}")
-    console.print(t)
+        rows.append([str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}",
+                     layout_text(cfg), *wcell(cfg), mtp_text(cfg), f"{o['gpus']:,}", f"{o['nodes']:,}",
+                     f"{o['racks']:,}", _f(o["mw"], ",.3f"), _f(o["usd_per_month"], ",.0f"),
+                     _f(o["usd_per_mtok_total"], ",.3f"), _f(o["usd_per_mtok_input"], ",.3f"),
+                     _f(o["usd_per_mtok_output"], ",.3f"), _f(o["tokens_per_s_per_user"]), _f(o["ttft_ms"], ",.0f"),
+                     _f(o["tpot_ms"], ",.2f"), f"{o['utilization']:.0%}"])
+    console.print(O.fitted_table(console, "cheapest fleet per hardware (ranked by $/month)", cols, rows,
+                                 left=("hardware", "mode", "layout", "weights/KV"), drop=FLEET_DROP,
+                                 short={**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"}))
     _footer(d)
-    console.print("[dim]$/month = $ per busy GPU-hour (TCO: wall-clock cost / utilization) x GPUs x 730.5 h; "
-                  "$/M tokens on the demand served; MW = GPUs x all-in kW per GPU; nodes and racks = ceil(GPUs / "
-                  "chips per node or rack).[/]", highlight=False)
+    console.print("[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h (the fleet is paid for around the clock, "
+                  "whatever its utilization: util = demand / fleet capacity); $/M tokens = $/month / the tokens the "
+                  "demand sends per month ($/M in, $/M out: the whole bill on input or on output tokens); MW = GPUs "
+                  "x all-in kW per GPU; nodes and racks = ceil(GPUs / chips per node or rack).[/]", highlight=False)
 
 
 def _render_budget(d: dict) -> None:
     b = d["budget"]
     btxt = (f"{b['power_mw']:g} MW all-in" if "power_mw" in b
             else f"{b['racks']} rack" + ("s" if b["racks"] != 1 else ""))
-    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - budget {btxt} - SLA: "
-                  f"{O.sla_text(d['sla'])}", highlight=False)
-    t = O.table("most tokens/s within the budget (ranked by tokens/s)",
-                ("#", "hardware", "mode", "replicas x GPUs", "layout", "GPUs (max)", "racks", "MW", "tokens/s",
-                 "tokens/day", "requests/s", "tok/s/user", "$/month", "$/M total"), left=("hardware", "mode", "layout"))
+    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - budget {btxt} - "
+                  f"SLA: {O.sla_text(d['sla'])}", highlight=False)
+    wcols, wcell = _weights_cols(d)
+    cols = ("#", "hardware", "mode", "replicas x GPUs", "layout", *wcols, "GPUs (max)", "racks", "MW", "tokens/s",
+            "tokens/day", "requests/s", "tok/s/user", "$/month", "$/M total")
+    rows = []
     for n, o in enumerate(d["options"], 1):
-        t.add_row(str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}",
-                  layout_text(o["config"]), f"{o['gpus']:,} ({o['max_gpus']:,})", f"{o['racks']:,}",
-                  _f(o["mw"], ",.3f"), _f(o["tokens_per_s"], ",.0f"), _f(o["tokens_per_day"], ",.3g"),
-                  _f(o["requests_per_s"], ",.2f"), _f(o["tokens_per_s_per_user"]), _f(o["usd_per_month"], ",.0f"),
-                  _f(o["usd_per_mtok_total"], ",.3f"))
-    console.print(t)
+        rows.append([str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}",
+                     layout_text(o["config"]), *wcell(o["config"]), f"{o['gpus']:,} ({o['max_gpus']:,})",
+                     f"{o['racks']:,}", _f(o["mw"], ",.3f"), _f(o["tokens_per_s"], ",.0f"),
+                     _f(o["tokens_per_day"], ",.3g"), _f(o["requests_per_s"], ",.2f"), _f(o["tokens_per_s_per_user"]),
+                     _f(o["usd_per_month"], ",.0f"), _f(o["usd_per_mtok_total"], ",.3f")])
+    console.print(O.fitted_table(console, "most tokens/s within the budget (ranked by tokens/s)", cols, rows,
+                                 left=("hardware", "mode", "layout", "weights/KV"), drop=BUDGET_DROP,
+                                 short={**SHORT, "GPUs (max)": "GPUs\n(max)", "requests/s": "req/s"}))
     _footer(d)
+    console.print("[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h; $/M total = $/month / the tokens the fleet "
+                  "serves per month at full load.[/]", highlight=False)
 
 
 def _footer(d: dict) -> None:

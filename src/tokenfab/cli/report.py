@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ..report import write_report
+from ..report import check_output_path, write_report
 from .common import console
 from .plan import HardwareListOpt, MonthsOpt, ScenarioArg, run_plan
 
@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:
         """One self-contained HTML report (charts inline, no network): summary, fleet, cost, Pareto, tornado."""
+        check_output_path(output)  # before any work: a bad path fails at once, with no progress bar
         res = run_plan(scenario, months, hardware, show_progress=not quiet)
         p = write_report(res, output, swing_pct=swing_pct)
         best = res.best

@@ -582,8 +582,9 @@ def scenario_from_text(text: str, source: str):
             raise TokenfabError(f"too many {what} for the dashboard", field=what, expected=f"<= {most}",
                                 got=len(items), hint="run `tokenfab plan` for larger scenarios")
     hws = [hardware_key(h) for h in sc.hardware]
-    for m in sorted({model_key(sc.feature_model(name)) for name in sc.features}):
-        n = frontier_layout_count(m, hws, sc.weights, None)
+    for m, w in sorted({(model_key(sc.feature_model(name)), sc.feature_weights(name)) for name in sc.features},
+                       key=lambda mw: (mw[0], mw[1] or "")):
+        n = frontier_layout_count(m, hws, w, None)
         if n > MAX_LAYOUTS:
             raise TokenfabError("the plan's sweep is too large for the dashboard", field="hardware",
                                 expected=f"<= {MAX_LAYOUTS:,} parallel layouts per model", got=f"{n:,}")
