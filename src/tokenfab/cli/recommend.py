@@ -33,6 +33,12 @@ def _weights_cols(d: dict) -> tuple[tuple[str, ...], callable]:
     return (), lambda cfg: []
 
 
+def _replicated(o: dict, layout: str) -> str:
+    """The layout of one replica (or disaggregated unit), prefixed with how many of them the fleet has."""
+    n = int(o.get("replicas") or 1)
+    return f"{n} x ({layout})" if n > 1 and "+" in layout else (f"{n} x {layout}" if n > 1 else layout)
+
+
 def _render_fleet(d: dict) -> None:
     dem = d["demand"]
     pct = d["sla"]["percentile"]
@@ -46,7 +52,7 @@ def _render_fleet(d: dict) -> None:
     for n, o in enumerate(d["options"], 1):
         cfg = o["config"]
         rows.append([str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}",
-                     layout_text(cfg), *wcell(cfg), mtp_text(cfg), f"{o['gpus']:,}", f"{o['nodes']:,}",
+                     _replicated(o, layout_text(cfg)), *wcell(cfg), mtp_text(cfg), f"{o['gpus']:,}", f"{o['nodes']:,}",
                      f"{o['racks']:,}", _f(o["mw"], ",.3f"), _f(o["usd_per_month"], ",.0f"),
                      _f(o["usd_per_mtok_total"], ",.3f"), _f(o["usd_per_mtok_input"], ",.3f"),
                      _f(o["usd_per_mtok_output"], ",.3f"), _f(o["tokens_per_s_per_user"]), _f(o["ttft_ms"], ",.0f"),
@@ -73,7 +79,7 @@ def _render_budget(d: dict) -> None:
     rows = []
     for n, o in enumerate(d["options"], 1):
         rows.append([str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}",
-                     layout_text(o["config"]), *wcell(o["config"]), f"{o['gpus']:,} ({o['max_gpus']:,})",
+                     _replicated(o, layout_text(o["config"])), *wcell(o["config"]), f"{o['gpus']:,} ({o['max_gpus']:,})",
                      f"{o['racks']:,}", _f(o["mw"], ",.3f"), _f(o["tokens_per_s"], ",.0f"),
                      _f(o["tokens_per_day"], ",.3g"), _f(o["requests_per_s"], ",.2f"), _f(o["tokens_per_s_per_user"]),
                      _f(o["usd_per_month"], ",.0f"), _f(o["usd_per_mtok_total"], ",.3f")])
