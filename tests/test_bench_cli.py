@@ -135,6 +135,10 @@ def test_rerun_without_resume_is_refused_and_resume_completes(mock, tmp_path):
     doc = json.loads(res.stdout)
     assert doc["resumed_records"] == 4 and doc["runs"][0]["requests_ok"] == 4
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 4
+    # --resume with other settings is not a resume: refused, nothing appended
+    res = bench(mock, tmp_path, "--concurrency", "2", "--requests", "4", "--osl", "12", "--resume")
+    assert res.exit_code == 2 and "nothing to resume" in res.output
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 4
 
 
 def test_ctrl_c_writes_partial_summary_then_resume_finishes(mock, tmp_path):

@@ -1,6 +1,7 @@
 """Business planning (tokenfab.planning): cost allocation and breakeven algebra by hand, the fleet engine wiring
 (agrees with tokenfab.fleet.recommend), and the plan end to end."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,3 +243,12 @@ def test_weights_precision_is_used_and_shown():
         assert d["caching"][d["demand"]["workloads"][0]["key"]]["kv_precision"] == w
     # half the weight and KV bytes and twice the tensor-core peak: never more GPUs
     assert (fp8.hardware[0].monthly["gpus"] <= bf16.hardware[0].monthly["gpus"]).all()
+
+
+def test_plan_to_dict_is_plain_json():
+    import json
+
+    from tokenfab.scenario import load_scenario
+    d = P.plan(load_scenario(Path(__file__).resolve().parents[1] / "examples" / "enterprise_rag.yaml"), months=2).to_dict()
+    again = json.loads(json.dumps(d, allow_nan=False))  # no arrays, no NaN/inf
+    assert again["scenario"]["months_planned"] == 2

@@ -1,7 +1,10 @@
 """tokenfab: the economics of AI inference.
 
 Python API (each is a thin entry point over the concept modules):
-    tokenfab.get_model, tokenfab.get_hardware, tokenfab.fit, tokenfab.tco, tokenfab.cost, tokenfab.estimate, ...
+    tokenfab.get_model, tokenfab.get_hardware, tokenfab.fit, tokenfab.estimate, tokenfab.frontier,
+    tokenfab.recommend, tokenfab.compute_cost, and the modules tokenfab.tco (``tokenfab.tco.tco(hardware, preset)``),
+    tokenfab.cost, tokenfab.planning, ... (``tco`` and ``cost`` are modules: a function of the same name would be
+    replaced by the submodule as soon as anything imports it)
 """
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ _LAZY = {
     "get_model": ("tokenfab.models", "get_model"),
     "get_hardware": ("tokenfab.hardware", "get_hardware"),
     "fit": ("tokenfab.memory", "fit"),
-    "tco": ("tokenfab.tco", "tco"),
-    "cost": ("tokenfab.cost", "compute_cost"),
+    "compute_tco": ("tokenfab.tco", "tco"),
+    "compute_cost": ("tokenfab.cost", "compute_cost"),
     "estimate": ("tokenfab.serving", "estimate"),
     "frontier": ("tokenfab.search", "frontier"),
     "recommend": ("tokenfab.fleet", "recommend"),
@@ -20,7 +23,15 @@ _LAZY = {
 }
 
 
+_LAZY_MODULES = ("tco", "cost", "memory", "serving", "search", "fleet", "planning", "scenario", "demand", "pricing",
+                 "sensitivity", "report", "models", "hardware", "units", "roofline", "calibration")
+
+
 def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"tokenfab.{name}")
     if name in _LAZY:
         import importlib
 
@@ -30,4 +41,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+    return sorted(list(globals()) + list(_LAZY) + list(_LAZY_MODULES))

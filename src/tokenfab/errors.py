@@ -61,6 +61,8 @@ def require_range(field: str, value, lo, hi, *, lo_open: bool = False, hi_open: 
 def require_int(field: str, value, *, minimum: int = 1):
     if isinstance(value, bool) or not isinstance(value, (int,)) or value < minimum:
         try:
+            if isinstance(value, str):
+                raise TypeError  # "1024" is text, not a number: say so instead of computing with it
             if float(value) == int(value) and int(value) >= minimum:
                 return int(value)
         except (TypeError, ValueError):

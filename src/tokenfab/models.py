@@ -653,7 +653,10 @@ def load_config_path(path: str | Path, *, key: str | None = None) -> ModelSpec:
     if not isinstance(cfg, dict):
         raise TokenfabError("config.json must hold a JSON object", field=str(cfgp))
     quant = _load_json(quantp) if quantp is not None and quantp.exists() else None
-    return parse_config(cfg, key=key or cfgp.stem.replace(".config", ""), name=str(cfg.get("_name_or_path") or cfgp.parent.name or cfgp.stem),
+    stem = cfgp.stem.replace(".config", "")
+    # a Hugging Face folder holds "config.json": the folder is the model's name (e.g. .../Qwen3-8B/config.json)
+    default_key = cfgp.resolve().parent.name if stem in ("config", "") else stem
+    return parse_config(cfg, key=key or default_key, name=str(cfg.get("_name_or_path") or default_key),
                         source=str(cfgp), quant=quant)
 
 

@@ -20,6 +20,7 @@ from . import demand as dem
 from . import fleet as fleetmod
 from . import search as S
 from . import tco as tcomod
+from ._json import to_jsonable
 from . import units
 from .cost import CACHED_INPUT_COST_FRACTION
 from .errors import TokenfabError
@@ -231,6 +232,10 @@ class PlanResult:
         return plan_summary(self)
 
     def to_dict(self) -> dict:
+        """Plain JSON values (lists, not arrays; NaN/inf as None): the schema in docs/demand.md."""
+        return to_jsonable(self._dict())
+
+    def _dict(self) -> dict:
         sc = self.scenario
         p = sc.pricing
         return {
@@ -653,8 +658,14 @@ def plan_summary(res: PlanResult) -> dict:
              f"model calls per second).")
     mw_txt = f" drawing {out['mw']:.2f} MW" if out["mw"] is not None else ""
     s.append(f"The cheapest hardware is {b.hardware}: {out['gpus']:,} GPUs ({int(mo['racks'][i]):,} racks){mw_txt}, "
-             f"costing {_money(out['cost_usd_per_month'])} a month "
-             f"({_money(float(mo['capital_usd'][i]))} capital, {_money(float(mo['operating_usd'][i]))} operating).")
+             + (f"costing {_money(float(mo['gpu_cost_usd'][i]))} a month "
+                f"({_money(float(mo['capital_usd'][i]))} capital, "
+                f"{_money(float(mo['operating_usd'][i]) - float(mo['fixed_usd'][i]))} operating); with "
+                f"{_money(float(mo['fixed_usd'][i]))} of fixed costs outside the fleet the month costs "
+                f"{_money(out['cost_usd_per_month'])}."
+                if float(mo['fixed_usd'][i]) else
+                f"costing {_money(out['cost_usd_per_month'])} a month "
+                f"({_money(float(mo['capital_usd'][i]))} capital, {_money(float(mo['operating_usd'][i]))} operating)."))
     s.append(f"Serving a million tokens costs {_money(out['usd_per_mtok_blended'])} on average "
              f"(input {_money(out['usd_per_mtok_input'])}, cached input {_money(out['usd_per_mtok_cached_input'])}, "
              f"output {_money(out['usd_per_mtok_output'])}); "

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import precision as prec
 from .calibration import PARAM_NAMES, CalibrationProfile, PerfParams, load_profile
-from .errors import TokenfabError, require_int, require_range
+from .errors import TokenfabError, require_int, require_positive, require_range
 from .hardware import HardwareSpec, get_hardware
 from .memory import (MAX_BATCH_TOKENS, RUNTIME_OVERHEAD_FRACTION, SRAM_MAX_BATCH_TOKENS, Parallelism, auto_parallelism, fit, max_sequences,
                      resolve_parallelism, weight_bytes_per_gpu, activation_bytes_per_gpu, kv_shard_factor)
@@ -299,10 +299,16 @@ def estimate(model, hardware, gpus: int | None = None, tp: int | None = None, pp
     if mtp_draft_tokens:
         require_int("mtp_draft_tokens", mtp_draft_tokens, minimum=0)
         require_range("mtp_acceptance_length", mtp_acceptance_length, 1.0, 1.0 + mtp_draft_tokens)
+    if rate_rps is not None:
+        require_positive("rate_rps", rate_rps)
+    elif not isinstance(concurrency, str):
+        concurrency = require_int("concurrency", concurrency, minimum=1)
     auto_note = None
     if gpus is None and tp is None and pp is None and dp is None:
         # no layout given: the smallest usual layout whose memory holds the weights and the requested sequences
-        users = int(concurrency) if isinstance(concurrency, (int, float)) or str(concurrency).strip().isdigit() else 1
+        # (at most one engine's batch limit of them: more only queue)
+        users = int(concurrency) if isinstance(concurrency, int) or str(concurrency).strip().isdigit() else 1
+        users = min(users, MAX_BATCH_SIZE)
         gpus, tp, pp = _auto_layout(m, hw, w, kvp, max(users, 1), isl + osl)
         auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:

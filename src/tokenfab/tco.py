@@ -468,8 +468,10 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
         if inputs.capex_usd_per_gpu is None:
             raise TokenfabError(
                 f"no server capex per GPU for hardware {inputs.hardware_key!r}", field="capex_usd_per_gpu",
-                hint=("give --capex-usd-per-gpu (USD per GPU, server share before networking/installation adders) "
-                      "or a plain --usd-per-gpu-hour; the catalog has no price for it and the bundled capex table covers "
+                hint=("give a capex (--capex-usd-per-gpu, or capex_usd_per_gpu= in Python: USD per GPU, server share "
+                      "before networking/installation adders), or price_usd_per_chip in the hardware file "
+                      "(docs/hardware.md), or a plain rental price (--usd-per-gpu-hour / usd_per_gpu_hour=); the "
+                      "catalog has no price for it and the bundled capex table covers "
                       + ", ".join(capex_table_keys())))
         if kw_it is None:
             raise TokenfabError(

@@ -507,6 +507,12 @@ def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, api_key: 
         if previous and not resume:
             raise TokenfabError(f"{out_path} already holds {len(previous)} records of this run", field="--out",
                                 hint="pass --resume to continue it, or write to another file")
+        others = sorted({str(r.get("run_id")) for r in existing if r.get("run_id") != run})
+        if resume and not previous and others:
+            # --resume continues the same measurement only: other settings would mix two runs in one file
+            raise TokenfabError(f"nothing to resume: {out_path} holds run(s) {', '.join(others)} with other settings "
+                                f"(URL, model, lengths, levels, ...)", field="--resume",
+                                hint="use the original settings to continue that run, or write to another file")
     source = prompt_source(cfg.tokenizer)
     outcome = BenchOutcome(run, session, list(previous), resumed_records=len(previous), unreadable_lines=bad)
     if energy_meter is not None and energy_meter.available and idle_s > 0:

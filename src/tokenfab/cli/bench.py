@@ -287,12 +287,15 @@ def register(app: typer.Typer) -> None:
             t.add_column(col, justify="right")
         multi = len({p.get("run_id") for p in points}) > 1
         for p in points:
-            label = _level_label(p) + (f" [{p['run_id'][:6]}]" if multi else "")
+            label = _level_label(p) + (f" (run {p['run_id'][:6]})" if multi else "")
             t.add_row(label, _fmt(p["tokens_per_s_per_user"]), _fmt(p["total_tokens_per_s_per_gpu"]),
                       _fmt(p["output_tokens_per_s_per_gpu"]), _fmt(p["usd_per_mtok_total"], 3),
                       _fmt(p["usd_per_mtok_output"], 3), _fmt(p["usd_per_mtok_input"], 3),
                       _fmt(p["tokens_per_s_per_mw_total"] / 1e3 if p.get("tokens_per_s_per_mw_total") else None))
         console.print(t)
+        if multi:
+            err_console.print(f"[yellow]warning:[/] {results} holds {len({p.get('run_id') for p in points})} runs with "
+                              f"different settings; pick one with --run-id", highlight=False)
         if kw is None:
             console.print("  " + doc["tokens_per_s_per_mw"])
         if tco_doc:

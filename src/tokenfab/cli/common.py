@@ -1,40 +1,17 @@
 """Helpers shared by the CLI modules: output (JSON or Rich), parsing of list options."""
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import sys
 from typing import Any, Callable
 
-import numpy as np
 from rich.console import Console
 
+from .._json import to_jsonable  # noqa: F401  (re-exported for the CLI modules)
 from ..errors import TokenfabError
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert dataclasses, pydantic models, numpy scalars/arrays and non-finite floats to plain JSON values."""
-    if hasattr(obj, "to_dict"):
-        return to_jsonable(obj.to_dict())
-    if hasattr(obj, "model_dump"):
-        return to_jsonable(obj.model_dump())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def print_json(obj: Any) -> None:

@@ -418,7 +418,7 @@ async function renderFrontier(sec, d) {
       tr.append(el("td", {}, r.note || ""));
     });
   setOut(sec, "summary", `${fmt(d.evaluated, 0)} configurations evaluated in ${fmt(d.elapsed_s, 2)} s; weights ${d.weights.join(", ")}; ` +
-    `modes ${d.modes.join(", ")}; SLA ${JSON.stringify(d.sla)}. ${d.definitions.pareto}. $/GPU-hour: ${d.assumptions.usd_per_gpu_hour}.`);
+    `modes ${d.modes.join(", ")}; SLA ${slaText(d.sla)}. ${d.definitions.pareto}. $/GPU-hour: ${d.assumptions.usd_per_gpu_hour}.`);
   $('[data-out="warnings"]', sec).replaceChildren(...(d.warnings || []).map((w) => el("li", {}, w)));
 }
 
@@ -597,3 +597,13 @@ async function init() {
   showTab(location.hash.slice(1) || "fit");
 }
 document.addEventListener("DOMContentLoaded", init);
+
+// the SLA as words: only the limits that are set
+function slaText(sla) {
+  const parts = [];
+  if (sla.ttft_max_ms != null) parts.push(`TTFT ${sla.percentile || ""} <= ${sla.ttft_max_ms} ms`);
+  if (sla.tpot_max_ms != null) parts.push(`TPOT <= ${sla.tpot_max_ms} ms`);
+  if (sla.e2el_max_ms != null) parts.push(`E2E <= ${sla.e2el_max_ms} ms`);
+  if (sla.min_interactivity != null) parts.push(`>= ${sla.min_interactivity} tokens/s per user`);
+  return parts.length ? parts.join(", ") : "none";
+}
