@@ -302,7 +302,17 @@ class ThreadedMockServer:
         self.url = self.server.url
 
     def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        async def shutdown():
+            await self.server.stop()
+            # cancel open connections' handlers so none is left pending when the loop goes away
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._loop.stop()
+
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
         self._thread.join(5)
 
     def __enter__(self):
@@ -375,6 +385,10 @@ async def _serve(config: MockConfig, port: int, max_lifetime_s: float) -> None:
         await asyncio.sleep(max_lifetime_s)
     finally:
         await server.stop()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def main(argv: list[str] | None = None) -> None:
