@@ -361,3 +361,17 @@ def test_bandwidth_is_kept_exactly_when_positive_and_rejected_otherwise(tmp_path
 def test_precision_keys_cover_the_catalog():
     for h in catalog().values():
         assert set(h.peak_tflops) <= set(PRECISION_KEYS)
+
+
+def test_the_documented_example_hardware_file_works_end_to_end():
+    """examples/hardware/my_chips.yaml (docs/hardware.md) loads, estimates and prices."""
+    from pathlib import Path
+
+    from tokenfab.serving import estimate
+    from tokenfab.tco import tco
+
+    f = str(Path(__file__).resolve().parents[1] / "examples" / "hardware" / "my_chips.yaml")
+    e = estimate("llama-3.1-8b", "my-gpu", hardware_files=[f], weights="fp8", concurrency=8)
+    assert e.fits and e.tpot_ms > 0
+    t = tco("my-gpu", hardware_files=[f])
+    assert t.method == "owned" and t.usd_per_gpu_hour > 0

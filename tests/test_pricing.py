@@ -174,7 +174,7 @@ def test_provider_filter_and_ad_hoc_model():
 # ----------------------------------------------------------------------------------------------- end to end
 def test_price_check_against_the_frontier():
     r = pricing.price_check("llama-3.3-70b", "h100-sxm", provider="together", isl=1024, osl=1024)
-    fr = frontier("llama-3.3-70b", "h100-sxm", isl=1024, osl=1024)
+    fr = frontier("llama-3.3-70b", "h100-sxm", isl=1024, osl=1024, weights="fp8")  # prices models 16-bit checkpoints at fp8
     tiers = fr.tiers()
     assert {row["tier"] for row in r.rows} == {"goldilocks", "bulk"}
     price = r.prices[0]
@@ -229,3 +229,15 @@ def test_slow_point_is_not_comparable_and_goldilocks_gets_a_stand_in_point():
         sub = [row for row in r.rows if row["instead_of"] == "goldilocks"]
         assert sub and any("no point reaches the goldilocks" in n for n in r.notes)
         assert all(row["tokens_per_s_per_user"] >= floor or row["tier"] == "premium" for row in sub)
+
+
+def test_modeled_precision_is_stated_and_selectable():
+    from tokenfab.pricing import price_check
+
+    default = price_check("llama-3.3-70b", "h100-sxm", provider=["together"], tiers=["bulk"])
+    assert default.weights == "fp8" and any("fp8 weights" in n for n in default.notes)
+    assert "(fp8 weights)" in default.rows[0]["what_is_compared"]
+    bf16 = price_check("llama-3.3-70b", "h100-sxm", provider=["together"], tiers=["bulk"], weights="bf16")
+    assert bf16.weights == "bf16"
+    # the 16-bit checkpoint costs more to serve than its 8-bit version on the same hardware
+    assert bf16.rows[0]["workload"]["cost_usd_per_mtok"] > default.rows[0]["workload"]["cost_usd_per_mtok"]

@@ -366,12 +366,14 @@ class PriceCheckResult:
     operating_points: dict  # {hardware: {tier: point or None}}
     rows: list[dict]
     notes: list[str] = field(default_factory=list)
+    weights: str | None = None  # precision the modeled cost is computed at
 
     def to_dict(self) -> dict:
         r = self.resolution
         return {
             "model": r.requested, "priced_model": r.priced_model, "modeled_model": r.open_model, "kind": r.kind,
             "stand_in_rationale": r.rationale or None, "isl": self.isl, "osl": self.osl, "preset": self.preset,
+            "weights": self.weights,
             "hardware": list(self.hardware), "tiers": list(self.tiers),
             "prices": [p.to_dict() for p in self.prices],
             "operating_points": self.operating_points, "comparisons": self.rows,
@@ -398,16 +400,38 @@ def _what(res: Resolution, pr: ProviderPrice, hw: str, tier: str, p: dict, prese
     else:
         served = f"{pr.model_id} ({pr.match} of {res.priced_model})"
         modeled = res.open_model if res.open_model == res.priced_model else f"the stand-in {res.open_model}"
-    return (f"{pr.provider}'s list price for {served} vs tokenfab's modeled cost of {modeled} on {hw} at the {tier} "
+    return (f"{pr.provider}'s list price for {served} vs tokenfab's modeled cost of {modeled} "
+            f"({p.get('weights') or (p.get('config') or {}).get('weights') or 'checkpoint'} weights) on {hw} at the {tier} "
             f"tier ({p['tokens_per_s_per_user']:.0f} tok/s/user, {p['total_tokens_per_s_per_gpu']:.0f} tok/s/GPU) "
             f"under {preset_name}, ISL {isl} / OSL {osl}")
+
+
+# the precision API providers commonly serve open models at when the checkpoint is 16-bit: 8-bit (e.g. Together's
+# "Turbo" endpoints are FP8, Fireworks serves FP8 by default; NVIDIA publishes FP8 checkpoints of the Llama models)
+PROVIDER_DEFAULT_WEIGHTS = "fp8"
+
+
+def serving_weights(model: str, weights: str | None) -> tuple[str, str]:
+    """The weights precision the modeled cost uses, and a note saying which and why."""
+    from .models import get_model
+    from .precision import normalize
+
+    if weights:
+        w = normalize(weights, field="weights")
+        return w, f"modeled at {w} weights (--weights)"
+    native = get_model(model).native_weights
+    if native in ("bf16", "fp16", "fp32"):
+        return PROVIDER_DEFAULT_WEIGHTS, (f"modeled at {PROVIDER_DEFAULT_WEIGHTS} weights, the precision providers "
+                                          f"commonly serve 16-bit checkpoints at (checkpoint: {native}; pass "
+                                          f"--weights {native} to model the checkpoint's precision)")
+    return native, f"modeled at the checkpoint's {native} weights"
 
 
 def price_check(model: str, hardware: str | Sequence[str] | None = None, *, provider=None,
                 provider_model: str | None = None, compare_with: str | None = None, preset: str | None = None,
                 usd_per_gpu_hour: float | None = None, isl: int = 1024, osl: int = 1024,
-                tiers: Sequence[str] = DEFAULT_TIERS, hardware_files=None, when: _dt.datetime | None = None
-                ) -> PriceCheckResult:
+                tiers: Sequence[str] = DEFAULT_TIERS, hardware_files=None, when: _dt.datetime | None = None,
+                weights: str | None = None) -> PriceCheckResult:
     """Provider list prices for ``model`` beside tokenfab's modeled cost of the same (or a stand-in) open model on each
     ``hardware`` at each tier (frontier tiers under ``preset``), with margins and a verdict per pair."""
     tiers = [str(t).strip().lower() for t in tiers]
@@ -417,10 +441,11 @@ def price_check(model: str, hardware: str | Sequence[str] | None = None, *, prov
     res, prices = provider_prices(model, provider=provider, provider_model=provider_model, compare_with=compare_with,
                                   when=when)
     hws = list(DEFAULT_HARDWARE) if not hardware else search.parse_list(hardware, "hardware")
+    w, w_note = serving_weights(res.open_model, weights)
     fr = search.frontier(res.open_model, hws, isl=isl, osl=osl, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                         hardware_files=hardware_files)
+                         hardware_files=hardware_files, weights=w)
     preset_name = fr.preset or tcomod.DEFAULT_PRESET
-    notes: list[str] = []
+    notes: list[str] = [w_note]
     if not hardware:
         notes.append(f"no hardware given: {', '.join(DEFAULT_HARDWARE)}")
     if usd_per_gpu_hour is not None:
@@ -482,7 +507,8 @@ def price_check(model: str, hardware: str | Sequence[str] | None = None, *, prov
         notes.append("some listed models are deprecated by the provider (price kept by genai-prices)")
     notes.append("verdict on the workload margin: provider revenue at the ISL:OSL mix vs tokenfab's $/M total tokens")
     return PriceCheckResult(resolution=res, prices=prices, isl=int(isl), osl=int(osl), preset=preset_name,
-                            hardware=list(points), tiers=tiers, operating_points=points, rows=rows, notes=notes)
+                            hardware=list(points), tiers=tiers, operating_points=points, rows=rows, notes=notes,
+                            weights=w)
 
 
 __all__ = [

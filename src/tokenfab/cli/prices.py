@@ -125,6 +125,9 @@ def register(app: typer.Typer) -> None:
         osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")] = 1024,
         tier: Annotated[str, typer.Option(
             "--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")] = "goldilocks,bulk",
+        weights: Annotated[Optional[str], typer.Option(
+            "--weights", help="Weights precision of the modeled cost (default: fp8 for 16-bit checkpoints, as "
+                              "providers commonly serve them; else the checkpoint's).")] = None,
         list_models: Annotated[bool, typer.Option("--list", help="List the models with provider prices.")] = False,
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
@@ -154,5 +157,5 @@ def register(app: typer.Typer) -> None:
         r = pricing.price_check(model, hardware, provider=split_csv(provider, "provider") if provider else None,
                                 provider_model=provider_model, compare_with=compare_with, preset=preset,
                                 usd_per_gpu_hour=usd_per_gpu_hour, isl=isl, osl=osl,
-                                tiers=split_csv(tier, "tier"), hardware_files=hardware_file or None)
+                                tiers=split_csv(tier, "tier"), hardware_files=hardware_file or None, weights=weights)
         emit(r, json_out, render_prices)

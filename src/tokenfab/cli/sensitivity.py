@@ -34,7 +34,7 @@ def render(payload: dict) -> None:
             f"tokens (${t['base_usd_per_gpu_hour']:.3f} per busy GPU-hour)")
     console.print(head)
     if op:
-        console.print(f"operating point: {op['model']} {op['tier']} tier, ISL {op['isl']} / OSL {op['osl']}: "
+        console.print(f"operating point: {op['model']} ({op.get('weights')} weights) {op['tier']} tier, ISL {op['isl']} / OSL {op['osl']}: "
                       f"{op['tokens_per_s_per_user']:.1f} tok/s/user, {op['mode']} {op['layout']}",
                       style="dim", markup=False, highlight=False)
     tb = Table(title=f"Tornado: $ per M tokens (input + output) with each input -/+{t['swing_pct']:g}%, "
@@ -127,19 +127,20 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
 
 
 def operating_point(model: str, hardware: str, *, isl: int, osl: int, tier: str, preset, usd_per_gpu_hour,
-                    hardware_files) -> dict:
+                    hardware_files, weights: str | None = None) -> dict:
     """The throughput of ``model`` on ``hardware`` at a frontier tier (bulk, goldilocks, premium)."""
     tier = tier.strip().lower()
     if tier not in ("bulk", "goldilocks", "premium"):
         from ..errors import UnknownKeyError
         raise UnknownKeyError("tier", tier, ("bulk", "goldilocks", "premium"), field="tier")
     fr = search.frontier(model, hardware, isl=isl, osl=osl, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                         hardware_files=hardware_files)
+                         hardware_files=hardware_files, weights=weights)
     p = fr.tiers().get(tier)
     if p is None:
         raise TokenfabError(f"no {tier} point for {model} on {hardware}", field="tier",
                             hint=fr.tiers().get("goldilocks_note") or "try --tier bulk")
-    return {"model": fr.sweep.model.key, "isl": isl, "osl": osl, "tier": tier, "hardware": p["hardware"],
+    return {"model": fr.sweep.model.key, "weights": p["config"].get("weights"), "isl": isl, "osl": osl, "tier": tier,
+            "hardware": p["hardware"],
             "mode": p["mode"], "layout": search.layout_text(p["config"]),
             "tokens_per_s_per_user": p["tokens_per_s_per_user"],
             "total_tokens_per_s_per_gpu": p["total_tokens_per_s_per_gpu"], "usd_per_mtok_total": p["usd_per_mtok_total"]}
@@ -157,6 +158,9 @@ def register(app: typer.Typer) -> None:
         osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.", rich_help_panel=_W)] = 1024,
         tier: Annotated[str, typer.Option(
             "--tier", help="bulk, goldilocks or premium.", rich_help_panel=_W)] = "goldilocks",
+        weights: Annotated[Optional[str], typer.Option(
+            "--weights", help="With --model: weights precision (default: the checkpoint's).",
+            rich_help_panel=_W)] = None,
         preset: PresetOpt = None,
         usd_per_gpu_hour: PriceOpt = None,
         utilization: UtilOpt = None,
@@ -197,7 +201,7 @@ def register(app: typer.Typer) -> None:
         op = None
         if model is not None:
             op = operating_point(model, hardware, isl=isl, osl=osl, tier=tier, preset=preset,
-                                 usd_per_gpu_hour=usd_per_gpu_hour, hardware_files=hw_files)
+                                 usd_per_gpu_hour=usd_per_gpu_hour, hardware_files=hw_files, weights=weights)
             tokens_per_s_per_gpu = op["total_tokens_per_s_per_gpu"]
         t = sens.tornado(hardware, tokens_per_s_per_gpu=tokens_per_s_per_gpu, preset=preset, tco_overrides=overrides,
                          swing_pct=swing, hardware_files=hw_files)
