@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from tokenfab.calibration import CalibrationProfile, PerfParams, load_profile, profile_from_dict  # noqa: E402
-from tokenfab.fitting import FAMILY_PARAMS, RIDGE, error_table, file_sha256, fit_profile, load_measurements  # noqa: E402
+from tokenfab.fitting import BURST_SKIP, FAMILY_PARAMS, RIDGE, error_table, file_sha256, fit_profile, load_measurements  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "calibration" / "measurements.csv"
 DEFAULT_OUT = ROOT / "src" / "tokenfab" / "data" / "calibration.json"
@@ -78,8 +78,10 @@ def main() -> int:
     args = ap.parse_args()
 
     pts, skipped = load_measurements(args.data)
-    print(f"{len(pts)} measurement rows used, {len(skipped)} skipped (system totals duplicating per-GPU rows, "
-          f"request/s duplicating the rate, unknown keys)")
+    n_burst = sum(BURST_SKIP in x for x in skipped)
+    print(f"{len(pts)} measurement rows used, {len(skipped)} skipped: {n_burst} rows of burst runs "
+          f"(request_rate=INF: no steady state; not scored), the rest system totals duplicating per-GPU rows, "
+          f"request/s duplicating the rate, or keys the catalog lacks")
     t0 = time.time()
     if args.check:
         prof = load_profile(args.out if Path(args.out).exists() else None)

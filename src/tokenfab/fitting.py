@@ -37,6 +37,7 @@ METRIC_MAP = {
 # parameters fitted per hardware family; the rest are shared by all families
 FAMILY_PARAMS = ("gemm_efficiency", "memory_efficiency", "seq_overhead_us")
 GLOBAL_PARAMS = tuple(p for p in PARAM_NAMES if p not in FAMILY_PARAMS)
+BURST_SKIP = "burst (request_rate=INF, every request sent at once): no steady state to model, not scored"
 RIDGE = 0.05  # weight of the pull towards the prior, per parameter (in log space)
 
 
@@ -83,6 +84,10 @@ def load_measurements(path: str | Path, *, skip_unknown: bool = True) -> tuple[l
             rate = None
             conc = None
             if r["scenario"] == "online_rate":
+                if re.search(r"request_rate=INF", r["notes"]):
+                    # all 500 requests sent at t=0: a transient burst, not a steady state the serving model describes
+                    skipped.append(f"{r['id']}: {BURST_SKIP}")
+                    continue
                 mm = re.search(r"request_rate=([0-9.]+)", r["notes"])
                 if not mm:
                     skipped.append(f"{r['id']}: no request rate in notes")

@@ -157,6 +157,7 @@ class FitResult:
     weights_by_component_gib: dict = field(default_factory=dict)
     message: str = ""
     units_note: str = "GiB = 2^30 bytes; GB = 1e9 bytes. Chip capacities are vendor 'GB' figures read as GiB."
+    sources: dict = field(default_factory=dict)  # where the chip and model figures come from
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -267,8 +268,22 @@ def fit(model, hardware, *, gpus: int | None = None, tp: int | None = None, pp: 
         per_gpu={"weights_gib": w_gpu / units.GIB, "kv_cache_gib": kv_gpu / units.GIB, "activations_gib": act_gpu / units.GIB,
                  "runtime_overhead_gib": ovh_gpu / units.GIB},
         weights_by_component_gib={k: v / units.GIB for k, v in wb.items() if k != "total" and v},
-        message=msg,
+        message=msg, sources=_fit_sources(m, hw, sram, chip_memory_gib, params),
     )
+
+
+def _fit_sources(m: ModelSpec, hw, sram: bool, chip_memory_gib, params) -> dict:
+    """Citations of the figures a fit rests on: the chip's memory capacity and packaging, and the model config."""
+    def cite(field_name: str) -> str | None:
+        s = hw.sources.get(field_name)
+        return f"{s.source} (as of {s.as_of})" if s else None
+
+    cap_field = "sram_capacity_mib" if sram else "memory_capacity_gib"
+    return {
+        "memory_capacity": "given (chip_memory_gib)" if chip_memory_gib is not None else cite(cap_field),
+        "chips_per_node": cite("chips_per_node"), "chips_per_rack": cite("chips_per_rack"),
+        "model": "given (params)" if params is not None else (m.source or m.key),
+    }
 
 
 def auto_parallelism(model: ModelSpec, chips_needed: int, chips_per_node: int) -> tuple[int, int, int]:

@@ -32,6 +32,9 @@ def _render(r) -> None:
     console.print(t)
     console.print(("[green]" if r.fits else "[bold red]") + r.message + "[/]")
     console.print(f"[dim]{r.units_note}[/]")
+    for k, v in r.sources.items():
+        if v:
+            console.print(f"[dim]- {k.replace('_', ' ')}: {v}[/]", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
