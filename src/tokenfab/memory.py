@@ -223,8 +223,10 @@ def fit(model, hardware, *, gpus: int | None = None, tp: int | None = None, pp: 
         # a pipeline of chips: everything is spread evenly (no head-divisibility constraint)
         n = gpus or (tp or 1) * (pp or 1) * (dp or 1)
         if gpus is None and tp is None and pp is None and dp is None:
-            n = chips
-        par = Parallelism(tp=1, pp=n, dp=1, ep=1)
+            # whole nodes when more than one is needed, so that TP fits in a node and the pipeline stays shallow
+            n = chips if chips <= cpn else -(-chips // cpn) * cpn
+        tp_s, pp_s = sram_layout(n, cpn, m.num_layers)
+        par = Parallelism(tp=tp_s, pp=pp_s, dp=1, ep=1)  # the layout estimate() uses; memory is spread evenly
         w_gpu = total_w / n
         kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / n
         kv_gpu = kv_total / n
@@ -284,6 +286,14 @@ def _fit_sources(m: ModelSpec, hw, sram: bool, chip_memory_gib, params) -> dict:
         "chips_per_node": cite("chips_per_node"), "chips_per_rack": cite("chips_per_rack"),
         "model": "given (params)" if params is not None else (m.source or m.key),
     }
+
+
+def sram_layout(chips: int, chips_per_node: int, num_layers: int) -> tuple[int, int]:
+    """SRAM-only chips: tensor parallel within a node, a pipeline over the rest. The widest TP within a node that
+    divides the chip count and leaves a pipeline no deeper than the layers; (tp, pp) with tp x pp = chips (a pipeline
+    deeper than the layers, when nothing divides, is reported as is and rejected by the performance model)."""
+    tp = next((t for t in range(min(chips, chips_per_node), 0, -1) if chips % t == 0 and chips // t <= num_layers), 1)
+    return tp, chips // tp
 
 
 def auto_parallelism(model: ModelSpec, chips_needed: int, chips_per_node: int) -> tuple[int, int, int]:

@@ -29,7 +29,7 @@ from . import precision as prec
 from .calibration import PARAM_NAMES, CalibrationProfile, PerfParams, load_profile
 from .errors import TokenfabError, require_int, require_positive, require_range
 from .hardware import HardwareSpec, get_hardware
-from .memory import (MAX_BATCH_TOKENS, RUNTIME_OVERHEAD_FRACTION, SRAM_MAX_BATCH_TOKENS, Parallelism, auto_parallelism, fit, max_sequences,
+from .memory import (MAX_BATCH_TOKENS, RUNTIME_OVERHEAD_FRACTION, SRAM_MAX_BATCH_TOKENS, Parallelism, auto_parallelism, fit, max_sequences, sram_layout,
                      resolve_parallelism, weight_bytes_per_gpu, activation_bytes_per_gpu, kv_shard_factor)
 from .models import ModelSpec, get_model, kv_cache_bytes
 from .roofline import OP_CLASSES, bound_label, forward_time
@@ -272,9 +272,7 @@ def _auto_layout(m: ModelSpec, hw, weights: str, kv: str, users: int, context: i
     for _ in range(64):
         if hw.kind == "sram":
             gpus = need
-            tp = next((t for t in range(min(gpus, hw.chips_per_node), 0, -1)
-                       if gpus % t == 0 and gpus // t <= m.num_layers), 1)
-            pp = gpus // tp
+            tp, pp = sram_layout(gpus, hw.chips_per_node, m.num_layers)
         else:
             gpus, tp, pp = auto_parallelism(m, need, hw.chips_per_node)
         if pp > m.num_layers:
@@ -313,10 +311,7 @@ def estimate(model, hardware, gpus: int | None = None, tp: int | None = None, pp
         auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:
         # SRAM-only chips: tensor parallel within a node, a pipeline of nodes (weights spread over many chips)
-        # the widest TP within a node that divides the chip count and leaves a pipeline no deeper than the layers
-        tp = next((t for t in range(min(gpus, hw.chips_per_node), 0, -1)
-                   if gpus % t == 0 and gpus // t <= m.num_layers), 1)
-        pp = gpus // tp
+        tp, pp = sram_layout(gpus, hw.chips_per_node, m.num_layers)
     par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep, check_heads=hw.kind != "sram")
     warn_list = [auto_note] if auto_note else []
     cf = prec.compute_format(w, hw.peak_flops_per_s)
