@@ -477,3 +477,11 @@ def test_mtp_is_swept_at_the_lowest_concurrency():
     c = r.cols
     low = c["concurrency"] == c["dp"]
     assert set(c["mtp_draft_tokens"][low].tolist()) == {0, 1, 2, 3}
+
+
+def test_frontier_says_which_calibration_applied_per_hardware():
+    from tokenfab.search import frontier as _frontier
+
+    d = _frontier("llama-3.1-8b", ["h100-sxm", "mi300x"], isl=512, osl=128).to_dict()
+    assert d["calibration"]["h100-sxm"] == "family:hopper"
+    assert d["calibration"]["mi300x"].startswith("default")

@@ -437,6 +437,7 @@ class Sweep:
     sla: SLA
     costs: dict[str, dict | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    calibration: dict[str, str] = field(default_factory=dict)  # per hardware: which calibration parameters applied
 
     def __len__(self) -> int:
         return int(self.cols["hw"].size)
@@ -681,7 +682,8 @@ def sweep(model, hardware, *, isl: int = 1024, osl: int = 1024, weights=None, gp
             n_txt = f"{gpus} GPUs" if gpus is not None else f"up to {max(gpu_ladder(m, hw, ws)) if L_hw.size else '?'} GPUs"
             warns.append(f"{hw.key}: {m.key} does not fit on {n_txt} at {', '.join(ws)} with ISL+OSL {kv_ctx}")
     sw = Sweep(model=m, isl=isl, osl=osl, hardware=hws, weights=ws, modes=modes, cols=cols, evaluated=int(evaluated),
-               elapsed_s=0.0, sla=sla, warnings=warns)
+               elapsed_s=0.0, sla=sla, warnings=warns,
+               calibration={hw.key: profile.source_for(hw) for hw in hws})
     sw.elapsed_s = time.perf_counter() - t0
     return sw
 
@@ -992,6 +994,7 @@ class FrontierResult:
             "hardware": self.by_hardware(), "evaluated": sw.evaluated, "elapsed_s": self.elapsed_s,
             "configurations_per_s": sw.evaluated / self.elapsed_s if self.elapsed_s > 0 else None,
             "warnings": list(sw.warnings), "definitions": dict(DEFINITIONS),
+            "calibration": dict(sw.calibration),
             "assumptions": {
                 "mtp_acceptance_rate": MTP_ACCEPTANCE_RATE, "goldilocks_interactivity": self.goldilocks_interactivity,
                 "disagg_prefill_utilizations": list(DISAGG_PREFILL_UTILIZATIONS), "max_pp": MAX_PP,
