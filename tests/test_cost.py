@@ -151,3 +151,13 @@ def test_pure_functions_reject_bad_input():
         C.tokens_per_s_per_mw(100.0, -1.0)
     with pytest.raises(TokenfabError):
         C.joules_per_token(700.0, "fast")
+
+
+def test_cost_for_hardware_equals_the_cli_arithmetic():
+    """The one-call API reproduces the InferenceX B200 point (as `tokenfab cost --hardware b200 --preset ...`)."""
+    from tokenfab.cost import cost_for_hardware
+
+    c = cost_for_hardware("b200", preset="inferencex-hyperscaler", total_tokens_per_s_per_gpu=13429.7)
+    t = T.tco("b200", "inferencex-hyperscaler")
+    assert c.usd_per_mtok_total == pytest.approx(C.usd_per_mtok(t.usd_per_gpu_hour, 13429.7))
+    assert c.usd_per_mtok_total == pytest.approx(0.0403, abs=5e-5)

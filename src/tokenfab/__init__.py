@@ -2,7 +2,7 @@
 
 Python API (each is a thin entry point over the concept modules):
     tokenfab.get_model, tokenfab.get_hardware, tokenfab.fit, tokenfab.estimate, tokenfab.frontier,
-    tokenfab.recommend, tokenfab.compute_cost, and the modules tokenfab.tco (``tokenfab.tco.tco(hardware, preset)``),
+    tokenfab.recommend, tokenfab.compute_tco, tokenfab.compute_cost, tokenfab.cost_for_hardware, and the modules tokenfab.tco (``tokenfab.tco.tco(hardware, preset)``),
     tokenfab.cost, tokenfab.planning, ... (``tco`` and ``cost`` are modules: a function of the same name would be
     replaced by the submodule as soon as anything imports it)
 """
@@ -16,6 +16,7 @@ _LAZY = {
     "fit": ("tokenfab.memory", "fit"),
     "compute_tco": ("tokenfab.tco", "tco"),
     "compute_cost": ("tokenfab.cost", "compute_cost"),
+    "cost_for_hardware": ("tokenfab.cost", "cost_for_hardware"),
     "estimate": ("tokenfab.serving", "estimate"),
     "frontier": ("tokenfab.search", "frontier"),
     "recommend": ("tokenfab.fleet", "recommend"),

@@ -209,3 +209,19 @@ def compute_cost(usd_per_gpu_hour, *, total_tokens_per_s_per_gpu=None, input_tok
         tokens_per_s_per_mw=mw, tokens_per_s_per_mw_it=mw_it, joules_per_token=jpt, joules_per_token_it=jpt_it,
         tokens_per_usd_per_w=tpuw, notes=notes,
     )
+
+
+def cost_for_hardware(hardware, *, total_tokens_per_s_per_gpu=None, input_tokens_per_s_per_gpu=None,
+                      output_tokens_per_s_per_gpu=None, preset: str | None = None, usd_per_gpu_hour=None,
+                      cached_input_cost_fraction: float = CACHED_INPUT_COST_FRACTION, hardware_files=None,
+                      **tco_overrides) -> CostResult:
+    """`tokenfab cost --hardware H [--preset P]` in one call: the $/busy GPU-hour from tco.tco(hardware, preset,
+    overrides) (or a plain rental ``usd_per_gpu_hour``), then compute_cost with that hardware's kW per GPU."""
+    from .tco import tco
+
+    t = tco(hardware, preset, usd_per_gpu_hour, hardware_files=hardware_files, **tco_overrides)
+    return compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=total_tokens_per_s_per_gpu,
+                        input_tokens_per_s_per_gpu=input_tokens_per_s_per_gpu,
+                        output_tokens_per_s_per_gpu=output_tokens_per_s_per_gpu,
+                        kw_per_gpu_all_in=t.kw_per_gpu_all_in, kw_per_gpu_it=t.kw_per_gpu_it,
+                        cached_input_cost_fraction=cached_input_cost_fraction)
