@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the test dependencies (Python extras; Debian's Chromium for the browser tests) and runs the test suite.
+# The README's test command: installs the test dependencies (Python extras; Debian's Chromium for the browser
+# tests) and runs the test suite in tests/ (all of it, browser tests included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e ".[test]"
@@ -10,7 +11,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 set +e
-python3 -m pytest -q "$@"
+python3 -m pytest -q tests "$@"
 rc=$?
 set -e
 # pytest exit 5 = no tests collected: that is a failure here (there must be tests)

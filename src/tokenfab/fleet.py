@@ -75,6 +75,13 @@ def demand_rps(rate_rps=None, tokens_per_day=None, *, isl: int, osl: int) -> flo
     return float(tokens_per_day) / units.S_PER_DAY / float(isl + osl)
 
 
+def demand_summary(rate_rps: float, *, isl: int, osl: int) -> dict:
+    """The demand in the three units users give it: requests/s, (input + output) tokens/s and tokens/day."""
+    tokens_per_s = float(rate_rps) * float(isl + osl)
+    return {"requests_per_s": float(rate_rps), "tokens_per_s": tokens_per_s,
+            "tokens_per_day": tokens_per_s * units.S_PER_DAY}
+
+
 def replicas_needed(rate_rps, replica_rps):
     """ceil(rate / requests/s of one replica) (vectorized; a relative 1e-9 slack absorbs rounding)."""
     r = np.asarray(rate_rps, dtype=float) / np.asarray(replica_rps, dtype=float)
@@ -108,8 +115,17 @@ def gpus_in_budget(*, power_mw=None, racks=None, kw_per_gpu=None, chips_per_rack
 
 
 # ----------------------------------------------------------------------------------------------- results
+class _WithDefinitions:
+    """to_dict of a fleet result: its fields plus the metric definitions."""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["definitions"] = dict(DEFINITIONS)
+        return d
+
+
 @dataclass
-class FleetOption:
+class FleetOption(_WithDefinitions):
     hardware: str
     mode: str
     gpus: int
@@ -139,14 +155,9 @@ class FleetOption:
     chips_per_node: int = 0
     chips_per_rack: int = 0
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["definitions"] = dict(DEFINITIONS)
-        return d
-
 
 @dataclass
-class BudgetOption:
+class BudgetOption(_WithDefinitions):
     hardware: str
     mode: str
     budget: dict  # {"power_mw": P} or {"racks": N}
@@ -174,11 +185,6 @@ class BudgetOption:
     kw_per_gpu_all_in: float | None = None
     usd_per_gpu_hour_wallclock: float | None = None
     usd_per_gpu_hour_busy: float | None = None
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["definitions"] = dict(DEFINITIONS)
-        return d
 
 
 @dataclass

@@ -25,6 +25,7 @@ import numpy as np
 from . import cost as costmod
 from . import tco as tcomod
 from . import units
+from ._data import data_path, read_yaml
 from .errors import TokenfabError, UnknownKeyError, require_int, require_positive
 
 THROUGHPUT = "tokens_per_s_per_gpu"
@@ -354,8 +355,6 @@ class Distribution:
         return cls(**vals)
 
 
-# Default distributions, relative to the base value of the chosen preset (so they fit any preset and hardware).
-# Each rationale names its source; /work/shared/reference/tco_inputs.md and data/tco_presets.yaml carry the citations.
 def _throughput_error_text() -> str:
     """The bundled calibration's throughput error, as its meta records it (never a number copied into code)."""
     from .calibration import load_profile
@@ -366,51 +365,21 @@ def _throughput_error_text() -> str:
             f"(data/calibration.json meta.errors)")
 
 
-DEFAULT_DISTRIBUTIONS: dict[str, Distribution] = {
-    "utilization": Distribution(
-        "triangular", low=0.75, mode=1.0, high=1.2, rationale=(
-            "[C] fleets reach 70-85% (hyperscaler) and 75-90% (neocloud) GPU utilization (tco_presets.yaml "
-            "'utilization'); enterprise fleets run far lower, so the tail below base is longer; capped at 1")),
-    "usd_per_kwh": Distribution(
-        "lognormal", sigma=0.3, rationale=(
-            "[A/B] US industrial electricity 8.06 c/kWh (2023) with states from 6.04 to 18.95 c/kWh (EIA Electric "
-            "Power Monthly Table 5.6.A, Apr 2025): right-skewed; sigma 0.3 gives a 90% range of x0.61 to x1.64")),
-    "pue": Distribution(
-        "triangular", low=0.85, mode=1.0, high=1.25, rationale=(
-            "[B] hyperscale 1.10-1.30, enterprise colocation 1.50-1.80 (Uptime Institute 2024 via tco_inputs.md "
-            "section 3); clipped at PUE 1")),
-    "capex_usd_per_gpu": Distribution(
-        "triangular", low=0.85, mode=1.0, high=1.25, rationale=(
-            "[B] H100 all-in $40-52k per GPU against the modeled $43.9k (tco_inputs.md section 8; 'H100 "
-            "Freakonomics'); proxies for newer chips are less certain, so the upside is wider")),
-    "life_years": Distribution(
-        "uniform", low=0.6, high=1.2, rationale=(
-            "[A/B] economic life from 3 years (Burry; stress preset) to 6 years (Microsoft, Alphabet 10-K) around "
-            "the 5-year base (Amazon 10-K, Feb 2025)")),
-    "wacc": Distribution(
-        "triangular", low=0.67, mode=1.0, high=1.25, rationale=(
-            "[C] 8% (hyperscaler) to 15% (GPU-backed private credit top, gpuloans.com Dec 2025) around the "
-            "neocloud 12%")),
-    "colocation_usd_per_kw_month": Distribution(
-        "triangular", low=0.8, mode=1.0, high=1.2, rationale=(
-            "[A] CBRE H2 2024 wholesale rate $184/kW-month, +12.6% year on year: market spread and a year of "
-            "drift either way")),
-    "residual_value_fraction": Distribution(
-        "uniform", low=0.5, high=1.5, rationale=(
-            "[C] 25-35% resale at 36 months (v2-pseo-ai.pages.dev GPU TCO analysis), extrapolated: uncertain "
-            "both ways")),
-    "maintenance_fraction_per_year": Distribution(
-        "uniform", low=0.67, high=1.33, rationale=(
-            "[C] 4-8% of purchase price per year (CTWatch Quarterly 2006) around the 6% base")),
-    "price_usd_per_gpu_hour": Distribution(
-        "triangular", low=0.8, mode=1.0, high=1.25, rationale=(
-            "[B] InferenceX tiers for one GPU differ by about -20% (hyperscaler) to +25% (rental) around "
-            "neocloud (tco_presets.yaml 'inferencex')")),
-    THROUGHPUT: Distribution(
-        "lognormal", sigma=0.2, rationale=(
-            "tokenfab's performance model against its calibration data's throughput rows: "
-            + _throughput_error_text() + "; a lognormal with sigma 0.2 has its p90 absolute error near there")),
-}
+def load_default_distributions() -> dict[str, Distribution]:
+    """The default distributions: data/sensitivity_distributions.yaml (each with its rationale and as_of)."""
+    raw = read_yaml(data_path("sensitivity_distributions.yaml"))
+    out = {}
+    for name, entry in raw.items():
+        entry = dict(entry)
+        as_of = entry.pop("as_of", None)
+        rationale = str(entry.get("rationale", "")).replace("{throughput_error}", _throughput_error_text())
+        entry["rationale"] = rationale + (f" (as of {as_of})" if as_of else "")
+        out[name] = Distribution.from_dict(entry, field_name=f"sensitivity_distributions.{name}")
+    return out
+
+
+# Default distributions, relative to the base value of the chosen preset (so they fit any preset and hardware).
+DEFAULT_DISTRIBUTIONS: dict[str, Distribution] = load_default_distributions()
 
 
 def default_distributions(inputs: tcomod.TcoInputs) -> dict[str, Distribution]:

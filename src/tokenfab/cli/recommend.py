@@ -141,9 +141,7 @@ def register(app: typer.Typer) -> None:
             render = _render_budget
         else:
             rep = fleet.recommend_report(model, hardware, rate_rps=rate, tokens_per_day=tokens_per_day, **kw)
-            rps = rep.demand_requests_per_s
-            tok_s = rps * (isl + osl)
-            d = {**head, "demand": {"requests_per_s": rps, "tokens_per_s": tok_s, "tokens_per_day": tok_s * 86400.0,
+            d = {**head, "demand": {**fleet.demand_summary(rep.demand_requests_per_s, isl=isl, osl=osl),
                                     "given": {"rate_rps": rate} if rate is not None else {"tokens_per_day": tokens_per_day}},
                  **rep.to_dict()}
             render = _render_fleet

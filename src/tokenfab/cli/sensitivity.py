@@ -14,8 +14,8 @@ from .. import sensitivity as sens
 from ..errors import TokenfabError
 from ..plotting import HTML_EXTENSIONS, _check_path
 from .common import console, emit
-from .tco import (TCO_FLAGS, CapexOpt, ColoOpt, HardwareOpt, HwFileOpt, IdleOpt, ItKwOpt, JsonOpt, KwhOpt, LifeOpt,
-                  MaintOpt, PresetOpt, PriceOpt, PueOpt, ResidualOpt, SoftwareOpt, UtilOpt, WaccOpt)
+from .tco import (CapexOpt, ColoOpt, HardwareOpt, HwFileOpt, IdleOpt, ItKwOpt, JsonOpt, KwhOpt, LifeOpt,
+                  MaintOpt, PresetOpt, PriceOpt, PueOpt, ResidualOpt, SoftwareOpt, UtilOpt, WaccOpt, tco_overrides)
 
 _W = "Workload (instead of --tokens-per-s-per-gpu)"
 
@@ -188,10 +188,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Tornado of $/M tokens against each input (utilization, $/kWh, PUE, capex, life, WACC, throughput ...) and an
         optional seeded Monte Carlo of cost and margin."""
-        params = locals()
-        overrides = {k: params[k] for k in TCO_FLAGS if params[k] is not None}
-        if usd_per_gpu_hour is not None:
-            overrides["price_usd_per_gpu_hour"] = usd_per_gpu_hour
+        overrides = tco_overrides(locals())
         if (tokens_per_s_per_gpu is None) == (model is None):
             raise TokenfabError("give the throughput or a model", field="tokens_per_s_per_gpu",
                                 expected="--tokens-per-s-per-gpu X, or --model M [--isl --osl --tier] (not both)")

@@ -55,6 +55,14 @@ TCO_FLAGS = ("utilization", "pue", "usd_per_kwh", "life_years", "wacc", "capex_u
              "software_usd_per_gpu_hour")
 
 
+def tco_overrides(params: dict) -> dict:
+    """The TcoInputs overrides a command was given (``locals()``; flags left out are not overrides)."""
+    out = {k: params[k] for k in TCO_FLAGS if params.get(k) is not None}
+    if params.get("usd_per_gpu_hour") is not None:
+        out["price_usd_per_gpu_hour"] = params["usd_per_gpu_hour"]
+    return out
+
+
 def run_tco(params: dict) -> TcoResult:
     """Call the library with a command's parameters (``locals()``; None = flag not given)."""
     return tco_mod.tco(params["hardware"], params["preset"], params["usd_per_gpu_hour"],
