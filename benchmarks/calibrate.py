@@ -7,6 +7,7 @@ Reproducible: the fit is deterministic (bounded least squares from the physical 
     python benchmarks/calibrate.py --check            # evaluate the committed parameters only (no fit)
     python benchmarks/calibrate.py --data other.csv --out my_profile.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from tokenfab.calibration import CalibrationProfile, PerfParams, load_profile, profile_from_dict  # noqa: E402
-from tokenfab.fitting import BURST_SKIP, FAMILY_PARAMS, RIDGE, error_table, file_sha256, fit_profile, load_measurements  # noqa: E402
+from tokenfab.catalog.calibration import CalibrationProfile, PerfParams, load_profile, profile_from_dict  # noqa: E402
+from tokenfab.perf.fitting import (  # noqa: E402
+    BURST_SKIP,
+    FAMILY_PARAMS,
+    RIDGE,
+    error_table,
+    file_sha256,
+    fit_profile,
+    load_measurements,
+)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "calibration" / "measurements.csv"
 DEFAULT_OUT = ROOT / "src" / "tokenfab" / "data" / "calibration.json"
@@ -46,9 +55,11 @@ def print_table(et: dict) -> None:
     print("\n10 worst rows:")
     for w in et["worst"]:
         reason = explain(w)
-        print(f"  {w['id']:22s} {w['model']:16s} {w['hardware']:12s} {w['metric']:28s} tp={w['tp']} pp={w['pp']} "
-              f"{w['weights']} {w['isl']}/{w['osl']}: measured {w['measured']:.1f} predicted {w['predicted']:.1f} "
-              f"({w['ape_pct']:.0f}%) - {reason}")
+        print(
+            f"  {w['id']:22s} {w['model']:16s} {w['hardware']:12s} {w['metric']:28s} tp={w['tp']} pp={w['pp']} "
+            f"{w['weights']} {w['isl']}/{w['osl']}: measured {w['measured']:.1f} predicted {w['predicted']:.1f} "
+            f"({w['ape_pct']:.0f}%) - {reason}"
+        )
 
 
 def explain(w: dict) -> str:
@@ -70,25 +81,31 @@ def main() -> int:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--check", action="store_true", help="evaluate the committed profile; do not fit")
-    ap.add_argument("--verify", action="store_true",
-                    help="refit from scratch and compare with the committed parameters (exit 1 if they differ); "
-                         "writes nothing")
+    ap.add_argument(
+        "--verify",
+        action="store_true",
+        help="refit from scratch and compare with the committed parameters (exit 1 if they differ); writes nothing",
+    )
     ap.add_argument("--max-nfev", type=int, default=60)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = ap.parse_args()
 
     pts, skipped = load_measurements(args.data)
     n_burst = sum(BURST_SKIP in x for x in skipped)
-    print(f"{len(pts)} measurement rows used, {len(skipped)} skipped: {n_burst} rows of burst runs "
-          f"(request_rate=INF: no steady state; not scored), the rest system totals duplicating per-GPU rows, "
-          f"request/s duplicating the rate, or keys the catalog lacks")
+    print(
+        f"{len(pts)} measurement rows used, {len(skipped)} skipped: {n_burst} rows of burst runs "
+        f"(request_rate=INF: no steady state; not scored), the rest system totals duplicating per-GPU rows, "
+        f"request/s duplicating the rate, or keys the catalog lacks"
+    )
     t0 = time.time()
     if args.check:
         prof = load_profile(args.out if Path(args.out).exists() else None)
     elif args.verify:
         committed = load_profile(args.out if Path(args.out).exists() else None)
         prof, info = fit_profile(pts, max_nfev=args.max_nfev)
-        print(f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}")
+        print(
+            f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}"
+        )
         worst = 0.0
         for fam, params in [("default", prof.default)] + sorted(prof.families.items()):
             ref = committed.default if fam == "default" else committed.families.get(fam)
@@ -103,21 +120,28 @@ def main() -> int:
                 if rel > 1e-3:
                     print(f"  {fam}.{k}: refit {v:.6g} vs committed {r:.6g} ({rel:.2%})")
         ok = worst <= 1e-3
-        print(f"verify: refit {'reproduces' if ok else 'DIFFERS FROM'} the committed parameters "
-              f"(largest relative difference {worst:.2e})")
+        print(
+            f"verify: refit {'reproduces' if ok else 'DIFFERS FROM'} the committed parameters "
+            f"(largest relative difference {worst:.2e})"
+        )
         return 0 if ok else 1
     else:
         prof, info = fit_profile(pts, max_nfev=args.max_nfev)
-        print(f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}")
+        print(
+            f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}"
+        )
     et = error_table(pts, prof)
     summary = {k: v for k, v in et.items() if k not in ("predictions", "ape")}
     if not args.check:
         prof.meta = {
-            "fitted_on": Path(args.data).name, "data_sha256": file_sha256(args.data), "rows_used": len(pts),
-            "date": dt.date.today().isoformat(), "script": "benchmarks/calibrate.py",
+            "fitted_on": Path(args.data).name,
+            "data_sha256": file_sha256(args.data),
+            "rows_used": len(pts),
+            "date": dt.date.today().isoformat(),
+            "script": "benchmarks/calibrate.py",
             "method": f"bounded least squares on log(predicted/measured), ridge {RIDGE} towards the prior; per-family: "
-                      f"{', '.join(FAMILY_PARAMS)}; shared: the rest; "
-                      "families without data use the median of the fitted families",
+            f"{', '.join(FAMILY_PARAMS)}; shared: the rest; "
+            "families without data use the median of the fitted families",
             "errors": {"overall": summary["overall"], "by_metric": summary["by_metric"]},
         }
         prof.save(args.out)

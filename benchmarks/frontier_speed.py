@@ -8,6 +8,7 @@ process (data files, calibration and TCO presets loaded) and of warm repeats, an
 The budget is 2 s on a 2-core machine for import + first call; exit status 1 if it is exceeded. ``--cli`` also
 times the whole ``tokenfab frontier --json`` command in a new process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 # the ten hardware types the bundled TCO presets can price (owned-neocloud)
-HARDWARE = ("h100-sxm", "h200-sxm", "b200", "b300", "gb200-nvl72", "gb300-nvl72", "mi300x", "mi325x", "mi355x", "gaudi3")
+HARDWARE = (
+    "h100-sxm",
+    "h200-sxm",
+    "b200",
+    "b300",
+    "gb200-nvl72",
+    "gb300-nvl72",
+    "mi300x",
+    "mi325x",
+    "mi355x",
+    "gaudi3",
+)
 BUDGET_S = 2.0
 
 
@@ -50,8 +62,10 @@ def main(argv=None) -> int:
     first, res, d = run()
     warm = [run()[0] for _ in range(max(0, a.repeats))]
     n = res.sweep.evaluated
-    print(f"model {a.model} ({a.weights}), ISL {a.isl} / OSL {a.osl}, mode {a.mode}, "
-          f"{len(res.sweep.hardware)} hardware types: {', '.join(h.key for h in res.sweep.hardware)}")
+    print(
+        f"model {a.model} ({a.weights}), ISL {a.isl} / OSL {a.osl}, mode {a.mode}, "
+        f"{len(res.sweep.hardware)} hardware types: {', '.join(h.key for h in res.sweep.hardware)}"
+    )
     print(f"machine: {os.cpu_count()} CPU cores, Python {sys.version.split()[0]}")
     print(f"configurations evaluated: {n:,} (frontier points kept: {len(d['points'])})")
     print(f"import tokenfab.search: {t_import:.3f} s")
@@ -64,11 +78,32 @@ def main(argv=None) -> int:
     if a.cli:
         import subprocess
 
-        cmd = [sys.executable, "-m", "tokenfab.cli.main", "frontier", "--model", a.model, "--hardware", a.hardware,
-               "--isl", str(a.isl), "--osl", str(a.osl), "--weights", a.weights, "--mode", a.mode, "--json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "tokenfab.cli.main",
+            "frontier",
+            "--model",
+            a.model,
+            "--hardware",
+            a.hardware,
+            "--isl",
+            str(a.isl),
+            "--osl",
+            str(a.osl),
+            "--weights",
+            a.weights,
+            "--mode",
+            a.mode,
+            "--json",
+        ]
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
-                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+        subprocess.run(
+            cmd,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
+        )
         print(f"`tokenfab frontier ... --json` end to end (new process, all imports): {time.perf_counter() - t0:.3f} s")
     ok = cold <= BUDGET_S
     print(f"budget {BUDGET_S:.1f} s (import + first call): {'met' if ok else 'EXCEEDED'}")

@@ -7,6 +7,7 @@ TTFT/TPOT and throughput. Target (issue 3): >= 200,000 evaluations per second on
 
     OMP_NUM_THREADS=1 python benchmarks/perf_speed.py [--points 200000] [--model llama-3.1-70b]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +22,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np  # noqa: E402
 
-from tokenfab.calibration import load_profile  # noqa: E402
-from tokenfab.hardware import get_hardware  # noqa: E402
-from tokenfab.models import get_model  # noqa: E402
-from tokenfab.serving import hardware_arrays, serve  # noqa: E402
+from tokenfab.catalog.calibration import load_profile  # noqa: E402
+from tokenfab.catalog.hardware import get_hardware  # noqa: E402
+from tokenfab.catalog.models import get_model  # noqa: E402
+from tokenfab.perf.serving import hardware_arrays, serve  # noqa: E402
 
-HARDWARE = ["h100-sxm", "h200-sxm", "b200", "b300", "gb200-nvl72", "gb300-nvl72", "mi300x", "mi325x", "mi355x", "a100-sxm"]
+HARDWARE = [
+    "h100-sxm",
+    "h200-sxm",
+    "b200",
+    "b300",
+    "gb200-nvl72",
+    "gb300-nvl72",
+    "mi300x",
+    "mi325x",
+    "mi355x",
+    "a100-sxm",
+]
 
 
 def main() -> int:
@@ -48,8 +60,14 @@ def main() -> int:
     t0 = time.perf_counter()
     # hardware figures are stacked once per distinct chip, then gathered per point
     base = hardware_arrays(hws, weights, prof, [1] * len(hws), [1] * len(hws), [1] * len(hws), [1] * len(hws))
-    pa = type(base)(**{k: (v[hw_idx] if isinstance(v, np.ndarray) and v.shape == (len(hws),) else v) for k, v in base.__dict__.items()
-                       if k != "cal"}, cal={k: v[hw_idx] for k, v in base.cal.items()})
+    pa = type(base)(
+        **{
+            k: (v[hw_idx] if isinstance(v, np.ndarray) and v.shape == (len(hws),) else v)
+            for k, v in base.__dict__.items()
+            if k != "cal"
+        },
+        cal={k: v[hw_idx] for k, v in base.cal.items()},
+    )
     pa = type(pa)(**{**pa.__dict__, "tp": tp.astype(float), "pp": np.ones(n), "dp": np.ones(n), "ep": np.ones(n)})
     build = time.perf_counter() - t0
     best = float("inf")
@@ -59,10 +77,14 @@ def main() -> int:
         best = min(best, time.perf_counter() - t0)
     ok = np.isfinite(r["tpot_ms"]).sum()
     rate = n / best
-    print(f"model {a.model} ({weights}), {n:,} configurations over {len(hws)} hardware types, TP 1-8, concurrency 1-512")
+    print(
+        f"model {a.model} ({weights}), {n:,} configurations over {len(hws)} hardware types, TP 1-8, concurrency 1-512"
+    )
     print(f"build {build * 1e3:.1f} ms; evaluate {best * 1e3:.1f} ms (best of {a.repeat}); {ok:,} fit in memory")
-    print(f"{rate:,.0f} configuration evaluations per second on one core "
-          f"({'meets' if rate >= 200_000 else 'MISSES'} the 200,000/s target)")
+    print(
+        f"{rate:,.0f} configuration evaluations per second on one core "
+        f"({'meets' if rate >= 200_000 else 'MISSES'} the 200,000/s target)"
+    )
     return 0
 
 

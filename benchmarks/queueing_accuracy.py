@@ -1,4 +1,4 @@
-"""Accuracy of the analytic M/D/c prefill-queue tail (tokenfab.queueing) against its discrete-event simulation.
+"""Accuracy of the analytic M/D/c prefill-queue tail (tokenfab.perf.queueing) against its discrete-event simulation.
 
     PYTHONPATH=src python benchmarks/queueing_accuracy.py [--requests 200000] [--seed 1]
 
@@ -7,6 +7,7 @@ of TTFT that queueing spreads) from the approximation and from a seeded simulati
 deterministic service, their relative error, and the largest gap between the two wait CDFs (Kolmogorov distance).
 The numbers are quoted in docs/search.md; tests/test_queueing.py asserts the tolerance on a subset.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tokenfab import queueing as Q  # noqa: E402
+from tokenfab.perf import queueing as Q  # noqa: E402
 
 SERVERS = (1, 2, 4, 8, 16)
 UTILIZATIONS = (0.3, 0.5, 0.7, 0.85, 0.9, 0.95)
@@ -51,8 +52,11 @@ def main(argv=None) -> int:
             worst_ks = max(worst_ks, ks)
             print(f"| {c} | {rho:.2f} | {errs[0]:+.1%} | {errs[1]:+.1%} | {errs[2]:+.1%} | {ks:.3f} |")
     print()
-    print("worst |relative error| of the response time: " + ", ".join(f"p{q * 100:g} {worst[q]:.1%}" for q in QUANTILES)
-          + f"; worst KS distance of the wait CDF {worst_ks:.3f}")
+    print(
+        "worst |relative error| of the response time: "
+        + ", ".join(f"p{q * 100:g} {worst[q]:.1%}" for q in QUANTILES)
+        + f"; worst KS distance of the wait CDF {worst_ks:.3f}"
+    )
     return 0
 
 

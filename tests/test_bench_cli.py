@@ -185,7 +185,7 @@ def results(mock, tmp_path):
 
 
 def test_bench_report_economics_with_a_price(results):
-    pytest.importorskip("tokenfab.cost")
+    pytest.importorskip("tokenfab.economics.cost")
     res = runner.invoke(app, ["bench-report", str(results), "--usd-per-gpu-hour", "2.0", "--gpus", "2",
                               "--kw-per-gpu", "1.73", "--json"])
     assert res.exit_code == 0, res.output
@@ -203,8 +203,8 @@ def test_bench_report_economics_with_a_price(results):
 
 
 def test_bench_report_with_hardware_preset(results):
-    pytest.importorskip("tokenfab.cost")
-    tco = pytest.importorskip("tokenfab.tco")
+    pytest.importorskip("tokenfab.economics.cost")
+    tco = pytest.importorskip("tokenfab.economics.tco")
     try:
         expected = tco.tco("h100-sxm", preset=None)
     except Exception as e:  # the catalog or presets not there yet

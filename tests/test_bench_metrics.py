@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenfab.bench import client, energy, metrics, prompts, records, report
-from tokenfab.errors import TokenfabError
+from tokenfab.core.errors import TokenfabError
 
 
 def rec(status="ok", ttft=100.0, e2el=1000.0, out=10, inp=50, itl=None, t0=0.0, t1=1.0, session="s", **kw):
@@ -384,7 +384,7 @@ def test_compare_with_model_hook():
 
 
 def test_economics_uses_the_cost_module():
-    cost = pytest.importorskip("tokenfab.cost")
+    cost = pytest.importorskip("tokenfab.economics.cost")
     runs = _runs()  # 200 output tok/s, 800 total tok/s
     pts = report.economics(runs, gpus=2, usd_per_gpu_hour=2.0, kw_per_gpu_all_in=1.73)
     p = pts[0]

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tokenfab.bench.mockserver import MockConfig, MockServerProcess
-from tokenfab.calibration import load_profile
+from tokenfab.catalog.calibration import load_profile
 from tokenfab.cli.main import app
-from tokenfab.serving import estimate
+from tokenfab.perf.serving import estimate
 
 runner = CliRunner()
 

@@ -1,11 +1,12 @@
-"""Prompt-caching economics (tokenfab.caching)."""
+"""Prompt-caching economics (tokenfab.economics.caching)."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import caching as C
-from tokenfab.errors import TokenfabError
-from tokenfab.models import get_model, kv_cache_bytes
+from tokenfab.catalog.models import get_model, kv_cache_bytes
+from tokenfab.core.errors import TokenfabError
+from tokenfab.economics import caching as C
 
 
 def test_no_hit_saves_nothing_full_hit_saves_almost_all():
@@ -49,11 +50,23 @@ def test_window_longer_than_ttl_is_an_error():
 
 
 def test_workload_caching_in_plan_units():
-    from tokenfab.demand import Workload
-    w = Workload(key="w", model="llama-3.1-8b", tier="goldilocks", isl=2000, osl=200, ttft_max_ms=2000,
-                 tpot_max_ms=20, peak_to_average=2, prefix_hit_rate=0.5, features=("chat",))
-    r = C.workload_caching(w, model="llama-3.1-8b", calls_per_day=[86_400.0], peak_calls_per_s=[2.0], ttl_s=300,
-                           hbm_window_s=60)
+    from tokenfab.planning.demand import Workload
+
+    w = Workload(
+        key="w",
+        model="llama-3.1-8b",
+        tier="goldilocks",
+        isl=2000,
+        osl=200,
+        ttft_max_ms=2000,
+        tpot_max_ms=20,
+        peak_to_average=2,
+        prefix_hit_rate=0.5,
+        features=("chat",),
+    )
+    r = C.workload_caching(
+        w, model="llama-3.1-8b", calls_per_day=[86_400.0], peak_calls_per_s=[2.0], ttl_s=300, hbm_window_s=60
+    )
     assert r.cached_tokens_per_call == 1000
     assert r.cached_input_tokens_per_day[0] == pytest.approx(86_400 * 1000)
     assert r.kv_hbm_gib[0] == pytest.approx(120 * r.kv_bytes_per_prefix / 2**30)

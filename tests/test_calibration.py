@@ -1,4 +1,5 @@
 """Calibration: the committed profile is what benchmarks/calibrate.py produces from shared/calibration/measurements.csv."""
+
 import dataclasses
 import json
 from pathlib import Path
@@ -6,9 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tokenfab.calibration import CalibrationProfile, PerfParams, bundled_profile_path, load_profile, profile_from_dict
-from tokenfab.errors import TokenfabError
-from tokenfab.fitting import FAMILY_PARAMS, error_table, file_sha256, fit_profile, load_measurements
+from tokenfab.catalog.calibration import (
+    CalibrationProfile,
+    PerfParams,
+    bundled_profile_path,
+    load_profile,
+    profile_from_dict,
+)
+from tokenfab.core.errors import TokenfabError
+from tokenfab.perf.fitting import FAMILY_PARAMS, error_table, file_sha256, fit_profile, load_measurements
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "measurements.csv"
 needs_data = pytest.mark.skipif(not DATA.exists(), reason="shared/calibration/measurements.csv is not beside the repo")
@@ -50,8 +57,8 @@ def test_error_table_reproduces_the_committed_errors(points):
 def test_committed_parameters_are_a_local_optimum_of_the_fit_objective(points):
     """Moving any per-family parameter of the committed profile by +-25% makes the fit objective worse on that family's
     rows (the objective of fit_profile: squared log-ratio of predicted to measured plus the ridge pull to the prior)."""
-    from tokenfab.calibration import PRIOR
-    from tokenfab.fitting import RIDGE, Predictor
+    from tokenfab.catalog.calibration import PRIOR
+    from tokenfab.perf.fitting import RIDGE, Predictor
 
     prof = load_profile()
     hopper = [p for p in points if p.family == "hopper"][::3]
@@ -62,30 +69,55 @@ def test_committed_parameters_are_a_local_optimum_of_the_fit_objective(points):
         r = np.log(pred.predict({"hopper": fam_params}, prof.default) / meas)
         r = r[np.isfinite(r)]
         ridge = [RIDGE * (np.log(getattr(fam_params, n) + 1e-3) - np.log(PRIOR[n] + 1e-3)) for n in FAMILY_PARAMS]
-        return float(np.sum(r ** 2) + np.sum(np.square(ridge)))
+        return float(np.sum(r**2) + np.sum(np.square(ridge)))
 
     best = objective(prof.families["hopper"])
     for name in FAMILY_PARAMS:
         for factor in (0.75, 1.25):
-            moved = dataclasses.replace(prof.families["hopper"], **{name: getattr(prof.families["hopper"], name) * factor})
+            moved = dataclasses.replace(
+                prof.families["hopper"], **{name: getattr(prof.families["hopper"], name) * factor}
+            )
             assert objective(moved) > best * 0.98, (name, factor)
 
 
 def test_fit_is_deterministic_and_recovers_known_parameters():
     """Synthetic measurements made by the model with known parameters are fitted back (and identically twice)."""
-    from tokenfab.fitting import Point, Predictor
+    from tokenfab.perf.fitting import Point, Predictor
 
     truth = PerfParams(gemm_efficiency=0.55, memory_efficiency=0.7, seq_overhead_us=10.0)  # the per-family parameters
     pts = []
-    for i, (m, hw, tp, isl, osl, c) in enumerate([
-        ("llama-3.1-8b", "h100-sxm", 1, 128, 128, None), ("llama-3.1-8b", "h100-sxm", 1, 2048, 2048, None),
-        ("llama-3.1-70b", "h100-sxm", 4, 1024, 1024, 8.0), ("llama-3.1-70b", "h100-sxm", 4, 1024, 1024, 128.0),
-        ("llama-3.1-8b", "h100-sxm", 1, 512, 512, 1.0), ("llama-3.1-8b", "h100-sxm", 1, 128, 2048, 64.0),
-    ]):
+    for i, (m, hw, tp, isl, osl, c) in enumerate(
+        [
+            ("llama-3.1-8b", "h100-sxm", 1, 128, 128, None),
+            ("llama-3.1-8b", "h100-sxm", 1, 2048, 2048, None),
+            ("llama-3.1-70b", "h100-sxm", 4, 1024, 1024, 8.0),
+            ("llama-3.1-70b", "h100-sxm", 4, 1024, 1024, 128.0),
+            ("llama-3.1-8b", "h100-sxm", 1, 512, 512, 1.0),
+            ("llama-3.1-8b", "h100-sxm", 1, 128, 2048, 64.0),
+        ]
+    ):
         for metric in ("output_tokens_per_s_per_gpu", "tpot_ms_mean"):
-            pts.append(Point(id=f"s{i}{metric}", source="synthetic", model=m, hardware=hw, family="hopper", tp=tp, pp=1, dp=1,
-                             ep=None, weights="fp8", kv="fp8", isl=isl, osl=osl, concurrency=c, rate_rps=None,
-                             metric=metric, value=1.0))
+            pts.append(
+                Point(
+                    id=f"s{i}{metric}",
+                    source="synthetic",
+                    model=m,
+                    hardware=hw,
+                    family="hopper",
+                    tp=tp,
+                    pp=1,
+                    dp=1,
+                    ep=None,
+                    weights="fp8",
+                    kv="fp8",
+                    isl=isl,
+                    osl=osl,
+                    concurrency=c,
+                    rate_rps=None,
+                    metric=metric,
+                    value=1.0,
+                )
+            )
     truth_prof = CalibrationProfile(default=truth, families={"hopper": truth})
     vals = Predictor(pts, truth_prof).predict()
     for p, v in zip(pts, vals):

@@ -1,4 +1,5 @@
 """``tokenfab catalog hardware`` / ``tokenfab catalog models`` through the real Typer app."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,25 @@ import tokenfab.cli.main
 from tokenfab.cli import common
 
 REQUIRED_KEYS = [
-    "a100-sxm", "h100-sxm", "h100-pcie", "h200-sxm", "gh200", "b200", "b300", "gb200-nvl72", "gb300-nvl72",
-    "mi300x", "mi325x", "mi355x", "gaudi3", "tpu-v5e", "tpu-v6e", "tpu7x", "l40s", "rtx-pro-6000", "groq-lpu",
+    "a100-sxm",
+    "h100-sxm",
+    "h100-pcie",
+    "h200-sxm",
+    "gh200",
+    "b200",
+    "b300",
+    "gb200-nvl72",
+    "gb300-nvl72",
+    "mi300x",
+    "mi325x",
+    "mi355x",
+    "gaudi3",
+    "tpu-v5e",
+    "tpu-v6e",
+    "tpu7x",
+    "l40s",
+    "rtx-pro-6000",
+    "groq-lpu",
     "cerebras-wse3",
 ]
 
@@ -37,8 +55,15 @@ def _user_file(tmp_path, name, entries: dict):
 
 
 def _chip(**over):
-    d = {"name": "Acme X1", "vendor": "Acme", "source": "unit test", "as_of": "2025-01",
-         "memory_capacity_gib": 64, "memory_bandwidth_tb_per_s": 2.0, "peak_tflops": {"bf16": 500}}
+    d = {
+        "name": "Acme X1",
+        "vendor": "Acme",
+        "source": "unit test",
+        "as_of": "2025-01",
+        "memory_capacity_gib": 64,
+        "memory_bandwidth_tb_per_s": 2.0,
+        "peak_tflops": {"bf16": 500},
+    }
     d.update(over)
     return d
 
@@ -48,8 +73,8 @@ def test_hardware_table_lists_every_chip():
     assert r.exit_code == 0, r.output
     for key in REQUIRED_KEYS:
         assert key in r.output
-    assert "989.4" in r.output          # H100 SXM dense BF16
-    assert "(SRAM)" in r.output          # SRAM chips show their on-chip capacity
+    assert "989.4" in r.output  # H100 SXM dense BF16
+    assert "(SRAM)" in r.output  # SRAM chips show their on-chip capacity
 
 
 def test_hardware_json():
@@ -69,8 +94,16 @@ def test_hardware_json():
 def test_one_chip_shows_every_figure_with_source():
     r = invoke("catalog", "hardware", "h100-sxm")
     assert r.exit_code == 0, r.output
-    for text in ("peak_tflops.bf16", "989.4", "memory_bandwidth_tb_per_s", "as_of", "2023-03",
-                 "glennklockwood.com", "price_usd_per_chip", "Raymond James"):
+    for text in (
+        "peak_tflops.bf16",
+        "989.4",
+        "memory_bandwidth_tb_per_s",
+        "as_of",
+        "2023-03",
+        "glennklockwood.com",
+        "price_usd_per_chip",
+        "Raymond James",
+    ):
         assert text in r.output, text
 
 
@@ -89,13 +122,14 @@ def test_one_chip_json_lists_figures():
 def test_unknown_chip_is_one_clear_line():
     r = invoke("catalog", "hardware", "h100sxm")
     assert r.exit_code == 2
-    assert "h100-sxm" in r.stderr            # the suggestion
+    assert "h100-sxm" in r.stderr  # the suggestion
     assert "Traceback" not in r.output
 
 
 def test_hardware_file_is_repeatable_and_later_files_win(tmp_path):
-    a = _user_file(tmp_path, "a.yaml", {"acme-x1": _chip(), "h100-sxm": _chip(name="H100 derated",
-                                                                               memory_bandwidth_tb_per_s=3.0)})
+    a = _user_file(
+        tmp_path, "a.yaml", {"acme-x1": _chip(), "h100-sxm": _chip(name="H100 derated", memory_bandwidth_tb_per_s=3.0)}
+    )
     b = _user_file(tmp_path, "b.yaml", {"acme-x1": _chip(memory_bandwidth_tb_per_s=2.5)})
     r = invoke("catalog", "hardware", "--json", "--hardware-file", a, "--hardware-file", b)
     assert r.exit_code == 0, r.output
@@ -108,8 +142,10 @@ def test_hardware_file_is_repeatable_and_later_files_win(tmp_path):
 
 def test_toml_hardware_file(tmp_path):
     p = tmp_path / "hw.toml"
-    p.write_text('[acme-t1]\nname = "Acme T1"\nvendor = "Acme"\nsource = "sheet"\nas_of = "2025-02"\n'
-                 'memory_capacity_gib = 32\nmemory_bandwidth_tb_per_s = 1.2\npeak_tflops = { bf16 = 250 }\n')
+    p.write_text(
+        '[acme-t1]\nname = "Acme T1"\nvendor = "Acme"\nsource = "sheet"\nas_of = "2025-02"\n'
+        "memory_capacity_gib = 32\nmemory_bandwidth_tb_per_s = 1.2\npeak_tflops = { bf16 = 250 }\n"
+    )
     r = invoke("catalog", "hardware", "acme-t1", "--json", "--hardware-file", str(p))
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["peak_tflops"] == {"bf16": 250.0}
@@ -130,13 +166,21 @@ class _FakeModel:
         self.key = key
 
     def to_dict(self):
-        return {"key": self.key, "name": self.key.upper(), "family": "dense", "total_params_b": 8.03,
-                "active_params_b": 8.03, "native_weights": "bf16", "max_position_embeddings": 131072}
+        return {
+            "key": self.key,
+            "name": self.key.upper(),
+            "family": "dense",
+            "total_params_b": 8.03,
+            "active_params_b": 8.03,
+            "native_weights": "bf16",
+            "max_position_embeddings": 131072,
+        }
 
 
 def test_models_command_uses_list_models(monkeypatch):
-    import tokenfab.models
-    monkeypatch.setattr(tokenfab.models, "list_models", lambda: [_FakeModel("m-one"), _FakeModel("m-two")])
+    import tokenfab.catalog.models
+
+    monkeypatch.setattr(tokenfab.catalog.models, "list_models", lambda: [_FakeModel("m-one"), _FakeModel("m-two")])
     r = invoke("catalog", "models", "--json")
     assert r.exit_code == 0, r.output
     assert [m["key"] for m in json.loads(r.stdout)] == ["m-one", "m-two"]
@@ -146,7 +190,9 @@ def test_models_command_uses_list_models(monkeypatch):
 
 
 def test_models_command_without_a_models_module(monkeypatch):
-    monkeypatch.setitem(sys.modules, "tokenfab.models", None)  # makes `import tokenfab.models` raise ImportError
+    monkeypatch.setitem(
+        sys.modules, "tokenfab.catalog.models", None
+    )  # makes `import tokenfab.catalog.models` raise ImportError
     r = invoke("catalog", "models")
     assert r.exit_code == 2
     assert "model catalog is not available" in r.stderr

@@ -1,5 +1,6 @@
 """``tokenfab frontier`` and ``tokenfab recommend`` through the real Typer app: JSON contracts, human output,
 charts and bad input."""
+
 from __future__ import annotations
 
 import json
@@ -12,11 +13,32 @@ from tokenfab.cli import common
 from tokenfab.search import pareto_mask
 
 runner = CliRunner()
-BASE = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--isl", "1024", "--osl", "1024",
-        "--weights", "fp8"]
-POINT_KEYS = ("hardware", "mode", "config", "tokens_per_s_per_user", "total_tokens_per_s_per_gpu",
-              "output_tokens_per_s_per_gpu", "ttft_ms", "tpot_ms", "usd_per_mtok_total", "usd_per_mtok_input",
-              "usd_per_mtok_output", "tokens_per_s_per_mw")
+BASE = [
+    "--model",
+    "llama-3.1-70b",
+    "--hardware",
+    "h100-sxm,mi300x",
+    "--isl",
+    "1024",
+    "--osl",
+    "1024",
+    "--weights",
+    "fp8",
+]
+POINT_KEYS = (
+    "hardware",
+    "mode",
+    "config",
+    "tokens_per_s_per_user",
+    "total_tokens_per_s_per_gpu",
+    "output_tokens_per_s_per_gpu",
+    "ttft_ms",
+    "tpot_ms",
+    "usd_per_mtok_total",
+    "usd_per_mtok_input",
+    "usd_per_mtok_output",
+    "tokens_per_s_per_mw",
+)
 CONFIG_KEYS = ("tp", "pp", "dp", "ep", "gpus", "weights", "kv", "concurrency", "mtp", "mode")
 
 
@@ -31,8 +53,10 @@ def wide_console(monkeypatch):
 
 @pytest.fixture(scope="module")
 def frontier_json():
-    r = runner.invoke(tokenfab.cli.main.app, ["frontier", *BASE, "--ttft-max-ms", "800", "--tpot-max-ms", "60",
-                                              "--percentile", "p99", "--json"])
+    r = runner.invoke(
+        tokenfab.cli.main.app,
+        ["frontier", *BASE, "--ttft-max-ms", "800", "--tpot-max-ms", "60", "--percentile", "p99", "--json"],
+    )
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
 
@@ -96,7 +120,7 @@ def test_frontier_png_plot(tmp_path):
 
 
 def test_chart_data_has_one_curve_per_hardware_and_mode(frontier_json):
-    from tokenfab.plotting import chart_data
+    from tokenfab.render.plots import chart_data
 
     data = chart_data(frontier_json)
     keys = {(s["hardware"], s["mode"]) for s in data["series"]}
@@ -152,8 +176,22 @@ def test_bad_percentile_and_mode():
 
 
 # ----------------------------------------------------------------------------------------------- recommend
-REC = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x,groq-lpu", "--isl", "1024", "--osl", "1024",
-       "--weights", "fp8", "--ttft-max-ms", "600", "--tpot-max-ms", "50"]
+REC = [
+    "--model",
+    "llama-3.1-70b",
+    "--hardware",
+    "h100-sxm,mi300x,groq-lpu",
+    "--isl",
+    "1024",
+    "--osl",
+    "1024",
+    "--weights",
+    "fp8",
+    "--ttft-max-ms",
+    "600",
+    "--tpot-max-ms",
+    "50",
+]
 
 
 def test_recommend_json_contract():
@@ -164,8 +202,20 @@ def test_recommend_json_contract():
     opts = d["options"]
     assert opts and [o["usd_per_month"] for o in opts] == sorted(o["usd_per_month"] for o in opts)
     for o in opts:
-        for k in ("hardware", "gpus", "nodes", "racks", "mw", "usd_per_month", "usd_per_mtok_total",
-                  "usd_per_mtok_input", "usd_per_mtok_output", "tokens_per_s_per_gpu", "replicas", "config"):
+        for k in (
+            "hardware",
+            "gpus",
+            "nodes",
+            "racks",
+            "mw",
+            "usd_per_month",
+            "usd_per_mtok_total",
+            "usd_per_mtok_input",
+            "usd_per_mtok_output",
+            "tokens_per_s_per_gpu",
+            "replicas",
+            "config",
+        ):
             assert k in o
         assert o["usd_per_month"] == pytest.approx(2.5 * o["gpus"] * 8766 / 12)
     assert "evaluated" in d and "skipped" in d
@@ -173,8 +223,30 @@ def test_recommend_json_contract():
 
 def test_recommend_small_demand_composes_a_disaggregated_fleet():
     """A small demand does not pay for a whole rate-matched x:y unit: prefill and decode replicas are sized for it."""
-    r = invoke("recommend", "--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--isl", "1024", "--osl", "1024", "--weights", "fp8", "--ttft-max-ms", "600",
-               "--tpot-max-ms", "50", "--mode", "disagg", "--rate", "1", "--usd-per-gpu-hour", "2", "--json")
+    r = invoke(
+        "recommend",
+        "--model",
+        "llama-3.1-70b",
+        "--hardware",
+        "h100-sxm,mi300x",
+        "--isl",
+        "1024",
+        "--osl",
+        "1024",
+        "--weights",
+        "fp8",
+        "--ttft-max-ms",
+        "600",
+        "--tpot-max-ms",
+        "50",
+        "--mode",
+        "disagg",
+        "--rate",
+        "1",
+        "--usd-per-gpu-hour",
+        "2",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     for o in json.loads(r.stdout)["options"]:
         cfg = o["config"]
@@ -221,8 +293,20 @@ def _table_lines(out: str) -> list[str]:
 def test_recommend_is_readable_at_80_columns(monkeypatch):
     """No cell is cut to an ellipsis: secondary columns are dropped, layouts wrap, the key figures stay whole."""
     _narrow(monkeypatch)
-    args = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--rate", "20", "--ttft-max-ms", "2000",
-            "--tpot-max-ms", "50", "--weights", "fp8"]
+    args = [
+        "--model",
+        "llama-3.1-70b",
+        "--hardware",
+        "h100-sxm,mi300x",
+        "--rate",
+        "20",
+        "--ttft-max-ms",
+        "2000",
+        "--tpot-max-ms",
+        "50",
+        "--weights",
+        "fp8",
+    ]
     d = json.loads(invoke("recommend", *args, "--json").stdout)
     r = invoke("recommend", *args)
     assert r.exit_code == 0, r.output
@@ -233,8 +317,17 @@ def test_recommend_is_readable_at_80_columns(monkeypatch):
         assert o["hardware"] in r.stdout
         assert f"{o['usd_per_month']:,.0f}" in r.stdout and f"{o['usd_per_mtok_total']:,.3f}" in r.stdout
         assert f"{o['tpot_ms']:,.2f}" in r.stdout
-    r = invoke("recommend", "--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--ttft-max-ms", "2000",
-               "--racks", "1")
+    r = invoke(
+        "recommend",
+        "--model",
+        "llama-3.1-70b",
+        "--hardware",
+        "h100-sxm,mi300x",
+        "--ttft-max-ms",
+        "2000",
+        "--racks",
+        "1",
+    )
     assert r.exit_code == 0 and "…" not in r.stdout and "weights bf16, KV bf16" in r.stdout
 
 

@@ -1,4 +1,5 @@
 """`tokenfab plan` and `tokenfab report` end to end (CliRunner on tokenfab.cli.main.app), all three examples."""
+
 import csv
 import json
 from pathlib import Path
@@ -6,9 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tokenfab.cli.main import app
-
 from test_planning import PRICED
+from tokenfab.cli.main import app
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 runner = CliRunner()
@@ -65,6 +65,7 @@ def test_report_command(tmp_path):
 @pytest.fixture
 def narrow_console():
     from tokenfab.cli.common import console
+
     old = console._width
     console.width = 80
     yield console
@@ -84,7 +85,9 @@ def test_plan_tables_readable_at_80_columns(narrow_console):
 
 def test_fitted_table_drops_lowest_priority_first():
     from rich.console import Console
+
     from tokenfab.cli.plan import fitted_table
+
     rows = [["a" * 10, "b" * 10, "c" * 10, "d" * 10]]
     t = fitted_table("t", [("k", 0), ("x", 2), ("y", 1), ("z", 3)], rows, width=39)
     c = Console(width=39, record=True)

@@ -1,4 +1,5 @@
 """CLI: `tokenfab prices` and `tokenfab sensitivity` JSON contracts, tables, charts and one-line errors (exit 2)."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from tokenfab import cost as costmod
-from tokenfab import tco as tcomod
 from tokenfab.cli.main import app
+from tokenfab.economics import cost as costmod
+from tokenfab.economics import tco as tcomod
 
 runner = CliRunner()
 
@@ -36,13 +37,30 @@ def test_prices_json_contract():
     assert d["model"] == "llama-3.3-70b" and d["kind"] == "open" and d["modeled_model"] == "llama-3.3-70b"
     assert {p["provider"] for p in d["prices"]} == {"together", "groq"}
     for p in d["prices"]:
-        assert {"input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok", "match", "source",
-                "as_of"} <= set(p)
+        assert {
+            "input_usd_per_mtok",
+            "cached_input_usd_per_mtok",
+            "output_usd_per_mtok",
+            "match",
+            "source",
+            "as_of",
+        } <= set(p)
     assert set(d["operating_points"]["h100-sxm"]) == {"goldilocks", "bulk"}
     assert len(d["comparisons"]) == 4
     for row in d["comparisons"]:
-        assert {"provider", "hardware", "tier", "what_is_compared", "workload", "input", "output", "cached_input",
-                "blended_3to1", "verdict", "modeled_usd_per_mtok"} <= set(row)
+        assert {
+            "provider",
+            "hardware",
+            "tier",
+            "what_is_compared",
+            "workload",
+            "input",
+            "output",
+            "cached_input",
+            "blended_3to1",
+            "verdict",
+            "modeled_usd_per_mtok",
+        } <= set(row)
         w = row["workload"]
         assert w["margin_usd_per_mtok"] == pytest.approx(w["price_usd_per_mtok"] - w["cost_usd_per_mtok"])
         assert row["verdict"] in d["verdicts"]
@@ -60,14 +78,17 @@ def test_prices_list():
     assert "llama-3.3-70b" in d["open"] and d["closed"]["gpt-4o"]["stand_in"] == "llama-3.1-405b"
 
 
-@pytest.mark.parametrize("args,needles", [
-    (("--model", "gpt4o"), ("unknown model", "gpt-4o")),
-    (("--model", "qwen3-8b"), ("no provider price data",)),
-    (("--model", "llama-3.3-70b", "--provider", "anthropic"), ("provider",)),
-    (("--model", "llama-3.3-70b", "--tier", "fast"), ("tier",)),
-    (("--model", "llama-3.3-70b", "--hardware", "h1000"), ("hardware",)),
-    ((), ("no model given",)),
-])
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (("--model", "gpt4o"), ("unknown model", "gpt-4o")),
+        (("--model", "qwen3-8b"), ("no provider price data",)),
+        (("--model", "llama-3.3-70b", "--provider", "anthropic"), ("provider",)),
+        (("--model", "llama-3.3-70b", "--tier", "fast"), ("tier",)),
+        (("--model", "llama-3.3-70b", "--hardware", "h1000"), ("hardware",)),
+        ((), ("no model given",)),
+    ],
+)
 def test_prices_errors(args, needles):
     assert_user_error(run("prices", *args), *needles)
 
@@ -85,8 +106,23 @@ def test_sensitivity_json_contract_and_base():
 
 
 def test_sensitivity_from_model_tier_and_monte_carlo_reproducible():
-    args = ("sensitivity", "--hardware", "h100-sxm", "--model", "llama-3.1-8b", "--tier", "bulk",
-            "--monte-carlo", "2000", "--seed", "5", "--price-usd-per-mtok", "0.2", "--swing", "10")
+    args = (
+        "sensitivity",
+        "--hardware",
+        "h100-sxm",
+        "--model",
+        "llama-3.1-8b",
+        "--tier",
+        "bulk",
+        "--monte-carlo",
+        "2000",
+        "--seed",
+        "5",
+        "--price-usd-per-mtok",
+        "0.2",
+        "--swing",
+        "10",
+    )
     a, b = run_json(*args), run_json(*args)
     op = a["operating_point"]
     assert op["tier"] == "bulk" and a["tornado"]["tokens_per_s_per_gpu"] == op["total_tokens_per_s_per_gpu"]
@@ -102,8 +138,17 @@ def test_sensitivity_from_model_tier_and_monte_carlo_reproducible():
 
 def test_sensitivity_table_and_plots(tmp_path):
     png, html = tmp_path / "t.png", tmp_path / "t.html"
-    r = run("sensitivity", "--hardware", "b200", "--tokens-per-s-per-gpu", "3000", "--monte-carlo", "500",
-            "--plot", str(png))
+    r = run(
+        "sensitivity",
+        "--hardware",
+        "b200",
+        "--tokens-per-s-per-gpu",
+        "3000",
+        "--monte-carlo",
+        "500",
+        "--plot",
+        str(png),
+    )
     assert r.exit_code == 0, r.output
     assert "Tornado" in r.output and "Monte Carlo" in r.output and "p95" in r.output
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
@@ -113,16 +158,19 @@ def test_sensitivity_table_and_plots(tmp_path):
     assert "Tornado" in text and "plotly" in text.lower()
 
 
-@pytest.mark.parametrize("args,needles", [
-    (("--hardware", "h100-sxm"), ("give the throughput or a model",)),
-    (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--model", "llama-3.1-8b"), ("not both",)),
-    (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--price-usd-per-mtok", "1"), ("--monte-carlo",)),
-    (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--swing", "150"), ("swing_pct",)),
-    (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "-3"), ("tokens_per_s_per_gpu",)),
-    (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--plot", "x.gif"), ("plot",)),
-    (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--utilization", "1.5"), ("utilization",)),
-    (("--hardware", "h100-sxm", "--model", "llama-3.1-8b", "--tier", "fast"), ("tier",)),
-    (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--preset", "cheap"), ("preset",)),
-])
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (("--hardware", "h100-sxm"), ("give the throughput or a model",)),
+        (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--model", "llama-3.1-8b"), ("not both",)),
+        (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--price-usd-per-mtok", "1"), ("--monte-carlo",)),
+        (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--swing", "150"), ("swing_pct",)),
+        (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "-3"), ("tokens_per_s_per_gpu",)),
+        (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--plot", "x.gif"), ("plot",)),
+        (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--utilization", "1.5"), ("utilization",)),
+        (("--hardware", "h100-sxm", "--model", "llama-3.1-8b", "--tier", "fast"), ("tier",)),
+        (("--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--preset", "cheap"), ("preset",)),
+    ],
+)
 def test_sensitivity_errors(args, needles):
     assert_user_error(run("sensitivity", *args), *needles)

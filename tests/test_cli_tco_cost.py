@@ -1,4 +1,5 @@
 """``tokenfab tco`` and ``tokenfab cost`` through the real Typer app (JSON contract, tables, errors)."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from typer.testing import CliRunner
 
 import tokenfab.cli.main
 from tokenfab.cli import common
-from tokenfab.tco import COMPONENTS
+from tokenfab.economics.tco import COMPONENTS
 
 runner = CliRunner()
 
@@ -46,15 +47,44 @@ def test_tco_table_is_sourced_and_says_default_preset():
     r = invoke("tco", "--hardware", "gb200-nvl72")
     assert r.exit_code == 0, r.output
     out = r.stdout
-    for needle in ("owned-neocloud", "default", "capital", "energy", "hosting", "maintenance", "software",
-                   "share of life spend", "CBRE", "184.06", "[assumption]", "USD per kWh", "wacc", "rule of thumb"):
+    for needle in (
+        "owned-neocloud",
+        "default",
+        "capital",
+        "energy",
+        "hosting",
+        "maintenance",
+        "software",
+        "share of life spend",
+        "CBRE",
+        "184.06",
+        "[assumption]",
+        "USD per kWh",
+        "wacc",
+        "rule of thumb",
+    ):
         assert needle in out, needle
 
 
 def test_tco_flags_override_the_preset():
     base = invoke_json("tco", "--hardware", "h100-sxm")
-    d = invoke_json("tco", "--hardware", "h100-sxm", "--usd-per-kwh", "0.20", "--pue", "1.2", "--wacc", "0.05",
-                    "--life-years", "4", "--utilization", "0.9", "--capex-usd-per-gpu", "30000")
+    d = invoke_json(
+        "tco",
+        "--hardware",
+        "h100-sxm",
+        "--usd-per-kwh",
+        "0.20",
+        "--pue",
+        "1.2",
+        "--wacc",
+        "0.05",
+        "--life-years",
+        "4",
+        "--utilization",
+        "0.9",
+        "--capex-usd-per-gpu",
+        "30000",
+    )
     assert d["inputs"]["usd_per_kwh"] == 0.20 and d["inputs"]["pue"] == 1.2 and d["inputs"]["wacc"] == 0.05
     assert d["inputs"]["life_years"] == 4 and d["inputs"]["utilization"] == 0.9
     assert d["inputs"]["capex_usd_per_gpu"] == 30000 and d["sources"]["capex_usd_per_gpu"] == "user"
@@ -71,10 +101,16 @@ def test_tco_plain_price_and_inferencex_preset():
 # ---------------------------------------------------------------- cost
 def test_cost_reproduces_inferencex_b200_point_json():
     # metrics.md: B200 DeepSeek-R1 at 13,429.7 tok/s/GPU, $1.95/GPU-h -> $0.0403/M tok, 6.19 M tok/s per MW
-    d = invoke_json("cost", "--hardware", "b200", "--preset", "inferencex-hyperscaler",
-                    "--tokens-per-s-per-gpu", "13429.7")
-    for key in ("usd_per_mtok_total", "usd_per_mtok_input", "usd_per_mtok_output", "tokens_per_s_per_mw",
-                "joules_per_token"):
+    d = invoke_json(
+        "cost", "--hardware", "b200", "--preset", "inferencex-hyperscaler", "--tokens-per-s-per-gpu", "13429.7"
+    )
+    for key in (
+        "usd_per_mtok_total",
+        "usd_per_mtok_input",
+        "usd_per_mtok_output",
+        "tokens_per_s_per_mw",
+        "joules_per_token",
+    ):
         assert isinstance(d[key], float), key
     assert round(d["usd_per_mtok_total"], 4) == 0.0403
     assert round(d["tokens_per_s_per_mw"] / 1e6, 2) == 6.19
@@ -87,14 +123,28 @@ def test_cost_reproduces_inferencex_b200_point_json():
 def test_cost_table_is_explained():
     r = invoke("cost", "--hardware", "b200", "--preset", "inferencex-hyperscaler", "--tokens-per-s-per-gpu", "13429.7")
     assert r.exit_code == 0, r.output
-    for needle in ("0.04033", "6,188,802", "InferenceX", "usd_per_mtok_total", "J/token", "equal the total",
-                   "13,429.7"):
+    for needle in (
+        "0.04033",
+        "6,188,802",
+        "InferenceX",
+        "usd_per_mtok_total",
+        "J/token",
+        "equal the total",
+        "13,429.7",
+    ):
         assert needle in r.stdout, needle
 
 
 def test_cost_default_preset_and_input_output_split():
-    d = invoke_json("cost", "--hardware", "h100-sxm", "--input-tokens-per-s-per-gpu", "3000",
-                    "--output-tokens-per-s-per-gpu", "1000")
+    d = invoke_json(
+        "cost",
+        "--hardware",
+        "h100-sxm",
+        "--input-tokens-per-s-per-gpu",
+        "3000",
+        "--output-tokens-per-s-per-gpu",
+        "1000",
+    )
     assert d["preset"] == "owned-neocloud"
     assert d["tokens_per_s_per_gpu_total"] == pytest.approx(4000)
     p = d["usd_per_gpu_hour"]
@@ -111,20 +161,23 @@ def test_cost_plain_price():
 
 
 # ---------------------------------------------------------------- errors: one line, exit 2, field named
-@pytest.mark.parametrize("args,needle", [
-    (("tco", "--hardware", "h100-sxm", "--utilization", "1.5"), "utilization"),
-    (("tco", "--hardware", "h100-sxm", "--usd-per-kwh", "-0.1"), "usd_per_kwh"),
-    (("tco", "--hardware", "h100-sxm", "--usd-per-gpu-hour", "-2"), "price_usd_per_gpu_hour"),
-    (("tco", "--hardware", "h100-sxm", "--wacc", "1.2"), "wacc"),
-    (("tco", "--hardware", "h100-sxm", "--preset", "owned-neoclod"), "owned-neocloud"),
-    (("tco", "--hardware", "l40s", "--preset", "inferencex-neocloud"), "gb200-nvl72"),
-    (("tco", "--hardware", "a100-sxm"), "--capex-usd-per-gpu"),
-    (("tco", "--hardware", "h100-sxmm"), "h100-sxm"),
-    (("cost", "--hardware", "h100-sxm"), "tokens_per_s_per_gpu"),
-    (("cost", "--hardware", "h100-sxm", "--input-tokens-per-s-per-gpu", "100"), "output_tokens_per_s_per_gpu"),
-    (("cost", "--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "0"), "total_tokens_per_s_per_gpu"),
-    (("cost", "--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--utilization", "0"), "utilization"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("tco", "--hardware", "h100-sxm", "--utilization", "1.5"), "utilization"),
+        (("tco", "--hardware", "h100-sxm", "--usd-per-kwh", "-0.1"), "usd_per_kwh"),
+        (("tco", "--hardware", "h100-sxm", "--usd-per-gpu-hour", "-2"), "price_usd_per_gpu_hour"),
+        (("tco", "--hardware", "h100-sxm", "--wacc", "1.2"), "wacc"),
+        (("tco", "--hardware", "h100-sxm", "--preset", "owned-neoclod"), "owned-neocloud"),
+        (("tco", "--hardware", "l40s", "--preset", "inferencex-neocloud"), "gb200-nvl72"),
+        (("tco", "--hardware", "a100-sxm"), "--capex-usd-per-gpu"),
+        (("tco", "--hardware", "h100-sxmm"), "h100-sxm"),
+        (("cost", "--hardware", "h100-sxm"), "tokens_per_s_per_gpu"),
+        (("cost", "--hardware", "h100-sxm", "--input-tokens-per-s-per-gpu", "100"), "output_tokens_per_s_per_gpu"),
+        (("cost", "--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "0"), "total_tokens_per_s_per_gpu"),
+        (("cost", "--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "10", "--utilization", "0"), "utilization"),
+    ],
+)
 def test_bad_input_is_one_clear_line(args, needle):
     r = invoke(*args)
     assert r.exit_code == 2, r.output

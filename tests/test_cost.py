@@ -1,4 +1,5 @@
-"""tokenfab.cost: cost per token, tokens per MW, J/token; reference values from InferenceX (metrics.md)."""
+"""tokenfab.economics.cost: cost per token, tokens per MW, J/token; reference values from InferenceX (metrics.md)."""
+
 from __future__ import annotations
 
 import json
@@ -8,15 +9,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import cost as C
-from tokenfab import tco as T
-from tokenfab.errors import TokenfabError
-from tokenfab.hardware import HardwareSpec
+from tokenfab.catalog.hardware import HardwareSpec
+from tokenfab.core.errors import TokenfabError
+from tokenfab.economics import cost as C
+from tokenfab.economics import tco as T
 
 
 def chip(key, **over):
-    d = dict(key=key, name=key.upper(), vendor="Test", memory_capacity_gib=180, memory_bandwidth_tb_per_s=8.0,
-             peak_tflops={"bf16": 2250.0}, tdp_w=1000.0)
+    d = dict(
+        key=key,
+        name=key.upper(),
+        vendor="Test",
+        memory_capacity_gib=180,
+        memory_bandwidth_tb_per_s=8.0,
+        peak_tflops={"bf16": 2250.0},
+        tdp_w=1000.0,
+    )
     d.update(over)
     return HardwareSpec(**d)
 
@@ -35,8 +43,12 @@ def test_inferencex_b200_deepseek_r1_point():
 
 def test_inferencex_point_through_the_preset():
     t = T.tco(chip("b200"), "inferencex-hyperscaler")
-    c = C.compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=13429.7, kw_per_gpu_all_in=t.kw_per_gpu_all_in,
-                       kw_per_gpu_it=t.kw_per_gpu_it)
+    c = C.compute_cost(
+        t.usd_per_gpu_hour,
+        total_tokens_per_s_per_gpu=13429.7,
+        kw_per_gpu_all_in=t.kw_per_gpu_all_in,
+        kw_per_gpu_it=t.kw_per_gpu_it,
+    )
     assert round(c.usd_per_mtok_total, 4) == 0.0403
     assert round(c.tokens_per_s_per_mw / 1e6, 2) == 6.19
     # J/token all-in = 2170 W / 13,429.7 tok/s = 0.16158 J
@@ -60,8 +72,8 @@ def test_input_output_split_follows_inferencex():
     # 1k/1k-like: 3000 input + 1000 output tok/s per GPU at $3.6/GPU-h (3.6 $/h = 1e-3 $/s)
     c = C.compute_cost(3.6, input_tokens_per_s_per_gpu=3000.0, output_tokens_per_s_per_gpu=1000.0)
     assert c.tokens_per_s_per_gpu_total == pytest.approx(4000.0)
-    assert c.usd_per_mtok_total == pytest.approx(3.6 / (4000 * 3600 / 1e6))   # 0.25
-    assert c.usd_per_mtok_input == pytest.approx(3.6 / (3000 * 3600 / 1e6))   # 0.3333
+    assert c.usd_per_mtok_total == pytest.approx(3.6 / (4000 * 3600 / 1e6))  # 0.25
+    assert c.usd_per_mtok_input == pytest.approx(3.6 / (3000 * 3600 / 1e6))  # 0.3333
     assert c.usd_per_mtok_output == pytest.approx(3.6 / (1000 * 3600 / 1e6))  # 1.0
     # blended 3:1 = (3 x 0.3333 + 1.0) / 4 = 0.5
     assert c.usd_per_mtok_blended == pytest.approx((3 * (1 / 3) + 1.0) / 4)
@@ -69,16 +81,17 @@ def test_input_output_split_follows_inferencex():
     assert C.CACHED_INPUT_COST_FRACTION == 0.1
     assert c.usd_per_mtok_cached_input == pytest.approx(0.1 / 3)
     # an explicit total (disaggregated serving) is used as given
-    d = C.compute_cost(3.6, input_tokens_per_s_per_gpu=3000.0, output_tokens_per_s_per_gpu=1000.0,
-                       total_tokens_per_s_per_gpu=2000.0)
+    d = C.compute_cost(
+        3.6, input_tokens_per_s_per_gpu=3000.0, output_tokens_per_s_per_gpu=1000.0, total_tokens_per_s_per_gpu=2000.0
+    )
     assert d.usd_per_mtok_total == pytest.approx(0.5)
 
 
 def test_cached_fraction_and_blend_ratio_are_parameters():
     c = C.compute_cost(1.0, total_tokens_per_s_per_gpu=100.0, cached_input_cost_fraction=0.5)
     assert c.usd_per_mtok_cached_input == pytest.approx(0.5 * c.usd_per_mtok_input)
-    assert C.blended_usd_per_mtok(1.0, 5.0) == pytest.approx(2.0)          # (3 x 1 + 5) / 4
-    assert C.blended_usd_per_mtok(1.0, 5.0, 1.0) == pytest.approx(3.0)     # 1:1
+    assert C.blended_usd_per_mtok(1.0, 5.0) == pytest.approx(2.0)  # (3 x 1 + 5) / 4
+    assert C.blended_usd_per_mtok(1.0, 5.0, 1.0) == pytest.approx(3.0)  # 1:1
 
 
 # ---------------------------------------------------------------- vectorization and laws
@@ -87,8 +100,11 @@ def test_vectorized_inputs_give_arrays():
     v = C.usd_per_mtok(2.0, tps)
     assert isinstance(v, np.ndarray) and v.shape == (3,)
     assert v == pytest.approx([C.usd_per_mtok(2.0, x) for x in tps])
-    c = C.compute_cost(np.array([1.0, 2.0]), total_tokens_per_s_per_gpu=np.array([100.0, 100.0]),
-                       kw_per_gpu_all_in=np.array([1.0, 2.0]))
+    c = C.compute_cost(
+        np.array([1.0, 2.0]),
+        total_tokens_per_s_per_gpu=np.array([100.0, 100.0]),
+        kw_per_gpu_all_in=np.array([1.0, 2.0]),
+    )
     assert c.usd_per_mtok_total == pytest.approx([1 / 0.36, 2 / 0.36])
     assert c.tokens_per_s_per_mw == pytest.approx([1e5, 5e4])
     json.dumps(__import__("tokenfab.cli.common", fromlist=["to_jsonable"]).to_jsonable(c))
@@ -110,13 +126,18 @@ def test_joules_per_token_times_tokens_per_mw_is_a_million(tps, kw):
     assert c.joules_per_token_it < c.joules_per_token
 
 
-H100 = chip("h100-like", tdp_w=700.0, node_it_power_kw=10.2, chips_per_node=8, price_usd_per_system=270000.0,
-            chips_per_system=8)
+H100 = chip(
+    "h100-like", tdp_w=700.0, node_it_power_kw=10.2, chips_per_node=8, price_usd_per_system=270000.0, chips_per_system=8
+)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.floats(0.05, 0.95), st.floats(0.01, 0.5), st.floats(100, 50000),
-       st.sampled_from(["owned-hyperscaler", "owned-neocloud", "stress"]))
+@given(
+    st.floats(0.05, 0.95),
+    st.floats(0.01, 0.5),
+    st.floats(100, 50000),
+    st.sampled_from(["owned-hyperscaler", "owned-neocloud", "stress"]),
+)
 def test_cost_per_token_falls_as_utilization_rises(u, du, tps, preset):
     lo = T.tco(H100, preset, utilization=u)
     hi = T.tco(H100, preset, utilization=min(1.0, u + du))
@@ -126,17 +147,22 @@ def test_cost_per_token_falls_as_utilization_rises(u, du, tps, preset):
 
 
 # ---------------------------------------------------------------- bad input
-@pytest.mark.parametrize("kwargs,field", [
-    (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=0.0), "total_tokens_per_s_per_gpu"),
-    (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=-5.0), "total_tokens_per_s_per_gpu"),
-    (dict(usd_per_gpu_hour=-1.0, total_tokens_per_s_per_gpu=10.0), "usd_per_gpu_hour"),
-    (dict(usd_per_gpu_hour=2.0, input_tokens_per_s_per_gpu=10.0), "output_tokens_per_s_per_gpu"),
-    (dict(usd_per_gpu_hour=2.0), "tokens_per_s_per_gpu"),
-    (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=10.0, cached_input_cost_fraction=1.5),
-     "cached_input_cost_fraction"),
-    (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=10.0, kw_per_gpu_all_in=0.0), "kw_per_gpu_all_in"),
-    (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=np.array([10.0, np.nan])), "total_tokens_per_s_per_gpu"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=0.0), "total_tokens_per_s_per_gpu"),
+        (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=-5.0), "total_tokens_per_s_per_gpu"),
+        (dict(usd_per_gpu_hour=-1.0, total_tokens_per_s_per_gpu=10.0), "usd_per_gpu_hour"),
+        (dict(usd_per_gpu_hour=2.0, input_tokens_per_s_per_gpu=10.0), "output_tokens_per_s_per_gpu"),
+        (dict(usd_per_gpu_hour=2.0), "tokens_per_s_per_gpu"),
+        (
+            dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=10.0, cached_input_cost_fraction=1.5),
+            "cached_input_cost_fraction",
+        ),
+        (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=10.0, kw_per_gpu_all_in=0.0), "kw_per_gpu_all_in"),
+        (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=np.array([10.0, np.nan])), "total_tokens_per_s_per_gpu"),
+    ],
+)
 def test_bad_input_names_the_field(kwargs, field):
     price = kwargs.pop("usd_per_gpu_hour")
     with pytest.raises(TokenfabError) as e:
@@ -155,7 +181,7 @@ def test_pure_functions_reject_bad_input():
 
 def test_cost_for_hardware_equals_the_cli_arithmetic():
     """The one-call API reproduces the InferenceX B200 point (as `tokenfab cost --hardware b200 --preset ...`)."""
-    from tokenfab.cost import cost_for_hardware
+    from tokenfab.economics.cost import cost_for_hardware
 
     c = cost_for_hardware("b200", preset="inferencex-hyperscaler", total_tokens_per_s_per_gpu=13429.7)
     t = T.tco("b200", "inferencex-hyperscaler")

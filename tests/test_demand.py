@@ -1,4 +1,5 @@
-"""Demand arithmetic checked by hand (tokenfab.demand; the worked example of docs/demand.md)."""
+"""Demand arithmetic checked by hand (tokenfab.planning.demand; the worked example of docs/demand.md)."""
+
 import math
 
 import numpy as np
@@ -6,10 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import demand as D
-from tokenfab.scenario import parse_scenario_text
-
 from test_scenario import BASE
+from tokenfab.planning import demand as D
+from tokenfab.planning.scenario import parse_scenario_text
 
 
 def test_worked_example_by_hand():
@@ -28,9 +28,11 @@ def test_worked_example_by_hand():
 def test_features_rag_agentic_reasoning_cache():
     # the agent feature goes under features: (before diurnal:)
     text = BASE.replace("features: {chat: 1}", "features: {chat: 3, agent: 1}").replace(
-        "diurnal:", "  agent:\n    kind: agentic\n    input_tokens: 2000\n    retrieved_context_tokens: 1000\n"
+        "diurnal:",
+        "  agent:\n    kind: agentic\n    input_tokens: 2000\n    retrieved_context_tokens: 1000\n"
         "    output_tokens: 100\n    reasoning_tokens: 300\n    llm_calls_per_task: 10\n"
-        "    cached_prefix_share: 0.75\ndiurnal:")
+        "    cached_prefix_share: 0.75\ndiurnal:",
+    )
     d = D.demand(parse_scenario_text(text))
     # 1000 x 0.5 x 2 x 5 = 5000 requests/day; the agent gets 1/4 = 1250 tasks -> 12,500 LLM calls
     a = d.by_feature["agent"]
@@ -98,7 +100,8 @@ def test_batch_runs_flat():
 
 
 def test_distribution_quantiles():
-    from tokenfab.scenario import TokenDist
+    from tokenfab.planning.scenario import TokenDist
+
     ln = TokenDist(mean=1000, distribution="lognormal", cv=1.0)
     # lognormal median = mean / sqrt(1 + cv^2)
     assert D.dist_quantile(ln, 0.5) == pytest.approx(1000 / math.sqrt(2))

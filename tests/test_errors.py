@@ -1,7 +1,8 @@
 """User errors name the field, what was expected and what was given; unknown keys suggest the nearest ones."""
+
 import pytest
 
-from tokenfab.errors import TokenfabError, UnknownKeyError, require_int, require_positive, require_range
+from tokenfab.core.errors import TokenfabError, UnknownKeyError, require_int, require_positive, require_range
 
 
 def test_message_names_field_expected_and_got():
@@ -15,13 +16,16 @@ def test_unknown_key_suggests_the_nearest():
     assert "h100-sxm" in str(e) and "h100-pcie" in str(e)
 
 
-@pytest.mark.parametrize("call, field", [
-    (lambda: require_positive("gpus", 0), "gpus"),
-    (lambda: require_positive("gpus", -1, allow_zero=True), "gpus"),
-    (lambda: require_range("utilization", 1.2, 0, 1), "utilization"),
-    (lambda: require_range("prefix_hit_rate", 1.0, 0, 1, hi_open=True), "prefix_hit_rate"),
-    (lambda: require_int("tp", 2.5), "tp"),
-])
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda: require_positive("gpus", 0), "gpus"),
+        (lambda: require_positive("gpus", -1, allow_zero=True), "gpus"),
+        (lambda: require_range("utilization", 1.2, 0, 1), "utilization"),
+        (lambda: require_range("prefix_hit_rate", 1.0, 0, 1, hi_open=True), "prefix_hit_rate"),
+        (lambda: require_int("tp", 2.5), "tp"),
+    ],
+)
 def test_validators_reject_with_the_field(call, field):
     with pytest.raises(TokenfabError) as e:
         call()

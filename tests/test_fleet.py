@@ -1,5 +1,6 @@
 """Fleet sizing (recommend) and its inverse (max_throughput_for_budget): arithmetic by hand and the Python API
 contract other modules call."""
+
 from __future__ import annotations
 
 import inspect
@@ -8,13 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from tokenfab import fleet
-from tokenfab import search as S
-from tokenfab.errors import TokenfabError, UnknownKeyError
-from tokenfab.hardware import get_hardware
-from tokenfab.units import HOURS_PER_MONTH, S_PER_DAY
-
 from test_scenario import BASE
+from tokenfab import search as S
+from tokenfab.catalog.hardware import get_hardware
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.core.units import HOURS_PER_MONTH, S_PER_DAY
+from tokenfab.planning import fleet
 
 MODEL = "llama-3.1-70b"
 HW = ["h100-sxm", "mi300x", "gb200-nvl72"]
@@ -47,8 +47,20 @@ def test_arithmetic_by_hand():
 # ----------------------------------------------------------------------------------------------- recommend
 def test_api_signature_contract():
     sig = inspect.signature(fleet.recommend)
-    for name in ("rate_rps", "tokens_per_day", "isl", "osl", "ttft_max_ms", "tpot_max_ms", "weights", "preset",
-                 "usd_per_gpu_hour", "percentile", "calibration", "prefix_hit_rate"):
+    for name in (
+        "rate_rps",
+        "tokens_per_day",
+        "isl",
+        "osl",
+        "ttft_max_ms",
+        "tpot_max_ms",
+        "weights",
+        "preset",
+        "usd_per_gpu_hour",
+        "percentile",
+        "calibration",
+        "prefix_hit_rate",
+    ):
         assert sig.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
     assert list(sig.parameters)[:2] == ["model", "hardware_list"]
 
@@ -59,8 +71,20 @@ def test_option_fields_and_ranking(opts):
     assert costs == sorted(costs)
     for o in opts:
         d = o.to_dict()
-        for k in ("hardware", "gpus", "nodes", "racks", "mw", "usd_per_month", "usd_per_mtok_total",
-                  "usd_per_mtok_input", "usd_per_mtok_output", "tokens_per_s_per_gpu", "replicas", "config"):
+        for k in (
+            "hardware",
+            "gpus",
+            "nodes",
+            "racks",
+            "mw",
+            "usd_per_month",
+            "usd_per_mtok_total",
+            "usd_per_mtok_input",
+            "usd_per_mtok_output",
+            "tokens_per_s_per_gpu",
+            "replicas",
+            "config",
+        ):
             assert k in d
 
 
@@ -110,7 +134,7 @@ def test_compose_disagg_fleet_by_hand():
     """10 requests/s; a decode replica serves 3/s -> 4 decode replicas; a prefill replica serves 20/s and was checked
     at utilization 0.85 -> ceil(10 / 17) = 1 prefill replica, an M/D/1 queue at rho = 0.5 with a 50 ms service:
     mean wait 0.5 x 50 / (2 x 0.5) = 25 ms (Pollaczek-Khinchine)."""
-    from tokenfab import queueing as Q
+    from tokenfab.perf import queueing as Q
 
     sla = S.SLA.make(ttft_max_ms=400.0, percentile="p90")
     args = (10.0, [3.0], [20.0], [0.85], [0.05], [1], [100.0], [20.0])
@@ -137,7 +161,8 @@ def test_preset_cost_is_the_wallclock_bill_of_the_fleet():
     """An owned fleet sized to the demand costs GPUs x wall-clock $/GPU-hour x hours per month whatever its
     utilization (not the TCO's busy-hour price, which would count idle time a second time); $/M tokens divides that
     bill by the tokens the demand sends in a month."""
-    from tokenfab import tco, units
+    from tokenfab.core import units
+    from tokenfab.economics import tco
 
     assert units.HOURS_PER_MONTH == pytest.approx(8766 / 12)
     rate = 5.0
@@ -154,21 +179,31 @@ def test_preset_cost_is_the_wallclock_bill_of_the_fleet():
     assert "wall-clock" in o.to_dict()["definitions"]["usd_per_month"]
     b = fleet.max_throughput_for_budget(MODEL, ["h100-sxm"], racks=1, preset="owned-neocloud", **KW)[0]
     assert b.usd_per_month == pytest.approx(b.gpus * t.usd_per_gpu_hour_wallclock * units.HOURS_PER_MONTH)
-    assert b.usd_per_mtok_total == pytest.approx(b.usd_per_month / (b.tokens_per_s * units.HOURS_PER_MONTH * 3600 / 1e6))
+    assert b.usd_per_mtok_total == pytest.approx(
+        b.usd_per_month / (b.tokens_per_s * units.HOURS_PER_MONTH * 3600 / 1e6)
+    )
 
 
 def test_plan_and_recommend_bill_the_same_fleet_the_same():
     """tokenfab plan and tokenfab recommend size the same fleet for a workload's peak and put the same $ on it."""
-    from tokenfab import planning as P
-    from tokenfab.scenario import parse_scenario_text
+    from tokenfab.planning import plan as P
+    from tokenfab.planning.scenario import parse_scenario_text
 
     sc = parse_scenario_text(PLAN_SCENARIO)
     res = P.plan(sc, months=1)
     hp = res.option("h100-sxm")
     w = res.demand.workloads[0]
     rate = float(res.demand.load[w.key]["peak_requests_per_s"][0])
-    o = fleet.recommend(w.model, ["h100-sxm"], rate_rps=rate, isl=int(w.isl), osl=int(w.osl),
-                        ttft_max_ms=w.ttft_max_ms, tpot_max_ms=w.tpot_max_ms, prefix_hit_rate=w.prefix_hit_rate)[0]
+    o = fleet.recommend(
+        w.model,
+        ["h100-sxm"],
+        rate_rps=rate,
+        isl=int(w.isl),
+        osl=int(w.osl),
+        ttft_max_ms=w.ttft_max_ms,
+        tpot_max_ms=w.tpot_max_ms,
+        prefix_hit_rate=w.prefix_hit_rate,
+    )[0]
     assert o.gpus == int(hp.monthly["gpus"][0])
     assert o.usd_per_month == pytest.approx(float(hp.monthly["gpu_cost_usd"][0]), rel=1e-9)
 
@@ -184,8 +219,9 @@ def test_more_load_never_needs_fewer_gpus():
 
 def test_infeasible_sla_and_bad_input():
     with pytest.raises(TokenfabError) as e:
-        fleet.recommend(MODEL, ["h100-sxm"], rate_rps=5.0, isl=1024, osl=1024, ttft_max_ms=600, tpot_max_ms=0.5,
-                        weights="fp8")
+        fleet.recommend(
+            MODEL, ["h100-sxm"], rate_rps=5.0, isl=1024, osl=1024, ttft_max_ms=600, tpot_max_ms=0.5, weights="fp8"
+        )
     assert e.value.field == "tpot_max_ms" and "best achievable" in str(e.value)
     with pytest.raises(UnknownKeyError):
         fleet.recommend(MODEL, ["h100-sxn"], rate_rps=5.0, **KW)
@@ -226,8 +262,9 @@ def test_budget_is_at_least_whole_replicas():
     """The inverse never serves less than whole replicas of the best configuration (composition only adds)."""
     rep = fleet.budget_report(MODEL, ["h100-sxm"], racks=1, usd_per_gpu_hour=2.0, **KW)
     o = rep.options[0]
-    sw = S.sweep(MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8", sla=S.SLA.make(ttft_max_ms=600.0,
-                                                                                          tpot_max_ms=50.0))
+    sw = S.sweep(
+        MODEL, "h100-sxm", isl=1024, osl=1024, weights="fp8", sla=S.SLA.make(ttft_max_ms=600.0, tpot_max_ms=50.0)
+    )
     c = sw.cols
     ok = sw.sla_mask() & (c["gpus"] <= o.max_gpus)
     whole = (o.max_gpus // c["gpus"][ok]) * c["requests_per_s"][ok]

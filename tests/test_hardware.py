@@ -1,4 +1,5 @@
-"""The hardware catalog (src/tokenfab/data/hardware.yaml) and its loader (tokenfab.hardware)."""
+"""The hardware catalog (src/tokenfab/data/hardware.yaml) and its loader (tokenfab.catalog.hardware)."""
+
 from __future__ import annotations
 
 import math
@@ -9,19 +10,52 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import units
-from tokenfab._data import data_path
-from tokenfab.errors import TokenfabError, UnknownKeyError
-from tokenfab.hardware import FIGURE_FIELDS, PRECISION_KEYS, HardwareSpec, catalog, get_hardware, load_catalog_file
+from tokenfab.catalog.hardware import (
+    FIGURE_FIELDS,
+    PRECISION_KEYS,
+    HardwareSpec,
+    catalog,
+    get_hardware,
+    load_catalog_file,
+)
+from tokenfab.core import units
+from tokenfab.core.data import data_path
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
 
 REQUIRED_KEYS = [
-    "a100-sxm", "h100-sxm", "h100-pcie", "h200-sxm", "gh200", "b200", "b300", "gb200-nvl72", "gb300-nvl72",
-    "mi300x", "mi325x", "mi355x", "gaudi3", "tpu-v5e", "tpu-v6e", "tpu7x", "l40s", "rtx-pro-6000", "groq-lpu",
+    "a100-sxm",
+    "h100-sxm",
+    "h100-pcie",
+    "h200-sxm",
+    "gh200",
+    "b200",
+    "b300",
+    "gb200-nvl72",
+    "gb300-nvl72",
+    "mi300x",
+    "mi325x",
+    "mi355x",
+    "gaudi3",
+    "tpu-v5e",
+    "tpu-v6e",
+    "tpu7x",
+    "l40s",
+    "rtx-pro-6000",
+    "groq-lpu",
     "cerebras-wse3",
 ]
 # hardware keys used by /work/shared/calibration/measurements.csv
-CALIBRATION_KEYS = ["h100-sxm", "h200", "rtx-pro-6000", "a100-sxm", "h200-sxm", "b200", "l40s", "gb200-nvl72",
-                    "gh200-480gb"]
+CALIBRATION_KEYS = [
+    "h100-sxm",
+    "h200",
+    "rtx-pro-6000",
+    "a100-sxm",
+    "h200-sxm",
+    "b200",
+    "l40s",
+    "gb200-nvl72",
+    "gh200-480gb",
+]
 ASOF = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
@@ -38,8 +72,19 @@ def test_every_required_key_loads(key):
     assert h.key == key
     assert h.memory_bandwidth_tb_per_s > 0
     assert any(v for v in h.peak_tflops.values())
-    assert h.cost_family in {"ampere", "ada", "hopper", "blackwell", "blackwell-ultra", "blackwell-pcie", "cdna3", "cdna4", "gaudi",
-                             "tpu", "sram"}
+    assert h.cost_family in {
+        "ampere",
+        "ada",
+        "hopper",
+        "blackwell",
+        "blackwell-ultra",
+        "blackwell-pcie",
+        "cdna3",
+        "cdna4",
+        "gaudi",
+        "tpu",
+        "sram",
+    }
 
 
 @pytest.mark.parametrize("key", CALIBRATION_KEYS)
@@ -80,23 +125,23 @@ def test_source_of_a_precision_falls_back_to_peak_tflops_source():
 # the sparse value" (2:4 structured sparsity) they must equal half of it (0.5% for rounding of the quoted figure).
 SPARSE_CITED = [
     # (key, precision, sparse TFLOPS as published, published dense:sparse ratio or None)
-    ("h100-sxm", "bf16", 1978.9, 2),   # NVIDIA H100 SXM datasheet: BF16 1,979 sparse / 989.4 dense
-    ("h100-sxm", "fp8", 3957.8, 2),    # NVIDIA H100 SXM datasheet: FP8 3,958 sparse
-    ("h100-pcie", "bf16", 1513, 2),    # NVIDIA H100 PCIe: BF16 1,513 "shown with sparsity"
-    ("h100-pcie", "fp8", 3026, 2),     # NVIDIA H100 PCIe: FP8 3,026 "shown with sparsity"
-    ("h200-sxm", "bf16", 1979, 2),     # NVIDIA H200 spec page: BF16 1,979 with sparsity
-    ("h200-sxm", "fp8", 3958, 2),      # NVIDIA H200 spec page: FP8 3,958 with sparsity
-    ("gh200", "bf16", 1979, 2),        # NVIDIA GH200 datasheet: BF16 1,979* (sparse) | 990
-    ("a100-sxm", "bf16", 624, 2),      # NVIDIA A100 datasheet: BF16 624 sparse
-    ("b200", "fp4", 18000, 2),         # NVIDIA Blackwell datasheet, HGX B200 per GPU: FP4 18 PF (sparse)
-    ("b200", "bf16", 4500, 2),         # NVIDIA Blackwell datasheet, HGX B200 per GPU: FP16/BF16 4.5 PF (sparse)
+    ("h100-sxm", "bf16", 1978.9, 2),  # NVIDIA H100 SXM datasheet: BF16 1,979 sparse / 989.4 dense
+    ("h100-sxm", "fp8", 3957.8, 2),  # NVIDIA H100 SXM datasheet: FP8 3,958 sparse
+    ("h100-pcie", "bf16", 1513, 2),  # NVIDIA H100 PCIe: BF16 1,513 "shown with sparsity"
+    ("h100-pcie", "fp8", 3026, 2),  # NVIDIA H100 PCIe: FP8 3,026 "shown with sparsity"
+    ("h200-sxm", "bf16", 1979, 2),  # NVIDIA H200 spec page: BF16 1,979 with sparsity
+    ("h200-sxm", "fp8", 3958, 2),  # NVIDIA H200 spec page: FP8 3,958 with sparsity
+    ("gh200", "bf16", 1979, 2),  # NVIDIA GH200 datasheet: BF16 1,979* (sparse) | 990
+    ("a100-sxm", "bf16", 624, 2),  # NVIDIA A100 datasheet: BF16 624 sparse
+    ("b200", "fp4", 18000, 2),  # NVIDIA Blackwell datasheet, HGX B200 per GPU: FP4 18 PF (sparse)
+    ("b200", "bf16", 4500, 2),  # NVIDIA Blackwell datasheet, HGX B200 per GPU: FP16/BF16 4.5 PF (sparse)
     ("gb200-nvl72", "fp4", 20000, 2),  # NVIDIA Blackwell datasheet, GB200 NVL72 per GPU: FP4 20 PF (sparse)
     ("gb200-nvl72", "fp8", 10000, 2),  # NVIDIA Blackwell datasheet, GB200 NVL72 per GPU: FP8 10 PF (sparse)
-    ("b300", "fp4", 18000, None),      # HGX B300: FP4 144 PF sparse / 105 PF dense per 8 GPUs (not 2:1)
-    ("mi325x", "fp8", 5229.8, 2),      # AMD MI325X: FP8 5,229.8 with sparsity / 2,614.9
-    ("mi355x", "fp4", 20100, 2),       # AMD MI355X: FP4/FP6 "20.1 PF" (sparse); The Register: 10 PF dense
-    ("l40s", "bf16", 733, None),       # NVIDIA L40S datasheet prints BF16 "362.05 | 733" (sparse; not exactly 2:1)
-    ("l40s", "fp8", 1466, 2),          # NVIDIA L40S datasheet: FP8 1,466 (sparse) / 733
+    ("b300", "fp4", 18000, None),  # HGX B300: FP4 144 PF sparse / 105 PF dense per 8 GPUs (not 2:1)
+    ("mi325x", "fp8", 5229.8, 2),  # AMD MI325X: FP8 5,229.8 with sparsity / 2,614.9
+    ("mi355x", "fp4", 20100, 2),  # AMD MI355X: FP4/FP6 "20.1 PF" (sparse); The Register: 10 PF dense
+    ("l40s", "bf16", 733, None),  # NVIDIA L40S datasheet prints BF16 "362.05 | 733" (sparse; not exactly 2:1)
+    ("l40s", "fp8", 1466, 2),  # NVIDIA L40S datasheet: FP8 1,466 (sparse) / 733
     ("rtx-pro-6000", "fp4", 4000, 2),  # NVIDIA RTX PRO 6000 Blackwell: "4000 AI TOPS" = FP4 with sparsity
     ("cerebras-wse3", "fp16", 125000, 2),  # Cerebras: 125 PF "peak AI" (counts sparsity)
 ]
@@ -128,7 +173,9 @@ def test_reference_values_against_published_numbers():
     pcie = get_hardware("h100-pcie")
     assert pcie.peak_tflops["bf16"] == pytest.approx(756.5)
     assert pcie.memory_bandwidth_tb_per_s == pytest.approx(2.0)
-    assert pcie.scaleup_domain_size == 8  # no NVSwitch: the 8 GPUs of a PCIe server talk over PCIe (the scale-up figure)
+    assert (
+        pcie.scaleup_domain_size == 8
+    )  # no NVSwitch: the 8 GPUs of a PCIe server talk over PCIe (the scale-up figure)
     assert pcie.scaleup_bandwidth_gb_per_s_per_direction == 64  # PCIe Gen5 x16
     # NVIDIA GH200 datasheet: 96 GB HBM3 at 4 TB/s or 144 GB HBM3e at 4.9 TB/s
     assert get_hardware("gh200").memory_bandwidth_tb_per_s == pytest.approx(4.9)
@@ -151,14 +198,23 @@ def test_reference_values_against_published_numbers():
 
 def test_inferencex_all_in_kw_per_gpu():
     # metrics.md: InferenceX all-in kW per GPU
-    expected = {"h100-sxm": 1.73, "h200-sxm": 1.73, "b200": 2.17, "b300": 2.17, "gb200-nvl72": 2.10,
-                "gb300-nvl72": 2.10, "mi300x": 1.79, "mi325x": 2.18, "mi355x": 2.65}
+    expected = {
+        "h100-sxm": 1.73,
+        "h200-sxm": 1.73,
+        "b200": 2.17,
+        "b300": 2.17,
+        "gb200-nvl72": 2.10,
+        "gb300-nvl72": 2.10,
+        "mi300x": 1.79,
+        "mi325x": 2.18,
+        "mi355x": 2.65,
+    }
     for key, kw in expected.items():
         assert get_hardware(key).all_in_kw_per_chip == pytest.approx(kw), key
 
 
 def test_precisions_the_chip_lacks_are_absent():
-    assert "fp8" not in get_hardware("a100-sxm").peak_tflops   # Ampere has no FP8 tensor cores
+    assert "fp8" not in get_hardware("a100-sxm").peak_tflops  # Ampere has no FP8 tensor cores
     assert "fp8" not in get_hardware("tpu-v5e").peak_tflops
     for key in ("a100-sxm", "h100-sxm", "h100-pcie", "h200-sxm", "gh200", "gh200-96gb", "mi300x", "mi325x", "l40s"):
         assert "fp4" not in get_hardware(key).peak_tflops, key  # no native FP4 before Blackwell / CDNA4
@@ -225,10 +281,14 @@ def test_aliases_and_case_and_names_resolve():
 
 def test_alias_that_is_also_a_key_in_the_same_file_is_rejected(tmp_path):
     p = tmp_path / "hw.yaml"
-    p.write_text(yaml.safe_dump({
-        "chip-a": _minimal(aliases=["chip-b"]),
-        "chip-b": _minimal(),
-    }))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "chip-a": _minimal(aliases=["chip-b"]),
+                "chip-b": _minimal(),
+            }
+        )
+    )
     with pytest.raises(TokenfabError, match="aliases"):
         load_catalog_file(p)
 
@@ -242,20 +302,34 @@ def test_a_user_key_wins_over_a_bundled_alias(tmp_path):
 
 # ------------------------------------------------------------------------------------------ user files
 def _minimal(**over) -> dict:
-    d = {"name": "Test Chip", "vendor": "Acme", "source": "unit test", "as_of": "2025-01",
-         "memory_capacity_gib": 64, "memory_bandwidth_tb_per_s": 2.0, "peak_tflops": {"bf16": 500, "fp8": 1000}}
+    d = {
+        "name": "Test Chip",
+        "vendor": "Acme",
+        "source": "unit test",
+        "as_of": "2025-01",
+        "memory_capacity_gib": 64,
+        "memory_bandwidth_tb_per_s": 2.0,
+        "peak_tflops": {"bf16": 500, "fp8": 1000},
+    }
     d.update(over)
     return d
 
 
 def test_user_yaml_adds_a_chip_and_overrides_one(tmp_path):
     p = tmp_path / "my_hw.yaml"
-    p.write_text(yaml.safe_dump({
-        "acme-x1": _minimal(),
-        "h100-sxm": _minimal(name="H100 SXM (derated)", memory_capacity_gib=80, memory_bandwidth_tb_per_s=3.0,
-                             peak_tflops={"bf16": 900, "fp8": {"value": 1800, "source": "our GEMM sweep",
-                                                               "as_of": "2025-05"}}),
-    }))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "acme-x1": _minimal(),
+                "h100-sxm": _minimal(
+                    name="H100 SXM (derated)",
+                    memory_capacity_gib=80,
+                    memory_bandwidth_tb_per_s=3.0,
+                    peak_tflops={"bf16": 900, "fp8": {"value": 1800, "source": "our GEMM sweep", "as_of": "2025-05"}},
+                ),
+            }
+        )
+    )
     cat = catalog([str(p)])
     assert cat["acme-x1"].vendor == "Acme"
     assert cat["acme-x1"].source_of("memory_capacity_gib").source == "unit test"
@@ -283,10 +357,10 @@ def test_later_user_files_win(tmp_path):
 def test_user_toml_file(tmp_path):
     p = tmp_path / "my_hw.toml"
     p.write_text(
-        '[acme-t1]\n'
+        "[acme-t1]\n"
         'name = "Acme T1"\nvendor = "Acme"\nsource = "vendor sheet"\nas_of = "2025-02"\n'
-        'memory_capacity_gib = 32\nmemory_bandwidth_tb_per_s = 1.2\n'
-        'peak_tflops = { bf16 = 250, int8 = 500 }\n'
+        "memory_capacity_gib = 32\nmemory_bandwidth_tb_per_s = 1.2\n"
+        "peak_tflops = { bf16 = 250, int8 = 500 }\n"
         'tdp_w = { value = 300, source = "measured at the wall", as_of = "2025-03" }\n'
     )
     h = get_hardware("acme-t1", [p])
@@ -301,15 +375,18 @@ def test_hardware_section_wrapper_is_accepted(tmp_path):
     assert "acme-x2" in load_catalog_file(p)
 
 
-@pytest.mark.parametrize("entry,field_hint,msg_hint", [
-    (_minimal(memory_bandwidth_tb_per_s=-1.0), "memory_bandwidth_tb_per_s", "greater than 0"),
-    (_minimal(peak_tflops={"bf16": 100, "fp6": 200}), "peak_tflops", "fp6"),
-    (_minimal(peak_tflops={"bf16": -5}), "peak_tflops", "> 0"),
-    ({k: v for k, v in _minimal().items() if k != "source"}, "memory_capacity_gib", "source"),
-    (_minimal(tdp_w={"value": 300, "sorce": "typo"}), "tdp_w", "sorce"),
-    (_minimal(scaleup_domain_size=0), "scaleup_domain_size", "greater than or equal to 1"),
-    (_minimal(colour="red"), "colour", "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    "entry,field_hint,msg_hint",
+    [
+        (_minimal(memory_bandwidth_tb_per_s=-1.0), "memory_bandwidth_tb_per_s", "greater than 0"),
+        (_minimal(peak_tflops={"bf16": 100, "fp6": 200}), "peak_tflops", "fp6"),
+        (_minimal(peak_tflops={"bf16": -5}), "peak_tflops", "> 0"),
+        ({k: v for k, v in _minimal().items() if k != "source"}, "memory_capacity_gib", "source"),
+        (_minimal(tdp_w={"value": 300, "sorce": "typo"}), "tdp_w", "sorce"),
+        (_minimal(scaleup_domain_size=0), "scaleup_domain_size", "greater than or equal to 1"),
+        (_minimal(colour="red"), "colour", "Extra inputs"),
+    ],
+)
 def test_bad_user_file_names_the_field(tmp_path, entry, field_hint, msg_hint):
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump({"bad-chip": entry}))
@@ -367,8 +444,8 @@ def test_the_documented_example_hardware_file_works_end_to_end():
     """examples/hardware/my_chips.yaml (docs/hardware.md) loads, estimates and prices."""
     from pathlib import Path
 
-    from tokenfab.serving import estimate
-    from tokenfab.tco import tco
+    from tokenfab.economics.tco import tco
+    from tokenfab.perf.serving import estimate
 
     f = str(Path(__file__).resolve().parents[1] / "examples" / "hardware" / "my_chips.yaml")
     e = estimate("llama-3.1-8b", "my-gpu", hardware_files=[f], weights="fp8", concurrency=8)

@@ -1,22 +1,44 @@
 """Memory fit and sizing."""
-import pytest
-from hypothesis import given, settings, strategies as st
 
-from tokenfab.errors import TokenfabError
-from tokenfab.hardware import HardwareSpec
-from tokenfab.memory import fit
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenfab.catalog.hardware import HardwareSpec
+from tokenfab.core.errors import TokenfabError
+from tokenfab.perf.memory import fit
 
 # A GH200-class chip of 144 GiB and a hypothetical 0.25 GiB SRAM-only chip, 128 per rack: the seed example of
 # shared/reference/metrics.md (Tensordyne/Recogni tokenomics note).
-GH = HardwareSpec(key="gh144", name="GH200-class", vendor="x", memory_capacity_gib=144, memory_bandwidth_tb_per_s=4.9,
-                  peak_tflops={"bf16": 989}, chips_per_node=1, chips_per_rack=32)
-SRAM = HardwareSpec(key="sram", name="SRAM chip", vendor="x", kind="sram", memory_capacity_gib=0, sram_capacity_mib=256,
-                    memory_bandwidth_tb_per_s=80, peak_tflops={"fp16": 188}, chips_per_node=8, chips_per_rack=128)
+GH = HardwareSpec(
+    key="gh144",
+    name="GH200-class",
+    vendor="x",
+    memory_capacity_gib=144,
+    memory_bandwidth_tb_per_s=4.9,
+    peak_tflops={"bf16": 989},
+    chips_per_node=1,
+    chips_per_rack=32,
+)
+SRAM = HardwareSpec(
+    key="sram",
+    name="SRAM chip",
+    vendor="x",
+    kind="sram",
+    memory_capacity_gib=0,
+    sram_capacity_mib=256,
+    memory_bandwidth_tb_per_s=80,
+    peak_tflops={"fp16": 188},
+    chips_per_node=8,
+    chips_per_rack=128,
+)
 
 
 def test_seed_arithmetic_hbm():
     """70e9 params x 2 B = 130 GiB; KV 2x8x80x128x2x10000x16 = 52.4e9 B = 48.8 GiB; 179 GiB = 1.24 chips of 144 GiB."""
-    r = fit("llama-3.1-70b", GH, params=70e9, weights="fp16", kv="fp16", users=16, context=10000, include_overheads=False)
+    r = fit(
+        "llama-3.1-70b", GH, params=70e9, weights="fp16", kv="fp16", users=16, context=10000, include_overheads=False
+    )
     assert r.weights_gib == pytest.approx(130.4, abs=0.05)
     assert r.kv_cache_gib == pytest.approx(48.83, abs=0.01)
     assert r.total_gib == pytest.approx(179.2, abs=0.1)
@@ -26,8 +48,17 @@ def test_seed_arithmetic_hbm():
 
 def test_seed_arithmetic_sram():
     """716 SRAM chips of 0.25 GiB -> 5.6 racks of 128 (the note truncates 716.9 chips)."""
-    r = fit("llama-3.1-70b", SRAM, params=70e9, weights="fp16", kv="fp16", users=16, context=10000,
-            include_overheads=False, chip_memory_gib=0.25)
+    r = fit(
+        "llama-3.1-70b",
+        SRAM,
+        params=70e9,
+        weights="fp16",
+        kv="fp16",
+        users=16,
+        context=10000,
+        include_overheads=False,
+        chip_memory_gib=0.25,
+    )
     assert r.chips_needed_exact == pytest.approx(716.85, abs=0.01)
     assert r.chips_needed == 717
     assert r.racks_needed_exact == pytest.approx(5.6, abs=0.01)
@@ -71,14 +102,17 @@ def test_tp_sharding_divides_weights():
     assert r4.per_gpu["weights_gib"] == pytest.approx(r1.per_gpu["weights_gib"] / 4, rel=1e-6)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(tp=3), "tp"),
-    (dict(gpus=0), "gpus"),
-    (dict(users=-4), "users"),
-    (dict(weights="fp7"), "weights"),
-    (dict(context=10_000_000), "context"),
-    (dict(ep=3), "ep"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(tp=3), "tp"),
+        (dict(gpus=0), "gpus"),
+        (dict(users=-4), "users"),
+        (dict(weights="fp7"), "weights"),
+        (dict(context=10_000_000), "context"),
+        (dict(ep=3), "ep"),
+    ],
+)
 def test_bad_input_names_the_field(kwargs, field):
     base = dict(model="llama-3.1-70b", hardware="h200-sxm")
     if field == "ep":

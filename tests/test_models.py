@@ -1,19 +1,39 @@
 """Model catalog: parsing Hugging Face config.json, parameter counts, weight bytes, KV bytes, FLOPs."""
+
 import csv
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tokenfab import models as M
-from tokenfab.errors import TokenfabError, UnknownKeyError
+from tokenfab.catalog import models as M
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
-REQUIRED = ["llama-2-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.3-70b", "llama-3.1-405b", "llama-4-scout",
-            "llama-4-maverick", "mixtral-8x7b", "mixtral-8x22b", "mistral-7b", "deepseek-v3", "deepseek-r1", "qwen3-8b",
-            "qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b", "gpt-oss-20b", "gpt-oss-120b", "kimi-k2"]
+REQUIRED = [
+    "llama-2-70b",
+    "llama-3.1-8b",
+    "llama-3.1-70b",
+    "llama-3.3-70b",
+    "llama-3.1-405b",
+    "llama-4-scout",
+    "llama-4-maverick",
+    "mixtral-8x7b",
+    "mixtral-8x22b",
+    "mistral-7b",
+    "deepseek-v3",
+    "deepseek-r1",
+    "qwen3-8b",
+    "qwen3-32b",
+    "qwen3-30b-a3b",
+    "qwen3-235b-a22b",
+    "gpt-oss-20b",
+    "gpt-oss-120b",
+    "kimi-k2",
+]
 
 
 def test_required_keys_bundled():
@@ -32,7 +52,7 @@ def test_param_counts_match_published_within_2pct(key):
         active = getattr(pc, pub["active_convention"]) / 1e9
         # published active counts are rounded ("32B active", "3.3B"): allow 2% plus half a unit of the last digit given
         digits = len(str(pub["active_b"]).split(".")[1]) if "." in str(pub["active_b"]) else 0
-        rounding = 0.5 * 10.0 ** -digits / pub["active_b"]
+        rounding = 0.5 * 10.0**-digits / pub["active_b"]
         assert abs(active / pub["active_b"] - 1) <= max(tol, 0.02) + rounding, (active, pub)
 
 
@@ -49,7 +69,9 @@ def test_param_counts_match_reference_summary_exactly():
         pc = M.param_counts(M.get_model(key))
         assert pc.total / 1e9 == pytest.approx(float(r["total_params_b"]), rel=1e-3), key
         assert pc.active / 1e9 == pytest.approx(float(r["active_params_b"]), rel=1e-3), key
-        assert pc.active_excl_input_embedding / 1e9 == pytest.approx(float(r["active_params_excl_input_embed_b"]), rel=2e-3), key
+        assert pc.active_excl_input_embedding / 1e9 == pytest.approx(
+            float(r["active_params_excl_input_embed_b"]), rel=2e-3
+        ), key
         checked += 1
     assert checked >= 20
 
@@ -82,7 +104,9 @@ def test_hybrid_state_is_constant_per_sequence():
 @given(st.integers(1, 60000), st.integers(1, 60000), st.sampled_from(["llama-3.1-8b", "deepseek-v3", "qwen3-32b"]))
 def test_kv_grows_linearly_with_context(a, b, key):
     m = M.get_model(key)
-    assert M.kv_cache_bytes(m, a + b, "bf16") == pytest.approx(M.kv_cache_bytes(m, a, "bf16") + M.kv_cache_bytes(m, b, "bf16"))
+    assert M.kv_cache_bytes(m, a + b, "bf16") == pytest.approx(
+        M.kv_cache_bytes(m, a, "bf16") + M.kv_cache_bytes(m, b, "bf16")
+    )
 
 
 @settings(max_examples=30, deadline=None)

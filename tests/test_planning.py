@@ -1,5 +1,6 @@
-"""Business planning (tokenfab.planning): cost allocation and breakeven algebra by hand, the fleet engine wiring
-(agrees with tokenfab.fleet.recommend), and the plan end to end."""
+"""Business planning (tokenfab.planning.plan): cost allocation and breakeven algebra by hand, the fleet engine wiring
+(agrees with tokenfab.planning.fleet.recommend), and the plan end to end."""
+
 import json
 from pathlib import Path
 
@@ -8,14 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import fleet, planning as P, units
-from tokenfab.cli.common import to_jsonable
-from tokenfab.demand import Workload
-from tokenfab.scenario import parse_scenario_text
-
 from test_scenario import BASE
+from tokenfab.cli.common import to_jsonable
+from tokenfab.core import units
+from tokenfab.planning import fleet
+from tokenfab.planning import plan as P
+from tokenfab.planning.demand import Workload
+from tokenfab.planning.scenario import parse_scenario_text
 
-PRICED = BASE.replace("count: 1000", "count: 200000") + """\
+PRICED = (
+    BASE.replace("count: 1000", "count: 200000")
+    + """\
 growth:
   monthly_growth_pct: 20
 pricing:
@@ -24,6 +28,7 @@ pricing:
   usd_per_mtok_output: 2.0
 fixed_costs_usd_per_month: 10000
 """
+)
 
 
 # ---------------------------------------------------------------------------------------------- algebra
@@ -35,15 +40,18 @@ def test_allocate_cost_by_hand():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.floats(0, 1e9), st.floats(0, 1e12), st.floats(0, 1e12), st.floats(1, 1e12), st.floats(0, 1), st.floats(0.1, 10))
+@given(
+    st.floats(0, 1e9), st.floats(0, 1e12), st.floats(0, 1e12), st.floats(1, 1e12), st.floats(0, 1), st.floats(0.1, 10)
+)
 def test_allocated_costs_add_back(cost, unc, cac, out, wc, wo):
     a, b, c = P.allocate_cost(cost, unc, cac, out, cached_weight=wc, output_weight=wo)
     assert (unc * a + cac * b + out * c) / units.MTOK == pytest.approx(cost, rel=1e-9, abs=1e-9)
 
 
 def test_revenue_margin_breakeven_by_hand():
-    rev = P.token_revenue_usd(2e6, 1e6, 1e6, usd_per_mtok_input=1.0, usd_per_mtok_cached_input=0.1,
-                              usd_per_mtok_output=4.0)
+    rev = P.token_revenue_usd(
+        2e6, 1e6, 1e6, usd_per_mtok_input=1.0, usd_per_mtok_cached_input=0.1, usd_per_mtok_output=4.0
+    )
     assert rev == pytest.approx(2 + 0.1 + 4)
     m, pct = P.gross_margin(100.0, 80.0)
     assert (m, pct) == (pytest.approx(20.0), pytest.approx(20.0))
@@ -60,8 +68,18 @@ def test_breakeven_users_linear():
 
 # ---------------------------------------------------------------------------------------------- fleet wiring
 def _workload(hit=0.0, isl=1000, osl=200, tpot=50.0):
-    return Workload(key="w", model="llama-3.1-8b", tier="goldilocks", isl=isl, osl=osl, ttft_max_ms=2000.0,
-                    tpot_max_ms=tpot, peak_to_average=2.0, prefix_hit_rate=hit, features=("chat",))
+    return Workload(
+        key="w",
+        model="llama-3.1-8b",
+        tier="goldilocks",
+        isl=isl,
+        osl=osl,
+        ttft_max_ms=2000.0,
+        tpot_max_ms=tpot,
+        peak_to_average=2.0,
+        prefix_hit_rate=hit,
+        features=("chat",),
+    )
 
 
 @pytest.mark.parametrize("rate", [0.5, 7.0, 300.0])
@@ -69,8 +87,16 @@ def test_fleet_at_rates_matches_fleet_recommend(rate):
     fr = P.workload_frontier(_workload(), ("h100-sxm",))
     cap = P.capacity_options(fr.sweep, 0)
     mine = int(P.fleet_at_rates(cap, [rate])["gpus"][0])
-    ref = fleet.recommend("llama-3.1-8b", ["h100-sxm"], rate_rps=rate, isl=1000, osl=200, ttft_max_ms=2000.0,
-                          tpot_max_ms=50.0, usd_per_gpu_hour=1.0)
+    ref = fleet.recommend(
+        "llama-3.1-8b",
+        ["h100-sxm"],
+        rate_rps=rate,
+        isl=1000,
+        osl=200,
+        ttft_max_ms=2000.0,
+        tpot_max_ms=50.0,
+        usd_per_gpu_hour=1.0,
+    )
     assert mine == ref[0].gpus
 
 
@@ -80,19 +106,44 @@ BIG = dict(model="llama-3.1-70b", isl=1024, osl=256, ttft_max_ms=2000.0, tpot_ma
 
 
 def _big_workload(hit=0.0):
-    return Workload(key="w", model=BIG["model"], tier="goldilocks", isl=BIG["isl"], osl=BIG["osl"],
-                    ttft_max_ms=BIG["ttft_max_ms"], tpot_max_ms=BIG["tpot_max_ms"], peak_to_average=2.0,
-                    prefix_hit_rate=hit, features=("chat",))
+    return Workload(
+        key="w",
+        model=BIG["model"],
+        tier="goldilocks",
+        isl=BIG["isl"],
+        osl=BIG["osl"],
+        ttft_max_ms=BIG["ttft_max_ms"],
+        tpot_max_ms=BIG["tpot_max_ms"],
+        peak_to_average=2.0,
+        prefix_hit_rate=hit,
+        features=("chat",),
+    )
 
 
-@pytest.mark.parametrize("hw,rate,hit", [("mi300x", 8.0, 0.0), ("mi300x", 20.0, 0.0), ("h100-sxm", 20.0, 0.0),
-                                         ("h100-sxm", 3.0, 0.0), ("mi300x", 8.0, 0.6)])
+@pytest.mark.parametrize(
+    "hw,rate,hit",
+    [
+        ("mi300x", 8.0, 0.0),
+        ("mi300x", 20.0, 0.0),
+        ("h100-sxm", 20.0, 0.0),
+        ("h100-sxm", 3.0, 0.0),
+        ("mi300x", 8.0, 0.6),
+    ],
+)
 def test_plan_fleet_equals_recommend_including_composed(hw, rate, hit):
     cands = P.capacity_options(P.workload_frontier(_big_workload(hit), (hw,)).sweep, 0)
     f = P.fleet_at_rates(cands, [rate])
-    ref = fleet.recommend(BIG["model"], [hw], rate_rps=rate, isl=BIG["isl"], osl=BIG["osl"],
-                          ttft_max_ms=BIG["ttft_max_ms"], tpot_max_ms=BIG["tpot_max_ms"], usd_per_gpu_hour=1.0,
-                          prefix_hit_rate=hit)[0]
+    ref = fleet.recommend(
+        BIG["model"],
+        [hw],
+        rate_rps=rate,
+        isl=BIG["isl"],
+        osl=BIG["osl"],
+        ttft_max_ms=BIG["ttft_max_ms"],
+        tpot_max_ms=BIG["tpot_max_ms"],
+        usd_per_gpu_hour=1.0,
+        prefix_hit_rate=hit,
+    )[0]
     assert int(f["gpus"][0]) == ref.gpus
     assert bool(f["composed"][0]) == ref.config.get("sizing", "").startswith("composed")
     assert f["capacity_requests_per_s"][0] == pytest.approx(ref.capacity_requests_per_s, rel=1e-9)
@@ -133,10 +184,12 @@ def test_fleet_is_monotone_in_rate_and_zero_at_zero():
 
 def test_prefix_cache_never_needs_more_gpus():
     rates = np.array([5.0, 50.0])
-    g0 = P.fleet_at_rates(P.capacity_options(P.workload_frontier(_workload(0.0, isl=8000), ("h100-sxm",)).sweep, 0),
-                          rates)["gpus"]
-    g9 = P.fleet_at_rates(P.capacity_options(P.workload_frontier(_workload(0.9, isl=8000), ("h100-sxm",)).sweep, 0),
-                          rates)["gpus"]
+    g0 = P.fleet_at_rates(
+        P.capacity_options(P.workload_frontier(_workload(0.0, isl=8000), ("h100-sxm",)).sweep, 0), rates
+    )["gpus"]
+    g9 = P.fleet_at_rates(
+        P.capacity_options(P.workload_frontier(_workload(0.9, isl=8000), ("h100-sxm",)).sweep, 0), rates
+    )["gpus"]
     assert np.all(g9 <= g0)
 
 
@@ -157,8 +210,15 @@ def test_plan_costs_add_up(res):
         assert np.all(np.diff(m["gpus"]) >= 0)  # users only grow
         # revenue by hand: every token billed (no subscription)
         days = units.DAYS_PER_MONTH
-        rev = (d.totals["uncached_input_tokens_per_day"] * 0.5 + d.totals["cached_input_tokens_per_day"] * 0.05
-               + d.totals["output_tokens_per_day"] * 2.0) * days / 1e6
+        rev = (
+            (
+                d.totals["uncached_input_tokens_per_day"] * 0.5
+                + d.totals["cached_input_tokens_per_day"] * 0.05
+                + d.totals["output_tokens_per_day"] * 2.0
+            )
+            * days
+            / 1e6
+        )
         assert m["revenue_usd"] == pytest.approx(rev)
         assert m["gross_margin_usd"] == pytest.approx(rev - m["cost_usd"])
         tok = d.totals["total_tokens_per_day"] * days
@@ -232,12 +292,17 @@ def test_subscription_personas_not_billed_per_token():
 def test_weights_precision_is_used_and_shown():
     # the checkpoint of llama-3.1-8b is BF16; `weights: fp8` must reach the fleet search and every output
     bf16 = P.plan(parse_scenario_text(PRICED), months=2, hardware=["h100-sxm"])
-    fp8 = P.plan(parse_scenario_text(PRICED.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nweights: fp8")),
-                 months=2, hardware=["h100-sxm"])
+    fp8 = P.plan(
+        parse_scenario_text(PRICED.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nweights: fp8")),
+        months=2,
+        hardware=["h100-sxm"],
+    )
     for r, w in ((bf16, "bf16"), (fp8, "fp8")):
         d = to_jsonable(r.to_dict())
         assert d["scenario"]["precision"]["text"] == f"weights {w}, KV {w}"
-        assert [x["weights"] for x in d["demand"]["workloads"]] == [w] and f" {w} " in d["demand"]["workloads"][0]["key"]
+        assert [x["weights"] for x in d["demand"]["workloads"]] == [w] and f" {w} " in d["demand"]["workloads"][0][
+            "key"
+        ]
         cfg = d["hardware"][0]["workloads"][0]["operating_point"]["config"]
         assert (cfg.get("weights"), cfg.get("kv")) == (w, w)
         assert d["caching"][d["demand"]["workloads"][0]["key"]]["kv_precision"] == w
@@ -248,7 +313,10 @@ def test_weights_precision_is_used_and_shown():
 def test_plan_to_dict_is_plain_json():
     import json
 
-    from tokenfab.scenario import load_scenario
-    d = P.plan(load_scenario(Path(__file__).resolve().parents[1] / "examples" / "enterprise_rag.yaml"), months=2).to_dict()
+    from tokenfab.planning.scenario import load_scenario
+
+    d = P.plan(
+        load_scenario(Path(__file__).resolve().parents[1] / "examples" / "enterprise_rag.yaml"), months=2
+    ).to_dict()
     again = json.loads(json.dumps(d, allow_nan=False))  # no arrays, no NaN/inf
     assert again["scenario"]["months_planned"] == 2

@@ -1,17 +1,21 @@
-"""Number formats (tokenfab.precision): bytes per parameter incl. block scales, compute fallbacks, KV defaults."""
+"""Number formats (tokenfab.catalog.precision): bytes per parameter incl. block scales, compute fallbacks, KV defaults."""
+
 import pytest
 
-from tokenfab import precision as P
-from tokenfab.errors import TokenfabError
+from tokenfab.catalog import precision as P
+from tokenfab.core.errors import TokenfabError
 
 
-@pytest.mark.parametrize("fmt, expected", [
-    ("bf16", 2.0),
-    ("fp8", 1.0 + 4 / 16384),   # one FP32 scale per 128x128 block (DeepSeek-V3 weight_block_size [128, 128])
-    ("fp4", 0.5 + 1 / 16),      # NVFP4: one E4M3 scale per 16 values (NVIDIA "Introducing NVFP4", 2025)
-    ("mxfp4", 0.5 + 1 / 32),    # OCP MX v1.0: one E8M0 scale per 32 values (gpt-oss checkpoints)
-    ("int4", 0.5 + 4 / 128),    # AWQ/GPTQ group 128 with FP16 scale + zero
-])
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("bf16", 2.0),
+        ("fp8", 1.0 + 4 / 16384),  # one FP32 scale per 128x128 block (DeepSeek-V3 weight_block_size [128, 128])
+        ("fp4", 0.5 + 1 / 16),  # NVFP4: one E4M3 scale per 16 values (NVIDIA "Introducing NVFP4", 2025)
+        ("mxfp4", 0.5 + 1 / 32),  # OCP MX v1.0: one E8M0 scale per 32 values (gpt-oss checkpoints)
+        ("int4", 0.5 + 4 / 128),  # AWQ/GPTQ group 128 with FP16 scale + zero
+    ],
+)
 def test_bytes_per_param_include_block_scales(fmt, expected):
     assert P.bytes_per_param(fmt) == pytest.approx(expected)
 

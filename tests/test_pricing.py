@@ -1,5 +1,6 @@
 """Provider price check: genai-prices integration (prices read = the package's own calc_price), the mapping file,
 margin algebra by hand, resolution and errors, and the end-to-end check against the frontier."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -9,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import pricing
-from tokenfab.errors import TokenfabError, UnknownKeyError
-from tokenfab.models import model_keys
+from tokenfab.catalog.models import model_keys
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.market import pricing
 from tokenfab.search import frontier
 
 
@@ -20,8 +21,11 @@ def test_known_price_matches_genai_prices_calc_price():
     """Together's Llama 3.3 70B Turbo: the price tokenfab reads equals what genai_prices.calc_price charges for 1M
     input and 1M output tokens."""
     p = pricing.list_price("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo")
-    calc = genai_prices.calc_price(genai_prices.Usage(input_tokens=1_000_000, output_tokens=1_000_000),
-                                   "meta-llama/Llama-3.3-70B-Instruct-Turbo", provider_id="together")
+    calc = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=1_000_000, output_tokens=1_000_000),
+        "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        provider_id="together",
+    )
     assert p.input_usd_per_mtok == float(calc.input_price)
     assert p.output_usd_per_mtok == float(calc.output_price)
     assert p.provider == "together" and p.match == "user-given"
@@ -54,11 +58,15 @@ def test_every_mapped_entry_resolves_and_matches_calc_price():
                 assert p.input_usd_per_mtok is not None and p.output_usd_per_mtok is not None, e
                 if p.tiered:
                     continue
-                usage = genai_prices.Usage(input_tokens=2_000_000, cache_read_tokens=1_000_000 if
-                                           p.cached_input_usd_per_mtok is not None else 0, output_tokens=1_000_000)
+                usage = genai_prices.Usage(
+                    input_tokens=2_000_000,
+                    cache_read_tokens=1_000_000 if p.cached_input_usd_per_mtok is not None else 0,
+                    output_tokens=1_000_000,
+                )
                 calc = model.calc_price(usage, prov)  # the package's own price calculation
                 expect_in = p.input_usd_per_mtok * (1 if p.cached_input_usd_per_mtok is not None else 2) + (
-                    p.cached_input_usd_per_mtok or 0.0)
+                    p.cached_input_usd_per_mtok or 0.0
+                )
                 assert float(calc.input_price) == pytest.approx(expect_in, rel=1e-12), e
                 assert float(calc.output_price) == pytest.approx(p.output_usd_per_mtok, rel=1e-12), e
                 checked += 1
@@ -102,8 +110,12 @@ def test_compare_by_hand():
     """$3.60 per busy GPU-hour at 1000 tok/s (500 in + 500 out): total cost 3.6 / 3.6 = $1.00 per M; input and
     output each carry the whole GPU-hour (InferenceX): $2.00 per M; cached input 10% of input = $0.20; blended 3:1
     = $2.00. Price $0.50 in / $1.50 out at ISL = OSL: workload price $1.00 -> margin 0 (thin)."""
-    point = {"usd_per_gpu_hour": 3.6, "total_tokens_per_s_per_gpu": 1000.0, "input_tokens_per_s_per_gpu": 500.0,
-             "output_tokens_per_s_per_gpu": 500.0}
+    point = {
+        "usd_per_gpu_hour": 3.6,
+        "total_tokens_per_s_per_gpu": 1000.0,
+        "input_tokens_per_s_per_gpu": 500.0,
+        "output_tokens_per_s_per_gpu": 500.0,
+    }
     price = pricing.ProviderPrice("x", "X", "m", None, 0.5, 0.05, 1.5, "same-weights")
     c = pricing.compare(price, point, isl=1000, osl=1000)
     mod = c["modeled_usd_per_mtok"]
@@ -174,7 +186,9 @@ def test_provider_filter_and_ad_hoc_model():
 # ----------------------------------------------------------------------------------------------- end to end
 def test_price_check_against_the_frontier():
     r = pricing.price_check("llama-3.3-70b", "h100-sxm", provider="together", isl=1024, osl=1024)
-    fr = frontier("llama-3.3-70b", "h100-sxm", isl=1024, osl=1024, weights="fp8")  # prices models 16-bit checkpoints at fp8
+    fr = frontier(
+        "llama-3.3-70b", "h100-sxm", isl=1024, osl=1024, weights="fp8"
+    )  # prices models 16-bit checkpoints at fp8
     tiers = fr.tiers()
     assert {row["tier"] for row in r.rows} == {"goldilocks", "bulk"}
     price = r.prices[0]
@@ -232,7 +246,7 @@ def test_slow_point_is_not_comparable_and_goldilocks_gets_a_stand_in_point():
 
 
 def test_modeled_precision_is_stated_and_selectable():
-    from tokenfab.pricing import price_check
+    from tokenfab.market.pricing import price_check
 
     default = price_check("llama-3.3-70b", "h100-sxm", provider=["together"], tiers=["bulk"])
     assert default.weights == "fp8" and any("fp8 weights" in n for n in default.notes)

@@ -8,6 +8,7 @@ rho 0.95) and 6.3% at p90; the approximation is exact in its decay rate and errs
 on the queueing part of TTFT is smaller than the performance model's own error. A wrong decay rate or prefactor
 (e.g. the M/M/c tail) misses by 30-100% and fails.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,16 +18,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import queueing as Q
-from tokenfab.errors import TokenfabError
+from tokenfab.core.errors import TokenfabError
+from tokenfab.perf import queueing as Q
 
 QUANTILE_TOLERANCE = 0.10
 KS_TOLERANCE = 0.06
 
 
 def _erlang_c_closed_form(c: int, a: float) -> float:
-    s = sum(a ** k / math.factorial(k) for k in range(c))
-    t = a ** c / math.factorial(c) * c / (c - a)
+    s = sum(a**k / math.factorial(k) for k in range(c))
+    t = a**c / math.factorial(c) * c / (c - a)
     return t / (s + t)
 
 

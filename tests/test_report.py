@@ -1,15 +1,15 @@
-"""The HTML report (tokenfab.report): self-contained, with its charts and key numbers, user text escaped."""
+"""The HTML report (tokenfab.render.report): self-contained, with its charts and key numbers, user text escaped."""
+
 import json
 import re
 
 import pytest
 
-from tokenfab import planning as P
-from tokenfab import report as R
-from tokenfab.errors import TokenfabError
-from tokenfab.scenario import parse_scenario_text
-
 from test_planning import PRICED
+from tokenfab.core.errors import TokenfabError
+from tokenfab.planning import plan as P
+from tokenfab.planning.scenario import parse_scenario_text
+from tokenfab.render import report as R
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,7 @@ def _figs(page: str) -> dict:
 
 def test_self_contained_with_plotly_inline(page):
     from plotly.offline import get_plotlyjs
+
     js = get_plotlyjs()
     assert js in page  # plotly.js itself is inline
     rest = page.replace(js, "")
@@ -44,6 +45,7 @@ def test_user_text_is_escaped(page):
 
 def test_charts_present_and_valid(page):
     import plotly.graph_objects as go
+
     figs = _figs(page)
     for cid in ("chart-fleet", "chart-cost", "chart-tokens", "chart-unit-cost", "chart-pareto", "chart-breakdown"):
         assert f'id="{cid}"' in page
@@ -55,7 +57,7 @@ def test_charts_present_and_valid(page):
 
 
 def test_tornado_when_sensitivity_is_available(page):
-    pytest.importorskip("tokenfab.sensitivity")
+    pytest.importorskip("tokenfab.economics.sensitivity")
     assert 'id="chart-tornado"' in page
     assert _figs(page)["chart-tornado"]["data"]
 

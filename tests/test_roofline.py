@@ -1,10 +1,11 @@
-"""Per-operator roofline building blocks (tokenfab.roofline): each formula checked by hand and by its laws."""
+"""Per-operator roofline building blocks (tokenfab.perf.roofline): each formula checked by hand and by its laws."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import roofline as R
+from tokenfab.perf import roofline as R
 
 
 def test_op_time_is_the_slower_of_compute_and_memory():
@@ -53,6 +54,12 @@ def test_groups_beyond_the_scaleup_domain_use_the_scaleout_link():
 
 
 def test_bound_label_names_the_largest_term():
-    labels = R.bound_label({"compute": np.array([3.0, 1.0]), "memory": np.array([1.0, 2.0]),
-                            "communication": np.array([0.0, 0.5]), "overhead": np.array([0.1, 0.1])})
+    labels = R.bound_label(
+        {
+            "compute": np.array([3.0, 1.0]),
+            "memory": np.array([1.0, 2.0]),
+            "communication": np.array([0.0, 0.5]),
+            "overhead": np.array([0.1, 0.1]),
+        }
+    )
     assert list(labels) == ["compute", "memory"]

@@ -1,8 +1,9 @@
-"""Scenario YAML validation: every error names the field path and the YAML line (tokenfab.scenario)."""
+"""Scenario YAML validation: every error names the field path and the YAML line (tokenfab.planning.scenario)."""
+
 import pytest
 
-from tokenfab.errors import TokenfabError
-from tokenfab.scenario import ScenarioError, load_scenario, parse_scenario_text
+from tokenfab.core.errors import TokenfabError
+from tokenfab.planning.scenario import ScenarioError, load_scenario, parse_scenario_text
 
 BASE = """\
 name: test
@@ -99,7 +100,9 @@ def test_s_curve_needs_its_parameters():
 
 
 def test_uniform_distribution_and_contradiction():
-    sc = parse_scenario_text(BASE.replace("input_tokens: 1000", "input_tokens: {distribution: uniform, min: 100, max: 300}"))
+    sc = parse_scenario_text(
+        BASE.replace("input_tokens: 1000", "input_tokens: {distribution: uniform, min: 100, max: 300}")
+    )
     assert sc.features["chat"].input_tokens.max == 300
     e = err(BASE.replace("input_tokens: 1000", "input_tokens: {distribution: uniform, min: 300, max: 100}"))
     assert "below min" in str(e)
@@ -136,7 +139,9 @@ def test_weights_precision_validated_with_line():
 
 
 def test_feature_weights_resolution():
-    text = BASE.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nweights: FP8").replace("diurnal:", """\
+    text = BASE.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nweights: FP8").replace(
+        "diurnal:",
+        """\
   other:
     kind: chat
     model: qwen3-8b
@@ -147,7 +152,8 @@ def test_feature_weights_resolution():
     weights: fp4
     input_tokens: 100
     output_tokens: 10
-diurnal:""")
+diurnal:""",
+    )
     sc = parse_scenario_text(text)
     assert sc.weights == "fp8"  # normalised
     assert sc.feature_weights("chat") == "fp8"  # the scenario's model: the scenario's weights

@@ -1,5 +1,6 @@
 """Design-space search: enumeration rules, Pareto frontier, Steffen interpolation, disaggregated accounting, SLA
 filtering, tiers and cost, and consistency with serving.serve (the sweep never re-implements the roofline)."""
+
 from __future__ import annotations
 
 import math
@@ -10,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokenfab import search as S
-from tokenfab import cost as costmod
-from tokenfab.errors import TokenfabError, UnknownKeyError
-from tokenfab.hardware import get_hardware
-from tokenfab.memory import resolve_parallelism
-from tokenfab.models import get_model, kv_cache_bytes
-from tokenfab.serving import estimate
-from tokenfab.units import HOURS_PER_MONTH  # noqa: F401  (units are the shared constants)
+from tokenfab.catalog.hardware import get_hardware
+from tokenfab.catalog.models import get_model, kv_cache_bytes
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.core.units import HOURS_PER_MONTH  # noqa: F401  (units are the shared constants)
+from tokenfab.economics import cost as costmod
+from tokenfab.perf.memory import resolve_parallelism
+from tokenfab.perf.serving import estimate
 
 MODEL = "llama-3.1-70b"
 HW = "h100-sxm,mi300x"
@@ -111,9 +112,16 @@ def test_gpu_ladder_defaults():
     assert S.gpu_ladder(m, get_hardware("h100-sxm"), "fp8", gpus=6) == [6]
 
 
-@pytest.mark.parametrize("model,hw,n", [("llama-3.1-70b", "h100-sxm", 8), ("llama-3.1-70b", "gb200-nvl72", 64),
-                                        ("deepseek-v3", "gb200-nvl72", 72), ("qwen3-30b-a3b", "h200-sxm", 8),
-                                        ("deepseek-v3", "h100-sxm", 16)])
+@pytest.mark.parametrize(
+    "model,hw,n",
+    [
+        ("llama-3.1-70b", "h100-sxm", 8),
+        ("llama-3.1-70b", "gb200-nvl72", 64),
+        ("deepseek-v3", "gb200-nvl72", 72),
+        ("qwen3-30b-a3b", "h200-sxm", 8),
+        ("deepseek-v3", "h100-sxm", 16),
+    ],
+)
 def test_layouts_are_valid(model, hw, n):
     m, h = get_model(model), get_hardware(hw)
     lays = S.layouts(m, h, n)
@@ -149,7 +157,7 @@ def test_concurrency_ladder():
 
 def test_mtp_acceptance_lengths():
     assert S.mtp_acceptance_length(1) == pytest.approx(1.85)  # DeepSeek-V3 report: 85-90% of 2nd tokens accepted
-    assert S.mtp_acceptance_length(3) == pytest.approx(1 + 0.85 + 0.85 ** 2 + 0.85 ** 3)
+    assert S.mtp_acceptance_length(3) == pytest.approx(1 + 0.85 + 0.85**2 + 0.85**3)
     assert S.mtp_variants(get_model(MODEL)) == [(0, 1.0)]
     ds = S.mtp_variants(get_model("deepseek-v3"))
     assert [k for k, _ in ds] == [0, 1, 2, 3]
@@ -164,8 +172,15 @@ def test_agg_points_are_serving_estimates(sw):
     rng = np.random.default_rng(0)
     for i in rng.choice(agg, size=5, replace=False):
         cfg = sw.config(int(i))
-        e = estimate(MODEL, sw.hw_key(int(i)), tp=cfg["tp"], pp=cfg["pp"], dp=cfg["dp"], weights="fp8",
-                     concurrency=cfg["concurrency"])
+        e = estimate(
+            MODEL,
+            sw.hw_key(int(i)),
+            tp=cfg["tp"],
+            pp=cfg["pp"],
+            dp=cfg["dp"],
+            weights="fp8",
+            concurrency=cfg["concurrency"],
+        )
         assert c["tokens_per_s_per_user"][i] == pytest.approx(e.tokens_per_s_per_user, rel=1e-6)
         assert c["total_tokens_per_s_per_gpu"][i] == pytest.approx(e.total_tokens_per_s_per_gpu, rel=1e-6)
         assert c["ttft_mean_ms"][i] == pytest.approx(e.ttft_ms, rel=1e-6)
@@ -196,8 +211,16 @@ def test_disagg_hand_check_one_unit():
     x, y = cfg["prefill"]["replicas"], cfg["decode"]["replicas"]
     # decode replica rate: serving.estimate with the prompt's KV delivered (prefix hit (ISL-1)/ISL)
     d = cfg["decode"]
-    e = estimate(MODEL, "h100-sxm", tp=d["tp"], pp=d["pp"], dp=d["dp"], weights="fp8",
-                 concurrency=d["concurrency_per_replica"], prefix_hit_rate=1023 / 1024)
+    e = estimate(
+        MODEL,
+        "h100-sxm",
+        tp=d["tp"],
+        pp=d["pp"],
+        dp=d["dp"],
+        weights="fp8",
+        concurrency=d["concurrency_per_replica"],
+        prefix_hit_rate=1023 / 1024,
+    )
     assert c["requests_per_s"][i] == pytest.approx(y * e.requests_per_s, rel=1e-6)
     assert c["tpot_ms"][i] == pytest.approx(e.tpot_ms, rel=1e-6)
     gpus = x * cfg["prefill"]["gpus"] + y * d["gpus"]
@@ -206,13 +229,13 @@ def test_disagg_hand_check_one_unit():
     h = get_hardware("h100-sxm")
     bw = h.scaleup_bandwidth_bytes_per_s if gpus <= h.scaleup_domain_size else h.scaleout_bandwidth_bytes_per_s
     assert cfg["kv_link"] == ("scale-up" if gpus <= h.scaleup_domain_size else "scale-out")
-    from tokenfab.calibration import load_profile
+    from tokenfab.catalog.calibration import load_profile
 
     eff = load_profile().params_for(h).comm_efficiency
     kvb = kv_cache_bytes(m, 1024, "fp8", 1)
     assert cfg["kv_transfer_ms"] == pytest.approx(kvb / (bw * eff * 1) * 1e3, rel=1e-6)  # TP1 PP1: one shard
     # TTFT = prefill queueing (M/D/c) + the prefill pass + the KV transfer
-    from tokenfab import queueing as Q
+    from tokenfab.perf import queueing as Q
 
     wq = Q.mdc_wait_mean_s(c["q_lam"][i], c["q_service_s"][i], c["q_servers"][i])
     assert c["ttft_mean_ms"][i] == pytest.approx(wq * 1e3 + cfg["prefill"]["latency_ms"] + cfg["kv_transfer_ms"])
@@ -292,9 +315,12 @@ class _FakeSweep:
 
     def __init__(self, gpus, tps_user, usd, tps_gpu=None):
         n = len(gpus)
-        self.cols = {"gpus": np.asarray(gpus, dtype=float), "tokens_per_s_per_user": np.asarray(tps_user, float),
-                     "usd_per_mtok_total": np.asarray(usd, float),
-                     "total_tokens_per_s_per_gpu": np.asarray(tps_gpu if tps_gpu is not None else np.ones(n), float)}
+        self.cols = {
+            "gpus": np.asarray(gpus, dtype=float),
+            "tokens_per_s_per_user": np.asarray(tps_user, float),
+            "usd_per_mtok_total": np.asarray(usd, float),
+            "total_tokens_per_s_per_gpu": np.asarray(tps_gpu if tps_gpu is not None else np.ones(n), float),
+        }
 
     def point(self, i):
         return int(i)
@@ -313,8 +339,9 @@ def test_tier_near_ties_go_to_fewer_gpus_by_hand():
     # no cost known: the highest tokens/s per GPU, near-ties (1%) to fewer GPUs
     sw = _FakeSweep(gpus=[16, 8], tps_user=[5, 6], usd=[np.nan, np.nan], tps_gpu=[1000.0, 995.0])
     assert S.cheapest_point(sw, [0, 1]) == 1
-    t = S.token_tiers(_FakeSweep(gpus=[129, 8, 4], tps_user=[87.7, 87.5, 60.0], usd=[36.7, 36.5, 0.2]),
-                      np.array([0, 1, 2]))
+    t = S.token_tiers(
+        _FakeSweep(gpus=[129, 8, 4], tps_user=[87.7, 87.5, 60.0], usd=[36.7, 36.5, 0.2]), np.array([0, 1, 2])
+    )
     assert (t["bulk"], t["goldilocks"], t["premium"]) == (2, 2, 1)
 
 
@@ -341,8 +368,7 @@ def test_at_target_interpolates_along_each_frontier(res):
         else:
             assert min(y[k], y[k + 1]) - 1e-9 <= row["total_tokens_per_s_per_gpu"] <= max(y[k], y[k + 1]) + 1e-9
         usd = sw.costs[hw]["usd_per_gpu_hour"]
-        assert row["usd_per_mtok_total"] == pytest.approx(
-            costmod.usd_per_mtok(usd, row["total_tokens_per_s_per_gpu"]))
+        assert row["usd_per_mtok_total"] == pytest.approx(costmod.usd_per_mtok(usd, row["total_tokens_per_s_per_gpu"]))
     r = S.frontier(MODEL, HW, isl=1024, osl=1024, weights="fp8", target_interactivity=10_000.0).to_dict()
     assert all(row["achievable"] is False for row in r["at_target"]["results"])
     assert r["best"] is None
@@ -454,8 +480,10 @@ def test_tighter_sla_never_raises_the_frontier(res, loose, shrink):
     c = sw.cols
     for i in b:
         same = a[(c["hw"][a] == c["hw"][i]) & (c["mode"][a] == c["mode"][i])]
-        assert np.any((c["tokens_per_s_per_user"][same] >= c["tokens_per_s_per_user"][i])
-                      & (c["total_tokens_per_s_per_gpu"][same] >= c["total_tokens_per_s_per_gpu"][i]))
+        assert np.any(
+            (c["tokens_per_s_per_user"][same] >= c["tokens_per_s_per_user"][i])
+            & (c["total_tokens_per_s_per_gpu"][same] >= c["total_tokens_per_s_per_gpu"][i])
+        )
 
 
 def test_sweep_reaches_concurrency_one_for_every_layout(sw):

@@ -1,5 +1,6 @@
 """Sensitivity: tornado laws, tornado base = tco + cost computed directly, the vectorized cost path = compute_tco,
 Monte Carlo reproducibility, ordering and degenerate convergence, margin percentiles, figures."""
+
 from __future__ import annotations
 
 import math
@@ -9,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokenfab import cost as costmod
-from tokenfab import sensitivity as sens
-from tokenfab import tco as tcomod
-from tokenfab.errors import TokenfabError, UnknownKeyError
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.economics import cost as costmod
+from tokenfab.economics import sensitivity as sens
+from tokenfab.economics import tco as tcomod
 
 OWNED_PRESETS = ("owned-hyperscaler", "owned-neocloud", "stress")
 HARDWARE = ("h100-sxm", "b200", "mi300x")
@@ -25,9 +26,13 @@ def _bar(result, name):
 
 # ----------------------------------------------------------------------------------------------- tornado laws
 @PROP
-@given(hw=st.sampled_from(HARDWARE), preset=st.sampled_from(OWNED_PRESETS),
-       tps=st.floats(10, 50_000), swing=st.floats(1, 60),
-       u=st.floats(0.2, 0.8))
+@given(
+    hw=st.sampled_from(HARDWARE),
+    preset=st.sampled_from(OWNED_PRESETS),
+    tps=st.floats(10, 50_000),
+    swing=st.floats(1, 60),
+    u=st.floats(0.2, 0.8),
+)
 def test_tornado_monotone_laws(hw, preset, tps, swing, u):
     """Higher utilization -> lower cost; higher $/kWh -> higher cost; more throughput -> lower cost."""
     r = sens.tornado(hw, tokens_per_s_per_gpu=tps, preset=preset, tco_overrides={"utilization": u}, swing_pct=swing)
@@ -47,8 +52,13 @@ def test_tornado_monotone_laws(hw, preset, tps, swing, u):
 
 
 @PROP
-@given(u1=st.floats(0.05, 1.0), u2=st.floats(0.05, 1.0), k1=st.floats(0.0, 0.5), k2=st.floats(0.0, 0.5),
-       hw=st.sampled_from(HARDWARE))
+@given(
+    u1=st.floats(0.05, 1.0),
+    u2=st.floats(0.05, 1.0),
+    k1=st.floats(0.0, 0.5),
+    k2=st.floats(0.0, 0.5),
+    hw=st.sampled_from(HARDWARE),
+)
 def test_cost_monotone_in_utilization_and_power_price(u1, u2, k1, k2, hw):
     base = sens.base_inputs(hw, "owned-neocloud")
     lo_u, hi_u = sorted((u1, u2))
@@ -88,8 +98,9 @@ def test_tornado_throughput_bar_by_hand():
 
 
 def test_tornado_clips_to_bounds_and_says_so():
-    r = sens.tornado("h100-sxm", tokens_per_s_per_gpu=1000, tco_overrides={"utilization": 0.9, "pue": 1.1},
-                     swing_pct=30)
+    r = sens.tornado(
+        "h100-sxm", tokens_per_s_per_gpu=1000, tco_overrides={"utilization": 0.9, "pue": 1.1}, swing_pct=30
+    )
     u = _bar(r, "utilization")
     assert u.high_value == 1.0 and u.clipped and "clipped" in u.clipped
     p = _bar(r, "pue")
@@ -109,16 +120,27 @@ def test_tornado_to_dict_contract():
     d = sens.tornado("b200", tokens_per_s_per_gpu=500).to_dict()
     assert {"base_usd_per_mtok", "swing_pct", "bars"} <= set(d)
     for b in d["bars"]:
-        assert {"input", "unit", "base_value", "low_value", "high_value", "usd_per_mtok_low",
-                "usd_per_mtok_high"} <= set(b)
+        assert {
+            "input",
+            "unit",
+            "base_value",
+            "low_value",
+            "high_value",
+            "usd_per_mtok_low",
+            "usd_per_mtok_high",
+        } <= set(b)
     names = {b["input"] for b in d["bars"]}
-    assert {"utilization", "usd_per_kwh", "pue", "capex_usd_per_gpu", "life_years", "wacc",
-            sens.THROUGHPUT} <= names
+    assert {"utilization", "usd_per_kwh", "pue", "capex_usd_per_gpu", "life_years", "wacc", sens.THROUGHPUT} <= names
 
 
-@pytest.mark.parametrize("kw,field", [
-    ({"swing_pct": 100}, "swing_pct"), ({"swing_pct": -5}, "swing_pct"), ({"tokens_per_s_per_gpu": 0}, sens.THROUGHPUT),
-])
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        ({"swing_pct": 100}, "swing_pct"),
+        ({"swing_pct": -5}, "swing_pct"),
+        ({"tokens_per_s_per_gpu": 0}, sens.THROUGHPUT),
+    ],
+)
 def test_tornado_errors(kw, field):
     args = {"tokens_per_s_per_gpu": 100.0, **kw}
     with pytest.raises(TokenfabError) as e:
@@ -128,15 +150,34 @@ def test_tornado_errors(kw, field):
 
 # ----------------------------------------------------------------------------------------------- vectorized path
 @PROP
-@given(hw=st.sampled_from(HARDWARE), preset=st.sampled_from(OWNED_PRESETS + ("inferencex-hyperscaler",)),
-       u=st.floats(0.05, 1.0), kwh=st.floats(0, 0.4), pue=st.floats(1.0, 2.0), capex=st.floats(1000, 100_000),
-       life=st.floats(1, 10), wacc=st.floats(0, 0.3), colo=st.floats(0, 400), resid=st.floats(0, 1),
-       maint=st.floats(0, 0.1), fac=st.floats(0, 20_000))
+@given(
+    hw=st.sampled_from(HARDWARE),
+    preset=st.sampled_from(OWNED_PRESETS + ("inferencex-hyperscaler",)),
+    u=st.floats(0.05, 1.0),
+    kwh=st.floats(0, 0.4),
+    pue=st.floats(1.0, 2.0),
+    capex=st.floats(1000, 100_000),
+    life=st.floats(1, 10),
+    wacc=st.floats(0, 0.3),
+    colo=st.floats(0, 400),
+    resid=st.floats(0, 1),
+    maint=st.floats(0, 0.1),
+    fac=st.floats(0, 20_000),
+)
 def test_vectorized_cost_path_equals_compute_tco(hw, preset, u, kwh, pue, capex, life, wacc, colo, resid, maint, fac):
     base = sens.base_inputs(hw, preset)
-    vals = {"utilization": u, "usd_per_kwh": kwh, "pue": pue, "capex_usd_per_gpu": capex, "life_years": life,
-            "wacc": wacc, "colocation_usd_per_kw_month": colo, "residual_value_fraction": resid,
-            "maintenance_fraction_per_year": maint, "facility_capex_usd_per_kw": fac}
+    vals = {
+        "utilization": u,
+        "usd_per_kwh": kwh,
+        "pue": pue,
+        "capex_usd_per_gpu": capex,
+        "life_years": life,
+        "wacc": wacc,
+        "colocation_usd_per_kw_month": colo,
+        "residual_value_fraction": resid,
+        "maintenance_fraction_per_year": maint,
+        "facility_capex_usd_per_kw": fac,
+    }
     direct = tcomod.compute_tco(tcomod.TcoInputs(**{**base.model_dump(), **vals})).usd_per_gpu_hour
     vec = sens.usd_per_gpu_hour_vectorized(base, {k: np.array([v, v]) for k, v in vals.items()})
     assert vec.shape == (2,)
@@ -154,8 +195,12 @@ def test_monte_carlo_reproducible_with_seed():
 
 
 @PROP
-@given(seed=st.integers(0, 2**31), hw=st.sampled_from(HARDWARE), preset=st.sampled_from(OWNED_PRESETS),
-       tps=st.floats(10, 20_000))
+@given(
+    seed=st.integers(0, 2**31),
+    hw=st.sampled_from(HARDWARE),
+    preset=st.sampled_from(OWNED_PRESETS),
+    tps=st.floats(10, 20_000),
+)
 def test_monte_carlo_percentiles_ordered_and_positive(seed, hw, preset, tps):
     r = sens.monte_carlo(hw, tokens_per_s_per_gpu=tps, preset=preset, n=400, seed=seed)
     p = r.percentiles_usd_per_mtok
@@ -174,8 +219,9 @@ def test_monte_carlo_degenerate_distributions_converge_to_base(preset):
     np.testing.assert_allclose(r.usd_per_mtok, t.base_usd_per_mtok, rtol=1e-12)
     assert r.base_usd_per_mtok == pytest.approx(t.base_usd_per_mtok, rel=1e-12)
     # narrowing a distribution narrows the spread towards the base
-    off = sens.monte_carlo("h100-sxm", tokens_per_s_per_gpu=800, preset=preset, n=2000,
-                           distributions={k: None for k in names})
+    off = sens.monte_carlo(
+        "h100-sxm", tokens_per_s_per_gpu=800, preset=preset, n=2000, distributions={k: None for k in names}
+    )
     np.testing.assert_allclose(off.usd_per_mtok, t.base_usd_per_mtok, rtol=1e-12)
 
 
@@ -218,15 +264,18 @@ def test_default_distributions_are_documented():
         assert d.kind in sens.DISTRIBUTION_KINDS
 
 
-@pytest.mark.parametrize("dists,exc", [
-    ({"utilization": {"kind": "beta"}}, UnknownKeyError),
-    ({"utilisation": {"kind": "fixed"}}, UnknownKeyError),
-    ({"pue": {"kind": "triangular", "low": 2, "mode": 1, "high": 3}}, TokenfabError),
-    ({"pue": {"kind": "uniform", "low": 1}}, TokenfabError),
-    ({"pue": {"kind": "lognormal", "sigma": -1}}, TokenfabError),
-    ({"pue": {"kind": "uniform", "low": 1, "high": 2, "shape": 3}}, UnknownKeyError),
-    ({"pue": [1, 2]}, TokenfabError),
-])
+@pytest.mark.parametrize(
+    "dists,exc",
+    [
+        ({"utilization": {"kind": "beta"}}, UnknownKeyError),
+        ({"utilisation": {"kind": "fixed"}}, UnknownKeyError),
+        ({"pue": {"kind": "triangular", "low": 2, "mode": 1, "high": 3}}, TokenfabError),
+        ({"pue": {"kind": "uniform", "low": 1}}, TokenfabError),
+        ({"pue": {"kind": "lognormal", "sigma": -1}}, TokenfabError),
+        ({"pue": {"kind": "uniform", "low": 1, "high": 2, "shape": 3}}, UnknownKeyError),
+        ({"pue": [1, 2]}, TokenfabError),
+    ],
+)
 def test_monte_carlo_bad_distributions(dists, exc):
     with pytest.raises(exc):
         sens.monte_carlo("h100-sxm", tokens_per_s_per_gpu=100, n=10, distributions=dists)

@@ -1,25 +1,41 @@
 """Performance model: roofline laws, hand-computed cases, MoE/MLA/FP4, CLI/JSON contract, bad input."""
+
 import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import tokenfab
-from tokenfab import models as M
-from tokenfab.calibration import CalibrationProfile, PerfParams
+from tokenfab.catalog import models as M
+from tokenfab.catalog.calibration import CalibrationProfile, PerfParams
+from tokenfab.catalog.hardware import get_hardware
 from tokenfab.cli.main import app
-from tokenfab.errors import TokenfabError
-from tokenfab.hardware import get_hardware
-from tokenfab.roofline import expected_experts_touched, forward_time, op_time_s
-from tokenfab.serving import estimate, hardware_arrays, serve
+from tokenfab.core.errors import TokenfabError
+from tokenfab.perf.roofline import expected_experts_touched, forward_time, op_time_s
+from tokenfab.perf.serving import estimate, hardware_arrays, serve
 
-NO_OVERHEAD = CalibrationProfile(default=PerfParams(step_overhead_ms=0.0, layer_overhead_us=0.0, seq_overhead_us=0.0,
-                                                    memory_efficiency=0.8, comm_latency_us=1.0))
-CONTRACT = ["ttft_ms", "tpot_ms", "tokens_per_s_per_user", "output_tokens_per_s", "total_tokens_per_s",
-            "output_tokens_per_s_per_gpu", "total_tokens_per_s_per_gpu", "concurrency", "memory_per_gpu_gib", "fits",
-            "bound", "breakdown"]
+NO_OVERHEAD = CalibrationProfile(
+    default=PerfParams(
+        step_overhead_ms=0.0, layer_overhead_us=0.0, seq_overhead_us=0.0, memory_efficiency=0.8, comm_latency_us=1.0
+    )
+)
+CONTRACT = [
+    "ttft_ms",
+    "tpot_ms",
+    "tokens_per_s_per_user",
+    "output_tokens_per_s",
+    "total_tokens_per_s",
+    "output_tokens_per_s_per_gpu",
+    "total_tokens_per_s_per_gpu",
+    "concurrency",
+    "memory_per_gpu_gib",
+    "fits",
+    "bound",
+    "breakdown",
+]
 
 
 def _decode_pass(model, hw_key, batch, *, weights="bf16", kv="bf16", ctx=1024, tp=1, profile=NO_OVERHEAD, bw_scale=1.0):
@@ -27,10 +43,25 @@ def _decode_pass(model, hw_key, batch, *, weights="bf16", kv="bf16", ctx=1024, t
     hw = get_hardware(hw_key)
     pa = hardware_arrays([hw], weights, profile, [tp], [1], [1], [1 if not m.is_moe else tp])
     cal = {k: v[0] for k, v in pa.cal.items()}
-    return forward_time(m, weights, kv, new_tokens=batch, sequences=batch, context=ctx, phase="decode",
-                        peak_flops_per_s=pa.peak_flops_per_s[0], bandwidth_bytes_per_s=pa.bandwidth_bytes_per_s[0] * bw_scale,
-                        scaleup_bw=pa.scaleup_bw[0], scaleout_bw=pa.scaleout_bw[0], scaleup_domain=pa.scaleup_domain[0],
-                        tp=tp, pp=1, dp=1, ep=1, cal=cal)
+    return forward_time(
+        m,
+        weights,
+        kv,
+        new_tokens=batch,
+        sequences=batch,
+        context=ctx,
+        phase="decode",
+        peak_flops_per_s=pa.peak_flops_per_s[0],
+        bandwidth_bytes_per_s=pa.bandwidth_bytes_per_s[0] * bw_scale,
+        scaleup_bw=pa.scaleup_bw[0],
+        scaleout_bw=pa.scaleout_bw[0],
+        scaleup_domain=pa.scaleup_domain[0],
+        tp=tp,
+        pp=1,
+        dp=1,
+        ep=1,
+        cal=cal,
+    )
 
 
 def test_dense_8b_batch1_is_memory_bound_and_equals_bytes_over_bandwidth():
@@ -73,8 +104,10 @@ def test_throughput_per_gpu_never_rises_when_batch_is_forced_below_max(c):
 
 
 def test_interactivity_falls_as_concurrency_rises():
-    es = [tokenfab.estimate("llama-3.1-70b", "h200-sxm", gpus=8, weights="fp8", isl=1024, osl=1024, concurrency=c)
-          for c in (1, 8, 64, 256)]
+    es = [
+        tokenfab.estimate("llama-3.1-70b", "h200-sxm", gpus=8, weights="fp8", isl=1024, osl=1024, concurrency=c)
+        for c in (1, 8, 64, 256)
+    ]
     tps_user = [e.tokens_per_s_per_user for e in es]
     tps_gpu = [e.total_tokens_per_s_per_gpu for e in es]
     assert tps_user == sorted(tps_user, reverse=True)
@@ -116,14 +149,25 @@ def test_fp8_on_a100_runs_at_bf16_peak():
 
 def test_mtp_raises_interactivity():
     base = tokenfab.estimate("deepseek-r1", "b200", gpus=8, weights="fp4", isl=1024, osl=1024, concurrency=16)
-    mtp = tokenfab.estimate("deepseek-r1", "b200", gpus=8, weights="fp4", isl=1024, osl=1024, concurrency=16,
-                            mtp_draft_tokens=1, mtp_acceptance_length=1.8)
+    mtp = tokenfab.estimate(
+        "deepseek-r1",
+        "b200",
+        gpus=8,
+        weights="fp4",
+        isl=1024,
+        osl=1024,
+        concurrency=16,
+        mtp_draft_tokens=1,
+        mtp_acceptance_length=1.8,
+    )
     assert mtp.tokens_per_s_per_user > 1.25 * base.tokens_per_s_per_user
 
 
 def test_prefix_cache_cuts_ttft():
     a = tokenfab.estimate("llama-3.1-70b", "h200-sxm", gpus=8, weights="fp8", isl=8192, osl=256, concurrency=8)
-    b = tokenfab.estimate("llama-3.1-70b", "h200-sxm", gpus=8, weights="fp8", isl=8192, osl=256, concurrency=8, prefix_hit_rate=0.9)
+    b = tokenfab.estimate(
+        "llama-3.1-70b", "h200-sxm", gpus=8, weights="fp8", isl=8192, osl=256, concurrency=8, prefix_hit_rate=0.9
+    )
     assert b.ttft_ms < 0.3 * a.ttft_ms
 
 
@@ -135,8 +179,20 @@ def test_sram_and_tpu_are_first_class():
 
 
 def test_api_to_dict_has_contract_keys():
-    d = tokenfab.estimate(model="llama-3.1-8b", hardware="h100-sxm", gpus=1, tp=1, pp=1, ep=None, dp=1, weights="fp8",
-                          kv="fp8", isl=1024, osl=1024, concurrency=32).to_dict()
+    d = tokenfab.estimate(
+        model="llama-3.1-8b",
+        hardware="h100-sxm",
+        gpus=1,
+        tp=1,
+        pp=1,
+        ep=None,
+        dp=1,
+        weights="fp8",
+        kv="fp8",
+        isl=1024,
+        osl=1024,
+        concurrency=32,
+    ).to_dict()
     for k in CONTRACT:
         assert k in d
     assert d["bound"] in ("compute", "memory", "communication", "overhead")
@@ -144,8 +200,27 @@ def test_api_to_dict_has_contract_keys():
 
 
 def test_cli_json_contract():
-    r = CliRunner().invoke(app, ["estimate", "--model", "llama-3.1-70b", "--hardware", "h200-sxm", "--gpus", "8",
-                                 "--weights", "fp8", "--isl", "1024", "--osl", "1024", "--concurrency", "max", "--json"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "estimate",
+            "--model",
+            "llama-3.1-70b",
+            "--hardware",
+            "h200-sxm",
+            "--gpus",
+            "8",
+            "--weights",
+            "fp8",
+            "--isl",
+            "1024",
+            "--osl",
+            "1024",
+            "--concurrency",
+            "max",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     for k in CONTRACT:
@@ -154,13 +229,16 @@ def test_cli_json_contract():
     assert d["concurrency"] == d["concurrency_cap"]
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--tp", "3", "--gpus", "3"], "tp"),
-    (["--gpus", "128"], "tp"),
-    (["--weights", "fp6"], "weights"),
-    (["--concurrency", "lots"], "concurrency"),
-    (["--isl", "0"], "isl"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--tp", "3", "--gpus", "3"], "tp"),
+        (["--gpus", "128"], "tp"),
+        (["--weights", "fp6"], "weights"),
+        (["--concurrency", "lots"], "concurrency"),
+        (["--isl", "0"], "isl"),
+    ],
+)
 def test_cli_bad_input_is_one_clear_line(args, needle):
     r = CliRunner().invoke(app, ["estimate", "--model", "llama-3.1-70b", "--hardware", "h200-sxm", *args])
     assert r.exit_code == 2

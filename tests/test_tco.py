@@ -1,4 +1,5 @@
-"""tokenfab.tco: the TCO formulas, presets and their data, input validation."""
+"""tokenfab.economics.tco: the TCO formulas, presets and their data, input validation."""
+
 from __future__ import annotations
 
 import json
@@ -9,30 +10,50 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tokenfab import tco as T
-from tokenfab import units
-from tokenfab.errors import TokenfabError, UnknownKeyError
-from tokenfab.hardware import HardwareSpec
+from tokenfab.catalog.hardware import HardwareSpec
+from tokenfab.core import units
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.economics import tco as T
 
 
 def chip(key="test-gpu", **over) -> HardwareSpec:
-    d = dict(key=key, name=key.upper(), vendor="Test", memory_capacity_gib=80, memory_bandwidth_tb_per_s=3.35,
-             peak_tflops={"bf16": 989.0}, tdp_w=700.0)
+    d = dict(
+        key=key,
+        name=key.upper(),
+        vendor="Test",
+        memory_capacity_gib=80,
+        memory_bandwidth_tb_per_s=3.35,
+        peak_tflops={"bf16": 989.0},
+        tdp_w=700.0,
+    )
     d.update(over)
     return HardwareSpec(**d)
 
 
 # an H100-like chip with the catalog's H100 figures (DGX H100 10.2 kW / 8; $270,000 / 8 GPUs)
-H100_LIKE = chip("h100-like", node_it_power_kw=10.2, chips_per_node=8, price_usd_per_system=270000.0,
-                 chips_per_system=8)
+H100_LIKE = chip(
+    "h100-like", node_it_power_kw=10.2, chips_per_node=8, price_usd_per_system=270000.0, chips_per_system=8
+)
 
 # every input of the owned model, chosen so the arithmetic can be checked by hand
 HAND = dict(
-    capex_usd_per_gpu=10000.0, networking_capex_fraction=0.1, installation_capex_fraction=0.1,
-    networking_capex_usd_per_gpu=0.0, installation_capex_usd_per_gpu=0.0, residual_value_fraction=0.25,
-    wacc=0.10, life_years=3.0, it_kw_per_gpu=1.0, idle_power_fraction=0.5, utilization=0.5, pue=1.5,
-    usd_per_kwh=0.10, colocation_usd_per_kw_month=100.0, facility_capex_usd_per_kw=0.0,
-    maintenance_fraction_per_year=0.05, software_usd_per_gpu_hour=0.2,
+    capex_usd_per_gpu=10000.0,
+    networking_capex_fraction=0.1,
+    installation_capex_fraction=0.1,
+    networking_capex_usd_per_gpu=0.0,
+    installation_capex_usd_per_gpu=0.0,
+    residual_value_fraction=0.25,
+    wacc=0.10,
+    life_years=3.0,
+    it_kw_per_gpu=1.0,
+    idle_power_fraction=0.5,
+    utilization=0.5,
+    pue=1.5,
+    usd_per_kwh=0.10,
+    colocation_usd_per_kw_month=100.0,
+    facility_capex_usd_per_kw=0.0,
+    maintenance_fraction_per_year=0.05,
+    software_usd_per_gpu_hour=0.2,
 )
 
 
@@ -83,9 +104,17 @@ def test_hand_checked_owned_case():
 
 def test_owned_building_facility_capex_is_hosting():
     # 10,000 $/kW x 1 kW x CRF(10%, 15) = 10,000 x 0.131474 = 1,314.74 $/yr -> 0.149982 $/h
-    r = T.compute_tco(T.TcoInputs(hardware_key="hand", **{**HAND, "colocation_usd_per_kw_month": 0.0,
-                                                          "facility_capex_usd_per_kw": 10000.0,
-                                                          "facility_life_years": 15.0}))
+    r = T.compute_tco(
+        T.TcoInputs(
+            hardware_key="hand",
+            **{
+                **HAND,
+                "colocation_usd_per_kw_month": 0.0,
+                "facility_capex_usd_per_kw": 10000.0,
+                "facility_life_years": 15.0,
+            },
+        )
+    )
     assert r.breakdown_wallclock["hosting"] == pytest.approx(1314.7378 / 8766, rel=1e-5)
 
 
@@ -96,15 +125,25 @@ def test_zero_wacc_is_straight_line_and_no_cost_of_capital():
 
 
 # ---------------------------------------------------------------- laws (Hypothesis)
-owned_inputs = st.fixed_dictionaries(dict(
-    capex_usd_per_gpu=st.floats(1000, 200000), networking_capex_fraction=st.floats(0, 1),
-    installation_capex_fraction=st.floats(0, 0.5), residual_value_fraction=st.floats(0, 0.9),
-    wacc=st.floats(0, 0.4), life_years=st.floats(1, 10), it_kw_per_gpu=st.floats(0.1, 30),
-    idle_power_fraction=st.floats(0, 1), utilization=st.floats(0.01, 1), pue=st.floats(1, 2.5),
-    usd_per_kwh=st.floats(0, 0.5), colocation_usd_per_kw_month=st.floats(0, 400),
-    facility_capex_usd_per_kw=st.floats(0, 20000), maintenance_fraction_per_year=st.floats(0, 0.15),
-    software_usd_per_gpu_hour=st.floats(0, 1),
-))
+owned_inputs = st.fixed_dictionaries(
+    dict(
+        capex_usd_per_gpu=st.floats(1000, 200000),
+        networking_capex_fraction=st.floats(0, 1),
+        installation_capex_fraction=st.floats(0, 0.5),
+        residual_value_fraction=st.floats(0, 0.9),
+        wacc=st.floats(0, 0.4),
+        life_years=st.floats(1, 10),
+        it_kw_per_gpu=st.floats(0.1, 30),
+        idle_power_fraction=st.floats(0, 1),
+        utilization=st.floats(0.01, 1),
+        pue=st.floats(1, 2.5),
+        usd_per_kwh=st.floats(0, 0.5),
+        colocation_usd_per_kw_month=st.floats(0, 400),
+        facility_capex_usd_per_kw=st.floats(0, 20000),
+        maintenance_fraction_per_year=st.floats(0, 0.15),
+        software_usd_per_gpu_hour=st.floats(0, 1),
+    )
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -150,8 +189,10 @@ def _figures(d):
 def test_every_preset_figure_has_source_and_as_of():
     p = T.load_presets()
     figs = list(_figures(p["defaults"])) + list(_figures(p["capex_usd_per_gpu"]))
-    figs += [("host_overhead_factor", p["host_overhead_factor"]),
-             ("chip_to_server_capex_factor", p["chip_to_server_capex_factor"])]
+    figs += [
+        ("host_overhead_factor", p["host_overhead_factor"]),
+        ("chip_to_server_capex_factor", p["chip_to_server_capex_factor"]),
+    ]
     for preset in p["presets"].values():
         figs += list(_figures(preset.get("values") or {}))
     assert len(figs) > 30
@@ -165,8 +206,14 @@ def test_every_preset_figure_has_source_and_as_of():
 
 
 def test_named_presets_follow_the_brief():
-    need = {"owned-hyperscaler", "owned-neocloud", "stress", "inferencex-hyperscaler", "inferencex-neocloud",
-            "inferencex-rental"}
+    need = {
+        "owned-hyperscaler",
+        "owned-neocloud",
+        "stress",
+        "inferencex-hyperscaler",
+        "inferencex-neocloud",
+        "inferencex-rental",
+    }
     assert need <= set(T.preset_names())
     hy = T.tco_inputs(H100_LIKE, "owned-hyperscaler")
     assert hy.wacc == 0.08 and 1.1 <= hy.pue <= 1.2
@@ -181,10 +228,15 @@ def test_named_presets_follow_the_brief():
 
 # InferenceX constants, /work/shared/reference/metrics.md ("InferenceX conventions" table)
 INFERENCEX = {
-    "h100-sxm": (1.73, 1.30, 1.69, 1.30), "h200-sxm": (1.73, 1.41, 1.74, 1.60), "b200": (2.17, 1.95, 2.34, 2.90),
-    "b300": (2.17, 2.34, 2.808, 3.48), "gb200-nvl72": (2.10, 2.21, 2.75, 3.30),
-    "gb300-nvl72": (2.10, 2.652, 3.30, 3.96), "mi300x": (1.79, 1.12, 1.40, 1.55),
-    "mi325x": (2.18, 1.28, 1.59, 1.80), "mi355x": (2.65, 1.48, 1.90, 2.10),
+    "h100-sxm": (1.73, 1.30, 1.69, 1.30),
+    "h200-sxm": (1.73, 1.41, 1.74, 1.60),
+    "b200": (2.17, 1.95, 2.34, 2.90),
+    "b300": (2.17, 2.34, 2.808, 3.48),
+    "gb200-nvl72": (2.10, 2.21, 2.75, 3.30),
+    "gb300-nvl72": (2.10, 2.652, 3.30, 3.96),
+    "mi300x": (1.79, 1.12, 1.40, 1.55),
+    "mi325x": (2.18, 1.28, 1.59, 1.80),
+    "mi355x": (2.65, 1.48, 1.90, 2.10),
 }
 
 
@@ -285,11 +337,23 @@ def test_bundled_catalog_examples():
 
 
 # ---------------------------------------------------------------- bad input
-@pytest.mark.parametrize("field,value", [
-    ("utilization", 1.5), ("utilization", 0.0), ("usd_per_kwh", -0.01), ("capex_usd_per_gpu", -1.0),
-    ("colocation_usd_per_kw_month", -5.0), ("price_usd_per_gpu_hour", -2.0), ("wacc", 1.0), ("wacc", -0.1),
-    ("pue", 0.9), ("life_years", 0.0), ("residual_value_fraction", 1.5), ("idle_power_fraction", 2.0),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("utilization", 1.5),
+        ("utilization", 0.0),
+        ("usd_per_kwh", -0.01),
+        ("capex_usd_per_gpu", -1.0),
+        ("colocation_usd_per_kw_month", -5.0),
+        ("price_usd_per_gpu_hour", -2.0),
+        ("wacc", 1.0),
+        ("wacc", -0.1),
+        ("pue", 0.9),
+        ("life_years", 0.0),
+        ("residual_value_fraction", 1.5),
+        ("idle_power_fraction", 2.0),
+    ],
+)
 def test_bad_inputs_name_the_field(field, value):
     with pytest.raises(TokenfabError) as e:
         T.tco(H100_LIKE, **{field: value})

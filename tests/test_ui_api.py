@@ -1,6 +1,7 @@
 """The dashboard's JSON API (tokenfab.ui.app) with FastAPI's TestClient: each endpoint returns what the library
 returns for the same inputs; bad input is HTTP 400 naming the field; uploads are size-limited (413) and parsed in
 memory; no user input reaches the file system; slow work hits the time limit (504) without blocking the server."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,10 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from tokenfab import memory, serving, tco  # noqa: E402
 from tokenfab.bench import metrics, report  # noqa: E402
 from tokenfab.cli.common import to_jsonable  # noqa: E402
+from tokenfab.economics import tco  # noqa: E402
+from tokenfab.perf import memory, serving
 from tokenfab.ui import app as ui_app  # noqa: E402
 from tokenfab.ui.app import create_app, features  # noqa: E402
 
@@ -41,12 +43,27 @@ def bench_records(levels=(1, 4), per_level=6, isl=100, osl=20, tpot_ms=10.0, ttf
         for i in range(per_level):
             tpot = tpot_ms * (1 + 0.1 * c)  # slower per token at higher concurrency
             e2el = ttft_ms + (osl - 1) * tpot
-            out.append({"run_id": "r1", "session_id": "s1", "request_id": f"c{c}-{i}", "mode": "closed",
-                        "concurrency": c, "rate": None, "status": "ok", "error_kind": None,
-                        "ttft_ms": ttft_ms, "tpot_ms": metrics.tpot_ms(ttft_ms, e2el, osl), "e2el_ms": e2el,
-                        "itl_ms": [tpot] * (osl - 1), "input_tokens": isl, "output_tokens": osl,
-                        "token_count_source": "usage", "t_start": t + i * e2el / 1e3 / c,
-                        "t_end": t + i * e2el / 1e3 / c + e2el / 1e3})
+            out.append(
+                {
+                    "run_id": "r1",
+                    "session_id": "s1",
+                    "request_id": f"c{c}-{i}",
+                    "mode": "closed",
+                    "concurrency": c,
+                    "rate": None,
+                    "status": "ok",
+                    "error_kind": None,
+                    "ttft_ms": ttft_ms,
+                    "tpot_ms": metrics.tpot_ms(ttft_ms, e2el, osl),
+                    "e2el_ms": e2el,
+                    "itl_ms": [tpot] * (osl - 1),
+                    "input_tokens": isl,
+                    "output_tokens": osl,
+                    "token_count_source": "usage",
+                    "t_start": t + i * e2el / 1e3 / c,
+                    "t_end": t + i * e2el / 1e3 / c + e2el / 1e3,
+                }
+            )
         t += 100.0
     return out
 
@@ -72,8 +89,8 @@ def test_page_and_static_files_are_served_with_a_strict_csp(client):
 
 
 def test_meta_lists_the_catalogs_and_the_features(client):
-    from tokenfab.hardware import catalog
-    from tokenfab.models import model_keys
+    from tokenfab.catalog.hardware import catalog
+    from tokenfab.catalog.models import model_keys
 
     m = client.get("/api/meta").json()
     assert [x["key"] for x in m["models"]] == model_keys()
@@ -93,7 +110,7 @@ def test_a_missing_or_broken_plan_module_turns_off_only_the_plan_view(client, mo
     real = importlib.import_module
 
     def broken(name, *a, **k):
-        if name == "tokenfab.planning":
+        if name == "tokenfab.planning.plan":
             raise SyntaxError("half-written module")
         return real(name, *a, **k)
 
@@ -103,7 +120,7 @@ def test_a_missing_or_broken_plan_module_turns_off_only_the_plan_view(client, mo
     plan = m.json()["features"]["plan"]
     assert plan["available"] is False and "plan module" in plan["message"]
     r = client.post("/api/plan", json={"example": "consumer_chat"})
-    assert r.status_code == 501 and "plan module (tokenfab.planning" in r.json()["error"]
+    assert r.status_code == 501 and "plan module (tokenfab.planning.plan" in r.json()["error"]
     assert client.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm"}).status_code == 200
 
 
@@ -140,8 +157,12 @@ def test_estimate_max_concurrency_is_the_default(client):
 
 
 def test_tco_with_overrides_and_a_throughput_returns_the_library_result(client):
-    body = {"hardware": "h100-sxm", "preset": "owned-hyperscaler", "overrides": {"pue": 1.2, "usd_per_kwh": 0.1},
-            "total_tokens_per_s_per_gpu": 1500}
+    body = {
+        "hardware": "h100-sxm",
+        "preset": "owned-hyperscaler",
+        "overrides": {"pue": 1.2, "usd_per_kwh": 0.1},
+        "total_tokens_per_s_per_gpu": 1500,
+    }
     r = client.post("/api/tco", json=body)
     assert r.status_code == 200, r.text
     t = tco.tco("h100-sxm", "owned-hyperscaler", pue=1.2, usd_per_kwh=0.1)
@@ -149,10 +170,14 @@ def test_tco_with_overrides_and_a_throughput_returns_the_library_result(client):
     for key, value in same_json(t.to_dict()).items():
         assert d[key] == value, key
     assert d["sources"]["pue"] == "user" and d["overrides"] == {"pue": 1.2, "usd_per_kwh": 0.1}
-    from tokenfab.cost import compute_cost
+    from tokenfab.economics.cost import compute_cost
 
-    c = compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=1500, kw_per_gpu_all_in=t.kw_per_gpu_all_in,
-                     kw_per_gpu_it=t.kw_per_gpu_it)
+    c = compute_cost(
+        t.usd_per_gpu_hour,
+        total_tokens_per_s_per_gpu=1500,
+        kw_per_gpu_all_in=t.kw_per_gpu_all_in,
+        kw_per_gpu_it=t.kw_per_gpu_it,
+    )
     assert d["cost"] == same_json(c.to_dict())
 
 
@@ -165,8 +190,14 @@ def test_tco_default_preset_and_plain_price(client):
 
 
 def test_frontier_returns_the_library_result_or_says_not_available(client):
-    body = {"model": "llama-3.1-8b", "hardware": ["h100-sxm", "b200"], "isl": 1024, "osl": 512, "mode": "agg",
-            "target_interactivity": 80}
+    body = {
+        "model": "llama-3.1-8b",
+        "hardware": ["h100-sxm", "b200"],
+        "isl": 1024,
+        "osl": 512,
+        "mode": "agg",
+        "target_interactivity": 80,
+    }
     r = client.post("/api/frontier", json=body)
     if not features()["frontier"]["available"]:
         assert r.status_code == 501 and "not available in this build" in r.json()["error"]
@@ -174,8 +205,9 @@ def test_frontier_returns_the_library_result_or_says_not_available(client):
     assert r.status_code == 200, r.text
     from tokenfab import search
 
-    expected = search.frontier("llama-3.1-8b", ["h100-sxm", "b200"], isl=1024, osl=512, mode="agg",
-                               target_interactivity=80).to_dict()
+    expected = search.frontier(
+        "llama-3.1-8b", ["h100-sxm", "b200"], isl=1024, osl=512, mode="agg", target_interactivity=80
+    ).to_dict()
     d = r.json()
     tiers = [d["tiers"][t] for t in ("bulk", "goldilocks", "premium") if d["tiers"][t]]
     for p in [*d["points"], d["best"], *tiers]:  # the library's layout text added for display
@@ -198,8 +230,8 @@ def test_plan_lists_examples_and_plans_one_or_says_not_available(client):
     key = examples["examples"][0]
     r = client.post("/api/plan", json={"example": key})
     assert r.status_code == 200, r.text
-    from tokenfab import planning
-    from tokenfab.scenario import parse_scenario_text
+    from tokenfab.planning import plan as planning
+    from tokenfab.planning.scenario import parse_scenario_text
 
     path = ui_app.example_files()[key]
     expected = same_json(planning.plan(parse_scenario_text(path.read_text(), source=f"examples/{path.name}")).to_dict())
@@ -226,8 +258,7 @@ def test_bench_upload_gives_the_report_of_the_records(client):
 
 def test_bench_compare_with_model_uses_serving_estimate(client):
     recs = bench_records(levels=(1, 8))
-    r = client.post("/api/bench?gpus=1&hardware=h100-sxm&preset=owned-neocloud&model=llama-3.1-8b",
-                    content=jsonl(recs))
+    r = client.post("/api/bench?gpus=1&hardware=h100-sxm&preset=owned-neocloud&model=llama-3.1-8b", content=jsonl(recs))
     assert r.status_code == 200, r.text
     cmp = r.json()["comparison"]
     assert cmp["model"] == "llama-3.1-8b" and cmp["hardware"] == "h100-sxm" and len(cmp["rows"]) == 2
@@ -240,32 +271,40 @@ def test_bench_compare_with_model_uses_serving_estimate(client):
         assert row["tpot_ms_p50"]["predicted"] == pytest.approx(e.tpot_ms)
         assert row["total_tokens_per_s_per_gpu"]["predicted"] == pytest.approx(e.total_tokens_per_s_per_gpu)
         m = row["total_tokens_per_s_per_gpu"]["measured"]
-        assert row["total_tokens_per_s_per_gpu"]["relative_error"] == pytest.approx(e.total_tokens_per_s_per_gpu / m - 1)
+        assert row["total_tokens_per_s_per_gpu"]["relative_error"] == pytest.approx(
+            e.total_tokens_per_s_per_gpu / m - 1
+        )
 
 
 # ------------------------------------------------------------------------------------------------- validation -> 400
-@pytest.mark.parametrize("path,body,field", [
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "users": 0}, "users"),
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "context": "long"}, "context"),
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 10**6}, "gpus"),
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "tp": 3}, "tp"),  # library: heads
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "weights": "fp3"}, "weights"),  # library
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "context": 10**6}, "context"),  # model max
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "bogus": 1}, "bogus"),
-    ("/api/fit", {"model": "lama-3.1-70b", "hardware": "h100-sxm"}, "model"),
-    ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h1000"}, "hardware"),
-    ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "concurrency": "lots"}, "concurrency"),
-    ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "isl": 0}, "isl"),
-    ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 4, "pp": 3}, "gpus"),
-    ("/api/tco", {"hardware": "h100-sxm", "overrides": {"pue": 0.5}}, "pue"),  # library bound
-    ("/api/tco", {"hardware": "h100-sxm", "overrides": {"utilization": 0}}, "utilization"),
-    ("/api/tco", {"hardware": "h100-sxm", "overrides": {"made_up": 1}}, "made_up"),
-    ("/api/tco", {"hardware": "h100-sxm", "preset": "cheap"}, "preset"),
-    ("/api/tco", {"hardware": "groq-lpu", "preset": "inferencex-rental"}, "preset"),
-    ("/api/frontier", {"model": "llama-3.1-8b", "hardware": ["h100-sxm"] * 7}, "hardware"),
-    ("/api/frontier", {"model": "llama-3.1-8b", "hardware": ["h100-sxm"], "target_interactivity": -1},
-     "target_interactivity"),
-])
+@pytest.mark.parametrize(
+    "path,body,field",
+    [
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "users": 0}, "users"),
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "context": "long"}, "context"),
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 10**6}, "gpus"),
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "tp": 3}, "tp"),  # library: heads
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "weights": "fp3"}, "weights"),  # library
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "context": 10**6}, "context"),  # model max
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "bogus": 1}, "bogus"),
+        ("/api/fit", {"model": "lama-3.1-70b", "hardware": "h100-sxm"}, "model"),
+        ("/api/fit", {"model": "llama-3.1-70b", "hardware": "h1000"}, "hardware"),
+        ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "concurrency": "lots"}, "concurrency"),
+        ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "isl": 0}, "isl"),
+        ("/api/estimate", {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 4, "pp": 3}, "gpus"),
+        ("/api/tco", {"hardware": "h100-sxm", "overrides": {"pue": 0.5}}, "pue"),  # library bound
+        ("/api/tco", {"hardware": "h100-sxm", "overrides": {"utilization": 0}}, "utilization"),
+        ("/api/tco", {"hardware": "h100-sxm", "overrides": {"made_up": 1}}, "made_up"),
+        ("/api/tco", {"hardware": "h100-sxm", "preset": "cheap"}, "preset"),
+        ("/api/tco", {"hardware": "groq-lpu", "preset": "inferencex-rental"}, "preset"),
+        ("/api/frontier", {"model": "llama-3.1-8b", "hardware": ["h100-sxm"] * 7}, "hardware"),
+        (
+            "/api/frontier",
+            {"model": "llama-3.1-8b", "hardware": ["h100-sxm"], "target_interactivity": -1},
+            "target_interactivity",
+        ),
+    ],
+)
 def test_bad_input_is_400_naming_the_field(client, path, body, field):
     r = client.post(path, json=body)
     if path == "/api/frontier" and not features()["frontier"]["available"] and r.status_code == 501:
@@ -291,7 +330,7 @@ def test_frontier_sweeps_over_the_layout_bound_are_refused(client, monkeypatch):
     if not features()["frontier"]["available"]:
         pytest.skip("tokenfab.search is not in this build")
     from tokenfab import search
-    from tokenfab.models import get_model
+    from tokenfab.catalog.models import get_model
 
     body = {"model": "deepseek-v3", "hardware": ["groq-lpu", "h100-sxm"], "mode": "agg"}
     n = ui_app.frontier_layout_count("deepseek-v3", ["groq-lpu", "h100-sxm"], None, None)
@@ -313,12 +352,12 @@ def test_every_bundled_frontier_fits_the_layout_bound():
     """The bound refuses only sweeps larger than any single bundled model on the MAX_HARDWARE largest catalogs."""
     if not features()["frontier"]["available"]:
         pytest.skip("tokenfab.search is not in this build")
-    from tokenfab.hardware import catalog
-    from tokenfab.models import model_keys
+    from tokenfab.catalog.hardware import catalog
+    from tokenfab.catalog.models import model_keys
 
     for model in model_keys():
         per_hw = sorted((ui_app.frontier_layout_count(model, [h], None, None) for h in catalog()), reverse=True)
-        assert sum(per_hw[:ui_app.MAX_HARDWARE]) <= ui_app.MAX_LAYOUTS, (model, per_hw[:6])
+        assert sum(per_hw[: ui_app.MAX_HARDWARE]) <= ui_app.MAX_LAYOUTS, (model, per_hw[:6])
 
 
 def test_validation_errors_say_what_was_expected(client):
@@ -333,17 +372,20 @@ def test_invalid_json_body_is_400(client):
     assert r.status_code == 400 and r.json()["error"]
 
 
-@pytest.mark.parametrize("query,field", [
-    ("gpus=0&usd_per_gpu_hour=2", "gpus"),
-    ("usd_per_gpu_hour=2", "gpus"),
-    ("gpus=1", "usd_per_gpu_hour"),  # no price (library: tokenfab.bench.report.resolve_price)
-    ("gpus=1&usd_per_gpu_hour=-3", "usd_per_gpu_hour"),
-    ("gpus=1&preset=owned-neocloud", "preset"),  # a preset needs the hardware
-    ("gpus=1&hardware=h100-sxm&preset=owned-neocloud&usd_per_gpu_hour=2", "preset"),
-    ("gpus=1&usd_per_gpu_hour=2&model=llama-3.1-8b", "hardware"),
-    ("gpus=1&hardware=h100-sxm&model=/etc/passwd", "model"),
-    ("gpus=1&usd_per_gpu_hour=2&sneaky=1", "sneaky"),
-])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("gpus=0&usd_per_gpu_hour=2", "gpus"),
+        ("usd_per_gpu_hour=2", "gpus"),
+        ("gpus=1", "usd_per_gpu_hour"),  # no price (library: tokenfab.bench.report.resolve_price)
+        ("gpus=1&usd_per_gpu_hour=-3", "usd_per_gpu_hour"),
+        ("gpus=1&preset=owned-neocloud", "preset"),  # a preset needs the hardware
+        ("gpus=1&hardware=h100-sxm&preset=owned-neocloud&usd_per_gpu_hour=2", "preset"),
+        ("gpus=1&usd_per_gpu_hour=2&model=llama-3.1-8b", "hardware"),
+        ("gpus=1&hardware=h100-sxm&model=/etc/passwd", "model"),
+        ("gpus=1&usd_per_gpu_hour=2&sneaky=1", "sneaky"),
+    ],
+)
 def test_bench_bad_parameters_are_400_naming_the_field(client, query, field):
     r = client.post(f"/api/bench?{query}", content=jsonl(bench_records(levels=(1,))))
     assert r.status_code == 400, r.text
@@ -359,8 +401,8 @@ def test_bench_upload_without_records_is_400_on_the_file(client):
 
 # ------------------------------------------------------------------------------------------------- uploads: size, memory
 def test_uploads_over_the_limit_are_413(client):
-    big = b'{"request_id": "x"}\n' * (2 ** 20 // 20 + 10)
-    assert len(big) > 2 ** 20
+    big = b'{"request_id": "x"}\n' * (2**20 // 20 + 10)
+    assert len(big) > 2**20
     r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=big)
     assert r.status_code == 413 and "1 MiB" in r.json()["error"] and r.json()["field"] == "file"
     assert client.post("/api/plan/upload", content=big).status_code == 413
@@ -368,7 +410,7 @@ def test_uploads_over_the_limit_are_413(client):
 
     def chunks():  # no Content-Length: counted while it streams in
         for _ in range(3):
-            yield b"x" * (2 ** 19 + 1)
+            yield b"x" * (2**19 + 1)
 
     r = client.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=chunks())
     assert r.status_code == 413
@@ -404,28 +446,48 @@ def test_uploads_are_never_written_to_disk(client, monkeypatch, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------- no path traversal
-@pytest.mark.parametrize("url", [
-    "/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/%2e%2e%2f%2e%2e%2fpyproject.toml",
-    "/static/../../../../etc/passwd", "/static/app.py", "/static/index.html/../app.py", "/static/.%2e/__init__.py",
-    "/static//etc/passwd", "/static/%2fetc%2fpasswd",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e%2f%2e%2e%2fpyproject.toml",
+        "/static/../../../../etc/passwd",
+        "/static/app.py",
+        "/static/index.html/../app.py",
+        "/static/.%2e/__init__.py",
+        "/static//etc/passwd",
+        "/static/%2fetc%2fpasswd",
+    ],
+)
 def test_static_files_are_a_fixed_list(client, url):
     r = client.get(url)
     assert r.status_code == 404, (url, r.status_code)
     assert "root:" not in r.text and "def create_app" not in r.text
 
 
-@pytest.mark.parametrize("model", ["/etc/passwd", "../../src/tokenfab/data/models/Qwen--Qwen3-8B.config.json",
-                                   "src/tokenfab/data/models", "~/config.json", "C:\\config.json"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "/etc/passwd",
+        "../../src/tokenfab/data/models/Qwen--Qwen3-8B.config.json",
+        "src/tokenfab/data/models",
+        "~/config.json",
+        "C:\\config.json",
+    ],
+)
 def test_model_paths_are_refused_before_the_library_reads_them(client, monkeypatch, model):
-    import tokenfab.models as models
+    import tokenfab.catalog.models as models
 
     def no_read(*a, **k):
         raise AssertionError("a path from the user reached the file system")
 
     monkeypatch.setattr(models, "load_config_path", no_read)
-    for path, body in (("/api/fit", {"model": model, "hardware": "h100-sxm"}),
-                       ("/api/estimate", {"model": model, "hardware": "h100-sxm"})):
+    for path, body in (
+        ("/api/fit", {"model": model, "hardware": "h100-sxm"}),
+        ("/api/estimate", {"model": model, "hardware": "h100-sxm"}),
+    ):
         r = client.post(path, json=body)
         assert r.status_code == 400 and r.json()["field"] == "model"
 
@@ -459,7 +521,7 @@ def scenario_text(model="llama-3.1-8b", n_features=1, extra=""):
 
 
 def test_scenario_text_is_parsed_by_the_library_with_the_dashboard_bounds():
-    from tokenfab.scenario import parse_scenario_text
+    from tokenfab.planning.scenario import parse_scenario_text
 
     sc = ui_app.scenario_from_text(scenario_text(), "upload")
     assert sc == parse_scenario_text(scenario_text(), source="upload")
@@ -477,10 +539,12 @@ def test_scenario_text_is_parsed_by_the_library_with_the_dashboard_bounds():
 
 def test_plan_upload_errors_name_the_file_or_the_scenario_field(client):
     if not features()["plan"]["available"]:
-        pytest.skip("tokenfab.planning is not in this build")
+        pytest.skip("tokenfab.planning.plan is not in this build")
     r = client.post("/api/plan/upload", content=b"name: [unclosed\n")
     assert r.status_code == 400 and r.json()["field"] == "file" and "not valid YAML" in r.json()["error"]
-    r = client.post("/api/plan/upload", content=scenario_text().replace("horizon_months: 3", "horizon_months: 999").encode())
+    r = client.post(
+        "/api/plan/upload", content=scenario_text().replace("horizon_months: 3", "horizon_months: 999").encode()
+    )
     assert r.status_code == 400 and r.json()["field"] == "horizon_months" and "line 2" in r.json()["error"]
     r = client.post("/api/plan/upload", content=b"\xff\xfe not utf-8")
     assert r.status_code == 400 and r.json()["field"] == "file"
@@ -550,7 +614,7 @@ def test_cli_ui_binds_to_loopback_by_default(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda asgi, **kw: calls.append((asgi, kw)))
     res = CliRunner().invoke(app, ["ui"])
     assert res.exit_code == 0, res.output
-    (asgi, kw), = calls
+    ((asgi, kw),) = calls
     assert kw["host"] == "127.0.0.1" and kw["port"] == 8050
     with TestClient(asgi, base_url="http://127.0.0.1:8050") as c:
         assert c.get("/api/health").status_code == 200

@@ -6,6 +6,7 @@ test-artifacts/screenshots/<view>.png (or $TOKENFAB_SCREENSHOTS/<view>.png).
 A missing Chromium or playwright package FAILS these tests with the command that installs it (the project's
 scripts/test.sh runs `apt-get install -y chromium`); set TOKENFAB_SKIP_BROWSER=1 to skip them on purpose. No
 browser is ever downloaded (`playwright install` is not used): Playwright drives the system's Chromium."""
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,21 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # screenshots go to test-artifacts/screenshots (git-ignored) so a test run leaves the checkout clean; to refresh the
 # README's pictures: TOKENFAB_SCREENSHOTS=docs/screenshots python -m pytest tests/test_ui_browser.py
-SCREENSHOTS = Path(os.environ.get("TOKENFAB_SCREENSHOTS")
-                   or Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots").resolve()
+SCREENSHOTS = Path(
+    os.environ.get("TOKENFAB_SCREENSHOTS") or Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+).resolve()
 SKIP = os.environ.get("TOKENFAB_SKIP_BROWSER") == "1"
 
 if SKIP:
@@ -45,9 +55,10 @@ def find_chromium() -> str | None:
     return None
 
 
-from tokenfab import memory, serving, tco  # noqa: E402
 from tokenfab.bench import report  # noqa: E402
-from tokenfab.cost import compute_cost  # noqa: E402
+from tokenfab.economics import tco  # noqa: E402
+from tokenfab.economics.cost import compute_cost  # noqa: E402
+from tokenfab.perf import memory, serving
 from tokenfab.ui.app import create_app, features  # noqa: E402
 
 
@@ -76,14 +87,20 @@ def base_url():
 def browser():
     chromium = find_chromium()
     if chromium is None:
-        pytest.fail("Chromium not found (looked for chromium, chromium-browser): install Debian's package with "
-                    "`apt-get install -y chromium` (scripts/test.sh does), or set TOKENFAB_SKIP_BROWSER=1 to skip "
-                    "the browser tests", pytrace=False)
+        pytest.fail(
+            "Chromium not found (looked for chromium, chromium-browser): install Debian's package with "
+            "`apt-get install -y chromium` (scripts/test.sh does), or set TOKENFAB_SKIP_BROWSER=1 to skip "
+            "the browser tests",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail('the playwright Python package is missing: pip install -e ".[test]" (no browser download is '
-                    "needed: the tests drive the system's Chromium), or set TOKENFAB_SKIP_BROWSER=1", pytrace=False)
+        pytest.fail(
+            'the playwright Python package is missing: pip install -e ".[test]" (no browser download is '
+            "needed: the tests drive the system's Chromium), or set TOKENFAB_SKIP_BROWSER=1",
+            pytrace=False,
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield b
@@ -115,8 +132,9 @@ def bench_results(tmp_path_factory):
     def run():  # its own thread: Playwright's sync API keeps an event loop running in this one
         try:
             with ThreadedMockServer(MockConfig(ttft_ms=25, itl_ms=8)) as srv:
-                run_benchmark(BenchConfig(url=srv.url, model="mock", isl=64, osl=16, levels=(1, 4, 16), requests=8),
-                              out_path=out)
+                run_benchmark(
+                    BenchConfig(url=srv.url, model="mock", isl=64, osl=16, levels=(1, 4, 16), requests=8), out_path=out
+                )
         except BaseException as e:  # noqa: BLE001 - re-raised below
             failures.append(e)
 
@@ -144,7 +162,10 @@ def wait_result(page, view: str, after: int, status: str = "ok") -> None:
     """Wait until the view finished a computation started after ``after`` (data-seq) and nothing is pending."""
     page.wait_for_function(
         "([v, s]) => { const e = document.querySelector('#view-' + v);"
-        " return Number(e.dataset.seq) > s && e.dataset.status !== 'busy'; }", arg=[view, after], timeout=20_000)
+        " return Number(e.dataset.seq) > s && e.dataset.status !== 'busy'; }",
+        arg=[view, after],
+        timeout=20_000,
+    )
     got = page.get_attribute(f"#view-{view}", "data-status")
     assert got == status, f"{view}: status {got}; error: {page.inner_text(f'#view-{view} .view-error')}"
 
@@ -168,7 +189,7 @@ def shown(page, view: str, key: str) -> str:
 def assert_shown(page, view: str, key: str, expected: float, digits: int) -> None:
     """The page shows ``expected`` rounded to ``digits`` decimals."""
     got = number(shown(page, view, key))
-    assert abs(got - expected) <= 0.5 * 10 ** -digits * 1.0001 + 1e-12, (key, got, expected)
+    assert abs(got - expected) <= 0.5 * 10**-digits * 1.0001 + 1e-12, (key, got, expected)
 
 
 def assert_charts(page, view: str, chart_ids: list[str]) -> None:
@@ -204,9 +225,18 @@ def test_fit_view(page):
     page.select_option("#view-fit select[name=kv]", "fp8")
     compute(page, "fit")
     r = memory.fit("llama-3.1-70b", "h100-sxm", users=32, context=8192, gpus=4, kv="fp8")
-    for key, digits in (("memory_per_gpu_gib", 2), ("capacity_per_gpu_gib", 2), ("headroom_per_gpu_gib", 2),
-                        ("max_concurrent_sequences", 0), ("chips_needed", 0), ("chips_needed_exact", 2),
-                        ("nodes_needed", 0), ("racks_needed", 0), ("weights_gib", 2), ("kv_cache_gib", 2)):
+    for key, digits in (
+        ("memory_per_gpu_gib", 2),
+        ("capacity_per_gpu_gib", 2),
+        ("headroom_per_gpu_gib", 2),
+        ("max_concurrent_sequences", 0),
+        ("chips_needed", 0),
+        ("chips_needed_exact", 2),
+        ("nodes_needed", 0),
+        ("racks_needed", 0),
+        ("weights_gib", 2),
+        ("kv_cache_gib", 2),
+    ):
         assert_shown(page, "fit", key, getattr(r, key), digits)
     assert number(shown(page, "fit", "gpus")) == r.gpus == 4
     assert shown(page, "fit", "message") == r.message
@@ -230,9 +260,18 @@ def test_estimate_view(page):
     page.fill("#view-estimate input[name=concurrency]", "32")
     compute(page, "estimate")
     e = serving.estimate("llama-3.1-70b", "h100-sxm", gpus=4, isl=2048, osl=256, concurrency=32)
-    for key, digits in (("ttft_ms", 1), ("tpot_ms", 2), ("tokens_per_s_per_user", 1), ("output_tokens_per_s", 0),
-                        ("output_tokens_per_s_per_gpu", 0), ("total_tokens_per_s_per_gpu", 0), ("concurrency", 0),
-                        ("concurrency_cap", 0), ("memory_per_gpu_gib", 2), ("decode_step_ms", 2)):
+    for key, digits in (
+        ("ttft_ms", 1),
+        ("tpot_ms", 2),
+        ("tokens_per_s_per_user", 1),
+        ("output_tokens_per_s", 0),
+        ("output_tokens_per_s_per_gpu", 0),
+        ("total_tokens_per_s_per_gpu", 0),
+        ("concurrency", 0),
+        ("concurrency_cap", 0),
+        ("memory_per_gpu_gib", 2),
+        ("decode_step_ms", 2),
+    ):
         assert_shown(page, "estimate", key, getattr(e, key), digits)
     assert shown(page, "estimate", "bound") == e.bound
     assert_charts(page, "estimate", ["estimate-chart"])
@@ -280,7 +319,9 @@ def test_frontier_view(page):
         assert abs(number(card.locator(".value").inner_text()) - p["usd_per_mtok_total"]) <= 0.0005 + 1e-12
         assert p["hardware"] in card.inner_text()
     assert_charts(page, "frontier", ["frontier-chart", "frontier-cost-chart"])
-    assert page.locator("#frontier-chart g.trace.scatter").count() == len({(p["hardware"], p["mode"]) for p in d["points"]})
+    assert page.locator("#frontier-chart g.trace.scatter").count() == len(
+        {(p["hardware"], p["mode"]) for p in d["points"]}
+    )
     screenshot(page, "frontier")
 
     page.fill("#view-frontier input[name=target_interactivity]", "-5")
@@ -308,8 +349,14 @@ def test_tco_view(page):
     page.fill("#view-tco input[name=total_tokens_per_s_per_gpu]", "2000")
     compute(page, "tco")
     t = tco.tco("h200-sxm", "owned-hyperscaler", pue=1.25)
-    for key, digits in (("usd_per_gpu_hour", 3), ("usd_per_gpu_hour_wallclock", 3), ("capex_usd_per_gpu_all_in", 0),
-                        ("life_spend_usd_per_gpu", 0), ("kw_per_gpu_all_in", 3), ("kw_per_gpu_it", 3)):
+    for key, digits in (
+        ("usd_per_gpu_hour", 3),
+        ("usd_per_gpu_hour_wallclock", 3),
+        ("capex_usd_per_gpu_all_in", 0),
+        ("life_spend_usd_per_gpu", 0),
+        ("kw_per_gpu_all_in", 3),
+        ("kw_per_gpu_it", 3),
+    ):
         assert_shown(page, "tco", key, getattr(t, key), digits)
     c = compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=2000)
     assert_shown(page, "tco", "usd_per_mtok_total", c.usd_per_mtok_total, 4)
@@ -353,8 +400,8 @@ def test_plan_view(page, tmp_path):
         assert not page.locator("#view-plan form").is_visible()
         screenshot(page, "plan")
         return
-    from tokenfab import planning
-    from tokenfab.scenario import parse_scenario_text
+    from tokenfab.planning import plan as planning
+    from tokenfab.planning.scenario import parse_scenario_text
     from tokenfab.ui.app import example_files
 
     examples = example_files()
@@ -367,8 +414,14 @@ def test_plan_view(page, tmp_path):
     d = to_jsonable(planning.plan(parse_scenario_text(text, source=f"examples/{key}.yaml")).to_dict())
     s = d["summary"]
     assert shown(page, "plan", "best_hardware") == (d["best_hardware"] or "none feasible")
-    for key_, digits in (("users", 0), ("gpus", 0), ("mw", 3), ("cost_usd_per_month", 0),
-                         ("usd_per_mtok_blended", 4), ("horizon_cost_usd", 0)):
+    for key_, digits in (
+        ("users", 0),
+        ("gpus", 0),
+        ("mw", 3),
+        ("cost_usd_per_month", 0),
+        ("usd_per_mtok_blended", 4),
+        ("horizon_cost_usd", 0),
+    ):
         if s.get(key_) is not None:
             assert_shown(page, "plan", key_, s[key_], digits)
     got = compact_number(shown(page, "plan", "tokens_per_day"))
@@ -396,13 +449,17 @@ def test_plan_view(page, tmp_path):
     assert_shown(page, "plan", "users", s["users"], 0)
     bad = re.sub(r"(?m)^horizon_months:.*$", "horizon_months: 9999", text, count=1)
     assert bad != text
-    page.set_input_files("#view-plan input[name=file]", files=[
-        {"name": "bad.yaml", "mimeType": "application/yaml", "buffer": bad.encode()}])
+    page.set_input_files(
+        "#view-plan input[name=file]",
+        files=[{"name": "bad.yaml", "mimeType": "application/yaml", "buffer": bad.encode()}],
+    )
     compute(page, "plan", status="error")
     banner = page.inner_text("#view-plan .view-error")
     assert "horizon_months" in banner and "line" in banner, banner
-    page.set_input_files("#view-plan input[name=file]", files=[
-        {"name": "bad.yaml", "mimeType": "application/yaml", "buffer": b"name: [unclosed\n"}])
+    page.set_input_files(
+        "#view-plan input[name=file]",
+        files=[{"name": "bad.yaml", "mimeType": "application/yaml", "buffer": b"name: [unclosed\n"}],
+    )
     compute(page, "plan", status="error")
     assert "not valid YAML" in field_error(page, "plan", "file")
 
@@ -441,8 +498,10 @@ def test_bench_view(page, bench_results):
     screenshot(page, "bench")
 
     # an upload over the 1 MiB limit: refused by the server, the message next to the file field
-    page.set_input_files("#view-bench input[name=file]", files=[
-        {"name": "big.jsonl", "mimeType": "application/x-ndjson", "buffer": b'{"request_id": "x"}\n' * 60_000}])
+    page.set_input_files(
+        "#view-bench input[name=file]",
+        files=[{"name": "big.jsonl", "mimeType": "application/x-ndjson", "buffer": b'{"request_id": "x"}\n' * 60_000}],
+    )
     compute(page, "bench", status="error")
     assert "too large" in field_error(page, "bench", "file")
 
@@ -454,7 +513,12 @@ def test_a_missing_chromium_fails_with_the_install_command(tmp_path):
 
     env = dict(os.environ, TOKENFAB_CHROMIUM=str(tmp_path / "no-chromium-here"))
     env.pop("TOKENFAB_SKIP_BROWSER", None)
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "test_plan_view",
-                          __file__], env=env, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "test_plan_view", __file__],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode != 0, res.stdout
     assert "apt-get install -y chromium" in res.stdout and "TOKENFAB_SKIP_BROWSER=1" in res.stdout

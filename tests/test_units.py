@@ -1,9 +1,10 @@
 """Unit constants: decimal and binary prefixes are distinct and conversions round-trip."""
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tokenfab import units as U
+from tokenfab.core import units as U
 
 
 def test_decimal_and_binary_prefixes_differ():

@@ -24,9 +24,9 @@ from typing import Callable, Iterator
 
 import httpx
 
-from ..errors import TokenfabError
-from . import metrics
-from .prompts import WordListPrompts, draw_length, parse_length_dist
+from tokenfab.core.errors import TokenfabError
+from tokenfab.bench import metrics
+from tokenfab.bench.prompts import WordListPrompts, draw_length, parse_length_dist
 
 ERROR_KINDS = {
     "timeout": "no complete response within --timeout-s (includes hung servers)",
@@ -491,9 +491,9 @@ def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, api_key: 
     """
     from pathlib import Path
 
-    from . import energy as energy_mod
-    from . import records as rec_mod
-    from .prompts import prompt_source
+    from tokenfab.bench import energy as energy_mod
+    from tokenfab.bench import records as rec_mod
+    from tokenfab.bench.prompts import prompt_source
 
     hooks = hooks or ProgressHooks()
     run = rec_mod.run_id(cfg.identity())

@@ -5,7 +5,7 @@ Method:
 * NVML's ``nvmlDeviceGetTotalEnergyConsumption`` is a per-GPU counter of millijoules since the driver loaded
   (Volta and later). Energy over an interval is the difference of two readings, summed over the GPUs measured.
   It measures the GPU board only (not CPU, network, cooling): the "all-in" power of InferenceX's tokens/s per MW
-  is a separate, provisioned figure (see :mod:`tokenfab.tco`).
+  is a separate, provisioned figure (see :mod:`tokenfab.economics.tco`).
 * Idle baseline: the same counter over ``idle_s`` seconds before the run, with no load, as watts.
 * Steady-state window: from the start of a level (after warm-up) to the start of ramp-down: in a closed loop the
   moment the first worker finds no request left (from then on fewer than C are in flight), in an open loop the
@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Iterable, Mapping, Sequence
 
-from . import metrics
+from tokenfab.bench import metrics
 
 
 def not_measured(reason: str) -> dict:

@@ -13,8 +13,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .. import units
-from ..errors import TokenfabError
+from tokenfab.core import units
+from tokenfab.core.errors import TokenfabError
 
 PERCENTILES = (50, 90, 99)
 

@@ -41,7 +41,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 
-from ..errors import TokenfabError
+from tokenfab.core.errors import TokenfabError
 
 HOST = "127.0.0.1"
 FAULTS = ("http_500", "hang", "cut", "garbage", "no_usage", "empty")

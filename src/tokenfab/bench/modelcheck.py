@@ -1,12 +1,12 @@
 """Measured benchmark levels against the performance model: predictions per level, and calibration from them.
 
 * :func:`make_predictor` returns a ``predict(point)`` callable for :func:`tokenfab.bench.report.compare_with_model`:
-  each measured level is re-run through :func:`tokenfab.serving.estimate` at the same concurrency (closed loop) or
+  each measured level is re-run through :func:`tokenfab.perf.serving.estimate` at the same concurrency (closed loop) or
   request rate (open loop) and the run's mean input/output lengths.
 * :func:`fit_from_runs` turns levels into fit points (throughput per GPU, mean TTFT, mean TPOT) and fits the
-  per-family efficiency parameters (:data:`tokenfab.fitting.FAMILY_PARAMS`) plus the engine's fixed step overhead
+  per-family efficiency parameters (:data:`tokenfab.perf.fitting.FAMILY_PARAMS`) plus the engine's fixed step overhead
   (:data:`USER_FIT_PARAMS`: a user's engine is not TensorRT-LLM, so its per-step cost is theirs to fit) for that hardware with
-  :func:`tokenfab.fitting.fit_profile`; the result is stored as a hardware-specific entry on top of the bundled
+  :func:`tokenfab.perf.fitting.fit_profile`; the result is stored as a hardware-specific entry on top of the bundled
   profile, so ``estimate``/``frontier --calibration FILE`` use it for that hardware only.
 """
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from ..calibration import BOUNDS, CalibrationProfile, load_profile
-from ..errors import TokenfabError
-from ..hardware import get_hardware
-from ..models import get_model
-from ..serving import estimate
+from tokenfab.catalog.calibration import BOUNDS, CalibrationProfile, load_profile
+from tokenfab.core.errors import TokenfabError
+from tokenfab.catalog.hardware import get_hardware
+from tokenfab.catalog.models import get_model
+from tokenfab.perf.serving import estimate
 
 # what a user's own measurements fit: the per-family efficiencies, and the engine's own costs - its per-step overhead
 # and its all-reduce latency (custom all-reduce kernels differ by engine; with TP=1 the ridge keeps it at the prior)
@@ -67,9 +67,9 @@ def make_predictor(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: 
 def fit_from_runs(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: int, tp=None, pp=None, ep=None, dp=None,
                   weights=None, kv=None, base=None, max_nfev: int = 60) -> tuple[CalibrationProfile, dict]:
     """Fit the per-family parameters for ``hardware`` to measured levels; returns (profile, error summary)."""
-    from .. import precision as prec
-    from ..fitting import Point, error_table, fit_profile
-    from ..memory import resolve_parallelism
+    from tokenfab.catalog import precision as prec
+    from tokenfab.perf.fitting import Point, error_table, fit_profile
+    from tokenfab.perf.memory import resolve_parallelism
 
     m = get_model(model)
     hw = get_hardware(hardware)

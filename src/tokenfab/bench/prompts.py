@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import TokenfabError
+from tokenfab.core.errors import TokenfabError
 
 # 512 words, each one token (with and without a leading space) in cl100k_base, o200k_base, Llama 3 and Qwen 3.
 ONE_TOKEN_WORDS: tuple[str, ...] = tuple("""

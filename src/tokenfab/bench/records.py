@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..errors import TokenfabError
+from tokenfab.core.errors import TokenfabError
 
 # every record holds at least these (the JSONL contract); failed requests hold None for the times
 REQUIRED_FIELDS = ("status", "ttft_ms", "tpot_ms", "e2el_ms", "input_tokens", "output_tokens", "token_count_source")

@@ -3,7 +3,7 @@
 * :func:`build_runs` turns request records into one summary per load level (the ``runs`` of ``tokenfab bench
   --json``), recomputed from the records alone, so ``bench-report`` gives the same numbers from the JSONL.
 * :func:`economics` turns each level into a measured point: throughput per GPU (total and output) against
-  interactivity, with $/M tokens and tokens/s per MW from :mod:`tokenfab.cost` (the formulas live there only).
+  interactivity, with $/M tokens and tokens/s per MW from :mod:`tokenfab.economics.cost` (the formulas live there only).
 * :func:`compare_with_model` is the hook for comparing measured points with the performance model: it takes any
   ``predict`` callable, so this module does not depend on the model.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable, Mapping, Sequence
 
-from ..errors import TokenfabError
-from . import metrics
-from .records import group_by_level
+from tokenfab.core.errors import TokenfabError
+from tokenfab.bench import metrics
+from tokenfab.bench.records import group_by_level
 
 # the keys every entry of "runs" holds (the --json contract), in display order
 CONTRACT_KEYS = ("requests_ok", "requests_failed", "ttft_ms_mean", "ttft_ms_p50", "ttft_ms_p99", "tpot_ms_mean",
@@ -51,7 +51,7 @@ def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
               kw_per_gpu_all_in: float | None = None) -> list[dict]:
     """Measured points per level: tokens/s per GPU (total, output, input) against interactivity, with $/M tokens
     (total, output, input) and tokens/s per MW (total, output) when the all-in kW per GPU is known."""
-    from .. import cost  # the one home of the cost formulas
+    from tokenfab.economics import cost  # the one home of the cost formulas
 
     if not isinstance(gpus, int) or gpus < 1:
         raise TokenfabError("must be a whole number >= 1", field="--gpus", got=gpus)
@@ -89,7 +89,7 @@ def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd
                   kw_per_gpu: float | None = None) -> tuple[float, float | None, dict | None]:
     """($ per GPU-hour, all-in kW per GPU or None, TCO summary or None) for a report.
 
-    With ``hardware``: :func:`tokenfab.tco.tco` (a preset, or ``usd_per_gpu_hour`` as a plain price) gives both the
+    With ``hardware``: :func:`tokenfab.economics.tco.tco` (a preset, or ``usd_per_gpu_hour`` as a plain price) gives both the
     price and the all-in kW per GPU (``kw_per_gpu`` overrides the latter). Without it: the plain price only.
     """
     if preset is not None and usd_per_gpu_hour is not None:
@@ -98,7 +98,7 @@ def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd
         if v is not None and not v > 0:
             raise TokenfabError("must be positive", field=name, got=v)
     if hardware is not None:
-        from ..tco import tco
+        from tokenfab.economics.tco import tco
 
         res = tco(hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour)
         doc = {"hardware": hardware, "preset": res.preset, "method": res.method, "usd_per_gpu_hour": res.usd_per_gpu_hour,

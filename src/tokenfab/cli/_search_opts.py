@@ -1,5 +1,6 @@
 """Options and output helpers shared by ``tokenfab frontier`` and ``tokenfab recommend`` (both run the design-space
 sweep of tokenfab.search, so they take the same model, hardware, workload, SLA and cost options)."""
+
 from __future__ import annotations
 
 from typing import Annotated, List, Optional
@@ -7,36 +8,72 @@ from typing import Annotated, List, Optional
 import typer
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model key or path to a config.json")]
-HardwareOpt = Annotated[str, typer.Option("--hardware", help="comma-separated hardware keys (tokenfab catalog hardware)")]
+HardwareOpt = Annotated[
+    str, typer.Option("--hardware", help="comma-separated hardware keys (tokenfab catalog hardware)")
+]
 IslOpt = Annotated[int, typer.Option("--isl", help="input tokens per request")]
 OslOpt = Annotated[int, typer.Option("--osl", help="output tokens per request")]
-WeightsOpt = Annotated[Optional[str], typer.Option(
-    "--weights", help="comma-separated weight precisions to sweep (default: the checkpoint's)")]
-GpusOpt = Annotated[Optional[int], typer.Option(
-    "--gpus", help="fix the GPUs per replica (per prefill or decode replica when disaggregated)")]
+WeightsOpt = Annotated[
+    Optional[str],
+    typer.Option("--weights", help="comma-separated weight precisions to sweep (default: the checkpoint's)"),
+]
+GpusOpt = Annotated[
+    Optional[int],
+    typer.Option("--gpus", help="fix the GPUs per replica (per prefill or decode replica when disaggregated)"),
+]
 ModeOpt = Annotated[str, typer.Option("--mode", help="agg | disagg | both")]
 TtftOpt = Annotated[Optional[float], typer.Option("--ttft-max-ms", help="TTFT limit at the percentile (ms)")]
 TpotOpt = Annotated[Optional[float], typer.Option("--tpot-max-ms", help="TPOT limit (ms)")]
-E2elOpt = Annotated[Optional[float], typer.Option(
-    "--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)")]
+E2elOpt = Annotated[
+    Optional[float], typer.Option("--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)")
+]
 PercentileOpt = Annotated[str, typer.Option("--percentile", help="SLA percentile: p50, p90, p99 (pNN) or mean")]
 PresetOpt = Annotated[Optional[str], typer.Option("--preset", help="TCO preset (default owned-neocloud)")]
-UsdPerGpuHourOpt = Annotated[Optional[float], typer.Option(
-    "--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model")]
+UsdPerGpuHourOpt = Annotated[
+    Optional[float], typer.Option("--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model")
+]
 CalibrationOpt = Annotated[Optional[str], typer.Option("--calibration", help="calibration profile JSON")]
-HardwareFileOpt = Annotated[Optional[List[str]], typer.Option(
-    "--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")]
+HardwareFileOpt = Annotated[
+    Optional[List[str]], typer.Option("--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")
+]
 NoMtpOpt = Annotated[bool, typer.Option("--no-mtp", help="do not sweep MTP draft tokens")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
-def sweep_kwargs(*, isl, osl, weights, gpus, mode, ttft_max_ms, tpot_max_ms, e2el_max_ms, percentile, preset,
-                 usd_per_gpu_hour, calibration, hardware_file, no_mtp=False) -> dict:
+def sweep_kwargs(
+    *,
+    isl,
+    osl,
+    weights,
+    gpus,
+    mode,
+    ttft_max_ms,
+    tpot_max_ms,
+    e2el_max_ms,
+    percentile,
+    preset,
+    usd_per_gpu_hour,
+    calibration,
+    hardware_file,
+    no_mtp=False,
+) -> dict:
     """The keyword arguments both library entry points (search.frontier, fleet.*) take from the shared options."""
-    return dict(isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode, ttft_max_ms=ttft_max_ms,
-                tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, percentile=percentile, preset=preset,
-                usd_per_gpu_hour=usd_per_gpu_hour, calibration=calibration, hardware_files=hardware_file,
-                mtp=not no_mtp)
+    return dict(
+        isl=isl,
+        osl=osl,
+        weights=weights,
+        gpus=gpus,
+        mode=mode,
+        ttft_max_ms=ttft_max_ms,
+        tpot_max_ms=tpot_max_ms,
+        e2el_max_ms=e2el_max_ms,
+        percentile=percentile,
+        preset=preset,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        calibration=calibration,
+        hardware_files=hardware_file,
+        mtp=not no_mtp,
+    )
 
 
 def fmt(x, spec: str = ",.1f", none: str = "-") -> str:
@@ -97,8 +134,12 @@ def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=
     def build(cols, use_short):
         t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         for c in cols:
-            t.add_column(short.get(c, c) if use_short else c, justify="left" if c in left else "right",
-                         no_wrap=c not in wrap, overflow="fold")
+            t.add_column(
+                short.get(c, c) if use_short else c,
+                justify="left" if c in left else "right",
+                no_wrap=c not in wrap,
+                overflow="fold",
+            )
         idx = [columns.index(c) for c in cols]
         for r in rows:
             t.add_row(*(r[i] for i in idx))
@@ -128,5 +169,8 @@ def print_footer(console, d: dict, *, rate_key: str | None = None) -> None:
     for w in d.get("warnings", []):
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     rate = d.get(rate_key) if rate_key else None
-    console.print(f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"
-                  + (f" ({rate:,.0f} per second)" if rate else ""), highlight=False)
+    console.print(
+        f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"
+        + (f" ({rate:,.0f} per second)" if rate else ""),
+        highlight=False,
+    )

@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..errors import TokenfabError
-from .common import console, err_console, print_json, split_csv, to_jsonable
+from tokenfab.core.errors import TokenfabError
+from tokenfab.cli.common import console, err_console, print_json, split_csv, to_jsonable
 
 
 def _fmt(v, digits: int = 1) -> str:
@@ -121,7 +121,7 @@ def _render_runs(doc: dict) -> None:
 
 
 def _write_csv(path: str, runs: list[dict]) -> None:
-    from ..bench.report import CONTRACT_KEYS
+    from tokenfab.bench.report import CONTRACT_KEYS
 
     scalar = []
     for r in runs:
@@ -171,9 +171,9 @@ def register(app: typer.Typer) -> None:
         csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write one CSV row per level"),
     ):
         """Measure a live OpenAI-compatible server: TTFT, TPOT, ITL, E2EL, throughput, goodput (and energy)."""
-        from ..bench import client, metrics, report
-        from ..bench.energy import EnergyMeter
-        from .common import parse_int_list
+        from tokenfab.bench import client, metrics, report
+        from tokenfab.bench.energy import EnergyMeter
+        from tokenfab.cli.common import parse_int_list
 
         if (concurrency is None) == (rate is None):
             raise TokenfabError("give exactly one of --concurrency (closed loop) or --rate (open loop)", field="load")
@@ -256,8 +256,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
-        from ..bench import metrics, report
-        from ..bench.records import read_records
+        from tokenfab.bench import metrics, report
+        from tokenfab.bench.records import read_records
 
         if gpus < 1:
             raise TokenfabError("must be >= 1", field="--gpus", got=gpus)
@@ -272,7 +272,7 @@ def register(app: typer.Typer) -> None:
         if compare_model:
             if not hardware:
                 raise TokenfabError("--compare-model needs the hardware", field="--hardware")
-            from ..bench.modelcheck import make_predictor
+            from tokenfab.bench.modelcheck import make_predictor
 
             predict = make_predictor(doc["runs"], model=compare_model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep,
                                      dp=dp, weights=weights, kv=kv, calibration=calibration)
@@ -299,7 +299,7 @@ def register(app: typer.Typer) -> None:
         if kw is None:
             console.print("  " + doc["tokens_per_s_per_mw"])
         if tco_doc:
-            console.print(f"  $/GPU-h from tokenfab.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "
+            console.print(f"  $/GPU-h from tokenfab.economics.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "
                           + "; ".join(tco_doc["notes"]), highlight=False)
         if doc.get("comparison"):
             c = Table(title=f"measured vs predicted ({compare_model} on {hardware}); error = predicted / measured - 1")
@@ -334,9 +334,9 @@ def _register_calibrate(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Fit the performance model's efficiency parameters to your benchmark; use with --calibration FILE."""
-        from ..bench import report
-        from ..bench.modelcheck import fit_from_runs
-        from ..bench.records import read_records
+        from tokenfab.bench import report
+        from tokenfab.bench.modelcheck import fit_from_runs
+        from tokenfab.bench.records import read_records
 
         recs, _bad = read_records(results)
         if run_id:

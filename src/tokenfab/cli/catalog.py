@@ -1,4 +1,5 @@
-"""``tokenfab catalog``: list the bundled hardware and models (a thin layer over tokenfab.hardware / tokenfab.models)."""
+"""``tokenfab catalog``: list the bundled hardware and models (a thin layer over tokenfab.catalog.hardware / tokenfab.catalog.models)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,17 +8,28 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ..errors import TokenfabError
-from ..hardware import FIGURE_FIELDS, HardwareSpec, alias_map, catalog, get_hardware
-from .common import console, emit, print_json
+from tokenfab.catalog.hardware import FIGURE_FIELDS, HardwareSpec, alias_map, catalog, get_hardware
+from tokenfab.cli.common import console, emit, print_json
+from tokenfab.core.errors import TokenfabError
 
 # unit shown next to each figure in the one-chip view (the unit is also in the field name)
 _UNITS = {
-    "memory_capacity_gib": "GiB", "memory_bandwidth_tb_per_s": "TB/s", "sram_capacity_mib": "MiB",
-    "sram_bandwidth_tb_per_s": "TB/s", "peak_tflops": "TFLOP/s (dense)", "tdp_w": "W", "scaleup_domain_size": "chips",
-    "scaleup_bandwidth_gb_per_s_per_direction": "GB/s per direction", "scaleout_bandwidth_gb_per_s_per_direction":
-    "GB/s per direction", "chips_per_node": "chips", "chips_per_rack": "chips", "node_it_power_kw": "kW",
-    "rack_it_power_kw": "kW", "price_usd_per_chip": "USD", "price_usd_per_system": "USD", "chips_per_system": "chips",
+    "memory_capacity_gib": "GiB",
+    "memory_bandwidth_tb_per_s": "TB/s",
+    "sram_capacity_mib": "MiB",
+    "sram_bandwidth_tb_per_s": "TB/s",
+    "peak_tflops": "TFLOP/s (dense)",
+    "tdp_w": "W",
+    "scaleup_domain_size": "chips",
+    "scaleup_bandwidth_gb_per_s_per_direction": "GB/s per direction",
+    "scaleout_bandwidth_gb_per_s_per_direction": "GB/s per direction",
+    "chips_per_node": "chips",
+    "chips_per_rack": "chips",
+    "node_it_power_kw": "kW",
+    "rack_it_power_kw": "kW",
+    "price_usd_per_chip": "USD",
+    "price_usd_per_system": "USD",
+    "chips_per_system": "chips",
     "all_in_kw_per_chip": "kW",
 }
 
@@ -56,11 +68,22 @@ def _render_list(cat: dict[str, HardwareSpec]) -> None:
         t.add_column(col, justify="left" if col in ("key", "name") else "right", overflow="fold")
     for k, h in cat.items():
         p = h.peak_tflops
-        t.add_row(k, h.name, _memory_cell(h), _fmt(h.memory_bandwidth_tb_per_s), _fmt(p.get("bf16") or p.get("fp16")),
-                  _fmt(p.get("fp8")), _fmt(p.get("fp4")), _fmt(h.tdp_w), _fmt(h.scaleup_domain_size))
+        t.add_row(
+            k,
+            h.name,
+            _memory_cell(h),
+            _fmt(h.memory_bandwidth_tb_per_s),
+            _fmt(p.get("bf16") or p.get("fp16")),
+            _fmt(p.get("fp8")),
+            _fmt(p.get("fp4")),
+            _fmt(h.tdp_w),
+            _fmt(h.scaleup_domain_size),
+        )
     console.print(t)
-    console.print("bf16 column shows fp16 where a chip lists only fp16; '-' = not supported natively or not published.",
-                  style="dim")
+    console.print(
+        "bf16 column shows fp16 where a chip lists only fp16; '-' = not supported natively or not published.",
+        style="dim",
+    )
 
 
 def _figure_rows(h: HardwareSpec):
@@ -81,8 +104,14 @@ def _figure_rows(h: HardwareSpec):
 def _chip_dict(h: HardwareSpec) -> dict:
     d = h.model_dump()
     d["figures"] = [
-        {"field": f, "value": v, "unit": u, "source": s.source if s else None, "as_of": s.as_of if s else None,
-         "note": s.note if s else None}
+        {
+            "field": f,
+            "value": v,
+            "unit": u,
+            "source": s.source if s else None,
+            "as_of": s.as_of if s else None,
+            "note": s.note if s else None,
+        }
         for f, v, u, s in _figure_rows(h)
     ]
     return d
@@ -97,8 +126,10 @@ def _common_source(rows) -> str | None:
 
 
 def _render_chip(h: HardwareSpec) -> None:
-    console.print(f"[bold]{h.key}[/bold]: {h.name} ({h.vendor}, kind {h.kind}, cost family {h.cost_family or '-'})",
-                  highlight=False)
+    console.print(
+        f"[bold]{h.key}[/bold]: {h.name} ({h.vendor}, kind {h.kind}, cost family {h.cost_family or '-'})",
+        highlight=False,
+    )
     if h.aliases:
         console.print(f"aliases: {', '.join(h.aliases)}", highlight=False)
     rows = list(_figure_rows(h))
@@ -122,7 +153,8 @@ def hardware_cmd(
     key: Optional[str] = typer.Argument(None, help="Show one chip with every figure and its source (e.g. h100-sxm)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     hardware_file: Optional[List[Path]] = typer.Option(
-        None, "--hardware-file", help="YAML/TOML file adding or overriding chips (repeatable; later files win)."),
+        None, "--hardware-file", help="YAML/TOML file adding or overriding chips (repeatable; later files win)."
+    ),
 ) -> None:
     """The hardware catalog: every chip, or one chip with the source and date of each figure."""
     files = [str(p) for p in hardware_file or []]
@@ -132,9 +164,17 @@ def hardware_cmd(
         return
     cat = catalog(files)
     if as_json:
-        print_json({"hardware": {k: _row_dict(h) for k, h in cat.items()}, "aliases": alias_map(cat),
-                    "units": {"memory_capacity_gib": "GiB (2**30 B)", "memory_bandwidth_tb_per_s": "TB/s (1e12 B/s)",
-                              "peak_tflops": "dense TFLOP/s (1e12 FLOP/s)"}})
+        print_json(
+            {
+                "hardware": {k: _row_dict(h) for k, h in cat.items()},
+                "aliases": alias_map(cat),
+                "units": {
+                    "memory_capacity_gib": "GiB (2**30 B)",
+                    "memory_bandwidth_tb_per_s": "TB/s (1e12 B/s)",
+                    "peak_tflops": "dense TFLOP/s (1e12 FLOP/s)",
+                },
+            }
+        )
         return
     _render_list(cat)
 
@@ -142,7 +182,7 @@ def hardware_cmd(
 def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """The bundled model catalog (Hugging Face config.json files)."""
     try:
-        from ..models import list_models
+        from tokenfab.catalog.models import list_models
     except ImportError as e:  # the models module is written by another part of the project
         raise TokenfabError(f"the model catalog is not available in this build ({e})", field="models") from None
     rows = [m.to_dict() for m in list_models()]
@@ -152,7 +192,9 @@ def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON in
     t = Table(title="Model catalog (parameters in billions, decimal)")
     cols = ("key", "name", "family", "total_params_b", "active_params_b", "native_weights", "max_position_embeddings")
     for c in cols:
-        t.add_column(c, justify="left" if c in ("key", "name", "family", "native_weights") else "right", overflow="fold")
+        t.add_column(
+            c, justify="left" if c in ("key", "name", "family", "native_weights") else "right", overflow="fold"
+        )
     for r in rows:
         t.add_row(*[_fmt(r.get(c)) for c in cols])
     console.print(t)

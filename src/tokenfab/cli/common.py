@@ -1,4 +1,5 @@
 """Helpers shared by the CLI modules: output (JSON or Rich), parsing of list options."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ from typing import Any, Callable
 
 from rich.console import Console
 
-from .._json import to_jsonable  # noqa: F401  (re-exported for the CLI modules)
-from ..errors import TokenfabError
+from tokenfab.core.errors import TokenfabError
+from tokenfab.core.jsonable import to_jsonable  # noqa: F401  (re-exported for the CLI modules)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,7 +41,9 @@ def parse_int_list(value: str, field: str) -> list[int]:
         try:
             n = int(item)
         except ValueError:
-            raise TokenfabError("not a whole number", field=field, expected="integers separated by commas", got=item) from None
+            raise TokenfabError(
+                "not a whole number", field=field, expected="integers separated by commas", got=item
+            ) from None
         if n <= 0:
             raise TokenfabError("must be positive", field=field, expected="> 0", got=n)
         out.append(n)

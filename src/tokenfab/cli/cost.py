@@ -1,5 +1,6 @@
-"""``tokenfab cost``: USD per million tokens, tokens/s per MW and J/token (thin layer over tokenfab.tco and
-tokenfab.cost). Takes every ``tokenfab tco`` flag to price the GPU-hour."""
+"""``tokenfab cost``: USD per million tokens, tokens/s per MW and J/token (thin layer over tokenfab.economics.tco and
+tokenfab.economics.cost). Takes every ``tokenfab tco`` flag to price the GPU-hour."""
+
 from __future__ import annotations
 
 from typing import Annotated, Optional
@@ -7,32 +8,72 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..cost import CACHED_INPUT_COST_FRACTION, DEFINITIONS, CostResult, compute_cost
-from ..errors import TokenfabError
-from ..tco import TcoResult
-from .common import console, print_json
-from .tco import (CapexOpt, ColoOpt, HardwareOpt, HwFileOpt, IdleOpt, ItKwOpt, JsonOpt, KwhOpt, LifeOpt, MaintOpt,
-                  PresetOpt, PriceOpt, PueOpt, ResidualOpt, SoftwareOpt, UtilOpt, WaccOpt, run_tco)
+from tokenfab.cli.common import console, print_json
+from tokenfab.cli.tco import (
+    CapexOpt,
+    ColoOpt,
+    HardwareOpt,
+    HwFileOpt,
+    IdleOpt,
+    ItKwOpt,
+    JsonOpt,
+    KwhOpt,
+    LifeOpt,
+    MaintOpt,
+    PresetOpt,
+    PriceOpt,
+    PueOpt,
+    ResidualOpt,
+    SoftwareOpt,
+    UtilOpt,
+    WaccOpt,
+    run_tco,
+)
+from tokenfab.core.errors import TokenfabError
+from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION, DEFINITIONS, CostResult, compute_cost
+from tokenfab.economics.tco import TcoResult
 
 _T = "Throughput (busy, per GPU)"
-TotalOpt = Annotated[Optional[float], typer.Option(
-    "--tokens-per-s-per-gpu", help="Total (input + output) tokens/s per GPU.", rich_help_panel=_T)]
-InOpt = Annotated[Optional[float], typer.Option(
-    "--input-tokens-per-s-per-gpu", help="Input tokens/s per GPU (with --output-tokens-per-s-per-gpu).",
-    rich_help_panel=_T)]
-OutOpt = Annotated[Optional[float], typer.Option(
-    "--output-tokens-per-s-per-gpu", help="Output tokens/s per GPU (with --input-tokens-per-s-per-gpu).",
-    rich_help_panel=_T)]
-CachedOpt = Annotated[float, typer.Option(
-    "--cached-input-cost-fraction", help="Cost of a cached input token as a fraction of an uncached one.",
-    rich_help_panel=_T)]
+TotalOpt = Annotated[
+    Optional[float],
+    typer.Option("--tokens-per-s-per-gpu", help="Total (input + output) tokens/s per GPU.", rich_help_panel=_T),
+]
+InOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--input-tokens-per-s-per-gpu",
+        help="Input tokens/s per GPU (with --output-tokens-per-s-per-gpu).",
+        rich_help_panel=_T,
+    ),
+]
+OutOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--output-tokens-per-s-per-gpu",
+        help="Output tokens/s per GPU (with --input-tokens-per-s-per-gpu).",
+        rich_help_panel=_T,
+    ),
+]
+CachedOpt = Annotated[
+    float,
+    typer.Option(
+        "--cached-input-cost-fraction",
+        help="Cost of a cached input token as a fraction of an uncached one.",
+        rich_help_panel=_T,
+    ),
+]
 
 _UNITS = {
-    "usd_per_mtok_total": "USD / M tokens", "usd_per_mtok_input": "USD / M input tokens",
-    "usd_per_mtok_output": "USD / M output tokens", "usd_per_mtok_cached_input": "USD / M cached input tokens",
-    "usd_per_mtok_blended": "USD / M tokens (3:1)", "tokens_per_s_per_mw": "tokens/s per MW all-in",
-    "tokens_per_s_per_mw_it": "tokens/s per MW IT", "joules_per_token": "J/token all-in",
-    "joules_per_token_it": "J/token IT", "tokens_per_usd_per_w": "tokens per USD per W",
+    "usd_per_mtok_total": "USD / M tokens",
+    "usd_per_mtok_input": "USD / M input tokens",
+    "usd_per_mtok_output": "USD / M output tokens",
+    "usd_per_mtok_cached_input": "USD / M cached input tokens",
+    "usd_per_mtok_blended": "USD / M tokens (3:1)",
+    "tokens_per_s_per_mw": "tokens/s per MW all-in",
+    "tokens_per_s_per_mw_it": "tokens/s per MW IT",
+    "joules_per_token": "J/token all-in",
+    "joules_per_token_it": "J/token IT",
+    "tokens_per_usd_per_w": "tokens per USD per W",
 }
 
 
@@ -58,28 +99,41 @@ def _fmt(x) -> str:
 def _render(payload: tuple[CostResult, TcoResult]) -> None:
     c, t = payload
     src = t.sources.get("price_usd_per_gpu_hour")
-    basis = (f"{t.usd_per_gpu_hour:,.4f} USD per busy GPU-hour ({t.method} model, preset {t.preset}"
-             f"{'' if not any(n.startswith('no preset given') for n in t.notes) else ', the default: no --preset given'})")
+    basis = (
+        f"{t.usd_per_gpu_hour:,.4f} USD per busy GPU-hour ({t.method} model, preset {t.preset}"
+        f"{'' if not any(n.startswith('no preset given') for n in t.notes) else ', the default: no --preset given'})"
+    )
     console.print(f"[bold]{t.hardware_key}[/]  priced at {basis}", highlight=False)
     if src:
         console.print(f"  price source: {src}", style="dim", highlight=False, markup=False)
     elif t.method == "owned":
-        console.print(f"  owned-cost breakdown (USD/busy GPU-h): "
-                      + ", ".join(f"{k} {v:.4f}" for k, v in t.breakdown.items()), style="dim", highlight=False)
-    tab = Table(title=f"Cost per token at {_fmt(c.tokens_per_s_per_gpu_total)} tokens/s per GPU "
-                      f"(input {_fmt(c.tokens_per_s_per_gpu_input)}, output {_fmt(c.tokens_per_s_per_gpu_output)})")
+        console.print(
+            f"  owned-cost breakdown (USD/busy GPU-h): " + ", ".join(f"{k} {v:.4f}" for k, v in t.breakdown.items()),
+            style="dim",
+            highlight=False,
+        )
+    tab = Table(
+        title=f"Cost per token at {_fmt(c.tokens_per_s_per_gpu_total)} tokens/s per GPU "
+        f"(input {_fmt(c.tokens_per_s_per_gpu_input)}, output {_fmt(c.tokens_per_s_per_gpu_output)})"
+    )
     for col in ("metric", "value", "unit", "definition"):
         tab.add_column(col, overflow="fold", justify="right" if col == "value" else "left")
     for k, unit in _UNITS.items():
         tab.add_row(k, _fmt(getattr(c, k)), unit, DEFINITIONS[k])
     console.print(tab)
     kw_src = t.sources.get("all_in_kw_per_gpu") or "IT kW x PUE"
-    console.print(f"- all-in kW per GPU {_fmt(c.kw_per_gpu_all_in)} ({kw_src}); IT kW per GPU {_fmt(c.kw_per_gpu_it)} "
-                  f"({t.sources.get('it_kw_per_gpu', '-').strip()})", style="dim", highlight=False, markup=False)
+    console.print(
+        f"- all-in kW per GPU {_fmt(c.kw_per_gpu_all_in)} ({kw_src}); IT kW per GPU {_fmt(c.kw_per_gpu_it)} "
+        f"({t.sources.get('it_kw_per_gpu', '-').strip()})",
+        style="dim",
+        highlight=False,
+        markup=False,
+    )
     for n in c.notes + [n for n in t.notes if not n.startswith("no preset given")]:
         console.print(f"- {n}", style="dim", highlight=False, markup=False)
-    console.print("- definitions: docs/tco.md (InferenceX conventions, metrics.md); `tokenfab tco` for the breakdown",
-                  style="dim")
+    console.print(
+        "- definitions: docs/tco.md (InferenceX conventions, metrics.md); `tokenfab tco` for the breakdown", style="dim"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -109,15 +163,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Cost per token: USD per million tokens (total, input, output, cached, blended), tokens/s per MW, J/token."""
         if tokens_per_s_per_gpu is None and input_tokens_per_s_per_gpu is None and output_tokens_per_s_per_gpu is None:
-            raise TokenfabError("no throughput given", field="tokens_per_s_per_gpu",
-                                expected="--tokens-per-s-per-gpu T, or --input-tokens-per-s-per-gpu I "
-                                         "--output-tokens-per-s-per-gpu O")
+            raise TokenfabError(
+                "no throughput given",
+                field="tokens_per_s_per_gpu",
+                expected="--tokens-per-s-per-gpu T, or --input-tokens-per-s-per-gpu I --output-tokens-per-s-per-gpu O",
+            )
         t = run_tco(locals())
-        c = compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=tokens_per_s_per_gpu,
-                         input_tokens_per_s_per_gpu=input_tokens_per_s_per_gpu,
-                         output_tokens_per_s_per_gpu=output_tokens_per_s_per_gpu,
-                         kw_per_gpu_all_in=t.kw_per_gpu_all_in, kw_per_gpu_it=t.kw_per_gpu_it,
-                         cached_input_cost_fraction=cached_input_cost_fraction)
+        c = compute_cost(
+            t.usd_per_gpu_hour,
+            total_tokens_per_s_per_gpu=tokens_per_s_per_gpu,
+            input_tokens_per_s_per_gpu=input_tokens_per_s_per_gpu,
+            output_tokens_per_s_per_gpu=output_tokens_per_s_per_gpu,
+            kw_per_gpu_all_in=t.kw_per_gpu_all_in,
+            kw_per_gpu_it=t.kw_per_gpu_it,
+            cached_input_cost_fraction=cached_input_cost_fraction,
+        )
         if json_out:
             print_json(cost_payload(c, t))
         else:

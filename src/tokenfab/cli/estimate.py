@@ -1,4 +1,5 @@
 """``tokenfab estimate``: TTFT, TPOT and throughput of one configuration."""
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -6,22 +7,30 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ..serving import estimate as estimate_fn
-from .common import console, emit
+from tokenfab.cli.common import console, emit
+from tokenfab.perf.serving import estimate as estimate_fn
 
 
 def _render(e) -> None:
     if not e.fits:
         # a configuration that does not fit has no latency to show: say so first, with by how much, and stop there
         for w in e.warnings:
-            console.print(f"[bold red]{'does not fit' if w.startswith('does not fit') else 'warning'}:[/] "
-                          f"{w.removeprefix('does not fit: ')}", highlight=False, soft_wrap=True)
-        console.print(f"[dim]{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
-                      f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.[/]")
+            console.print(
+                f"[bold red]{'does not fit' if w.startswith('does not fit') else 'warning'}:[/] "
+                f"{w.removeprefix('does not fit: ')}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        console.print(
+            f"[dim]{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
+            f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.[/]"
+        )
         return
-    t = Table(title=f"{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp} EP={e.ep}; "
-                    f"{e.weights} weights, {e.kv} KV, computed at {e.compute_precision}) - ISL {e.isl} / OSL {e.osl}",
-              title_justify="left")
+    t = Table(
+        title=f"{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp} EP={e.ep}; "
+        f"{e.weights} weights, {e.kv} KV, computed at {e.compute_precision}) - ISL {e.isl} / OSL {e.osl}",
+        title_justify="left",
+    )
     t.add_column("metric")
     t.add_column("value", justify="right")
     rows = [
@@ -49,8 +58,10 @@ def _render(e) -> None:
     console.print(b)
     for w in e.warnings:
         console.print(f"[yellow]warning:[/] {w}")
-    console.print("[dim]TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
-                  "GiB = 2^30 bytes.[/]")
+    console.print(
+        "[dim]TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
+        "GiB = 2^30 bytes.[/]"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -58,26 +69,53 @@ def register(app: typer.Typer) -> None:
     def estimate_cmd(
         model: str = typer.Option(..., "--model", "-m"),
         hardware: str = typer.Option(..., "--hardware"),
-        gpus: Optional[int] = typer.Option(None, "--gpus", help="chips in the deployment (default: TP x PP x DP, or the smallest layout that fits)"),
+        gpus: Optional[int] = typer.Option(
+            None, "--gpus", help="chips in the deployment (default: TP x PP x DP, or the smallest layout that fits)"
+        ),
         tp: Optional[int] = typer.Option(None, "--tp", help="tensor parallel (default: GPUs / (PP x DP))"),
         pp: Optional[int] = typer.Option(None, "--pp"),
         ep: Optional[int] = typer.Option(None, "--ep", help="expert parallel (MoE; default TP x DP)"),
         dp: Optional[int] = typer.Option(None, "--dp", help="data parallel replicas (attention DP for MoE)"),
-        weights: Optional[str] = typer.Option(None, "--weights", help="bf16|fp16|fp8|fp4|int8|int4 (default: the checkpoint's)"),
-        kv: Optional[str] = typer.Option(None, "--kv", help="bf16|fp16|fp8|fp4 (default: weights for 16/8-bit, fp8 for 4-bit)"),
+        weights: Optional[str] = typer.Option(
+            None, "--weights", help="bf16|fp16|fp8|fp4|int8|int4 (default: the checkpoint's)"
+        ),
+        kv: Optional[str] = typer.Option(
+            None, "--kv", help="bf16|fp16|fp8|fp4 (default: weights for 16/8-bit, fp8 for 4-bit)"
+        ),
         isl: int = typer.Option(1024, "--isl", help="input tokens per request"),
         osl: int = typer.Option(1024, "--osl", help="output tokens per request"),
-        concurrency: str = typer.Option("max", "--concurrency", help="concurrent requests, or 'max' (largest that fits)"),
+        concurrency: str = typer.Option(
+            "max", "--concurrency", help="concurrent requests, or 'max' (largest that fits)"
+        ),
         rate: Optional[float] = typer.Option(None, "--rate", help="open loop: requests/s instead of a concurrency"),
         mtp: int = typer.Option(0, "--mtp", help="speculative / MTP draft tokens per step"),
         mtp_acceptance: float = typer.Option(1.0, "--mtp-acceptance", help="mean tokens accepted per step (1..1+mtp)"),
         prefix_hit: float = typer.Option(0.0, "--prefix-hit", help="prefix-cache hit rate in [0, 1)"),
-        calibration: Optional[str] = typer.Option(None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"),
+        calibration: Optional[str] = typer.Option(
+            None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"
+        ),
         hardware_file: Optional[List[str]] = typer.Option(None, "--hardware-file"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Calibrated roofline estimate of TTFT, TPOT and throughput for a model x hardware x precision x parallelism."""
-        e = estimate_fn(model, hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, dp=dp, weights=weights, kv=kv, isl=isl, osl=osl,
-                        concurrency=concurrency, rate_rps=rate, mtp_draft_tokens=mtp, mtp_acceptance_length=mtp_acceptance,
-                        prefix_hit_rate=prefix_hit, calibration=calibration, hardware_files=hardware_file)
+        e = estimate_fn(
+            model,
+            hardware,
+            gpus=gpus,
+            tp=tp,
+            pp=pp,
+            ep=ep,
+            dp=dp,
+            weights=weights,
+            kv=kv,
+            isl=isl,
+            osl=osl,
+            concurrency=concurrency,
+            rate_rps=rate,
+            mtp_draft_tokens=mtp,
+            mtp_acceptance_length=mtp_acceptance,
+            prefix_hit_rate=prefix_hit,
+            calibration=calibration,
+            hardware_files=hardware_file,
+        )
         emit(e, as_json, _render)

@@ -1,23 +1,47 @@
 """``tokenfab frontier``: the Pareto frontier of a model over hardware types (a thin layer over tokenfab.search)."""
+
 from __future__ import annotations
 
 from typing import Optional
 
 import typer
 
-from ..search import frontier as frontier_fn
-from ..search import layout_text
-from . import _search_opts as O
-from ._search_opts import (CalibrationOpt, E2elOpt, GpusOpt, HardwareFileOpt, HardwareOpt, IslOpt, JsonOpt,
-                           ModelOpt, ModeOpt, NoMtpOpt, OslOpt, PercentileOpt, PresetOpt, TpotOpt, TtftOpt,
-                           UsdPerGpuHourOpt, WeightsOpt)
-from ._search_opts import fmt as _f
-from ._search_opts import mtp_text
-from .common import console, err_console, print_json
+from tokenfab.cli import _search_opts as O
+from tokenfab.cli._search_opts import (
+    CalibrationOpt,
+    E2elOpt,
+    GpusOpt,
+    HardwareFileOpt,
+    HardwareOpt,
+    IslOpt,
+    JsonOpt,
+    ModelOpt,
+    ModeOpt,
+    NoMtpOpt,
+    OslOpt,
+    PercentileOpt,
+    PresetOpt,
+    TpotOpt,
+    TtftOpt,
+    UsdPerGpuHourOpt,
+    WeightsOpt,
+    mtp_text,
+)
+from tokenfab.cli._search_opts import fmt as _f
+from tokenfab.cli.common import console, err_console, print_json
+from tokenfab.search import frontier as frontier_fn
+from tokenfab.search import layout_text
 
-
-SHORT = {"tok/s/user": "tok/s\n/user", "tok/s/GPU": "tok/s\n/GPU", "TPOT ms": "TPOT\nms", "$/M total": "$/M\ntotal",
-         "$/M in": "$/M\nin", "$/M out": "$/M\nout", "k tok/s/MW": "k tok/s\n/MW", "out tok/s/GPU": "out tok\n/s/GPU"}
+SHORT = {
+    "tok/s/user": "tok/s\n/user",
+    "tok/s/GPU": "tok/s\n/GPU",
+    "TPOT ms": "TPOT\nms",
+    "$/M total": "$/M\ntotal",
+    "$/M in": "$/M\nin",
+    "$/M out": "$/M\nout",
+    "k tok/s/MW": "k tok/s\n/MW",
+    "out tok/s/GPU": "out tok\n/s/GPU",
+}
 # columns dropped, in this order, while a table is wider than the terminal (the JSON always has everything)
 POINT_DROP = ("out tok/s/GPU", "$/M out", "weights/KV", "k tok/s/MW", O.SHORT_HEADERS, "mode", "MTP")
 TIER_DROP = ("$/M in", "$/M out", O.SHORT_HEADERS, "mode")
@@ -26,22 +50,53 @@ TARGET_DROP = ("$/M in", "$/M out", "k tok/s/MW", O.SHORT_HEADERS, "note")
 
 def _point_row(p: dict) -> list[str]:
     cfg = p["config"]
-    return [p["mode"], str(cfg["gpus"]), layout_text(cfg), f"{cfg['weights']}/{cfg['kv']}", f"{cfg['concurrency']:,}",
-            mtp_text(cfg), _f(p["tokens_per_s_per_user"]), _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
-            _f(p["output_tokens_per_s_per_gpu"], ",.0f"), _f(p["ttft_ms"], ",.0f"), _f(p["tpot_ms"], ",.2f"),
-            _f(p["usd_per_mtok_total"], ",.3f"), _f(p["usd_per_mtok_output"], ",.3f"),
-            _f(p["tokens_per_s_per_mw"] / 1e3 if p["tokens_per_s_per_mw"] is not None else None, ",.0f")]
+    return [
+        p["mode"],
+        str(cfg["gpus"]),
+        layout_text(cfg),
+        f"{cfg['weights']}/{cfg['kv']}",
+        f"{cfg['concurrency']:,}",
+        mtp_text(cfg),
+        _f(p["tokens_per_s_per_user"]),
+        _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
+        _f(p["output_tokens_per_s_per_gpu"], ",.0f"),
+        _f(p["ttft_ms"], ",.0f"),
+        _f(p["tpot_ms"], ",.2f"),
+        _f(p["usd_per_mtok_total"], ",.3f"),
+        _f(p["usd_per_mtok_output"], ",.3f"),
+        _f(p["tokens_per_s_per_mw"] / 1e3 if p["tokens_per_s_per_mw"] is not None else None, ",.0f"),
+    ]
 
 
 def render(d: dict) -> None:
     pct = d["sla"]["percentile"]
-    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - "
-                  f"modes {', '.join(d['modes'])} - SLA: {O.sla_text(d['sla'])} - cost: "
-                  + (f"${d['usd_per_gpu_hour_override']:g}/GPU-hour" if d.get("usd_per_gpu_hour_override") else
-                     f"preset {d['preset']}"), highlight=False)
+    console.print(
+        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - "
+        f"modes {', '.join(d['modes'])} - SLA: {O.sla_text(d['sla'])} - cost: "
+        + (
+            f"${d['usd_per_gpu_hour_override']:g}/GPU-hour"
+            if d.get("usd_per_gpu_hour_override")
+            else f"preset {d['preset']}"
+        ),
+        highlight=False,
+    )
     short = {**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"}
-    cols = ["mode", "GPUs", "layout", "weights/KV", "conc", "MTP", "tok/s/user", "tok/s/GPU", "out tok/s/GPU",
-            f"TTFT {pct} ms", "TPOT ms", "$/M total", "$/M out", "k tok/s/MW"]
+    cols = [
+        "mode",
+        "GPUs",
+        "layout",
+        "weights/KV",
+        "conc",
+        "MTP",
+        "tok/s/user",
+        "tok/s/GPU",
+        "out tok/s/GPU",
+        f"TTFT {pct} ms",
+        "TPOT ms",
+        "$/M total",
+        "$/M out",
+        "k tok/s/MW",
+    ]
     # one weight precision: the header names it, so its column goes first on a narrow terminal
     drop = POINT_DROP if len(d["weights"]) == 1 else tuple(c for c in POINT_DROP if c != "weights/KV")
     by_hw: dict[str, list[dict]] = {}
@@ -51,10 +106,18 @@ def render(d: dict) -> None:
         cost = (d["hardware"].get(hw) or {}).get("cost") or {}
         usd = cost.get("usd_per_gpu_hour")
         rows = [_point_row(p) for p in sorted(pts, key=lambda p: (p["mode"], p["tokens_per_s_per_user"]))]
-        console.print(O.fitted_table(
-            console, f"{hw}: Pareto frontier ({len(pts)} points; "
-                     f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
-            cols, rows, left=("mode", "layout", "weights/KV"), drop=drop, short=short))
+        console.print(
+            O.fitted_table(
+                console,
+                f"{hw}: Pareto frontier ({len(pts)} points; "
+                f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
+                cols,
+                rows,
+                left=("mode", "layout", "weights/KV"),
+                drop=drop,
+                short=short,
+            )
+        )
     tiers = d["tiers"]
     rows = []
     for name in ("bulk", "goldilocks", "premium"):
@@ -62,37 +125,76 @@ def render(d: dict) -> None:
         if not p:
             rows.append([name, tiers.get(f"{name}_note", "none"), "", "", "", "", "", "", "", ""])
             continue
-        rows.append([name, p["hardware"], p["mode"], str(p["config"]["gpus"]), layout_text(p["config"]),
-                     _f(p["tokens_per_s_per_user"]), _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
-                     _f(p["usd_per_mtok_total"], ",.3f"), _f(p["usd_per_mtok_input"], ",.3f"),
-                     _f(p["usd_per_mtok_output"], ",.3f")])
-    console.print(O.fitted_table(
-        console, f"token tiers (goldilocks: >= {tiers['goldilocks_interactivity']:g} tok/s/user)",
-        ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in", "$/M out"),
-        rows, left=("tier", "hardware", "mode", "layout"), drop=TIER_DROP, short=short))
+        rows.append(
+            [
+                name,
+                p["hardware"],
+                p["mode"],
+                str(p["config"]["gpus"]),
+                layout_text(p["config"]),
+                _f(p["tokens_per_s_per_user"]),
+                _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
+                _f(p["usd_per_mtok_total"], ",.3f"),
+                _f(p["usd_per_mtok_input"], ",.3f"),
+                _f(p["usd_per_mtok_output"], ",.3f"),
+            ]
+        )
+    console.print(
+        O.fitted_table(
+            console,
+            f"token tiers (goldilocks: >= {tiers['goldilocks_interactivity']:g} tok/s/user)",
+            ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in", "$/M out"),
+            rows,
+            left=("tier", "hardware", "mode", "layout"),
+            drop=TIER_DROP,
+            short=short,
+        )
+    )
     at = d["at_target"]
     rows = []
     for r in at["results"]:
         mw = r.get("tokens_per_s_per_mw")
-        rows.append([r["hardware"], r["mode"], _f(r.get("total_tokens_per_s_per_gpu"), ",.0f"),
-                     _f(r.get("usd_per_mtok_total"), ",.3f"), _f(r.get("usd_per_mtok_input"), ",.3f"),
-                     _f(r.get("usd_per_mtok_output"), ",.3f"), _f(mw / 1e3 if mw else None, ",.0f"), r.get("note", "")])
-    console.print(O.fitted_table(
-        console, f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})",
-        ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M in", "$/M out", "k tok/s/MW", "note"), rows,
-        left=("hardware", "mode", "note"), drop=TARGET_DROP, short=short, wrap=("note",)))
+        rows.append(
+            [
+                r["hardware"],
+                r["mode"],
+                _f(r.get("total_tokens_per_s_per_gpu"), ",.0f"),
+                _f(r.get("usd_per_mtok_total"), ",.3f"),
+                _f(r.get("usd_per_mtok_input"), ",.3f"),
+                _f(r.get("usd_per_mtok_output"), ",.3f"),
+                _f(mw / 1e3 if mw else None, ",.0f"),
+                r.get("note", ""),
+            ]
+        )
+    console.print(
+        O.fitted_table(
+            console,
+            f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})",
+            ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M in", "$/M out", "k tok/s/MW", "note"),
+            rows,
+            left=("hardware", "mode", "note"),
+            drop=TARGET_DROP,
+            short=short,
+            wrap=("note",),
+        )
+    )
     b = d.get("best")
     if b:
-        console.print(f"[bold]best[/] ({b['criterion']}): {b['hardware']} {b['mode']} {b['config']['gpus']} GPUs "
-                      f"{layout_text(b['config'])}, {_f(b['tokens_per_s_per_user'])} tok/s/user, "
-                      f"{_f(b['total_tokens_per_s_per_gpu'], ',.0f')} tok/s/GPU, "
-                      f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens", highlight=False)
+        console.print(
+            f"[bold]best[/] ({b['criterion']}): {b['hardware']} {b['mode']} {b['config']['gpus']} GPUs "
+            f"{layout_text(b['config'])}, {_f(b['tokens_per_s_per_user'])} tok/s/user, "
+            f"{_f(b['total_tokens_per_s_per_gpu'], ',.0f')} tok/s/GPU, "
+            f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens",
+            highlight=False,
+        )
     O.print_footer(console, d, rate_key="configurations_per_s")
-    console.print(f"[dim]TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
-                  "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $/M = $ per busy "
-                  "GPU-hour (TCO: wall-clock / utilization) / tokens per GPU-hour, a capacity price at the TCO's "
-                  "utilization (recommend bills a fleet for a demand instead); MW = all-in facility power.[/]",
-                  highlight=False)
+    console.print(
+        f"[dim]TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
+        "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $/M = $ per busy "
+        "GPU-hour (TCO: wall-clock / utilization) / tokens per GPU-hour, a capacity price at the TCO's "
+        "utilization (recommend bills a fleet for a demand instead); MW = all-in facility power.[/]",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -110,30 +212,50 @@ def register(app: typer.Typer) -> None:
         e2el_max_ms: E2elOpt = None,
         percentile: PercentileOpt = "p90",
         min_interactivity: Optional[float] = typer.Option(
-            None, "--min-interactivity", help="keep points with at least this many tok/s/user"),
+            None, "--min-interactivity", help="keep points with at least this many tok/s/user"
+        ),
         target_interactivity: Optional[float] = typer.Option(
-            None, "--target-interactivity", help="read cost and throughput off the frontier here (tok/s/user; "
-                                                 "default 50)"),
+            None,
+            "--target-interactivity",
+            help="read cost and throughput off the frontier here (tok/s/user; default 50)",
+        ),
         preset: PresetOpt = None,
         usd_per_gpu_hour: UsdPerGpuHourOpt = None,
         calibration: CalibrationOpt = None,
         hardware_file: HardwareFileOpt = None,
         no_mtp: NoMtpOpt = False,
         plot: Optional[str] = typer.Option(
-            None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"),
+            None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"
+        ),
         as_json: JsonOpt = False,
     ):
         """Pareto frontier (tokens/s per GPU vs tokens/s per user) of a model on each hardware, aggregated and
         disaggregated, with cost per token, token tiers and SLA filtering."""
-        res = frontier_fn(model, hardware, min_interactivity=min_interactivity,
-                          target_interactivity=target_interactivity,
-                          **O.sweep_kwargs(isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode,
-                                           ttft_max_ms=ttft_max_ms, tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms,
-                                           percentile=percentile, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                                           calibration=calibration, hardware_file=hardware_file, no_mtp=no_mtp))
+        res = frontier_fn(
+            model,
+            hardware,
+            min_interactivity=min_interactivity,
+            target_interactivity=target_interactivity,
+            **O.sweep_kwargs(
+                isl=isl,
+                osl=osl,
+                weights=weights,
+                gpus=gpus,
+                mode=mode,
+                ttft_max_ms=ttft_max_ms,
+                tpot_max_ms=tpot_max_ms,
+                e2el_max_ms=e2el_max_ms,
+                percentile=percentile,
+                preset=preset,
+                usd_per_gpu_hour=usd_per_gpu_hour,
+                calibration=calibration,
+                hardware_file=hardware_file,
+                no_mtp=no_mtp,
+            ),
+        )
         d = res.to_dict()
         if plot:
-            from ..plotting import plot_frontier
+            from tokenfab.render.plots import plot_frontier
 
             path = plot_frontier(d, plot)
             (err_console if as_json else console).print(f"wrote chart to {path}", highlight=False)

@@ -1,4 +1,5 @@
 """The ``tokenfab`` command. Each sub-command lives in its own module with a ``register(app)`` function."""
+
 from __future__ import annotations
 
 import importlib
@@ -6,8 +7,8 @@ import importlib
 import typer
 from typer.core import TyperGroup
 
-from ..errors import TokenfabError
-from .common import err_console
+from tokenfab.cli.common import err_console
+from tokenfab.core.errors import TokenfabError
 
 
 class _Group(TyperGroup):
@@ -32,8 +33,19 @@ app = typer.Typer(
 
 # sub-command modules, in the order they appear in --help; a module that is not there yet is skipped
 COMMAND_MODULES = (
-    "catalog", "fit", "tco", "cost", "estimate", "frontier", "recommend", "plan", "report", "prices",
-    "sensitivity", "bench", "ui",
+    "catalog",
+    "fit",
+    "tco",
+    "cost",
+    "estimate",
+    "frontier",
+    "recommend",
+    "plan",
+    "report",
+    "prices",
+    "sensitivity",
+    "bench",
+    "ui",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,5 +1,6 @@
 """``tokenfab plan scenario.yaml``: month-by-month demand, fleet, cost, revenue, margin and breakeven per candidate
-hardware (a thin layer over tokenfab.planning; docs/demand.md)."""
+hardware (a thin layer over tokenfab.planning.plan; docs/demand.md)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -9,11 +10,11 @@ from typing import Optional
 
 import typer
 
-from .. import planning
-from ..scenario import load_scenario
-from ._search_opts import fmt as _f
-from ._search_opts import table
-from .common import console, err_console, print_json, split_csv, to_jsonable
+from tokenfab.cli._search_opts import fmt as _f
+from tokenfab.cli._search_opts import table
+from tokenfab.cli.common import console, err_console, print_json, split_csv, to_jsonable
+from tokenfab.planning import plan as planning
+from tokenfab.planning.scenario import load_scenario
 
 ScenarioArg = typer.Argument(..., help="scenario YAML (see examples/ and docs/demand.md)")
 MonthsOpt = typer.Option(None, "--months", help="plan only the first N months (default: the scenario's horizon)")
@@ -28,8 +29,15 @@ def progress_bar(enabled: bool, description: str = "planning"):
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), TextColumn("{task.fields[label]}"), console=err_console, transient=True) as p:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[label]}"),
+        console=err_console,
+        transient=True,
+    ) as p:
         task = p.add_task(description, total=1, label="")
 
         def cb(done: int, total: int, label: str) -> None:
@@ -79,7 +87,7 @@ def si(x, digits: int = 3) -> str:
     a = abs(x)
     for lim, div, suf in ((1e12, 1e12, "T"), (1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K")):
         if a >= lim:
-            return f"{x / div:.{digits}g}{suf}" if a / div < 10 ** digits else f"{x / div:,.0f}{suf}"
+            return f"{x / div:.{digits}g}{suf}" if a / div < 10**digits else f"{x / div:,.0f}{suf}"
     return f"{x:,.0f}" if a >= 100 else f"{x:.{digits}g}"
 
 
@@ -94,7 +102,9 @@ def _wrap_words(text: str, width: int) -> str:
     return "\n".join(lines)
 
 
-def fitted_table(title: str, columns: list[tuple[str, int]], rows: list[list[str]], *, left=(), width: int | None = None):
+def fitted_table(
+    title: str, columns: list[tuple[str, int]], rows: list[list[str]], *, left=(), width: int | None = None
+):
     """A table whose columns fit ``width`` (default: the console's). Columns are ``(header, priority)``; headers are
     wrapped at spaces when the table would not fit otherwise, then, while it is still too wide (cells are never cut),
     the lowest-priority column is left out and named in the caption. Priority 0 columns are always kept."""
@@ -125,8 +135,10 @@ def fitted_table(title: str, columns: list[tuple[str, int]], rows: list[list[str
     for r in rows:
         t.add_row(*[r[j] for j in keep])
     if dropped:
-        t.caption = (f"left out at {width} columns: {', '.join(reversed(dropped))} "
-                     "(a wider terminal, --json or --csv shows them)")
+        t.caption = (
+            f"left out at {width} columns: {', '.join(reversed(dropped))} "
+            "(a wider terminal, --json or --csv shows them)"
+        )
         t.caption_justify = "left"
     return t
 
@@ -134,62 +146,192 @@ def fitted_table(title: str, columns: list[tuple[str, int]], rows: list[list[str
 def render(res: planning.PlanResult, d: dict) -> None:
     sc = d["scenario"]
     dem = d["demand"]
-    console.print(f"[bold]{sc['name']}[/] - model {sc['model']} ({sc['precision']['text']}) - "
-                  f"{sc['months_planned']} months - peak-to-average {dem['peak_to_average']:.2f}", highlight=False)
+    console.print(
+        f"[bold]{sc['name']}[/] - model {sc['model']} ({sc['precision']['text']}) - "
+        f"{sc['months_planned']} months - peak-to-average {dem['peak_to_average']:.2f}",
+        highlight=False,
+    )
     idx = _pick_months(len(d["labels"]))
     T = dem["totals"]
-    rows = [[d["labels"][i], si(dem["total_users"][i]), si(dem["daily_active_users"][i]),
-             si(T["llm_calls_per_day"][i]), si(T["input_tokens_per_day"][i]), si(T["cached_input_tokens_per_day"][i]),
-             si(T["output_tokens_per_day"][i]), _f(T["peak_requests_per_s"][i], ",.1f")] for i in idx]
-    console.print(fitted_table("demand per month (per day; K, M, B = thousand, million, billion)",
-                               [("month", 0), ("users", 0), ("DAU", 2), ("calls/day", 1), ("input tok", 0),
-                                ("cached tok", 1), ("output tok", 0), ("peak req/s", 0)], rows, left=("month",)))
+    rows = [
+        [
+            d["labels"][i],
+            si(dem["total_users"][i]),
+            si(dem["daily_active_users"][i]),
+            si(T["llm_calls_per_day"][i]),
+            si(T["input_tokens_per_day"][i]),
+            si(T["cached_input_tokens_per_day"][i]),
+            si(T["output_tokens_per_day"][i]),
+            _f(T["peak_requests_per_s"][i], ",.1f"),
+        ]
+        for i in idx
+    ]
+    console.print(
+        fitted_table(
+            "demand per month (per day; K, M, B = thousand, million, billion)",
+            [
+                ("month", 0),
+                ("users", 0),
+                ("DAU", 2),
+                ("calls/day", 1),
+                ("input tok", 0),
+                ("cached tok", 1),
+                ("output tok", 0),
+                ("peak req/s", 0),
+            ],
+            rows,
+            left=("month",),
+        )
+    )
     last = len(d["labels"]) - 1
     tot = T["total_tokens_per_day"][last] or 1.0
-    rows = [[name, si(v["total_tokens_per_day"][last]), f"{v['total_tokens_per_day'][last] / tot:.0%}"]
-            for name, v in list(dem["by_feature"].items()) + list(dem["by_persona"].items())]
-    console.print(fitted_table(f"tokens per day in {d['labels'][last]} by feature and persona",
-                               [("feature / persona", 0), ("tokens/day", 0), ("share", 0)], rows,
-                               left=("feature / persona",)))
+    rows = [
+        [name, si(v["total_tokens_per_day"][last]), f"{v['total_tokens_per_day'][last] / tot:.0%}"]
+        for name, v in list(dem["by_feature"].items()) + list(dem["by_persona"].items())
+    ]
+    console.print(
+        fitted_table(
+            f"tokens per day in {d['labels'][last]} by feature and persona",
+            [("feature / persona", 0), ("tokens/day", 0), ("share", 0)],
+            rows,
+            left=("feature / persona",),
+        )
+    )
     rows = []
     for k, w in enumerate(dem["workloads"], 1):
         c = d["caching"][w["key"]]
-        rows.append([f"w{k}", ", ".join(w["features"]), w["model"], f"{w['weights']}/{w['kv']}", w["tier"],
-                     f"{w['isl']}/{w['osl']}", f"{w['ttft_max_ms']:g}/{w['tpot_max_ms']:g}",
-                     f"{w['prefix_hit_rate']:.0%}", si(c["kv_hbm_gib"][last]), si(c["kv_dram_gib"][last])])
-    console.print(fitted_table("workloads (each fleet is sized at its peak within its SLA)",
-                               [("#", 0), ("features", 0), ("model", 1), ("weights/KV", 0), ("tier", 2),
-                                ("ISL/OSL", 0), ("TTFT/TPOT ms", 1), ("prefix hit", 2), ("KV HBM GiB", 3),
-                                ("KV DRAM GiB", 3)], rows, left=("#", "features", "model", "weights/KV", "tier")))
+        rows.append(
+            [
+                f"w{k}",
+                ", ".join(w["features"]),
+                w["model"],
+                f"{w['weights']}/{w['kv']}",
+                w["tier"],
+                f"{w['isl']}/{w['osl']}",
+                f"{w['ttft_max_ms']:g}/{w['tpot_max_ms']:g}",
+                f"{w['prefix_hit_rate']:.0%}",
+                si(c["kv_hbm_gib"][last]),
+                si(c["kv_dram_gib"][last]),
+            ]
+        )
+    console.print(
+        fitted_table(
+            "workloads (each fleet is sized at its peak within its SLA)",
+            [
+                ("#", 0),
+                ("features", 0),
+                ("model", 1),
+                ("weights/KV", 0),
+                ("tier", 2),
+                ("ISL/OSL", 0),
+                ("TTFT/TPOT ms", 1),
+                ("prefix hit", 2),
+                ("KV HBM GiB", 3),
+                ("KV DRAM GiB", 3),
+            ],
+            rows,
+            left=("#", "features", "model", "weights/KV", "tier"),
+        )
+    )
     rows = []
     for h in d["hardware"]:
         if not h["feasible"]:
             rows.append([h["hardware"]] + ["-"] * 8)
             continue
         tt = h["totals"]
-        rows.append([h["hardware"], _f(tt["peak_gpus"], ",.0f"), _f(tt["peak_mw"], ",.2f"), si(tt["cost_usd"]),
-                     si(tt["capital_usd"]), si(tt["operating_usd"]), si(tt["revenue_usd"]),
-                     _f(tt["gross_margin_pct"], ",.1f"), _f(tt["usd_per_mtok_blended"], ",.3f")])
-    console.print(fitted_table(f"hardware comparison over {sc['months_planned']} months (cheapest first)",
-                               [("hardware", 0), ("peak GPUs", 0), ("peak MW", 1), ("total cost $", 0),
-                                ("capital $", 2), ("operating $", 2), ("revenue $", 0), ("margin %", 0),
-                                ("$/M blended", 1)], rows, left=("hardware",)))
+        rows.append(
+            [
+                h["hardware"],
+                _f(tt["peak_gpus"], ",.0f"),
+                _f(tt["peak_mw"], ",.2f"),
+                si(tt["cost_usd"]),
+                si(tt["capital_usd"]),
+                si(tt["operating_usd"]),
+                si(tt["revenue_usd"]),
+                _f(tt["gross_margin_pct"], ",.1f"),
+                _f(tt["usd_per_mtok_blended"], ",.3f"),
+            ]
+        )
+    console.print(
+        fitted_table(
+            f"hardware comparison over {sc['months_planned']} months (cheapest first)",
+            [
+                ("hardware", 0),
+                ("peak GPUs", 0),
+                ("peak MW", 1),
+                ("total cost $", 0),
+                ("capital $", 2),
+                ("operating $", 2),
+                ("revenue $", 0),
+                ("margin %", 0),
+                ("$/M blended", 1),
+            ],
+            rows,
+            left=("hardware",),
+        )
+    )
     best = d["best_hardware"]
     if best:
         h = next(x for x in d["hardware"] if x["hardware"] == best)
         m = h["monthly"]
-        rows = [[d["labels"][i], _f(m["gpus"][i], ",.0f"), _f(m["nodes"][i], ",.0f"), _f(m["racks"][i], ",.0f"),
-                 _f(m["mw"][i], ",.2f"), si(m["cost_usd"][i]), si(m["capital_usd"][i]), si(m["revenue_usd"][i]),
-                 _f(m["gross_margin_pct"][i], ",.1f")] for i in idx]
-        console.print(fitted_table(f"{best}: fleet and money, month by month",
-                                   [("month", 0), ("GPUs", 0), ("nodes", 2), ("racks", 2), ("MW", 1), ("cost $", 0),
-                                    ("capital $", 3), ("revenue $", 0), ("margin %", 0)], rows, left=("month",)))
-        rows = [[d["labels"][i], _f(m["usd_per_mtok_input"][i], ",.3f"), _f(m["usd_per_mtok_cached_input"][i], ",.3f"),
-                 _f(m["usd_per_mtok_output"][i], ",.3f"), _f(m["breakeven_usd_per_mtok"][i], ",.3f"),
-                 si(m["breakeven_users"][i])] for i in idx]
-        console.print(fitted_table(f"{best}: cost per million tokens and breakeven, month by month",
-                                   [("month", 0), ("$/M in", 0), ("$/M cached", 0), ("$/M out", 0),
-                                    ("breakeven $/M", 0), ("breakeven users", 0)], rows, left=("month",)))
+        rows = [
+            [
+                d["labels"][i],
+                _f(m["gpus"][i], ",.0f"),
+                _f(m["nodes"][i], ",.0f"),
+                _f(m["racks"][i], ",.0f"),
+                _f(m["mw"][i], ",.2f"),
+                si(m["cost_usd"][i]),
+                si(m["capital_usd"][i]),
+                si(m["revenue_usd"][i]),
+                _f(m["gross_margin_pct"][i], ",.1f"),
+            ]
+            for i in idx
+        ]
+        console.print(
+            fitted_table(
+                f"{best}: fleet and money, month by month",
+                [
+                    ("month", 0),
+                    ("GPUs", 0),
+                    ("nodes", 2),
+                    ("racks", 2),
+                    ("MW", 1),
+                    ("cost $", 0),
+                    ("capital $", 3),
+                    ("revenue $", 0),
+                    ("margin %", 0),
+                ],
+                rows,
+                left=("month",),
+            )
+        )
+        rows = [
+            [
+                d["labels"][i],
+                _f(m["usd_per_mtok_input"][i], ",.3f"),
+                _f(m["usd_per_mtok_cached_input"][i], ",.3f"),
+                _f(m["usd_per_mtok_output"][i], ",.3f"),
+                _f(m["breakeven_usd_per_mtok"][i], ",.3f"),
+                si(m["breakeven_users"][i]),
+            ]
+            for i in idx
+        ]
+        console.print(
+            fitted_table(
+                f"{best}: cost per million tokens and breakeven, month by month",
+                [
+                    ("month", 0),
+                    ("$/M in", 0),
+                    ("$/M cached", 0),
+                    ("$/M out", 0),
+                    ("breakeven $/M", 0),
+                    ("breakeven users", 0),
+                ],
+                rows,
+                left=("month",),
+            )
+        )
     for h in d["hardware"]:
         if not h["feasible"]:
             console.print(f"[yellow]{h['hardware']} cannot serve the plan:[/] {h['reason']}", highlight=False)
@@ -197,8 +339,10 @@ def render(res: planning.PlanResult, d: dict) -> None:
         console.print(s, highlight=False)
     for w in d["warnings"]:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    console.print(f"[dim]planned in {d['elapsed_s']:.2f} s; definitions: tokenfab plan --json | .definitions; "
-                  f"docs/demand.md[/]", highlight=False)
+    console.print(
+        f"[dim]planned in {d['elapsed_s']:.2f} s; definitions: tokenfab plan --json | .definitions; docs/demand.md[/]",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

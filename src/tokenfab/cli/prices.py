@@ -1,5 +1,6 @@
 """``tokenfab prices``: provider list prices (genai-prices, offline) beside tokenfab's modeled cost of the same or a
-comparable open model, with the implied gross margin (a thin layer over tokenfab.pricing)."""
+comparable open model, with the implied gross margin (a thin layer over tokenfab.market.pricing)."""
+
 from __future__ import annotations
 
 from typing import Annotated, List, Optional
@@ -8,10 +9,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .. import pricing
-from ..pricing import PriceCheckResult
-from .common import console, emit, split_csv
-from .tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
+from tokenfab.cli.common import console, emit, split_csv
+from tokenfab.cli.tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
+from tokenfab.market import pricing
+from tokenfab.market.pricing import PriceCheckResult
 
 
 def _usd(x) -> str:
@@ -48,9 +49,15 @@ def render_prices(r: PriceCheckResult) -> None:
         p.add_column(col, overflow="fold", justify="right" if col in ("input", "cached input", "output") else "left")
     for pr in r.prices:
         flags = [x for x in ("tiered: base tier" if pr.tiered else "", "deprecated" if pr.deprecated else "") if x]
-        p.add_row(pr.provider, escape(pr.model_id), pr.match, _usd(pr.input_usd_per_mtok),
-                  _usd(pr.cached_input_usd_per_mtok), _usd(pr.output_usd_per_mtok),
-                  escape("; ".join(flags + ([pr.note] if pr.note else []))))
+        p.add_row(
+            pr.provider,
+            escape(pr.model_id),
+            pr.match,
+            _usd(pr.input_usd_per_mtok),
+            _usd(pr.cached_input_usd_per_mtok),
+            _usd(pr.output_usd_per_mtok),
+            escape("; ".join(flags + ([pr.note] if pr.note else []))),
+        )
     console.print(p)
 
     o = Table(title=f"tokenfab operating points of {d['modeled_model']} (frontier tiers)")
@@ -61,16 +68,28 @@ def render_prices(r: PriceCheckResult) -> None:
             if pt is None:
                 o.add_row(hw, t, "-", "-", "not reached", "-", "-")
                 continue
-            o.add_row(hw, t, f"{pt['tokens_per_s_per_user']:.1f}", f"{pt['total_tokens_per_s_per_gpu']:,.0f}",
-                      escape(f"{pt['mode']} {pt['layout']}"), _usd(pt["usd_per_gpu_hour"]), _usd(pt["usd_per_mtok_total"]))
+            o.add_row(
+                hw,
+                t,
+                f"{pt['tokens_per_s_per_user']:.1f}",
+                f"{pt['total_tokens_per_s_per_gpu']:,.0f}",
+                escape(f"{pt['mode']} {pt['layout']}"),
+                _usd(pt["usd_per_gpu_hour"]),
+                _usd(pt["usd_per_mtok_total"]),
+            )
     console.print(o)
 
-    m = Table(title=f"Gross margin at the workload mix (ISL {d['isl']} : OSL {d['osl']}), USD per million tokens: "
-                    "provider revenue - tokenfab modeled cost")
+    m = Table(
+        title=f"Gross margin at the workload mix (ISL {d['isl']} : OSL {d['osl']}), USD per million tokens: "
+        "provider revenue - tokenfab modeled cost"
+    )
     for col in ("provider", "hardware", "tier", "price (mix)", "modeled cost", "margin", "margin %", "verdict"):
-        m.add_column(col, overflow="fold", justify="left" if col in ("provider", "hardware", "tier", "verdict") else "right")
-    k = Table(title="Per token kind (tokenfab charges the whole GPU-hour to each kind, InferenceX: margins are lower "
-                    "bounds)")
+        m.add_column(
+            col, overflow="fold", justify="left" if col in ("provider", "hardware", "tier", "verdict") else "right"
+        )
+    k = Table(
+        title="Per token kind (tokenfab charges the whole GPU-hour to each kind, InferenceX: margins are lower bounds)"
+    )
     for col in ("provider", "hardware", "tier", "input margin", "cached margin", "output margin", "blended 3:1 margin"):
         k.add_column(col, justify="left" if col in ("provider", "hardware", "tier") else "right")
     for row in r.rows:
@@ -82,52 +101,99 @@ def render_prices(r: PriceCheckResult) -> None:
         elif row.get("verdict_note"):
             text += f" (at {row['tokens_per_s_per_user']:.0f} tok/s/user: cost understated)"
         tier = row["tier"] + (f" (for {row['instead_of']})" if row.get("instead_of") else "")
-        m.add_row(row["provider"], row["hardware"], tier, _usd(w["price_usd_per_mtok"]),
-                  _usd(w["cost_usd_per_mtok"]), _usd(w["margin_usd_per_mtok"]), _pct(w["margin_pct"]),
-                  f"[{_style(v)}]{escape(text)}[/]" if v else "-")
+        m.add_row(
+            row["provider"],
+            row["hardware"],
+            tier,
+            _usd(w["price_usd_per_mtok"]),
+            _usd(w["cost_usd_per_mtok"]),
+            _usd(w["margin_usd_per_mtok"]),
+            _pct(w["margin_pct"]),
+            f"[{_style(v)}]{escape(text)}[/]" if v else "-",
+        )
 
         def cell(kind):
             x = row[kind]
-            return f"{_usd(x['margin_usd_per_mtok'])} ({_pct(x['margin_pct'])})" if x["margin_usd_per_mtok"] is not None else "-"
+            return (
+                f"{_usd(x['margin_usd_per_mtok'])} ({_pct(x['margin_pct'])})"
+                if x["margin_usd_per_mtok"] is not None
+                else "-"
+            )
 
-        k.add_row(row["provider"], row["hardware"], tier, cell("input"), cell("cached_input"), cell("output"),
-                  cell("blended_3to1"))
+        k.add_row(
+            row["provider"],
+            row["hardware"],
+            tier,
+            cell("input"),
+            cell("cached_input"),
+            cell("output"),
+            cell("blended_3to1"),
+        )
     console.print(m)
     console.print(k)
     if r.rows:
         console.print("e.g. " + r.rows[0]["what_is_compared"], style="dim", markup=False, highlight=False)
     for n in r.notes:
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
-    console.print(f"- verdicts: sustainable >= {pricing.SUSTAINABLE_MARGIN_PCT:g}% margin; thin 0-"
-                  f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0; not comparable: the modeled point is "
-                  f"under {pricing.COMPARABLE_FRACTION * pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} "
-                  "tok/s/user. Method: docs/pricing-and-sensitivity.md",
-                  style="dim", markup=False, highlight=False)
+    console.print(
+        f"- verdicts: sustainable >= {pricing.SUSTAINABLE_MARGIN_PCT:g}% margin; thin 0-"
+        f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0; not comparable: the modeled point is "
+        f"under {pricing.COMPARABLE_FRACTION * pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} "
+        "tok/s/user. Method: docs/pricing-and-sensitivity.md",
+        style="dim",
+        markup=False,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("prices")
     def prices_cmd(
-        model: Annotated[str, typer.Option("--model", "-m", help=(
-            "Catalog model (e.g. llama-3.3-70b, deepseek-v3) or a closed model with a stand-in (e.g. gpt-4o); "
-            "`--list` shows them."))] = "",
-        hardware: Annotated[Optional[str], typer.Option(
-            "--hardware", "-H", help="Hardware key(s), comma-separated (default h100-sxm).")] = None,
-        provider: Annotated[Optional[str], typer.Option(
-            "--provider", help="Only these genai-prices provider ids, comma-separated (e.g. together,groq).")] = None,
-        provider_model: Annotated[Optional[str], typer.Option(
-            "--provider-model", help="A genai-prices model id of --provider to price instead of the mapping.")] = None,
-        compare_with: Annotated[Optional[str], typer.Option(
-            "--compare-with", help="Model the cost of this catalog model instead (a stand-in).")] = None,
+        model: Annotated[
+            str,
+            typer.Option(
+                "--model",
+                "-m",
+                help=(
+                    "Catalog model (e.g. llama-3.3-70b, deepseek-v3) or a closed model with a stand-in (e.g. gpt-4o); "
+                    "`--list` shows them."
+                ),
+            ),
+        ] = "",
+        hardware: Annotated[
+            Optional[str], typer.Option("--hardware", "-H", help="Hardware key(s), comma-separated (default h100-sxm).")
+        ] = None,
+        provider: Annotated[
+            Optional[str],
+            typer.Option(
+                "--provider", help="Only these genai-prices provider ids, comma-separated (e.g. together,groq)."
+            ),
+        ] = None,
+        provider_model: Annotated[
+            Optional[str],
+            typer.Option(
+                "--provider-model", help="A genai-prices model id of --provider to price instead of the mapping."
+            ),
+        ] = None,
+        compare_with: Annotated[
+            Optional[str],
+            typer.Option("--compare-with", help="Model the cost of this catalog model instead (a stand-in)."),
+        ] = None,
         preset: PresetOpt = None,
         usd_per_gpu_hour: PriceOpt = None,
         isl: Annotated[int, typer.Option("--isl", help="Input tokens per request.")] = 1024,
         osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")] = 1024,
-        tier: Annotated[str, typer.Option(
-            "--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")] = "goldilocks,bulk",
-        weights: Annotated[Optional[str], typer.Option(
-            "--weights", help="Weights precision of the modeled cost (default: fp8 for 16-bit checkpoints, as "
-                              "providers commonly serve them; else the checkpoint's).")] = None,
+        tier: Annotated[
+            str, typer.Option("--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")
+        ] = "goldilocks,bulk",
+        weights: Annotated[
+            Optional[str],
+            typer.Option(
+                "--weights",
+                help="Weights precision of the modeled cost (default: fp8 for 16-bit checkpoints, as "
+                "providers commonly serve them; else the checkpoint's).",
+            ),
+        ] = None,
         list_models: Annotated[bool, typer.Option("--list", help="List the models with provider prices.")] = False,
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
@@ -135,9 +201,13 @@ def register(app: typer.Typer) -> None:
         """Provider list prices beside tokenfab's modeled cost: implied gross margin per million tokens and a verdict."""
         if list_models:
             mp = pricing.price_mapping()
-            data = {"open": {k: sorted({e["provider"] for e in v["prices"]}) for k, v in mp["models"].items()},
-                    "closed": {k: {"stand_in": v["stand_in"], "providers": [e["provider"] for e in v["prices"]]}
-                               for k, v in mp["comparables"].items()}}
+            data = {
+                "open": {k: sorted({e["provider"] for e in v["prices"]}) for k, v in mp["models"].items()},
+                "closed": {
+                    k: {"stand_in": v["stand_in"], "providers": [e["provider"] for e in v["prices"]]}
+                    for k, v in mp["comparables"].items()
+                },
+            }
 
             def show(x):
                 t = Table(title="Models with provider prices (data/price_models.yaml)")
@@ -152,10 +222,21 @@ def register(app: typer.Typer) -> None:
             emit(data, json_out, show)
             return
         if not model:
-            from ..errors import TokenfabError
+            from tokenfab.core.errors import TokenfabError
+
             raise TokenfabError("no model given", field="model", expected="--model KEY (see --list)")
-        r = pricing.price_check(model, hardware, provider=split_csv(provider, "provider") if provider else None,
-                                provider_model=provider_model, compare_with=compare_with, preset=preset,
-                                usd_per_gpu_hour=usd_per_gpu_hour, isl=isl, osl=osl,
-                                tiers=split_csv(tier, "tier"), hardware_files=hardware_file or None, weights=weights)
+        r = pricing.price_check(
+            model,
+            hardware,
+            provider=split_csv(provider, "provider") if provider else None,
+            provider_model=provider_model,
+            compare_with=compare_with,
+            preset=preset,
+            usd_per_gpu_hour=usd_per_gpu_hour,
+            isl=isl,
+            osl=osl,
+            tiers=split_csv(tier, "tier"),
+            hardware_files=hardware_file or None,
+            weights=weights,
+        )
         emit(r, json_out, render_prices)

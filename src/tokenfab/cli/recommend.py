@@ -1,29 +1,51 @@
 """``tokenfab recommend``: the cheapest fleet per hardware for a load and an SLA, or the most tokens/s within a power
-or rack budget (a thin layer over tokenfab.fleet)."""
+or rack budget (a thin layer over tokenfab.planning.fleet)."""
+
 from __future__ import annotations
 
 from typing import Optional
 
 import typer
 
-from .. import fleet
-from ..errors import TokenfabError
-from ..search import layout_text
-from . import _search_opts as O
-from ._search_opts import (CalibrationOpt, E2elOpt, GpusOpt, HardwareFileOpt, HardwareOpt, IslOpt, JsonOpt,
-                           ModelOpt, ModeOpt, NoMtpOpt, OslOpt, PercentileOpt, PresetOpt, TpotOpt, TtftOpt,
-                           UsdPerGpuHourOpt, WeightsOpt)
-from ._search_opts import fmt as _f
-from ._search_opts import mtp_text
-from .common import console, print_json
+from tokenfab.cli import _search_opts as O
+from tokenfab.cli._search_opts import (
+    CalibrationOpt,
+    E2elOpt,
+    GpusOpt,
+    HardwareFileOpt,
+    HardwareOpt,
+    IslOpt,
+    JsonOpt,
+    ModelOpt,
+    ModeOpt,
+    NoMtpOpt,
+    OslOpt,
+    PercentileOpt,
+    PresetOpt,
+    TpotOpt,
+    TtftOpt,
+    UsdPerGpuHourOpt,
+    WeightsOpt,
+    mtp_text,
+)
+from tokenfab.cli._search_opts import fmt as _f
+from tokenfab.cli.common import console, print_json
+from tokenfab.core.errors import TokenfabError
+from tokenfab.planning import fleet
+from tokenfab.search import layout_text
 
-
-SHORT = {"$/month": "$/\nmonth", "$/M total": "$/M\ntotal", "$/M in": "$/M\nin", "$/M out": "$/M\nout",
-         "tok/s/user": "tok/s\n/user", "TPOT ms": "TPOT\nms", "replicas x GPUs": "repl x\nGPUs"}
+SHORT = {
+    "$/month": "$/\nmonth",
+    "$/M total": "$/M\ntotal",
+    "$/M in": "$/M\nin",
+    "$/M out": "$/M\nout",
+    "tok/s/user": "tok/s\n/user",
+    "TPOT ms": "TPOT\nms",
+    "replicas x GPUs": "repl x\nGPUs",
+}
 # columns dropped, in this order, while a table is wider than the terminal (the JSON has them all)
 FLEET_DROP = ("MTP", "$/M in", "$/M out", "nodes", "racks", "MW", "replicas x GPUs", O.SHORT_HEADERS, "#", "mode")
-BUDGET_DROP = ("tokens/day", "racks", "replicas x GPUs", "MW", "requests/s", O.SHORT_HEADERS, "#", "mode",
-               "$/month")
+BUDGET_DROP = ("tokens/day", "racks", "replicas x GPUs", "MW", "requests/s", O.SHORT_HEADERS, "#", "mode", "$/month")
 
 
 def _weights_cols(d: dict) -> tuple[tuple[str, ...], callable]:
@@ -42,53 +64,147 @@ def _replicated(o: dict, layout: str) -> str:
 def _render_fleet(d: dict) -> None:
     dem = d["demand"]
     pct = d["sla"]["percentile"]
-    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - demand "
-                  f"{dem['requests_per_s']:,.3f} requests/s ({dem['tokens_per_s']:,.0f} tokens/s, "
-                  f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {O.sla_text(d['sla'])}", highlight=False)
+    console.print(
+        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - demand "
+        f"{dem['requests_per_s']:,.3f} requests/s ({dem['tokens_per_s']:,.0f} tokens/s, "
+        f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {O.sla_text(d['sla'])}",
+        highlight=False,
+    )
     wcols, wcell = _weights_cols(d)
-    cols = ("#", "hardware", "mode", "replicas x GPUs", "layout", *wcols, "MTP", "GPUs", "nodes", "racks", "MW",
-            "$/month", "$/M total", "$/M in", "$/M out", "tok/s/user", f"TTFT {pct} ms", "TPOT ms", "util")
+    cols = (
+        "#",
+        "hardware",
+        "mode",
+        "replicas x GPUs",
+        "layout",
+        *wcols,
+        "MTP",
+        "GPUs",
+        "nodes",
+        "racks",
+        "MW",
+        "$/month",
+        "$/M total",
+        "$/M in",
+        "$/M out",
+        "tok/s/user",
+        f"TTFT {pct} ms",
+        "TPOT ms",
+        "util",
+    )
     rows = []
     for n, o in enumerate(d["options"], 1):
         cfg = o["config"]
-        rows.append([str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}",
-                     _replicated(o, layout_text(cfg)), *wcell(cfg), mtp_text(cfg), f"{o['gpus']:,}", f"{o['nodes']:,}",
-                     f"{o['racks']:,}", _f(o["mw"], ",.3f"), _f(o["usd_per_month"], ",.0f"),
-                     _f(o["usd_per_mtok_total"], ",.3f"), _f(o["usd_per_mtok_input"], ",.3f"),
-                     _f(o["usd_per_mtok_output"], ",.3f"), _f(o["tokens_per_s_per_user"]), _f(o["ttft_ms"], ",.0f"),
-                     _f(o["tpot_ms"], ",.2f"), f"{o['utilization']:.0%}"])
-    console.print(O.fitted_table(console, "cheapest fleet per hardware (ranked by $/month)", cols, rows,
-                                 left=("hardware", "mode", "layout", "weights/KV"), drop=FLEET_DROP,
-                                 short={**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"}))
+        rows.append(
+            [
+                str(n),
+                o["hardware"],
+                o["mode"],
+                f"{o['replicas']:,} x {o['gpus_per_replica']}",
+                _replicated(o, layout_text(cfg)),
+                *wcell(cfg),
+                mtp_text(cfg),
+                f"{o['gpus']:,}",
+                f"{o['nodes']:,}",
+                f"{o['racks']:,}",
+                _f(o["mw"], ",.3f"),
+                _f(o["usd_per_month"], ",.0f"),
+                _f(o["usd_per_mtok_total"], ",.3f"),
+                _f(o["usd_per_mtok_input"], ",.3f"),
+                _f(o["usd_per_mtok_output"], ",.3f"),
+                _f(o["tokens_per_s_per_user"]),
+                _f(o["ttft_ms"], ",.0f"),
+                _f(o["tpot_ms"], ",.2f"),
+                f"{o['utilization']:.0%}",
+            ]
+        )
+    console.print(
+        O.fitted_table(
+            console,
+            "cheapest fleet per hardware (ranked by $/month)",
+            cols,
+            rows,
+            left=("hardware", "mode", "layout", "weights/KV"),
+            drop=FLEET_DROP,
+            short={**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"},
+        )
+    )
     _footer(d)
-    console.print("[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h (the fleet is paid for around the clock, "
-                  "whatever its utilization: util = demand / fleet capacity); $/M tokens = $/month / the tokens the "
-                  "demand sends per month ($/M in, $/M out: the whole bill on input or on output tokens); MW = GPUs "
-                  "x all-in kW per GPU; nodes and racks = ceil(GPUs / chips per node or rack).[/]", highlight=False)
+    console.print(
+        "[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h (the fleet is paid for around the clock, "
+        "whatever its utilization: util = demand / fleet capacity); $/M tokens = $/month / the tokens the "
+        "demand sends per month ($/M in, $/M out: the whole bill on input or on output tokens); MW = GPUs "
+        "x all-in kW per GPU; nodes and racks = ceil(GPUs / chips per node or rack).[/]",
+        highlight=False,
+    )
 
 
 def _render_budget(d: dict) -> None:
     b = d["budget"]
-    btxt = (f"{b['power_mw']:g} MW all-in" if "power_mw" in b
-            else f"{b['racks']} rack" + ("s" if b["racks"] != 1 else ""))
-    console.print(f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - budget {btxt} - "
-                  f"SLA: {O.sla_text(d['sla'])}", highlight=False)
+    btxt = (
+        f"{b['power_mw']:g} MW all-in" if "power_mw" in b else f"{b['racks']} rack" + ("s" if b["racks"] != 1 else "")
+    )
+    console.print(
+        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - budget {btxt} - "
+        f"SLA: {O.sla_text(d['sla'])}",
+        highlight=False,
+    )
     wcols, wcell = _weights_cols(d)
-    cols = ("#", "hardware", "mode", "replicas x GPUs", "layout", *wcols, "GPUs (max)", "racks", "MW", "tokens/s",
-            "tokens/day", "requests/s", "tok/s/user", "$/month", "$/M total")
+    cols = (
+        "#",
+        "hardware",
+        "mode",
+        "replicas x GPUs",
+        "layout",
+        *wcols,
+        "GPUs (max)",
+        "racks",
+        "MW",
+        "tokens/s",
+        "tokens/day",
+        "requests/s",
+        "tok/s/user",
+        "$/month",
+        "$/M total",
+    )
     rows = []
     for n, o in enumerate(d["options"], 1):
-        rows.append([str(n), o["hardware"], o["mode"], f"{o['replicas']:,} x {o['gpus_per_replica']}",
-                     _replicated(o, layout_text(o["config"])), *wcell(o["config"]), f"{o['gpus']:,} ({o['max_gpus']:,})",
-                     f"{o['racks']:,}", _f(o["mw"], ",.3f"), _f(o["tokens_per_s"], ",.0f"),
-                     _f(o["tokens_per_day"], ",.3g"), _f(o["requests_per_s"], ",.2f"), _f(o["tokens_per_s_per_user"]),
-                     _f(o["usd_per_month"], ",.0f"), _f(o["usd_per_mtok_total"], ",.3f")])
-    console.print(O.fitted_table(console, "most tokens/s within the budget (ranked by tokens/s)", cols, rows,
-                                 left=("hardware", "mode", "layout", "weights/KV"), drop=BUDGET_DROP,
-                                 short={**SHORT, "GPUs (max)": "GPUs\n(max)", "requests/s": "req/s"}))
+        rows.append(
+            [
+                str(n),
+                o["hardware"],
+                o["mode"],
+                f"{o['replicas']:,} x {o['gpus_per_replica']}",
+                _replicated(o, layout_text(o["config"])),
+                *wcell(o["config"]),
+                f"{o['gpus']:,} ({o['max_gpus']:,})",
+                f"{o['racks']:,}",
+                _f(o["mw"], ",.3f"),
+                _f(o["tokens_per_s"], ",.0f"),
+                _f(o["tokens_per_day"], ",.3g"),
+                _f(o["requests_per_s"], ",.2f"),
+                _f(o["tokens_per_s_per_user"]),
+                _f(o["usd_per_month"], ",.0f"),
+                _f(o["usd_per_mtok_total"], ",.3f"),
+            ]
+        )
+    console.print(
+        O.fitted_table(
+            console,
+            "most tokens/s within the budget (ranked by tokens/s)",
+            cols,
+            rows,
+            left=("hardware", "mode", "layout", "weights/KV"),
+            drop=BUDGET_DROP,
+            short={**SHORT, "GPUs (max)": "GPUs\n(max)", "requests/s": "req/s"},
+        )
+    )
     _footer(d)
-    console.print("[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h; $/M total = $/month / the tokens the fleet "
-                  "serves per month at full load.[/]", highlight=False)
+    console.print(
+        "[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h; $/M total = $/month / the tokens the fleet "
+        "serves per month at full load.[/]",
+        highlight=False,
+    )
 
 
 def _footer(d: dict) -> None:
@@ -102,7 +218,8 @@ def register(app: typer.Typer) -> None:
         hardware: HardwareOpt,
         rate: Optional[float] = typer.Option(None, "--rate", help="demand in requests/s"),
         tokens_per_day: Optional[float] = typer.Option(
-            None, "--tokens-per-day", help="demand in (input + output) tokens per day"),
+            None, "--tokens-per-day", help="demand in (input + output) tokens per day"
+        ),
         isl: IslOpt = 1024,
         osl: OslOpt = 1024,
         ttft_max_ms: TtftOpt = None,
@@ -115,7 +232,8 @@ def register(app: typer.Typer) -> None:
         preset: PresetOpt = None,
         usd_per_gpu_hour: UsdPerGpuHourOpt = None,
         power_mw: Optional[float] = typer.Option(
-            None, "--power-mw", help="inverse: the most tokens/s within this all-in MW"),
+            None, "--power-mw", help="inverse: the most tokens/s within this all-in MW"
+        ),
         racks: Optional[int] = typer.Option(None, "--racks", help="inverse: the most tokens/s within this many racks"),
         calibration: CalibrationOpt = None,
         hardware_file: HardwareFileOpt = None,
@@ -124,26 +242,49 @@ def register(app: typer.Typer) -> None:
     ):
         """Size the cheapest fleet per hardware that serves a load within an SLA (replicas, GPUs, nodes, racks, MW,
         $/month, $/M tokens), or with --power-mw / --racks the most tokens/s a budget buys."""
-        kw = O.sweep_kwargs(isl=isl, osl=osl, weights=weights, gpus=gpus, mode=mode, ttft_max_ms=ttft_max_ms,
-                            tpot_max_ms=tpot_max_ms, e2el_max_ms=e2el_max_ms, percentile=percentile, preset=preset,
-                            usd_per_gpu_hour=usd_per_gpu_hour, calibration=calibration, hardware_file=hardware_file,
-                            no_mtp=no_mtp)
-        from ..models import get_model
+        kw = O.sweep_kwargs(
+            isl=isl,
+            osl=osl,
+            weights=weights,
+            gpus=gpus,
+            mode=mode,
+            ttft_max_ms=ttft_max_ms,
+            tpot_max_ms=tpot_max_ms,
+            e2el_max_ms=e2el_max_ms,
+            percentile=percentile,
+            preset=preset,
+            usd_per_gpu_hour=usd_per_gpu_hour,
+            calibration=calibration,
+            hardware_file=hardware_file,
+            no_mtp=no_mtp,
+        )
+        from tokenfab.catalog.models import get_model
 
         head = {"model": get_model(model).key, "isl": isl, "osl": osl}
         if power_mw is not None or racks is not None:
             if rate is not None or tokens_per_day is not None:
-                raise TokenfabError("a budget (--power-mw / --racks) and a demand (--rate / --tokens-per-day) "
-                                    "ask different questions", field="budget", expected="one of the two")
+                raise TokenfabError(
+                    "a budget (--power-mw / --racks) and a demand (--rate / --tokens-per-day) ask different questions",
+                    field="budget",
+                    expected="one of the two",
+                )
             rep = fleet.budget_report(model, hardware, power_mw=power_mw, racks=racks, **kw)
-            d = {**head, "budget": {"power_mw": power_mw} if power_mw is not None else {"racks": racks},
-                 **rep.to_dict()}
+            d = {
+                **head,
+                "budget": {"power_mw": power_mw} if power_mw is not None else {"racks": racks},
+                **rep.to_dict(),
+            }
             render = _render_budget
         else:
             rep = fleet.recommend_report(model, hardware, rate_rps=rate, tokens_per_day=tokens_per_day, **kw)
-            d = {**head, "demand": {**fleet.demand_summary(rep.demand_requests_per_s, isl=isl, osl=osl),
-                                    "given": {"rate_rps": rate} if rate is not None else {"tokens_per_day": tokens_per_day}},
-                 **rep.to_dict()}
+            d = {
+                **head,
+                "demand": {
+                    **fleet.demand_summary(rep.demand_requests_per_s, isl=isl, osl=osl),
+                    "given": {"rate_rps": rate} if rate is not None else {"tokens_per_day": tokens_per_day},
+                },
+                **rep.to_dict(),
+            }
             render = _render_fleet
         if as_json:
             print_json(d)

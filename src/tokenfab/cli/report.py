@@ -1,4 +1,5 @@
-"""``tokenfab report scenario.yaml -o report.html``: the plan as one self-contained HTML page (tokenfab.report)."""
+"""``tokenfab report scenario.yaml -o report.html``: the plan as one self-contained HTML page (tokenfab.render.report)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,9 +7,9 @@ from typing import Optional
 
 import typer
 
-from ..report import check_output_path, write_report
-from .common import console
-from .plan import HardwareListOpt, MonthsOpt, ScenarioArg, run_plan
+from tokenfab.cli.common import console
+from tokenfab.cli.plan import HardwareListOpt, MonthsOpt, ScenarioArg, run_plan
+from tokenfab.render.report import check_output_path, write_report
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +27,8 @@ def register(app: typer.Typer) -> None:
         res = run_plan(scenario, months, hardware, show_progress=not quiet)
         p = write_report(res, output, swing_pct=swing_pct)
         best = res.best
-        console.print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
-                      + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA"),
-                      highlight=False)
+        console.print(
+            f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
+            + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA"),
+            highlight=False,
+        )

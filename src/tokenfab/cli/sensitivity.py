@@ -1,5 +1,6 @@
 """``tokenfab sensitivity``: tornado table of $/M tokens against +/- X % on each input, and a seeded Monte Carlo of
-cost (and margin against a price). A thin layer over tokenfab.sensitivity (and tokenfab.search for --model)."""
+cost (and margin against a price). A thin layer over tokenfab.economics.sensitivity (and tokenfab.search for --model)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +10,31 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .. import search
-from .. import sensitivity as sens
-from ..errors import TokenfabError
-from ..plotting import HTML_EXTENSIONS, _check_path
-from .common import console, emit
-from .tco import (CapexOpt, ColoOpt, HardwareOpt, HwFileOpt, IdleOpt, ItKwOpt, JsonOpt, KwhOpt, LifeOpt,
-                  MaintOpt, PresetOpt, PriceOpt, PueOpt, ResidualOpt, SoftwareOpt, UtilOpt, WaccOpt, tco_overrides)
+from tokenfab import search as search
+from tokenfab.cli.common import console, emit
+from tokenfab.cli.tco import (
+    CapexOpt,
+    ColoOpt,
+    HardwareOpt,
+    HwFileOpt,
+    IdleOpt,
+    ItKwOpt,
+    JsonOpt,
+    KwhOpt,
+    LifeOpt,
+    MaintOpt,
+    PresetOpt,
+    PriceOpt,
+    PueOpt,
+    ResidualOpt,
+    SoftwareOpt,
+    UtilOpt,
+    WaccOpt,
+    tco_overrides,
+)
+from tokenfab.core.errors import TokenfabError
+from tokenfab.economics import sensitivity as sens
+from tokenfab.render.plots import HTML_EXTENSIONS, _check_path
 
 _W = "Workload (instead of --tokens-per-s-per-gpu)"
 
@@ -29,22 +48,37 @@ def _v(x) -> str:
 def render(payload: dict) -> None:
     t = payload["tornado"]
     op = payload.get("operating_point")
-    head = (f"[bold]{escape(t['hardware'])}[/]  preset [bold]{escape(str(t['preset']))}[/] ({t['method']} model)  "
-            f"throughput {t['tokens_per_s_per_gpu']:,.0f} tok/s/GPU  base [bold]${t['base_usd_per_mtok']:.4f}[/] per M "
-            f"tokens (${t['base_usd_per_gpu_hour']:.3f} per busy GPU-hour)")
+    head = (
+        f"[bold]{escape(t['hardware'])}[/]  preset [bold]{escape(str(t['preset']))}[/] ({t['method']} model)  "
+        f"throughput {t['tokens_per_s_per_gpu']:,.0f} tok/s/GPU  base [bold]${t['base_usd_per_mtok']:.4f}[/] per M "
+        f"tokens (${t['base_usd_per_gpu_hour']:.3f} per busy GPU-hour)"
+    )
     console.print(head)
     if op:
-        console.print(f"operating point: {op['model']} ({op.get('weights')} weights) {op['tier']} tier, ISL {op['isl']} / OSL {op['osl']}: "
-                      f"{op['tokens_per_s_per_user']:.1f} tok/s/user, {op['mode']} {op['layout']}",
-                      style="dim", markup=False, highlight=False)
-    tb = Table(title=f"Tornado: $ per M tokens (input + output) with each input -/+{t['swing_pct']:g}%, "
-                     "largest swing first")
+        console.print(
+            f"operating point: {op['model']} ({op.get('weights')} weights) {op['tier']} tier, ISL {op['isl']} / OSL {op['osl']}: "
+            f"{op['tokens_per_s_per_user']:.1f} tok/s/user, {op['mode']} {op['layout']}",
+            style="dim",
+            markup=False,
+            highlight=False,
+        )
+    tb = Table(
+        title=f"Tornado: $ per M tokens (input + output) with each input -/+{t['swing_pct']:g}%, largest swing first"
+    )
     for col in ("input", "unit", "base", "low", "high", "$/M at low", "$/M at high", "swing $/M", "clipped"):
         tb.add_column(col, overflow="fold", justify="left" if col in ("input", "unit", "clipped") else "right")
     for b in t["bars"]:
-        tb.add_row(escape(b["input"]), escape(b["unit"]), _v(b["base_value"]), _v(b["low_value"]),
-                   _v(b["high_value"]), f"{b['usd_per_mtok_low']:.4f}", f"{b['usd_per_mtok_high']:.4f}",
-                   f"{b['swing_usd_per_mtok']:.4f}", escape(b["clipped"] or ""))
+        tb.add_row(
+            escape(b["input"]),
+            escape(b["unit"]),
+            _v(b["base_value"]),
+            _v(b["low_value"]),
+            _v(b["high_value"]),
+            f"{b['usd_per_mtok_low']:.4f}",
+            f"{b['usd_per_mtok_high']:.4f}",
+            f"{b['swing_usd_per_mtok']:.4f}",
+            escape(b["clipped"] or ""),
+        )
     console.print(tb)
     mc = payload.get("monte_carlo")
     if mc:
@@ -55,8 +89,10 @@ def render(payload: dict) -> None:
         m.add_row("$ per M tokens", *(f"{p[k]:.4f}" for k in ("p5", "p50", "p95")))
         if mc.get("price_usd_per_mtok") is not None:
             pm, pp = mc["percentiles_margin_usd_per_mtok"], mc["percentiles_margin_pct"]
-            m.add_row(f"margin at price ${mc['price_usd_per_mtok']:g}/M, $ per M",
-                      *(f"{pm[k]:.4f}" for k in ("p5", "p50", "p95")))
+            m.add_row(
+                f"margin at price ${mc['price_usd_per_mtok']:g}/M, $ per M",
+                *(f"{pm[k]:.4f}" for k in ("p5", "p50", "p95")),
+            )
             m.add_row("margin, % of price", *(f"{pp[k]:.1f}%" for k in ("p5", "p50", "p95")))
         console.print(m)
         if mc.get("probability_of_loss") is not None:
@@ -83,8 +119,11 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
         import plotly.io as pio
 
         parts = [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
-        p.write_text("<!doctype html><html><head><meta charset='utf-8'><title>tokenfab sensitivity</title></head>"
-                     "<body>" + "\n".join(parts) + "</body></html>", encoding="utf-8")
+        p.write_text(
+            "<!doctype html><html><head><meta charset='utf-8'><title>tokenfab sensitivity</title></head>"
+            "<body>" + "\n".join(parts) + "</body></html>",
+            encoding="utf-8",
+        )
         return p
     try:
         import matplotlib
@@ -92,17 +131,24 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - optional dependency
-        raise TokenfabError("matplotlib is needed for static charts", field="plot",
-                            hint="pip install 'tokenfab[plot]'") from None
+        raise TokenfabError(
+            "matplotlib is needed for static charts", field="plot", hint="pip install 'tokenfab[plot]'"
+        ) from None
     fig, axes = plt.subplots(1, len(figs), figsize=(7 * len(figs) + 2, 6), squeeze=False)
     ax = axes[0][0]
     bars = list(reversed(tornado.bars))
     base = tornado.base_usd_per_mtok
     y = range(len(bars))
-    ax.barh(y, [b.usd_per_mtok_low - base for b in bars], left=base, color="#1f77b4",
-            label=f"input -{tornado.swing_pct:g}%")
-    ax.barh(y, [b.usd_per_mtok_high - base for b in bars], left=base, color="#d62728",
-            label=f"input +{tornado.swing_pct:g}%")
+    ax.barh(
+        y, [b.usd_per_mtok_low - base for b in bars], left=base, color="#1f77b4", label=f"input -{tornado.swing_pct:g}%"
+    )
+    ax.barh(
+        y,
+        [b.usd_per_mtok_high - base for b in bars],
+        left=base,
+        color="#d62728",
+        label=f"input +{tornado.swing_pct:g}%",
+    )
     ax.set_yticks(list(y), [b.input for b in bars], fontsize=8)
     ax.axvline(base, color="black", linestyle=":")
     ax.set_xlabel(sens.COST_AXIS)
@@ -126,41 +172,81 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
     return p
 
 
-def operating_point(model: str, hardware: str, *, isl: int, osl: int, tier: str, preset, usd_per_gpu_hour,
-                    hardware_files, weights: str | None = None) -> dict:
+def operating_point(
+    model: str,
+    hardware: str,
+    *,
+    isl: int,
+    osl: int,
+    tier: str,
+    preset,
+    usd_per_gpu_hour,
+    hardware_files,
+    weights: str | None = None,
+) -> dict:
     """The throughput of ``model`` on ``hardware`` at a frontier tier (bulk, goldilocks, premium)."""
     tier = tier.strip().lower()
     if tier not in ("bulk", "goldilocks", "premium"):
-        from ..errors import UnknownKeyError
+        from tokenfab.core.errors import UnknownKeyError
+
         raise UnknownKeyError("tier", tier, ("bulk", "goldilocks", "premium"), field="tier")
-    fr = search.frontier(model, hardware, isl=isl, osl=osl, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                         hardware_files=hardware_files, weights=weights)
+    fr = search.frontier(
+        model,
+        hardware,
+        isl=isl,
+        osl=osl,
+        preset=preset,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        hardware_files=hardware_files,
+        weights=weights,
+    )
     p = fr.tiers().get(tier)
     if p is None:
-        raise TokenfabError(f"no {tier} point for {model} on {hardware}", field="tier",
-                            hint=fr.tiers().get("goldilocks_note") or "try --tier bulk")
-    return {"model": fr.sweep.model.key, "weights": p["config"].get("weights"), "isl": isl, "osl": osl, "tier": tier,
-            "hardware": p["hardware"],
-            "mode": p["mode"], "layout": search.layout_text(p["config"]),
-            "tokens_per_s_per_user": p["tokens_per_s_per_user"],
-            "total_tokens_per_s_per_gpu": p["total_tokens_per_s_per_gpu"], "usd_per_mtok_total": p["usd_per_mtok_total"]}
+        raise TokenfabError(
+            f"no {tier} point for {model} on {hardware}",
+            field="tier",
+            hint=fr.tiers().get("goldilocks_note") or "try --tier bulk",
+        )
+    return {
+        "model": fr.sweep.model.key,
+        "weights": p["config"].get("weights"),
+        "isl": isl,
+        "osl": osl,
+        "tier": tier,
+        "hardware": p["hardware"],
+        "mode": p["mode"],
+        "layout": search.layout_text(p["config"]),
+        "tokens_per_s_per_user": p["tokens_per_s_per_user"],
+        "total_tokens_per_s_per_gpu": p["total_tokens_per_s_per_gpu"],
+        "usd_per_mtok_total": p["usd_per_mtok_total"],
+    }
 
 
 def register(app: typer.Typer) -> None:
     @app.command("sensitivity")
     def sensitivity_cmd(
         hardware: HardwareOpt,
-        tokens_per_s_per_gpu: Annotated[Optional[float], typer.Option(
-            "--tokens-per-s-per-gpu", help="Busy total (input + output) tokens/s per GPU.")] = None,
-        model: Annotated[Optional[str], typer.Option(
-            "--model", "-m", help="Take the throughput from this model's frontier tier.", rich_help_panel=_W)] = None,
+        tokens_per_s_per_gpu: Annotated[
+            Optional[float],
+            typer.Option("--tokens-per-s-per-gpu", help="Busy total (input + output) tokens/s per GPU."),
+        ] = None,
+        model: Annotated[
+            Optional[str],
+            typer.Option(
+                "--model", "-m", help="Take the throughput from this model's frontier tier.", rich_help_panel=_W
+            ),
+        ] = None,
         isl: Annotated[int, typer.Option("--isl", help="Input tokens per request.", rich_help_panel=_W)] = 1024,
         osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.", rich_help_panel=_W)] = 1024,
-        tier: Annotated[str, typer.Option(
-            "--tier", help="bulk, goldilocks or premium.", rich_help_panel=_W)] = "goldilocks",
-        weights: Annotated[Optional[str], typer.Option(
-            "--weights", help="With --model: weights precision (default: the checkpoint's).",
-            rich_help_panel=_W)] = None,
+        tier: Annotated[
+            str, typer.Option("--tier", help="bulk, goldilocks or premium.", rich_help_panel=_W)
+        ] = "goldilocks",
+        weights: Annotated[
+            Optional[str],
+            typer.Option(
+                "--weights", help="With --model: weights precision (default: the checkpoint's).", rich_help_panel=_W
+            ),
+        ] = None,
         preset: PresetOpt = None,
         usd_per_gpu_hour: PriceOpt = None,
         utilization: UtilOpt = None,
@@ -176,13 +262,18 @@ def register(app: typer.Typer) -> None:
         maintenance_fraction_per_year: MaintOpt = None,
         software_usd_per_gpu_hour: SoftwareOpt = None,
         swing: Annotated[float, typer.Option("--swing", help="Tornado swing, % either way.")] = sens.DEFAULT_SWING_PCT,
-        monte_carlo: Annotated[int, typer.Option(
-            "--monte-carlo", help="Monte Carlo draws (0: tornado only).")] = 0,
+        monte_carlo: Annotated[int, typer.Option("--monte-carlo", help="Monte Carlo draws (0: tornado only).")] = 0,
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the Monte Carlo.")] = 0,
-        price_usd_per_mtok: Annotated[Optional[float], typer.Option(
-            "--price-usd-per-mtok", help="A price per M tokens: Monte Carlo margin and probability of a loss.")] = None,
-        plot: Annotated[Optional[str], typer.Option(
-            "--plot", help="Write the chart(s): out.html (Plotly) or out.png/.svg/.pdf (matplotlib).")] = None,
+        price_usd_per_mtok: Annotated[
+            Optional[float],
+            typer.Option(
+                "--price-usd-per-mtok", help="A price per M tokens: Monte Carlo margin and probability of a loss."
+            ),
+        ] = None,
+        plot: Annotated[
+            Optional[str],
+            typer.Option("--plot", help="Write the chart(s): out.html (Plotly) or out.png/.svg/.pdf (matplotlib)."),
+        ] = None,
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
@@ -190,26 +281,58 @@ def register(app: typer.Typer) -> None:
         optional seeded Monte Carlo of cost and margin."""
         overrides = tco_overrides(locals())
         if (tokens_per_s_per_gpu is None) == (model is None):
-            raise TokenfabError("give the throughput or a model", field="tokens_per_s_per_gpu",
-                                expected="--tokens-per-s-per-gpu X, or --model M [--isl --osl --tier] (not both)")
+            raise TokenfabError(
+                "give the throughput or a model",
+                field="tokens_per_s_per_gpu",
+                expected="--tokens-per-s-per-gpu X, or --model M [--isl --osl --tier] (not both)",
+            )
         if monte_carlo < 0:
             raise TokenfabError("must be >= 0", field="monte_carlo", expected="a number of draws >= 0", got=monte_carlo)
         hw_files = hardware_file or None
         op = None
         if model is not None:
-            op = operating_point(model, hardware, isl=isl, osl=osl, tier=tier, preset=preset,
-                                 usd_per_gpu_hour=usd_per_gpu_hour, hardware_files=hw_files, weights=weights)
+            op = operating_point(
+                model,
+                hardware,
+                isl=isl,
+                osl=osl,
+                tier=tier,
+                preset=preset,
+                usd_per_gpu_hour=usd_per_gpu_hour,
+                hardware_files=hw_files,
+                weights=weights,
+            )
             tokens_per_s_per_gpu = op["total_tokens_per_s_per_gpu"]
-        t = sens.tornado(hardware, tokens_per_s_per_gpu=tokens_per_s_per_gpu, preset=preset, tco_overrides=overrides,
-                         swing_pct=swing, hardware_files=hw_files)
+        t = sens.tornado(
+            hardware,
+            tokens_per_s_per_gpu=tokens_per_s_per_gpu,
+            preset=preset,
+            tco_overrides=overrides,
+            swing_pct=swing,
+            hardware_files=hw_files,
+        )
         mc = None
         if monte_carlo:
-            mc = sens.monte_carlo(hardware, tokens_per_s_per_gpu=tokens_per_s_per_gpu, preset=preset,
-                                  tco_overrides=overrides, n=monte_carlo, seed=seed,
-                                  price_usd_per_mtok=price_usd_per_mtok, hardware_files=hw_files)
+            mc = sens.monte_carlo(
+                hardware,
+                tokens_per_s_per_gpu=tokens_per_s_per_gpu,
+                preset=preset,
+                tco_overrides=overrides,
+                n=monte_carlo,
+                seed=seed,
+                price_usd_per_mtok=price_usd_per_mtok,
+                hardware_files=hw_files,
+            )
         elif price_usd_per_mtok is not None:
-            raise TokenfabError("a price needs the Monte Carlo", field="price_usd_per_mtok",
-                                expected="--monte-carlo N with --price-usd-per-mtok")
-        payload = {"tornado": t.to_dict(), "monte_carlo": mc.to_dict() if mc else None, "operating_point": op,
-                   "plot": str(write_plot(t, mc, plot)) if plot else None}
+            raise TokenfabError(
+                "a price needs the Monte Carlo",
+                field="price_usd_per_mtok",
+                expected="--monte-carlo N with --price-usd-per-mtok",
+            )
+        payload = {
+            "tornado": t.to_dict(),
+            "monte_carlo": mc.to_dict() if mc else None,
+            "operating_point": op,
+            "plot": str(write_plot(t, mc, plot)) if plot else None,
+        }
         emit(payload, json_out, render)

@@ -1,7 +1,8 @@
-"""``tokenfab tco``: $ per GPU-hour with its breakdown and sources (a thin layer over tokenfab.tco).
+"""``tokenfab tco``: $ per GPU-hour with its breakdown and sources (a thin layer over tokenfab.economics.tco).
 
 The option types are shared with ``tokenfab cost`` (cli/cost.py), which takes every TCO flag too.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, List, Optional
@@ -10,49 +11,100 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from .. import tco as tco_mod
-from ..tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS, TcoResult
-from .common import console, emit
+from tokenfab.cli.common import console, emit
+from tokenfab.economics import tco as tco_mod
+from tokenfab.economics.tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS, TcoResult
 
 _P = "TCO inputs"  # help panel
 
 HardwareOpt = Annotated[str, typer.Option("--hardware", "-H", help="Hardware key (see `tokenfab catalog`).")]
-PresetOpt = Annotated[Optional[str], typer.Option(
-    "--preset", help=f"TCO preset: {', '.join(tco_mod.preset_names())} (default {DEFAULT_PRESET}).")]
-PriceOpt = Annotated[Optional[float], typer.Option(
-    "--usd-per-gpu-hour", help="Plain price per wall-clock GPU-hour (rental); replaces the owned-cost model.")]
-UtilOpt = Annotated[Optional[float], typer.Option(
-    "--utilization", help="Busy fraction of wall-clock hours, in (0, 1].", rich_help_panel=_P)]
+PresetOpt = Annotated[
+    Optional[str],
+    typer.Option("--preset", help=f"TCO preset: {', '.join(tco_mod.preset_names())} (default {DEFAULT_PRESET})."),
+]
+PriceOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--usd-per-gpu-hour", help="Plain price per wall-clock GPU-hour (rental); replaces the owned-cost model."
+    ),
+]
+UtilOpt = Annotated[
+    Optional[float],
+    typer.Option("--utilization", help="Busy fraction of wall-clock hours, in (0, 1].", rich_help_panel=_P),
+]
 PueOpt = Annotated[Optional[float], typer.Option("--pue", help="Power usage effectiveness (>= 1).", rich_help_panel=_P)]
-KwhOpt = Annotated[Optional[float], typer.Option("--usd-per-kwh", help="Electricity price, USD/kWh.", rich_help_panel=_P)]
+KwhOpt = Annotated[
+    Optional[float], typer.Option("--usd-per-kwh", help="Electricity price, USD/kWh.", rich_help_panel=_P)
+]
 LifeOpt = Annotated[Optional[float], typer.Option("--life-years", help="Depreciation life, years.", rich_help_panel=_P)]
-WaccOpt = Annotated[Optional[float], typer.Option(
-    "--wacc", help="Cost of capital per year, a fraction in [0, 1).", rich_help_panel=_P)]
-CapexOpt = Annotated[Optional[float], typer.Option(
-    "--capex-usd-per-gpu", help="Server capex per GPU in USD, before networking/installation adders.",
-    rich_help_panel=_P)]
-ResidualOpt = Annotated[Optional[float], typer.Option(
-    "--residual-value-fraction", help="Resale value at end of life, fraction of capex.", rich_help_panel=_P)]
-ColoOpt = Annotated[Optional[float], typer.Option(
-    "--colocation-usd-per-kw-month", help="Colocation rent, USD per kW of IT per month.", rich_help_panel=_P)]
-ItKwOpt = Annotated[Optional[float], typer.Option(
-    "--it-kw-per-gpu", help="Provisioned IT power per GPU, kW (incl. its share of host and network).",
-    rich_help_panel=_P)]
-IdleOpt = Annotated[Optional[float], typer.Option(
-    "--idle-power-fraction", help="Fraction of IT power drawn when idle, in [0, 1].", rich_help_panel=_P)]
-MaintOpt = Annotated[Optional[float], typer.Option(
-    "--maintenance-fraction-per-year", help="Maintenance, fraction of capex per year.", rich_help_panel=_P)]
-SoftwareOpt = Annotated[Optional[float], typer.Option(
-    "--software-usd-per-gpu-hour", help="Software licences, USD per wall-clock GPU-hour.", rich_help_panel=_P)]
-HwFileOpt = Annotated[Optional[List[str]], typer.Option(
-    "--hardware-file", help="Extra hardware YAML/TOML (repeatable; later files win).")]
+WaccOpt = Annotated[
+    Optional[float], typer.Option("--wacc", help="Cost of capital per year, a fraction in [0, 1).", rich_help_panel=_P)
+]
+CapexOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--capex-usd-per-gpu",
+        help="Server capex per GPU in USD, before networking/installation adders.",
+        rich_help_panel=_P,
+    ),
+]
+ResidualOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--residual-value-fraction", help="Resale value at end of life, fraction of capex.", rich_help_panel=_P
+    ),
+]
+ColoOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--colocation-usd-per-kw-month", help="Colocation rent, USD per kW of IT per month.", rich_help_panel=_P
+    ),
+]
+ItKwOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--it-kw-per-gpu",
+        help="Provisioned IT power per GPU, kW (incl. its share of host and network).",
+        rich_help_panel=_P,
+    ),
+]
+IdleOpt = Annotated[
+    Optional[float],
+    typer.Option("--idle-power-fraction", help="Fraction of IT power drawn when idle, in [0, 1].", rich_help_panel=_P),
+]
+MaintOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--maintenance-fraction-per-year", help="Maintenance, fraction of capex per year.", rich_help_panel=_P
+    ),
+]
+SoftwareOpt = Annotated[
+    Optional[float],
+    typer.Option(
+        "--software-usd-per-gpu-hour", help="Software licences, USD per wall-clock GPU-hour.", rich_help_panel=_P
+    ),
+]
+HwFileOpt = Annotated[
+    Optional[List[str]], typer.Option("--hardware-file", help="Extra hardware YAML/TOML (repeatable; later files win).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
 # the command parameters that are TcoInputs overrides (same names as the fields)
-TCO_FLAGS = ("utilization", "pue", "usd_per_kwh", "life_years", "wacc", "capex_usd_per_gpu", "residual_value_fraction",
-             "colocation_usd_per_kw_month", "it_kw_per_gpu", "idle_power_fraction", "maintenance_fraction_per_year",
-             "software_usd_per_gpu_hour")
+TCO_FLAGS = (
+    "utilization",
+    "pue",
+    "usd_per_kwh",
+    "life_years",
+    "wacc",
+    "capex_usd_per_gpu",
+    "residual_value_fraction",
+    "colocation_usd_per_kw_month",
+    "it_kw_per_gpu",
+    "idle_power_fraction",
+    "maintenance_fraction_per_year",
+    "software_usd_per_gpu_hour",
+)
 
 
 def tco_overrides(params: dict) -> dict:
@@ -65,8 +117,13 @@ def tco_overrides(params: dict) -> dict:
 
 def run_tco(params: dict) -> TcoResult:
     """Call the library with a command's parameters (``locals()``; None = flag not given)."""
-    return tco_mod.tco(params["hardware"], params["preset"], params["usd_per_gpu_hour"],
-                       hardware_files=params["hardware_file"] or None, **{k: params[k] for k in TCO_FLAGS})
+    return tco_mod.tco(
+        params["hardware"],
+        params["preset"],
+        params["usd_per_gpu_hour"],
+        hardware_files=params["hardware_file"] or None,
+        **{k: params[k] for k in TCO_FLAGS},
+    )
 
 
 def _money(x: Optional[float]) -> str:
@@ -86,8 +143,10 @@ def render_tco(r: TcoResult) -> None:
     if any(n.startswith("no preset given") for n in r.notes):
         head += f"  [dim](no --preset given: the default {DEFAULT_PRESET})[/]"
     console.print(head)
-    t = Table(title=f"TCO per GPU ({r.method} model), USD per GPU-hour; busy = per hour of useful work at "
-                    f"utilization {r.utilization:g}")
+    t = Table(
+        title=f"TCO per GPU ({r.method} model), USD per GPU-hour; busy = per hour of useful work at "
+        f"utilization {r.utilization:g}"
+    )
     for col in ("component", "$/GPU-h busy", "$/GPU-h wall-clock", "share of life spend"):
         t.add_column(col, justify="left" if col == "component" else "right", overflow="fold")
     shown = [k for k, v in r.breakdown.items() if not (r.method == "price" and v == 0)]
@@ -98,8 +157,11 @@ def render_tco(r: TcoResult) -> None:
             t.add_row(f"  of capital: {k}", _money(v), _money(v * r.utilization), "")
     t.add_row("[bold]total[/]", f"[bold]{_money(r.usd_per_gpu_hour)}[/]", _money(r.usd_per_gpu_hour_wallclock), "100%")
     console.print(t)
-    console.print(f"life spend {r.life_spend_usd_per_gpu:,.0f} USD per GPU over {r.life_years:g} years "
-                  f"(wall-clock cost x 8766 h/year x life)", highlight=False)
+    console.print(
+        f"life spend {r.life_spend_usd_per_gpu:,.0f} USD per GPU over {r.life_years:g} years "
+        f"(wall-clock cost x 8766 h/year x life)",
+        highlight=False,
+    )
     for k in shown:
         console.print(f"  {k}: {COMPONENT_DESCRIPTIONS.get(k, '')}", style="dim", highlight=False, markup=False)
 
@@ -107,8 +169,11 @@ def render_tco(r: TcoResult) -> None:
     for col in ("quantity", "kW", "how"):
         p.add_column(col, overflow="fold")
     p.add_row("IT (provisioned)", _value(r.kw_per_gpu_it), escape(r.sources.get("it_kw_per_gpu", "-").strip()))
-    p.add_row("all-in (facility)", _value(r.kw_per_gpu_all_in),
-              escape(r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {r.inputs.pue:g}"))
+    p.add_row(
+        "all-in (facility)",
+        _value(r.kw_per_gpu_all_in),
+        escape(r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {r.inputs.pue:g}"),
+    )
     if r.avg_kw_per_gpu_it is not None:
         p.add_row("IT average at utilization", _value(r.avg_kw_per_gpu_it), "IT kW x (u + (1 - u) x idle fraction)")
     console.print(p)
@@ -118,8 +183,12 @@ def render_tco(r: TcoResult) -> None:
         i.add_column(col, overflow="fold", justify="right" if col in ("value", "source") else "left")
     refs: list[str] = []
     if r.capex_usd_per_gpu_all_in is not None:
-        i.add_row("capex all-in (derived)", _value(r.capex_usd_per_gpu_all_in), "USD per GPU",
-                  "capex x (1 + fractions) + adders")
+        i.add_row(
+            "capex all-in (derived)",
+            _value(r.capex_usd_per_gpu_all_in),
+            "USD per GPU",
+            "capex x (1 + fractions) + adders",
+        )
     for name, src in r.sources.items():
         src = src.strip()
         if src not in refs:

@@ -1,12 +1,13 @@
 """``tokenfab ui``: serve the web dashboard (a thin layer over tokenfab.ui, itself a thin layer over the library)."""
+
 from __future__ import annotations
 
 import ipaddress
 
 import typer
 
-from ..errors import TokenfabError
-from .common import console, err_console
+from tokenfab.cli.common import console, err_console
+from tokenfab.core.errors import TokenfabError
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
@@ -34,8 +35,9 @@ def allowed_hosts_for(host: str) -> tuple[str, ...] | None:
 def register(app: typer.Typer) -> None:
     @app.command("ui")
     def ui_cmd(
-        host: str = typer.Option("127.0.0.1", "--host", help="address to bind (default loopback only: the dashboard "
-                                                             "has no authentication)"),
+        host: str = typer.Option(
+            "127.0.0.1", "--host", help="address to bind (default loopback only: the dashboard has no authentication)"
+        ),
         port: int = typer.Option(8050, "--port", help="TCP port"),
     ):
         """Serve the web dashboard (Fit, Estimate, Frontier, TCO, Plan, Bench) on http://HOST:PORT."""
@@ -44,13 +46,17 @@ def register(app: typer.Typer) -> None:
         try:
             import uvicorn
 
-            from ..ui.app import create_app
+            from tokenfab.ui.app import create_app
         except ModuleNotFoundError as e:
-            raise TokenfabError(f"the dashboard needs {e.name}", field="ui",
-                                hint='install it with: pip install "tokenfab[ui]"') from None
+            raise TokenfabError(
+                f"the dashboard needs {e.name}", field="ui", hint='install it with: pip install "tokenfab[ui]"'
+            ) from None
         if not _is_loopback(host):
-            err_console.print(f"[yellow]warning:[/] binding to {host}: the dashboard has no authentication; anyone "
-                              f"who can reach this address can use it", highlight=False)
+            err_console.print(
+                f"[yellow]warning:[/] binding to {host}: the dashboard has no authentication; anyone "
+                f"who can reach this address can use it",
+                highlight=False,
+            )
         shown = f"[{host}]" if ":" in host else host
         console.print(f"tokenfab dashboard on [bold]http://{shown}:{port}/[/] (Ctrl-C to stop)", highlight=False)
         uvicorn.run(create_app(allowed_hosts=allowed_hosts_for(host)), host=host, port=port, log_level="warning")

@@ -4,12 +4,13 @@
 (memory, serving, tco, cost, bench, and search/planning when installed); the dashboard re-implements no formula.
 See docs/ui.md.
 """
+
 from __future__ import annotations
 
 
 def create_app(**kwargs):
     """Build the dashboard's FastAPI app (imports FastAPI lazily: it is an optional dependency, ``tokenfab[ui]``)."""
-    from .app import create_app as _create_app
+    from tokenfab.ui.app import create_app as _create_app
 
     return _create_app(**kwargs)
 

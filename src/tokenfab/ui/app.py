@@ -14,6 +14,7 @@ Safety (docs/ui.md):
 - only the fixed static files are served (no user path reaches the file system); a strict Content-Security-Policy
   and a Host check (DNS rebinding) guard the page; ``tokenfab ui`` binds to 127.0.0.1 by default.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
-from ..errors import TokenfabError, UnknownKeyError
+from tokenfab import __version__
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
 
 log = logging.getLogger("tokenfab.ui")
 
@@ -58,10 +59,17 @@ UPLOAD_SOURCE = "upload"  # the scenario source name of an uploaded YAML
 MAX_SCENARIO_FEATURES = 16  # features in one scenario (each distinct workload costs one frontier sweep)
 MAX_SCENARIO_PERSONAS = 64  # personas in one scenario
 LIMITS = {
-    "max_body_bytes": MAX_BODY_BYTES, "time_limit_s": TIME_LIMIT_S, "max_gpus": MAX_GPUS, "max_users": MAX_USERS,
-    "max_tokens": MAX_TOKENS, "max_concurrency": MAX_CONCURRENCY, "max_hardware": MAX_HARDWARE,
-    "max_layouts": MAX_LAYOUTS, "max_scenario_features": MAX_SCENARIO_FEATURES,
-    "max_scenario_personas": MAX_SCENARIO_PERSONAS, "max_bench_levels": MAX_BENCH_LEVELS,
+    "max_body_bytes": MAX_BODY_BYTES,
+    "time_limit_s": TIME_LIMIT_S,
+    "max_gpus": MAX_GPUS,
+    "max_users": MAX_USERS,
+    "max_tokens": MAX_TOKENS,
+    "max_concurrency": MAX_CONCURRENCY,
+    "max_hardware": MAX_HARDWARE,
+    "max_layouts": MAX_LAYOUTS,
+    "max_scenario_features": MAX_SCENARIO_FEATURES,
+    "max_scenario_personas": MAX_SCENARIO_PERSONAS,
+    "max_bench_levels": MAX_BENCH_LEVELS,
 }
 
 STATIC_FILES = {  # URL name -> (file, media type); nothing else is ever served from disk
@@ -70,8 +78,10 @@ STATIC_FILES = {  # URL name -> (file, media type); nothing else is ever served 
     "style.css": (STATIC_DIR / "style.css", "text/css; charset=utf-8"),
 }
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-       "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def plotly_js_path() -> Path:
@@ -97,7 +107,7 @@ def _optional_module(name: str):
 
 NOT_YET = {
     "frontier": "Frontier: the frontier search module (tokenfab.search) is not available in this build.",
-    "plan": "Plan: the plan module (tokenfab.planning, tokenfab.scenario) is not available in this build.",
+    "plan": "Plan: the plan module (tokenfab.planning.plan, tokenfab.planning.scenario) is not available in this build.",
     "bench": "Bench: the benchmark report module (tokenfab.bench.report) is not available in this build.",
 }
 
@@ -105,13 +115,17 @@ NOT_YET = {
 def features() -> dict[str, dict]:
     """Which optional views have their library module (checked on every call: modules may land later)."""
     search = _optional_module("tokenfab.search")
-    planning = _optional_module("tokenfab.planning")
-    scenario = _optional_module("tokenfab.scenario")
+    planning = _optional_module("tokenfab.planning.plan")
+    scenario = _optional_module("tokenfab.planning.scenario")
     bench = _optional_module("tokenfab.bench.report")
     have = {
         "frontier": search is not None and hasattr(search, "frontier"),
-        "plan": (planning is not None and hasattr(planning, "plan") and scenario is not None
-                 and hasattr(scenario, "parse_scenario_text")),
+        "plan": (
+            planning is not None
+            and hasattr(planning, "plan")
+            and scenario is not None
+            and hasattr(scenario, "parse_scenario_text")
+        ),
         "bench": bench is not None,
     }
     return {k: {"available": v, "message": "" if v else NOT_YET[k]} for k, v in have.items()}
@@ -125,7 +139,7 @@ def _require(feature: str) -> None:
 # ------------------------------------------------------------------------------------------------- JSON helpers
 def jsonable(obj: Any) -> Any:
     """Plain JSON values (numpy scalars, dataclasses, pydantic models; non-finite floats become null)."""
-    from ..cli.common import to_jsonable
+    from tokenfab.core.jsonable import to_jsonable
 
     return to_jsonable(obj)
 
@@ -204,11 +218,23 @@ class BodyLimitMiddleware:
         return await self.app(scope, replay, send)
 
     async def _reject(self, send):
-        payload = json.dumps(error_body(f"request body too large: the limit is {self.max_bytes:,} bytes "
-                                        f"({self.max_bytes / 2**20:g} MiB)", "file")).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                                (b"connection", b"close")]})
+        payload = json.dumps(
+            error_body(
+                f"request body too large: the limit is {self.max_bytes:,} bytes ({self.max_bytes / 2**20:g} MiB)",
+                "file",
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -234,10 +260,16 @@ class HostCheckMiddleware:
         host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
         if host_name(host) in self.allowed:
             return await self.app(scope, receive, send)
-        payload = json.dumps(error_body("invalid Host header: the dashboard answers only to "
-                                        + ", ".join(sorted(self.allowed)))).encode()
-        await send({"type": "http.response.start", "status": 400,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        payload = json.dumps(
+            error_body("invalid Host header: the dashboard answers only to " + ", ".join(sorted(self.allowed)))
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -252,9 +284,13 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
-                            (b"cache-control", b"no-store")]
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"cache-control", b"no-store"),
+                ]
                 message = dict(message, headers=headers)
             await send(message)
 
@@ -279,8 +315,10 @@ class Runner:
     async def __call__(self, fn: Callable, *args, **kwargs):
         with self._lock:
             if self.pending >= self.max_pending:
-                raise HTTPException(status_code=503, detail=error_body(
-                    "the server is busy with other computations; try again in a moment"))
+                raise HTTPException(
+                    status_code=503,
+                    detail=error_body("the server is busy with other computations; try again in a moment"),
+                )
             self.pending += 1
         cf = self.pool.submit(functools.partial(fn, *args, **kwargs))
         cf.add_done_callback(self._done)
@@ -288,9 +326,13 @@ class Runner:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(cf)), self.time_limit_s)
         except asyncio.TimeoutError:
             cf.cancel()
-            raise HTTPException(status_code=504, detail=error_body(
-                f"the computation took longer than the {self.time_limit_s:g} s limit; narrow it (fewer hardware, "
-                f"GPU counts or concurrency levels)")) from None
+            raise HTTPException(
+                status_code=504,
+                detail=error_body(
+                    f"the computation took longer than the {self.time_limit_s:g} s limit; narrow it (fewer hardware, "
+                    f"GPU counts or concurrency levels)"
+                ),
+            ) from None
 
 
 # ------------------------------------------------------------------------------------------------- request models
@@ -341,7 +383,7 @@ class EstimateRequest(_Req):
 
 
 def _tco_overrides_model():
-    from ..tco import INPUT_FIELDS
+    from tokenfab.economics.tco import INPUT_FIELDS
 
     fields = {name: (Optional[float], Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
     return create_model("TcoOverrides", __config__=ConfigDict(extra="forbid"), **fields)
@@ -354,7 +396,7 @@ class TcoRequest(_Req):
     hardware: str = Key
     preset: Optional[str] = Field(default=None, max_length=80)
     overrides: TcoOverrides = Field(default_factory=TcoOverrides)
-    # optional: a busy throughput to price ($ per million tokens via tokenfab.cost)
+    # optional: a busy throughput to price ($ per million tokens via tokenfab.economics.cost)
     total_tokens_per_s_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
 
 
@@ -395,7 +437,7 @@ class FrontierRequest(_Req):
 # ------------------------------------------------------------------------------------------------- key checks
 def model_key(key: str, field: str = "model") -> str:
     """A bundled model key (never a path: ``get_model`` would read a config.json from one)."""
-    from ..models import model_keys
+    from tokenfab.catalog.models import model_keys
 
     keys = model_keys()
     k = str(key).strip().lower()
@@ -406,7 +448,7 @@ def model_key(key: str, field: str = "model") -> str:
 
 def hardware_key(key: str, field: str = "hardware") -> str:
     """A catalog hardware key or alias (the bundled catalog only: no user hardware files)."""
-    from ..hardware import alias_map, catalog
+    from tokenfab.catalog.hardware import alias_map, catalog
 
     cat = catalog()
     k = str(key).strip().lower()
@@ -432,18 +474,35 @@ def example_files() -> dict[str, Path]:
 # ------------------------------------------------------------------------------------------------- library calls
 # (plain functions run on the worker pool; each calls the library and returns a JSON-ready dict)
 def meta() -> dict:
-    from .. import precision, tco
-    from ..hardware import catalog
-    from ..models import get_model, model_keys
+    from tokenfab.catalog import precision
+    from tokenfab.catalog.hardware import catalog
+    from tokenfab.catalog.models import get_model, model_keys
+    from tokenfab.economics import tco
 
     models = []
     for k in model_keys():
         m = get_model(k)
-        models.append({"key": k, "name": m.name, "native_weights": m.native_weights, "is_moe": m.is_moe,
-                       "max_context": m.max_position_embeddings})
-    hw = [{"key": k, "name": h.name, "vendor": h.vendor, "kind": h.kind, "memory_capacity_gib": h.memory_capacity_gib,
-           "sram_capacity_mib": h.sram_capacity_mib, "chips_per_node": h.chips_per_node}
-          for k, h in catalog().items()]
+        models.append(
+            {
+                "key": k,
+                "name": m.name,
+                "native_weights": m.native_weights,
+                "is_moe": m.is_moe,
+                "max_context": m.max_position_embeddings,
+            }
+        )
+    hw = [
+        {
+            "key": k,
+            "name": h.name,
+            "vendor": h.vendor,
+            "kind": h.kind,
+            "memory_capacity_gib": h.memory_capacity_gib,
+            "sram_capacity_mib": h.sram_capacity_mib,
+            "chips_per_node": h.chips_per_node,
+        }
+        for k, h in catalog().items()
+    ]
     return {
         "version": __version__,
         "models": models,
@@ -460,24 +519,46 @@ def meta() -> dict:
 
 
 def run_fit(req: FitRequest) -> dict:
-    from .. import memory
+    from tokenfab.perf import memory
 
-    r = memory.fit(model_key(req.model), hardware_key(req.hardware), gpus=req.gpus, tp=req.tp, pp=req.pp, dp=req.dp,
-                   ep=req.ep, weights=req.weights, kv=req.kv, users=req.users, context=req.context)
+    r = memory.fit(
+        model_key(req.model),
+        hardware_key(req.hardware),
+        gpus=req.gpus,
+        tp=req.tp,
+        pp=req.pp,
+        dp=req.dp,
+        ep=req.ep,
+        weights=req.weights,
+        kv=req.kv,
+        users=req.users,
+        context=req.context,
+    )
     return jsonable(r.to_dict())
 
 
 def run_estimate(req: EstimateRequest) -> dict:
-    from .. import serving
+    from tokenfab.perf import serving
 
-    e = serving.estimate(model_key(req.model), hardware_key(req.hardware), gpus=req.gpus, tp=req.tp, pp=req.pp,
-                         ep=req.ep, dp=req.dp, weights=req.weights, kv=req.kv, isl=req.isl, osl=req.osl,
-                         concurrency=req.concurrency_value())
+    e = serving.estimate(
+        model_key(req.model),
+        hardware_key(req.hardware),
+        gpus=req.gpus,
+        tp=req.tp,
+        pp=req.pp,
+        ep=req.ep,
+        dp=req.dp,
+        weights=req.weights,
+        kv=req.kv,
+        isl=req.isl,
+        osl=req.osl,
+        concurrency=req.concurrency_value(),
+    )
     return jsonable(e.to_dict())
 
 
 def run_tco(req: TcoRequest) -> dict:
-    from .. import cost, tco
+    from tokenfab.economics import cost, tco
 
     overrides = {k: v for k, v in req.overrides.model_dump().items() if v is not None}
     r = tco.tco(hardware_key(req.hardware), req.preset or None, **overrides)
@@ -485,15 +566,19 @@ def run_tco(req: TcoRequest) -> dict:
     out["component_descriptions"] = dict(tco.COMPONENT_DESCRIPTIONS)
     out["overrides"] = overrides
     if req.total_tokens_per_s_per_gpu is not None:
-        c = cost.compute_cost(r.usd_per_gpu_hour, total_tokens_per_s_per_gpu=req.total_tokens_per_s_per_gpu,
-                              kw_per_gpu_all_in=r.kw_per_gpu_all_in, kw_per_gpu_it=r.kw_per_gpu_it)
+        c = cost.compute_cost(
+            r.usd_per_gpu_hour,
+            total_tokens_per_s_per_gpu=req.total_tokens_per_s_per_gpu,
+            kw_per_gpu_all_in=r.kw_per_gpu_all_in,
+            kw_per_gpu_it=r.kw_per_gpu_it,
+        )
         out["cost"] = jsonable(c.to_dict())
     return out
 
 
 def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
     """Request records from an uploaded JSONL, parsed in memory by tokenfab.bench.records.parse_records."""
-    from ..bench.records import parse_records
+    from tokenfab.bench.records import parse_records
 
     try:
         text = body.decode("utf-8")
@@ -503,19 +588,23 @@ def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
 
 
 def run_bench(params: BenchParams, body: bytes) -> dict:
-    from ..bench import report
-    from ..bench.records import REQUIRED_FIELDS
+    from tokenfab.bench import report
+    from tokenfab.bench.records import REQUIRED_FIELDS
 
     recs, bad = parse_jsonl(body)
     if params.run_id:
         recs = [r for r in recs if r.get("run_id") == params.run_id]
     if not recs:
-        raise TokenfabError("no request records in the upload", field="file",
-                            expected="JSON lines with request_id, " + ", ".join(REQUIRED_FIELDS),
-                            got=f"{bad} unreadable lines")
+        raise TokenfabError(
+            "no request records in the upload",
+            field="file",
+            expected="JSON lines with request_id, " + ", ".join(REQUIRED_FIELDS),
+            got=f"{bad} unreadable lines",
+        )
     hw = hardware_key(params.hardware) if params.hardware else None
-    doc = report.report_doc(recs, gpus=params.gpus, hardware=hw, preset=params.preset or None,
-                            usd_per_gpu_hour=params.usd_per_gpu_hour)
+    doc = report.report_doc(
+        recs, gpus=params.gpus, hardware=hw, preset=params.preset or None, usd_per_gpu_hour=params.usd_per_gpu_hour
+    )
     doc.update({"records": len(recs), "unreadable_lines": bad, "comparison": None})
     if params.model:
         if hw is None:
@@ -526,39 +615,55 @@ def run_bench(params: BenchParams, body: bytes) -> dict:
 
 def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], points: list[dict]) -> dict:
     """Measured vs predicted per level: tokenfab.bench.report.compare_with_model with the predictor of
-    tokenfab.bench.modelcheck (tokenfab.serving.estimate at each level's concurrency or rate and mean lengths)."""
-    from ..bench import modelcheck, report
+    tokenfab.bench.modelcheck (tokenfab.perf.serving.estimate at each level's concurrency or rate and mean lengths)."""
+    from tokenfab.bench import modelcheck, report
 
     if len(points) > MAX_BENCH_LEVELS:
-        raise TokenfabError("too many load levels to compare", field="file", expected=f"<= {MAX_BENCH_LEVELS}",
-                            got=len(points))
-    predict = modelcheck.make_predictor(runs, model=model, hardware=hw, gpus=params.gpus, tp=params.tp, pp=params.pp,
-                                        dp=params.dp, weights=params.weights, kv=params.kv)
+        raise TokenfabError(
+            "too many load levels to compare", field="file", expected=f"<= {MAX_BENCH_LEVELS}", got=len(points)
+        )
+    predict = modelcheck.make_predictor(
+        runs,
+        model=model,
+        hardware=hw,
+        gpus=params.gpus,
+        tp=params.tp,
+        pp=params.pp,
+        dp=params.dp,
+        weights=params.weights,
+        kv=params.kv,
+    )
     rows = report.compare_with_model(points, predict)
     lengths = [dict(zip(("isl", "osl"), modelcheck.level_lengths(r))) if r.get("requests_ok") else None for r in runs]
-    return {"model": model, "hardware": hw, "rows": rows, "lengths": lengths,
-            "note": "predicted: tokenfab.serving.estimate at each measured level's concurrency (or rate) and mean "
-                    "input/output lengths (tokenfab.bench.modelcheck); the model's mean TPOT/TTFT against the "
-                    "measured p50; error = predicted / measured - 1"}
-
-
+    return {
+        "model": model,
+        "hardware": hw,
+        "rows": rows,
+        "lengths": lengths,
+        "note": "predicted: tokenfab.perf.serving.estimate at each measured level's concurrency (or rate) and mean "
+        "input/output lengths (tokenfab.bench.modelcheck); the model's mean TPOT/TTFT against the "
+        "measured p50; error = predicted / measured - 1",
+    }
 
 
 def scenario_from_text(text: str, source: str):
-    """A validated tokenfab.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or aliases
+    """A validated tokenfab.planning.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or aliases
     (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
     (``get_model`` would read a path), at most MAX_HARDWARE hardware, MAX_SCENARIO_FEATURES features,
     MAX_SCENARIO_PERSONAS personas and MAX_LAYOUTS layouts per model's sweep."""
     import yaml
 
-    from .. import scenario as scen
+    from tokenfab.planning import scenario as scen
 
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
                 line = token.start_mark.line + 1
-                raise TokenfabError(f"YAML anchors and aliases (&name, *name) are not accepted (line {line})",
-                                    field="file", hint="write the values out")
+                raise TokenfabError(
+                    f"YAML anchors and aliases (&name, *name) are not accepted (line {line})",
+                    field="file",
+                    hint="write the values out",
+                )
     except yaml.YAMLError:
         pass  # parse_scenario_text reports it with its line
     except RecursionError:
@@ -572,22 +677,36 @@ def scenario_from_text(text: str, source: str):
         if f.model:
             model_key(f.model, field=f"features.{name}.model")
     if len(sc.hardware) > MAX_HARDWARE:
-        raise TokenfabError("too many hardware to plan over", field="hardware", expected=f"<= {MAX_HARDWARE}",
-                            got=len(sc.hardware))
+        raise TokenfabError(
+            "too many hardware to plan over", field="hardware", expected=f"<= {MAX_HARDWARE}", got=len(sc.hardware)
+        )
     for i, h in enumerate(sc.hardware):
         hardware_key(h, field=f"hardware[{i}]")
-    for what, items, most in (("features", sc.features, MAX_SCENARIO_FEATURES),
-                              ("personas", sc.personas, MAX_SCENARIO_PERSONAS)):
+    for what, items, most in (
+        ("features", sc.features, MAX_SCENARIO_FEATURES),
+        ("personas", sc.personas, MAX_SCENARIO_PERSONAS),
+    ):
         if len(items) > most:
-            raise TokenfabError(f"too many {what} for the dashboard", field=what, expected=f"<= {most}",
-                                got=len(items), hint="run `tokenfab plan` for larger scenarios")
+            raise TokenfabError(
+                f"too many {what} for the dashboard",
+                field=what,
+                expected=f"<= {most}",
+                got=len(items),
+                hint="run `tokenfab plan` for larger scenarios",
+            )
     hws = [hardware_key(h) for h in sc.hardware]
-    for m, w in sorted({(model_key(sc.feature_model(name)), sc.feature_weights(name)) for name in sc.features},
-                       key=lambda mw: (mw[0], mw[1] or "")):
+    for m, w in sorted(
+        {(model_key(sc.feature_model(name)), sc.feature_weights(name)) for name in sc.features},
+        key=lambda mw: (mw[0], mw[1] or ""),
+    ):
         n = frontier_layout_count(m, hws, w, None)
         if n > MAX_LAYOUTS:
-            raise TokenfabError("the plan's sweep is too large for the dashboard", field="hardware",
-                                expected=f"<= {MAX_LAYOUTS:,} parallel layouts per model", got=f"{n:,}")
+            raise TokenfabError(
+                "the plan's sweep is too large for the dashboard",
+                field="hardware",
+                expected=f"<= {MAX_LAYOUTS:,} parallel layouts per model",
+                got=f"{n:,}",
+            )
     return sc
 
 
@@ -600,7 +719,7 @@ def run_plan_example(key: str) -> dict:
 
 def plan_from_text(text: str, source: str) -> dict:
     """tokenfab.planning.plan of a scenario given as YAML text (PlanResult.to_dict(), schema in docs/demand.md)."""
-    from .. import planning
+    from tokenfab.planning import plan as planning
 
     try:
         sc = scenario_from_text(text, source)
@@ -614,8 +733,8 @@ def plan_from_text(text: str, source: str) -> dict:
 def frontier_layout_count(model: str, hws: list[str], weights: Optional[str], gpus: Optional[int]) -> int:
     """How many (hardware, TP, PP, DP, EP) layouts the frontier sweep would evaluate, counted with the search's own
     enumeration (``search.gpu_ladder`` and ``search.layouts``) before any of them is evaluated."""
-    from .. import search
-    from ..models import get_model
+    from tokenfab import search as search
+    from tokenfab.catalog.models import get_model
 
     m = get_model(model)
     ws = search.resolve_weights(m, weights)
@@ -627,7 +746,7 @@ def frontier_layout_count(model: str, hws: list[str], weights: Optional[str], gp
 
 
 def run_frontier(req: FrontierRequest) -> dict:
-    from .. import search
+    from tokenfab import search as search
 
     hws = []
     for h in req.hardware:
@@ -637,13 +756,27 @@ def run_frontier(req: FrontierRequest) -> dict:
     model = model_key(req.model)
     n_layouts = frontier_layout_count(model, hws, req.weights, req.gpus)
     if n_layouts > MAX_LAYOUTS:
-        raise TokenfabError("the sweep is too large for the dashboard", field="gpus" if req.gpus else "hardware",
-                            expected=f"<= {MAX_LAYOUTS:,} parallel layouts", got=f"{n_layouts:,}",
-                            hint="pick fewer hardware or a GPU count with fewer divisors, or run `tokenfab frontier`")
-    r = search.frontier(model, hws, isl=req.isl, osl=req.osl, weights=req.weights, gpus=req.gpus,
-                        mode=req.mode, ttft_max_ms=req.ttft_max_ms, tpot_max_ms=req.tpot_max_ms,
-                        target_interactivity=req.target_interactivity, preset=req.preset or None,
-                        usd_per_gpu_hour=req.usd_per_gpu_hour)
+        raise TokenfabError(
+            "the sweep is too large for the dashboard",
+            field="gpus" if req.gpus else "hardware",
+            expected=f"<= {MAX_LAYOUTS:,} parallel layouts",
+            got=f"{n_layouts:,}",
+            hint="pick fewer hardware or a GPU count with fewer divisors, or run `tokenfab frontier`",
+        )
+    r = search.frontier(
+        model,
+        hws,
+        isl=req.isl,
+        osl=req.osl,
+        weights=req.weights,
+        gpus=req.gpus,
+        mode=req.mode,
+        ttft_max_ms=req.ttft_max_ms,
+        tpot_max_ms=req.tpot_max_ms,
+        target_interactivity=req.target_interactivity,
+        preset=req.preset or None,
+        usd_per_gpu_hour=req.usd_per_gpu_hour,
+    )
     d = r.to_dict()
     tiers = d.get("tiers") or {}
     for p in [*d.get("points", []), d.get("best"), *(tiers.get(t) for t in ("bulk", "goldilocks", "premium"))]:
@@ -653,9 +786,14 @@ def run_frontier(req: FrontierRequest) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------- the app
-def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TIME_LIMIT_S, workers: int = WORKERS,
-               max_pending: int = MAX_PENDING, allowed_hosts: tuple[str, ...] | None = ("127.0.0.1", "localhost", "[::1]")
-               ) -> FastAPI:
+def create_app(
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    time_limit_s: float = TIME_LIMIT_S,
+    workers: int = WORKERS,
+    max_pending: int = MAX_PENDING,
+    allowed_hosts: tuple[str, ...] | None = ("127.0.0.1", "localhost", "[::1]"),
+) -> FastAPI:
     """The dashboard app. ``allowed_hosts`` guards against DNS rebinding (None: any Host header)."""
     app = FastAPI(title="tokenfab dashboard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     runner = Runner(workers, time_limit_s, max_pending)
@@ -685,10 +823,16 @@ def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TI
         elif first.get("type") == "json_invalid":
             msg, field = "the request body is not valid JSON", None
         text = f"{field}: {msg}" if field else msg
-        return JSONResponse(status_code=BAD_INPUT, content=error_body(
-            text, field, expected=_expected_of(first.get("ctx") or {}),
-            got=first.get("input") if not isinstance(first.get("input"), (dict, list)) else None,
-            errors=[{"field": _field_of_loc(x.get("loc", ())), "message": x.get("msg")} for x in errors[:10]]))
+        return JSONResponse(
+            status_code=BAD_INPUT,
+            content=error_body(
+                text,
+                field,
+                expected=_expected_of(first.get("ctx") or {}),
+                got=first.get("input") if not isinstance(first.get("input"), (dict, list)) else None,
+                errors=[{"field": _field_of_loc(x.get("loc", ())), "message": x.get("msg")} for x in errors[:10]],
+            ),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, e: StarletteHTTPException):
@@ -698,8 +842,9 @@ def create_app(*, max_body_bytes: int = MAX_BODY_BYTES, time_limit_s: float = TI
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, e: Exception):
         log.exception("internal error in %s", request.url.path)
-        return JSONResponse(status_code=500, content=error_body(
-            f"internal error ({type(e).__name__}); see the server log"))
+        return JSONResponse(
+            status_code=500, content=error_body(f"internal error ({type(e).__name__}); see the server log")
+        )
 
     # ---- page and static files (a fixed list: no user path reaches the file system)
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,829 @@
+"""Model catalog and architecture arithmetic from Hugging Face ``config.json``.
+
+A model is parsed into a :class:`ModelSpec`: global sizes plus one :class:`LayerSpec` per decoder layer (attention
+kind and shape, MLP or MoE shape). Everything else is a pure function of it:
+
+- :func:`param_counts` - total and active parameters by component (attention, dense MLP, routed experts, shared
+  experts, router, embeddings, lm_head, norms, linear-attention/SSM mixers).
+- :func:`weight_bytes` - bytes per component at a precision, including block-scale overhead (see precision.py).
+- :func:`kv_cache_bytes` / :func:`kv_bytes_per_token` - KV cache for GQA/MHA, MLA latents, sliding-window and chunked
+  layers (capped at the window), plus the constant recurrent state of linear-attention/Mamba layers.
+- :func:`decode_flops_per_token` / :func:`prefill_flops` - FLOPs including attention over the context.
+
+Conventions (the catalog says which it uses, see ``conventions`` in data/models.yaml):
+- totals leave out MTP/nextn modules and vision towers (text decoder only);
+- ``active`` counts the input embedding and lm_head; ``active_excl_input_embedding`` leaves the input embedding out
+  (DeepSeek's 36.6B and OpenAI's 5.1B use this), and FLOPs per token use the latter (an embedding is a lookup).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tokenfab.catalog import precision as prec
+from tokenfab.core.data import data_path, read_yaml
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+
+ATTENTION_KINDS = ("full", "sliding", "chunked", "linear", "mamba", "none")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One decoder layer. Parameter counts are per layer; shapes are what the performance model needs."""
+
+    attention: str  # full | sliding | chunked | linear | mamba | none
+    window_tokens: int | None  # KV tokens kept for sliding/chunked layers
+    attn_params: float  # all attention/mixer weights (projections, norms, indexer)
+    attn_qkv_params: float  # the input projections (Q/K/V, or MLA down/up, or mixer in_proj)
+    attn_out_params: float  # the output projection
+    kv_elements_per_token: float  # cached elements per token (K+V, or MLA latent + rope key (+ DSA index key))
+    state_elements_per_seq: float  # constant recurrent state per sequence (linear attention / SSM)
+    q_heads: int
+    kv_heads: int
+    qk_head_dim: int  # dimension of the QK dot product per head (MLA decode: kv_lora + rope)
+    v_head_dim: int
+    attn_flops_per_ctx_token_decode: float  # FLOPs per query token per attended context token (decode)
+    attn_flops_per_ctx_token_prefill: float  # same for prefill (MLA runs un-absorbed)
+    attn_topk_tokens: int | None  # DSA: attends to at most this many tokens
+    indexer_flops_per_ctx_token: float  # DSA lightning indexer, over every context token
+    mixer_flops_per_token: float  # linear attention / SSM recurrent update, per token
+    mlp: str  # dense | moe | none
+    dense_mlp_params: float  # dense MLP (or parallel dense MLP next to MoE, e.g. Gemma 4)
+    num_experts: int
+    experts_per_token: int
+    expert_params: float  # per routed expert
+    shared_expert_params: float  # all shared experts together
+    router_params: float
+    moe_other_params: float  # e.g. latent projections of Nemotron LatentMoE (always active)
+    norm_params: float
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    name: str
+    architecture: str
+    hidden_size: int
+    vocab_size: int
+    tie_word_embeddings: bool
+    layers: tuple[LayerSpec, ...]
+    max_position_embeddings: int | None = None
+    native_weights: str = "bf16"  # checkpoint precision from quantization_config / hf_quant_config
+    native_kv: str | None = None
+    keep_bf16: tuple[str, ...] = ()  # components the checkpoint's quantization leaves at 16 bit
+    mtp_layers: int = 0
+    source: str = ""
+    notes: str = ""
+    conventions: str = ""
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def is_moe(self) -> bool:
+        return any(l.mlp == "moe" for l in self.layers)
+
+    @property
+    def is_mla(self) -> bool:
+        return self.architecture_family == "mla"
+
+    @property
+    def architecture_family(self) -> str:
+        kinds = {l.attention for l in self.layers}
+        if any(l.kv_heads == 1 and l.attention == "full" and l.qk_head_dim > 256 for l in self.layers):
+            return "mla"
+        if kinds & {"linear", "mamba"}:
+            return "hybrid"
+        return "dense" if not self.is_moe else "moe"
+
+    @property
+    def max_q_heads(self) -> int:
+        return max(l.q_heads for l in self.layers)
+
+    @property
+    def min_kv_heads(self) -> int:
+        ks = [l.kv_heads for l in self.layers if l.attention in ("full", "sliding", "chunked")]
+        return min(ks) if ks else 1
+
+    @property
+    def max_experts(self) -> int:
+        return max((l.num_experts for l in self.layers), default=0)
+
+    def summary(self) -> dict:
+        p = param_counts(self)
+        return {
+            "key": self.key,
+            "name": self.name,
+            "architecture": self.architecture,
+            "family": self.architecture_family,
+            "layers": self.num_layers,
+            "hidden_size": self.hidden_size,
+            "vocab_size": self.vocab_size,
+            "total_params_b": p.total / 1e9,
+            "active_params_b": p.active / 1e9,
+            "active_params_excl_input_embedding_b": p.active_excl_input_embedding / 1e9,
+            "experts": self.max_experts,
+            "native_weights": self.native_weights,
+            "kv_bytes_per_token_bf16": kv_bytes_per_token(self, "bf16"),
+            "max_position_embeddings": self.max_position_embeddings,
+            "source": self.source,
+            "conventions": self.conventions,
+            "notes": self.notes,
+        }
+
+    def to_dict(self) -> dict:
+        return self.summary()
+
+
+# --------------------------------------------------------------------------------------------- parsing
+def _get(cfg: dict, *names, default=None):
+    for n in names:
+        if n in cfg and cfg[n] is not None:
+            return cfg[n]
+    return default
+
+
+def _text_config(cfg: dict) -> dict:
+    """Multimodal wrappers keep the decoder in ``text_config`` (Llama 4, Gemma 4, Kimi-K2.5, Qwen3.5); the vision
+    tower is ignored."""
+    tc = cfg.get("text_config")
+    if isinstance(tc, dict) and tc.get("hidden_size"):
+        merged = dict(tc)
+        for k in ("quantization_config", "tie_word_embeddings"):
+            if k not in merged and k in cfg:
+                merged[k] = cfg[k]
+        merged.setdefault("architectures", cfg.get("architectures"))
+        merged["_wrapper_architectures"] = cfg.get("architectures")
+        return merged
+    return cfg
+
+
+def _req(cfg: dict, name: str, src: str):
+    v = cfg.get(name)
+    if v is None:
+        raise TokenfabError("missing required field in config.json", field=f"{src}: {name}")
+    return v
+
+
+def _native_precision(cfg: dict, quant: dict | None) -> tuple[str, str | None, tuple[str, ...]]:
+    """Checkpoint weight/KV precision from ``quantization_config`` or an hf_quant_config.json (ModelOpt)."""
+    keep: list[str] = []
+    if quant:  # ModelOpt hf_quant_config.json
+        q = quant.get("quantization", quant)
+        algo = str(q.get("quant_algo", "")).upper()
+        kv = q.get("kv_cache_quant_algo")
+        w = {"FP8": "fp8", "NVFP4": "fp4", "W4A16_AWQ": "int4", "INT8": "int8", "W8A8_SQ_PER_CHANNEL": "int8"}.get(
+            algo, "bf16"
+        )
+        return w, (str(kv).lower() if kv else None), ("lm_head",)
+    qc = cfg.get("quantization_config") or {}
+    method = str(qc.get("quant_method", "")).lower()
+    not_conv = " ".join(str(x) for x in (qc.get("modules_to_not_convert") or qc.get("ignore") or []))
+    if "self_attn" in not_conv:
+        keep.append("attention")
+    if "shared_expert" in not_conv:
+        keep.append("shared_experts")
+    if "mlp." in not_conv and "proj" in not_conv:
+        keep.append("dense_mlp")
+    if method == "fp8":
+        return "fp8", None, tuple(keep)
+    if method == "mxfp4":
+        return "mxfp4", None, tuple(keep)
+    if method == "compressed-tensors":
+        groups = qc.get("config_groups") or {}
+        for g in groups.values():
+            wt = (g or {}).get("weights") or {}
+            if wt.get("num_bits") == 4:
+                return "int4", None, tuple(keep)
+            if wt.get("num_bits") == 8:
+                return ("fp8" if wt.get("type") == "float" else "int8"), None, tuple(keep)
+    if method in ("awq", "gptq"):
+        return "int4", None, tuple(keep)
+    return "bf16", None, tuple(keep)
+
+
+def _gated(act: str | None) -> bool:
+    return str(act or "silu").lower() not in ("relu2", "relu_squared", "gelu_new_nongated")
+
+
+def parse_config(
+    cfg: dict,
+    *,
+    key: str = "custom",
+    name: str | None = None,
+    source: str = "",
+    quant: dict | None = None,
+    notes: str = "",
+    conventions: str = "",
+) -> ModelSpec:
+    """Parse a Hugging Face config.json dict into a ModelSpec."""
+    c = _text_config(cfg)
+    src = name or key
+    arch = (c.get("architectures") or c.get("_wrapper_architectures") or [c.get("model_type", "?")])[0]
+    mt = str(c.get("model_type", "")).lower()
+    h = int(_req(c, "hidden_size", src))
+    L = int(_req(c, "num_hidden_layers", src))
+    vocab = int(_req(c, "vocab_size", src))
+    nh = int(_req(c, "num_attention_heads", src))
+    nkv = int(_get(c, "num_key_value_heads", default=nh))
+    hd = int(_get(c, "head_dim", default=h // nh))
+    tie = bool(_get(c, "tie_word_embeddings", default=False))
+    bias = bool(_get(c, "attention_bias", default=False))
+    act = _get(c, "hidden_act", "hidden_activation", "mlp_hidden_act")
+    gated = _gated(act)
+    inter = _get(c, "intermediate_size", default=0)
+    max_pos = _get(c, "max_position_embeddings")
+
+    # ---------------- MoE configuration
+    n_exp = int(_get(c, "n_routed_experts", "num_local_experts", "num_experts", default=0) or 0)
+    top_k = int(_get(c, "num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk", default=0) or 0)
+    moe_inter = _get(c, "moe_intermediate_size")
+    if n_exp and moe_inter is None:
+        moe_inter = inter  # Mixtral/gpt-oss/Llama 4: intermediate_size is the expert size
+    n_shared = int(_get(c, "n_shared_experts", "num_shared_experts", default=0) or 0)
+    shared_inter = _get(
+        c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"
+    )
+    first_k_dense = int(_get(c, "first_k_dense_replace", default=0) or 0)
+    moe_freq = int(_get(c, "moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step", default=1) or 1)
+    mlp_only = set(_get(c, "mlp_only_layers", default=[]) or [])
+    dense_inter = inter
+    router_bias = str(_get(c, "scoring_func", default="softmax")).lower() == "sigmoid" or bool(
+        _get(c, "use_routing_bias", default=False)
+    )
+    expert_bias = mt == "gpt_oss"
+    shared_gate = 0
+    latent = _get(c, "moe_latent_size")
+
+    if mt.startswith("llama4"):
+        n_shared = 1
+        shared_inter = inter
+        dense_inter = _get(c, "intermediate_size_mlp", default=inter)
+        moe_freq = int(_get(c, "interleave_moe_layer_step", default=1))
+    if mt.startswith("qwen3_5") or mt.startswith("qwen3_next") or mt.startswith("qwen2_moe"):
+        if shared_inter:
+            n_shared = 1
+            shared_gate = h  # shared_expert_gate: Linear(h, 1)
+    if mt.startswith("gemma4") and _get(c, "enable_moe_block", default=False):
+        pass  # dense MLP runs in parallel with the MoE block in every layer (handled below)
+    if shared_inter is None and n_shared:
+        shared_inter = moe_inter
+    if shared_inter and not n_shared:
+        n_shared = 1
+
+    mats = 3 if gated else 2
+
+    # ---------------- per-layer attention kind
+    layer_types = _get(c, "layer_types")
+    pattern = _get(c, "hybrid_override_pattern")
+    window = _get(c, "sliding_window")
+    chunk = _get(c, "attention_chunk_size")
+    kinds: list[str] = []
+    mlp_kinds: list[str] = []
+    if pattern:  # Nemotron-H: one block per character
+        mapping = {"M": ("mamba", "none"), "E": ("none", "moe"), "*": ("full", "none"), "-": ("none", "dense")}
+        for ch in str(pattern):
+            if ch not in mapping:
+                raise TokenfabError(
+                    f"unknown block {ch!r} in hybrid_override_pattern", field=f"{src}: hybrid_override_pattern"
+                )
+            a, m = mapping[ch]
+            kinds.append(a)
+            mlp_kinds.append(m)
+        if len(kinds) != L:
+            raise TokenfabError(
+                "hybrid_override_pattern length differs from num_hidden_layers",
+                field=f"{src}: hybrid_override_pattern",
+                expected=str(L),
+                got=len(kinds),
+            )
+    else:
+        for i in range(L):
+            if layer_types:
+                t = str(layer_types[i])
+                kinds.append(
+                    {
+                        "full_attention": "full",
+                        "sliding_attention": "sliding",
+                        "linear_attention": "linear",
+                        "chunked_attention": "chunked",
+                    }.get(t, "full")
+                )
+            elif mt.startswith("llama4") and chunk:
+                nope_every = int(_get(c, "no_rope_layer_interval", default=4) or 4)
+                kinds.append("full" if (i + 1) % nope_every == 0 else "chunked")
+            elif window and (
+                mt.startswith("mistral") or _get(c, "use_sliding_window", default=mt.startswith("mistral"))
+            ):
+                kinds.append("sliding")
+            else:
+                kinds.append("full")
+            if n_exp:
+                if mt.startswith("llama4"):
+                    is_moe = (i + 1) % moe_freq == 0
+                else:
+                    is_moe = i >= first_k_dense and (i % moe_freq == 0 if moe_freq > 1 else True) and i not in mlp_only
+                mlp_kinds.append("moe" if is_moe else "dense")
+            else:
+                mlp_kinds.append("dense")
+
+    # ---------------- attention shapes
+    kv_lora = _get(c, "kv_lora_rank")
+    mla = kv_lora is not None
+    layers = []
+    for i in range(L):
+        kind = kinds[i]
+        a_params = qkv = out = kv_elems = state = flops_dec = flops_pre = mixer = idx_flops = 0.0
+        q_heads, kv_heads, qk_d, v_d, topk, win = nh, nkv, hd, hd, None, None
+        if kind in ("full", "sliding", "chunked") and mla:
+            q_lora = _get(c, "q_lora_rank")
+            rope = int(_req(c, "qk_rope_head_dim", src))
+            nope = int(_get(c, "qk_nope_head_dim", default=_get(c, "qk_head_dim", default=192) - rope))
+            vdim = int(_get(c, "v_head_dim", default=nope))
+            kv_lora = int(kv_lora)
+            if q_lora:
+                q = h * q_lora + q_lora + q_lora * nh * (nope + rope)
+            else:
+                q = h * nh * (nope + rope)
+            kv_a = h * (kv_lora + rope) + kv_lora
+            kv_b = kv_lora * nh * (nope + vdim)
+            o = nh * vdim * h
+            qkv, out = q + kv_a + kv_b, o
+            a_params = qkv + out
+            kv_elems = kv_lora + rope
+            # decode runs absorbed: attention over the latent (MQA-like, 1 KV "head" of width kv_lora + rope)
+            q_heads, kv_heads, qk_d, v_d = nh, 1, kv_lora + rope, kv_lora
+            flops_dec = 2 * nh * (kv_lora + rope) + 2 * nh * kv_lora
+            flops_pre = 2 * nh * (nope + rope) + 2 * nh * vdim
+            if _get(c, "index_topk"):
+                ihd, inh = int(c["index_head_dim"]), int(c["index_n_heads"])
+                idx = (q_lora or h) * inh * ihd + h * ihd + 2 * ihd + h * inh
+                a_params += idx
+                qkv += idx
+                kv_elems += ihd  # indexer key cache (stored per token)
+                topk = int(c["index_topk"])
+                idx_flops = 2 * inh * ihd
+        elif kind in ("full", "sliding", "chunked"):
+            if mt.startswith("gemma4") and kind == "full" and _get(c, "global_head_dim"):
+                hd_l = int(c["global_head_dim"])
+                kvh = int(_get(c, "num_global_key_value_heads", default=nkv))
+                k_eq_v = bool(_get(c, "attention_k_eq_v", default=False))
+            else:
+                hd_l, kvh, k_eq_v = hd, nkv, False
+            q_out = nh * hd_l * (2 if _get(c, "attn_output_gate", default=False) else 1)
+            kv_mats = 1 if k_eq_v else 2
+            q = h * q_out
+            kvp = h * kvh * hd_l * kv_mats
+            o = nh * hd_l * h
+            b = (q_out + kvh * hd_l * kv_mats + h) if bias else 0
+            qkn = 0
+            if _get(c, "use_qk_norm", default=False) or mt.startswith(("qwen3", "gemma", "olmo")):
+                if str(_get(c, "qk_norm_type", default="")) == "per_layer":
+                    qkn = nh * hd_l + kvh * hd_l
+                elif not mt.startswith("llama4"):  # Llama 4's QK L2-norm has no weights
+                    qkn = 2 * hd_l
+            sinks = nh if mt == "gpt_oss" else 0
+            qkv, out = q + kvp, o
+            a_params = q + kvp + o + b + qkn + sinks
+            kv_elems = kvh * hd_l * kv_mats
+            q_heads, kv_heads, qk_d, v_d = nh, kvh, hd_l, hd_l
+            flops_dec = flops_pre = 2 * nh * hd_l * 2
+            if kind == "sliding":
+                win = int(window or 4096)
+            elif kind == "chunked":
+                win = int(chunk)
+        elif kind == "linear":  # Gated DeltaNet (Qwen3-Next / Qwen3.5)
+            nk, dk = int(c["linear_num_key_heads"]), int(c["linear_key_head_dim"])
+            nv, dv = int(c["linear_num_value_heads"]), int(c["linear_value_head_dim"])
+            kern = int(_get(c, "linear_conv_kernel_dim", default=4))
+            conv_dim = 2 * nk * dk + nv * dv
+            in_proj = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv
+            qkv, out = in_proj, nv * dv * h
+            a_params = in_proj + conv_dim * kern + 2 * nv + dv + out
+            state = nv * dk * dv + conv_dim * (kern - 1)
+            mixer = 6 * nv * dk * dv
+            q_heads, kv_heads, qk_d, v_d = nv, nk, dk, dv
+        elif kind == "mamba":  # Mamba-2 (Nemotron-H)
+            nheads, mhd = int(c["mamba_num_heads"]), int(c["mamba_head_dim"])
+            ng, ds = int(_get(c, "n_groups", default=1)), int(c["ssm_state_size"])
+            kern = int(_get(c, "conv_kernel", default=4))
+            d_in = nheads * mhd
+            conv_dim = d_in + 2 * ng * ds
+            in_proj = h * (2 * d_in + 2 * ng * ds + nheads)
+            qkv, out = in_proj, d_in * h
+            a_params = (
+                in_proj
+                + conv_dim * kern
+                + (conv_dim if _get(c, "use_conv_bias", default=True) else 0)
+                + 3 * nheads
+                + d_in
+                + out
+            )
+            state = nheads * mhd * ds + conv_dim * (kern - 1)
+            mixer = 6 * nheads * mhd * ds
+            q_heads, kv_heads, qk_d, v_d = nheads, ng, ds, mhd
+
+        # ---------------- MLP / MoE
+        mk = mlp_kinds[i]
+        dense_p = exp_p = shared_p = router_p = other_p = 0.0
+        n_e = k_e = 0
+        if mk == "dense":
+            di = int(dense_inter or 0)
+            if mla and first_k_dense and i < first_k_dense:
+                di = int(inter)
+            dense_p = mats * h * di
+        elif mk == "moe":
+            mi = int(moe_inter)
+            n_e, k_e = n_exp, top_k
+            if latent:  # Nemotron LatentMoE: routed experts in a latent dimension
+                exp_p = mats * int(latent) * mi
+                other_p = 2 * h * int(latent)
+            else:
+                exp_p = mats * h * mi + ((mats - 1) * mi + h if expert_bias else 0)
+            if n_shared and shared_inter:
+                shared_p = (
+                    mats
+                    * h
+                    * int(shared_inter)
+                    * (
+                        n_shared
+                        if not _get(c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size")
+                        else 1
+                    )
+                )
+            shared_p += shared_gate
+            router_p = h * n_exp + (n_exp if (router_bias or expert_bias) else 0)
+            if mt.startswith("gemma4"):
+                dense_p = mats * h * int(inter)  # parallel dense MLP
+                router_p += h  # router scale
+        norms = 2 * h if kind != "none" and mk != "none" else h
+        if mt.startswith("gemma"):
+            norms = 4 * h + (2 * h if mk == "moe" else 0)
+        layers.append(
+            LayerSpec(
+                attention=kind,
+                window_tokens=win,
+                attn_params=float(a_params),
+                attn_qkv_params=float(qkv),
+                attn_out_params=float(out),
+                kv_elements_per_token=float(kv_elems),
+                state_elements_per_seq=float(state),
+                q_heads=int(q_heads),
+                kv_heads=int(kv_heads),
+                qk_head_dim=int(qk_d),
+                v_head_dim=int(v_d),
+                attn_flops_per_ctx_token_decode=float(flops_dec),
+                attn_flops_per_ctx_token_prefill=float(flops_pre),
+                attn_topk_tokens=topk,
+                indexer_flops_per_ctx_token=float(idx_flops),
+                mixer_flops_per_token=float(mixer),
+                mlp=mk,
+                dense_mlp_params=float(dense_p),
+                num_experts=n_e,
+                experts_per_token=k_e,
+                expert_params=float(exp_p),
+                shared_expert_params=float(shared_p),
+                router_params=float(router_p),
+                moe_other_params=float(other_p),
+                norm_params=float(norms),
+            )
+        )
+
+    w, kvp, keep = _native_precision(c, quant)
+    mtp = int(_get(c, "num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_modules", default=0) or 0)
+    return ModelSpec(
+        key=key,
+        name=name or key,
+        architecture=arch,
+        hidden_size=h,
+        vocab_size=vocab,
+        tie_word_embeddings=tie,
+        layers=tuple(layers),
+        max_position_embeddings=int(max_pos) if max_pos else None,
+        native_weights=w,
+        native_kv=kvp,
+        keep_bf16=keep,
+        mtp_layers=mtp,
+        source=source,
+        notes=notes,
+        conventions=conventions,
+    )
+
+
+# --------------------------------------------------------------------------------------------- parameter counts
+@dataclass(frozen=True)
+class ParamCounts:
+    embedding: float
+    lm_head: float
+    attention: float
+    dense_mlp: float
+    routed_experts: float  # all routed experts
+    routed_experts_active: float  # experts_per_token of them
+    shared_experts: float
+    router: float
+    moe_other: float
+    norms: float
+    tied_embeddings: bool = False
+
+    @property
+    def total(self) -> float:
+        return (
+            self.embedding
+            + self.lm_head
+            + self.attention
+            + self.dense_mlp
+            + self.routed_experts
+            + self.shared_experts
+            + self.router
+            + self.moe_other
+            + self.norms
+        )
+
+    @property
+    def active(self) -> float:
+        return (
+            self.embedding
+            + self.lm_head
+            + self.attention
+            + self.dense_mlp
+            + self.routed_experts_active
+            + self.shared_experts
+            + self.router
+            + self.moe_other
+            + self.norms
+        )
+
+    @property
+    def active_excl_input_embedding(self) -> float:
+        """Active weights a token multiplies with: with tied embeddings the one matrix still serves as lm_head."""
+        return self.active if self.tied_embeddings else self.active - self.embedding
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d.update(total=self.total, active=self.active, active_excl_input_embedding=self.active_excl_input_embedding)
+        return d
+
+
+def param_counts(model: ModelSpec) -> ParamCounts:
+    ls = model.layers
+    emb = model.vocab_size * model.hidden_size
+    return ParamCounts(
+        embedding=float(emb),
+        lm_head=0.0 if model.tie_word_embeddings else float(emb),
+        attention=sum(l.attn_params for l in ls),
+        dense_mlp=sum(l.dense_mlp_params for l in ls),
+        routed_experts=sum(l.num_experts * l.expert_params for l in ls),
+        routed_experts_active=sum(l.experts_per_token * l.expert_params for l in ls),
+        shared_experts=sum(l.shared_expert_params for l in ls),
+        router=sum(l.router_params for l in ls),
+        moe_other=sum(l.moe_other_params for l in ls),
+        norms=sum(l.norm_params for l in ls) + model.hidden_size,
+        tied_embeddings=model.tie_word_embeddings,
+    )
+
+
+# --------------------------------------------------------------------------------------------- bytes
+WEIGHT_COMPONENTS = (
+    "embedding",
+    "lm_head",
+    "attention",
+    "dense_mlp",
+    "routed_experts",
+    "shared_experts",
+    "router",
+    "moe_other",
+    "norms",
+)
+
+
+def component_precisions(model: ModelSpec, weights: str) -> dict[str, str]:
+    """Which precision each component is stored at when the model is quantized to ``weights``.
+
+    Decoder linear layers take ``weights``. Embeddings, lm_head, router and norms stay 16-bit when weights are
+    narrower (what ModelOpt/compressed-tensors checkpoints do: their ``exclude_modules`` list lm_head and the
+    routers). Components the checkpoint's own quantization leaves at 16 bit (e.g. gpt-oss attention) stay 16-bit
+    when ``weights`` is the checkpoint's native precision.
+    """
+    w = prec.normalize(weights, allowed=tuple(prec.BYTES_PER_PARAM))
+    hi = "bf16" if w != "fp16" else "fp16"
+    if w == "fp32":
+        hi = "fp32"
+    out = {c: w for c in WEIGHT_COMPONENTS}
+    for c in ("embedding", "lm_head", "router", "norms"):
+        out[c] = hi
+    if w == model.native_weights or (
+        w in ("fp4", "nvfp4", "mxfp4") and model.native_weights in ("fp4", "nvfp4", "mxfp4")
+    ):
+        for comp in model.keep_bf16:
+            if comp in out:
+                out[comp] = hi
+    return out
+
+
+def weight_bytes(model: ModelSpec, weights: str) -> dict[str, float]:
+    """Bytes per component at ``weights`` precision (block-scale overhead included), plus ``total``."""
+    pc = param_counts(model)
+    precs = component_precisions(model, weights)
+    out = {c: getattr(pc, c) * prec.bytes_per_param(precs[c]) for c in WEIGHT_COMPONENTS}
+    out["total"] = sum(out.values())
+    return out
+
+
+def active_weight_bytes_per_token(model: ModelSpec, weights: str) -> float:
+    """Bytes of weights one token touches (top-k experts only), excluding the input embedding lookup."""
+    pc = param_counts(model)
+    precs = component_precisions(model, weights)
+    b = 0.0
+    for c in WEIGHT_COMPONENTS:
+        if c == "embedding":
+            continue
+        n = pc.routed_experts_active if c == "routed_experts" else getattr(pc, c)
+        b += n * prec.bytes_per_param(precs[c])
+    return b
+
+
+def kv_bytes_per_token(model: ModelSpec, kv: str = "bf16") -> float:
+    """KV-cache bytes per token of context summed over layers (windowed layers counted as if uncapped)."""
+    e = prec.kv_bytes_per_element(kv)
+    return sum(l.kv_elements_per_token for l in model.layers) * e
+
+
+def state_bytes(kv: str) -> float:
+    """Recurrent state is kept at 16 bit or wider (SSM caches are fp32 in Nemotron-H; we use the wider of kv and bf16)."""
+    return max(prec.kv_bytes_per_element(kv), 2.0)
+
+
+def kv_cache_bytes(model: ModelSpec, context_tokens, kv: str = "bf16", sequences=1):
+    """KV-cache bytes for ``sequences`` sequences of ``context_tokens`` tokens (NumPy-broadcastable).
+
+    Full-attention layers grow linearly with context; sliding-window and chunked layers are capped at their window;
+    linear-attention / SSM layers hold a constant state per sequence.
+    """
+    ctx = np.asarray(context_tokens, dtype=float)
+    e = prec.kv_bytes_per_element(kv)
+    total = np.zeros_like(ctx)
+    for l in model.layers:
+        if l.kv_elements_per_token:
+            eff = np.minimum(ctx, l.window_tokens) if l.window_tokens else ctx
+            total = total + l.kv_elements_per_token * e * eff
+        if l.state_elements_per_seq:
+            total = total + l.state_elements_per_seq * state_bytes(kv)
+    out = total * np.asarray(sequences, dtype=float)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+# --------------------------------------------------------------------------------------------- FLOPs
+def attention_flops_decode(model: ModelSpec, context_tokens):
+    """Attention FLOPs of one decode token attending to ``context_tokens`` previous tokens (all layers)."""
+    ctx = np.asarray(context_tokens, dtype=float)
+    f = np.zeros_like(ctx)
+    for l in model.layers:
+        if l.attention in ("full", "sliding", "chunked"):
+            eff = np.minimum(ctx, l.window_tokens) if l.window_tokens else ctx
+            if l.attn_topk_tokens:
+                eff = np.minimum(eff, l.attn_topk_tokens)
+            f = f + l.attn_flops_per_ctx_token_decode * eff + l.indexer_flops_per_ctx_token * ctx
+        f = f + l.mixer_flops_per_token
+    return float(f) if np.ndim(f) == 0 else f
+
+
+def matmul_flops_per_token(model: ModelSpec) -> float:
+    """2 x the active weights a token multiplies with (input embedding excluded: it is a lookup)."""
+    return 2.0 * (param_counts(model).active_excl_input_embedding)
+
+
+def decode_flops_per_token(model: ModelSpec, context_tokens):
+    return matmul_flops_per_token(model) + attention_flops_decode(model, context_tokens)
+
+
+def _causal_sum(n, w):
+    """sum_{i=1..n} min(i, w) (vectorized); w=None means no window."""
+    n = np.asarray(n, dtype=float)
+    if w is None:
+        return n * (n + 1) / 2
+    w = float(w)
+    return np.where(n <= w, n * (n + 1) / 2, w * (w + 1) / 2 + (n - w) * w)
+
+
+def attention_flops_prefill(model: ModelSpec, tokens, cached_tokens=0):
+    """Attention FLOPs to prefill ``tokens`` new tokens after ``cached_tokens`` already in the cache (causal)."""
+    n = np.asarray(tokens, dtype=float)
+    c0 = np.asarray(cached_tokens, dtype=float)
+    f = np.zeros(np.broadcast(n, c0).shape)
+    for l in model.layers:
+        if l.attention in ("full", "sliding", "chunked"):
+            w = l.window_tokens
+            if l.attn_topk_tokens:
+                w = l.attn_topk_tokens if w is None else min(w, l.attn_topk_tokens)
+            pairs = _causal_sum(c0 + n, w) - _causal_sum(c0, w)
+            f = f + l.attn_flops_per_ctx_token_prefill * pairs
+            if l.indexer_flops_per_ctx_token:
+                f = f + l.indexer_flops_per_ctx_token * (_causal_sum(c0 + n, None) - _causal_sum(c0, None))
+        f = f + l.mixer_flops_per_token * n
+    return float(f) if np.ndim(f) == 0 else f
+
+
+def prefill_flops(model: ModelSpec, tokens, cached_tokens=0):
+    return matmul_flops_per_token(model) * np.asarray(tokens, dtype=float) + attention_flops_prefill(
+        model, tokens, cached_tokens
+    )
+
+
+# --------------------------------------------------------------------------------------------- catalog
+@lru_cache(maxsize=1)
+def _catalog_index() -> dict[str, dict]:
+    raw = read_yaml(data_path("models.yaml"))
+    return {str(k): v for k, v in raw["models"].items()}
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        # some configs use the non-standard literal Infinity (Python's json accepts it)
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise TokenfabError(f"not valid JSON: {e.msg} at line {e.lineno}", field=str(path)) from None
+
+
+def load_config_path(path: str | Path, *, key: str | None = None) -> ModelSpec:
+    """A config.json, or a folder holding one (and optionally hf_quant_config.json)."""
+    p = Path(path)
+    if p.is_dir():
+        cfgp = p / "config.json"
+        if not cfgp.exists():
+            raise TokenfabError("folder has no config.json", field="model", got=str(p))
+        quantp = p / "hf_quant_config.json"
+    else:
+        cfgp = p
+        quantp = (
+            p.with_name(p.name.replace("config.json", "hf_quant_config.json"))
+            if p.name.endswith("config.json")
+            else None
+        )
+        if quantp is not None and quantp == p:
+            quantp = None
+    if not cfgp.exists():
+        raise TokenfabError("file not found", field="model", got=str(p))
+    cfg = _load_json(cfgp)
+    if not isinstance(cfg, dict):
+        raise TokenfabError("config.json must hold a JSON object", field=str(cfgp))
+    quant = _load_json(quantp) if quantp is not None and quantp.exists() else None
+    stem = cfgp.stem.replace(".config", "")
+    # a Hugging Face folder holds "config.json": the folder is the model's name (e.g. .../Qwen3-8B/config.json)
+    default_key = cfgp.resolve().parent.name if stem in ("config", "") else stem
+    return parse_config(
+        cfg, key=key or default_key, name=str(cfg.get("_name_or_path") or default_key), source=str(cfgp), quant=quant
+    )
+
+
+@lru_cache(maxsize=64)
+def _load_bundled(key: str) -> ModelSpec:
+    entry = _catalog_index()[key]
+    cfg = _load_json(data_path("models", entry["config"]))
+    quant = _load_json(data_path("models", entry["quant_config"])) if entry.get("quant_config") else None
+    spec = parse_config(
+        cfg,
+        key=key,
+        name=entry.get("name", key),
+        source=entry.get("source", ""),
+        quant=quant,
+        notes=entry.get("notes", ""),
+        conventions=entry.get("conventions", ""),
+    )
+    return spec
+
+
+def model_keys() -> list[str]:
+    return sorted(_catalog_index())
+
+
+def get_model(model: str | Path | ModelSpec) -> ModelSpec:
+    """A bundled short key (``llama-3.1-70b``), a path to a config.json, or a folder holding one."""
+    if isinstance(model, ModelSpec):
+        return model
+    s = str(model).strip()
+    idx = _catalog_index()
+    if s.lower() in idx:
+        return _load_bundled(s.lower())
+    for k, v in idx.items():
+        if s.lower() in [a.lower() for a in v.get("aliases", [])] or s.lower() == str(v.get("hf_id", "")).lower():
+            return _load_bundled(k)
+    p = Path(s).expanduser()
+    if p.exists() or s.endswith(".json") or "/" in s and p.suffix:
+        return load_config_path(p)
+    raise UnknownKeyError("model", s, idx.keys(), field="model")
+
+
+def list_models() -> list[ModelSpec]:
+    return [get_model(k) for k in model_keys()]
+
+
+def published_params(key: str) -> dict[str, Any]:
+    """Published total/active parameter figures with source (from data/models.yaml)."""
+    return dict(_catalog_index()[key].get("published", {}))

@@ -1,0 +1,598 @@
+"""Total cost of ownership: US dollars per GPU-hour, with a breakdown that sums to the total.
+
+Method (full text, formulas and every default with its citation: docs/tco.md; figures: data/tco_presets.yaml):
+
+- Capex per GPU = server capex per GPU x (1 + networking fraction + installation fraction) + fixed adders.
+- Capital per year = (capex - residual / (1 + r)^n) x CRF(r, n), CRF = r(1+r)^n / ((1+r)^n - 1), r = WACC,
+  n = life in years (CRF = 1/n at r = 0). Split into straight-line depreciation (capex - residual) / n and
+  cost of capital (the rest).
+- Energy per wall-clock hour = IT kW x (u + (1 - u) x idle fraction) x PUE x $/kWh, u = utilization.
+- Hosting per hour = colocation $/kW-month x provisioned IT kW / hours per month
+  + facility capex $/kW x IT kW x CRF(r, facility life) / hours per year (owned building).
+- Maintenance per hour = fraction per year x capex / hours per year; software is $ per wall-clock GPU-hour.
+- ``usd_per_gpu_hour_wallclock`` = sum of the above (what a GPU costs per hour of the calendar).
+  ``usd_per_gpu_hour`` = wallclock / utilization: cost per hour of *useful* (busy) GPU time. Cost per token
+  divides this by the busy throughput, so idle time is paid for by the tokens that are served.
+- A plain price (``price_usd_per_gpu_hour``: a rental, or an InferenceX tier) replaces the owned model; it is a
+  price per wall-clock hour and utilization defaults to 1 for it (InferenceX's convention).
+
+An hour here is a wall-clock hour; a year is 8766 h (units.HOURS_PER_YEAR); power is kW of IT load unless the
+name says ``all_in`` (IT x PUE, or InferenceX's provisioned all-in figure).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Optional
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tokenfab.catalog.hardware import HardwareSpec, get_hardware
+from tokenfab.core import units
+from tokenfab.core.data import data_path, read_yaml
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+
+DEFAULT_PRESET = "owned-neocloud"
+# breakdown components of the owned model, in display order; a plain price is one component of its own
+COMPONENTS = ("capital", "energy", "hosting", "maintenance", "software")
+PRICE_COMPONENT = "gpu_hour_price"
+COMPONENT_DESCRIPTIONS = {
+    "capital": "depreciation + cost of capital (capital recovery factor on capex net of discounted residual)",
+    "energy": "IT kW at the utilization (idle fraction when not busy) x PUE x $/kWh",
+    "hosting": "colocation $/kW-month on provisioned IT kW, or the owned building's capex annualised",
+    "maintenance": "hardware maintenance, % of capex per year",
+    "software": "software licences, $ per GPU-hour",
+    PRICE_COMPONENT: "a plain all-in price per GPU-hour (rental or InferenceX tier), used as is",
+}
+# rule of thumb to check against (Tensordyne/Recogni tokenomics note, /work/shared/reference/metrics.md)
+RULE_OF_THUMB = "capital 50-80% of 5-year spend, energy about 10%, hosting the rest (Tensordyne tokenomics note)"
+
+
+class TcoInputs(BaseModel):
+    """Every input of the TCO model for one GPU, units in the names. ``sources`` maps a field to its citation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hardware_key: str
+    preset: Optional[str] = None
+    # a plain price per wall-clock GPU-hour (rental / InferenceX tier); when set it replaces the owned model
+    price_usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0)
+    utilization: float = Field(gt=0, le=1)  # busy fraction of wall-clock hours
+    # capex: server (chip + its share of the system) per GPU, then adders
+    capex_usd_per_gpu: Optional[float] = Field(default=None, ge=0)
+    networking_capex_fraction: float = Field(default=0.0, ge=0)
+    networking_capex_usd_per_gpu: float = Field(default=0.0, ge=0)
+    installation_capex_fraction: float = Field(default=0.0, ge=0)
+    installation_capex_usd_per_gpu: float = Field(default=0.0, ge=0)
+    life_years: float = Field(default=5.0, gt=0)
+    residual_value_fraction: float = Field(default=0.0, ge=0, le=1)  # of all-in capex, at end of life
+    wacc: float = Field(default=0.10, ge=0, lt=1)  # per year
+    # power
+    it_kw_per_gpu: Optional[float] = Field(default=None, gt=0)  # provisioned IT power per GPU (incl. host share)
+    idle_power_fraction: float = Field(default=0.3, ge=0, le=1)  # of IT power, drawn when not busy
+    pue: float = Field(default=1.4, ge=1)
+    all_in_kw_per_gpu: Optional[float] = Field(default=None, gt=0)  # overrides IT x PUE (InferenceX figure)
+    usd_per_kwh: float = Field(default=0.0806, ge=0)
+    # facility
+    colocation_usd_per_kw_month: float = Field(default=0.0, ge=0)  # on provisioned IT kW
+    facility_capex_usd_per_kw: float = Field(default=0.0, ge=0)  # owned building, per kW of IT
+    facility_life_years: float = Field(default=15.0, gt=0)
+    # opex
+    maintenance_fraction_per_year: float = Field(default=0.0, ge=0)  # of all-in capex
+    software_usd_per_gpu_hour: float = Field(default=0.0, ge=0)  # per wall-clock hour
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    def __init__(self, **data):
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            raise _validation_error(e) from None
+
+    @property
+    def is_price(self) -> bool:
+        return self.price_usd_per_gpu_hour is not None
+
+
+# fields a caller may override (tco_inputs(**overrides), CLI flags)
+INPUT_FIELDS = tuple(f for f in TcoInputs.model_fields if f not in ("hardware_key", "preset", "sources"))
+
+# unit of each input, for display (the name already says it; this spells it out)
+FIELD_UNITS: dict[str, str] = {
+    "price_usd_per_gpu_hour": "USD per wall-clock GPU-hour",
+    "utilization": "fraction of wall-clock hours busy",
+    "capex_usd_per_gpu": "USD per GPU (server share, before adders)",
+    "networking_capex_fraction": "fraction of server capex",
+    "networking_capex_usd_per_gpu": "USD per GPU",
+    "installation_capex_fraction": "fraction of server capex",
+    "installation_capex_usd_per_gpu": "USD per GPU",
+    "life_years": "years",
+    "residual_value_fraction": "fraction of all-in capex at end of life",
+    "wacc": "fraction per year",
+    "it_kw_per_gpu": "kW of IT load per GPU (provisioned)",
+    "idle_power_fraction": "fraction of IT power drawn when idle",
+    "pue": "facility kW / IT kW",
+    "all_in_kw_per_gpu": "kW per GPU, all-in (facility)",
+    "usd_per_kwh": "USD per kWh",
+    "colocation_usd_per_kw_month": "USD per kW of IT per month",
+    "facility_capex_usd_per_kw": "USD per kW of IT",
+    "facility_life_years": "years",
+    "maintenance_fraction_per_year": "fraction of all-in capex per year",
+    "software_usd_per_gpu_hour": "USD per wall-clock GPU-hour",
+}
+
+PRICE_MODE_FIELDS = ("price_usd_per_gpu_hour", "utilization", "it_kw_per_gpu", "pue", "all_in_kw_per_gpu")
+OWNED_MODE_FIELDS = tuple(f for f in INPUT_FIELDS if f not in ("price_usd_per_gpu_hour",))
+
+
+def _validation_error(e: ValidationError) -> TokenfabError:
+    err = e.errors()[0]
+    loc = ".".join(str(x) for x in err.get("loc", ())) or "tco input"
+    bounds = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    finfo = TcoInputs.model_fields.get(str(err.get("loc", ("",))[0]))
+    limits = []  # every bound of the field, not only the one violated
+    for m in finfo.metadata if finfo else ():
+        for k, op in bounds.items():
+            if getattr(m, k, None) is not None:
+                limits.append(f"{op} {getattr(m, k):g}")
+    expected = " and ".join(limits) or None
+    if err.get("type") == "extra_forbidden":
+        return UnknownKeyError("TCO input", loc, INPUT_FIELDS, field=loc)
+    bound_violated = err.get("type") in ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+    msg = "out of range" if bound_violated else f"invalid value ({err.get('msg', 'not valid')})"
+    return TokenfabError(
+        msg, field=loc, expected=("a number " + expected) if expected else "a valid value", got=err.get("input")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# formulas (pure, vectorized)
+# ---------------------------------------------------------------------------------------------------------------
+def capital_recovery_factor(rate, years):
+    """CRF = r(1+r)^n / ((1+r)^n - 1): the level yearly payment that repays 1 $ over n years at rate r (1/n at r=0)."""
+    r, n = np.broadcast_arrays(np.asarray(rate, dtype=float), np.asarray(years, dtype=float))
+    growth_minus_1 = np.expm1(n * np.log1p(r))  # (1+r)^n - 1, accurate for small r
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # below 1e-9 per year the rate is zero for money, and the formula loses precision in subnormal floats
+        crf = np.where(r > 1e-9, r * (growth_minus_1 + 1.0) / growth_minus_1, 1.0 / n)
+    return crf if crf.ndim else float(crf)
+
+
+def annualized_capital_usd_per_year(capex_usd, residual_usd, rate, years):
+    """Level yearly capital charge: (capex - residual / (1+r)^n) x CRF(r, n)."""
+    capex_usd, residual_usd, rate, years = (np.asarray(x, dtype=float) for x in (capex_usd, residual_usd, rate, years))
+    out = (capex_usd - residual_usd / (1.0 + rate) ** years) * capital_recovery_factor(rate, years)
+    return out if np.ndim(out) else float(out)
+
+
+def depreciation_usd_per_year(capex_usd, residual_usd, years):
+    """Straight-line depreciation: (capex - residual) / n."""
+    out = (np.asarray(capex_usd, dtype=float) - np.asarray(residual_usd, dtype=float)) / np.asarray(years, dtype=float)
+    return out if np.ndim(out) else float(out)
+
+
+def average_it_kw(it_kw, utilization, idle_power_fraction):
+    """Average IT power over wall-clock time: full power while busy, the idle fraction of it otherwise."""
+    u = np.asarray(utilization, dtype=float)
+    out = np.asarray(it_kw, dtype=float) * (u + (1.0 - u) * np.asarray(idle_power_fraction, dtype=float))
+    return out if np.ndim(out) else float(out)
+
+
+def energy_usd_per_hour(avg_it_kw, pue, usd_per_kwh):
+    """Electricity per wall-clock hour: average IT kW x PUE x $/kWh."""
+    out = np.asarray(avg_it_kw, dtype=float) * np.asarray(pue, dtype=float) * np.asarray(usd_per_kwh, dtype=float)
+    return out if np.ndim(out) else float(out)
+
+
+def colocation_usd_per_hour(colocation_usd_per_kw_month, it_kw):
+    """Colocation rent on provisioned IT kW, per wall-clock hour (a month is 8766/12 h)."""
+    out = np.asarray(colocation_usd_per_kw_month, dtype=float) * np.asarray(it_kw, dtype=float) / units.HOURS_PER_MONTH
+    return out if np.ndim(out) else float(out)
+
+
+def facility_usd_per_hour(facility_capex_usd_per_kw, it_kw, rate, facility_life_years):
+    """An owned building: capex per kW of IT x IT kW, annualised by CRF(r, facility life), per wall-clock hour."""
+    out = (
+        np.asarray(facility_capex_usd_per_kw, dtype=float)
+        * np.asarray(it_kw, dtype=float)
+        * capital_recovery_factor(rate, facility_life_years)
+        / units.HOURS_PER_YEAR
+    )
+    return out if np.ndim(out) else float(out)
+
+
+def all_in_capex_usd_per_gpu(
+    capex_usd_per_gpu, networking_fraction=0.0, installation_fraction=0.0, networking_usd=0.0, installation_usd=0.0
+):
+    """Server capex x (1 + networking + installation fractions) + fixed adders."""
+    out = (
+        np.asarray(capex_usd_per_gpu, dtype=float)
+        * (1.0 + np.asarray(networking_fraction, dtype=float) + np.asarray(installation_fraction, dtype=float))
+        + np.asarray(networking_usd, dtype=float)
+        + np.asarray(installation_usd, dtype=float)
+    )
+    return out if np.ndim(out) else float(out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# data: presets, capex table, hardware-derived defaults
+# ---------------------------------------------------------------------------------------------------------------
+def owned_wallclock_usd_per_hour(
+    *,
+    capex_all_in_usd,
+    residual_value_fraction,
+    wacc,
+    life_years,
+    it_kw,
+    utilization,
+    idle_power_fraction,
+    pue,
+    usd_per_kwh,
+    colocation_usd_per_kw_month,
+    facility_capex_usd_per_kw,
+    facility_life_years,
+    maintenance_fraction_per_year,
+    software_usd_per_gpu_hour,
+) -> dict:
+    """Owned hardware: $ per wall-clock GPU-hour by component (capital, energy, hosting, maintenance, software).
+
+    Element-wise over NumPy arrays (sensitivity and Monte Carlo pass arrays); divide the sum by utilization for $
+    per busy GPU-hour."""
+    h = units.HOURS_PER_YEAR
+    capex = np.asarray(capex_all_in_usd, dtype=float)
+    capital_year = annualized_capital_usd_per_year(capex, np.asarray(residual_value_fraction) * capex, wacc, life_years)
+    return {
+        "capital": np.asarray(capital_year) / h,
+        "energy": energy_usd_per_hour(average_it_kw(it_kw, utilization, idle_power_fraction), pue, usd_per_kwh),
+        "hosting": colocation_usd_per_hour(colocation_usd_per_kw_month, it_kw)
+        + facility_usd_per_hour(facility_capex_usd_per_kw, it_kw, wacc, facility_life_years),
+        "maintenance": np.asarray(maintenance_fraction_per_year) * capex / h,
+        "software": np.asarray(software_usd_per_gpu_hour, dtype=float),
+    }
+
+
+@lru_cache(maxsize=1)
+def _presets_raw() -> dict:
+    raw = read_yaml(data_path("tco_presets.yaml"))
+    if not isinstance(raw, dict) or "presets" not in raw or "defaults" not in raw:
+        raise TokenfabError("malformed TCO presets file (needs 'defaults' and 'presets')", field="tco_presets.yaml")
+    return raw
+
+
+def load_presets() -> dict:
+    """The parsed data/tco_presets.yaml: ``defaults``, ``presets``, ``inferencex``, ``capex_usd_per_gpu``,
+    ``host_overhead_factor`` (a copy; every figure is {value, source, as_of})."""
+    return copy.deepcopy(_presets_raw())
+
+
+def preset_names() -> list[str]:
+    return list(_presets_raw()["presets"])
+
+
+def _cite(fig: dict) -> str:
+    src = fig.get("source", "")
+    as_of = fig.get("as_of")
+    return f"{src} (as of {as_of})" if as_of else src
+
+
+def inferencex_covered_keys() -> list[str]:
+    return list(_presets_raw()["inferencex"]["usd_per_gpu_hour"])
+
+
+def capex_table_keys() -> list[str]:
+    return list(_presets_raw()["capex_usd_per_gpu"])
+
+
+def capex_usd_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]:
+    """Server capex per GPU: catalog system price / chips per system, else catalog chip price x
+    chip_to_server_capex_factor (a bare chip has no server around it), else the presets' capex table.
+    Returns (usd, citation) or (None, None)."""
+    if hw.price_usd_per_system and hw.chips_per_system:
+        src = hw.source_of("price_usd_per_system")
+        cite = f"catalog price_usd_per_system {hw.price_usd_per_system:,.0f} / chips_per_system {hw.chips_per_system}"
+        if src:
+            cite += f": {src.source} (as of {src.as_of})"
+        return hw.price_usd_per_system / hw.chips_per_system, cite
+    if hw.price_usd_per_chip:
+        src = hw.source_of("price_usd_per_chip")
+        fig = _presets_raw()["chip_to_server_capex_factor"]
+        factor = float(fig["value"])
+        cite = (
+            f"catalog price_usd_per_chip {hw.price_usd_per_chip:,.0f}"
+            + (f" ({src.source}, as of {src.as_of})" if src else "")
+            + f" x chip_to_server_capex_factor {factor:g}: {_cite(fig)}"
+        )
+        return float(hw.price_usd_per_chip) * factor, cite
+    table = _presets_raw()["capex_usd_per_gpu"]
+    if hw.key in table:
+        fig = table[hw.key]
+        return float(fig["value"]), "tco_presets capex table: " + _cite(fig)
+    return None, None
+
+
+def it_kw_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]:
+    """Provisioned IT kW per GPU: rack IT kW / chips per rack (includes rack switches and power shelves), else node
+    IT kW / chips per node, else TDP x host_overhead_factor. Returns (kW, citation) or (None, None)."""
+
+    def _src(f):
+        s = hw.source_of(f)
+        return f": {s.source} (as of {s.as_of})" if s else ""
+
+    if hw.rack_it_power_kw:
+        return hw.rack_it_power_kw / hw.chips_per_rack, (
+            f"catalog rack_it_power_kw {hw.rack_it_power_kw:g} / chips_per_rack {hw.chips_per_rack}{_src('rack_it_power_kw')}"
+        )
+    if hw.node_it_power_kw:
+        return hw.node_it_power_kw / hw.chips_per_node, (
+            f"catalog node_it_power_kw {hw.node_it_power_kw:g} / chips_per_node {hw.chips_per_node}{_src('node_it_power_kw')}"
+        )
+    if hw.tdp_w:
+        fig = _presets_raw()["host_overhead_factor"]
+        factor = float(fig["value"])
+        return hw.tdp_w / units.KW * factor, (
+            f"catalog tdp_w {hw.tdp_w:g}{_src('tdp_w')} x host_overhead_factor {factor:g}: {_cite(fig)}"
+        )
+    return None, None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# building inputs from a preset
+# ---------------------------------------------------------------------------------------------------------------
+def _check_preset(preset: str) -> dict:
+    presets = _presets_raw()["presets"]
+    key = str(preset).strip().lower()
+    if key not in presets:
+        raise UnknownKeyError("preset", str(preset), presets.keys(), field="preset")
+    return presets[key]
+
+
+def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **overrides) -> TcoInputs:
+    """TcoInputs for one GPU of ``hardware`` (a key or a HardwareSpec) from ``preset`` (default ``owned-neocloud``),
+    with ``overrides`` (TcoInputs field names; None values are ignored) taking precedence. Every value keeps its
+    citation in ``sources``."""
+    hw = get_hardware(hardware, hardware_files)
+    preset_name = str(preset).strip().lower() if preset is not None else DEFAULT_PRESET
+    p = _check_preset(preset_name)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    for k in overrides:
+        if k not in INPUT_FIELDS:
+            raise UnknownKeyError("TCO input", k, INPUT_FIELDS, field=k)
+
+    raw = _presets_raw()
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, fig in raw["defaults"].items():
+        values[name] = fig["value"]
+        sources[name] = "default: " + _cite(fig)
+    for name, fig in (p.get("values") or {}).items():
+        values[name] = fig["value"]
+        sources[name] = f"{preset_name}: " + _cite(fig)
+
+    it_kw, it_src = it_kw_per_gpu_for(hw)
+    if it_kw is not None:
+        values["it_kw_per_gpu"] = it_kw
+        sources["it_kw_per_gpu"] = it_src
+
+    if p.get("kind") == "inferencex":
+        ix = raw["inferencex"]
+        tier = p["tier"]
+        if hw.key not in ix["usd_per_gpu_hour"] and "price_usd_per_gpu_hour" not in overrides:
+            raise TokenfabError(
+                f"preset {preset_name!r} has no price for hardware {hw.key!r}",
+                field="preset",
+                expected="hardware covered by InferenceX: " + ", ".join(ix["usd_per_gpu_hour"]),
+                got=hw.key,
+                hint="use an owned-* preset or give --usd-per-gpu-hour",
+            )
+        ix_cite = _cite(ix)
+        if hw.key in ix["usd_per_gpu_hour"]:
+            values["price_usd_per_gpu_hour"] = float(ix["usd_per_gpu_hour"][hw.key][tier])
+            sources["price_usd_per_gpu_hour"] = f"InferenceX tier {tier!r}: {ix_cite}"
+        if hw.key in ix["all_in_kw_per_gpu"]:
+            values["all_in_kw_per_gpu"] = float(ix["all_in_kw_per_gpu"][hw.key])
+            sources["all_in_kw_per_gpu"] = f"InferenceX all-in kW per GPU: {ix_cite}"
+        values["utilization"] = 1.0
+        sources["utilization"] = (
+            "InferenceX convention: $/GPU-hour divided by benchmark throughput, i.e. the "
+            "GPU-hour is fully used (metrics.md)"
+        )
+    else:
+        capex, capex_src = capex_usd_per_gpu_for(hw)
+        if capex is not None:
+            values["capex_usd_per_gpu"] = capex
+            sources["capex_usd_per_gpu"] = capex_src
+
+    if "price_usd_per_gpu_hour" in overrides and "utilization" not in overrides:
+        values["utilization"] = 1.0
+        sources["utilization"] = "a plain price is per wall-clock GPU-hour; utilization 1 unless given"
+
+    for k, v in overrides.items():
+        values[k] = v
+        sources[k] = "user"
+    return TcoInputs(hardware_key=hw.key, preset=preset_name, sources=sources, **values)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TcoResult:
+    """$ per GPU-hour with its breakdown. ``usd_per_gpu_hour`` is per busy (useful) GPU-hour at the utilization;
+    ``usd_per_gpu_hour_wallclock`` per calendar hour. ``breakdown`` (component -> $ per busy GPU-hour) sums to
+    ``usd_per_gpu_hour``; ``shares`` are each component's share of life spend (sum to 1)."""
+
+    hardware_key: str
+    preset: Optional[str]
+    method: str  # "owned" or "price"
+    usd_per_gpu_hour: float
+    usd_per_gpu_hour_wallclock: float
+    utilization: float
+    breakdown: dict[str, float]
+    breakdown_wallclock: dict[str, float]
+    capital_split: dict[str, float]  # depreciation / cost_of_capital, $ per busy GPU-hour; sums to breakdown capital
+    shares: dict[str, float]
+    life_years: float
+    life_spend_usd_per_gpu: float
+    capex_usd_per_gpu_all_in: Optional[float]
+    kw_per_gpu_it: Optional[float]
+    kw_per_gpu_all_in: Optional[float]
+    avg_kw_per_gpu_it: Optional[float]
+    inputs: TcoInputs
+    sources: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "hardware": self.hardware_key,
+            "preset": self.preset,
+            "method": self.method,
+            "usd_per_gpu_hour": self.usd_per_gpu_hour,
+            "usd_per_gpu_hour_wallclock": self.usd_per_gpu_hour_wallclock,
+            "usd_per_gpu_hour_definition": "USD per busy (useful) GPU-hour = wall-clock cost per hour / utilization",
+            "utilization": self.utilization,
+            "breakdown": dict(self.breakdown),
+            "breakdown_wallclock": dict(self.breakdown_wallclock),
+            "capital_split": dict(self.capital_split),
+            "shares": dict(self.shares),
+            "life_years": self.life_years,
+            "life_spend_usd_per_gpu": self.life_spend_usd_per_gpu,
+            "capex_usd_per_gpu_all_in": self.capex_usd_per_gpu_all_in,
+            "kw_per_gpu_it": self.kw_per_gpu_it,
+            "kw_per_gpu_all_in": self.kw_per_gpu_all_in,
+            "avg_kw_per_gpu_it": self.avg_kw_per_gpu_it,
+            "inputs": {k: v for k, v in self.inputs.model_dump().items() if k != "sources"},
+            "units": dict(FIELD_UNITS),
+            "sources": dict(self.sources),
+            "rule_of_thumb": RULE_OF_THUMB,
+            "notes": list(self.notes),
+        }
+
+
+def _kw(inputs: TcoInputs, notes: list[str]) -> tuple[Optional[float], Optional[float]]:
+    kw_it = inputs.it_kw_per_gpu
+    kw_all_in = inputs.all_in_kw_per_gpu
+    if kw_all_in is None and kw_it is not None:
+        kw_all_in = kw_it * inputs.pue
+    elif kw_all_in is not None:
+        if kw_it is None:
+            kw_it = kw_all_in / inputs.pue
+            notes.append(f"IT kW per GPU not known: taken as all-in kW / PUE = {kw_all_in:g} / {inputs.pue:g}")
+        notes.append("all-in kW per GPU is the given figure (not IT kW x PUE)")
+    return kw_it, kw_all_in
+
+
+def compute_tco(inputs: TcoInputs) -> TcoResult:
+    """$ per GPU-hour from TcoInputs (pure: every number comes from ``inputs``)."""
+    notes: list[str] = []
+    u = inputs.utilization
+    kw_it, kw_all_in = _kw(inputs, notes)
+    capital_split = {"depreciation": 0.0, "cost_of_capital": 0.0}
+
+    if inputs.is_price:
+        method = "price"
+        wall = {c: 0.0 for c in COMPONENTS}
+        wall[PRICE_COMPONENT] = float(inputs.price_usd_per_gpu_hour)
+        capex_all_in = None
+        avg_kw = average_it_kw(kw_it, u, inputs.idle_power_fraction) if kw_it is not None else None
+        notes.append("plain price per wall-clock GPU-hour used as is (all-in: capital, power, hosting inside it)")
+    else:
+        method = "owned"
+        if inputs.capex_usd_per_gpu is None:
+            raise TokenfabError(
+                f"no server capex per GPU for hardware {inputs.hardware_key!r}",
+                field="capex_usd_per_gpu",
+                hint=(
+                    "give a capex (--capex-usd-per-gpu, or capex_usd_per_gpu= in Python: USD per GPU, server share "
+                    "before networking/installation adders), or price_usd_per_chip in the hardware file "
+                    "(docs/hardware.md), or a plain rental price (--usd-per-gpu-hour / usd_per_gpu_hour=); the "
+                    "catalog has no price for it and the bundled capex table covers " + ", ".join(capex_table_keys())
+                ),
+            )
+        if kw_it is None:
+            raise TokenfabError(
+                f"no IT power per GPU for hardware {inputs.hardware_key!r} (no rack/node power or TDP in the catalog)",
+                field="it_kw_per_gpu",
+                hint="give --it-kw-per-gpu (provisioned kW of IT load per GPU)",
+            )
+        capex_all_in = all_in_capex_usd_per_gpu(
+            inputs.capex_usd_per_gpu,
+            inputs.networking_capex_fraction,
+            inputs.installation_capex_fraction,
+            inputs.networking_capex_usd_per_gpu,
+            inputs.installation_capex_usd_per_gpu,
+        )
+        residual = inputs.residual_value_fraction * capex_all_in
+        h = units.HOURS_PER_YEAR
+        capital_year = annualized_capital_usd_per_year(capex_all_in, residual, inputs.wacc, inputs.life_years)
+        depreciation_year = depreciation_usd_per_year(capex_all_in, residual, inputs.life_years)
+        avg_kw = average_it_kw(kw_it, u, inputs.idle_power_fraction)
+        wall = owned_wallclock_usd_per_hour(
+            capex_all_in_usd=capex_all_in,
+            residual_value_fraction=inputs.residual_value_fraction,
+            wacc=inputs.wacc,
+            life_years=inputs.life_years,
+            it_kw=kw_it,
+            utilization=u,
+            idle_power_fraction=inputs.idle_power_fraction,
+            pue=inputs.pue,
+            usd_per_kwh=inputs.usd_per_kwh,
+            colocation_usd_per_kw_month=inputs.colocation_usd_per_kw_month,
+            facility_capex_usd_per_kw=inputs.facility_capex_usd_per_kw,
+            facility_life_years=inputs.facility_life_years,
+            maintenance_fraction_per_year=inputs.maintenance_fraction_per_year,
+            software_usd_per_gpu_hour=inputs.software_usd_per_gpu_hour,
+        )
+        capital_split = {
+            "depreciation": depreciation_year / h / u,
+            "cost_of_capital": (capital_year - depreciation_year) / h / u,
+        }
+        if inputs.all_in_kw_per_gpu is not None:
+            notes.append("energy uses IT kW x PUE; the given all-in kW is reported for tokens per MW only")
+
+    total_wall = float(sum(wall.values()))
+    breakdown = {k: float(v) / u for k, v in wall.items()}
+    shares = {k: (float(v) / total_wall if total_wall > 0 else 0.0) for k, v in wall.items()}
+    notes.append(f"usd_per_gpu_hour is per busy GPU-hour: wall-clock {total_wall:.4f} / utilization {u:g}")
+    if method == "owned" and total_wall > 0:
+        notes.append(
+            f"capital is {shares['capital']:.0%} and energy {shares['energy']:.0%} of life spend "
+            f"(rule of thumb: {RULE_OF_THUMB})"
+        )
+    used = set(PRICE_MODE_FIELDS if method == "price" else OWNED_MODE_FIELDS)
+    sources = {k: v for k, v in inputs.sources.items() if k in used}
+    return TcoResult(
+        hardware_key=inputs.hardware_key,
+        preset=inputs.preset,
+        method=method,
+        usd_per_gpu_hour=total_wall / u,
+        usd_per_gpu_hour_wallclock=total_wall,
+        utilization=u,
+        breakdown=breakdown,
+        breakdown_wallclock={k: float(v) for k, v in wall.items()},
+        capital_split=capital_split,
+        shares=shares,
+        life_years=inputs.life_years,
+        life_spend_usd_per_gpu=total_wall * units.HOURS_PER_YEAR * inputs.life_years,
+        capex_usd_per_gpu_all_in=capex_all_in,
+        kw_per_gpu_it=kw_it,
+        kw_per_gpu_all_in=kw_all_in,
+        avg_kw_per_gpu_it=avg_kw,
+        inputs=inputs,
+        sources=sources,
+        notes=notes,
+    )
+
+
+def tco(
+    hardware, preset: str | None = None, usd_per_gpu_hour: float | None = None, *, hardware_files=None, **overrides
+) -> TcoResult:
+    """Convenience: ``compute_tco(tco_inputs(...))``. ``usd_per_gpu_hour`` is a plain price per wall-clock GPU-hour
+    that replaces the owned model (utilization 1 unless given)."""
+    if usd_per_gpu_hour is not None:
+        overrides["price_usd_per_gpu_hour"] = usd_per_gpu_hour
+    result = compute_tco(tco_inputs(hardware, preset, hardware_files=hardware_files, **overrides))
+    if preset is None:
+        result.notes.insert(0, f"no preset given: default preset {DEFAULT_PRESET!r}")
+    return result

@@ -1,0 +1,432 @@
+"""Memory fit and sizing: weights + KV cache + activations/workspace + runtime overhead, per GPU under TP/PP/EP/DP.
+
+Named defaults (each cited):
+- ``RUNTIME_OVERHEAD_FRACTION = 0.10``: the share of each HBM chip left for the CUDA context, NCCL/cuBLAS workspaces
+  and allocator fragmentation. vLLM's default ``gpu_memory_utilization=0.9`` reserves the same 10%
+  (docs.vllm.ai, EngineArgs). SRAM-only chips are compiled statically: 0 by default.
+- ``MAX_BATCH_TOKENS = 8192``: tokens in one forward pass that activations are sized for (TensorRT-LLM's default
+  ``max_num_tokens`` is 8192; vLLM's chunked-prefill budget is of the same order).
+
+Sharding conventions (what vLLM, SGLang and TensorRT-LLM do):
+- attention, dense MLP and shared experts are split over TP and PP and replicated over DP;
+- routed experts are split over all TP x DP GPUs of a pipeline stage (EP x expert-TP = TP x DP), and over PP;
+- embeddings / lm_head are vocab-parallel over TP and sit on the first/last PP stage (we spread them over PP);
+- KV heads split over TP up to the number of KV heads (replicated beyond: MLA's single latent is replicated over
+  TP), layers over PP, and sequences over DP replicas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tokenfab.catalog import precision as prec
+from tokenfab.catalog.hardware import HardwareSpec, get_hardware
+from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes, param_counts, weight_bytes
+from tokenfab.core import units
+from tokenfab.core.errors import TokenfabError, require_int, require_positive
+
+RUNTIME_OVERHEAD_FRACTION = 0.10
+MAX_BATCH_TOKENS = 8192
+# SRAM-only systems run small batches (weights stream from SRAM, so batching buys little): their activation workspace is
+# sized for 256 token rows per pass (assumption; Groq and Cerebras publish per-user speeds at small batch).
+SRAM_MAX_BATCH_TOKENS = 256
+ACTIVATION_BYTES_PER_ELEMENT = 2.0  # activations in 16-bit
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    ep: int = 1
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp * self.dp
+
+
+def resolve_parallelism(
+    model: ModelSpec,
+    gpus: int | None = None,
+    tp: int | None = None,
+    pp: int | None = None,
+    dp: int | None = None,
+    ep: int | None = None,
+    *,
+    check_heads: bool = True,
+) -> Parallelism:
+    """Fill in omitted degrees (TP = GPUs / (PP x DP); EP = TP x DP for MoE) and validate them against the model."""
+    for name, v in (("gpus", gpus), ("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep)):
+        if v is not None:
+            require_int(name, v, minimum=1)
+    pp = pp or 1
+    dp = dp or 1
+    if gpus is None:
+        gpus = (tp or 1) * pp * dp
+    if tp is None:
+        if gpus % (pp * dp):
+            raise TokenfabError(
+                "GPUs must be a multiple of PP x DP", field="gpus", expected=f"a multiple of {pp * dp}", got=gpus
+            )
+        tp = gpus // (pp * dp)
+    if tp * pp * dp != gpus:
+        if gpus % (tp * pp) == 0 and dp == 1:
+            dp = gpus // (tp * pp)
+        else:
+            raise TokenfabError(
+                "TP x PP x DP must equal the number of GPUs",
+                field="gpus",
+                expected=f"{tp}x{pp}x{dp}={tp * pp * dp}",
+                got=gpus,
+            )
+    if check_heads:
+        qh = model.max_q_heads
+        if qh % tp:
+            divs = [d for d in range(1, qh + 1) if qh % d == 0 and d <= 64]
+            raise TokenfabError(
+                f"TP={tp} does not divide the {qh} attention heads of {model.key}",
+                field="tp",
+                expected="one of " + ", ".join(map(str, divs)),
+                got=tp,
+            )
+    if pp > model.num_layers:
+        raise TokenfabError(
+            f"PP={pp} exceeds the {model.num_layers} layers of {model.key}",
+            field="pp",
+            expected=f"<= {model.num_layers}",
+            got=pp,
+        )
+    if model.is_moe:
+        if ep is None:
+            ep = tp * dp
+        if (tp * dp) % ep:
+            raise TokenfabError(
+                "EP must divide TP x DP (experts are spread over the GPUs of a pipeline stage)",
+                field="ep",
+                expected=f"a divisor of {tp * dp}",
+                got=ep,
+            )
+        if model.max_experts % ep:
+            raise TokenfabError(
+                f"EP={ep} does not divide the {model.max_experts} experts",
+                field="ep",
+                expected=f"a divisor of {model.max_experts}",
+                got=ep,
+            )
+    else:
+        if ep not in (None, 1):
+            raise TokenfabError(
+                f"{model.key} is dense: expert parallelism does not apply", field="ep", expected="1", got=ep
+            )
+        ep = 1
+    return Parallelism(tp=tp, pp=pp, dp=dp, ep=ep)
+
+
+def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Parallelism) -> float:
+    """Weight bytes on one GPU (works element-wise when the parallel degrees are NumPy arrays)."""
+    wb = weight_bytes(model, weights)
+    split_tp_pp = (
+        wb["attention"] + wb["dense_mlp"] + wb["shared_experts"] + wb["router"] + wb["norms"] + wb["moe_other"]
+    )
+    vocab = wb["embedding"] + wb["lm_head"]
+    experts = wb["routed_experts"]
+    return split_tp_pp / (par.tp * par.pp) + vocab / (par.tp * par.pp) + experts / (par.tp * par.dp * par.pp)
+
+
+def kv_shard_factor(model: ModelSpec, par: Parallelism) -> float:
+    """How many ways one sequence's KV is split: over PP (layers) and over TP up to the KV-head count."""
+    kvh = 1 if model.is_mla else model.min_kv_heads
+    return par.pp * np.minimum(par.tp, kvh)
+
+
+def activation_bytes_per_gpu(model: ModelSpec, par: Parallelism, max_batch_tokens: int = MAX_BATCH_TOKENS) -> float:
+    """Peak activation workspace of one forward pass of ``max_batch_tokens`` tokens: the widest of the residual
+    stream + attention projections, the (TP-split) MLP intermediate, and the (TP-split) logits of the last tokens."""
+    h = model.hidden_size
+    widest_mlp = (
+        max(
+            max(l.dense_mlp_params, l.expert_params * max(l.experts_per_token, 1), l.shared_expert_params)
+            for l in model.layers
+        )
+        / h
+    )
+    per_token = np.maximum(4 * h, 2 * h + 2 * widest_mlp / par.tp)
+    tokens = max_batch_tokens / np.asarray(par.dp, dtype=float)
+    logits = np.minimum(tokens, 1024) * model.vocab_size / par.tp * 4  # fp32 logits for at most 1024 sampled rows
+    out = tokens * per_token * ACTIVATION_BYTES_PER_ELEMENT + logits
+    return float(out) if np.ndim(out) == 0 else out
+
+
+@dataclass
+class FitResult:
+    model: str
+    hardware: str
+    weights_precision: str
+    kv_precision: str
+    users: int
+    context_tokens: int
+    gpus: int
+    tp: int
+    pp: int
+    dp: int
+    ep: int
+    weights_gib: float
+    weights_gb: float
+    kv_cache_gib: float
+    kv_bytes_per_token: float
+    activations_gib: float  # all GPUs together
+    runtime_overhead_gib: float  # all GPUs together
+    total_gib: float
+    memory_per_gpu_gib: float
+    capacity_per_gpu_gib: float
+    headroom_per_gpu_gib: float  # negative: short by this much
+    fits: bool
+    max_concurrent_sequences: int
+    chips_needed: int
+    chips_needed_exact: float
+    nodes_needed: int
+    racks_needed: int
+    racks_needed_exact: float
+    chips_per_node: int
+    chips_per_rack: int
+    memory_kind: str  # "HBM" or "SRAM"
+    per_gpu: dict = field(default_factory=dict)  # weights/kv/activations/overhead GiB on one GPU
+    weights_by_component_gib: dict = field(default_factory=dict)
+    message: str = ""
+    units_note: str = "GiB = 2^30 bytes; GB = 1e9 bytes. Chip capacities are vendor 'GB' figures read as GiB."
+    sources: dict = field(default_factory=dict)  # where the chip and model figures come from
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fit(
+    model,
+    hardware,
+    *,
+    gpus: int | None = None,
+    tp: int | None = None,
+    pp: int | None = None,
+    dp: int | None = None,
+    ep: int | None = None,
+    weights: str | None = None,
+    kv: str | None = None,
+    users: int = 1,
+    context: int = 4096,
+    params: float | None = None,
+    include_overheads: bool = True,
+    chip_memory_gib: float | None = None,
+    chips_per_rack: int | None = None,
+    chips_per_node: int | None = None,
+    runtime_overhead_fraction: float | None = None,
+    max_batch_tokens: int = MAX_BATCH_TOKENS,
+    hardware_files=None,
+) -> FitResult:
+    """Does ``model`` fit on ``gpus`` chips of ``hardware`` for ``users`` sequences of ``context`` tokens, and how many
+    chips/nodes/racks does it need?
+
+    ``params`` overrides the parameter count (all weights at one precision: the seed example's 70e9 x 2 bytes).
+    ``include_overheads=False`` counts only weights + KV (the seed arithmetic). ``chip_memory_gib`` sizes against a
+    hypothetical chip (e.g. 0.25 GiB SRAM chips).
+    """
+    m = get_model(model)
+    hw = get_hardware(hardware, hardware_files)
+    require_int("users", users, minimum=1)
+    require_int("context", context, minimum=1)
+    if params is not None:
+        require_positive("params", params)
+    if chip_memory_gib is not None:
+        require_positive("chip_memory_gib", chip_memory_gib)
+    w = prec.normalize(weights or m.native_weights, field="weights")
+    kvp = prec.normalize(kv or prec.default_kv_precision(w), field="kv", allowed=prec.KV_PRECISIONS)
+    if m.max_position_embeddings and context > m.max_position_embeddings:
+        raise TokenfabError(
+            f"context exceeds the model's maximum of {m.max_position_embeddings} tokens",
+            field="context",
+            expected=f"<= {m.max_position_embeddings}",
+            got=context,
+        )
+    sram = hw.kind == "sram"
+    cap_gib = (
+        chip_memory_gib
+        if chip_memory_gib is not None
+        else (hw.sram_capacity_mib * units.MIB / units.GIB if sram else hw.memory_capacity_gib)
+    )
+    if cap_gib <= 0:
+        raise TokenfabError("hardware has no memory capacity", field="hardware.memory_capacity_gib", got=cap_gib)
+    ovh_frac = (
+        runtime_overhead_fraction
+        if runtime_overhead_fraction is not None
+        else (0.0 if sram else RUNTIME_OVERHEAD_FRACTION)
+    )
+    if not include_overheads:
+        ovh_frac = 0.0
+    cap_b = cap_gib * units.GIB
+    cpn = chips_per_node or hw.chips_per_node
+    cpr = chips_per_rack or hw.chips_per_rack
+
+    wb = weight_bytes(m, w)
+    scale = 1.0
+    if params is not None:
+        scale = params * prec.bytes_per_param(w) / wb["total"]
+        wb = {k: v * scale for k, v in wb.items()}
+    total_w = wb["total"]
+    kv_total = kv_cache_bytes(m, context, kvp, users)
+
+    # chips needed regardless of parallelism: weights + KV for all users (+ one activation workspace) over the
+    # usable memory per chip. SRAM-only chips hold weights, KV and activations in on-chip SRAM, spread over a
+    # pipeline of chips.
+    if sram and max_batch_tokens == MAX_BATCH_TOKENS:
+        max_batch_tokens = SRAM_MAX_BATCH_TOKENS
+    act1 = activation_bytes_per_gpu(m, Parallelism(), max_batch_tokens) if include_overheads else 0.0
+    usable = cap_b * (1 - ovh_frac)
+    need = total_w + kv_total + act1
+    chips_exact = need / usable
+    chips = max(1, math.ceil(chips_exact - 1e-9))
+
+    if sram:
+        # a pipeline of chips: everything is spread evenly (no head-divisibility constraint)
+        n = gpus or (tp or 1) * (pp or 1) * (dp or 1)
+        if gpus is None and tp is None and pp is None and dp is None:
+            # whole nodes when more than one is needed, so that TP fits in a node and the pipeline stays shallow
+            n = chips if chips <= cpn else -(-chips // cpn) * cpn
+        tp_s, pp_s = sram_layout(n, cpn, m.num_layers)
+        par = Parallelism(tp=tp_s, pp=pp_s, dp=1, ep=1)  # the layout estimate() uses; memory is spread evenly
+        w_gpu = total_w / n
+        kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / n
+        kv_gpu = kv_total / n
+        act_gpu = act1 / n
+    else:
+        if gpus is None and tp is None and pp is None and dp is None:
+            gpus, tp, pp = auto_parallelism(m, chips, cpn)
+        par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
+        w_gpu = weight_bytes_per_gpu(m, w, par) * scale
+        kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / kv_shard_factor(m, par)
+        kv_gpu = kv_per_seq_gpu * math.ceil(users / par.dp)
+        act_gpu = activation_bytes_per_gpu(m, par, max_batch_tokens) if include_overheads else 0.0
+    ovh_gpu = cap_b * ovh_frac
+    used_gpu = w_gpu + kv_gpu + act_gpu + ovh_gpu
+    headroom = cap_b - used_gpu
+    fits = headroom >= -1e-6 * cap_b
+    free_for_kv = cap_b - w_gpu - act_gpu - ovh_gpu
+    max_seqs = int(max(free_for_kv, 0) // kv_per_seq_gpu) * par.dp if kv_per_seq_gpu > 0 else 0
+    nodes = math.ceil(chips / cpn)
+    racks_exact = chips / cpr
+    racks = math.ceil(racks_exact - 1e-9)
+
+    total_gib = (total_w + kv_total + (act_gpu + ovh_gpu) * par.gpus) / units.GIB
+    if fits:
+        msg = (
+            f"fits: {used_gpu / units.GIB:.1f} of {cap_gib:.1f} GiB per {'chip' if sram else 'GPU'} used "
+            f"({headroom / units.GIB:.1f} GiB free); up to {max_seqs} sequences of {context} tokens"
+        )
+    else:
+        short = -headroom / units.GIB
+        msg = (
+            f"does not fit: needs {used_gpu / units.GIB:.1f} GiB per {'chip' if sram else 'GPU'} but has {cap_gib:.1f} GiB "
+            f"- short by {short:.1f} GiB ({short / cap_gib * 100:.0f}% of a chip); at least {chips} chips are needed"
+        )
+    return FitResult(
+        model=m.key,
+        hardware=hw.key,
+        weights_precision=w,
+        kv_precision=kvp,
+        users=users,
+        context_tokens=context,
+        gpus=par.gpus,
+        tp=par.tp,
+        pp=par.pp,
+        dp=par.dp,
+        ep=par.ep,
+        weights_gib=total_w / units.GIB,
+        weights_gb=total_w / units.GB,
+        kv_cache_gib=kv_total / units.GIB,
+        kv_bytes_per_token=float(kv_cache_bytes(m, context, kvp, 1) / context),
+        activations_gib=act_gpu * par.gpus / units.GIB,
+        runtime_overhead_gib=ovh_gpu * par.gpus / units.GIB,
+        total_gib=total_gib,
+        memory_per_gpu_gib=used_gpu / units.GIB,
+        capacity_per_gpu_gib=cap_gib,
+        headroom_per_gpu_gib=headroom / units.GIB,
+        fits=bool(fits),
+        max_concurrent_sequences=max_seqs,
+        chips_needed=chips,
+        chips_needed_exact=chips_exact,
+        nodes_needed=nodes,
+        racks_needed=racks,
+        racks_needed_exact=racks_exact,
+        chips_per_node=cpn,
+        chips_per_rack=cpr,
+        memory_kind="SRAM" if sram else "HBM",
+        per_gpu={
+            "weights_gib": w_gpu / units.GIB,
+            "kv_cache_gib": kv_gpu / units.GIB,
+            "activations_gib": act_gpu / units.GIB,
+            "runtime_overhead_gib": ovh_gpu / units.GIB,
+        },
+        weights_by_component_gib={k: v / units.GIB for k, v in wb.items() if k != "total" and v},
+        message=msg,
+        sources=_fit_sources(m, hw, sram, chip_memory_gib, params),
+    )
+
+
+def _fit_sources(m: ModelSpec, hw, sram: bool, chip_memory_gib, params) -> dict:
+    """Citations of the figures a fit rests on: the chip's memory capacity and packaging, and the model config."""
+
+    def cite(field_name: str) -> str | None:
+        s = hw.sources.get(field_name)
+        return f"{s.source} (as of {s.as_of})" if s else None
+
+    cap_field = "sram_capacity_mib" if sram else "memory_capacity_gib"
+    return {
+        "memory_capacity": "given (chip_memory_gib)" if chip_memory_gib is not None else cite(cap_field),
+        "chips_per_node": cite("chips_per_node"),
+        "chips_per_rack": cite("chips_per_rack"),
+        "model": "given (params)" if params is not None else (m.source or m.key),
+    }
+
+
+def sram_layout(chips: int, chips_per_node: int, num_layers: int) -> tuple[int, int]:
+    """SRAM-only chips: tensor parallel within a node, a pipeline over the rest. The widest TP within a node that
+    divides the chip count and leaves a pipeline no deeper than the layers; (tp, pp) with tp x pp = chips (a pipeline
+    deeper than the layers, when nothing divides, is reported as is and rejected by the performance model)."""
+    tp = next((t for t in range(min(chips, chips_per_node), 0, -1) if chips % t == 0 and chips // t <= num_layers), 1)
+    return tp, chips // tp
+
+
+def auto_parallelism(model: ModelSpec, chips_needed: int, chips_per_node: int) -> tuple[int, int, int]:
+    """The smallest usual layout holding ``chips_needed`` chips: TP over a power of two within a node (dividing the
+    attention heads), then PP across nodes. Returns (gpus, tp, pp)."""
+    qh = model.max_q_heads
+    tp = 1
+    while tp < chips_needed and tp * 2 <= chips_per_node and qh % (tp * 2) == 0:
+        tp *= 2
+    pp = max(1, math.ceil(chips_needed / tp))
+    pp = min(pp, model.num_layers)
+    return tp * pp, tp, pp
+
+
+def max_sequences(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    par: Parallelism,
+    context,
+    *,
+    capacity_bytes,
+    runtime_overhead_fraction,
+    max_batch_tokens: int = MAX_BATCH_TOKENS,
+):
+    """Largest number of concurrent sequences of ``context`` tokens a deployment of par.gpus GPUs holds in memory
+    (all DP replicas together). Element-wise over NumPy arrays of parallel degrees, capacities and contexts: the
+    performance model uses it to cap concurrency."""
+    free = (
+        np.asarray(capacity_bytes, dtype=float) * (1 - np.asarray(runtime_overhead_fraction))
+        - weight_bytes_per_gpu(model, weights, par)
+        - activation_bytes_per_gpu(model, par, max_batch_tokens)
+    )
+    per_seq = np.asarray(kv_cache_bytes(model, context, kv, 1), dtype=float) / kv_shard_factor(model, par)
+    return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp

@@ -1,0 +1,328 @@
+"""Queueing for the prefill server: tail TTFT under random (Poisson) arrivals, SLO attainment and goodput.
+
+Why an analytic model (and which one). The serving model (serving.py) gives *mean* latencies of a configuration at a
+load. An SLA is a percentile (p90, p99). What spreads a request's TTFT is the wait for the prefill server: prefills
+of other requests queued ahead. A request's TPOT averages over its OSL - 1 decode steps, so its spread shrinks as
+1/sqrt(OSL) and we take the percentile of TPOT as its mean (documented in docs/search.md).
+
+The prefill server is an M/D/c queue: Poisson arrivals at ``lam`` requests/s, ``c`` identical servers (DP ranks or
+prefill replicas), a deterministic service time ``service_s`` (a prefill of a fixed ISL takes a fixed time;
+InferenceX draws ISL uniformly in [0.8 L, L], a squared coefficient of variation of 0.004, negligible).
+
+- Mean wait: Allen-Cunneen, ``Wq = C(c, a) / (c mu - lam) x (1 + cs^2) / 2`` with C the Erlang-C probability of
+  waiting and cs^2 = 0 for deterministic service. For c = 1 it is the exact Pollaczek-Khinchine mean
+  ``rho S / (2 (1 - rho))`` (the same term serving.py uses).
+- Tail: ``P(W > t) ~= min(P_wait, A exp(-theta t))``. The decay rate ``theta`` is exact: with deterministic service and FCFS, the
+  servers of an M/D/c queue serve customers cyclically (customer n + c goes to customer n's server), so
+  ``W[n+c] = max(0, W[n] + S - T)`` with T ~ Erlang(c, lam), a GI/D/1 Lindley recursion whose exponential decay rate
+  solves the Cramer-Lundberg equation ``E[exp(theta (S - T))] = 1``, i.e. ``theta S = c ln(1 + theta / lam)``.
+  Substituting ``u = theta S / c`` gives ``ln(1 + u / rho) = u``: ``u`` depends on the utilization only.
+  The prefactor A is set so that the exponential integrates to the mean wait: ``A = theta x Wq``. ``P_wait`` caps
+  it by the probability of waiting at all: exactly rho for c = 1 (a Poisson arrival finds the server busy with
+  probability rho), the Erlang-C probability (an upper bound for deterministic service) for c > 1. The cap matters
+  at low load, where the wait has an atom at zero and its body is not exponential.
+- A percentile q of the wait: ``t_q = ln(A / (1 - q)) / theta`` when ``min(P_wait, A) > 1 - q``, else 0.
+
+The discrete-event simulation :func:`simulate_mdc` (seeded, bounded) is the reference this approximation is tested
+against (tests/test_queueing.py; measured errors in docs/search.md).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tokenfab.core.errors import TokenfabError
+
+MAX_SIMULATED_REQUESTS = 2_000_000
+DEFAULT_PERCENTILE = "p90"  # DistServe (Zhong et al., OSDI 2024) sizes for 90% SLO attainment
+
+
+# ----------------------------------------------------------------------------------------------- percentiles
+def parse_percentile(p) -> float | None:
+    """``'p90'`` -> 0.9, ``'p99.9'`` -> 0.999, ``0.95`` -> 0.95, ``'mean'``/None -> None (use mean values)."""
+    if p is None:
+        return None
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        q = float(p)
+        if q >= 1.0:
+            q = q / 100.0
+    else:
+        s = str(p).strip().lower()
+        if s in ("mean", "avg", "average"):
+            return None
+        if s.startswith("p"):
+            s = s[1:]
+        try:
+            q = float(s) / 100.0
+        except ValueError:
+            raise TokenfabError(
+                "unknown percentile", field="percentile", expected="p50, p90, p99 (pNN) or mean", got=p
+            ) from None
+    if not (0.0 < q < 1.0):
+        raise TokenfabError("percentile out of range", field="percentile", expected="between p1 and p99.99", got=p)
+    return q
+
+
+def percentile_label(q: float | None) -> str:
+    if q is None:
+        return "mean"
+    v = q * 100.0
+    return f"p{v:g}"
+
+
+# ----------------------------------------------------------------------------------------------- analytic M/D/c
+def erlang_c(c, offered_load):
+    """Erlang-C probability that an arrival waits in an M/M/c queue with offered load ``a = lam / mu`` (< c).
+
+    Vectorized over arrays of ``c`` (whole numbers >= 1) and ``a``; returns 1 where ``a >= c`` (unstable). Erlang-B
+    by the stable recursion ``B(k) = a B(k-1) / (k + a B(k-1))``; each element stops at its own c (the work is the
+    sum of the c's, not the largest c times the number of elements)."""
+    c = np.asarray(c, dtype=float)
+    a = np.asarray(offered_load, dtype=float)
+    c, a = np.broadcast_arrays(c, a)
+    shape = c.shape
+    cf = np.maximum(np.rint(c.ravel()), 1.0)
+    af = a.ravel().astype(float)
+    b = af / (1.0 + af)  # B(1)
+    order = np.argsort(cf, kind="stable")
+    cs = cf[order]
+    bs = b[order]
+    as_ = af[order]
+    cmax = int(cs[-1]) if cs.size else 1
+    start = 0
+    for k in range(2, cmax + 1):
+        start = int(np.searchsorted(cs, k, side="left"))  # elements with c >= k
+        if start >= cs.size:
+            break
+        ab = as_[start:] * bs[start:]
+        bs[start:] = ab / (k + ab)
+    b = np.empty_like(bs)
+    b[order] = bs
+    rho = af / cf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = b / (1.0 - rho * (1.0 - b))
+    out = np.where(rho >= 1.0, 1.0, np.clip(out, 0.0, 1.0)).reshape(shape)
+    return out if out.ndim else float(out)
+
+
+def decay_rate_u(rho, iterations: int = 60, tol: float = 1e-12):
+    """Root u > 0 of ``ln(1 + u / rho) = u`` (Newton from the right; the function is concave, so it converges
+    monotonically)."""
+    rho = np.clip(np.asarray(rho, dtype=float), 1e-9, 1.0 - 1e-9)
+    u = 2.0 * np.log1p(1.0 / rho) + 2.0  # h(u) < 0 here: to the right of the root
+    for _ in range(iterations):
+        h = np.log1p(u / rho) - u
+        dh = 1.0 / (rho + u) - 1.0
+        step = h / dh
+        u = u - step
+        if not np.any(np.abs(step) > tol * np.maximum(u, 1e-300)):
+            break
+    return u if u.ndim else float(u)
+
+
+@dataclass(frozen=True)
+class MDCParams:
+    """An M/D/c wait: mean (s), tail ``P(W > t) ~= min(p_wait, a exp(-theta t))`` (theta in 1/s)."""
+
+    wait_mean_s: np.ndarray
+    a: np.ndarray
+    theta: np.ndarray
+    p_wait: np.ndarray
+    utilization: np.ndarray
+
+
+def mdc_params(lam, service_s, c=1) -> MDCParams:
+    """Mean wait (Allen-Cunneen, exact Pollaczek-Khinchine for c = 1) and tail parameters of an M/D/c queue with
+    Poisson arrivals ``lam``/s, deterministic service ``service_s`` and ``c`` servers. rho >= 1: infinite wait."""
+    lam = np.asarray(lam, dtype=float)
+    s = np.asarray(service_s, dtype=float)
+    c = np.asarray(c, dtype=float)
+    lam, s, c = np.broadcast_arrays(lam, s, c)
+    a_load = lam * s
+    rho = a_load / c
+    pw = erlang_c(c, a_load)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wq = pw / (c / s - lam) * 0.5
+    unstable = rho >= 1.0
+    idle = lam <= 0
+    wq = np.where(unstable, np.inf, np.where(idle, 0.0, wq))
+    u = decay_rate_u(rho)
+    theta = np.where(unstable, 0.0, u * c / s)
+    with np.errstate(invalid="ignore"):
+        a = np.minimum(1.0, theta * wq)
+    a = np.where(idle, 0.0, np.where(unstable, 1.0, a))
+    pw = np.where(idle, 0.0, pw)
+    return MDCParams(wq, a, theta, pw, rho)
+
+
+def _params(lam, service_s, c, params):
+    return params if params is not None else mdc_params(lam, service_s, c)
+
+
+def _out(x):
+    x = np.asarray(x)
+    return x if x.ndim else float(x)
+
+
+def mdc_wait_mean_s(lam, service_s, c=1):
+    """Mean wait in queue (s) of an M/D/c queue (Allen-Cunneen; exact Pollaczek-Khinchine for c = 1). inf if rho >= 1."""
+    return _out(mdc_params(lam, service_s, c).wait_mean_s)
+
+
+def mdc_tail(lam, service_s, c=1):
+    """(A, theta, p_wait): ``P(W > t) ~= min(p_wait, A exp(-theta t))`` for the wait of an M/D/c queue
+    (theta in 1/s)."""
+    p = mdc_params(lam, service_s, c)
+    return _out(p.a), _out(p.theta), _out(p.p_wait)
+
+
+def mdc_wait_quantile_s(q, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
+    """The q-quantile (0 < q < 1) of the wait in queue (s) of an M/D/c queue; inf if rho >= 1."""
+    p = _params(lam, service_s, c, params)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.log(p.a / (1.0 - q)) / p.theta
+    out = np.where(p.theta <= 0, np.where(p.a > 0, np.inf, 0.0), np.where(np.minimum(p.a, p.p_wait) > 1.0 - q, t, 0.0))
+    return _out(out)
+
+
+def mdc_wait_cdf(t_s, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
+    """P(W <= t) for the wait of an M/D/c queue (0 for t < 0)."""
+    p = _params(lam, service_s, c, params)
+    t = np.asarray(t_s, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        tail = np.minimum(p.p_wait, p.a * np.exp(-p.theta * np.maximum(t, 0.0)))
+    out = np.where(t < 0, 0.0, 1.0 - np.where(np.isnan(tail), 1.0, tail))
+    return _out(out)
+
+
+def ttft_quantile_ms(q, ttft_mean_ms, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
+    """TTFT at percentile q: the mean TTFT with its mean queueing wait replaced by the wait's q-quantile.
+    ``q=None`` returns the mean."""
+    mean = np.asarray(ttft_mean_ms, dtype=float)
+    if q is None:
+        return mean
+    p = _params(lam, service_s, c, params)
+    wq_q = mdc_wait_quantile_s(q, params=p)
+    with np.errstate(invalid="ignore"):
+        out = mean + (wq_q - p.wait_mean_s) * 1e3
+    return np.where(np.isfinite(mean) & np.isfinite(p.wait_mean_s), out, np.inf)
+
+
+def slo_attainment(
+    ttft_mean_ms,
+    tpot_ms,
+    osl,
+    lam=None,
+    service_s=None,
+    c=1,
+    *,
+    ttft_max_ms=None,
+    tpot_max_ms=None,
+    e2el_max_ms=None,
+    params: MDCParams | None = None,
+):
+    """Fraction of requests meeting every SLO (TTFT, TPOT, E2EL limits in ms; None = no limit).
+
+    TPOT is taken as deterministic (its mean); the randomness is the prefill wait, so a request meets TTFT and E2EL
+    when its wait is below ``min(ttft_max - fixed, e2el_max - (OSL - 1) TPOT - fixed)`` with ``fixed`` the TTFT
+    without the mean wait."""
+    p = _params(lam, service_s, c, params)
+    mean = np.asarray(ttft_mean_ms, dtype=float)
+    tpot = np.asarray(tpot_ms, dtype=float)
+    with np.errstate(invalid="ignore"):
+        fixed_ms = mean - p.wait_mean_s * 1e3
+    budget = np.full(np.broadcast(mean, tpot).shape, np.inf)
+    if ttft_max_ms is not None:
+        budget = np.minimum(budget, ttft_max_ms - fixed_ms)
+    if e2el_max_ms is not None:
+        budget = np.minimum(budget, e2el_max_ms - (float(osl) - 1.0) * tpot - fixed_ms)
+    att = np.where(np.isinf(budget) & (budget > 0), 1.0, mdc_wait_cdf(budget / 1e3, params=p))
+    if tpot_max_ms is not None:
+        att = np.where(tpot <= tpot_max_ms, att, 0.0)
+    ok = np.isfinite(mean) & np.isfinite(tpot) & np.isfinite(p.wait_mean_s)
+    return _out(np.where(ok, att, 0.0))
+
+
+def goodput_rps(requests_per_s, attainment):
+    """Goodput: requests/s that meet every SLO (metrics.md): throughput x SLO attainment."""
+    return _out(np.asarray(requests_per_s, dtype=float) * np.asarray(attainment, dtype=float))
+
+
+# ----------------------------------------------------------------------------------------------- simulation
+def simulate_mdc(
+    lam: float,
+    service_s: float,
+    c: int = 1,
+    *,
+    n_requests: int = 100_000,
+    seed: int = 0,
+    warmup_fraction: float = 0.1,
+    service_scv: float = 0.0,
+) -> np.ndarray:
+    """Discrete-event simulation of a FCFS queue with ``c`` servers, Poisson arrivals at ``lam``/s and service
+    times of mean ``service_s`` (deterministic, or gamma with squared coefficient of variation ``service_scv``).
+    Returns the waits in queue (s) of the requests after the warm-up. Seeded and bounded."""
+    if not (lam > 0 and service_s > 0):
+        raise TokenfabError("rate and service time must be positive", field="simulate_mdc", got=(lam, service_s))
+    c = int(c)
+    if c < 1:
+        raise TokenfabError("needs at least one server", field="c", got=c)
+    if lam * service_s / c >= 1.0:
+        raise TokenfabError("unstable queue: utilization >= 1", field="rho", expected="< 1", got=lam * service_s / c)
+    n = int(n_requests)
+    if not (1 <= n <= MAX_SIMULATED_REQUESTS):
+        raise TokenfabError(
+            "too many requests to simulate", field="n_requests", expected=f"1..{MAX_SIMULATED_REQUESTS}", got=n_requests
+        )
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1.0 / lam, size=n))
+    if service_scv > 0:
+        k = 1.0 / service_scv
+        services = rng.gamma(k, service_s / k, size=n)
+    else:
+        services = np.full(n, float(service_s))
+    free = [0.0] * c  # min-heap of the times each server becomes free
+    waits = np.empty(n)
+    arr = arrivals.tolist()
+    svc = services.tolist()
+    for i in range(n):
+        t = arr[i]
+        f = free[0]
+        start = f if f > t else t
+        waits[i] = start - t
+        heapq.heapreplace(free, start + svc[i])
+    return waits[int(n * warmup_fraction) :]
+
+
+def empirical_quantile(samples: np.ndarray, q: float) -> float:
+    return float(np.quantile(np.asarray(samples, dtype=float), q))
+
+
+def utilization(lam, service_s, c=1):
+    out = np.asarray(lam, dtype=float) * np.asarray(service_s, dtype=float) / np.asarray(c, dtype=float)
+    return out if out.ndim else float(out)
+
+
+__all__ = [
+    "DEFAULT_PERCENTILE",
+    "parse_percentile",
+    "percentile_label",
+    "erlang_c",
+    "decay_rate_u",
+    "MDCParams",
+    "mdc_params",
+    "mdc_wait_mean_s",
+    "mdc_tail",
+    "mdc_wait_quantile_s",
+    "mdc_wait_cdf",
+    "ttft_quantile_ms",
+    "slo_attainment",
+    "goodput_rps",
+    "simulate_mdc",
+    "empirical_quantile",
+    "utilization",
+]

@@ -1,0 +1,987 @@
+"""Fleet sizing: the cheapest fleet per hardware that serves a load within an SLA (:func:`recommend`), and the
+inverse, the most tokens/s within a power or rack budget (:func:`max_throughput_for_budget`).
+
+Both run the design-space sweep (search.sweep) and keep the configurations that meet the SLA at their own load
+(tail TTFT from queueing.py at each configuration's throughput). Arithmetic (pure functions below):
+
+- demand: ``rate_rps`` requests/s, or ``tokens_per_day`` (input + output tokens) / 86,400 / (ISL + OSL);
+- replicas = ceil(rate / requests/s of one replica); a replica is one aggregated deployment, or one rate-matched
+  x prefill : y decode unit when disaggregated. Running each replica at or below the load the SLA was checked at
+  keeps the SLA (waits only shrink at lower load);
+- disaggregated fleets may instead be composed for the demand (:func:`compose_disagg_fleet`): y = ceil(rate /
+  decode replica requests/s) decode replicas and the fewest prefill replicas whose TTFT (M/D/c prefill queue at the
+  demand) still meets the SLA; used when it needs fewer GPUs than whole units (small demands). The inverse likewise
+  fills a budget with x prefill and y decode replicas at the rate-matched ratio (:func:`fill_disagg_budget`) when that
+  serves more than whole units;
+- GPUs = replicas x GPUs per replica; nodes = ceil(GPUs / chips_per_node); racks = ceil(GPUs / chips_per_rack);
+- MW = GPUs x all-in kW per GPU (tco.TcoResult.kw_per_gpu_all_in) / 1000;
+- $/month = wall-clock $/GPU-hour x GPUs x hours per month (units.HOURS_PER_MONTH = 8766 / 12): the bill of a
+  fleet that is owned or rented around the clock, whatever its utilization (tco.TcoResult.usd_per_gpu_hour_wallclock;
+  with ``--usd-per-gpu-hour`` the plain price). ``tokenfab plan`` bills its fleets the same way. The TCO's price per
+  *busy* GPU-hour (wall-clock / the TCO's assumed utilization) is reported as ``usd_per_gpu_hour_busy`` only: the
+  fleet's own load is the demand, so charging busy hours on top of it would count idle time twice;
+- $/M tokens = $/month / the tokens the demand sends in a month (input + output; the input and output variants charge
+  the whole bill to input or output tokens): cost.usd_per_mtok(wall-clock $/GPU-hour, demand tokens/s / GPUs). The
+  budget inverse does the same with the tokens/s its fleet serves at full load.
+
+Options are ranked cheapest first ($/month); hardware whose cost is unknown comes last.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tokenfab import search as S
+from tokenfab.core import units
+from tokenfab.core.errors import TokenfabError, require_positive, require_range
+from tokenfab.economics import cost as costmod
+from tokenfab.perf import queueing as Q
+
+DEFINITIONS = {
+    "replicas": "copies of the deployment (an x:y prefill:decode unit when disaggregated) = ceil(demand / capacity "
+    "of one replica)",
+    "gpus": "replicas x GPUs per replica",
+    "nodes": "ceil(GPUs / chips_per_node)",
+    "racks": "ceil(GPUs / chips_per_rack)",
+    "mw": "GPUs x all-in kW per GPU / 1000 (TCO)",
+    "usd_per_month": "the fleet's bill: wall-clock $/GPU-hour x GPUs x 730.5 h (idle hours included once)",
+    "usd_per_gpu_hour_wallclock": "$ per calendar GPU-hour (TCO, or --usd-per-gpu-hour)",
+    "usd_per_gpu_hour_busy": "TCO's $ per busy GPU-hour (wall-clock / the TCO's assumed utilization); not used for "
+    "the fleet's bill, whose load is the demand",
+    "usd_per_mtok_total": "usd_per_month / the demand's (input + output) tokens per month",
+    "usd_per_mtok_input": "usd_per_month / the demand's input tokens per month (whole bill on input tokens)",
+    "usd_per_mtok_output": "usd_per_month / the demand's output tokens per month (whole bill on output tokens)",
+    "tokens_per_s_per_gpu": "served (input + output) tokens/s / GPUs",
+    "utilization": "demand / capacity of the fleet (requests/s)",
+}
+
+COST_BASIS = (
+    "$/month = wall-clock $/GPU-hour x GPUs x 730.5 h (the fleet is paid for around the clock, idle or "
+    "not); $/M tokens = $/month / the tokens the demand sends per month"
+)
+
+
+# ----------------------------------------------------------------------------------------------- pure arithmetic
+def demand_rps(rate_rps=None, tokens_per_day=None, *, isl: int, osl: int) -> float:
+    """Requests/s from a rate, or from (input + output) tokens per day."""
+    if (rate_rps is None) == (tokens_per_day is None):
+        raise TokenfabError(
+            "give exactly one of a request rate and tokens per day",
+            field="rate_rps",
+            expected="--rate R or --tokens-per-day T",
+            got={"rate_rps": rate_rps, "tokens_per_day": tokens_per_day},
+        )
+    if rate_rps is not None:
+        return float(require_positive("rate_rps", rate_rps))
+    require_positive("tokens_per_day", tokens_per_day)
+    return float(tokens_per_day) / units.S_PER_DAY / float(isl + osl)
+
+
+def demand_summary(rate_rps: float, *, isl: int, osl: int) -> dict:
+    """The demand in the three units users give it: requests/s, (input + output) tokens/s and tokens/day."""
+    tokens_per_s = float(rate_rps) * float(isl + osl)
+    return {
+        "requests_per_s": float(rate_rps),
+        "tokens_per_s": tokens_per_s,
+        "tokens_per_day": tokens_per_s * units.S_PER_DAY,
+    }
+
+
+def replicas_needed(rate_rps, replica_rps):
+    """ceil(rate / requests/s of one replica) (vectorized; a relative 1e-9 slack absorbs rounding)."""
+    r = np.asarray(rate_rps, dtype=float) / np.asarray(replica_rps, dtype=float)
+    out = np.maximum(1, np.ceil(r * (1 - 1e-12) - 1e-9)).astype(int)
+    return out if out.ndim else int(out)
+
+
+def nodes_and_racks(gpus, chips_per_node: int, chips_per_rack: int) -> tuple[int, int]:
+    g = int(gpus)
+    return math.ceil(g / chips_per_node), math.ceil(g / chips_per_rack)
+
+
+def usd_per_month(usd_per_gpu_hour, gpus):
+    """usd_per_gpu_hour x GPUs x hours per month."""
+    out = np.asarray(usd_per_gpu_hour, dtype=float) * np.asarray(gpus, dtype=float) * units.HOURS_PER_MONTH
+    return out if out.ndim else float(out)
+
+
+def megawatts(gpus, kw_per_gpu):
+    out = np.asarray(gpus, dtype=float) * np.asarray(kw_per_gpu, dtype=float) * units.KW / units.MW
+    return out if out.ndim else float(out)
+
+
+def gpus_in_budget(*, power_mw=None, racks=None, kw_per_gpu=None, chips_per_rack: int | None = None) -> int:
+    """How many GPUs a power budget (all-in MW) or a number of racks holds."""
+    if racks is not None:
+        return int(racks) * int(chips_per_rack)
+    if not kw_per_gpu:
+        return 0
+    return int(math.floor(float(power_mw) * units.MW / units.KW / float(kw_per_gpu) + 1e-9))
+
+
+# ----------------------------------------------------------------------------------------------- results
+class _WithDefinitions:
+    """to_dict of a fleet result: its fields plus the metric definitions."""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["definitions"] = dict(DEFINITIONS)
+        return d
+
+
+@dataclass
+class FleetOption(_WithDefinitions):
+    hardware: str
+    mode: str
+    gpus: int
+    nodes: int
+    racks: int
+    mw: float | None
+    usd_per_month: float | None
+    usd_per_mtok_total: float | None
+    usd_per_mtok_input: float | None
+    usd_per_mtok_output: float | None
+    tokens_per_s_per_gpu: float
+    replicas: int
+    config: dict
+    gpus_per_replica: int = 0
+    requests_per_s: float = 0.0  # demand
+    tokens_per_s: float = 0.0  # demand, input + output
+    capacity_requests_per_s: float = 0.0
+    utilization: float = 0.0
+    tokens_per_s_per_user: float = 0.0
+    ttft_ms: float | None = None  # at the percentile
+    tpot_ms: float | None = None
+    e2el_ms: float | None = None
+    percentile: str = "p90"
+    usd_per_gpu_hour_wallclock: float | None = None
+    usd_per_gpu_hour_busy: float | None = None
+    kw_per_gpu_all_in: float | None = None
+    chips_per_node: int = 0
+    chips_per_rack: int = 0
+
+
+@dataclass
+class BudgetOption(_WithDefinitions):
+    hardware: str
+    mode: str
+    budget: dict  # {"power_mw": P} or {"racks": N}
+    max_gpus: int
+    gpus: int
+    nodes: int
+    racks: int
+    mw: float | None
+    replicas: int
+    gpus_per_replica: int
+    config: dict
+    tokens_per_s: float  # input + output
+    output_tokens_per_s: float
+    requests_per_s: float
+    tokens_per_day: float
+    tokens_per_s_per_gpu: float
+    tokens_per_s_per_user: float
+    ttft_ms: float | None
+    tpot_ms: float | None
+    percentile: str
+    usd_per_month: float | None
+    usd_per_mtok_total: float | None
+    usd_per_mtok_input: float | None
+    usd_per_mtok_output: float | None
+    kw_per_gpu_all_in: float | None = None
+    usd_per_gpu_hour_wallclock: float | None = None
+    usd_per_gpu_hour_busy: float | None = None
+
+
+@dataclass
+class FleetReport:
+    options: list
+    skipped: dict = field(default_factory=dict)  # hardware -> reason
+    evaluated: int = 0
+    elapsed_s: float = 0.0
+    demand_requests_per_s: float | None = None
+    sla: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    weights: list = field(default_factory=list)  # weight precisions swept
+    kv: list = field(default_factory=list)  # their KV precisions (precision.default_kv_precision)
+
+    def to_dict(self) -> dict:
+        return {
+            "options": [o.to_dict() for o in self.options],
+            "skipped": dict(self.skipped),
+            "evaluated": self.evaluated,
+            "elapsed_s": self.elapsed_s,
+            "demand_requests_per_s": self.demand_requests_per_s,
+            "sla": dict(self.sla),
+            "weights": list(self.weights),
+            "kv": list(self.kv),
+            "cost_basis": COST_BASIS,
+            "warnings": list(self.warnings),
+        }
+
+
+# ----------------------------------------------------------------------------------------------- disaggregated fleets
+def disagg_ttft_ms(
+    rate_rps, prefill_replicas, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms, *, osl: int, sla: "S.SLA"
+):
+    """TTFT at the SLA percentile of a disaggregated fleet at ``rate_rps`` requests/s: the M/D/c wait over
+    prefill replicas x DP ranks (queueing.py) plus the fixed part (prefill pass + KV transfer); and whether TTFT and
+    E2E latency (TTFT + (OSL - 1) x TPOT) meet the SLA. Vectorized."""
+    params = Q.mdc_params(rate_rps, prefill_service_s, np.asarray(prefill_replicas, dtype=float) * prefill_ranks)
+    ttft = Q.ttft_quantile_ms(
+        sla.percentile, np.asarray(ttft_fixed_ms, dtype=float) + params.wait_mean_s * 1e3, params=params
+    )
+    ok = np.isfinite(ttft)
+    if sla.ttft_max_ms is not None:
+        ok &= ttft <= sla.ttft_max_ms
+    if sla.e2el_max_ms is not None:
+        ok &= ttft + (osl - 1.0) * np.asarray(tpot_ms, dtype=float) <= sla.e2el_max_ms
+    return ttft, ok
+
+
+def disagg_min_replicas(rate_rps, decode_replica_rps, prefill_replica_rps, prefill_utilization):
+    """(x0, y): the fewest prefill replicas the prefill load allows, x0 = ceil(rate / (u x prefill replica rps)), and
+    the decode replicas y = ceil(rate / decode replica rps), both >= 1 (float arrays, broadcast). A composed
+    disaggregated fleet (:func:`compose_disagg_fleet`) has y decode and at least x0 prefill replicas, so
+    x0 x prefill GPUs + y x decode GPUs is a lower bound on its size."""
+    lam = np.asarray(rate_rps, dtype=float)
+    r_d = np.asarray(decode_replica_rps, dtype=float)
+    u = np.clip(np.asarray(prefill_utilization, dtype=float), 1e-6, 1.0)
+    y = np.maximum(1, np.ceil(lam / r_d * (1 - 1e-12) - 1e-9))
+    x0 = np.maximum(1, np.ceil(lam / (u * np.asarray(prefill_replica_rps, dtype=float)) * (1 - 1e-12) - 1e-9))
+    return np.broadcast_arrays(x0, y)
+
+
+def composed_capacity_rps(prefill_replicas, decode_replicas, decode_replica_rps, prefill_replica_rps):
+    """Requests/s a composed fleet of x prefill and y decode replicas can process: min(y x decode replica rps,
+    x x prefill replica rps), prefill replicas at full utilization (its latency was checked at the demand it was
+    composed for, :func:`compose_disagg_fleet`). Vectorized."""
+    return _out(
+        np.minimum(
+            np.asarray(decode_replicas, dtype=float) * np.asarray(decode_replica_rps, dtype=float),
+            np.asarray(prefill_replicas, dtype=float) * np.asarray(prefill_replica_rps, dtype=float),
+        )
+    )
+
+
+def _out(a):
+    a = np.asarray(a)
+    return a if a.ndim else a.item()
+
+
+def compose_disagg_fleet(
+    rate_rps,
+    decode_replica_rps,
+    prefill_replica_rps,
+    prefill_utilization,
+    prefill_service_s,
+    prefill_ranks,
+    ttft_fixed_ms,
+    tpot_ms,
+    *,
+    osl: int,
+    sla: "S.SLA",
+    extra_prefill: int = 4,
+):
+    """Prefill and decode replicas for a disaggregated fleet serving ``rate_rps`` (vectorized over candidate units;
+    ``rate_rps`` may be an array broadcast against them).
+
+    A rate-matched x:y unit of the sweep can be large (e.g. 1 prefill + 16 decode replicas); a small demand needs
+    fewer. For each candidate: y = ceil(rate / decode replica rps) decode replicas and the fewest prefill replicas
+    x >= ceil(rate / (u x prefill replica rps)), u the prefill utilization the unit was checked at, whose TTFT
+    (:func:`disagg_ttft_ms`) and E2E latency meet the SLA; up to ``extra_prefill`` more replicas are tried. Returns
+    (x, y, ttft_ms at the percentile, ok); x = 0 where none meets the SLA."""
+    lam = np.asarray(rate_rps, dtype=float)
+    x0, y = disagg_min_replicas(lam, decode_replica_rps, prefill_replica_rps, prefill_utilization)
+    x_out = np.zeros(x0.shape)
+    ttft_out = np.full(x0.shape, np.inf)
+    args = [
+        np.broadcast_to(np.asarray(a, dtype=float), x0.shape)
+        for a in (lam, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms)
+    ]
+    todo = np.flatnonzero(np.ones(x0.shape, dtype=bool).ravel())
+    flat = [a.ravel() for a in args]
+    x0f, x_f, t_f = x0.ravel(), x_out.ravel(), ttft_out.ravel()
+    for k in range(int(extra_prefill) + 1):  # only the candidates still without a fleet meeting the SLA
+        if not todo.size:
+            break
+        lam_t, svc_t, ranks_t, fixed_t, tpot_t = (a[todo] for a in flat)
+        ttft, ok = disagg_ttft_ms(lam_t, x0f[todo] + k, svc_t, ranks_t, fixed_t, tpot_t, osl=osl, sla=sla)
+        x_f[todo[ok]] = x0f[todo[ok]] + k
+        t_f[todo[ok]] = ttft[ok]
+        todo = todo[~ok]
+    x_out, ttft_out = x_f.reshape(x0.shape), t_f.reshape(x0.shape)
+    return x_out.astype(int), y.astype(int), ttft_out, x_out > 0
+
+
+def fill_disagg_budget(
+    max_gpus, decode_replica_rps, prefill_replica_rps, prefill_utilization, prefill_gpus, decode_gpus
+):
+    """The x prefill and y decode replicas within ``max_gpus`` that serve the most requests/s (vectorized).
+
+    Rate matching gives x / y = decode rps / (u x prefill rps); y is tried at floor(y*) - 1, floor(y*), floor(y*) + 1
+    around the continuous optimum y* = G / (g_d + g_p x decode rps / (u x prefill rps)), x = floor((G - y g_d) / g_p).
+    Returns (x, y, requests/s) with shape (3, n): one row per candidate (requests/s 0 where x or y < 1); the caller
+    checks the SLA (:func:`disagg_ttft_ms`) and keeps the best."""
+    G = np.asarray(max_gpus, dtype=float)
+    r_d = np.asarray(decode_replica_rps, dtype=float)
+    cap_p = np.clip(np.asarray(prefill_utilization, dtype=float), 1e-6, 1.0) * np.asarray(
+        prefill_replica_rps, dtype=float
+    )
+    g_p = np.asarray(prefill_gpus, dtype=float)
+    g_d = np.asarray(decode_gpus, dtype=float)
+    y_star = np.floor(G / (g_d + g_p * r_d / cap_p))
+    y = np.maximum(1.0, y_star[None, :] + np.array([-1.0, 0.0, 1.0])[:, None])
+    x = np.floor((G - y * g_d) / g_p)
+    lam = np.where(x >= 1, np.minimum(y * r_d, x * cap_p), 0.0)
+    return x.astype(int), y.astype(int), lam
+
+
+def _disagg_parts(sw: "S.Sweep", ids: np.ndarray) -> dict:
+    """Per disaggregated sweep row: one decode and one prefill replica's requests/s, the prefill utilization the
+    unit was checked at, the prefill queue's service time and DP ranks, the TTFT without its mean wait, TPOT and the
+    GPUs of one prefill and one decode replica."""
+    c = sw.cols
+    rps = c["requests_per_s"][ids]
+    unit_wait_ms = Q.mdc_params(c["q_lam"][ids], c["q_service_s"][ids], c["q_servers"][ids]).wait_mean_s * 1e3
+    return dict(
+        r_d=rps / c["d_replicas"][ids],
+        mu=rps / (c["p_util"][ids] * c["p_replicas"][ids]),
+        u=c["p_util"][ids],
+        svc=c["q_service_s"][ids],
+        ranks=c["p_dp"][ids],
+        fixed=c["ttft_mean_ms"][ids] - unit_wait_ms,
+        tpot=c["tpot_ms"][ids],
+        g_p=c["p_gpus"][ids],
+        g_d=c["d_gpus"][ids],
+    )
+
+
+def _disagg_fleet_columns(sw: "S.Sweep", rate: float, ids: np.ndarray):
+    """compose_disagg_fleet on the disaggregated sweep rows ``ids``: (x, y, fleet GPUs, TTFT ms, ok)."""
+    d = _disagg_parts(sw, ids)
+    x, y, ttft, ok = compose_disagg_fleet(
+        rate, d["r_d"], d["mu"], d["u"], d["svc"], d["ranks"], d["fixed"], d["tpot"], osl=sw.osl, sla=sw.sla
+    )
+    return x, y, x * d["g_p"] + y * d["g_d"], ttft, ok
+
+
+def _disagg_budget_columns(sw: "S.Sweep", max_gpus: int, ids: np.ndarray):
+    """fill_disagg_budget on the rows ``ids``, SLA-checked: (x, y, requests/s, TTFT ms) of the best candidate per row
+    (requests/s 0 where none meets the SLA)."""
+    d = _disagg_parts(sw, ids)
+    x, y, lam = fill_disagg_budget(max_gpus, d["r_d"], d["mu"], d["u"], d["g_p"], d["g_d"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ttft, ok = disagg_ttft_ms(
+            np.maximum(lam, 1e-12),
+            np.maximum(x, 1),
+            d["svc"],
+            d["ranks"],
+            d["fixed"],
+            d["tpot"],
+            osl=sw.osl,
+            sla=sw.sla,
+        )
+    lam = np.where(ok & (lam > 0), lam, 0.0)
+    k = np.argmax(lam, axis=0)
+    cols = np.arange(lam.shape[1])
+    return x[k, cols], y[k, cols], lam[k, cols], ttft[k, cols]
+
+
+def fleet_sizes(sw: "S.Sweep", rate_rps: float, ids) -> dict:
+    """Fleet size of each sweep row ``ids`` for ``rate_rps`` requests/s (arrays over all rows of the sweep; rows not
+    in ``ids`` get 0 GPUs): whole replicas = ceil(rate / replica requests/s), or for disaggregated rows the fleet
+    composed for the demand (:func:`compose_disagg_fleet`) when it needs fewer GPUs. Keys: replicas, gpus, ttft_ms
+    (at the SLA percentile, at the fleet's load), composed, prefill_replicas, decode_replicas (composed rows only)."""
+    c = sw.cols
+    ids = np.asarray(ids, dtype=int)
+    n = len(sw)
+    reps = np.zeros(n, dtype=int)
+    reps[ids] = replicas_needed(rate_rps, c["requests_per_s"][ids])
+    gpus = reps * c["gpus"]
+    ttft = c["ttft_ms"].copy()
+    composed = np.zeros(n, dtype=bool)
+    xs = np.zeros(n, dtype=int)
+    ys = np.zeros(n, dtype=int)
+    dis = ids[c["mode"][ids] == 1]
+    if dis.size:
+        x, y, g, t, good = _disagg_fleet_columns(sw, rate_rps, dis)
+        better = good & (g < gpus[dis])
+        sel = dis[better]
+        composed[sel], reps[sel], gpus[sel], ttft[sel] = True, 1, g[better], t[better]
+        xs[sel], ys[sel] = x[better], y[better]
+    return {
+        "replicas": reps,
+        "gpus": gpus,
+        "ttft_ms": ttft,
+        "composed": composed,
+        "prefill_replicas": xs,
+        "decode_replicas": ys,
+    }
+
+
+@dataclass
+class FleetCandidates:
+    """The SLA-meeting sweep rows of one hardware, prepared for sizing fleets at many rates (:func:`fleet_candidates`):
+    all of them (``ids``), their whole-replica Pareto set (fewer GPUs, more requests/s per replica: a row off it never
+    needs fewer whole-replica GPUs at any rate) and the disaggregated rows with their :func:`_disagg_parts`."""
+
+    sweep: "S.Sweep"
+    ids: np.ndarray  # sweep rows, ascending
+    pareto: np.ndarray  # sweep rows
+    disagg_pos: np.ndarray  # positions in ids of the disaggregated rows
+    parts: dict
+    min_gpus_per_rps: float  # min over disaggregated rows of prefill GPUs / (u x prefill rps) + decode GPUs / rps
+    min_unit_gpus: int  # min over disaggregated rows of one prefill + one decode replica's GPUs
+
+
+def fleet_candidates(sw: "S.Sweep", ids) -> FleetCandidates:
+    """Prepare the sweep rows ``ids`` (SLA-meeting, requests/s > 0) for :func:`fewest_gpus` and :func:`gpu_bounds`."""
+    c = sw.cols
+    ids = np.unique(np.asarray(ids, dtype=int))
+    g = c["gpus"][ids]
+    r = c["requests_per_s"][ids]
+    order = np.lexsort((-r, g))
+    best = np.maximum.accumulate(r[order])
+    keep = np.r_[True, best[1:] > best[:-1] * (1 + 1e-12)] if order.size else np.zeros(0, dtype=bool)
+    pos = np.flatnonzero(c["mode"][ids] == 1)
+    d = _disagg_parts(sw, ids[pos])
+    if pos.size:
+        slope = float(np.min(d["g_p"] / (np.clip(d["u"], 1e-6, 1.0) * d["mu"]) + d["g_d"] / d["r_d"]))
+        unit = int(np.min(d["g_p"] + d["g_d"]))
+    else:
+        slope, unit = np.inf, 0
+    return FleetCandidates(sw, ids, ids[order[keep]], pos, d, slope, unit)
+
+
+def gpu_bounds(fc: FleetCandidates, rates_rps):
+    """(lower, upper) bounds on :func:`fewest_gpus` at each rate, cheap: upper = the fewest whole-replica GPUs (over
+    the Pareto set); lower = min(upper, max(rate x fc.min_gpus_per_rps, fc.min_unit_gpus)), at most any composed
+    fleet (:func:`disagg_min_replicas`). Rate 0: (0, 0)."""
+    c = fc.sweep.cols
+    rates = np.atleast_1d(np.asarray(rates_rps, dtype=float))
+    reps = np.asarray(replicas_needed(np.maximum(rates, 1e-300)[:, None], c["requests_per_s"][fc.pareto][None, :]))
+    upper = (reps.reshape(rates.size, -1) * c["gpus"][fc.pareto][None, :]).min(axis=1)
+    lower = np.minimum(upper, np.maximum(np.ceil(rates * fc.min_gpus_per_rps * (1 - 1e-6) - 1e-6), fc.min_unit_gpus))
+    zero = rates <= 0
+    return np.where(zero, 0, lower).astype(int), np.where(zero, 0, upper).astype(int)
+
+
+def fewest_gpus(fc: FleetCandidates, rates_rps) -> dict:
+    """Per rate (vectorized): the fleet :func:`recommend` picks on one hardware (one $/GPU-hour): each row sized by
+    :func:`fleet_sizes`' rule (whole replicas, or for a disaggregated row the fleet composed for the demand by
+    :func:`compose_disagg_fleet` when it needs fewer GPUs), then the fewest GPUs, then the most interactive. Fleets
+    are composed only where their lower bound (:func:`disagg_min_replicas`) reaches the fewest whole-replica GPUs.
+    Keys (arrays over rates): gpus, row (sweep index), composed, replicas (1 when composed), gpus_per_replica (the
+    fleet's GPUs when composed), prefill_replicas, decode_replicas (composed only), capacity_requests_per_s (replicas
+    x replica requests/s, or :func:`composed_capacity_rps`). Rate 0 needs no GPUs."""
+    sw, c = fc.sweep, fc.sweep.cols
+    rates = np.atleast_1d(np.asarray(rates_rps, dtype=float))
+    n, rows_n = rates.size, np.arange(rates.size)
+    reps = np.asarray(replicas_needed(np.maximum(rates, 1e-300)[:, None], c["requests_per_s"][fc.ids][None, :]))
+    reps = reps.reshape(n, fc.ids.size)
+    gpus = reps * c["gpus"][fc.ids][None, :]
+    composed = np.zeros(gpus.shape, dtype=bool)
+    xs, ys = np.zeros(gpus.shape, dtype=int), np.zeros(gpus.shape, dtype=int)
+    d = fc.parts
+    if fc.disagg_pos.size:
+        x0, y = disagg_min_replicas(rates[:, None], d["r_d"][None, :], d["mu"][None, :], d["u"][None, :])
+        lower = x0 * d["g_p"][None, :] + y * d["g_d"][None, :]
+        ri, ci = np.nonzero(lower <= gpus.min(axis=1)[:, None])
+        if ri.size:
+            x, yy, g, _, ok = _disagg_fleet_columns(sw, rates[ri], fc.ids[fc.disagg_pos[ci]])
+            col = fc.disagg_pos[ci]
+            better = ok & (g < gpus[ri, col])
+            ri, col = ri[better], col[better]
+            gpus[ri, col], composed[ri, col], reps[ri, col] = g[better], True, 1
+            xs[ri, col], ys[ri, col] = x[better], yy[better]
+    # fewest GPUs, then the most interactive, then the first row (recommend's order)
+    tps = c["tokens_per_s_per_user"][fc.ids]
+    best = gpus.min(axis=1)
+    score = np.where(gpus == best[:, None], tps[None, :], -np.inf)
+    k = np.argmax(score, axis=1)
+    row = fc.ids[k]
+    comp = composed[rows_n, k]
+    cap = np.where(comp, 0.0, reps[rows_n, k] * c["requests_per_s"][row])
+    if comp.any():
+        j = np.searchsorted(fc.ids[fc.disagg_pos], row[comp])
+        cap[comp] = composed_capacity_rps(xs[rows_n, k][comp], ys[rows_n, k][comp], d["r_d"][j], d["mu"][j])
+    zero = rates <= 0
+    g_out = np.where(zero, 0, best)
+    return {
+        "gpus": g_out.astype(int),
+        "row": row,
+        "composed": comp & ~zero,
+        "replicas": np.where(zero, 0, reps[rows_n, k]).astype(int),
+        "gpus_per_replica": np.where(comp, best, c["gpus"][row]).astype(int),
+        "prefill_replicas": np.where(comp, xs[rows_n, k], 0),
+        "decode_replicas": np.where(comp, ys[rows_n, k], 0),
+        "capacity_requests_per_s": np.where(zero, 0.0, cap),
+    }
+
+
+# ----------------------------------------------------------------------------------------------- search
+def _prepare(
+    model,
+    hardware_list,
+    *,
+    isl,
+    osl,
+    weights,
+    preset,
+    usd_per_gpu_hour,
+    percentile,
+    calibration,
+    ttft_max_ms,
+    tpot_max_ms,
+    e2el_max_ms,
+    gpus,
+    mode,
+    hardware_files,
+    mtp=True,
+    min_interactivity=None,
+    prefix_hit_rate: float = 0.0,
+):
+    """The sweep with costs attached, the SLA, and the mask of configurations meeting it at their own load; raises
+    the binding-limit error when no configuration meets the SLA."""
+    sla = S.SLA.make(
+        ttft_max_ms=ttft_max_ms,
+        tpot_max_ms=tpot_max_ms,
+        e2el_max_ms=e2el_max_ms,
+        min_interactivity=min_interactivity,
+        percentile=percentile,
+    )
+    hws = S.resolve_hardware(hardware_list, hardware_files)
+    costs, cwarn = S._cost_table(hws, preset, usd_per_gpu_hour, hardware_files)
+    sw = S.sweep(
+        model,
+        hws,
+        isl=isl,
+        osl=osl,
+        weights=weights,
+        gpus=gpus,
+        mode=mode,
+        sla=sla,
+        mtp=mtp,
+        calibration=calibration,
+        hardware_files=hardware_files,
+        prefix_hit_rate=float(require_range("prefix_hit_rate", prefix_hit_rate, 0.0, 1.0, hi_open=True)),
+    )
+    sw.warnings.extend(cwarn)
+    S.attach_costs(sw, costs)
+    ok = sw.sla_mask() & (sw.cols["requests_per_s"] > 0)
+    if not ok.any():
+        raise S.explain_infeasible(sw)
+    return sw, sla, ok
+
+
+def skip_reason(sw: S.Sweep, h: int, sla: S.SLA) -> str:
+    """Why no configuration of hardware ``h`` (index into ``sw.hardware``) meets ``sla``: the best value of each
+    limited metric next to its limit."""
+    c = sw.cols
+    hm = (c["hw"] == h) & sw.valid
+    if not hm.any():
+        return "the model does not fit on the evaluated configurations"
+    parts = []
+    for lim, col, label, unit, cmp, best_fn in S._LIMITS:
+        limit = getattr(sla, lim)
+        if limit is None:
+            continue
+        best = float(best_fn(np.where(hm, c[col], np.nan)))
+        qual = f" {sla.label}" if lim in ("ttft_max_ms", "e2el_max_ms") else ""
+        parts.append(f"best{qual} {label} {best:.4g} {unit} (limit {limit:g})")
+    return "no configuration meets the SLA" + (": " + "; ".join(parts) if parts else "")
+
+
+def _wallclock_usd_per_gpu_hour(sw: S.Sweep) -> np.ndarray:
+    """Wall-clock $/GPU-hour of every sweep row (NaN where the hardware is not priced)."""
+    per_hw = np.array(
+        [((sw.costs.get(h.key) or {}).get("usd_per_gpu_hour_wallclock", np.nan)) for h in sw.hardware] + [np.nan],
+        dtype=float,
+    )
+    return per_hw[sw.cols["hw"].astype(int)]
+
+
+def _fleet_figures(sw: S.Sweep, hw, n_gpus: int, served_tokens_per_s: float) -> dict:
+    """Nodes, racks, MW, $/month (wall-clock $/GPU-hour x GPUs x hours per month) and $/M tokens (total, input,
+    output: $/month over the tokens ``served_tokens_per_s`` (input + output) sends in a month) of ``n_gpus`` chips."""
+    costinfo = sw.costs.get(hw.key) or {}
+    wall = costinfo.get("usd_per_gpu_hour_wallclock")
+    kw = costinfo.get("kw_per_gpu_all_in")
+    nodes, racks = nodes_and_racks(n_gpus, hw.chips_per_node, hw.chips_per_rack)
+    tps_gpu = served_tokens_per_s / n_gpus
+    frac_out = sw.osl / (sw.isl + sw.osl)
+
+    def per_mtok(share):
+        return float(costmod.usd_per_mtok(wall, tps_gpu * share)) if wall is not None else None
+
+    return dict(
+        nodes=nodes,
+        racks=racks,
+        mw=float(megawatts(n_gpus, kw)) if kw else None,
+        usd_per_month=float(usd_per_month(wall, n_gpus)) if wall is not None else None,
+        usd_per_mtok_total=per_mtok(1.0),
+        usd_per_mtok_input=per_mtok(1 - frac_out),
+        usd_per_mtok_output=per_mtok(frac_out),
+        tokens_per_s_per_gpu=float(tps_gpu),
+        kw_per_gpu_all_in=kw,
+        usd_per_gpu_hour_wallclock=wall,
+        usd_per_gpu_hour_busy=costinfo.get("usd_per_gpu_hour"),
+    )
+
+
+def _precisions(sw: S.Sweep) -> dict:
+    """The weight precisions swept and their KV precisions (for the report header)."""
+    from tokenfab.catalog import precision as prec
+
+    return {"weights": list(sw.weights), "kv": [prec.default_kv_precision(w) for w in sw.weights]}
+
+
+def _composed_config(cfg: dict, x: int, y: int) -> dict:
+    """A disaggregated unit's config with the fleet's own prefill and decode replica counts."""
+    cfg = dict(cfg)
+    p, d = dict(cfg["prefill"]), dict(cfg["decode"])
+    p["replicas"], p["gpus_total"] = x, x * p["gpus"]
+    d["replicas"], d["gpus_total"] = y, y * d["gpus"]
+    cfg.update(
+        prefill=p,
+        decode=d,
+        ratio=f"{x}:{y}",
+        prefill_gpus=p["gpus_total"],
+        decode_gpus=d["gpus_total"],
+        gpus=p["gpus_total"] + d["gpus_total"],
+        concurrency=y * d["concurrency_per_replica"],
+        sizing="composed: prefill and decode replicas sized for the demand",
+    )
+    return cfg
+
+
+def recommend_report(
+    model,
+    hardware_list,
+    *,
+    rate_rps=None,
+    tokens_per_day=None,
+    isl: int,
+    osl: int,
+    ttft_max_ms=None,
+    tpot_max_ms=None,
+    weights=None,
+    preset=None,
+    usd_per_gpu_hour=None,
+    percentile=None,
+    calibration=None,
+    e2el_max_ms=None,
+    gpus=None,
+    mode="both",
+    hardware_files=None,
+    mtp: bool = True,
+    prefix_hit_rate: float = 0.0,
+) -> FleetReport:
+    """:func:`recommend` with the hardware it could not size and why."""
+    t0 = time.perf_counter()
+    rate = demand_rps(rate_rps, tokens_per_day, isl=int(isl), osl=int(osl))
+    sw, sla, ok = _prepare(
+        model,
+        hardware_list,
+        isl=isl,
+        osl=osl,
+        weights=weights,
+        preset=preset,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        percentile=percentile,
+        calibration=calibration,
+        ttft_max_ms=ttft_max_ms,
+        tpot_max_ms=tpot_max_ms,
+        e2el_max_ms=e2el_max_ms,
+        gpus=gpus,
+        mode=mode,
+        hardware_files=hardware_files,
+        mtp=mtp,
+        prefix_hit_rate=prefix_hit_rate,
+    )
+    c = sw.cols
+    sizes = fleet_sizes(sw, rate, np.flatnonzero(ok))
+    reps_all, gpus_all = sizes["replicas"], sizes["gpus"]
+    ttft_all, composed, xs, ys = (
+        sizes["ttft_ms"],
+        sizes["composed"],
+        sizes["prefill_replicas"],
+        sizes["decode_replicas"],
+    )
+    month_all = np.where(ok, usd_per_month(_wallclock_usd_per_gpu_hour(sw), gpus_all), np.nan)
+    options: list[FleetOption] = []
+    skipped: dict[str, str] = {}
+    tok_s = rate * (sw.isl + sw.osl)
+    for h, hw in enumerate(sw.hardware):
+        ids = np.flatnonzero(ok & (c["hw"] == h))
+        if not ids.size:
+            skipped[hw.key] = skip_reason(sw, h, sla)
+            continue
+        cost_ids = ids[np.isfinite(month_all[ids])]
+        pool = cost_ids if cost_ids.size else ids
+        key_cost = month_all[pool] if cost_ids.size else np.zeros(pool.size)
+        # cheapest, then fewest GPUs, then the most interactive
+        order = np.lexsort((-c["tokens_per_s_per_user"][pool], gpus_all[pool], key_cost))
+        i = int(pool[order[0]])
+        n_gpus = int(gpus_all[i])
+        cfg = sw.config(i)
+        if composed[i]:
+            cfg = _composed_config(cfg, int(xs[i]), int(ys[i]))
+            d = _disagg_parts(sw, np.array([i]))
+            cap_rps = float(composed_capacity_rps(xs[i], ys[i], d["r_d"][0], d["mu"][0]))
+        else:
+            cap_rps = float(reps_all[i] * c["requests_per_s"][i])
+        ttft_i = S._num(ttft_all[i])
+        options.append(
+            FleetOption(
+                hardware=hw.key,
+                mode=S.MODES[int(c["mode"][i])],
+                gpus=n_gpus,
+                replicas=int(reps_all[i]),
+                config=cfg,
+                gpus_per_replica=n_gpus if composed[i] else int(c["gpus"][i]),
+                requests_per_s=float(rate),
+                tokens_per_s=float(tok_s),
+                capacity_requests_per_s=cap_rps,
+                utilization=float(rate / cap_rps),
+                tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]),
+                ttft_ms=ttft_i,
+                tpot_ms=S._num(c["tpot_ms"][i]),
+                e2el_ms=S._num(ttft_all[i] + (sw.osl - 1.0) * c["tpot_ms"][i]),
+                percentile=sla.label,
+                chips_per_node=hw.chips_per_node,
+                chips_per_rack=hw.chips_per_rack,
+                **_fleet_figures(sw, hw, n_gpus, tok_s),
+            )
+        )
+    options.sort(key=lambda o: (o.usd_per_month is None, o.usd_per_month or 0.0, o.gpus))
+    return FleetReport(
+        options=options,
+        skipped=skipped,
+        evaluated=sw.evaluated,
+        elapsed_s=time.perf_counter() - t0,
+        demand_requests_per_s=rate,
+        sla=sla.to_dict(),
+        warnings=list(sw.warnings),
+        **_precisions(sw),
+    )
+
+
+def recommend(
+    model,
+    hardware_list,
+    *,
+    rate_rps=None,
+    tokens_per_day=None,
+    isl: int,
+    osl: int,
+    ttft_max_ms=None,
+    tpot_max_ms=None,
+    weights=None,
+    preset=None,
+    usd_per_gpu_hour=None,
+    percentile=None,
+    calibration=None,
+    e2el_max_ms=None,
+    gpus=None,
+    mode="both",
+    hardware_files=None,
+    mtp: bool = True,
+    prefix_hit_rate: float = 0.0,
+) -> list[FleetOption]:
+    """Per hardware, the cheapest fleet that serves ``rate_rps`` requests/s (or ``tokens_per_day`` input + output
+    tokens) of ISL/OSL tokens within the SLA; ranked cheapest first. ``prefix_hit_rate`` is the share of each prompt
+    found in the prefix cache (its prefill is skipped). Raises a TokenfabError naming the binding limit
+    when no hardware can meet the SLA."""
+    kw = dict(locals())
+    return recommend_report(kw.pop("model"), kw.pop("hardware_list"), **kw).options
+
+
+def budget_report(
+    model,
+    hardware_list,
+    *,
+    power_mw=None,
+    racks=None,
+    isl: int,
+    osl: int,
+    ttft_max_ms=None,
+    tpot_max_ms=None,
+    weights=None,
+    preset=None,
+    usd_per_gpu_hour=None,
+    percentile=None,
+    calibration=None,
+    e2el_max_ms=None,
+    gpus=None,
+    mode="both",
+    hardware_files=None,
+    mtp: bool = True,
+    prefix_hit_rate: float = 0.0,
+) -> FleetReport:
+    """:func:`max_throughput_for_budget` with the hardware it skipped and why."""
+    t0 = time.perf_counter()
+    if (power_mw is None) == (racks is None):
+        raise TokenfabError(
+            "give exactly one budget",
+            field="budget",
+            expected="--power-mw P or --racks N",
+            got={"power_mw": power_mw, "racks": racks},
+        )
+    if power_mw is not None:
+        require_positive("power_mw", power_mw)
+        budget = {"power_mw": float(power_mw)}
+    else:
+        racks = S.require_int("racks", racks, minimum=1)
+        budget = {"racks": int(racks)}
+    sw, sla, ok = _prepare(
+        model,
+        hardware_list,
+        isl=isl,
+        osl=osl,
+        weights=weights,
+        preset=preset,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        percentile=percentile,
+        calibration=calibration,
+        ttft_max_ms=ttft_max_ms,
+        tpot_max_ms=tpot_max_ms,
+        e2el_max_ms=e2el_max_ms,
+        gpus=gpus,
+        mode=mode,
+        hardware_files=hardware_files,
+        mtp=mtp,
+        prefix_hit_rate=prefix_hit_rate,
+    )
+    c = sw.cols
+    options: list[BudgetOption] = []
+    skipped: dict[str, str] = {}
+    for h, hw in enumerate(sw.hardware):
+        kw = (sw.costs.get(hw.key) or {}).get("kw_per_gpu_all_in")
+        if power_mw is not None and not kw:
+            skipped[hw.key] = "all-in kW per GPU unknown (no TCO for this hardware): cannot size a power budget"
+            continue
+        max_g = gpus_in_budget(power_mw=power_mw, racks=racks, kw_per_gpu=kw, chips_per_rack=hw.chips_per_rack)
+        ids = np.flatnonzero(ok & (c["hw"] == h))
+        if not ids.size:
+            skipped[hw.key] = skip_reason(sw, h, sla)
+            continue
+        # whole replicas (aggregated deployments or rate-matched x:y units) of each configuration ...
+        reps = max_g // c["gpus"][ids]
+        rps = reps * c["requests_per_s"][ids]
+        n_g = reps * c["gpus"][ids]
+        ttft = c["ttft_ms"][ids].copy()
+        comp = np.zeros(ids.size, dtype=bool)
+        xs, ys = np.zeros(ids.size, dtype=int), np.zeros(ids.size, dtype=int)
+        dis = np.flatnonzero(c["mode"][ids] == 1)
+        if dis.size:  # ... or a disaggregated fleet composed to fill the budget
+            x, y, lam, t = _disagg_budget_columns(sw, max_g, ids[dis])
+            better = lam > rps[dis] * (1 + 1e-9)
+            sel = dis[better]
+            comp[sel], xs[sel], ys[sel], rps[sel], ttft[sel] = True, x[better], y[better], lam[better], t[better]
+            n_g[sel] = x[better] * c["p_gpus"][ids[sel]] + y[better] * c["d_gpus"][ids[sel]]
+            reps[sel] = 1
+        if not np.any(rps > 0):
+            skipped[hw.key] = (
+                f"the budget holds {max_g} GPUs; the smallest deployment meeting the SLA needs "
+                f"{int(c['gpus'][ids].min())}"
+            )
+            continue
+        j = int(np.lexsort((n_g, -rps))[0])  # most requests/s, then fewest GPUs
+        i = int(ids[j])
+        n_gpus = int(n_g[j])
+        r_tot = float(rps[j])
+        tok_s = r_tot * (sw.isl + sw.osl)
+        cfg = _composed_config(sw.config(i), int(xs[j]), int(ys[j])) if comp[j] else sw.config(i)
+        options.append(
+            BudgetOption(
+                hardware=hw.key,
+                mode=S.MODES[int(c["mode"][i])],
+                budget=dict(budget),
+                max_gpus=int(max_g),
+                gpus=n_gpus,
+                replicas=int(reps[j]),
+                gpus_per_replica=n_gpus if comp[j] else int(c["gpus"][i]),
+                config=cfg,
+                tokens_per_s=tok_s,
+                output_tokens_per_s=r_tot * sw.osl,
+                requests_per_s=r_tot,
+                tokens_per_day=tok_s * units.S_PER_DAY,
+                tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]),
+                ttft_ms=S._num(ttft[j]),
+                tpot_ms=S._num(c["tpot_ms"][i]),
+                percentile=sla.label,
+                **_fleet_figures(sw, hw, n_gpus, tok_s),
+            )
+        )
+    options.sort(key=lambda o: -o.tokens_per_s)
+    return FleetReport(
+        options=options,
+        skipped=skipped,
+        evaluated=sw.evaluated,
+        elapsed_s=time.perf_counter() - t0,
+        sla=sla.to_dict(),
+        warnings=list(sw.warnings),
+        **_precisions(sw),
+    )
+
+
+def max_throughput_for_budget(
+    model,
+    hardware_list,
+    *,
+    power_mw=None,
+    racks=None,
+    isl: int,
+    osl: int,
+    ttft_max_ms=None,
+    tpot_max_ms=None,
+    weights=None,
+    preset=None,
+    usd_per_gpu_hour=None,
+    percentile=None,
+    calibration=None,
+    e2el_max_ms=None,
+    gpus=None,
+    mode="both",
+    hardware_files=None,
+    mtp: bool = True,
+    prefix_hit_rate: float = 0.0,
+) -> list[BudgetOption]:
+    """Per hardware, the most tokens/s within the SLA that fit in ``power_mw`` all-in MW or ``racks`` racks,
+    ranked by tokens/s (most first)."""
+    kw = dict(locals())
+    return budget_report(kw.pop("model"), kw.pop("hardware_list"), **kw).options
+
+
+__all__ = [
+    "FleetOption",
+    "BudgetOption",
+    "FleetReport",
+    "recommend",
+    "recommend_report",
+    "max_throughput_for_budget",
+    "budget_report",
+    "demand_rps",
+    "replicas_needed",
+    "nodes_and_racks",
+    "usd_per_month",
+    "megawatts",
+    "gpus_in_budget",
+    "fleet_sizes",
+    "FleetCandidates",
+    "fleet_candidates",
+    "fewest_gpus",
+    "gpu_bounds",
+    "disagg_min_replicas",
+    "composed_capacity_rps",
+    "skip_reason",
+    "compose_disagg_fleet",
+    "fill_disagg_budget",
+    "disagg_ttft_ms",
+    "DEFINITIONS",
+]

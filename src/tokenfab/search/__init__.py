@@ -1,0 +1,129 @@
+"""Design-space search: every deployment of a model over a list of hardware, Pareto frontiers, tiers and SLAs.
+
+The sweep (:func:`sweep`) enumerates, per hardware:
+
+- GPU counts per replica (:func:`gpu_ladder`): 1, 2, 4, ... within the scale-up domain plus the domain itself
+  (1..8 for an 8-GPU NVLink node, 1..64 and 72 for an NVL72 rack), beyond the domain (2x, 4x ...) only when the
+  weights need it; counts that cannot hold the weights are skipped. ``gpus=N`` fixes the count.
+- Parallel layouts (:func:`layouts`): TP divides the attention heads and stays within the scale-up domain, PP
+  divides the rest (PP <= layers and <= MAX_PP), attention-DP for MoE models (dense models replicate whole
+  deployments instead, except when the GPU count is fixed), EP = 1 or TP x DP where it divides the expert count.
+- Concurrency: a geometric ladder DP x 1, 2, 4, ... up to the KV-memory cap (serving.concurrency_cap), plus the cap.
+- Weight precisions (KV per precision.default_kv_precision) and MTP with 1-3 draft tokens for models that ship
+  MTP layers (acceptance length from MTP_ACCEPTANCE_RATE).
+- Serving mode: aggregated (serving.serve) and disaggregated prefill/decode (:func:`prefill_pool` +
+  serving.serve for the decode pool, rate-matched; see below).
+
+All (hardware, layout, concurrency) combinations of one (model, weights, ISL, OSL) are concatenated into one set of
+PointArrays, so each serving.serve call evaluates thousands of configurations at once; the roofline is never
+re-implemented here.
+
+Disaggregated serving (DistServe, Zhong et al. OSDI 2024; metrics.md "throughput per GPU"): a prefill pool and a
+decode pool, each with its own layout.
+- Prefill replica throughput (requests/s) from roofline.forward_time on full chunks of MAX_BATCH_TOKENS, pipelined
+  over PP stages; its latency is one request's prefill pass.
+- Decode replica: serving.serve with the prompt's KV arriving from the prefill pool (prefix hit rate
+  (ISL - 1) / ISL: only the first generated token is ingested), so the decode pool does no prefill work.
+- Rate matching: for y decode replicas, x = ceil(y x decode rate / (rho x prefill rate)) prefill replicas, with
+  rho in DISAGG_PREFILL_UTILIZATIONS; y = 1..DISAGG_MAX_DECODE_REPLICAS is chosen to minimise GPUs per request/s.
+  The x:y unit is one "replica" of the deployment.
+- KV transfer = KV bytes of ISL tokens / (link bandwidth x comm efficiency x links), links = the prefill layout's
+  KV shards (each GPU sends its shard); scale-up if the whole unit fits in one scale-up domain, else scale-out.
+- TTFT = prefill queueing (M/D/c over the x x DP prefill ranks, queueing.py) + prefill latency + KV transfer.
+- Per-GPU throughput divides by prefill + decode GPUs.
+
+Frontier: per hardware and serving mode, the Pareto-optimal points of total tokens/s per GPU against tokens/s per
+user (:func:`pareto_mask`); values at a target interactivity by Steffen's monotone cubic (:func:`steffen_interpolate`,
+as InferenceX does; exact at the knots, monotone between them). Cost per point from tco.tco + cost.usd_per_mtok.
+"""
+
+from __future__ import annotations
+
+from tokenfab.core.errors import require_int
+from tokenfab.search.disagg import (
+    DISAGG_MAX_DECODE_REPLICAS,
+    DISAGG_PREFILL_CANDIDATES,
+    DISAGG_PREFILL_UTILIZATIONS,
+    prefill_pool,
+)
+from tokenfab.search.evaluate import DEFINITIONS, SLA, Sweep, _cost_table, _num, attach_costs, layout_text, sweep
+from tokenfab.search.pareto import pareto_mask, steffen_interpolate, steffen_slopes
+from tokenfab.search.result import (
+    _LIMITS,
+    GOLDILOCKS_INTERACTIVITY,
+    TIER_COST_TOLERANCE,
+    TIER_INTERACTIVITY_TOLERANCE,
+    FrontierResult,
+    cheapest_point,
+    explain_infeasible,
+    frontier,
+    frontier_indices,
+    most_interactive_point,
+    token_tiers,
+)
+from tokenfab.search.space import (
+    CONCURRENCY_STEP,
+    MAX_LADDER_GPUS,
+    MAX_PP,
+    MODES,
+    MTP_ACCEPTANCE_RATE,
+    MTP_DRAFT_TOKENS,
+    Layout,
+    concurrency_ladder,
+    gpu_ladder,
+    layouts,
+    min_gpus_for_weights,
+    mtp_acceptance_length,
+    mtp_variants,
+    parse_list,
+    resolve_hardware,
+    resolve_modes,
+    resolve_weights,
+)
+
+__all__ = [
+    "CONCURRENCY_STEP",
+    "DEFINITIONS",
+    "DISAGG_MAX_DECODE_REPLICAS",
+    "DISAGG_PREFILL_CANDIDATES",
+    "DISAGG_PREFILL_UTILIZATIONS",
+    "GOLDILOCKS_INTERACTIVITY",
+    "MAX_LADDER_GPUS",
+    "MAX_PP",
+    "MODES",
+    "MTP_ACCEPTANCE_RATE",
+    "MTP_DRAFT_TOKENS",
+    "SLA",
+    "TIER_COST_TOLERANCE",
+    "TIER_INTERACTIVITY_TOLERANCE",
+    "FrontierResult",
+    "Layout",
+    "Sweep",
+    "attach_costs",
+    "cheapest_point",
+    "concurrency_ladder",
+    "explain_infeasible",
+    "frontier",
+    "frontier_indices",
+    "gpu_ladder",
+    "layout_text",
+    "layouts",
+    "min_gpus_for_weights",
+    "most_interactive_point",
+    "mtp_acceptance_length",
+    "mtp_variants",
+    "pareto_mask",
+    "parse_list",
+    "prefill_pool",
+    "require_int",
+    "resolve_hardware",
+    "resolve_modes",
+    "resolve_weights",
+    "steffen_interpolate",
+    "steffen_slopes",
+    "sweep",
+    "token_tiers",
+    "_LIMITS",
+    "_cost_table",
+    "_num",
+]
