@@ -42,7 +42,7 @@ class LayerSpec:
     attn_params: float  # all attention/mixer weights (projections, norms, indexer)
     attn_qkv_params: float  # the input projections (Q/K/V, or MLA down/up, or mixer in_proj)
     attn_out_params: float  # the output projection
-    kv_elements_per_token: float  # cached elements per token (K+V, or MLA latent + rope key (+ DSA index key))
+    kv_elements_per_token: float  # elements per stored KV entry (K+V heads, MLA latent + rope key, V4's shared head)
     state_elements_per_seq: float  # constant recurrent state per sequence (linear attention / SSM)
     q_heads: int
     kv_heads: int
@@ -62,6 +62,10 @@ class LayerSpec:
     router_params: float
     moe_other_params: float  # e.g. latent projections of Nemotron LatentMoE (always active)
     norm_params: float
+    # compressed / sparse attention (DeepSeek-V4 CSA/HCA, DSA indexers, MiniMax block-sparse attention)
+    kv_compress_ratio: int = 1  # context tokens folded into one stored KV entry (V4: 4 for CSA, 128 for HCA)
+    kv_raw_window_tokens: int = 0  # recent raw tokens kept besides a compressed stream (V4: the last 128)
+    index_elements_per_token: float = 0.0  # indexer key elements stored per context token (DSA 128; CSA 128 / 4)
 
 
 @dataclass(frozen=True)
@@ -340,7 +344,7 @@ def parse_config(
     layers = []
     for i in range(L):
         kind = kinds[i]
-        a_params = qkv = out = kv_elems = state = flops_dec = flops_pre = mixer = idx_flops = 0.0
+        a_params = qkv = out = kv_elems = state = flops_dec = flops_pre = mixer = idx_flops = idx_elems = 0.0
         q_heads, kv_heads, qk_d, v_d, topk, win = nh, nkv, hd, hd, None, None
         if kind in ("full", "sliding", "chunked") and mla:
             q_lora = _get(c, "q_lora_rank")
@@ -367,7 +371,7 @@ def parse_config(
                 idx = (q_lora or h) * inh * ihd + h * ihd + 2 * ihd + h * inh
                 a_params += idx
                 qkv += idx
-                kv_elems += ihd  # indexer key cache (stored per token)
+                idx_elems = float(ihd)  # indexer key cache (one key per context token)
                 topk = int(c["index_topk"])
                 idx_flops = 2 * inh * ihd
         elif kind in ("full", "sliding", "chunked"):
@@ -493,6 +497,7 @@ def parse_config(
                 router_params=float(router_p),
                 moe_other_params=float(other_p),
                 norm_params=float(norms),
+                index_elements_per_token=float(idx_elems),
             )
         )
 
@@ -606,16 +611,19 @@ WEIGHT_COMPONENTS = (
 def component_precisions(model: ModelSpec, weights: str) -> dict[str, str]:
     """Which precision each component is stored at when the model is quantized to ``weights``.
 
-    Decoder linear layers take ``weights``. Embeddings, lm_head, router and norms stay 16-bit when weights are
+    Decoder linear layers take ``weights`` (a mixed ``<experts>+<rest>`` precision: routed experts at the first,
+    the other linear layers at the second). Embeddings, lm_head, router and norms stay 16-bit when weights are
     narrower (what ModelOpt/compressed-tensors checkpoints do: their ``exclude_modules`` list lm_head and the
     routers). Components the checkpoint's own quantization leaves at 16 bit (e.g. gpt-oss attention) stay 16-bit
     when ``weights`` is the checkpoint's native precision.
     """
-    w = prec.normalize(weights, allowed=tuple(prec.BYTES_PER_PARAM))
-    hi = "bf16" if w != "fp16" else "fp16"
-    if w == "fp32":
+    w = prec.normalize(weights, allowed=(*prec.BYTES_PER_PARAM, *prec.MIXED_PRECISIONS))
+    experts, rest = prec.split_mixed(w)
+    hi = "bf16" if rest != "fp16" else "fp16"
+    if rest == "fp32":
         hi = "fp32"
-    out = {c: w for c in WEIGHT_COMPONENTS}
+    out = {c: rest for c in WEIGHT_COMPONENTS}
+    out["routed_experts"] = experts  # a mixed precision (``mxfp4+fp8``) stores the routed experts narrower
     for c in ("embedding", "lm_head", "router", "norms"):
         out[c] = hi
     if w == model.native_weights or (
@@ -649,10 +657,63 @@ def active_weight_bytes_per_token(model: ModelSpec, weights: str) -> float:
     return b
 
 
+# bytes of one stored indexer key element: DSA / CSA indexers keep their keys in FP8 (DeepSeek-V3.2 and V4 inference
+# code, github.com/deepseek-ai/DeepSeek-V3.2-Exp inference/model.py: the indexer k-cache is float8_e4m3fn)
+INDEX_KEY_BYTES_PER_ELEMENT = 1.0
+
+
+def kv_entries(layer: LayerSpec, context_tokens):
+    """Stored KV entries per sequence of one layer at ``context_tokens`` (NumPy-broadcastable): the context capped
+    at a sliding window, folded ``kv_compress_ratio`` tokens per entry, plus any raw window kept beside it."""
+    ctx = np.asarray(context_tokens, dtype=float)
+    eff = np.minimum(ctx, layer.window_tokens) if layer.window_tokens else ctx
+    out = eff / max(layer.kv_compress_ratio, 1)
+    if layer.kv_raw_window_tokens:
+        out = out + np.minimum(ctx, layer.kv_raw_window_tokens)
+    return out
+
+
+def attended_entries(layer: LayerSpec, context_tokens):
+    """KV entries one decode query reads: the stored entries, at most ``attn_topk_tokens`` of the (compressed) stream
+    when a selector (DSA / CSA indexer, block top-k) picks them, plus the raw window."""
+    ctx = np.asarray(context_tokens, dtype=float)
+    eff = np.minimum(ctx, layer.window_tokens) if layer.window_tokens else ctx
+    main = eff / max(layer.kv_compress_ratio, 1)
+    if layer.attn_topk_tokens:
+        main = np.minimum(main, layer.attn_topk_tokens)
+    if layer.kv_raw_window_tokens:
+        main = main + np.minimum(ctx, layer.kv_raw_window_tokens)
+    return main
+
+
+def causal_attended_pairs(layer: LayerSpec, new_tokens, cached_tokens=0):
+    """(query, entry) pairs when prefilling ``new_tokens`` after ``cached_tokens`` (causal): query i reads
+    attended_entries(layer, i) entries. Compression r with a top-k cap k: sum_i min(i / r, k) = S(n, k r) / r."""
+    n = np.asarray(new_tokens, dtype=float)
+    c0 = np.asarray(cached_tokens, dtype=float)
+    r = max(layer.kv_compress_ratio, 1)
+    w = layer.window_tokens
+    cap = None
+    if layer.attn_topk_tokens:
+        cap = layer.attn_topk_tokens * r
+    if w is not None:
+        cap = w if cap is None else min(cap, w)
+    pairs = (_causal_sum(c0 + n, cap) - _causal_sum(c0, cap)) / r
+    if layer.kv_raw_window_tokens:
+        rw = layer.kv_raw_window_tokens
+        pairs = pairs + _causal_sum(c0 + n, rw) - _causal_sum(c0, rw)
+    return pairs
+
+
 def kv_bytes_per_token(model: ModelSpec, kv: str = "bf16") -> float:
-    """KV-cache bytes per token of context summed over layers (windowed layers counted as if uncapped)."""
+    """KV-cache bytes per token of context summed over layers (windowed layers counted as if uncapped; compressed
+    streams at their ratio; indexer keys included)."""
     e = prec.kv_bytes_per_element(kv)
-    return sum(l.kv_elements_per_token for l in model.layers) * e
+    return sum(
+        l.kv_elements_per_token * e / max(l.kv_compress_ratio, 1)
+        + l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT
+        for l in model.layers
+    )
 
 
 def state_bytes(kv: str) -> float:
@@ -664,15 +725,17 @@ def kv_cache_bytes(model: ModelSpec, context_tokens, kv: str = "bf16", sequences
     """KV-cache bytes for ``sequences`` sequences of ``context_tokens`` tokens (NumPy-broadcastable).
 
     Full-attention layers grow linearly with context; sliding-window and chunked layers are capped at their window;
-    linear-attention / SSM layers hold a constant state per sequence.
+    compressed layers store one entry per ``kv_compress_ratio`` tokens (plus their raw window); indexer keys are one
+    per token; linear-attention / SSM layers hold a constant state per sequence.
     """
     ctx = np.asarray(context_tokens, dtype=float)
     e = prec.kv_bytes_per_element(kv)
     total = np.zeros_like(ctx)
     for l in model.layers:
         if l.kv_elements_per_token:
-            eff = np.minimum(ctx, l.window_tokens) if l.window_tokens else ctx
-            total = total + l.kv_elements_per_token * e * eff
+            total = total + l.kv_elements_per_token * e * kv_entries(l, ctx)
+        if l.index_elements_per_token:
+            total = total + l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * ctx
         if l.state_elements_per_seq:
             total = total + l.state_elements_per_seq * state_bytes(kv)
     out = total * np.asarray(sequences, dtype=float)
@@ -686,10 +749,7 @@ def attention_flops_decode(model: ModelSpec, context_tokens):
     f = np.zeros_like(ctx)
     for l in model.layers:
         if l.attention in ("full", "sliding", "chunked"):
-            eff = np.minimum(ctx, l.window_tokens) if l.window_tokens else ctx
-            if l.attn_topk_tokens:
-                eff = np.minimum(eff, l.attn_topk_tokens)
-            f = f + l.attn_flops_per_ctx_token_decode * eff + l.indexer_flops_per_ctx_token * ctx
+            f = f + l.attn_flops_per_ctx_token_decode * attended_entries(l, ctx) + l.indexer_flops_per_ctx_token * ctx
         f = f + l.mixer_flops_per_token
     return float(f) if np.ndim(f) == 0 else f
 
@@ -719,11 +779,7 @@ def attention_flops_prefill(model: ModelSpec, tokens, cached_tokens=0):
     f = np.zeros(np.broadcast(n, c0).shape)
     for l in model.layers:
         if l.attention in ("full", "sliding", "chunked"):
-            w = l.window_tokens
-            if l.attn_topk_tokens:
-                w = l.attn_topk_tokens if w is None else min(w, l.attn_topk_tokens)
-            pairs = _causal_sum(c0 + n, w) - _causal_sum(c0, w)
-            f = f + l.attn_flops_per_ctx_token_prefill * pairs
+            f = f + l.attn_flops_per_ctx_token_prefill * causal_attended_pairs(l, n, c0)
             if l.indexer_flops_per_ctx_token:
                 f = f + l.indexer_flops_per_ctx_token * (_causal_sum(c0 + n, None) - _causal_sum(c0, None))
         f = f + l.mixer_flops_per_token * n

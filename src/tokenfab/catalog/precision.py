@@ -43,7 +43,10 @@ BITS: dict[str, int] = {
     "int4": 4,
 }
 
-WEIGHT_PRECISIONS = ("bf16", "fp16", "fp8", "fp4", "int8", "int4", "mxfp4", "nvfp4")
+# Mixed MoE checkpoints: routed experts at 4 bit, every other linear layer at FP8 (DeepSeek-V4, AMD's *-MXFP4 MoE
+# checkpoints, NVIDIA's NVFP4 MoE recipes). Written ``<experts>+<rest>``.
+MIXED_PRECISIONS: dict[str, tuple[str, str]] = {"mxfp4+fp8": ("mxfp4", "fp8"), "nvfp4+fp8": ("nvfp4", "fp8")}
+WEIGHT_PRECISIONS = ("bf16", "fp16", "fp8", "fp4", "int8", "int4", "mxfp4", "nvfp4", *MIXED_PRECISIONS)
 KV_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 
 # the peak-FLOP/s column a format computes at, then what to fall back to on hardware without it.
@@ -70,7 +73,25 @@ def normalize(precision: str, *, field: str = "weights", allowed=WEIGHT_PRECISIO
     return p
 
 
+def split_mixed(precision: str) -> tuple[str, str]:
+    """(routed-expert precision, precision of every other linear layer); a plain precision is both."""
+    p = str(precision).strip().lower()
+    return MIXED_PRECISIONS.get(p, (p, p))
+
+
+def is_mixed(precision: str) -> bool:
+    return str(precision).strip().lower() in MIXED_PRECISIONS
+
+
 def bytes_per_param(precision: str) -> float:
+    """Bytes per parameter of one storage format (a mixed precision has two: see :func:`split_mixed`)."""
+    if is_mixed(precision):
+        raise TokenfabError(
+            "a mixed precision stores experts and the rest differently; give one storage format",
+            field="weights",
+            expected="one of " + ", ".join(BYTES_PER_PARAM),
+            got=precision,
+        )
     return BYTES_PER_PARAM[normalize(precision, allowed=tuple(BYTES_PER_PARAM))]
 
 
@@ -96,7 +117,10 @@ class ComputeFormat:
 
 def compute_format(precision: str, peak_flops_per_s: dict[str, float]) -> ComputeFormat:
     """Which peak a precision runs at on hardware whose dense peaks are ``peak_flops_per_s`` (keys bf16, fp8, ...)."""
-    p = normalize(precision, allowed=tuple(COMPUTE_FALLBACK))
+    p = normalize(precision, allowed=(*COMPUTE_FALLBACK, *MIXED_PRECISIONS))
+    if is_mixed(p):
+        # the non-expert GEMMs set the reported format; experts: compute_format(split_mixed(p)[0], ...)
+        p = split_mixed(p)[1]
     chain = COMPUTE_FALLBACK[p]
     for i, c in enumerate(chain):
         if peak_flops_per_s.get(c):
@@ -115,7 +139,7 @@ def compute_format(precision: str, peak_flops_per_s: dict[str, float]) -> Comput
 def default_kv_precision(weights: str) -> str:
     """KV precision when --kv is omitted: same as weights for 16/8-bit; FP8 for 4-bit weights (what NVIDIA's
     NVFP4 checkpoints and TensorRT-LLM's max-throughput recipes use)."""
-    w = normalize(weights, allowed=tuple(BYTES_PER_PARAM))
+    w = normalize(weights, allowed=(*BYTES_PER_PARAM, *MIXED_PRECISIONS))
     if w in ("bf16", "fp16", "fp32"):
         return "bf16" if w != "fp16" else "fp16"
     return "fp8"

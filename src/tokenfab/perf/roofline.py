@@ -21,7 +21,16 @@ from functools import lru_cache
 import numpy as np
 
 from tokenfab.catalog import precision as prec
-from tokenfab.catalog.models import LayerSpec, ModelSpec, component_precisions
+from tokenfab.catalog.models import (
+    INDEX_KEY_BYTES_PER_ELEMENT,
+    LayerSpec,
+    ModelSpec,
+    _causal_sum,
+    attended_entries,
+    causal_attended_pairs,
+    component_precisions,
+    kv_entries,
+)
 
 ACT_BYTES = 2.0  # activations exchanged in 16-bit
 OP_CLASSES = (
@@ -217,35 +226,22 @@ def _forward_time(
             kvh = float(l.kv_heads)
             kv_split = np.minimum(tp, kvh)
             if phase == "decode":
-                eff_ctx = np.minimum(ctx, l.window_tokens) if l.window_tokens else ctx
-                if l.attn_topk_tokens:
-                    read_ctx = np.minimum(eff_ctx, l.attn_topk_tokens)
-                else:
-                    read_ctx = eff_ctx
-                byts = S * (l.kv_elements_per_token * kvb) * read_ctx / kv_split
-                if l.indexer_flops_per_ctx_token:
-                    byts = byts + S * 128.0 * ctx  # DSA indexer scans every cached index key (fp8, 128 dims)
-                flops = (
-                    T * l.attn_flops_per_ctx_token_decode * read_ctx + T * l.indexer_flops_per_ctx_token * ctx
-                ) / tp
+                read = attended_entries(l, ctx)
+                byts = S * (l.kv_elements_per_token * kvb) * read / kv_split
+                # the indexer (DSA / CSA / block selection) scans every cached index key
+                byts = byts + S * l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * ctx
+                flops = (T * l.attn_flops_per_ctx_token_decode * read + T * l.indexer_flops_per_ctx_token * ctx) / tp
             else:
-                w = l.window_tokens
-                if l.attn_topk_tokens:
-                    w = l.attn_topk_tokens if w is None else min(w, l.attn_topk_tokens)
                 tok_per_seq = T / np.maximum(S, 1.0)
-                from tokenfab.catalog.models import _causal_sum
-
-                pairs = _causal_sum(ctx + tok_per_seq, w) - _causal_sum(ctx, w)
+                pairs = causal_attended_pairs(l, tok_per_seq, ctx)
+                idx_pairs = _causal_sum(ctx + tok_per_seq, None) - _causal_sum(ctx, None)
                 flops = (
-                    S
-                    * (
-                        l.attn_flops_per_ctx_token_prefill * pairs
-                        + l.indexer_flops_per_ctx_token
-                        * (_causal_sum(ctx + tok_per_seq, None) - _causal_sum(ctx, None))
-                    )
-                    / tp
+                    S * (l.attn_flops_per_ctx_token_prefill * pairs + l.indexer_flops_per_ctx_token * idx_pairs) / tp
                 )
-                byts = S * l.kv_elements_per_token * kvb * (ctx + tok_per_seq) / kv_split
+                byts = S * (
+                    l.kv_elements_per_token * kvb * kv_entries(l, ctx + tok_per_seq) / kv_split
+                    + l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * (ctx + tok_per_seq)
+                )
             t, t_c, t_m = op_time_s(flops, byts, peak, bw, ae, me)
             br["attention_core"] = br["attention_core"] + n * t
             tc_sum, tm_sum = tc_sum + n * t_c, tm_sum + n * t_m
