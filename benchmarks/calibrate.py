@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Fit the performance model's efficiency parameters on shared/calibration/measurements.csv and print the error table.
+"""Fit the performance model on the published measurements in benchmarks/data/ and report its accuracy.
 
-Reproducible: the fit is deterministic (bounded least squares from the physical prior). Run from the repo root:
+Reproducible and deterministic (bounded least squares from the physical prior). Run from the repository root:
 
-    python benchmarks/calibrate.py                    # fit, print the error table, write src/tokenfab/data/calibration.json
-    python benchmarks/calibrate.py --check            # evaluate the committed parameters only (no fit)
-    python benchmarks/calibrate.py --data other.csv --out my_profile.json
+    python benchmarks/calibrate.py              # fit, cross-validate, write src/tokenfab/data/calibration.json
+    python benchmarks/calibrate.py --check      # evaluate the committed parameters (in sample) only
+    python benchmarks/calibrate.py --cv         # out-of-sample tables (leave-one-source-out, leave-one-model-out)
+    python benchmarks/calibrate.py --verify     # refit from scratch; exit 1 unless it reproduces the committed fit
+    python benchmarks/calibrate.py --data my.csv --out my_profile.json
+
+The committed profile carries the fitted parameters, their data support (rows, hardware, engines, sources per family
+and engine), the in-sample and out-of-sample error tables, and the error-band table (perf/uncertainty.py) derived
+from the leave-one-source-out residuals.
 """
 
 from __future__ import annotations
@@ -22,137 +28,204 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from tokenfab.catalog.calibration import CalibrationProfile, PerfParams, load_profile, profile_from_dict  # noqa: E402
-from tokenfab.perf.fitting import (  # noqa: E402
-    BURST_SKIP,
+from tokenfab.catalog.calibration import (  # noqa: E402
+    BOUNDS,
+    ENGINE_PARAMS,
     FAMILY_PARAMS,
+    SHARED_PARAMS,
+    CalibrationProfile,
+    load_profile,
+)
+from tokenfab.perf import uncertainty as unc  # noqa: E402
+from tokenfab.perf.fitting import (  # noqa: E402
     RIDGE,
+    Predictor,
+    band_coverage,
+    cross_validate,
     error_table,
     file_sha256,
     fit_profile,
-    load_measurements,
+    residual_rows,
 )
+from tokenfab.perf.measurements import load_measurements  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "calibration" / "measurements.csv"
+DATA = [
+    ROOT / "benchmarks" / "data" / "measurements.csv",
+    ROOT / "benchmarks" / "data" / "measurements_atom_vllm_sglang.csv",
+]
 DEFAULT_OUT = ROOT / "src" / "tokenfab" / "data" / "calibration.json"
+TARGETS = {"throughput": 12.0, "ttft": 20.0, "tpot": 20.0, "bias": 5.0}
 
 
-def print_table(et: dict) -> None:
-    o = et["overall"]
-    print(f"\nOVERALL  n={o['n']}  median APE {o['median_ape_pct']:.1f}%  p90 APE {o['p90_ape_pct']:.1f}%")
-    if "all_rows" in et:
-        a = et["all_rows"]
-        print(f"(all {a['n']} rows, {a['note']}: median APE {a['median_ape_pct']:.1f}%)")
-    for section in ("by_metric", "by_source", "by_hardware", "by_model"):
-        print(f"\n{section.replace('_', ' ')}:")
-        print(f"  {'group':34s} {'n':>5s} {'median APE %':>13s} {'p90 APE %':>10s}")
-        for k, v in et[section].items():
-            print(f"  {k:34s} {v['n']:5d} {v['median_ape_pct']:13.1f} {v['p90_ape_pct']:10.1f}")
-    if et.get("unbounded"):
-        print(f"\n{len(et['unbounded'])} rows not scored: {et['unbounded'][0]['reason']}:")
-        for u in et["unbounded"]:
-            print(f"  {u['id']:22s} {u['metric']:28s} measured {u['measured']:.1f} predicted {u['predicted']:.1f}")
-    print("\n10 worst rows:")
-    for w in et["worst"]:
-        reason = explain(w)
+def _fmt(s: dict) -> str:
+    if not s.get("n"):
+        return "    -"
+    return f"{s['n']:5d} {s['median_ape_pct']:8.1f} {s['p90_ape_pct']:8.1f} {s['bias_pct']:+8.1f}"
+
+
+def print_table(
+    title: str,
+    et: dict,
+    sections=("by_metric", "by_vendor_metric", "by_family", "by_engine", "by_model_class", "by_scenario", "by_source"),
+) -> None:
+    print(f"\n== {title}: overall {_fmt(et['overall'])}   (n, median APE %, p90 APE %, signed bias %)")
+    if et.get("unscored_overloaded"):
+        print(f"   ({et['unscored_overloaded']} rows the model calls overloaded: reported, not scored)")
+    for sec in sections:
+        print(f"  {sec.replace('_', ' ')}:")
+        for k, v in et[sec].items():
+            print(f"    {str(k)[:70]:70s} {_fmt(v)}")
+
+
+def print_params(prof: CalibrationProfile) -> None:
+    sup = prof.support or {}
+    print("\nparameters (value, [bounds], data support):")
+    print("  shared:", {k: round(v, 4) for k, v in prof.shared.items()})
+    for fam, vals in sorted(prof.families.items()):
+        s = sup.get("families", {}).get(fam, {})
         print(
-            f"  {w['id']:22s} {w['model']:16s} {w['hardware']:12s} {w['metric']:28s} tp={w['tp']} pp={w['pp']} "
-            f"{w['weights']} {w['isl']}/{w['osl']}: measured {w['measured']:.1f} predicted {w['predicted']:.1f} "
-            f"({w['ape_pct']:.0f}%) - {reason}"
+            f"  family {fam}: {_round(vals)}  rows={s.get('rows', 0)} hw={s.get('hardware', [])} engines={s.get('engines', [])}"
         )
+    for eng, vals in sorted(prof.engines.items()):
+        s = sup.get("engines", {}).get(eng, {})
+        print(
+            f"  engine {eng}: {_round(vals)}  rows={s.get('rows', 0)} families={sorted({x.split('|')[0] for x in sup.get('pairs', {}) if x.endswith('|' + eng)})}"
+        )
+    print("  bounds:", {n: BOUNDS[n] for n in FAMILY_PARAMS + ENGINE_PARAMS + SHARED_PARAMS})
 
 
-def explain(w: dict) -> str:
-    latency = "ms" in w["metric"]
-    optimistic = (w["predicted"] < w["measured"]) if latency else (w["predicted"] > w["measured"])
-    if w["model"] == "mistral-7b" and w["isl"] > 4096:
-        return "sliding-window model at long context: the engine sizes KV as full attention, the model uses the window"
-    if optimistic and w["model"].startswith(("llama-4", "qwen3-30b", "mixtral")):
-        return "MoE: expert kernels / routing imbalance slower than the roofline's balanced experts"
-    if optimistic and (w["osl"] <= 128 or w["isl"] <= 128):
-        return "short sequences at huge batch: host-side scheduling and sampling costs beyond the fitted overheads"
-    if optimistic:
-        return "model optimistic: kernel or scheduling inefficiency not captured"
-    return "model pessimistic: the engine overlaps or fuses work the additive roofline counts separately"
+def _round(d: dict) -> dict:
+    return {k: round(v, 4) for k, v in d.items()}
+
+
+def summarize_cv(rows, cv: dict) -> dict:
+    out = {}
+    for kind, res in cv.items():
+        et = error_table(rows, res["pred"])
+        out[kind] = {k: v for k, v in et.items() if k not in ("worst",)}
+        out[kind]["worst"] = et["worst"][:10]
+        out[kind]["prior_rows"] = int(np.sum(res["prior"]))
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--data", nargs="+", default=[str(p) for p in DATA])
     ap.add_argument("--out", default=str(DEFAULT_OUT))
-    ap.add_argument("--check", action="store_true", help="evaluate the committed profile; do not fit")
+    ap.add_argument("--check", action="store_true", help="evaluate the committed profile in sample; do not fit")
+    ap.add_argument("--cv", action="store_true", help="print the out-of-sample tables of the committed profile's data")
     ap.add_argument(
-        "--verify",
-        action="store_true",
-        help="refit from scratch and compare with the committed parameters (exit 1 if they differ); writes nothing",
+        "--verify", action="store_true", help="refit from scratch and compare with the committed parameters"
     )
-    ap.add_argument("--max-nfev", type=int, default=60)
+    ap.add_argument("--no-cv", action="store_true", help="fit without the cross-validation (faster; no error bands)")
+    ap.add_argument("--max-nfev", type=int, default=40)
+    ap.add_argument("--cv-nfev", type=int, default=15)
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = ap.parse_args()
 
-    pts, skipped = load_measurements(args.data)
-    n_burst = sum(BURST_SKIP in x for x in skipped)
-    print(
-        f"{len(pts)} measurement rows used, {len(skipped)} skipped: {n_burst} rows of burst runs "
-        f"(request_rate=INF: no steady state; not scored), the rest system totals duplicating per-GPU rows, "
-        f"request/s duplicating the rate, or keys the catalog lacks"
-    )
+    rows, rep = load_measurements(*args.data)
+    print(rep.summary())
     t0 = time.time()
-    if args.check:
-        prof = load_profile(args.out if Path(args.out).exists() else None)
-    elif args.verify:
-        committed = load_profile(args.out if Path(args.out).exists() else None)
-        prof, info = fit_profile(pts, max_nfev=args.max_nfev)
-        print(
-            f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}"
-        )
+    out = Path(args.out)
+    if args.check or args.cv:
+        prof = load_profile(out if out.exists() else None)
+        pred = Predictor(rows, prof).predict()
+        et = error_table(rows, pred)
+        print_params(prof)
+        print_table("in sample (committed parameters)", et)
+        if args.cv:
+            saved = (prof.meta or {}).get("cross_validation")
+            if not saved:
+                print("\nthe committed profile carries no cross-validation: run `python benchmarks/calibrate.py`")
+                return 1
+            for kind, et_cv in saved.items():
+                print_table(f"out of sample: leave-one-{kind}-out", et_cv)
+            cov = (prof.uncertainty or {}).get("coverage")
+            if cov:
+                print(
+                    f"\nband coverage out of sample (held-out rows inside p10-p90; target 70-90%): {cov['inside_p10_p90']:.1%} of {cov['rows']} rows {cov['by_metric']}"
+                )
+        if args.json:
+            print(json.dumps({k: v for k, v in et.items()}, indent=2, default=str))
+        return 0
+    if args.verify:
+        committed = load_profile(out if out.exists() else None)
+        prof, info = fit_profile(rows, max_nfev=args.max_nfev)
+        print(f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s: {info['message']}")
         worst = 0.0
-        for fam, params in [("default", prof.default)] + sorted(prof.families.items()):
-            ref = committed.default if fam == "default" else committed.families.get(fam)
-            if ref is None:
-                print(f"  {fam}: not in the committed profile")
-                worst = float("inf")
-                continue
-            for k, v in params.to_dict().items():
-                r = getattr(ref, k)
-                rel = abs(v - r) / max(abs(r), 1e-12)
+        for grp in ("shared", "families", "engines"):
+            a, b = getattr(prof, grp), getattr(committed, grp)
+            pairs = (
+                [((None, k), v, b.get(k)) for k, v in a.items()]
+                if grp == "shared"
+                else [((m, k), v, (b.get(m) or {}).get(k)) for m, d in a.items() for k, v in d.items()]
+            )
+            for (member, k), v, ref in pairs:
+                if ref is None:
+                    print(f"  {grp}.{member}.{k}: not in the committed profile")
+                    worst = float("inf")
+                    continue
+                rel = abs(v - ref) / max(abs(ref), 1e-12)
                 worst = max(worst, rel)
                 if rel > 1e-3:
-                    print(f"  {fam}.{k}: refit {v:.6g} vs committed {r:.6g} ({rel:.2%})")
+                    print(f"  {grp}.{member or ''}.{k}: refit {v:.6g} vs committed {ref:.6g} ({rel:.2%})")
         ok = worst <= 1e-3
         print(
-            f"verify: refit {'reproduces' if ok else 'DIFFERS FROM'} the committed parameters "
-            f"(largest relative difference {worst:.2e})"
+            f"verify: refit {'reproduces' if ok else 'DIFFERS FROM'} the committed parameters (largest relative difference {worst:.2e})"
         )
         return 0 if ok else 1
-    else:
-        prof, info = fit_profile(pts, max_nfev=args.max_nfev)
-        print(
-            f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s, status {info['status']}: {info['message']}"
+
+    prof, info = fit_profile(rows, max_nfev=args.max_nfev)
+    print(
+        f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s: {info['message']}; at bounds: {info['at_bounds']}"
+    )
+    pred = Predictor(rows, prof).predict()
+    et = error_table(rows, pred)
+    print_params(prof)
+    print_table("in sample", et)
+    meta = {
+        "fitted_on": [Path(p).name for p in args.data],
+        "data_sha256": {Path(p).name: file_sha256(p) for p in args.data},
+        "rows_used": len(rows),
+        "load_report": rep.summary(),
+        "date": dt.date.today().isoformat(),
+        "script": "benchmarks/calibrate.py",
+        "method": f"bounded least squares on log(predicted/measured), rows weighted 1/sqrt(rows of their (source, "
+        f"metric class)), ridge {RIDGE} towards the prior (catalog/calibration.py PRIOR); per family: "
+        f"{', '.join(FAMILY_PARAMS)}; per engine: {', '.join(ENGINE_PARAMS)}; shared: {', '.join(SHARED_PARAMS)}",
+        "fit": info,
+        "in_sample": {k: v for k, v in et.items() if k != "worst"},
+    }
+    if not args.no_cv:
+        t1 = time.time()
+        cv = cross_validate(
+            rows,
+            start=prof,
+            max_nfev=args.cv_nfev,
+            workers=args.workers,
+            progress=lambda kind, name: print(f"  cv {kind}: {name[:80]} done ({time.time() - t1:.0f} s)", flush=True),
         )
-    et = error_table(pts, prof)
-    summary = {k: v for k, v in et.items() if k not in ("predictions", "ape")}
-    if not args.check:
-        prof.meta = {
-            "fitted_on": Path(args.data).name,
-            "data_sha256": file_sha256(args.data),
-            "rows_used": len(pts),
-            "date": dt.date.today().isoformat(),
-            "script": "benchmarks/calibrate.py",
-            "method": f"bounded least squares on log(predicted/measured), ridge {RIDGE} towards the prior; per-family: "
-            f"{', '.join(FAMILY_PARAMS)}; shared: the rest; "
-            "families without data use the median of the fitted families",
-            "errors": {"overall": summary["overall"], "by_metric": summary["by_metric"]},
-        }
-        prof.save(args.out)
-        print(f"wrote {args.out}")
-    print("\nparameters:")
-    print("  default:", {k: round(v, 4) for k, v in prof.default.to_dict().items()})
-    for f, p in prof.families.items():
-        print(f"  {f}:", {k: round(v, 4) for k, v in p.to_dict().items()})
-    print_table(summary)
-    if args.json:
-        print(json.dumps(summary, indent=2))
+        print(f"cross-validation: {sum(len(v['folds']) for v in cv.values())} refits in {time.time() - t1:.0f} s")
+        summary = summarize_cv(rows, cv)
+        for kind, et_cv in summary.items():
+            print_table(f"out of sample: leave-one-{kind}-out", et_cv)
+        meta["cross_validation"] = summary
+        res = residual_rows(rows, cv["source"]["pred"], cv["source"]["prior"])
+        table = unc.build_table(res)
+        table["coverage"] = band_coverage(rows, cv["source"]["pred"], cv["source"]["prior"])
+        table["derivation"] = (
+            "ln(measured / predicted) of every row predicted by a fit that held its source out (leave-one-source-out, "
+            "benchmarks/calibrate.py); buckets and back-off rules in src/tokenfab/perf/uncertainty.py"
+        )
+        prof.uncertainty = table
+        cov = table["coverage"]
+        print(
+            f"\nband coverage out of sample (held-out rows inside p10-p90; target 70-90%): {cov['inside_p10_p90']:.1%} of {cov['rows']} rows {cov['by_metric']}"
+        )
+    prof.meta = meta
+    prof.save(args.out)
+    print(f"wrote {args.out} ({time.time() - t0:.0f} s in all)")
     return 0
 
 

@@ -1,77 +1,100 @@
-"""Calibration profiles: the performance model's efficiency parameters, fitted on measurements.
+"""Calibration profiles: the performance model's efficiency and overhead parameters, fitted on measurements.
 
-The bundled profile (data/calibration.json) is produced by ``python benchmarks/calibrate.py`` from
-shared/calibration/measurements.csv (TensorRT-LLM's published performance tables). It holds a small set of
-physically meaningful parameters per hardware family (where the file has data for that family) and a ``default``
-set fitted on all rows together, used for hardware without data (AMD, TPU, SRAM chips, ...).
+The bundled profile (data/calibration.json) is written by ``python benchmarks/calibrate.py`` from the published
+measurements in benchmarks/data/. Parameters come in three groups, each physical and bounded (:data:`BOUNDS`):
 
-Parameters (all dimensionless unless the name says otherwise):
-- gemm_efficiency: fraction of dense peak a large GEMM reaches.
-- gemm_tokens_half: token rows at which a GEMM reaches half of that (small GEMMs are inefficient).
-- memory_efficiency: fraction of the memory bandwidth streaming reads reach.
-- attention_efficiency: fraction of peak the attention kernels reach (flash attention, prefill).
-- comm_efficiency: fraction of link bandwidth collectives reach; comm_latency_us: fixed cost per collective.
-- step_overhead_ms, layer_overhead_us: per forward pass, and per layer per pass (kernel launches, scheduler).
-- seq_overhead_us: per sequence per pass (sampling, detokenization, request bookkeeping on the host).
+- per hardware family (the chip's silicon and memory system), fitted where the family has measurements:
+  ``gemm_efficiency`` (fraction of dense peak a large GEMM reaches), ``memory_efficiency`` (fraction of memory
+  bandwidth streaming reads reach), ``attention_efficiency`` (fraction of peak attention kernels reach),
+  ``comm_efficiency`` (fraction of link bandwidth collectives reach);
+- per serving engine (its kernels, scheduler and runtime), fitted where the engine has measurements:
+  ``step_overhead_ms`` (per forward step: scheduling, launches, CUDA-graph replay), ``seq_overhead_us`` (per running
+  sequence per step: sampling, detokenisation, bookkeeping), ``comm_latency_us`` (per collective),
+  ``kernel_efficiency`` (the engine's kernels relative to the family's: multiplies the three compute/memory
+  efficiencies) and ``moe_efficiency`` (grouped expert GEMMs relative to dense ones);
+- shared: ``gemm_tokens_half`` (token rows at which a GEMM reaches half its efficiency: small GEMMs are inefficient),
+  ``layer_overhead_us`` (per layer per step), ``moe_skew`` (routing imbalance beyond chance, perf/moe.py),
+  ``pp_stage_overhead_us`` (per pipeline stage per step: synchronisation and hand-off).
+
+A (hardware, engine) pair resolves to one flat :class:`PerfParams`. Where a family or an engine has no measurements
+the profile says so (status ``prior``) and uses a stated rule (:data:`FAMILY_PRIOR_RULES`; engines.yaml
+``prior_from``): it never silently borrows another vendor's fitted efficiencies.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from tokenfab.core.data import data_path
 from tokenfab.core.errors import TokenfabError
 
-PARAM_NAMES = (
-    "gemm_efficiency",
-    "gemm_tokens_half",
-    "memory_efficiency",
-    "attention_efficiency",
-    "comm_efficiency",
-    "comm_latency_us",
-    "step_overhead_ms",
-    "layer_overhead_us",
-    "seq_overhead_us",
-)
+FAMILY_PARAMS = ("gemm_efficiency", "memory_efficiency", "attention_efficiency", "comm_efficiency")
+ENGINE_PARAMS = ("step_overhead_ms", "seq_overhead_us", "comm_latency_us", "kernel_efficiency", "moe_efficiency")
+SHARED_PARAMS = ("gemm_tokens_half", "layer_overhead_us", "moe_skew", "pp_stage_overhead_us")
+PARAM_NAMES = FAMILY_PARAMS + ENGINE_PARAMS + SHARED_PARAMS
 
-# Physical prior before any fit (also the bounds' centre). Sources for the orders of magnitude: large BF16/FP8 GEMMs
-# reach 60-80% of dense peak on Hopper (NVIDIA cuBLAS/CUTLASS benchmarks); streaming kernels reach 80-90% of HBM
-# bandwidth (STREAM-like measurements on H100, e.g. Chips and Cheese "Nvidia's H100" 2023); NCCL all-reduce bus
-# bandwidth reaches ~70-80% of NVLink (nccl-tests); a CUDA-graph decode step costs tens of microseconds per layer.
+# Physical prior before any fit (also the ridge's centre). Orders of magnitude: large BF16/FP8 GEMMs reach 60-80% of
+# dense peak on Hopper (NVIDIA cuBLAS/CUTLASS benchmarks); streaming kernels reach 80-90% of HBM bandwidth
+# (STREAM-like measurements, e.g. Chips and Cheese "Nvidia's H100", 2023); NCCL bus bandwidth reaches ~70-80% of
+# NVLink (github.com/NVIDIA/nccl-tests); a CUDA-graph decode step costs tens of microseconds per layer; expert
+# kernels run below dense GEMMs (grouped GEMM over many small experts); routing skew of trained MoE routers is tens of
+# percent of the mean load (DeepSeek-V3 report arXiv:2412.19437 sec. 3.4 motivates redundant experts with it).
 PRIOR = {
     "gemm_efficiency": 0.70,
-    "gemm_tokens_half": 64.0,
     "memory_efficiency": 0.80,
     "attention_efficiency": 0.45,
     "comm_efficiency": 0.70,
-    "comm_latency_us": 10.0,
     "step_overhead_ms": 1.0,
-    "layer_overhead_us": 10.0,
     "seq_overhead_us": 5.0,
+    "comm_latency_us": 10.0,
+    "kernel_efficiency": 1.0,
+    "moe_efficiency": 0.8,
+    "gemm_tokens_half": 64.0,
+    "layer_overhead_us": 10.0,
+    "moe_skew": 0.2,
+    "pp_stage_overhead_us": 50.0,
 }
 BOUNDS = {
     "gemm_efficiency": (0.15, 0.95),
-    "gemm_tokens_half": (4.0, 1024.0),
     "memory_efficiency": (0.2, 0.95),
     "attention_efficiency": (0.05, 0.9),
     "comm_efficiency": (0.1, 0.95),
-    "comm_latency_us": (1.0, 100.0),
     "step_overhead_ms": (0.0, 20.0),
-    "layer_overhead_us": (0.0, 200.0),
     "seq_overhead_us": (0.0, 200.0),
+    "comm_latency_us": (1.0, 100.0),
+    "kernel_efficiency": (0.4, 1.5),
+    "moe_efficiency": (0.2, 1.2),
+    "gemm_tokens_half": (4.0, 1024.0),
+    "layer_overhead_us": (0.0, 200.0),
+    "moe_skew": (0.0, 2.0),
+    "pp_stage_overhead_us": (0.0, 2000.0),
+}
+# efficiencies after the engine multiplier never exceed this fraction of the hardware's peak
+MAX_EFFICIENCY = 0.98
+
+# Hardware families without measurements: the rule that sets their parameters (status "prior" wherever shown).
+# - an AMD family takes the fitted AMD family (same ROCm kernels and xGMI fabric), an NVIDIA successor its predecessor
+#   (same CUDA software stack): first-principles scaling by the chip's own peaks and bandwidths does the rest;
+# - any other family (TPU, Gaudi, SRAM chips) takes, per parameter, the LEAST efficient fitted family: a chip nobody
+#   has measured is assumed no better than the worst-measured one, and its band says how uncertain that is;
+# - SRAM-only chips additionally get the named priors of FAMILY_PRIORS below.
+FAMILY_PRIOR_RULES: dict[str, str] = {
+    "cdna3": "cdna4",
+    "blackwell-ultra": "blackwell",
+    "default": "least_efficient",
 }
 
-
-# Named priors for families without measurements, applied on top of the fitted default. Not fitted: assumptions,
-# each with its reason. SRAM-only chips (Groq, Cerebras) stream weights from on-chip SRAM into matrix units that are
-# built for batch-1 work (Groq's TSP: deterministic 320-lane vector/matrix units, no tile quantization of small
-# GEMMs), so the GPU-fitted small-GEMM penalty (gemm_tokens_half ~ 100 rows) does not apply: 4 rows (the lower
-# bound) is used instead. Their schedules are compiled ahead of time (no per-step host scheduling), and chip-to-chip
-# hops are synchronous, software-scheduled links without a network stack (Groq, ISCA 2022 "A Software-defined Tensor
-# Streaming Multiprocessor for Large-scale Machine Learning"): ~1 us per collective (the lower bound) is assumed.
+# Named priors for families without measurements, applied after the rule above. SRAM-only chips (Groq, Cerebras)
+# stream weights from on-chip SRAM into matrix units built for batch-1 work (Groq's TSP: deterministic 320-lane
+# vector/matrix units, no tile quantization of small GEMMs): the GPU-fitted small-GEMM penalty does not apply
+# (gemm_tokens_half at its lower bound, 4 rows). Their schedules are compiled ahead of time (no per-step host
+# scheduling), and chip-to-chip hops are synchronous, software-scheduled links without a network stack (Groq, ISCA
+# 2022 "A Software-defined Tensor Streaming Multiprocessor for Large-scale Machine Learning"): ~1 us per collective.
 FAMILY_PRIORS: dict[str, dict] = {
     "sram": {"gemm_tokens_half": 4.0, "step_overhead_ms": 0.05, "seq_overhead_us": 0.0, "comm_latency_us": 1.0},
 }
@@ -80,73 +103,170 @@ FAMILY_PRIORS: dict[str, dict] = {
 @dataclass(frozen=True)
 class PerfParams:
     gemm_efficiency: float = PRIOR["gemm_efficiency"]
-    gemm_tokens_half: float = PRIOR["gemm_tokens_half"]
     memory_efficiency: float = PRIOR["memory_efficiency"]
     attention_efficiency: float = PRIOR["attention_efficiency"]
     comm_efficiency: float = PRIOR["comm_efficiency"]
-    comm_latency_us: float = PRIOR["comm_latency_us"]
     step_overhead_ms: float = PRIOR["step_overhead_ms"]
-    layer_overhead_us: float = PRIOR["layer_overhead_us"]
     seq_overhead_us: float = PRIOR["seq_overhead_us"]
+    comm_latency_us: float = PRIOR["comm_latency_us"]
+    kernel_efficiency: float = PRIOR["kernel_efficiency"]
+    moe_efficiency: float = PRIOR["moe_efficiency"]
+    gemm_tokens_half: float = PRIOR["gemm_tokens_half"]
+    layer_overhead_us: float = PRIOR["layer_overhead_us"]
+    moe_skew: float = PRIOR["moe_skew"]
+    pp_stage_overhead_us: float = PRIOR["pp_stage_overhead_us"]
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict, base: "PerfParams | None" = None) -> "PerfParams":
+    def from_dict(cls, d: dict, base: PerfParams | None = None, *, where: str = "calibration") -> PerfParams:
         base = base or cls()
-        unknown = set(d) - set(PARAM_NAMES)
-        if unknown:
+        return replace(base, **check_params(d, where=where))
+
+
+def check_params(d: dict, *, where: str = "calibration") -> dict[str, float]:
+    """Validated parameter values (known names, finite numbers about within their physical bounds)."""
+    if not isinstance(d, dict):
+        raise TokenfabError("a parameter set must be a mapping", field=where, got=type(d).__name__)
+    unknown = set(d) - set(PARAM_NAMES)
+    if unknown:
+        raise TokenfabError(
+            f"unknown calibration parameter(s) {sorted(unknown)}", field=where, expected=", ".join(PARAM_NAMES)
+        )
+    out = {}
+    for k, v in d.items():
+        lo, hi = BOUNDS[k]
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+        if not ok or not (lo * 0.5 <= v <= hi * 2 or (lo == 0 and 0 <= v <= hi * 2)):
             raise TokenfabError(
-                f"unknown calibration parameter(s) {sorted(unknown)}",
-                field="calibration",
-                expected=", ".join(PARAM_NAMES),
+                "calibration value out of its physical range",
+                field=f"{where}.{k}",
+                expected=f"about [{lo}, {hi}]",
+                got=v,
             )
-        for k, v in d.items():
-            lo, hi = BOUNDS[k]
-            if not isinstance(v, (int, float)) or not (lo * 0.5 <= v <= hi * 2 or (lo == 0 and 0 <= v <= hi * 2)):
-                raise TokenfabError(
-                    "calibration value out of its physical range",
-                    field=f"calibration.{k}",
-                    expected=f"about [{lo}, {hi}]",
-                    got=v,
-                )
-        return replace(base, **{k: float(v) for k, v in d.items()})
+        out[k] = float(v)
+    return out
+
+
+@dataclass(frozen=True)
+class ProfileStatus:
+    """Which parameters a (hardware, engine) pair rests on: fitted on measurements, or a prior."""
+
+    hardware_family: str
+    engine: str
+    hardware_profile: str  # fitted | prior | user
+    engine_profile: str  # fitted | prior | user
+    hardware_rule: str = ""  # how a prior family was set
+    engine_rule: str = ""
+    rows: int = 0  # measurement rows behind the pair (family rows of any engine + engine rows of any family)
+    pair_rows: int = 0  # rows of exactly this (family, engine)
+    sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "hardware_profile": self.hardware_profile,
+            "engine_profile": self.engine_profile,
+            "hardware_family": self.hardware_family,
+            "engine": self.engine,
+            "hardware_rule": self.hardware_rule,
+            "engine_rule": self.engine_rule,
+            "rows": self.rows,
+            "pair_rows": self.pair_rows,
+            "sources": list(self.sources),
+        }
+
+    @property
+    def label(self) -> str:
+        return f"{self.hardware_family}:{self.hardware_profile} / {self.engine}:{self.engine_profile}"
+
+    @property
+    def any_prior(self) -> bool:
+        return "prior" in (self.hardware_profile, self.engine_profile)
 
 
 @dataclass
 class CalibrationProfile:
-    default: PerfParams
-    families: dict[str, PerfParams] = field(default_factory=dict)
-    hardware: dict[str, PerfParams] = field(default_factory=dict)  # per hardware key (e.g. from `tokenfab calibrate`)
+    shared: dict[str, float] = field(default_factory=dict)
+    families: dict[str, dict[str, float]] = field(default_factory=dict)
+    engines: dict[str, dict[str, float]] = field(default_factory=dict)
+    hardware: dict[str, dict[str, float]] = field(default_factory=dict)  # per hardware key (`tokenfab calibrate`)
+    support: dict = field(default_factory=dict)  # rows / sources behind each family, engine and pair
+    uncertainty: dict = field(default_factory=dict)  # out-of-sample error bands (perf/uncertainty.py)
     meta: dict = field(default_factory=dict)
 
-    def params_for(self, hw) -> PerfParams:
-        if hw.key in self.hardware:
-            return self.hardware[hw.key]
-        fam = hw.cost_family or ""
+    # ---- resolution
+    def _family_params(self, fam: str) -> tuple[dict[str, float], str, str]:
         if fam in self.families:
-            return self.families[fam]
-        if fam in FAMILY_PRIORS:
-            return replace(self.default, **FAMILY_PRIORS[fam])
-        return self.default
+            return dict(self.families[fam]), "fitted", ""
+        rule = FAMILY_PRIOR_RULES.get(fam, FAMILY_PRIOR_RULES["default"])
+        if rule in self.families:
+            vals, how = dict(self.families[rule]), f"the fitted {rule} family's parameters"
+        elif self.families:
+            vals = {n: float(min(v.get(n, PRIOR[n]) for v in self.families.values())) for n in FAMILY_PARAMS}
+            how = "per parameter the least efficient fitted family (" + ", ".join(sorted(self.families)) + ")"
+        else:
+            vals, how = {n: PRIOR[n] for n in FAMILY_PARAMS}, "the physical prior (no fitted family)"
+        return vals, "prior", how
 
-    def source_for(self, hw) -> str:
+    def _engine_params(self, engine: str) -> tuple[dict[str, float], str, str]:
+        if engine in self.engines:
+            return dict(self.engines[engine]), "fitted", ""
+        from tokenfab.catalog.engines import get_engine
+
+        src = get_engine(engine).prior_from if engine else "median"
+        if src and src != "median" and src in self.engines:
+            return dict(self.engines[src]), "prior", f"the fitted {src} engine's parameters"
+        if self.engines:
+            vals = {n: float(np.median([v.get(n, PRIOR[n]) for v in self.engines.values()])) for n in ENGINE_PARAMS}
+            return vals, "prior", "the median of the fitted engines (" + ", ".join(sorted(self.engines)) + ")"
+        return {n: PRIOR[n] for n in ENGINE_PARAMS}, "prior", "the physical prior (no fitted engine)"
+
+    def resolve(self, hw, engine: str) -> tuple[PerfParams, ProfileStatus]:
+        """Flat parameters and their status for ``hw`` (a HardwareSpec) served by ``engine`` (a key)."""
+        fam = hw.cost_family or "default"
         if hw.key in self.hardware:
-            return f"hardware:{hw.key}"
-        fam = hw.cost_family or ""
-        if fam in self.families:
-            return f"family:{fam}"
-        if fam in FAMILY_PRIORS:
-            return f"default + named prior for {fam} (no measurements for this family)"
-        return "default (no measurements for this family)"
+            vals = {n: PRIOR[n] for n in PARAM_NAMES}
+            vals.update(self.shared)
+            vals.update(self.hardware[hw.key])
+            st = ProfileStatus(fam, engine, "user", "user", "a user calibration (tokenfab calibrate)", "")
+            return PerfParams(**vals), st
+        fvals, fstat, frule = self._family_params(fam)
+        evals, estat, erule = self._engine_params(engine)
+        vals = {n: PRIOR[n] for n in PARAM_NAMES}
+        vals.update(self.shared)
+        vals.update(fvals)
+        vals.update(evals)
+        if fstat == "prior" and fam in FAMILY_PRIORS:
+            vals.update(FAMILY_PRIORS[fam])
+            frule += f"; named priors for {fam}: " + ", ".join(f"{k}={v:g}" for k, v in FAMILY_PRIORS[fam].items())
+        sup = self.support or {}
+        frows = int((sup.get("families", {}).get(fam) or {}).get("rows", 0))
+        erows = int((sup.get("engines", {}).get(engine) or {}).get("rows", 0))
+        prow = int((sup.get("pairs", {}).get(f"{fam}|{engine}") or {}).get("rows", 0))
+        srcs = tuple((sup.get("pairs", {}).get(f"{fam}|{engine}") or {}).get("sources", ()))
+        st = ProfileStatus(fam, engine, fstat, estat, frule, erule, rows=frows + erows, pair_rows=prow, sources=srcs)
+        return PerfParams(**vals), st
 
+    def params_for(self, hw, engine: str = "generic") -> PerfParams:
+        return self.resolve(hw, engine)[0]
+
+    def status_for(self, hw, engine: str = "generic") -> ProfileStatus:
+        return self.resolve(hw, engine)[1]
+
+    def source_for(self, hw, engine: str = "generic") -> str:
+        return self.status_for(hw, engine).label
+
+    # ---- persistence
     def to_dict(self) -> dict:
         return {
             "meta": self.meta,
-            "default": self.default.to_dict(),
-            "families": {k: v.to_dict() for k, v in self.families.items()},
-            "hardware": {k: v.to_dict() for k, v in self.hardware.items()},
+            "shared": self.shared,
+            "families": self.families,
+            "engines": self.engines,
+            "hardware": self.hardware,
+            "support": self.support,
+            "uncertainty": self.uncertainty,
         }
 
     def save(self, path: str | Path) -> None:
@@ -154,21 +274,51 @@ class CalibrationProfile:
 
 
 def profile_from_dict(d: dict, *, source: str = "") -> CalibrationProfile:
-    if not isinstance(d, dict) or "default" not in d:
-        raise TokenfabError("a calibration profile needs a 'default' parameter set", field=source or "calibration")
-    default = PerfParams.from_dict(d["default"])
-    fams = {k: PerfParams.from_dict(v, default) for k, v in (d.get("families") or {}).items()}
-    hws = {k: PerfParams.from_dict(v, default) for k, v in (d.get("hardware") or {}).items()}
-    return CalibrationProfile(default=default, families=fams, hardware=hws, meta=d.get("meta", {}))
+    where = source or "calibration"
+    if not isinstance(d, dict) or not any(k in d for k in ("shared", "families", "engines", "hardware")):
+        raise TokenfabError(
+            "a calibration profile needs 'shared', 'families', 'engines' or 'hardware' parameter sets", field=where
+        )
+
+    def group(name: str, allowed: tuple[str, ...] | None) -> dict:
+        raw = d.get(name) or {}
+        if not isinstance(raw, dict):
+            raise TokenfabError("must be a mapping", field=f"{where}.{name}")
+        out = {}
+        for k, v in raw.items():
+            vals = check_params(v, where=f"{where}.{name}.{k}")
+            if allowed is not None:
+                extra = set(vals) - set(allowed)
+                if extra:
+                    raise TokenfabError(
+                        f"{name} parameters must be {', '.join(allowed)}",
+                        field=f"{where}.{name}.{k}",
+                        got=sorted(extra),
+                    )
+            out[str(k)] = vals
+        return out
+
+    shared = check_params(d.get("shared") or {}, where=f"{where}.shared")
+    return CalibrationProfile(
+        shared=shared,
+        families=group("families", FAMILY_PARAMS),
+        engines=group("engines", ENGINE_PARAMS),
+        hardware=group("hardware", None),
+        support=d.get("support") or {},
+        uncertainty=d.get("uncertainty") or {},
+        meta=d.get("meta") or {},
+    )
 
 
 @lru_cache(maxsize=8)
 def _load(path: str) -> CalibrationProfile:
     p = Path(path)
-    if not p.exists():
+    if not p.is_file():
         raise TokenfabError("calibration file not found", field="calibration", got=str(p))
     try:
-        d = json.loads(p.read_text())
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise TokenfabError("not a text (UTF-8) file", field="calibration", got=str(p)) from None
     except json.JSONDecodeError as e:
         raise TokenfabError(f"not valid JSON: {e.msg} (line {e.lineno})", field=str(p)) from None
     return profile_from_dict(d, source=str(p))
@@ -178,13 +328,13 @@ def bundled_profile_path() -> Path:
     return data_path("calibration.json")
 
 
-def load_profile(path: str | Path | None = None) -> CalibrationProfile:
-    """The bundled profile, or a user's file (from `tokenfab calibrate`). Falls back to the prior if none is bundled."""
+def load_profile(path: str | Path | CalibrationProfile | None = None) -> CalibrationProfile:
+    """The bundled profile, or a user's file (from `tokenfab calibrate`). The prior if none is bundled."""
+    if isinstance(path, CalibrationProfile):
+        return path
     if path is None:
         p = bundled_profile_path()
         if not p.exists():
-            return CalibrationProfile(default=PerfParams(), meta={"note": "uncalibrated prior"})
+            return CalibrationProfile(meta={"note": "uncalibrated prior"})
         return _load(str(p))
-    if isinstance(path, CalibrationProfile):
-        return path
     return _load(str(Path(path).resolve()))

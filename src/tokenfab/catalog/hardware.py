@@ -39,6 +39,7 @@ FIGURE_FIELDS = (
     "price_usd_per_system",
     "chips_per_system",
     "all_in_kw_per_chip",
+    "scaleup_fabric",
 )
 
 
@@ -64,6 +65,8 @@ class HardwareSpec(BaseModel):
     peak_tflops: dict[str, Optional[float]]  # dense peak per precision; missing/None = no native support
     tdp_w: Optional[float] = Field(default=None, gt=0)
     scaleup_domain_size: int = Field(default=1, ge=1)  # chips in one scale-up (NVLink/xGMI/ICI) domain
+    # how the scale-up domain connects its chips: which all-reduce algorithms exist (perf/comm.py FABRIC_ALGORITHMS)
+    scaleup_fabric: Literal["nvswitch-sharp", "nvswitch", "mesh", "pcie", "torus", "direct", "none"] | None = None
     scaleup_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0)  # per chip
     scaleout_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0)  # per chip (NICs)
     chips_per_node: int = Field(default=8, ge=1)

@@ -1,355 +1,651 @@
-"""Fitting the performance model's efficiency parameters to measurements, and the error table.
+"""Fitting the performance model's parameters to measurements, cross-validating it, and the error tables.
 
-Used by ``benchmarks/calibrate.py`` (TensorRT-LLM's published tables in shared/calibration/measurements.csv) and by
-``tokenfab calibrate`` (a user's own benchmark results). The fit minimises the squared log-ratio of predicted to
-measured values (so a 2x miss counts the same whichever way) with scipy's bounded least squares, starting from the
-physical prior in calibration.PRIOR, with a weak pull towards the prior (ridge) so parameters without data stay
-physical.
+Used by ``benchmarks/calibrate.py`` (the published measurements in benchmarks/data/) and by ``tokenfab calibrate``
+(a user's own benchmark results).
+
+- :class:`Predictor` turns measurement rows (perf/measurements.py) into benchmark runs (rows that share one
+  configuration), evaluates every run of a model in one vectorized serve() / serve_disagg() call, and maps each row's
+  quantity and statistic to the model's output. It also models the benchmark protocol where the model's steady state
+  is not what was measured: a closed-loop run that sends ``m x concurrency`` requests at once starts with one burst
+  wave (1/m of the requests), whose TTFT queues behind the whole wave (:func:`first_wave_ttft`).
+- :func:`fit_profile` fits the per-family, per-engine and shared parameters (catalog/calibration.py) by bounded least
+  squares on log(predicted / measured), each row weighted so that every (source, metric class) group counts with the
+  square root of its size, with a pull towards the physical prior (ridge) so parameters without data stay physical.
+  Deterministic for the same input.
+- :func:`cross_validate` refits with each source (leave-one-source-out) and each model (leave-one-model-out) held
+  out and predicts the held-out rows: the out-of-sample errors the README quotes and the error bands use.
 """
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import hashlib
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tokenfab.catalog import precision as prec
-from tokenfab.catalog.calibration import BOUNDS, PARAM_NAMES, PRIOR, CalibrationProfile, PerfParams
+from tokenfab.catalog.calibration import (
+    BOUNDS,
+    ENGINE_PARAMS,
+    FAMILY_PARAMS,
+    PRIOR,
+    SHARED_PARAMS,
+    CalibrationProfile,
+)
+from tokenfab.catalog.engines import get_engine
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.catalog.models import get_model
 from tokenfab.core.errors import TokenfabError
+from tokenfab.perf import speculative as spec
+from tokenfab.perf import uncertainty as unc
+from tokenfab.perf.measurements import Measurement
 from tokenfab.perf.memory import resolve_parallelism
-from tokenfab.perf.serving import hardware_arrays, serve
+from tokenfab.perf.points import point_arrays, resolved_cal
+from tokenfab.perf.serving import serve, serve_disagg
 
-# metrics a measurement row may carry, and the key of serve()'s output that predicts it
-METRIC_MAP = {
-    "output_tokens_per_s_per_gpu": "output_tokens_per_s_per_gpu",
-    "total_tokens_per_s_per_gpu": "total_tokens_per_s_per_gpu",
-    "ttft_ms_mean": "ttft_ms",
-    "itl_ms_mean": "tpot_ms",
-    "tpot_ms_mean": "tpot_ms",
+# (quantity, statistic) -> the key of serve()'s output that predicts it
+OUTPUT_KEYS = {
+    ("output_tokens_per_s_per_gpu", "mean"): "output_tokens_per_s_per_gpu",
+    ("total_tokens_per_s_per_gpu", "mean"): "total_tokens_per_s_per_gpu",
+    ("ttft_ms", "mean"): "ttft_ms",
+    ("ttft_ms", "median"): "ttft_p50_ms",
+    ("ttft_ms", "p99"): "ttft_p99_ms",
+    ("tpot_ms", "mean"): "tpot_ms",
+    ("tpot_ms", "median"): "tpot_p50_ms",
+    ("tpot_ms", "p99"): "tpot_p99_ms",
+    ("itl_ms", "mean"): "itl_ms",
+    ("itl_ms", "median"): "itl_median_ms",
+    ("e2el_ms", "mean"): "e2el_ms",
 }
-# parameters fitted per hardware family; the rest are shared by all families
-FAMILY_PARAMS = ("gemm_efficiency", "memory_efficiency", "seq_overhead_us")
-GLOBAL_PARAMS = tuple(p for p in PARAM_NAMES if p not in FAMILY_PARAMS)
-BURST_SKIP = "burst (request_rate=INF, every request sent at once): no steady state to model, not scored"
-RIDGE = 0.05  # weight of the pull towards the prior, per parameter (in log space)
+# weight of the pull towards the prior, per parameter (in log space): kernel_efficiency separates an engine from its
+# hardware family only where both vary in the data, so it is held closer to 1
+RIDGE = 0.05
+RIDGE_BY_PARAM = {"kernel_efficiency": 0.5, "moe_efficiency": 0.2, "moe_skew": 0.1}
+LOG_OFFSET = 1e-3
 
 
 @dataclass
-class Point:
-    id: str
-    source: str
+class Run:
+    """One benchmark configuration and the measurement rows it produced."""
+
     model: str
+    weights: str
+    kv: str
     hardware: str
-    family: str
+    engine: str
     tp: int
     pp: int
     dp: int
-    ep: int | None
-    weights: str
-    kv: str
-    isl: int
-    osl: int
-    concurrency: float | None  # None: max (offline)
+    ep: int
+    prefill: tuple[int, int, int, int] | None  # (tp, pp, dp, ep) of the prefill pool when disaggregated
+    isl: float
+    osl: float
+    concurrency: float | None
     rate_rps: float | None
-    metric: str
-    value: float
-    notes: str = ""
+    spec: spec.SpecConfig
+    overrides: tuple[tuple[str, float], ...]
+    prompts_per_slot: float | None
+    rows: list[int] = field(default_factory=list)
 
 
-def load_measurements(path: str | Path, *, skip_unknown: bool = True) -> tuple[list[Point], list[str]]:
-    """Read a measurements CSV (the schema of shared/calibration/measurements.csv) into fit points.
-    Returns (points, skipped reasons). System-total rows that duplicate a per-GPU row are skipped."""
-    pts, skipped = [], []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            metric = r["metric"]
-            if metric not in METRIC_MAP:
-                skipped.append(f"{r['id']}: metric {metric} is a duplicate or not predicted")
-                continue
-            try:
-                m = get_model(r["model"])
-                hw = get_hardware(r["hardware"])
-            except TokenfabError as e:
-                if skip_unknown:
-                    skipped.append(f"{r['id']}: {e}")
-                    continue
-                raise
-            rate = None
-            conc = None
-            if r["scenario"] == "online_rate":
-                if re.search(r"request_rate=INF", r["notes"]):
-                    # all 500 requests sent at t=0: a transient burst, not a steady state the serving model describes
-                    skipped.append(f"{r['id']}: {BURST_SKIP}")
-                    continue
-                mm = re.search(r"request_rate=([0-9.]+)", r["notes"])
-                if not mm:
-                    skipped.append(f"{r['id']}: no request rate in notes")
-                    continue
-                rate = float(mm.group(1))
-            elif r["concurrency"] and r["concurrency"] != "max":
-                conc = float(r["concurrency"])
-            w = prec.normalize(r["weights"], field="weights")
-            kv = r["kv"] or prec.default_kv_precision(w)
-            tp, pp = int(r["tp"] or 1), int(r["pp"] or 1)
-            gpus = int(r["num_gpus"] or tp * pp)
-            dp = max(1, gpus // (tp * pp))
-            pts.append(
-                Point(
-                    id=r["id"],
-                    source=r["source"],
-                    model=m.key,
-                    hardware=hw.key,
-                    family=hw.cost_family or "default",
-                    tp=tp,
-                    pp=pp,
-                    dp=dp,
-                    ep=int(r["ep"]) if r.get("ep") else None,
-                    weights=w,
-                    kv=kv,
-                    isl=int(r["isl"]),
-                    osl=int(r["osl"]),
-                    concurrency=conc,
-                    rate_rps=rate,
-                    metric=metric,
-                    value=float(r["value"]),
-                    notes=r.get("notes", ""),
-                )
-            )
-    return pts, skipped
+def _run_key(m: Measurement):
+    return (
+        m.model,
+        m.weights,
+        m.kv,
+        m.hardware,
+        m.engine,
+        m.pool,
+        m.prefill_pool,
+        m.isl,
+        m.osl,
+        m.concurrency,
+        m.rate_rps,
+        m.speculation,
+        m.engine_overrides,
+        m.prompts_per_slot,
+    )
+
+
+def _spec_for(m: Measurement) -> spec.SpecConfig:
+    s = m.speculation
+    if s is None:
+        return spec.OFF
+    if s.acceptance_length is not None:
+        return spec.SpecConfig(s.method, s.draft_tokens, float(s.acceptance_length), "stated by the source")
+    pts, src, stand = spec.published_points(m.model, s.method)
+    if not pts:
+        pts, src, stand = spec.published_points("deepseek-v3", "mtp"), "", "deepseek-v3"
+        pts = pts[0]
+    return spec.SpecConfig(s.method, s.draft_tokens, spec.acceptance_length(pts, s.draft_tokens), src, stand)
+
+
+def first_wave_ttft(ttft_mean_s, round_s, service_s, concurrency_per_rank, prompts_per_slot, q=None):
+    """TTFT a closed-loop benchmark measures when it sends m x C requests and the first C arrive at once.
+
+    The first wave (1/m of the requests) queues behind itself: the j-th of C waits j prefills, mean (C + 1) / 2 x s.
+    The mean over the run is (1 - 1/m) x steady + (1/m) x wave; the p99 falls in the wave when 1/m >= 1%
+    (the wave's own 1 - m/100 quantile); the median stays the steady state's for m >= 2."""
+    m = np.asarray(prompts_per_slot, dtype=float)
+    c = np.asarray(concurrency_per_rank, dtype=float)
+    s = np.asarray(service_s, dtype=float)
+    half = 0.5 * np.asarray(round_s, dtype=float)
+    ok = np.isfinite(m) & (m >= 1)
+    if q is None:
+        wave = half + 0.5 * (c + 1.0) * s
+        out = (1.0 - 1.0 / np.where(ok, m, 1.0)) * ttft_mean_s + wave / np.where(ok, m, 1.0)
+        return np.where(ok, out, ttft_mean_s)
+    if q >= 0.99:
+        frac = np.clip(1.0 - 0.01 * np.where(ok, m, 1e9), 0.0, 1.0)
+        wave_q = half + frac * c * s
+        return np.where(ok & (m <= 100), np.maximum(ttft_mean_s, wave_q), ttft_mean_s)
+    return ttft_mean_s
 
 
 class Predictor:
-    """Groups points by workload so each group is one vectorized serve() call; parameters can be swapped per call."""
+    """Predicts measurement rows; groups runs per (model, weights, KV, disaggregated) into vectorized calls."""
 
-    def __init__(self, points: list[Point], profile: CalibrationProfile):
-        self.points = points
+    def __init__(self, rows: list[Measurement], profile: CalibrationProfile):
+        self.rows = rows
         self.profile = profile
+        runs: dict = {}
+        for i, m in enumerate(rows):
+            key = _run_key(m)
+            if key not in runs:
+                pool, pre = m.pool, m.prefill_pool
+                runs[key] = Run(
+                    model=m.model,
+                    weights=m.weights,
+                    kv=m.kv,
+                    hardware=m.hardware,
+                    engine=m.engine,
+                    tp=pool.tp,
+                    pp=pool.pp,
+                    dp=pool.dp,
+                    ep=pool.ep,
+                    prefill=(pre.tp, pre.pp, pre.dp, pre.ep) if pre else None,
+                    isl=m.isl,
+                    osl=m.osl,
+                    concurrency=m.concurrency,
+                    rate_rps=m.rate_rps,
+                    spec=_spec_for(m),
+                    overrides=m.engine_overrides,
+                    prompts_per_slot=m.prompts_per_slot,
+                )
+            runs[key].rows.append(i)
+        self.runs = list(runs.values())
         groups = defaultdict(list)
-        for i, p in enumerate(points):
-            groups[(p.model, p.weights, p.kv, p.isl, p.osl, p.concurrency, p.rate_rps)].append(i)
-        self.groups = []
-        for (model, w, kv, isl, osl, conc, rate), idx in groups.items():
-            m = get_model(model)
-            hws = [get_hardware(points[i].hardware) for i in idx]
-            pars = [
-                resolve_parallelism(
-                    m,
-                    gpus=points[i].tp * points[i].pp * points[i].dp,
-                    tp=points[i].tp,
-                    pp=points[i].pp,
-                    dp=points[i].dp,
-                    ep=points[i].ep,
-                    check_heads=False,
-                )
-                for i in idx
-            ]
-            pa = hardware_arrays(
-                hws, w, profile, [q.tp for q in pars], [q.pp for q in pars], [q.dp for q in pars], [q.ep for q in pars]
-            )
-            self.groups.append(
-                dict(
-                    model=m,
-                    weights=w,
-                    kv=kv,
-                    isl=isl,
-                    osl=osl,
-                    conc=conc,
-                    rate=rate,
-                    idx=np.array(idx),
-                    pa=pa,
-                    metrics=[METRIC_MAP[points[i].metric] for i in idx],
-                    families=[points[i].family for i in idx],
-                    hw_keys=[points[i].hardware for i in idx],
-                )
-            )
+        for j, r in enumerate(self.runs):
+            groups[(r.model, r.weights, r.kv, r.prefill is not None)].append(j)
+        self.groups = [self._group(key, idx) for key, idx in groups.items()]
 
-    def predict(
-        self, params_by_family: dict[str, PerfParams] | None = None, default: PerfParams | None = None
-    ) -> np.ndarray:
-        out = np.empty(len(self.points))
-        for g in self.groups:
-            pa = g["pa"]
-            if params_by_family is not None:
-                cal = {
-                    k: np.array([getattr(params_by_family.get(f, default), k) for f in g["families"]])
-                    for k in PARAM_NAMES
-                }
-                pa = type(pa)(**{**pa.__dict__, "cal": cal})
-            r = serve(
-                g["model"],
-                g["weights"],
-                g["kv"],
-                pa,
-                isl=g["isl"],
-                osl=g["osl"],
-                concurrency=g["conc"],
-                rate_rps=g["rate"],
+    def _group(self, key, run_idx: list[int]) -> dict:
+        model_key, w, kv, disagg = key
+        m = get_model(model_key)
+        runs = [self.runs[j] for j in run_idx]
+        hws = sorted({r.hardware for r in runs})
+        engs = sorted({r.engine for r in runs})
+        hw_specs = [get_hardware(h) for h in hws]
+        hi = [hws.index(r.hardware) for r in runs]
+        ei = [engs.index(r.engine) for r in runs]
+        for r in runs:
+            resolve_parallelism(
+                m,
+                gpus=r.tp * r.pp * r.dp,
+                tp=r.tp,
+                pp=r.pp,
+                dp=r.dp,
+                ep=r.ep,
+                check_heads=False,
+                allow_redundant_experts=True,
             )
-            vals = np.array([np.asarray(r[m]).ravel()[j] for j, m in enumerate(g["metrics"])], dtype=float)
-            out[g["idx"]] = vals
+        pa = point_arrays(
+            hw_specs,
+            engs,
+            w,
+            kv,
+            self.profile,
+            hi,
+            ei,
+            [r.tp for r in runs],
+            [r.pp for r in runs],
+            [r.dp for r in runs],
+            [r.ep for r in runs],
+        )
+        pa = _apply_overrides(pa, runs)
+        pa_p = None
+        if disagg:
+            pa_p = point_arrays(
+                hw_specs,
+                engs,
+                w,
+                kv,
+                self.profile,
+                hi,
+                ei,
+                [r.prefill[0] for r in runs],
+                [r.prefill[1] for r in runs],
+                [r.prefill[2] for r in runs],
+                [r.prefill[3] for r in runs],
+            )
+            pa_p = _apply_overrides(pa_p, runs)
+        # rows of the group: (row index, run position in the group, output key)
+        rows = []
+        for pos, r in enumerate(runs):
+            for i in r.rows:
+                ms = self.rows[i]
+                rows.append((i, pos, OUTPUT_KEYS[(ms.quantity, ms.statistic)], ms.statistic))
+        f = lambda v: np.array([np.nan if x is None else x for x in v], dtype=float)  # noqa: E731
+        return {
+            "model": m,
+            "weights": w,
+            "kv": kv,
+            "disagg": disagg,
+            "pa": pa,
+            "pa_p": pa_p,
+            "hws": hw_specs,
+            "engines": engs,
+            "hw_idx": np.array(hi),
+            "eng_idx": np.array(ei),
+            "runs": runs,
+            "rows": rows,
+            "isl": f([r.isl for r in runs]),
+            "osl": f([r.osl for r in runs]),
+            "conc": f([r.concurrency for r in runs]),
+            "rate": f([r.rate_rps for r in runs]),
+            "k": f([r.spec.draft_tokens for r in runs]),
+            "acc": f([r.spec.acceptance_length for r in runs]),
+            "par": np.array([r.spec.parallel_draft for r in runs]),
+            "m": f([r.prompts_per_slot for r in runs]),
+        }
+
+    def predict(self, profile: CalibrationProfile | None = None) -> np.ndarray:
+        prof = profile or self.profile
+        out = np.full(len(self.rows), np.nan)
+        for g in self.groups:
+            cal = _cal_arrays(prof, g["hws"], g["engines"], g["hw_idx"], g["eng_idx"])
+            pa = dataclasses.replace(g["pa"], cal=cal)
+            kw = dict(
+                isl=g["isl"], osl=g["osl"], draft_tokens=g["k"], acceptance_length=g["acc"], parallel_draft=g["par"]
+            )
+            if g["disagg"]:
+                pa_p = dataclasses.replace(g["pa_p"], cal=cal)
+                r = serve_disagg(
+                    g["model"], g["weights"], g["kv"], pa_p, pa, concurrency=g["conc"], rate_rps=g["rate"], **kw
+                )
+            else:
+                r = serve(g["model"], g["weights"], g["kv"], pa, concurrency=g["conc"], rate_rps=g["rate"], **kw)
+                # the benchmark's first burst wave (closed loop, m x C requests sent at once)
+                crank = np.asarray(r["concurrency"], dtype=float) / pa.dp
+                rnd = np.asarray(r["mean_round_ms"]) / 1e3
+                svc = np.asarray(r["queue_service_s"])
+                for key, q in (("ttft_ms", None), ("ttft_p99_ms", 0.99)):
+                    r[key] = first_wave_ttft(np.asarray(r[key]) / 1e3, rnd, svc, crank, g["m"], q) * 1e3
+            for i, pos, key, _stat in g["rows"]:
+                out[i] = float(np.asarray(r[key]).ravel()[pos])
         return out
 
 
-def _pack(names_fam, families, glob_names):
-    layout = []
-    for f in families:
-        for n in names_fam:
-            layout.append((f, n))
-    for n in glob_names:
-        layout.append((None, n))
-    return layout
+def _apply_overrides(pa, runs):
+    fields = {}
+    for name in ("max_seqs", "max_batch_tokens", "memory_fraction", "allreduce_bytes_factor"):
+        base = np.asarray(getattr(pa, name), dtype=float).copy()
+        for pos, r in enumerate(runs):
+            for k, v in r.overrides:
+                if k == name:
+                    base[pos] = v
+        fields[name] = base
+    return dataclasses.replace(pa, **fields)
+
+
+def _cal_arrays(profile: CalibrationProfile, hws, engines, hw_idx, eng_idx) -> dict:
+    pairs = {}
+    for h, e in set(zip(hw_idx.tolist(), eng_idx.tolist(), strict=True)):
+        pairs[(h, e)] = resolved_cal(profile, hws[h], engines[e])[0]
+    names = list(next(iter(pairs.values())))
+    keys = list(pairs)
+    code = {k: i for i, k in enumerate(keys)}
+    idx = np.array([code[(h, e)] for h, e in zip(hw_idx.tolist(), eng_idx.tolist(), strict=True)])
+    return {n: np.array([pairs[k][n] for k in keys], dtype=float)[idx] for n in names}
+
+
+# ----------------------------------------------------------------------------------------------- the fit
+def _layout(rows: list[Measurement]) -> list[tuple[str, str | None, str]]:
+    """(group, member, parameter) of every free parameter: families and engines present in the rows, and shared."""
+    fams = sorted({m.family for m in rows})
+    engs = sorted({m.engine for m in rows})
+    out = [("families", f, n) for f in fams for n in FAMILY_PARAMS]
+    out += [("engines", e, n) for e in engs for n in ENGINE_PARAMS]
+    out += [("shared", None, n) for n in SHARED_PARAMS]
+    return out
+
+
+def _profile_from_vector(layout, x, base: CalibrationProfile) -> CalibrationProfile:
+    fams = {k: dict(v) for k, v in base.families.items()}
+    engs = {k: dict(v) for k, v in base.engines.items()}
+    shared = dict(base.shared)
+    for (grp, member, name), v in zip(layout, x, strict=True):
+        val = float(math.exp(v) - LOG_OFFSET)
+        if grp == "families":
+            fams.setdefault(member, {})[name] = val
+        elif grp == "engines":
+            engs.setdefault(member, {})[name] = val
+        else:
+            shared[name] = val
+    return CalibrationProfile(shared=shared, families=fams, engines=engs, meta=dict(base.meta), support=base.support)
+
+
+def row_weights(rows: list[Measurement]) -> np.ndarray:
+    """Each (source group, metric class) group weighs sqrt(its rows) in total: 1 / sqrt(n) per row."""
+    cnt = defaultdict(int)
+    for m in rows:
+        cnt[(m.source_group, m.metric_class)] += 1
+    return np.array([1.0 / math.sqrt(cnt[(m.source_group, m.metric_class)]) for m in rows])
 
 
 def fit_profile(
-    points: list[Point],
+    rows: list[Measurement],
     *,
-    families: list[str] | None = None,
     base: CalibrationProfile | None = None,
-    max_nfev: int = 200,
-    fit_global: bool = True,
+    start: CalibrationProfile | None = None,
+    max_nfev: int = 60,
     verbose: int = 0,
-    family_params: tuple[str, ...] = FAMILY_PARAMS,
 ) -> tuple[CalibrationProfile, dict]:
-    """Fit per-family (``family_params``, default FAMILY_PARAMS) and shared (the other) parameters.
-
-    Deterministic for the same input."""
+    """Fit every family, engine and shared parameter the rows carry information on (see the module docstring)."""
     try:
         from scipy.optimize import least_squares
     except ModuleNotFoundError:  # scipy is an optional extra
         raise TokenfabError(
             "fitting a calibration profile needs scipy", field="scipy", hint='pip install "tokenfab[fit]"'
         ) from None
+    base = base or CalibrationProfile()
+    layout = _layout(rows)
+    pred = Predictor(rows, base)
+    meas = np.array([m.value for m in rows])
+    w = row_weights(rows)
 
-    base = base or CalibrationProfile(default=PerfParams())
-    fams = families or sorted({p.family for p in points})
-    pred = Predictor(points, base)
-    meas = np.array([p.value for p in points])
-    layout = _pack(family_params, fams, tuple(n for n in PARAM_NAMES if n not in family_params) if fit_global else ())
-    x0 = np.array(
-        [math.log(getattr(base.families.get(f, base.default) if f else base.default, n) + 1e-3) for f, n in layout]
-    )
-    lo = np.array([math.log(BOUNDS[n][0] + 1e-3) for _, n in layout])
-    hi = np.array([math.log(BOUNDS[n][1] + 1e-3) for _, n in layout])
+    def start_value(grp, member, name):
+        src = start or base
+        table = {"families": src.families, "engines": src.engines}.get(grp)
+        v = (table.get(member, {}) if table is not None else src.shared).get(name, PRIOR[name])
+        return v
+
+    x0 = np.array([math.log(start_value(*e) + LOG_OFFSET) for e in layout])
+    lo = np.array([math.log(BOUNDS[n][0] + LOG_OFFSET) for _, _, n in layout])
+    hi = np.array([math.log(BOUNDS[n][1] + LOG_OFFSET) for _, _, n in layout])
     x0 = np.clip(x0, lo + 1e-6, hi - 1e-6)
-    prior = np.array([math.log(PRIOR[n] + 1e-3) for _, n in layout])
-
-    def unpack(x):
-        vals = {(f, n): math.exp(v) - 1e-3 for (f, n), v in zip(layout, x)}
-        glob = {n: vals.get((None, n), getattr(base.default, n)) for n in PARAM_NAMES}
-        default = PerfParams(**{n: glob[n] for n in PARAM_NAMES})
-        fam = {f: PerfParams(**{n: vals.get((f, n), glob[n]) for n in PARAM_NAMES}) for f in fams}
-        return default, fam
-
-    level = [(p.model, p.hardware, p.tp, p.pp, p.weights, p.isl, p.osl, p.rate_rps) for p in points]
+    prior = np.array([math.log(PRIOR[n] + LOG_OFFSET) for _, _, n in layout])
+    ridge = np.array([RIDGE_BY_PARAM.get(n, RIDGE) for _, _, n in layout])
 
     def resid(x):
-        default, fam = unpack(x)
-        p = pred.predict(fam, default)
+        p = pred.predict(_profile_from_vector(layout, x, base))
         r = np.log(np.maximum(p, 1e-9) / meas)
-        # an open-loop level the model calls overloaded (unbounded TTFT) has no steady state: none of its rows
-        # carries information about the efficiencies (error_table reports them separately)
-        over = {lv for lv, v in zip(level, r) if not np.isfinite(v)}
-        r = np.where([lv in over for lv in level], 0.0, r)
-        return np.concatenate([r, RIDGE * (x - prior)])
+        # an open-loop level the model calls overloaded has no steady state: it carries no information (scored apart)
+        r = np.where(np.isfinite(r), r, 0.0)
+        return np.concatenate([w * r, ridge * (x - prior)])
 
-    sol = least_squares(resid, x0, bounds=(lo, hi), max_nfev=max_nfev, x_scale=1.0, diff_step=1e-3, verbose=verbose)
-    default, fam = unpack(sol.x)
-    # the default for families without data: the median of the fitted families' parameters
-    if fam:
-        med = {n: float(np.median([getattr(v, n) for v in fam.values()])) for n in family_params}
-        default = PerfParams(**{**default.to_dict(), **med})
-    prof = CalibrationProfile(default=default, families=fam)
-    return prof, {"cost": float(sol.cost), "nfev": int(sol.nfev), "status": int(sol.status), "message": sol.message}
-
-
-def error_table(points: list[Point], profile: CalibrationProfile) -> dict:
-    """Absolute percentage errors of the profile's predictions: overall, per metric class, source, hardware, model."""
-    pred = Predictor(points, profile).predict()  # the profile as estimate() sees it (hardware entries, priors)
-    meas = np.array([p.value for p in points])
-    ape = np.abs(pred / meas - 1.0) * 100.0
-    # rows of an open-loop level the model calls overloaded: steady state does not exist there (the measured finite
-    # run saturates at whatever batch limit the engine was built with), so they are reported, not scored
-    over = set()
-    for p, e in zip(points, ape):
-        if not np.isfinite(e):
-            over.add((p.model, p.hardware, p.tp, p.pp, p.weights, p.isl, p.osl, p.rate_rps))
-    unbounded = np.array(
-        [(p.model, p.hardware, p.tp, p.pp, p.weights, p.isl, p.osl, p.rate_rps) in over for p in points]
+    # which rows each parameter can move: a family's rows, an engine's rows, every row for shared ones. scipy's
+    # finite differences then perturb parameters with disjoint rows together (far fewer model evaluations)
+    fam_of = np.array([m.family for m in rows])
+    eng_of = np.array([m.engine for m in rows])
+    sparsity = np.zeros((len(rows) + len(layout), len(layout)), dtype=bool)
+    for j, (grp, member, _n) in enumerate(layout):
+        if grp == "families":
+            sparsity[: len(rows), j] = fam_of == member
+        elif grp == "engines":
+            sparsity[: len(rows), j] = eng_of == member
+        else:
+            sparsity[: len(rows), j] = True
+        sparsity[len(rows) + j, j] = True
+    sol = least_squares(
+        resid,
+        x0,
+        bounds=(lo, hi),
+        max_nfev=max_nfev,
+        x_scale=1.0,
+        diff_step=1e-3,
+        verbose=verbose,
+        jac_sparsity=sparsity,
+        tr_solver="lsmr",
     )
-    keep = ~unbounded
-    kept_points = [p for p, k in zip(points, keep) if k]
+    prof = _profile_from_vector(layout, sol.x, base)
+    prof.support = data_support(rows)
+    info = {"cost": float(sol.cost), "nfev": int(sol.nfev), "status": int(sol.status), "message": str(sol.message)}
+    info["at_bounds"] = [
+        f"{grp}.{member}.{n}" if member else f"shared.{n}"
+        for (grp, member, n), v, a, b in zip(layout, sol.x, lo, hi, strict=True)
+        if v <= a + 1e-4 or v >= b - 1e-4
+    ]
+    return prof, info
 
-    def klass(p: Point) -> str:
-        return "throughput" if "tokens_per_s" in p.metric else ("ttft" if "ttft" in p.metric else "tpot")
 
-    def summarize(keyf):
-        d = defaultdict(list)
-        for p, e in zip(kept_points, ape[keep]):
-            d[keyf(p)].append(e)
+def data_support(rows: list[Measurement]) -> dict:
+    """Rows, hardware, engines and sources behind each family, engine and (family, engine) pair."""
+
+    def agg(keyf):
+        d: dict = {}
+        for m in rows:
+            e = d.setdefault(
+                keyf(m), {"rows": 0, "hardware": set(), "engines": set(), "models": set(), "sources": set()}
+            )
+            e["rows"] += 1
+            e["hardware"].add(m.hardware)
+            e["engines"].add(m.engine)
+            e["models"].add(m.model)
+            e["sources"].add(m.source_group)
         return {
-            k: {"n": len(v), "median_ape_pct": float(np.median(v)), "p90_ape_pct": float(np.percentile(v, 90))}
-            for k, v in sorted(d.items())
+            k: {kk: (sorted(vv) if isinstance(vv, set) else vv) for kk, vv in v.items()} for k, v in sorted(d.items())
         }
 
-    worst = [i for i in np.argsort(-np.where(keep, ape, -1.0)) if keep[i]][:10]
     return {
-        "overall": {
-            "n": int(keep.sum()),
-            "median_ape_pct": float(np.median(ape[keep])),
-            "p90_ape_pct": float(np.percentile(ape[keep], 90)),
-        },
-        "all_rows": {
-            "n": len(points),
-            "median_ape_pct": float(np.median(np.where(np.isfinite(ape), ape, 1e4))),
-            "note": "including the overloaded open-loop rows (an unbounded TTFT counts as 10,000%)",
-        },
-        "unbounded": [
-            {
-                "id": points[i].id,
-                "metric": points[i].metric,
-                "measured": points[i].value,
-                "predicted": float(pred[i]),
-                "reason": "open-loop rate above the modeled capacity: the model's queue (TTFT) is unbounded and "
-                "the batch saturates at the memory cap, while the measured finite run of 500 requests "
-                "saturates at the engine's configured batch limit",
-            }
-            for i in np.nonzero(unbounded)[0]
-        ],
-        "by_metric": summarize(klass),
-        "by_source": summarize(
-            lambda p: p.source.split(" section")[0].split("@")[-1][:12] + (" online" if p.rate_rps else " offline")
-        ),
-        "by_hardware": summarize(lambda p: p.hardware),
-        "by_model": summarize(lambda p: p.model),
+        "families": agg(lambda m: m.family),
+        "engines": agg(lambda m: m.engine),
+        "pairs": agg(lambda m: f"{m.family}|{m.engine}"),
+    }
+
+
+# ----------------------------------------------------------------------------------------------- errors
+def ape_pct(pred, meas) -> np.ndarray:
+    return np.abs(np.asarray(pred) / np.asarray(meas) - 1.0) * 100.0
+
+
+def _summ(pred, meas) -> dict:
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    ok = np.isfinite(pred) & (pred > 0)
+    if not ok.any():
+        return {"n": 0}
+    ratio = pred[ok] / meas[ok]
+    a = np.abs(ratio - 1.0) * 100.0
+    return {
+        "n": int(ok.sum()),
+        "median_ape_pct": float(np.median(a)),
+        "p90_ape_pct": float(np.percentile(a, 90)),
+        "bias_pct": float((np.exp(np.median(np.log(ratio))) - 1.0) * 100.0),
+    }
+
+
+def metric_label(m: Measurement) -> str:
+    if m.metric_class == "throughput":
+        return "throughput"
+    return f"{m.quantity.replace('_ms', '')}:{m.statistic}"
+
+
+def error_table(rows: list[Measurement], pred: np.ndarray) -> dict:
+    """Median / p90 absolute percentage error and the signed bias (median of predicted / measured - 1, in %),
+    overall and by metric, family, engine, model class, source, scenario, hardware and model. Rows the model calls
+    overloaded (no steady state) are counted apart, not scored."""
+    meas = np.array([m.value for m in rows])
+    pred = np.asarray(pred, dtype=float)
+    finite = np.isfinite(pred) & (pred > 0)
+
+    def by(keyf):
+        d = defaultdict(list)
+        for i, m in enumerate(rows):
+            d[keyf(m)].append(i)
+        return {k: _summ(pred[v], meas[v]) for k, v in sorted(d.items())}
+
+    mclass = {m.model: unc.model_class(get_model(m.model)) for m in rows}
+    worst = np.argsort(-np.where(finite, ape_pct(pred, meas), -1.0))[:12]
+    return {
+        "overall": _summ(pred, meas),
+        "unscored_overloaded": int((~finite).sum()),
+        "by_metric_class": by(lambda m: m.metric_class),
+        "by_metric": by(metric_label),
+        "by_vendor": by(lambda m: "AMD" if m.family.startswith("cdna") else "NVIDIA"),
+        "by_vendor_metric": by(lambda m: f"{'AMD' if m.family.startswith('cdna') else 'NVIDIA'}:{m.metric_class}"),
+        "by_family": by(lambda m: m.family),
+        "by_engine": by(lambda m: m.engine),
+        "by_model_class": by(lambda m: mclass[m.model]),
+        "by_source": by(lambda m: m.source_group),
+        "by_scenario": by(lambda m: m.scenario),
+        "by_hardware": by(lambda m: m.hardware),
+        "by_model": by(lambda m: m.model),
         "worst": [
             {
-                "id": points[i].id,
-                "model": points[i].model,
-                "hardware": points[i].hardware,
-                "metric": points[i].metric,
-                "tp": points[i].tp,
-                "pp": points[i].pp,
-                "weights": points[i].weights,
-                "isl": points[i].isl,
-                "osl": points[i].osl,
-                "measured": points[i].value,
+                "id": rows[i].id,
+                "model": rows[i].model,
+                "hardware": rows[i].hardware,
+                "engine": rows[i].engine,
+                "metric": rows[i].metric,
+                "measured": float(meas[i]),
                 "predicted": float(pred[i]),
-                "ape_pct": float(ape[i]),
+                "ape_pct": float(ape_pct(pred[i], meas[i])),
             }
             for i in worst
+            if finite[i]
         ],
-        "predictions": pred,
-        "ape": ape,
+    }
+
+
+# ----------------------------------------------------------------------------------------------- cross-validation
+def _fold_rows(rows: list[Measurement], kind: str) -> dict[str, list[int]]:
+    d = defaultdict(list)
+    for i, m in enumerate(rows):
+        d[m.source_group if kind == "source" else m.model].append(i)
+    return dict(sorted(d.items()))
+
+
+def _one_fold(args):
+    rows, train_idx, test_idx, start, max_nfev = args
+    train = [rows[i] for i in train_idx]
+    test = [rows[i] for i in test_idx]
+    prof, info = fit_profile(train, start=start, max_nfev=max_nfev)
+    fams = {m.family for m in train}
+    engs = {m.engine for m in train}
+    p = Predictor(test, prof).predict()
+    prior = [(m.family not in fams) or (m.engine not in engs) for m in test]
+    return test_idx, p, prior, info
+
+
+def cross_validate(
+    rows: list[Measurement],
+    *,
+    kinds: tuple[str, ...] = ("source", "model"),
+    start: CalibrationProfile | None = None,
+    max_nfev: int = 25,
+    workers: int = 1,
+    progress=None,
+) -> dict:
+    """Out-of-sample predictions for every row under each fold kind (``source``: leave-one-source-out; ``model``:
+    leave-one-model-out). Each fold refits from ``start`` (the full fit: a warm start, same optimum family) with the
+    fold's rows held out. Returns {kind: {"pred": array, "prior": bool array, "folds": {name: info}}}."""
+    out = {}
+    for kind in kinds:
+        folds = _fold_rows(rows, kind)
+        jobs = []
+        for name, test_idx in folds.items():
+            held = set(test_idx)
+            train_idx = [i for i in range(len(rows)) if i not in held]
+            jobs.append((name, (rows, train_idx, test_idx, start, max_nfev)))
+        pred = np.full(len(rows), np.nan)
+        prior = np.zeros(len(rows), dtype=bool)
+        infos = {}
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as ex:
+                results = list(ex.map(_one_fold, [j for _, j in jobs]))
+        else:
+            results = []
+            for name, j in jobs:
+                results.append(_one_fold(j))
+                if progress:
+                    progress(kind, name)
+        for (name, _), (test_idx, p, pr, info) in zip(jobs, results, strict=True):
+            pred[test_idx] = p
+            prior[test_idx] = pr
+            infos[name] = {"rows": len(test_idx), **info}
+        out[kind] = {"pred": pred, "prior": prior, "folds": infos}
+    return out
+
+
+def residual_rows(rows: list[Measurement], pred: np.ndarray, prior: np.ndarray):
+    """(metric class, family, engine, model class, regime, ln(measured / predicted), prior) per scored row."""
+    out = []
+    for m, p, pr in zip(rows, pred, prior, strict=True):
+        if not (np.isfinite(p) and p > 0):
+            continue
+        batch = (m.concurrency / max(m.pool.dp, 1)) if m.concurrency else (unc.LOW_BATCH + 1)
+        out.append(
+            (
+                m.metric_class,
+                m.family,
+                m.engine,
+                unc.model_class(get_model(m.model)),
+                unc.regime(batch),
+                float(math.log(m.value / p)),
+                bool(pr),
+            )
+        )
+    return out
+
+
+def band_coverage(rows: list[Measurement], pred: np.ndarray, prior: np.ndarray) -> dict:
+    """Coverage of the p10-p90 bands out of sample: for each source, the band table is built from the other sources'
+    out-of-sample residuals and the source's own rows are checked against it."""
+    res = residual_rows(rows, pred, prior)
+    groups = [m.source_group for m, p in zip(rows, pred, strict=True) if np.isfinite(p) and p > 0]
+    inside = []
+    per = defaultdict(list)
+    for g in sorted(set(groups)):
+        table = unc.build_table([r for r, gg in zip(res, groups, strict=True) if gg != g])
+        for r, gg in zip(res, groups, strict=True):
+            if gg != g:
+                continue
+            metric, fam, eng, mcl, reg, lr, pr = r
+            b = unc.band_factors(table, metric, fam, eng, mcl, reg, pr)
+            if b is None:
+                continue
+            hit = math.log(b["lo"]) <= lr <= math.log(b["hi"])
+            inside.append(hit)
+            per[metric].append(hit)
+    return {
+        "inside_p10_p90": float(np.mean(inside)) if inside else float("nan"),
+        "rows": len(inside),
+        "by_metric": {k: float(np.mean(v)) for k, v in sorted(per.items())},
     }
 
 
 def file_sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+__all__ = [
+    "OUTPUT_KEYS",
+    "Predictor",
+    "Run",
+    "band_coverage",
+    "cross_validate",
+    "data_support",
+    "error_table",
+    "file_sha256",
+    "first_wave_ttft",
+    "fit_profile",
+    "metric_label",
+    "residual_rows",
+    "row_weights",
+]

@@ -108,6 +108,8 @@ class Measurement:
     concurrency: float | None  # closed loop; None with rate None: offline (as many as fit)
     rate_rps: float | None  # open loop (Poisson)
     speculation: Speculation | None
+    engine_overrides: tuple[tuple[str, float], ...] = ()  # engine settings the run states (max_seqs, ...)
+    prompts_per_slot: float | None = None  # closed loop: requests sent = this x concurrency (all at once at start)
     notes: str = ""
 
     @property
@@ -237,6 +239,38 @@ def _speculation(notes: str) -> Speculation | None:
     return None
 
 
+# engine settings a run's notes state, as PointArrays fields (and how to turn the text into the value)
+OVERRIDE_PATTERNS: tuple[tuple[str, str, float], ...] = (
+    (r"max-num-seqs[ =](\d+)", "max_seqs", 1.0),
+    (r"max-num-batched-tokens[ =](\d+)", "max_batch_tokens", 1.0),
+    (r"--mem-frac(?:tion-static)?[ =]([0-9.]+)", "memory_fraction", 1.0),
+)
+# quantized all-reduce (AMD quick reduce): INT4 payload + one scale per 32 elements per 16-bit byte
+QUICK_REDUCE_BYTES = {"INT4": 0.25 + 1.0 / 32, "INT6": 0.375 + 1.0 / 32, "INT8": 0.5 + 1.0 / 32}
+
+
+def engine_overrides(notes: str) -> tuple[tuple[str, float], ...]:
+    out = {}
+    for pattern, name, scale in OVERRIDE_PATTERNS:
+        m = re.search(pattern, notes)
+        if m:
+            out[name] = float(m.group(1)) * scale
+    q = re.search(r"QUICK_REDUCE_QUANTIZATION=(INT\d)", notes)
+    if q and q.group(1) in QUICK_REDUCE_BYTES:
+        out["allreduce_bytes_factor"] = QUICK_REDUCE_BYTES[q.group(1)]
+    return tuple(sorted(out.items()))
+
+
+def prompts_per_slot(notes: str, concurrency: float | None) -> float | None:
+    m = re.search(r"num_prompts=(\d+)\*conc|\((\d+)\*conc\)", notes)
+    if m:
+        return float(m.group(1) or m.group(2))
+    m = re.search(r"num_prompts=(\d+)", notes)
+    if m and concurrency:
+        return float(m.group(1)) / concurrency
+    return None
+
+
 def _length_ratio(r: dict) -> float:
     text = f"{r.get('length_dist', '')} {r.get('notes', '')}"
     m = re.search(r"range[-_ ]ratio[ =]*([0-9.]+)", text, re.I) or re.search(r"RANDOM_RANGE_RATIO=([0-9.]+)", text)
@@ -340,5 +374,7 @@ def _row(r: dict, rep: LoadReport) -> Measurement | None:
         concurrency=conc,
         rate_rps=rate,
         speculation=_speculation(notes),
+        engine_overrides=engine_overrides(notes),
+        prompts_per_slot=prompts_per_slot(notes, conc) if conc else None,
         notes=notes,
     )

@@ -57,8 +57,11 @@ def resolve_parallelism(
     ep: int | None = None,
     *,
     check_heads: bool = True,
+    allow_redundant_experts: bool = False,
 ) -> Parallelism:
-    """Fill in omitted degrees (TP = GPUs / (PP x DP); EP = TP x DP for MoE) and validate them against the model."""
+    """Fill in omitted degrees (TP = GPUs / (PP x DP); EP = TP x DP for MoE) and validate them against the model.
+    ``allow_redundant_experts``: an EP degree that does not divide the expert count is allowed (each rank holds
+    ceil(E / EP) slots, the extra ones replicas: engines with an expert load balancer, EPLB)."""
     for name, v in (("gpus", gpus), ("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep)):
         if v is not None:
             require_int(name, v, minimum=1)
@@ -109,7 +112,7 @@ def resolve_parallelism(
                 expected=f"a divisor of {tp * dp}",
                 got=ep,
             )
-        if model.max_experts % ep:
+        if model.max_experts % ep and not allow_redundant_experts:
             raise TokenfabError(
                 f"EP={ep} does not divide the {model.max_experts} experts",
                 field="ep",
@@ -126,14 +129,21 @@ def resolve_parallelism(
 
 
 def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Parallelism) -> float:
-    """Weight bytes on one GPU (works element-wise when the parallel degrees are NumPy arrays)."""
+    """Weight bytes on one GPU (works element-wise when the parallel degrees are NumPy arrays). Routed experts are
+    spread over the TP x DP chips of a pipeline stage; with expert parallelism that does not divide the expert
+    count each EP rank holds ceil(E / EP) expert slots (the extra ones replicate popular experts, perf/moe.py)."""
     wb = weight_bytes(model, weights)
     split_tp_pp = (
         wb["attention"] + wb["dense_mlp"] + wb["shared_experts"] + wb["router"] + wb["norms"] + wb["moe_other"]
     )
     vocab = wb["embedding"] + wb["lm_head"]
     experts = wb["routed_experts"]
-    return split_tp_pp / (par.tp * par.pp) + vocab / (par.tp * par.pp) + experts / (par.tp * par.dp * par.pp)
+    e = float(model.max_experts or 0)
+    slots = 1.0
+    if e:
+        ep = np.maximum(np.asarray(par.ep, dtype=float), 1.0)
+        slots = np.ceil(e / ep - 1e-9) * ep / e
+    return split_tp_pp / (par.tp * par.pp) + vocab / (par.tp * par.pp) + experts * slots / (par.tp * par.dp * par.pp)
 
 
 def kv_shard_factor(model: ModelSpec, par: Parallelism) -> float:
@@ -429,4 +439,42 @@ def max_sequences(
         - activation_bytes_per_gpu(model, par, max_batch_tokens)
     )
     per_seq = np.asarray(kv_cache_bytes(model, context, kv, 1), dtype=float) / kv_shard_factor(model, par)
+    return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp
+
+
+def kv_capacity_sequences(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    par: Parallelism,
+    *,
+    isl,
+    osl,
+    capacity_bytes,
+    memory_fraction,
+    memory_basis_free,
+    max_batch_tokens,
+    kv_block_tokens,
+    reserve_full,
+):
+    """Running sequences an engine's KV cache holds, all DP replicas together (element-wise over NumPy arrays).
+
+    The engine may use ``memory_fraction`` of each chip: of the whole chip (vLLM's gpu_memory_utilization, SGLang's
+    mem_fraction_static: weights and activations inside it) or of what weights and activations leave
+    (``memory_basis_free``: TensorRT-LLM's free_gpu_memory_fraction). KV is paged in blocks of ``kv_block_tokens``:
+    an engine that reserves the maximum length at admission (``reserve_full``: TensorRT-LLM's GUARANTEED_NO_EVICT)
+    holds ISL + OSL per sequence; an on-demand engine (vLLM, SGLang, ATOM) holds what running sequences use, on
+    average ISL + OSL / 2 in steady state, plus half a block of fragmentation.
+    """
+    cap = np.asarray(capacity_bytes, dtype=float)
+    frac = np.asarray(memory_fraction, dtype=float)
+    used = weight_bytes_per_gpu(model, weights, par) + activation_bytes_per_gpu(model, par, max_batch_tokens)
+    free = np.where(np.asarray(memory_basis_free, dtype=bool), (cap - used) * frac, cap * frac - used)
+    isl = np.asarray(isl, dtype=float)
+    osl = np.asarray(osl, dtype=float)
+    blk = np.maximum(np.asarray(kv_block_tokens, dtype=float), 1.0)
+    full = np.ceil((isl + osl) / blk) * blk
+    avg = isl + osl / 2.0 + blk / 2.0
+    tokens = np.where(np.asarray(reserve_full, dtype=bool), full, avg)
+    per_seq = np.asarray(kv_cache_bytes(model, tokens, kv, 1), dtype=float) / kv_shard_factor(model, par)
     return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp

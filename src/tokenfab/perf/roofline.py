@@ -1,22 +1,33 @@
-"""Per-operator roofline: the time of one forward pass (a decode step or a prefill chunk), NumPy-vectorized.
+"""Per-operator roofline: the time of one forward step through the whole model, NumPy-vectorized.
 
-Every operator's time is ``max(FLOPs / (peak x compute efficiency), bytes / (bandwidth x memory efficiency))``; the
-efficiencies come from a calibration profile (see calibration.py) and the GEMM compute efficiency falls for small
-GEMMs: ``eff(M) = gemm_efficiency x M / (M + gemm_tokens_half)`` where M is the number of token rows of the GEMM.
-Communication (TP all-reduce, EP all-to-all, PP hand-off) goes over the scale-up link when the group fits in the
-hardware's scale-up domain, else over scale-out. A fixed per-step and per-layer overhead models kernel launches and
-the scheduler. All inputs may be NumPy arrays of one common shape (or scalars): that is how sweeps run fast.
+A step may mix decode rows (running sequences, ``1 + draft`` rows each with speculative decoding) and a prefill chunk
+(new prompt tokens of some sequences), as continuous-batching engines run them; either part may be empty. Every
+operator's time is ``max(FLOPs / (peak x compute efficiency), bytes / (bandwidth x memory efficiency))``:
 
-Operator classes in the breakdown: ``attention_proj`` (QKV/O or MLA down/up projections, mixer projections),
-``attention_core`` (attention over the context / the recurrent mixer), ``mlp`` (dense MLP), ``experts`` (routed),
-``shared_experts`` (+ router), ``lm_head``, ``communication``, ``overhead``.
+- GEMMs (attention projections, dense MLP, shared experts, router, lm_head): FLOPs = 2 x rows x params / TP, bytes =
+  params / TP x bytes per param (block scales included, catalog/precision.py); the compute efficiency falls for
+  small GEMMs, ``eff(M) = gemm_efficiency x M / (M + gemm_tokens_half)`` for M token rows.
+- Attention over the context: decode reads the attended KV entries of each sequence (sliding windows, compressed
+  streams, top-k selection: catalog/models.py attended_entries) plus any indexer keys; prefill is causal over the
+  chunk. KV heads split over TP up to their number (replicated beyond: MLA's single latent).
+- Routed experts (perf/moe.py): the tokens of all attention-DP ranks meet in the expert layer; with expert
+  parallelism (EP > 1) the busiest rank sets the time (load imbalance, experts touched on it, redundant slots); with
+  expert tensor parallelism the experts touched are split over the group. Expert GEMMs run at ``moe_efficiency``
+  of the dense ones and at the experts' own precision (mixed checkpoints).
+- Communication (perf/comm.py): TP all-reduce by the cheapest algorithm the engine and fabric allow, EP dispatch
+  (FP8 where the engine dispatches so) and combine (16-bit) as all-to-all, DP-attention gather/scatter when experts
+  are tensor-parallel, pipeline hand-offs; scale-up links when the group fits in the scale-up domain, else scale-out.
+- Fixed costs: per step, per layer, per running sequence, and per pipeline stage.
+
+All inputs are NumPy arrays of one common shape (or scalars) and a :class:`~tokenfab.perf.points.PointArrays`:
+that is how sweeps run fast. Operator classes of the breakdown: ``attention_proj``, ``attention_core``, ``mlp``,
+``experts``, ``shared_experts``, ``lm_head``, ``communication``, ``overhead``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -31,6 +42,8 @@ from tokenfab.catalog.models import (
     component_precisions,
     kv_entries,
 )
+from tokenfab.perf import comm, moe
+from tokenfab.perf.points import PointArrays
 
 ACT_BYTES = 2.0  # activations exchanged in 16-bit
 OP_CLASSES = (
@@ -43,6 +56,7 @@ OP_CLASSES = (
     "communication",
     "overhead",
 )
+BOUND_KEYS = ("compute", "memory", "communication", "overhead")
 
 
 def gemm_compute_efficiency(m_rows, gemm_efficiency, gemm_tokens_half):
@@ -58,31 +72,6 @@ def op_time_s(flops, bytes_moved, peak_flops_per_s, bandwidth_bytes_per_s, compu
     return np.maximum(t_c, t_m), t_c, t_m
 
 
-def expected_experts_touched(num_experts, experts_per_token, tokens):
-    """Expected number of distinct experts hit when ``tokens`` tokens each pick ``experts_per_token`` of
-    ``num_experts`` (uniform routing): E x (1 - (1 - k/E)^T)."""
-    e = np.asarray(num_experts, dtype=float)
-    k = np.asarray(experts_per_token, dtype=float)
-    t = np.asarray(tokens, dtype=float)
-    return e * (1.0 - np.power(1.0 - k / e, t))
-
-
-def allreduce_time_s(message_bytes, group, bandwidth_bytes_per_s, comm_eff, latency_s):
-    """Ring all-reduce: 2 (n-1)/n x message / bandwidth + a latency per call; zero for a group of one."""
-    n = np.asarray(group, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = 2.0 * (n - 1.0) / n * message_bytes / (bandwidth_bytes_per_s * comm_eff) + latency_s
-    return np.where(n > 1, t, 0.0)
-
-
-def alltoall_time_s(bytes_per_gpu, group, bandwidth_bytes_per_s, comm_eff, latency_s):
-    """All-to-all: each GPU sends (n-1)/n of its bytes to the others."""
-    n = np.asarray(group, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (n - 1.0) / n * bytes_per_gpu / (bandwidth_bytes_per_s * comm_eff) + latency_s
-    return np.where(n > 1, t, 0.0)
-
-
 def link_bandwidth(group, scaleup_domain, scaleup_bw, scaleout_bw):
     """Scale-up bandwidth when the group fits in one scale-up domain, else scale-out."""
     inside = np.asarray(group) <= np.asarray(scaleup_domain)
@@ -95,208 +84,240 @@ class LayerGroup:
     count: int
 
 
-@lru_cache(maxsize=256)
+# per-model caches keyed by identity (hashing a ModelSpec walks every layer: too slow for the inner loop); the model
+# object is kept in the entry so its id cannot be reused while cached
+_GROUP_CACHE: dict[int, tuple[ModelSpec, tuple]] = {}
+_BPP_CACHE: dict[tuple[int, str], tuple[ModelSpec, dict]] = {}
+
+
 def layer_groups(model: ModelSpec) -> tuple[LayerGroup, ...]:
-    c = Counter(model.layers)
-    return tuple(LayerGroup(l, n) for l, n in c.items())
+    hit = _GROUP_CACHE.get(id(model))
+    if hit is None or hit[0] is not model:
+        c = Counter(model.layers)
+        hit = (model, tuple(LayerGroup(lay, n) for lay, n in c.items()))
+        if len(_GROUP_CACHE) > 256:
+            _GROUP_CACHE.clear()
+        _GROUP_CACHE[id(model)] = hit
+    return hit[1]
 
 
-@lru_cache(maxsize=256)
 def _bytes_per_param(model: ModelSpec, weights: str) -> dict[str, float]:
-    return {k: prec.bytes_per_param(v) for k, v in component_precisions(model, weights).items()}
+    key = (id(model), weights)
+    hit = _BPP_CACHE.get(key)
+    if hit is None or hit[0] is not model:
+        hit = (model, {k: prec.bytes_per_param(v) for k, v in component_precisions(model, weights).items()})
+        if len(_BPP_CACHE) > 512:
+            _BPP_CACHE.clear()
+        _BPP_CACHE[key] = hit
+    return hit[1]
+
+
+def _group_link(pa: PointArrays, group):
+    """(per-chip bandwidth x link efficiency, latency s, inside the scale-up domain) for a group of ``group`` chips."""
+    g = np.asarray(group, dtype=float)
+    inside = g <= pa.scaleup_domain
+    su = comm.group_bandwidth(g, pa.scaleup_bw, np.minimum(pa.scaleup_domain, pa.chips_per_node), pa.mesh)
+    bw = np.where(inside, su, np.maximum(pa.scaleout_bw, 1e6)) * pa.cal["comm_efficiency"]
+    return bw, inside
+
+
+def allreduce_s(pa: PointArrays, message_bytes, group):
+    """TP all-reduce of ``message_bytes`` over ``group`` chips: the cheapest algorithm the engine runs on the fabric
+    (scale-out: ring only), at the engine's wire precision (quantized all-reduce)."""
+    bw, inside = _group_link(pa, group)
+    alpha = pa.cal["comm_latency_us"] * 1e-6
+    msg = np.asarray(message_bytes, dtype=float) * pa.allreduce_bytes_factor
+    ring_only = np.zeros_like(pa.allreduce_mask)
+    ring_only[0] = True
+    mask = np.where(inside[None, ...], pa.allreduce_mask, ring_only)
+    return comm.allreduce_time_s(msg, group, bw, alpha, mask)
 
 
 def forward_time(
     model: ModelSpec,
     weights: str,
     kv: str,
+    pa: PointArrays,
     *,
-    new_tokens,
-    sequences,
-    context,
-    phase: str,
-    peak_flops_per_s,
-    bandwidth_bytes_per_s,
-    scaleup_bw,
-    scaleout_bw,
-    scaleup_domain,
-    tp,
-    pp,
-    dp,
-    ep,
-    cal,
-    sampled_tokens=None,
+    dec_seqs=0.0,
+    dec_rows_per_seq=1.0,
+    dec_ctx=0.0,
+    pf_tokens=0.0,
+    pf_seqs=0.0,
+    pf_ctx=0.0,
+    sampled=None,
+    layers_only: bool = False,
 ):
-    """Time (s) of one forward pass through the whole model (all PP stages) for one attention-DP rank.
+    """Time (s) of one step through all layers (all PP stages) for one attention-DP rank.
 
-    new_tokens: token rows processed in the pass per DP rank (decode: sequences x (1 + draft tokens)).
-    sequences:  sequences whose KV is read (decode) or being prefilled (prefill).
-    context:    tokens already in each sequence's KV (decode: the mean context; prefill: cached prefix).
-    phase:      "decode" or "prefill" (prefill: attention is causal over the new tokens, MLA un-absorbed).
-    cal:        dict of calibration arrays/scalars: gemm_efficiency, gemm_tokens_half, memory_efficiency,
-                attention_efficiency, comm_efficiency, comm_latency_us, step_overhead_ms, layer_overhead_us.
-    Returns (total_s, breakdown dict class -> seconds, bound_times dict compute/memory/communication/overhead).
+    dec_seqs / dec_rows_per_seq / dec_ctx: running sequences in the step, token rows each (1 + draft tokens), and
+        the context already in their KV cache.
+    pf_tokens / pf_seqs / pf_ctx: prompt tokens prefilled in the step, the sequences they belong to, and the tokens
+        of those sequences already cached (earlier chunks or a prefix-cache hit).
+    sampled: rows the lm_head runs on (default: every decode row plus one per prefilled sequence).
+    layers_only: leave out lm_head, per-step and per-stage overheads and hand-offs (one draft-layer pass).
+    Returns (total_s, breakdown: class -> s, bounds: compute/memory/communication/overhead -> s).
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return _forward_time(
             model,
             weights,
             kv,
-            new_tokens=new_tokens,
-            sequences=sequences,
-            context=context,
-            phase=phase,
-            peak_flops_per_s=peak_flops_per_s,
-            bandwidth_bytes_per_s=bandwidth_bytes_per_s,
-            scaleup_bw=scaleup_bw,
-            scaleout_bw=scaleout_bw,
-            scaleup_domain=scaleup_domain,
-            tp=tp,
-            pp=pp,
-            dp=dp,
-            ep=ep,
-            cal=cal,
-            sampled_tokens=sampled_tokens,
+            pa,
+            dec_seqs,
+            dec_rows_per_seq,
+            dec_ctx,
+            pf_tokens,
+            pf_seqs,
+            pf_ctx,
+            sampled,
+            layers_only,
         )
 
 
 def _forward_time(
-    model,
-    weights,
-    kv,
-    *,
-    new_tokens,
-    sequences,
-    context,
-    phase,
-    peak_flops_per_s,
-    bandwidth_bytes_per_s,
-    scaleup_bw,
-    scaleout_bw,
-    scaleup_domain,
-    tp,
-    pp,
-    dp,
-    ep,
-    cal,
-    sampled_tokens=None,
+    model, weights, kv, pa, dec_seqs, dec_rows, dec_ctx, pf_tokens, pf_seqs, pf_ctx, sampled, layers_only
 ):
-    T = np.asarray(new_tokens, dtype=float)
-    S = np.asarray(sequences, dtype=float)
-    ctx = np.asarray(context, dtype=float)
-    tp = np.asarray(tp, dtype=float)
-    pp = np.asarray(pp, dtype=float)
-    dp = np.asarray(dp, dtype=float)
-    ep = np.asarray(ep, dtype=float)
-    peak = np.asarray(peak_flops_per_s, dtype=float)
-    bw = np.asarray(bandwidth_bytes_per_s, dtype=float)
+    cal = pa.cal
+    Sd = np.asarray(dec_seqs, dtype=float)
+    Td = Sd * np.asarray(dec_rows, dtype=float)
+    ctx_d = np.asarray(dec_ctx, dtype=float)
+    P = np.asarray(pf_tokens, dtype=float)
+    Sp = np.asarray(pf_seqs, dtype=float)
+    ctx_p = np.asarray(pf_ctx, dtype=float)
+    T = Td + P  # GEMM rows of the step
+    tp, pp, dp, ep = pa.tp, pa.pp, pa.dp, pa.ep
+    peak, peak_e, peak_a, bw = (
+        pa.peak_flops_per_s,
+        pa.peak_flops_per_s_experts,
+        pa.peak_flops_per_s_attention,
+        pa.bandwidth_bytes_per_s,
+    )
     ge, gh = cal["gemm_efficiency"], cal["gemm_tokens_half"]
-    me, ae = cal["memory_efficiency"], cal["attention_efficiency"]
-    ce, lat = cal["comm_efficiency"], np.asarray(cal["comm_latency_us"]) * 1e-6
+    me, ae, moe_eff = cal["memory_efficiency"], cal["attention_efficiency"], cal["moe_efficiency"]
     bpp = _bytes_per_param(model, weights)
     kvb = prec.kv_bytes_per_element(kv)
     stb = max(kvb, 2.0)
-    h = model.hidden_size
+    h = float(model.hidden_size)
 
-    zero = np.zeros(np.broadcast(T, S, ctx, tp, pp, dp, ep, peak, bw).shape)
+    shape = np.broadcast(T, Sd, ctx_d, Sp, ctx_p, tp, peak).shape
+    zero = np.zeros(shape)
     br = {k: zero.copy() for k in OP_CLASSES}
     tc_sum, tm_sum = zero.copy(), zero.copy()
 
-    def gemm(cls, params, m_rows, bpp_c, count, flop_rows=None):
+    def add(cls, count, t, t_c, t_m):
         nonlocal tc_sum, tm_sum
-        rows = m_rows if flop_rows is None else flop_rows
-        flops = 2.0 * rows * params
-        byts = params * bpp_c + rows * ACT_BYTES * 0.0  # activation traffic is negligible next to weights
-        t, t_c, t_m = op_time_s(flops, byts, peak, bw, gemm_compute_efficiency(m_rows, ge, gh), me)
         br[cls] = br[cls] + count * t
         tc_sum = tc_sum + count * t_c
         tm_sum = tm_sum + count * t_m
 
-    tp_group_bw = link_bandwidth(tp, scaleup_domain, scaleup_bw, scaleout_bw)
-    ep_group = tp * dp
-    ep_bw = link_bandwidth(ep_group, scaleup_domain, scaleup_bw, scaleout_bw)
-    n_layers = float(model.num_layers)
+    def gemm(cls, params, rows, bpp_c, count, pk=peak, eff_mult=1.0):
+        flops = 2.0 * rows * params
+        t, t_c, t_m = op_time_s(
+            flops, params * bpp_c, pk, bw, gemm_compute_efficiency(rows, ge, gh) * eff_mult, me * eff_mult
+        )
+        add(cls, count, t, t_c, t_m)
+
+    moe_group = tp * dp  # chips of one pipeline stage: the expert layer spans them
+    moe_tp = np.maximum(moe_group / np.maximum(ep, 1.0), 1.0)  # expert tensor parallelism inside an EP rank
+    a2a_bw, _ = _group_link(pa, moe_group)
+    alpha = cal["comm_latency_us"] * 1e-6
+    ar_tp = allreduce_s(pa, T * h * ACT_BYTES, tp)  # one TP all-reduce of the step's activations
+    gath_dp = 2.0 * comm.allgather_time_s(T * h * ACT_BYTES, dp, a2a_bw, alpha)
     for g in layer_groups(model):
-        l, n = g.layer, float(g.count)
-        # --- attention / mixer projections (split over TP)
-        if l.attn_params:
-            gemm("attention_proj", l.attn_params / tp, T, bpp["attention"], n)
+        lay, n = g.layer, float(g.count)
+        # --- attention / mixer projections (split over TP; replicated over attention-DP ranks)
+        if lay.attn_params:
+            gemm("attention_proj", lay.attn_params / tp, T, bpp["attention"], n)
         # --- attention core
-        if l.attention in ("full", "sliding", "chunked"):
-            kvh = float(l.kv_heads)
-            kv_split = np.minimum(tp, kvh)
-            if phase == "decode":
-                read = attended_entries(l, ctx)
-                byts = S * (l.kv_elements_per_token * kvb) * read / kv_split
-                # the indexer (DSA / CSA / block selection) scans every cached index key
-                byts = byts + S * l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * ctx
-                flops = (T * l.attn_flops_per_ctx_token_decode * read + T * l.indexer_flops_per_ctx_token * ctx) / tp
-            else:
-                tok_per_seq = T / np.maximum(S, 1.0)
-                pairs = causal_attended_pairs(l, tok_per_seq, ctx)
-                idx_pairs = _causal_sum(ctx + tok_per_seq, None) - _causal_sum(ctx, None)
-                flops = (
-                    S * (l.attn_flops_per_ctx_token_prefill * pairs + l.indexer_flops_per_ctx_token * idx_pairs) / tp
-                )
-                byts = S * (
-                    l.kv_elements_per_token * kvb * kv_entries(l, ctx + tok_per_seq) / kv_split
-                    + l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * (ctx + tok_per_seq)
-                )
-            t, t_c, t_m = op_time_s(flops, byts, peak, bw, ae, me)
-            br["attention_core"] = br["attention_core"] + n * t
-            tc_sum, tm_sum = tc_sum + n * t_c, tm_sum + n * t_m
-        elif l.attention in ("linear", "mamba"):
-            flops = T * l.mixer_flops_per_token / tp
-            byts = S * l.state_elements_per_seq * stb * 2.0 / tp  # read + write the state
-            t, t_c, t_m = op_time_s(flops, byts, peak, bw, ae, me)
-            br["attention_core"] = br["attention_core"] + n * t
-            tc_sum, tm_sum = tc_sum + n * t_c, tm_sum + n * t_m
-        # --- dense MLP
-        if l.dense_mlp_params:
-            gemm("mlp", l.dense_mlp_params / tp, T, bpp["dense_mlp"], n)
-        # --- MoE
-        if l.mlp == "moe":
-            tokens_group = T * dp  # tokens of all attention-DP ranks meet in the expert layer
-            touched = expected_experts_touched(l.num_experts, l.experts_per_token, tokens_group)
-            rows_per_expert = tokens_group * l.experts_per_token / np.maximum(touched, 1e-9)
-            w_bytes = touched * l.expert_params * bpp["routed_experts"] / ep_group
-            flops = 2.0 * tokens_group * l.experts_per_token * l.expert_params / ep_group
-            t, t_c, t_m = op_time_s(flops, w_bytes, peak, bw, gemm_compute_efficiency(rows_per_expert, ge, gh), me)
-            br["experts"] = br["experts"] + n * t
-            tc_sum, tm_sum = tc_sum + n * t_c, tm_sum + n * t_m
-            if l.shared_expert_params or l.moe_other_params:
-                gemm("shared_experts", (l.shared_expert_params + l.moe_other_params) / tp, T, bpp["shared_experts"], n)
-            gemm("shared_experts", l.router_params, T, bpp["router"], n)
-            # EP all-to-all: dispatch + combine of each token's hidden state to its k experts
-            a2a_bytes = 2.0 * T * l.experts_per_token * h * ACT_BYTES / np.maximum(tp, 1)
-            br["communication"] = br["communication"] + n * alltoall_time_s(
-                a2a_bytes, np.where(ep > 1, ep_group, 1), ep_bw, ce, lat
+        if lay.attention in ("full", "sliding", "chunked"):
+            kv_split = np.minimum(tp, float(lay.kv_heads))
+            read = attended_entries(lay, ctx_d)
+            byts = Sd * lay.kv_elements_per_token * kvb * read / kv_split
+            byts = byts + Sd * lay.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * ctx_d
+            flops = (
+                Td * lay.attn_flops_per_ctx_token_decode * read + Td * lay.indexer_flops_per_ctx_token * ctx_d
+            ) / tp
+            tok_per_seq = P / np.maximum(Sp, 1e-9)
+            pairs = causal_attended_pairs(lay, tok_per_seq, ctx_p)
+            idx_pairs = _causal_sum(ctx_p + tok_per_seq, None) - _causal_sum(ctx_p, None)
+            flops = (
+                flops
+                + Sp * (lay.attn_flops_per_ctx_token_prefill * pairs + lay.indexer_flops_per_ctx_token * idx_pairs) / tp
             )
-            n_allreduce = 1.0  # after attention; the MoE output returns through the all-to-all combine
-            n_allreduce_ep1 = 2.0
-            n_ar = np.where(ep > 1, n_allreduce, n_allreduce_ep1)
+            byts = byts + Sp * (
+                lay.kv_elements_per_token * kvb * kv_entries(lay, ctx_p + tok_per_seq) / kv_split
+                + lay.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * (ctx_p + tok_per_seq)
+            )
+            t, t_c, t_m = op_time_s(flops, byts, peak_a, bw, ae, me)
+            add("attention_core", n, t, t_c, t_m)
+        elif lay.attention in ("linear", "mamba"):
+            flops = T * lay.mixer_flops_per_token / tp
+            byts = (Sd + Sp) * lay.state_elements_per_seq * stb * 2.0 / tp  # read + write the state
+            t, t_c, t_m = op_time_s(flops, byts, peak_a, bw, ae, me)
+            add("attention_core", n, t, t_c, t_m)
+        # --- dense MLP
+        if lay.dense_mlp_params:
+            gemm("mlp", lay.dense_mlp_params / tp, T, bpp["dense_mlp"], n)
+        # --- MoE
+        if lay.mlp == "moe":
+            E, k = float(lay.num_experts), float(lay.experts_per_token)
+            tokens_group = T * dp  # tokens of all attention-DP ranks meet in the expert layer
+            skew = cal["moe_skew"] * pa.eplb_skew_factor
+            imb = moe.load_imbalance(tokens_group, k, ep, skew)
+            ep_on = ep > 1
+            assign_rank = tokens_group * k / np.maximum(ep, 1.0) * imb  # busiest rank's token-expert pairs
+            touched_ep = moe.busiest_rank_experts_touched(E, k, tokens_group, ep)
+            touched_tp = moe.expected_experts_touched(E, k, tokens_group)
+            touched = np.where(ep_on, touched_ep, touched_tp)
+            assign = np.where(ep_on, assign_rank, tokens_group * k)
+            div = np.where(ep_on, moe_tp, moe_group)
+            w_bytes = touched * lay.expert_params * bpp["routed_experts"] / div
+            flops = 2.0 * assign * lay.expert_params / div
+            rows_per_expert = assign / np.maximum(touched, 1e-9)
+            t, t_c, t_m = op_time_s(
+                flops, w_bytes, peak_e, bw, gemm_compute_efficiency(rows_per_expert, ge, gh) * moe_eff, me * moe_eff
+            )
+            add("experts", n, t, t_c, t_m)
+            if lay.shared_expert_params or lay.moe_other_params:
+                gemm(
+                    "shared_experts",
+                    (lay.shared_expert_params + lay.moe_other_params) / tp,
+                    T,
+                    bpp["shared_experts"],
+                    n,
+                )
+            gemm("shared_experts", lay.router_params, T, bpp["router"], n)
+            # expert-parallel dispatch (tokens to their k experts) and combine (results back), per rank
+            disp = T * k * h * pa.dispatch_bytes / np.maximum(tp, 1.0)
+            comb = T * k * h * ACT_BYTES / np.maximum(tp, 1.0)
+            a2a = comm.alltoall_time_s(disp * imb, ep, a2a_bw, alpha) + comm.alltoall_time_s(
+                comb * imb, ep, a2a_bw, alpha
+            )
+            # DP attention with tensor-parallel experts: gather every rank's tokens, reduce-scatter the results
+            moe_comm = np.where(ep_on, a2a, np.where(dp > 1, gath_dp, 0.0))
+            br["communication"] = br["communication"] + n * moe_comm
+            # all-reduces over the attention TP group: after attention, and after a TP-only MoE
+            n_ar = np.where(ep_on | (dp > 1), 1.0, 2.0)
         else:
-            n_ar = 2.0 if l.mlp != "none" and l.attention != "none" else 1.0
-        msg = T * h * ACT_BYTES
-        br["communication"] = br["communication"] + n * n_ar * allreduce_time_s(msg, tp, tp_group_bw, ce, lat)
+            n_ar = 2.0 if lay.mlp != "none" and lay.attention != "none" else 1.0
+        br["communication"] = br["communication"] + n * n_ar * ar_tp
 
-    # --- lm_head on the sampled rows (decode: every new token; prefill: the last token of each sequence)
-    rows = T if sampled_tokens is None else np.asarray(sampled_tokens, dtype=float)
-    lm_params = model.vocab_size * h
-    gemm("lm_head", lm_params / tp, rows, bpp["lm_head"], 1.0)
-    # --- PP hand-off between stages
-    pp_bw = link_bandwidth(tp * pp, scaleup_domain, scaleup_bw, scaleout_bw)
-    br["communication"] = br["communication"] + np.where(
-        pp > 1, (pp - 1) * (T * h * ACT_BYTES / (pp_bw * ce) + lat), 0.0
-    )
-    # --- fixed overheads
-    br["overhead"] = (
-        br["overhead"]
-        + cal["step_overhead_ms"] * 1e-3
-        + cal["layer_overhead_us"] * 1e-6 * n_layers
-        + cal["seq_overhead_us"] * 1e-6 * S
-    )
-
+    n_layers = float(model.num_layers)
+    if not layers_only:
+        rows = (Td + Sp) if sampled is None else np.asarray(sampled, dtype=float)
+        gemm("lm_head", model.vocab_size * h / tp, rows, bpp["lm_head"], 1.0)
+        # pipeline hand-offs between stages, and per-stage synchronisation
+        pp_bw, _ = _group_link(pa, tp * pp)
+        hand = np.where(pp > 1, (pp - 1.0) * comm.p2p_time_s(T * h * ACT_BYTES, pp_bw, alpha), 0.0)
+        br["communication"] = br["communication"] + hand
+        br["overhead"] = (
+            br["overhead"]
+            + cal["step_overhead_ms"] * 1e-3
+            + cal["pp_stage_overhead_us"] * 1e-6 * np.maximum(pp - 1.0, 0.0)
+            + cal["seq_overhead_us"] * 1e-6 * (Sd + Sp)
+        )
+    br["overhead"] = br["overhead"] + cal["layer_overhead_us"] * 1e-6 * n_layers
     total = sum(br.values())
     bounds = {"compute": tc_sum, "memory": tm_sum, "communication": br["communication"], "overhead": br["overhead"]}
     return total, br, bounds
@@ -304,13 +325,6 @@ def _forward_time(
 
 def bound_label(bounds: dict) -> np.ndarray:
     """Which of compute / memory / communication / overhead dominates (per element)."""
-    keys = ("compute", "memory", "communication", "overhead")
-    stack = np.stack(
-        [
-            np.broadcast_to(
-                np.asarray(bounds[k], dtype=float), np.broadcast(*[np.asarray(bounds[x]) for x in keys]).shape
-            )
-            for k in keys
-        ]
-    )
-    return np.array(keys)[np.argmax(stack, axis=0)]
+    shape = np.broadcast(*[np.asarray(bounds[x]) for x in BOUND_KEYS]).shape
+    stack = np.stack([np.broadcast_to(np.asarray(bounds[k], dtype=float), shape) for k in BOUND_KEYS])
+    return np.array(BOUND_KEYS)[np.argmax(stack, axis=0)]

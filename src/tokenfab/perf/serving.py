@@ -1,195 +1,105 @@
-"""Serving model: aggregated continuous batching on top of the roofline (roofline.py), NumPy-vectorized.
+"""Serving model: continuous batching on top of the roofline, per attention-DP rank, NumPy-vectorized.
 
-For a deployment of ``gpus = TP x PP x DP`` chips serving ``concurrency`` requests of ISL input and OSL output tokens:
+For a deployment of ``gpus = TP x PP x DP`` chips (DP attention ranks, each with its own scheduler and batch; the
+expert layer spans all of them) serving requests of ISL input and OSL output tokens, :func:`serve` finds the steady
+state of the scheduler (perf/scheduling.py) with the roofline's round times (perf/roofline.py):
 
-- decode pass: every running sequence of a DP rank advances one token (``1 + draft`` rows with speculative decoding /
-  MTP); with PP the batch is split into PP micro-batches in flight, so a token's pass time is the whole model's time
-  at the micro-batch size;
-- prefill work: new input tokens (ISL x (1 - prefix-cache hit rate)) are processed in chunks of
-  ``MAX_BATCH_TOKENS`` mixed with decode (chunked prefill); a request's share of a chunk's time is its prefill work;
-- closed loop (a fixed concurrency): per replica, ``1 = R x (OSL x t_pass / (B x accepted)) + R x t_prefill_work``
-  gives the completion rate R; decode is slowed by the share of time spent on prefill, so
-  ``TPOT = t_pass / accepted / (1 - rho_prefill)``;
-- TTFT = half a decode pass (arrival mid-step) + the wait for prefills scheduled ahead (M/D/1 on the prefill share)
-  + the request's own prefill pass;
-- open loop (a request rate): the decode batch solves Little's law ``B = rate x E2E`` by fixed-point iteration.
+- a decode-only round: every running sequence of a rank advances (``1 + draft`` rows each with speculative decoding,
+  perf/speculative.py, plus the draft passes); with PP the batch runs as PP micro-batches and a round is one traversal
+  of all stages at the micro-batch size (at least one sequence per micro-batch: fewer sequences than stages leave
+  the pipeline partly idle);
+- a mixed round also prefills the prompt tokens the token budget leaves (chunked prefill); engines that do not mix run
+  prefill-only rounds and the decodes wait (engines.yaml ``mixed_batching``);
+- closed loop (a fixed concurrency, or as many as fit: offline): Schweitzer's mean value analysis of the prefill
+  queue and the decode phase; open loop (a Poisson rate): an M/D/1 prefill queue and Little's law for the batch;
+- TTFT = half a round (arrival mid-round) + the prefill queue's response (its wait and the request's own chunks) +
+  the wait for a free slot when more requests are in flight than the KV cache holds; TPOT = 1 / (acceptance x
+  rounds per second); percentiles of TPOT from the mix of decode-only and mixed rounds, of TTFT from the queue.
 
-Concurrency is capped by KV-cache memory (memory.max_sequences) and by ``MAX_BATCH_SIZE``.
+Concurrency is capped by the KV cache (perf/memory.py kv_capacity_sequences: the engine's memory fraction, its page
+size and reservation policy) and by the engine's maximum running sequences per scheduler.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
 from tokenfab.catalog import precision as prec
-from tokenfab.catalog.calibration import PARAM_NAMES, CalibrationProfile, PerfParams, load_profile
+from tokenfab.catalog.calibration import CalibrationProfile, load_profile
+from tokenfab.catalog.engines import EngineSpec, resolve_engine
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError, require_int, require_positive, require_range
+from tokenfab.perf import queueing as Q
+from tokenfab.perf import scheduling as sch
+from tokenfab.perf import speculative as spec
 from tokenfab.perf.memory import (
-    MAX_BATCH_TOKENS,
-    RUNTIME_OVERHEAD_FRACTION,
-    SRAM_MAX_BATCH_TOKENS,
     Parallelism,
     activation_bytes_per_gpu,
     auto_parallelism,
     fit,
+    kv_capacity_sequences,
     kv_shard_factor,
-    max_sequences,
     resolve_parallelism,
     sram_layout,
     weight_bytes_per_gpu,
 )
-from tokenfab.perf.roofline import OP_CLASSES, bound_label, forward_time
+from tokenfab.perf.points import PointArrays, point_arrays
+from tokenfab.perf.roofline import bound_label, forward_time
 
-# TensorRT-LLM's default maximum batch size (trtllm-bench / TRT-LLM build default max_batch_size=2048) caps
-# concurrency per replica even when KV memory would allow more.
-MAX_BATCH_SIZE = 2048
-
-
-@dataclass(frozen=True)
-class PointArrays:
-    """Flat arrays (one element per configuration) of everything hardware- and config-specific."""
-
-    peak_flops_per_s: np.ndarray
-    bandwidth_bytes_per_s: np.ndarray
-    scaleup_bw: np.ndarray
-    scaleout_bw: np.ndarray
-    scaleup_domain: np.ndarray
-    capacity_bytes: np.ndarray
-    overhead_fraction: np.ndarray
-    tp: np.ndarray
-    pp: np.ndarray
-    dp: np.ndarray
-    ep: np.ndarray
-    cal: dict  # name -> array
-    max_batch_tokens: np.ndarray | float = MAX_BATCH_TOKENS  # activation workspace sizing
+# fixed-point iterations of the steady state (damped; converges in ~10 for every case of the calibration data)
+ITERATIONS = 14
+PERCENTILES = (0.5, 0.9, 0.99)
 
 
-def hardware_arrays(
-    hws: Sequence[HardwareSpec], weights: str, profile: CalibrationProfile, tp, pp, dp, ep, *, warn: bool = False
-) -> PointArrays:
-    """Stack per-point hardware figures and calibration parameters (``hws[i]`` belongs to point i)."""
-    peak, bw, su, so, dom, cap, ovh, mbt = [], [], [], [], [], [], [], []
-    cal = {k: [] for k in PARAM_NAMES}
-    cache = {}
-    for hw in hws:
-        if hw.key not in cache:
-            cf = prec.compute_format(weights, hw.peak_flops_per_s)
-            if warn and cf.warning:
-                warnings.warn(f"{hw.key}: {cf.warning}", stacklevel=3)
-            pr = profile.params_for(hw)
-            cache[hw.key] = (
-                hw.peak_flops_per_s[cf.used],
-                hw.memory_bandwidth_bytes_per_s,
-                hw.scaleup_bandwidth_bytes_per_s,
-                hw.scaleout_bandwidth_bytes_per_s,
-                hw.scaleup_domain_size,
-                hw.weight_memory_bytes,
-                0.0 if hw.kind == "sram" else RUNTIME_OVERHEAD_FRACTION,
-                pr,
-            )
-        p_, b_, su_, so_, d_, c_, o_, pr = cache[hw.key]
-        peak.append(p_)
-        bw.append(b_)
-        su.append(su_)
-        so.append(so_)
-        dom.append(d_)
-        cap.append(c_)
-        ovh.append(o_)
-        mbt.append(SRAM_MAX_BATCH_TOKENS if hw.kind == "sram" else MAX_BATCH_TOKENS)
-        for k in PARAM_NAMES:
-            cal[k].append(getattr(pr, k))
-    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
-    return PointArrays(
-        f(peak),
-        f(bw),
-        f(su),
-        f(so),
-        f(dom),
-        f(cap),
-        f(ovh),
-        f(tp),
-        f(pp),
-        f(dp),
-        f(ep),
-        {k: f(v) for k, v in cal.items()},
-        f(mbt),
-    )
+def _f(x, shape) -> np.ndarray:
+    return np.broadcast_to(np.asarray(x, dtype=float), shape).astype(float)
 
 
-def concurrency_cap(model: ModelSpec, weights: str, kv: str, pa: PointArrays, context_tokens) -> np.ndarray:
-    """Largest total concurrency that fits in memory (all DP replicas), capped by MAX_BATCH_SIZE per replica."""
+def concurrency_cap(model: ModelSpec, weights: str, kv: str, pa: PointArrays, isl, osl) -> np.ndarray:
+    """Largest total concurrency the KV cache holds (all DP ranks), capped by the engine's running-sequence limit."""
     par = Parallelism(tp=pa.tp, pp=pa.pp, dp=pa.dp, ep=pa.ep)
-    n = max_sequences(
+    n = kv_capacity_sequences(
         model,
         weights,
         kv,
         par,
-        context_tokens,
+        isl=isl,
+        osl=osl,
         capacity_bytes=pa.capacity_bytes,
-        runtime_overhead_fraction=pa.overhead_fraction,
+        memory_fraction=pa.memory_fraction,
+        memory_basis_free=pa.memory_basis_free,
         max_batch_tokens=pa.max_batch_tokens,
+        kv_block_tokens=pa.kv_block_tokens,
+        reserve_full=pa.kv_reserve_full,
     )
-    return np.minimum(n, MAX_BATCH_SIZE * pa.dp)
+    return np.minimum(n, pa.max_seqs * pa.dp)
 
 
-def _passes(model, weights, kv, pa: PointArrays, *, isl, osl, batch_per_rank, draft_tokens, prefix_hit):
-    """Decode pass time at a batch, prefill work per request, single-request prefill latency."""
-    ctx_dec = isl + osl / 2.0
-    micro = np.maximum(batch_per_rank / pa.pp, 1e-9)
-    common = dict(
-        peak_flops_per_s=pa.peak_flops_per_s,
-        bandwidth_bytes_per_s=pa.bandwidth_bytes_per_s,
-        scaleup_bw=pa.scaleup_bw,
-        scaleout_bw=pa.scaleout_bw,
-        scaleup_domain=pa.scaleup_domain,
-        tp=pa.tp,
-        pp=pa.pp,
-        dp=pa.dp,
-        ep=pa.ep,
-        cal=pa.cal,
+def _draft_s(model, weights, kv, pa, seqs, ctx, k, parallel):
+    """Time of the draft passes of one round: one decoder layer + lm_head per draft token (MTP, EAGLE-3), or one
+    pass over the whole block (DSpark)."""
+    k = np.asarray(k, dtype=float)
+    if not np.any(k > 0):
+        return 0.0
+    rows = np.where(parallel, k, 1.0)
+    t_layers, br, _ = forward_time(
+        model, weights, kv, pa, dec_seqs=seqs, dec_rows_per_seq=rows, dec_ctx=ctx, layers_only=True
     )
-    t_dec, br_dec, bounds = forward_time(
-        model,
-        weights,
-        kv,
-        new_tokens=micro * (1 + draft_tokens),
-        sequences=micro,
-        context=ctx_dec,
-        phase="decode",
-        **common,
-    )
-    if draft_tokens:
-        # MTP / draft head: roughly one extra decoder layer per drafted token
-        t_dec = t_dec + draft_tokens * (t_dec - br_dec["lm_head"] - br_dec["overhead"]) / model.num_layers
-    cached = isl * prefix_hit
-    new = np.maximum(isl - cached, 1.0)
-    chunk = np.maximum(np.minimum(MAX_BATCH_TOKENS, np.maximum(new, batch_per_rank * new)), new)
-    seqs_in_chunk = chunk / new
-    t_chunk, br_pf, _ = forward_time(
-        model,
-        weights,
-        kv,
-        new_tokens=chunk,
-        sequences=seqs_in_chunk,
-        context=cached,
-        phase="prefill",
-        sampled_tokens=seqs_in_chunk,
-        **common,
-    )
-    # pipelined chunks: each stage is busy 1/PP of a chunk's latency
-    t_pf_work = t_chunk / seqs_in_chunk / pa.pp
-    t_pf_single, _, _ = forward_time(
-        model, weights, kv, new_tokens=new, sequences=1.0, context=cached, phase="prefill", sampled_tokens=1.0, **common
-    )
-    return t_dec, br_dec, bounds, t_pf_work, t_pf_single
+    per_layer = (t_layers - br["overhead"]) / float(model.num_layers)
+    lm = _lm_head_s(model, weights, kv, pa, seqs * rows)
+    passes = np.where(parallel, 1.0, k)
+    return np.where(k > 0, passes * (per_layer + lm), 0.0)
+
+
+def _lm_head_s(model, weights, kv, pa, rows):
+    t, br, _ = forward_time(model, weights, kv, pa, dec_seqs=0.0, sampled=rows)
+    return br["lm_head"]
 
 
 def serve(
@@ -202,91 +112,117 @@ def serve(
     osl,
     concurrency=None,
     rate_rps=None,
-    mtp_draft_tokens: int = 0,
-    mtp_acceptance_length: float = 1.0,
-    prefix_hit_rate: float = 0.0,
-    iterations: int = 40,
+    draft_tokens=0,
+    acceptance_length=1.0,
+    parallel_draft=False,
+    prefix_hit_rate=0.0,
+    decode_only: bool = False,
+    iterations: int = ITERATIONS,
 ) -> dict:
-    """Closed loop at ``concurrency`` (total, or ``None`` for the memory cap = max throughput), or open loop at
-    ``rate_rps`` (total requests/s). Returns a dict of arrays (one element per point)."""
-    isl = float(isl)
-    osl = float(osl)
-    accept = float(mtp_acceptance_length) if mtp_draft_tokens else 1.0
-    cap = concurrency_cap(model, weights, kv, pa, isl + osl)
+    """Steady state of every point (arrays broadcast against the points of ``pa``).
+
+    concurrency: total requests in flight (NaN or None: as many as the KV cache holds, i.e. offline max throughput);
+    rate_rps: total Poisson arrival rate (NaN or None: closed loop). ``decode_only``: a disaggregated decode pool
+    (prompts arrive prefilled with their KV; no prefill work here). Returns a dict of arrays."""
+    n = pa.n
+    shape = (n,)
+    isl = _f(isl, shape)
+    osl = _f(osl, shape)
+    conc_in = _f(np.nan if concurrency is None else concurrency, shape)
+    rate_in = _f(np.nan if rate_rps is None else rate_rps, shape)
+    k = _f(draft_tokens, shape)
+    acc = np.where(k > 0, _f(acceptance_length, shape), 1.0)
+    par_draft = np.broadcast_to(np.asarray(parallel_draft, dtype=bool), shape)
+    hit = _f(prefix_hit_rate, shape)
+    open_loop = np.isfinite(rate_in)
+    dp, pp = pa.dp, pa.pp
     gpus = pa.tp * pa.pp * pa.dp
 
-    if rate_rps is None:
-        conc = cap if concurrency is None else np.minimum(np.asarray(concurrency, dtype=float), np.maximum(cap, 0))
-        conc = np.broadcast_to(conc, cap.shape).astype(float)
-        B = np.maximum(conc / pa.dp, 1e-9)
-        t_dec, br, bounds, t_pf_work, t_pf_single = _passes(
+    cap_total = concurrency_cap(model, weights, kv, pa, isl, osl)
+    cap = np.floor(cap_total / dp)  # per rank
+    fits = cap >= 1
+    c_req = np.where(np.isfinite(conc_in), conc_in / dp, cap)  # requests in flight per rank (closed loop)
+    running = np.where(open_loop, cap, np.maximum(np.minimum(c_req, cap), 1.0))
+    lam = np.where(open_loop, rate_in / dp, np.nan)
+    isl_new = np.where(decode_only, 0.0, np.maximum(isl * (1.0 - hit), 1.0))
+    cached = isl - isl_new
+    ctx_d = isl + osl / 2.0
+    acc_var = sch.acceptance_variance(acc, k)
+    mixed = np.asarray(pa.mixed_batching, dtype=bool)
+
+    B = running.copy()
+    X = np.where(open_loop, lam, running / np.maximum(osl * 0.02 + 1.0, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(max(int(iterations), 1)):
+            t = _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed)
+            U = np.where(decode_only, 0.0, X * t["s"])
+            U_c = np.clip(U, 0.0, 0.999)
+            N = sch.rounds_per_s(U_c, t["t_d"], t["t_m"], mixed)
+            tpot = 1.0 / (acc * N)
+            Z = np.maximum(osl - 1.0, 0.0) * tpot
+            R_closed = sch.closed_loop_response_s(t["s"], Z, running)
+            wq_open = np.where(U_c > 0, t["s"] * U_c / (2.0 * (1.0 - U_c)), 0.0)  # M/D/1 (Pollaczek-Khinchine)
+            R = np.where(decode_only, 0.0, np.where(open_loop, t["s"] + wq_open, R_closed))
+            X_new = np.where(open_loop, lam, running / np.maximum(R + Z, 1e-12))
+            B_new = np.where(open_loop, np.clip(lam * Z, 1.0, np.maximum(cap, 1.0)), running - X_new * R)
+            X = 0.5 * X + 0.5 * X_new
+            B = np.clip(0.5 * B + 0.5 * B_new, 1.0, np.maximum(running, 1.0))
+        t = _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed)
+        U = np.where(decode_only, 0.0, X * t["s"])
+        overloaded = open_loop & ((U >= 0.999) | (lam * (np.maximum(osl - 1.0, 0.0) / (acc * N) + R) > cap * 1.001))
+        U_c = np.clip(U, 0.0, 0.999)
+        N = sch.rounds_per_s(U_c, t["t_d"], t["t_m"], mixed)
+        share = sch.mixed_round_share(U_c, t["t_d"], t["t_m"], mixed)
+        tpot = 1.0 / (acc * N)
+        Z = np.maximum(osl - 1.0, 0.0) * tpot
+        mean_round = 1.0 / N
+        # closed loop beyond the KV cache: the extra requests wait for a slot (Little's law on the waiting line)
+        extra = np.where(open_loop, 0.0, np.maximum(c_req - running, 0.0))
+        w_slot = extra / np.maximum(X, 1e-12)
+        ttft = np.where(decode_only, 0.0, 0.5 * mean_round + R + w_slot)
+        out_tps_rank = np.where(open_loop, np.minimum(lam, X), X) * osl
+        # percentiles
+        qp = Q.mdc_params(np.where(decode_only, 0.0, X), np.maximum(t["s"], 1e-9), 1)
+        ttft_q = {}
+        for q in PERCENTILES:
+            v = Q.ttft_quantile_ms(q, ttft * 1e3, params=qp) / 1e3
+            ceiling = np.where(open_loop, np.inf, 0.5 * mean_round + running * t["s"] + w_slot)
+            ttft_q[q] = np.where(decode_only, 0.0, np.clip(v, 0.5 * mean_round + t["s"], ceiling))
+        tpot_q = {q: sch.tpot_quantile_s(q, t["t_d"], t["t_m"], share, acc, acc_var, osl, mixed) for q in PERCENTILES}
+        itl_mean, itl_median = sch.itl_stats_s(t["t_d"], t["t_m"], share, U_c, mixed)
+        # prefill's share of the GPU time: the extra time of mixed rounds, or the prefill rounds themselves
+        prefill_time_share = np.where(mixed, U_c / np.maximum(t["t_m"], 1e-12) * (t["t_m"] - t["t_d"]), U_c)
+
+    out_tps = np.where(fits, out_tps_rank * dp, 0.0)
+    if np.any(overloaded):
+        # past saturation a deployment runs at its closed-loop maximum and the queue grows without bound
+        sat = serve(
             model,
             weights,
             kv,
             pa,
             isl=isl,
             osl=osl,
-            batch_per_rank=B,
-            draft_tokens=mtp_draft_tokens,
-            prefix_hit=prefix_hit_rate,
+            concurrency=None,
+            draft_tokens=k,
+            acceptance_length=acc,
+            parallel_draft=par_draft,
+            prefix_hit_rate=hit,
+            iterations=iterations,
         )
-        R = 1.0 / (osl * t_dec / (B * accept) + t_pf_work)  # completions per second per replica
-        rho = np.clip(R * t_pf_work, 0.0, 0.999)
-        tpot = t_dec / accept / (1.0 - rho)
-        ttft = 0.5 * t_dec + rho / (2.0 * (1.0 - rho)) * t_pf_single + t_pf_single
-        out_tps = R * osl * pa.dp
-    else:
-        lam = float(rate_rps) / pa.dp  # per replica
-        B = np.ones_like(cap)
-        for _ in range(iterations):
-            t_dec, br, bounds, t_pf_work, t_pf_single = _passes(
-                model,
-                weights,
-                kv,
-                pa,
-                isl=isl,
-                osl=osl,
-                batch_per_rank=B,
-                draft_tokens=mtp_draft_tokens,
-                prefix_hit=prefix_hit_rate,
-            )
-            rho = lam * t_pf_work
-            rho_c = np.clip(rho, 0.0, 0.999)
-            tpot = t_dec / accept / (1.0 - rho_c)
-            ttft = 0.5 * t_dec + rho_c / (2.0 * (1.0 - rho_c)) * t_pf_single + t_pf_single
-            e2e = ttft + (osl - 1.0) * tpot
-            B = 0.5 * B + 0.5 * np.clip(lam * e2e, 1.0, np.maximum(cap / pa.dp, 1.0))
-        overloaded = (rho >= 1.0) | (lam * e2e > cap / pa.dp * 1.001)
-        conc = B * pa.dp
-        out_tps = lam * osl * pa.dp
-        if np.any(overloaded):
-            # past saturation the deployment runs at its memory-capped batch: throughput saturates at the closed-loop
-            # maximum, and the queue (hence TTFT) grows without bound
-            sat = serve(
-                model,
-                weights,
-                kv,
-                pa,
-                isl=isl,
-                osl=osl,
-                concurrency=None,
-                mtp_draft_tokens=mtp_draft_tokens,
-                mtp_acceptance_length=mtp_acceptance_length,
-                prefix_hit_rate=prefix_hit_rate,
-            )
-            out_tps = np.where(overloaded, np.minimum(sat["output_tokens_per_s"], out_tps), out_tps)
-            tpot = np.where(overloaded, sat["tpot_ms"] / 1e3, tpot)
-            ttft = np.where(overloaded, np.inf, ttft)
-            conc = np.where(overloaded, sat["concurrency"], conc)
-            t_dec = np.where(overloaded, sat["decode_step_ms"] / 1e3, t_dec)
-    fits = cap >= 1
-    out_tps = np.where(fits, out_tps, 0.0)
+        out_tps = np.where(overloaded, np.minimum(sat["output_tokens_per_s"], out_tps), out_tps)
+        tpot = np.where(overloaded, sat["tpot_ms"] / 1e3, tpot)
+        ttft = np.where(overloaded, np.inf, ttft)
+        for q in PERCENTILES:
+            ttft_q[q] = np.where(overloaded, np.inf, ttft_q[q])
     total_tps = out_tps * (isl + osl) / osl
-    e2e = ttft + (osl - 1.0) * tpot
-    res = {
-        "ttft_ms": np.where(fits, ttft * 1e3, np.inf),
-        "tpot_ms": np.where(fits, tpot * 1e3, np.inf),
-        "e2el_ms": np.where(fits, e2e * 1e3, np.inf),
+    e2e = ttft + np.maximum(osl - 1.0, 0.0) * tpot
+    conc_out = np.where(open_loop, np.minimum(B + np.where(np.isfinite(lam), lam, 0.0) * R, cap), running) * dp
+    inf = np.inf
+    res: dict[str, Any] = {
+        "ttft_ms": np.where(fits, ttft * 1e3, inf),
+        "tpot_ms": np.where(fits, tpot * 1e3, inf),
+        "e2el_ms": np.where(fits, e2e * 1e3, inf),
         "tokens_per_s_per_user": np.where(fits, 1.0 / tpot, 0.0),
         "output_tokens_per_s": out_tps,
         "input_tokens_per_s": out_tps * isl / osl,
@@ -295,17 +231,204 @@ def serve(
         "input_tokens_per_s_per_gpu": out_tps * isl / osl / gpus,
         "total_tokens_per_s_per_gpu": total_tps / gpus,
         "requests_per_s": out_tps / osl,
-        "concurrency": np.where(fits, conc, 0.0),
-        "concurrency_cap": cap,
+        "concurrency": np.where(fits, conc_out, 0.0),
+        "concurrency_cap": cap_total,
         "fits": fits,
-        "decode_step_ms": t_dec * 1e3,
-        "prefill_ms": t_pf_single * 1e3,
-        "prefill_share": rho,
-        "bound": bound_label(bounds),
-        "overloaded": overloaded if rate_rps is not None else np.zeros(cap.shape, dtype=bool),
-        "breakdown_ms": {k: np.broadcast_to(v, cap.shape) * 1e3 for k, v in br.items()},
+        "decode_step_ms": t["t_d"] * 1e3,
+        "mixed_step_ms": t["t_m"] * 1e3,
+        "prefill_ms": t["s"] * 1e3,
+        "prefill_share": U,
+        "prefill_time_share": prefill_time_share,
+        "mixed_round_share": share,
+        "itl_ms": np.where(fits, itl_mean * 1e3, inf),
+        "itl_median_ms": np.where(fits, itl_median * 1e3, inf),
+        "acceptance_length": acc,
+        "bound": bound_label(t["bounds"]),
+        "overloaded": overloaded,
+        "breakdown_ms": {kk: np.broadcast_to(v, shape) * 1e3 for kk, v in t["breakdown"].items()},
         "gpus": gpus,
+        "mean_round_ms": mean_round * 1e3,
+        "queue_lambda_per_rank": np.where(decode_only, 0.0, X),
+        "queue_service_s": t["s"],
     }
+    for q in PERCENTILES:
+        lbl = Q.percentile_label(q)
+        res[f"ttft_{lbl}_ms"] = np.where(fits, ttft_q[q] * 1e3, inf)
+        res[f"tpot_{lbl}_ms"] = np.where(fits, tpot_q[q] * 1e3, inf)
+    return res
+
+
+def _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed):
+    """Round times at a decode batch B per rank: decode-only t_d, mixed (or prefill-only) t_m, and the prefill
+    service time s of one request."""
+    pp = pa.pp
+    micro = np.maximum(B / pp, 1.0)
+    rows = 1.0 + k
+    draft = _draft_s(model, weights, kv, pa, micro, ctx_d, k, par_draft)
+    t_d, br, bounds = forward_time(model, weights, kv, pa, dec_seqs=micro, dec_rows_per_seq=rows, dec_ctx=ctx_d)
+    t_d = t_d + draft
+    P = sch.prefill_tokens_per_round(
+        pa.max_batch_tokens, np.where(mixed, B * rows, 0.0), isl_new, pa.chunked_prefill, mixed
+    )
+    P = np.where(isl_new > 0, P, 0.0)
+    P_micro = P / pp
+    pf_seqs = np.maximum(P_micro / np.maximum(isl_new, 1.0), np.where(P_micro > 0, 1.0 / pp, 0.0))
+    pf_ctx = cached + np.maximum(isl_new - P, 0.0) / 2.0
+    dec_m = np.where(mixed, micro, 0.0)
+    t_m, _, _ = forward_time(
+        model,
+        weights,
+        kv,
+        pa,
+        dec_seqs=dec_m,
+        dec_rows_per_seq=rows,
+        dec_ctx=ctx_d,
+        pf_tokens=P_micro,
+        pf_seqs=pf_seqs,
+        pf_ctx=pf_ctx,
+    )
+    t_m = t_m + np.where(mixed, draft, 0.0)
+    s = np.where(isl_new > 0, isl_new / np.maximum(P, 1.0) * t_m, 0.0)
+    return {
+        "t_d": t_d,
+        "t_m": np.maximum(t_m, t_d * np.where(mixed, 1.0, 0.0)),
+        "s": s,
+        "breakdown": br,
+        "bounds": bounds,
+    }
+
+
+# ----------------------------------------------------------------------------------------------- disaggregated
+def kv_transfer_s(model: ModelSpec, kv: str, isl, pa_prefill: PointArrays, pa_decode: PointArrays, *, same_domain):
+    """Time to move one prompt's KV cache from a prefill replica to a decode replica: its bytes over the prefill
+    replica's links (every GPU of the prefill layout sends its shard in parallel), over the scale-up fabric when both
+    pools sit in one scale-up domain (``same_domain``), else over the scale-out NICs, plus one collective latency."""
+    par = Parallelism(tp=pa_prefill.tp, pp=pa_prefill.pp, dp=pa_prefill.dp, ep=pa_prefill.ep)
+    links = np.asarray(kv_shard_factor(model, par), dtype=float)
+    bw_link = np.where(
+        np.asarray(same_domain, dtype=bool),
+        np.minimum(pa_prefill.scaleup_bw, pa_decode.scaleup_bw),
+        np.maximum(np.minimum(pa_prefill.scaleout_bw, pa_decode.scaleout_bw), 1e6),
+    )
+    eff = np.minimum(pa_prefill.cal["comm_efficiency"], pa_decode.cal["comm_efficiency"])
+    byts = np.asarray(kv_cache_bytes(model, np.asarray(isl, dtype=float), kv, 1), dtype=float)
+    return byts / (bw_link * eff * links) + pa_prefill.cal["comm_latency_us"] * 1e-6
+
+
+def serve_disagg(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    pa_prefill: PointArrays,
+    pa_decode: PointArrays,
+    *,
+    isl,
+    osl,
+    concurrency=None,
+    rate_rps=None,
+    prefill_replicas=1.0,
+    decode_replicas=1.0,
+    draft_tokens=0,
+    acceptance_length=1.0,
+    parallel_draft=False,
+    prefix_hit_rate=0.0,
+    same_domain=False,
+    prefill_weights: str | None = None,
+    prefill_kv: str | None = None,
+    iterations: int = ITERATIONS,
+) -> dict:
+    """Steady state of a disaggregated unit: ``prefill_replicas`` prefill replicas (layout ``pa_prefill``, their own
+    hardware, engine and precision) feeding ``decode_replicas`` decode replicas (``pa_decode``) over the KV link.
+
+    The prefill pool is a queue of x x DP_p servers running prefill-only rounds of the full token budget; the decode
+    pool runs decode-only rounds (no prefill interference). Closed loop (``concurrency`` in flight): Schweitzer's MVA
+    with the prefill queue, the KV transfer and the decode phase as the delay; open loop: an M/D/c prefill queue
+    (perf/queueing.py). TTFT = prefill queue response + KV transfer + the decode replica's first round."""
+    n = pa_decode.n
+    shape = (n,)
+    isl = _f(isl, shape)
+    osl = _f(osl, shape)
+    x = _f(prefill_replicas, shape)
+    y = _f(decode_replicas, shape)
+    conc_in = _f(np.nan if concurrency is None else concurrency, shape)
+    rate_in = _f(np.nan if rate_rps is None else rate_rps, shape)
+    open_loop = np.isfinite(rate_in)
+    k = _f(draft_tokens, shape)
+    acc = np.where(k > 0, _f(acceptance_length, shape), 1.0)
+    par_draft = np.broadcast_to(np.asarray(parallel_draft, dtype=bool), shape)
+    hit = _f(prefix_hit_rate, shape)
+    wp, kvp_ = prefill_weights or weights, prefill_kv or kv
+    isl_new = np.maximum(isl * (1.0 - hit), 1.0)
+    cached = isl - isl_new
+    ctx_d = isl + osl / 2.0
+    zeros = np.zeros(shape)
+    no_mix = np.zeros(shape, dtype=bool)
+    # prefill pool: service time of one request on one rank (prefill-only rounds of the whole budget)
+    tp_ = _rounds(model, wp, kvp_, pa_prefill, zeros + 1e-9, ctx_d, isl_new, cached, zeros, par_draft, no_mix)
+    s_p = tp_["s"]
+    servers = x * pa_prefill.dp
+    cap_p = concurrency_cap(model, wp, kvp_, pa_prefill, isl, np.ones(shape))
+    cap_d = concurrency_cap(model, weights, kv, pa_decode, isl, osl) * y  # all decode replicas
+    fits = (cap_p >= 1) & (cap_d >= 1)
+    t_kv = kv_transfer_s(model, kv, isl, pa_prefill, pa_decode, same_domain=same_domain)
+    C = np.where(np.isfinite(conc_in), np.minimum(conc_in, np.maximum(cap_d, 1.0)), np.maximum(cap_d, 1.0))
+    lam = np.where(open_loop, rate_in, np.nan)
+    ranks_d = y * pa_decode.dp
+    X = np.where(open_loop, lam, C / np.maximum(osl * 0.02 + 1.0, 1.0))
+    R = s_p.copy()
+    tpot = np.full(shape, 0.01)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(max(int(iterations), 1)):
+            B_closed = (C - X * (R + t_kv)) / ranks_d
+            B_open = lam * np.maximum(osl - 1.0, 0.0) * tpot / ranks_d
+            B = np.clip(np.where(open_loop, B_open, B_closed), 1.0, None)
+            td = _rounds(model, weights, kv, pa_decode, B, ctx_d, zeros, isl, k, par_draft, no_mix)["t_d"]
+            tpot = td / acc
+            Z = np.maximum(osl - 1.0, 0.0) * tpot + t_kv + td
+            s_eff = s_p / np.maximum(servers, 1.0)
+            R_closed = sch.closed_loop_response_s(s_eff, Z, C) - s_eff + s_p
+            qp = Q.mdc_params(np.where(open_loop, lam, 0.0), s_p, servers)
+            R = np.where(open_loop, s_p + qp.wait_mean_s, R_closed)
+            X_new = np.where(open_loop, lam, C / np.maximum(R + Z, 1e-12))
+            X = 0.5 * X + 0.5 * X_new
+    util_p = X * s_p / np.maximum(servers, 1e-12)
+    overloaded = open_loop & ((util_p >= 1.0) | (lam * Z > cap_d * 1.001))
+    ttft = R + t_kv + td
+    out_tps = np.where(fits, X * osl, 0.0)
+    gpus = x * pa_prefill.tp * pa_prefill.pp * pa_prefill.dp + y * pa_decode.tp * pa_decode.pp * pa_decode.dp
+    total = out_tps * (isl + osl) / osl
+    qp = Q.mdc_params(X, np.maximum(s_p, 1e-9), servers)
+    res = {
+        "ttft_ms": np.where(fits & ~overloaded, ttft * 1e3, np.inf),
+        "tpot_ms": np.where(fits, tpot * 1e3, np.inf),
+        "e2el_ms": np.where(fits & ~overloaded, (ttft + np.maximum(osl - 1.0, 0.0) * tpot) * 1e3, np.inf),
+        "tokens_per_s_per_user": np.where(fits, 1.0 / tpot, 0.0),
+        "output_tokens_per_s": out_tps,
+        "total_tokens_per_s": total,
+        "output_tokens_per_s_per_gpu": out_tps / gpus,
+        "input_tokens_per_s_per_gpu": out_tps * isl / osl / gpus,
+        "total_tokens_per_s_per_gpu": total / gpus,
+        "requests_per_s": out_tps / osl,
+        "concurrency": np.where(fits, C, 0.0),
+        "fits": fits,
+        "overloaded": overloaded,
+        "decode_step_ms": td * 1e3,
+        "prefill_ms": s_p * 1e3,
+        "kv_transfer_ms": t_kv * 1e3,
+        "prefill_utilization": util_p,
+        "itl_ms": td * 1e3,
+        "itl_median_ms": td * 1e3,
+        "gpus": gpus,
+        "queue_lambda": X,
+        "queue_service_s": s_p,
+        "queue_servers": servers,
+        "acceptance_length": acc,
+    }
+    for q in PERCENTILES:
+        lbl = Q.percentile_label(q)
+        v = Q.ttft_quantile_ms(q, ttft * 1e3, params=qp)
+        res[f"ttft_{lbl}_ms"] = np.where(fits & ~overloaded, np.maximum(v, (s_p + t_kv + td) * 1e3), np.inf)
+        res[f"tpot_{lbl}_ms"] = res["tpot_ms"]
     return res
 
 
@@ -314,6 +437,7 @@ def serve(
 class Estimate:
     model: str
     hardware: str
+    engine: str
     gpus: int
     tp: int
     pp: int
@@ -340,13 +464,18 @@ class Estimate:
     memory_per_gpu_gib: float
     fits: bool
     bound: str
-    breakdown: dict  # operator class -> ms of one decode step
+    breakdown: dict  # operator class -> ms of one decode round
     decode_step_ms: float
     prefill_ms: float
-    calibration: str
+    latency_percentiles: dict  # ttft_ms / tpot_ms -> {p50, p90, p99}
+    calibration: dict  # hardware_profile / engine_profile fitted | prior, family, engine, rows, sources
+    speculative: dict
+    uncertainty: dict = field(default_factory=dict)  # metric -> {p10, p90} (perf/uncertainty.py)
+    prefix_hit_rate: float = 0.0
+    overloaded: bool = False
+    max_sustainable_rate_rps: float | None = None
     mtp_draft_tokens: int = 0
     mtp_acceptance_length: float = 1.0
-    prefix_hit_rate: float = 0.0
     warnings: list = field(default_factory=list)
     definitions: dict = field(default_factory=lambda: dict(DEFINITIONS))
 
@@ -355,13 +484,17 @@ class Estimate:
 
 
 DEFINITIONS = {
-    "ttft_ms": "time to first token: queueing for prefill + prefill of the request (ms)",
-    "tpot_ms": "time per output token after the first, incl. prefill interference (ms); 1000/tpot = tokens/s per user",
+    "ttft_ms": "mean time to first token: half a round + prefill queueing + the request's own prefill chunks (ms)",
+    "tpot_ms": "mean time per output token after the first, incl. prefill interleaved with decode (ms); "
+    "1000/tpot = tokens/s per user",
+    "latency_percentiles": "p50/p90/p99 of per-request TTFT (queue tail) and TPOT (mix of decode-only and mixed rounds)",
     "total_tokens_per_s_per_gpu": "(input + output) tokens/s over all GPUs of the deployment (InferenceX's tput_per_gpu)",
     "output_tokens_per_s_per_gpu": "output tokens/s over all GPUs (aiconfigurator/MLPerf convention)",
-    "breakdown": "time of one decode pass by operator class (ms)",
-    "bound": "what dominates a decode pass: compute, memory, communication or overhead",
-    "memory_per_gpu_gib": "weights + KV of the running batch + activations + runtime reserve on one GPU (GiB = 2^30 B)",
+    "breakdown": "time of one decode round by operator class (ms)",
+    "bound": "what dominates a decode round: compute, memory, communication or overhead",
+    "memory_per_gpu_gib": "weights + KV of the running batch + activations + the engine's reserve on one GPU (GiB = 2^30 B)",
+    "calibration": "which fitted parameters the figures rest on: hardware family and engine, fitted on measurements or a prior",
+    "uncertainty": "p10-p90 band of each figure from the model's out-of-sample errors on the nearest data (calibrate.py --cv)",
 }
 
 
@@ -380,16 +513,20 @@ def _validate_common(m: ModelSpec, hw: HardwareSpec, isl, osl, weights, kv):
     return w, kvp
 
 
-def _auto_layout(
-    m: ModelSpec, hw, weights: str, kv: str, users: int, context: int
-) -> tuple[int, int | None, int | None]:
-    """The smallest usual layout that holds the weights and ``users`` sequences of ``context`` tokens: from the chip
-    count `fit` computes (capacity / bytes), stepping up until serve()'s own per-chip memory check (layer granularity
-    of the pipeline, per-stage activations) holds the sequences.
-    SRAM chips fill whole nodes (TP within a node, a pipeline of nodes); HBM chips use memory.auto_parallelism."""
-    need = fit(m, hw, weights=weights, kv=kv, users=users, context=context).chips_needed
+def single_point(
+    hw: HardwareSpec, engine: EngineSpec, weights: str, kv: str, profile: CalibrationProfile, tp, pp, dp, ep
+):
+    return point_arrays([hw], [engine], weights, kv, profile, [0], [0], [tp], [pp], [dp], [ep])
+
+
+def _auto_layout(m: ModelSpec, hw, engine, weights: str, kv: str, users: int, isl: int, osl: int, profile):
+    """The smallest usual layout that holds the weights and ``users`` sequences: from the chip count `fit` computes
+    (capacity / bytes), stepping up until serve()'s own KV check (the engine's memory fraction and pages, layer
+    granularity of the pipeline, per-stage activations) holds the sequences. SRAM chips fill whole nodes."""
+    need = fit(m, hw, weights=weights, kv=kv, users=users, context=isl + osl).chips_needed
     step = hw.chips_per_node if hw.kind == "sram" else 1
     need = -(-need // step) * step
+    gpus, tp, pp = need, 1, 1
     for _ in range(64):
         if hw.kind == "sram":
             gpus = need
@@ -398,8 +535,9 @@ def _auto_layout(
             gpus, tp, pp = auto_parallelism(m, need, hw.chips_per_node)
         if pp > m.num_layers:
             break
-        pa = hardware_arrays([hw], weights, CalibrationProfile(default=PerfParams()), [tp], [pp], [1], [1])
-        if float(concurrency_cap(m, weights, kv, pa, context)[0]) >= users:  # the same memory check serve() makes
+        ep = tp if m.is_moe and m.max_experts % tp == 0 else 1
+        pa = single_point(hw, engine, weights, kv, profile, tp, pp, 1, ep)
+        if float(concurrency_cap(m, weights, kv, pa, isl, osl)[0]) >= users:
             break
         need = gpus + step
     return gpus, tp, pp
@@ -419,38 +557,67 @@ def estimate(
     osl: int = 1024,
     concurrency: int | str = "max",
     rate_rps: float | None = None,
+    engine: str | None = None,
+    spec_method: str | None = None,
     mtp_draft_tokens: int = 0,
-    mtp_acceptance_length: float = 1.0,
+    mtp_acceptance_length: float | None = None,
     prefix_hit_rate: float = 0.0,
     calibration=None,
     hardware_files=None,
 ) -> Estimate:
-    """TTFT, TPOT and throughput of ``model`` on ``gpus`` chips of ``hardware`` (Python API of `tokenfab estimate`)."""
+    """TTFT, TPOT and throughput of ``model`` on ``gpus`` chips of ``hardware`` served by ``engine`` (Python API of
+    `tokenfab estimate`). ``spec_method``: None/"off", "auto" (the model's MTP heads), "mtp", "eagle3", "dspark";
+    ``mtp_draft_tokens`` > 0 alone means the model's own MTP."""
     m = get_model(model)
     hw = get_hardware(hardware, hardware_files)
+    eng = resolve_engine(engine, hw)
     w, kvp = _validate_common(m, hw, isl, osl, weights, kv)
     require_range("prefix_hit_rate", prefix_hit_rate, 0.0, 1.0, hi_open=True)
     if mtp_draft_tokens:
         require_int("mtp_draft_tokens", mtp_draft_tokens, minimum=0)
-        require_range("mtp_acceptance_length", mtp_acceptance_length, 1.0, 1.0 + mtp_draft_tokens)
+    method = spec_method
+    if method is None and mtp_draft_tokens:
+        method = "auto"
+    sp = spec.resolve(m, eng, method, mtp_draft_tokens or None, mtp_acceptance_length)
     if rate_rps is not None:
         require_positive("rate_rps", rate_rps)
-    elif not isinstance(concurrency, str):
-        concurrency = require_int("concurrency", concurrency, minimum=1)
+        if not (isinstance(concurrency, str) and concurrency.strip().lower() == "max"):
+            raise TokenfabError(
+                "give either a request rate (open loop) or a concurrency (closed loop), not both",
+                field="rate_rps",
+                expected="rate_rps alone, or concurrency alone",
+                got={"rate_rps": rate_rps, "concurrency": concurrency},
+            )
+    conc_val = None
+    if rate_rps is None and not (isinstance(concurrency, str) and concurrency.strip().lower() == "max"):
+        if isinstance(concurrency, str):
+            try:
+                concurrency = int(concurrency)
+            except ValueError:
+                raise TokenfabError("must be a whole number or 'max'", field="concurrency", got=concurrency) from None
+        conc_val = float(require_int("concurrency", concurrency, minimum=1))
+    profile = load_profile(calibration)
     auto_note = None
     if gpus is None and tp is None and pp is None and dp is None:
-        # no layout given: the smallest usual layout whose memory holds the weights and the requested sequences
-        # (at most one engine's batch limit of them: more only queue)
-        users = int(concurrency) if isinstance(concurrency, int) or str(concurrency).strip().isdigit() else 1
-        users = min(users, MAX_BATCH_SIZE)
-        gpus, tp, pp = _auto_layout(m, hw, w, kvp, max(users, 1), isl + osl)
+        users = int(conc_val) if conc_val is not None else 1
+        users = min(users, eng.max_num_seqs)
+        gpus, tp, pp = _auto_layout(m, hw, eng, w, kvp, max(users, 1), isl, osl, profile)
         auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:
-        # SRAM-only chips: tensor parallel within a node, a pipeline of nodes (weights spread over many chips)
         tp, pp = sram_layout(gpus, hw.chips_per_node, m.num_layers)
-    par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep, check_heads=hw.kind != "sram")
+    par = resolve_parallelism(
+        m,
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        ep=ep,
+        check_heads=hw.kind != "sram",
+        allow_redundant_experts=eng.supports("eplb"),
+    )
     warn_list = [auto_note] if auto_note else []
-    cf = prec.compute_format(w, hw.peak_flops_per_s)
+    experts_p, rest_p = prec.split_mixed(w)
+    cf = prec.compute_format(rest_p, hw.peak_flops_per_s)
     if cf.warning:
         warn_list.append(cf.warning)
     if par.tp > hw.scaleup_domain_size:
@@ -458,21 +625,7 @@ def estimate(
             f"TP={par.tp} spans more than the {hw.scaleup_domain_size}-chip scale-up domain: "
             f"all-reduce runs over the scale-out network"
         )
-    conc_val = None
-    if rate_rps is None:
-        if isinstance(concurrency, str):
-            if concurrency.strip().lower() != "max":
-                try:
-                    concurrency = int(concurrency)
-                except ValueError:
-                    raise TokenfabError(
-                        "must be a whole number or 'max'", field="concurrency", got=concurrency
-                    ) from None
-        if not isinstance(concurrency, str):
-            require_int("concurrency", concurrency, minimum=1)
-            conc_val = float(concurrency)
-    profile = load_profile(calibration)
-    pa = hardware_arrays([hw], w, profile, [par.tp], [par.pp], [par.dp], [par.ep])
+    pa = single_point(hw, eng, w, kvp, profile, par.tp, par.pp, par.dp, par.ep)
     r = serve(
         m,
         w,
@@ -482,40 +635,80 @@ def estimate(
         osl=osl,
         concurrency=conc_val,
         rate_rps=rate_rps,
-        mtp_draft_tokens=mtp_draft_tokens,
-        mtp_acceptance_length=mtp_acceptance_length,
+        draft_tokens=sp.draft_tokens,
+        acceptance_length=sp.acceptance_length,
+        parallel_draft=sp.parallel_draft,
         prefix_hit_rate=prefix_hit_rate,
     )
-    g = lambda k: float(np.asarray(r[k]).ravel()[0])  # noqa: E731
+
+    def g(key):
+        return float(np.asarray(r[key]).ravel()[0])
+
     cap = g("concurrency_cap")
     fits = bool(np.asarray(r["fits"]).ravel()[0])
     if not fits:
         need = (
-            weight_bytes_per_gpu(m, w, par)
-            + activation_bytes_per_gpu(m, par, SRAM_MAX_BATCH_TOKENS if hw.kind == "sram" else MAX_BATCH_TOKENS)
+            weight_bytes_per_gpu(m, w, par) + activation_bytes_per_gpu(m, par, float(pa.max_batch_tokens[0]))
         ) / units.GIB
+        usable = hw.weight_memory_bytes * float(pa.memory_fraction[0]) / units.GIB
         warn_list.append(
             f"does not fit: weights + activations need {need:.1f} GiB per GPU before any KV cache, "
-            f"the chip has {hw.weight_memory_bytes * (1 - RUNTIME_OVERHEAD_FRACTION) / units.GIB:.1f} GiB usable; "
-            f"use more GPUs or a narrower precision (see `tokenfab fit`)"
+            f"the engine may use {usable:.1f} GiB of it; use more GPUs or a narrower precision (see `tokenfab fit`)"
         )
     elif conc_val is not None and conc_val > cap:
         warn_list.append(
-            f"concurrency {int(conc_val)} exceeds the KV-cache cap of {int(cap)} sequences at "
-            f"{isl + osl} tokens: capped"
+            f"concurrency {int(conc_val)} exceeds the {int(cap)} sequences the KV cache holds at ISL {isl} + OSL "
+            f"{osl}: the rest wait for a slot (counted in TTFT)"
         )
+    if sp.stand_in:
+        warn_list.append(f"speculative acceptance of {m.key} is not published: {sp.stand_in}'s figure stands in")
+    overloaded = bool(np.asarray(r["overloaded"]).ravel()[0])
+    max_rate = None
+    if rate_rps is not None:
+        sat = serve(
+            m,
+            w,
+            kvp,
+            pa,
+            isl=isl,
+            osl=osl,
+            draft_tokens=sp.draft_tokens,
+            acceptance_length=sp.acceptance_length,
+            parallel_draft=sp.parallel_draft,
+            prefix_hit_rate=prefix_hit_rate,
+        )
+        max_rate = float(np.asarray(sat["requests_per_s"]).ravel()[0])
+        if overloaded:
+            warn_list.append(
+                f"overloaded at {rate_rps:g} requests/s: the deployment sustains at most {max_rate:.3g} requests/s "
+                f"(TTFT grows without bound above it)"
+            )
     conc = g("concurrency")
-    kv_gpu = kv_cache_bytes(m, isl + osl, kvp, 1) / float(kv_shard_factor(m, par)) * max(conc, 0) / par.dp
-    mbt = SRAM_MAX_BATCH_TOKENS if hw.kind == "sram" else MAX_BATCH_TOKENS
+    kv_gpu = kv_cache_bytes(m, isl + osl / 2.0, kvp, 1) / float(kv_shard_factor(m, par)) * max(conc, 0) / par.dp
     mem = (
         weight_bytes_per_gpu(m, w, par)
-        + activation_bytes_per_gpu(m, par, mbt)
+        + activation_bytes_per_gpu(m, par, float(pa.max_batch_tokens[0]))
         + kv_gpu
-        + hw.weight_memory_bytes * (0.0 if hw.kind == "sram" else RUNTIME_OVERHEAD_FRACTION)
+        + hw.weight_memory_bytes * (0.0 if hw.kind == "sram" else 1.0 - float(pa.memory_fraction[0]))
     ) / units.GIB
-    return Estimate(
+    status = profile.status_for(hw, eng.key)
+    pct = {
+        "ttft_ms": {lbl: g(f"ttft_{lbl}_ms") for lbl in ("p50", "p90", "p99")},
+        "tpot_ms": {lbl: g(f"tpot_{lbl}_ms") for lbl in ("p50", "p90", "p99")},
+        "itl_ms": {"mean": g("itl_ms"), "median": g("itl_median_ms")},
+    }
+    if status.any_prior:
+        warn_list.append(
+            f"first-principles estimate: {'the ' + status.hardware_family + ' hardware family' if status.hardware_profile == 'prior' else ''}"
+            f"{' and ' if status.hardware_profile == 'prior' and status.engine_profile == 'prior' else ''}"
+            f"{'the ' + eng.key + ' engine' if status.engine_profile == 'prior' else ''} "
+            f"{'have' if status.hardware_profile == 'prior' and status.engine_profile == 'prior' else 'has'} no "
+            "measurements; the parameters are a prior (see calibration and uncertainty)"
+        )
+    est = Estimate(
         model=m.key,
         hardware=hw.key,
+        engine=eng.key,
         gpus=par.gpus,
         tp=par.tp,
         pp=par.pp,
@@ -542,12 +735,23 @@ def estimate(
         memory_per_gpu_gib=mem,
         fits=fits,
         bound=str(np.asarray(r["bound"]).ravel()[0]),
-        breakdown={k: float(np.asarray(v).ravel()[0]) for k, v in r["breakdown_ms"].items()},
+        breakdown={kk: float(np.asarray(v).ravel()[0]) for kk, v in r["breakdown_ms"].items()},
         decode_step_ms=g("decode_step_ms"),
         prefill_ms=g("prefill_ms"),
-        calibration=profile.source_for(hw),
-        mtp_draft_tokens=mtp_draft_tokens,
-        mtp_acceptance_length=mtp_acceptance_length if mtp_draft_tokens else 1.0,
+        latency_percentiles=pct,
+        calibration=status.to_dict(),
+        speculative=sp.to_dict(),
         prefix_hit_rate=prefix_hit_rate,
+        overloaded=overloaded,
+        max_sustainable_rate_rps=max_rate,
+        mtp_draft_tokens=sp.draft_tokens,
+        mtp_acceptance_length=sp.acceptance_length if sp.on else 1.0,
         warnings=warn_list,
     )
+    from tokenfab.perf.uncertainty import attach_estimate_band
+
+    attach_estimate_band(est, m, profile)
+    return est
+
+
+__all__ = ["Estimate", "ITERATIONS", "concurrency_cap", "estimate", "serve", "single_point"]

@@ -1,0 +1,148 @@
+"""Serving engines as data (src/tokenfab/data/engines.yaml): scheduler defaults, KV-cache policy, collectives and
+features. The performance model reads an :class:`EngineSpec`; the fitted efficiencies and overheads of each engine
+live in the calibration profile (catalog/calibration.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tokenfab.core.data import data_path, read_yaml
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+
+FEATURES = ("mtp", "eagle3", "dspark", "dp_attention", "disagg", "eplb", "wide_ep")
+NUMERIC = (
+    "max_num_batched_tokens",
+    "max_num_seqs",
+    "kv_block_tokens",
+    "kv_memory_fraction",
+    "allreduce_bytes_factor",
+    "ep_dispatch_bytes",
+    "eplb_skew_factor",
+)
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    key: str
+    name: str
+    max_num_batched_tokens: int
+    max_num_seqs: int
+    chunked_prefill: bool
+    mixed_batching: bool  # prefill tokens and decodes share one step
+    kv_block_tokens: int
+    kv_memory_fraction: float
+    kv_memory_basis: str  # total | free
+    kv_reservation: str  # on_demand | max_length
+    allreduce: tuple[str, ...]
+    allreduce_bytes_factor: float
+    ep_dispatch_bytes: float
+    features: tuple[str, ...]
+    eplb_skew_factor: float
+    prior_from: str | None  # None: fitted when measured; a key: inherits that engine's parameters; "median"
+    default_for_vendors: tuple[str, ...]
+    source: str = ""
+    sources: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    def supports(self, feature: str) -> bool:
+        return feature in self.features
+
+
+def _value(raw, name: str, key: str):
+    v = raw.get(name)
+    if isinstance(v, dict):
+        return v.get("value"), v.get("source")
+    return v, None
+
+
+@lru_cache(maxsize=1)
+def _raw() -> dict:
+    d = read_yaml(data_path("engines.yaml"))
+    if not isinstance(d, dict) or not isinstance(d.get("engines"), dict):
+        raise TokenfabError("engines.yaml needs an 'engines' mapping", field="engines.yaml")
+    return d["engines"]
+
+
+def _entry(key: str, seen: tuple[str, ...] = ()) -> dict:
+    raw = _raw()
+    if key not in raw:
+        raise UnknownKeyError("engine", key, raw.keys(), field="engine")
+    e = dict(raw[key])
+    parent = e.pop("inherits", None)
+    if parent:
+        if parent in seen:
+            raise TokenfabError("engine inheritance loops", field=f"engines.{key}.inherits", got=parent)
+        base = _entry(parent, (*seen, key))
+        e = {**{k: v for k, v in base.items() if k not in ("name", "source", "default_for_vendors")}, **e}
+    return e
+
+
+def get_engine(key: str | EngineSpec) -> EngineSpec:
+    """An engine by key (engines.yaml), or the spec itself."""
+    if isinstance(key, EngineSpec):
+        return key
+    return _get_engine(str(key).strip().lower())
+
+
+@lru_cache(maxsize=32)
+def _get_engine(k: str) -> EngineSpec:
+    e = _entry(k)
+    vals, srcs = {}, {}
+    for name in NUMERIC + ("chunked_prefill", "mixed_batching", "kv_reservation", "kv_memory_basis", "allreduce"):
+        v, s = _value(e, name, k)
+        if v is None:
+            raise TokenfabError("engine field missing", field=f"engines.{k}.{name}")
+        vals[name] = v
+        if s:
+            srcs[name] = s
+    for name in NUMERIC:
+        v = vals[name]
+        if not isinstance(v, int | float) or isinstance(v, bool) or not v > 0:
+            raise TokenfabError("must be a positive number", field=f"engines.{k}.{name}", got=v)
+    feats = tuple(e.get("features") or ())
+    bad = [f for f in feats if f not in FEATURES]
+    if bad:
+        raise TokenfabError(
+            "unknown engine feature", field=f"engines.{k}.features", expected=", ".join(FEATURES), got=bad
+        )
+    return EngineSpec(
+        key=k,
+        name=str(e.get("name", k)),
+        max_num_batched_tokens=int(vals["max_num_batched_tokens"]),
+        max_num_seqs=int(vals["max_num_seqs"]),
+        chunked_prefill=bool(vals["chunked_prefill"]),
+        mixed_batching=bool(vals["mixed_batching"]),
+        kv_block_tokens=int(vals["kv_block_tokens"]),
+        kv_memory_fraction=float(vals["kv_memory_fraction"]),
+        kv_memory_basis=str(vals["kv_memory_basis"]),
+        kv_reservation=str(vals["kv_reservation"]),
+        allreduce=tuple(vals["allreduce"]),
+        allreduce_bytes_factor=float(vals["allreduce_bytes_factor"]),
+        ep_dispatch_bytes=float(vals["ep_dispatch_bytes"]),
+        features=feats,
+        eplb_skew_factor=float(vals["eplb_skew_factor"]),
+        prior_from=e.get("prior_from"),
+        default_for_vendors=tuple(e.get("default_for_vendors") or ()),
+        source=str(e.get("source", "")),
+        sources=srcs,
+    )
+
+
+def engine_keys() -> list[str]:
+    return list(_raw())
+
+
+def default_engine(hw) -> EngineSpec:
+    """The engine a hardware's vendor is served with by default (engines.yaml ``default_for_vendors``)."""
+    vendor = str(getattr(hw, "vendor", "") or "")
+    for k in engine_keys():
+        if vendor in (_raw()[k].get("default_for_vendors") or []):
+            return get_engine(k)
+    return get_engine("generic")
+
+
+def resolve_engine(engine, hw) -> EngineSpec:
+    """``engine`` (a key, a spec, or None/"auto" for the hardware's default)."""
+    if engine is None or (isinstance(engine, str) and engine.strip().lower() in ("", "auto", "default")):
+        return default_engine(hw)
+    return get_engine(engine)

@@ -1,0 +1,147 @@
+"""Continuous-batching scheduler arithmetic: chunked prefill, mixed steps, the closed loop, latency distributions.
+
+Pure, NumPy-vectorized functions; perf/serving.py composes them with the roofline's step times.
+
+Steps. An engine runs rounds (one forward step; with pipeline parallelism one traversal of all stages). A decode-only
+round of B running sequences takes ``t_d``; a round that also prefills P prompt tokens takes ``t_m`` (vLLM V1,
+TensorRT-LLM in-flight batching and ATOM mix them: decode rows count against the step's token budget,
+:func:`prefill_tokens_per_round`). Engines that do not mix (SGLang's default ``enable_mixed_chunk=False``) run
+prefill-only rounds ``t_p`` while the decodes wait. Each running sequence gains ``acceptance`` tokens per round it
+takes part in (1 without speculative decoding).
+
+Prefill as a server. A request's prompt needs ISL / P mixed rounds: its service time is s = ISL / P x t_m (rounds
+shared by several short prompts count fractionally). The prefill "server" is busy a fraction U = X s of the time
+(X requests/s), so decoding runs at N = U / t_m + (1 - U) / t_d rounds/s when mixing (only (1 - U) / t_d when not):
+TPOT = 1 / (acceptance x N).
+
+Closed loop (a fixed number C of requests in flight, as `vllm bench serve --max-concurrency` and TensorRT-LLM's
+fixed-concurrency runs): a closed queueing network of one queue (prefill, service s) and a delay station (the decode
+phase, "think time" Z = (OSL - 1) TPOT). Schweitzer's approximate mean value analysis (Schweitzer 1979; Lazowska et
+al., "Quantitative System Performance", 1984, ch. 6) gives R = s (1 + (C - 1)/C Q) with Q = C R / (R + Z); for one
+queue this is the quadratic R^2 + (Z - C s) R - s Z = 0, solved in closed form by :func:`closed_loop_response_s`
+(R = s at C = 1; R -> C s - Z when the prefill server saturates). X = C / (R + Z).
+
+Open loop (Poisson arrivals at rate lambda): the prefill queue is M/D/1 (perf/queueing.py) and the decode batch
+follows Little's law, B = lambda x Z.
+
+Latency distributions. A request's TPOT is the mean of its OSL - 1 gaps: decode-only rounds of t_d and a share phi of
+mixed rounds of t_m (phi = the count share of mixed rounds), so TPOT_p = (t_d + (t_m - t_d) phi_p) / acceptance with
+phi_p the binomial quantile of phi over OSL - 1 rounds (normal approximation, :func:`tpot_quantile_s`); speculative
+decoding adds the spread of the accepted tokens per round. p50 / p90 / p99 TPOT therefore differ from the mean
+whenever prefill interleaves with decode. Inter-token latency (vLLM's ITL: the gap between streamed chunks) is the
+round time itself; its median is the decode-only round as long as fewer than half the rounds are mixed.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+
+_ND = NormalDist()
+
+
+def z_score(q: float) -> float:
+    """Standard normal quantile (q in (0, 1))."""
+    return float(_ND.inv_cdf(min(max(float(q), 1e-9), 1 - 1e-9)))
+
+
+def prefill_tokens_per_round(budget_tokens, decode_rows, prompt_tokens, chunked, mixed):
+    """Prompt tokens one round prefills. Mixing engines give prefill what the decode rows leave of the budget
+    (at least one block of 16 tokens, so a full batch still makes progress); without chunked prefill a round takes
+    whole prompts (at least one, however long); a non-mixing engine's prefill round has the whole budget."""
+    budget = np.asarray(budget_tokens, dtype=float)
+    rows = np.asarray(decode_rows, dtype=float)
+    isl = np.maximum(np.asarray(prompt_tokens, dtype=float), 1.0)
+    room = np.where(np.asarray(mixed, dtype=bool), np.maximum(budget - rows, 16.0), budget)
+    whole = np.maximum(np.floor(room / isl), 1.0) * isl
+    return np.where(np.asarray(chunked, dtype=bool), room, whole)
+
+
+def closed_loop_response_s(service_s, think_s, population):
+    """Mean response time of the prefill queue in a closed loop of ``population`` requests (Schweitzer's MVA for a
+    single queue + delay station, closed form)."""
+    s = np.maximum(np.asarray(service_s, dtype=float), 0.0)
+    z = np.maximum(np.asarray(think_s, dtype=float), 0.0)
+    c = np.maximum(np.asarray(population, dtype=float), 1.0)
+    b = c * s - z
+    return 0.5 * (b + np.sqrt(b * b + 4.0 * s * z))
+
+
+def rounds_per_s(busy, t_decode_s, t_mixed_s, mixed):
+    """Rounds per second a decoding sequence takes part in, given the prefill server's busy share ``busy``."""
+    u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
+    td = np.maximum(np.asarray(t_decode_s, dtype=float), 1e-12)
+    tm = np.maximum(np.asarray(t_mixed_s, dtype=float), 1e-12)
+    return np.where(np.asarray(mixed, dtype=bool), u / tm + (1.0 - u) / td, (1.0 - u) / td)
+
+
+def mixed_round_share(busy, t_decode_s, t_mixed_s, mixed):
+    """Share of the rounds a decoding sequence sees that carry a prefill (mixing) or follow a prefill stall."""
+    u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
+    td = np.maximum(np.asarray(t_decode_s, dtype=float), 1e-12)
+    tm = np.maximum(np.asarray(t_mixed_s, dtype=float), 1e-12)
+    mix = (u / tm) / (u / tm + (1.0 - u) / td)
+    # not mixing (``t_mixed_s`` is then the prefill-only round): a share of the decode gaps holds a stall of one
+    # prefill round, so that the mean gap is t_d / (1 - U): share = t_d U / ((1 - U) t_p)
+    stall = np.minimum(td * u / np.maximum((1.0 - u) * tm, 1e-12), 1.0)
+    return np.where(np.asarray(mixed, dtype=bool), mix, stall)
+
+
+def acceptance_variance(acceptance_length, draft_tokens):
+    """Variance of the tokens accepted per verify round for a chained draft of ``draft_tokens`` whose mean accepted
+    length is ``acceptance_length``: the per-token rate p solves 1 + p + ... + p^k = acceptance (bisection), and the
+    count is truncated geometric."""
+    a = np.asarray(acceptance_length, dtype=float)
+    k = np.asarray(draft_tokens, dtype=float)
+    lo, hi = np.zeros_like(a), np.ones_like(a)
+    kk = np.maximum(k, 1.0)
+    for _ in range(40):  # bounded bisection
+        mid = 0.5 * (lo + hi)
+        val = np.where(mid < 1.0, (1.0 - mid ** (kk + 1.0)) / np.maximum(1.0 - mid, 1e-12), kk + 1.0)
+        lo = np.where(val < a, mid, lo)
+        hi = np.where(val < a, hi, mid)
+    p = 0.5 * (lo + hi)
+    j = np.arange(1, 33, dtype=float)[:, None] if a.ndim else np.arange(1, 33, dtype=float)
+    kb = kk if a.ndim == 0 else kk[None, ...]
+    pb = p if a.ndim == 0 else p[None, ...]
+    prob = np.where(j <= kb, pb ** (j - 1.0) * (1.0 - pb), np.where(j == kb + 1.0, pb**kb, 0.0))
+    mean = np.sum(prob * j, axis=0)
+    var = np.sum(prob * j * j, axis=0) - mean * mean
+    return np.where(k > 0, np.maximum(var, 0.0), 0.0)
+
+
+def tpot_quantile_s(q, t_decode_s, t_mixed_s, share, acceptance, acc_var, osl, mixed):
+    """Per-request TPOT at percentile ``q`` (None: the mean): gaps of t_d, a binomial share of longer rounds, and the
+    spread of accepted tokens per round, over the request's OSL - 1 gaps."""
+    td = np.asarray(t_decode_s, dtype=float)
+    tm = np.asarray(t_mixed_s, dtype=float)
+    phi = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
+    acc = np.maximum(np.asarray(acceptance, dtype=float), 1.0)
+    n = np.maximum(np.asarray(osl, dtype=float) - 1.0, 1.0)
+    mixed = np.asarray(mixed, dtype=bool)
+    # the long-round penalty: a mixed round's extra time, or (not mixing) a prefill round's stall
+    extra = np.where(mixed, tm - td, tm)
+    mean_gap = td + extra * phi
+    if q is None:
+        return mean_gap / acc
+    z = z_score(q)
+    rounds = n / acc
+    sd_phi = np.sqrt(phi * (1.0 - phi) / np.maximum(rounds, 1.0))
+    gap = td + extra * np.clip(phi + z * sd_phi, 0.0, 1.0)
+    # accepted tokens: OSL tokens take a random number of rounds (renewal: var = n var(A) / acc^3)
+    cv_acc = np.sqrt(np.asarray(acc_var, dtype=float) / (acc * np.maximum(n, 1.0)))
+    return gap / acc * np.maximum(1.0 + z * cv_acc, 0.1)
+
+
+def itl_stats_s(t_decode_s, t_mixed_s, share, busy, mixed):
+    """(mean, median) gap between streamed chunks (one chunk per round; a speculative round streams several
+    tokens at once)."""
+    td = np.asarray(t_decode_s, dtype=float)
+    tm = np.asarray(t_mixed_s, dtype=float)
+    phi = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
+    u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
+    mixed = np.asarray(mixed, dtype=bool)
+    mean = np.where(mixed, td + (tm - td) * phi, td / np.maximum(1.0 - u, 1e-9))
+    median = np.where(phi < 0.5, td, np.where(mixed, tm, td + tm))
+    return mean, median

@@ -1,0 +1,169 @@
+"""Error bands of modelled figures, from the model's out-of-sample errors (benchmarks/calibrate.py --cv).
+
+The cross-validation predicts every measurement row with a fit that never saw its source (leave-one-source-out) and
+stores the log-ratios r = ln(measured / predicted) in calibration.json (``uncertainty``), summarised per bucket:
+metric class (throughput, ttft, tpot) x hardware family x engine x model class (dense, moe, mla, hybrid) x regime
+(``low_batch``: at most LOW_BATCH sequences per scheduler, ``high_batch`` above). A band is the 10th..90th percentile
+of r in the nearest bucket with enough rows:
+
+1. the exact bucket if it holds at least MIN_ROWS rows, else back off by dropping the regime, then the model class,
+   then the engine, then the family (the metric's global distribution);
+2. a bucket with n rows is widened by sqrt(1 + MIN_ROWS / n) around its median (thin data: wider);
+3. a figure whose hardware family or engine profile is a prior uses the ``prior`` distribution instead: the errors of
+   rows whose family or engine was held out of the fit entirely (what a profile without its own data achieves),
+   widened by PRIOR_WIDEN.
+
+The band is multiplicative on the point figure: [x exp(q10), x exp(q90)] (a latency's band is its own; tokens/s per
+user takes the inverse of TPOT's). Every rule above is stated in the JSON next to the band (``rule``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MIN_ROWS = 20
+LOW_BATCH = 16
+PRIOR_WIDEN = 1.25
+METRIC_CLASSES = ("throughput", "ttft", "tpot")
+FIGURES = {
+    "output_tokens_per_s_per_gpu": ("throughput", 1),
+    "total_tokens_per_s_per_gpu": ("throughput", 1),
+    "tokens_per_s_per_user": ("tpot", -1),
+    "ttft_ms": ("ttft", 1),
+    "tpot_ms": ("tpot", 1),
+}
+
+
+def model_class(model) -> str:
+    fam = model.architecture_family
+    return fam if fam in ("dense", "moe", "mla", "hybrid") else "dense"
+
+
+def regime(batch_per_rank) -> str:
+    return "low_batch" if float(batch_per_rank) <= LOW_BATCH else "high_batch"
+
+
+def bucket_key(metric: str, family: str, engine: str, mclass: str, reg: str) -> str:
+    return "|".join((metric, family, engine, mclass, reg))
+
+
+def summarize(residuals) -> dict:
+    r = np.asarray(residuals, dtype=float)
+    r = r[np.isfinite(r)]
+    if not r.size:
+        return {"n": 0}
+    return {
+        "n": int(r.size),
+        "q10": float(np.quantile(r, 0.1)),
+        "q50": float(np.quantile(r, 0.5)),
+        "q90": float(np.quantile(r, 0.9)),
+    }
+
+
+def build_table(rows: list[tuple[str, str, str, str, str, float, bool]]) -> dict:
+    """Bucket summaries from (metric, family, engine, model class, regime, residual, prior) rows of a CV run."""
+    groups: dict[str, list[float]] = {}
+    prior: dict[str, list[float]] = {}
+    for metric, fam, eng, mcl, reg, r, was_prior in rows:
+        keys = [
+            bucket_key(metric, fam, eng, mcl, reg),
+            bucket_key(metric, fam, eng, mcl, "*"),
+            bucket_key(metric, fam, eng, "*", "*"),
+            bucket_key(metric, fam, "*", "*", "*"),
+            bucket_key(metric, "*", "*", "*", "*"),
+        ]
+        if was_prior:
+            prior.setdefault(metric, []).append(r)
+            continue
+        for k in keys:
+            groups.setdefault(k, []).append(r)
+    return {
+        "buckets": {k: summarize(v) for k, v in sorted(groups.items())},
+        "prior": {k: summarize(v) for k, v in sorted(prior.items())},
+        "min_rows": MIN_ROWS,
+        "low_batch": LOW_BATCH,
+        "prior_widen": PRIOR_WIDEN,
+    }
+
+
+def _widen(s: dict, factor: float) -> tuple[float, float]:
+    mid = s["q50"]
+    return mid + (s["q10"] - mid) * factor, mid + (s["q90"] - mid) * factor
+
+
+def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str, reg: str, prior: bool) -> dict | None:
+    """{lo, hi, bucket, n, rule}: multiplicative factors for a figure of ``metric`` class, or None without data."""
+    if not table:
+        return None
+    min_rows = int(table.get("min_rows", MIN_ROWS))
+    if prior:
+        s = (table.get("prior") or {}).get(metric)
+        if s and s.get("n", 0) >= 5:
+            f = float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / s["n"])
+            lo, hi = _widen(s, f)
+            return {
+                "lo": math.exp(lo),
+                "hi": math.exp(hi),
+                "bucket": f"prior:{metric}",
+                "n": s["n"],
+                "rule": f"profile is a prior: errors of rows whose family or engine was held out of the fit, widened "
+                f"x{f:.2f}",
+            }
+    buckets = table.get("buckets") or {}
+    for key in (
+        bucket_key(metric, family, engine, mclass, reg),
+        bucket_key(metric, family, engine, mclass, "*"),
+        bucket_key(metric, family, engine, "*", "*"),
+        bucket_key(metric, family, "*", "*", "*"),
+        bucket_key(metric, "*", "*", "*", "*"),
+    ):
+        s = buckets.get(key)
+        if s and s.get("n", 0) >= min_rows or (s and key.endswith("|*|*|*|*") and s.get("n", 0) >= 1):
+            f = math.sqrt(1.0 + min_rows / max(s["n"], 1))
+            lo, hi = _widen(s, f)
+            return {
+                "lo": math.exp(lo),
+                "hi": math.exp(hi),
+                "bucket": key,
+                "n": s["n"],
+                "rule": f"out-of-sample p10-p90 of the nearest bucket with >= {min_rows} rows, widened x{f:.2f} "
+                "(sqrt(1 + min_rows / n))",
+            }
+    return None
+
+
+def figure_band(table: dict, figure: str, value: float, *, family, engine, mclass, reg, prior) -> dict | None:
+    """{p10, p90, ...} of one modelled figure (``figure`` a key of FIGURES)."""
+    metric, sign = FIGURES[figure]
+    b = band_factors(table, metric, family, engine, mclass, reg, prior)
+    if b is None or value is None or not math.isfinite(value):
+        return None
+    lo, hi = (b["lo"], b["hi"]) if sign > 0 else (1.0 / b["hi"], 1.0 / b["lo"])
+    return {"p10": value * lo, "p90": value * hi, "bucket": b["bucket"], "rows": b["n"], "rule": b["rule"]}
+
+
+def attach_estimate_band(est, model, profile) -> None:
+    """Fill ``est.uncertainty`` (an Estimate) from the profile's CV table; a missing table leaves a note."""
+    table = profile.uncertainty or {}
+    cal = est.calibration
+    prior = "prior" in (cal.get("hardware_profile"), cal.get("engine_profile"))
+    reg = regime(est.concurrency / max(est.dp, 1))
+    out = {}
+    for fig in FIGURES:
+        b = figure_band(
+            table,
+            fig,
+            getattr(est, fig),
+            family=cal.get("hardware_family", ""),
+            engine=est.engine,
+            mclass=model_class(model),
+            reg=reg,
+            prior=prior,
+        )
+        if b is not None:
+            out[fig] = b
+    if not out:
+        est.warnings.append("no error band: the calibration profile carries no cross-validation table")
+    est.uncertainty = out
