@@ -1,6 +1,7 @@
 """Model catalog: parsing Hugging Face config.json, parameter counts, weight bytes, KV bytes, FLOPs."""
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_param_counts_match_published_within_2pct(key):
 @pytest.mark.skipif(not (SHARED / "models.csv").exists(), reason="shared/reference/models.csv is not beside the repo")
 def test_param_counts_match_reference_summary_exactly():
     """models.csv (shared/reference) counts each component from the same configs; we agree to 0.1%."""
-    rows = {r["hf_id"]: r for r in csv.DictReader(open(SHARED / "models.csv"))}
+    rows = {r["hf_id"]: r for r in csv.DictReader((SHARED / "models.csv").read_text().splitlines())}
     idx = M._catalog_index()
     checked = 0
     for key in M.model_keys():
@@ -171,3 +172,327 @@ def test_unknown_model_suggests():
     with pytest.raises(UnknownKeyError) as e:
         M.get_model("llama-3.1-7b")
     assert "llama-3.1-8b" in str(e.value)
+
+
+# --------------------------------------------------------------------------------------------- regression
+SNAPSHOT = Path(__file__).resolve().parent / "data" / "model_catalog_snapshot_efd1849.json"
+
+
+def _layers_sha256(spec, names):
+    rows = [[getattr(layer, n) for n in names] for layer in spec.layers]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+
+def _snapshot(spec, contexts, names):
+    """Every number of a parsed model the rest of tokenfab reads (the generator of the snapshot file)."""
+    pc = M.param_counts(spec).to_dict()
+    pc.pop("tied_embeddings")
+    return {
+        "params": pc,
+        "kv_bytes_per_token_bf16": M.kv_bytes_per_token(spec, "bf16"),
+        "kv_cache_bytes_bf16": [M.kv_cache_bytes(spec, c, "bf16") for c in contexts],
+        "attention_flops_decode_8192": M.attention_flops_decode(spec, 8192),
+        "attention_flops_prefill_4096": M.attention_flops_prefill(spec, 4096),
+        "native_weights": spec.native_weights,
+        "native_kv": spec.native_kv,
+        "keep_bf16": list(spec.keep_bf16),
+        "mtp_layers": spec.mtp_layers,
+        "num_layers": spec.num_layers,
+        "family": spec.architecture_family,
+        "layers_sha256": _layers_sha256(spec, names),
+        "hidden_size": spec.hidden_size,
+        "vocab_size": spec.vocab_size,
+        "tie_word_embeddings": spec.tie_word_embeddings,
+        "max_position_embeddings": spec.max_position_embeddings,
+        "weight_bytes_native_total": M.weight_bytes(spec, spec.native_weights)["total"],
+    }
+
+
+def test_existing_models_unchanged_since_efd1849():
+    """The 29 models bundled before DeepSeek-V4 / GLM-5.2 / MiniMax-M3 parse to exactly the same numbers (every
+    LayerSpec field of every layer via a digest, parameter components, KV bytes, FLOPs, precision, MTP)."""
+    snap = json.loads(SNAPSHOT.read_text())
+    assert len(snap["models"]) == 29
+    for key, before in snap["models"].items():
+        now = _snapshot(M.get_model(key), snap["contexts"], snap["layer_fields"])
+        for field_name, value in before.items():
+            if field_name == "params":
+                assert {k: now["params"][k] for k in value} == value, key
+            else:
+                assert now[field_name] == value, (key, field_name)
+
+
+# --------------------------------------------------------------------------------------------- DeepSeek-V4 / GLM-5.2 / MiniMax-M3
+NEW_KEYS = ["deepseek-v4-pro", "glm-5.2", "minimax-m3"]  # the keys the calibration data uses
+
+
+def _bundled_config(key):
+    return json.loads(M.data_path("models", M._catalog_index()[key]["config"]).read_text())
+
+
+def test_new_models_bundled_with_public_pinned_sources():
+    idx = M._catalog_index()
+    for key in [*NEW_KEYS, "deepseek-v4-pro-dspark", "deepseek-v4-flash", "minimax-m3-mxfp8"]:
+        e = idx[key]
+        assert e["source"].startswith("https://huggingface.co/" + e["hf_id"] + "/resolve/"), key
+        assert e["published"]["source"] and "/work/" not in e["source"] + e["published"]["source"]
+        # the bundled file is byte-identical to the published one (SHA-256 pinned by independent projects)
+        digest = hashlib.sha256(M.data_path("models", e["config"]).read_bytes()).hexdigest()
+        assert digest == e["config_sha256"], key
+
+
+def test_deepseek_v4_pro_parameters_from_tensor_shapes():
+    """Hand count from the checkpoint's tensor shapes (transformers modeling_deepseek_v4.py; SOURCES: hidden 7168,
+    128 heads x 512, q LoRA 1536, o 16 groups x 1024, indexer 64 x 128, hc_mult 4, 384 + 1 experts of 3072)."""
+    h, nh, hd, ql, og, olr, ihd, inh, E, mi, V = 7168, 128, 512, 1536, 16, 1024, 128, 64, 384, 3072, 129280
+    attn = h * ql + ql + ql * nh * hd + h * hd + hd + nh * hd * olr + og * olr * h + nh  # q, kv, wo_a, wo_b, sinks
+    csa = attn + (2 * h * 2 * hd + 4 * 2 * hd + hd) + (2 * h * 2 * ihd + 4 * 2 * ihd + ihd + ql * inh * ihd + h * inh)
+    hca = attn + (2 * h * hd + 128 * hd + hd)
+    hc = 2 * (24 * 4 * h + 24 + 3)  # attention and FFN hyper-connection mixers: fn [24, 4h], base [24], scale [3]
+    moe = E * 3 * h * mi + 3 * h * mi + E * h  # routed + shared experts + gate weight
+    per_layer_rest = hc + 2 * h + moe
+    total = 30 * csa + 31 * hca + 61 * per_layer_rest + (61 - 3) * E  # correction bias: not on the 3 hash layers
+    total += 2 * V * h + h + (4 * 4 * h + 4 + 1)  # embedding, lm_head, final norm, hc head
+    pc = M.param_counts(M.get_model("deepseek-v4-pro"))
+    assert pc.total == total == 1_572_997_201_763
+    # SOURCES.md's script: 1,572,997,202,915 = ours + 3 x 384 (it gives the hash layers a correction bias too)
+    assert 1_572_997_202_915 - pc.total == 3 * 384
+    # a third-party table counting every stored tensor: 1,598,839,674,782 = ours + tid2eid (3 x 129280 x 6 int64
+    # entries, a lookup table: not in our total) + the MTP layer (a sliding-window layer + e_proj/h_proj + 3 norms +
+    # its hc head)
+    mtp = attn + per_layer_rest + E + 2 * h * h + 3 * h + (4 * 4 * h + 4 + 1)
+    assert pc.total + 3 * V * 6 + mtp == 1_598_839_674_782
+    # vendor: "1.6T parameters (49B activated)" (model card); DeepSeek counts active without the input embedding
+    assert pc.active_excl_input_embedding / 1e9 == pytest.approx(48.85, abs=0.01)
+    assert pc.active / 1e9 == pytest.approx(49.78, abs=0.01)  # SOURCES.md: 49.78B incl. embedding and head
+
+
+def test_glm_5_2_parameters_shared_indexer_layers_have_no_indexer():
+    """GLM-5.2 (SOURCES.md): 743,377,019,904 without MTP; the Hub's 753.33B adds the MTP layer (a MoE layer with a
+    full indexer + eh_proj [h, 2h] + 3 norms). vLLM recipe: ~743B total, 39B active (without embedding and head)."""
+    g = M.get_model("glm-5.2")
+    pc = M.param_counts(g)
+    assert pc.total == 743_377_019_904
+    full = [i for i, layer in enumerate(g.layers) if layer.indexer_flops_per_ctx_token]
+    assert full == [0, 1, 2, *range(6, 78, 4)] and len(full) == 21
+    h = 6144
+    indexer = 2048 * 32 * 128 + h * 128 + 2 * 128 + h * 32  # wq_b, wk, k_norm (weight + bias), weights_proj
+    assert g.layers[6].attn_params - g.layers[7].attn_params == indexer
+    mtp_layer = g.layers[6]
+    mtp = (
+        mtp_layer.attn_params
+        + 256 * mtp_layer.expert_params
+        + mtp_layer.shared_expert_params
+        + mtp_layer.router_params
+        + mtp_layer.norm_params
+        + 2 * h * h
+        + 3 * h
+    )
+    assert pc.total + mtp == 753_329_940_480
+    assert pc.active_excl_embeddings / 1e9 == pytest.approx(39.35, abs=0.01)
+    assert [layer.mlp for layer in g.layers[:4]] == ["dense", "dense", "dense", "moe"] and g.vocab_size == 154_880
+
+
+def test_minimax_m3_parameters():
+    """Text decoder of MiniMax-M3: 426,174,572,928 (SOURCES.md; + the vision tower = the checkpoint's 427.04B);
+    active 23.5B without embedding and head (vendor: 23B activated, 428B total with the vision tower)."""
+    m = M.get_model("minimax-m3")
+    h, V = 6144, 200064
+    attn = h * 64 * 128 + 2 * h * 4 * 128 + 64 * 128 * h + 2 * 128  # q, k, v, o, per-head q/k norm
+    indexer = h * 4 * 128 + h * 128 + 2 * 128  # index_q_proj [512, h], index_k_proj [128, h], index q/k norms
+    dense = 3 * h * 12288  # dense_intermediate_size on layers 0-2
+    moe = 128 * 3 * h * 3072 + 3 * h * 3072 + h * 128 + 128  # routed, shared, router + routing bias
+    total = 3 * (attn + dense + 2 * h) + 57 * (attn + indexer + moe + 2 * h) + 2 * V * h + h
+    pc = M.param_counts(m)
+    assert pc.total == total == 426_174_572_928
+    assert pc.active_excl_embeddings == pytest.approx(23_504_087_424)
+    assert [layer.mlp for layer in m.layers[2:4]] == ["dense", "moe"]
+    assert m.layers[3].experts_per_token == 4 and m.layers[3].expert_params == 3 * h * 3072
+    assert M.param_counts(M.get_model("minimax-m3-mxfp8")).total == pc.total
+
+
+def test_kv_bytes_hand_checked_new_architectures():
+    ctx = 8192
+    # DeepSeek-V4-Pro, FP8 cache, 8k context. Every layer keeps the last 128 raw tokens beside its compressed stream;
+    # one entry = 448 NoPE B + 64 RoPE x 2 B + 8 B scales = 584 B (ATOM).
+    #   30 CSA layers: 584 x (8192 / 4 + 128) + FP8 index keys 128 / 4 = 32 B per token x 8192 = 1,532,928 B
+    #   31 HCA layers: 584 x (8192 / 128 + 128) = 112,128 B
+    v4 = M.get_model("deepseek-v4-pro")
+    csa, hca = 584 * (ctx // 4 + 128) + 32 * ctx, 584 * (ctx // 128 + 128)
+    assert (csa, hca) == (1_532_928, 112_128)
+    assert M.kv_cache_bytes(v4, ctx, "fp8") == 30 * csa + 31 * hca == 49_463_808  # 6,038 B per token
+    # per token of context with windows uncapped: 30 x (584 / 4 + 32) + 31 x 584 / 128
+    assert M.kv_bytes_per_token(v4, "fp8") == pytest.approx(30 * (146 + 32) + 31 * 584 / 128)
+    # GLM-5.2, FP8: MLA latent 512 + rope 64 on 78 layers + FP8 index keys 128 on the 21 full-indexer layers only
+    assert M.kv_cache_bytes(M.get_model("glm-5.2"), ctx, "fp8") == (78 * 576 + 21 * 128) * ctx  # 47,616 B/token
+    # MiniMax-M3, BF16 KV: K + V of 4 heads x 128 on 60 layers, + FP8 index keys (128) on the 57 sparse layers
+    assert M.kv_cache_bytes(M.get_model("minimax-m3"), ctx, "bf16") == (60 * 2 * 4 * 128 * 2 + 57 * 128) * ctx
+    # V4-Flash: 2 window-only layers hold 128 tokens whatever the context
+    f = M.get_model("deepseek-v4-flash")
+    assert [layer.attention for layer in f.layers[:3]] == ["sliding", "sliding", "full"]
+    assert M.kv_entries(f.layers[0], 100_000) == 128 and f.layers[0].index_elements_per_token == 0
+
+
+def test_attended_entries_at_long_context():
+    ctx = 131072
+    v4 = M.get_model("deepseek-v4-pro")
+    csa, hca = v4.layers[2], v4.layers[1]
+    assert (csa.kv_compress_ratio, hca.kv_compress_ratio) == (4, 128)
+    assert M.attended_entries(csa, ctx) == 1024 + 128  # top-1024 compressed entries + the raw window
+    assert M.kv_entries(csa, ctx) == ctx / 4 + 128
+    assert M.attended_entries(hca, ctx) == M.kv_entries(hca, ctx) == ctx / 128 + 128  # dense over the stream
+    assert hca.indexer_flops_per_ctx_token == 0 and hca.attn_topk_tokens is None
+    assert csa.indexer_flops_per_ctx_token == 2 * 64 * 128 / 4  # the indexer scores every compressed entry
+    # short context: everything fits, the selector picks all of it
+    assert M.attended_entries(csa, 1000) == 1000 / 4 + 128
+    m3 = M.get_model("minimax-m3")
+    assert M.attended_entries(m3.layers[3], ctx) == (16 + 1) * 128  # top-16 blocks + 1 local block of 128
+    assert M.attended_entries(m3.layers[0], ctx) == ctx  # layers 0-2: full attention
+    assert m3.layers[3].indexer_flops_per_ctx_token == 2 * 4 * 128 and m3.layers[0].indexer_flops_per_ctx_token == 0
+    g = M.get_model("glm-5.2")
+    full, shared = g.layers[6], g.layers[7]
+    assert M.attended_entries(shared, ctx) == M.attended_entries(full, ctx) == 2048
+    assert shared.indexer_flops_per_ctx_token == 0 and shared.index_elements_per_token == 0  # no indexer scan
+    assert full.indexer_flops_per_ctx_token == 2 * 32 * 128 and full.index_elements_per_token == 128
+    # decode attention FLOPs of one V4 CSA layer: QK + PV over 128 heads x 512 per entry, plus the indexer scan
+    one = M.ModelSpec(key="x", name="x", architecture="x", hidden_size=1, vocab_size=1, tie_word_embeddings=True,
+                      layers=(csa,))  # fmt: skip
+    assert M.attention_flops_decode(one, ctx) == 4 * 128 * 512 * (1024 + 128) + 4096 * ctx
+
+
+def test_draft_layer_counts_and_native_precision():
+    assert M.get_model("deepseek-v4-pro").mtp_layers == 1
+    # DSpark: 3 drafter stages (dspark_target_layer_ids) although num_nextn_predict_layers stays 1
+    d = M.get_model("deepseek-v4-pro-dspark")
+    assert _bundled_config("deepseek-v4-pro-dspark")["num_nextn_predict_layers"] == 1 and d.mtp_layers == 3
+    assert M.param_counts(d).total == M.param_counts(M.get_model("deepseek-v4-pro")).total
+    assert M.get_model("glm-5.2").mtp_layers == 1
+    # MiniMax-M3's config names MTP modules its checkpoints do not ship
+    assert M.get_model("minimax-m3").mtp_layers == M.get_model("minimax-m3-mxfp8").mtp_layers == 0
+    v4 = M.get_model("deepseek-v4-pro")
+    assert v4.native_weights == "mxfp4+fp8"  # quantization_config fp8 + expert_dtype fp4
+    precs = M.component_precisions(v4, v4.native_weights)
+    assert precs["routed_experts"] == "mxfp4" and precs["attention"] == precs["shared_experts"] == "fp8"
+    assert M.get_model("glm-5.2").native_weights == M.get_model("minimax-m3").native_weights == "bf16"
+    assert M.get_model("minimax-m3-mxfp8").native_weights == "mxfp8"
+    # FP8 attention and MXFP4 experts (0.5 + 1/32 B) of the 1,573B main model
+    wb = M.weight_bytes(v4, "mxfp4+fp8")
+    assert wb["routed_experts"] == pytest.approx(M.param_counts(v4).routed_experts * (0.5 + 1 / 32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2_000_000),
+    st.integers(0, 2_000_000),
+    st.sampled_from([*NEW_KEYS, "deepseek-v4-flash"]),
+    st.sampled_from(["bf16", "fp8", "fp4"]),
+)
+def test_new_models_kv_monotone_in_context(a, b, key, kv):
+    m = M.get_model(key)
+    lo, hi = sorted((a, b))
+    assert M.kv_cache_bytes(m, lo, kv) <= M.kv_cache_bytes(m, hi, kv)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 3_000_000), st.sampled_from(M.model_keys()))
+def test_attended_entries_never_exceed_stored(ctx, key):
+    for layer in set(M.get_model(key).layers):
+        assert M.attended_entries(layer, ctx) <= M.kv_entries(layer, ctx) + 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3000), st.integers(0, 5000), st.sampled_from([*NEW_KEYS, "deepseek-v4-flash", "gpt-oss-20b"]))
+def test_causal_pairs_sum_decode_reads(n, cached, key):
+    """Prefill pairs = sum over the new queries of what each reads at its position (query i sees i tokens)."""
+    for layer in set(M.get_model(key).layers):
+        if layer.attention not in ("full", "sliding", "chunked"):
+            continue
+        reads = M.attended_entries(layer, np.arange(cached + 1, cached + n + 1)).sum()
+        assert M.causal_attended_pairs(layer, n, cached) == pytest.approx(reads, rel=1e-9)
+
+
+def test_glm_indexer_schedule_rules_agree():
+    """indexer_types, the F/S pattern and the freq/offset schedule (transformers glm_moe_dsa) give one result."""
+    cfg = _bundled_config("glm-5.2")
+    ref = M.parse_config(cfg)
+    by_freq = {k: v for k, v in cfg.items() if k != "indexer_types"}
+    assert M.parse_config(by_freq).layers == ref.layers
+    pattern = "".join("F" if t == "full" else "S" for t in cfg["indexer_types"])
+    assert M.parse_config({**by_freq, "index_topk_pattern": pattern}).layers == ref.layers
+    all_full = M.parse_config({**cfg, "indexer_types": ["full"] * 78})
+    assert M.param_counts(all_full).total - M.param_counts(ref).total == 57 * 9_371_904
+
+
+def test_deepseek_v4_transformers_layer_types_agree():
+    """transformers' DeepseekV4Config form (layer_types names, mlp_layer_types hash_moe / moe) parses like the Hub's
+    compress_ratios / num_hash_layers."""
+    cfg = _bundled_config("deepseek-v4-pro")
+    names = {0: "sliding_attention", 4: "compressed_sparse_attention", 128: "heavily_compressed_attention"}
+    tf = {k: v for k, v in cfg.items() if k not in ("compress_ratios", "num_hash_layers")}
+    tf["layer_types"] = [names[r] for r in cfg["compress_ratios"][:61]]
+    tf["mlp_layer_types"] = ["hash_moe"] * 3 + ["moe"] * 58
+    assert M.parse_config(tf).layers == M.parse_config(cfg).layers
+    # and the hash layers are what drops the 3 x 384 correction biases
+    no_hash = M.parse_config({**cfg, "num_hash_layers": 0})
+    assert M.param_counts(no_hash).total - M.param_counts(M.parse_config(cfg)).total == 3 * 384
+
+
+@pytest.mark.parametrize(
+    "key,path,value,field",
+    [
+        ("deepseek-v4-pro", ["compress_ratios"], [4] * 10, "compress_ratios"),
+        ("deepseek-v4-pro", ["compress_ratios", 5], 8, "compress_ratios[5]"),
+        ("deepseek-v4-pro", ["compress_ratios"], "4,128", "compress_ratios"),
+        ("deepseek-v4-pro", ["o_groups"], 0, "o_groups"),
+        ("deepseek-v4-pro", ["o_groups"], 7, "o_groups"),
+        ("deepseek-v4-pro", ["num_key_value_heads"], 2, "num_key_value_heads"),
+        ("deepseek-v4-pro", ["index_head_dim"], "128", "index_head_dim"),
+        ("deepseek-v4-pro", ["hc_mult"], 1.5, "hc_mult"),
+        ("deepseek-v4-pro", ["expert_dtype"], "fp3", "expert_dtype"),
+        ("deepseek-v4-pro", ["sliding_window"], None, "sliding_window"),
+        ("deepseek-v4-pro", ["head_dim"], float("inf"), "head_dim"),
+        ("deepseek-v4-pro", ["num_attention_heads"], 0, "num_attention_heads"),
+        ("deepseek-v4-pro", ["num_hidden_layers"], 10**9, "num_hidden_layers"),
+        ("deepseek-v4-pro-dspark", ["dspark_target_layer_ids"], 3, "dspark_target_layer_ids"),
+        ("glm-5.2", ["indexer_types", 0], "shared", "indexer_types[0]"),
+        ("glm-5.2", ["indexer_types", 9], "half", "indexer_types[9]"),
+        ("glm-5.2", ["mlp_layer_types"], ["dense"] * 3, "mlp_layer_types"),
+        ("glm-5.2", ["index_topk"], -1, "index_topk"),
+        ("minimax-m3", ["text_config", "moe_layer_freq", 4], 2, "moe_layer_freq[4]"),
+        ("minimax-m3", ["text_config", "sparse_attention_config", "sparse_block_size"], 0, "sparse_block_size"),
+        ("minimax-m3", ["text_config", "sparse_attention_config", "sparse_attention_freq"], 1, "sparse_attention_freq"),
+        ("minimax-m3", ["text_config", "sparse_attention_config", "sparse_disable_index_value", 10], 0, "value"),
+        ("minimax-m3", ["text_config", "sparse_attention_config"], [1], "sparse_attention_config"),
+    ],
+)
+def test_malformed_new_keys_name_the_field(key, path, value, field):
+    cfg = _bundled_config(key)
+    node = cfg
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = value
+    with pytest.raises(TokenfabError) as e:
+        M.parse_config(cfg, key=key)
+    assert field in str(e.value)
+
+
+JUNK = [None, 0, -3, 2.5, float("nan"), "x", True, [], {}, [0] * 3, 10**12]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([*NEW_KEYS, "deepseek-v4-pro-dspark", *M.model_keys()]), st.data())
+def test_fuzzed_configs_parse_or_raise_tokenfab_error(key, data):
+    """Any junk value in any top-level (or text_config / sparse_attention_config) key of a bundled config: a
+    ModelSpec with finite numbers or a TokenfabError, never another exception (the new architectures drawn twice
+    as often)."""
+    cfg = _bundled_config(key)
+    node = cfg.get("text_config", cfg)
+    if "sparse_attention_config" in node and data.draw(st.booleans()):
+        node = node["sparse_attention_config"]
+    name = data.draw(st.sampled_from(sorted(node)))
+    node[name] = data.draw(st.sampled_from(JUNK))
+    try:
+        spec = M.parse_config(cfg, key=key)
+    except TokenfabError:
+        return
+    assert np.isfinite(M.param_counts(spec).total) and np.isfinite(M.kv_cache_bytes(spec, 8192, "fp8"))

@@ -7,19 +7,23 @@ kind and shape, MLP or MoE shape). Everything else is a pure function of it:
   experts, router, embeddings, lm_head, norms, linear-attention/SSM mixers).
 - :func:`weight_bytes` - bytes per component at a precision, including block-scale overhead (see precision.py).
 - :func:`kv_cache_bytes` / :func:`kv_bytes_per_token` - KV cache for GQA/MHA, MLA latents, sliding-window and chunked
-  layers (capped at the window), plus the constant recurrent state of linear-attention/Mamba layers.
+  layers (capped at the window), compressed streams (DeepSeek-V4 CSA/HCA: one entry per ``kv_compress_ratio`` tokens
+  beside a raw window), indexer keys (DSA, CSA, MiniMax sparse attention), plus the constant recurrent state of
+  linear-attention/Mamba layers.
 - :func:`decode_flops_per_token` / :func:`prefill_flops` - FLOPs including attention over the context.
 
 Conventions (the catalog says which it uses, see ``conventions`` in data/models.yaml):
 - totals leave out MTP/nextn modules and vision towers (text decoder only);
 - ``active`` counts the input embedding and lm_head; ``active_excl_input_embedding`` leaves the input embedding out
-  (DeepSeek's 36.6B and OpenAI's 5.1B use this), and FLOPs per token use the latter (an embedding is a lookup).
+  (DeepSeek's 36.6B and OpenAI's 5.1B use this), and FLOPs per token use the latter (an embedding is a lookup);
+  ``active_excl_embeddings`` leaves out the lm_head too (MiniMax's 23B, vLLM's 39B for GLM-5.2).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,7 @@ import numpy as np
 
 from tokenfab.catalog import precision as prec
 from tokenfab.core.data import data_path, read_yaml
-from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.core.errors import TokenfabError, UnknownKeyError, require_int
 
 ATTENTION_KINDS = ("full", "sliding", "chunked", "linear", "mamba", "none")
 
@@ -169,10 +173,54 @@ def _text_config(cfg: dict) -> dict:
     return cfg
 
 
-def _req(cfg: dict, name: str, src: str):
-    v = cfg.get(name)
-    if v is None:
+# bounds on config sizes (a larger value is a malformed config, not a model): layers drive loops and list lengths;
+# every size stays far below where products of sizes would overflow a float
+MAX_CONFIG_LAYERS = 10_000
+MAX_CONFIG_INT = 2**40
+_REQUIRED = object()
+
+
+def _as_int(v, field: str, *, minimum: int = 1, maximum: int = MAX_CONFIG_INT) -> int:
+    """A whole number from config.json (bools, text, NaN/inf and fractions refused), naming the field when wrong."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise TokenfabError("must be a whole number", field=field, expected=f"an integer >= {minimum}", got=v)
+    n = int(require_int(field, v, minimum=minimum))
+    if n > maximum:
+        raise TokenfabError("out of range", field=field, expected=f"an integer in [{minimum}, {maximum}]", got=v)
+    return n
+
+
+def _cfg_int(cfg: dict, names, src: str, *, default=_REQUIRED, minimum: int = 1, maximum: int = MAX_CONFIG_INT):
+    """The first of ``names`` (one name or a tuple, as in :func:`_get`) present in ``cfg``, as a validated integer;
+    ``default`` when none is (a missing field is an error unless a default is given)."""
+    for name in (names,) if isinstance(names, str) else names:
+        if cfg.get(name) is not None:
+            return _as_int(cfg[name], f"{src}: {name}", minimum=minimum, maximum=maximum)
+    if default is _REQUIRED:
+        name = names if isinstance(names, str) else names[0]
         raise TokenfabError("missing required field in config.json", field=f"{src}: {name}")
+    return default
+
+
+def _cfg_list(cfg: dict, name: str, src: str, *, min_length: int, allowed=None) -> list:
+    """``cfg[name]`` as a list of at least ``min_length`` entries (one per layer), each in ``allowed`` when given."""
+    v = cfg.get(name)
+    if not isinstance(v, list) or len(v) < min_length:
+        raise TokenfabError(
+            "must be a list",
+            field=f"{src}: {name}",
+            expected=f"a list of >= {min_length} entries",
+            got=v if not isinstance(v, list) else f"{len(v)} entries",
+        )
+    if allowed is not None:
+        for i, x in enumerate(v):
+            if isinstance(x, bool) or x not in allowed:
+                raise TokenfabError(
+                    "unknown value",
+                    field=f"{src}: {name}[{i}]",
+                    expected="one of " + ", ".join(map(repr, allowed)),
+                    got=x,
+                )
     return v
 
 
@@ -180,7 +228,9 @@ def _native_precision(cfg: dict, quant: dict | None) -> tuple[str, str | None, t
     """Checkpoint weight/KV precision from ``quantization_config`` or an hf_quant_config.json (ModelOpt)."""
     keep: list[str] = []
     if quant:  # ModelOpt hf_quant_config.json
-        q = quant.get("quantization", quant)
+        q = quant.get("quantization", quant) if isinstance(quant, dict) else None
+        if not isinstance(q, dict):
+            raise TokenfabError("must be an object", field="hf_quant_config.json: quantization", got=q)
         algo = str(q.get("quant_algo", "")).upper()
         kv = q.get("kv_cache_quant_algo")
         w = {"FP8": "fp8", "NVFP4": "fp4", "W4A16_AWQ": "int4", "INT8": "int8", "W8A8_SQ_PER_CHANNEL": "int8"}.get(
@@ -188,8 +238,11 @@ def _native_precision(cfg: dict, quant: dict | None) -> tuple[str, str | None, t
         )
         return w, (str(kv).lower() if kv else None), ("lm_head",)
     qc = cfg.get("quantization_config") or {}
+    if not isinstance(qc, dict):
+        raise TokenfabError("must be an object", field="quantization_config", got=qc)
     method = str(qc.get("quant_method", "")).lower()
-    not_conv = " ".join(str(x) for x in (qc.get("modules_to_not_convert") or qc.get("ignore") or []))
+    not_conv_list = qc.get("modules_to_not_convert") or qc.get("ignore") or []
+    not_conv = " ".join(str(x) for x in (not_conv_list if isinstance(not_conv_list, list) else [not_conv_list]))
     if "self_attn" in not_conv:
         keep.append("attention")
     if "shared_expert" in not_conv:
@@ -197,13 +250,23 @@ def _native_precision(cfg: dict, quant: dict | None) -> tuple[str, str | None, t
     if "mlp." in not_conv and "proj" in not_conv:
         keep.append("dense_mlp")
     if method == "fp8":
+        # DeepSeek-V4: quantization_config describes the non-expert linears only; ``expert_dtype: fp4`` stores the
+        # routed experts as FP4 e2m1 with one UE8M0 scale per 32 values, i.e. MXFP4 (precision.MIXED_PRECISIONS)
+        expert_dtype = str(cfg.get("expert_dtype") or "").lower()
+        if expert_dtype in ("fp4", "mxfp4"):
+            return "mxfp4+fp8", None, tuple(keep)
+        if expert_dtype not in ("", "fp8"):
+            raise TokenfabError("unknown value", field="expert_dtype", expected="fp4, mxfp4 or fp8", got=expert_dtype)
         return "fp8", None, tuple(keep)
     if method == "mxfp4":
         return "mxfp4", None, tuple(keep)
+    if method == "mxfp8":  # OCP MX FP8 (E4M3 + one E8M0 scale per 32 values), e.g. MiniMax-M3-MXFP8
+        return "mxfp8", None, tuple(keep)
     if method == "compressed-tensors":
         groups = qc.get("config_groups") or {}
-        for g in groups.values():
-            wt = (g or {}).get("weights") or {}
+        for g in groups.values() if isinstance(groups, dict) else ():
+            wt = (g if isinstance(g, dict) else {}).get("weights") or {}
+            wt = wt if isinstance(wt, dict) else {}
             if wt.get("num_bits") == 4:
                 return "int4", None, tuple(keep)
             if wt.get("num_bits") == 8:
@@ -215,6 +278,198 @@ def _native_precision(cfg: dict, quant: dict | None) -> tuple[str, str | None, t
 
 def _gated(act: str | None) -> bool:
     return str(act or "silu").lower() not in ("relu2", "relu_squared", "gelu_new_nongated")
+
+
+# ---------------- per-architecture helpers of parse_config
+# DeepSeek-V4 ``compress_ratios``: one entry per layer (then the MTP / DSpark stages). transformers
+# configuration_deepseek_v4.py maps 0 -> sliding_attention, 4 -> compressed_sparse_attention (CSA, with the Lightning
+# indexer), 128 -> heavily_compressed_attention (HCA, dense over the compressed stream); no other value exists.
+DEEPSEEK_V4_RATIOS = {0: "sliding window only", 4: "CSA", 128: "HCA"}
+DEEPSEEK_V4_CSA_RATIO = 4
+# one stored V4 KV entry in an FP8 cache: 448 NoPE elements in FP8 + 64 RoPE elements kept in BF16 + 8 bytes of UE8M0
+# scales = 584 B (ROCm/ATOM recipes/DeepSeek-V4.md). kv_elements_per_token is that size in FP8-byte units.
+DEEPSEEK_V4_KV_SCALE_BYTES = 8
+
+
+DEEPSEEK_V4_LAYER_TYPES = {
+    "sliding_attention": 0,
+    "compressed_sparse_attention": 4,
+    "heavily_compressed_attention": 128,
+}
+
+
+def _deepseek_v4_ratios(c: dict, src: str, L: int) -> list[int]:
+    """Compression ratio per layer from the Hub's ``compress_ratios`` or transformers' ``layer_types`` names."""
+    if c.get("compress_ratios") is None and c.get("layer_types") is not None:
+        types = _cfg_list(c, "layer_types", src, min_length=L, allowed=tuple(DEEPSEEK_V4_LAYER_TYPES))
+        return [DEEPSEEK_V4_LAYER_TYPES[t] for t in types]
+    ratios = _cfg_list(c, "compress_ratios", src, min_length=L, allowed=tuple(DEEPSEEK_V4_RATIOS))
+    return [int(r) for r in ratios]
+
+
+def _deepseek_v4_attention(c: dict, src: str, h: int, nh: int, nkv: int, hd: int, ratio: int) -> dict:
+    """One DeepSeek-V4 attention layer (transformers modeling_deepseek_v4.py, ATOM recipes/DeepSeek-V4.md).
+
+    Every layer: q LoRA (wq_a, q_norm, wq_b; the per-head q norm has no weights), one shared K=V head of ``head_dim``
+    (wkv, kv_norm), grouped low-rank output (wo_a block-diagonal over ``o_groups``, wo_b), one sink per head, and a
+    raw sliding window of ``sliding_window`` tokens. Ratio 4 (CSA) adds a compressor of overlapping windows
+    (projections to 2 x head_dim) and the Lightning indexer (its own compressor at index_head_dim, wq_b from the q
+    LoRA, weights_proj) selecting ``index_topk`` compressed entries per query; ratio 128 (HCA) adds a compressor of
+    non-overlapping windows and attends densely to all compressed entries; ratio 0 keeps only the window.
+    """
+    if nkv != 1:
+        raise TokenfabError(
+            "DeepSeek-V4 shares one K=V head", field=f"{src}: num_key_value_heads", expected="1", got=nkv
+        )
+    q_lora = _cfg_int(c, "q_lora_rank", src)
+    rope = _cfg_int(c, "qk_rope_head_dim", src, maximum=hd)
+    groups = _cfg_int(c, "o_groups", src)
+    o_rank = _cfg_int(c, "o_lora_rank", src)
+    window = _cfg_int(c, "sliding_window", src)
+    if (nh * hd) % groups:
+        raise TokenfabError(
+            "o_groups must divide num_attention_heads x head_dim",
+            field=f"{src}: o_groups",
+            expected=f"a divisor of {nh * hd}",
+            got=groups,
+        )
+    qkv = h * q_lora + q_lora + q_lora * nh * hd + h * hd + hd
+    out = (nh * hd // groups) * groups * o_rank + groups * o_rank * h
+    topk = None
+    index_elements = indexer_flops = 0.0
+    if ratio:
+        coff = 2 if ratio == DEEPSEEK_V4_CSA_RATIO else 1  # CSA windows overlap: width 2 x ratio, stride ratio
+        qkv += 2 * h * coff * hd + ratio * coff * hd + hd  # compressor wkv, wgate, position bias (ape), norm
+    if ratio == DEEPSEEK_V4_CSA_RATIO:
+        inh, ihd = _cfg_int(c, "index_n_heads", src), _cfg_int(c, "index_head_dim", src)
+        qkv += 2 * h * 2 * ihd + ratio * 2 * ihd + ihd + q_lora * inh * ihd + h * inh
+        topk = _cfg_int(c, "index_topk", src)  # in entries of the compressed stream
+        index_elements = ihd / ratio  # one index key per compressed entry
+        indexer_flops = 2.0 * inh * ihd / ratio  # every query scores every compressed entry
+    return {
+        "params": float(qkv + out + nh),  # + attention sinks
+        "qkv_params": float(qkv),
+        "out_params": float(out),
+        "kv_elements": float((hd - rope) + 2 * rope + DEEPSEEK_V4_KV_SCALE_BYTES),
+        "attn_flops": 4.0 * nh * hd,  # QK and PV over the 512-wide shared head, per attended entry
+        "topk": topk,
+        "indexer_flops": indexer_flops,
+        "index_elements": index_elements,
+        "window": window if ratio == 0 else None,
+        "ratio": max(ratio, 1),
+        "raw_window": window if ratio else 0,
+    }
+
+
+def _deepseek_v4_hc_params(c: dict, src: str, h: int, *, last_layer: bool) -> float:
+    """Manifold-constrained hyper-connections: per layer two mixers (attention and FFN site), each fn
+    [(2 + m) m, m h], base [(2 + m) m] and scale [3] for ``hc_mult`` = m residual streams; the head collapse after
+    the last layer (hc_head_fn [m, m h], base [m], scale [1]) is counted with the last layer."""
+    m = _cfg_int(c, "hc_mult", src, default=1)
+    mix = (2 + m) * m
+    per_layer = 2 * (mix * m * h + mix + 3) if m > 1 else 0
+    head = (m * m * h + m + 1) if m > 1 and last_layer else 0
+    return float(per_layer + head)
+
+
+def _dsa_indexer_types(c: dict, src: str, L: int) -> list[str]:
+    """DSA indexer per layer: "full" runs the indexer, "shared" reuses the previous full layer's top-k (GLM-5.2
+    IndexShare). ``indexer_types`` if given, else an ``index_topk_pattern`` of F/S, else the schedule of
+    ``index_topk_freq`` / ``index_skip_topk_offset`` (transformers configuration_glm_moe_dsa.py: full iff
+    max(i - offset + 1, 0) % freq == 0); without any of them every layer is full (DeepSeek-V3.2, GLM-5)."""
+    if c.get("indexer_types") is not None:
+        types = [str(t) for t in _cfg_list(c, "indexer_types", src, min_length=L, allowed=("full", "shared"))]
+    elif c.get("index_topk_pattern") is not None:
+        pat = c["index_topk_pattern"]
+        if not isinstance(pat, str) or len(pat) < L or set(pat[:L]) - set("FS"):
+            raise TokenfabError(
+                "malformed pattern", field=f"{src}: index_topk_pattern", expected=f"{L} letters F or S", got=pat
+            )
+        types = ["full" if ch == "F" else "shared" for ch in pat]
+    elif c.get("index_topk_freq") is not None:
+        freq = _cfg_int(c, "index_topk_freq", src)
+        offset = _cfg_int(c, "index_skip_topk_offset", src, default=0, minimum=0)
+        types = ["full" if max(i - offset + 1, 0) % freq == 0 else "shared" for i in range(L)]
+    else:
+        return ["full"] * L
+    if types[0] != "full":
+        raise TokenfabError(
+            "the first layer has no earlier indexer to share", field=f"{src}: indexer_types[0]", expected="'full'"
+        )
+    return types[:L]
+
+
+def _mlp_layer_types(c: dict, src: str, L: int) -> list[str] | None:
+    """``mlp_layer_types`` (GLM-5.2: dense / sparse; transformers' DeepSeek-V4: hash_moe / moe), None when absent."""
+    if c.get("mlp_layer_types") is None:
+        return None
+    allowed = ("dense", "sparse", "moe", "hash_moe")
+    return [str(t) for t in _cfg_list(c, "mlp_layer_types", src, min_length=L, allowed=allowed)]
+
+
+def _minimax_sparse_attention(c: dict, src: str, L: int) -> dict | None:
+    """MiniMax Sparse Attention (``sparse_attention_config``, MiniMax-M3). On layers flagged by
+    ``sparse_attention_freq`` a score-only indexer (``sparse_num_index_heads`` query heads x ``sparse_index_dim``
+    against one cached index key per token; index_q_proj, index_k_proj, q/k norms, no value or output projection
+    while ``sparse_disable_index_value`` is 1) scores every context token and keeps the top ``sparse_topk_blocks``
+    blocks of ``sparse_block_size`` tokens plus ``sparse_local_block`` local and ``sparse_init_block`` initial
+    blocks: each query attends to (topk + local + init) x block size tokens."""
+    sc = c.get("sparse_attention_config")
+    if sc is None:
+        return None
+    if not isinstance(sc, dict):
+        raise TokenfabError("must be an object", field=f"{src}: sparse_attention_config", got=sc)
+    if not sc.get("use_sparse_attention", True):
+        return None
+    s2 = f"{src}: sparse_attention_config"
+    h = _cfg_int(c, "hidden_size", src)
+    sparse = [bool(x) for x in _cfg_list(sc, "sparse_attention_freq", s2, min_length=L, allowed=(0, 1))]
+    no_value = sc.get("sparse_disable_index_value", 1)
+    if isinstance(no_value, list):
+        no_value = _cfg_list(sc, "sparse_disable_index_value", s2, min_length=L, allowed=(0, 1))
+    for i in range(L):
+        nv = no_value[i] if isinstance(no_value, list) else no_value
+        if sparse[i] and nv != 1:
+            raise TokenfabError(
+                "an indexer with value/output projections is not modelled",
+                field=f"{s2}.sparse_disable_index_value[{i}]",
+                expected="1 on sparse layers",
+                got=nv,
+            )
+    heads = _cfg_int(sc, "sparse_num_index_heads", s2)
+    dim = _cfg_int(sc, "sparse_index_dim", s2)
+    block = _cfg_int(sc, "sparse_block_size", s2)
+    blocks = (
+        _cfg_int(sc, "sparse_topk_blocks", s2)
+        + _cfg_int(sc, "sparse_local_block", s2, default=0, minimum=0)
+        + _cfg_int(sc, "sparse_init_block", s2, default=0, minimum=0)
+    )
+    return {
+        "sparse": sparse,
+        "indexer_params": float(h * heads * dim + h * dim + 2 * dim),
+        "index_elements": float(dim),
+        "indexer_flops": 2.0 * heads * dim,
+        "topk_tokens": blocks * block,
+    }
+
+
+def _mtp_layers(c: dict, src: str, arch: str) -> int:
+    """Draft layers the checkpoint ships for speculative decoding (left out of the parameter totals).
+
+    - DeepSeek-V4 DSpark checkpoints (``dspark_block_size``): one drafter stage per ``dspark_target_layer_ids``
+      entry (three for DeepSeek-V4-Pro-0813); ``num_nextn_predict_layers`` stays 1 there and undercounts them.
+    - MiniMax-M3: ``num_nextn_predict_layers`` / ``num_mtp_modules`` are set, but neither published checkpoint holds
+      ``mtp.*`` weights (the BF16 tensor list has none; the MXFP8 checkpoint's 443.8 GB is the text model and vision
+      tower alone) and the remote-code config calls them ignored at inference: 0.
+    """
+    if c.get("dspark_block_size") is not None:
+        _cfg_int(c, "dspark_block_size", src)
+        return len(_cfg_list(c, "dspark_target_layer_ids", src, min_length=1))
+    if "MiniMaxM3" in str(arch):
+        return 0
+    return _cfg_int(
+        c, ("num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_modules"), src, default=0, minimum=0
+    )
 
 
 def parse_config(
@@ -230,51 +485,66 @@ def parse_config(
     """Parse a Hugging Face config.json dict into a ModelSpec."""
     c = _text_config(cfg)
     src = name or key
-    arch = (c.get("architectures") or c.get("_wrapper_architectures") or [c.get("model_type", "?")])[0]
+    archs = c.get("architectures") or c.get("_wrapper_architectures")
+    arch = str(archs[0] if isinstance(archs, list) and archs else c.get("model_type", "?"))
     mt = str(c.get("model_type", "")).lower()
-    h = int(_req(c, "hidden_size", src))
-    L = int(_req(c, "num_hidden_layers", src))
-    vocab = int(_req(c, "vocab_size", src))
-    nh = int(_req(c, "num_attention_heads", src))
-    nkv = int(_get(c, "num_key_value_heads", default=nh))
-    hd = int(_get(c, "head_dim", default=h // nh))
+    h = _cfg_int(c, "hidden_size", src)
+    L = _cfg_int(c, "num_hidden_layers", src, maximum=MAX_CONFIG_LAYERS)
+    vocab = _cfg_int(c, "vocab_size", src)
+    nh = _cfg_int(c, "num_attention_heads", src)
+    nkv = _cfg_int(c, "num_key_value_heads", src, default=nh)
+    hd = _cfg_int(c, "head_dim", src, default=max(h // nh, 1))
+    v4 = mt == "deepseek_v4"  # DeepSeek-V4: CSA / HCA / sliding layers, shared K=V head, hyper-connections
+    msa = _minimax_sparse_attention(c, src, L)  # MiniMax Sparse Attention (MiniMax-M3), None when absent
     tie = bool(_get(c, "tie_word_embeddings", default=False))
     bias = bool(_get(c, "attention_bias", default=False))
     act = _get(c, "hidden_act", "hidden_activation", "mlp_hidden_act")
     gated = _gated(act)
-    inter = _get(c, "intermediate_size", default=0)
-    max_pos = _get(c, "max_position_embeddings")
+    inter = _cfg_int(c, "intermediate_size", src, default=0, minimum=0)
+    max_pos = _cfg_int(c, "max_position_embeddings", src, default=None)
 
     # ---------------- MoE configuration
-    n_exp = int(_get(c, "n_routed_experts", "num_local_experts", "num_experts", default=0) or 0)
-    top_k = int(_get(c, "num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk", default=0) or 0)
-    moe_inter = _get(c, "moe_intermediate_size")
+    n_exp = _cfg_int(c, ("n_routed_experts", "num_local_experts", "num_experts"), src, default=0, minimum=0)
+    top_k = _cfg_int(
+        c, ("num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk"), src, default=0, minimum=0
+    )
+    moe_inter = _cfg_int(c, "moe_intermediate_size", src, default=None, minimum=0)
     if n_exp and moe_inter is None:
         moe_inter = inter  # Mixtral/gpt-oss/Llama 4: intermediate_size is the expert size
-    n_shared = int(_get(c, "n_shared_experts", "num_shared_experts", default=0) or 0)
-    shared_inter = _get(
-        c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"
+    n_shared = _cfg_int(c, ("n_shared_experts", "num_shared_experts"), src, default=0, minimum=0)
+    shared_inter = _cfg_int(
+        c,
+        ("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"),
+        src,
+        default=None,
+        minimum=0,
     )
-    first_k_dense = int(_get(c, "first_k_dense_replace", default=0) or 0)
-    moe_freq = int(_get(c, "moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step", default=1) or 1)
-    mlp_only = set(_get(c, "mlp_only_layers", default=[]) or [])
-    dense_inter = inter
+    first_k_dense = _cfg_int(c, "first_k_dense_replace", src, default=0, minimum=0)
+    moe_flags = None  # MiniMax-M3: ``moe_layer_freq`` is a 0/1 flag per layer
+    if isinstance(c.get("moe_layer_freq"), list):
+        moe_flags = [bool(x) for x in _cfg_list(c, "moe_layer_freq", src, min_length=L, allowed=(0, 1))]
+        moe_freq = 1
+    else:
+        freq_names = ("moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step")
+        moe_freq = _cfg_int(c, freq_names, src, default=1, minimum=0) or 1
+    mlp_types = _mlp_layer_types(c, src, L)  # GLM-5.2 ``mlp_layer_types`` (dense / sparse), None when absent
+    mlp_only = set(_cfg_list(c, "mlp_only_layers", src, min_length=0) if c.get("mlp_only_layers") else [])
+    dense_inter = _cfg_int(c, "dense_intermediate_size", src, default=inter, minimum=0)  # MiniMax-M3: dense width
     router_bias = str(_get(c, "scoring_func", default="softmax")).lower() == "sigmoid" or bool(
         _get(c, "use_routing_bias", default=False)
     )
     expert_bias = mt == "gpt_oss"
     shared_gate = 0
-    latent = _get(c, "moe_latent_size")
+    latent = _cfg_int(c, "moe_latent_size", src, default=None)
 
     if mt.startswith("llama4"):
         n_shared = 1
         shared_inter = inter
-        dense_inter = _get(c, "intermediate_size_mlp", default=inter)
-        moe_freq = int(_get(c, "interleave_moe_layer_step", default=1))
-    if mt.startswith("qwen3_5") or mt.startswith("qwen3_next") or mt.startswith("qwen2_moe"):
-        if shared_inter:
-            n_shared = 1
-            shared_gate = h  # shared_expert_gate: Linear(h, 1)
+        dense_inter = _cfg_int(c, "intermediate_size_mlp", src, default=inter, minimum=0)
+        moe_freq = _cfg_int(c, "interleave_moe_layer_step", src, default=1)
+    if mt.startswith(("qwen3_5", "qwen3_next", "qwen2_moe")) and shared_inter:
+        n_shared = 1
+        shared_gate = h  # shared_expert_gate: Linear(h, 1)
     if mt.startswith("gemma4") and _get(c, "enable_moe_block", default=False):
         pass  # dense MLP runs in parallel with the MoE block in every layer (handled below)
     if shared_inter is None and n_shared:
@@ -285,10 +555,10 @@ def parse_config(
     mats = 3 if gated else 2
 
     # ---------------- per-layer attention kind
-    layer_types = _get(c, "layer_types")
+    layer_types = _cfg_list(c, "layer_types", src, min_length=L) if c.get("layer_types") else None
     pattern = _get(c, "hybrid_override_pattern")
-    window = _get(c, "sliding_window")
-    chunk = _get(c, "attention_chunk_size")
+    window = _cfg_int(c, "sliding_window", src, default=None, minimum=0)
+    chunk = _cfg_int(c, "attention_chunk_size", src, default=None)
     kinds: list[str] = []
     mlp_kinds: list[str] = []
     if pattern:  # Nemotron-H: one block per character
@@ -309,8 +579,11 @@ def parse_config(
                 got=len(kinds),
             )
     else:
+        v4_ratios = _deepseek_v4_ratios(c, src, L) if v4 else None
         for i in range(L):
-            if layer_types:
+            if v4_ratios is not None:
+                kinds.append("sliding" if v4_ratios[i] == 0 else "full")
+            elif layer_types:
                 t = str(layer_types[i])
                 kinds.append(
                     {
@@ -321,7 +594,7 @@ def parse_config(
                     }.get(t, "full")
                 )
             elif mt.startswith("llama4") and chunk:
-                nope_every = int(_get(c, "no_rope_layer_interval", default=4) or 4)
+                nope_every = _cfg_int(c, "no_rope_layer_interval", src, default=4, minimum=0) or 4
                 kinds.append("full" if (i + 1) % nope_every == 0 else "chunked")
             elif window and (
                 mt.startswith("mistral") or _get(c, "use_sliding_window", default=mt.startswith("mistral"))
@@ -330,7 +603,11 @@ def parse_config(
             else:
                 kinds.append("full")
             if n_exp:
-                if mt.startswith("llama4"):
+                if mlp_types is not None:
+                    is_moe = mlp_types[i] != "dense"
+                elif moe_flags is not None:
+                    is_moe = moe_flags[i]
+                elif mt.startswith("llama4"):
                     is_moe = (i + 1) % moe_freq == 0
                 else:
                     is_moe = i >= first_k_dense and (i % moe_freq == 0 if moe_freq > 1 else True) and i not in mlp_only
@@ -341,17 +618,32 @@ def parse_config(
     # ---------------- attention shapes
     kv_lora = _get(c, "kv_lora_rank")
     mla = kv_lora is not None
+    idx_types = _dsa_indexer_types(c, src, L) if mla and _get(c, "index_topk") else None
+    # DeepSeek-V4 hash-routed layers: the first ``num_hash_layers`` (transformers' default 3), or mlp_layer_types
+    if v4 and mlp_types is not None:
+        hash_layers = {i for i, t in enumerate(mlp_types[:L]) if t == "hash_moe"}
+    else:
+        hash_layers = set(range(_cfg_int(c, "num_hash_layers", src, default=3, minimum=0, maximum=L))) if v4 else set()
     layers = []
     for i in range(L):
         kind = kinds[i]
         a_params = qkv = out = kv_elems = state = flops_dec = flops_pre = mixer = idx_flops = idx_elems = 0.0
         q_heads, kv_heads, qk_d, v_d, topk, win = nh, nkv, hd, hd, None, None
-        if kind in ("full", "sliding", "chunked") and mla:
-            q_lora = _get(c, "q_lora_rank")
-            rope = int(_req(c, "qk_rope_head_dim", src))
-            nope = int(_get(c, "qk_nope_head_dim", default=_get(c, "qk_head_dim", default=192) - rope))
-            vdim = int(_get(c, "v_head_dim", default=nope))
-            kv_lora = int(kv_lora)
+        ratio, raw_win = 1, 0
+        if v4:
+            a = _deepseek_v4_attention(c, src, h, nh, nkv, hd, v4_ratios[i])
+            a_params, qkv, out, kv_elems = a["params"], a["qkv_params"], a["out_params"], a["kv_elements"]
+            q_heads, kv_heads, qk_d, v_d, topk, win = nh, nkv, hd, hd, a["topk"], a["window"]
+            flops_dec = flops_pre = a["attn_flops"]
+            idx_flops, idx_elems, ratio, raw_win = a["indexer_flops"], a["index_elements"], a["ratio"], a["raw_window"]
+        elif kind in ("full", "sliding", "chunked") and mla:
+            q_lora = _cfg_int(c, "q_lora_rank", src, default=None, minimum=0)
+            rope = _cfg_int(c, "qk_rope_head_dim", src)
+            nope = _cfg_int(c, "qk_nope_head_dim", src, default=None, minimum=0)
+            if nope is None:
+                nope = _cfg_int(c, "qk_head_dim", src, default=192, minimum=rope) - rope
+            vdim = _cfg_int(c, "v_head_dim", src, default=nope)
+            kv_lora = _cfg_int(c, "kv_lora_rank", src)
             if q_lora:
                 q = h * q_lora + q_lora + q_lora * nh * (nope + rope)
             else:
@@ -366,18 +658,19 @@ def parse_config(
             q_heads, kv_heads, qk_d, v_d = nh, 1, kv_lora + rope, kv_lora
             flops_dec = 2 * nh * (kv_lora + rope) + 2 * nh * kv_lora
             flops_pre = 2 * nh * (nope + rope) + 2 * nh * vdim
-            if _get(c, "index_topk"):
-                ihd, inh = int(c["index_head_dim"]), int(c["index_n_heads"])
-                idx = (q_lora or h) * inh * ihd + h * ihd + 2 * ihd + h * inh
-                a_params += idx
-                qkv += idx
-                idx_elems = float(ihd)  # indexer key cache (one key per context token)
-                topk = int(c["index_topk"])
-                idx_flops = 2 * inh * ihd
+            if idx_types is not None:  # DSA: top-k token selection
+                topk = _cfg_int(c, "index_topk", src)
+                if idx_types[i] == "full":  # a "shared" layer (GLM-5.2) reuses the previous full layer's top-k
+                    ihd, inh = _cfg_int(c, "index_head_dim", src), _cfg_int(c, "index_n_heads", src)
+                    idx = (q_lora or h) * inh * ihd + h * ihd + 2 * ihd + h * inh
+                    a_params += idx
+                    qkv += idx
+                    idx_elems = float(ihd)  # indexer key cache (one key per context token)
+                    idx_flops = 2 * inh * ihd
         elif kind in ("full", "sliding", "chunked"):
             if mt.startswith("gemma4") and kind == "full" and _get(c, "global_head_dim"):
-                hd_l = int(c["global_head_dim"])
-                kvh = int(_get(c, "num_global_key_value_heads", default=nkv))
+                hd_l = _cfg_int(c, "global_head_dim", src)
+                kvh = _cfg_int(c, "num_global_key_value_heads", src, default=nkv)
                 k_eq_v = bool(_get(c, "attention_k_eq_v", default=False))
             else:
                 hd_l, kvh, k_eq_v = hd, nkv, False
@@ -402,11 +695,15 @@ def parse_config(
             if kind == "sliding":
                 win = int(window or 4096)
             elif kind == "chunked":
-                win = int(chunk)
+                win = _cfg_int(c, "attention_chunk_size", src)
+            if msa is not None and msa["sparse"][i]:  # MiniMax Sparse Attention: block top-k selected by an indexer
+                a_params += msa["indexer_params"]
+                qkv += msa["indexer_params"]
+                idx_elems, idx_flops, topk = msa["index_elements"], msa["indexer_flops"], msa["topk_tokens"]
         elif kind == "linear":  # Gated DeltaNet (Qwen3-Next / Qwen3.5)
-            nk, dk = int(c["linear_num_key_heads"]), int(c["linear_key_head_dim"])
-            nv, dv = int(c["linear_num_value_heads"]), int(c["linear_value_head_dim"])
-            kern = int(_get(c, "linear_conv_kernel_dim", default=4))
+            nk, dk = _cfg_int(c, "linear_num_key_heads", src), _cfg_int(c, "linear_key_head_dim", src)
+            nv, dv = _cfg_int(c, "linear_num_value_heads", src), _cfg_int(c, "linear_value_head_dim", src)
+            kern = _cfg_int(c, "linear_conv_kernel_dim", src, default=4)
             conv_dim = 2 * nk * dk + nv * dv
             in_proj = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv
             qkv, out = in_proj, nv * dv * h
@@ -415,9 +712,9 @@ def parse_config(
             mixer = 6 * nv * dk * dv
             q_heads, kv_heads, qk_d, v_d = nv, nk, dk, dv
         elif kind == "mamba":  # Mamba-2 (Nemotron-H)
-            nheads, mhd = int(c["mamba_num_heads"]), int(c["mamba_head_dim"])
-            ng, ds = int(_get(c, "n_groups", default=1)), int(c["ssm_state_size"])
-            kern = int(_get(c, "conv_kernel", default=4))
+            nheads, mhd = _cfg_int(c, "mamba_num_heads", src), _cfg_int(c, "mamba_head_dim", src)
+            ng, ds = _cfg_int(c, "n_groups", src, default=1), _cfg_int(c, "ssm_state_size", src)
+            kern = _cfg_int(c, "conv_kernel", src, default=4)
             d_in = nheads * mhd
             conv_dim = d_in + 2 * ng * ds
             in_proj = h * (2 * d_in + 2 * ng * ds + nheads)
@@ -464,12 +761,16 @@ def parse_config(
                 )
             shared_p += shared_gate
             router_p = h * n_exp + (n_exp if (router_bias or expert_bias) else 0)
+            if v4:  # learned gate on every layer; the noaux_tc correction bias only where the router is learned
+                router_p = h * n_exp + (0 if i in hash_layers else n_exp)  # hash layers: frozen tid2eid lookup
             if mt.startswith("gemma4"):
                 dense_p = mats * h * int(inter)  # parallel dense MLP
                 router_p += h  # router scale
         norms = 2 * h if kind != "none" and mk != "none" else h
         if mt.startswith("gemma"):
             norms = 4 * h + (2 * h if mk == "moe" else 0)
+        if v4:  # hyper-connection mixing weights: small, always active and unquantized, counted with the norms
+            norms += _deepseek_v4_hc_params(c, src, h, last_layer=i == L - 1)
         layers.append(
             LayerSpec(
                 attention=kind,
@@ -497,12 +798,14 @@ def parse_config(
                 router_params=float(router_p),
                 moe_other_params=float(other_p),
                 norm_params=float(norms),
+                kv_compress_ratio=int(ratio),
+                kv_raw_window_tokens=int(raw_win),
                 index_elements_per_token=float(idx_elems),
             )
         )
 
     w, kvp, keep = _native_precision(c, quant)
-    mtp = int(_get(c, "num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_modules", default=0) or 0)
+    mtp = _mtp_layers(c, src, arch)
     return ModelSpec(
         key=key,
         name=name or key,
@@ -570,9 +873,20 @@ class ParamCounts:
         """Active weights a token multiplies with: with tied embeddings the one matrix still serves as lm_head."""
         return self.active if self.tied_embeddings else self.active - self.embedding
 
+    @property
+    def active_excl_embeddings(self) -> float:
+        """Active weights without the input embedding and the lm_head ("non-embedding" active parameters: the
+        convention of MiniMax's 23B and of vLLM's 39B for GLM-5.2)."""
+        return self.active - self.embedding - self.lm_head
+
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        d.update(total=self.total, active=self.active, active_excl_input_embedding=self.active_excl_input_embedding)
+        d.update(
+            total=self.total,
+            active=self.active,
+            active_excl_input_embedding=self.active_excl_input_embedding,
+            active_excl_embeddings=self.active_excl_embeddings,
+        )
         return d
 
 

@@ -7,6 +7,8 @@ Block formats store a scale per block of elements; the overhead is part of the b
 - NVFP4: E2M1 values, one FP8 (E4M3) scale per 16 elements, plus one FP32 per tensor -> 0.5 + 1/16 B/param.
   Source: NVIDIA "Introducing NVFP4" (developer.nvidia.com blog, 2025-06).
 - MXFP4 (OCP Microscaling v1.0): E2M1 values, one E8M0 scale per 32 elements -> 0.5 + 1/32 B/param (gpt-oss).
+- MXFP8 (OCP Microscaling v1.0): E4M3 values, one E8M0 scale per 32 elements -> 1 + 1/32 B/param
+  (MiniMax-M3-MXFP8: ``quantization_config.weight_block_size = [1, 32]``); computes at the FP8 peak.
 - INT8 (SmoothQuant / per-channel): 1 B/param; per-channel scales are negligible.
 - INT4 (AWQ/GPTQ, group 128, FP16 scale + zero): 0.5 + 4/128 B/param.
 """
@@ -27,6 +29,7 @@ BYTES_PER_PARAM: dict[str, float] = {
     "fp4": 0.5 + 1.0 / 16,  # NVFP4
     "nvfp4": 0.5 + 1.0 / 16,
     "mxfp4": 0.5 + 1.0 / 32,
+    "mxfp8": 1.0 + 1.0 / 32,
     "int4": 0.5 + 4.0 / 128,
 }
 
@@ -40,13 +43,14 @@ BITS: dict[str, int] = {
     "fp4": 4,
     "nvfp4": 4,
     "mxfp4": 4,
+    "mxfp8": 8,
     "int4": 4,
 }
 
 # Mixed MoE checkpoints: routed experts at 4 bit, every other linear layer at FP8 (DeepSeek-V4, AMD's *-MXFP4 MoE
 # checkpoints, NVIDIA's NVFP4 MoE recipes). Written ``<experts>+<rest>``.
 MIXED_PRECISIONS: dict[str, tuple[str, str]] = {"mxfp4+fp8": ("mxfp4", "fp8"), "nvfp4+fp8": ("nvfp4", "fp8")}
-WEIGHT_PRECISIONS = ("bf16", "fp16", "fp8", "fp4", "int8", "int4", "mxfp4", "nvfp4", *MIXED_PRECISIONS)
+WEIGHT_PRECISIONS = ("bf16", "fp16", "fp8", "fp4", "int8", "int4", "mxfp4", "nvfp4", "mxfp8", *MIXED_PRECISIONS)
 KV_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 
 # the peak-FLOP/s column a format computes at, then what to fall back to on hardware without it.
@@ -60,6 +64,7 @@ COMPUTE_FALLBACK: dict[str, tuple[str, ...]] = {
     "fp4": ("fp4", "fp8", "bf16", "fp16"),
     "nvfp4": ("fp4", "fp8", "bf16", "fp16"),
     "mxfp4": ("fp4", "fp8", "bf16", "fp16"),
+    "mxfp8": ("fp8", "bf16", "fp16"),
     "int4": ("bf16", "fp16"),
 }
 
