@@ -151,7 +151,7 @@ def main() -> int:
         return 0
     if args.verify:
         committed = load_profile(out if out.exists() else None)
-        prof, info = fit_profile(rows, max_nfev=args.max_nfev)
+        prof, info = fit_profile(rows, max_nfev=args.max_nfev, workers=args.workers)
         print(f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s: {info['message']}")
         worst = 0.0
         for grp in ("shared", "families", "engines"):
@@ -176,7 +176,7 @@ def main() -> int:
         )
         return 0 if ok else 1
 
-    prof, info = fit_profile(rows, max_nfev=args.max_nfev)
+    prof, info = fit_profile(rows, max_nfev=args.max_nfev, workers=args.workers)
     print(
         f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s: {info['message']}; at bounds: {info['at_bounds']}"
     )

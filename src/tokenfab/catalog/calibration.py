@@ -9,12 +9,15 @@ measurements in benchmarks/data/. Parameters come in three groups, each physical
   ``comm_efficiency`` (fraction of link bandwidth collectives reach);
 - per serving engine (its kernels, scheduler and runtime), fitted where the engine has measurements:
   ``step_overhead_ms`` (per forward step: scheduling, launches, CUDA-graph replay), ``seq_overhead_us`` (per running
-  sequence per step: sampling, detokenisation, bookkeeping), ``comm_latency_us`` (per collective),
+  sequence per step: sampling, detokenisation, bookkeeping), ``layer_overhead_us`` (per layer per step: kernel
+  launches and synchronisation the engine's graphs do not hide), ``comm_latency_us`` (per collective),
   ``kernel_efficiency`` (the engine's kernels relative to the family's: multiplies the three compute/memory
-  efficiencies) and ``moe_efficiency`` (grouped expert GEMMs relative to dense ones);
+  efficiencies), ``moe_efficiency`` (grouped expert GEMMs relative to dense ones) and ``ttft_overhead_ms`` (per
+  request before its first token streams: the API server, tokenisation, admission, the first detokenisation);
 - shared: ``gemm_tokens_half`` (token rows at which a GEMM reaches half its efficiency: small GEMMs are inefficient),
-  ``layer_overhead_us`` (per layer per step), ``moe_skew`` (routing imbalance beyond chance, perf/moe.py),
-  ``pp_stage_overhead_us`` (per pipeline stage per step: synchronisation and hand-off).
+  ``moe_skew`` (routing imbalance beyond chance, perf/moe.py), ``pp_stage_overhead_us`` (per pipeline stage per
+  step: synchronisation and hand-off), ``disagg_overhead_ms`` (per request of disaggregated serving: the router and
+  the KV connector's hand-shake before the transfer itself).
 
 A (hardware, engine) pair resolves to one flat :class:`PerfParams`. Where a family or an engine has no measurements
 the profile says so (status ``prior``) and uses a stated rule (:data:`FAMILY_PRIOR_RULES`; engines.yaml
@@ -34,8 +37,16 @@ from tokenfab.core.data import data_path
 from tokenfab.core.errors import TokenfabError
 
 FAMILY_PARAMS = ("gemm_efficiency", "memory_efficiency", "attention_efficiency", "comm_efficiency")
-ENGINE_PARAMS = ("step_overhead_ms", "seq_overhead_us", "comm_latency_us", "kernel_efficiency", "moe_efficiency")
-SHARED_PARAMS = ("gemm_tokens_half", "layer_overhead_us", "moe_skew", "pp_stage_overhead_us")
+ENGINE_PARAMS = (
+    "step_overhead_ms",
+    "layer_overhead_us",
+    "seq_overhead_us",
+    "comm_latency_us",
+    "kernel_efficiency",
+    "moe_efficiency",
+    "ttft_overhead_ms",
+)
+SHARED_PARAMS = ("gemm_tokens_half", "moe_skew", "pp_stage_overhead_us", "disagg_overhead_ms")
 PARAM_NAMES = FAMILY_PARAMS + ENGINE_PARAMS + SHARED_PARAMS
 
 # Physical prior before any fit (also the ridge's centre). Orders of magnitude: large BF16/FP8 GEMMs reach 60-80% of
@@ -43,7 +54,8 @@ PARAM_NAMES = FAMILY_PARAMS + ENGINE_PARAMS + SHARED_PARAMS
 # (STREAM-like measurements, e.g. Chips and Cheese "Nvidia's H100", 2023); NCCL bus bandwidth reaches ~70-80% of
 # NVLink (github.com/NVIDIA/nccl-tests); a CUDA-graph decode step costs tens of microseconds per layer; expert
 # kernels run below dense GEMMs (grouped GEMM over many small experts); routing skew of trained MoE routers is tens of
-# percent of the mean load (DeepSeek-V3 report arXiv:2412.19437 sec. 3.4 motivates redundant experts with it).
+# percent of the mean load (DeepSeek-V3 report arXiv:2412.19437 sec. 3.4 motivates redundant experts with it): its
+# bound (1.0: the busiest rank at most twice the mean beyond chance) keeps it physical.
 PRIOR = {
     "gemm_efficiency": 0.70,
     "memory_efficiency": 0.80,
@@ -54,10 +66,12 @@ PRIOR = {
     "comm_latency_us": 10.0,
     "kernel_efficiency": 1.0,
     "moe_efficiency": 0.8,
+    "ttft_overhead_ms": 5.0,
     "gemm_tokens_half": 64.0,
     "layer_overhead_us": 10.0,
     "moe_skew": 0.2,
     "pp_stage_overhead_us": 50.0,
+    "disagg_overhead_ms": 20.0,
 }
 BOUNDS = {
     "gemm_efficiency": (0.15, 0.95),
@@ -69,10 +83,12 @@ BOUNDS = {
     "comm_latency_us": (1.0, 100.0),
     "kernel_efficiency": (0.4, 1.5),
     "moe_efficiency": (0.2, 1.2),
+    "ttft_overhead_ms": (0.0, 300.0),
     "gemm_tokens_half": (4.0, 1024.0),
     "layer_overhead_us": (0.0, 200.0),
-    "moe_skew": (0.0, 2.0),
+    "moe_skew": (0.0, 1.0),
     "pp_stage_overhead_us": (0.0, 2000.0),
+    "disagg_overhead_ms": (0.0, 500.0),
 }
 # efficiencies after the engine multiplier never exceed this fraction of the hardware's peak
 MAX_EFFICIENCY = 0.98
@@ -96,7 +112,13 @@ FAMILY_PRIOR_RULES: dict[str, str] = {
 # scheduling), and chip-to-chip hops are synchronous, software-scheduled links without a network stack (Groq, ISCA
 # 2022 "A Software-defined Tensor Streaming Multiprocessor for Large-scale Machine Learning"): ~1 us per collective.
 FAMILY_PRIORS: dict[str, dict] = {
-    "sram": {"gemm_tokens_half": 4.0, "step_overhead_ms": 0.05, "seq_overhead_us": 0.0, "comm_latency_us": 1.0},
+    "sram": {
+        "gemm_tokens_half": 4.0,
+        "step_overhead_ms": 0.05,
+        "seq_overhead_us": 0.0,
+        "comm_latency_us": 1.0,
+        "layer_overhead_us": 1.0,
+    },
 }
 
 
@@ -111,10 +133,12 @@ class PerfParams:
     comm_latency_us: float = PRIOR["comm_latency_us"]
     kernel_efficiency: float = PRIOR["kernel_efficiency"]
     moe_efficiency: float = PRIOR["moe_efficiency"]
+    ttft_overhead_ms: float = PRIOR["ttft_overhead_ms"]
     gemm_tokens_half: float = PRIOR["gemm_tokens_half"]
     layer_overhead_us: float = PRIOR["layer_overhead_us"]
     moe_skew: float = PRIOR["moe_skew"]
     pp_stage_overhead_us: float = PRIOR["pp_stage_overhead_us"]
+    disagg_overhead_ms: float = PRIOR["disagg_overhead_ms"]
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -37,6 +37,7 @@ class EngineSpec:
     allreduce: tuple[str, ...]
     allreduce_bytes_factor: float
     ep_dispatch_bytes: float
+    w4_compute: str  # fp4 | fp8 | bf16: the arithmetic 4-bit weights run at
     features: tuple[str, ...]
     eplb_skew_factor: float
     prior_from: str | None  # None: fitted when measured; a key: inherits that engine's parameters; "median"
@@ -88,7 +89,14 @@ def get_engine(key: str | EngineSpec) -> EngineSpec:
 def _get_engine(k: str) -> EngineSpec:
     e = _entry(k)
     vals, srcs = {}, {}
-    for name in NUMERIC + ("chunked_prefill", "mixed_batching", "kv_reservation", "kv_memory_basis", "allreduce"):
+    for name in NUMERIC + (
+        "chunked_prefill",
+        "mixed_batching",
+        "kv_reservation",
+        "kv_memory_basis",
+        "allreduce",
+        "w4_compute",
+    ):
         v, s = _value(e, name, k)
         if v is None:
             raise TokenfabError("engine field missing", field=f"engines.{k}.{name}")
@@ -119,6 +127,7 @@ def _get_engine(k: str) -> EngineSpec:
         allreduce=tuple(vals["allreduce"]),
         allreduce_bytes_factor=float(vals["allreduce_bytes_factor"]),
         ep_dispatch_bytes=float(vals["ep_dispatch_bytes"]),
+        w4_compute=str(vals["w4_compute"]),
         features=feats,
         eplb_skew_factor=float(vals["eplb_skew_factor"]),
         prior_from=e.get("prior_from"),

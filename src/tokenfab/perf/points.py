@@ -85,7 +85,11 @@ def resolved_cal(profile: CalibrationProfile, hw: HardwareSpec, engine: str) -> 
 def _hw_engine_figures(hw: HardwareSpec, eng: EngineSpec, weights: str, kv: str, profile: CalibrationProfile):
     experts_p, rest_p = prec.split_mixed(weights)
     cf = prec.compute_format(rest_p, hw.peak_flops_per_s)
-    cf_e = prec.compute_format(experts_p, hw.peak_flops_per_s)
+    # 4-bit weights run at the engine's 4-bit arithmetic (W4A4 / W4A8 / W4A16), falling back as the chip allows
+    w4 = prec.BITS.get(experts_p, 16) == 4 and experts_p != "int4"
+    cf_e = prec.compute_format(eng.w4_compute if w4 else experts_p, hw.peak_flops_per_s)
+    if w4 and experts_p == rest_p:
+        cf = cf_e  # a whole-model 4-bit checkpoint computes its dense GEMMs the same way
     kv_fmt = (
         "fp8"
         if kv == "fp8" and hw.peak_flops_per_s.get("fp8")

@@ -185,8 +185,14 @@ def _forward_time(
     P = np.asarray(pf_tokens, dtype=float)
     Sp = np.asarray(pf_seqs, dtype=float)
     ctx_p = np.asarray(pf_ctx, dtype=float)
-    T = Td + P  # GEMM rows of the step
     tp, pp, dp, ep = pa.tp, pa.pp, pa.dp, pa.ep
+    T_mean = Td + P  # GEMM rows of a typical attention-DP rank
+    # attention-DP ranks wait for the busiest one: requests land on ranks like balls in bins (Raab & Steger 1998),
+    # so the busiest rank holds about m + sqrt(2 m ln DP) of a mean m sequences (perf/moe.py load_imbalance form)
+    f_dp = moe.load_imbalance(np.maximum(Sd, 1.0) * dp, 1.0, dp, 0.0)
+    Sd = Sd * f_dp
+    Td = Td * f_dp
+    T = Td + P  # GEMM rows of the busiest rank
     peak, peak_e, peak_a, bw = (
         pa.peak_flops_per_s,
         pa.peak_flops_per_s_experts,
@@ -262,7 +268,7 @@ def _forward_time(
         # --- MoE
         if lay.mlp == "moe":
             E, k = float(lay.num_experts), float(lay.experts_per_token)
-            tokens_group = T * dp  # tokens of all attention-DP ranks meet in the expert layer
+            tokens_group = T_mean * dp  # tokens of all attention-DP ranks meet in the expert layer
             skew = cal["moe_skew"] * pa.eplb_skew_factor
             imb = moe.load_imbalance(tokens_group, k, ep, skew)
             ep_on = ep > 1
@@ -289,16 +295,21 @@ def _forward_time(
                 )
             gemm("shared_experts", lay.router_params, T, bpp["router"], n)
             # expert-parallel dispatch (tokens to their k experts) and combine (results back), per rank
-            disp = T * k * h * pa.dispatch_bytes / np.maximum(tp, 1.0)
-            comb = T * k * h * ACT_BYTES / np.maximum(tp, 1.0)
+            disp = T_mean * k * h * pa.dispatch_bytes / np.maximum(tp, 1.0)
+            comb = T_mean * k * h * ACT_BYTES / np.maximum(tp, 1.0)
             a2a = comm.alltoall_time_s(disp * imb, ep, a2a_bw, alpha) + comm.alltoall_time_s(
                 comb * imb, ep, a2a_bw, alpha
             )
             # DP attention with tensor-parallel experts: gather every rank's tokens, reduce-scatter the results
-            moe_comm = np.where(ep_on, a2a, np.where(dp > 1, gath_dp, 0.0))
+            # without attention DP every rank of the TP group already holds every token after the attention
+            # all-reduce: experts split by EP (or TP) compute on them in place and one all-reduce combines the outputs
+            # (vLLM's default allgather/reduce-scatter backend, TensorRT-LLM's TP-attention + EP MoE); with attention
+            # DP the tokens live on their own rank: EP dispatches them to their experts and back (all-to-all), and
+            # tensor-parallel experts gather every rank's tokens and reduce-scatter the results
+            moe_comm = np.where(dp > 1, np.where(ep_on, a2a, gath_dp), 0.0)
             br["communication"] = br["communication"] + n * moe_comm
-            # all-reduces over the attention TP group: after attention, and after a TP-only MoE
-            n_ar = np.where(ep_on | (dp > 1), 1.0, 2.0)
+            # all-reduces over the attention TP group: after attention, and after the MoE when DP = 1
+            n_ar = np.where(dp > 1, 1.0, 2.0)
         else:
             n_ar = 2.0 if lay.mlp != "none" and lay.attention != "none" else 1.0
         br["communication"] = br["communication"] + n * n_ar * ar_tp

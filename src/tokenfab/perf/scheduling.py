@@ -145,3 +145,40 @@ def itl_stats_s(t_decode_s, t_mixed_s, share, busy, mixed):
     mean = np.where(mixed, td + (tm - td) * phi, td / np.maximum(1.0 - u, 1e-9))
     median = np.where(phi < 0.5, td, np.where(mixed, tm, td + tm))
     return mean, median
+
+
+def burst_response_s(service_s, population):
+    """Mean prefill response when ``population`` requests arrive at once (FCFS): the j-th waits j - 1 services."""
+    c = np.maximum(np.asarray(population, dtype=float), 1.0)
+    return 0.5 * (c + 1.0) * np.asarray(service_s, dtype=float)
+
+
+def solve_monotone(evaluate, lo, hi, iterations: int = 8):
+    """Root of h(B) = 0 on [lo, hi] per element, for h increasing (h(lo) <= 0 <= h(hi) where a root exists), by the
+    Illinois variant of regula falsi: superlinear, and it never leaves the bracket. ``evaluate(B)`` returns
+    (h, *extras); the extras of the last evaluation are returned with the root. Elements without a sign change
+    end at the better end of their bracket."""
+    lo = np.asarray(lo, dtype=float).copy()
+    hi = np.asarray(hi, dtype=float).copy()
+    f_lo, *ex_lo = evaluate(lo)
+    f_hi, *ex_hi = evaluate(hi)
+    x = np.where(np.abs(f_lo) <= np.abs(f_hi), lo, hi)
+    side = 0
+    for _ in range(max(int(iterations), 1)):
+        denom = f_hi - f_lo
+        cand = np.where(
+            np.abs(denom) > 1e-300, hi - f_hi * (hi - lo) / np.where(denom == 0, 1.0, denom), 0.5 * (lo + hi)
+        )
+        cand = np.where(np.isfinite(cand), np.clip(cand, np.minimum(lo, hi), np.maximum(lo, hi)), 0.5 * (lo + hi))
+        no_root = (f_lo > 0) | (f_hi < 0)
+        x = np.where(no_root, np.where(f_lo > 0, lo, hi), cand)
+        fx, *ex = evaluate(x)
+        right = fx > 0  # root lies left of x: x becomes the new hi
+        f_lo_new = np.where(right & (side == 1), f_lo * 0.5, f_lo)
+        f_hi_new = np.where(~right & (side == -1), f_hi * 0.5, f_hi)
+        hi = np.where(right, x, hi)
+        f_hi = np.where(right, fx, f_hi_new)
+        lo = np.where(right, lo, x)
+        f_lo = np.where(right, f_lo_new, fx)
+        side = np.where(right, 1, -1)
+    return x, *ex

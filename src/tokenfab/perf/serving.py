@@ -52,9 +52,9 @@ from tokenfab.perf.memory import (
 from tokenfab.perf.points import PointArrays, point_arrays
 from tokenfab.perf.roofline import bound_label, forward_time
 
-# fixed-point iterations of the steady state (damped; converges in ~10 for every case of the calibration data)
-ITERATIONS = 14
+ITERATIONS = 8  # secant steps of the steady state (perf/scheduling.py solve_monotone)
 PERCENTILES = (0.5, 0.9, 0.99)
+BISECTIONS = 26  # inner solve of the closed loop's throughput (2^-26 of its bracket)
 
 
 def _f(x, shape) -> np.ndarray:
@@ -81,9 +81,9 @@ def concurrency_cap(model: ModelSpec, weights: str, kv: str, pa: PointArrays, is
     return np.minimum(n, pa.max_seqs * pa.dp)
 
 
-def _draft_s(model, weights, kv, pa, seqs, ctx, k, parallel):
-    """Time of the draft passes of one round: one decoder layer + lm_head per draft token (MTP, EAGLE-3), or one
-    pass over the whole block (DSpark)."""
+def _draft_s(model, weights, kv, pa, seqs, ctx, k, parallel, layers=1.0):
+    """Time of the draft passes of one round: ``layers`` decoder layers + lm_head per draft token (MTP, EAGLE-3), or
+    one pass of them over the whole block (DSpark)."""
     k = np.asarray(k, dtype=float)
     if not np.any(k > 0):
         return 0.0
@@ -94,7 +94,7 @@ def _draft_s(model, weights, kv, pa, seqs, ctx, k, parallel):
     per_layer = (t_layers - br["overhead"]) / float(model.num_layers)
     lm = _lm_head_s(model, weights, kv, pa, seqs * rows)
     passes = np.where(parallel, 1.0, k)
-    return np.where(k > 0, passes * (per_layer + lm), 0.0)
+    return np.where(k > 0, passes * (per_layer * np.asarray(layers, dtype=float) + lm), 0.0)
 
 
 def _lm_head_s(model, weights, kv, pa, rows):
@@ -115,6 +115,7 @@ def serve(
     draft_tokens=0,
     acceptance_length=1.0,
     parallel_draft=False,
+    draft_layers=1.0,
     prefix_hit_rate=0.0,
     decode_only: bool = False,
     iterations: int = ITERATIONS,
@@ -133,6 +134,7 @@ def serve(
     k = _f(draft_tokens, shape)
     acc = np.where(k > 0, _f(acceptance_length, shape), 1.0)
     par_draft = np.broadcast_to(np.asarray(parallel_draft, dtype=bool), shape)
+    n_draft = _f(draft_layers, shape)
     hit = _f(prefix_hit_rate, shape)
     open_loop = np.isfinite(rate_in)
     dp, pp = pa.dp, pa.pp
@@ -150,44 +152,34 @@ def serve(
     acc_var = sch.acceptance_variance(acc, k)
     mixed = np.asarray(pa.mixed_batching, dtype=bool)
 
-    B = running.copy()
-    X = np.where(open_loop, lam, running / np.maximum(osl * 0.02 + 1.0, 1.0))
+    extra = np.where(open_loop, 0.0, np.maximum(c_req - running, 0.0))  # closed loop beyond the KV cache
+
+    def evaluate(B):
+        t = _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed, n_draft)
+        st = _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed)
+        B_implied = np.where(open_loop, np.clip(lam * st["Z"], 1.0, np.maximum(cap, 1.0)), running - st["X"] * st["R"])
+        return B - np.clip(B_implied, 1.0, np.maximum(running, 1.0)), t, st
+
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for _ in range(max(int(iterations), 1)):
-            t = _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed)
-            U = np.where(decode_only, 0.0, X * t["s"])
-            U_c = np.clip(U, 0.0, 0.999)
-            N = sch.rounds_per_s(U_c, t["t_d"], t["t_m"], mixed)
-            tpot = 1.0 / (acc * N)
-            Z = np.maximum(osl - 1.0, 0.0) * tpot
-            R_closed = sch.closed_loop_response_s(t["s"], Z, running)
-            wq_open = np.where(U_c > 0, t["s"] * U_c / (2.0 * (1.0 - U_c)), 0.0)  # M/D/1 (Pollaczek-Khinchine)
-            R = np.where(decode_only, 0.0, np.where(open_loop, t["s"] + wq_open, R_closed))
-            X_new = np.where(open_loop, lam, running / np.maximum(R + Z, 1e-12))
-            B_new = np.where(open_loop, np.clip(lam * Z, 1.0, np.maximum(cap, 1.0)), running - X_new * R)
-            X = 0.5 * X + 0.5 * X_new
-            B = np.clip(0.5 * B + 0.5 * B_new, 1.0, np.maximum(running, 1.0))
-        t = _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed)
-        U = np.where(decode_only, 0.0, X * t["s"])
-        overloaded = open_loop & ((U >= 0.999) | (lam * (np.maximum(osl - 1.0, 0.0) / (acc * N) + R) > cap * 1.001))
+        B, t, st = sch.solve_monotone(evaluate, np.ones(shape), np.maximum(running, 1.0), iterations)
+        X, R, Z, U, N = st["X"], st["R"], st["Z"], st["U"], st["N"]
+        overloaded = open_loop & ((U >= 0.999) | (lam * (Z + R) > cap * 1.001))
         U_c = np.clip(U, 0.0, 0.999)
-        N = sch.rounds_per_s(U_c, t["t_d"], t["t_m"], mixed)
         share = sch.mixed_round_share(U_c, t["t_d"], t["t_m"], mixed)
         tpot = 1.0 / (acc * N)
-        Z = np.maximum(osl - 1.0, 0.0) * tpot
         mean_round = 1.0 / N
         # closed loop beyond the KV cache: the extra requests wait for a slot (Little's law on the waiting line)
-        extra = np.where(open_loop, 0.0, np.maximum(c_req - running, 0.0))
         w_slot = extra / np.maximum(X, 1e-12)
-        ttft = np.where(decode_only, 0.0, 0.5 * mean_round + R + w_slot)
+        front = pa.cal["ttft_overhead_ms"] * 1e-3  # the engine's front end before the first token streams
+        ttft = np.where(decode_only, 0.0, 0.5 * mean_round + R + w_slot + front)
         out_tps_rank = np.where(open_loop, np.minimum(lam, X), X) * osl
         # percentiles
         qp = Q.mdc_params(np.where(decode_only, 0.0, X), np.maximum(t["s"], 1e-9), 1)
         ttft_q = {}
         for q in PERCENTILES:
             v = Q.ttft_quantile_ms(q, ttft * 1e3, params=qp) / 1e3
-            ceiling = np.where(open_loop, np.inf, 0.5 * mean_round + running * t["s"] + w_slot)
-            ttft_q[q] = np.where(decode_only, 0.0, np.clip(v, 0.5 * mean_round + t["s"], ceiling))
+            ceiling = np.where(open_loop, np.inf, 0.5 * mean_round + running * t["s"] + w_slot + front)
+            ttft_q[q] = np.where(decode_only, 0.0, np.clip(v, 0.5 * mean_round + t["s"] + front, ceiling))
         tpot_q = {q: sch.tpot_quantile_s(q, t["t_d"], t["t_m"], share, acc, acc_var, osl, mixed) for q in PERCENTILES}
         itl_mean, itl_median = sch.itl_stats_s(t["t_d"], t["t_m"], share, U_c, mixed)
         # prefill's share of the GPU time: the extra time of mixed rounds, or the prefill rounds themselves
@@ -258,13 +250,65 @@ def serve(
     return res
 
 
-def _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed):
+def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
+    """Throughput X, prefill response R, decode time Z, prefill busy share U and rounds/s N per rank, given the
+    round times ``t`` (perf/scheduling.py). Closed loop: X solves X (R(X) + Z(X)) = C (the cycle's Little's law) by
+    bisection, with R from Schweitzer's MVA; open loop: X = lambda and an M/D/1 prefill queue. The formulas are those
+    of perf/scheduling.py (rounds_per_s, closed_loop_response_s), written out here with their constants hoisted: the
+    bisection evaluates them ~26 times per point."""
+    s, td, tm = t["s"], np.maximum(t["t_d"], 1e-12), np.maximum(t["t_m"], 1e-12)
+    n1 = np.maximum(osl - 1.0, 0.0)
+    C = running
+    inv_td = 1.0 / td
+    coef = np.where(mixed, 1.0 / tm, 0.0) - inv_td  # N = 1/t_d + U (mixed ? 1/t_m - 1/t_d : -1/t_d)
+    n1_acc = n1 / acc
+    Cs = C * s
+    four_s = 4.0 * s
+    no_pf = np.asarray(decode_only, dtype=bool)
+
+    def at(X):
+        U = np.where(no_pf, 0.0, np.minimum(X * s, 0.999))
+        N = inv_td + U * coef
+        Z = n1_acc / N
+        b = Cs - Z
+        R = 0.5 * (b + np.sqrt(b * b + four_s * Z))
+        R = np.where(no_pf, 0.0, R)
+        return U, N, Z, R
+
+    # R >= s and Z >= its value without prefill (U = 0): X <= C / (s + Z0); U < 1: X < 1 / s
+    Z0 = n1_acc * td
+    hi = np.where(
+        no_pf, C / np.maximum(Z0, 1e-12), np.minimum(0.999 / np.maximum(s, 1e-12), C / np.maximum(s + Z0, 1e-12))
+    )
+    lo = np.zeros_like(hi)
+    for _ in range(BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        _, _, Z, R = at(mid)
+        over = mid * (R + Z) > C
+        hi = np.where(over, mid, hi)
+        lo = np.where(over, lo, mid)
+    X = np.where(open_loop, lam, 0.5 * (lo + hi))
+    U, N, Z, R = at(X)
+    U_open = np.where(no_pf, 0.0, lam * s)
+    Uo = np.clip(U_open, 0.0, 0.999)
+    wq = np.where(Uo > 0, s * Uo / (2.0 * (1.0 - Uo)), 0.0)  # M/D/1 (Pollaczek-Khinchine)
+    N_open = inv_td + Uo * coef
+    return {
+        "X": X,
+        "U": np.where(open_loop, U_open, U),
+        "N": np.where(open_loop, N_open, N),
+        "Z": np.where(open_loop, n1_acc / N_open, Z),
+        "R": np.where(open_loop, np.where(no_pf, 0.0, s + wq), R),
+    }
+
+
+def _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed, draft_layers=1.0):
     """Round times at a decode batch B per rank: decode-only t_d, mixed (or prefill-only) t_m, and the prefill
     service time s of one request."""
     pp = pa.pp
     micro = np.maximum(B / pp, 1.0)
     rows = 1.0 + k
-    draft = _draft_s(model, weights, kv, pa, micro, ctx_d, k, par_draft)
+    draft = _draft_s(model, weights, kv, pa, micro, ctx_d, k, par_draft, draft_layers)
     t_d, br, bounds = forward_time(model, weights, kv, pa, dec_seqs=micro, dec_rows_per_seq=rows, dec_ctx=ctx_d)
     t_d = t_d + draft
     P = sch.prefill_tokens_per_round(
@@ -331,6 +375,7 @@ def serve_disagg(
     draft_tokens=0,
     acceptance_length=1.0,
     parallel_draft=False,
+    draft_layers=1.0,
     prefix_hit_rate=0.0,
     same_domain=False,
     prefill_weights: str | None = None,
@@ -356,6 +401,7 @@ def serve_disagg(
     k = _f(draft_tokens, shape)
     acc = np.where(k > 0, _f(acceptance_length, shape), 1.0)
     par_draft = np.broadcast_to(np.asarray(parallel_draft, dtype=bool), shape)
+    n_draft = _f(draft_layers, shape)
     hit = _f(prefix_hit_rate, shape)
     wp, kvp_ = prefill_weights or weights, prefill_kv or kv
     isl_new = np.maximum(isl * (1.0 - hit), 1.0)
@@ -364,7 +410,7 @@ def serve_disagg(
     zeros = np.zeros(shape)
     no_mix = np.zeros(shape, dtype=bool)
     # prefill pool: service time of one request on one rank (prefill-only rounds of the whole budget)
-    tp_ = _rounds(model, wp, kvp_, pa_prefill, zeros + 1e-9, ctx_d, isl_new, cached, zeros, par_draft, no_mix)
+    tp_ = _rounds(model, wp, kvp_, pa_prefill, zeros + 1e-9, ctx_d, isl_new, cached, zeros, par_draft, no_mix, n_draft)
     s_p = tp_["s"]
     servers = x * pa_prefill.dp
     cap_p = concurrency_cap(model, wp, kvp_, pa_prefill, isl, np.ones(shape))
@@ -382,7 +428,7 @@ def serve_disagg(
             B_closed = (C - X * (R + t_kv)) / ranks_d
             B_open = lam * np.maximum(osl - 1.0, 0.0) * tpot / ranks_d
             B = np.clip(np.where(open_loop, B_open, B_closed), 1.0, None)
-            td = _rounds(model, weights, kv, pa_decode, B, ctx_d, zeros, isl, k, par_draft, no_mix)["t_d"]
+            td = _rounds(model, weights, kv, pa_decode, B, ctx_d, zeros, isl, k, par_draft, no_mix, n_draft)["t_d"]
             tpot = td / acc
             Z = np.maximum(osl - 1.0, 0.0) * tpot + t_kv + td
             s_eff = s_p / np.maximum(servers, 1.0)
@@ -393,6 +439,7 @@ def serve_disagg(
             X = 0.5 * X + 0.5 * X_new
     util_p = X * s_p / np.maximum(servers, 1e-12)
     overloaded = open_loop & ((util_p >= 1.0) | (lam * Z > cap_d * 1.001))
+    t_kv = t_kv + pa_prefill.cal["disagg_overhead_ms"] * 1e-3 + pa_prefill.cal["ttft_overhead_ms"] * 1e-3
     ttft = R + t_kv + td
     out_tps = np.where(fits, X * osl, 0.0)
     gpus = x * pa_prefill.tp * pa_prefill.pp * pa_prefill.dp + y * pa_decode.tp * pa_decode.pp * pa_decode.dp
@@ -422,6 +469,7 @@ def serve_disagg(
         "queue_lambda": X,
         "queue_service_s": s_p,
         "queue_servers": servers,
+        "mean_round_ms": td * 1e3,
         "acceptance_length": acc,
     }
     for q in PERCENTILES:

@@ -25,6 +25,10 @@ from tokenfab.core.errors import TokenfabError
 
 METHODS = ("mtp", "eagle3", "dspark")
 PARALLEL_DRAFT = {"dspark"}  # drafts the whole block in one pass
+# decoder layers a draft runs per pass: an MTP module is one layer (DeepSeek-V3 sec. 2.2), an EAGLE-3 head one layer
+# (arXiv:2503.01840), a DSpark drafter its stages (deepseek-ai/DeepSeek-V4-Pro-0813 config: dspark_target_layer_ids
+# [58, 59, 60], three DSpark blocks)
+DRAFT_LAYERS = {"mtp": 1, "eagle3": 1, "dspark": 3}
 MAX_DRAFT_TOKENS = 16
 
 
@@ -37,6 +41,7 @@ class SpecConfig:
     acceptance_length: float = 1.0
     source: str = ""  # where the acceptance figure comes from
     stand_in: str | None = None  # the model whose figure is used when this model has none
+    draft_layers: int = 1  # decoder layers of the draft (MTP module, EAGLE-3 head, DSpark stages)
 
     @property
     def on(self) -> bool:
@@ -59,6 +64,7 @@ class SpecConfig:
             "acceptance_length": self.acceptance_length if self.on else 1.0,
             "source": self.source,
             "stand_in": self.stand_in,
+            "draft_layers": self.draft_layers,
         }
 
 
@@ -193,14 +199,14 @@ def resolve(model, engine, method=None, draft_tokens=None, acceptance=None) -> S
                 expected=f"1 .. {1 + k}",
                 got=acceptance,
             )
-        return SpecConfig(m, k, a, "given")
+        return SpecConfig(m, k, a, "given", draft_layers=DRAFT_LAYERS[m])
     pts, src, stand = published_points(model.key, m)
     if not pts:
         raise TokenfabError(
             f"no published {m} acceptance figure for {model.key}: give --mtp-acceptance-length",
             field="mtp_acceptance_length",
         )
-    return SpecConfig(m, k, acceptance_length(pts, k), src, stand)
+    return SpecConfig(m, k, acceptance_length(pts, k), src, stand, draft_layers=DRAFT_LAYERS[m])
 
 
 def sweep_variants(model, engine, enabled: bool = True, draft_tokens=(1, 2, 3)) -> list[SpecConfig]:
