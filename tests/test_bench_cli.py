@@ -233,14 +233,30 @@ def test_bench_report_missing_file(tmp_path):
     assert res.exit_code == 2 and "not found" in res.output
 
 
-def test_bench_fails_clearly_when_no_request_succeeds(tmp_path):
+def _free_port() -> int:
     import socket
+
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def test_server_down_is_one_line_exit_2_and_nothing_written(tmp_path):
     out = tmp_path / "r.jsonl"
-    r = runner.invoke(app, ["bench", "--url", f"http://127.0.0.1:{port}/v1", "--model", "x", "--isl", "16", "--osl",
-                            "8", "--concurrency", "1", "--requests", "2", "--out", str(out), "--timeout-s", "5"])
+    args = ["bench", "--url", f"http://127.0.0.1:{_free_port()}/v1", "--model", "x", "--isl", "16", "--osl", "8",
+            "--concurrency", "1", "--requests", "2", "--out", str(out), "--timeout-s", "5"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert "cannot reach the server" in r.output and "--url" in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert not out.exists()  # nothing written: the same command works once the server is up (no trap)
+
+
+def test_bench_fails_clearly_when_no_request_succeeds(tmp_path):
+    out = tmp_path / "r.jsonl"
+    r = runner.invoke(app, ["bench", "--url", f"http://127.0.0.1:{_free_port()}/v1", "--model", "x", "--isl", "16",
+                            "--osl", "8", "--concurrency", "1", "--requests", "2", "--out", str(out), "--timeout-s", "5",
+                            "--no-check"])
     assert r.exit_code == 1
     assert "no request succeeded" in r.output and "connection_error=2" in r.output
     assert len(out.read_text().splitlines()) == 2  # the failed records are still written

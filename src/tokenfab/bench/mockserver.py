@@ -198,12 +198,15 @@ class MockServer:
         except (ValueError, AssertionError):
             return await self._json(writer, 400, {"error": {"message": "body is not a JSON object"}}, "Bad Request")
         cfg = self.config
-        index = self.counter
-        self.counter += 1
-        fault = headers.get("x-mock-fault") or cfg.fault_for(index)
-        self.stats[fault or "none"] += 1
-        if headers.get("authorization"):
-            self.stats["with_authorization"] += 1
+        if headers.get("x-tokenfab-probe"):  # tokenfab's pre-run check: served, never counted nor faulted
+            index, fault = -1, None
+        else:
+            index = self.counter
+            self.counter += 1
+            fault = headers.get("x-mock-fault") or cfg.fault_for(index)
+            self.stats[fault or "none"] += 1
+            if headers.get("authorization"):
+                self.stats["with_authorization"] += 1
         if chat:
             prompt = " ".join(str(m.get("content", "")) for m in req.get("messages") or [] if isinstance(m, dict))
         else:

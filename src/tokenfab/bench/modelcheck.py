@@ -124,4 +124,11 @@ def fit_from_runs(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: i
     meta["user_calibration"]["errors"] = {"before": before, "after": after}
     meta["user_calibration"]["warnings"] = warnings
     return prof, {"points": len(pts), "before": before, "after": after, "params": params.to_dict(), "fit": info,
-                  "warnings": warnings}
+                  "warnings": warnings, "worse_than_base": fit_is_worse(before, after)}
+
+
+def fit_is_worse(before: Mapping, after: Mapping) -> bool:
+    """True when the fit's median absolute percentage error is above the base profile's on the same points
+    (``tokenfab calibrate`` then refuses to write it unless --force)."""
+    b, a = before.get("median_ape_pct"), after.get("median_ape_pct")
+    return isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b + 1e-9

@@ -94,9 +94,7 @@ async def _check(cfg, api_key: str | None, timeout_s: float) -> dict:
         probe = RequestSpec("preflight", -1, "Hello", 1, "word_list", 1)
         body = json.dumps(build_payload(cfg, probe)).encode()
         ppool = Pool(t, 1, connect_timeout_s=min(timeout_s, 10.0))
-        h = {"Content-Type": "application/json", "Accept": "text/event-stream", **headers}
-        h.pop("Accept", None)
-        h["Accept"] = "text/event-stream"
+        h = {**headers, "Content-Type": "application/json", "Accept": "text/event-stream", "X-Tokenfab-Probe": "1"}
         try:
             ex = await ppool.send(build_request(t, "POST", t.path, body, h), timeout_s)
         finally:
@@ -104,6 +102,9 @@ async def _check(cfg, api_key: str | None, timeout_s: float) -> dict:
         if ex.fault is not None and ex.status == 0:
             raise TokenfabError(f"the server at {cfg.url} did not answer a 1-token request to {cfg.endpoint_url()}: "
                                 f"{ex.fault}", field="--url")
+        if ex.status >= 500:  # the server is there and knows the route: a 5xx may pass; the run will count it
+            info["probe_warning"] = f"the 1-token test request got HTTP {ex.status}: {_server_message(bytes(ex.body))}"
+            return info
         if ex.status >= 400:
             msg = _server_message(bytes(ex.body))
             fld = "--api-key-env" if ex.status in (401, 403) else ("--model" if "model" in msg.lower() else "--endpoint")

@@ -140,13 +140,14 @@ REPORT_DEFINITIONS = {
 
 def report_doc(records: Sequence[Mapping], *, gpus: int, hardware: str | None = None, preset: str | None = None,
                usd_per_gpu_hour: float | None = None, kw_per_gpu: float | None = None,
-               slo: Mapping[str, float] | None = None) -> dict:
+               slo: Mapping[str, float] | None = None, warmup: tuple[str, float] | None = None,
+               cooldown: tuple[str, float] | None = None) -> dict:
     """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source."""
     price, kw, tco_doc = resolve_price(hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
                                        kw_per_gpu=kw_per_gpu)
     if not records:
         raise TokenfabError("no request records", field="results")
-    runs = build_runs(records, slo)
+    runs = build_runs(records, slo, warmup=warmup, cooldown=cooldown)
     doc = {"gpus": gpus, "usd_per_gpu_hour": price, "kw_per_gpu_all_in": kw, "tco": tco_doc,
            "points": economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw), "runs": runs,
            "definitions": {**metrics.DEFINITIONS, **REPORT_DEFINITIONS}}
