@@ -210,8 +210,10 @@ class Exchange:
                 return
             if size == 0:
                 # the last chunk: the body is complete (trailers, if any, are not needed)
-                self.state = _DONE
                 tail = buf[nl + 2 :]
+                if len(tail) < 2:
+                    break  # wait for the closing CRLF, so the connection can be reused cleanly
+                self.state = _DONE
                 if tail[:2] != b"\r\n":
                     self.keep_alive = False  # trailers or junk: do not reuse the connection
                 self.cbuf = b""
