@@ -38,8 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from tokenfab.bench import client, metrics  # noqa: E402
-from tokenfab.bench.mockserver import MockConfig, MockServerProcess  # noqa: E402
+from tokenfab.bench import client, metrics
+from tokenfab.bench.mockserver import MockConfig, MockServerProcess
 
 TTFT_MS, ITL_MS, OSL = 200.0, 20.0, 32
 CONCURRENCIES = (1, 8, 32, 64)
@@ -61,8 +61,10 @@ async def _plain_handle(reader, writer, cfg):
             body = json.loads(await reader.readexactly(length)) if length else {}
             if head.startswith(b"GET"):
                 payload = json.dumps({"data": [{"id": cfg["model"]}]}).encode()
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                             % (len(payload), payload))
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(payload), payload)
+                )
                 continue
             t0 = loop.time()
             n = int(body.get("max_tokens") or 16)
@@ -74,8 +76,9 @@ async def _plain_handle(reader, writer, cfg):
                 fin = ',"finish_reason":"length"' if i == n - 1 else ',"finish_reason":null'
                 ev = b'data: {"choices":[{"index":0,"text":" tok"%s}]}\n\n' % fin.encode()
                 writer.write(b"%x\r\n%s\r\n" % (len(ev), ev))
-            usage = json.dumps({"choices": [], "usage": {"prompt_tokens": 16, "completion_tokens": n,
-                                                         "total_tokens": 16 + n}}).encode()
+            usage = json.dumps(
+                {"choices": [], "usage": {"prompt_tokens": 16, "completion_tokens": n, "total_tokens": 16 + n}}
+            ).encode()
             ev = b"data: " + usage + b"\n\ndata: [DONE]\n\n"
             writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(ev), ev))
             await writer.drain()
@@ -96,8 +99,9 @@ def serve_plain(cfg: dict) -> None:
 
 class PlainServer:
     def __init__(self, cfg: dict):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-plain", json.dumps(cfg)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-plain", json.dumps(cfg)], stdout=subprocess.PIPE, text=True
+        )
         self.url = self.proc.stdout.readline().split()[1]
 
     def __enter__(self):
@@ -112,15 +116,31 @@ class PlainServer:
 
 
 def tokenfab_run(url: str, mode: str, level: float, n: int, osl: int, tmp: Path, workers: int = 1) -> dict:
-    cfg = client.BenchConfig(url=url, model="mock", isl=16, osl=osl, mode=mode, levels=(level,), requests=n,
-                             timeout_s=30, seed=1, workers=workers)
+    cfg = client.BenchConfig(
+        url=url,
+        model="mock",
+        isl=16,
+        osl=osl,
+        mode=mode,
+        levels=(level,),
+        requests=n,
+        timeout_s=30,
+        seed=1,
+        workers=workers,
+    )
     out = tmp / f"tf-{mode}-{level:g}-{workers}-{time.monotonic_ns()}.jsonl"
     o = client.run_benchmark(cfg, out_path=out)
     s = metrics.summarize_level(o.records)
     sc = next(iter(o.selfcheck.values()))
-    return {"completed": s["requests_ok"], "failed": s["requests_failed"], "mean_ttft_ms": s["ttft_ms_mean"],
-            "p99_ttft_ms": s["ttft_ms_p99"], "request_throughput": s["request_throughput_per_s"],
-            "schedule_lag_ms_p99": sc["schedule_lag_ms_p99"], "client_cpu_share_pct": sc["client_cpu_share_pct"]}
+    return {
+        "completed": s["requests_ok"],
+        "failed": s["requests_failed"],
+        "mean_ttft_ms": s["ttft_ms_mean"],
+        "p99_ttft_ms": s["ttft_ms_p99"],
+        "request_throughput": s["request_throughput_per_s"],
+        "schedule_lag_ms_p99": sc["schedule_lag_ms_p99"],
+        "client_cpu_share_pct": sc["client_cpu_share_pct"],
+    }
 
 
 def _tiny_tokenizer(folder: Path) -> Path:
@@ -131,19 +151,49 @@ def _tiny_tokenizer(folder: Path) -> Path:
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     folder.mkdir(parents=True, exist_ok=True)
     tok.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast",
-                                                              "unk_token": "[UNK]", "model_max_length": 100000}))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]", "model_max_length": 100000})
+    )
     return folder
 
 
-def vllm_run(vllm: str, url: str, tokdir: Path, *, concurrency: int | None, rate: float | None, n: int, osl: int,
-             tmp: Path) -> dict | None:
+def vllm_run(
+    vllm: str, url: str, tokdir: Path, *, concurrency: int | None, rate: float | None, n: int, osl: int, tmp: Path
+) -> dict | None:
     name = f"v-{time.monotonic_ns()}.json"
-    cmd = [vllm, "bench", "serve", "--backend", "openai", "--base-url", url, "--endpoint", "/v1/completions",
-           "--model", "mock", "--tokenizer", str(tokdir), "--dataset-name", "random", "--random-input-len", "16",
-           "--random-output-len", str(osl), "--num-prompts", str(n), "--ignore-eos", "--save-result",
-           "--result-dir", str(tmp), "--result-filename", name, "--seed", "1",
-           "--request-rate", "inf" if rate is None else str(rate)]
+    cmd = [
+        vllm,
+        "bench",
+        "serve",
+        "--backend",
+        "openai",
+        "--base-url",
+        url,
+        "--endpoint",
+        "/v1/completions",
+        "--model",
+        "mock",
+        "--tokenizer",
+        str(tokdir),
+        "--dataset-name",
+        "random",
+        "--random-input-len",
+        "16",
+        "--random-output-len",
+        str(osl),
+        "--num-prompts",
+        str(n),
+        "--ignore-eos",
+        "--save-result",
+        "--result-dir",
+        str(tmp),
+        "--result-filename",
+        name,
+        "--seed",
+        "1",
+        "--request-rate",
+        "inf" if rate is None else str(rate),
+    ]
     if concurrency is not None:
         cmd += ["--max-concurrency", str(concurrency)]
     try:
@@ -155,9 +205,13 @@ def vllm_run(vllm: str, url: str, tokdir: Path, *, concurrency: int | None, rate
         sys.stderr.write(f"vllm bench serve failed ({p.returncode}): {p.stderr[-600:]}\n")
         return None
     d = json.loads(f.read_text())
-    return {"completed": d.get("completed"), "failed": d.get("failed", n - (d.get("completed") or 0)),
-            "mean_ttft_ms": d.get("mean_ttft_ms"), "p99_ttft_ms": d.get("p99_ttft_ms"),
-            "request_throughput": d.get("request_throughput")}
+    return {
+        "completed": d.get("completed"),
+        "failed": d.get("failed", n - (d.get("completed") or 0)),
+        "mean_ttft_ms": d.get("mean_ttft_ms"),
+        "p99_ttft_ms": d.get("p99_ttft_ms"),
+        "request_throughput": d.get("request_throughput"),
+    }
 
 
 def main(argv=None) -> int:
@@ -173,29 +227,42 @@ def main(argv=None) -> int:
         return 0
     vllm = None if a.no_vllm else a.vllm
     t_start = time.perf_counter()
-    res: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                 "configured": {"ttft_ms": TTFT_MS, "itl_ms": ITL_MS, "osl": OSL}, "vllm": vllm,
-                 "ttft_error": [], "near_zero": [], "open_loop": []}
+    res: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "configured": {"ttft_ms": TTFT_MS, "itl_ms": ITL_MS, "osl": OSL},
+        "vllm": vllm,
+        "ttft_error": [],
+        "near_zero": [],
+        "open_loop": [],
+    }
     scale = 0.25 if a.quick else 1.0
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         tokdir = _tiny_tokenizer(tmp / "tok") if vllm else None
         slow = {"model": "mock", "ttft_ms": TTFT_MS, "itl_ms": ITL_MS}
         fast = {"model": "mock", "ttft_ms": 0.0, "itl_ms": 0.0}
-        with MockServerProcess(MockConfig(ttft_ms=TTFT_MS, itl_ms=ITL_MS), max_lifetime_s=900) as proj, \
-                PlainServer(slow) as plain:
+        with (
+            MockServerProcess(MockConfig(ttft_ms=TTFT_MS, itl_ms=ITL_MS), max_lifetime_s=900) as proj,
+            PlainServer(slow) as plain,
+        ):
             for c in CONCURRENCIES:
                 n = max(8, int(4 * c * scale))
                 row = {"concurrency": c, "requests": n}
                 for name, url in (("project", proj.url), ("plain", plain.url)):
                     r = tokenfab_run(url, "closed", c, n, OSL, tmp)
-                    row[f"tokenfab_{name}"] = {**r, "ttft_error_ms": r["mean_ttft_ms"] - TTFT_MS,
-                                               "p99_ttft_error_ms": r["p99_ttft_ms"] - TTFT_MS}
+                    row[f"tokenfab_{name}"] = {
+                        **r,
+                        "ttft_error_ms": r["mean_ttft_ms"] - TTFT_MS,
+                        "p99_ttft_error_ms": r["p99_ttft_ms"] - TTFT_MS,
+                    }
                 if vllm:
                     v = vllm_run(vllm, plain.url, tokdir, concurrency=c, rate=None, n=n, osl=OSL, tmp=tmp)
                     if v:
-                        row["vllm_plain"] = {**v, "ttft_error_ms": v["mean_ttft_ms"] - TTFT_MS,
-                                             "p99_ttft_error_ms": v["p99_ttft_ms"] - TTFT_MS}
+                        row["vllm_plain"] = {
+                            **v,
+                            "ttft_error_ms": v["mean_ttft_ms"] - TTFT_MS,
+                            "p99_ttft_error_ms": v["p99_ttft_ms"] - TTFT_MS,
+                        }
                 res["ttft_error"].append(row)
         with MockServerProcess(MockConfig(), max_lifetime_s=900) as proj, PlainServer(fast) as plain:
             n = int(2000 * scale)
@@ -213,7 +280,10 @@ def main(argv=None) -> int:
                     row[f"tokenfab_{name}"] = {**r, "rate_error_pct": 100 * ((r["request_throughput"] or 0) / rate - 1)}
                 if rate >= 1000:
                     r = tokenfab_run(plain.url, "open", rate, n, 8, tmp, workers=2)
-                    row["tokenfab_plain_2_workers"] = {**r, "rate_error_pct": 100 * ((r["request_throughput"] or 0) / rate - 1)}
+                    row["tokenfab_plain_2_workers"] = {
+                        **r,
+                        "rate_error_pct": 100 * ((r["request_throughput"] or 0) / rate - 1),
+                    }
                 if vllm:
                     v = vllm_run(vllm, plain.url, tokdir, concurrency=None, rate=rate, n=n, osl=8, tmp=tmp)
                     if v:
@@ -232,8 +302,10 @@ def _f(v, d=1):
 
 
 def _print(res: dict) -> None:
-    print(f"tokenfab bench client limits ({res['machine']['cpus']} CPUs, Python {res['machine']['python']}; client and "
-          f"server share the CPUs); vllm bench serve: {res['vllm'] or 'not installed'}\n")
+    print(
+        f"tokenfab bench client limits ({res['machine']['cpus']} CPUs, Python {res['machine']['python']}; client and "
+        f"server share the CPUs); vllm bench serve: {res['vllm'] or 'not installed'}\n"
+    )
     print(f"1) TTFT error, server TTFT {TTFT_MS:g} ms + {ITL_MS:g} ms/token, {OSL}-token outputs (mean / p99, ms)")
     cols = ("tokenfab_project", "tokenfab_plain", "vllm_plain")
     print(f"   {'conc':>4} " + " ".join(f"{c:>22}" for c in cols))
@@ -248,17 +320,27 @@ def _print(res: dict) -> None:
         for c in cols:
             x = row.get(c)
             if x:
-                print(f"   {c:>18}: {_f(x['request_throughput'], 0):>7} req/s, mean TTFT {_f(x['mean_ttft_ms'])} ms, "
-                      f"failed {x['failed']}")
+                print(
+                    f"   {c:>18}: {_f(x['request_throughput'], 0):>7} req/s, mean TTFT {_f(x['mean_ttft_ms'])} ms, "
+                    f"failed {x['failed']}"
+                )
     print("\n3) open loop, near-zero-latency server, 8-token outputs, Poisson arrivals")
     for row in res["open_loop"]:
         for c in ("tokenfab_project", "tokenfab_plain", "tokenfab_plain_2_workers", "vllm_plain"):
             x = row.get(c)
             if x:
-                extra = (f", p99 schedule lag {_f(x.get('schedule_lag_ms_p99'), 2)} ms, client CPU "
-                         f"{_f(x.get('client_cpu_share_pct'), 0)}%") if "schedule_lag_ms_p99" in x else ""
-                print(f"   {row['offered_rate_per_s']:>6g}/s {c:>24}: {_f(x['request_throughput'], 0):>6} req/s "
-                      f"({x['rate_error_pct']:+.1f}%), {x['completed']} ok, {x['failed']} failed{extra}")
+                extra = (
+                    (
+                        f", p99 schedule lag {_f(x.get('schedule_lag_ms_p99'), 2)} ms, client CPU "
+                        f"{_f(x.get('client_cpu_share_pct'), 0)}%"
+                    )
+                    if "schedule_lag_ms_p99" in x
+                    else ""
+                )
+                print(
+                    f"   {row['offered_rate_per_s']:>6g}/s {c:>24}: {_f(x['request_throughput'], 0):>6} req/s "
+                    f"({x['rate_error_pct']:+.1f}%), {x['completed']} ok, {x['failed']} failed{extra}"
+                )
     print(f"\n({res['wall_s']:.0f} s)")
 
 

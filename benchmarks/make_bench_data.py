@@ -23,52 +23,168 @@ AS_OF = "2026-12-04"
 N_CONVERSATIONS = 240
 
 TOPICS = {
-    "cooking": ["sourdough starter", "cast iron pan", "risotto", "spice blend", "knife sharpening", "fermented hot sauce",
-                "pressure cooker", "pie crust", "stock from bones", "weeknight curry"],
-    "travel": ["night train", "carry-on bag", "mountain hut", "city pass", "jet lag", "coastal road trip", "hostel",
-               "ferry timetable", "travel insurance", "walking tour"],
-    "programming": ["race condition", "database index", "unit test", "memory leak", "REST endpoint", "regular expression",
-                    "build cache", "type checker", "retry policy", "log rotation"],
-    "gardening": ["tomato seedlings", "compost heap", "raised bed", "aphids", "drip irrigation", "pruning shears",
-                  "clay soil", "cover crop", "seed catalogue", "shade garden"],
-    "finance": ["emergency fund", "index fund", "household budget", "mortgage rate", "pension plan", "invoice",
-                "currency exchange", "tax return", "savings goal", "credit card fee"],
-    "fitness": ["interval run", "rest day", "squat form", "rowing machine", "stretching routine", "protein intake",
-                "marathon plan", "resistance band", "heart rate zone", "morning swim"],
-    "writing": ["short story", "opening line", "cover letter", "grant proposal", "book outline", "dialogue scene",
-                "style guide", "newsletter", "poem draft", "product description"],
-    "science": ["photosynthesis", "tidal force", "enzyme", "plate tectonics", "black hole", "immune response",
-                "greenhouse effect", "battery chemistry", "bird migration", "prime number"],
-    "music": ["chord progression", "metronome", "guitar string", "sight reading", "home studio", "drum pattern",
-              "choir part", "piano pedal", "ear training", "song bridge"],
-    "home": ["leaking tap", "paint colour", "bookshelf", "draughty window", "smoke alarm", "laundry schedule",
-             "boiler pressure", "tile grout", "extension cable", "storage boxes"],
+    "cooking": [
+        "sourdough starter",
+        "cast iron pan",
+        "risotto",
+        "spice blend",
+        "knife sharpening",
+        "fermented hot sauce",
+        "pressure cooker",
+        "pie crust",
+        "stock from bones",
+        "weeknight curry",
+    ],
+    "travel": [
+        "night train",
+        "carry-on bag",
+        "mountain hut",
+        "city pass",
+        "jet lag",
+        "coastal road trip",
+        "hostel",
+        "ferry timetable",
+        "travel insurance",
+        "walking tour",
+    ],
+    "programming": [
+        "race condition",
+        "database index",
+        "unit test",
+        "memory leak",
+        "REST endpoint",
+        "regular expression",
+        "build cache",
+        "type checker",
+        "retry policy",
+        "log rotation",
+    ],
+    "gardening": [
+        "tomato seedlings",
+        "compost heap",
+        "raised bed",
+        "aphids",
+        "drip irrigation",
+        "pruning shears",
+        "clay soil",
+        "cover crop",
+        "seed catalogue",
+        "shade garden",
+    ],
+    "finance": [
+        "emergency fund",
+        "index fund",
+        "household budget",
+        "mortgage rate",
+        "pension plan",
+        "invoice",
+        "currency exchange",
+        "tax return",
+        "savings goal",
+        "credit card fee",
+    ],
+    "fitness": [
+        "interval run",
+        "rest day",
+        "squat form",
+        "rowing machine",
+        "stretching routine",
+        "protein intake",
+        "marathon plan",
+        "resistance band",
+        "heart rate zone",
+        "morning swim",
+    ],
+    "writing": [
+        "short story",
+        "opening line",
+        "cover letter",
+        "grant proposal",
+        "book outline",
+        "dialogue scene",
+        "style guide",
+        "newsletter",
+        "poem draft",
+        "product description",
+    ],
+    "science": [
+        "photosynthesis",
+        "tidal force",
+        "enzyme",
+        "plate tectonics",
+        "black hole",
+        "immune response",
+        "greenhouse effect",
+        "battery chemistry",
+        "bird migration",
+        "prime number",
+    ],
+    "music": [
+        "chord progression",
+        "metronome",
+        "guitar string",
+        "sight reading",
+        "home studio",
+        "drum pattern",
+        "choir part",
+        "piano pedal",
+        "ear training",
+        "song bridge",
+    ],
+    "home": [
+        "leaking tap",
+        "paint colour",
+        "bookshelf",
+        "draughty window",
+        "smoke alarm",
+        "laundry schedule",
+        "boiler pressure",
+        "tile grout",
+        "extension cable",
+        "storage boxes",
+    ],
 }
 
 ASKS = [
-    "How do I get started with a {t}?", "What is the best way to deal with a {t}?",
-    "Can you explain how a {t} works in simple terms?", "I keep having trouble with my {t}. What am I doing wrong?",
-    "Could you compare a {t} with a {u} for a beginner?", "Write a short checklist for a {t}.",
-    "What should I know before I spend money on a {t}?", "Give me three ideas that involve a {t} and a {u}.",
-    "Is it worth learning about {t} if I only have an hour a week?", "Summarise the main risks of a {t}.",
+    "How do I get started with a {t}?",
+    "What is the best way to deal with a {t}?",
+    "Can you explain how a {t} works in simple terms?",
+    "I keep having trouble with my {t}. What am I doing wrong?",
+    "Could you compare a {t} with a {u} for a beginner?",
+    "Write a short checklist for a {t}.",
+    "What should I know before I spend money on a {t}?",
+    "Give me three ideas that involve a {t} and a {u}.",
+    "Is it worth learning about {t} if I only have an hour a week?",
+    "Summarise the main risks of a {t}.",
 ]
 CONTEXT = [
-    "I have tried a couple of things already and none of them stuck.", "My budget is small, so cheap options are better.",
-    "I am a complete beginner and would like plain language.", "I have about a month before I need this to work.",
+    "I have tried a couple of things already and none of them stuck.",
+    "My budget is small, so cheap options are better.",
+    "I am a complete beginner and would like plain language.",
+    "I have about a month before I need this to work.",
     "A friend told me the {u} matters more than the {t}, but I am not sure.",
-    "Last time the {t} went badly and I want to avoid repeating that.", "I live in a small flat with little space.",
+    "Last time the {t} went badly and I want to avoid repeating that.",
+    "I live in a small flat with little space.",
     "I would like to understand the reason behind each step, not only the steps.",
-    "Please keep the answer practical; I will try it this weekend.", "I am doing this with two children helping.",
+    "Please keep the answer practical; I will try it this weekend.",
+    "I am doing this with two children helping.",
 ]
 FOLLOWUPS = [
-    "Thanks. What about the {u}?", "That helps. Can you go into more detail on the second point?",
-    "What if the {t} still does not behave after that?", "Could you shorten that into a few lines I can print?",
-    "Is there a common mistake people make at this stage?", "How would this change if I had twice the time?",
-    "Can you give an example with real numbers?", "OK, and how do I know when it is done right?",
+    "Thanks. What about the {u}?",
+    "That helps. Can you go into more detail on the second point?",
+    "What if the {t} still does not behave after that?",
+    "Could you shorten that into a few lines I can print?",
+    "Is there a common mistake people make at this stage?",
+    "How would this change if I had twice the time?",
+    "Can you give an example with real numbers?",
+    "OK, and how do I know when it is done right?",
 ]
 OPEN = [
-    "Good question.", "Here is a practical way to think about it.", "Short answer first, then the details.",
-    "There are a few things worth separating here.", "This depends on a couple of factors, so let us go step by step.",
+    "Good question.",
+    "Here is a practical way to think about it.",
+    "Short answer first, then the details.",
+    "There are a few things worth separating here.",
+    "This depends on a couple of factors, so let us go step by step.",
 ]
 BODY = [
     "Start with the {t} itself: keep it simple and change one thing at a time so you can see what helps.",
@@ -89,13 +205,22 @@ BODY = [
     "Think of the {t} and the {u} as one system; a change in one shows up in the other.",
 ]
 LIST_ITEMS = [
-    "check the {t} before you begin", "prepare the {u} in advance", "keep a simple record of each attempt",
-    "set aside a fixed time slot", "ask for feedback after the first try", "review what worked at the end of the week",
-    "replace one habit at a time", "measure before and after", "tidy up as you go", "stop while it is still going well",
+    "check the {t} before you begin",
+    "prepare the {u} in advance",
+    "keep a simple record of each attempt",
+    "set aside a fixed time slot",
+    "ask for feedback after the first try",
+    "review what worked at the end of the week",
+    "replace one habit at a time",
+    "measure before and after",
+    "tidy up as you go",
+    "stop while it is still going well",
 ]
 CLOSE = [
-    "Let me know how it goes and I can help you adjust.", "If you share more details I can be more specific.",
-    "That should be enough to get you started.", "Happy to go deeper on any of these points.",
+    "Let me know how it goes and I can help you adjust.",
+    "If you share more details I can be more specific.",
+    "That should be enough to get you started.",
+    "Happy to go deeper on any of these points.",
 ]
 
 
@@ -125,7 +250,9 @@ def reply_text(rng: random.Random, t: str, u: str, target: int) -> str:
         n += 1
         if n % 5 == 0:
             items = rng.sample(LIST_ITEMS, 3)
-            parts.append("\n" + "\n".join(f"{i + 1}. {_fill(x, t, u).capitalize()}." for i, x in enumerate(items)) + "\n")
+            parts.append(
+                "\n" + "\n".join(f"{i + 1}. {_fill(x, t, u).capitalize()}." for i, x in enumerate(items)) + "\n"
+            )
         else:
             parts.append(_fill(rng.choice(BODY), t, u))
     parts.append(rng.choice(CLOSE))
@@ -141,8 +268,12 @@ def conversations() -> list[dict]:
         n_turns = rng.choices([1, 2, 3, 4, 6, 8], weights=[45, 25, 12, 8, 6, 4])[0]
         turns = []
         for k in range(n_turns):
-            turns.append({"role": "user", "text": user_text(rng, t, u, _lognormal_int(rng, 35 if k else 60, 0.9, 4, 700),
-                                                            k == 0)})
+            turns.append(
+                {
+                    "role": "user",
+                    "text": user_text(rng, t, u, _lognormal_int(rng, 35 if k else 60, 0.9, 4, 700), k == 0),
+                }
+            )
             turns.append({"role": "assistant", "text": reply_text(rng, t, u, _lognormal_int(rng, 140, 0.7, 12, 1200))})
         out.append({"id": f"tf-conv-{i:04d}", "topic": topic, "turns": turns})
     return out
@@ -159,8 +290,14 @@ def agentic_trace() -> list[dict]:
         context = _lognormal_int(rng, 6000, 0.4, 2500, 20000)
         for _call in range(_lognormal_int(rng, 12, 0.6, 3, 40)):
             out_tok = _lognormal_int(rng, 180, 0.9, 8, 2500)
-            rows.append({"timestamp_s": round(t, 3), "input_tokens": context, "output_tokens": out_tok,
-                         "session": f"agent-{s:03d}"})
+            rows.append(
+                {
+                    "timestamp_s": round(t, 3),
+                    "input_tokens": context,
+                    "output_tokens": out_tok,
+                    "session": f"agent-{s:03d}",
+                }
+            )
             tool_s = _lognormal_int(rng, 3, 1.0, 0, 60) + rng.random()
             t += out_tok * 0.02 + 0.4 + tool_s  # generation at ~50 tok/s, then the tool runs
             context += out_tok + _lognormal_int(rng, 900, 1.0, 30, 12000)  # the reply and the tool result join it
@@ -173,23 +310,37 @@ def agentic_trace() -> list[dict]:
 META = {"license": "Apache-2.0", "as_of": AS_OF, "generator": "benchmarks/make_bench_data.py"}
 
 
+def _write_jsonl(path: Path, meta: dict, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"_meta": {**META, **meta}}) + "\n")
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     conv = conversations()
-    with (OUT / "conversations.jsonl").open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"_meta": {**META, "source": "synthetic, original to tokenfab (ShareGPT-like in shape "
-                                                         "only: turn counts and length distributions)",
-                                      "conversations": len(conv)}}) + "\n")
-        for c in conv:
-            f.write(json.dumps(c, ensure_ascii=False) + "\n")
+    _write_jsonl(
+        OUT / "conversations.jsonl",
+        {
+            "source": "synthetic, original to tokenfab (ShareGPT-like in shape "
+            "only: turn counts and length distributions)",
+            "conversations": len(conv),
+        },
+        conv,
+    )
     rows = agentic_trace()
-    with (OUT / "agentic_coding_trace.jsonl").open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"_meta": {**META, "source": "synthetic agentic coding sessions, original to tokenfab: "
-                                                         "context grows with each tool result; tool time between calls",
-                                      "rows": len(rows), "fields": "timestamp_s, input_tokens, output_tokens, session"}})
-                + "\n")
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    _write_jsonl(
+        OUT / "agentic_coding_trace.jsonl",
+        {
+            "source": "synthetic agentic coding sessions, original to "
+            "tokenfab: context grows with each tool result; tool "
+            "time between calls",
+            "rows": len(rows),
+            "fields": "timestamp_s, input_tokens, output_tokens, session",
+        },
+        rows,
+    )
     print(f"wrote {len(conv)} conversations and {len(rows)} trace rows to {OUT}")
 
 

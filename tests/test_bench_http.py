@@ -13,8 +13,12 @@ from tokenfab.bench.http import Exchange, Pool, Target, build_request, sse_event
 from tokenfab.bench.mockserver import MockServer
 from tokenfab.errors import TokenfabError
 
-EVENTS = [b'data: {"choices":[{"text":" a"}]}\n\n', b": keep-alive\n\n", b'data: {"choices":[{"text":" b"}]}\n\n',
-          b"data: [DONE]\n\n"]
+EVENTS = [
+    b'data: {"choices":[{"text":" a"}]}\n\n',
+    b": keep-alive\n\n",
+    b'data: {"choices":[{"text":" b"}]}\n\n',
+    b"data: [DONE]\n\n",
+]
 BODY = b"".join(EVENTS)
 
 
@@ -46,8 +50,11 @@ def test_chunked_body_is_rebuilt_whatever_the_reads(cuts):
     ex = _feed(raw, cuts)
     assert ex.fut.done() and ex.fault is None and ex.status == 200
     assert bytes(ex.body) == BODY and ex.keep_alive
-    assert [d for _, d in sse_events(ex.body, ex.marks)] == [b'{"choices":[{"text":" a"}]}',
-                                                            b'{"choices":[{"text":" b"}]}', b"[DONE]"]
+    assert [d for _, d in sse_events(ex.body, ex.marks)] == [
+        b'{"choices":[{"text":" a"}]}',
+        b'{"choices":[{"text":" b"}]}',
+        b"[DONE]",
+    ]
 
 
 @settings(max_examples=60, deadline=None)
@@ -61,7 +68,7 @@ def test_content_length_body(cuts):
 def test_event_time_is_the_read_that_completed_its_line():
     # read 0: head; read 1: the first event and half of the second; read 2: the rest
     raw = HEAD_CHUNKED + _chunked(EVENTS)
-    i = raw.index(b"text\":\" b") - 10
+    i = raw.index(b'text":" b') - 10
     ex = _feed(raw, [len(HEAD_CHUNKED), i])
     times = [t for t, _ in sse_events(ex.body, ex.marks)]
     assert times == [1.0, 2.0, 2.0]
@@ -98,8 +105,19 @@ def test_100_continue_then_response():
     assert ex.fut.done() and ex.status == 204 and ex.body == b""
 
 
-@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://h/v1", "http://", "http://h:99999", "http://h:x/",
-                                 "http://h /v1", "http://h\r\nX: y", ""])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "127.0.0.1:8000",
+        "ftp://h/v1",
+        "http://",
+        "http://h:99999",
+        "http://h:x/",
+        "http://h /v1",
+        "http://h\r\nX: y",
+        "",
+    ],
+)
 def test_bad_urls_are_clear_errors(url):
     with pytest.raises(TokenfabError, match="--url"):
         Target.from_url(url)

@@ -27,8 +27,9 @@ def mock():
 
 
 def bench(mock, out, *args):
-    return runner.invoke(app, ["bench", "--url", mock.url, "--model", "mock", "--isl", "16", "--osl", "6",
-                               "--out", str(out), *args])
+    return runner.invoke(
+        app, ["bench", "--url", mock.url, "--model", "mock", "--isl", "16", "--osl", "6", "--out", str(out), *args]
+    )
 
 
 def test_wrong_model_is_one_line_exit_2_nothing_written(mock, tmp_path):
@@ -42,8 +43,20 @@ def test_wrong_model_is_one_line_exit_2_nothing_written(mock, tmp_path):
 def test_model_check_with_the_full_endpoint_url(tmp_path):
     # the models URL is derived from the endpoint URL; the model is checked against what the server lists
     with MockServerProcess(MockConfig(model="served"), max_lifetime_s=60) as srv:
-        r = runner.invoke(app, ["bench", "--url", srv.url + "/v1/completions", "--model", "other", "--concurrency",
-                                "1", "--out", str(tmp_path / "r.jsonl")])
+        r = runner.invoke(
+            app,
+            [
+                "bench",
+                "--url",
+                srv.url + "/v1/completions",
+                "--model",
+                "other",
+                "--concurrency",
+                "1",
+                "--out",
+                str(tmp_path / "r.jsonl"),
+            ],
+        )
         assert r.exit_code == 2 and "--model" in r.output
 
 
@@ -93,7 +106,9 @@ def test_mock_server_runs_until_stopped():
     import os
 
     env = {**os.environ, "PYTHONPATH": SRC}
-    p = subprocess.Popen([sys.executable, "-m", "tokenfab.bench.mockserver"], stdout=subprocess.PIPE, text=True, env=env)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tokenfab.bench.mockserver"], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert p.stdout.readline().startswith("MOCK_URL ")
         time.sleep(1.0)
@@ -101,8 +116,12 @@ def test_mock_server_runs_until_stopped():
     finally:
         p.terminate()
         assert p.wait(10) == 0  # SIGTERM: a clean stop
-    q = subprocess.Popen([sys.executable, "-m", "tokenfab.bench.mockserver", "--lifetime-s", "0.5"],
-                         stdout=subprocess.PIPE, text=True, env=env)
+    q = subprocess.Popen(
+        [sys.executable, "-m", "tokenfab.bench.mockserver", "--lifetime-s", "0.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert q.stdout.readline().startswith("MOCK_URL ")
     assert q.wait(10) == 0
 
@@ -110,16 +129,45 @@ def test_mock_server_runs_until_stopped():
 def test_summary_json_uses_vllm_field_names_and_csv_and_selfcheck(mock, tmp_path):
     mock.configure({"ttft_ms": 2, "itl_ms": 1})
     summ, csvp = tmp_path / "s.json", tmp_path / "r.csv"
-    r = bench(mock, tmp_path / "r.jsonl", "--concurrency", "2", "--requests", "6", "--slo", "ttft_ms:99:1000",
-              "--summary", str(summ), "--csv", str(csvp))
+    r = bench(
+        mock,
+        tmp_path / "r.jsonl",
+        "--concurrency",
+        "2",
+        "--requests",
+        "6",
+        "--slo",
+        "ttft_ms:99:1000",
+        "--summary",
+        str(summ),
+        "--csv",
+        str(csvp),
+    )
     assert r.exit_code == 0, r.output
     assert "client self-check c2: CPU" in r.output and "schedule lag p50" in r.output
     doc = json.loads(summ.read_text())
     (lv,) = doc["levels"]
-    for k in ("duration", "completed", "failed", "total_input_tokens", "total_output_tokens", "request_throughput",
-              "request_goodput", "output_throughput", "total_token_throughput", "mean_ttft_ms", "median_ttft_ms",
-              "std_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "p99_itl_ms", "median_e2el_ms", "max_concurrency",
-              "max_output_tokens_per_s", "max_concurrent_requests"):
+    for k in (
+        "duration",
+        "completed",
+        "failed",
+        "total_input_tokens",
+        "total_output_tokens",
+        "request_throughput",
+        "request_goodput",
+        "output_throughput",
+        "total_token_throughput",
+        "mean_ttft_ms",
+        "median_ttft_ms",
+        "std_ttft_ms",
+        "p99_ttft_ms",
+        "mean_tpot_ms",
+        "p99_itl_ms",
+        "median_e2el_ms",
+        "max_concurrency",
+        "max_output_tokens_per_s",
+        "max_concurrent_requests",
+    ):
         assert k in lv, k
     assert lv["completed"] == 6 and lv["max_concurrency"] == 2 and lv["request_goodput"] > 0
     assert lv["mean_ttft_ms"] == pytest.approx(lv["tokenfab"]["ttft_ms_mean"])
@@ -133,12 +181,29 @@ def test_bench_report_html_is_self_contained(mock, tmp_path):
     out = tmp_path / "r.jsonl"
     assert bench(mock, out, "--concurrency", "1,2", "--requests", "4").exit_code == 0
     html = tmp_path / "report.html"
-    r = runner.invoke(app, ["bench-report", str(out), "--gpus", "1", "--hardware", "h100-sxm", "--usd-per-gpu-hour",
-                            "2", "--compare-model", "llama-3.1-8b", "--weights", "fp8", "--html", str(html)])
+    r = runner.invoke(
+        app,
+        [
+            "bench-report",
+            str(out),
+            "--gpus",
+            "1",
+            "--hardware",
+            "h100-sxm",
+            "--usd-per-gpu-hour",
+            "2",
+            "--compare-model",
+            "llama-3.1-8b",
+            "--weights",
+            "fp8",
+            "--html",
+            str(html),
+        ],
+    )
     assert r.exit_code == 0, r.output
     page = html.read_text()
     assert "TTFT distribution" in page and "TPOT distribution" in page and "Measured vs model" in page
-    assert "<script src=\"http" not in page and "plotly" in page.lower() and len(page) > 1_000_000  # JS inline
+    assert '<script src="http' not in page and "plotly" in page.lower() and len(page) > 1_000_000  # JS inline
 
 
 def test_calibrate_refuses_a_fit_worse_than_the_base(monkeypatch, tmp_path, mock):
@@ -151,12 +216,29 @@ def test_calibrate_refuses_a_fit_worse_than_the_base(monkeypatch, tmp_path, mock
 
     def worse(runs, **kw):
         before, after = {"median_ape_pct": 10.0}, {"median_ape_pct": 25.0}
-        return load_profile(None), {"points": 6, "before": before, "after": after, "params": {}, "warnings": [],
-                                    "worse_than_base": modelcheck.fit_is_worse(before, after)}
+        return load_profile(None), {
+            "points": 6,
+            "before": before,
+            "after": after,
+            "params": {},
+            "warnings": [],
+            "worse_than_base": modelcheck.fit_is_worse(before, after),
+        }
 
     monkeypatch.setattr(modelcheck, "fit_from_runs", worse)
     prof = tmp_path / "cal.json"
-    args = ["calibrate", str(out), "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--gpus", "1", "--out", str(prof)]
+    args = [
+        "calibrate",
+        str(out),
+        "--model",
+        "llama-3.1-8b",
+        "--hardware",
+        "h100-sxm",
+        "--gpus",
+        "1",
+        "--out",
+        str(prof),
+    ]
     r = runner.invoke(app, args)
     assert r.exit_code == 1 and "worse than the base profile" in r.output and "--force" in r.output
     assert not prof.exists()

@@ -9,21 +9,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_bench_metrics import rec as _rec  # the record builder the metric tests share
+
 from tokenfab.bench import metrics, records
 from tokenfab.errors import TokenfabError
 
 
-def rec(ttft=100.0, e2el=1000.0, out=10, inp=50, itl=None, t0=0.0, t1=1.0, status="ok", chunks=None, src="usage"):
-    return {"status": status, "ttft_ms": ttft, "e2el_ms": e2el, "output_tokens": out, "input_tokens": inp,
-            "tpot_ms": metrics.tpot_ms(ttft, e2el, out) if status == "ok" else None, "itl_ms": itl or [],
-            "t_start": t0, "t_end": t1, "session_id": "s", "token_count_source": src,
-            "chunks": out if chunks is None else chunks, "error_kind": None if status == "ok" else "http_error"}
+def rec(chunks=None, src="usage", **kw):
+    r = _rec(token_count_source=src, **kw)
+    r["chunks"] = r["output_tokens"] if chunks is None else chunks
+    return r
 
 
 def test_vllm_fields_hand_checked():
-    recs = [rec(ttft=100, e2el=1000, out=10, inp=50, itl=[100.0] * 9, t0=0, t1=2),
-            rec(ttft=300, e2el=600, out=4, inp=70, itl=[100.0] * 3, t0=1, t1=4),
-            rec(status="error", ttft=None, e2el=None, out=0, t0=1, t1=1.5)]
+    recs = [
+        rec(ttft=100, e2el=1000, out=10, inp=50, itl=[100.0] * 9, t0=0, t1=2),
+        rec(ttft=300, e2el=600, out=4, inp=70, itl=[100.0] * 3, t0=1, t1=4),
+        rec(status="error", ttft=None, e2el=None, out=0, t0=1, t1=1.5),
+    ]
     v = metrics.summarize_level(recs, metrics.parse_slo("ttft:200"))["vllm"]
     assert v["duration"] == pytest.approx(4.0) and v["completed"] == 2 and v["failed"] == 1
     assert v["total_input_tokens"] == 120 and v["total_output_tokens"] == 14
@@ -48,8 +51,19 @@ def test_percentile_slos():
     assert metrics.parse_slo("ttft:200").percentiles == {}
 
 
-@pytest.mark.parametrize("bad", ["ttft_ms:101:5", "ttft_ms:0:5", "ttft_ms:99:inf", "ttft:1,ttft:2", "ttft_ms:a:5",
-                                 "itl_ms:99:5", "ttft_ms:99:5:1", "x" * 2000])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ttft_ms:101:5",
+        "ttft_ms:0:5",
+        "ttft_ms:99:inf",
+        "ttft:1,ttft:2",
+        "ttft_ms:a:5",
+        "itl_ms:99:5",
+        "ttft_ms:99:5:1",
+        "x" * 2000,
+    ],
+)
 def test_bad_slo_strings(bad):
     with pytest.raises(TokenfabError, match="--slo"):
         metrics.parse_slo(bad)
@@ -117,11 +131,14 @@ def test_client_selfcheck_flags_a_busy_client():
 
 
 def test_hostile_records_do_not_crash_the_summary():
-    lines = ['{"request_id": "a", "status": "ok", "ttft_ms": "fast", "itl_ms": [1, "x", null, 1e400], '
-             '"output_tokens": -3, "t_start": "now", "rate": -1}',
-             '{"request_id": 5}', '{"request_id": "b", "status": "ok", "ttft_ms": 10, "e2el_ms": 20, '
-             '"output_tokens": 2, "input_tokens": 1, "t_start": 0, "t_end": 1, "itl_ms": [10]}',
-             "[" * 100000]
+    lines = [
+        '{"request_id": "a", "status": "ok", "ttft_ms": "fast", "itl_ms": [1, "x", null, 1e400], '
+        '"output_tokens": -3, "t_start": "now", "rate": -1}',
+        '{"request_id": 5}',
+        '{"request_id": "b", "status": "ok", "ttft_ms": 10, "e2el_ms": 20, '
+        '"output_tokens": 2, "input_tokens": 1, "t_start": 0, "t_end": 1, "itl_ms": [10]}',
+        "[" * 100000,
+    ]
     recs, bad = records.parse_records(lines)
     assert [r["request_id"] for r in recs] == ["a", "b"] and bad == 2
     assert recs[0]["ttft_ms"] is None and recs[0]["itl_ms"] == [1] and recs[0]["output_tokens"] is None

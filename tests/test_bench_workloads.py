@@ -29,6 +29,7 @@ def mock():
 
 # ---- plans (pure) ----
 
+
 def test_bundled_data_is_licensed_and_shaped():
     for path in (workloads.BUNDLED_CONVERSATIONS, workloads.BUNDLED_TRACE):
         meta = json.loads(path.open(encoding="utf-8").readline())["_meta"]
@@ -60,17 +61,28 @@ def test_conversation_plans_follow_the_dataset():
 
 def test_sharegpt_format_is_accepted(tmp_path):
     p = tmp_path / "sg.jsonl"
-    p.write_text(json.dumps({"conversations": [{"from": "human", "value": "hi there"},
-                                               {"from": "gpt", "value": "hello to you"}]}) + "\n"
-                 + json.dumps({"conversations": [{"from": "gpt", "value": "orphan"}]}) + "\n")
+    p.write_text(
+        json.dumps(
+            {"conversations": [{"from": "human", "value": "hi there"}, {"from": "gpt", "value": "hello to you"}]}
+        )
+        + "\n"
+        + json.dumps({"conversations": [{"from": "gpt", "value": "orphan"}]})
+        + "\n"
+    )
     convs = workloads.load_conversations(str(p))
     assert convs == ((("user", "hi there"), ("assistant", "hello to you")),)
 
 
-@pytest.mark.parametrize("content, match", [
-    ("not json\n", "not JSON"), ("[1, 2]\n", "not a JSON object"), ('{"turns": 5}\n', "no list of turns"),
-    ('{"turns": [{"role": "user", "text": ""}]}\n', "non-empty"), ("\n\n", "no rows"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("not json\n", "not JSON"),
+        ("[1, 2]\n", "not a JSON object"),
+        ('{"turns": 5}\n', "no list of turns"),
+        ('{"turns": [{"role": "user", "text": ""}]}\n', "non-empty"),
+        ("\n\n", "no rows"),
+    ],
+)
 def test_hostile_conversation_files(tmp_path, content, match):
     p = tmp_path / "c.jsonl"
     p.write_text(content)
@@ -78,22 +90,32 @@ def test_hostile_conversation_files(tmp_path, content, match):
         workloads.load_conversations(str(p))
 
 
-@pytest.mark.parametrize("row", [
-    {"timestamp_s": -1, "input_tokens": 5, "output_tokens": 5}, {"timestamp_s": "x", "input_tokens": 5, "output_tokens": 5},
-    {"timestamp_s": 0, "input_tokens": 0, "output_tokens": 5}, {"timestamp_s": 0, "input_tokens": 5.5, "output_tokens": 5},
-    {"timestamp_s": float("nan"), "input_tokens": 5, "output_tokens": 5}, {"timestamp_s": 0, "input_tokens": 10**9,
-                                                                            "output_tokens": 5},
-    {"timestamp_s": 0, "input_tokens": True, "output_tokens": 5}, {},
-])
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"timestamp_s": -1, "input_tokens": 5, "output_tokens": 5},
+        {"timestamp_s": "x", "input_tokens": 5, "output_tokens": 5},
+        {"timestamp_s": 0, "input_tokens": 0, "output_tokens": 5},
+        {"timestamp_s": 0, "input_tokens": 5.5, "output_tokens": 5},
+        {"timestamp_s": float("nan"), "input_tokens": 5, "output_tokens": 5},
+        {"timestamp_s": 0, "input_tokens": 10**9, "output_tokens": 5},
+        {"timestamp_s": 0, "input_tokens": True, "output_tokens": 5},
+        {},
+    ],
+)
 def test_hostile_trace_rows(row):
     with pytest.raises(TokenfabError, match="--trace"):
         workloads.parse_trace_rows([row])
 
 
 def test_trace_sessions_share_their_prefix():
-    rows = workloads.parse_trace_rows([{"timestamp_s": 10, "input_tokens": 50, "output_tokens": 3, "session": "a"},
-                                       {"timestamp_s": 12, "input_tokens": 80, "output_tokens": 3, "session": "a"},
-                                       {"timestamp_s": 11, "input_tokens": 50, "output_tokens": 3, "session": "b"}])
+    rows = workloads.parse_trace_rows(
+        [
+            {"timestamp_s": 10, "input_tokens": 50, "output_tokens": 3, "session": "a"},
+            {"timestamp_s": 12, "input_tokens": 80, "output_tokens": 3, "session": "a"},
+            {"timestamp_s": 11, "input_tokens": 50, "output_tokens": 3, "session": "b"},
+        ]
+    )
     assert [r.timestamp_s for r in rows] == [0, 1, 2]
     wl = workloads.TraceWorkload.__new__(workloads.TraceWorkload)
     wl.source, wl.rows, wl._session_text = SRC, rows, {}
@@ -122,13 +144,17 @@ def test_prefix_hit_rate_statistics():
     assert 0.65 < hits / 2000 < 0.75
 
 
-@pytest.mark.parametrize("kw, field", [
-    (dict(workload="prefix", prefix_tokens=0), "--prefix-tokens"),
-    (dict(workload="prefix", prefix_tokens=8, prefix_hit_rate=1.5), "--prefix-hit-rate"),
-    (dict(turns=0), "--turns"), (dict(turns=3, think_time_s=float("inf")), "--think-time-s"),
-    (dict(workload="conversations", dataset="/no/such.jsonl"), "--dataset"),
-    (dict(workload="bogus"), "--workload"),
-])
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        (dict(workload="prefix", prefix_tokens=0), "--prefix-tokens"),
+        (dict(workload="prefix", prefix_tokens=8, prefix_hit_rate=1.5), "--prefix-hit-rate"),
+        (dict(turns=0), "--turns"),
+        (dict(turns=3, think_time_s=float("inf")), "--think-time-s"),
+        (dict(workload="conversations", dataset="/no/such.jsonl"), "--dataset"),
+        (dict(workload="bogus"), "--workload"),
+    ],
+)
 def test_workload_option_errors(kw, field):
     with pytest.raises(TokenfabError, match=field):
         cfg = client.BenchConfig(url="http://127.0.0.1:1", model="mock", isl=16, osl=4, **kw)
@@ -145,8 +171,9 @@ def test_sweep_rates_and_ramp():
     assert all(b <= a + 1e-12 for a, b in zip(gaps, gaps[1:]))  # the rate only rises
 
 
-@pytest.mark.parametrize("value", ["ramp:1", "ramp:0:5", "ramp:a:b", "sweep:1", "sweep:100", "sweep:x", "0", "-2",
-                                   "nan", "1e9", "", ","])
+@pytest.mark.parametrize(
+    "value", ["ramp:1", "ramp:0:5", "ramp:a:b", "sweep:1", "sweep:100", "sweep:x", "0", "-2", "nan", "1e9", "", ","]
+)
 def test_bad_rate_specs(value):
     with pytest.raises(TokenfabError, match="--rate"):
         schedule.parse_rate(value)
@@ -179,7 +206,14 @@ def _ids(cfg, mode, level, n, turns=None, level_end=None):
 
 CASES = [
     ("random-closed", dict(levels=(3,)), "closed", 3, 12, None),
-    ("conversations-open", dict(workload="conversations", osl=6, mode="open", levels=(200.0,)), "open", 200.0, 15, None),
+    (
+        "conversations-open",
+        dict(workload="conversations", osl=6, mode="open", levels=(200.0,)),
+        "open",
+        200.0,
+        15,
+        None,
+    ),
     ("prefix-poisson", dict(workload="prefix", prefix_tokens=8, mode="open", levels=(150.0,)), "open", 150.0, 15, None),
     ("multiturn-chat", dict(endpoint="chat", turns=3, think_time_s=0.01, levels=(2,)), "closed", 2, 4, 3),
     ("ramp", dict(mode="ramp", levels=(50.0, 300.0)), "ramp", 50.0, 15, None),
@@ -215,11 +249,14 @@ def test_every_workload_and_shape_keeps_every_record_under_faults(mock, tmp_path
 def test_trace_replay_keeps_times_and_records(mock, tmp_path):
     mock.configure({"ttft_ms": 1, "itl_ms": 0, "fault_probs": {"cut": 0.2}, "seed": 1})
     trace = tmp_path / "t.jsonl"
-    rows = [{"timestamp_s": 100 + 0.05 * i, "input_tokens": 10 + i, "output_tokens": 3, "session": f"s{i % 2}"}
-            for i in range(10)]
+    rows = [
+        {"timestamp_s": 100 + 0.05 * i, "input_tokens": 10 + i, "output_tokens": 3, "session": f"s{i % 2}"}
+        for i in range(10)
+    ]
     trace.write_text("\n".join(json.dumps(r) for r in rows))
-    cfg = client.BenchConfig(url=mock.url, model="mock", workload="trace", trace=str(trace), mode="trace",
-                             levels=(2.0,), timeout_s=5)
+    cfg = client.BenchConfig(
+        url=mock.url, model="mock", workload="trace", trace=str(trace), mode="trace", levels=(2.0,), timeout_s=5
+    )
     outcome = client.run_benchmark(cfg, out_path=tmp_path / "r.jsonl")
     _check_complete(outcome, [client.request_id("trace", 2.0, i) for i in range(10)])
     sched = sorted(r["t_scheduled"] for r in outcome.records)
@@ -229,8 +266,9 @@ def test_trace_replay_keeps_times_and_records(mock, tmp_path):
 
 def test_sweep_finds_saturation_and_measures_below_it(mock, tmp_path):
     mock.configure({"ttft_ms": 5, "itl_ms": 1})
-    cfg = client.BenchConfig(url=mock.url, model="mock", isl=8, osl=4, mode="sweep", levels=(), sweep_rates=2,
-                             requests=12, timeout_s=5)
+    cfg = client.BenchConfig(
+        url=mock.url, model="mock", isl=8, osl=4, mode="sweep", levels=(), sweep_rates=2, requests=12, timeout_s=5
+    )
     outcome = client.run_benchmark(cfg, out_path=tmp_path / "r.jsonl")
     sw = outcome.sweep
     assert sw["saturation_rate_per_s"] > sw["synchronous_rate_per_s"] > 0
@@ -244,8 +282,9 @@ def test_sweep_finds_saturation_and_measures_below_it(mock, tmp_path):
 def test_resume_of_a_multiturn_open_run(mock, tmp_path):
     mock.configure({"ttft_ms": 3, "itl_ms": 2})
     n, turns = 8, 2
-    cfg = client.BenchConfig(url=mock.url, model="mock", isl=8, osl=4, mode="open", levels=(40.0,), requests=n,
-                             turns=turns, timeout_s=5)
+    cfg = client.BenchConfig(
+        url=mock.url, model="mock", isl=8, osl=4, mode="open", levels=(40.0,), requests=n, turns=turns, timeout_s=5
+    )
     out = tmp_path / "r.jsonl"
 
     class StopAfter(client.ProgressHooks):

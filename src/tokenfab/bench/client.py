@@ -24,11 +24,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import random
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Iterable, Mapping
 
 from ..errors import TokenfabError
 from . import metrics, schedule
@@ -71,8 +70,9 @@ def _finite_in(name: str, v, lo: float, hi: float, *, lo_open: bool = False) -> 
     ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     ok = ok and (v > lo if lo_open else v >= lo) and v <= hi
     if not ok:
-        raise TokenfabError("out of range", field=name, expected=f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}]",
-                            got=v)
+        raise TokenfabError(
+            "out of range", field=name, expected=f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}]", got=v
+        )
 
 
 def _int_in(name: str, v, lo: int, hi: int) -> None:
@@ -116,14 +116,21 @@ class BenchConfig:
 
     def __post_init__(self):
         if self.endpoint not in ("completions", "chat"):
-            raise TokenfabError("unknown endpoint", field="--endpoint", expected="completions or chat", got=self.endpoint)
+            raise TokenfabError(
+                "unknown endpoint", field="--endpoint", expected="completions or chat", got=self.endpoint
+            )
         if self.mode not in MODES:
             raise TokenfabError("unknown mode", field="mode", expected=", ".join(MODES), got=self.mode)
         if self.workload not in WORKLOADS:
-            raise TokenfabError("unknown workload", field="--workload", expected=", ".join(WORKLOADS), got=self.workload)
+            raise TokenfabError(
+                "unknown workload", field="--workload", expected=", ".join(WORKLOADS), got=self.workload
+            )
         if (self.workload == "trace") != (self.mode == "trace"):
-            raise TokenfabError("a trace is replayed at its own times: --workload trace goes with --trace-speed, and "
-                                "only with it", field="--workload", got=self.workload)
+            raise TokenfabError(
+                "a trace is replayed at its own times: --workload trace goes with --trace-speed, and only with it",
+                field="--workload",
+                got=self.workload,
+            )
         Target.from_url(self.url)
         if not isinstance(self.model, str) or not self.model.strip() or len(self.model) > 512:
             raise TokenfabError("must be a model name (1-512 characters)", field="--model", got=self.model)
@@ -145,8 +152,9 @@ class BenchConfig:
         if self.max_connections is not None:
             _int_in("--max-connections", self.max_connections, 1, min(MAX_CONNECTIONS, max(1, _fd_limit() - 64)))
         if self.event_loop not in ("auto", "uvloop", "asyncio"):
-            raise TokenfabError("unknown event loop", field="--event-loop", expected="auto, uvloop or asyncio",
-                                got=self.event_loop)
+            raise TokenfabError(
+                "unknown event loop", field="--event-loop", expected="auto, uvloop or asyncio", got=self.event_loop
+            )
         if self.mode == "sweep":
             _int_in("--rate sweep:K", self.sweep_rates, 2, 64)
         elif not self.levels or len(self.levels) > MAX_LEVELS:
@@ -154,24 +162,37 @@ class BenchConfig:
         if self.mode == "closed":
             for c in self.levels:
                 if not (float(c).is_integer() and 1 <= c <= MAX_CONCURRENCY):
-                    raise TokenfabError("out of range", field="--concurrency",
-                                        expected=f"whole numbers in [1, {MAX_CONCURRENCY}]", got=c)
+                    raise TokenfabError(
+                        "out of range",
+                        field="--concurrency",
+                        expected=f"whole numbers in [1, {MAX_CONCURRENCY}]",
+                        got=c,
+                    )
         elif self.mode in ("open", "ramp"):
             for r in self.levels:
                 if not (r > 0 and (r <= schedule.MAX_RATE_PER_S or (math.isinf(r) and self.mode == "open"))):
-                    raise TokenfabError("out of range", field="--rate",
-                                        expected=f"req/s in (0, {schedule.MAX_RATE_PER_S:g}] or inf", got=r)
+                    raise TokenfabError(
+                        "out of range",
+                        field="--rate",
+                        expected=f"req/s in (0, {schedule.MAX_RATE_PER_S:g}] or inf",
+                        got=r,
+                    )
             if self.mode == "ramp" and len(self.levels) != 2:
                 raise TokenfabError("a ramp has a start and an end rate", field="--rate", expected="ramp:START:END")
         elif self.mode == "trace":
             for s in self.levels:
                 _finite_in("--trace-speed", s, 0, MAX_TRACE_SPEED, lo_open=True)
         if self.workload == "prefix" and self.prefix_tokens < 1:
-            raise TokenfabError("the prefix workload needs the shared prefix length", field="--prefix-tokens",
-                                expected="tokens >= 1", got=self.prefix_tokens)
+            raise TokenfabError(
+                "the prefix workload needs the shared prefix length",
+                field="--prefix-tokens",
+                expected="tokens >= 1",
+                got=self.prefix_tokens,
+            )
         if self.turns > 1 and self.workload in ("prefix", "trace"):
-            raise TokenfabError("multi-turn sessions are for the random and conversations workloads", field="--turns",
-                                got=self.turns)
+            raise TokenfabError(
+                "multi-turn sessions are for the random and conversations workloads", field="--turns", got=self.turns
+            )
 
     def identity(self) -> dict:
         """The settings that define what is measured (hashed into run_id; --resume needs the same). The load levels
@@ -212,7 +233,9 @@ class BenchConfig:
         if self.requests is not None:
             return self.requests
         if mode == "closed":
-            return MAX_REQUESTS_PER_LEVEL if self.duration_s is not None else min(MAX_REQUESTS_PER_LEVEL, 10 * int(level))
+            return (
+                MAX_REQUESTS_PER_LEVEL if self.duration_s is not None else min(MAX_REQUESTS_PER_LEVEL, 10 * int(level))
+            )
         if mode == "ramp":
             return min(MAX_REQUESTS_PER_LEVEL, max(50, math.ceil(30 * (self.levels[0] + self.levels[1]) / 2)))
         if math.isinf(level):
@@ -263,13 +286,19 @@ def make_request(cfg: BenchConfig, level: float, index: int, source=None, worklo
     wl = workload or _workload(cfg, source)
     plan = wl.job(level_tag("closed" if cfg.mode == "closed" else "open", level), cfg.seed, index)
     t = plan.turns[0]
-    return RequestSpec(request_id(cfg.mode, level, index), index, t.text, t.tokens, t.token_source, t.max_tokens,
-                       meta=dict(t.meta))
+    return RequestSpec(
+        request_id(cfg.mode, level, index), index, t.text, t.tokens, t.token_source, t.max_tokens, meta=dict(t.meta)
+    )
 
 
 def build_payload(cfg: BenchConfig, spec: RequestSpec) -> dict:
-    body: dict = {"model": cfg.model, "max_tokens": spec.max_tokens, "stream": True,
-                  "stream_options": {"include_usage": True}, "temperature": 0.0}
+    body: dict = {
+        "model": cfg.model,
+        "max_tokens": spec.max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "temperature": 0.0,
+    }
     if cfg.ignore_eos:
         body["ignore_eos"] = True
         body["min_tokens"] = spec.max_tokens  # vLLM/SGLang extension: output length exactly max_tokens
@@ -343,7 +372,12 @@ def parse_stream(ex) -> tuple[list[float], list[str], dict, HttpFault | _Fault |
             except (ValueError, RecursionError):
                 obj = None
             if not isinstance(obj, dict):
-                return times, parts, usage, _Fault("malformed_sse", f"not a JSON object: {data[:80].decode('utf-8', 'replace')!r}")
+                return (
+                    times,
+                    parts,
+                    usage,
+                    _Fault("malformed_sse", f"not a JSON object: {data[:80].decode('utf-8', 'replace')!r}"),
+                )
             if obj.get("error"):
                 return times, parts, usage, _Fault("stream_error", f"server error in stream: {str(obj['error'])[:200]}")
             text = _chunk_text(obj)
@@ -366,7 +400,7 @@ def parse_stream(ex) -> tuple[list[float], list[str], dict, HttpFault | _Fault |
 class LiveStats:
     """Counters the hot path bumps and a progress display polls (no call per request)."""
 
-    __slots__ = ("sent", "done", "failed", "output_tokens", "level", "total")
+    __slots__ = ("done", "failed", "level", "output_tokens", "sent", "total")
 
     def __init__(self):
         self.sent = self.done = self.failed = self.output_tokens = 0
@@ -416,8 +450,9 @@ def _payload_bytes(ctx: SendContext, spec: RequestSpec) -> bytes:
     return build_request(ctx.pool.target, "POST", ctx.pool.target.path, body, ctx.head_headers)
 
 
-async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: float | None = None,
-                       payload: bytes | None = None) -> tuple[dict, str, float]:
+async def send_request(
+    ctx: SendContext, spec: RequestSpec, scheduled_perf: float | None = None, payload: bytes | None = None
+) -> tuple[dict, str, float]:
     """Send one streamed request; returns (record, reply text, end time). Never raises except on cancellation."""
     cfg = ctx.cfg
     payload = payload if payload is not None else _payload_bytes(ctx, spec)
@@ -447,7 +482,10 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
     ok = fault is None
     mode = ctx.mode
     rec = {
-        "run_id": ctx.run_id, "session_id": ctx.session_id, "request_id": spec.request_id, "index": spec.index,
+        "run_id": ctx.run_id,
+        "session_id": ctx.session_id,
+        "request_id": spec.request_id,
+        "index": spec.index,
         "mode": mode,
         "concurrency": int(ctx.level) if mode == "closed" else None,
         "rate": None if mode in ("closed", "trace") else ("inf" if math.isinf(ctx.level) else ctx.level),
@@ -459,15 +497,23 @@ async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: floa
         "tpot_ms": metrics.tpot_ms(ttft, e2el, out_tok) if ok else None,
         "e2el_ms": e2el,
         "itl_ms": [round(g, 4) for g in metrics.itl_gaps_ms(times)],
-        "ttft_ms_from_schedule": None, "e2el_ms_from_schedule": None,
+        "ttft_ms_from_schedule": None,
+        "e2el_ms_from_schedule": None,
         "schedule_lag_ms": None if scheduled_perf is None else (perf0 - scheduled_perf) * 1e3,
-        "input_tokens": in_tok, "output_tokens": out_tok,
-        "token_count_source": source, "input_token_source": in_source,
-        "requested_input_tokens": spec.input_tokens, "requested_output_tokens": spec.max_tokens,
+        "input_tokens": in_tok,
+        "output_tokens": out_tok,
+        "token_count_source": source,
+        "input_token_source": in_source,
+        "requested_input_tokens": spec.input_tokens,
+        "requested_output_tokens": spec.max_tokens,
         "chunks": len(times),
-        "t_scheduled": ctx.wall(scheduled_perf), "t_start": ctx.wall(perf0),
-        "t_first_token": ctx.wall(times[0] if times else None), "t_end": ctx.wall(ex.t_end or perf0),
-        "workload": cfg.workload, "turn": spec.turn, "worker": ctx.worker,
+        "t_scheduled": ctx.wall(scheduled_perf),
+        "t_start": ctx.wall(perf0),
+        "t_first_token": ctx.wall(times[0] if times else None),
+        "t_end": ctx.wall(ex.t_end or perf0),
+        "workload": cfg.workload,
+        "turn": spec.turn,
+        "worker": ctx.worker,
     }
     if mode == "ramp":
         rec["rate_end"] = ctx.level_end
@@ -496,8 +542,17 @@ def _standin_reply(rec: Mapping) -> str:
 def _turn_spec(ctx: SendContext, job: JobPlan, k: int, turn: TurnPlan, history, history_tokens: int) -> RequestSpec:
     multi = len(job.turns) > 1
     rid = request_id(ctx.mode, ctx.level, job.index, k if multi else None, ctx.level_end)
-    return RequestSpec(rid, job.index, turn.text, turn.tokens + history_tokens, turn.token_source, turn.max_tokens,
-                       k, tuple(history), dict(turn.meta))
+    return RequestSpec(
+        rid,
+        job.index,
+        turn.text,
+        turn.tokens + history_tokens,
+        turn.token_source,
+        turn.max_tokens,
+        k,
+        tuple(history),
+        dict(turn.meta),
+    )
 
 
 async def run_job(ctx: SendContext, job: JobPlan, scheduled_perf: float, first_payload: bytes | None = None) -> float:
@@ -557,10 +612,20 @@ def _workload(cfg: BenchConfig, source=None):
     from .prompts import prompt_source
 
     source = source if source is not None else prompt_source(cfg.tokenizer)
-    return make_workload(cfg.workload, source, isl=cfg.isl, osl=cfg.osl, length_dist=cfg.length_dist,
-                         turns=cfg.turns, think_time_s=cfg.think_time_s, dataset=cfg.dataset,
-                         prefix_tokens=cfg.prefix_tokens, prefix_groups=cfg.prefix_groups,
-                         prefix_hit_rate=cfg.prefix_hit_rate, trace=cfg.trace)
+    return make_workload(
+        cfg.workload,
+        source,
+        isl=cfg.isl,
+        osl=cfg.osl,
+        length_dist=cfg.length_dist,
+        turns=cfg.turns,
+        think_time_s=cfg.think_time_s,
+        dataset=cfg.dataset,
+        prefix_tokens=cfg.prefix_tokens,
+        prefix_groups=cfg.prefix_groups,
+        prefix_hit_rate=cfg.prefix_hit_rate,
+        trace=cfg.trace,
+    )
 
 
 @dataclass
@@ -576,8 +641,15 @@ class LevelPlan:
     done_requests: int
 
 
-def plan_level(cfg: BenchConfig, mode: str, level: float, workload, done: Mapping[str, dict],
-               level_end: float | None = None, start_index: int = 0) -> LevelPlan:
+def plan_level(
+    cfg: BenchConfig,
+    mode: str,
+    level: float,
+    workload,
+    done: Mapping[str, dict],
+    level_end: float | None = None,
+    start_index: int = 0,
+) -> LevelPlan:
     """Which jobs of the level have no record yet, and their send offsets (resumed runs keep the rate: the
     remaining jobs take the first gaps of the schedule)."""
     tag = level_tag(mode, level, level_end)
@@ -621,8 +693,11 @@ def _loop_runner(choice: str):
             return asyncio.Runner(loop_factory=uvloop.new_event_loop), "uvloop"
         except ImportError:
             if choice == "uvloop":
-                raise TokenfabError("uvloop is not installed", field="--event-loop",
-                                    hint="pip install 'tokenfab[bench]', or use --event-loop asyncio") from None
+                raise TokenfabError(
+                    "uvloop is not installed",
+                    field="--event-loop",
+                    hint="pip install 'tokenfab[bench]', or use --event-loop asyncio",
+                ) from None
     return asyncio.Runner(), "asyncio"
 
 
@@ -668,12 +743,26 @@ def _warm_count(plan: LevelPlan, max_conn: int) -> int:
     return min(max_conn, n, 256)
 
 
-async def run_plan(cfg: BenchConfig, plan: LevelPlan, *, run_id: str, session_id: str,
-                   on_record: Callable[[dict], None], api_key: str | None = None, source=None, workload=None,
-                   duration_left_s: float | None = None, window: LevelWindow | None = None,
-                   stats: LiveStats | None = None, done: Mapping[str, dict] | None = None, worker: int = 0,
-                   workers: int = 1, start_at_perf: float | None = None, ready: Callable[[], None] | None = None,
-                   start_future: asyncio.Future | None = None) -> LevelStats:
+async def run_plan(
+    cfg: BenchConfig,
+    plan: LevelPlan,
+    *,
+    run_id: str,
+    session_id: str,
+    on_record: Callable[[dict], None],
+    api_key: str | None = None,
+    source=None,
+    workload=None,
+    duration_left_s: float | None = None,
+    window: LevelWindow | None = None,
+    stats: LiveStats | None = None,
+    done: Mapping[str, dict] | None = None,
+    worker: int = 0,
+    workers: int = 1,
+    start_at_perf: float | None = None,
+    ready: Callable[[], None] | None = None,
+    start_future: asyncio.Future | None = None,
+) -> LevelStats:
     """Send the plan's jobs (this process's share: job k of the plan when k % workers == worker)."""
     window = window if window is not None else LevelWindow()
     stats = stats if stats is not None else LiveStats()
@@ -690,9 +779,23 @@ async def run_plan(cfg: BenchConfig, plan: LevelPlan, *, run_id: str, session_id
         headers["Authorization"] = f"Bearer {api_key}"
     pool = Pool(cfg.target(), max_conn, connect_timeout_s=min(cfg.timeout_s, 30.0))
     counter = getattr(workload.source, "count", lambda text: None) if hasattr(workload, "source") else (lambda t: None)
-    ctx = SendContext(cfg, pool, headers, run_id, session_id, plan.mode, plan.level, plan.level_end, on_record,
-                      counter, (api_key,) if api_key else (), stats, done or {}, worker=worker,
-                      from_schedule=plan.mode != "closed")
+    ctx = SendContext(
+        cfg,
+        pool,
+        headers,
+        run_id,
+        session_id,
+        plan.mode,
+        plan.level,
+        plan.level_end,
+        on_record,
+        counter,
+        (api_key,) if api_key else (),
+        stats,
+        done or {},
+        worker=worker,
+        from_schedule=plan.mode != "closed",
+    )
     ls = LevelStats(workers=workers)
     lag_task = None
     try:
@@ -760,8 +863,7 @@ async def _closed_loop(ctx: SendContext, jobs: list[JobPlan], conc: int, t0: flo
     await asyncio.gather(*(worker() for _ in range(max(1, min(conc, len(jobs))))))
 
 
-async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float], t0: float, deadline,
-                     window) -> None:
+async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float], t0: float, deadline, window) -> None:
     tasks: set[asyncio.Task] = set()
     sleep = asyncio.sleep
     perf = time.perf_counter
@@ -774,7 +876,7 @@ async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float]
             first = _turn_spec(ctx, job, 0, job.turns[0], (), 0)
             payload = None if first.request_id in ctx.done else _payload_bytes(ctx, first)
             delay = sched - perf()
-            await sleep(delay if delay > 0 else 0)  # 0: yield, so responses are read while behind schedule
+            await sleep(max(0, delay))  # 0: yield, so responses are read while behind schedule
             t = asyncio.create_task(run_job(ctx, job, sched, payload))
             tasks.add(t)
             t.add_done_callback(tasks.discard)
@@ -786,9 +888,20 @@ async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float]
             t.cancel()
 
 
-def run_level(cfg: BenchConfig, level: float, *, run_id: str, session_id: str, on_record: Callable[[dict], None],
-              skip_ids: Iterable[str] = (), source=None, api_key: str | None = None,
-              duration_left_s: float | None = None, start_index: int = 0, window: LevelWindow | None = None):
+def run_level(
+    cfg: BenchConfig,
+    level: float,
+    *,
+    run_id: str,
+    session_id: str,
+    on_record: Callable[[dict], None],
+    skip_ids: Iterable[str] = (),
+    source=None,
+    api_key: str | None = None,
+    duration_left_s: float | None = None,
+    start_index: int = 0,
+    window: LevelWindow | None = None,
+):
     """Coroutine running one level of ``cfg`` in this process (kept for callers of the old API). ``skip_ids``: ids
     done already. Returns :class:`LevelStats`."""
     workload = _workload(cfg, source)
@@ -796,8 +909,18 @@ def run_level(cfg: BenchConfig, level: float, *, run_id: str, session_id: str, o
     mode = "open" if cfg.mode == "sweep" else cfg.mode
     level_end = cfg.levels[1] if cfg.mode == "ramp" else None
     plan = plan_level(cfg, mode, level, workload, done, level_end, start_index)
-    return run_plan(cfg, plan, run_id=run_id, session_id=session_id, on_record=on_record, api_key=api_key,
-                    workload=workload, duration_left_s=duration_left_s, window=window, done=done)
+    return run_plan(
+        cfg,
+        plan,
+        run_id=run_id,
+        session_id=session_id,
+        on_record=on_record,
+        api_key=api_key,
+        workload=workload,
+        duration_left_s=duration_left_s,
+        window=window,
+        done=done,
+    )
 
 
 # ---- several worker processes sharing one schedule -------------------------------------------------------------
@@ -842,8 +965,17 @@ def worker_main(conn, cfg: BenchConfig, plan: LevelPlan, kw: dict, worker: int, 
 
             threading.Thread(target=wait_start, daemon=True).start()
 
-        return await run_plan(cfg, plan, on_record=on_record, stats=stats, worker=worker, workers=workers,
-                              ready=ready, start_future=start, **kw)
+        return await run_plan(
+            cfg,
+            plan,
+            on_record=on_record,
+            stats=stats,
+            worker=worker,
+            workers=workers,
+            ready=ready,
+            start_future=start,
+            **kw,
+        )
 
     runner, name = _loop_runner(cfg.event_loop)
     try:
@@ -860,4 +992,4 @@ def worker_main(conn, cfg: BenchConfig, plan: LevelPlan, kw: dict, worker: int, 
         conn.close()
 
 
-from .runner import BenchOutcome, ProgressHooks, run_benchmark  # noqa: E402,F401  (the old API's home)
+from .runner import BenchOutcome, ProgressHooks, run_benchmark  # noqa: E402, F401  (the old API home)

@@ -52,12 +52,14 @@ class Target:
     path: str
 
     @classmethod
-    def from_url(cls, url: str, field: str = "--url") -> "Target":
+    def from_url(cls, url: str, field: str = "--url") -> Target:
         try:
             u = urlsplit(url)
             port = u.port
         except ValueError as e:
-            raise TokenfabError(f"not a valid URL ({e})", field=field, expected="http://HOST:PORT[/v1]", got=url) from None
+            raise TokenfabError(
+                f"not a valid URL ({e})", field=field, expected="http://HOST:PORT[/v1]", got=url
+            ) from None
         if u.scheme not in ("http", "https") or not u.hostname:
             raise TokenfabError("not an HTTP URL", field=field, expected="http://HOST:PORT[/v1]", got=url)
         if any(c in url for c in " \r\n\t"):
@@ -88,8 +90,23 @@ class Exchange:
     ``body`` (de-chunked), ``marks`` [(perf time of a read, body length after it)], ``t_send``, ``t_end``, and
     ``fault`` (an :class:`HttpFault`) or None."""
 
-    __slots__ = ("fut", "state", "hbuf", "status", "headers", "body", "marks", "remaining", "cbuf", "need_crlf",
-                 "t_send", "t_end", "fault", "keep_alive", "got_bytes")
+    __slots__ = (
+        "body",
+        "cbuf",
+        "fault",
+        "fut",
+        "got_bytes",
+        "hbuf",
+        "headers",
+        "keep_alive",
+        "marks",
+        "need_crlf",
+        "remaining",
+        "state",
+        "status",
+        "t_end",
+        "t_send",
+    )
 
     def __init__(self, fut: asyncio.Future):
         self.fut = fut
@@ -251,7 +268,7 @@ class Exchange:
 
 
 class _Conn(asyncio.Protocol):
-    __slots__ = ("transport", "ex", "closed")
+    __slots__ = ("closed", "ex", "transport")
 
     def __init__(self):
         self.transport: asyncio.Transport | None = None
@@ -307,12 +324,18 @@ class Pool:
         try:
             async with asyncio.timeout(self.connect_timeout_s):
                 _, conn = await loop.create_connection(
-                    _Conn, self.target.host, self.target.port, ssl=self._ssl,
-                    server_hostname=self.target.host if self._ssl else None)
+                    _Conn,
+                    self.target.host,
+                    self.target.port,
+                    ssl=self._ssl,
+                    server_hostname=self.target.host if self._ssl else None,
+                )
         except TimeoutError:
             raise HttpFault("connection_error", f"connect timed out after {self.connect_timeout_s:g} s") from None
         except (OSError, ssl.SSLError) as e:
-            raise HttpFault("connection_error", f"cannot connect to {self.target.host}:{self.target.port} ({e})") from None
+            raise HttpFault(
+                "connection_error", f"cannot connect to {self.target.host}:{self.target.port} ({e})"
+            ) from None
         self.connections_made += 1
         return conn
 
@@ -324,23 +347,20 @@ class Pool:
             self._open -= 1
         if self._open < self.max_connections:
             self._open += 1
-            try:
-                return await self._connect()
-            except BaseException:
-                self._open -= 1
-                self._wake_one()
-                raise
+            return await self._connect_slot()
         fut = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
         c = await fut  # a connection handed over, or None: a slot to open a new one
-        if c is None:
-            try:
-                return await self._connect()
-            except BaseException:
-                self._open -= 1
-                self._wake_one()
-                raise
-        return c
+        return await self._connect_slot() if c is None else c
+
+    async def _connect_slot(self) -> _Conn:
+        """Open a connection in a slot already counted in ``_open``; the slot is freed if that fails."""
+        try:
+            return await self._connect()
+        except BaseException:
+            self._open -= 1
+            self._wake_one()
+            raise
 
     def _wake_one(self) -> None:
         while self._waiters:
@@ -393,8 +413,7 @@ class Pool:
             ex.t_send = ex.t_end = _perf()
             return ex
         self._in_flight += 1
-        if self._in_flight > self.max_in_flight:
-            self.max_in_flight = self._in_flight
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
         conn.ex = ex
         handle = loop.call_at(deadline, _expire, ex, conn, timeout_s)
         ex.t_send = _perf()

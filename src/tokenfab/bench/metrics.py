@@ -10,11 +10,12 @@ A record is a dict as written to the JSONL (see :mod:`tokenfab.bench.records`): 
 ``t_start``/``t_end`` (wall-clock seconds) and ``session_id``. Times are in milliseconds unless the name says
 otherwise. Percentiles use linear interpolation (``numpy.percentile``'s default, as ``vllm bench serve``).
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -27,40 +28,41 @@ VLLM_PERCENTILES = (50, 90, 95, 99)  # the pNN_* fields of the vLLM-named summar
 # The definitions printed with every result (JSON "definitions" key, table footnote).
 DEFINITIONS: dict[str, str] = {
     "ttft_ms": "time to first token: from sending the request to the first streamed chunk that carries output "
-               "(includes queueing and prefill)",
+    "(includes queueing and prefill)",
     "ttft_ms_from_schedule": "open loop only: TTFT measured from the request's scheduled arrival time, so a late "
-                             "send counts against the server (no coordinated omission)",
+    "send counts against the server (no coordinated omission)",
     "e2el_ms": "end-to-end latency: from sending the request to its last output chunk",
     "tpot_ms": "time per output token = (E2EL - TTFT) / (output_tokens - 1) per request, then mean/p50/p90/p99 over "
-               "requests; requests with <= 1 output token are excluded (vLLM, SGLang, InferenceX)",
+    "requests; requests with <= 1 output token are excluded (vLLM, SGLang, InferenceX)",
     "itl_ms": "inter-token latency, pooled: the gaps between successive output chunks of all requests, "
-              "pooled before taking statistics (vLLM, SGLang)",
+    "pooled before taking statistics (vLLM, SGLang)",
     "itl_ms_per_request_mean": "inter-token latency, per request: each request's mean gap, then statistics over "
-                               "requests (aiperf, guidellm)",
+    "requests (aiperf, guidellm)",
     "tokens_per_s_per_user": "interactivity = 1000 / TPOT_ms per request; the median over requests "
-                             "(InferenceX median_intvty); _mean is the mean",
+    "(InferenceX median_intvty); _mean is the mean",
     "output_tokens_per_s": "output tokens of completed requests / benchmark duration",
     "total_tokens_per_s": "(input + output tokens) of completed requests / benchmark duration",
     "duration_s": "from the first request sent to the last one finished, warm-up excluded; a resumed run adds the "
-                  "span of each session",
+    "span of each session",
     "goodput": "requests/s and output tokens/s of requests that meet every SLO; failed requests count as not "
-               "meeting it; a request with <= 1 output token has no TPOT and meets a TPOT SLO (as vLLM)",
+    "meeting it; a request with <= 1 output token has no TPOT and meets a TPOT SLO (as vLLM)",
     "slo_attainment": "requests meeting every SLO / all requests (failed included)",
     "token counts": "from the server's streamed usage (token_count_source=usage); else a local tokenizer "
-                    "(tokenizer); else one token per output chunk (chunks)",
+    "(tokenizer); else one token per output chunk (chunks)",
     "percentiles": "linear interpolation between order statistics (numpy.percentile default, as vLLM)",
     "schedule_lag_ms": "how late each request was sent against its schedule: its arrival time (open loop), the end of "
-                       "the worker's previous request (closed loop), or the previous turn's end plus think time",
+    "the worker's previous request (closed loop), or the previous turn's end plus think time",
     "excluded": "--exclude-warmup / --exclude-cooldown: requests started in the first S seconds (or the first N sent) "
-                "and requests ended in the last S seconds (or the last N sent) are left out of every statistic",
+    "and requests ended in the last S seconds (or the last N sent) are left out of every statistic",
     "usage_vs_chunks": "for requests with a usage field: usage completion_tokens against the streamed chunks that "
-                       "carried text; tokens_per_chunk > 1 means the server batches tokens and ITL is per chunk",
+    "carried text; tokens_per_chunk > 1 means the server batches tokens and ITL is per chunk",
 }
 
 SLO_KEYS = ("ttft", "tpot", "e2el")
 
 
 # ---- per request ---------------------------------------------------------------------------------------------
+
 
 def tpot_ms(ttft_ms: float | None, e2el_ms: float | None, output_tokens: int | None) -> float | None:
     """(E2EL - TTFT) / (output_tokens - 1); None when undefined (<= 1 output token or a missing time)."""
@@ -95,6 +97,7 @@ def token_times_s(record: Mapping) -> list[float]:
 
 # ---- statistics ----------------------------------------------------------------------------------------------
 
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0..100) with linear interpolation; None for no values."""
     vals = [v for v in values if v is not None]
@@ -123,6 +126,7 @@ def itl_per_request_mean_ms(itl_lists: Iterable[Sequence[float]]) -> list[float]
 
 
 # ---- throughput, SLOs ----------------------------------------------------------------------------------------
+
 
 def benchmark_duration_s(records: Iterable[Mapping]) -> float:
     """Sum over sessions of (last t_end - first t_start); a resumed run does not count the time it was stopped."""
@@ -174,9 +178,13 @@ def parse_slo(spec: str | None) -> Slos:
         if pct is not None:
             ok = ok and 0 < pct <= 100
         if not ok:
-            raise TokenfabError("bad SLO", field="--slo", expected="KEY:MS or KEY:PERCENTILE:MS pairs like "
-                                "ttft_ms:99:500,tpot_ms:90:50, each KEY once, KEY in " + ", ".join(SLO_KEYS),
-                                got=part.strip())
+            raise TokenfabError(
+                "bad SLO",
+                field="--slo",
+                expected="KEY:MS or KEY:PERCENTILE:MS pairs like "
+                "ttft_ms:99:500,tpot_ms:90:50, each KEY once, KEY in " + ", ".join(SLO_KEYS),
+                got=part.strip(),
+            )
         out[key] = ms
         if pct is not None:
             out.percentiles[key] = pct
@@ -218,8 +226,13 @@ def goodput(records: Sequence[Mapping], slo: Mapping[str, float], duration_s: fl
             meets = sum(1 for r in records if meets_slo(r, {key: limit}))
             vals = [r.get(f"{key}_ms") for r in records if r.get("status") == "ok"]
             share = meets / n if n else 0.0
-            per[key] = {"percentile": p, "limit_ms": limit, "value_ms": percentile(vals, p),
-                        "share_meeting": share, "met": bool(n) and share * 100 >= p - 1e-9}
+            per[key] = {
+                "percentile": p,
+                "limit_ms": limit,
+                "value_ms": percentile(vals, p),
+                "share_meeting": share,
+                "met": bool(n) and share * 100 >= p - 1e-9,
+            }
         out["percentile_slos"] = per
         out["slo_passed"] = all(v["met"] for v in per.values())
     return out
@@ -241,13 +254,18 @@ def parse_exclusion(spec: str | None, field: str) -> tuple[str, float] | None:
     except ValueError:
         v, kind = float("nan"), "n"
     if not (math.isfinite(v) and 0 <= v <= (86400 if kind == "s" else 1_000_000)):
-        raise TokenfabError("bad exclusion", field=field, expected="seconds like 30s (<= 86400) or a request count "
-                            "like 20 (<= 1000000)", got=spec)
+        raise TokenfabError(
+            "bad exclusion",
+            field=field,
+            expected="seconds like 30s (<= 86400) or a request count like 20 (<= 1000000)",
+            got=spec,
+        )
     return None if v == 0 else (kind, v)
 
 
-def steady_state(records: Sequence[Mapping], warmup: tuple[str, float] | None = None,
-                 cooldown: tuple[str, float] | None = None) -> tuple[list[Mapping], int, int]:
+def steady_state(
+    records: Sequence[Mapping], warmup: tuple[str, float] | None = None, cooldown: tuple[str, float] | None = None
+) -> tuple[list[Mapping], int, int]:
     """(kept records, excluded as warm-up, excluded as cool-down). Warm-up: requests started in the first S seconds
     of the level (or the first N sent); cool-down: requests ended in its last S seconds (or the last N sent)."""
     recs = [r for r in records if r.get("t_start") is not None]
@@ -267,7 +285,7 @@ def steady_state(records: Sequence[Mapping], warmup: tuple[str, float] | None = 
     if cooldown is not None:
         kind, v = cooldown
         if kind == "n":
-            drop_c = {id(r) for r in order[len(order) - int(v):]} if int(v) else set()
+            drop_c = {id(r) for r in order[len(order) - int(v) :]} if int(v) else set()
         else:
             t1 = max(r.get("t_end") or r["t_start"] for r in order)
             drop_c = {id(r) for r in order if (r.get("t_end") or r["t_start"]) > t1 - v}
@@ -309,9 +327,13 @@ def usage_vs_chunks(records: Sequence[Mapping]) -> dict | None:
         return None
     tok = sum(r.get("output_tokens") or 0 for r in rs)
     chunks = sum(r.get("chunks") or 0 for r in rs)
-    return {"requests": len(rs), "usage_output_tokens": tok, "streamed_chunks": chunks,
-            "tokens_per_chunk": tok / chunks if chunks else None,
-            "difference_pct": 100.0 * (chunks - tok) / tok if tok else None}
+    return {
+        "requests": len(rs),
+        "usage_output_tokens": tok,
+        "streamed_chunks": chunks,
+        "tokens_per_chunk": tok / chunks if chunks else None,
+        "difference_pct": 100.0 * (chunks - tok) / tok if tok else None,
+    }
 
 
 def std(values: Iterable[float | None]) -> float | None:
@@ -320,23 +342,36 @@ def std(values: Iterable[float | None]) -> float | None:
     return float(np.std(vals)) if vals else None
 
 
-def vllm_fields(ok: Sequence[Mapping], failed: int, duration_s: float, slo: Mapping[str, float] | None = None,
-                peaks: tuple[float | None, int | None] = (None, None),
-                percentiles: Sequence[int] = VLLM_PERCENTILES) -> dict:
+def vllm_fields(
+    ok: Sequence[Mapping],
+    failed: int,
+    duration_s: float,
+    slo: Mapping[str, float] | None = None,
+    peaks: tuple[float | None, int | None] = (None, None),
+    percentiles: Sequence[int] = VLLM_PERCENTILES,
+) -> dict:
     """The level's summary under ``vllm bench serve``'s result-JSON names, for the metrics both define the same way."""
     in_tok = sum(r.get("input_tokens") or 0 for r in ok)
     out_tok = sum(r.get("output_tokens") or 0 for r in ok)
     out = {
-        "duration": duration_s, "completed": len(ok), "failed": failed,
-        "total_input_tokens": in_tok, "total_output_tokens": out_tok,
+        "duration": duration_s,
+        "completed": len(ok),
+        "failed": failed,
+        "total_input_tokens": in_tok,
+        "total_output_tokens": out_tok,
         "request_throughput": tokens_per_s(len(ok), duration_s),
         "request_goodput": tokens_per_s(sum(1 for r in ok if meets_slo(r, slo)), duration_s) if slo else None,
         "output_throughput": tokens_per_s(out_tok, duration_s),
         "total_token_throughput": tokens_per_s(in_tok + out_tok, duration_s),
-        "max_output_tokens_per_s": peaks[0], "max_concurrent_requests": peaks[1],
+        "max_output_tokens_per_s": peaks[0],
+        "max_concurrent_requests": peaks[1],
     }
-    series = {"ttft": [r.get("ttft_ms") for r in ok], "tpot": [r.get("tpot_ms") for r in ok],
-              "itl": itl_pooled_ms(r.get("itl_ms") or [] for r in ok), "e2el": [r.get("e2el_ms") for r in ok]}
+    series = {
+        "ttft": [r.get("ttft_ms") for r in ok],
+        "tpot": [r.get("tpot_ms") for r in ok],
+        "itl": itl_pooled_ms(r.get("itl_ms") or [] for r in ok),
+        "e2el": [r.get("e2el_ms") for r in ok],
+    }
     for name, vals in series.items():
         vals = [v for v in vals if v is not None]
         out[f"mean_{name}_ms"] = float(np.mean(vals)) if vals else None
@@ -352,8 +387,9 @@ SCHEDULE_LAG_P99_WARN_MS = 10.0
 LOOP_LAG_P99_WARN_MS = 10.0
 
 
-def client_selfcheck(*, cpu_share: float, loop_lag_ms: Sequence[float], schedule_lag_ms: Sequence[float | None],
-                     mode: str, **info) -> dict:
+def client_selfcheck(
+    *, cpu_share: float, loop_lag_ms: Sequence[float], schedule_lag_ms: Sequence[float | None], mode: str, **info
+) -> dict:
     """The client's own cost over a level and whether it, not the server, limited the measurement: CPU share of the
     busiest client process (1.0 = a core saturated), p50/p99 schedule lag, p99 event-loop lag (how late a 10 ms timer
     fired: a read waits that long for its timestamp)."""
@@ -367,17 +403,32 @@ def client_selfcheck(*, cpu_share: float, loop_lag_ms: Sequence[float], schedule
         reasons.append(f"p99 schedule lag {p99:.1f} ms")
     if loop99 is not None and loop99 > LOOP_LAG_P99_WARN_MS:
         reasons.append(f"p99 event-loop lag {loop99:.1f} ms")
-    return {"client_cpu_share_pct": 100.0 * cpu_share, "schedule_lag_ms_p50": p50, "schedule_lag_ms_p99": p99,
-            "event_loop_lag_ms_p99": loop99, "client_bound": bool(reasons),
-            "warning": ("the client, not the server, may be the bottleneck (" + "; ".join(reasons) + "): timings include "
-                        "client delay; use --workers N, fewer requests in flight, or a bigger client machine")
-            if reasons else None, "mode": mode, **info}
+    return {
+        "client_cpu_share_pct": 100.0 * cpu_share,
+        "schedule_lag_ms_p50": p50,
+        "schedule_lag_ms_p99": p99,
+        "event_loop_lag_ms_p99": loop99,
+        "client_bound": bool(reasons),
+        "warning": (
+            "the client, not the server, may be the bottleneck (" + "; ".join(reasons) + "): timings include "
+            "client delay; use --workers N, fewer requests in flight, or a bigger client machine"
+        )
+        if reasons
+        else None,
+        "mode": mode,
+        **info,
+    }
 
 
 # ---- one level ---------------------------------------------------------------------------------------------
 
-def summarize_level(records: Sequence[Mapping], slo: Mapping[str, float] | None = None,
-                    warmup: tuple[str, float] | None = None, cooldown: tuple[str, float] | None = None) -> dict:
+
+def summarize_level(
+    records: Sequence[Mapping],
+    slo: Mapping[str, float] | None = None,
+    warmup: tuple[str, float] | None = None,
+    cooldown: tuple[str, float] | None = None,
+) -> dict:
     """Everything tokenfab reports for one load level, from that level's request records: tokenfab's names, the
     same metrics under vLLM's names (:func:`vllm_fields`), schedule lag, token-count checks and warnings."""
     all_n = len(records)
@@ -424,13 +475,17 @@ def summarize_level(records: Sequence[Mapping], slo: Mapping[str, float] | None 
     out["usage_vs_chunks"] = usage_vs_chunks(ok)
     warnings = []
     if from_chunks:
-        warnings.append(f"{from_chunks} of {len(ok)} requests had no usage field and no --tokenizer: their output "
-                        "tokens are counted as one per streamed chunk, which undercounts (and makes TPOT and tokens/s "
-                        "wrong) when the server sends several tokens per chunk; pass --tokenizer tokenizer.json")
+        warnings.append(
+            f"{from_chunks} of {len(ok)} requests had no usage field and no --tokenizer: their output "
+            "tokens are counted as one per streamed chunk, which undercounts (and makes TPOT and tokens/s "
+            "wrong) when the server sends several tokens per chunk; pass --tokenizer tokenizer.json"
+        )
     uvc = out["usage_vs_chunks"]
     if uvc and uvc["tokens_per_chunk"] and abs(uvc["tokens_per_chunk"] - 1) > 0.05:
-        warnings.append(f"the server sent {uvc['tokens_per_chunk']:.2f} tokens per chunk (usage vs chunks): ITL is per "
-                        "chunk, not per token; TPOT uses usage and is per token")
+        warnings.append(
+            f"the server sent {uvc['tokens_per_chunk']:.2f} tokens per chunk (usage vs chunks): ITL is per "
+            "chunk, not per token; TPOT uses usage and is per token"
+        )
     out["warnings"] = warnings
     if ex_w or ex_c:
         out["excluded"] = {"warmup": ex_w, "cooldown": ex_c, "of": all_n}

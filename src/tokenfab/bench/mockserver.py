@@ -28,6 +28,7 @@ itself. A request naming another model than ``model`` gets a 404 with vLLM's mes
 
 Run it: ``python -m tokenfab.bench.mockserver --ttft-ms 50 --itl-ms 10`` prints ``MOCK_URL http://127.0.0.1:PORT``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,11 +65,13 @@ class MockConfig:
     strict_model: bool = True  # a request naming another model gets 404, as vLLM answers
 
     @classmethod
-    def from_dict(cls, d: dict) -> "MockConfig":
+    def from_dict(cls, d: dict) -> MockConfig:
         known = {f.name for f in fields(cls)}
         bad = set(d) - known
         if bad:
-            raise TokenfabError(f"unknown mock setting(s) {sorted(bad)}", field="mock config", expected=", ".join(sorted(known)))
+            raise TokenfabError(
+                f"unknown mock setting(s) {sorted(bad)}", field="mock config", expected=", ".join(sorted(known))
+            )
         cfg = cls(**d)
         if isinstance(cfg.schedule, list):
             cfg.schedule = {i: f for i, f in enumerate(cfg.schedule) if f}
@@ -77,7 +80,9 @@ class MockConfig:
             if f not in FAULTS:
                 raise TokenfabError("unknown fault", field="mock config", expected=", ".join(FAULTS), got=f)
         if sum(cfg.fault_probs.values()) > 1 + 1e-9 or any(p < 0 for p in cfg.fault_probs.values()):
-            raise TokenfabError("fault probabilities must be >= 0 and sum to <= 1", field="fault_probs", got=cfg.fault_probs)
+            raise TokenfabError(
+                "fault probabilities must be >= 0 and sum to <= 1", field="fault_probs", got=cfg.fault_probs
+            )
         if cfg.ttft_ms < 0 or cfg.itl_ms < 0 or cfg.tokens_per_chunk < 1:
             raise TokenfabError("delays must be >= 0 and tokens_per_chunk >= 1", field="mock config")
         return cfg
@@ -107,7 +112,9 @@ def _chunk(payload: bytes) -> bytes:
 
 
 def _sse(obj) -> bytes:
-    return _chunk(b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()) + b"\n\n")
+    return _chunk(
+        b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()) + b"\n\n"
+    )
 
 
 class MockServer:
@@ -124,7 +131,7 @@ class MockServer:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    async def start(self, port: int = 0) -> "MockServer":
+    async def start(self, port: int = 0) -> MockServer:
         self._server = await asyncio.start_server(self._handle, HOST, port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -173,7 +180,9 @@ class MockServer:
         if method == "GET" and path == "/health":
             return await self._json(writer, 200, {"status": "ok"})
         if method == "GET" and path == "/v1/models":
-            return await self._json(writer, 200, {"object": "list", "data": [{"id": self.config.model, "object": "model"}]})
+            return await self._json(
+                writer, 200, {"object": "list", "data": [{"id": self.config.model, "object": "model"}]}
+            )
         if method == "GET" and path == "/admin/stats":
             return await self._json(writer, 200, {"requests": self.counter, "faults": dict(self.stats)})
         if method == "POST" and path == "/admin/config":
@@ -214,19 +223,22 @@ class MockServer:
             prompt = " ".join(prompt) if isinstance(prompt, list) else str(prompt)
         if cfg.strict_model and req.get("model") != cfg.model:
             msg = f"The model `{str(req.get('model'))[:100]}` does not exist."
-            return await self._json(writer, 404, {"error": {"message": msg, "type": "NotFoundError", "code": 404}},
-                                    "Not Found")
+            return await self._json(
+                writer, 404, {"error": {"message": msg, "type": "NotFoundError", "code": 404}}, "Not Found"
+            )
         n_prompt = len(prompt.split())
         n_out = int(req.get("max_tokens") or req.get("max_completion_tokens") or cfg.default_max_tokens)
         if fault == "empty":
             n_out = 0
         if fault == "http_500":
-            await self._json(writer, 500, {"error": {"message": "injected fault", "type": "server_error"}}, "Internal Server Error")
+            await self._json(
+                writer, 500, {"error": {"message": "injected fault", "type": "server_error"}}, "Internal Server Error"
+            )
             return True
         if fault == "hang":
             try:
                 await asyncio.wait_for(reader.read(1), cfg.hang_s)  # returns at EOF, when the client gives up
-            except (asyncio.TimeoutError, ConnectionError):
+            except (TimeoutError, ConnectionError):
                 pass
             return False
         rid = f"cmpl-mock-{index}"
@@ -236,10 +248,18 @@ class MockServer:
         if not req.get("stream"):
             await asyncio.sleep(max(0.0, (cfg.ttft_ms + max(0, n_out - 1) * cfg.itl_ms) / 1000))
             msg = {"message": {"role": "assistant", "content": "".join(texts)}} if chat else {"text": "".join(texts)}
-            return await self._json(writer, 200, {"id": rid, "object": "chat.completion" if chat else "text_completion",
-                                                  "created": created, "model": cfg.model,
-                                                  "choices": [{"index": 0, **msg, "finish_reason": "length"}],
-                                                  "usage": usage})
+            return await self._json(
+                writer,
+                200,
+                {
+                    "id": rid,
+                    "object": "chat.completion" if chat else "text_completion",
+                    "created": created,
+                    "model": cfg.model,
+                    "choices": [{"index": 0, **msg, "finish_reason": "length"}],
+                    "usage": usage,
+                },
+            )
         include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
         obj = "chat.completion.chunk" if chat else "text_completion"
         prefix = json.dumps({"id": rid, "object": obj, "created": created, "model": cfg.model})[:-1].encode()
@@ -264,8 +284,8 @@ class MockServer:
                 await asyncio.sleep(0)  # zero delays: let other connections run
             if writer.transport.is_closing():
                 return False
-            writer.write(choice("".join(texts[start:start + per]), None))
-            sent += len(texts[start:start + per])
+            writer.write(choice("".join(texts[start : start + per]), None))
+            sent += len(texts[start : start + per])
             if fault == "cut" and sent >= cfg.cut_after_tokens:
                 await writer.drain()
                 writer.transport.abort()
@@ -289,6 +309,7 @@ class MockServer:
 
 
 # ---- running it ------------------------------------------------------------------------------------------------
+
 
 class ThreadedMockServer:
     """The server on its own event loop in a daemon thread (simple; shares the GIL with the caller)."""
@@ -334,15 +355,28 @@ class ThreadedMockServer:
 class MockServerProcess:
     """The server in a subprocess (its own core and GIL: better timing). ``configure`` replaces its config."""
 
-    def __init__(self, config: MockConfig | dict | None = None, max_lifetime_s: float = 600.0, start_timeout_s: float = 20.0):
+    def __init__(
+        self, config: MockConfig | dict | None = None, max_lifetime_s: float = 600.0, start_timeout_s: float = 20.0
+    ):
         cfg = config if isinstance(config, dict) else asdict(config or MockConfig())
         env = dict(os.environ)
         src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tokenfab.bench.mockserver", "--config", json.dumps(cfg),
-             "--lifetime-s", str(max_lifetime_s)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            [
+                sys.executable,
+                "-m",
+                "tokenfab.bench.mockserver",
+                "--config",
+                json.dumps(cfg),
+                "--lifetime-s",
+                str(max_lifetime_s),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         self.url = None
         deadline = time.monotonic() + start_timeout_s
         while time.monotonic() < deadline:
@@ -419,8 +453,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ttft-ms", type=float, default=None)
     ap.add_argument("--itl-ms", type=float, default=None)
     ap.add_argument("--config", default=None, help="MockConfig as JSON")
-    ap.add_argument("--lifetime-s", "--max-lifetime-s", dest="lifetime_s", type=float, default=None,
-                    help="stop by itself after this many seconds (default: run until stopped)")
+    ap.add_argument(
+        "--lifetime-s",
+        "--max-lifetime-s",
+        dest="lifetime_s",
+        type=float,
+        default=None,
+        help="stop by itself after this many seconds (default: run until stopped)",
+    )
     ap.add_argument("--model", default=None, help="the model name it serves (default mock)")
     a = ap.parse_args(argv)
     if a.lifetime_s is not None and not (a.lifetime_s > 0 and a.lifetime_s < 1e9):

@@ -71,11 +71,17 @@ async def _check(cfg, api_key: str | None, timeout_s: float) -> dict:
     try:
         ex = await _get(pool, models_t.path, headers, timeout_s)
         if ex.fault is not None and ex.status == 0:
-            raise TokenfabError(f"cannot reach the server at {cfg.url}: {ex.fault}", field="--url",
-                                hint="is it running, and is the host:port right?")
+            raise TokenfabError(
+                f"cannot reach the server at {cfg.url}: {ex.fault}",
+                field="--url",
+                hint="is it running, and is the host:port right?",
+            )
         if ex.status in (401, 403):
-            raise TokenfabError(f"the server refused the request (HTTP {ex.status}: {_server_message(bytes(ex.body))})",
-                                field="--api-key-env", hint="check the API key")
+            raise TokenfabError(
+                f"the server refused the request (HTTP {ex.status}: {_server_message(bytes(ex.body))})",
+                field="--api-key-env",
+                hint="check the API key",
+            )
         if ex.status == 200:
             try:
                 obj = json.loads(bytes(ex.body))
@@ -86,9 +92,12 @@ async def _check(cfg, api_key: str | None, timeout_s: float) -> dict:
                 info["served_models"] = ids[:50]
                 if cfg.model not in ids:
                     near = difflib.get_close_matches(cfg.model, ids, n=3, cutoff=0.3)
-                    raise TokenfabError(f"the server at {cfg.url} does not serve model {cfg.model!r}; it serves "
-                                        + ", ".join(repr(i) for i in ids[:10]), field="--model",
-                                        hint=f"did you mean {', '.join(near)}?" if near else None)
+                    raise TokenfabError(
+                        f"the server at {cfg.url} does not serve model {cfg.model!r}; it serves "
+                        + ", ".join(repr(i) for i in ids[:10]),
+                        field="--model",
+                        hint=f"did you mean {', '.join(near)}?" if near else None,
+                    )
         # one tiny request to the endpoint of the run: the endpoint, model and key as the run will use them
         t = cfg.target()
         probe = RequestSpec("preflight", -1, "Hello", 1, "word_list", 1)
@@ -100,16 +109,21 @@ async def _check(cfg, api_key: str | None, timeout_s: float) -> dict:
         finally:
             ppool.close()
         if ex.fault is not None and ex.status == 0:
-            raise TokenfabError(f"the server at {cfg.url} did not answer a 1-token request to {cfg.endpoint_url()}: "
-                                f"{ex.fault}", field="--url")
+            raise TokenfabError(
+                f"the server at {cfg.url} did not answer a 1-token request to {cfg.endpoint_url()}: {ex.fault}",
+                field="--url",
+            )
         if ex.status >= 500:  # the server is there and knows the route: a 5xx may pass; the run will count it
             info["probe_warning"] = f"the 1-token test request got HTTP {ex.status}: {_server_message(bytes(ex.body))}"
             return info
         if ex.status >= 400:
             msg = _server_message(bytes(ex.body))
-            fld = "--api-key-env" if ex.status in (401, 403) else ("--model" if "model" in msg.lower() else "--endpoint")
-            raise TokenfabError(f"a 1-token test request to {cfg.endpoint_url()} failed with HTTP {ex.status}: {msg}",
-                                field=fld)
+            fld = (
+                "--api-key-env" if ex.status in (401, 403) else ("--model" if "model" in msg.lower() else "--endpoint")
+            )
+            raise TokenfabError(
+                f"a 1-token test request to {cfg.endpoint_url()} failed with HTTP {ex.status}: {msg}", field=fld
+            )
         events = sse_events(ex.body, ex.marks)
         info["probe_ms"] = (ex.t_end - ex.t_send) * 1e3
         info["probe_streamed"] = bool(events)

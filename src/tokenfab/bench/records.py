@@ -9,14 +9,15 @@ duration of a resumed run is the sum of each session's span (see :func:`tokenfab
 
 Flushing hands each line to the operating system, so it survives the process being killed (not a power cut).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from ..errors import TokenfabError
 
@@ -70,8 +71,21 @@ class RecordWriter:
         self.close()
 
 
-_NUMBER_FIELDS = ("ttft_ms", "tpot_ms", "e2el_ms", "ttft_ms_from_schedule", "e2el_ms_from_schedule", "schedule_lag_ms",
-                  "send_lag_ms", "t_scheduled", "t_start", "t_first_token", "t_end", "trace_speed", "rate_end")
+_NUMBER_FIELDS = (
+    "ttft_ms",
+    "tpot_ms",
+    "e2el_ms",
+    "ttft_ms_from_schedule",
+    "e2el_ms_from_schedule",
+    "schedule_lag_ms",
+    "send_lag_ms",
+    "t_scheduled",
+    "t_start",
+    "t_first_token",
+    "t_end",
+    "trace_speed",
+    "rate_end",
+)
 _COUNT_FIELDS = ("input_tokens", "output_tokens", "chunks", "index", "concurrency", "http_status")
 MAX_ITL_GAPS = 1_000_000
 
@@ -129,7 +143,9 @@ def read_records(path: str | Path) -> tuple[list[dict], int]:
     """All records in a JSONL file and the number of lines that could not be read (see :func:`parse_records`)."""
     p = Path(path)
     if not p.is_file():
-        raise TokenfabError("file not found", field="results", expected="a JSONL file written by tokenfab bench", got=str(p))
+        raise TokenfabError(
+            "file not found", field="results", expected="a JSONL file written by tokenfab bench", got=str(p)
+        )
     with p.open(encoding="utf-8", errors="replace") as f:
         return parse_records(f)
 

@@ -7,19 +7,31 @@
 * :func:`compare_with_model` is the hook for comparing measured points with the performance model: it takes any
   ``predict`` callable, so this module does not depend on the model.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..errors import TokenfabError
 from . import metrics
 from .records import group_by_level
 
 # the keys every entry of "runs" holds (the --json contract), in display order
-CONTRACT_KEYS = ("requests_ok", "requests_failed", "ttft_ms_mean", "ttft_ms_p50", "ttft_ms_p99", "tpot_ms_mean",
-                 "tpot_ms_p50", "tpot_ms_p99", "e2el_ms_p50", "output_tokens_per_s", "total_tokens_per_s",
-                 "tokens_per_s_per_user")
+CONTRACT_KEYS = (
+    "requests_ok",
+    "requests_failed",
+    "ttft_ms_mean",
+    "ttft_ms_p50",
+    "ttft_ms_p99",
+    "tpot_ms_mean",
+    "tpot_ms_p50",
+    "tpot_ms_p99",
+    "e2el_ms_p50",
+    "output_tokens_per_s",
+    "total_tokens_per_s",
+    "tokens_per_s_per_user",
+)
 
 
 def _level_value(mode: str, level):
@@ -31,18 +43,20 @@ def _level_value(mode: str, level):
 
 
 def _tag(mode: str, level, recs: Sequence[Mapping]) -> str:
-    if mode == "closed":
-        return f"c{int(level)}"
+    from .client import level_tag
+
     if mode == "trace":
-        return f"t{float(recs[0].get('trace_speed') or 1):g}x"
-    if mode == "ramp":
-        return f"r{_level_value(mode, level):g}to{float(recs[0].get('rate_end') or 0):g}"
-    return f"r{_level_value(mode, level):g}"
+        return level_tag(mode, float(recs[0].get("trace_speed") or 1))
+    return level_tag(mode, _level_value(mode, level), float(recs[0].get("rate_end") or 0) if mode == "ramp" else None)
 
 
-def build_runs(records: Iterable[Mapping], slo: Mapping[str, float] | None = None,
-               energy: Mapping[str, dict] | None = None, warmup: tuple[str, float] | None = None,
-               cooldown: tuple[str, float] | None = None) -> list[dict]:
+def build_runs(
+    records: Iterable[Mapping],
+    slo: Mapping[str, float] | None = None,
+    energy: Mapping[str, dict] | None = None,
+    warmup: tuple[str, float] | None = None,
+    cooldown: tuple[str, float] | None = None,
+) -> list[dict]:
     """One summary per (run, mode, level), in the order the levels first appear in ``records``; ``warmup`` and
     ``cooldown`` exclusions (:func:`tokenfab.bench.metrics.steady_state`) apply per level."""
     runs = []
@@ -65,8 +79,9 @@ def build_runs(records: Iterable[Mapping], slo: Mapping[str, float] | None = Non
     return runs
 
 
-def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
-              kw_per_gpu_all_in: float | None = None) -> list[dict]:
+def economics(
+    runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float, kw_per_gpu_all_in: float | None = None
+) -> list[dict]:
     """Measured points per level: tokens/s per GPU (total, output, input) against interactivity, with $/M tokens
     (total, output, input) and tokens/s per MW (total, output) when the all-in kW per GPU is known."""
     from .. import cost  # the one home of the cost formulas
@@ -79,23 +94,25 @@ def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
         output = (r.get("output_tokens_per_s") or 0.0) / gpus
         inp = total - output
         p = {k: r[k] for k in ("run_id", "mode", "concurrency", "rate", "level") if k in r}
-        p.update({
-            "requests_ok": r.get("requests_ok"),
-            "requests_failed": r.get("requests_failed"),
-            "tokens_per_s_per_user": r.get("tokens_per_s_per_user"),
-            "tpot_ms_p50": r.get("tpot_ms_p50"),
-            "ttft_ms_p50": r.get("ttft_ms_p50"),
-            "total_tokens_per_s_per_gpu": total,
-            "output_tokens_per_s_per_gpu": output,
-            "input_tokens_per_s_per_gpu": inp,
-            "usd_per_mtok_total": cost.usd_per_mtok(usd_per_gpu_hour, total) if total > 0 else None,
-            "usd_per_mtok_output": cost.usd_per_mtok(usd_per_gpu_hour, output) if output > 0 else None,
-            "usd_per_mtok_input": cost.usd_per_mtok(usd_per_gpu_hour, inp) if inp > 0 else None,
-        })
+        p.update(
+            {
+                "requests_ok": r.get("requests_ok"),
+                "requests_failed": r.get("requests_failed"),
+                "tokens_per_s_per_user": r.get("tokens_per_s_per_user"),
+                "tpot_ms_p50": r.get("tpot_ms_p50"),
+                "ttft_ms_p50": r.get("ttft_ms_p50"),
+                "total_tokens_per_s_per_gpu": total,
+                "output_tokens_per_s_per_gpu": output,
+                "input_tokens_per_s_per_gpu": inp,
+                "usd_per_mtok_total": cost.usd_per_mtok(usd_per_gpu_hour, total) if total > 0 else None,
+                "usd_per_mtok_output": cost.usd_per_mtok(usd_per_gpu_hour, output) if output > 0 else None,
+                "usd_per_mtok_input": cost.usd_per_mtok(usd_per_gpu_hour, inp) if inp > 0 else None,
+            }
+        )
         if kw_per_gpu_all_in:
             p["tokens_per_s_per_mw_total"] = cost.tokens_per_s_per_mw(total, kw_per_gpu_all_in)
             p["tokens_per_s_per_mw_output"] = cost.tokens_per_s_per_mw(output, kw_per_gpu_all_in)
-            p["j_per_token_all_in"] = (cost.joules_per_token(kw_per_gpu_all_in * 1000.0, total) if total > 0 else None)
+            p["j_per_token_all_in"] = cost.joules_per_token(kw_per_gpu_all_in * 1000.0, total) if total > 0 else None
         energy = r.get("energy") or {}
         if energy.get("measured"):
             p["j_per_output_token_measured_gpu"] = energy.get("j_per_output_token")
@@ -103,8 +120,13 @@ def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
     return points
 
 
-def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd_per_gpu_hour: float | None = None,
-                  kw_per_gpu: float | None = None) -> tuple[float, float | None, dict | None]:
+def resolve_price(
+    *,
+    hardware: str | None = None,
+    preset: str | None = None,
+    usd_per_gpu_hour: float | None = None,
+    kw_per_gpu: float | None = None,
+) -> tuple[float, float | None, dict | None]:
     """($ per GPU-hour, all-in kW per GPU or None, TCO summary or None) for a report.
 
     With ``hardware``: :func:`tokenfab.tco.tco` (a preset, or ``usd_per_gpu_hour`` as a plain price) gives both the
@@ -119,15 +141,23 @@ def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd
         from ..tco import tco
 
         res = tco(hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour)
-        doc = {"hardware": hardware, "preset": res.preset, "method": res.method, "usd_per_gpu_hour": res.usd_per_gpu_hour,
-               "kw_per_gpu_all_in": res.kw_per_gpu_all_in, "notes": list(res.notes)}
+        doc = {
+            "hardware": hardware,
+            "preset": res.preset,
+            "method": res.method,
+            "usd_per_gpu_hour": res.usd_per_gpu_hour,
+            "kw_per_gpu_all_in": res.kw_per_gpu_all_in,
+            "notes": list(res.notes),
+        }
         return res.usd_per_gpu_hour, (kw_per_gpu if kw_per_gpu is not None else res.kw_per_gpu_all_in), doc
     if preset is not None:
-        raise TokenfabError("a TCO preset needs the hardware", field="--preset",
-                            hint="add --hardware KEY, or give --usd-per-gpu-hour")
+        raise TokenfabError(
+            "a TCO preset needs the hardware", field="--preset", hint="add --hardware KEY, or give --usd-per-gpu-hour"
+        )
     if usd_per_gpu_hour is None:
-        raise TokenfabError("no price", field="--usd-per-gpu-hour",
-                            hint="give --usd-per-gpu-hour X, or --hardware H [--preset P]")
+        raise TokenfabError(
+            "no price", field="--usd-per-gpu-hour", hint="give --usd-per-gpu-hour X, or --hardware H [--preset P]"
+        )
     return usd_per_gpu_hour, kw_per_gpu, None
 
 
@@ -138,19 +168,34 @@ REPORT_DEFINITIONS = {
 }
 
 
-def report_doc(records: Sequence[Mapping], *, gpus: int, hardware: str | None = None, preset: str | None = None,
-               usd_per_gpu_hour: float | None = None, kw_per_gpu: float | None = None,
-               slo: Mapping[str, float] | None = None, warmup: tuple[str, float] | None = None,
-               cooldown: tuple[str, float] | None = None) -> dict:
+def report_doc(
+    records: Sequence[Mapping],
+    *,
+    gpus: int,
+    hardware: str | None = None,
+    preset: str | None = None,
+    usd_per_gpu_hour: float | None = None,
+    kw_per_gpu: float | None = None,
+    slo: Mapping[str, float] | None = None,
+    warmup: tuple[str, float] | None = None,
+    cooldown: tuple[str, float] | None = None,
+) -> dict:
     """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source."""
-    price, kw, tco_doc = resolve_price(hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                                       kw_per_gpu=kw_per_gpu)
+    price, kw, tco_doc = resolve_price(
+        hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour, kw_per_gpu=kw_per_gpu
+    )
     if not records:
         raise TokenfabError("no request records", field="results")
     runs = build_runs(records, slo, warmup=warmup, cooldown=cooldown)
-    doc = {"gpus": gpus, "usd_per_gpu_hour": price, "kw_per_gpu_all_in": kw, "tco": tco_doc,
-           "points": economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw), "runs": runs,
-           "definitions": {**metrics.DEFINITIONS, **REPORT_DEFINITIONS}}
+    doc = {
+        "gpus": gpus,
+        "usd_per_gpu_hour": price,
+        "kw_per_gpu_all_in": kw,
+        "tco": tco_doc,
+        "points": economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw),
+        "runs": runs,
+        "definitions": {**metrics.DEFINITIONS, **REPORT_DEFINITIONS},
+    }
     if kw is None:
         doc["tokens_per_s_per_mw"] = "not computed: no all-in kW per GPU (give --hardware or --kw-per-gpu)"
     return doc
@@ -175,8 +220,14 @@ def compare_with_model(points: Sequence[Mapping], predict: Callable[[Mapping], M
     return out
 
 
-def summary_doc(runs: Sequence[Mapping], *, run_id: str | None, model: str | None = None, url: str | None = None,
-                extra: Mapping | None = None) -> dict:
+def summary_doc(
+    runs: Sequence[Mapping],
+    *,
+    run_id: str | None,
+    model: str | None = None,
+    url: str | None = None,
+    extra: Mapping | None = None,
+) -> dict:
     """The summary JSON (``tokenfab bench --summary FILE``): one entry per level whose field names are those of
     ``vllm bench serve``'s result JSON where the metric is the same (``duration``, ``completed``, ``failed``,
     ``request_throughput``, ``request_goodput``, ``output_throughput``, ``total_token_throughput``,
@@ -187,15 +238,25 @@ def summary_doc(runs: Sequence[Mapping], *, run_id: str | None, model: str | Non
     levels = []
     for r in runs:
         v = dict(r.get("vllm") or {})
-        entry = {"level": r.get("level"), "mode": r.get("mode"),
-                 "max_concurrency": r.get("concurrency"),
-                 "request_rate": r.get("rate") if r.get("mode") in ("open", "ramp") else None}
+        entry = {
+            "level": r.get("level"),
+            "mode": r.get("mode"),
+            "max_concurrency": r.get("concurrency"),
+            "request_rate": r.get("rate") if r.get("mode") in ("open", "ramp") else None,
+        }
         entry.update(v)
         entry["tokenfab"] = {k: val for k, val in r.items() if k not in ("vllm",)}
         levels.append(entry)
-    return {"tool": "tokenfab bench", "date": _dt.datetime.now().strftime("%Y%m%d-%H%M%S"), "run_id": run_id,
-            "model_id": model, "base_url": url, **dict(extra or {}), "levels": levels,
-            "field_names": "vllm bench serve result JSON (vllm/benchmarks/serve.py) where the metric is the same"}
+    return {
+        "tool": "tokenfab bench",
+        "date": _dt.datetime.now().strftime("%Y%m%d-%H%M%S"),
+        "run_id": run_id,
+        "model_id": model,
+        "base_url": url,
+        **dict(extra or {}),
+        "levels": levels,
+        "field_names": "vllm bench serve result JSON (vllm/benchmarks/serve.py) where the metric is the same",
+    }
 
 
 def csv_rows(runs: Sequence[Mapping]) -> tuple[list[str], list[dict]]:
@@ -214,7 +275,7 @@ def csv_rows(runs: Sequence[Mapping]) -> tuple[list[str], list[dict]]:
     rows = []
     for r in runs:
         row = {k: r.get(k) for k in cols if k in r}
-        row.update((r.get("vllm") or {}))
+        row.update(r.get("vllm") or {})
         for k, v in (r.get("errors") or {}).items():
             row[f"errors_{k}"] = v
         rows.append({k: row.get(k) for k in cols})

@@ -14,7 +14,6 @@ Runs never trap the user:
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from dataclasses import dataclass, field
@@ -23,8 +22,20 @@ from pathlib import Path
 from ..errors import TokenfabError
 from . import metrics
 from . import records as rec_mod
-from .client import (SWEEP_STAGE_REQUESTS, BenchConfig, LevelPlan, LevelStats, LevelWindow, LiveStats, _loop_runner,
-                     _workload, level_tag, plan_level, run_plan, worker_main)
+from .client import (
+    SWEEP_STAGE_REQUESTS,
+    BenchConfig,
+    LevelPlan,
+    LevelStats,
+    LevelWindow,
+    LiveStats,
+    _loop_runner,
+    _workload,
+    level_tag,
+    plan_level,
+    run_plan,
+    worker_main,
+)
 
 
 @dataclass
@@ -88,8 +99,9 @@ def _run_plan_workers(cfg: BenchConfig, plan: LevelPlan, kw: dict, on_record, st
     try:
         for w in range(n):
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker_main, args=(child, cfg, plan, kw, w, n), daemon=True,
-                            name=f"tokenfab-bench-worker-{w}")
+            p = ctx.Process(
+                target=worker_main, args=(child, cfg, plan, kw, w, n), daemon=True, name=f"tokenfab-bench-worker-{w}"
+            )
             p.start()
             child.close()
             pipes.append(parent)
@@ -157,10 +169,19 @@ def _levels_of(cfg: BenchConfig) -> list[tuple[str, float, float | None]]:
     return [(cfg.mode, lv, None) for lv in cfg.levels]
 
 
-def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, overwrite: bool = False,
-                  api_key: str | None = None, energy_meter=None, idle_s: float = 0.0,
-                  hooks: ProgressHooks | None = None, stats: LiveStats | None = None, check_server: bool = True,
-                  ) -> BenchOutcome:
+def run_benchmark(
+    cfg: BenchConfig,
+    *,
+    out_path,
+    resume: bool = False,
+    overwrite: bool = False,
+    api_key: str | None = None,
+    energy_meter=None,
+    idle_s: float = 0.0,
+    hooks: ProgressHooks | None = None,
+    stats: LiveStats | None = None,
+    check_server: bool = True,
+) -> BenchOutcome:
     """Run every level of ``cfg``, appending each record to ``out_path`` as it completes.
 
     ``resume`` keeps the records of the same run (same :meth:`BenchConfig.identity`) and sends only the requests
@@ -185,15 +206,21 @@ def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, overwrite
         previous = [r for r in existing if r.get("run_id") == run]
         if previous and not (resume or overwrite):
             failed = sum(1 for r in previous if r.get("status") != "ok")
-            raise TokenfabError(f"{out_path} already holds {len(previous)} records of this run ({failed} failed)",
-                                field="--out", hint="--resume continues it (sends what is missing), --overwrite starts "
-                                                    "it again, or write to another file")
+            raise TokenfabError(
+                f"{out_path} already holds {len(previous)} records of this run ({failed} failed)",
+                field="--out",
+                hint="--resume continues it (sends what is missing), --overwrite starts "
+                "it again, or write to another file",
+            )
         others = sorted({str(r.get("run_id")) for r in existing if r.get("run_id") != run})
         if resume and not previous and others:
-            raise TokenfabError(f"nothing to resume: {out_path} holds run(s) {', '.join(others)} with other settings "
-                                f"(URL, model, workload, lengths, levels, ...)", field="--resume",
-                                hint="use the original settings to continue that run, --overwrite to start this one, "
-                                     "or write to another file")
+            raise TokenfabError(
+                f"nothing to resume: {out_path} holds run(s) {', '.join(others)} with other settings "
+                f"(URL, model, workload, lengths, levels, ...)",
+                field="--resume",
+                hint="use the original settings to continue that run, --overwrite to start this one, "
+                "or write to another file",
+            )
     source = prompt_source(cfg.tokenizer)
     workload = _workload(cfg, source)
     outcome = BenchOutcome(run, session, [], unreadable_lines=bad)
@@ -211,6 +238,7 @@ def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, overwrite
         outcome.idle_power_w = energy_meter.idle_baseline_w(idle_s)
     done = {r["request_id"]: r for r in previous if isinstance(r.get("request_id"), str)}
     with rec_mod.RecordWriter(out_path, secrets=[api_key] if api_key else []) as writer:
+
         def on_record(rec: dict) -> None:
             writer.write(rec)
             outcome.records.append(rec)
@@ -235,8 +263,10 @@ def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, overwrite
             if not plan.jobs:
                 return True
             if resume and previous:
-                say(f"--resume: {tag} has {plan.done_requests} of {plan.total_requests} requests recorded; "
-                    f"sending the {plan.total_requests - plan.done_requests} missing")
+                say(
+                    f"--resume: {tag} has {plan.done_requests} of {plan.total_requests} requests recorded; "
+                    f"sending the {plan.total_requests - plan.done_requests} missing"
+                )
             stats.level = tag
             stats.total = None if (cfg.duration_s is not None and mode == "closed") else plan.total_requests
             stats.sent = stats.done = plan.done_requests
@@ -253,26 +283,36 @@ def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, overwrite
                 else:
                     runner, name = _loop_runner(cfg.event_loop)
                     with runner:
-                        ls = runner.run(run_plan(c, plan, on_record=on_record, workload=workload, window=window,
-                                                 stats=stats, **kw))
+                        ls = runner.run(
+                            run_plan(c, plan, on_record=on_record, workload=workload, window=window, stats=stats, **kw)
+                        )
                     ls.event_loop = name
             except KeyboardInterrupt:
                 interrupted = True
             hooks.level_finished(tag)
-            level_recs = [r for r in outcome.records if str(r.get("request_id", "")).startswith(tag + "-")
-                          and r.get("session_id") == session]
+            level_recs = [
+                r
+                for r in outcome.records
+                if str(r.get("request_id", "")).startswith(tag + "-") and r.get("session_id") == session
+            ]
             if ls is not None:
                 outcome.selfcheck[tag] = metrics.client_selfcheck(
-                    cpu_share=ls.cpu_share_max, loop_lag_ms=ls.loop_lag_ms,
-                    schedule_lag_ms=[r.get("schedule_lag_ms") for r in level_recs], mode=mode,
-                    workers=ls.workers, event_loop=ls.event_loop, connections=ls.connections,
-                    max_in_flight=ls.max_in_flight)
+                    cpu_share=ls.cpu_share_max,
+                    loop_lag_ms=ls.loop_lag_ms,
+                    schedule_lag_ms=[r.get("schedule_lag_ms") for r in level_recs],
+                    mode=mode,
+                    workers=ls.workers,
+                    event_loop=ls.event_loop,
+                    connections=ls.connections,
+                    max_in_flight=ls.max_in_flight,
+                )
             if meter is not None and window.start and window.last_send:
                 (t0, e0), (t1, e1) = window.start, window.last_send
                 all_recs = [r for r in outcome.records if str(r.get("request_id", "")).startswith(tag + "-")]
                 out_tok, tot_tok = energy_mod.tokens_in_window(all_recs, t0, t1)
-                outcome.energy[tag] = energy_mod.energy_summary(energy_mod.energy_j(e0, e1), t1 - t0,
-                                                                outcome.idle_power_w, out_tok, tot_tok, meter.gpus)
+                outcome.energy[tag] = energy_mod.energy_summary(
+                    energy_mod.energy_j(e0, e1), t1 - t0, outcome.idle_power_w, out_tok, tot_tok, meter.gpus
+                )
             elif energy_meter is not None and not energy_meter.available:
                 outcome.energy[tag] = energy_mod.not_measured(energy_meter.reason)
             if interrupted:
@@ -313,8 +353,11 @@ def _sweep(cfg: BenchConfig, outcome: BenchOutcome, run_one, say) -> None:
     sync, peak = rate("c1"), rate("rinf")
     rates = sweep_rates(sync, peak, cfg.sweep_rates)
     outcome.sweep = {"synchronous_rate_per_s": sync, "saturation_rate_per_s": peak, "rates_per_s": rates}
-    say(f"sweep: synchronous {sync:.3g} req/s, saturation {peak:.3g} req/s; measuring "
-        + ", ".join(f"{r:g}" for r in rates) + " req/s")
+    say(
+        f"sweep: synchronous {sync:.3g} req/s, saturation {peak:.3g} req/s; measuring "
+        + ", ".join(f"{r:g}" for r in rates)
+        + " req/s"
+    )
     for r in rates:
         if not run_one("open", r, None):
             return

@@ -38,8 +38,12 @@ def parse_arrival(spec: str | None) -> tuple[str, float]:
             k = float("nan")
         if 0 < k <= 1e6:
             return ("gamma", k)
-    raise TokenfabError("unknown arrival process", field="--arrival",
-                        expected="poisson, constant or gamma:K with 0 < K <= 1e6", got=spec)
+    raise TokenfabError(
+        "unknown arrival process",
+        field="--arrival",
+        expected="poisson, constant or gamma:K with 0 < K <= 1e6",
+        got=spec,
+    )
 
 
 def _gaps(n: int, rate_at, kind: str, k: float, rng: random.Random) -> list[float]:
@@ -78,8 +82,9 @@ def arrival_offsets_s(n: int, rate_per_s: float, arrival: str, rng: random.Rando
     return offs
 
 
-def ramp_offsets_s(n: int, start_rate_per_s: float, end_rate_per_s: float, arrival: str,
-                   rng: random.Random) -> list[float]:
+def ramp_offsets_s(
+    n: int, start_rate_per_s: float, end_rate_per_s: float, arrival: str, rng: random.Random
+) -> list[float]:
     """Send offsets of ``n`` requests whose rate rises (or falls) linearly from start to end (vLLM linear ramp)."""
     kind, k = parse_arrival(arrival)
     if n <= 0:
@@ -99,8 +104,11 @@ def sweep_rates(synchronous_rate_per_s: float, max_rate_per_s: float, k: int) ->
         raise TokenfabError("must be >= 1", field="--rate sweep:K", got=k)
     lo, hi = float(synchronous_rate_per_s), float(max_rate_per_s)
     if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
-        raise TokenfabError("the sweep's bounding runs measured no throughput (did every request fail?)",
-                            field="--rate sweep", got=(lo, hi))
+        raise TokenfabError(
+            "the sweep's bounding runs measured no throughput (did every request fail?)",
+            field="--rate sweep",
+            got=(lo, hi),
+        )
     if hi < lo:
         lo, hi = hi, lo
     return [float(f"{lo + (hi - lo) * (i + 1) / (k + 1):.3g}") for i in range(k)]
@@ -118,8 +126,9 @@ def parse_rate(value: str, field: str = "--rate") -> tuple[str, tuple[float, ...
         except (IndexError, ValueError):
             ok = False
         if not ok or not (0 < a <= MAX_RATE_PER_S and 0 < b <= MAX_RATE_PER_S):
-            raise TokenfabError("bad ramp", field=field, expected=f"ramp:START:END, req/s in (0, {MAX_RATE_PER_S:g}]",
-                                got=value)
+            raise TokenfabError(
+                "bad ramp", field=field, expected=f"ramp:START:END, req/s in (0, {MAX_RATE_PER_S:g}]", got=value
+            )
         return "ramp", (a, b)
     if s == "sweep" or s.startswith("sweep:"):
         try:
@@ -127,8 +136,9 @@ def parse_rate(value: str, field: str = "--rate") -> tuple[str, tuple[float, ...
         except ValueError:
             k = -1
         if not 2 <= k <= 64:
-            raise TokenfabError("bad sweep", field=field, expected="sweep or sweep:K with 2 <= K <= 64 rates",
-                                got=value)
+            raise TokenfabError(
+                "bad sweep", field=field, expected="sweep or sweep:K with 2 <= K <= 64 rates", got=value
+            )
         return "sweep", (float(k),)
     out = []
     for item in [v.strip() for v in s.split(",") if v.strip()]:
@@ -137,9 +147,12 @@ def parse_rate(value: str, field: str = "--rate") -> tuple[str, tuple[float, ...
         except ValueError:
             r = float("nan")
         if not (r > 0 and (r <= MAX_RATE_PER_S or math.isinf(r))):
-            raise TokenfabError("not a rate", field=field,
-                                expected=f"req/s in (0, {MAX_RATE_PER_S:g}] or inf, comma-separated; or "
-                                         "ramp:START:END; or sweep[:K]", got=item)
+            raise TokenfabError(
+                "not a rate",
+                field=field,
+                expected=f"req/s in (0, {MAX_RATE_PER_S:g}] or inf, comma-separated; or ramp:START:END; or sweep[:K]",
+                got=item,
+            )
         out.append(r)
     if not out:
         raise TokenfabError("empty list", field=field, expected="req/s values, comma-separated", got=value)

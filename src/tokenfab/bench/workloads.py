@@ -75,8 +75,9 @@ class RandomWorkload:
 
     name = "random"
 
-    def __init__(self, source, *, isl: int, osl: int, length_dist: str = "fixed", turns: int = 1,
-                 think_time_s: float = 0.0):
+    def __init__(
+        self, source, *, isl: int, osl: int, length_dist: str = "fixed", turns: int = 1, think_time_s: float = 0.0
+    ):
         self.source, self.isl, self.osl, self.turns, self.think_time_s = source, isl, osl, turns, think_time_s
         self.low = parse_length_dist(length_dist)
 
@@ -102,8 +103,9 @@ def _read_jsonl(path: Path, field_name: str) -> list[dict]:
             if not line:
                 continue
             if len(rows) >= MAX_DATASET_ROWS:
-                raise TokenfabError("too many rows", field=field_name, expected=f"<= {MAX_DATASET_ROWS} rows",
-                                    got=str(path))
+                raise TokenfabError(
+                    "too many rows", field=field_name, expected=f"<= {MAX_DATASET_ROWS} rows", got=str(path)
+                )
             try:
                 obj = json.loads(line)
             except (ValueError, RecursionError):
@@ -137,8 +139,12 @@ def load_conversations(path: str | None = None) -> tuple[tuple[tuple[str, str], 
     for i, row in enumerate(_read_jsonl(p, field_name)):
         raw = row.get("turns", row.get("conversations"))
         if not isinstance(raw, list):
-            raise TokenfabError(f"row {i + 1} has no list of turns", field=field_name,
-                                expected='{"turns": [{"role": "user", "text": ...}, ...]}', got=str(row)[:80])
+            raise TokenfabError(
+                f"row {i + 1} has no list of turns",
+                field=field_name,
+                expected='{"turns": [{"role": "user", "text": ...}, ...]}',
+                got=str(row)[:80],
+            )
         turns = []
         for t in raw[: 2 * MAX_TURNS]:
             if not isinstance(t, dict):
@@ -165,8 +171,9 @@ class ConversationWorkload:
 
     name = "conversations"
 
-    def __init__(self, source, *, dataset: str | None = None, turns: int = 1, think_time_s: float = 0.0,
-                 osl: int | None = None):
+    def __init__(
+        self, source, *, dataset: str | None = None, turns: int = 1, think_time_s: float = 0.0, osl: int | None = None
+    ):
         self.source, self.turns, self.think_time_s, self.osl = source, turns, think_time_s, osl
         self.convs = load_conversations(dataset)
         self.count = getattr(source, "count", lambda text: None)
@@ -185,8 +192,16 @@ class ConversationWorkload:
             user, reply = conv[2 * k][1], conv[2 * k + 1][1]
             n_in, src = self._tokens(user)
             n_out = self.osl if self.osl is not None else max(1, self._tokens(reply)[0])
-            turns.append(TurnPlan(user, n_in, src, min(n_out, MAX_TOKENS_PER_REQUEST),
-                                  self.think_time_s if k else 0.0, {"conversation": ci}))
+            turns.append(
+                TurnPlan(
+                    user,
+                    n_in,
+                    src,
+                    min(n_out, MAX_TOKENS_PER_REQUEST),
+                    self.think_time_s if k else 0.0,
+                    {"conversation": ci},
+                )
+            )
         return JobPlan(index, turns)
 
 
@@ -203,11 +218,24 @@ class PrefixWorkload:
 
     name = "prefix"
 
-    def __init__(self, source, *, isl: int, osl: int, prefix_tokens: int, groups: int, hit_rate: float,
-                 length_dist: str = "fixed"):
+    def __init__(
+        self,
+        source,
+        *,
+        isl: int,
+        osl: int,
+        prefix_tokens: int,
+        groups: int,
+        hit_rate: float,
+        length_dist: str = "fixed",
+    ):
         if not 1 <= prefix_tokens < isl:
-            raise TokenfabError("the shared prefix must be shorter than the prompt", field="--prefix-tokens",
-                                expected=f"1 <= tokens < --isl ({isl})", got=prefix_tokens)
+            raise TokenfabError(
+                "the shared prefix must be shorter than the prompt",
+                field="--prefix-tokens",
+                expected=f"1 <= tokens < --isl ({isl})",
+                got=prefix_tokens,
+            )
         self.source, self.isl, self.osl = source, isl, osl
         self.prefix_tokens, self.groups, self.hit_rate = prefix_tokens, groups, hit_rate
         self.low = parse_length_dist(length_dist)
@@ -233,8 +261,9 @@ class PrefixWorkload:
         osl = draw_length(self.osl, self.low, rng)
         suffix = self.source.make(max(1, isl - self.prefix_tokens), rng)
         meta = {"prefix_group": group if hit else None, "prefix_hit": hit, "prefix_tokens": n_prefix}
-        return JobPlan(index, [TurnPlan(prefix + " " + suffix.text, n_prefix + suffix.tokens, suffix.token_source,
-                                        osl, 0.0, meta)])
+        return JobPlan(
+            index, [TurnPlan(prefix + " " + suffix.text, n_prefix + suffix.tokens, suffix.token_source, osl, 0.0, meta)]
+        )
 
 
 @dataclass(frozen=True)
@@ -252,15 +281,25 @@ def parse_trace_rows(rows: list[dict], field_name: str = "--trace") -> list[Trac
         try:
             ts = float(r.get("timestamp_s", r.get("timestamp")))
             n_in, n_out = r.get("input_tokens"), r.get("output_tokens")
-            ok = (math.isfinite(ts) and ts >= 0 and isinstance(n_in, int) and isinstance(n_out, int)
-                  and not isinstance(n_in, bool) and not isinstance(n_out, bool)
-                  and 1 <= n_in <= MAX_TOKENS_PER_REQUEST and 1 <= n_out <= MAX_TOKENS_PER_REQUEST)
+            ok = (
+                math.isfinite(ts)
+                and ts >= 0
+                and isinstance(n_in, int)
+                and isinstance(n_out, int)
+                and not isinstance(n_in, bool)
+                and not isinstance(n_out, bool)
+                and 1 <= n_in <= MAX_TOKENS_PER_REQUEST
+                and 1 <= n_out <= MAX_TOKENS_PER_REQUEST
+            )
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise TokenfabError(f"row {i + 1} is not a trace row", field=field_name,
-                                expected='{"timestamp_s": >= 0, "input_tokens": 1..1e6, "output_tokens": 1..1e6, '
-                                         '"session": optional}', got=str(r)[:100])
+            raise TokenfabError(
+                f"row {i + 1} is not a trace row",
+                field=field_name,
+                expected='{"timestamp_s": >= 0, "input_tokens": 1..1e6, "output_tokens": 1..1e6, "session": optional}',
+                got=str(r)[:100],
+            )
         out.append(TraceRow(ts, n_in, n_out, str(r.get("session", f"row{i}"))[:200]))
     out.sort(key=lambda x: x.timestamp_s)
     t0 = out[0].timestamp_s
@@ -294,13 +333,37 @@ class TraceWorkload:
         r = self.rows[index]
         text = self._words(seed, r.session, r.input_tokens)
         src = getattr(self.source, "token_source", "word_list")
-        return JobPlan(index, [TurnPlan(text, r.input_tokens, "word_list" if src == "word_list" else "word_count",
-                                        r.output_tokens, 0.0, {"session": r.session})], offset_s=r.timestamp_s)
+        return JobPlan(
+            index,
+            [
+                TurnPlan(
+                    text,
+                    r.input_tokens,
+                    "word_list" if src == "word_list" else "word_count",
+                    r.output_tokens,
+                    0.0,
+                    {"session": r.session},
+                )
+            ],
+            offset_s=r.timestamp_s,
+        )
 
 
-def make_workload(name: str, source, *, isl: int | None, osl: int | None, length_dist: str = "fixed",
-                  turns: int = 1, think_time_s: float = 0.0, dataset: str | None = None, prefix_tokens: int = 0,
-                  prefix_groups: int = 1, prefix_hit_rate: float = 1.0, trace: str | None = None):
+def make_workload(
+    name: str,
+    source,
+    *,
+    isl: int | None,
+    osl: int | None,
+    length_dist: str = "fixed",
+    turns: int = 1,
+    think_time_s: float = 0.0,
+    dataset: str | None = None,
+    prefix_tokens: int = 0,
+    prefix_groups: int = 1,
+    prefix_hit_rate: float = 1.0,
+    trace: str | None = None,
+):
     """The workload object for ``--workload NAME`` (validated)."""
     if name not in WORKLOADS:
         raise TokenfabError("unknown workload", field="--workload", expected=", ".join(WORKLOADS), got=name)
@@ -308,15 +371,24 @@ def make_workload(name: str, source, *, isl: int | None, osl: int | None, length
     if not (isinstance(think_time_s, (int, float)) and math.isfinite(think_time_s) and 0 <= think_time_s <= 3600):
         raise TokenfabError("out of range", field="--think-time-s", expected="seconds in [0, 3600]", got=think_time_s)
     if name == "random":
-        return RandomWorkload(source, isl=isl or 1024, osl=osl or 1024, length_dist=length_dist, turns=turns,
-                              think_time_s=think_time_s)
+        return RandomWorkload(
+            source, isl=isl or 1024, osl=osl or 1024, length_dist=length_dist, turns=turns, think_time_s=think_time_s
+        )
     if name == "conversations":
         return ConversationWorkload(source, dataset=dataset, turns=turns, think_time_s=think_time_s, osl=osl)
     if name == "prefix":
         _check_int("--prefix-groups", prefix_groups, 1, 100_000)
         if not (isinstance(prefix_hit_rate, (int, float)) and 0 <= prefix_hit_rate <= 1):
-            raise TokenfabError("out of range", field="--prefix-hit-rate", expected="a fraction in [0, 1]",
-                                got=prefix_hit_rate)
-        return PrefixWorkload(source, isl=isl or 1024, osl=osl or 1024, prefix_tokens=prefix_tokens,
-                              groups=prefix_groups, hit_rate=float(prefix_hit_rate), length_dist=length_dist)
+            raise TokenfabError(
+                "out of range", field="--prefix-hit-rate", expected="a fraction in [0, 1]", got=prefix_hit_rate
+            )
+        return PrefixWorkload(
+            source,
+            isl=isl or 1024,
+            osl=osl or 1024,
+            prefix_tokens=prefix_tokens,
+            groups=prefix_groups,
+            hit_rate=float(prefix_hit_rate),
+            length_dist=length_dist,
+        )
     return TraceWorkload(source, trace=trace)

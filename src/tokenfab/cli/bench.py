@@ -2,6 +2,7 @@
 
 Thin layer: the client, metrics and economics live in :mod:`tokenfab.bench`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -9,13 +10,12 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
 from ..errors import TokenfabError
-from .common import console, err_console, print_json, split_csv, to_jsonable
+from .common import console, err_console, print_json, to_jsonable
 
 
 def _fmt(v, digits: int = 1) -> str:
@@ -72,8 +72,10 @@ class _LiveHooks:
         rps = (s.done - d0) / dt if dt > 0 else 0.0
         tps = (s.output_tokens - o0) / dt if dt > 0 else 0.0
         total = f"/{s.total:,}" if s.total else ""
-        return Text(f"{s.level or '-'}  sent {s.sent:,}  in flight {s.in_flight:,}  done {s.done:,}{total}  "
-                    f"errors {s.failed:,}  {rps:,.1f} req/s  {tps:,.0f} output tok/s")
+        return Text(
+            f"{s.level or '-'}  sent {s.sent:,}  in flight {s.in_flight:,}  done {s.done:,}{total}  "
+            f"errors {s.failed:,}  {rps:,.1f} req/s  {tps:,.0f} output tok/s"
+        )
 
     def level_started(self, tag, total, done):
         pass
@@ -95,9 +97,17 @@ def _render_runs(doc: dict) -> None:
     for col in ("level", "ok", "failed", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "ITL p50*", "E2EL p50"):
         lat.add_column(col, justify="right")
     for r in runs:
-        lat.add_row(_level_label(r), _fmt(r["requests_ok"]), _fmt(r["requests_failed"]), _fmt(r["ttft_ms_p50"]),
-                    _fmt(r["ttft_ms_p99"]), _fmt(r["tpot_ms_p50"], 2), _fmt(r["tpot_ms_p99"], 2),
-                    _fmt(r["itl_ms_p50"], 2), _fmt(r["e2el_ms_p50"]))
+        lat.add_row(
+            _level_label(r),
+            _fmt(r["requests_ok"]),
+            _fmt(r["requests_failed"]),
+            _fmt(r["ttft_ms_p50"]),
+            _fmt(r["ttft_ms_p99"]),
+            _fmt(r["tpot_ms_p50"], 2),
+            _fmt(r["tpot_ms_p99"], 2),
+            _fmt(r["itl_ms_p50"], 2),
+            _fmt(r["e2el_ms_p50"]),
+        )
     console.print(lat)
     thr = Table(title="throughput")
     for col in ("level", "user tok/s", "output tok/s", "total tok/s", "req/s"):
@@ -107,8 +117,13 @@ def _render_runs(doc: dict) -> None:
         thr.add_column("SLO met", justify="right")
         thr.add_column("goodput req/s", justify="right")
     for r in runs:
-        row = [_level_label(r), _fmt(r["tokens_per_s_per_user"]), _fmt(r["output_tokens_per_s"]),
-               _fmt(r["total_tokens_per_s"]), _fmt(r["request_throughput_per_s"], 2)]
+        row = [
+            _level_label(r),
+            _fmt(r["tokens_per_s_per_user"]),
+            _fmt(r["output_tokens_per_s"]),
+            _fmt(r["total_tokens_per_s"]),
+            _fmt(r["request_throughput_per_s"], 2),
+        ]
         if has_goodput:
             g = r.get("goodput") or {}
             att = g.get("slo_attainment")
@@ -119,25 +134,35 @@ def _render_runs(doc: dict) -> None:
         lines = list(r.get("warnings") or [])
         if r.get("excluded"):
             x = r["excluded"]
-            lines.append(f"excluded from the statistics: {x['warmup']} warm-up and {x['cooldown']} cool-down requests "
-                         f"of {x['of']}")
+            lines.append(
+                f"excluded from the statistics: {x['warmup']} warm-up and {x['cooldown']} cool-down requests "
+                f"of {x['of']}"
+            )
         g = r.get("goodput") or {}
         for key, v in (g.get("percentile_slos") or {}).items():
-            lines.append(f"SLO {key} p{v['percentile']:g} <= {v['limit_ms']:g} ms: {'met' if v['met'] else 'MISSED'} "
-                         f"({100 * v['share_meeting']:.1f}% of requests within it)")
+            lines.append(
+                f"SLO {key} p{v['percentile']:g} <= {v['limit_ms']:g} ms: {'met' if v['met'] else 'MISSED'} "
+                f"({100 * v['share_meeting']:.1f}% of requests within it)"
+            )
         if r["errors"]:
             lines.append("errors: " + ", ".join(f"{k}={v}" for k, v in r["errors"].items()))
         uvc = r.get("usage_vs_chunks")
         if uvc and uvc.get("tokens_per_chunk"):
-            lines.append(f"usage vs chunks: {uvc['usage_output_tokens']:,} tokens in {uvc['streamed_chunks']:,} chunks "
-                         f"({uvc['tokens_per_chunk']:.2f} tokens/chunk, {uvc['difference_pct']:+.1f}%)")
+            lines.append(
+                f"usage vs chunks: {uvc['usage_output_tokens']:,} tokens in {uvc['streamed_chunks']:,} chunks "
+                f"({uvc['tokens_per_chunk']:.2f} tokens/chunk, {uvc['difference_pct']:+.1f}%)"
+            )
         if "ttft_ms_from_schedule_p50" in r:
-            lines.append(f"TTFT from scheduled send: p50 {_fmt(r['ttft_ms_from_schedule_p50'])} ms, "
-                         f"p99 {_fmt(r['ttft_ms_from_schedule_p99'])} ms")
+            lines.append(
+                f"TTFT from scheduled send: p50 {_fmt(r['ttft_ms_from_schedule_p50'])} ms, "
+                f"p99 {_fmt(r['ttft_ms_from_schedule_p99'])} ms"
+            )
         e = r.get("energy")
         if e and e.get("measured"):
-            lines.append(f"energy: {_fmt(e['j_per_output_token'], 3)} J/output token, {_fmt(e['tokens_per_j'], 2)} "
-                         f"tokens/J, {_fmt(e['mean_power_w_per_gpu'])} W/GPU (GPU boards, NVML)")
+            lines.append(
+                f"energy: {_fmt(e['j_per_output_token'], 3)} J/output token, {_fmt(e['tokens_per_j'], 2)} "
+                f"tokens/J, {_fmt(e['mean_power_w_per_gpu'])} W/GPU (GPU boards, NVML)"
+            )
         for line in lines:
             console.print(f"  {_level_label(r)} {line}", markup=False, highlight=False)
     if "energy" in doc:
@@ -145,19 +170,39 @@ def _render_runs(doc: dict) -> None:
     for line in _selfcheck_lines(doc):
         console.print("  " + line, markup=False, highlight=False)
     d = doc["definitions"]
-    console.print("Definitions: TTFT = " + d["ttft_ms"] + ". TPOT = " + d["tpot_ms"] + ". *ITL = " + d["itl_ms"]
-                  + ". user tok/s = " + d["tokens_per_s_per_user"] + ". Throughput = " + d["output_tokens_per_s"]
-                  + "; duration = " + d["duration_s"] + ". Tokens: " + d["token counts"] + ". Percentiles: "
-                  + d["percentiles"] + f". Records: {doc['results_file']}", style="dim", markup=False, highlight=False)
+    console.print(
+        "Definitions: TTFT = "
+        + d["ttft_ms"]
+        + ". TPOT = "
+        + d["tpot_ms"]
+        + ". *ITL = "
+        + d["itl_ms"]
+        + ". user tok/s = "
+        + d["tokens_per_s_per_user"]
+        + ". Throughput = "
+        + d["output_tokens_per_s"]
+        + "; duration = "
+        + d["duration_s"]
+        + ". Tokens: "
+        + d["token counts"]
+        + ". Percentiles: "
+        + d["percentiles"]
+        + f". Records: {doc['results_file']}",
+        style="dim",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _selfcheck_lines(doc: dict) -> list[str]:
     out = []
     for tag, c in (doc.get("selfcheck") or {}).items():
-        line = (f"client self-check {tag}: CPU {c['client_cpu_share_pct']:.0f}% of a core, schedule lag p50 "
-                f"{_fmt(c['schedule_lag_ms_p50'], 2)} ms p99 {_fmt(c['schedule_lag_ms_p99'], 2)} ms, event-loop lag "
-                f"p99 {_fmt(c['event_loop_lag_ms_p99'], 2)} ms ({c['event_loop']}, {c['workers']} process(es), "
-                f"{c['connections']} connections)")
+        line = (
+            f"client self-check {tag}: CPU {c['client_cpu_share_pct']:.0f}% of a core, schedule lag p50 "
+            f"{_fmt(c['schedule_lag_ms_p50'], 2)} ms p99 {_fmt(c['schedule_lag_ms_p99'], 2)} ms, event-loop lag "
+            f"p99 {_fmt(c['event_loop_lag_ms_p99'], 2)} ms ({c['event_loop']}, {c['workers']} process(es), "
+            f"{c['connections']} connections)"
+        )
         out.append(line + (f"  WARNING: {c['warning']}" if c.get("warning") else "  ok"))
     return out
 
@@ -175,50 +220,115 @@ def _write_csv(path: str, runs: list[dict]) -> None:
 
 def register(app: typer.Typer) -> None:
     _register_calibrate(app)
+
     @app.command("bench")
     def bench(
         url: str = typer.Option(..., "--url", help="server base URL, e.g. http://127.0.0.1:8000 (or .../v1)"),
         model: str = typer.Option(..., "--model", help="model name sent in each request"),
-        api_key_env: Optional[str] = typer.Option(None, "--api-key-env", help="name of the environment variable holding the API key (never printed or written)"),
+        api_key_env: str | None = typer.Option(
+            None,
+            "--api-key-env",
+            help="name of the environment variable holding the API key (never printed or written)",
+        ),
         endpoint: str = typer.Option("completions", "--endpoint", help="completions or chat"),
-        workload: str = typer.Option("random", "--workload", help="random, conversations (bundled ShareGPT-like set or --dataset), prefix (shared-prefix groups) or trace (--trace JSONL)"),
-        dataset: Optional[Path] = typer.Option(None, "--dataset", help="conversations: a JSONL of conversations instead of the bundled set"),
+        workload: str = typer.Option(
+            "random",
+            "--workload",
+            help="random, conversations (bundled ShareGPT-like set or --dataset), prefix (shared-prefix groups) or trace (--trace JSONL)",
+        ),
+        dataset: Path | None = typer.Option(
+            None, "--dataset", help="conversations: a JSONL of conversations instead of the bundled set"
+        ),
         turns: int = typer.Option(1, "--turns", help="turns per session (multi-turn: history re-sent each turn)"),
         think_time_s: float = typer.Option(0.0, "--think-time-s", help="seconds between a session's turns"),
         prefix_tokens: int = typer.Option(0, "--prefix-tokens", help="prefix workload: tokens of the shared prefix"),
         prefix_groups: int = typer.Option(1, "--prefix-groups", help="prefix workload: number of distinct prefixes"),
-        prefix_hit_rate: float = typer.Option(1.0, "--prefix-hit-rate", help="prefix workload: share of requests that use their group's prefix"),
-        trace: Optional[Path] = typer.Option(None, "--trace", help="trace workload: JSONL of timestamp_s, input_tokens, output_tokens, session (default: the bundled agentic coding trace)"),
-        trace_speed: Optional[str] = typer.Option(None, "--trace-speed", help="trace workload: replay speed-ups, e.g. 1,2 (1 = as recorded)"),
-        isl: Optional[int] = typer.Option(None, "--isl", help="input tokens per request (random/prefix: default 1024)"),
-        osl: Optional[int] = typer.Option(None, "--osl", help="output tokens per request (random/prefix: default 1024; conversations: the reply's length)"),
-        length_dist: str = typer.Option("fixed", "--length-dist", help="fixed, or uniform:R (lengths uniform in [R*L, L]; InferenceX: uniform:0.8)"),
-        concurrency: Optional[str] = typer.Option(None, "--concurrency", help="closed loop: concurrency levels, e.g. 1,4,16,64"),
-        rate: Optional[str] = typer.Option(None, "--rate", help="open loop: req/s levels (2,4,inf), ramp:START:END, or sweep[:K] (finds saturation, then K rates below it)"),
+        prefix_hit_rate: float = typer.Option(
+            1.0, "--prefix-hit-rate", help="prefix workload: share of requests that use their group's prefix"
+        ),
+        trace: Path | None = typer.Option(
+            None,
+            "--trace",
+            help="trace workload: JSONL of timestamp_s, input_tokens, output_tokens, session (default: the bundled agentic coding trace)",
+        ),
+        trace_speed: str | None = typer.Option(
+            None, "--trace-speed", help="trace workload: replay speed-ups, e.g. 1,2 (1 = as recorded)"
+        ),
+        isl: int | None = typer.Option(None, "--isl", help="input tokens per request (random/prefix: default 1024)"),
+        osl: int | None = typer.Option(
+            None,
+            "--osl",
+            help="output tokens per request (random/prefix: default 1024; conversations: the reply's length)",
+        ),
+        length_dist: str = typer.Option(
+            "fixed", "--length-dist", help="fixed, or uniform:R (lengths uniform in [R*L, L]; InferenceX: uniform:0.8)"
+        ),
+        concurrency: str | None = typer.Option(
+            None, "--concurrency", help="closed loop: concurrency levels, e.g. 1,4,16,64"
+        ),
+        rate: str | None = typer.Option(
+            None,
+            "--rate",
+            help="open loop: req/s levels (2,4,inf), ramp:START:END, or sweep[:K] (finds saturation, then K rates below it)",
+        ),
         arrival: str = typer.Option("poisson", "--arrival", help="open loop arrivals: poisson, constant or gamma:K"),
-        requests: Optional[int] = typer.Option(None, "--requests", help="requests (sessions with --turns) per level (default 10 x concurrency; open loop: 30 s of arrivals, >= 50)"),
-        duration: Optional[float] = typer.Option(None, "--duration", help="seconds per level instead of a request count"),
+        requests: int | None = typer.Option(
+            None,
+            "--requests",
+            help="requests (sessions with --turns) per level (default 10 x concurrency; open loop: 30 s of arrivals, >= 50)",
+        ),
+        duration: float | None = typer.Option(None, "--duration", help="seconds per level instead of a request count"),
         warmup: int = typer.Option(0, "--warmup", help="unrecorded warm-up requests before each level"),
-        exclude_warmup: Optional[str] = typer.Option(None, "--exclude-warmup", help="leave out of the statistics the requests started in the first S seconds (30s) or the first N (20)"),
-        exclude_cooldown: Optional[str] = typer.Option(None, "--exclude-cooldown", help="leave out the requests ended in the last S seconds (30s) or the last N sent (20)"),
-        slo: Optional[str] = typer.Option(None, "--slo", help="SLOs for goodput: ttft_ms:P:MS,tpot_ms:P:MS (P-th percentile within MS) or ttft:MS,tpot:MS"),
+        exclude_warmup: str | None = typer.Option(
+            None,
+            "--exclude-warmup",
+            help="leave out of the statistics the requests started in the first S seconds (30s) or the first N (20)",
+        ),
+        exclude_cooldown: str | None = typer.Option(
+            None,
+            "--exclude-cooldown",
+            help="leave out the requests ended in the last S seconds (30s) or the last N sent (20)",
+        ),
+        slo: str | None = typer.Option(
+            None,
+            "--slo",
+            help="SLOs for goodput: ttft_ms:P:MS,tpot_ms:P:MS (P-th percentile within MS) or ttft:MS,tpot:MS",
+        ),
         out: Path = typer.Option(Path("results.jsonl"), "--out", help="JSONL file of per-request records (appended)"),
-        resume: bool = typer.Option(False, "--resume", help="continue this run in --out: send only the requests without a record"),
-        overwrite: bool = typer.Option(False, "--overwrite", help="drop this run's records from --out and run it again"),
+        resume: bool = typer.Option(
+            False, "--resume", help="continue this run in --out: send only the requests without a record"
+        ),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="drop this run's records from --out and run it again"
+        ),
         timeout_s: float = typer.Option(300.0, "--timeout-s", help="per-request limit in seconds"),
         seed: int = typer.Option(0, "--seed", help="seed for prompts, lengths and arrivals"),
-        tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="local tokenizer.json for exact prompt lengths and fallback counts (needs tokenizers)"),
-        ignore_eos: bool = typer.Option(True, "--ignore-eos/--no-ignore-eos", help="send ignore_eos so output length is max_tokens"),
-        max_connections: Optional[int] = typer.Option(None, "--max-connections", help="open loop: most connections (= requests in flight) per run (default 2048)"),
-        workers: int = typer.Option(1, "--workers", help="client processes sharing one schedule (for rates one event loop cannot drive)"),
+        tokenizer: Path | None = typer.Option(
+            None,
+            "--tokenizer",
+            help="local tokenizer.json for exact prompt lengths and fallback counts (needs tokenizers)",
+        ),
+        ignore_eos: bool = typer.Option(
+            True, "--ignore-eos/--no-ignore-eos", help="send ignore_eos so output length is max_tokens"
+        ),
+        max_connections: int | None = typer.Option(
+            None, "--max-connections", help="open loop: most connections (= requests in flight) per run (default 2048)"
+        ),
+        workers: int = typer.Option(
+            1, "--workers", help="client processes sharing one schedule (for rates one event loop cannot drive)"
+        ),
         event_loop: str = typer.Option("auto", "--event-loop", help="auto (uvloop when installed), uvloop or asyncio"),
-        check: bool = typer.Option(True, "--check/--no-check", help="check the server, model and endpoint before the first request"),
+        check: bool = typer.Option(
+            True, "--check/--no-check", help="check the server, model and endpoint before the first request"
+        ),
         energy: bool = typer.Option(True, "--energy/--no-energy", help="measure GPU energy with NVML when available"),
         idle_s: float = typer.Option(5.0, "--idle-s", help="seconds of idle baseline before the run (energy only)"),
-        gpu_index: Optional[str] = typer.Option(None, "--gpu-index", help="GPUs to meter, e.g. 0,1 (default all)"),
-        as_json: bool = typer.Option(False, "--json", help="print JSON: {\"runs\": [...], \"definitions\": {...}}"),
-        csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write one CSV row per level"),
-        summary_path: Optional[Path] = typer.Option(None, "--summary", help="also write a summary JSON with vllm bench serve's field names"),
+        gpu_index: str | None = typer.Option(None, "--gpu-index", help="GPUs to meter, e.g. 0,1 (default all)"),
+        as_json: bool = typer.Option(False, "--json", help='print JSON: {"runs": [...], "definitions": {...}}'),
+        csv_path: Path | None = typer.Option(None, "--csv", help="also write one CSV row per level"),
+        summary_path: Path | None = typer.Option(
+            None, "--summary", help="also write a summary JSON with vllm bench serve's field names"
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="no live progress display"),
     ):
         """Measure a live OpenAI-compatible server: TTFT, TPOT, ITL, E2EL, throughput, goodput (and energy)."""
@@ -230,8 +340,10 @@ def register(app: typer.Typer) -> None:
 
         loads = [x for x in (concurrency, rate, trace_speed) if x is not None]
         if len(loads) != 1:
-            raise TokenfabError("give exactly one of --concurrency (closed loop), --rate (open loop) or --trace-speed "
-                                "(trace replay)", field="load")
+            raise TokenfabError(
+                "give exactly one of --concurrency (closed loop), --rate (open loop) or --trace-speed (trace replay)",
+                field="load",
+            )
         sweep_k = 8
         if concurrency:
             mode, levels = "closed", tuple(parse_int_list(concurrency, "--concurrency"))
@@ -254,15 +366,36 @@ def register(app: typer.Typer) -> None:
             api_key = os.environ.get(api_key_env)
             if not api_key:
                 raise TokenfabError(f"environment variable {api_key_env} is not set or empty", field="--api-key-env")
-        cfg = client.BenchConfig(url=url, model=model, endpoint=endpoint, isl=isl, osl=osl, length_dist=length_dist,
-                                 mode=mode, levels=levels, requests=requests, duration_s=duration, warmup=warmup,
-                                 arrival=arrival, timeout_s=timeout_s, seed=seed, ignore_eos=ignore_eos,
-                                 tokenizer=str(tokenizer) if tokenizer else None, workload=workload,
-                                 dataset=str(dataset) if dataset else None, turns=turns, think_time_s=think_time_s,
-                                 prefix_tokens=prefix_tokens, prefix_groups=prefix_groups,
-                                 prefix_hit_rate=prefix_hit_rate, trace=str(trace) if trace else None,
-                                 sweep_rates=sweep_k, max_connections=max_connections, workers=workers,
-                                 event_loop=event_loop)
+        cfg = client.BenchConfig(
+            url=url,
+            model=model,
+            endpoint=endpoint,
+            isl=isl,
+            osl=osl,
+            length_dist=length_dist,
+            mode=mode,
+            levels=levels,
+            requests=requests,
+            duration_s=duration,
+            warmup=warmup,
+            arrival=arrival,
+            timeout_s=timeout_s,
+            seed=seed,
+            ignore_eos=ignore_eos,
+            tokenizer=str(tokenizer) if tokenizer else None,
+            workload=workload,
+            dataset=str(dataset) if dataset else None,
+            turns=turns,
+            think_time_s=think_time_s,
+            prefix_tokens=prefix_tokens,
+            prefix_groups=prefix_groups,
+            prefix_hit_rate=prefix_hit_rate,
+            trace=str(trace) if trace else None,
+            sweep_rates=sweep_k,
+            max_connections=max_connections,
+            workers=workers,
+            event_loop=event_loop,
+        )
         meter = None
         if energy:
             meter = EnergyMeter(parse_int_list(gpu_index, "--gpu-index") if gpu_index else None)
@@ -270,9 +403,18 @@ def register(app: typer.Typer) -> None:
         hooks = _LiveHooks(stats, enabled=err_console.is_terminal and not quiet)
         try:
             with hooks:
-                outcome = client.run_benchmark(cfg, out_path=out, resume=resume, overwrite=overwrite, api_key=api_key,
-                                               energy_meter=meter, idle_s=idle_s, hooks=hooks, stats=stats,
-                                               check_server=check)
+                outcome = client.run_benchmark(
+                    cfg,
+                    out_path=out,
+                    resume=resume,
+                    overwrite=overwrite,
+                    api_key=api_key,
+                    energy_meter=meter,
+                    idle_s=idle_s,
+                    hooks=hooks,
+                    stats=stats,
+                    check_server=check,
+                )
         finally:
             if meter is not None:
                 meter.close()
@@ -280,10 +422,18 @@ def register(app: typer.Typer) -> None:
         runs = report.build_runs(mine, slo_ms, outcome.energy, warm_x, cool_x)
         for r in runs:
             r.pop("run_id", None)
-        doc = {"run_id": outcome.run_id, "results_file": str(out), "interrupted": outcome.interrupted,
-               "resumed_records": outcome.resumed_records, "runs": runs, "selfcheck": outcome.selfcheck,
-               "server": outcome.server, "messages": outcome.messages, "definitions": metrics.DEFINITIONS,
-               "error_kinds": client.ERROR_KINDS}
+        doc = {
+            "run_id": outcome.run_id,
+            "results_file": str(out),
+            "interrupted": outcome.interrupted,
+            "resumed_records": outcome.resumed_records,
+            "runs": runs,
+            "selfcheck": outcome.selfcheck,
+            "server": outcome.server,
+            "messages": outcome.messages,
+            "definitions": metrics.DEFINITIONS,
+            "error_kinds": client.ERROR_KINDS,
+        }
         if outcome.sweep:
             doc["sweep"] = outcome.sweep
         if meter is not None and not meter.available:
@@ -293,8 +443,9 @@ def register(app: typer.Typer) -> None:
         if csv_path:
             _write_csv(str(csv_path), runs)
         if summary_path:
-            summary = report.summary_doc(runs, run_id=outcome.run_id, model=model, url=url,
-                                         extra={"selfcheck": outcome.selfcheck})
+            summary = report.summary_doc(
+                runs, run_id=outcome.run_id, model=model, url=url, extra={"selfcheck": outcome.selfcheck}
+            )
             summary_path.write_text(json.dumps(to_jsonable(summary), indent=2), encoding="utf-8")
         if as_json:
             print_json(doc)
@@ -304,8 +455,11 @@ def register(app: typer.Typer) -> None:
         else:
             _render_runs(doc)
         if outcome.interrupted:
-            err_console.print(f"interrupted: partial summary above; continue with --resume (records in {out})",
-                              markup=False, highlight=False)
+            err_console.print(
+                f"interrupted: partial summary above; continue with --resume (records in {out})",
+                markup=False,
+                highlight=False,
+            )
             raise typer.Exit(130)
         if runs and not any(r.get("requests_ok") for r in runs):
             # nothing succeeded: say why in one line and fail, so scripts and CI notice
@@ -314,31 +468,53 @@ def register(app: typer.Typer) -> None:
                 for k, v in (r.get("errors") or {}).items():
                     kinds[k] = kinds.get(k, 0) + int(v or 0)
             top = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v) or "unknown"
-            err_console.print(f"error: no request succeeded against {url} ({top}); records in {out}; "
-                              f"--overwrite runs it again", markup=False, highlight=False, soft_wrap=True)
+            err_console.print(
+                f"error: no request succeeded against {url} ({top}); records in {out}; --overwrite runs it again",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1)
 
     @app.command("bench-report")
     def bench_report(
         results: Path = typer.Argument(..., help="JSONL written by tokenfab bench"),
-        gpus: int = typer.Option(..., "--gpus", help="GPUs that served the benchmark (prefill + decode when disaggregated)"),
-        preset: Optional[str] = typer.Option(None, "--preset", help="TCO preset for $/GPU-hour (needs --hardware)"),
-        usd_per_gpu_hour: Optional[float] = typer.Option(None, "--usd-per-gpu-hour", help="a plain price per GPU-hour instead of a preset"),
-        hardware: Optional[str] = typer.Option(None, "--hardware", help="hardware key: TCO preset and all-in kW per GPU"),
-        kw_per_gpu: Optional[float] = typer.Option(None, "--kw-per-gpu", help="all-in kW per GPU for tokens/s per MW (default: from --hardware)"),
-        slo: Optional[str] = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
-        run_id: Optional[str] = typer.Option(None, "--run-id", help="only this run of the file"),
-        compare_model: Optional[str] = typer.Option(None, "--compare-model", help="put the performance model's prediction beside each level (needs --hardware)"),
-        weights: Optional[str] = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
-        kv: Optional[str] = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
-        tp: Optional[int] = typer.Option(None, "--tp"),
-        pp: Optional[int] = typer.Option(None, "--pp"),
-        ep: Optional[int] = typer.Option(None, "--ep"),
-        dp: Optional[int] = typer.Option(None, "--dp"),
-        calibration: Optional[str] = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
-        exclude_warmup: Optional[str] = typer.Option(None, "--exclude-warmup", help="leave out requests started in the first S seconds (30s) or the first N (20)"),
-        exclude_cooldown: Optional[str] = typer.Option(None, "--exclude-cooldown", help="leave out requests ended in the last S seconds (30s) or the last N sent (20)"),
-        html_path: Optional[Path] = typer.Option(None, "--html", help="also write a self-contained HTML report (TTFT/TPOT distributions, measured vs model; needs plotly)"),
+        gpus: int = typer.Option(
+            ..., "--gpus", help="GPUs that served the benchmark (prefill + decode when disaggregated)"
+        ),
+        preset: str | None = typer.Option(None, "--preset", help="TCO preset for $/GPU-hour (needs --hardware)"),
+        usd_per_gpu_hour: float | None = typer.Option(
+            None, "--usd-per-gpu-hour", help="a plain price per GPU-hour instead of a preset"
+        ),
+        hardware: str | None = typer.Option(None, "--hardware", help="hardware key: TCO preset and all-in kW per GPU"),
+        kw_per_gpu: float | None = typer.Option(
+            None, "--kw-per-gpu", help="all-in kW per GPU for tokens/s per MW (default: from --hardware)"
+        ),
+        slo: str | None = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
+        run_id: str | None = typer.Option(None, "--run-id", help="only this run of the file"),
+        compare_model: str | None = typer.Option(
+            None, "--compare-model", help="put the performance model's prediction beside each level (needs --hardware)"
+        ),
+        weights: str | None = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
+        kv: str | None = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
+        tp: int | None = typer.Option(None, "--tp"),
+        pp: int | None = typer.Option(None, "--pp"),
+        ep: int | None = typer.Option(None, "--ep"),
+        dp: int | None = typer.Option(None, "--dp"),
+        calibration: str | None = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
+        exclude_warmup: str | None = typer.Option(
+            None, "--exclude-warmup", help="leave out requests started in the first S seconds (30s) or the first N (20)"
+        ),
+        exclude_cooldown: str | None = typer.Option(
+            None,
+            "--exclude-cooldown",
+            help="leave out requests ended in the last S seconds (30s) or the last N sent (20)",
+        ),
+        html_path: Path | None = typer.Option(
+            None,
+            "--html",
+            help="also write a self-contained HTML report (TTFT/TPOT distributions, measured vs model; needs plotly)",
+        ),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
@@ -356,17 +532,40 @@ def register(app: typer.Typer) -> None:
         recs, bad = read_records(results)
         if run_id:
             recs = [r for r in recs if r.get("run_id") == run_id]
-        doc = {"results_file": str(results), "unreadable_lines": bad,
-               **report.report_doc(recs, gpus=gpus, hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                                   kw_per_gpu=kw_per_gpu, slo=slo_ms, warmup=warm_x, cooldown=cool_x)}
+        doc = {
+            "results_file": str(results),
+            "unreadable_lines": bad,
+            **report.report_doc(
+                recs,
+                gpus=gpus,
+                hardware=hardware,
+                preset=preset,
+                usd_per_gpu_hour=usd_per_gpu_hour,
+                kw_per_gpu=kw_per_gpu,
+                slo=slo_ms,
+                warmup=warm_x,
+                cooldown=cool_x,
+            ),
+        }
         price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
         if compare_model:
             if not hardware:
                 raise TokenfabError("--compare-model needs the hardware", field="--hardware")
             from ..bench.modelcheck import make_predictor
 
-            predict = make_predictor(doc["runs"], model=compare_model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep,
-                                     dp=dp, weights=weights, kv=kv, calibration=calibration)
+            predict = make_predictor(
+                doc["runs"],
+                model=compare_model,
+                hardware=hardware,
+                gpus=gpus,
+                tp=tp,
+                pp=pp,
+                ep=ep,
+                dp=dp,
+                weights=weights,
+                kv=kv,
+                calibration=calibration,
+            )
             doc["comparison"] = report.compare_with_model(points, predict)
         if html_path is not None:
             from ..bench.htmlreport import write_html
@@ -376,27 +575,49 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(doc)
             return
-        t = Table(title=f"measured points: {results}  ({gpus} GPU(s), ${price:.3f}/GPU-h"
-                        + (f", {kw:.2f} kW/GPU all-in)" if kw else ")"))
-        for col in ("level", "user tok/s", "total tok/s per GPU", "output tok/s per GPU", "$/M total", "$/M output",
-                    "$/M input", "k tok/s per MW"):
+        t = Table(
+            title=f"measured points: {results}  ({gpus} GPU(s), ${price:.3f}/GPU-h"
+            + (f", {kw:.2f} kW/GPU all-in)" if kw else ")")
+        )
+        for col in (
+            "level",
+            "user tok/s",
+            "total tok/s per GPU",
+            "output tok/s per GPU",
+            "$/M total",
+            "$/M output",
+            "$/M input",
+            "k tok/s per MW",
+        ):
             t.add_column(col, justify="right")
         multi = len({p.get("run_id") for p in points}) > 1
         for p in points:
             label = _level_label(p) + (f" (run {p['run_id'][:6]})" if multi else "")
-            t.add_row(label, _fmt(p["tokens_per_s_per_user"]), _fmt(p["total_tokens_per_s_per_gpu"]),
-                      _fmt(p["output_tokens_per_s_per_gpu"]), _fmt(p["usd_per_mtok_total"], 3),
-                      _fmt(p["usd_per_mtok_output"], 3), _fmt(p["usd_per_mtok_input"], 3),
-                      _fmt(p["tokens_per_s_per_mw_total"] / 1e3 if p.get("tokens_per_s_per_mw_total") else None))
+            t.add_row(
+                label,
+                _fmt(p["tokens_per_s_per_user"]),
+                _fmt(p["total_tokens_per_s_per_gpu"]),
+                _fmt(p["output_tokens_per_s_per_gpu"]),
+                _fmt(p["usd_per_mtok_total"], 3),
+                _fmt(p["usd_per_mtok_output"], 3),
+                _fmt(p["usd_per_mtok_input"], 3),
+                _fmt(p["tokens_per_s_per_mw_total"] / 1e3 if p.get("tokens_per_s_per_mw_total") else None),
+            )
         console.print(t)
         if multi:
-            err_console.print(f"[yellow]warning:[/] {results} holds {len({p.get('run_id') for p in points})} runs with "
-                              f"different settings; pick one with --run-id", highlight=False)
+            err_console.print(
+                f"[yellow]warning:[/] {results} holds {len({p.get('run_id') for p in points})} runs with "
+                f"different settings; pick one with --run-id",
+                highlight=False,
+            )
         if kw is None:
             console.print("  " + doc["tokens_per_s_per_mw"])
         if tco_doc:
-            console.print(f"  $/GPU-h from tokenfab.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "
-                          + "; ".join(tco_doc["notes"]), highlight=False)
+            console.print(
+                f"  $/GPU-h from tokenfab.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "
+                + "; ".join(tco_doc["notes"]),
+                highlight=False,
+            )
         if doc.get("comparison"):
             c = Table(title=f"measured vs predicted ({compare_model} on {hardware}); error = predicted / measured - 1")
             for col in ("level", "metric", "measured", "predicted", "error"):
@@ -404,11 +625,18 @@ def register(app: typer.Typer) -> None:
             for p, row in zip(points, doc["comparison"]):
                 for k, v in row.items():
                     if isinstance(v, dict):
-                        c.add_row(_level_label(p), k, _fmt(v["measured"]), _fmt(v["predicted"]),
-                                  f"{v['relative_error'] * 100:+.0f}%" if v["relative_error"] is not None else "-")
+                        c.add_row(
+                            _level_label(p),
+                            k,
+                            _fmt(v["measured"]),
+                            _fmt(v["predicted"]),
+                            f"{v['relative_error'] * 100:+.0f}%" if v["relative_error"] is not None else "-",
+                        )
             console.print(c)
-        console.print("[dim]$/M tokens = $/GPU-h / (tokens/s/GPU x 3600 / 1e6); tok/s per MW = tokens/s/GPU x 1000 / "
-                      "all-in kW per GPU (total = input + output tokens); user tok/s = median 1000/TPOT.[/]")
+        console.print(
+            "[dim]$/M tokens = $/GPU-h / (tokens/s/GPU x 3600 / 1e6); tok/s per MW = tokens/s/GPU x 1000 / "
+            "all-in kW per GPU (total = input + output tokens); user tok/s = median 1000/TPOT.[/]"
+        )
 
 
 def _register_calibrate(app: typer.Typer) -> None:
@@ -418,15 +646,15 @@ def _register_calibrate(app: typer.Typer) -> None:
         model: str = typer.Option(..., "--model", "-m", help="the model that was served (catalog key or config.json)"),
         hardware: str = typer.Option(..., "--hardware"),
         gpus: int = typer.Option(..., "--gpus"),
-        tp: Optional[int] = typer.Option(None, "--tp"),
-        pp: Optional[int] = typer.Option(None, "--pp"),
-        ep: Optional[int] = typer.Option(None, "--ep"),
-        dp: Optional[int] = typer.Option(None, "--dp"),
-        weights: Optional[str] = typer.Option(None, "--weights"),
-        kv: Optional[str] = typer.Option(None, "--kv"),
-        base: Optional[str] = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
+        tp: int | None = typer.Option(None, "--tp"),
+        pp: int | None = typer.Option(None, "--pp"),
+        ep: int | None = typer.Option(None, "--ep"),
+        dp: int | None = typer.Option(None, "--dp"),
+        weights: str | None = typer.Option(None, "--weights"),
+        kv: str | None = typer.Option(None, "--kv"),
+        base: str | None = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
         out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="where to write the profile"),
-        run_id: Optional[str] = typer.Option(None, "--run-id"),
+        run_id: str | None = typer.Option(None, "--run-id"),
         force: bool = typer.Option(False, "--force", help="write the fit even when it is worse than the base profile"),
         as_json: bool = typer.Option(False, "--json"),
     ):
@@ -441,21 +669,39 @@ def _register_calibrate(app: typer.Typer) -> None:
         if not recs:
             raise TokenfabError("no request records", field="results")
         runs = report.build_runs(recs)
-        prof, summary = fit_from_runs(runs, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, dp=dp,
-                                      weights=weights, kv=kv, base=base)
+        prof, summary = fit_from_runs(
+            runs,
+            model=model,
+            hardware=hardware,
+            gpus=gpus,
+            tp=tp,
+            pp=pp,
+            ep=ep,
+            dp=dp,
+            weights=weights,
+            kv=kv,
+            base=base,
+        )
         if summary["worse_than_base"] and not force:
-            err_console.print(f"error: the fit makes the model's error worse than the base profile (median "
-                              f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%); "
-                              f"nothing written to {out}. Check --model/--weights/--tp/--gpus match what was served, "
-                              f"or pass --force to write it anyway", markup=False, highlight=False, soft_wrap=True)
+            err_console.print(
+                f"error: the fit makes the model's error worse than the base profile (median "
+                f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%); "
+                f"nothing written to {out}. Check --model/--weights/--tp/--gpus match what was served, "
+                f"or pass --force to write it anyway",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1)
         prof.save(out)
         summary["profile"] = str(out)
         if as_json:
             print_json(summary)
             return
-        console.print(f"fitted {summary['points']} measured values on {hardware}: median error "
-                      f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%")
+        console.print(
+            f"fitted {summary['points']} measured values on {hardware}: median error "
+            f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%"
+        )
         console.print("parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in summary["params"].items()))
         for wmsg in summary.get("warnings", []):
             err_console.print(f"[yellow]warning:[/] {wmsg}", highlight=False, soft_wrap=True)
