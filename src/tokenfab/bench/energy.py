@@ -21,7 +21,7 @@ This needs the benchmark to run on the same host as the GPUs. When NVML is not t
 from __future__ import annotations
 
 import time
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from tokenfab.bench import metrics
 

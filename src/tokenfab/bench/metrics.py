@@ -1,4 +1,9 @@
-"""Serving metrics as pure functions over per-request records (definitions: shared/reference/metrics.md).
+"""Serving metrics as pure functions over per-request records (definitions: docs/metrics.md).
+
+The definitions follow ``vllm bench serve`` (vllm/benchmarks/serve.py ``calculate_metrics``): TTFT, TPOT over
+requests with more than one output token, pooled ITL, E2EL, request/output/total-token throughput over the
+benchmark duration, goodput of the requests meeting every SLO; :func:`vllm_fields` names them as vLLM's result
+JSON does (``mean_ttft_ms``, ``median_ttft_ms``, ``p99_ttft_ms``, ``request_throughput``, ...).
 
 A record is a dict as written to the JSONL (see :mod:`tokenfab.bench.records`): ``status`` ("ok" or "error"),
 ``ttft_ms``, ``e2el_ms``, ``tpot_ms``, ``itl_ms`` (list of gaps), ``input_tokens``, ``output_tokens``,
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -18,6 +23,7 @@ from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError
 
 PERCENTILES = (50, 90, 99)
+VLLM_PERCENTILES = (50, 90, 95, 99)  # the pNN_* fields of the vLLM-named summary
 
 # The definitions printed with every result (JSON "definitions" key, table footnote).
 DEFINITIONS: dict[str, str] = {
@@ -44,6 +50,12 @@ DEFINITIONS: dict[str, str] = {
     "token counts": "from the server's streamed usage (token_count_source=usage); else a local tokenizer "
     "(tokenizer); else one token per output chunk (chunks)",
     "percentiles": "linear interpolation between order statistics (numpy.percentile default, as vLLM)",
+    "schedule_lag_ms": "how late each request was sent against its schedule: its arrival time (open loop), the end of "
+    "the worker's previous request (closed loop), or the previous turn's end plus think time",
+    "excluded": "--exclude-warmup / --exclude-cooldown: requests started in the first S seconds (or the first N sent) "
+    "and requests ended in the last S seconds (or the last N sent) are left out of every statistic",
+    "usage_vs_chunks": "for requests with a usage field: usage completion_tokens against the streamed chunks that "
+    "carried text; tokens_per_chunk > 1 means the server batches tokens and ITL is per chunk",
 }
 
 SLO_KEYS = ("ttft", "tpot", "e2el")
@@ -132,26 +144,50 @@ def tokens_per_s(tokens: float, duration_s: float) -> float | None:
     return tokens / duration_s if duration_s > 0 else None
 
 
-def parse_slo(spec: str | None) -> dict[str, float]:
-    """``"ttft:2000,tpot:50"`` -> ``{"ttft": 2000.0, "tpot": 50.0}`` (milliseconds; keys ttft, tpot, e2el)."""
+class Slos(dict):
+    """SLO limits by key (``{"ttft": 500.0}``, milliseconds) and, in ``percentiles``, the share of requests that must
+    meet each (``{"ttft": 99.0}``); a key without a percentile is a per-request limit only (vLLM's --goodput)."""
+
+    def __init__(self, limits=(), percentiles=None):
+        super().__init__(limits)
+        self.percentiles: dict[str, float] = dict(percentiles or {})
+
+
+def parse_slo(spec: str | None) -> Slos:
+    """``"ttft_ms:99:500,tpot_ms:90:50"`` (key:percentile:limit) or ``"ttft:2000,tpot:50"`` (key:limit) ->
+    :class:`Slos`; keys ttft, tpot, e2el (``_ms`` optional); limits in milliseconds."""
+    out = Slos()
     if not spec:
-        return {}
-    out: dict[str, float] = {}
+        return out
+    if len(spec) > 1000:
+        raise TokenfabError("too long", field="--slo", expected="at most 1000 characters", got=spec[:40] + "...")
     for part in spec.split(","):
-        key, sep, val = part.strip().partition(":")
-        key = key.strip().lower().removesuffix("_ms")
+        bits = [b.strip() for b in part.strip().split(":")]
+        key = bits[0].lower().removesuffix("_ms")
+        pct = None
         try:
-            ms = float(val)
+            if len(bits) == 2:
+                ms = float(bits[1])
+            elif len(bits) == 3:
+                pct, ms = float(bits[1]), float(bits[2])
+            else:
+                ms = float("nan")
         except ValueError:
             ms = float("nan")
-        if not sep or key not in SLO_KEYS or not ms > 0:
+        ok = key in SLO_KEYS and ms > 0 and math.isfinite(ms) and key not in out
+        if pct is not None:
+            ok = ok and 0 < pct <= 100
+        if not ok:
             raise TokenfabError(
                 "bad SLO",
                 field="--slo",
-                expected="KEY:MS pairs like ttft:2000,tpot:50 with KEY in " + ", ".join(SLO_KEYS),
+                expected="KEY:MS or KEY:PERCENTILE:MS pairs like "
+                "ttft_ms:99:500,tpot_ms:90:50, each KEY once, KEY in " + ", ".join(SLO_KEYS),
                 got=part.strip(),
             )
         out[key] = ms
+        if pct is not None:
+            out.percentiles[key] = pct
     return out
 
 
@@ -169,23 +205,234 @@ def meets_slo(record: Mapping, slo: Mapping[str, float]) -> bool:
 
 
 def goodput(records: Sequence[Mapping], slo: Mapping[str, float], duration_s: float) -> dict:
-    """Goodput (requests/s and output tokens/s meeting every SLO) and SLO attainment; failures count as misses."""
+    """Goodput (requests/s and output tokens/s meeting every SLO) and SLO attainment; failures count as misses.
+
+    With percentiles (:class:`Slos`), each key also says whether its share of requests at or under the limit (of
+    all requests, failures counted as misses) reaches the percentile, and ``slo_passed`` whether all do."""
     good = [r for r in records if meets_slo(r, slo)]
     n = len(records)
-    return {
+    out = {
         "slo": dict(slo),
         "requests_meeting_slo": len(good),
         "slo_attainment": len(good) / n if n else None,
         "goodput_requests_per_s": tokens_per_s(len(good), duration_s),
         "goodput_output_tokens_per_s": tokens_per_s(sum(r.get("output_tokens") or 0 for r in good), duration_s),
     }
+    pcts = getattr(slo, "percentiles", {})
+    if pcts:
+        per = {}
+        for key, p in pcts.items():
+            limit = slo[key]
+            meets = sum(1 for r in records if meets_slo(r, {key: limit}))
+            vals = [r.get(f"{key}_ms") for r in records if r.get("status") == "ok"]
+            share = meets / n if n else 0.0
+            per[key] = {
+                "percentile": p,
+                "limit_ms": limit,
+                "value_ms": percentile(vals, p),
+                "share_meeting": share,
+                "met": bool(n) and share * 100 >= p - 1e-9,
+            }
+        out["percentile_slos"] = per
+        out["slo_passed"] = all(v["met"] for v in per.values())
+    return out
+
+
+# ---- steady state, peaks, token-count checks ---------------------------------------------------------------
+
+
+def parse_exclusion(spec: str | None, field: str) -> tuple[str, float] | None:
+    """``"30s"`` -> ("s", 30.0) (seconds); ``"20"`` -> ("n", 20) (requests); None/"0" -> None."""
+    if spec is None:
+        return None
+    s = str(spec).strip().lower()
+    try:
+        if s.endswith("s"):
+            v, kind = float(s[:-1]), "s"
+        else:
+            v, kind = float(int(s)), "n"
+    except ValueError:
+        v, kind = float("nan"), "n"
+    if not (math.isfinite(v) and 0 <= v <= (86400 if kind == "s" else 1_000_000)):
+        raise TokenfabError(
+            "bad exclusion",
+            field=field,
+            expected="seconds like 30s (<= 86400) or a request count like 20 (<= 1000000)",
+            got=spec,
+        )
+    return None if v == 0 else (kind, v)
+
+
+def steady_state(
+    records: Sequence[Mapping], warmup: tuple[str, float] | None = None, cooldown: tuple[str, float] | None = None
+) -> tuple[list[Mapping], int, int]:
+    """(kept records, excluded as warm-up, excluded as cool-down). Warm-up: requests started in the first S seconds
+    of the level (or the first N sent); cool-down: requests ended in its last S seconds (or the last N sent)."""
+    recs = [r for r in records if r.get("t_start") is not None]
+    no_time = [r for r in records if r.get("t_start") is None]
+    if not recs or (warmup is None and cooldown is None):
+        return list(records), 0, 0
+    order = sorted(recs, key=lambda r: r["t_start"])
+    drop_w: set[int] = set()
+    drop_c: set[int] = set()
+    if warmup is not None:
+        kind, v = warmup
+        if kind == "n":
+            drop_w = {id(r) for r in order[: int(v)]}
+        else:
+            t0 = order[0]["t_start"]
+            drop_w = {id(r) for r in order if r["t_start"] < t0 + v}
+    if cooldown is not None:
+        kind, v = cooldown
+        if kind == "n":
+            drop_c = {id(r) for r in order[len(order) - int(v) :]} if int(v) else set()
+        else:
+            t1 = max(r.get("t_end") or r["t_start"] for r in order)
+            drop_c = {id(r) for r in order if (r.get("t_end") or r["t_start"]) > t1 - v}
+    drop_c -= drop_w
+    kept = [r for r in order if id(r) not in drop_w and id(r) not in drop_c] + no_time
+    return kept, len(drop_w), len(drop_c)
+
+
+def per_second_peaks(records: Sequence[Mapping]) -> tuple[float | None, int | None]:
+    """(max output tokens in any 1-s bin, max requests in flight in any 1-s bin) from the level's start, as vLLM's
+    ``max_output_tokens_per_s`` and ``max_concurrent_requests``. Tokens of a request are spread over its chunks."""
+    starts = [r["t_start"] for r in records if r.get("t_start") is not None]
+    if not starts:
+        return None, None
+    t0 = min(starts)
+    tok: Counter = Counter()
+    conc: Counter = Counter()
+    for r in records:
+        if r.get("t_start") is None:
+            continue
+        a = int(r["t_start"] - t0)
+        b = int((r.get("t_end") or r["t_start"]) - t0)
+        for k in range(a, min(b, a + 100_000) + 1):
+            conc[k] += 1
+        if r.get("status") != "ok":
+            continue
+        times = token_times_s(r)
+        if times:
+            per = (r.get("output_tokens") or 0) / len(times)
+            for t in times:
+                tok[int(t - t0)] += per
+    return (max(tok.values()) if tok else None), (max(conc.values()) if conc else None)
+
+
+def usage_vs_chunks(records: Sequence[Mapping]) -> dict | None:
+    """Usage-field output tokens against streamed chunks with text, over successful requests that had usage."""
+    rs = [r for r in records if r.get("status") == "ok" and r.get("token_count_source") == "usage"]
+    if not rs:
+        return None
+    tok = sum(r.get("output_tokens") or 0 for r in rs)
+    chunks = sum(r.get("chunks") or 0 for r in rs)
+    return {
+        "requests": len(rs),
+        "usage_output_tokens": tok,
+        "streamed_chunks": chunks,
+        "tokens_per_chunk": tok / chunks if chunks else None,
+        "difference_pct": 100.0 * (chunks - tok) / tok if tok else None,
+    }
+
+
+def std(values: Iterable[float | None]) -> float | None:
+    """Population standard deviation (numpy.std's default, as vLLM's std_*_ms)."""
+    vals = [float(v) for v in values if v is not None]
+    return float(np.std(vals)) if vals else None
+
+
+def vllm_fields(
+    ok: Sequence[Mapping],
+    failed: int,
+    duration_s: float,
+    slo: Mapping[str, float] | None = None,
+    peaks: tuple[float | None, int | None] = (None, None),
+    percentiles: Sequence[int] = VLLM_PERCENTILES,
+) -> dict:
+    """The level's summary under ``vllm bench serve``'s result-JSON names, for the metrics both define the same way."""
+    in_tok = sum(r.get("input_tokens") or 0 for r in ok)
+    out_tok = sum(r.get("output_tokens") or 0 for r in ok)
+    out = {
+        "duration": duration_s,
+        "completed": len(ok),
+        "failed": failed,
+        "total_input_tokens": in_tok,
+        "total_output_tokens": out_tok,
+        "request_throughput": tokens_per_s(len(ok), duration_s),
+        "request_goodput": tokens_per_s(sum(1 for r in ok if meets_slo(r, slo)), duration_s) if slo else None,
+        "output_throughput": tokens_per_s(out_tok, duration_s),
+        "total_token_throughput": tokens_per_s(in_tok + out_tok, duration_s),
+        "max_output_tokens_per_s": peaks[0],
+        "max_concurrent_requests": peaks[1],
+    }
+    series = {
+        "ttft": [r.get("ttft_ms") for r in ok],
+        "tpot": [r.get("tpot_ms") for r in ok],
+        "itl": itl_pooled_ms(r.get("itl_ms") or [] for r in ok),
+        "e2el": [r.get("e2el_ms") for r in ok],
+    }
+    for name, vals in series.items():
+        vals = [v for v in vals if v is not None]
+        out[f"mean_{name}_ms"] = float(np.mean(vals)) if vals else None
+        out[f"median_{name}_ms"] = percentile(vals, 50)
+        out[f"std_{name}_ms"] = std(vals)
+        for q in percentiles:
+            out[f"p{q}_{name}_ms"] = percentile(vals, q)
+    return out
+
+
+CLIENT_CPU_SHARE_WARN = 0.80  # of one core: the event loop is near saturation, timestamps wait for it
+SCHEDULE_LAG_P99_WARN_MS = 10.0
+LOOP_LAG_P99_WARN_MS = 10.0
+
+
+def client_selfcheck(
+    *, cpu_share: float, loop_lag_ms: Sequence[float], schedule_lag_ms: Sequence[float | None], mode: str, **info
+) -> dict:
+    """The client's own cost over a level and whether it, not the server, limited the measurement: CPU share of the
+    busiest client process (1.0 = a core saturated), p50/p99 schedule lag, p99 event-loop lag (how late a 10 ms timer
+    fired: a read waits that long for its timestamp)."""
+    lag = [v for v in schedule_lag_ms if v is not None]
+    p50, p99 = percentile(lag, 50), percentile(lag, 99)
+    loop99 = percentile(list(loop_lag_ms), 99)
+    reasons = []
+    if cpu_share >= CLIENT_CPU_SHARE_WARN:
+        reasons.append(f"client CPU {100 * cpu_share:.0f}% of a core")
+    if p99 is not None and p99 > SCHEDULE_LAG_P99_WARN_MS:
+        reasons.append(f"p99 schedule lag {p99:.1f} ms")
+    if loop99 is not None and loop99 > LOOP_LAG_P99_WARN_MS:
+        reasons.append(f"p99 event-loop lag {loop99:.1f} ms")
+    return {
+        "client_cpu_share_pct": 100.0 * cpu_share,
+        "schedule_lag_ms_p50": p50,
+        "schedule_lag_ms_p99": p99,
+        "event_loop_lag_ms_p99": loop99,
+        "client_bound": bool(reasons),
+        "warning": (
+            "the client, not the server, may be the bottleneck (" + "; ".join(reasons) + "): timings include "
+            "client delay; use --workers N, fewer requests in flight, or a bigger client machine"
+        )
+        if reasons
+        else None,
+        "mode": mode,
+        **info,
+    }
 
 
 # ---- one level ---------------------------------------------------------------------------------------------
 
 
-def summarize_level(records: Sequence[Mapping], slo: Mapping[str, float] | None = None) -> dict:
-    """Everything tokenfab reports for one concurrency or rate level, from that level's request records."""
+def summarize_level(
+    records: Sequence[Mapping],
+    slo: Mapping[str, float] | None = None,
+    warmup: tuple[str, float] | None = None,
+    cooldown: tuple[str, float] | None = None,
+) -> dict:
+    """Everything tokenfab reports for one load level, from that level's request records: tokenfab's names, the
+    same metrics under vLLM's names (:func:`vllm_fields`), schedule lag, token-count checks and warnings."""
+    all_n = len(records)
+    records, ex_w, ex_c = steady_state(records, warmup, cooldown)
     ok = [r for r in records if r.get("status") == "ok"]
     failed = [r for r in records if r.get("status") != "ok"]
     duration = benchmark_duration_s(records)
@@ -215,11 +462,34 @@ def summarize_level(records: Sequence[Mapping], slo: Mapping[str, float] | None 
     if any(v is not None for v in sched):
         out.update(describe(sched, "ttft_ms_from_schedule"))
         out.update(describe((r.get("e2el_ms_from_schedule") for r in ok), "e2el_ms_from_schedule"))
+    lag = [r.get("schedule_lag_ms", r.get("send_lag_ms")) for r in records]
+    if any(v is not None for v in lag):
+        out.update(describe(lag, "schedule_lag_ms"))
     out["tokens_per_s_per_user"] = percentile([v for v in intvty if v is not None], 50)
     vals = [v for v in intvty if v is not None]
     out["tokens_per_s_per_user_mean"] = float(np.mean(vals)) if vals else None
     out["tpot_excluded_requests"] = sum(1 for t in tpots if t is None)
     out["token_count_source"] = dict(sorted(Counter(r.get("token_count_source") or "none" for r in ok).items()))
+    from_chunks = out["token_count_source"].get("chunks", 0)
+    out["token_counts_from_chunks"] = from_chunks
+    out["usage_vs_chunks"] = usage_vs_chunks(ok)
+    warnings = []
+    if from_chunks:
+        warnings.append(
+            f"{from_chunks} of {len(ok)} requests had no usage field and no --tokenizer: their output "
+            "tokens are counted as one per streamed chunk, which undercounts (and makes TPOT and tokens/s "
+            "wrong) when the server sends several tokens per chunk; pass --tokenizer tokenizer.json"
+        )
+    uvc = out["usage_vs_chunks"]
+    if uvc and uvc["tokens_per_chunk"] and abs(uvc["tokens_per_chunk"] - 1) > 0.05:
+        warnings.append(
+            f"the server sent {uvc['tokens_per_chunk']:.2f} tokens per chunk (usage vs chunks): ITL is per "
+            "chunk, not per token; TPOT uses usage and is per token"
+        )
+    out["warnings"] = warnings
+    if ex_w or ex_c:
+        out["excluded"] = {"warmup": ex_w, "cooldown": ex_c, "of": all_n}
     if slo:
         out["goodput"] = goodput(records, slo, duration)
+    out["vllm"] = vllm_fields(ok, len(failed), duration, slo, per_second_peaks(records))
     return out

@@ -21,9 +21,10 @@ Also ``GET /health``, ``GET /v1/models``, ``POST /admin/config`` (a new :class:`
 request counter) and ``GET /admin/stats`` (requests since the last config, faults served, and how many carried an
 ``Authorization`` header; the header's value is never stored).
 
-It is written on plain asyncio streams rather than a web framework so that per-chunk overhead stays small: the
-client-limits benchmark must measure the client, not the server. It binds 127.0.0.1 only, and the command-line
-server stops by itself after ``--max-lifetime-s``.
+It is written on plain asyncio streams rather than a web framework (and runs on uvloop when installed) so that
+per-chunk overhead stays small: the client-limits benchmark must measure the client, not the server. It binds
+127.0.0.1 only. The command-line server runs until stopped (Ctrl-C or SIGTERM); ``--lifetime-s`` makes it stop by
+itself. A request naming another model than ``model`` gets a 404 with vLLM's message (``strict_model``).
 
 Run it: ``python -m tokenfab.bench.mockserver --ttft-ms 50 --itl-ms 10`` prints ``MOCK_URL http://127.0.0.1:PORT``.
 """
@@ -60,10 +61,11 @@ class MockConfig:
     seed: int = 0
     hang_s: float = 60.0
     cut_after_tokens: int = 2
-    model: str = "mock-model"
+    model: str = "mock"
+    strict_model: bool = True  # a request naming another model gets 404, as vLLM answers
 
     @classmethod
-    def from_dict(cls, d: dict) -> "MockConfig":
+    def from_dict(cls, d: dict) -> MockConfig:
         known = {f.name for f in fields(cls)}
         bad = set(d) - known
         if bad:
@@ -129,7 +131,7 @@ class MockServer:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    async def start(self, port: int = 0) -> "MockServer":
+    async def start(self, port: int = 0) -> MockServer:
         self._server = await asyncio.start_server(self._handle, HOST, port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -205,17 +207,25 @@ class MockServer:
         except (ValueError, AssertionError):
             return await self._json(writer, 400, {"error": {"message": "body is not a JSON object"}}, "Bad Request")
         cfg = self.config
-        index = self.counter
-        self.counter += 1
-        fault = headers.get("x-mock-fault") or cfg.fault_for(index)
-        self.stats[fault or "none"] += 1
-        if headers.get("authorization"):
-            self.stats["with_authorization"] += 1
+        if headers.get("x-tokenfab-probe"):  # tokenfab's pre-run check: served, never counted nor faulted
+            index, fault = -1, None
+        else:
+            index = self.counter
+            self.counter += 1
+            fault = headers.get("x-mock-fault") or cfg.fault_for(index)
+            self.stats[fault or "none"] += 1
+            if headers.get("authorization"):
+                self.stats["with_authorization"] += 1
         if chat:
             prompt = " ".join(str(m.get("content", "")) for m in req.get("messages") or [] if isinstance(m, dict))
         else:
             prompt = req.get("prompt") or ""
             prompt = " ".join(prompt) if isinstance(prompt, list) else str(prompt)
+        if cfg.strict_model and req.get("model") != cfg.model:
+            msg = f"The model `{str(req.get('model'))[:100]}` does not exist."
+            return await self._json(
+                writer, 404, {"error": {"message": msg, "type": "NotFoundError", "code": 404}}, "Not Found"
+            )
         n_prompt = len(prompt.split())
         n_out = int(req.get("max_tokens") or req.get("max_completion_tokens") or cfg.default_max_tokens)
         if fault == "empty":
@@ -228,7 +238,7 @@ class MockServer:
         if fault == "hang":
             try:
                 await asyncio.wait_for(reader.read(1), cfg.hang_s)  # returns at EOF, when the client gives up
-            except (asyncio.TimeoutError, ConnectionError):
+            except (TimeoutError, ConnectionError):
                 pass
             return False
         rid = f"cmpl-mock-{index}"
@@ -359,7 +369,7 @@ class MockServerProcess:
                 "tokenfab.bench.mockserver",
                 "--config",
                 json.dumps(cfg),
-                "--max-lifetime-s",
+                "--lifetime-s",
                 str(max_lifetime_s),
             ],
             stdout=subprocess.PIPE,
@@ -411,11 +421,24 @@ class MockServerProcess:
         self.stop()
 
 
-async def _serve(config: MockConfig, port: int, max_lifetime_s: float) -> None:
+async def _serve(config: MockConfig, port: int, lifetime_s: float | None) -> None:
+    import signal
+
     server = await MockServer(config).start(port)
     print(f"MOCK_URL {server.url}", flush=True)
+    stop = asyncio.Event()
     try:
-        await asyncio.sleep(max_lifetime_s)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    except (NotImplementedError, RuntimeError):  # not on this platform: Ctrl-C still stops it
+        pass
+    try:
+        if lifetime_s is None:
+            await stop.wait()
+        else:
+            try:
+                await asyncio.wait_for(stop.wait(), lifetime_s)
+            except TimeoutError:
+                pass
     finally:
         await server.stop()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -430,15 +453,37 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ttft-ms", type=float, default=None)
     ap.add_argument("--itl-ms", type=float, default=None)
     ap.add_argument("--config", default=None, help="MockConfig as JSON")
-    ap.add_argument("--max-lifetime-s", type=float, default=600.0, help="stop by itself after this long")
+    ap.add_argument(
+        "--lifetime-s",
+        "--max-lifetime-s",
+        dest="lifetime_s",
+        type=float,
+        default=None,
+        help="stop by itself after this many seconds (default: run until stopped)",
+    )
+    ap.add_argument("--model", default=None, help="the model name it serves (default mock)")
     a = ap.parse_args(argv)
+    if a.lifetime_s is not None and not (a.lifetime_s > 0 and a.lifetime_s < 1e9):
+        ap.error("--lifetime-s must be a positive number of seconds")
     cfg = json.loads(a.config) if a.config else {}
     if a.ttft_ms is not None:
         cfg["ttft_ms"] = a.ttft_ms
     if a.itl_ms is not None:
         cfg["itl_ms"] = a.itl_ms
+    if a.model is not None:
+        cfg["model"] = a.model
     try:
-        asyncio.run(_serve(MockConfig.from_dict(cfg), a.port, a.max_lifetime_s))
+        config = MockConfig.from_dict(cfg)
+    except (TokenfabError, TypeError) as e:
+        ap.error(str(e))
+    try:
+        import uvloop
+
+        run = uvloop.run
+    except ImportError:
+        run = asyncio.run
+    try:
+        run(_serve(config, a.port, a.lifetime_s))
     except KeyboardInterrupt:
         pass
 

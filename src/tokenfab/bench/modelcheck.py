@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from tokenfab.catalog.calibration import BOUNDS, CalibrationProfile, load_profile
 from tokenfab.core.errors import TokenfabError
@@ -208,4 +208,12 @@ def fit_from_runs(
         "params": params.to_dict(),
         "fit": info,
         "warnings": warnings,
+        "worse_than_base": fit_is_worse(before, after),
     }
+
+
+def fit_is_worse(before: Mapping, after: Mapping) -> bool:
+    """True when the fit's median absolute percentage error is above the base profile's on the same points
+    (``tokenfab calibrate`` then refuses to write it unless --force)."""
+    b, a = before.get("median_ape_pct"), after.get("median_ape_pct")
+    return isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b + 1e-9

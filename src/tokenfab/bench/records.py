@@ -1,7 +1,8 @@
 """Per-request records: one JSON object per line, appended and flushed as each request finishes.
 
 A run is identified by ``run_id``, a hash of the settings that define what is measured (URL, model, endpoint,
-lengths, load levels, request count or duration, seed, ...; never the API key). ``--resume`` reads the file back,
+workload, lengths, load levels, request count or duration, seed, ...; never the API key): a new load level is a new
+run. ``--resume`` reads the file back,
 keeps the records of the same ``run_id`` and skips their ``request_id`` s: an interrupted run loses at most the
 requests that were in flight. Every record written by one process carries the same ``session_id``, so the benchmark
 duration of a resumed run is the sum of each session's span (see :func:`tokenfab.bench.metrics.benchmark_duration_s`).
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from tokenfab.core.errors import TokenfabError
 
@@ -69,6 +71,55 @@ class RecordWriter:
         self.close()
 
 
+_NUMBER_FIELDS = (
+    "ttft_ms",
+    "tpot_ms",
+    "e2el_ms",
+    "ttft_ms_from_schedule",
+    "e2el_ms_from_schedule",
+    "schedule_lag_ms",
+    "send_lag_ms",
+    "t_scheduled",
+    "t_start",
+    "t_first_token",
+    "t_end",
+    "trace_speed",
+    "rate_end",
+)
+_COUNT_FIELDS = ("input_tokens", "output_tokens", "chunks", "index", "concurrency", "http_status")
+MAX_ITL_GAPS = 1_000_000
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def clean_record(obj: dict) -> dict:
+    """A record read from a file, made safe for the statistics: numbers that are not finite numbers become None,
+    counts that are not non-negative whole numbers become None, ``itl_ms`` keeps finite gaps only, ``status`` is
+    "ok" only when it says so, and a ``rate`` is a positive number or "inf"."""
+    r = dict(obj)
+    for k in _NUMBER_FIELDS:
+        if k in r and not _finite(r[k]):
+            r[k] = None
+    for k in _COUNT_FIELDS:
+        if k in r and not (isinstance(r[k], int) and not isinstance(r[k], bool) and r[k] >= 0):
+            r[k] = None
+    itl = r.get("itl_ms")
+    r["itl_ms"] = [g for g in itl[:MAX_ITL_GAPS] if _finite(g)] if isinstance(itl, list) else []
+    if r.get("status") != "ok":
+        r["status"] = "error"
+    if not isinstance(r.get("mode"), str):
+        r["mode"] = None
+    rate = r.get("rate")
+    if rate is not None and rate != "inf" and not (_finite(rate) and rate > 0):
+        r["rate"] = None
+    for k in ("run_id", "session_id", "error_kind", "token_count_source"):
+        if k in r and r[k] is not None and not isinstance(r[k], str):
+            r[k] = str(r[k])[:200]
+    return r
+
+
 def parse_records(lines: Iterable[str]) -> tuple[list[dict], int]:
     """Records from JSONL lines, and the number of non-blank lines that are not a record (e.g. one cut by a kill)."""
     records, bad = [], 0
@@ -81,8 +132,8 @@ def parse_records(lines: Iterable[str]) -> tuple[list[dict], int]:
         except (json.JSONDecodeError, RecursionError):
             bad += 1
             continue
-        if isinstance(obj, dict) and "request_id" in obj:
-            records.append(obj)
+        if isinstance(obj, dict) and isinstance(obj.get("request_id"), str):
+            records.append(clean_record(obj))
         else:
             bad += 1
     return records, bad
@@ -106,11 +157,12 @@ def completed_request_ids(records: Iterable[Mapping], run: str) -> set[str]:
 
 def level_key(record: Mapping) -> tuple:
     """(run_id, mode, level) a record belongs to."""
-    return (
-        record.get("run_id"),
-        record.get("mode"),
-        record.get("concurrency") if record.get("mode") == "closed" else record.get("rate"),
-    )
+    mode = record.get("mode")
+    if mode == "closed":
+        return (record.get("run_id"), mode, record.get("concurrency"))
+    if mode == "trace":
+        return (record.get("run_id"), mode, record.get("trace_speed"))
+    return (record.get("run_id"), mode, record.get("rate"))
 
 
 def group_by_level(records: Iterable[Mapping]) -> dict[tuple, list[dict]]:

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tokenfab.core.errors import TokenfabError
 from tokenfab.bench import metrics
@@ -37,23 +37,42 @@ CONTRACT_KEYS = (
 def _level_value(mode: str, level):
     if mode == "closed":
         return int(level)
+    if level is None:
+        return 0.0
     return math.inf if level == "inf" else float(level)
 
 
+def _tag(mode: str, level, recs: Sequence[Mapping]) -> str:
+    from tokenfab.bench.client import level_tag
+
+    if mode == "trace":
+        return level_tag(mode, float(recs[0].get("trace_speed") or 1))
+    return level_tag(mode, _level_value(mode, level), float(recs[0].get("rate_end") or 0) if mode == "ramp" else None)
+
+
 def build_runs(
-    records: Iterable[Mapping], slo: Mapping[str, float] | None = None, energy: Mapping[str, dict] | None = None
+    records: Iterable[Mapping],
+    slo: Mapping[str, float] | None = None,
+    energy: Mapping[str, dict] | None = None,
+    warmup: tuple[str, float] | None = None,
+    cooldown: tuple[str, float] | None = None,
 ) -> list[dict]:
-    """One summary per (run, mode, level), in the order the levels first appear in ``records``."""
+    """One summary per (run, mode, level), in the order the levels first appear in ``records``; ``warmup`` and
+    ``cooldown`` exclusions (:func:`tokenfab.bench.metrics.steady_state`) apply per level."""
     runs = []
     for (run, mode, level), recs in group_by_level(records).items():
         entry: dict = {"run_id": run, "mode": mode}
         if mode == "closed":
             entry["concurrency"] = int(level)
-            tag = f"c{int(level)}"
+        elif mode == "trace":
+            entry["trace_speed"] = recs[0].get("trace_speed")
         else:
             entry["rate"] = level
-            tag = f"r{_level_value(mode, level):g}"
-        entry.update(metrics.summarize_level(recs, slo))
+            if mode == "ramp":
+                entry["rate_end"] = recs[0].get("rate_end")
+        tag = _tag(mode, level, recs)
+        entry["level"] = tag
+        entry.update(metrics.summarize_level(recs, slo, warmup, cooldown))
         if energy is not None and tag in energy:
             entry["energy"] = energy[tag]
         runs.append(entry)
@@ -74,7 +93,7 @@ def economics(
         total = (r.get("total_tokens_per_s") or 0.0) / gpus
         output = (r.get("output_tokens_per_s") or 0.0) / gpus
         inp = total - output
-        p = {k: r[k] for k in ("run_id", "mode", "concurrency", "rate") if k in r}
+        p = {k: r[k] for k in ("run_id", "mode", "concurrency", "rate", "level") if k in r}
         p.update(
             {
                 "requests_ok": r.get("requests_ok"),
@@ -158,6 +177,8 @@ def report_doc(
     usd_per_gpu_hour: float | None = None,
     kw_per_gpu: float | None = None,
     slo: Mapping[str, float] | None = None,
+    warmup: tuple[str, float] | None = None,
+    cooldown: tuple[str, float] | None = None,
 ) -> dict:
     """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source."""
     price, kw, tco_doc = resolve_price(
@@ -165,7 +186,7 @@ def report_doc(
     )
     if not records:
         raise TokenfabError("no request records", field="results")
-    runs = build_runs(records, slo)
+    runs = build_runs(records, slo, warmup=warmup, cooldown=cooldown)
     doc = {
         "gpus": gpus,
         "usd_per_gpu_hour": price,
@@ -197,3 +218,65 @@ def compare_with_model(points: Sequence[Mapping], predict: Callable[[Mapping], M
                 row[key] = {"measured": mv, "predicted": pv, "relative_error": (pv / mv - 1.0) if mv else None}
         out.append(row)
     return out
+
+
+def summary_doc(
+    runs: Sequence[Mapping],
+    *,
+    run_id: str | None,
+    model: str | None = None,
+    url: str | None = None,
+    extra: Mapping | None = None,
+) -> dict:
+    """The summary JSON (``tokenfab bench --summary FILE``): one entry per level whose field names are those of
+    ``vllm bench serve``'s result JSON where the metric is the same (``duration``, ``completed``, ``failed``,
+    ``request_throughput``, ``request_goodput``, ``output_throughput``, ``total_token_throughput``,
+    ``mean_/median_/std_/p50_/p90_/p95_/p99_{ttft,tpot,itl,e2el}_ms``, ``max_concurrency``, ``request_rate``),
+    with tokenfab's own measures beside them under ``tokenfab``."""
+    import datetime as _dt
+
+    levels = []
+    for r in runs:
+        v = dict(r.get("vllm") or {})
+        entry = {
+            "level": r.get("level"),
+            "mode": r.get("mode"),
+            "max_concurrency": r.get("concurrency"),
+            "request_rate": r.get("rate") if r.get("mode") in ("open", "ramp") else None,
+        }
+        entry.update(v)
+        entry["tokenfab"] = {k: val for k, val in r.items() if k not in ("vllm",)}
+        levels.append(entry)
+    return {
+        "tool": "tokenfab bench",
+        "date": _dt.datetime.now().strftime("%Y%m%d-%H%M%S"),
+        "run_id": run_id,
+        "model_id": model,
+        "base_url": url,
+        **dict(extra or {}),
+        "levels": levels,
+        "field_names": "vllm bench serve result JSON (vllm/benchmarks/serve.py) where the metric is the same",
+    }
+
+
+def csv_rows(runs: Sequence[Mapping]) -> tuple[list[str], list[dict]]:
+    """(columns, rows) of the per-level CSV: the contract keys first, then every other scalar, then vLLM's names."""
+    scalar: list[str] = []
+    for r in runs:
+        for k, v in r.items():
+            if not isinstance(v, (dict, list)) and k not in scalar:
+                scalar.append(k)
+    first = [k for k in ("level", "mode", "concurrency", "rate") if k in scalar] + list(CONTRACT_KEYS)
+    vllm_cols: list[str] = []
+    for r in runs:
+        vllm_cols += [k for k in (r.get("vllm") or {}) if k not in vllm_cols and k not in scalar]
+    err_cols = sorted({f"errors_{k}" for r in runs for k in (r.get("errors") or {})})
+    cols = first + [k for k in scalar if k not in first] + vllm_cols + err_cols
+    rows = []
+    for r in runs:
+        row = {k: r.get(k) for k in cols if k in r}
+        row.update(r.get("vllm") or {})
+        for k, v in (r.get("errors") or {}).items():
+            row[f"errors_{k}"] = v
+        rows.append({k: row.get(k) for k in cols})
+    return cols, rows

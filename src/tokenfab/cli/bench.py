@@ -6,16 +6,16 @@ Thin layer: the client, metrics and economics live in :mod:`tokenfab.bench`.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
 
 from tokenfab.core.errors import TokenfabError
-from tokenfab.cli.common import console, err_console, print_json, split_csv, to_jsonable
+from tokenfab.cli.common import console, err_console, print_json, to_jsonable
 
 
 def _fmt(v, digits: int = 1) -> str:
@@ -26,58 +26,68 @@ def _fmt(v, digits: int = 1) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def _parse_rates(value: str) -> list[float]:
-    out = []
-    for item in split_csv(value, "--rate"):
-        try:
-            r = float(item)
-        except ValueError:
-            r = float("nan")
-        if not r > 0:
-            raise TokenfabError(
-                "not a positive rate", field="--rate", expected="requests/s > 0 (or inf), comma-separated", got=item
-            )
-        out.append(r)
-    return out
-
-
 def _level_label(run: dict) -> str:
+    if run.get("level"):
+        return str(run["level"])
     if run.get("mode") == "closed":
         return f"c={run['concurrency']}"
     r = run.get("rate")
     return f"{r:g}/s" if isinstance(r, (int, float)) else f"{r}/s"
 
 
-class _RichHooks:
-    """A Rich progress bar on stderr, one task per level."""
+class _LiveHooks:
+    """A live Rich display on stderr (sent, in flight, done, errors, current rates), polling the run's LiveStats
+    4 times a second: the hot path only bumps counters."""
 
-    def __init__(self, enabled: bool):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    def __init__(self, stats, enabled: bool):
+        self.stats = stats
+        self.enabled = enabled
+        self.live = None
+        self._hist: list[tuple[float, int, int]] = []
+        self._t0 = None
 
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[errors]} failed"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=False,
-            disable=not enabled,
+    def __enter__(self):
+        if self.enabled:
+            from rich.live import Live
+
+            self.live = Live(console=err_console, refresh_per_second=4, transient=False, get_renderable=self._render)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def _render(self):
+        import time
+
+        from rich.text import Text
+
+        s = self.stats
+        now = time.monotonic()
+        self._hist.append((now, s.done, s.output_tokens))
+        self._hist = [h for h in self._hist if now - h[0] <= 3.0]
+        t0, d0, o0 = self._hist[0]
+        dt = now - t0
+        rps = (s.done - d0) / dt if dt > 0 else 0.0
+        tps = (s.output_tokens - o0) / dt if dt > 0 else 0.0
+        total = f"/{s.total:,}" if s.total else ""
+        return Text(
+            f"{s.level or '-'}  sent {s.sent:,}  in flight {s.in_flight:,}  done {s.done:,}{total}  "
+            f"errors {s.failed:,}  {rps:,.1f} req/s  {tps:,.0f} output tok/s"
         )
-        self.task = None
-        self.errors = 0
 
     def level_started(self, tag, total, done):
-        self.errors = 0
-        self.task = self.progress.add_task(tag, total=total, completed=done, errors=0)
+        pass
 
     def record(self, rec):
-        self.errors += rec.get("status") != "ok"
-        if self.task is not None:
-            self.progress.update(self.task, advance=1, errors=self.errors)
+        pass
 
     def level_finished(self, tag):
         pass
+
+    def message(self, text):
+        err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _render_runs(doc: dict) -> None:
@@ -121,9 +131,27 @@ def _render_runs(doc: dict) -> None:
         thr.add_row(*row)
     console.print(thr)
     for r in runs:
-        lines = []
+        lines = list(r.get("warnings") or [])
+        if r.get("excluded"):
+            x = r["excluded"]
+            lines.append(
+                f"excluded from the statistics: {x['warmup']} warm-up and {x['cooldown']} cool-down requests "
+                f"of {x['of']}"
+            )
+        g = r.get("goodput") or {}
+        for key, v in (g.get("percentile_slos") or {}).items():
+            lines.append(
+                f"SLO {key} p{v['percentile']:g} <= {v['limit_ms']:g} ms: {'met' if v['met'] else 'MISSED'} "
+                f"({100 * v['share_meeting']:.1f}% of requests within it)"
+            )
         if r["errors"]:
             lines.append("errors: " + ", ".join(f"{k}={v}" for k, v in r["errors"].items()))
+        uvc = r.get("usage_vs_chunks")
+        if uvc and uvc.get("tokens_per_chunk"):
+            lines.append(
+                f"usage vs chunks: {uvc['usage_output_tokens']:,} tokens in {uvc['streamed_chunks']:,} chunks "
+                f"({uvc['tokens_per_chunk']:.2f} tokens/chunk, {uvc['difference_pct']:+.1f}%)"
+            )
         if "ttft_ms_from_schedule_p50" in r:
             lines.append(
                 f"TTFT from scheduled send: p50 {_fmt(r['ttft_ms_from_schedule_p50'])} ms, "
@@ -139,6 +167,8 @@ def _render_runs(doc: dict) -> None:
             console.print(f"  {_level_label(r)} {line}", markup=False, highlight=False)
     if "energy" in doc:
         console.print("  " + doc["energy"]["reason"], markup=False, highlight=False)
+    for line in _selfcheck_lines(doc):
+        console.print("  " + line, markup=False, highlight=False)
     d = doc["definitions"]
     console.print(
         "Definitions: TTFT = "
@@ -164,24 +194,28 @@ def _render_runs(doc: dict) -> None:
     )
 
 
-def _write_csv(path: str, runs: list[dict]) -> None:
-    from tokenfab.bench.report import CONTRACT_KEYS
+def _selfcheck_lines(doc: dict) -> list[str]:
+    out = []
+    for tag, c in (doc.get("selfcheck") or {}).items():
+        line = (
+            f"client self-check {tag}: CPU {c['client_cpu_share_pct']:.0f}% of a core, schedule lag p50 "
+            f"{_fmt(c['schedule_lag_ms_p50'], 2)} ms p99 {_fmt(c['schedule_lag_ms_p99'], 2)} ms, event-loop lag "
+            f"p99 {_fmt(c['event_loop_lag_ms_p99'], 2)} ms ({c['event_loop']}, {c['workers']} process(es), "
+            f"{c['connections']} connections)"
+        )
+        out.append(line + (f"  WARNING: {c['warning']}" if c.get("warning") else "  ok"))
+    return out
 
-    scalar = []
-    for r in runs:
-        for k, v in r.items():
-            if not isinstance(v, (dict, list)) and k not in scalar:
-                scalar.append(k)
-    first = [k for k in ("mode", "concurrency", "rate") if k in scalar] + list(CONTRACT_KEYS)
-    cols = first + [k for k in scalar if k not in first]
+
+def _write_csv(path: str, runs: list[dict]) -> None:
+    from tokenfab.bench.report import csv_rows
+
+    cols, rows = csv_rows(runs)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
-        for r in runs:
-            row = to_jsonable({k: r.get(k) for k in cols})
-            for k, v in (r.get("errors") or {}).items():
-                row[f"errors_{k}"] = v
-            w.writerow({k: row.get(k) for k in cols})
+        for row in rows:
+            w.writerow(to_jsonable(row))
 
 
 def register(app: typer.Typer) -> None:
@@ -191,37 +225,85 @@ def register(app: typer.Typer) -> None:
     def bench(
         url: str = typer.Option(..., "--url", help="server base URL, e.g. http://127.0.0.1:8000 (or .../v1)"),
         model: str = typer.Option(..., "--model", help="model name sent in each request"),
-        api_key_env: Optional[str] = typer.Option(
+        api_key_env: str | None = typer.Option(
             None,
             "--api-key-env",
             help="name of the environment variable holding the API key (never printed or written)",
         ),
         endpoint: str = typer.Option("completions", "--endpoint", help="completions or chat"),
-        isl: int = typer.Option(1024, "--isl", help="input tokens per request (target)"),
-        osl: int = typer.Option(1024, "--osl", help="output tokens per request (max_tokens, with ignore_eos)"),
+        workload: str = typer.Option(
+            "random",
+            "--workload",
+            help="random, conversations (bundled ShareGPT-like set or --dataset), prefix (shared-prefix groups) or trace (--trace JSONL)",
+        ),
+        dataset: Path | None = typer.Option(
+            None, "--dataset", help="conversations: a JSONL of conversations instead of the bundled set"
+        ),
+        turns: int = typer.Option(1, "--turns", help="turns per session (multi-turn: history re-sent each turn)"),
+        think_time_s: float = typer.Option(0.0, "--think-time-s", help="seconds between a session's turns"),
+        prefix_tokens: int = typer.Option(0, "--prefix-tokens", help="prefix workload: tokens of the shared prefix"),
+        prefix_groups: int = typer.Option(1, "--prefix-groups", help="prefix workload: number of distinct prefixes"),
+        prefix_hit_rate: float = typer.Option(
+            1.0, "--prefix-hit-rate", help="prefix workload: share of requests that use their group's prefix"
+        ),
+        trace: Path | None = typer.Option(
+            None,
+            "--trace",
+            help="trace workload: JSONL of timestamp_s, input_tokens, output_tokens, session (default: the bundled agentic coding trace)",
+        ),
+        trace_speed: str | None = typer.Option(
+            None, "--trace-speed", help="trace workload: replay speed-ups, e.g. 1,2 (1 = as recorded)"
+        ),
+        isl: int | None = typer.Option(None, "--isl", help="input tokens per request (random/prefix: default 1024)"),
+        osl: int | None = typer.Option(
+            None,
+            "--osl",
+            help="output tokens per request (random/prefix: default 1024; conversations: the reply's length)",
+        ),
         length_dist: str = typer.Option(
             "fixed", "--length-dist", help="fixed, or uniform:R (lengths uniform in [R*L, L]; InferenceX: uniform:0.8)"
         ),
-        concurrency: Optional[str] = typer.Option(
+        concurrency: str | None = typer.Option(
             None, "--concurrency", help="closed loop: concurrency levels, e.g. 1,4,16,64"
         ),
-        rate: Optional[str] = typer.Option(
-            None, "--rate", help="open loop: request rates in req/s, e.g. 2,4 (inf: all at once)"
+        rate: str | None = typer.Option(
+            None,
+            "--rate",
+            help="open loop: req/s levels (2,4,inf), ramp:START:END, or sweep[:K] (finds saturation, then K rates below it)",
         ),
         arrival: str = typer.Option("poisson", "--arrival", help="open loop arrivals: poisson, constant or gamma:K"),
-        requests: Optional[int] = typer.Option(
-            None, "--requests", help="requests per level (default 10 x concurrency; open loop: 30 s of arrivals, >= 50)"
+        requests: int | None = typer.Option(
+            None,
+            "--requests",
+            help="requests (sessions with --turns) per level (default 10 x concurrency; open loop: 30 s of arrivals, >= 50)",
         ),
-        duration: Optional[float] = typer.Option(
-            None, "--duration", help="seconds per level instead of a request count"
-        ),
+        duration: float | None = typer.Option(None, "--duration", help="seconds per level instead of a request count"),
         warmup: int = typer.Option(0, "--warmup", help="unrecorded warm-up requests before each level"),
-        slo: Optional[str] = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
+        exclude_warmup: str | None = typer.Option(
+            None,
+            "--exclude-warmup",
+            help="leave out of the statistics the requests started in the first S seconds (30s) or the first N (20)",
+        ),
+        exclude_cooldown: str | None = typer.Option(
+            None,
+            "--exclude-cooldown",
+            help="leave out the requests ended in the last S seconds (30s) or the last N sent (20)",
+        ),
+        slo: str | None = typer.Option(
+            None,
+            "--slo",
+            help="SLOs for goodput: ttft_ms:P:MS,tpot_ms:P:MS (P-th percentile within MS) or ttft:MS,tpot:MS",
+        ),
         out: Path = typer.Option(Path("results.jsonl"), "--out", help="JSONL file of per-request records (appended)"),
-        resume: bool = typer.Option(False, "--resume", help="continue an interrupted run in --out (same settings)"),
+        resume: bool = typer.Option(
+            False, "--resume", help="continue this run in --out: send only the requests without a record"
+        ),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="drop this run's records from --out and run it again"
+        ),
         timeout_s: float = typer.Option(300.0, "--timeout-s", help="per-request limit in seconds"),
         seed: int = typer.Option(0, "--seed", help="seed for prompts, lengths and arrivals"),
-        tokenizer: Optional[Path] = typer.Option(
+        tokenizer: Path | None = typer.Option(
             None,
             "--tokenizer",
             help="local tokenizer.json for exact prompt lengths and fallback counts (needs tokenizers)",
@@ -229,27 +311,56 @@ def register(app: typer.Typer) -> None:
         ignore_eos: bool = typer.Option(
             True, "--ignore-eos/--no-ignore-eos", help="send ignore_eos so output length is max_tokens"
         ),
+        max_connections: int | None = typer.Option(
+            None, "--max-connections", help="open loop: most connections (= requests in flight) per run (default 2048)"
+        ),
+        workers: int = typer.Option(
+            1, "--workers", help="client processes sharing one schedule (for rates one event loop cannot drive)"
+        ),
+        event_loop: str = typer.Option("auto", "--event-loop", help="auto (uvloop when installed), uvloop or asyncio"),
+        check: bool = typer.Option(
+            True, "--check/--no-check", help="check the server, model and endpoint before the first request"
+        ),
         energy: bool = typer.Option(True, "--energy/--no-energy", help="measure GPU energy with NVML when available"),
         idle_s: float = typer.Option(5.0, "--idle-s", help="seconds of idle baseline before the run (energy only)"),
-        gpu_index: Optional[str] = typer.Option(None, "--gpu-index", help="GPUs to meter, e.g. 0,1 (default all)"),
+        gpu_index: str | None = typer.Option(None, "--gpu-index", help="GPUs to meter, e.g. 0,1 (default all)"),
         as_json: bool = typer.Option(False, "--json", help='print JSON: {"runs": [...], "definitions": {...}}'),
-        csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write one CSV row per level"),
+        csv_path: Path | None = typer.Option(None, "--csv", help="also write one CSV row per level"),
+        summary_path: Path | None = typer.Option(
+            None, "--summary", help="also write a summary JSON with vllm bench serve's field names"
+        ),
+        quiet: bool = typer.Option(False, "--quiet", help="no live progress display"),
     ):
         """Measure a live OpenAI-compatible server: TTFT, TPOT, ITL, E2EL, throughput, goodput (and energy)."""
         from tokenfab.bench import client, metrics, report
         from tokenfab.bench.energy import EnergyMeter
+        from tokenfab.bench.preflight import check_output_path
+        from tokenfab.bench.schedule import parse_rate
         from tokenfab.cli.common import parse_int_list
 
-        if (concurrency is None) == (rate is None):
-            raise TokenfabError("give exactly one of --concurrency (closed loop) or --rate (open loop)", field="load")
-        if requests is not None and requests < 1:
-            raise TokenfabError("must be >= 1", field="--requests", got=requests)
-        if duration is not None and not duration > 0:
-            raise TokenfabError("must be positive", field="--duration", got=duration)
-        if warmup < 0:
-            raise TokenfabError("must be >= 0", field="--warmup", got=warmup)
-        levels = tuple(parse_int_list(concurrency, "--concurrency")) if concurrency else tuple(_parse_rates(rate))
+        loads = [x for x in (concurrency, rate, trace_speed) if x is not None]
+        if len(loads) != 1:
+            raise TokenfabError(
+                "give exactly one of --concurrency (closed loop), --rate (open loop) or --trace-speed (trace replay)",
+                field="load",
+            )
+        sweep_k = 8
+        if concurrency:
+            mode, levels = "closed", tuple(parse_int_list(concurrency, "--concurrency"))
+        elif rate:
+            mode, levels = parse_rate(rate)
+            if mode == "sweep":
+                sweep_k, levels = int(levels[0]), ()
+        else:
+            mode, levels = "trace", tuple(parse_rate(trace_speed, "--trace-speed")[1])
+        if idle_s < 0 or idle_s > 3600:
+            raise TokenfabError("out of range", field="--idle-s", expected="seconds in [0, 3600]", got=idle_s)
         slo_ms = metrics.parse_slo(slo)
+        warm_x = metrics.parse_exclusion(exclude_warmup, "--exclude-warmup")
+        cool_x = metrics.parse_exclusion(exclude_cooldown, "--exclude-cooldown")
+        for path, name in ((out, "--out"), (csv_path, "--csv"), (summary_path, "--summary")):
+            if path is not None:
+                check_output_path(path, name)
         api_key = None
         if api_key_env:
             api_key = os.environ.get(api_key_env)
@@ -262,7 +373,7 @@ def register(app: typer.Typer) -> None:
             isl=isl,
             osl=osl,
             length_dist=length_dist,
-            mode="closed" if concurrency else "open",
+            mode=mode,
             levels=levels,
             requests=requests,
             duration_s=duration,
@@ -272,20 +383,43 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             ignore_eos=ignore_eos,
             tokenizer=str(tokenizer) if tokenizer else None,
+            workload=workload,
+            dataset=str(dataset) if dataset else None,
+            turns=turns,
+            think_time_s=think_time_s,
+            prefix_tokens=prefix_tokens,
+            prefix_groups=prefix_groups,
+            prefix_hit_rate=prefix_hit_rate,
+            trace=str(trace) if trace else None,
+            sweep_rates=sweep_k,
+            max_connections=max_connections,
+            workers=workers,
+            event_loop=event_loop,
         )
         meter = None
         if energy:
             meter = EnergyMeter(parse_int_list(gpu_index, "--gpu-index") if gpu_index else None)
-        hooks = _RichHooks(enabled=err_console.is_terminal)
+        stats = client.LiveStats()
+        hooks = _LiveHooks(stats, enabled=err_console.is_terminal and not quiet)
         try:
-            with hooks.progress:
+            with hooks:
                 outcome = client.run_benchmark(
-                    cfg, out_path=out, resume=resume, api_key=api_key, energy_meter=meter, idle_s=idle_s, hooks=hooks
+                    cfg,
+                    out_path=out,
+                    resume=resume,
+                    overwrite=overwrite,
+                    api_key=api_key,
+                    energy_meter=meter,
+                    idle_s=idle_s,
+                    hooks=hooks,
+                    stats=stats,
+                    check_server=check,
                 )
         finally:
             if meter is not None:
                 meter.close()
-        runs = report.build_runs(outcome.records, slo_ms, outcome.energy)
+        mine = [r for r in outcome.records if r.get("run_id") == outcome.run_id]
+        runs = report.build_runs(mine, slo_ms, outcome.energy, warm_x, cool_x)
         for r in runs:
             r.pop("run_id", None)
         doc = {
@@ -294,21 +428,38 @@ def register(app: typer.Typer) -> None:
             "interrupted": outcome.interrupted,
             "resumed_records": outcome.resumed_records,
             "runs": runs,
+            "selfcheck": outcome.selfcheck,
+            "server": outcome.server,
+            "messages": outcome.messages,
             "definitions": metrics.DEFINITIONS,
             "error_kinds": client.ERROR_KINDS,
         }
+        if outcome.sweep:
+            doc["sweep"] = outcome.sweep
         if meter is not None and not meter.available:
             doc["energy"] = {"measured": False, "reason": f"energy not measured: {meter.reason}"}
         if outcome.idle_power_w is not None:
             doc["idle_power_w"] = outcome.idle_power_w
         if csv_path:
             _write_csv(str(csv_path), runs)
+        if summary_path:
+            summary = report.summary_doc(
+                runs, run_id=outcome.run_id, model=model, url=url, extra={"selfcheck": outcome.selfcheck}
+            )
+            summary_path.write_text(json.dumps(to_jsonable(summary), indent=2), encoding="utf-8")
         if as_json:
             print_json(doc)
+            for line in _selfcheck_lines(doc):
+                if "WARNING" in line:
+                    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
             _render_runs(doc)
         if outcome.interrupted:
-            err_console.print(f"interrupted: partial summary above; continue with --resume (records in {out})")
+            err_console.print(
+                f"interrupted: partial summary above; continue with --resume (records in {out})",
+                markup=False,
+                highlight=False,
+            )
             raise typer.Exit(130)
         if runs and not any(r.get("requests_ok") for r in runs):
             # nothing succeeded: say why in one line and fail, so scripts and CI notice
@@ -318,7 +469,8 @@ def register(app: typer.Typer) -> None:
                     kinds[k] = kinds.get(k, 0) + int(v or 0)
             top = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v) or "unknown"
             err_console.print(
-                f"[bold red]error:[/] no request succeeded against {url} ({top}); records in {out}",
+                f"error: no request succeeded against {url} ({top}); records in {out}; --overwrite runs it again",
+                markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
@@ -330,37 +482,53 @@ def register(app: typer.Typer) -> None:
         gpus: int = typer.Option(
             ..., "--gpus", help="GPUs that served the benchmark (prefill + decode when disaggregated)"
         ),
-        preset: Optional[str] = typer.Option(None, "--preset", help="TCO preset for $/GPU-hour (needs --hardware)"),
-        usd_per_gpu_hour: Optional[float] = typer.Option(
+        preset: str | None = typer.Option(None, "--preset", help="TCO preset for $/GPU-hour (needs --hardware)"),
+        usd_per_gpu_hour: float | None = typer.Option(
             None, "--usd-per-gpu-hour", help="a plain price per GPU-hour instead of a preset"
         ),
-        hardware: Optional[str] = typer.Option(
-            None, "--hardware", help="hardware key: TCO preset and all-in kW per GPU"
-        ),
-        kw_per_gpu: Optional[float] = typer.Option(
+        hardware: str | None = typer.Option(None, "--hardware", help="hardware key: TCO preset and all-in kW per GPU"),
+        kw_per_gpu: float | None = typer.Option(
             None, "--kw-per-gpu", help="all-in kW per GPU for tokens/s per MW (default: from --hardware)"
         ),
-        slo: Optional[str] = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
-        run_id: Optional[str] = typer.Option(None, "--run-id", help="only this run of the file"),
-        compare_model: Optional[str] = typer.Option(
+        slo: str | None = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
+        run_id: str | None = typer.Option(None, "--run-id", help="only this run of the file"),
+        compare_model: str | None = typer.Option(
             None, "--compare-model", help="put the performance model's prediction beside each level (needs --hardware)"
         ),
-        weights: Optional[str] = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
-        kv: Optional[str] = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
-        tp: Optional[int] = typer.Option(None, "--tp"),
-        pp: Optional[int] = typer.Option(None, "--pp"),
-        ep: Optional[int] = typer.Option(None, "--ep"),
-        dp: Optional[int] = typer.Option(None, "--dp"),
-        calibration: Optional[str] = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
+        weights: str | None = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
+        kv: str | None = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
+        tp: int | None = typer.Option(None, "--tp"),
+        pp: int | None = typer.Option(None, "--pp"),
+        ep: int | None = typer.Option(None, "--ep"),
+        dp: int | None = typer.Option(None, "--dp"),
+        calibration: str | None = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
+        exclude_warmup: str | None = typer.Option(
+            None, "--exclude-warmup", help="leave out requests started in the first S seconds (30s) or the first N (20)"
+        ),
+        exclude_cooldown: str | None = typer.Option(
+            None,
+            "--exclude-cooldown",
+            help="leave out requests ended in the last S seconds (30s) or the last N sent (20)",
+        ),
+        html_path: Path | None = typer.Option(
+            None,
+            "--html",
+            help="also write a self-contained HTML report (TTFT/TPOT distributions, measured vs model; needs plotly)",
+        ),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
         from tokenfab.bench import metrics, report
+        from tokenfab.bench.preflight import check_output_path
         from tokenfab.bench.records import read_records
 
         if gpus < 1:
             raise TokenfabError("must be >= 1", field="--gpus", got=gpus)
         slo_ms = metrics.parse_slo(slo)
+        warm_x = metrics.parse_exclusion(exclude_warmup, "--exclude-warmup")
+        cool_x = metrics.parse_exclusion(exclude_cooldown, "--exclude-cooldown")
+        if html_path is not None:
+            check_output_path(html_path, "--html")
         recs, bad = read_records(results)
         if run_id:
             recs = [r for r in recs if r.get("run_id") == run_id]
@@ -375,6 +543,8 @@ def register(app: typer.Typer) -> None:
                 usd_per_gpu_hour=usd_per_gpu_hour,
                 kw_per_gpu=kw_per_gpu,
                 slo=slo_ms,
+                warmup=warm_x,
+                cooldown=cool_x,
             ),
         }
         price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
@@ -397,6 +567,11 @@ def register(app: typer.Typer) -> None:
                 calibration=calibration,
             )
             doc["comparison"] = report.compare_with_model(points, predict)
+        if html_path is not None:
+            from tokenfab.bench.htmlreport import write_html
+
+            write_html(html_path, recs, doc, f"tokenfab bench-report: {results.name}")
+            err_console.print(f"wrote {html_path}", markup=False, highlight=False)
         if as_json:
             print_json(doc)
             return
@@ -471,15 +646,16 @@ def _register_calibrate(app: typer.Typer) -> None:
         model: str = typer.Option(..., "--model", "-m", help="the model that was served (catalog key or config.json)"),
         hardware: str = typer.Option(..., "--hardware"),
         gpus: int = typer.Option(..., "--gpus"),
-        tp: Optional[int] = typer.Option(None, "--tp"),
-        pp: Optional[int] = typer.Option(None, "--pp"),
-        ep: Optional[int] = typer.Option(None, "--ep"),
-        dp: Optional[int] = typer.Option(None, "--dp"),
-        weights: Optional[str] = typer.Option(None, "--weights"),
-        kv: Optional[str] = typer.Option(None, "--kv"),
-        base: Optional[str] = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
+        tp: int | None = typer.Option(None, "--tp"),
+        pp: int | None = typer.Option(None, "--pp"),
+        ep: int | None = typer.Option(None, "--ep"),
+        dp: int | None = typer.Option(None, "--dp"),
+        weights: str | None = typer.Option(None, "--weights"),
+        kv: str | None = typer.Option(None, "--kv"),
+        base: str | None = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
         out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="where to write the profile"),
-        run_id: Optional[str] = typer.Option(None, "--run-id"),
+        run_id: str | None = typer.Option(None, "--run-id"),
+        force: bool = typer.Option(False, "--force", help="write the fit even when it is worse than the base profile"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Fit the performance model's efficiency parameters to your benchmark; use with --calibration FILE."""
@@ -506,6 +682,17 @@ def _register_calibrate(app: typer.Typer) -> None:
             kv=kv,
             base=base,
         )
+        if summary["worse_than_base"] and not force:
+            err_console.print(
+                f"error: the fit makes the model's error worse than the base profile (median "
+                f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%); "
+                f"nothing written to {out}. Check --model/--weights/--tp/--gpus match what was served, "
+                f"or pass --force to write it anyway",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
         prof.save(out)
         summary["profile"] = str(out)
         if as_json:
