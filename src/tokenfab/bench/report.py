@@ -48,9 +48,12 @@ def build_runs(records: Iterable[Mapping], slo: Mapping[str, float] | None = Non
 
 
 def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
-              kw_per_gpu_all_in: float | None = None) -> list[dict]:
+              kw_per_gpu_all_in: float | None = None, prefill_gpu_time_share: float | None = None,
+              per_kind: str = "gpu-time") -> list[dict]:
     """Measured points per level: tokens/s per GPU (total, output, input) against interactivity, with $/M tokens
-    (total, output, input) and tokens/s per MW (total, output) when the all-in kW per GPU is known."""
+    (total; input and output in the one per-token-kind convention of economics.cost, which needs the prefill share of
+    GPU time, else None; InferenceX's whole-GPU-hour values as *_inferencex) and tokens/s per MW (total, output) when
+    the all-in kW per GPU is known."""
     from tokenfab.economics import cost  # the one home of the cost formulas
 
     if not isinstance(gpus, int) or gpus < 1:
@@ -71,9 +74,15 @@ def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
             "output_tokens_per_s_per_gpu": output,
             "input_tokens_per_s_per_gpu": inp,
             "usd_per_mtok_total": cost.usd_per_mtok(usd_per_gpu_hour, total) if total > 0 else None,
-            "usd_per_mtok_output": cost.usd_per_mtok(usd_per_gpu_hour, output) if output > 0 else None,
-            "usd_per_mtok_input": cost.usd_per_mtok(usd_per_gpu_hour, inp) if inp > 0 else None,
+            "usd_per_mtok_output_inferencex": cost.usd_per_mtok(usd_per_gpu_hour, output) if output > 0 else None,
+            "usd_per_mtok_input_inferencex": cost.usd_per_mtok(usd_per_gpu_hour, inp) if inp > 0 else None,
         })
+        pk = cost.per_kind_usd_per_mtok(usd_per_gpu_hour, input_tokens_per_s_per_gpu=max(inp, 0.0),
+                                        output_tokens_per_s_per_gpu=max(output, 0.0),
+                                        prefill_gpu_time_share=prefill_gpu_time_share, per_kind=per_kind)
+        p.update({"usd_per_mtok_input": _finite(pk["usd_per_mtok_input"]),
+                  "usd_per_mtok_output": _finite(pk["usd_per_mtok_output"]),
+                  "per_kind_convention": pk["per_kind_convention"]})
         if kw_per_gpu_all_in:
             p["tokens_per_s_per_mw_total"] = cost.tokens_per_s_per_mw(total, kw_per_gpu_all_in)
             p["tokens_per_s_per_mw_output"] = cost.tokens_per_s_per_mw(output, kw_per_gpu_all_in)
@@ -83,6 +92,13 @@ def economics(runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float,
             p["j_per_output_token_measured_gpu"] = energy.get("j_per_output_token")
         points.append(p)
     return points
+
+
+def _finite(v):
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
 
 
 def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd_per_gpu_hour: float | None = None,
@@ -102,6 +118,7 @@ def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd
 
         res = tco(hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour)
         doc = {"hardware": hardware, "preset": res.preset, "method": res.method, "usd_per_gpu_hour": res.usd_per_gpu_hour,
+               "utilization": res.utilization, "utilization_basis": res.utilization_basis,
                "kw_per_gpu_all_in": res.kw_per_gpu_all_in, "notes": list(res.notes)}
         return res.usd_per_gpu_hour, (kw_per_gpu if kw_per_gpu is not None else res.kw_per_gpu_all_in), doc
     if preset is not None:
@@ -114,7 +131,9 @@ def resolve_price(*, hardware: str | None = None, preset: str | None = None, usd
 
 
 REPORT_DEFINITIONS = {
-    "usd_per_mtok": "usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6), for total, output and input tokens/s per GPU",
+    "usd_per_mtok": "usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6) for the total; input and output split by "
+                    "GPU time (economics.cost.split_cost_by_token_kind, needs --prefill-gpu-time-share); "
+                    "*_inferencex: the whole GPU-hour per kind",
     "tokens_per_s_per_mw": "tokens_per_s_per_gpu x 1000 / all-in kW per GPU",
     "tokens_per_s_per_gpu": "tokens/s of the benchmark / GPUs that served it",
 }
@@ -122,7 +141,8 @@ REPORT_DEFINITIONS = {
 
 def report_doc(records: Sequence[Mapping], *, gpus: int, hardware: str | None = None, preset: str | None = None,
                usd_per_gpu_hour: float | None = None, kw_per_gpu: float | None = None,
-               slo: Mapping[str, float] | None = None) -> dict:
+               slo: Mapping[str, float] | None = None, prefill_gpu_time_share: float | None = None,
+               per_kind: str = "gpu-time") -> dict:
     """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source."""
     price, kw, tco_doc = resolve_price(hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
                                        kw_per_gpu=kw_per_gpu)
@@ -130,7 +150,8 @@ def report_doc(records: Sequence[Mapping], *, gpus: int, hardware: str | None = 
         raise TokenfabError("no request records", field="results")
     runs = build_runs(records, slo)
     doc = {"gpus": gpus, "usd_per_gpu_hour": price, "kw_per_gpu_all_in": kw, "tco": tco_doc,
-           "points": economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw), "runs": runs,
+           "points": economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw,
+                               prefill_gpu_time_share=prefill_gpu_time_share, per_kind=per_kind), "runs": runs,
            "definitions": {**metrics.DEFINITIONS, **REPORT_DEFINITIONS}}
     if kw is None:
         doc["tokens_per_s_per_mw"] = "not computed: no all-in kW per GPU (give --hardware or --kw-per-gpu)"

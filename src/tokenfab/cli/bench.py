@@ -253,6 +253,8 @@ def register(app: typer.Typer) -> None:
         ep: Optional[int] = typer.Option(None, "--ep"),
         dp: Optional[int] = typer.Option(None, "--dp"),
         calibration: Optional[str] = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
+        prefill_gpu_time_share: Optional[float] = typer.Option(None, "--prefill-gpu-time-share", help="share of GPU time in prefill, 0..1 (tokenfab estimate): splits $/M into input and output that add up"),
+        per_kind: str = typer.Option("gpu-time", "--per-kind", help="per-token-kind convention: gpu-time or inferencex"),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
@@ -267,7 +269,8 @@ def register(app: typer.Typer) -> None:
             recs = [r for r in recs if r.get("run_id") == run_id]
         doc = {"results_file": str(results), "unreadable_lines": bad,
                **report.report_doc(recs, gpus=gpus, hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
-                                   kw_per_gpu=kw_per_gpu, slo=slo_ms)}
+                                   kw_per_gpu=kw_per_gpu, slo=slo_ms, prefill_gpu_time_share=prefill_gpu_time_share,
+                                   per_kind=per_kind)}
         price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
         if compare_model:
             if not hardware:
