@@ -156,15 +156,8 @@ def test_cost_table_is_explained():
 
 
 def test_cost_default_preset_and_input_output_split():
-    d = invoke_json(
-        "cost",
-        "--hardware",
-        "h100-sxm",
-        "--input-tokens-per-s-per-gpu",
-        "3000",
-        "--output-tokens-per-s-per-gpu",
-        "1000",
-    )
+    args = ("cost", "--hardware", "h100-sxm", "--input-tokens-per-s-per-gpu", "3000", "--output-tokens-per-s-per-gpu")
+    d = invoke_json(*args, "1000")
     assert d["preset"] == "owned-neocloud"
     assert d["tokens_per_s_per_gpu_total"] == pytest.approx(4000)
     p = d["usd_per_gpu_hour"]
@@ -172,17 +165,7 @@ def test_cost_default_preset_and_input_output_split():
     assert d["usd_per_mtok_output_inferencex"] == pytest.approx(p / (1000 * 3600 / 1e6))
     assert d["usd_per_mtok_total"] == pytest.approx(p / (4000 * 3600 / 1e6))
     # with the prefill share of GPU time (30%): input = 0.3 p / (3000 x 3600 / 1e6), output = 0.7 p / (1000 x ...)
-    d = invoke_json(
-        "cost",
-        "--hardware",
-        "h100-sxm",
-        "--input-tokens-per-s-per-gpu",
-        "3000",
-        "--output-tokens-per-s-per-gpu",
-        "1000",
-        "--prefill-gpu-time-share",
-        "0.3",
-    )
+    d = invoke_json(*args, "1000", "--prefill-gpu-time-share", "0.3")
     assert d["usd_per_mtok_input"] == pytest.approx(0.3 * p / (3000 * 3600 / 1e6))
     assert d["usd_per_mtok_output"] == pytest.approx(0.7 * p / (1000 * 3600 / 1e6))
     assert (3000 * d["usd_per_mtok_input"] + 1000 * d["usd_per_mtok_output"]) == pytest.approx(

@@ -165,15 +165,15 @@ def test_per_kind_costs_add_up_to_the_total(cost, tin, hit, tout, share, w, cach
 @pytest.mark.parametrize(
     "kw,field",
     [
-        (dict(prefill_gpu_time_share=1.5), "prefill_gpu_time_share"),
-        (dict(prefill_gpu_time_share=float("nan")), "prefill_gpu_time_share"),
-        (dict(cached_input_tokens=3e9), "cached_input_tokens"),
-        (dict(output_tokens=-1.0), "output_tokens"),
-        (dict(cache_cost_usd=float("inf")), "cache_cost_usd"),
+        ({"prefill_gpu_time_share": 1.5}, "prefill_gpu_time_share"),
+        ({"prefill_gpu_time_share": float("nan")}, "prefill_gpu_time_share"),
+        ({"cached_input_tokens": 3e9}, "cached_input_tokens"),
+        ({"output_tokens": -1.0}, "output_tokens"),
+        ({"cache_cost_usd": float("inf")}, "cache_cost_usd"),
     ],
 )
 def test_split_rejects_bad_input_naming_the_field(kw, field):
-    args = dict(input_tokens=1e9, output_tokens=1e8, prefill_gpu_time_share=0.3)
+    args = {"input_tokens": 1e9, "output_tokens": 1e8, "prefill_gpu_time_share": 0.3}
     args.update(kw)
     with pytest.raises(TokenfabError) as e:
         C.split_cost_by_token_kind(10.0, **args)

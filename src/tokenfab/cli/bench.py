@@ -253,7 +253,7 @@ def register(app: typer.Typer) -> None:
         ep: Optional[int] = typer.Option(None, "--ep"),
         dp: Optional[int] = typer.Option(None, "--dp"),
         calibration: Optional[str] = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
-        prefill_gpu_time_share: Optional[float] = typer.Option(None, "--prefill-gpu-time-share", help="share of GPU time in prefill, 0..1 (tokenfab estimate): splits $/M into input and output that add up"),
+        prefill_gpu_time_share: float | None = typer.Option(None, "--prefill-gpu-time-share", help="share of GPU time in prefill, 0..1 (tokenfab estimate): splits $/M into input and output that add up"),
         per_kind: str = typer.Option("gpu-time", "--per-kind", help="per-token-kind convention: gpu-time or inferencex"),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):

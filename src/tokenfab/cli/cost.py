@@ -64,7 +64,7 @@ CachedOpt = Annotated[
 ]
 
 ShareOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--prefill-gpu-time-share",
         help="Share of the GPU time spent in prefill, 0..1 (from `tokenfab estimate` or `frontier --json`): splits "

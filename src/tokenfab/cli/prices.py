@@ -230,7 +230,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         prices_file: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--prices-file",
                 help="Your own prices (YAML/JSON: prices: [{model, provider, input_usd_per_mtok, output_usd_per_mtok, "
@@ -238,14 +238,14 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         utilization: Annotated[
-            Optional[float],
+            float | None,
             typer.Option(
                 "--utilization",
                 help="Price the modeled GPU-hour at this busy share, in (0, 1] (default: the one named default).",
             ),
         ] = None,
         plan_file: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--plan",
                 help="A scenario YAML: price at that plan's operating point and average fleet utilization "
@@ -253,7 +253,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         plan_months: Annotated[
-            Optional[int], typer.Option("--plan-months", help="With --plan: months to plan (default the horizon).")
+            int | None, typer.Option("--plan-months", help="With --plan: months to plan (default the horizon).")
         ] = None,
         per_kind: Annotated[
             str,

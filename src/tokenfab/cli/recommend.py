@@ -266,17 +266,17 @@ def register(app: typer.Typer) -> None:
         peak_to_average: float = typer.Option(
             1.0, "--peak-to-average", help="busiest hour / average demand (the fleet is sized for the busiest hour)"
         ),
-        target_peak_utilization: Optional[float] = typer.Option(
+        target_peak_utilization: float | None = typer.Option(
             None,
             "--target-peak-utilization",
             help="share of the fleet's capacity used in the busiest hour, in (0, 1] (default 0.8, data/economics.yaml)",
         ),
-        burst_factor: Optional[float] = typer.Option(
+        burst_factor: float | None = typer.Option(
             None,
             "--burst-factor",
             help="sub-hour burst over the peak-hour rate, >= 1 (default: from Poisson arrivals, p99 minute)",
         ),
-        spare_replicas: Optional[int] = typer.Option(
+        spare_replicas: int | None = typer.Option(
             None, "--spare-replicas", help="spare replicas per replica group (default 1: N+1; 0 for none)"
         ),
         calibration: CalibrationOpt = None,

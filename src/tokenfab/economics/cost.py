@@ -84,6 +84,14 @@ def _arr(x, field: str, *, allow_zero: bool = False) -> np.ndarray:
     return a
 
 
+def _fraction(x, field: str) -> np.ndarray:
+    """:func:`_arr` (finite, >= 0) and at most 1, the field named."""
+    a = _arr(x, field, allow_zero=True)
+    if np.any(a > 1):
+        raise TokenfabError("out of range", field=field, expected="0..1", got=float(np.max(a)))
+    return a
+
+
 def _out(a):
     a = np.asarray(a, dtype=float)
     return float(a) if a.ndim == 0 else a
@@ -150,12 +158,8 @@ def split_cost_by_token_kind(
     tin = _arr(input_tokens, "input_tokens", allow_zero=True)
     tout = _arr(output_tokens, "output_tokens", allow_zero=True)
     tc = _arr(cached_input_tokens, "cached_input_tokens", allow_zero=True)
-    s = _arr(prefill_gpu_time_share, "prefill_gpu_time_share", allow_zero=True)
-    w = _arr(cached_input_cost_fraction, "cached_input_cost_fraction", allow_zero=True)
-    if np.any(s > 1):
-        raise TokenfabError("out of range", field="prefill_gpu_time_share", expected="0..1", got=float(np.max(s)))
-    if np.any(w > 1):
-        raise TokenfabError("out of range", field="cached_input_cost_fraction", expected="0..1", got=float(np.max(w)))
+    s = _fraction(prefill_gpu_time_share, "prefill_gpu_time_share")
+    w = _fraction(cached_input_cost_fraction, "cached_input_cost_fraction")
     if np.any(tc > tin * (1 + 1e-12)):
         raise TokenfabError(
             "more cached input tokens than input tokens", field="cached_input_tokens", expected="<= input_tokens"
@@ -201,9 +205,7 @@ def per_kind_usd_per_mtok(
     price = _arr(usd_per_gpu_hour, "usd_per_gpu_hour", allow_zero=True)
     tin = _arr(input_tokens_per_s_per_gpu, "input_tokens_per_s_per_gpu", allow_zero=True)
     tout = _arr(output_tokens_per_s_per_gpu, "output_tokens_per_s_per_gpu", allow_zero=True)
-    h = _arr(cached_input_share, "cached_input_share", allow_zero=True)
-    if np.any(h > 1):
-        raise TokenfabError("out of range", field="cached_input_share", expected="0..1", got=float(np.max(h)))
+    h = _fraction(cached_input_share, "cached_input_share")
     if conv == "inferencex":
         with np.errstate(divide="ignore", invalid="ignore"):
             c_in = np.where(tin > 0, price / (tin * units.S_PER_HOUR / units.MTOK), np.nan)

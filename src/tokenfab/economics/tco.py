@@ -95,7 +95,7 @@ class TcoInputs(BaseModel):
     maintenance_fraction_per_year: float = Field(default=0.0, ge=0)  # of all-in capex
     software_usd_per_gpu_hour: float = Field(default=0.0, ge=0)  # per wall-clock hour
     # the system bill of materials the capex comes from (data/systems.yaml), line -> USD per GPU (sums to capex)
-    system: Optional[str] = None
+    system: str | None = None
     capex_lines_usd_per_gpu: dict[str, float] = Field(default_factory=dict)
     sources: dict[str, str] = Field(default_factory=dict)
 
@@ -271,16 +271,21 @@ def owned_wallclock_usd_per_hour(
     }
 
 
-@lru_cache(maxsize=1)
-def _presets_raw() -> dict:
-    raw = read_yaml(data_path("tco_presets.yaml"))
-    if not isinstance(raw, dict) or "presets" not in raw or "defaults" not in raw:
-        raise TokenfabError("malformed TCO presets file (needs 'defaults' and 'presets')", field="tco_presets.yaml")
+def _data_mapping(name: str, keys: tuple[str, ...], what: str) -> dict:
+    """A bundled data file that must be a mapping with ``keys`` (an error names the file otherwise)."""
+    raw = read_yaml(data_path(name))
+    if not isinstance(raw, dict) or any(k not in raw for k in keys):
+        raise TokenfabError(f"malformed {what} file (needs {' and '.join(map(repr, keys))})", field=name)
     return raw
 
 
+@lru_cache(maxsize=1)
+def _presets_raw() -> dict:
+    return _data_mapping("tco_presets.yaml", ("defaults", "presets"), "TCO presets")
+
+
 def load_presets() -> dict:
-    """The parsed data/tco_presets.yaml: ``defaults``, ``presets``, ``inferencex``, ``capex_usd_per_gpu``,
+    """The parsed data/tco_presets.yaml: ``defaults``, ``presets``, ``rentals``, ``inferencex``,
     ``host_overhead_factor`` (a copy; every figure is {value, source, as_of})."""
     return copy.deepcopy(_presets_raw())
 
@@ -318,7 +323,7 @@ def rental_covered_keys(term: str) -> list[str]:
     return list((_presets_raw().get("rentals", {}).get(term)) or {})
 
 
-def rental_price(term: str, hardware_key: str) -> Optional[dict]:
+def rental_price(term: str, hardware_key: str) -> dict | None:
     """The cited rental figure {value, low, high, source, as_of} of ``hardware_key`` for ``term`` (None if none)."""
     fig = (_presets_raw().get("rentals", {}).get(term) or {}).get(hardware_key)
     return dict(fig) if fig else None
@@ -329,10 +334,7 @@ def rental_price(term: str, hardware_key: str) -> Optional[dict]:
 # ---------------------------------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _systems_raw() -> dict:
-    raw = read_yaml(data_path("systems.yaml"))
-    if not isinstance(raw, dict) or "systems" not in raw or "lines" not in raw:
-        raise TokenfabError("malformed systems file (needs 'lines' and 'systems')", field="systems.yaml")
-    return raw
+    return _data_mapping("systems.yaml", ("lines", "systems"), "systems")
 
 
 def load_systems() -> dict:
@@ -348,7 +350,7 @@ CAPEX_LINES = tuple(_systems_raw()["lines"])
 CAPEX_LINE_DESCRIPTIONS = dict(_systems_raw()["lines"])
 
 
-def system_for(hardware_key: str) -> Optional[tuple[str, dict]]:
+def system_for(hardware_key: str) -> tuple[str, dict] | None:
     """(system key, system) of the bundled system built from ``hardware_key``, or None."""
     for k, s in _systems_raw()["systems"].items():
         if s.get("hardware") == hardware_key:
@@ -364,7 +366,7 @@ class SystemCapex:
     system: str
     name: str
     gpus: int
-    usd_per_gpu: Optional[float]
+    usd_per_gpu: float | None
     lines: dict  # line -> {usd_per_gpu, value, unit, source, as_of, note}
     missing: list  # "line: why"
 
@@ -418,7 +420,7 @@ def system_capex(system_key: str) -> SystemCapex:
     return SystemCapex(system_key, s.get("name", system_key), gpus, None if missing else total, info, missing)
 
 
-def system_it_kw_per_gpu(system_key: str) -> tuple[Optional[float], Optional[str]]:
+def system_it_kw_per_gpu(system_key: str) -> tuple[float | None, str | None]:
     """Published maximum IT power of a bundled system / its GPUs: (kW, citation), or (None, why)."""
     s = _systems_raw()["systems"][system_key]
     fig = s.get("power_kw_per_system") or {}
@@ -618,7 +620,7 @@ class TcoResult:
     inputs: TcoInputs
     sources: dict[str, str]
     notes: list[str] = field(default_factory=list)
-    system: Optional[str] = None  # the bill of materials in data/systems.yaml the capex comes from
+    system: str | None = None  # the bill of materials in data/systems.yaml the capex comes from
     capex_lines: list = field(default_factory=list)  # capex_line_breakdown rows (owned, with a bill of materials)
 
     @property

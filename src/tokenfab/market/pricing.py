@@ -39,7 +39,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml import YAMLError
@@ -153,7 +154,7 @@ def _observed_dates(text) -> list[_dt.date]:
 
 
 @lru_cache(maxsize=8)
-def _latest_data_date(today: _dt.date) -> Optional[_dt.date]:
+def _latest_data_date(today: _dt.date) -> _dt.date | None:
     """The latest observation date in the bundled data's price comments ('checked on', 'as of', 'launched on' ...)
     not after ``today`` (scheduled price changes and 'rates apply through' dates are not observations)."""
     dates: list[_dt.date] = []
@@ -186,7 +187,7 @@ def genai_prices_snapshot(today: _dt.date | None = None) -> dict:
     }
 
 
-def price_age_days(as_of: str | None, today: _dt.date | None = None) -> Optional[int]:
+def price_age_days(as_of: str | None, today: _dt.date | None = None) -> int | None:
     """Days between an ISO date (YYYY-MM-DD, or a text starting with one) and ``today`` (None when not a date)."""
     d = _dates_in(as_of or "")
     if not d:
@@ -238,7 +239,7 @@ def _prices_on(m, day: _dt.date) -> dict:
     seen: dict[str, list] = {f: [] for f in fields}
     tiered = False
     for mins in _DAY_TIMES_MIN:
-        when = _dt.datetime.combine(day, _dt.time(mins // 60, mins % 60), tzinfo=_dt.timezone.utc)
+        when = _dt.datetime.combine(day, _dt.time(mins // 60, mins % 60), tzinfo=_dt.UTC)
         mp = m.get_prices(when)
         for f in fields:
             v, t = _num(getattr(mp, f, None))
@@ -266,11 +267,11 @@ class ProviderPrice:
     deprecated: bool = False
     source: str = ""
     as_of: str = ""
-    data_as_of: Optional[str] = None  # the date the price data are from (snapshot date, or the user file's as_of)
-    age_days: Optional[int] = None
+    data_as_of: str | None = None  # the date the price data are from (snapshot date, or the user file's as_of)
+    age_days: int | None = None
     stale: bool = False
     time_of_day: bool = False  # the provider charges less at some hours of the day
-    off_peak: Optional[dict] = None  # {input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok}
+    off_peak: dict | None = None  # {input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok}
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -331,9 +332,9 @@ class UserPrice(BaseModel):
 
     model: str = Field(min_length=1)
     provider: str = Field(min_length=1)
-    provider_model: Optional[str] = None
+    provider_model: str | None = None
     input_usd_per_mtok: float = Field(ge=0, le=1e6, allow_inf_nan=False)
-    cached_input_usd_per_mtok: Optional[float] = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
+    cached_input_usd_per_mtok: float | None = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
     output_usd_per_mtok: float = Field(ge=0, le=1e6, allow_inf_nan=False)
     as_of: str
     source: str = Field(min_length=1)
@@ -494,7 +495,7 @@ def provider_prices(
     user's own prices for this model (and are the only prices when the mapping has none)."""
     res = resolve(model, compare_with=compare_with)
     mine = [
-        user_price(u, (when or _dt.datetime.now(tz=_dt.timezone.utc)).date())
+        user_price(u, (when or _dt.datetime.now(tz=_dt.UTC)).date())
         for u in (user_prices or [])
         if _same_model(u.model, res)
     ]
@@ -512,7 +513,7 @@ def provider_prices(
     return _listed_prices(res, provider=provider, provider_model=provider_model, when=when)
 
 
-def _same_model(name: str, res: "Resolution") -> bool:
+def _same_model(name: str, res: Resolution) -> bool:
     low = str(name).strip().lower()
     if low in (res.priced_model, str(res.requested).lower()):
         return True
@@ -523,12 +524,12 @@ def _same_model(name: str, res: "Resolution") -> bool:
 
 
 def _listed_prices(
-    res: "Resolution",
+    res: Resolution,
     *,
     provider: str | Sequence[str] | None = None,
     provider_model: str | None = None,
     when: _dt.datetime | None = None,
-) -> tuple["Resolution", list[ProviderPrice]]:
+) -> tuple[Resolution, list[ProviderPrice]]:
     """The genai-prices list prices of a resolved model (see provider_prices)."""
     provs = [p.strip().lower() for p in ([provider] if isinstance(provider, str) else (provider or [])) if p.strip()]
     if provider_model:
@@ -850,7 +851,7 @@ def price_check(
     res, prices = provider_prices(
         model, provider=provider, provider_model=provider_model, compare_with=compare_with, when=when, user_prices=ups
     )
-    today = (when or _dt.datetime.now(tz=_dt.timezone.utc)).date()
+    today = (when or _dt.datetime.now(tz=_dt.UTC)).date()
     snap = genai_prices_snapshot(today)
     w, w_note = serving_weights(res.open_model, weights)
     notes: list[str] = [w_note]

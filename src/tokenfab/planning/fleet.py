@@ -127,7 +127,7 @@ class Headroom:
         burst_percentile=None,
         arrival_cv=None,
         spare_replicas=None,
-    ) -> "Headroom":
+    ) -> Headroom:
         """Validated (finite, in range, the field named as given); None keeps the named default."""
         d = cls()
         tpu = d.target_peak_utilization if target_peak_utilization is None else target_peak_utilization
@@ -500,7 +500,7 @@ def _disagg_parts(sw: "S.Sweep", ids: np.ndarray) -> dict:
     )
 
 
-def _disagg_fleet_columns(sw: "S.Sweep", rate: float, ids: np.ndarray, spare: int = 0):
+def _disagg_fleet_columns(sw: S.Sweep, rate: float, ids: np.ndarray, spare: int = 0):
     """compose_disagg_fleet on the disaggregated sweep rows ``ids``, then ``spare`` more prefill and decode replicas
     (N+1 per pool): (x, y, fleet GPUs, TTFT ms, ok)."""
     d = _disagg_parts(sw, ids)
@@ -534,7 +534,7 @@ def _disagg_budget_columns(sw: "S.Sweep", max_gpus: int, ids: np.ndarray):
     return x[k, cols], y[k, cols], lam[k, cols], ttft[k, cols]
 
 
-def fleet_sizes(sw: "S.Sweep", rate_rps: float, ids, spare: int = 0) -> dict:
+def fleet_sizes(sw: S.Sweep, rate_rps: float, ids, spare: int = 0) -> dict:
     """Fleet size of each sweep row ``ids`` for ``rate_rps`` requests/s (the sizing rate; arrays over all rows of the
     sweep; rows not in ``ids`` get 0 GPUs): whole replicas = ceil(rate / replica requests/s) + ``spare``, or for
     disaggregated rows the fleet composed for the demand (:func:`compose_disagg_fleet`) with ``spare`` more prefill
@@ -583,7 +583,7 @@ class FleetCandidates:
     spare: int = 0  # spare replicas per replica group (N+1)
 
 
-def fleet_candidates(sw: "S.Sweep", ids, spare: int = 0) -> FleetCandidates:
+def fleet_candidates(sw: S.Sweep, ids, spare: int = 0) -> FleetCandidates:
     """Prepare the sweep rows ``ids`` (SLA-meeting, requests/s > 0) for :func:`fewest_gpus` and :func:`gpu_bounds`,
     with ``spare`` replicas per replica group."""
     c = sw.cols

@@ -264,10 +264,10 @@ class Pricing(_Strict):
     margin of the target price the plan reports (default: data/economics.yaml margins.target_gross_margin_pct)."""
 
     usd_per_mtok_input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    usd_per_mtok_cached_input: Optional[float] = Field(default=None, ge=0, allow_inf_nan=False)
+    usd_per_mtok_cached_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     usd_per_mtok_output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     yearly_price_decline_pct: float = Field(default=0.0, ge=0, lt=100, allow_inf_nan=False)
-    target_gross_margin_pct: Optional[float] = Field(default=None, ge=0, lt=100, allow_inf_nan=False)
+    target_gross_margin_pct: float | None = Field(default=None, ge=0, lt=100, allow_inf_nan=False)
     source: str = ""
 
     @property
@@ -295,10 +295,10 @@ class CostAllocation(_Strict):
     cached input token within prefill (default CACHED_INPUT_COST_FRACTION). ``method: weights`` (the default when
     ``output`` is given): relative cost weights per kind (tokenfab.planning.plan.allocate_cost)."""
 
-    method: Optional[Literal["gpu-time", "weights"]] = None
+    method: Literal["gpu-time", "weights"] | None = None
     input: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    cached_input: Optional[float] = Field(default=None, ge=0, le=1, allow_inf_nan=False)
-    output: Optional[float] = Field(default=None, gt=0, allow_inf_nan=False)
+    cached_input: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    output: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     @property
     def resolved_method(self) -> str:
@@ -309,12 +309,12 @@ class HeadroomSpec(_Strict):
     """Fleet headroom (tokenfab.planning.fleet.Headroom; None = the named defaults of data/economics.yaml): the fleet
     is sized for peak-hour requests/s x burst factor / target peak utilization, plus spare replicas per group."""
 
-    target_peak_utilization: Optional[float] = Field(default=None, gt=0, le=1, allow_inf_nan=False)
-    burst_factor: Optional[float] = Field(default=None, ge=1, le=100, allow_inf_nan=False)
-    burst_window_s: Optional[float] = Field(default=None, gt=0, le=86400, allow_inf_nan=False)
-    burst_percentile: Optional[float] = Field(default=None, ge=0.5, lt=1, allow_inf_nan=False)
-    arrival_cv: Optional[float] = Field(default=None, ge=0, le=100, allow_inf_nan=False)
-    spare_replicas: Optional[int] = Field(default=None, ge=0, le=1000)
+    target_peak_utilization: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
+    burst_factor: float | None = Field(default=None, ge=1, le=100, allow_inf_nan=False)
+    burst_window_s: float | None = Field(default=None, gt=0, le=86400, allow_inf_nan=False)
+    burst_percentile: float | None = Field(default=None, ge=0.5, lt=1, allow_inf_nan=False)
+    arrival_cv: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
+    spare_replicas: int | None = Field(default=None, ge=0, le=1000)
 
 
 class FleetTransition(_Strict):
