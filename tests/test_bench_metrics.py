@@ -435,8 +435,14 @@ def test_economics_uses_the_cost_module():
     p = pts[0]
     assert p["total_tokens_per_s_per_gpu"] == pytest.approx(400.0)
     assert p["output_tokens_per_s_per_gpu"] == pytest.approx(100.0)
-    # metrics.md: $/M = price / (tok/s/GPU x 3600 / 1e6) = 2 / (100 x 3600 / 1e6) = 5.556
-    assert p["usd_per_mtok_output"] == pytest.approx(2.0 / (100 * 3600 / 1e6))
+    # metrics.md: $/M = price / (tok/s/GPU x 3600 / 1e6) = 2 / (100 x 3600 / 1e6) = 5.556 (InferenceX, whole GPU-hour)
+    assert p["usd_per_mtok_output_inferencex"] == pytest.approx(2.0 / (100 * 3600 / 1e6))
+    # the GPU-time split needs the prefill share: not computed without it; with 25% prefill time:
+    # output = 0.75 x 2 / (100 x 3600 / 1e6) = 4.167, input = 0.25 x 2 / (300 x 3600 / 1e6) = 0.463
+    assert p["usd_per_mtok_output"] is None
+    q = report.economics(runs, gpus=2, usd_per_gpu_hour=2.0, prefill_gpu_time_share=0.25)[0]
+    assert q["usd_per_mtok_output"] == pytest.approx(0.75 * 2.0 / (100 * 3600 / 1e6))
+    assert q["usd_per_mtok_input"] == pytest.approx(0.25 * 2.0 / (300 * 3600 / 1e6))
     assert p["usd_per_mtok_total"] == pytest.approx(2.0 / (400 * 3600 / 1e6))
     # tokens/s per MW = tok/s/GPU x 1000 / kW per GPU
     assert p["tokens_per_s_per_mw_total"] == pytest.approx(400 * 1000 / 1.73)

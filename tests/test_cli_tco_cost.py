@@ -93,7 +93,13 @@ def test_tco_flags_override_the_preset():
 
 def test_tco_plain_price_and_inferencex_preset():
     d = invoke_json("tco", "--hardware", "h100-sxm", "--usd-per-gpu-hour", "2.25")
-    assert d["usd_per_gpu_hour"] == pytest.approx(2.25) and d["method"] == "price"
+    # a rented GPU-hour is paid busy or idle: at the one utilization default a busy hour costs price / u
+    u = d["utilization"]
+    assert u == pytest.approx(0.5) and "named default" in d["utilization_basis"]
+    assert d["usd_per_gpu_hour_wallclock"] == pytest.approx(2.25) and d["method"] == "price"
+    assert d["usd_per_gpu_hour"] == pytest.approx(2.25 / u)
+    d = invoke_json("tco", "--hardware", "h100-sxm", "--usd-per-gpu-hour", "2.25", "--utilization", "1")
+    assert d["usd_per_gpu_hour"] == pytest.approx(2.25)
     d = invoke_json("tco", "--hardware", "b200", "--preset", "inferencex-rental")
     assert d["usd_per_gpu_hour"] == pytest.approx(2.90) and d["kw_per_gpu_all_in"] == pytest.approx(2.17)
 
@@ -106,15 +112,28 @@ def test_cost_reproduces_inferencex_b200_point_json():
     )
     for key in (
         "usd_per_mtok_total",
-        "usd_per_mtok_input",
-        "usd_per_mtok_output",
+        "usd_per_mtok_input_inferencex",
+        "usd_per_mtok_output_inferencex",
         "tokens_per_s_per_mw",
         "joules_per_token",
     ):
         assert isinstance(d[key], float), key
     assert round(d["usd_per_mtok_total"], 4) == 0.0403
     assert round(d["tokens_per_s_per_mw"] / 1e6, 2) == 6.19
-    assert d["usd_per_mtok_input"] == d["usd_per_mtok_output"] == d["usd_per_mtok_total"]
+    assert d["usd_per_mtok_input_inferencex"] == d["usd_per_mtok_output_inferencex"] == d["usd_per_mtok_total"]
+    assert d["usd_per_mtok_input"] is None and d["per_kind_convention"] == "gpu-time"  # no prefill share given
+    x = invoke_json(
+        "cost",
+        "--hardware",
+        "b200",
+        "--preset",
+        "inferencex-hyperscaler",
+        "--tokens-per-s-per-gpu",
+        "13429.7",
+        "--per-kind",
+        "inferencex",
+    )
+    assert x["usd_per_mtok_input"] == x["usd_per_mtok_output"] == x["usd_per_mtok_total"]
     assert d["joules_per_token"] == pytest.approx(2170 / 13429.7)
     assert d["tco"]["usd_per_gpu_hour"] == pytest.approx(1.95)
     assert d["preset"] == "inferencex-hyperscaler"
@@ -129,35 +148,49 @@ def test_cost_table_is_explained():
         "InferenceX",
         "usd_per_mtok_total",
         "J/token",
-        "equal the total",
+        "prefill share of GPU time",
         "13,429.7",
+        "utilization 1",
     ):
         assert needle in r.stdout, needle
 
 
 def test_cost_default_preset_and_input_output_split():
-    d = invoke_json(
-        "cost",
-        "--hardware",
-        "h100-sxm",
-        "--input-tokens-per-s-per-gpu",
-        "3000",
-        "--output-tokens-per-s-per-gpu",
-        "1000",
-    )
+    args = ("cost", "--hardware", "h100-sxm", "--input-tokens-per-s-per-gpu", "3000", "--output-tokens-per-s-per-gpu")
+    d = invoke_json(*args, "1000")
     assert d["preset"] == "owned-neocloud"
     assert d["tokens_per_s_per_gpu_total"] == pytest.approx(4000)
     p = d["usd_per_gpu_hour"]
-    assert d["usd_per_mtok_input"] == pytest.approx(p / (3000 * 3600 / 1e6))
-    assert d["usd_per_mtok_output"] == pytest.approx(p / (1000 * 3600 / 1e6))
+    assert d["usd_per_mtok_input_inferencex"] == pytest.approx(p / (3000 * 3600 / 1e6))
+    assert d["usd_per_mtok_output_inferencex"] == pytest.approx(p / (1000 * 3600 / 1e6))
     assert d["usd_per_mtok_total"] == pytest.approx(p / (4000 * 3600 / 1e6))
+    # with the prefill share of GPU time (30%): input = 0.3 p / (3000 x 3600 / 1e6), output = 0.7 p / (1000 x ...)
+    d = invoke_json(*args, "1000", "--prefill-gpu-time-share", "0.3")
+    assert d["usd_per_mtok_input"] == pytest.approx(0.3 * p / (3000 * 3600 / 1e6))
+    assert d["usd_per_mtok_output"] == pytest.approx(0.7 * p / (1000 * 3600 / 1e6))
+    assert (3000 * d["usd_per_mtok_input"] + 1000 * d["usd_per_mtok_output"]) == pytest.approx(
+        4000 * d["usd_per_mtok_total"]
+    )
     r = invoke("cost", "--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "2000")
     assert "no --preset given" in r.stdout
 
 
 def test_cost_plain_price():
-    d = invoke_json("cost", "--hardware", "h100-sxm", "--usd-per-gpu-hour", "3.6", "--tokens-per-s-per-gpu", "1000")
+    d = invoke_json(
+        "cost",
+        "--hardware",
+        "h100-sxm",
+        "--usd-per-gpu-hour",
+        "3.6",
+        "--tokens-per-s-per-gpu",
+        "1000",
+        "--utilization",
+        "1",
+    )
     assert d["usd_per_mtok_total"] == pytest.approx(1.0)
+    # at the default utilization (0.5) the idle half of the rented hours is paid by the served tokens
+    d = invoke_json("cost", "--hardware", "h100-sxm", "--usd-per-gpu-hour", "3.6", "--tokens-per-s-per-gpu", "1000")
+    assert d["usd_per_mtok_total"] == pytest.approx(2.0)
 
 
 # ---------------------------------------------------------------- errors: one line, exit 2, field named

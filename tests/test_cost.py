@@ -58,19 +58,26 @@ def test_inferencex_point_through_the_preset():
 
 
 # ---------------------------------------------------------------- input / output split
-def test_total_only_gives_equal_input_and_output_costs():
+def test_total_only_gives_no_per_kind_split_unless_inferencex():
     c = C.compute_cost(2.0, total_tokens_per_s_per_gpu=1000.0)
     # 2.0 / (1000 x 3600 / 1e6) = 2.0 / 3.6 = 0.5556
     assert c.usd_per_mtok_total == pytest.approx(2.0 / 3.6)
-    assert c.usd_per_mtok_input == c.usd_per_mtok_output == c.usd_per_mtok_total
-    assert c.usd_per_mtok_blended == pytest.approx(c.usd_per_mtok_total)
-    assert c.split == "total-only" and any("equal the total" in n for n in c.notes)
+    # the GPU-time split needs the token mix and the prefill share: not computed, and the notes say what to give
+    assert c.usd_per_mtok_input is None and c.usd_per_mtok_output is None and c.usd_per_mtok_blended is None
+    assert c.per_kind_convention == "gpu-time" and any("--prefill-gpu-time-share" in n for n in c.notes)
+    # InferenceX's convention, asked for: with only a total, input = output = total
+    x = C.compute_cost(2.0, total_tokens_per_s_per_gpu=1000.0, per_kind="inferencex")
+    assert x.usd_per_mtok_input == x.usd_per_mtok_output == x.usd_per_mtok_total
+    assert x.usd_per_mtok_blended == pytest.approx(x.usd_per_mtok_total)
+    assert x.split == "total-only" and any("equal the total" in n for n in x.notes)
     assert c.tokens_per_s_per_mw is None and c.joules_per_token is None
 
 
-def test_input_output_split_follows_inferencex():
+def test_inferencex_convention_is_kept_by_flag_and_in_its_own_fields():
     # 1k/1k-like: 3000 input + 1000 output tok/s per GPU at $3.6/GPU-h (3.6 $/h = 1e-3 $/s)
-    c = C.compute_cost(3.6, input_tokens_per_s_per_gpu=3000.0, output_tokens_per_s_per_gpu=1000.0)
+    c = C.compute_cost(
+        3.6, input_tokens_per_s_per_gpu=3000.0, output_tokens_per_s_per_gpu=1000.0, per_kind="inferencex"
+    )
     assert c.tokens_per_s_per_gpu_total == pytest.approx(4000.0)
     assert c.usd_per_mtok_total == pytest.approx(3.6 / (4000 * 3600 / 1e6))  # 0.25
     assert c.usd_per_mtok_input == pytest.approx(3.6 / (3000 * 3600 / 1e6))  # 0.3333
@@ -80,6 +87,9 @@ def test_input_output_split_follows_inferencex():
     # cached input at the default 10% of input cost
     assert C.CACHED_INPUT_COST_FRACTION == 0.1
     assert c.usd_per_mtok_cached_input == pytest.approx(0.1 / 3)
+    # the InferenceX values are always there, whatever the convention
+    g = C.compute_cost(3.6, input_tokens_per_s_per_gpu=3000.0, output_tokens_per_s_per_gpu=1000.0)
+    assert g.usd_per_mtok_input_inferencex == pytest.approx(1 / 3) and g.usd_per_mtok_output_inferencex == 1.0
     # an explicit total (disaggregated serving) is used as given
     d = C.compute_cost(
         3.6, input_tokens_per_s_per_gpu=3000.0, output_tokens_per_s_per_gpu=1000.0, total_tokens_per_s_per_gpu=2000.0
@@ -87,8 +97,94 @@ def test_input_output_split_follows_inferencex():
     assert d.usd_per_mtok_total == pytest.approx(0.5)
 
 
+def test_gpu_time_split_by_hand():
+    """$3.6 per GPU-hour, 3000 input + 1000 output tok/s, 20% of the GPU time in prefill, half the input cached:
+    per hour 10.8 M input (5.4 M cached) and 3.6 M output tokens; prefill $0.72, decode $2.88.
+    $/M input = 0.72 / (5.4 + 0.1 x 5.4) = 0.121212; cached = 0.0121212; output = 2.88 / 3.6 = 0.8;
+    total = 3.6 / 14.4 = 0.25. The kinds add back to the $3.6."""
+    c = C.compute_cost(
+        3.6,
+        input_tokens_per_s_per_gpu=3000.0,
+        output_tokens_per_s_per_gpu=1000.0,
+        prefill_gpu_time_share=0.2,
+        cached_input_share=0.5,
+    )
+    assert c.usd_per_mtok_input == pytest.approx(0.72 / 5.94)
+    assert c.usd_per_mtok_cached_input == pytest.approx(0.1 * 0.72 / 5.94)
+    assert c.usd_per_mtok_output == pytest.approx(0.8)
+    assert c.usd_per_mtok_total == pytest.approx(0.25)
+    back = 5.4 * c.usd_per_mtok_input + 5.4 * c.usd_per_mtok_cached_input + 3.6 * c.usd_per_mtok_output
+    assert back == pytest.approx(3.6)
+    # the one split function, directly (a month: $1,000 over 2e9 input of which 1e9 cached and 1e8 output tokens)
+    sp = C.split_cost_by_token_kind(
+        1000.0,
+        input_tokens=2e9,
+        cached_input_tokens=1e9,
+        output_tokens=1e8,
+        prefill_gpu_time_share=0.5,
+        cache_cost_usd=50,
+    )
+    assert sp["usd_per_mtok_output"] == pytest.approx(500 / 100)
+    assert sp["usd_per_mtok_input"] == pytest.approx(500 / 1100)
+    assert sp["usd_per_mtok_cached_input"] == pytest.approx(0.1 * 500 / 1100 + 50 / 1000)
+    assert sp["usd_per_mtok_total"] == pytest.approx(1050 / 2100)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.floats(0.01, 1e6),
+    st.floats(1.0, 1e12),
+    st.floats(0.0, 1.0),
+    st.floats(1.0, 1e12),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1e5),
+)
+def test_per_kind_costs_add_up_to_the_total(cost, tin, hit, tout, share, w, cache):
+    """Law: uncached x $in + cached x $cached + output x $out = cost + cache cost, for any mix (the convention
+    the issue asks for: the kinds add up to the total at the stated token mix)."""
+    sp = C.split_cost_by_token_kind(
+        cost,
+        input_tokens=tin,
+        cached_input_tokens=tin * hit,
+        output_tokens=tout,
+        prefill_gpu_time_share=share,
+        cached_input_cost_fraction=w,
+        cache_cost_usd=cache,
+    )
+    uncached, cached = tin * (1 - hit), tin * hit
+    weighted = uncached + w * cached
+    if weighted <= 0:
+        return  # no input tokens to carry the prefill cost: the input price is undefined (NaN)
+    back = (uncached * sp["usd_per_mtok_input"] + cached * sp["usd_per_mtok_cached_input"]) / 1e6
+    back += tout * sp["usd_per_mtok_output"] / 1e6
+    assert back == pytest.approx(cost + cache, rel=1e-9, abs=1e-9)
+    assert sp["usd_per_mtok_total"] * (tin + tout) / 1e6 == pytest.approx(cost + cache, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        ({"prefill_gpu_time_share": 1.5}, "prefill_gpu_time_share"),
+        ({"prefill_gpu_time_share": float("nan")}, "prefill_gpu_time_share"),
+        ({"cached_input_tokens": 3e9}, "cached_input_tokens"),
+        ({"output_tokens": -1.0}, "output_tokens"),
+        ({"cache_cost_usd": float("inf")}, "cache_cost_usd"),
+    ],
+)
+def test_split_rejects_bad_input_naming_the_field(kw, field):
+    args = {"input_tokens": 1e9, "output_tokens": 1e8, "prefill_gpu_time_share": 0.3}
+    args.update(kw)
+    with pytest.raises(TokenfabError) as e:
+        C.split_cost_by_token_kind(10.0, **args)
+    assert e.value.field == field
+    with pytest.raises(TokenfabError) as e:
+        C.compute_cost(1.0, total_tokens_per_s_per_gpu=10.0, per_kind="whole")
+    assert e.value.field == "per_kind"
+
+
 def test_cached_fraction_and_blend_ratio_are_parameters():
-    c = C.compute_cost(1.0, total_tokens_per_s_per_gpu=100.0, cached_input_cost_fraction=0.5)
+    c = C.compute_cost(1.0, total_tokens_per_s_per_gpu=100.0, cached_input_cost_fraction=0.5, per_kind="inferencex")
     assert c.usd_per_mtok_cached_input == pytest.approx(0.5 * c.usd_per_mtok_input)
     assert C.blended_usd_per_mtok(1.0, 5.0) == pytest.approx(2.0)  # (3 x 1 + 5) / 4
     assert C.blended_usd_per_mtok(1.0, 5.0, 1.0) == pytest.approx(3.0)  # 1:1

@@ -96,6 +96,7 @@ def test_fleet_at_rates_matches_fleet_recommend(rate):
         ttft_max_ms=2000.0,
         tpot_max_ms=50.0,
         usd_per_gpu_hour=1.0,
+        headroom=fleet.NO_HEADROOM,  # fleet_at_rates sizes at the rate it is given
     )
     assert mine == ref[0].gpus
 
@@ -143,6 +144,7 @@ def test_plan_fleet_equals_recommend_including_composed(hw, rate, hit):
         tpot_max_ms=BIG["tpot_max_ms"],
         usd_per_gpu_hour=1.0,
         prefix_hit_rate=hit,
+        headroom=fleet.NO_HEADROOM,
     )[0]
     assert int(f["gpus"][0]) == ref.gpus
     assert bool(f["composed"][0]) == ref.config.get("sizing", "").startswith("composed")
@@ -162,13 +164,13 @@ def test_a_composed_fleet_beats_whole_replicas_in_the_plan():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.floats(0.05, 400.0), st.sampled_from(["h100-sxm", "mi300x"]))
-def test_fewest_gpus_is_the_minimum_of_fleet_sizes(rate, hw):
-    """The pruned, vectorized sizing equals the minimum over every SLA-meeting row of fleet.fleet_sizes, and the cheap
-    bounds bracket it."""
+@given(st.floats(0.05, 400.0), st.sampled_from(["h100-sxm", "mi300x"]), st.integers(0, 2))
+def test_fewest_gpus_is_the_minimum_of_fleet_sizes(rate, hw, spare):
+    """The pruned, vectorized sizing equals the minimum over every SLA-meeting row of fleet.fleet_sizes (with the same
+    spare replicas per group), and the cheap bounds bracket it."""
     sw = P.workload_frontier(_big_workload(), (hw,)).sweep
-    cands = P.capacity_options(sw, 0)
-    sizes = fleet.fleet_sizes(sw, rate, cands.ids)
+    cands = P.capacity_options(sw, 0, spare)
+    sizes = fleet.fleet_sizes(sw, rate, cands.ids, spare)
     f = P.fleet_at_rates(cands, [rate, 2 * rate])
     assert f["gpus"][0] == sizes["gpus"][cands.ids].min()
     lo, up = fleet.gpu_bounds(cands, [rate, 2 * rate])
@@ -236,6 +238,7 @@ def test_breakeven_users_breaks_even(res):
     d = res.demand
     rev_per_user = h.monthly["revenue_usd"][i] / d.total_users[i]
     wall = h.tco["usd_per_gpu_hour_wallclock"]
+    hr = P.scenario_headroom(res.scenario)  # the fleet is re-sized with the plan's headroom
 
     def margin(users):
         gpus = 0
@@ -243,14 +246,17 @@ def test_breakeven_users_breaks_even(res):
             sw = P.workload_frontier(w, tuple(x.hardware for x in res.hardware)).sweep
             hw = [x.key for x in sw.hardware].index(h.hardware)
             rate = d.load[w.key]["peak_requests_per_s"][i] / d.total_users[i] * users
-            gpus += int(P.fleet_at_rates(P.capacity_options(sw, hw), [rate])["gpus"][0])
+            cands = P.capacity_options(sw, hw, hr.spare_replicas)
+            gpus += int(P.fleet_at_rates(cands, [hr.sizing_rate(rate)])["gpus"][0])
         return users * rev_per_user - (gpus * wall * units.HOURS_PER_MONTH + 10000)
 
     assert margin(u * 1.0001) >= 0
     assert margin(u * 0.5) < 0
     # the one-month form agrees with the all-months search
     fronts = {w.key: P.workload_frontier(w, tuple(x.hardware for x in res.hardware)) for w in d.workloads}
-    one = P.breakeven_users_for_month(d, fronts, h.hardware, i, wall, 10000, float(h.monthly["revenue_usd"][i]))
+    one = P.breakeven_users_for_month(
+        d, fronts, h.hardware, i, wall, 10000, float(h.monthly["revenue_usd"][i]), headroom=hr
+    )
     assert one == pytest.approx(u, rel=1e-9)
 
 

@@ -107,31 +107,41 @@ def test_margin_algebra_by_hand():
 
 
 def test_compare_by_hand():
-    """$3.60 per busy GPU-hour at 1000 tok/s (500 in + 500 out): total cost 3.6 / 3.6 = $1.00 per M; input and
-    output each carry the whole GPU-hour (InferenceX): $2.00 per M; cached input 10% of input = $0.20; blended 3:1
-    = $2.00. Price $0.50 in / $1.50 out at ISL = OSL: workload price $1.00 -> margin 0 (thin)."""
+    """$3.60 per busy GPU-hour at 1000 tok/s (500 in + 500 out), 20% of the GPU time in prefill: total cost
+    3.6 / 3.6 = $1.00 per M; by GPU time input 0.2 x 3.6 / 1.8 = $0.40 and output 0.8 x 3.6 / 1.8 = $1.60 per M (they
+    average to the total at 1:1); cached input 10% of input = $0.04; blended 3:1 = (3 x 0.4 + 1.6) / 4 = $0.70.
+    InferenceX's convention (by flag) charges the whole GPU-hour to each kind: $2.00. Price $0.50 in / $1.50 out at
+    ISL = OSL: workload price $1.00 -> margin 0 (thin); per kind +0.10 and -0.10, adding up to the workload margin."""
     point = {
         "usd_per_gpu_hour": 3.6,
         "total_tokens_per_s_per_gpu": 1000.0,
         "input_tokens_per_s_per_gpu": 500.0,
         "output_tokens_per_s_per_gpu": 500.0,
+        "prefill_gpu_time_share": 0.2,
     }
     price = pricing.ProviderPrice("x", "X", "m", None, 0.5, 0.05, 1.5, "same-weights")
     c = pricing.compare(price, point, isl=1000, osl=1000)
     mod = c["modeled_usd_per_mtok"]
-    assert mod["total"] == pytest.approx(1.0) and mod["input"] == pytest.approx(2.0)
-    assert mod["output"] == pytest.approx(2.0) and mod["cached_input"] == pytest.approx(0.2)
-    assert mod["blended_3to1"] == pytest.approx(2.0)
+    assert c["per_kind_convention"] == "gpu-time"
+    assert mod["total"] == pytest.approx(1.0) and mod["input"] == pytest.approx(0.4)
+    assert mod["output"] == pytest.approx(1.6) and mod["cached_input"] == pytest.approx(0.04)
+    assert mod["blended_3to1"] == pytest.approx(0.7)
+    assert c["input"]["margin_usd_per_mtok"] == pytest.approx(0.1)
+    assert c["output"]["margin_usd_per_mtok"] == pytest.approx(-0.1)
+    assert (c["input"]["margin_usd_per_mtok"] + c["output"]["margin_usd_per_mtok"]) / 2 == pytest.approx(
+        c["workload"]["margin_usd_per_mtok"], abs=1e-12
+    )
+    ix = pricing.compare(price, point, isl=1000, osl=1000, per_kind="inferencex")["modeled_usd_per_mtok"]
+    assert ix["input"] == pytest.approx(2.0) and ix["output"] == pytest.approx(2.0) and ix["total"] == 1.0
     assert c["workload"]["price_usd_per_mtok"] == pytest.approx(1.0)
     assert c["workload"]["margin_usd_per_mtok"] == pytest.approx(0.0, abs=1e-12)
     assert c["verdict"] == "thin" and c["comparability"] is None  # no speed given: judged on the margin
     slow = pricing.compare(price, {**point, "tokens_per_s_per_user": 3.0}, isl=1000, osl=1000)
     assert slow["verdict"] == pricing.NOT_COMPARABLE and slow["margin_verdict"] == "thin"
     assert pricing.compare(price, {**point, "tokens_per_s_per_user": 80.0}, isl=1000, osl=1000)["verdict"] == "thin"
-    assert c["input"]["margin_usd_per_mtok"] == pytest.approx(-1.5)
-    assert c["output"]["margin_usd_per_mtok"] == pytest.approx(-0.5)
-    assert c["cached_input"]["margin_usd_per_mtok"] == pytest.approx(-0.15)
+    assert c["cached_input"]["margin_usd_per_mtok"] == pytest.approx(0.05 - 0.04)
     assert c["blended_3to1"]["price_usd_per_mtok"] == pytest.approx((3 * 0.5 + 1.5) / 4)
+    assert c["blended_3to1"]["margin_usd_per_mtok"] == pytest.approx(0.75 - 0.7)
 
 
 @settings(max_examples=60, deadline=None)
@@ -242,7 +252,7 @@ def test_slow_point_is_not_comparable_and_goldilocks_gets_a_stand_in_point():
     if r.operating_points["b200"]["goldilocks"] is None:
         sub = [row for row in r.rows if row["instead_of"] == "goldilocks"]
         assert sub and any("no point reaches the goldilocks" in n for n in r.notes)
-        assert all(row["tokens_per_s_per_user"] >= floor or row["tier"] == "premium" for row in sub)
+        assert all(row["tokens_per_s_per_user"] >= floor or row["tier"] == "fastest" for row in sub)
 
 
 def test_modeled_precision_is_stated_and_selectable():

@@ -282,7 +282,17 @@ def test_cost_on_every_point(res):
     for p in d["points"]:
         usd = p["usd_per_gpu_hour"]
         assert p["usd_per_mtok_total"] == pytest.approx(usd / (p["total_tokens_per_s_per_gpu"] * 3600 / 1e6))
-        assert p["usd_per_mtok_output"] == pytest.approx(usd / (p["output_tokens_per_s_per_gpu"] * 3600 / 1e6))
+        out_mtok_h = p["output_tokens_per_s_per_gpu"] * 3600 / 1e6
+        in_mtok_h = p["input_tokens_per_s_per_gpu"] * 3600 / 1e6
+        # InferenceX: the whole GPU-hour per kind; the default split: the decode share of the GPU time to output
+        assert p["usd_per_mtok_output_inferencex"] == pytest.approx(usd / out_mtok_h)
+        s = p["prefill_gpu_time_share"]
+        assert 0.0 <= s <= 1.0
+        assert p["usd_per_mtok_output"] == pytest.approx(usd * (1 - s) / out_mtok_h)
+        # the kinds add up to the point's GPU-hour (no prefix cache here)
+        assert in_mtok_h * p["usd_per_mtok_input"] + out_mtok_h * p["usd_per_mtok_output"] == pytest.approx(usd)
+        if p["mode"] == "disagg":  # the rule for disaggregated units: the prefill pool's share of the unit's GPUs
+            assert s == pytest.approx(p["config"]["prefill_gpus"] / p["config"]["gpus"])
         kw = d["hardware"][p["hardware"]]["cost"]["kw_per_gpu_all_in"]
         assert p["tokens_per_s_per_mw"] == pytest.approx(p["total_tokens_per_s_per_gpu"] * 1000 / kw)
 
@@ -304,10 +314,18 @@ def test_tiers(res):
     g = [p for p in pts if p["tokens_per_s_per_user"] >= S.GOLDILOCKS_INTERACTIVITY]
     assert t["goldilocks"]["tokens_per_s_per_user"] >= S.GOLDILOCKS_INTERACTIVITY
     check_cheapest(t["goldilocks"], g)
+    # premium: the cheapest point in the fast band (>= 80 tok/s/user, OpenAI's Priority SLA), not the batch-1 extreme
+    assert S.PREMIUM_INTERACTIVITY == 80.0 and t["premium_interactivity"] == 80.0
+    fast = [p for p in pts if p["tokens_per_s_per_user"] >= S.PREMIUM_INTERACTIVITY]
+    if fast:
+        check_cheapest(t["premium"], fast)
+    else:
+        assert t["premium"] is None and "premium_note" in t
     top = max(p["tokens_per_s_per_user"] for p in pts)
-    assert t["premium"]["tokens_per_s_per_user"] >= top * (1 - tol_i)
+    assert t["fastest"]["tokens_per_s_per_user"] >= top * (1 - tol_i)
     near = [p for p in pts if p["tokens_per_s_per_user"] >= top * (1 - tol_i)]
-    assert t["premium"]["config"]["gpus"] == min(p["config"]["gpus"] for p in near)
+    assert t["fastest"]["config"]["gpus"] == min(p["config"]["gpus"] for p in near)
+    assert "OpenAI" in t["sources"]["premium"]
 
 
 class _FakeSweep:
@@ -349,8 +367,11 @@ def test_premium_prefers_a_small_replica_on_the_real_frontier():
     """llama-3.1-70b fp8 on h200: the disaggregated 1:16 unit (129 GPUs) is at most a fraction of a percent more
     interactive than 8 GPUs of TP8 at concurrency 1; premium picks the replica of 8 GPUs or fewer."""
     d = S.frontier(MODEL, "h200-sxm", isl=1024, osl=1024, weights="fp8").to_dict()
-    p = d["tiers"]["premium"]
+    p = d["tiers"]["fastest"]
     assert p["config"]["gpus"] <= 8
+    # the premium tier is the cheapest point at >= 80 tok/s/user, cheaper per token than the fastest point
+    pr = d["tiers"]["premium"]
+    assert pr["tokens_per_s_per_user"] >= 80.0 and pr["usd_per_mtok_total"] <= p["usd_per_mtok_total"]
     assert d["best"]["config"]["gpus"] == d["tiers"]["bulk"]["config"]["gpus"]
 
 
@@ -424,7 +445,8 @@ def test_unpriced_hardware_keeps_performance_and_warns():
     assert d["points"] and all(p["usd_per_mtok_total"] is None for p in d["points"])
     assert any("tpu-v6e" in w and "--usd-per-gpu-hour" in w for w in d["warnings"])
     d2 = S.frontier(MODEL, "tpu-v6e", isl=1024, osl=1024, weights="fp8", mode="agg", usd_per_gpu_hour=2.0).to_dict()
-    assert all(p["usd_per_gpu_hour"] == 2.0 for p in d2["points"])
+    u = d2["hardware"]["tpu-v6e"]["cost"]["utilization"]  # a rented hour is paid busy or idle: $/busy hour = 2 / u
+    assert all(p["usd_per_gpu_hour"] == pytest.approx(2.0 / u) for p in d2["points"])
 
 
 # ----------------------------------------------------------------------------------------------- laws of the search

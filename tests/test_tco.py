@@ -188,7 +188,9 @@ def _figures(d):
 
 def test_every_preset_figure_has_source_and_as_of():
     p = T.load_presets()
-    figs = list(_figures(p["defaults"])) + list(_figures(p["capex_usd_per_gpu"]))
+    figs = list(_figures(p["defaults"]))
+    for term in p["rentals"].values():
+        figs += list(_figures(term))
     figs += [
         ("host_overhead_factor", p["host_overhead_factor"]),
         ("chip_to_server_capex_factor", p["chip_to_server_capex_factor"]),
@@ -199,6 +201,7 @@ def test_every_preset_figure_has_source_and_as_of():
     for name, fig in figs:
         assert fig.get("source") and fig.get("as_of"), name
         assert isinstance(fig["value"], (int, float)), name
+        assert "/work/" not in fig["source"] and "shared/reference" not in fig["source"], name  # public sources only
     assert p["inferencex"]["source"] and p["inferencex"]["as_of"]
     # load_presets returns a copy: callers cannot corrupt the cache
     p["defaults"]["pue"]["value"] = 99
@@ -209,6 +212,11 @@ def test_named_presets_follow_the_brief():
     need = {
         "owned-hyperscaler",
         "owned-neocloud",
+        "owned-enterprise",
+        "rent-on-demand",
+        "rent-reserved-1y",
+        "rent-reserved-3y",
+        "rent-spot",
         "stress",
         "inferencex-hyperscaler",
         "inferencex-neocloud",
@@ -265,25 +273,64 @@ def test_inferencex_preset_on_uncovered_hardware_lists_covered_keys():
 
 def test_plain_price_overrides_everything():
     r = T.tco(H100_LIKE, usd_per_gpu_hour=2.5)
-    assert r.method == "price" and r.usd_per_gpu_hour == pytest.approx(2.5)
-    assert r.breakdown == {**{c: 0.0 for c in T.COMPONENTS}, T.PRICE_COMPONENT: 2.5}
+    assert r.method == "price" and r.usd_per_gpu_hour_wallclock == pytest.approx(2.5)
+    assert r.breakdown_wallclock == {**{c: 0.0 for c in T.COMPONENTS}, T.PRICE_COMPONENT: 2.5}
     # all-in kW = IT kW x PUE of the (default) preset: 1.275 x 1.4
     assert r.kw_per_gpu_all_in == pytest.approx(10.2 / 8 * 1.4)
-    # a rental is paid per wall-clock hour: at 50% utilization a busy hour costs twice as much
+    # a rental is paid per wall-clock hour: a busy hour costs price / utilization, at the one default utilization
+    u = T.default_utilization()
+    assert r.utilization == u and r.usd_per_gpu_hour == pytest.approx(2.5 / u)
     assert T.tco(H100_LIKE, usd_per_gpu_hour=2.5, utilization=0.5).usd_per_gpu_hour == pytest.approx(5.0)
-    # it also works where an inferencex preset has no price
+    # it also works where an inferencex preset has no price (InferenceX presets keep their utilization 1)
     assert T.tco(chip("l40s"), "inferencex-rental", usd_per_gpu_hour=0.9).usd_per_gpu_hour == pytest.approx(0.9)
+
+
+def test_one_utilization_default_everywhere_but_inferencex():
+    """Every owned and rented preset and a plain price use the same named default (data/tco_presets.yaml
+    defaults.utilization, cited); only the inferencex-* presets keep InferenceX's utilization 1; every result says
+    which it used."""
+    u = T.default_utilization()
+    assert 0 < u < 1 and T.load_presets()["defaults"]["utilization"]["source"]
+    for preset in T.preset_names():
+        kind = T.load_presets()["presets"][preset]["kind"]
+        r = T.tco(chip("b200"), preset) if kind != "rented" else T.tco("h100-sxm", preset)
+        if kind == "inferencex":
+            assert r.utilization == 1.0 and "InferenceX" in r.utilization_basis
+        else:
+            assert r.utilization == u, preset
+            assert f"utilization {u:g}" in r.utilization_basis and "named default" in r.utilization_basis
+
+
+def test_rented_presets_cite_their_price_and_range():
+    for term in ("rent-on-demand", "rent-reserved-1y", "rent-reserved-3y", "rent-spot"):
+        r = T.tco("h100-sxm", term)
+        fig = T.rental_price(T.load_presets()["presets"][term]["term"], "h100-sxm")
+        assert r.method == "price" and r.usd_per_gpu_hour_wallclock == pytest.approx(fig["value"])
+        assert fig["low"] <= fig["value"] <= fig["high"]
+        assert "range" in r.sources["price_usd_per_gpu_hour"] and fig["as_of"] in r.sources["price_usd_per_gpu_hour"]
+    # the terms order as the market does: spot < 3-year < 1-year < on demand (H100, cited figures)
+    p = [T.tco("h100-sxm", t).usd_per_gpu_hour_wallclock for t in ("rent-spot", "rent-reserved-3y")]
+    q = [T.tco("h100-sxm", t).usd_per_gpu_hour_wallclock for t in ("rent-reserved-1y", "rent-on-demand")]
+    assert max(p) < min(q) and q[0] < q[1]
+    # hardware without a cited price for the term: a clear error listing what is covered
+    with pytest.raises(TokenfabError) as e:
+        T.tco("l40s", "rent-spot")
+    assert e.value.field == "preset" and "h100-sxm" in str(e.value) and "--usd-per-gpu-hour" in str(e.value)
 
 
 # ---------------------------------------------------------------- capex and power resolution
 def test_capex_resolution_order():
+    # a bundled system's bill of materials first (h100-sxm -> hgx-h100)
+    usd, src = T.capex_usd_per_gpu_for(chip("h100-sxm"))
+    assert usd == pytest.approx(T.system_capex("hgx-h100").usd_per_gpu) and "hgx-h100" in src
+    # else the catalog's system price (a hardware file chip)
     usd, src = T.capex_usd_per_gpu_for(H100_LIKE)
     assert usd == pytest.approx(33750.0) and "price_usd_per_system" in src
     factor = T.load_presets()["chip_to_server_capex_factor"]["value"]
     usd, src = T.capex_usd_per_gpu_for(chip("x", price_usd_per_chip=10000.0))
     assert usd == pytest.approx(10000.0 * factor) and "chip_to_server_capex_factor" in src
-    usd, src = T.capex_usd_per_gpu_for(chip("b200"))  # no catalog price -> table proxy, says so
-    assert usd == pytest.approx(33750 * 1.5) and "proxy" in src
+    # a bundled system without a public price: nothing is invented
+    assert T.capex_usd_per_gpu_for(chip("mi355x")) == (None, None)
     assert T.capex_usd_per_gpu_for(chip("nothing")) == (None, None)
 
 
@@ -292,7 +339,15 @@ def test_missing_capex_asks_for_it():
         T.tco(chip("nothing"))
     assert e.value.field == "capex_usd_per_gpu" and "--capex-usd-per-gpu" in str(e.value)
     r = T.tco(chip("nothing"), capex_usd_per_gpu=20000)
-    assert r.capex_usd_per_gpu_all_in == pytest.approx(20000 * 1.3)  # default adders 0.20 + 0.10
+    assert r.capex_usd_per_gpu_all_in == pytest.approx(20000 * 1.3)  # no system BOM: the default adders 0.20 + 0.10
+    # a bundled system with no public accelerator price says so, and names what to give instead
+    with pytest.raises(TokenfabError) as e:
+        T.tco("mi355x")
+    msg = str(e.value)
+    assert e.value.field == "capex_usd_per_gpu" and "no public MI355X price" in msg and "rent-" in msg
+    # an all-in capex given for it replaces the bill of materials (no adders on top)
+    r = T.tco("mi355x", capex_usd_per_gpu=30000)
+    assert r.capex_usd_per_gpu_all_in == pytest.approx(30000) and not r.capex_lines
 
 
 def test_it_power_resolution_order():
@@ -301,7 +356,10 @@ def test_it_power_resolution_order():
     assert T.it_kw_per_gpu_for(H100_LIKE)[0] == pytest.approx(10.2 / 8)
     # TDP x host overhead factor; the factor is DGX H100 10.2 kW / (8 x 0.7 kW) so an H100 gets the same 1.275 kW
     kw, src = T.it_kw_per_gpu_for(chip("t", tdp_w=700.0))
-    assert kw == pytest.approx(10.2 / 8, rel=1e-3) and "host_overhead_factor" in src
+    assert kw == pytest.approx(10.2 / 8, rel=1e-3) and "host_overhead_factor" in src and "estimate" in src
+    # a bundled system: its published system power, not a TDP multiplier (DGX B200 14.3 kW / 8)
+    kw, src = T.it_kw_per_gpu_for(chip("b200", tdp_w=1000.0))
+    assert kw == pytest.approx(14.3 / 8) and "hgx-b200" in src
     assert T.it_kw_per_gpu_for(chip("none", tdp_w=None)) == (None, None)
     with pytest.raises(TokenfabError) as e:
         T.tco(chip("none", tdp_w=None), capex_usd_per_gpu=1000)
@@ -332,7 +390,9 @@ def test_bundled_catalog_examples():
     r = T.tco("gb200-nvl72")
     assert r.preset == "owned-neocloud" and any("default preset" in n for n in r.notes)
     assert r.kw_per_gpu_it == pytest.approx(120 / 72)
-    assert r.sources["capex_usd_per_gpu"].startswith("catalog")
+    assert r.system == "gb200-nvl72" and r.sources["capex_usd_per_gpu"].startswith("system bill of materials")
+    assert sum(x["usd_per_gpu"] for x in r.capex_lines) == pytest.approx(r.capex_usd_per_gpu_all_in)
+    assert sum(x["capital_usd_per_gpu_hour"] for x in r.capex_lines) == pytest.approx(r.breakdown["capital"])
     json.dumps(r.to_dict())  # plain JSON values
 
 

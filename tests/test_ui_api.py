@@ -186,7 +186,9 @@ def test_tco_default_preset_and_plain_price(client):
     assert d["preset"] == tco.DEFAULT_PRESET
     assert d["usd_per_gpu_hour"] == pytest.approx(tco.tco("b200").usd_per_gpu_hour)
     d = client.post("/api/tco", json={"hardware": "b200", "overrides": {"price_usd_per_gpu_hour": 3.5}}).json()
-    assert d["method"] == "price" and d["usd_per_gpu_hour"] == pytest.approx(3.5)
+    # a rented hour is paid busy or idle: per busy hour, the price / the one utilization default
+    assert d["method"] == "price" and d["usd_per_gpu_hour_wallclock"] == pytest.approx(3.5)
+    assert d["usd_per_gpu_hour"] == pytest.approx(3.5 / tco.default_utilization())
 
 
 def test_frontier_returns_the_library_result_or_says_not_available(client):

@@ -80,10 +80,18 @@ def build_runs(
 
 
 def economics(
-    runs: Sequence[Mapping], *, gpus: int, usd_per_gpu_hour: float, kw_per_gpu_all_in: float | None = None
+    runs: Sequence[Mapping],
+    *,
+    gpus: int,
+    usd_per_gpu_hour: float,
+    kw_per_gpu_all_in: float | None = None,
+    prefill_gpu_time_share: float | None = None,
+    per_kind: str = "gpu-time",
 ) -> list[dict]:
     """Measured points per level: tokens/s per GPU (total, output, input) against interactivity, with $/M tokens
-    (total, output, input) and tokens/s per MW (total, output) when the all-in kW per GPU is known."""
+    (total; input and output in the one per-token-kind convention of economics.cost, which needs the prefill share of
+    GPU time, else None; InferenceX's whole-GPU-hour values as *_inferencex) and tokens/s per MW (total, output) when
+    the all-in kW per GPU is known."""
     from tokenfab.economics import cost  # the one home of the cost formulas
 
     if not isinstance(gpus, int) or gpus < 1:
@@ -105,8 +113,22 @@ def economics(
                 "output_tokens_per_s_per_gpu": output,
                 "input_tokens_per_s_per_gpu": inp,
                 "usd_per_mtok_total": cost.usd_per_mtok(usd_per_gpu_hour, total) if total > 0 else None,
-                "usd_per_mtok_output": cost.usd_per_mtok(usd_per_gpu_hour, output) if output > 0 else None,
-                "usd_per_mtok_input": cost.usd_per_mtok(usd_per_gpu_hour, inp) if inp > 0 else None,
+                "usd_per_mtok_output_inferencex": cost.usd_per_mtok(usd_per_gpu_hour, output) if output > 0 else None,
+                "usd_per_mtok_input_inferencex": cost.usd_per_mtok(usd_per_gpu_hour, inp) if inp > 0 else None,
+            }
+        )
+        pk = cost.per_kind_usd_per_mtok(
+            usd_per_gpu_hour,
+            input_tokens_per_s_per_gpu=max(inp, 0.0),
+            output_tokens_per_s_per_gpu=max(output, 0.0),
+            prefill_gpu_time_share=prefill_gpu_time_share,
+            per_kind=per_kind,
+        )
+        p.update(
+            {
+                "usd_per_mtok_input": _finite(pk["usd_per_mtok_input"]),
+                "usd_per_mtok_output": _finite(pk["usd_per_mtok_output"]),
+                "per_kind_convention": pk["per_kind_convention"],
             }
         )
         if kw_per_gpu_all_in:
@@ -118,6 +140,13 @@ def economics(
             p["j_per_output_token_measured_gpu"] = energy.get("j_per_output_token")
         points.append(p)
     return points
+
+
+def _finite(v):
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
 
 
 def resolve_price(
@@ -146,6 +175,8 @@ def resolve_price(
             "preset": res.preset,
             "method": res.method,
             "usd_per_gpu_hour": res.usd_per_gpu_hour,
+            "utilization": res.utilization,
+            "utilization_basis": res.utilization_basis,
             "kw_per_gpu_all_in": res.kw_per_gpu_all_in,
             "notes": list(res.notes),
         }
@@ -162,7 +193,9 @@ def resolve_price(
 
 
 REPORT_DEFINITIONS = {
-    "usd_per_mtok": "usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6), for total, output and input tokens/s per GPU",
+    "usd_per_mtok": "usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6) for the total; input and output split by "
+    "GPU time (economics.cost.split_cost_by_token_kind, needs --prefill-gpu-time-share); "
+    "*_inferencex: the whole GPU-hour per kind",
     "tokens_per_s_per_mw": "tokens_per_s_per_gpu x 1000 / all-in kW per GPU",
     "tokens_per_s_per_gpu": "tokens/s of the benchmark / GPUs that served it",
 }
@@ -179,6 +212,8 @@ def report_doc(
     slo: Mapping[str, float] | None = None,
     warmup: tuple[str, float] | None = None,
     cooldown: tuple[str, float] | None = None,
+    prefill_gpu_time_share: float | None = None,
+    per_kind: str = "gpu-time",
 ) -> dict:
     """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source."""
     price, kw, tco_doc = resolve_price(
@@ -192,7 +227,14 @@ def report_doc(
         "usd_per_gpu_hour": price,
         "kw_per_gpu_all_in": kw,
         "tco": tco_doc,
-        "points": economics(runs, gpus=gpus, usd_per_gpu_hour=price, kw_per_gpu_all_in=kw),
+        "points": economics(
+            runs,
+            gpus=gpus,
+            usd_per_gpu_hour=price,
+            kw_per_gpu_all_in=kw,
+            prefill_gpu_time_share=prefill_gpu_time_share,
+            per_kind=per_kind,
+        ),
         "runs": runs,
         "definitions": {**metrics.DEFINITIONS, **REPORT_DEFINITIONS},
     }

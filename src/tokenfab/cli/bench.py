@@ -515,6 +515,14 @@ def register(app: typer.Typer) -> None:
             "--html",
             help="also write a self-contained HTML report (TTFT/TPOT distributions, measured vs model; needs plotly)",
         ),
+        prefill_gpu_time_share: float | None = typer.Option(
+            None,
+            "--prefill-gpu-time-share",
+            help="share of GPU time in prefill, 0..1 (tokenfab estimate): splits $/M into input and output that add up",
+        ),
+        per_kind: str = typer.Option(
+            "gpu-time", "--per-kind", help="per-token-kind convention: gpu-time or inferencex"
+        ),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
@@ -545,6 +553,8 @@ def register(app: typer.Typer) -> None:
                 slo=slo_ms,
                 warmup=warm_x,
                 cooldown=cool_x,
+                prefill_gpu_time_share=prefill_gpu_time_share,
+                per_kind=per_kind,
             ),
         }
         price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]

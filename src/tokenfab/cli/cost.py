@@ -63,12 +63,39 @@ CachedOpt = Annotated[
     ),
 ]
 
+ShareOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--prefill-gpu-time-share",
+        help="Share of the GPU time spent in prefill, 0..1 (from `tokenfab estimate` or `frontier --json`): splits "
+        "the cost into input / cached-input / output $/M that add up to the total.",
+        rich_help_panel=_T,
+    ),
+]
+CachedShareOpt = Annotated[
+    float,
+    typer.Option(
+        "--cached-input-share", help="Share of input tokens read from the prefix cache, 0..1.", rich_help_panel=_T
+    ),
+]
+PerKindOpt = Annotated[
+    str,
+    typer.Option(
+        "--per-kind",
+        help="Per-token-kind convention: gpu-time (GPU time by phase; needs --prefill-gpu-time-share) or "
+        "inferencex (whole GPU-hour per kind; the kinds do not add up).",
+        rich_help_panel=_T,
+    ),
+]
+
 _UNITS = {
     "usd_per_mtok_total": "USD / M tokens",
     "usd_per_mtok_input": "USD / M input tokens",
     "usd_per_mtok_output": "USD / M output tokens",
     "usd_per_mtok_cached_input": "USD / M cached input tokens",
     "usd_per_mtok_blended": "USD / M tokens (3:1)",
+    "usd_per_mtok_input_inferencex": "USD / M input tokens (InferenceX)",
+    "usd_per_mtok_output_inferencex": "USD / M output tokens (InferenceX)",
     "tokens_per_s_per_mw": "tokens/s per MW all-in",
     "tokens_per_s_per_mw_it": "tokens/s per MW IT",
     "joules_per_token": "J/token all-in",
@@ -104,17 +131,19 @@ def _render(payload: tuple[CostResult, TcoResult]) -> None:
         f"{'' if not any(n.startswith('no preset given') for n in t.notes) else ', the default: no --preset given'})"
     )
     console.print(f"[bold]{t.hardware_key}[/]  priced at {basis}", highlight=False)
+    console.print(f"  {t.utilization_basis}", style="dim", highlight=False, markup=False)
     if src:
         console.print(f"  price source: {src}", style="dim", highlight=False, markup=False)
     elif t.method == "owned":
         console.print(
-            f"  owned-cost breakdown (USD/busy GPU-h): " + ", ".join(f"{k} {v:.4f}" for k, v in t.breakdown.items()),
+            "  owned-cost breakdown (USD/busy GPU-h): " + ", ".join(f"{k} {v:.4f}" for k, v in t.breakdown.items()),
             style="dim",
             highlight=False,
         )
     tab = Table(
         title=f"Cost per token at {_fmt(c.tokens_per_s_per_gpu_total)} tokens/s per GPU "
-        f"(input {_fmt(c.tokens_per_s_per_gpu_input)}, output {_fmt(c.tokens_per_s_per_gpu_output)})"
+        f"(input {_fmt(c.tokens_per_s_per_gpu_input)}, output {_fmt(c.tokens_per_s_per_gpu_output)}); per token "
+        f"kind: {c.per_kind_convention}"
     )
     for col in ("metric", "value", "unit", "definition"):
         tab.add_column(col, overflow="fold", justify="right" if col == "value" else "left")
@@ -144,6 +173,9 @@ def register(app: typer.Typer) -> None:
         input_tokens_per_s_per_gpu: InOpt = None,
         output_tokens_per_s_per_gpu: OutOpt = None,
         cached_input_cost_fraction: CachedOpt = CACHED_INPUT_COST_FRACTION,
+        prefill_gpu_time_share: ShareOpt = None,
+        cached_input_share: CachedShareOpt = 0.0,
+        per_kind: PerKindOpt = "gpu-time",
         preset: PresetOpt = None,
         usd_per_gpu_hour: PriceOpt = None,
         utilization: UtilOpt = None,
@@ -177,6 +209,9 @@ def register(app: typer.Typer) -> None:
             kw_per_gpu_all_in=t.kw_per_gpu_all_in,
             kw_per_gpu_it=t.kw_per_gpu_it,
             cached_input_cost_fraction=cached_input_cost_fraction,
+            prefill_gpu_time_share=prefill_gpu_time_share,
+            cached_input_share=cached_input_share,
+            per_kind=per_kind,
         )
         if json_out:
             print_json(cost_payload(c, t))

@@ -120,7 +120,7 @@ def render(d: dict) -> None:
         )
     tiers = d["tiers"]
     rows = []
-    for name in ("bulk", "goldilocks", "premium"):
+    for name in ("bulk", "goldilocks", "premium", "fastest"):
         p = tiers.get(name)
         if not p:
             rows.append([name, tiers.get(f"{name}_note", "none"), "", "", "", "", "", "", "", ""])
@@ -142,7 +142,9 @@ def render(d: dict) -> None:
     console.print(
         O.fitted_table(
             console,
-            f"token tiers (goldilocks: >= {tiers['goldilocks_interactivity']:g} tok/s/user)",
+            f"token tiers (cheapest point per interactivity band: goldilocks >= {tiers['goldilocks_interactivity']:g}, "
+            f"premium >= {tiers.get('premium_interactivity', 0):g} tok/s/user; fastest = the batch-1 extreme; $/M in "
+            "and out split by GPU time)",
             ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in", "$/M out"),
             rows,
             left=("tier", "hardware", "mode", "layout"),
@@ -192,7 +194,9 @@ def render(d: dict) -> None:
         f"[dim]TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
         "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $/M = $ per busy "
         "GPU-hour (TCO: wall-clock / utilization) / tokens per GPU-hour, a capacity price at the TCO's "
-        "utilization (recommend bills a fleet for a demand instead); MW = all-in facility power.[/]",
+        "utilization (recommend bills a fleet for a demand instead); $/M in / out: the prefill share of the GPU time "
+        "charged to input tokens, the rest to output tokens (they add up to $/M total; InferenceX's whole-GPU-hour "
+        "values are in --json as *_inferencex); MW = all-in facility power.[/]",
         highlight=False,
     )
 

@@ -285,12 +285,14 @@ def render(res: planning.PlanResult, d: dict) -> None:
                 si(m["capital_usd"][i]),
                 si(m["revenue_usd"][i]),
                 _f(m["gross_margin_pct"][i], ",.1f"),
+                _pct(m["fleet_utilization"][i]),
+                _pct(m["fleet_utilization_peak"][i]),
             ]
             for i in idx
         ]
         console.print(
             fitted_table(
-                f"{best}: fleet and money, month by month",
+                f"{best}: fleet and money, month by month (util: average and peak-hour demand / fleet capacity)",
                 [
                     ("month", 0),
                     ("GPUs", 0),
@@ -301,6 +303,8 @@ def render(res: planning.PlanResult, d: dict) -> None:
                     ("capital $", 3),
                     ("revenue $", 0),
                     ("margin %", 0),
+                    ("util avg", 1),
+                    ("util peak", 1),
                 ],
                 rows,
                 left=("month",),
@@ -319,7 +323,8 @@ def render(res: planning.PlanResult, d: dict) -> None:
         ]
         console.print(
             fitted_table(
-                f"{best}: cost per million tokens and breakeven, month by month",
+                f"{best}: cost per million tokens (split by GPU time, with fixed costs) and the breakeven price per "
+                "billed token (after subscriptions), month by month; the price at the target margin: --json",
                 [
                     ("month", 0),
                     ("$/M in", 0),
@@ -343,6 +348,10 @@ def render(res: planning.PlanResult, d: dict) -> None:
         f"[dim]planned in {d['elapsed_s']:.2f} s; definitions: tokenfab plan --json | .definitions; docs/demand.md[/]",
         highlight=False,
     )
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:.0%}"
 
 
 def register(app: typer.Typer) -> None:

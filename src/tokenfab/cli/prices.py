@@ -3,7 +3,7 @@ comparable open model, with the implied gross margin (a thin layer over tokenfab
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -33,8 +33,26 @@ def _style(verdict: Optional[str]) -> str:
     return "red" if verdict else ""
 
 
+def price_data_line(snap: dict) -> str:
+    """``list prices: genai-prices 0.2.3, data as of 2026-11-04 (30 days old)`` (printed on every prices output)."""
+    age = snap.get("age_days")
+    line = (
+        f"list prices: {snap.get('package', 'genai-prices')} {snap.get('version')}, bundled data as of "
+        f"{snap.get('snapshot_date') or 'unknown'}" + (f" ({age} days old)" if age is not None else "")
+    )
+    if snap.get("stale"):
+        line += f" - STALE: older than {snap.get('stale_after_days'):g} days; give current prices with --prices-file"
+    return line
+
+
 def render_prices(r: PriceCheckResult) -> None:
     d = r.to_dict()
+    console.print(
+        price_data_line(d["price_data"]),
+        style="yellow" if d["price_data"].get("stale") else "dim",
+        markup=False,
+        highlight=False,
+    )
     head = f"[bold]{escape(d['model'])}[/]"
     if d["kind"] == "closed":
         head += f" (closed) compared with the open stand-in [bold]{escape(d['modeled_model'])}[/]"
@@ -44,11 +62,19 @@ def render_prices(r: PriceCheckResult) -> None:
     if d.get("stand_in_rationale"):
         console.print(f"stand-in: {d['stand_in_rationale']}", style="dim", markup=False, highlight=False)
 
-    p = Table(title="Provider list prices, USD per million tokens (genai-prices bundled data)")
-    for col in ("provider", "model", "match", "input", "cached input", "output", "note"):
+    p = Table(title="Provider list prices, USD per million tokens (genai-prices bundled data, or --prices-file)")
+    for col in ("provider", "model", "match", "input", "cached input", "output", "as of", "note"):
         p.add_column(col, overflow="fold", justify="right" if col in ("input", "cached input", "output") else "left")
     for pr in r.prices:
-        flags = [x for x in ("tiered: base tier" if pr.tiered else "", "deprecated" if pr.deprecated else "") if x]
+        flags = [
+            x
+            for x in (
+                "tiered: base tier" if pr.tiered else "",
+                "deprecated" if pr.deprecated else "",
+                "STALE" if pr.stale else "",
+            )
+            if x
+        ]
         p.add_row(
             pr.provider,
             escape(pr.model_id),
@@ -56,6 +82,7 @@ def render_prices(r: PriceCheckResult) -> None:
             _usd(pr.input_usd_per_mtok),
             _usd(pr.cached_input_usd_per_mtok),
             _usd(pr.output_usd_per_mtok),
+            escape(str(pr.data_as_of or "")),
             escape("; ".join(flags + ([pr.note] if pr.note else []))),
         )
     console.print(p)
@@ -88,7 +115,13 @@ def render_prices(r: PriceCheckResult) -> None:
             col, overflow="fold", justify="left" if col in ("provider", "hardware", "tier", "verdict") else "right"
         )
     k = Table(
-        title="Per token kind (tokenfab charges the whole GPU-hour to each kind, InferenceX: margins are lower bounds)"
+        title=(
+            "Per token kind (modeled cost split by GPU time: prefill to input, decode to output; the kinds add up to "
+            "the workload)"
+            if d["per_kind_convention"] == "gpu-time"
+            else "Per token kind (InferenceX: the whole GPU-hour charged to each kind; costs do not add up, margins "
+            "are lower bounds)"
+        )
     )
     for col in ("provider", "hardware", "tier", "input margin", "cached margin", "output margin", "blended 3:1 margin"):
         k.add_column(col, justify="left" if col in ("provider", "hardware", "tier") else "right")
@@ -112,7 +145,7 @@ def render_prices(r: PriceCheckResult) -> None:
             f"[{_style(v)}]{escape(text)}[/]" if v else "-",
         )
 
-        def cell(kind):
+        def cell(kind, row=row):
             x = row[kind]
             return (
                 f"{_usd(x['margin_usd_per_mtok'])} ({_pct(x['margin_pct'])})"
@@ -133,6 +166,8 @@ def render_prices(r: PriceCheckResult) -> None:
     console.print(k)
     if r.rows:
         console.print("e.g. " + r.rows[0]["what_is_compared"], style="dim", markup=False, highlight=False)
+    for w in d.get("warnings") or []:
+        console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
     for n in r.notes:
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
     console.print(
@@ -185,7 +220,7 @@ def register(app: typer.Typer) -> None:
         osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")] = 1024,
         tier: Annotated[
             str, typer.Option("--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")
-        ] = "goldilocks,bulk",
+        ] = "goldilocks,bulk",  # premium: the cheapest point at >= 80 tok/s/user (data/economics.yaml tiers)
         weights: Annotated[
             Optional[str],
             typer.Option(
@@ -194,6 +229,39 @@ def register(app: typer.Typer) -> None:
                 "providers commonly serve them; else the checkpoint's).",
             ),
         ] = None,
+        prices_file: Annotated[
+            str | None,
+            typer.Option(
+                "--prices-file",
+                help="Your own prices (YAML/JSON: prices: [{model, provider, input_usd_per_mtok, output_usd_per_mtok, "
+                "as_of, source}]), added to or instead of the bundled ones.",
+            ),
+        ] = None,
+        utilization: Annotated[
+            float | None,
+            typer.Option(
+                "--utilization",
+                help="Price the modeled GPU-hour at this busy share, in (0, 1] (default: the one named default).",
+            ),
+        ] = None,
+        plan_file: Annotated[
+            str | None,
+            typer.Option(
+                "--plan",
+                help="A scenario YAML: price at that plan's operating point and average fleet utilization "
+                "(its model, ISL/OSL, hardware and TCO) instead of the frontier tiers.",
+            ),
+        ] = None,
+        plan_months: Annotated[
+            int | None, typer.Option("--plan-months", help="With --plan: months to plan (default the horizon).")
+        ] = None,
+        per_kind: Annotated[
+            str,
+            typer.Option(
+                "--per-kind",
+                help="Per-token-kind convention of the modeled cost: gpu-time (default) or inferencex (labelled).",
+            ),
+        ] = "gpu-time",
         list_models: Annotated[bool, typer.Option("--list", help="List the models with provider prices.")] = False,
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
@@ -209,7 +277,10 @@ def register(app: typer.Typer) -> None:
                 },
             }
 
+            data["price_data"] = pricing.genai_prices_snapshot()
+
             def show(x):
+                console.print(price_data_line(x["price_data"]), style="dim", markup=False, highlight=False)
                 t = Table(title="Models with provider prices (data/price_models.yaml)")
                 for col in ("model", "kind", "providers / stand-in"):
                     t.add_column(col, overflow="fold")
@@ -220,6 +291,22 @@ def register(app: typer.Typer) -> None:
                 console.print(t)
 
             emit(data, json_out, show)
+            return
+        if plan_file:
+            from tokenfab.api import price_check_at_plan
+
+            r = price_check_at_plan(
+                plan_file,
+                model=model or None,
+                hardware=split_csv(hardware, "hardware") if hardware else None,
+                months=plan_months,
+                provider=split_csv(provider, "provider") if provider else None,
+                provider_model=provider_model,
+                compare_with=compare_with,
+                prices_file=prices_file,
+                per_kind=per_kind,
+            )
+            emit(r, json_out, render_prices)
             return
         if not model:
             from tokenfab.core.errors import TokenfabError
@@ -238,5 +325,8 @@ def register(app: typer.Typer) -> None:
             tiers=split_csv(tier, "tier"),
             hardware_files=hardware_file or None,
             weights=weights,
+            utilization=utilization,
+            prices_file=prices_file,
+            per_kind=per_kind,
         )
         emit(r, json_out, render_prices)

@@ -44,7 +44,19 @@ SHORT = {
     "replicas x GPUs": "repl x\nGPUs",
 }
 # columns dropped, in this order, while a table is wider than the terminal (the JSON has them all)
-FLEET_DROP = ("MTP", "$/M in", "$/M out", "nodes", "racks", "MW", "replicas x GPUs", O.SHORT_HEADERS, "#", "mode")
+FLEET_DROP = (
+    "MTP",
+    "$/M in",
+    "$/M out",
+    "nodes",
+    "racks",
+    "MW",
+    "replicas x GPUs",
+    O.SHORT_HEADERS,
+    "#",
+    "mode",
+    "util avg",
+)
 BUDGET_DROP = ("tokens/day", "racks", "replicas x GPUs", "MW", "requests/s", O.SHORT_HEADERS, "#", "mode", "$/month")
 
 
@@ -90,7 +102,8 @@ def _render_fleet(d: dict) -> None:
         "tok/s/user",
         f"TTFT {pct} ms",
         "TPOT ms",
-        "util",
+        "util avg",
+        "util peak",
     )
     rows = []
     for n, o in enumerate(d["options"], 1):
@@ -115,7 +128,8 @@ def _render_fleet(d: dict) -> None:
                 _f(o["tokens_per_s_per_user"]),
                 _f(o["ttft_ms"], ",.0f"),
                 _f(o["tpot_ms"], ",.2f"),
-                f"{o['utilization']:.0%}",
+                f"{o['utilization_avg']:.0%}",
+                f"{o['utilization_peak']:.0%}",
             ]
         )
     console.print(
@@ -126,15 +140,29 @@ def _render_fleet(d: dict) -> None:
             rows,
             left=("hardware", "mode", "layout", "weights/KV"),
             drop=FLEET_DROP,
-            short={**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"},
+            short={**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms", "util avg": "util\navg", "util peak": "util\npeak"},
         )
     )
     _footer(d)
+    h = d.get("headroom") or {}
+    if h:
+        bf = h.get("burst_factor_at_peak")
+        console.print(
+            f"headroom: peak {dem['requests_per_s'] * d.get('peak_to_average', 1.0):,.3f} requests/s "
+            f"(peak-to-average {d.get('peak_to_average', 1.0):g}) x burst {bf:.3f} ({h.get('burst_factor_rule')}) / "
+            f"target peak utilization {h.get('target_peak_utilization'):g} = sized for "
+            f"{h.get('sizing_requests_per_s'):,.3f} requests/s, + {h.get('spare_replicas_per_group')} spare replica(s) "
+            "per replica group (N+1). Defaults and sources: data/economics.yaml",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )
     console.print(
         "[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h (the fleet is paid for around the clock, "
-        "whatever its utilization: util = demand / fleet capacity); $/M tokens = $/month / the tokens the "
-        "demand sends per month ($/M in, $/M out: the whole bill on input or on output tokens); MW = GPUs "
-        "x all-in kW per GPU; nodes and racks = ceil(GPUs / chips per node or rack).[/]",
+        "whatever its utilization: util = average or peak demand / fleet capacity); $/M tokens = $/month / the "
+        "tokens the demand sends per month; $/M in and out split the bill by GPU time (prefill to input tokens, "
+        "decode to output tokens: they add up to $/M total at the ISL:OSL mix); MW = GPUs x all-in kW per GPU; "
+        "nodes and racks = ceil(GPUs / chips per node or rack).[/]",
         highlight=False,
     )
 
@@ -235,6 +263,22 @@ def register(app: typer.Typer) -> None:
             None, "--power-mw", help="inverse: the most tokens/s within this all-in MW"
         ),
         racks: Optional[int] = typer.Option(None, "--racks", help="inverse: the most tokens/s within this many racks"),
+        peak_to_average: float = typer.Option(
+            1.0, "--peak-to-average", help="busiest hour / average demand (the fleet is sized for the busiest hour)"
+        ),
+        target_peak_utilization: float | None = typer.Option(
+            None,
+            "--target-peak-utilization",
+            help="share of the fleet's capacity used in the busiest hour, in (0, 1] (default 0.8, data/economics.yaml)",
+        ),
+        burst_factor: float | None = typer.Option(
+            None,
+            "--burst-factor",
+            help="sub-hour burst over the peak-hour rate, >= 1 (default: from Poisson arrivals, p99 minute)",
+        ),
+        spare_replicas: int | None = typer.Option(
+            None, "--spare-replicas", help="spare replicas per replica group (default 1: N+1; 0 for none)"
+        ),
         calibration: CalibrationOpt = None,
         hardware_file: HardwareFileOpt = None,
         no_mtp: NoMtpOpt = False,
@@ -276,7 +320,20 @@ def register(app: typer.Typer) -> None:
             }
             render = _render_budget
         else:
-            rep = fleet.recommend_report(model, hardware, rate_rps=rate, tokens_per_day=tokens_per_day, **kw)
+            hr = fleet.Headroom.make(
+                target_peak_utilization=target_peak_utilization,
+                burst_factor=burst_factor,
+                spare_replicas=spare_replicas,
+            )
+            rep = fleet.recommend_report(
+                model,
+                hardware,
+                rate_rps=rate,
+                tokens_per_day=tokens_per_day,
+                peak_to_average=peak_to_average,
+                headroom=hr,
+                **kw,
+            )
             d = {
                 **head,
                 "demand": {

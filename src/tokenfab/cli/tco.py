@@ -20,17 +20,27 @@ _P = "TCO inputs"  # help panel
 HardwareOpt = Annotated[str, typer.Option("--hardware", "-H", help="Hardware key (see `tokenfab catalog`).")]
 PresetOpt = Annotated[
     Optional[str],
-    typer.Option("--preset", help=f"TCO preset: {', '.join(tco_mod.preset_names())} (default {DEFAULT_PRESET})."),
+    typer.Option(
+        "--preset",
+        help=f"TCO preset: owned (owned-hyperscaler, owned-neocloud, owned-enterprise, stress), rented "
+        f"(rent-on-demand, rent-reserved-1y, rent-reserved-3y, rent-spot) or inferencex-* (default {DEFAULT_PRESET}).",
+    ),
 ]
 PriceOpt = Annotated[
     Optional[float],
     typer.Option(
-        "--usd-per-gpu-hour", help="Plain price per wall-clock GPU-hour (rental); replaces the owned-cost model."
+        "--usd-per-gpu-hour",
+        help="Plain price per wall-clock GPU-hour (a rental quote); replaces the owned-cost model.",
     ),
 ]
 UtilOpt = Annotated[
     Optional[float],
-    typer.Option("--utilization", help="Busy fraction of wall-clock hours, in (0, 1].", rich_help_panel=_P),
+    typer.Option(
+        "--utilization",
+        help=f"Busy fraction of wall-clock hours, in (0, 1] (default {tco_mod.default_utilization():g}, the one "
+        "named default; inferencex-* presets use 1).",
+        rich_help_panel=_P,
+    ),
 ]
 PueOpt = Annotated[Optional[float], typer.Option("--pue", help="Power usage effectiveness (>= 1).", rich_help_panel=_P)]
 KwhOpt = Annotated[
@@ -138,11 +148,66 @@ def _value(x) -> str:
     return str(x)
 
 
-def render_tco(r: TcoResult) -> None:
+def render_capex_lines(r: TcoResult) -> None:
+    """The system bill of materials behind an owned TCO (``tokenfab tco --breakdown``)."""
+    if not r.capex_lines:
+        why = (
+            "a plain price per GPU-hour: no capex"
+            if r.method == "price"
+            else "no system bill of materials for this hardware (data/systems.yaml); capex from "
+            + r.sources.get("capex_usd_per_gpu", "the user")
+        )
+        console.print(f"capex lines: {why}", style="dim", highlight=False, markup=False)
+        return
+    sc = tco_mod.system_capex(r.system)
+    t = Table(
+        title=f"Bill of materials {r.system}: {sc.name}, {sc.gpus} GPUs per system (USD per GPU; capital and "
+        f"maintenance per busy GPU-hour at utilization {r.utilization:g})"
+    )
+    for col in ("line", "USD per GPU", "share", "capital $/GPU-h", "maint. $/GPU-h", "as of", "source"):
+        t.add_column(col, overflow="fold", justify="left" if col in ("line", "source", "as of") else "right")
+    for row in r.capex_lines:
+        info = sc.lines.get(row["line"], {})
+        src = info.get("source", "")
+        if info.get("note"):
+            src += f" (note: {info['note']})"
+        t.add_row(
+            row["line"],
+            f"{row['usd_per_gpu']:,.0f}",
+            f"{row['share_of_capex']:.1%}",
+            _money(row["capital_usd_per_gpu_hour"]),
+            _money(row["maintenance_usd_per_gpu_hour"]),
+            escape(str(info.get("as_of", ""))),
+            escape(src),
+        )
+    t.add_row(
+        "[bold]total[/]",
+        f"[bold]{r.capex_usd_per_gpu_all_in:,.0f}[/]",
+        "100%",
+        _money(r.breakdown["capital"]),
+        _money(r.breakdown["maintenance"]),
+        "",
+        "",
+    )
+    console.print(t)
+    cc = (tco_mod.load_systems()["systems"][r.system].get("cross_check")) or {}
+    if r.preset in cc:
+        fig = cc[r.preset]
+        console.print(
+            f"published cross-check for {r.preset}: {fig['value']:g} $/GPU-hour wall-clock ({fig['source']}); "
+            f"this model: {r.usd_per_gpu_hour_wallclock:.3f}",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )
+
+
+def render_tco(r: TcoResult, breakdown: bool = False) -> None:
     head = f"[bold]{escape(r.hardware_key)}[/]  preset [bold]{escape(str(r.preset))}[/]"
     if any(n.startswith("no preset given") for n in r.notes):
         head += f"  [dim](no --preset given: the default {DEFAULT_PRESET})[/]"
     console.print(head)
+    console.print(f"price basis: {r.utilization_basis}", style="dim", highlight=False, markup=False)
     t = Table(
         title=f"TCO per GPU ({r.method} model), USD per GPU-hour; busy = per hour of useful work at "
         f"utilization {r.utilization:g}"
@@ -157,6 +222,8 @@ def render_tco(r: TcoResult) -> None:
             t.add_row(f"  of capital: {k}", _money(v), _money(v * r.utilization), "")
     t.add_row("[bold]total[/]", f"[bold]{_money(r.usd_per_gpu_hour)}[/]", _money(r.usd_per_gpu_hour_wallclock), "100%")
     console.print(t)
+    if breakdown:
+        render_capex_lines(r)
     console.print(
         f"life spend {r.life_spend_usd_per_gpu:,.0f} USD per GPU over {r.life_years:g} years "
         f"(wall-clock cost x 8766 h/year x life)",
@@ -222,8 +289,16 @@ def register(app: typer.Typer) -> None:
         maintenance_fraction_per_year: MaintOpt = None,
         software_usd_per_gpu_hour: SoftwareOpt = None,
         hardware_file: HwFileOpt = None,
+        breakdown: Annotated[
+            bool,
+            typer.Option(
+                "--breakdown",
+                help="Also show the system bill of materials line by line (accelerators, host, NICs, switches, "
+                "storage, rack/power/cooling, installation, spares) with sources.",
+            ),
+        ] = False,
         json_out: JsonOpt = False,
     ) -> None:
         """Total cost of ownership: USD per GPU-hour (per busy hour and per wall-clock hour) with a sourced breakdown."""
         r = run_tco(locals())
-        emit(r, json_out, render_tco)
+        emit(r, json_out, lambda x: render_tco(x, breakdown=breakdown))

@@ -1,10 +1,15 @@
 """Cost per token and energy per token from a $/GPU-hour and a throughput per GPU (pure, NumPy-vectorized).
 
-Definitions follow SemiAnalysis InferenceX (/work/shared/reference/metrics.md, "Cost and power"):
-
-- $ per M tokens = usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6), computed separately on total, input and
-  output throughput per GPU. Each of input/output charges the *whole* GPU-hour to that kind of token, so the three
-  do not add up; with only a total throughput, the input and output costs equal the total cost.
+- $ per M tokens = usd_per_gpu_hour / (tokens_per_s_per_gpu x 3600 / 1e6) (SemiAnalysis InferenceX's definition,
+  inferencex.semianalysis.com).
+- Per token kind, one convention everywhere (:func:`split_cost_by_token_kind`, the only place the split is computed):
+  the GPU time spent in prefill is charged to input tokens, the rest (decode) to output tokens; within prefill a
+  cached input token weighs CACHED_INPUT_COST_FRACTION of an uncached one. The input, cached-input and output $/M
+  add up to the total at the token mix: (uncached x $in + cached x $cached + output x $out) = cost. The prefill share
+  of GPU time comes from the performance model (serve()'s prefill_share for aggregated serving, the prefill pool's
+  share of GPUs for disaggregated serving).
+- InferenceX's convention is kept as an alternative (``per_kind="inferencex"``, fields ``*_inferencex``): the
+  whole GPU-hour is charged to each kind (input tok/s, output tok/s per GPU), so the kinds do not add up.
 - tokens/s per MW = tokens_per_s_per_gpu x 1000 / kW per GPU (all-in provisioned power: GPU, host, network,
   cooling and distribution losses; ``_it`` variants use IT power).
 - J/token = W per GPU / tokens/s per GPU (all-in W, so J/token x tokens/s per MW = 1e6).
@@ -18,7 +23,7 @@ The $/GPU-hour to pass is TcoResult.usd_per_gpu_hour (per busy GPU-hour) and the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -30,15 +35,29 @@ from tokenfab.core.errors import TokenfabError
 # pricing), OpenAI "input token costs [cut] by up to 90%" (openai-cookbook Prompt_Caching_201). A price-list ratio
 # used as a cost ratio: an assumption (the cost of a cache hit is the KV read/transfer, far below prefill).
 CACHED_INPUT_COST_FRACTION = 0.1
+# the per-token-kind conventions: GPU time by phase (default), or InferenceX's whole GPU-hour per kind
+PER_KIND_CONVENTIONS = ("gpu-time", "inferencex")
+DEFAULT_PER_KIND_CONVENTION = "gpu-time"
+PER_KIND_LABELS = {
+    "gpu-time": "GPU time by phase: prefill time charged to input tokens (cached ones at the cached-input weight), "
+    "decode time to output tokens; the kinds add up to the total at the token mix",
+    "inferencex": "InferenceX convention: the whole GPU-hour charged to each kind (input tok/s, output tok/s per "
+    "GPU); the kinds do not add up",
+}
 # Artificial Analysis blends prices as a 3:1 weighted average of input and output token prices
 # (artificialanalysis.ai/methodology, as applied by Epoch AI's LLM price data insight).
 BLEND_INPUT_OUTPUT_RATIO = 3.0
 
 DEFINITIONS = {
     "usd_per_mtok_total": "USD per million tokens (input + output) = $/GPU-h / (total tok/s per GPU x 3600 / 1e6)",
-    "usd_per_mtok_input": "USD per million input tokens, whole GPU-hour charged to input tok/s per GPU (InferenceX)",
-    "usd_per_mtok_output": "USD per million output tokens, whole GPU-hour charged to output tok/s per GPU (InferenceX)",
-    "usd_per_mtok_cached_input": "USD per million cached input tokens = cached fraction x usd_per_mtok_input",
+    "usd_per_mtok_input": "USD per million uncached input tokens under per_kind_convention (default gpu-time: the "
+    "prefill share of GPU time over input tokens)",
+    "usd_per_mtok_output": "USD per million output tokens under per_kind_convention (default gpu-time: the decode "
+    "share of GPU time over output tokens)",
+    "usd_per_mtok_cached_input": "USD per million cached input tokens = cached-input weight x usd_per_mtok_input",
+    "usd_per_mtok_input_inferencex": "InferenceX: whole GPU-hour / input tokens per GPU-hour (does not add up)",
+    "usd_per_mtok_output_inferencex": "InferenceX: whole GPU-hour / output tokens per GPU-hour (does not add up)",
+    "prefill_gpu_time_share": "share of the GPU time spent in prefill (from the performance model), 0..1",
     "usd_per_mtok_blended": "3:1 (input:output) weighted mean of input and output USD per million tokens",
     "tokens_per_s_per_mw": "total tok/s per GPU x 1000 / all-in kW per GPU (per MW of facility power)",
     "tokens_per_s_per_mw_it": "total tok/s per GPU x 1000 / IT kW per GPU",
@@ -62,6 +81,14 @@ def _arr(x, field: str, *, allow_zero: bool = False) -> np.ndarray:
             expected=">= 0" if allow_zero else "> 0",
             got=float(got),
         )
+    return a
+
+
+def _fraction(x, field: str) -> np.ndarray:
+    """:func:`_arr` (finite, >= 0) and at most 1, the field named."""
+    a = _arr(x, field, allow_zero=True)
+    if np.any(a > 1):
+        raise TokenfabError("out of range", field=field, expected="0..1", got=float(np.max(a)))
     return a
 
 
@@ -107,9 +134,125 @@ def blended_usd_per_mtok(input_usd_per_mtok, output_usd_per_mtok, input_output_r
     return _out((r * i + o) / (r + 1.0))
 
 
+def split_cost_by_token_kind(
+    cost_usd,
+    *,
+    input_tokens,
+    output_tokens,
+    prefill_gpu_time_share,
+    cached_input_tokens=0.0,
+    cached_input_cost_fraction=CACHED_INPUT_COST_FRACTION,
+    cache_cost_usd=0.0,
+) -> dict:
+    """Split a cost over token kinds by the GPU time each phase uses (the one per-token-kind convention).
+
+    ``cost_usd`` is spent while serving ``input_tokens`` (all input tokens, ``cached_input_tokens`` of them from the
+    prefix cache) and ``output_tokens``; ``prefill_gpu_time_share`` s of the GPU time is prefill. Then
+    prefill cost = s x cost, decode cost = (1 - s) x cost;
+    $/M input = prefill cost / (uncached + w x cached) x 1e6, $/M cached input = w x $/M input (w the cached-input
+    weight) + cache cost / cached x 1e6 (``cache_cost_usd``: what holding the prompt cache costs, e.g. GPUs added
+    for its KV in HBM), $/M output = decode cost / output x 1e6, $/M total = (cost + cache cost) / (input + output)
+    x 1e6. Every kind's tokens x its $/M add back to cost + cache cost. Element-wise over arrays (NaN where a kind
+    has no tokens)."""
+    cost = _arr(cost_usd, "cost_usd", allow_zero=True)
+    tin = _arr(input_tokens, "input_tokens", allow_zero=True)
+    tout = _arr(output_tokens, "output_tokens", allow_zero=True)
+    tc = _arr(cached_input_tokens, "cached_input_tokens", allow_zero=True)
+    s = _fraction(prefill_gpu_time_share, "prefill_gpu_time_share")
+    w = _fraction(cached_input_cost_fraction, "cached_input_cost_fraction")
+    if np.any(tc > tin * (1 + 1e-12)):
+        raise TokenfabError(
+            "more cached input tokens than input tokens", field="cached_input_tokens", expected="<= input_tokens"
+        )
+    cache = _arr(cache_cost_usd, "cache_cost_usd", allow_zero=True)
+    # a cache cost with (next to) no cached tokens to carry it is charged with prefill instead, so the kinds still add up
+    has_cached = tc > 1e-9 * np.maximum(tin, 1.0)
+    cache_cached = np.where(has_cached, cache, 0.0)
+    prefill = s * cost + (cache - cache_cached)
+    decode = cost - s * cost
+    weighted_in = (tin - tc) + w * tc
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        c_in = np.where(weighted_in > 0, prefill / weighted_in, np.nan) * units.MTOK
+        c_cache = np.where(has_cached, cache_cached / np.where(has_cached, tc, 1.0), 0.0) * units.MTOK
+        c_out = np.where(tout > 0, decode / tout, np.nan) * units.MTOK
+        c_tot = np.where(tin + tout > 0, (cost + cache) / (tin + tout), np.nan) * units.MTOK
+    return {
+        "usd_per_mtok_input": _out(c_in),
+        "usd_per_mtok_cached_input": _out(w * c_in + c_cache),
+        "usd_per_mtok_output": _out(c_out),
+        "usd_per_mtok_total": _out(c_tot),
+        "prefill_cost_usd": _out(prefill),
+        "decode_cost_usd": _out(decode),
+        "cache_cost_usd": _out(cache_cached),
+    }
+
+
+def per_kind_usd_per_mtok(
+    usd_per_gpu_hour,
+    *,
+    input_tokens_per_s_per_gpu,
+    output_tokens_per_s_per_gpu,
+    prefill_gpu_time_share=None,
+    cached_input_share=0.0,
+    cached_input_cost_fraction=CACHED_INPUT_COST_FRACTION,
+    per_kind: str = DEFAULT_PER_KIND_CONVENTION,
+) -> dict:
+    """$/M input, cached input and output tokens of one operating point (a busy GPU-hour and the tokens it serves)
+    under ``per_kind`` ("gpu-time": :func:`split_cost_by_token_kind` of one GPU-hour; "inferencex": the whole
+    GPU-hour per kind). ``cached_input_share`` is the share of input tokens read from the prefix cache. Values are
+    None (gpu-time) when no prefill share is known."""
+    conv = check_per_kind(per_kind)
+    price = _arr(usd_per_gpu_hour, "usd_per_gpu_hour", allow_zero=True)
+    tin = _arr(input_tokens_per_s_per_gpu, "input_tokens_per_s_per_gpu", allow_zero=True)
+    tout = _arr(output_tokens_per_s_per_gpu, "output_tokens_per_s_per_gpu", allow_zero=True)
+    h = _fraction(cached_input_share, "cached_input_share")
+    if conv == "inferencex":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c_in = np.where(tin > 0, price / (tin * units.S_PER_HOUR / units.MTOK), np.nan)
+            c_out = np.where(tout > 0, price / (tout * units.S_PER_HOUR / units.MTOK), np.nan)
+        return {
+            "usd_per_mtok_input": _out(c_in),
+            "usd_per_mtok_cached_input": _out(float(cached_input_cost_fraction) * c_in),
+            "usd_per_mtok_output": _out(c_out),
+            "per_kind_convention": conv,
+        }
+    if prefill_gpu_time_share is None:
+        return {
+            "usd_per_mtok_input": None,
+            "usd_per_mtok_cached_input": None,
+            "usd_per_mtok_output": None,
+            "per_kind_convention": conv,
+        }
+    sp = split_cost_by_token_kind(
+        price,
+        input_tokens=tin * units.S_PER_HOUR,
+        output_tokens=tout * units.S_PER_HOUR,
+        cached_input_tokens=tin * h * units.S_PER_HOUR,
+        prefill_gpu_time_share=prefill_gpu_time_share,
+        cached_input_cost_fraction=cached_input_cost_fraction,
+    )
+    return {
+        "usd_per_mtok_input": sp["usd_per_mtok_input"],
+        "usd_per_mtok_cached_input": sp["usd_per_mtok_cached_input"],
+        "usd_per_mtok_output": sp["usd_per_mtok_output"],
+        "per_kind_convention": conv,
+    }
+
+
+def check_per_kind(per_kind) -> str:
+    """The per-token-kind convention name, validated (field ``per_kind``)."""
+    c = str(per_kind or DEFAULT_PER_KIND_CONVENTION).strip().lower()
+    if c not in PER_KIND_CONVENTIONS:
+        raise TokenfabError(
+            "unknown per-token-kind convention", field="per_kind", expected=" or ".join(PER_KIND_CONVENTIONS), got=c
+        )
+    return c
+
+
 @dataclass(frozen=True)
 class CostResult:
-    """Cost and energy per token; arrays where the inputs were arrays. None where an input (kW) was not given."""
+    """Cost and energy per token; arrays where the inputs were arrays. None where an input (kW, the prefill share
+    of GPU time) was not given."""
 
     usd_per_gpu_hour: Any
     tokens_per_s_per_gpu_total: Any
@@ -130,10 +273,16 @@ class CostResult:
     joules_per_token: Any = None
     joules_per_token_it: Any = None
     tokens_per_usd_per_w: Any = None
+    per_kind_convention: str = DEFAULT_PER_KIND_CONVENTION
+    prefill_gpu_time_share: Any = None
+    cached_input_share: Any = 0.0
+    usd_per_mtok_input_inferencex: Any = None
+    usd_per_mtok_output_inferencex: Any = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "notes"}
+        d["per_kind_convention_text"] = PER_KIND_LABELS[self.per_kind_convention]
         d["definitions"] = dict(DEFINITIONS)
         d["notes"] = list(self.notes)
         return d
@@ -149,12 +298,20 @@ def compute_cost(
     kw_per_gpu_it=None,
     cached_input_cost_fraction: float = CACHED_INPUT_COST_FRACTION,
     blend_input_output_ratio: float = BLEND_INPUT_OUTPUT_RATIO,
+    prefill_gpu_time_share=None,
+    cached_input_share=0.0,
+    per_kind: str = DEFAULT_PER_KIND_CONVENTION,
 ) -> CostResult:
     """Every cost/energy-per-token metric from a $/GPU-hour (per busy hour) and busy throughput per GPU.
 
     Give ``total_tokens_per_s_per_gpu``, or input and output throughput per GPU (then total = input + output, which
-    holds when every GPU serves both; for disaggregated serving give the total, i.e. all tokens / all GPUs, too)."""
+    holds when every GPU serves both; for disaggregated serving give the total, i.e. all tokens / all GPUs, too).
+    Per token kind (``per_kind``): "gpu-time" (default) needs ``prefill_gpu_time_share`` (the share of GPU time in
+    prefill, from the performance model: ``tokenfab estimate`` / ``frontier``) and the input/output split; without
+    it the per-kind costs are None and a note says what to give. "inferencex" charges the whole GPU-hour to each
+    kind. The InferenceX values are always in ``usd_per_mtok_input_inferencex`` / ``_output_inferencex``."""
     notes: list[str] = []
+    conv = check_per_kind(per_kind)
     price = _arr(usd_per_gpu_hour, "usd_per_gpu_hour", allow_zero=True)
     frac = float(_arr(cached_input_cost_fraction, "cached_input_cost_fraction", allow_zero=True))
     if frac > 1:
@@ -180,15 +337,10 @@ def compute_cost(
         else:
             total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu")
         split = "input-output"
-        notes.append(
-            "input and output $/M each charge the whole GPU-hour to that token kind (InferenceX); "
-            "they do not add up to the total"
-        )
     elif total_tokens_per_s_per_gpu is not None:
         total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu")
         tin = tout = total
         split = "total-only"
-        notes.append("only total throughput given: input and output $/M equal the total $/M")
     else:
         raise TokenfabError(
             "no throughput given",
@@ -197,12 +349,50 @@ def compute_cost(
         )
 
     cost_total = usd_per_mtok(price, total)
-    cost_in = usd_per_mtok(price, tin)
-    cost_out = usd_per_mtok(price, tout)
-    cost_cached = _out(frac * np.asarray(cost_in))
-    cost_blend = blended_usd_per_mtok(cost_in, cost_out, ratio)
+    ix_in = usd_per_mtok(price, tin)
+    ix_out = usd_per_mtok(price, tout)
+    share = None
+    if prefill_gpu_time_share is not None:
+        share = _arr(prefill_gpu_time_share, "prefill_gpu_time_share", allow_zero=True)
+    h = _arr(cached_input_share, "cached_input_share", allow_zero=True)
+    if conv == "inferencex":
+        cost_in, cost_out = ix_in, ix_out
+        cost_cached = _out(frac * np.asarray(cost_in))
+        notes.append(
+            "per token kind: "
+            + PER_KIND_LABELS["inferencex"]
+            + (
+                " (only a total throughput was given: input and output $/M equal the total $/M)"
+                if split == "total-only"
+                else ""
+            )
+        )
+    elif split == "total-only" or share is None:
+        cost_in = cost_out = cost_cached = None
+        notes.append(
+            "per-kind $/M not computed: the GPU-time split needs "
+            + ("input and output tokens/s per GPU and " if split == "total-only" else "")
+            + "the prefill share of GPU time (--prefill-gpu-time-share, from tokenfab estimate / frontier); "
+            "--per-kind inferencex gives InferenceX's whole-GPU-hour-per-kind values"
+        )
+    else:
+        pk = per_kind_usd_per_mtok(
+            price,
+            input_tokens_per_s_per_gpu=tin * np.asarray(total) / (tin + tout),
+            output_tokens_per_s_per_gpu=tout * np.asarray(total) / (tin + tout),
+            prefill_gpu_time_share=share,
+            cached_input_share=h,
+            cached_input_cost_fraction=frac,
+        )
+        cost_in, cost_cached, cost_out = (
+            pk["usd_per_mtok_input"],
+            pk["usd_per_mtok_cached_input"],
+            pk["usd_per_mtok_output"],
+        )
+        notes.append("per token kind: " + PER_KIND_LABELS["gpu-time"])
+    cost_blend = blended_usd_per_mtok(cost_in, cost_out, ratio) if cost_in is not None else None
     notes.append(
-        f"cached input: cached prompt tokens skip prefill, charged at {frac:g} x the input cost "
+        f"cached input: a cached prompt token skips prefill, weighted {frac:g} x an uncached one "
         "(price-list ratio used as an assumption)"
     )
     notes.append(f"blended: {ratio:g}:1 input:output weighted mean of input and output $/M (Artificial Analysis)")
@@ -244,6 +434,11 @@ def compute_cost(
         joules_per_token=jpt,
         joules_per_token_it=jpt_it,
         tokens_per_usd_per_w=tpuw,
+        per_kind_convention=conv,
+        prefill_gpu_time_share=None if share is None else _out(share),
+        cached_input_share=_out(h),
+        usd_per_mtok_input_inferencex=ix_in,
+        usd_per_mtok_output_inferencex=ix_out,
         notes=notes,
     )
 
@@ -258,6 +453,9 @@ def cost_for_hardware(
     usd_per_gpu_hour=None,
     cached_input_cost_fraction: float = CACHED_INPUT_COST_FRACTION,
     hardware_files=None,
+    prefill_gpu_time_share=None,
+    cached_input_share=0.0,
+    per_kind: str = DEFAULT_PER_KIND_CONVENTION,
     **tco_overrides,
 ) -> CostResult:
     """`tokenfab cost --hardware H [--preset P]` in one call: the $/busy GPU-hour from tco.tco(hardware, preset,
@@ -273,4 +471,7 @@ def cost_for_hardware(
         kw_per_gpu_all_in=t.kw_per_gpu_all_in,
         kw_per_gpu_it=t.kw_per_gpu_it,
         cached_input_cost_fraction=cached_input_cost_fraction,
+        prefill_gpu_time_share=prefill_gpu_time_share,
+        cached_input_share=cached_input_share,
+        per_kind=per_kind,
     )

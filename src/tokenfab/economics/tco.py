@@ -1,8 +1,14 @@
 """Total cost of ownership: US dollars per GPU-hour, with a breakdown that sums to the total.
 
-Method (full text, formulas and every default with its citation: docs/tco.md; figures: data/tco_presets.yaml):
+Method (full text, formulas and every default with its citation: docs/tco.md; figures: data/systems.yaml for the
+system bills of materials, data/tco_presets.yaml for everything else):
 
-- Capex per GPU = server capex per GPU x (1 + networking fraction + installation fraction) + fixed adders.
+- Capex per GPU: the system's bill of materials (data/systems.yaml: accelerators, host CPUs and memory, NICs/DPUs,
+  scale-up and scale-out switches, storage, rack/power/cooling, installation, spares; each line cited), divided by
+  its GPUs. Hardware without a system there: catalog system or chip price x (1 + networking + installation
+  fractions) + fixed adders.
+- IT power per GPU: the system's published maximum power / its GPUs (else the catalog's rack or node power, else an
+  estimate from the TDP, said so).
 - Capital per year = (capex - residual / (1 + r)^n) x CRF(r, n), CRF = r(1+r)^n / ((1+r)^n - 1), r = WACC,
   n = life in years (CRF = 1/n at r = 0). Split into straight-line depreciation (capex - residual) / n and
   cost of capital (the rest).
@@ -13,8 +19,11 @@ Method (full text, formulas and every default with its citation: docs/tco.md; fi
 - ``usd_per_gpu_hour_wallclock`` = sum of the above (what a GPU costs per hour of the calendar).
   ``usd_per_gpu_hour`` = wallclock / utilization: cost per hour of *useful* (busy) GPU time. Cost per token
   divides this by the busy throughput, so idle time is paid for by the tokens that are served.
-- A plain price (``price_usd_per_gpu_hour``: a rental, or an InferenceX tier) replaces the owned model; it is a
-  price per wall-clock hour and utilization defaults to 1 for it (InferenceX's convention).
+- A plain price (``price_usd_per_gpu_hour``: a rental preset, ``--usd-per-gpu-hour``, or an InferenceX tier) replaces
+  the owned model; it is a price per wall-clock hour, divided by the same utilization (a rented GPU costs the same
+  idle or busy). Only the inferencex-* presets use utilization 1, InferenceX's convention, to reproduce its numbers.
+- Utilization: one named default, :data:`DEFAULT_UTILIZATION` (data/tco_presets.yaml ``defaults.utilization``,
+  cited), for every preset and every command; a result always states the utilization it assumes.
 
 An hour here is a wall-clock hour; a year is 8766 h (units.HOURS_PER_YEAR); power is kW of IT load unless the
 name says ``all_in`` (IT x PUE, or InferenceX's provisioned all-in figure).
@@ -36,6 +45,7 @@ from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
 
 DEFAULT_PRESET = "owned-neocloud"
+PRESET_KINDS = ("owned", "rented", "inferencex")
 # breakdown components of the owned model, in display order; a plain price is one component of its own
 COMPONENTS = ("capital", "energy", "hosting", "maintenance", "software")
 PRICE_COMPONENT = "gpu_hour_price"
@@ -47,6 +57,7 @@ COMPONENT_DESCRIPTIONS = {
     "software": "software licences, $ per GPU-hour",
     PRICE_COMPONENT: "a plain all-in price per GPU-hour (rental or InferenceX tier), used as is",
 }
+CAPEX_BASIS_UNITS = ("USD per system", "USD per GPU", "fraction of IT capex")
 # rule of thumb to check against (Tensordyne/Recogni tokenomics note, /work/shared/reference/metrics.md)
 RULE_OF_THUMB = "capital 50-80% of 5-year spend, energy about 10%, hosting the rest (Tensordyne tokenomics note)"
 
@@ -83,6 +94,9 @@ class TcoInputs(BaseModel):
     # opex
     maintenance_fraction_per_year: float = Field(default=0.0, ge=0)  # of all-in capex
     software_usd_per_gpu_hour: float = Field(default=0.0, ge=0)  # per wall-clock hour
+    # the system bill of materials the capex comes from (data/systems.yaml), line -> USD per GPU (sums to capex)
+    system: str | None = None
+    capex_lines_usd_per_gpu: dict[str, float] = Field(default_factory=dict)
     sources: dict[str, str] = Field(default_factory=dict)
 
     def __init__(self, **data):
@@ -97,13 +111,17 @@ class TcoInputs(BaseModel):
 
 
 # fields a caller may override (tco_inputs(**overrides), CLI flags)
-INPUT_FIELDS = tuple(f for f in TcoInputs.model_fields if f not in ("hardware_key", "preset", "sources"))
+INPUT_FIELDS = tuple(
+    f
+    for f in TcoInputs.model_fields
+    if f not in ("hardware_key", "preset", "sources", "system", "capex_lines_usd_per_gpu")
+)
 
 # unit of each input, for display (the name already says it; this spells it out)
 FIELD_UNITS: dict[str, str] = {
     "price_usd_per_gpu_hour": "USD per wall-clock GPU-hour",
     "utilization": "fraction of wall-clock hours busy",
-    "capex_usd_per_gpu": "USD per GPU (server share, before adders)",
+    "capex_usd_per_gpu": "USD per GPU (the system bill of materials; or server share before adders)",
     "networking_capex_fraction": "fraction of server capex",
     "networking_capex_usd_per_gpu": "USD per GPU",
     "installation_capex_fraction": "fraction of server capex",
@@ -253,16 +271,21 @@ def owned_wallclock_usd_per_hour(
     }
 
 
-@lru_cache(maxsize=1)
-def _presets_raw() -> dict:
-    raw = read_yaml(data_path("tco_presets.yaml"))
-    if not isinstance(raw, dict) or "presets" not in raw or "defaults" not in raw:
-        raise TokenfabError("malformed TCO presets file (needs 'defaults' and 'presets')", field="tco_presets.yaml")
+def _data_mapping(name: str, keys: tuple[str, ...], what: str) -> dict:
+    """A bundled data file that must be a mapping with ``keys`` (an error names the file otherwise)."""
+    raw = read_yaml(data_path(name))
+    if not isinstance(raw, dict) or any(k not in raw for k in keys):
+        raise TokenfabError(f"malformed {what} file (needs {' and '.join(map(repr, keys))})", field=name)
     return raw
 
 
+@lru_cache(maxsize=1)
+def _presets_raw() -> dict:
+    return _data_mapping("tco_presets.yaml", ("defaults", "presets"), "TCO presets")
+
+
 def load_presets() -> dict:
-    """The parsed data/tco_presets.yaml: ``defaults``, ``presets``, ``inferencex``, ``capex_usd_per_gpu``,
+    """The parsed data/tco_presets.yaml: ``defaults``, ``presets``, ``rentals``, ``inferencex``,
     ``host_overhead_factor`` (a copy; every figure is {value, source, as_of})."""
     return copy.deepcopy(_presets_raw())
 
@@ -281,14 +304,142 @@ def inferencex_covered_keys() -> list[str]:
     return list(_presets_raw()["inferencex"]["usd_per_gpu_hour"])
 
 
-def capex_table_keys() -> list[str]:
-    return list(_presets_raw()["capex_usd_per_gpu"])
+@lru_cache(maxsize=1)
+def _utilization_default() -> tuple[float, str]:
+    fig = _presets_raw()["defaults"]["utilization"]
+    return float(fig["value"]), _cite(fig)
+
+
+def default_utilization() -> float:
+    """The one utilization default (busy share of wall-clock hours) every preset and command uses."""
+    return _utilization_default()[0]
+
+
+def rental_terms() -> list[str]:
+    return list(_presets_raw().get("rentals", {}))
+
+
+def rental_covered_keys(term: str) -> list[str]:
+    return list((_presets_raw().get("rentals", {}).get(term)) or {})
+
+
+def rental_price(term: str, hardware_key: str) -> dict | None:
+    """The cited rental figure {value, low, high, source, as_of} of ``hardware_key`` for ``term`` (None if none)."""
+    fig = (_presets_raw().get("rentals", {}).get(term) or {}).get(hardware_key)
+    return dict(fig) if fig else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# system bills of materials (data/systems.yaml)
+# ---------------------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _systems_raw() -> dict:
+    return _data_mapping("systems.yaml", ("lines", "systems"), "systems")
+
+
+def load_systems() -> dict:
+    """A copy of data/systems.yaml: ``lines`` (name -> meaning) and ``systems`` (key -> system)."""
+    return copy.deepcopy(_systems_raw())
+
+
+def system_keys() -> list[str]:
+    return list(_systems_raw()["systems"])
+
+
+CAPEX_LINES = tuple(_systems_raw()["lines"])
+CAPEX_LINE_DESCRIPTIONS = dict(_systems_raw()["lines"])
+
+
+def system_for(hardware_key: str) -> tuple[str, dict] | None:
+    """(system key, system) of the bundled system built from ``hardware_key``, or None."""
+    for k, s in _systems_raw()["systems"].items():
+        if s.get("hardware") == hardware_key:
+            return k, s
+    return None
+
+
+@dataclass(frozen=True)
+class SystemCapex:
+    """A system's capex per GPU from its bill of materials: ``usd_per_gpu`` is None when a line has no public
+    figure (``missing`` names it and why)."""
+
+    system: str
+    name: str
+    gpus: int
+    usd_per_gpu: float | None
+    lines: dict  # line -> {usd_per_gpu, value, unit, source, as_of, note}
+    missing: list  # "line: why"
+
+    def citation(self) -> str:
+        return f"system bill of materials {self.system} ({self.name}; data/systems.yaml, lines in tokenfab tco --breakdown)"
+
+
+def system_capex_lines(usd_lines: dict, fraction_lines: dict, gpus: int) -> tuple[float, dict]:
+    """Capex per GPU of a bill of materials (pure): USD lines per GPU (per-system lines / ``gpus``), then each
+    fraction line x their subtotal. Returns (total per GPU, line -> USD per GPU); the lines sum to the total."""
+    per_gpu = {k: float(v) for k, v in usd_lines.items()}
+    sub = float(sum(per_gpu.values()))
+    for k, f in fraction_lines.items():
+        per_gpu[k] = float(f) * sub
+    return float(sum(per_gpu.values())), per_gpu
+
+
+def system_capex(system_key: str) -> SystemCapex:
+    """The capex per GPU of a bundled system (data/systems.yaml), line by line."""
+    systems = _systems_raw()["systems"]
+    if system_key not in systems:
+        raise UnknownKeyError("system", system_key, systems.keys(), field="system")
+    s = systems[system_key]
+    gpus = int(s["gpus"])
+    usd, frac, info, missing = {}, {}, {}, []
+    unitemized = []
+    for line in CAPEX_LINES:
+        fig = (s.get("capex") or {}).get(line)
+        if fig is None:
+            unitemized.append(line)
+            continue
+        unit = fig.get("unit")
+        if unit not in CAPEX_BASIS_UNITS:
+            raise TokenfabError(
+                "unknown capex unit", field=f"systems.yaml {system_key}.capex.{line}.unit", expected=CAPEX_BASIS_UNITS
+            )
+        if fig.get("value") is None:
+            missing.append(f"{line}: {fig.get('source', 'no public figure')}")
+            continue
+        v = float(fig["value"])
+        if unit == "fraction of IT capex":
+            frac[line] = v
+        else:
+            usd[line] = v / gpus if unit == "USD per system" else v
+        info[line] = {k: fig.get(k) for k in ("value", "unit", "source", "as_of", "note") if fig.get(k) is not None}
+    if unitemized:
+        missing.append(f"{len(unitemized)} more lines not itemized ({', '.join(unitemized)})")
+    total, per_gpu = system_capex_lines(usd, frac, gpus)
+    for k, v in per_gpu.items():
+        info[k]["usd_per_gpu"] = v
+    return SystemCapex(system_key, s.get("name", system_key), gpus, None if missing else total, info, missing)
+
+
+def system_it_kw_per_gpu(system_key: str) -> tuple[float | None, str | None]:
+    """Published maximum IT power of a bundled system / its GPUs: (kW, citation), or (None, why)."""
+    s = _systems_raw()["systems"][system_key]
+    fig = s.get("power_kw_per_system") or {}
+    if fig.get("value") is None:
+        return None, fig.get("source")
+    gpus = int(s["gpus"])
+    return float(fig["value"]) / gpus, f"system {system_key} {float(fig['value']):g} kW / {gpus} GPUs: {_cite(fig)}"
 
 
 def capex_usd_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]:
-    """Server capex per GPU: catalog system price / chips per system, else catalog chip price x
-    chip_to_server_capex_factor (a bare chip has no server around it), else the presets' capex table.
-    Returns (usd, citation) or (None, None)."""
+    """Capex per GPU: the bundled system's bill of materials (complete, all lines included), else the catalog's system
+    price / chips per system, else the catalog chip price x chip_to_server_capex_factor (a bare chip has no server
+    around it). Returns (usd, citation) or (None, None)."""
+    sysk = system_for(hw.key)
+    if sysk is not None:
+        sc = system_capex(sysk[0])
+        if sc.usd_per_gpu is not None:
+            return sc.usd_per_gpu, sc.citation()
+        return None, None
     if hw.price_usd_per_system and hw.chips_per_system:
         src = hw.source_of("price_usd_per_system")
         cite = f"catalog price_usd_per_system {hw.price_usd_per_system:,.0f} / chips_per_system {hw.chips_per_system}"
@@ -305,21 +456,23 @@ def capex_usd_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[s
             + f" x chip_to_server_capex_factor {factor:g}: {_cite(fig)}"
         )
         return float(hw.price_usd_per_chip) * factor, cite
-    table = _presets_raw()["capex_usd_per_gpu"]
-    if hw.key in table:
-        fig = table[hw.key]
-        return float(fig["value"]), "tco_presets capex table: " + _cite(fig)
     return None, None
 
 
 def it_kw_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]:
-    """Provisioned IT kW per GPU: rack IT kW / chips per rack (includes rack switches and power shelves), else node
-    IT kW / chips per node, else TDP x host_overhead_factor. Returns (kW, citation) or (None, None)."""
+    """Provisioned IT kW per GPU: the bundled system's published power / its GPUs, else the catalog's rack IT kW /
+    chips per rack (includes rack switches and power shelves), else node IT kW / chips per node, else an estimate,
+    TDP x host_overhead_factor (the citation says so). Returns (kW, citation) or (None, None)."""
 
     def _src(f):
         s = hw.source_of(f)
         return f": {s.source} (as of {s.as_of})" if s else ""
 
+    sysk = system_for(hw.key)
+    if sysk is not None:
+        kw, cite = system_it_kw_per_gpu(sysk[0])
+        if kw is not None:
+            return kw, cite
     if hw.rack_it_power_kw:
         return hw.rack_it_power_kw / hw.chips_per_rack, (
             f"catalog rack_it_power_kw {hw.rack_it_power_kw:g} / chips_per_rack {hw.chips_per_rack}{_src('rack_it_power_kw')}"
@@ -332,7 +485,8 @@ def it_kw_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]
         fig = _presets_raw()["host_overhead_factor"]
         factor = float(fig["value"])
         return hw.tdp_w / units.KW * factor, (
-            f"catalog tdp_w {hw.tdp_w:g}{_src('tdp_w')} x host_overhead_factor {factor:g}: {_cite(fig)}"
+            f"[estimate from the TDP, no published system power] catalog tdp_w {hw.tdp_w:g}{_src('tdp_w')} x "
+            f"host_overhead_factor {factor:g}: {_cite(fig)}"
         )
     return None, None
 
@@ -375,7 +529,8 @@ def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **ov
         values["it_kw_per_gpu"] = it_kw
         sources["it_kw_per_gpu"] = it_src
 
-    if p.get("kind") == "inferencex":
+    kind = p.get("kind")
+    if kind == "inferencex":
         ix = raw["inferencex"]
         tier = p["tier"]
         if hw.key not in ix["usd_per_gpu_hour"] and "price_usd_per_gpu_hour" not in overrides:
@@ -384,7 +539,7 @@ def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **ov
                 field="preset",
                 expected="hardware covered by InferenceX: " + ", ".join(ix["usd_per_gpu_hour"]),
                 got=hw.key,
-                hint="use an owned-* preset or give --usd-per-gpu-hour",
+                hint="use an owned-* or rent-* preset or give --usd-per-gpu-hour",
             )
         ix_cite = _cite(ix)
         if hw.key in ix["usd_per_gpu_hour"]:
@@ -395,18 +550,41 @@ def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **ov
             sources["all_in_kw_per_gpu"] = f"InferenceX all-in kW per GPU: {ix_cite}"
         values["utilization"] = 1.0
         sources["utilization"] = (
-            "InferenceX convention: $/GPU-hour divided by benchmark throughput, i.e. the "
-            "GPU-hour is fully used (metrics.md)"
+            "InferenceX convention (inferencex-* presets only, to reproduce its numbers): $/GPU-hour divided by the "
+            "benchmark throughput, i.e. the GPU-hour is fully used"
         )
+    elif kind == "rented":
+        term = p["term"]
+        fig = rental_price(term, hw.key)
+        if fig is None and "price_usd_per_gpu_hour" not in overrides:
+            raise TokenfabError(
+                f"preset {preset_name!r} has no cited {term} price for hardware {hw.key!r}",
+                field="preset",
+                expected=f"hardware with a cited {term} price: " + ", ".join(rental_covered_keys(term)),
+                got=hw.key,
+                hint="give the price you are quoted with --usd-per-gpu-hour, or another preset",
+            )
+        if fig is not None:
+            values["price_usd_per_gpu_hour"] = float(fig["value"])
+            rng = f"range {fig['low']:g}-{fig['high']:g} $/GPU-h; " if "low" in fig and "high" in fig else ""
+            sources["price_usd_per_gpu_hour"] = f"{preset_name} ({term}): {rng}{_cite(fig)}"
     else:
-        capex, capex_src = capex_usd_per_gpu_for(hw)
-        if capex is not None:
-            values["capex_usd_per_gpu"] = capex
-            sources["capex_usd_per_gpu"] = capex_src
-
-    if "price_usd_per_gpu_hour" in overrides and "utilization" not in overrides:
-        values["utilization"] = 1.0
-        sources["utilization"] = "a plain price is per wall-clock GPU-hour; utilization 1 unless given"
+        sysk = system_for(hw.key)
+        if sysk is not None:
+            sc = system_capex(sysk[0])
+            values["system"] = sc.system
+            if sc.usd_per_gpu is not None and "capex_usd_per_gpu" not in overrides:
+                values["capex_usd_per_gpu"] = sc.usd_per_gpu
+                values["capex_lines_usd_per_gpu"] = {k: v["usd_per_gpu"] for k, v in sc.lines.items()}
+                sources["capex_usd_per_gpu"] = sc.citation()
+            for f in ("networking_capex_fraction", "installation_capex_fraction"):
+                values[f] = 0.0
+                sources[f] = f"0: the system bill of materials {sc.system} has its own lines (data/systems.yaml)"
+        else:
+            capex, capex_src = capex_usd_per_gpu_for(hw)
+            if capex is not None:
+                values["capex_usd_per_gpu"] = capex
+                sources["capex_usd_per_gpu"] = capex_src
 
     for k, v in overrides.items():
         values[k] = v
@@ -442,6 +620,22 @@ class TcoResult:
     inputs: TcoInputs
     sources: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    system: str | None = None  # the bill of materials in data/systems.yaml the capex comes from
+    capex_lines: list = field(default_factory=list)  # capex_line_breakdown rows (owned, with a bill of materials)
+
+    @property
+    def utilization_basis(self) -> str:
+        """The utilization this price assumes, in words (every capacity price states it)."""
+        src = self.inputs.sources.get("utilization", "")
+        if src.startswith("default"):
+            why = "the named default, defaults.utilization in data/tco_presets.yaml (source in `sources`)"
+        elif src == "user":
+            why = "given"
+        elif "InferenceX" in src:
+            why = "InferenceX's convention, inferencex-* presets only"
+        else:
+            why = src.split(":")[0]
+        return f"per busy GPU-hour at utilization {self.utilization:g} ({why})"
 
     def to_dict(self) -> dict:
         return {
@@ -452,6 +646,9 @@ class TcoResult:
             "usd_per_gpu_hour_wallclock": self.usd_per_gpu_hour_wallclock,
             "usd_per_gpu_hour_definition": "USD per busy (useful) GPU-hour = wall-clock cost per hour / utilization",
             "utilization": self.utilization,
+            "utilization_basis": self.utilization_basis,
+            "system": self.system,
+            "capex_lines": [dict(x) for x in self.capex_lines],
             "breakdown": dict(self.breakdown),
             "breakdown_wallclock": dict(self.breakdown_wallclock),
             "capital_split": dict(self.capital_split),
@@ -468,6 +665,53 @@ class TcoResult:
             "rule_of_thumb": RULE_OF_THUMB,
             "notes": list(self.notes),
         }
+
+
+def capex_line_breakdown(
+    lines_usd_per_gpu: dict, capex_all_in_usd, capital_wallclock, maintenance_wallclock, u
+) -> list:
+    """Each capex line's USD per GPU, share of capex and the capital + maintenance $ per busy GPU-hour it carries
+    (both are proportional to capex). Lines are rescaled to the capex actually used (a varied capex keeps its mix);
+    the rows sum to the capex and to the capital and maintenance components."""
+    tot = float(sum(lines_usd_per_gpu.values()))
+    if tot <= 0 or not capex_all_in_usd:
+        return []
+    k = float(capex_all_in_usd) / tot
+    out = []
+    for name, usd in lines_usd_per_gpu.items():
+        share = float(usd) / tot
+        out.append(
+            {
+                "line": name,
+                "description": CAPEX_LINE_DESCRIPTIONS.get(name, ""),
+                "usd_per_gpu": float(usd) * k,
+                "share_of_capex": share,
+                "capital_usd_per_gpu_hour": share * float(capital_wallclock) / u,
+                "maintenance_usd_per_gpu_hour": share * float(maintenance_wallclock) / u,
+            }
+        )
+    return out
+
+
+def _no_capex_hint(inputs: TcoInputs) -> str:
+    base = (
+        "give a capex (--capex-usd-per-gpu, or capex_usd_per_gpu= in Python), a rented preset (--preset "
+        "rent-on-demand, rent-reserved-1y, rent-reserved-3y, rent-spot) or a price (--usd-per-gpu-hour)"
+    )
+    if inputs.system:
+        sc = system_capex(inputs.system)
+        return (
+            f"the bill of materials of {sc.system} ({sc.name}, data/systems.yaml) has no public figure for "
+            + "; ".join(sc.missing)
+            + ": tokenfab does not invent one; "
+            + base
+            + " (all-in USD per GPU)"
+        )
+    return (
+        base + "; for a --hardware-file chip, price_usd_per_chip or price_usd_per_system (docs/hardware.md). Bundled "
+        "systems with a complete bill of materials: "
+        + ", ".join(s for s in system_keys() if system_capex(s).usd_per_gpu is not None)
+    )
 
 
 def _kw(inputs: TcoInputs, notes: list[str]) -> tuple[Optional[float], Optional[float]]:
@@ -501,18 +745,14 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
         method = "owned"
         if inputs.capex_usd_per_gpu is None:
             raise TokenfabError(
-                f"no server capex per GPU for hardware {inputs.hardware_key!r}",
+                f"no capex per GPU for hardware {inputs.hardware_key!r}",
                 field="capex_usd_per_gpu",
-                hint=(
-                    "give a capex (--capex-usd-per-gpu, or capex_usd_per_gpu= in Python: USD per GPU, server share "
-                    "before networking/installation adders), or price_usd_per_chip in the hardware file "
-                    "(docs/hardware.md), or a plain rental price (--usd-per-gpu-hour / usd_per_gpu_hour=); the "
-                    "catalog has no price for it and the bundled capex table covers " + ", ".join(capex_table_keys())
-                ),
+                hint=_no_capex_hint(inputs),
             )
         if kw_it is None:
             raise TokenfabError(
-                f"no IT power per GPU for hardware {inputs.hardware_key!r} (no rack/node power or TDP in the catalog)",
+                f"no IT power per GPU for hardware {inputs.hardware_key!r} (no published system power, no rack/node "
+                "power or TDP in the catalog)",
                 field="it_kw_per_gpu",
                 hint="give --it-kw-per-gpu (provisioned kW of IT load per GPU)",
             )
@@ -552,6 +792,16 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
             notes.append("energy uses IT kW x PUE; the given all-in kW is reported for tokens per MW only")
 
     total_wall = float(sum(wall.values()))
+    if method == "owned" and inputs.system and not inputs.capex_lines_usd_per_gpu:
+        notes.append(
+            f"capex is the given all-in USD per GPU; the bill of materials of {inputs.system} (data/systems.yaml) "
+            "is not used"
+        )
+    lines = (
+        capex_line_breakdown(inputs.capex_lines_usd_per_gpu, capex_all_in, wall["capital"], wall["maintenance"], u)
+        if method == "owned" and inputs.capex_lines_usd_per_gpu
+        else []
+    )
     breakdown = {k: float(v) / u for k, v in wall.items()}
     shares = {k: (float(v) / total_wall if total_wall > 0 else 0.0) for k, v in wall.items()}
     notes.append(f"usd_per_gpu_hour is per busy GPU-hour: wall-clock {total_wall:.4f} / utilization {u:g}")
@@ -581,6 +831,8 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
         avg_kw_per_gpu_it=avg_kw,
         inputs=inputs,
         sources=sources,
+        system=inputs.system,
+        capex_lines=lines,
         notes=notes,
     )
 

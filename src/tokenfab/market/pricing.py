@@ -13,9 +13,11 @@ Margins (USD per million tokens; margin % = margin / price):
 
 - ``workload``: the provider's revenue per million tokens at the workload's mix, (ISL x input price + OSL x output
   price) / (ISL + OSL), minus tokenfab's $/M total tokens. Revenue and cost of the same GPU-hour: the verdict uses it.
-- ``input``, ``output``, ``cached_input``, ``blended_3to1``: each price minus tokenfab's $/M of that kind. tokenfab
-  follows InferenceX there: the whole GPU-hour is charged to each kind, so these costs are upper bounds and these
-  margins lower bounds (they do not add up).
+- ``input``, ``output``, ``cached_input``, ``blended_3to1``: each price minus tokenfab's $/M of that kind, in the one
+  per-token-kind convention (economics.cost.split_cost_by_token_kind: the prefill share of the point's GPU time
+  charged to input tokens, the rest to output tokens). The kinds add up to the workload cost at the ISL:OSL mix, so
+  the per-kind margins add up to the workload margin. ``per_kind="inferencex"`` gives InferenceX's whole
+  GPU-hour-per-kind costs instead (labelled; they do not add up).
 
 Verdict on the workload margin %: >= SUSTAINABLE_MARGIN_PCT "sustainable"; >= 0 "thin"; < 0 "below modeled cost -
 subsidy or better efficiency than modeled".
@@ -33,22 +35,32 @@ goldilocks tier is asked for but no point on a hardware reaches it, the cheapest
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yaml import YAMLError
+from yaml import safe_load as yaml_safe_load
 
 from tokenfab import search as search
 from tokenfab.catalog.models import get_model, model_keys
 from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.economics import assumptions as econ
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 
-# [assumption] a gross margin below 30% of price is "thin": the modeled cost is only the cost of the GPU-hours at the
-# operating point; sales, R&D, free tiers, support, idle capacity above the modeled utilization and peak headroom are
-# paid out of gross margin (cloud software businesses report 60-80% gross margins; 30% is a low bar, not a citation).
-SUSTAINABLE_MARGIN_PCT = 30.0
+# the margin line between "thin" and "sustainable": data/economics.yaml margins.target_gross_margin_pct (30%, an
+# [assumption] stated there: the modeled cost is only the GPU fleet; sales, R&D, free tiers, support are paid from
+# gross margin)
+SUSTAINABLE_MARGIN_PCT = econ.TARGET_GROSS_MARGIN_PCT
+# a price older than this is flagged stale (data/economics.yaml prices.stale_after_days, derived from Epoch AI's
+# 9-900x per year price declines)
+STALE_PRICE_AFTER_DAYS = econ.STALE_PRICE_AFTER_DAYS
 # [assumption] the interactivity an API user gets: tokenfab's goldilocks speed (search.GOLDILOCKS_INTERACTIVITY,
 # 50 tok/s/user); hosted frontier APIs stream at about this speed or faster.
 API_INTERACTIVITY_TOKENS_PER_S_PER_USER = float(search.GOLDILOCKS_INTERACTIVITY)
@@ -73,8 +85,10 @@ DEFINITIONS = {
     "million tokens of this workload",
     "margin_usd_per_mtok": "provider price - tokenfab modeled cost, USD per million tokens (negative = loss)",
     "margin_pct": "margin / price x 100",
-    "inferencex_convention": "tokenfab's input/output $/M charge the whole GPU-hour to that kind (InferenceX): "
-    "costs are upper bounds, per-kind margins lower bounds",
+    "per_kind_convention": "how the modeled cost is split per token kind: gpu-time (default: prefill GPU time to "
+    "input, decode to output; the kinds add up) or inferencex (whole GPU-hour per kind; they do not add up)",
+    "price_data": "when the list prices are from: the genai-prices snapshot date (or a user price file's as_of) and "
+    "whether it is stale",
 }
 
 
@@ -82,16 +96,25 @@ DEFINITIONS = {
 # genai-prices (bundled data only)
 # ---------------------------------------------------------------------------------------------------------------
 def genai_prices_version() -> str:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version("genai-prices")
+    try:
+        return version("genai-prices")
+    except PackageNotFoundError:  # pragma: no cover - a declared dependency
+        return "not installed"
 
 
 @lru_cache(maxsize=1)
 def _providers() -> dict:
-    """{provider id: Provider} from genai-prices' bundled data (offline)."""
+    """{provider id: Provider} from genai-prices' bundled data (offline). Robust to the package's layout: the
+    ``genai_prices.data.providers`` list, else the bundled snapshot (``data_snapshot.get_snapshot().providers``)."""
     try:
-        from genai_prices.data import providers
+        try:
+            from genai_prices.data import providers
+        except ImportError:
+            from genai_prices.data_snapshot import get_snapshot
+
+            providers = get_snapshot().providers
     except ImportError:  # pragma: no cover - a declared dependency
         raise TokenfabError(
             "the genai-prices package is needed for provider prices", field="prices", hint="pip install genai-prices"
@@ -103,6 +126,75 @@ def provider_ids() -> list[str]:
     return sorted(_providers())
 
 
+_ISO_DATE = re.compile(r"\b(20\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
+
+
+def _dates_in(text) -> list[_dt.date]:
+    out = []
+    for y, m, d in _ISO_DATE.findall(str(text or "")):
+        try:
+            out.append(_dt.date(int(y), int(m), int(d)))
+        except ValueError:
+            continue
+    return out
+
+
+# a date in a price comment is an observation date (when the data were checked) when one of these words comes
+# shortly before it; other dates in comments are schedules ("introductory rates apply through ...")
+_OBSERVED = re.compile(r"(checked|verified|as of|observed|listed|launched|updated|added|released)", re.IGNORECASE)
+
+
+def _observed_dates(text) -> list[_dt.date]:
+    out = []
+    t = str(text or "")
+    for mt in _ISO_DATE.finditer(t):
+        if _OBSERVED.search(t[max(0, mt.start() - 40) : mt.start()]):
+            out += _dates_in(mt.group(0))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _latest_data_date(today: _dt.date) -> _dt.date | None:
+    """The latest observation date in the bundled data's price comments ('checked on', 'as of', 'launched on' ...)
+    not after ``today`` (scheduled price changes and 'rates apply through' dates are not observations)."""
+    dates: list[_dt.date] = []
+    for p in _providers().values():
+        dates += _observed_dates(getattr(p, "price_comments", None))
+        for m in getattr(p, "models", []) or []:
+            dates += _observed_dates(getattr(m, "price_comments", None))
+    past = [d for d in dates if d <= today]
+    return max(past) if past else None
+
+
+def genai_prices_snapshot(today: _dt.date | None = None) -> dict:
+    """When the bundled genai-prices data are from: the package version, the snapshot date (the latest observation
+    date the bundled data state - 'checked on', 'as of', 'launched on' in the price comments - not after
+    ``today``), its age in days and whether it is stale (older than STALE_PRICE_AFTER_DAYS, cited in
+    data/economics.yaml)."""
+    today = today or _dt.date.today()
+    snap = _latest_data_date(today)
+    age = (today - snap).days if snap else None
+    return {
+        "package": "genai-prices",
+        "version": genai_prices_version(),
+        "snapshot_date": snap.isoformat() if snap else None,
+        "snapshot_basis": "the latest observation date in the bundled data's price comments ('checked on', 'as of', "
+        "'launched on'), not after today; tokenfab never calls the package's network auto-update",
+        "age_days": age,
+        "stale_after_days": STALE_PRICE_AFTER_DAYS,
+        "stale_after_days_source": econ.cite("prices", "stale_after_days"),
+        "stale": bool(age is None or age > STALE_PRICE_AFTER_DAYS),
+    }
+
+
+def price_age_days(as_of: str | None, today: _dt.date | None = None) -> int | None:
+    """Days between an ISO date (YYYY-MM-DD, or a text starting with one) and ``today`` (None when not a date)."""
+    d = _dates_in(as_of or "")
+    if not d:
+        return None
+    return ((today or _dt.date.today()) - d[0]).days
+
+
 def _num(x) -> tuple[Optional[float], bool]:
     """A genai-prices price (Decimal, TieredPrices or None) -> (USD per M tokens, tiered?)."""
     if x is None:
@@ -112,7 +204,10 @@ def _num(x) -> tuple[Optional[float], bool]:
     base = getattr(x, "base", None)  # TieredPrices: the base tier (prompts below the first threshold)
     if base is not None:
         return float(base), True
-    return float(x), False
+    try:
+        return float(x), False
+    except (TypeError, ValueError):
+        return None, False
 
 
 def find_price_model(provider: str, model_id: str):
@@ -126,15 +221,38 @@ def find_price_model(provider: str, model_id: str):
     for m in p.models:
         if m.id == mid or m.id.lower() == mid.lower():
             return p, m
-    m = p.find_model(mid.lower(), all_providers=list(provs.values()))
+    find = getattr(p, "find_model", None)
+    m = find(mid.lower(), all_providers=list(provs.values())) if find else None
     if m is None:
         raise UnknownKeyError(f"model of provider {p.id!r}", mid, [x.id for x in p.models], field="provider_model")
     return p, m
 
 
+# prices are read at these times of the day (UTC) so a time-of-day tariff gives the same answer whenever tokenfab runs
+_DAY_TIMES_MIN = tuple(range(0, 24 * 60, 30))
+
+
+def _prices_on(m, day: _dt.date) -> dict:
+    """The price of model ``m`` in force on ``day`` at every half hour (UTC): {field: (max, min, tiered)}; a
+    time-of-day tariff (off-peak hours) shows as max > min."""
+    fields = ("input_mtok", "cache_read_mtok", "output_mtok")
+    seen: dict[str, list] = {f: [] for f in fields}
+    tiered = False
+    for mins in _DAY_TIMES_MIN:
+        when = _dt.datetime.combine(day, _dt.time(mins // 60, mins % 60), tzinfo=_dt.UTC)
+        mp = m.get_prices(when)
+        for f in fields:
+            v, t = _num(getattr(mp, f, None))
+            tiered = tiered or t
+            if v is not None:
+                seen[f].append(v)
+    return {f: ((max(v), min(v)) if v else (None, None)) for f, v in seen.items()} | {"tiered": tiered}
+
+
 @dataclass(frozen=True)
 class ProviderPrice:
-    """One provider's list price for one model, USD per million tokens (None: not priced)."""
+    """One provider's list price for one model, USD per million tokens (None: not priced). A time-of-day tariff shows
+    its peak (standard) price here and the off-peak one in ``off_peak``."""
 
     provider: str
     provider_name: str
@@ -149,6 +267,11 @@ class ProviderPrice:
     deprecated: bool = False
     source: str = ""
     as_of: str = ""
+    data_as_of: str | None = None  # the date the price data are from (snapshot date, or the user file's as_of)
+    age_days: int | None = None
+    stale: bool = False
+    time_of_day: bool = False  # the provider charges less at some hours of the day
+    off_peak: dict | None = None  # {input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok}
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -157,28 +280,135 @@ class ProviderPrice:
 def list_price(
     provider: str, model_id: str, *, match: str = "user-given", note: str = "", when: _dt.datetime | None = None
 ) -> ProviderPrice:
-    """The list price in force at ``when`` (default now) from genai-prices' bundled data."""
+    """The list price in force on the day of ``when`` (default today) from genai-prices' bundled data: read at every
+    half hour of that day (UTC), so the answer does not depend on the hour tokenfab runs; a time-of-day tariff shows
+    its peak (standard) price and the off-peak one."""
     p, m = find_price_model(provider, model_id)
     when = when or _dt.datetime.now(tz=_dt.timezone.utc)
-    mp = m.get_prices(when)
-    pin, t1 = _num(getattr(mp, "input_mtok", None))
-    pcache, t2 = _num(getattr(mp, "cache_read_mtok", None))
-    pout, t3 = _num(getattr(mp, "output_mtok", None))
-    urls = ", ".join(p.pricing_urls or []) or "provider pricing page"
+    day = when.date()
+    pr = _prices_on(m, day)
+    (pin, pin_lo), (pcache, pcache_lo), (pout, pout_lo) = pr["input_mtok"], pr["cache_read_mtok"], pr["output_mtok"]
+    tod = any(hi is not None and lo is not None and hi > lo for hi, lo in (pr["input_mtok"], pr["output_mtok"]))
+    urls = ", ".join(getattr(p, "pricing_urls", None) or []) or "provider pricing page"
+    snap = genai_prices_snapshot(day)
+    notes = [x for x in (note, getattr(m, "price_comments", None) or "") if x]
+    if tod:
+        notes.insert(0, f"time-of-day tariff: peak/standard price shown; off-peak input {pin_lo:g}, output {pout_lo:g}")
     return ProviderPrice(
         provider=p.id,
         provider_name=p.name,
         model_id=m.id,
-        model_name=m.name,
+        model_name=getattr(m, "name", None),
         input_usd_per_mtok=pin,
         cached_input_usd_per_mtok=pcache,
         output_usd_per_mtok=pout,
         match=match,
-        note="; ".join(x for x in (note, m.price_comments or "") if x),
-        tiered=t1 or t2 or t3,
-        deprecated=bool(m.deprecated),
-        source=f"genai-prices {genai_prices_version()} bundled data ({urls})",
-        as_of=f"price in force on {when.date().isoformat()} in the bundled data",
+        note="; ".join(notes),
+        tiered=pr["tiered"],
+        deprecated=bool(getattr(m, "deprecated", False)),
+        source=f"genai-prices {snap['version']} bundled data ({urls})",
+        as_of=f"price in force on {day.isoformat()} in the bundled data (data snapshot {snap['snapshot_date']})",
+        data_as_of=snap["snapshot_date"],
+        age_days=snap["age_days"],
+        stale=snap["stale"],
+        time_of_day=tod,
+        off_peak={
+            "input_usd_per_mtok": pin_lo,
+            "cached_input_usd_per_mtok": pcache_lo,
+            "output_usd_per_mtok": pout_lo,
+        }
+        if tod
+        else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# user price file (--prices-file)
+# ---------------------------------------------------------------------------------------------------------------
+class UserPrice(BaseModel):
+    """One price a user gives (``--prices-file``): for a catalog model (or closed model name), USD per M tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1)
+    provider: str = Field(min_length=1)
+    provider_model: str | None = None
+    input_usd_per_mtok: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+    cached_input_usd_per_mtok: float | None = Field(default=None, ge=0, le=1e6, allow_inf_nan=False)
+    output_usd_per_mtok: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+    as_of: str
+    source: str = Field(min_length=1)
+    match: Literal["same-weights", "same-architecture", "comparable", "user-given"] = "user-given"
+    note: str = ""
+
+    @field_validator("as_of")
+    @classmethod
+    def _date(cls, v):
+        try:
+            d = _dt.date.fromisoformat(str(v))
+        except ValueError:
+            raise ValueError(f"must be a date YYYY-MM-DD, got {v!r}") from None
+        if d > _dt.date.today():
+            raise ValueError(f"is in the future ({v})")
+        return d.isoformat()
+
+
+def load_prices_file(path) -> list[UserPrice]:
+    """Read and validate a user price file (YAML or JSON): ``prices: [{model, provider, input_usd_per_mtok,
+    output_usd_per_mtok, as_of, source, ...}]`` (docs/pricing-and-sensitivity.md). Errors name the entry and field
+    (``prices[2].output_usd_per_mtok``)."""
+    import json
+    from pathlib import Path
+
+    pth = Path(str(path))
+    if not pth.exists():
+        raise TokenfabError("file not found", field="prices_file", got=str(pth))
+    if pth.stat().st_size > 1_000_000:
+        raise TokenfabError("price file too large", field="prices_file", expected="<= 1 MB", got=pth.stat().st_size)
+    text = pth.read_text()
+    try:
+        raw = json.loads(text) if pth.suffix.lower() == ".json" else yaml_safe_load(text)
+    except (ValueError, YAMLError) as e:  # yaml or json syntax (JSONDecodeError is a ValueError): one clear line
+        raise TokenfabError(f"not valid {pth.suffix.lstrip('.') or 'YAML'}: {e}", field="prices_file") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("prices"), list):
+        raise TokenfabError(
+            "a price file is a mapping with a 'prices' list", field="prices_file", expected="prices: [{model: ...}]"
+        )
+    if len(raw["prices"]) > 10_000:
+        raise TokenfabError("too many prices", field="prices", expected="<= 10000 entries", got=len(raw["prices"]))
+    out = []
+    for i, e in enumerate(raw["prices"]):
+        if not isinstance(e, dict):
+            raise TokenfabError("must be a mapping of fields", field=f"prices[{i}]", got=e)
+        try:
+            out.append(UserPrice(**e))
+        except ValidationError as ve:
+            err = ve.errors()[0]
+            loc = ".".join(str(x) for x in err.get("loc", ()))
+            msg = err.get("msg", "invalid value")
+            raise TokenfabError(
+                msg, field=f"prices[{i}].{loc}" if loc else f"prices[{i}]", got=err.get("input")
+            ) from None
+    return out
+
+
+def user_price(u: UserPrice, today: _dt.date | None = None) -> ProviderPrice:
+    age = price_age_days(u.as_of, today)
+    return ProviderPrice(
+        provider=u.provider,
+        provider_name=u.provider,
+        model_id=u.provider_model or u.model,
+        model_name=None,
+        input_usd_per_mtok=float(u.input_usd_per_mtok),
+        cached_input_usd_per_mtok=None if u.cached_input_usd_per_mtok is None else float(u.cached_input_usd_per_mtok),
+        output_usd_per_mtok=float(u.output_usd_per_mtok),
+        match=u.match,
+        note=u.note,
+        source=f"user price file: {u.source}",
+        as_of=f"user-given price, as of {u.as_of}",
+        data_as_of=u.as_of,
+        age_days=age,
+        stale=bool(age is not None and age > STALE_PRICE_AFTER_DAYS),
     )
 
 
@@ -258,10 +488,49 @@ def provider_prices(
     provider_model: str | None = None,
     compare_with: str | None = None,
     when: _dt.datetime | None = None,
+    user_prices: Sequence[UserPrice] | None = None,
 ) -> tuple[Resolution, list[ProviderPrice]]:
     """The list prices for ``model`` (optionally of some providers only). ``provider_model`` looks up any genai-prices
-    model id of ``provider`` (one provider) instead of the mapping."""
+    model id of ``provider`` (one provider) instead of the mapping. ``user_prices`` (load_prices_file) add the
+    user's own prices for this model (and are the only prices when the mapping has none)."""
     res = resolve(model, compare_with=compare_with)
+    mine = [
+        user_price(u, (when or _dt.datetime.now(tz=_dt.UTC)).date())
+        for u in (user_prices or [])
+        if _same_model(u.model, res)
+    ]
+    if mine and not provider_model:
+        provs = [
+            p.strip().lower() for p in ([provider] if isinstance(provider, str) else (provider or [])) if p.strip()
+        ]
+        mine = [m for m in mine if not provs or m.provider.lower() in provs]
+        try:
+            res, listed = _listed_prices(res, provider=provider, when=when)
+        except TokenfabError:
+            listed = []
+        if mine:
+            return res, listed + mine
+    return _listed_prices(res, provider=provider, provider_model=provider_model, when=when)
+
+
+def _same_model(name: str, res: Resolution) -> bool:
+    low = str(name).strip().lower()
+    if low in (res.priced_model, str(res.requested).lower()):
+        return True
+    try:
+        return get_model(name).key == res.priced_model
+    except TokenfabError:
+        return False
+
+
+def _listed_prices(
+    res: Resolution,
+    *,
+    provider: str | Sequence[str] | None = None,
+    provider_model: str | None = None,
+    when: _dt.datetime | None = None,
+) -> tuple[Resolution, list[ProviderPrice]]:
+    """The genai-prices list prices of a resolved model (see provider_prices)."""
     provs = [p.strip().lower() for p in ([provider] if isinstance(provider, str) else (provider or [])) if p.strip()]
     if provider_model:
         if len(provs) != 1:
@@ -301,7 +570,8 @@ def provider_prices(
             field="model",
             hint=(
                 "data/price_models.yaml maps no provider to it; give --provider P --provider-model ID "
-                "(a genai-prices model id), or use one of: " + ", ".join(priced_models())
+                "(a genai-prices model id), your own prices with --prices-file, or use one of: "
+                + ", ".join(priced_models())
             ),
         )
     return res, [
@@ -376,17 +646,23 @@ def comparability(tokens_per_s_per_user: float) -> dict:
     }
 
 
-def compare(price: ProviderPrice, point: dict, *, isl: int, osl: int) -> dict:
-    """Margins of one provider price against one modeled operating point (a frontier point with usd_per_gpu_hour and
-    input/output/total tokens/s per GPU)."""
+def compare(
+    price: ProviderPrice, point: dict, *, isl: int, osl: int, per_kind: str = costmod.DEFAULT_PER_KIND_CONVENTION
+) -> dict:
+    """Margins of one provider price against one modeled operating point (a frontier point with usd_per_gpu_hour,
+    input/output/total tokens/s per GPU and the prefill share of GPU time)."""
     c = costmod.compute_cost(
         point["usd_per_gpu_hour"],
         total_tokens_per_s_per_gpu=point["total_tokens_per_s_per_gpu"],
         input_tokens_per_s_per_gpu=point["input_tokens_per_s_per_gpu"],
         output_tokens_per_s_per_gpu=point["output_tokens_per_s_per_gpu"],
+        prefill_gpu_time_share=point.get("prefill_gpu_time_share"),
+        cached_input_share=point.get("cached_input_share") or 0.0,
+        per_kind=per_kind,
     )
     pin, pout, pc = price.input_usd_per_mtok, price.output_usd_per_mtok, price.cached_input_usd_per_mtok
     out: dict[str, Any] = {
+        "per_kind_convention": c.per_kind_convention,
         "modeled_usd_per_mtok": {
             "total": c.usd_per_mtok_total,
             "input": c.usd_per_mtok_input,
@@ -398,8 +674,11 @@ def compare(price: ProviderPrice, point: dict, *, isl: int, osl: int) -> dict:
         "output": margin(pout, c.usd_per_mtok_output),
         "cached_input": margin(pc, c.usd_per_mtok_cached_input),
     }
-    if pin is not None and pout is not None:
+    if pin is not None and pout is not None and c.usd_per_mtok_blended is not None:
         out["blended_3to1"] = margin(float(costmod.blended_usd_per_mtok(pin, pout)), c.usd_per_mtok_blended)
+        out["workload"] = margin(workload_price_usd_per_mtok(pin, pout, isl, osl), c.usd_per_mtok_total)
+    elif pin is not None and pout is not None:
+        out["blended_3to1"] = margin(None, None)
         out["workload"] = margin(workload_price_usd_per_mtok(pin, pout, isl, osl), c.usd_per_mtok_total)
     else:
         out["blended_3to1"] = margin(None, c.usd_per_mtok_blended)
@@ -430,6 +709,10 @@ class PriceCheckResult:
     rows: list[dict]
     notes: list[str] = field(default_factory=list)
     weights: str | None = None  # precision the modeled cost is computed at
+    price_data: dict = field(default_factory=dict)  # genai_prices_snapshot(): when the list prices are from
+    warnings: list[str] = field(default_factory=list)
+    per_kind: str = costmod.DEFAULT_PER_KIND_CONVENTION
+    utilization: float | None = None  # the utilization the modeled cost was priced at (None: the default)
 
     def to_dict(self) -> dict:
         r = self.resolution
@@ -454,6 +737,11 @@ class PriceCheckResult:
             "api_interactivity_tokens_per_s_per_user": API_INTERACTIVITY_TOKENS_PER_S_PER_USER,
             "comparable_min_tokens_per_s_per_user": COMPARABLE_FRACTION * API_INTERACTIVITY_TOKENS_PER_S_PER_USER,
             "definitions": dict(DEFINITIONS),
+            "price_data": dict(self.price_data),
+            "per_kind_convention": self.per_kind,
+            "per_kind_convention_text": costmod.PER_KIND_LABELS[self.per_kind],
+            "utilization": self.utilization,
+            "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
 
@@ -468,11 +756,16 @@ def _point_summary(p: dict) -> dict:
         "output_tokens_per_s_per_gpu",
         "usd_per_gpu_hour",
         "usd_per_mtok_total",
+        "usd_per_mtok_input",
+        "usd_per_mtok_cached_input",
+        "usd_per_mtok_output",
+        "prefill_gpu_time_share",
         "ttft_ms",
         "tpot_ms",
+        "utilization",
     )
     out = {k: p.get(k) for k in keys}
-    out["layout"] = search.layout_text(p["config"])
+    out["layout"] = search.layout_text(p["config"]) if p.get("config") else p.get("layout", "")
     return out
 
 
@@ -529,70 +822,81 @@ def price_check(
     hardware_files=None,
     when: _dt.datetime | None = None,
     weights: str | None = None,
+    utilization: float | None = None,
+    prices_file=None,
+    user_prices: Sequence[UserPrice] | None = None,
+    per_kind: str = costmod.DEFAULT_PER_KIND_CONVENTION,
+    at_points: dict | None = None,
+    at_points_label: str = "plan",
 ) -> PriceCheckResult:
     """Provider list prices for ``model`` beside tokenfab's modeled cost of the same (or a stand-in) open model on each
-    ``hardware`` at each tier (frontier tiers under ``preset``), with margins and a verdict per pair."""
+    ``hardware`` at each tier (frontier tiers under ``preset``), with margins and a verdict per pair.
+
+    ``utilization`` prices the GPU-hour at that busy share (default: the one utilization default,
+    tco.default_utilization()); ``prices_file`` / ``user_prices`` add the user's prices; ``at_points`` ({hardware:
+    point}) compares at given operating points (e.g. a plan's, api.price_check_at_plan) instead of the frontier
+    tiers, under the tier name ``at_points_label``."""
     tiers = [str(t).strip().lower() for t in tiers]
     for t in tiers:
         if t not in TIERS:
             raise UnknownKeyError("tier", t, TIERS, field="tier")
+    per_kind = costmod.check_per_kind(per_kind)
+    if utilization is not None:
+        from tokenfab.core.errors import require_range
+
+        require_range("utilization", utilization, 0.0, 1.0, lo_open=True)
+    ups = list(user_prices or [])
+    if prices_file is not None:
+        ups += load_prices_file(prices_file)
     res, prices = provider_prices(
-        model, provider=provider, provider_model=provider_model, compare_with=compare_with, when=when
+        model, provider=provider, provider_model=provider_model, compare_with=compare_with, when=when, user_prices=ups
     )
-    hws = list(DEFAULT_HARDWARE) if not hardware else search.parse_list(hardware, "hardware")
+    today = (when or _dt.datetime.now(tz=_dt.UTC)).date()
+    snap = genai_prices_snapshot(today)
     w, w_note = serving_weights(res.open_model, weights)
-    fr = search.frontier(
-        res.open_model,
-        hws,
-        isl=isl,
-        osl=osl,
-        preset=preset,
-        usd_per_gpu_hour=usd_per_gpu_hour,
-        hardware_files=hardware_files,
-        weights=w,
-    )
-    preset_name = fr.preset or tcomod.DEFAULT_PRESET
     notes: list[str] = [w_note]
-    if not hardware:
-        notes.append(f"no hardware given: {', '.join(DEFAULT_HARDWARE)}")
-    if usd_per_gpu_hour is not None:
-        preset_name = f"plain price {usd_per_gpu_hour:g} USD per GPU-hour"
-    by_hw = fr.by_hardware()
+    overrides = {"utilization": utilization} if utilization is not None else None
     points: dict[str, dict] = {}
     rows: list[dict] = []
-    for hw in [h.key for h in fr.sweep.hardware]:
-        tier_pts = (by_hw.get(hw) or {}).get("tiers") or {}
+    if at_points is not None:
+        preset_name = (preset or tcomod.DEFAULT_PRESET) if usd_per_gpu_hour is None else None
+        tier_sets = {hw: [(at_points_label, at_points_label, p)] for hw, p in at_points.items()}
+        tiers = [at_points_label]
+    else:
+        hws = list(DEFAULT_HARDWARE) if not hardware else search.parse_list(hardware, "hardware")
+        fr = search.frontier(
+            res.open_model,
+            hws,
+            isl=isl,
+            osl=osl,
+            preset=preset,
+            usd_per_gpu_hour=usd_per_gpu_hour,
+            hardware_files=hardware_files,
+            weights=w,
+            tco_overrides=overrides,
+        )
+        preset_name = fr.preset or tcomod.DEFAULT_PRESET
+        if not hardware:
+            notes.append(f"no hardware given: {', '.join(DEFAULT_HARDWARE)}")
+        tier_sets = _tier_points(fr, tiers, notes)
+        basis = {h: (c or {}).get("utilization_basis") for h, c in fr.sweep.costs.items()}
+        for h, b in basis.items():
+            if b:
+                notes.append(f"{h}: modeled cost {b}")
+    if usd_per_gpu_hour is not None:
+        preset_name = f"plain price {usd_per_gpu_hour:g} USD per GPU-hour"
+    for hw, todo in tier_sets.items():
         points[hw] = {}
-        todo = [(t, t) for t in tiers]
-        if "goldilocks" in tiers and not tier_pts.get("goldilocks"):
-            floor = COMPARABLE_FRACTION * API_INTERACTIVITY_TOKENS_PER_S_PER_USER
-            h = next(i for i, x in enumerate(fr.sweep.hardware) if x.key == hw)
-            ids = fr.frontier_idx[fr.sweep.cols["hw"][fr.frontier_idx] == h]
-            alt = search.token_tiers(fr.sweep, ids, floor).get("goldilocks") if ids.size else None
-            name = f">={floor:g} tok/s/user"
-            if alt is None and "premium" not in tiers:
-                alt, name = tier_pts.get("premium"), "premium"
-            if alt is not None:
-                tier_pts = {**tier_pts, name: alt}
-                todo.append((name, "goldilocks"))
-                notes.append(
-                    f"{hw}: no point reaches the goldilocks {search.GOLDILOCKS_INTERACTIVITY:g} tok/s/user; "
-                    f"compared instead at the {'fastest point reached' if name == 'premium' else 'cheapest point at ' + name} "
-                    f"({alt['tokens_per_s_per_user']:.1f} tok/s/user)"
-                )
-        for t, instead_of in todo:
-            p = tier_pts.get(t)
+        for t, instead_of, p in todo:
             points[hw][t] = _point_summary(p) if p else None
             if not p:
-                if not (t == "goldilocks" and any(x[1] == t and x[0] != t for x in todo)):
-                    notes.append(f"{hw}: no {t} point (no frontier point meets it)")
                 continue
             if p.get("usd_per_gpu_hour") is None:
-                notes.append(f"{hw}: cost unknown (TCO cannot price it); give --usd-per-gpu-hour")
+                notes.append(f"{hw}: cost unknown (TCO cannot price it); give --usd-per-gpu-hour or a preset")
                 points[hw][t] = None
                 continue
             for pr in prices:
-                cmp_ = compare(pr, p, isl=isl, osl=osl)
+                cmp_ = compare(pr, p, isl=isl, osl=osl, per_kind=per_kind)
                 rows.append(
                     {
                         "provider": pr.provider,
@@ -625,8 +929,23 @@ def price_check(
         )
     if any(p.tiered for p in prices):
         notes.append("tiered prices (by prompt length): the base tier is shown")
+    if any(p.time_of_day for p in prices):
+        notes.append("time-of-day tariffs: the peak (standard) price is shown; the off-peak one is in the note")
     if any(p.deprecated for p in prices):
         notes.append("some listed models are deprecated by the provider (price kept by genai-prices)")
+    stale = [p for p in prices if p.stale]
+    warnings = []
+    if stale:
+        warnings.append(
+            f"stale prices (older than {STALE_PRICE_AFTER_DAYS:g} days, data/economics.yaml prices.stale_after_days): "
+            + ", ".join(f"{p.provider}/{p.model_id} as of {p.data_as_of}" for p in stale)
+            + "; give current ones with --prices-file"
+        )
+    notes.append(
+        "per token kind: "
+        + costmod.PER_KIND_LABELS[per_kind]
+        + ("; the per-kind margins add up to the workload margin" if per_kind == "gpu-time" else "")
+    )
     notes.append("verdict on the workload margin: provider revenue at the ISL:OSL mix vs tokenfab's $/M total tokens")
     return PriceCheckResult(
         resolution=res,
@@ -640,7 +959,43 @@ def price_check(
         rows=rows,
         notes=notes,
         weights=w,
+        price_data=snap,
+        warnings=warnings,
+        per_kind=per_kind,
+        utilization=utilization,
     )
+
+
+def _tier_points(fr, tiers: list[str], notes: list[str]) -> dict:
+    """{hardware: [(tier, instead_of, point or None)]} of a frontier: the asked tiers, and when no point reaches the
+    goldilocks speed the cheapest point at the comparability floor (else the fastest point reached) in its place."""
+    by_hw = fr.by_hardware()
+    out: dict = {}
+    for hw in [h.key for h in fr.sweep.hardware]:
+        tier_pts = (by_hw.get(hw) or {}).get("tiers") or {}
+        todo = [(t, t, tier_pts.get(t)) for t in tiers]
+        if "goldilocks" in tiers and not tier_pts.get("goldilocks"):
+            floor = COMPARABLE_FRACTION * API_INTERACTIVITY_TOKENS_PER_S_PER_USER
+            h = next(i for i, x in enumerate(fr.sweep.hardware) if x.key == hw)
+            ids = fr.frontier_idx[fr.sweep.cols["hw"][fr.frontier_idx] == h]
+            alt = search.token_tiers(fr.sweep, ids, floor).get("goldilocks") if ids.size else None
+            name = f">={floor:g} tok/s/user"
+            if alt is None:
+                alt, name = tier_pts.get("fastest"), "fastest"
+            if alt is not None:
+                todo.append((name, "goldilocks", alt))
+                notes.append(
+                    f"{hw}: no point reaches the goldilocks {search.GOLDILOCKS_INTERACTIVITY:g} tok/s/user; "
+                    f"compared instead at the {'fastest point reached' if name == 'fastest' else 'cheapest point at ' + name} "
+                    f"({alt['tokens_per_s_per_user']:.1f} tok/s/user)"
+                )
+        substituted = any(x[1] == "goldilocks" and x[0] != "goldilocks" for x in todo)
+        for t, _, p in todo:
+            if p is None and t in tiers and not (t == "goldilocks" and substituted):
+                note = tier_pts.get(f"{t}_note") or "no frontier point meets it"
+                notes.append(f"{hw}: no {t} point ({note})")
+        out[hw] = todo
+    return out
 
 
 __all__ = [
@@ -667,4 +1022,10 @@ __all__ = [
     "price_check",
     "provider_ids",
     "genai_prices_version",
+    "genai_prices_snapshot",
+    "price_age_days",
+    "load_prices_file",
+    "user_price",
+    "UserPrice",
+    "STALE_PRICE_AFTER_DAYS",
 ]

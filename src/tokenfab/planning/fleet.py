@@ -5,7 +5,11 @@ Both run the design-space sweep (search.sweep) and keep the configurations that 
 (tail TTFT from queueing.py at each configuration's throughput). Arithmetic (pure functions below):
 
 - demand: ``rate_rps`` requests/s, or ``tokens_per_day`` (input + output tokens) / 86,400 / (ISL + OSL);
-- replicas = ceil(rate / requests/s of one replica); a replica is one aggregated deployment, or one rate-matched
+- headroom (:class:`Headroom`, defaults in data/economics.yaml, cited): the fleet is sized for the sizing rate =
+  peak-hour requests/s x burst factor / target peak utilization, burst factor = 1 + z_q x CV / sqrt(rate x window)
+  (the q-quantile of the arrivals in a window of a renewal process, normal approximation; Poisson: CV = 1), then one
+  spare replica per replica group (N+1: aggregated replicas; prefill and decode pools of a composed fleet);
+- replicas = ceil(sizing rate / requests/s of one replica) + spares; a replica is one aggregated deployment, or one rate-matched
   x prefill : y decode unit when disaggregated. Running each replica at or below the load the SLA was checked at
   keeps the SLA (waits only shrink at lower load);
 - disaggregated fleets may instead be composed for the demand (:func:`compose_disagg_fleet`): y = ceil(rate /
@@ -38,6 +42,7 @@ import numpy as np
 from tokenfab import search as S
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError, require_positive, require_range
+from tokenfab.economics import assumptions as econ
 from tokenfab.economics import cost as costmod
 from tokenfab.perf import queueing as Q
 
@@ -53,10 +58,18 @@ DEFINITIONS = {
     "usd_per_gpu_hour_busy": "TCO's $ per busy GPU-hour (wall-clock / the TCO's assumed utilization); not used for "
     "the fleet's bill, whose load is the demand",
     "usd_per_mtok_total": "usd_per_month / the demand's (input + output) tokens per month",
-    "usd_per_mtok_input": "usd_per_month / the demand's input tokens per month (whole bill on input tokens)",
-    "usd_per_mtok_output": "usd_per_month / the demand's output tokens per month (whole bill on output tokens)",
+    "usd_per_mtok_input": "USD per million uncached input tokens: the prefill share of the bill over the input "
+    "tokens (economics.cost.split_cost_by_token_kind)",
+    "usd_per_mtok_cached_input": "cached-input weight x usd_per_mtok_input",
+    "usd_per_mtok_output": "USD per million output tokens: the decode share of the bill over the output tokens",
+    "prefill_gpu_time_share": "share of the fleet's GPU time in prefill (the configuration's, or the prefill pool's "
+    "share of GPUs of a composed disaggregated fleet)",
     "tokens_per_s_per_gpu": "served (input + output) tokens/s / GPUs",
-    "utilization": "demand / capacity of the fleet (requests/s)",
+    "utilization": "average demand / capacity of the fleet (requests/s): the fleet's average utilization",
+    "utilization_avg": "average demand / capacity of the fleet (requests/s)",
+    "utilization_peak": "peak-hour demand / capacity of the fleet (requests/s)",
+    "sizing_requests_per_s": "peak-hour requests/s x burst factor / target peak utilization: what the fleet is sized "
+    "for before the spare replicas",
 }
 
 COST_BASIS = (
@@ -89,6 +102,119 @@ def demand_summary(rate_rps: float, *, isl: int, osl: int) -> dict:
         "tokens_per_s": tokens_per_s,
         "tokens_per_day": tokens_per_s * units.S_PER_DAY,
     }
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """How much bigger than the peak-hour load a fleet is built (named defaults and their sources in
+    data/economics.yaml): a burst factor (given, or from the arrival process), a target peak utilization and spare
+    replicas per replica group (N+1)."""
+
+    target_peak_utilization: float = econ.TARGET_PEAK_UTILIZATION
+    burst_factor: float | None = None  # None: from the arrival process (burst_factor())
+    burst_window_s: float = econ.BURST_WINDOW_S
+    burst_percentile: float = econ.BURST_PERCENTILE
+    arrival_cv: float = econ.ARRIVAL_CV
+    spare_replicas: int = econ.SPARE_REPLICAS_PER_GROUP
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        target_peak_utilization=None,
+        burst_factor=None,
+        burst_window_s=None,
+        burst_percentile=None,
+        arrival_cv=None,
+        spare_replicas=None,
+    ) -> Headroom:
+        """Validated (finite, in range, the field named as given); None keeps the named default."""
+        d = cls()
+        tpu = d.target_peak_utilization if target_peak_utilization is None else target_peak_utilization
+        require_range("target_peak_utilization", tpu, 0.0, 1.0, lo_open=True)
+        if burst_factor is not None:
+            require_range("burst_factor", burst_factor, 1.0, 100.0)
+        bw = d.burst_window_s if burst_window_s is None else burst_window_s
+        require_range("burst_window_s", bw, 0.0, 86400.0, lo_open=True)
+        bp = d.burst_percentile if burst_percentile is None else burst_percentile
+        require_range("burst_percentile", bp, 0.5, 1.0, hi_open=True)
+        cv = d.arrival_cv if arrival_cv is None else arrival_cv
+        require_range("arrival_cv", cv, 0.0, 100.0)
+        sp = d.spare_replicas if spare_replicas is None else spare_replicas
+        sp = S.require_int("spare_replicas", sp, minimum=0)
+        if sp > 1000:
+            raise TokenfabError("out of range", field="spare_replicas", expected="0..1000", got=sp)
+        return cls(
+            float(tpu), None if burst_factor is None else float(burst_factor), float(bw), float(bp), float(cv), sp
+        )
+
+    def burst(self, rate_rps):
+        """The burst factor at ``rate_rps`` (the given one, else from the arrival process)."""
+        if self.burst_factor is not None:
+            r = np.asarray(rate_rps, dtype=float)
+            return _out(np.full(r.shape, self.burst_factor)) if r.ndim else float(self.burst_factor)
+        return burst_factor(
+            rate_rps, window_s=self.burst_window_s, percentile=self.burst_percentile, cv=self.arrival_cv
+        )
+
+    def sizing_rate(self, peak_rate_rps):
+        """Peak-hour requests/s x burst factor / target peak utilization (vectorized)."""
+        return sizing_rate_rps(peak_rate_rps, self.burst(peak_rate_rps), self.target_peak_utilization)
+
+    def to_dict(self) -> dict:
+        return {
+            "target_peak_utilization": self.target_peak_utilization,
+            "burst_factor": self.burst_factor,
+            "burst_factor_rule": (
+                "given"
+                if self.burst_factor is not None
+                else f"1 + z({self.burst_percentile:g}) x CV {self.arrival_cv:g} / sqrt(rate x {self.burst_window_s:g} s)"
+            ),
+            "burst_window_s": self.burst_window_s,
+            "burst_percentile": self.burst_percentile,
+            "arrival_cv": self.arrival_cv,
+            "spare_replicas_per_group": self.spare_replicas,
+            "sources": {
+                "target_peak_utilization": econ.cite("headroom", "target_peak_utilization"),
+                "burst_window_s": econ.cite("headroom", "burst_window_s"),
+                "burst_percentile": econ.cite("headroom", "burst_percentile"),
+                "arrival_cv": econ.cite("headroom", "arrival_cv"),
+                "spare_replicas_per_group": econ.cite("headroom", "spare_replicas_per_group"),
+            },
+        }
+
+
+# no headroom: sized at exactly the peak-hour load (tokenfab's behaviour before headroom; for reproducing arithmetic)
+NO_HEADROOM = Headroom(target_peak_utilization=1.0, burst_factor=1.0, spare_replicas=0)
+
+
+def burst_factor(rate_rps, *, window_s=econ.BURST_WINDOW_S, percentile=econ.BURST_PERCENTILE, cv=econ.ARRIVAL_CV):
+    """Peak-window / mean arrival rate for arrivals at ``rate_rps``: the ``percentile`` of the count in a window of
+    ``window_s`` seconds of a renewal process with inter-arrival CV ``cv`` (mean lambda W, variance lambda W CV^2;
+    normal approximation) over its mean: 1 + z x CV / sqrt(lambda W). Poisson (CV 1) at 1 request/s, a minute's
+    window and the 99th percentile: 1 + 2.326 / sqrt(60) = 1.30. Rate 0: 1. Vectorized."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(float(percentile))
+    lam_w = np.asarray(rate_rps, dtype=float) * float(window_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(lam_w > 0, 1.0 + z * float(cv) / np.sqrt(lam_w), 1.0)
+    return _out(out)
+
+
+def sizing_rate_rps(peak_rate_rps, burst, target_peak_utilization):
+    """The requests/s a fleet is sized for: peak-hour rate x burst factor / target peak utilization."""
+    return _out(
+        np.asarray(peak_rate_rps, dtype=float) * np.asarray(burst, dtype=float) / float(target_peak_utilization)
+    )
+
+
+def fleet_utilization(rate_rps, capacity_rps):
+    """Demand / capacity (NaN where the fleet has no capacity)."""
+    c = np.asarray(capacity_rps, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(c > 0, np.asarray(rate_rps, dtype=float) / c, np.nan)
+    return _out(out)
 
 
 def replicas_needed(rate_rps, replica_rps):
@@ -149,10 +275,18 @@ class FleetOption(_WithDefinitions):
     replicas: int
     config: dict
     gpus_per_replica: int = 0
-    requests_per_s: float = 0.0  # demand
-    tokens_per_s: float = 0.0  # demand, input + output
+    requests_per_s: float = 0.0  # demand, average
+    tokens_per_s: float = 0.0  # demand, input + output, average
     capacity_requests_per_s: float = 0.0
-    utilization: float = 0.0
+    utilization: float = 0.0  # average demand / capacity (= utilization_avg; kept for compatibility)
+    utilization_avg: float = 0.0
+    utilization_peak: float = 0.0
+    peak_requests_per_s: float = 0.0
+    sizing_requests_per_s: float = 0.0
+    burst_factor: float = 1.0
+    spare_replicas: int = 0
+    usd_per_mtok_cached_input: float | None = None
+    prefill_gpu_time_share: float | None = None
     tokens_per_s_per_user: float = 0.0
     ttft_ms: float | None = None  # at the percentile
     tpot_ms: float | None = None
@@ -194,6 +328,8 @@ class BudgetOption(_WithDefinitions):
     kw_per_gpu_all_in: float | None = None
     usd_per_gpu_hour_wallclock: float | None = None
     usd_per_gpu_hour_busy: float | None = None
+    usd_per_mtok_cached_input: float | None = None
+    prefill_gpu_time_share: float | None = None
 
 
 @dataclass
@@ -207,9 +343,13 @@ class FleetReport:
     warnings: list = field(default_factory=list)
     weights: list = field(default_factory=list)  # weight precisions swept
     kv: list = field(default_factory=list)  # their KV precisions (precision.default_kv_precision)
+    headroom: dict = field(default_factory=dict)
+    peak_to_average: float = 1.0
 
     def to_dict(self) -> dict:
         return {
+            "headroom": dict(self.headroom),
+            "peak_to_average": self.peak_to_average,
             "options": [o.to_dict() for o in self.options],
             "skipped": dict(self.skipped),
             "evaluated": self.evaluated,
@@ -360,12 +500,15 @@ def _disagg_parts(sw: "S.Sweep", ids: np.ndarray) -> dict:
     )
 
 
-def _disagg_fleet_columns(sw: "S.Sweep", rate: float, ids: np.ndarray):
-    """compose_disagg_fleet on the disaggregated sweep rows ``ids``: (x, y, fleet GPUs, TTFT ms, ok)."""
+def _disagg_fleet_columns(sw: S.Sweep, rate: float, ids: np.ndarray, spare: int = 0):
+    """compose_disagg_fleet on the disaggregated sweep rows ``ids``, then ``spare`` more prefill and decode replicas
+    (N+1 per pool): (x, y, fleet GPUs, TTFT ms, ok)."""
     d = _disagg_parts(sw, ids)
     x, y, ttft, ok = compose_disagg_fleet(
         rate, d["r_d"], d["mu"], d["u"], d["svc"], d["ranks"], d["fixed"], d["tpot"], osl=sw.osl, sla=sw.sla
     )
+    x = np.where(ok, x + int(spare), x)
+    y = np.where(ok, y + int(spare), y)
     return x, y, x * d["g_p"] + y * d["g_d"], ttft, ok
 
 
@@ -391,16 +534,17 @@ def _disagg_budget_columns(sw: "S.Sweep", max_gpus: int, ids: np.ndarray):
     return x[k, cols], y[k, cols], lam[k, cols], ttft[k, cols]
 
 
-def fleet_sizes(sw: "S.Sweep", rate_rps: float, ids) -> dict:
-    """Fleet size of each sweep row ``ids`` for ``rate_rps`` requests/s (arrays over all rows of the sweep; rows not
-    in ``ids`` get 0 GPUs): whole replicas = ceil(rate / replica requests/s), or for disaggregated rows the fleet
-    composed for the demand (:func:`compose_disagg_fleet`) when it needs fewer GPUs. Keys: replicas, gpus, ttft_ms
-    (at the SLA percentile, at the fleet's load), composed, prefill_replicas, decode_replicas (composed rows only)."""
+def fleet_sizes(sw: S.Sweep, rate_rps: float, ids, spare: int = 0) -> dict:
+    """Fleet size of each sweep row ``ids`` for ``rate_rps`` requests/s (the sizing rate; arrays over all rows of the
+    sweep; rows not in ``ids`` get 0 GPUs): whole replicas = ceil(rate / replica requests/s) + ``spare``, or for
+    disaggregated rows the fleet composed for the demand (:func:`compose_disagg_fleet`) with ``spare`` more prefill
+    and decode replicas, when it needs fewer GPUs. Keys: replicas, gpus, ttft_ms (at the SLA percentile, at the
+    fleet's load), composed, prefill_replicas, decode_replicas (composed rows only)."""
     c = sw.cols
     ids = np.asarray(ids, dtype=int)
     n = len(sw)
     reps = np.zeros(n, dtype=int)
-    reps[ids] = replicas_needed(rate_rps, c["requests_per_s"][ids])
+    reps[ids] = replicas_needed(rate_rps, c["requests_per_s"][ids]) + int(spare)
     gpus = reps * c["gpus"]
     ttft = c["ttft_ms"].copy()
     composed = np.zeros(n, dtype=bool)
@@ -408,7 +552,7 @@ def fleet_sizes(sw: "S.Sweep", rate_rps: float, ids) -> dict:
     ys = np.zeros(n, dtype=int)
     dis = ids[c["mode"][ids] == 1]
     if dis.size:
-        x, y, g, t, good = _disagg_fleet_columns(sw, rate_rps, dis)
+        x, y, g, t, good = _disagg_fleet_columns(sw, rate_rps, dis, spare)
         better = good & (g < gpus[dis])
         sel = dis[better]
         composed[sel], reps[sel], gpus[sel], ttft[sel] = True, 1, g[better], t[better]
@@ -436,10 +580,12 @@ class FleetCandidates:
     parts: dict
     min_gpus_per_rps: float  # min over disaggregated rows of prefill GPUs / (u x prefill rps) + decode GPUs / rps
     min_unit_gpus: int  # min over disaggregated rows of one prefill + one decode replica's GPUs
+    spare: int = 0  # spare replicas per replica group (N+1)
 
 
-def fleet_candidates(sw: "S.Sweep", ids) -> FleetCandidates:
-    """Prepare the sweep rows ``ids`` (SLA-meeting, requests/s > 0) for :func:`fewest_gpus` and :func:`gpu_bounds`."""
+def fleet_candidates(sw: S.Sweep, ids, spare: int = 0) -> FleetCandidates:
+    """Prepare the sweep rows ``ids`` (SLA-meeting, requests/s > 0) for :func:`fewest_gpus` and :func:`gpu_bounds`,
+    with ``spare`` replicas per replica group."""
     c = sw.cols
     ids = np.unique(np.asarray(ids, dtype=int))
     g = c["gpus"][ids]
@@ -454,18 +600,25 @@ def fleet_candidates(sw: "S.Sweep", ids) -> FleetCandidates:
         unit = int(np.min(d["g_p"] + d["g_d"]))
     else:
         slope, unit = np.inf, 0
-    return FleetCandidates(sw, ids, ids[order[keep]], pos, d, slope, unit)
+    return FleetCandidates(sw, ids, ids[order[keep]], pos, d, slope, unit, int(spare))
 
 
 def gpu_bounds(fc: FleetCandidates, rates_rps):
     """(lower, upper) bounds on :func:`fewest_gpus` at each rate, cheap: upper = the fewest whole-replica GPUs (over
     the Pareto set); lower = min(upper, max(rate x fc.min_gpus_per_rps, fc.min_unit_gpus)), at most any composed
-    fleet (:func:`disagg_min_replicas`). Rate 0: (0, 0)."""
+    fleet (:func:`disagg_min_replicas`), each with the spare replicas (N+1) added. Rate 0: (0, 0)."""
     c = fc.sweep.cols
+    sp = fc.spare
     rates = np.atleast_1d(np.asarray(rates_rps, dtype=float))
     reps = np.asarray(replicas_needed(np.maximum(rates, 1e-300)[:, None], c["requests_per_s"][fc.pareto][None, :]))
-    upper = (reps.reshape(rates.size, -1) * c["gpus"][fc.pareto][None, :]).min(axis=1)
-    lower = np.minimum(upper, np.maximum(np.ceil(rates * fc.min_gpus_per_rps * (1 - 1e-6) - 1e-6), fc.min_unit_gpus))
+    upper = ((reps.reshape(rates.size, -1) + sp) * c["gpus"][fc.pareto][None, :]).min(axis=1)
+    lower = np.minimum(
+        upper,
+        np.maximum(
+            np.ceil(rates * fc.min_gpus_per_rps * (1 - 1e-6) - 1e-6) + sp * fc.min_unit_gpus,
+            (1 + sp) * fc.min_unit_gpus,
+        ),
+    )
     zero = rates <= 0
     return np.where(zero, 0, lower).astype(int), np.where(zero, 0, upper).astype(int)
 
@@ -481,18 +634,19 @@ def fewest_gpus(fc: FleetCandidates, rates_rps) -> dict:
     sw, c = fc.sweep, fc.sweep.cols
     rates = np.atleast_1d(np.asarray(rates_rps, dtype=float))
     n, rows_n = rates.size, np.arange(rates.size)
+    sp = fc.spare
     reps = np.asarray(replicas_needed(np.maximum(rates, 1e-300)[:, None], c["requests_per_s"][fc.ids][None, :]))
-    reps = reps.reshape(n, fc.ids.size)
+    reps = reps.reshape(n, fc.ids.size) + sp
     gpus = reps * c["gpus"][fc.ids][None, :]
     composed = np.zeros(gpus.shape, dtype=bool)
     xs, ys = np.zeros(gpus.shape, dtype=int), np.zeros(gpus.shape, dtype=int)
     d = fc.parts
     if fc.disagg_pos.size:
         x0, y = disagg_min_replicas(rates[:, None], d["r_d"][None, :], d["mu"][None, :], d["u"][None, :])
-        lower = x0 * d["g_p"][None, :] + y * d["g_d"][None, :]
+        lower = (x0 + sp) * d["g_p"][None, :] + (y + sp) * d["g_d"][None, :]
         ri, ci = np.nonzero(lower <= gpus.min(axis=1)[:, None])
         if ri.size:
-            x, yy, g, _, ok = _disagg_fleet_columns(sw, rates[ri], fc.ids[fc.disagg_pos[ci]])
+            x, yy, g, _, ok = _disagg_fleet_columns(sw, rates[ri], fc.ids[fc.disagg_pos[ci]], sp)
             col = fc.disagg_pos[ci]
             better = ok & (g < gpus[ri, col])
             ri, col = ri[better], col[better]
@@ -544,6 +698,7 @@ def _prepare(
     mtp=True,
     min_interactivity=None,
     prefix_hit_rate: float = 0.0,
+    tco_overrides: dict | None = None,
 ):
     """The sweep with costs attached, the SLA, and the mask of configurations meeting it at their own load; raises
     the binding-limit error when no configuration meets the SLA."""
@@ -555,7 +710,7 @@ def _prepare(
         percentile=percentile,
     )
     hws = S.resolve_hardware(hardware_list, hardware_files)
-    costs, cwarn = S._cost_table(hws, preset, usd_per_gpu_hour, hardware_files)
+    costs, cwarn = S._cost_table(hws, preset, usd_per_gpu_hour, hardware_files, tco_overrides=tco_overrides)
     sw = S.sweep(
         model,
         hws,
@@ -605,32 +760,63 @@ def _wallclock_usd_per_gpu_hour(sw: S.Sweep) -> np.ndarray:
     return per_hw[sw.cols["hw"].astype(int)]
 
 
-def _fleet_figures(sw: S.Sweep, hw, n_gpus: int, served_tokens_per_s: float) -> dict:
-    """Nodes, racks, MW, $/month (wall-clock $/GPU-hour x GPUs x hours per month) and $/M tokens (total, input,
-    output: $/month over the tokens ``served_tokens_per_s`` (input + output) sends in a month) of ``n_gpus`` chips."""
+def _fleet_figures(
+    sw: S.Sweep, hw, n_gpus: int, served_tokens_per_s: float, prefill_gpu_time_share: float | None = None
+) -> dict:
+    """Nodes, racks, MW, $/month (wall-clock $/GPU-hour x GPUs x hours per month) and $/M tokens of ``n_gpus`` chips:
+    total = $/month over the tokens ``served_tokens_per_s`` (input + output) sends in a month; per token kind the one
+    split of economics.cost (the prefill share of GPU time to input tokens, the rest to output tokens)."""
     costinfo = sw.costs.get(hw.key) or {}
     wall = costinfo.get("usd_per_gpu_hour_wallclock")
     kw = costinfo.get("kw_per_gpu_all_in")
     nodes, racks = nodes_and_racks(n_gpus, hw.chips_per_node, hw.chips_per_rack)
     tps_gpu = served_tokens_per_s / n_gpus
     frac_out = sw.osl / (sw.isl + sw.osl)
-
-    def per_mtok(share):
-        return float(costmod.usd_per_mtok(wall, tps_gpu * share)) if wall is not None else None
-
+    month = float(usd_per_month(wall, n_gpus)) if wall is not None else None
+    per = {"usd_per_mtok_input": None, "usd_per_mtok_cached_input": None, "usd_per_mtok_output": None}
+    total = None
+    if month is not None and served_tokens_per_s > 0:
+        tok_month = served_tokens_per_s * units.S_PER_HOUR * units.HOURS_PER_MONTH
+        total = float(month / tok_month * units.MTOK)
+        if prefill_gpu_time_share is not None and np.isfinite(prefill_gpu_time_share):
+            sp = costmod.split_cost_by_token_kind(
+                month,
+                input_tokens=tok_month * (1 - frac_out),
+                output_tokens=tok_month * frac_out,
+                cached_input_tokens=tok_month * (1 - frac_out) * float(sw.prefix_hit_rate),
+                prefill_gpu_time_share=float(np.clip(prefill_gpu_time_share, 0.0, 1.0)),
+            )
+            per = {k: _num_or_none(sp[k]) for k in per}
     return dict(
         nodes=nodes,
         racks=racks,
         mw=float(megawatts(n_gpus, kw)) if kw else None,
-        usd_per_month=float(usd_per_month(wall, n_gpus)) if wall is not None else None,
-        usd_per_mtok_total=per_mtok(1.0),
-        usd_per_mtok_input=per_mtok(1 - frac_out),
-        usd_per_mtok_output=per_mtok(frac_out),
+        usd_per_month=month,
+        usd_per_mtok_total=total,
+        **per,
+        prefill_gpu_time_share=None if prefill_gpu_time_share is None else float(prefill_gpu_time_share),
         tokens_per_s_per_gpu=float(tps_gpu),
         kw_per_gpu_all_in=kw,
         usd_per_gpu_hour_wallclock=wall,
         usd_per_gpu_hour_busy=costinfo.get("usd_per_gpu_hour"),
     )
+
+
+def _num_or_none(v):
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def prefill_share_of_fleet(sw: S.Sweep, row: int, composed: bool, x: int = 0, y: int = 0) -> float | None:
+    """The prefill share of a fleet's GPU time: the row's prefill_gpu_time_share, or for a composed disaggregated
+    fleet its prefill pool's share of GPUs, x prefill GPUs / (x prefill + y decode GPUs)."""
+    c = sw.cols
+    if composed:
+        gp, gd = float(c["p_gpus"][row]) * x, float(c["d_gpus"][row]) * y
+        return gp / (gp + gd) if gp + gd > 0 else None
+    if "prefill_gpu_time_share" not in c:
+        return None
+    return float(c["prefill_gpu_time_share"][row])
 
 
 def _precisions(sw: S.Sweep) -> dict:
@@ -680,10 +866,20 @@ def recommend_report(
     hardware_files=None,
     mtp: bool = True,
     prefix_hit_rate: float = 0.0,
+    peak_to_average: float = 1.0,
+    headroom: "Headroom | None" = None,
+    tco_overrides: dict | None = None,
 ) -> FleetReport:
-    """:func:`recommend` with the hardware it could not size and why."""
+    """:func:`recommend` with the hardware it could not size and why. ``rate_rps`` / ``tokens_per_day`` is the
+    average demand; the busiest hour is ``peak_to_average`` times it; the fleet is sized for that peak with
+    ``headroom`` (default: the named defaults, :class:`Headroom`); $/M tokens divide the bill by the average demand."""
     t0 = time.perf_counter()
     rate = demand_rps(rate_rps, tokens_per_day, isl=int(isl), osl=int(osl))
+    p2a = float(require_range("peak_to_average", peak_to_average, 1.0, 1000.0))
+    hr = headroom if headroom is not None else Headroom()
+    peak = rate * p2a
+    burst = float(hr.burst(peak))
+    sizing = float(hr.sizing_rate(peak))
     sw, sla, ok = _prepare(
         model,
         hardware_list,
@@ -702,9 +898,10 @@ def recommend_report(
         hardware_files=hardware_files,
         mtp=mtp,
         prefix_hit_rate=prefix_hit_rate,
+        tco_overrides=tco_overrides,
     )
     c = sw.cols
-    sizes = fleet_sizes(sw, rate, np.flatnonzero(ok))
+    sizes = fleet_sizes(sw, sizing, np.flatnonzero(ok), hr.spare_replicas)
     reps_all, gpus_all = sizes["replicas"], sizes["gpus"]
     ttft_all, composed, xs, ys = (
         sizes["ttft_ms"],
@@ -747,7 +944,13 @@ def recommend_report(
                 requests_per_s=float(rate),
                 tokens_per_s=float(tok_s),
                 capacity_requests_per_s=cap_rps,
-                utilization=float(rate / cap_rps),
+                utilization=float(fleet_utilization(rate, cap_rps)),
+                utilization_avg=float(fleet_utilization(rate, cap_rps)),
+                utilization_peak=float(fleet_utilization(peak, cap_rps)),
+                peak_requests_per_s=float(peak),
+                sizing_requests_per_s=sizing,
+                burst_factor=burst,
+                spare_replicas=hr.spare_replicas,
                 tokens_per_s_per_user=float(c["tokens_per_s_per_user"][i]),
                 ttft_ms=ttft_i,
                 tpot_ms=S._num(c["tpot_ms"][i]),
@@ -755,7 +958,9 @@ def recommend_report(
                 percentile=sla.label,
                 chips_per_node=hw.chips_per_node,
                 chips_per_rack=hw.chips_per_rack,
-                **_fleet_figures(sw, hw, n_gpus, tok_s),
+                **_fleet_figures(
+                    sw, hw, n_gpus, tok_s, prefill_share_of_fleet(sw, i, bool(composed[i]), int(xs[i]), int(ys[i]))
+                ),
             )
         )
     options.sort(key=lambda o: (o.usd_per_month is None, o.usd_per_month or 0.0, o.gpus))
@@ -767,6 +972,8 @@ def recommend_report(
         demand_requests_per_s=rate,
         sla=sla.to_dict(),
         warnings=list(sw.warnings),
+        headroom={**hr.to_dict(), "burst_factor_at_peak": burst, "sizing_requests_per_s": sizing},
+        peak_to_average=p2a,
         **_precisions(sw),
     )
 
@@ -792,6 +999,9 @@ def recommend(
     hardware_files=None,
     mtp: bool = True,
     prefix_hit_rate: float = 0.0,
+    peak_to_average: float = 1.0,
+    headroom: "Headroom | None" = None,
+    tco_overrides: dict | None = None,
 ) -> list[FleetOption]:
     """Per hardware, the cheapest fleet that serves ``rate_rps`` requests/s (or ``tokens_per_day`` input + output
     tokens) of ISL/OSL tokens within the SLA; ranked cheapest first. ``prefix_hit_rate`` is the share of each prompt
@@ -822,6 +1032,7 @@ def budget_report(
     hardware_files=None,
     mtp: bool = True,
     prefix_hit_rate: float = 0.0,
+    tco_overrides: dict | None = None,
 ) -> FleetReport:
     """:func:`max_throughput_for_budget` with the hardware it skipped and why."""
     t0 = time.perf_counter()
@@ -856,6 +1067,7 @@ def budget_report(
         hardware_files=hardware_files,
         mtp=mtp,
         prefix_hit_rate=prefix_hit_rate,
+        tco_overrides=tco_overrides,
     )
     c = sw.cols
     options: list[BudgetOption] = []
@@ -915,7 +1127,9 @@ def budget_report(
                 ttft_ms=S._num(ttft[j]),
                 tpot_ms=S._num(c["tpot_ms"][i]),
                 percentile=sla.label,
-                **_fleet_figures(sw, hw, n_gpus, tok_s),
+                **_fleet_figures(
+                    sw, hw, n_gpus, tok_s, prefill_share_of_fleet(sw, i, bool(comp[j]), int(xs[j]), int(ys[j]))
+                ),
             )
         )
     options.sort(key=lambda o: -o.tokens_per_s)
@@ -951,6 +1165,7 @@ def max_throughput_for_budget(
     hardware_files=None,
     mtp: bool = True,
     prefix_hit_rate: float = 0.0,
+    tco_overrides: dict | None = None,
 ) -> list[BudgetOption]:
     """Per hardware, the most tokens/s within the SLA that fit in ``power_mw`` all-in MW or ``racks`` racks,
     ranked by tokens/s (most first)."""
@@ -983,5 +1198,11 @@ __all__ = [
     "compose_disagg_fleet",
     "fill_disagg_budget",
     "disagg_ttft_ms",
+    "Headroom",
+    "NO_HEADROOM",
+    "burst_factor",
+    "sizing_rate_rps",
+    "fleet_utilization",
+    "prefill_share_of_fleet",
     "DEFINITIONS",
 ]

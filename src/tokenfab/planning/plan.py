@@ -21,7 +21,9 @@ from tokenfab.catalog.hardware import get_hardware
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.jsonable import to_jsonable
+from tokenfab.economics import assumptions as econ
 from tokenfab.economics import caching as cachemod
+from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION
 from tokenfab.planning import demand as dem
@@ -60,10 +62,20 @@ DEFINITIONS = {
     "revenue_usd": "per-token revenue (personas billed per token) + subscriptions",
     "gross_margin_usd": "revenue - cost",
     "gross_margin_pct": "100 x (revenue - cost) / revenue",
-    "breakeven_usd_per_mtok": "cost / all tokens: the average price per million tokens at which revenue = cost",
+    "breakeven_usd_per_mtok": "(cost - subscription revenue) / the tokens billed per token, per million: the average "
+    "per-token price at which revenue = cost (null when no persona pays per token)",
+    "price_at_target_margin_usd_per_mtok": "(cost / (1 - target margin) - subscription revenue) / billed tokens, per "
+    "million: the average per-token price that earns the target gross margin",
+    "price_usd_per_mtok_billed": "per-token revenue / the tokens billed per token, per million: today's average list "
+    "price per billed token",
     "breakeven_price_multiple": "(cost - subscription revenue) / per-token revenue: list prices x this = breakeven",
     "breakeven_users": "fewest users (this month's persona mix, fleet re-sized) from which revenue covers cost",
     "fleet_utilization": "average requests/s / fleet capacity (requests/s): the fleet is sized for the peak",
+    "fleet_utilization_peak": "peak-hour requests/s / fleet capacity (requests/s): below 1 by the headroom",
+    "cache_gpus": "GPUs added to hold the prompt cache's KV in HBM: ceil(KV in HBM / HBM per GPU), priced like the "
+    "fleet and charged to cached input tokens (an upper bound: part of it may fit in the serving fleet's free HBM)",
+    "usd_per_mtok_input_method": "gpu-time (default): the prefill share of each workload's GPU time charged to input "
+    "tokens, the rest to output tokens (economics.cost.split_cost_by_token_kind); weights: cost_allocation weights",
 }
 
 
@@ -153,12 +165,37 @@ def _out(a):
 # ---------------------------------------------------------------------------------------------------------------
 # the fleet at any rate: tokenfab.planning.fleet's rule (fewest GPUs over whole replicas and composed disaggregated fleets)
 # ---------------------------------------------------------------------------------------------------------------
-def capacity_options(sw: S.Sweep, hw_index: int) -> fleetmod.FleetCandidates:
+def capacity_options(sw: S.Sweep, hw_index: int, spare: int = 0) -> fleetmod.FleetCandidates:
     """The SLA-meeting configurations of one workload on one hardware, pre-pruned for sizing at many rates
-    (tokenfab.planning.fleet.fleet_candidates): the whole-replica Pareto set plus every disaggregated row."""
+    (tokenfab.planning.fleet.fleet_candidates): the whole-replica Pareto set plus every disaggregated row, with
+    ``spare`` replicas per replica group (N+1)."""
     c = sw.cols
     ok = np.flatnonzero(sw.sla_mask() & (c["requests_per_s"] > 0) & (c["hw"] == hw_index))
-    return fleetmod.fleet_candidates(sw, ok)
+    return fleetmod.fleet_candidates(sw, ok, spare)
+
+
+def scenario_headroom(sc: Scenario) -> fleetmod.Headroom:
+    """The scenario's headroom (its ``headroom`` block over the named defaults of data/economics.yaml)."""
+    return fleetmod.Headroom.make(**sc.headroom.model_dump())
+
+
+def price_factor(months, yearly_decline_pct: float):
+    """List prices relative to month 0 when they fall ``yearly_decline_pct`` % a year: (1 - d / 100)^(m / 12)."""
+    d = float(yearly_decline_pct)
+    if not 0 <= d < 100:
+        raise TokenfabError("out of range", field="pricing.yearly_price_decline_pct", expected="0 <= d < 100", got=d)
+    return _out((1.0 - d / 100.0) ** (np.asarray(months, dtype=float) / 12.0))
+
+
+def price_at_margin_usd_per_mtok(cost_usd, subscription_revenue_usd, billed_tokens, margin_pct):
+    """The average price per million billed tokens at which revenue = cost / (1 - margin): (cost / (1 - m) -
+    subscriptions) / billed tokens x 1e6, floored at 0 (NaN without billed tokens). margin 0 is the breakeven."""
+    m = float(margin_pct) / 100.0
+    t = np.asarray(billed_tokens, dtype=float)
+    need = np.asarray(cost_usd, dtype=float) / (1.0 - m) - np.asarray(subscription_revenue_usd, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(t > 0, np.maximum(need, 0.0) / t * units.MTOK, np.nan)
+    return _out(out)
 
 
 def fleet_at_rates(cands: fleetmod.FleetCandidates, rates_rps) -> dict:
@@ -371,8 +408,12 @@ class PlanResult:
                     "gross_margin_usd",
                     "gross_margin_pct",
                     "breakeven_usd_per_mtok",
+                    "price_at_target_margin_usd_per_mtok",
                     "breakeven_price_multiple",
                     "breakeven_users",
+                    "fleet_utilization",
+                    "fleet_utilization_peak",
+                    "cache_gpus",
                 ):
                     v = mo.get(k)
                     row[k] = None if v is None else _num(v[i])
@@ -408,8 +449,11 @@ def served_precision(d: dem.DemandResult) -> dict:
 
 
 def cost_weights(sc: Scenario) -> dict:
+    """How month costs are split per token kind: ``method`` gpu-time (default; ``cached_input`` is the weight of a
+    cached input token within prefill) or weights (relative weights input 1, cached_input, output)."""
     a = sc.cost_allocation
     return {
+        "method": a.resolved_method,
         "input": 1.0,
         "cached_input": (DEFAULT_CACHED_INPUT_COST_WEIGHT if a.cached_input is None else a.cached_input) / a.input,
         "output": (DEFAULT_OUTPUT_COST_WEIGHT if a.output is None else a.output) / a.input,
@@ -425,8 +469,20 @@ def assumptions(sc: Scenario) -> dict:
         "precision": "weights as the scenario or feature says (``weights:``), else the checkpoint's precision; the KV "
         "cache at tokenfab.catalog.precision.default_kv_precision of the weights (16-bit weights: 16-bit KV; "
         "8- and 4-bit weights: FP8 KV)",
-        "fleet": "sized for each month's peak hour within each feature's SLA (p90 TTFT under Poisson arrivals), "
-        "owned or rented for the whole month",
+        "fleet": "sized for each month's peak hour within each feature's SLA (p90 TTFT under Poisson arrivals) with "
+        "headroom (burst factor, target peak utilization, spare replicas per group: headroom), owned or rented for "
+        "the whole month",
+        "headroom": scenario_headroom(sc).to_dict(),
+        "per_token_kind": costmod.PER_KIND_LABELS["gpu-time"]
+        if cost_weights(sc)["method"] == "gpu-time"
+        else "cost_allocation weights (input 1, cached input, output)",
+        "price_decline": f"list prices fall {sc.pricing.yearly_price_decline_pct:g}% a year"
+        + (
+            " (Epoch AI: prices at constant capability fell 9-900x a year, epoch.ai/data-insights/"
+            "llm-inference-price-trends, 2025-03)"
+            if sc.pricing.yearly_price_decline_pct
+            else " (none given: constant)"
+        ),
         "tco": f"preset {sc.tco.preset or tcomod.DEFAULT_PRESET}"
         + (f", plain price {sc.tco.usd_per_gpu_hour:g} $/GPU-hour" if sc.tco.usd_per_gpu_hour else "")
         + (f", overrides {dict(sc.tco.overrides)}" if sc.tco.overrides else ""),
@@ -480,13 +536,22 @@ def _operating_point(sw: S.Sweep, i: int, usd_h: float | None) -> dict:
 
 
 def _plan_hardware(
-    sc: Scenario, d: dem.DemandResult, hw_key: str, fronts: dict, *, fixed_usd: float, weights: dict, percentile=None
+    sc: Scenario,
+    d: dem.DemandResult,
+    hw_key: str,
+    fronts: dict,
+    *,
+    fixed_usd: float,
+    weights: dict,
+    percentile=None,
+    caching: dict | None = None,
 ) -> HardwarePlan:
     hw = get_hardware(hw_key)
     try:
         t = hardware_tco(sc, hw_key)
     except TokenfabError as e:
         return HardwarePlan(hw_key, False, f"cost unknown: {e}")
+    hr = scenario_headroom(sc)
     wall = float(t.usd_per_gpu_hour_wallclock)
     comp = {k: float(v) for k, v in t.breakdown_wallclock.items()}
     cap_h = sum(v for k, v in comp.items() if k in CAPITAL_COMPONENTS)
@@ -494,6 +559,7 @@ def _plan_hardware(
         "preset": t.preset or tcomod.DEFAULT_PRESET,
         "method": t.method,
         "utilization": t.utilization,
+        "utilization_basis": t.utilization_basis,
         "usd_per_gpu_hour_wallclock": wall,
         "usd_per_gpu_hour_busy": float(t.usd_per_gpu_hour),
         "capital_usd_per_gpu_hour": cap_h,
@@ -502,61 +568,103 @@ def _plan_hardware(
         "kw_per_gpu_all_in": t.kw_per_gpu_all_in,
         "chips_per_node": hw.chips_per_node,
         "chips_per_rack": hw.chips_per_rack,
+        "system": t.system,
+        "life_years": t.life_years,
     }
     n = d.months.size
     gpus = np.zeros(n, dtype=int)
+    cache_gpus = np.zeros(n, dtype=int)
     cap_rps_all = np.zeros(n)
+    peak_rps_all = np.zeros(n)
+    prefill_usd = np.zeros(n)
+    decode_usd = np.zeros(n)
     wl_out = []
     per_wl = []
     for w in d.workloads:
         fr = fronts[w.key]
         sw = fr.sweep
         h = next(i for i, x in enumerate(sw.hardware) if x.key == hw.key)
-        cands = capacity_options(sw, h)
+        cands = capacity_options(sw, h, hr.spare_replicas)
         if not cands.pareto.size:
             sla = S.SLA.make(ttft_max_ms=w.ttft_max_ms, tpot_max_ms=w.tpot_max_ms, percentile=percentile)
             return HardwarePlan(hw_key, False, f"workload {w.key}: {fleetmod.skip_reason(sw, h, sla)}", tco=tco_d)
         per_wl.append(cands)
-        rates = d.load[w.key]["peak_requests_per_s"]
-        f = fleet_at_rates(cands, rates)
+        L = d.load[w.key]
+        peak = np.asarray(L["peak_requests_per_s"], dtype=float)
+        avg = np.asarray(L["avg_requests_per_s"], dtype=float)
+        burst = np.asarray(hr.burst(peak), dtype=float) * np.ones(n)
+        sizing = np.asarray(hr.sizing_rate(peak), dtype=float) * np.ones(n)
+        f = fleet_at_rates(cands, sizing)
         gpus = gpus + f["gpus"]
         cap_rps_all = cap_rps_all + f["capacity_requests_per_s"]
+        peak_rps_all = peak_rps_all + peak
+        share = np.array(
+            [
+                (fleetmod.prefill_share_of_fleet(sw, int(r), bool(cp), int(x), int(y)) if g > 0 else 0.0) or 0.0
+                for r, cp, x, y, g in zip(
+                    f["row"], f["composed"], f["prefill_replicas"], f["decode_replicas"], f["gpus"]
+                )
+            ]
+        )
+        wl_usd = np.asarray(fleetmod.usd_per_month(wall, f["gpus"]))
+        prefill_usd += share * wl_usd
+        decode_usd += (1.0 - share) * wl_usd
+        kv_gpus = np.zeros(n, dtype=int)
+        if caching and sc.caching.price_hbm and w.key in caching and hw.memory_capacity_gib:
+            kv = np.asarray(caching[w.key].kv_hbm_gib, dtype=float)
+            kv_gpus = np.where(kv > 0, np.ceil(kv / float(hw.memory_capacity_gib) - 1e-9), 0).astype(int)
+            kv_gpus = np.where(f["gpus"] > 0, kv_gpus, 0)
+        cache_gpus = cache_gpus + kv_gpus
         last = int(f["row"][-1])
         fids = fr.frontier_idx[sw.cols["hw"][fr.frontier_idx] == h]
         fids = fids[np.argsort(sw.cols["tokens_per_s_per_user"][fids])]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            util = np.where(f["capacity_requests_per_s"] > 0, rates / f["capacity_requests_per_s"], 0.0)
+        cap = f["capacity_requests_per_s"]
         wl_out.append(
             {
                 "workload": w.key,
                 "gpus": f["gpus"],
+                "cache_gpus": kv_gpus,
                 "replicas": f["replicas"],
                 "gpus_per_replica": f["gpus_per_replica"],
                 "mode": [S.MODES[int(sw.cols["mode"][r])] for r in f["row"]],
                 "composed": f["composed"],
                 "prefill_replicas": f["prefill_replicas"],
                 "decode_replicas": f["decode_replicas"],
-                "capacity_requests_per_s": f["capacity_requests_per_s"],
-                "utilization_at_peak": util,
+                "capacity_requests_per_s": cap,
+                "peak_requests_per_s": peak,
+                "sizing_requests_per_s": sizing,
+                "burst_factor": burst,
+                "utilization_at_peak": np.nan_to_num(np.asarray(fleetmod.fleet_utilization(peak, cap)) * np.ones(n)),
+                "utilization_avg": np.nan_to_num(np.asarray(fleetmod.fleet_utilization(avg, cap)) * np.ones(n)),
+                "prefill_gpu_time_share": share,
+                "capacity_tokens_per_s_per_gpu": np.where(
+                    f["gpus"] > 0, cap * (w.isl + w.osl) / np.maximum(f["gpus"], 1), 0.0
+                ),
                 "operating_point": _operating_point(sw, last, float(t.usd_per_gpu_hour)),
                 "frontier": _frontier_points(sw, fids, float(t.usd_per_gpu_hour)),
             }
         )
-    nodes = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[0] for g in gpus])
-    racks = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[1] for g in gpus])
-    mw = np.asarray(fleetmod.megawatts(gpus, t.kw_per_gpu_all_in)) if t.kw_per_gpu_all_in else np.full(n, np.nan)
-    breakdown = {k: np.asarray(fleetmod.usd_per_month(v, gpus)) for k, v in comp.items()}
-    gpu_cost = np.asarray(fleetmod.usd_per_month(wall, gpus))
+    total_gpus = gpus + cache_gpus
+    nodes = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[0] for g in total_gpus])
+    racks = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[1] for g in total_gpus])
+    mw = np.asarray(fleetmod.megawatts(total_gpus, t.kw_per_gpu_all_in)) if t.kw_per_gpu_all_in else np.full(n, np.nan)
+    breakdown = {k: np.asarray(fleetmod.usd_per_month(v, total_gpus)) for k, v in comp.items()}
+    gpu_cost = np.asarray(fleetmod.usd_per_month(wall, total_gpus))
+    cache_usd = np.asarray(fleetmod.usd_per_month(wall, cache_gpus))
     capital = sum((breakdown[k] for k in CAPITAL_COMPONENTS if k in breakdown), np.zeros(n))
     fixed = np.full(n, float(fixed_usd))
     cost = gpu_cost + fixed
     operating = cost - capital
-    money = month_money(sc, d, cost, weights)
+    phases = {"prefill_usd": prefill_usd, "decode_usd": decode_usd, "cache_usd": cache_usd}
+    money = month_money(sc, d, cost, weights, phases)
     with np.errstate(divide="ignore", invalid="ignore"):
         fleet_util = np.where(cap_rps_all > 0, d.totals["avg_requests_per_s"] / cap_rps_all, np.nan)
-    be_users = breakeven_users(d, per_wl, wall, fixed_usd, money["revenue_usd"])
+        fleet_util_peak = np.where(cap_rps_all > 0, peak_rps_all / cap_rps_all, np.nan)
+    be_users = breakeven_users(d, per_wl, wall, fixed_usd, money["revenue_usd"], headroom=hr)
     monthly = {
-        "gpus": gpus,
+        "gpus": total_gpus,
+        "serving_gpus": gpus,
+        "cache_gpus": cache_gpus,
         "nodes": nodes,
         "racks": racks,
         "mw": mw,
@@ -566,30 +674,41 @@ def _plan_hardware(
         "fixed_usd": fixed,
         "gpu_cost_usd": gpu_cost,
         "cost_breakdown_usd": {**breakdown, **({"fixed": fixed} if fixed_usd else {})},
+        "cost_by_phase_usd": {"prefill": prefill_usd, "decode": decode_usd, "prompt_cache_hbm": cache_usd},
         **money,
         "breakeven_users": be_users,
         "fleet_utilization": fleet_util,
+        "fleet_utilization_peak": fleet_util_peak,
     }
+    totals = _plan_totals(d, monthly)
+    return HardwarePlan(hw_key, True, None, tco_d, wl_out, monthly, totals)
+
+
+def _plan_totals(d: dem.DemandResult, mo: dict) -> dict:
+    """Totals over the horizon of a HardwarePlan's monthly arrays."""
+    n = d.months.size
     tok = float(np.sum(d.totals["total_tokens_per_day"]) * units.DAYS_PER_MONTH)
-    tot_cost, tot_rev = float(cost.sum()), float(money["revenue_usd"].sum())
+    cost, capital, operating = mo["cost_usd"], mo["capital_usd"], mo["operating_usd"]
+    tot_cost, tot_rev = float(np.sum(cost)), float(np.sum(mo["revenue_usd"]))
     m_usd, m_pct = gross_margin(tot_rev, tot_cost)
-    totals = {
+    mw = np.asarray(mo["mw"], dtype=float)
+    return {
         "cost_usd": tot_cost,
-        "capital_usd": float(capital.sum()),
-        "operating_usd": float(operating.sum()),
+        "capital_usd": float(np.sum(capital)),
+        "operating_usd": float(np.sum(operating)),
         "revenue_usd": tot_rev,
         "gross_margin_usd": m_usd,
         "gross_margin_pct": m_pct,
-        "peak_gpus": int(gpus.max()) if n else 0,
+        "peak_gpus": int(np.max(mo["gpus"])) if n else 0,
         "peak_mw": float(np.nanmax(mw)) if n and np.isfinite(mw).any() else None,
         "tokens": tok,
         "usd_per_mtok_blended": breakeven_usd_per_mtok(tot_cost, tok),
     }
-    return HardwarePlan(hw_key, True, None, tco_d, wl_out, monthly, totals)
 
 
-def month_money(sc: Scenario, d: dem.DemandResult, cost_usd, weights: dict) -> dict:
-    """Cost per M tokens by kind, revenue, margin and breakeven prices for each month (arrays)."""
+def month_money(sc: Scenario, d: dem.DemandResult, cost_usd, weights: dict, phases: dict | None = None) -> dict:
+    """Cost per M tokens by kind, revenue, margin and breakeven prices for each month (arrays). ``phases``: the fleet
+    cost by phase (prefill_usd, decode_usd, cache_usd arrays); fixed costs are split like the fleet cost."""
     days = units.DAYS_PER_MONTH
     T = d.totals
     unc, cac, out = (
@@ -597,48 +716,93 @@ def month_money(sc: Scenario, d: dem.DemandResult, cost_usd, weights: dict) -> d
         T["cached_input_tokens_per_day"] * days,
         T["output_tokens_per_day"] * days,
     )
-    c_in, c_cached, c_out = allocate_cost(
-        cost_usd, unc, cac, out, cached_weight=weights["cached_input"], output_weight=weights["output"]
-    )
-    p = sc.pricing
-    B = d.billed
-    rev_tok = np.asarray(
-        token_revenue_usd(
-            B["uncached_input_tokens_per_day"] * days,
-            B["cached_input_tokens_per_day"] * days,
-            B["output_tokens_per_day"] * days,
-            usd_per_mtok_input=p.usd_per_mtok_input,
-            usd_per_mtok_cached_input=p.cached_input,
-            usd_per_mtok_output=p.usd_per_mtok_output,
+    cost_usd = np.asarray(cost_usd, dtype=float)
+    if weights.get("method") == "weights" or phases is None:
+        c_in, c_cached, c_out = allocate_cost(
+            cost_usd, unc, cac, out, cached_weight=weights["cached_input"], output_weight=weights["output"]
         )
-    ) * np.ones_like(unc)
+    else:
+        pf, dc, ch = (np.asarray(phases[k], dtype=float) for k in ("prefill_usd", "decode_usd", "cache_usd"))
+        serving = pf + dc
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(serving > 0, pf / serving, 0.0)
+        sp = costmod.split_cost_by_token_kind(
+            cost_usd - ch,
+            input_tokens=unc + cac,
+            cached_input_tokens=cac,
+            output_tokens=out,
+            prefill_gpu_time_share=np.clip(share, 0.0, 1.0),
+            cached_input_cost_fraction=weights["cached_input"],
+            cache_cost_usd=ch,
+        )
+        c_in, c_cached, c_out = sp["usd_per_mtok_input"], sp["usd_per_mtok_cached_input"], sp["usd_per_mtok_output"]
+    p = sc.pricing
+    factor = np.asarray(price_factor(d.months, p.yearly_price_decline_pct), dtype=float) * np.ones_like(unc)
+    B = d.billed
+    billed_unc = B["uncached_input_tokens_per_day"] * days
+    billed_cac = B["cached_input_tokens_per_day"] * days
+    billed_out = B["output_tokens_per_day"] * days
+    rev_tok = (
+        np.asarray(
+            token_revenue_usd(
+                billed_unc,
+                billed_cac,
+                billed_out,
+                usd_per_mtok_input=p.usd_per_mtok_input,
+                usd_per_mtok_cached_input=p.cached_input,
+                usd_per_mtok_output=p.usd_per_mtok_output,
+            )
+        )
+        * factor
+    )
     subs = np.asarray(d.subscription_usd_per_month, dtype=float)
     rev = rev_tok + subs
     m_usd, m_pct = gross_margin(rev, cost_usd)
     total_tok = unc + cac + out
+    billed_tok = np.asarray(billed_unc + billed_cac + billed_out, dtype=float) * np.ones_like(unc)
+    margin = p.target_gross_margin_pct if p.target_gross_margin_pct is not None else econ.TARGET_GROSS_MARGIN_PCT
+    with np.errstate(divide="ignore", invalid="ignore"):
+        price_billed = np.where(billed_tok > 0, rev_tok / billed_tok * units.MTOK, np.nan)
     return {
-        "usd_per_mtok_input": np.asarray(c_in),
-        "usd_per_mtok_cached_input": np.asarray(c_cached),
-        "usd_per_mtok_output": np.asarray(c_out),
+        "usd_per_mtok_input": np.asarray(c_in) * np.ones_like(unc),
+        "usd_per_mtok_cached_input": np.asarray(c_cached) * np.ones_like(unc),
+        "usd_per_mtok_output": np.asarray(c_out) * np.ones_like(unc),
         "usd_per_mtok_blended": np.asarray(breakeven_usd_per_mtok(cost_usd, total_tok)),
         "revenue_usd": rev,
         "revenue_tokens_usd": rev_tok,
         "revenue_subscriptions_usd": subs,
         "gross_margin_usd": np.asarray(m_usd),
         "gross_margin_pct": np.asarray(m_pct),
-        "breakeven_usd_per_mtok": np.asarray(breakeven_usd_per_mtok(cost_usd, total_tok)),
+        "price_factor": factor,
+        "price_usd_per_mtok_billed": price_billed,
+        "breakeven_usd_per_mtok": np.asarray(price_at_margin_usd_per_mtok(cost_usd, subs, billed_tok, 0.0)),
+        "price_at_target_margin_usd_per_mtok": np.asarray(
+            price_at_margin_usd_per_mtok(cost_usd, subs, billed_tok, margin)
+        ),
+        "target_gross_margin_pct": float(margin),
         "breakeven_price_multiple": np.asarray(breakeven_price_multiple(cost_usd, subs, rev_tok)),
     }
 
 
 def _breaks_even(
-    cands: list, rates_per_user: list, users, revenue_per_user, usd_per_gpu_hour_wallclock: float, fixed_usd: float
+    cands: list,
+    rates_per_user: list,
+    users,
+    revenue_per_user,
+    usd_per_gpu_hour_wallclock: float,
+    fixed_usd: float,
+    headroom: fleetmod.Headroom | None = None,
 ) -> np.ndarray:
-    """Whether revenue covers cost at each user count ``users`` (shape (months, k)): rates per user and revenue per
-    user are per month (shape (months,)); the fleet per workload is tokenfab.planning.fleet.fewest_gpus. The cheap
-    tokenfab.planning.fleet.gpu_bounds settle most points; the fleet is composed only where they disagree."""
+    """Whether revenue covers cost at each user count ``users`` (shape (months, k)): rates per user (peak hour) and
+    revenue per user are per month (shape (months,)); the fleet per workload is tokenfab.planning.fleet.fewest_gpus
+    at the headroom's sizing rate. The cheap tokenfab.planning.fleet.gpu_bounds settle most points; the fleet is
+    composed only where they disagree."""
+    hr = headroom or fleetmod.NO_HEADROOM
     users = np.asarray(users, dtype=float)
-    rates = [(np.asarray(r, dtype=float)[:, None] * users).ravel() for r in rates_per_user]
+    rates = [
+        np.asarray(hr.sizing_rate((np.asarray(r, dtype=float)[:, None] * users).ravel()), dtype=float)
+        for r in rates_per_user
+    ]
     revenue = (np.asarray(revenue_per_user, dtype=float)[:, None] * users).ravel()
 
     def covers(gpus, at=slice(None)):
@@ -653,7 +817,12 @@ def _breaks_even(
 
 
 def breakeven_users(
-    d: dem.DemandResult, cands: list, usd_per_gpu_hour_wallclock: float, fixed_usd: float, revenue_usd
+    d: dem.DemandResult,
+    cands: list,
+    usd_per_gpu_hour_wallclock: float,
+    fixed_usd: float,
+    revenue_usd,
+    headroom: fleetmod.Headroom | None = None,
 ) -> np.ndarray:
     """Per month: the fewest users (that month's persona mix; revenue and load scale with users) from which revenue
     covers the cost of the fleet re-sized at that scale (``cands``: per workload of ``d``, capacity_options) plus
@@ -673,17 +842,22 @@ def breakeven_users(
     # months with the same persona mix (rates and revenue per user) share one search
     _, first, inv = np.unique(np.stack([*per_user, rev_pu], axis=1), axis=0, return_index=True, return_inverse=True)
     out[act] = _breakeven_users_search(
-        cands, [r[first] for r in per_user], rev_pu[first], usd_per_gpu_hour_wallclock, fixed_usd
+        cands, [r[first] for r in per_user], rev_pu[first], usd_per_gpu_hour_wallclock, fixed_usd, headroom
     )[np.ravel(inv)]
     return out
 
 
 def _breakeven_users_search(
-    cands: list, per_user: list, rev_pu, usd_per_gpu_hour_wallclock: float, fixed_usd: float
+    cands: list,
+    per_user: list,
+    rev_pu,
+    usd_per_gpu_hour_wallclock: float,
+    fixed_usd: float,
+    headroom: fleetmod.Headroom | None = None,
 ) -> np.ndarray:
     """breakeven_users' search for rows of (rates per user of each workload, revenue per user)."""
     out = np.full(rev_pu.size, np.nan)
-    args = (usd_per_gpu_hour_wallclock, fixed_usd)
+    args = (usd_per_gpu_hour_wallclock, fixed_usd, headroom)
     grid = np.geomspace(1.0, BREAKEVEN_MAX_USERS, BREAKEVEN_GRID_POINTS)
     ok = _breaks_even(cands, per_user, np.broadcast_to(grid, (rev_pu.size, grid.size)), rev_pu, *args)
     never = ~ok[:, -1]
@@ -712,15 +886,106 @@ def breakeven_users_for_month(
     usd_per_gpu_hour_wallclock: float,
     fixed_usd: float,
     revenue_usd: float,
+    headroom: fleetmod.Headroom | None = None,
 ) -> float:
-    """:func:`breakeven_users` for month ``i`` alone (``fronts``: workload key -> workload_frontier result)."""
+    """:func:`breakeven_users` for month ``i`` alone (``fronts``: workload key -> workload_frontier result), with
+    ``headroom`` (default none)."""
+    hr = headroom or fleetmod.NO_HEADROOM
     cands = []
     for w in d.workloads:
         sw = fronts[w.key].sweep
-        cands.append(capacity_options(sw, next(j for j, x in enumerate(sw.hardware) if x.key == hw_key)))
+        cands.append(
+            capacity_options(sw, next(j for j, x in enumerate(sw.hardware) if x.key == hw_key), hr.spare_replicas)
+        )
     rev = np.zeros(np.asarray(d.total_users).size)
     rev[i] = revenue_usd
-    return float(breakeven_users(d, cands, usd_per_gpu_hour_wallclock, fixed_usd, rev)[i])
+    return float(breakeven_users(d, cands, usd_per_gpu_hour_wallclock, fixed_usd, rev, headroom=hr)[i])
+
+
+def retired_capital_usd(capital_usd_per_gpu_hour: float, retired_gpus: int, months, month: int, life_years: float):
+    """The capital charge a retired owned fleet keeps costing per month: retired GPUs x capital $/GPU-hour x 730.5 h
+    for the months from ``month`` until ``life_years`` after it (0 before ``month``). Vectorized over ``months``."""
+    m = np.asarray(months, dtype=float)
+    on = (m >= month) & (m < month + 12.0 * float(life_years))
+    return _out(np.where(on, fleetmod.usd_per_month(capital_usd_per_gpu_hour, retired_gpus), 0.0))
+
+
+def transition_plan(
+    sc: Scenario,
+    d: dem.DemandResult,
+    old: HardwarePlan,
+    new: HardwarePlan,
+    month: int,
+    retired_capital: str,
+    weights: dict,
+) -> HardwarePlan:
+    """A plan that runs on ``old`` hardware before ``month`` and moves the fleet to ``new`` from then on: each month's
+    fleet, cost and tokens are those of the hardware in use. ``retired_capital="continue"``: the retired owned
+    fleet's capital component (its size in the month before the move x the old TCO's capital $/GPU-hour) keeps being
+    paid until its life ends or the horizon does (operating costs stop); ``"sold"``: it stops (sold at its remaining
+    annuity value). Breakeven users are those of the hardware in use (without the retired capital)."""
+    key = f"{old.hardware}->{new.hardware}@{d.labels[month]}"
+    if not (old.feasible and new.feasible):
+        why = old.reason if not old.feasible else new.reason
+        return HardwarePlan(key, False, f"transition needs both hardware feasible: {why}")
+    n = d.months.size
+    use_new = np.asarray(d.months) >= month
+
+    def splice(a, b):
+        if isinstance(a, dict):
+            return {k: splice(a.get(k, np.zeros(n)), b.get(k, np.zeros(n))) for k in sorted(set(a) | set(b))}
+        return np.where(use_new, np.asarray(b), np.asarray(a))
+
+    keys = ("gpus", "serving_gpus", "cache_gpus", "nodes", "racks", "mw", "capital_usd", "gpu_cost_usd", "fixed_usd")
+    mo = {k: splice(old.monthly[k], new.monthly[k]) for k in keys}
+    mo["cost_breakdown_usd"] = splice(old.monthly["cost_breakdown_usd"], new.monthly["cost_breakdown_usd"])
+    phases = splice(old.monthly["cost_by_phase_usd"], new.monthly["cost_by_phase_usd"])
+    retired = np.zeros(n)
+    if retired_capital == "continue":
+        gone = int(np.asarray(old.monthly["gpus"])[month - 1])
+        retired = np.asarray(
+            retired_capital_usd(
+                old.tco["capital_usd_per_gpu_hour"], gone, d.months, month, old.tco.get("life_years") or 5.0
+            )
+        )
+    mo["retired_capital_usd"] = retired
+    mo["cost_breakdown_usd"]["retired_capital"] = retired
+    mo["capital_usd"] = mo["capital_usd"] + retired
+    cost = mo["gpu_cost_usd"] + mo["fixed_usd"] + retired
+    mo["cost_usd"] = cost
+    mo["operating_usd"] = cost - mo["capital_usd"]
+    # the retired capital is split like the serving cost of the month (it paid for both phases)
+    pf, dc = np.asarray(phases["prefill"], dtype=float), np.asarray(phases["decode"], dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_ = np.where(pf + dc > 0, pf / (pf + dc), 0.0)
+    phases = {
+        "prefill_usd": pf + s_ * retired,
+        "decode_usd": dc + (1.0 - s_) * retired,
+        "cache_usd": np.asarray(phases["prompt_cache_hbm"], dtype=float),
+    }
+    mo["cost_by_phase_usd"] = {
+        "prefill": phases["prefill_usd"],
+        "decode": phases["decode_usd"],
+        "prompt_cache_hbm": phases["cache_usd"],
+    }
+    mo.update(month_money(sc, d, cost, weights, phases))
+    for k in ("breakeven_users", "fleet_utilization", "fleet_utilization_peak"):
+        mo[k] = splice(old.monthly[k], new.monthly[k])
+    tco_d = {
+        "transition": {
+            "from": old.hardware,
+            "to": new.hardware,
+            "month": int(month),
+            "month_label": d.labels[month],
+            "retired_capital": retired_capital,
+        },
+        "before": old.tco,
+        "after": new.tco,
+    }
+    wl = [{"phase": f"before {d.labels[month]}", "hardware": old.hardware, "workloads": old.workloads}] + [
+        {"phase": f"from {d.labels[month]}", "hardware": new.hardware, "workloads": new.workloads}
+    ]
+    return HardwarePlan(key, True, None, tco_d, wl, mo, _plan_totals(d, mo))
 
 
 def plan(
@@ -752,19 +1017,6 @@ def plan(
         warnings.extend(x for x in fronts[w.key].sweep.warnings if "cost unknown" not in x and x not in warnings)
         done += 1
     weights = cost_weights(sc)
-    plans = []
-    for k in keys:
-        if progress:
-            progress(done, total, f"plan {k}")
-        plans.append(
-            _plan_hardware(
-                sc, d, k, fronts, fixed_usd=sc.fixed_costs_usd_per_month, weights=weights, percentile=percentile
-            )
-        )
-        done += 1
-    if progress:
-        progress(total, total, "done")
-    plans.sort(key=lambda p: (not p.feasible, p.totals.get("cost_usd", 0.0)))
     cach = {}
     for w in d.workloads:
         L = d.load[w.key]
@@ -777,6 +1029,39 @@ def plan(
             hbm_window_s=sc.caching.hbm_window_s,
             kv=sc.caching.kv or w.kv,
         )
+    plans = []
+    for k in keys:
+        if progress:
+            progress(done, total, f"plan {k}")
+        plans.append(
+            _plan_hardware(
+                sc,
+                d,
+                k,
+                fronts,
+                fixed_usd=sc.fixed_costs_usd_per_month,
+                weights=weights,
+                percentile=percentile,
+                caching=cach,
+            )
+        )
+        done += 1
+    by_key = {p.hardware: p for p in plans}
+    for t in sc.transitions:
+        a, b = by_key.get(t.from_hardware), by_key.get(t.to_hardware)
+        if a is None or b is None:
+            warnings.append(
+                f"transition {t.from_hardware} -> {t.to_hardware} at month {t.month} skipped: "
+                "both must be planned (--hardware)"
+            )
+            continue
+        if t.month >= n:
+            warnings.append(f"transition at month {t.month} is past the {n} planned months: skipped")
+            continue
+        plans.append(transition_plan(sc, d, a, b, t.month, t.retired_capital, weights))
+    if progress:
+        progress(total, total, "done")
+    plans.sort(key=lambda p: (not p.feasible, p.totals.get("cost_usd", 0.0)))
     if not any(p.feasible for p in plans):
         warnings.append(
             "no candidate hardware can serve every workload within its SLA: "
@@ -853,10 +1138,30 @@ def plan_summary(res: PlanResult) -> dict:
         "usd_per_mtok_blended": _num(mo["usd_per_mtok_blended"][i]),
         "price_usd_per_mtok_blended": price_blended,
         "breakeven_usd_per_mtok": _num(mo["breakeven_usd_per_mtok"][i]),
+        "price_at_target_margin_usd_per_mtok": _num(mo["price_at_target_margin_usd_per_mtok"][i]),
+        "target_gross_margin_pct": float(mo["target_gross_margin_pct"]),
+        "price_usd_per_mtok_billed": _num(mo["price_usd_per_mtok_billed"][i]),
         "breakeven_users": _num(mo["breakeven_users"][i]),
+        "usd_per_mtok_fleet_only": _num(
+            breakeven_usd_per_mtok(float(mo["gpu_cost_usd"][i]), tot * units.DAYS_PER_MONTH) if tot > 0 else None
+        ),
+        "fleet_utilization": _num(mo["fleet_utilization"][i]),
+        "fleet_utilization_peak": _num(mo["fleet_utilization_peak"][i]),
         "horizon_cost_usd": b.totals["cost_usd"],
         "horizon_revenue_usd": b.totals["revenue_usd"],
         "horizon_margin_usd": b.totals["gross_margin_usd"],
+        "horizon_usd_per_mtok_blended": _num(b.totals["usd_per_mtok_blended"]),
+        "scopes": {
+            "usd_per_mtok_blended": f"{res.labels[i]}: fleet and fixed costs / all tokens of the month",
+            "usd_per_mtok_fleet_only": f"{res.labels[i]}: the GPU fleet only / all tokens of the month",
+            "usd_per_mtok_input": f"{res.labels[i]}: fleet and fixed costs split by GPU time per token kind",
+            "breakeven_usd_per_mtok": f"{res.labels[i]}: (cost - subscriptions) / tokens billed per token",
+            "price_at_target_margin_usd_per_mtok": f"{res.labels[i]}: the per-token price for a "
+            f"{float(mo['target_gross_margin_pct']):g}% gross margin",
+            "horizon_usd_per_mtok_blended": f"whole plan ({res.months.size} months): fleet and fixed costs / all tokens",
+            "fleet_utilization": f"{res.labels[i]}: average requests/s / fleet capacity",
+            "fleet_utilization_peak": f"{res.labels[i]}: peak-hour requests/s / fleet capacity",
+        },
     }
     s = []
     s.append(
@@ -879,8 +1184,9 @@ def plan_summary(res: PlanResult) -> dict:
         )
     )
     s.append(
-        f"Serving a million tokens costs {_money(out['usd_per_mtok_blended'])} on average "
-        f"(input {_money(out['usd_per_mtok_input'])}, cached input {_money(out['usd_per_mtok_cached_input'])}, "
+        f"In {res.labels[i]} a million tokens costs {_money(out['usd_per_mtok_blended'])} on average with fixed "
+        f"costs ({_money(out['usd_per_mtok_fleet_only'])} for the GPU fleet alone; by the GPU time each kind uses: "
+        f"input {_money(out['usd_per_mtok_input'])}, cached input {_money(out['usd_per_mtok_cached_input'])}, "
         f"output {_money(out['usd_per_mtok_output'])}); "
         + (
             f"list prices are {_money(p.usd_per_mtok_input)} / {_money(p.cached_input)} / "
@@ -898,15 +1204,28 @@ def plan_summary(res: PlanResult) -> dict:
         )
     else:
         s.append("The scenario has no revenue (no prices or subscriptions): every dollar of cost is a loss.")
+    if out["breakeven_usd_per_mtok"] is not None:
+        be = (
+            f"To break even, tokens billed per token must bring at least {_money(out['breakeven_usd_per_mtok'])} per "
+            f"million on average (today {_money(out['price_usd_per_mtok_billed'])}); a "
+            f"{out['target_gross_margin_pct']:g}% gross margin needs {_money(out['price_at_target_margin_usd_per_mtok'])}"
+        )
+    else:
+        be = "No persona pays per token, so there is no per-token breakeven price"
     s.append(
-        f"To break even, the average price must be at least {_money(out['breakeven_usd_per_mtok'])} per million "
-        f"tokens"
+        be
         + (
-            f"; at today's prices it takes about {_count(out['breakeven_users'])} users."
+            f"; at today's prices it takes about {_count(out['breakeven_users'])} users to break even."
             if out["breakeven_users"] is not None
             else "; at today's prices no number of users breaks even (each user costs more than they pay)."
         )
     )
+    if out["fleet_utilization"] is not None:
+        s.append(
+            f"The fleet is sized for the busiest hour with headroom (bursts, a target peak utilization and a spare "
+            f"replica per group): it runs at {out['fleet_utilization']:.0%} of its capacity on average and "
+            f"{out['fleet_utilization_peak']:.0%} in the busiest hour."
+        )
     s.append(
         f"Over {res.months.size} months: cost {_money(out['horizon_cost_usd'])}, revenue "
         f"{_money(out['horizon_revenue_usd'])}, margin {_money(out['horizon_margin_usd'])}."
@@ -922,6 +1241,11 @@ __all__ = [
     "capacity_options",
     "fleet_at_rates",
     "allocate_cost",
+    "price_factor",
+    "price_at_margin_usd_per_mtok",
+    "scenario_headroom",
+    "transition_plan",
+    "retired_capital_usd",
     "token_revenue_usd",
     "gross_margin",
     "breakeven_usd_per_mtok",

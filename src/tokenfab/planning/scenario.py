@@ -40,10 +40,10 @@ TIERS = ("premium", "goldilocks", "bulk")
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "premium": {
         "ttft_ms": 450.0,
-        "tpot_ms": 10.0,
+        "tpot_ms": 12.5,
         "source": "TTFT 450 ms: MLPerf Inference v5.0 Llama-2-70B 'interactive' scenario (mlcommons.org/2025/04/"
-        "llm-inference-v5); TPOT 10 ms (100 tokens/s per user) [assumption]: twice the goldilocks speed, "
-        "for 'fast' API tiers",
+        "llm-inference-v5); TPOT 12.5 ms = 1000 / 80 tokens/s per user, what OpenAI sells as Priority processing "
+        "('99% > 80 tokens per second', openai.com/api-priority-processing; data/economics.yaml tiers.premium)",
     },
     "goldilocks": {
         "ttft_ms": 2000.0,
@@ -259,11 +259,15 @@ class TcoSpec(_Strict):
 
 
 class Pricing(_Strict):
-    """What users pay per token (USD per million tokens). Cached input defaults to the input price."""
+    """What users pay per token (USD per million tokens). Cached input defaults to the input price. The list prices
+    fall by ``yearly_price_decline_pct`` a year from month 0 (0: constant); ``target_gross_margin_pct`` sets the
+    margin of the target price the plan reports (default: data/economics.yaml margins.target_gross_margin_pct)."""
 
-    usd_per_mtok_input: float = Field(default=0.0, ge=0)
-    usd_per_mtok_cached_input: Optional[float] = Field(default=None, ge=0)
-    usd_per_mtok_output: float = Field(default=0.0, ge=0)
+    usd_per_mtok_input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    usd_per_mtok_cached_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    usd_per_mtok_output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    yearly_price_decline_pct: float = Field(default=0.0, ge=0, lt=100, allow_inf_nan=False)
+    target_gross_margin_pct: float | None = Field(default=None, ge=0, lt=100, allow_inf_nan=False)
     source: str = ""
 
     @property
@@ -272,9 +276,11 @@ class Pricing(_Strict):
 
 
 class CachingSpec(_Strict):
-    ttl_s: float = Field(default=DEFAULT_CACHE_TTL_S, gt=0)
-    hbm_window_s: float = Field(default=DEFAULT_HBM_WINDOW_S, ge=0)
+    ttl_s: float = Field(default=DEFAULT_CACHE_TTL_S, gt=0, allow_inf_nan=False)
+    hbm_window_s: float = Field(default=DEFAULT_HBM_WINDOW_S, ge=0, allow_inf_nan=False)
     kv: Optional[str] = None  # KV-cache precision of the stored prefixes (default: the model's)
+    # the prompt cache's KV in HBM is deducted from the fleet's HBM and priced: GPUs are added to hold it
+    price_hbm: bool = True
 
     @model_validator(mode="after")
     def _window(self):
@@ -284,12 +290,43 @@ class CachingSpec(_Strict):
 
 
 class CostAllocation(_Strict):
-    """Relative cost weights per token kind used to split a month's cost into $/M input, cached input and output
-    (tokenfab.planning.plan.allocate_cost). None = the named defaults in tokenfab.planning.plan."""
+    """How a month's cost is split into $/M input, cached input and output. ``method: gpu-time`` (default): by the
+    GPU time each phase uses (tokenfab.economics.cost.split_cost_by_token_kind), ``cached_input`` the weight of a
+    cached input token within prefill (default CACHED_INPUT_COST_FRACTION). ``method: weights`` (the default when
+    ``output`` is given): relative cost weights per kind (tokenfab.planning.plan.allocate_cost)."""
 
-    input: float = Field(default=1.0, gt=0)
-    cached_input: Optional[float] = Field(default=None, ge=0)
-    output: Optional[float] = Field(default=None, gt=0)
+    method: Literal["gpu-time", "weights"] | None = None
+    input: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    cached_input: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    output: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    @property
+    def resolved_method(self) -> str:
+        return self.method or ("weights" if self.output is not None else "gpu-time")
+
+
+class HeadroomSpec(_Strict):
+    """Fleet headroom (tokenfab.planning.fleet.Headroom; None = the named defaults of data/economics.yaml): the fleet
+    is sized for peak-hour requests/s x burst factor / target peak utilization, plus spare replicas per group."""
+
+    target_peak_utilization: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
+    burst_factor: float | None = Field(default=None, ge=1, le=100, allow_inf_nan=False)
+    burst_window_s: float | None = Field(default=None, gt=0, le=86400, allow_inf_nan=False)
+    burst_percentile: float | None = Field(default=None, ge=0.5, lt=1, allow_inf_nan=False)
+    arrival_cv: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
+    spare_replicas: int | None = Field(default=None, ge=0, le=1000)
+
+
+class FleetTransition(_Strict):
+    """A hardware generation change inside the plan: from month ``month`` on the fleet of ``from_hardware`` moves to
+    ``to_hardware``. ``retired_capital``: what happens to the retired fleet's capital charge - ``continue`` (owned
+    GPUs keep being paid for to the end of the horizon or their life, the conservative default) or ``sold`` (sold
+    at their remaining annuity value: the charge stops)."""
+
+    month: int = Field(ge=1, le=239)
+    from_hardware: str
+    to_hardware: str
+    retired_capital: Literal["continue", "sold"] = "continue"
 
 
 class Scenario(_Strict):
@@ -309,6 +346,8 @@ class Scenario(_Strict):
     pricing: Pricing = Pricing()
     caching: CachingSpec = CachingSpec()
     cost_allocation: CostAllocation = CostAllocation()
+    headroom: HeadroomSpec = HeadroomSpec()
+    transitions: list[FleetTransition] = Field(default_factory=list)
     fixed_costs_usd_per_month: float = Field(default=0.0, ge=0)  # staff, software, ...: operating cost, every month
     _lines: dict = PrivateAttr(default_factory=dict)  # YAML path -> line, set by the loader
     _source: str = PrivateAttr(default="")
@@ -702,6 +741,28 @@ def _check_cross(sc: Scenario, lines: dict[tuple, int]) -> None:
                 line=line_for(lines, ("personas", i, "name")),
             )
         seen.add(p.name)
+    for i, t in enumerate(sc.transitions):
+        for fld in ("from_hardware", "to_hardware"):
+            h = getattr(t, fld)
+            if h not in sc.hardware:
+                raise ScenarioError(
+                    f"{h!r} is not one of the scenario's hardware",
+                    field=f"transitions[{i}].{fld}",
+                    line=line_for(lines, ("transitions", i, fld)),
+                    hint=f"hardware: {', '.join(sc.hardware)}",
+                )
+        if t.from_hardware == t.to_hardware:
+            raise ScenarioError(
+                "a transition moves to other hardware",
+                field=f"transitions[{i}].to_hardware",
+                line=line_for(lines, ("transitions", i, "to_hardware")),
+            )
+        if t.month >= sc.horizon_months:
+            raise ScenarioError(
+                f"must be < horizon_months ({sc.horizon_months}), got {t.month}",
+                field=f"transitions[{i}].month",
+                line=line_for(lines, ("transitions", i, "month")),
+            )
     from tokenfab.economics import tco as tco_mod  # light import; validates override names
 
     for k in sc.tco.overrides:
@@ -762,6 +823,8 @@ __all__ = [
     "TierSla",
     "CachingSpec",
     "CostAllocation",
+    "HeadroomSpec",
+    "FleetTransition",
     "ScenarioError",
     "TIER_DEFAULTS",
     "TIERS",

@@ -254,28 +254,35 @@ def breakdown_figure(d: dict) -> dict:
 
 
 def tornado_data(res: PlanResult, d: dict, swing_pct: float = 20.0) -> dict | None:
-    """tokenfab.economics.sensitivity.tornado on the best hardware at the fleet's peak-hour tokens/s per GPU (None when the
-    sensitivity module is missing or cannot price the hardware)."""
+    """tokenfab.economics.sensitivity.tornado on the best hardware in the last month, at the fleet's own operating
+    point: its capacity tokens/s per serving GPU and its average utilization, so the base is the month's fleet-only
+    $/M tokens (no fixed costs). None when the sensitivity module is missing or cannot price the hardware."""
     best = _best(d)
-    if not best:
+    if not best or "->" in best["hardware"]:
         return None
     try:
         from tokenfab.economics import sensitivity
     except ImportError:
         return None
     i = len(d["labels"]) - 1
-    gpus = best["monthly"]["gpus"][i]
-    peak_tps = d["demand"]["totals"]["peak_tokens_per_s"][i]
-    if not gpus or not peak_tps:
+    mo = best["monthly"]
+    gpus = (mo.get("serving_gpus") or mo["gpus"])[i]
+    isl_osl = {w["key"]: w["isl"] + w["osl"] for w in d["demand"]["workloads"]}
+    cap_tps = sum(
+        (w["capacity_requests_per_s"][i] or 0) * isl_osl.get(w["workload"], 0) for w in best.get("workloads", [])
+    )
+    util = mo.get("fleet_utilization", [None] * (i + 1))[i]
+    if not gpus or not cap_tps or not util:
         return None
     sc = res.scenario
     over = dict(sc.tco.overrides)
     if sc.tco.usd_per_gpu_hour is not None:
         over["price_usd_per_gpu_hour"] = sc.tco.usd_per_gpu_hour
+    over["utilization"] = float(min(1.0, util))
     try:
         r = sensitivity.tornado(
             best["hardware"],
-            tokens_per_s_per_gpu=peak_tps / gpus,
+            tokens_per_s_per_gpu=cap_tps / gpus,
             preset=sc.tco.preset,
             tco_overrides=over or None,
             swing_pct=swing_pct,
@@ -313,7 +320,8 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = 20.0) -> dict | No
     fig["layout"] = {
         **fig.get("layout", {}),
         **_layout(
-            f"Tornado: $ per M tokens on {best['hardware']} with each input ±{swing_pct:g}%",
+            f"Tornado: fleet-only $ per M tokens on {best['hardware']} in {d['labels'][i]} with each input "
+            f"±{swing_pct:g}%",
             "USD per million tokens",
             "",
             barmode="overlay",
@@ -321,7 +329,28 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = 20.0) -> dict | No
             margin={"l": 260, "r": 30, "t": 50, "b": 60},
         ),
     }
-    return {"result": out, "figure": fig, "tokens_per_s_per_gpu": peak_tps / gpus}
+    return {
+        "result": out,
+        "figure": fig,
+        "tokens_per_s_per_gpu": cap_tps / gpus,
+        "utilization": float(util),
+        "month_label": d["labels"][i],
+    }
+
+
+def _price_data_text() -> str:
+    """When the provider list prices tokenfab compares with are from (genai-prices snapshot), for the report."""
+    try:
+        from tokenfab.market.pricing import genai_prices_snapshot
+
+        snap = genai_prices_snapshot()
+    except Exception:  # noqa: BLE001 - the report still renders without the optional price package
+        return "provider list prices (tokenfab prices): genai-prices not available"
+    stale = " - stale: older than {:g} days".format(snap["stale_after_days"]) if snap["stale"] else ""
+    return (
+        f"the scenario's prices are its own (pricing:); tokenfab prices compares with provider list prices from "
+        f"genai-prices {snap['version']}, bundled data as of {snap['snapshot_date']}{stale}"
+    )
 
 
 def _best(d: dict) -> dict | None:
@@ -402,31 +431,54 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
         figs["chart-tornado"] = tor["figure"]
     cards = ""
     if sm.get("hardware"):
+        mon = sm["month_label"]
+        be = sm.get("breakeven_usd_per_mtok")
         cards = "".join(
             [
                 _card(
-                    "cost per million tokens",
+                    f"cost per million tokens ({mon}, fleet + fixed costs)",
                     f"${_fmt(sm['usd_per_mtok_blended'], ',.3f')}",
-                    f"input ${_fmt(sm['usd_per_mtok_input'], ',.3f')} / "
-                    f"output ${_fmt(sm['usd_per_mtok_output'], ',.3f')}",
+                    f"fleet only ${_fmt(sm.get('usd_per_mtok_fleet_only'), ',.3f')}; by GPU time: input "
+                    f"${_fmt(sm['usd_per_mtok_input'], ',.3f')} / output ${_fmt(sm['usd_per_mtok_output'], ',.3f')}",
                 ),
                 _card(
-                    "price per million tokens",
+                    f"price per million tokens ({mon})",
                     f"${_fmt(sm['price_usd_per_mtok_blended'], ',.3f')}",
-                    "revenue / tokens (subscriptions included)",
+                    "revenue / all tokens (subscriptions included)",
                 ),
                 _card(
-                    "gross margin",
+                    f"gross margin ({mon})",
                     f"{_fmt(sm['gross_margin_pct'], ',.0f')}%",
-                    f"${_fmt(sm['revenue_usd_per_month'])} revenue / month",
+                    f"${_fmt(sm['revenue_usd_per_month'])} revenue / month, fleet + fixed costs",
                 ),
                 _card(
-                    "breakeven",
-                    f"${_fmt(sm['breakeven_usd_per_mtok'], ',.3f')} per M",
-                    f"or {_fmt(sm['breakeven_users'])} users at today's prices",
+                    f"breakeven price ({mon}, per billed token)",
+                    f"${_fmt(be, ',.3f')} per M" if be is not None else "no per-token billing",
+                    (
+                        f"after subscriptions; {sm.get('target_gross_margin_pct', 0):g}% margin needs "
+                        f"${_fmt(sm.get('price_at_target_margin_usd_per_mtok'), ',.3f')}; "
+                        if be is not None
+                        else ""
+                    )
+                    + f"or {_fmt(sm['breakeven_users'])} users at today's prices",
                 ),
-                _card("fleet", f"{_fmt(sm['gpus'])} GPUs", f"{sm['hardware']}, {_fmt(sm['mw'], ',.2f')} MW"),
-                _card("monthly cost", f"${_fmt(sm['cost_usd_per_month'])}", f"in {sm['month_label']}"),
+                _card(
+                    f"fleet ({mon})",
+                    f"{_fmt(sm['gpus'])} GPUs",
+                    f"{sm['hardware']}, {_fmt(sm['mw'], ',.2f')} MW; utilization "
+                    f"{_fmt((sm.get('fleet_utilization') or 0) * 100, ',.0f')}% average, "
+                    f"{_fmt((sm.get('fleet_utilization_peak') or 0) * 100, ',.0f')}% at peak",
+                ),
+                _card(
+                    f"monthly cost ({mon})",
+                    f"${_fmt(sm['cost_usd_per_month'])}",
+                    "fleet + fixed costs",
+                ),
+                _card(
+                    f"whole plan ({len(d['labels'])} months)",
+                    f"${_fmt(sm.get('horizon_cost_usd'))}",
+                    f"cost; ${_fmt(sm.get('horizon_usd_per_mtok_blended'), ',.3f')} per M tokens over the plan",
+                ),
             ]
         )
     sentences = "".join(f"<p>{esc(s)}</p>" for s in sm.get("sentences", []))
@@ -496,6 +548,10 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
                     _fmt(m["revenue_usd"][i]),
                     _fmt(m["gross_margin_pct"][i], ",.1f"),
                     _fmt(m["usd_per_mtok_blended"][i], ",.3f"),
+                    (
+                        f"{_fmt((m['fleet_utilization'][i] or 0) * 100, ',.0f')}% / "
+                        f"{_fmt((m['fleet_utilization_peak'][i] or 0) * 100, ',.0f')}%"
+                    ),
                 ]
             )
     chart_divs = "".join(f'<div class="chart" id="{cid}"></div>' for cid in CHART_IDS if cid in figs)
@@ -507,9 +563,10 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
     )
     if tor:
         tornado_note = (
-            f"<p class='small'>Tornado: $ per million tokens at the fleet's peak-hour throughput of "
-            f"{tor['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU, each input moved ±{swing_pct:g}% "
-            f"alone (tokenfab.economics.sensitivity).</p>"
+            f"<p class='small'>Tornado (fleet only, no fixed costs, {esc(tor['month_label'])}): $ per million "
+            f"tokens at the fleet's capacity of {tor['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU and its average "
+            f"utilization of {tor['utilization']:.0%}, each input moved ±{swing_pct:g}% alone "
+            f"(tokenfab.economics.sensitivity).</p>"
         )
     fig_json = json.dumps(figs, allow_nan=False).replace("</", "<\\/")
     assumptions = d["assumptions"]
@@ -518,6 +575,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
         [f"tier {t}", f"TTFT <= {v['ttft_ms']:g} ms, TPOT <= {v['tpot_ms']:g} ms ({v['source']})"]
         for t, v in assumptions["tiers"].items()
     ]
+    a_rows.append(["list-price data", _price_data_text()])
     warn = "".join(f"<li>{esc(w)}</li>" for w in d["warnings"])
     notes = "".join(f"<li>{esc(w)}</li>" for w in d["notes"])
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -540,7 +598,16 @@ generated by tokenfab {esc(_version)} on {esc(now)}</p>
 <h2>Hardware comparison</h2>
 {
         _table(
-            ["hardware", "feasible", "peak GPUs", "peak MW", "total cost $", "capital $", "operating $", "$/M tokens"],
+            [
+                "hardware",
+                "feasible",
+                "peak GPUs",
+                "peak MW",
+                "total cost $ (whole plan)",
+                "capital $",
+                "operating $",
+                "$/M tokens (whole plan, fleet + fixed)",
+            ],
             hw_rows,
         )
     }
@@ -557,7 +624,8 @@ generated by tokenfab {esc(_version)} on {esc(now)}</p>
                 "cost $",
                 "revenue $",
                 "margin %",
-                "$/M tokens",
+                "$/M tokens (fleet + fixed)",
+                "utilization avg / peak",
             ],
             month_rows,
         )

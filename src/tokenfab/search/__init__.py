@@ -51,6 +51,7 @@ from tokenfab.search.pareto import pareto_mask, steffen_interpolate, steffen_slo
 from tokenfab.search.result import (
     _LIMITS,
     GOLDILOCKS_INTERACTIVITY,
+    PREMIUM_INTERACTIVITY,
     TIER_COST_TOLERANCE,
     TIER_INTERACTIVITY_TOLERANCE,
     FrontierResult,
@@ -88,6 +89,7 @@ __all__ = [
     "DISAGG_PREFILL_CANDIDATES",
     "DISAGG_PREFILL_UTILIZATIONS",
     "GOLDILOCKS_INTERACTIVITY",
+    "PREMIUM_INTERACTIVITY",
     "MAX_LADDER_GPUS",
     "MAX_PP",
     "MODES",

@@ -195,6 +195,8 @@ def _disagg_columns(
         "output_tokens_per_s_per_gpu": lam * osl / unit_gpus,
         "input_tokens_per_s_per_gpu": lam * isl / unit_gpus,
         "requests_per_s": lam,
+        # rule: the prefill pool's share of the unit's GPUs (the pool is paid for whether busy or idle)
+        "prefill_gpu_time_share": x_b * g_p / unit_gpus,
         "bound": np.asarray(r["bound"]).astype("<U13")[di],
         "q_lam": lam,
         "q_service_s": svc,

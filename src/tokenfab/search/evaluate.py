@@ -43,8 +43,15 @@ DEFINITIONS = {
     "slo_attainment": "fraction of requests meeting every SLO at the point's load",
     "goodput_requests_per_s": "requests/s that meet every SLO = requests/s x SLO attainment (per replica)",
     "usd_per_mtok_total": "USD per million (input + output) tokens = $/GPU-h / (total tok/s per GPU x 3600 / 1e6)",
-    "usd_per_mtok_input": "USD per million input tokens (whole GPU-hour charged to input tokens, InferenceX)",
-    "usd_per_mtok_output": "USD per million output tokens (whole GPU-hour charged to output tokens, InferenceX)",
+    "usd_per_mtok_input": "USD per million uncached input tokens: the prefill share of GPU time charged to input "
+    "tokens (economics.cost.split_cost_by_token_kind)",
+    "usd_per_mtok_cached_input": "USD per million cached input tokens = cached-input weight x usd_per_mtok_input",
+    "usd_per_mtok_output": "USD per million output tokens: the decode share of GPU time charged to output tokens",
+    "usd_per_mtok_input_inferencex": "InferenceX: the whole GPU-hour charged to input tokens (does not add up)",
+    "usd_per_mtok_output_inferencex": "InferenceX: the whole GPU-hour charged to output tokens (does not add up)",
+    "prefill_gpu_time_share": "share of GPU time in prefill: serve()'s prefill_share (aggregated); the prefill "
+    "pool's share of the unit's GPUs, x prefill GPUs / (x prefill + y decode GPUs) (disaggregated: the pool is paid "
+    "for busy or idle)",
     "tokens_per_s_per_mw": "total tok/s per GPU x 1000 / all-in kW per GPU",
     "pareto": "a point is kept if no other point of the same hardware and mode has both higher tokens/s per user "
     "and higher total tokens/s per GPU",
@@ -115,6 +122,7 @@ class Sweep:
     costs: dict[str, dict | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     calibration: dict[str, str] = field(default_factory=dict)  # per hardware: which calibration parameters applied
+    prefix_hit_rate: float = 0.0  # share of input tokens served from the prefix cache (cached input)
 
     def __len__(self) -> int:
         return int(self.cols["hw"].size)
@@ -224,7 +232,15 @@ class Sweep:
             "usd_per_gpu_hour": f("usd_per_gpu_hour"),
             "usd_per_mtok_total": f("usd_per_mtok_total"),
             "usd_per_mtok_input": f("usd_per_mtok_input"),
+            "usd_per_mtok_cached_input": f("usd_per_mtok_cached_input") if "usd_per_mtok_cached_input" in c else None,
             "usd_per_mtok_output": f("usd_per_mtok_output"),
+            "usd_per_mtok_input_inferencex": f("usd_per_mtok_input_inferencex")
+            if "usd_per_mtok_input_inferencex" in c
+            else None,
+            "usd_per_mtok_output_inferencex": f("usd_per_mtok_output_inferencex")
+            if "usd_per_mtok_output_inferencex" in c
+            else None,
+            "prefill_gpu_time_share": f("prefill_gpu_time_share") if "prefill_gpu_time_share" in c else None,
             "tokens_per_s_per_mw": f("tokens_per_s_per_mw"),
             "bound": str(c["bound"][i]),
         }
@@ -235,7 +251,7 @@ def _num(v):
     return v if math.isfinite(v) else None
 
 
-def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_files=None):
+def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_files=None, tco_overrides=None):
     """Per hardware: $/busy GPU-hour, wall-clock $/GPU-hour and all-in kW from tco.tco (None where TCO cannot price
     the hardware: the points keep their performance, their cost is null, and a warning says why)."""
     if preset is not None:
@@ -250,7 +266,7 @@ def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_
     warns: list[str] = []
     for hw in hws:
         try:
-            r = tcomod.tco(hw.key, preset, usd_per_gpu_hour, hardware_files=hardware_files)
+            r = tcomod.tco(hw.key, preset, usd_per_gpu_hour, hardware_files=hardware_files, **dict(tco_overrides or {}))
         except TokenfabError as e:
             out[hw.key] = None
             reason = str(e).split(". ")[0]
@@ -264,6 +280,7 @@ def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_
             "kw_per_gpu_it": r.kw_per_gpu_it,
             "preset": r.preset,
             "method": r.method,
+            "utilization_basis": r.utilization_basis,
         }
     return out, warns
 
@@ -302,8 +319,21 @@ def attach_costs(sw: Sweep, costs: dict[str, dict | None]) -> None:
     c["usd_per_gpu_hour"] = usd_p
     c["kw_per_gpu_all_in"] = kw_p
     c["usd_per_mtok_total"] = _safe_usd_per_mtok(usd_p, c["total_tokens_per_s_per_gpu"])
-    c["usd_per_mtok_input"] = _safe_usd_per_mtok(usd_p, c["input_tokens_per_s_per_gpu"])
-    c["usd_per_mtok_output"] = _safe_usd_per_mtok(usd_p, c["output_tokens_per_s_per_gpu"])
+    c["usd_per_mtok_input_inferencex"] = _safe_usd_per_mtok(usd_p, c["input_tokens_per_s_per_gpu"])
+    c["usd_per_mtok_output_inferencex"] = _safe_usd_per_mtok(usd_p, c["output_tokens_per_s_per_gpu"])
+    ok = np.isfinite(usd_p) & (usd_p >= 0)
+    for k in ("usd_per_mtok_input", "usd_per_mtok_cached_input", "usd_per_mtok_output"):
+        c[k] = np.full(usd_p.shape, np.nan)
+    if ok.any() and "prefill_gpu_time_share" in c:
+        pk = costmod.per_kind_usd_per_mtok(  # the one per-token-kind split (GPU time by phase)
+            usd_p[ok],
+            input_tokens_per_s_per_gpu=c["input_tokens_per_s_per_gpu"][ok],
+            output_tokens_per_s_per_gpu=c["output_tokens_per_s_per_gpu"][ok],
+            prefill_gpu_time_share=np.clip(c["prefill_gpu_time_share"][ok], 0.0, 1.0),
+            cached_input_share=float(sw.prefix_hit_rate),
+        )
+        for k in ("usd_per_mtok_input", "usd_per_mtok_cached_input", "usd_per_mtok_output"):
+            c[k][ok] = pk[k]
     c["tokens_per_s_per_mw"] = _safe_tokens_per_s_per_mw(c["total_tokens_per_s_per_gpu"], kw_p)
     sw.costs = costs
 
@@ -513,6 +543,7 @@ def sweep(
         sla=sla,
         warnings=warns,
         calibration={hw.key: profile.source_for(hw) for hw in hws},
+        prefix_hit_rate=float(prefix_hit_rate),
     )
     sw.elapsed_s = time.perf_counter() - t0
     return sw
@@ -540,6 +571,7 @@ def _agg_columns(r: dict, lc: dict, conc, wi: int, k_mtp: int, acc: float) -> di
         "output_tokens_per_s_per_gpu": r["output_tokens_per_s_per_gpu"],
         "input_tokens_per_s_per_gpu": r["input_tokens_per_s_per_gpu"],
         "requests_per_s": r["requests_per_s"],
+        "prefill_gpu_time_share": rho,  # share of each replica's time spent in prefill (serve()'s prefill_share)
         "bound": np.asarray(r["bound"]).astype("<U13"),
         # the prefill queue of one DP rank: M/D/1 with service = one request's prefill, at the prefill share
         "q_lam": lam,

@@ -457,7 +457,7 @@ async function renderPlan(sec, d) {
   setOut(sec, "usd_per_mtok_input", usd(s.usd_per_mtok_input, 4));
   setOut(sec, "usd_per_mtok_output", usd(s.usd_per_mtok_output, 4));
   setOut(sec, "breakeven_usd_per_mtok", usd(s.breakeven_usd_per_mtok, 4));
-  setOut(sec, "price_usd_per_mtok_blended", usd(s.price_usd_per_mtok_blended, 4));
+  setOut(sec, "price_usd_per_mtok_billed", usd(s.price_usd_per_mtok_billed, 4));
   setOut(sec, "horizon_cost_usd", usd(s.horizon_cost_usd));
   setOut(sec, "horizon_margin_usd", usd(s.horizon_margin_usd));
   $('[data-out="sentences"]', sec).replaceChildren(...(s.sentences || []).map((t) => el("li", {}, t)));
