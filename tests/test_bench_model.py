@@ -123,7 +123,7 @@ def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
     cal = estimate(
         "llama-3.1-8b", "h100-sxm", gpus=1, weights="fp8", isl=64, osl=24, concurrency=1, calibration=str(prof_path)
     )
-    assert cal.calibration == "hardware:h100-sxm"
+    assert cal.calibration["hardware_profile"] == "user" and cal.calibration["hardware_family"] == "hopper"
     # the mock's 9 ms between tokens is slower than the bundled model's H100 prediction: calibration moves TPOT up
     # towards it (the mock is not a physical 8B deployment, so the fit trades TPOT against TTFT and throughput)
     assert base.tpot_ms < 9.0 and cal.tpot_ms > base.tpot_ms * 1.2
@@ -131,4 +131,4 @@ def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
     other = estimate(
         "llama-3.1-8b", "h200-sxm", gpus=1, weights="fp8", isl=64, osl=24, concurrency=1, calibration=str(prof_path)
     )
-    assert other.calibration == "family:hopper"
+    assert other.calibration["hardware_profile"] == "fitted" and other.calibration["hardware_family"] == "hopper"

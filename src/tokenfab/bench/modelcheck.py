@@ -3,11 +3,12 @@
 * :func:`make_predictor` returns a ``predict(point)`` callable for :func:`tokenfab.bench.report.compare_with_model`:
   each measured level is re-run through :func:`tokenfab.perf.serving.estimate` at the same concurrency (closed loop) or
   request rate (open loop) and the run's mean input/output lengths.
-* :func:`fit_from_runs` turns levels into fit points (throughput per GPU, mean TTFT, mean TPOT) and fits the
-  per-family efficiency parameters (:data:`tokenfab.perf.fitting.FAMILY_PARAMS`) plus the engine's fixed step overhead
-  (:data:`USER_FIT_PARAMS`: a user's engine is not TensorRT-LLM, so its per-step cost is theirs to fit) for that hardware with
-  :func:`tokenfab.perf.fitting.fit_profile`; the result is stored as a hardware-specific entry on top of the bundled
-  profile, so ``estimate``/``frontier --calibration FILE`` use it for that hardware only.
+* :func:`fit_from_runs` turns levels into measurement rows (throughput per GPU, mean TTFT, mean TPOT) and fits
+  :data:`USER_FIT_PARAMS` (the chip's compute and memory efficiencies and the engine's own costs: its per-step,
+  per-layer and per-sequence overheads and its collective latency) for that hardware and engine with
+  :func:`tokenfab.perf.fitting.fit_user_params`, everything else from the base profile; the result is stored as a
+  hardware-specific entry on top of the bundled profile, so ``estimate``/``frontier --calibration FILE`` use it for
+  that hardware only.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from tokenfab.perf.serving import estimate
 
 # what a user's own measurements fit: the per-family efficiencies, and the engine's own costs - its per-step overhead
 # and its all-reduce latency (custom all-reduce kernels differ by engine; with TP=1 the ridge keeps it at the prior)
-USER_FIT_PARAMS = ("gemm_efficiency", "memory_efficiency", "seq_overhead_us", "step_overhead_ms", "comm_latency_us")
+USER_FIT_PARAMS = (
+    "gemm_efficiency",
+    "memory_efficiency",
+    "seq_overhead_us",
+    "step_overhead_ms",
+    "layer_overhead_us",
+    "comm_latency_us",
+)
 # median error after the fit above which the model cannot follow the measurements well (the issue's accuracy target)
 POOR_FIT_MEDIAN_APE_PCT = 15.0
 
@@ -56,6 +64,7 @@ def make_predictor(
     weights=None,
     kv=None,
     calibration=None,
+    engine=None,
 ):
     by_level = {(r.get("run_id"), r.get("mode"), r.get("concurrency"), r.get("rate")): r for r in runs}
 
@@ -75,6 +84,7 @@ def make_predictor(
             isl=isl,
             osl=osl,
             calibration=calibration,
+            engine=engine,
         )
         if point.get("mode") == "closed":
             e = estimate(concurrency=int(point["concurrency"]), **kw)
@@ -106,20 +116,31 @@ def fit_from_runs(
     weights=None,
     kv=None,
     base=None,
+    engine=None,
     max_nfev: int = 60,
 ) -> tuple[CalibrationProfile, dict]:
-    """Fit the per-family parameters for ``hardware`` to measured levels; returns (profile, error summary)."""
+    """Fit :data:`USER_FIT_PARAMS` for ``hardware`` (served by ``engine``) to measured levels; returns (profile,
+    error summary)."""
     from tokenfab.catalog import precision as prec
-    from tokenfab.perf.fitting import Point, error_table, fit_profile
+    from tokenfab.catalog.engines import resolve_engine
+    from tokenfab.perf.fitting import Predictor, error_table, fit_user_params
+    from tokenfab.perf.measurements import Measurement, Pool
     from tokenfab.perf.memory import resolve_parallelism
 
     m = get_model(model)
     hw = get_hardware(hardware)
-    par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
+    eng = resolve_engine(engine, hw)
+    par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep, allow_redundant_experts=eng.supports("eplb"))
     w = prec.normalize(weights or m.native_weights, field="weights")
     kvp = kv or prec.default_kv_precision(w)
     gpus_used = par.gpus
-    pts = []
+    rows: list[Measurement] = []
+    metrics = {
+        "output_tokens_per_s_per_gpu": ("output_tokens_per_s_per_gpu", "mean"),
+        "total_tokens_per_s_per_gpu": ("total_tokens_per_s_per_gpu", "mean"),
+        "ttft_ms_mean": ("ttft_ms", "mean"),
+        "tpot_ms_mean": ("tpot_ms", "mean"),
+    }
     for r in runs:
         if not r.get("requests_ok"):
             continue
@@ -133,47 +154,47 @@ def fit_from_runs(
             "tpot_ms_mean": r.get("tpot_ms_mean"),
         }
         for metric, v in vals.items():
-            if isinstance(v, (int, float)) and v > 0 and math.isfinite(v):
-                pts.append(
-                    Point(
+            if isinstance(v, int | float) and v > 0 and math.isfinite(v):
+                q, stat = metrics[metric]
+                rows.append(
+                    Measurement(
                         id=f"{r.get('run_id', '')}:{r.get('mode')}:{conc or rate}:{metric}",
-                        source="bench",
+                        source="tokenfab bench",
+                        source_group="tokenfab bench",
                         model=m.key,
                         hardware=hw.key,
                         family=hw.cost_family or "default",
-                        tp=par.tp,
-                        pp=par.pp,
-                        dp=par.dp,
-                        ep=par.ep,
+                        engine=eng.key,
+                        scenario="online_concurrency" if conc else "online_rate",
+                        quantity=q,
+                        statistic=stat,
+                        value=float(v),
+                        pool=Pool(par.gpus, par.tp, par.pp, par.dp, par.ep),
+                        prefill_pool=None,
                         weights=w,
                         kv=kvp,
-                        isl=isl,
-                        osl=osl,
+                        isl=float(isl),
+                        osl=float(osl),
+                        length_ratio=1.0,
                         concurrency=conc,
                         rate_rps=rate,
-                        metric=metric,
-                        value=float(v),
+                        speculation=None,
                     )
                 )
-    if len(pts) < 3:
+    if len(rows) < 3:
         raise TokenfabError(
             "too few measured points to calibrate (need at least 3 metrics across levels)", field="results"
         )
     base = load_profile(base)
-    fitted, info = fit_profile(
-        pts,
-        families=[hw.cost_family or "default"],
-        base=base,
-        max_nfev=max_nfev,
-        fit_global=False,
-        family_params=USER_FIT_PARAMS,
+    prof, params, info = fit_user_params(
+        rows, base=base, hardware=hw, engine=eng.key, names=USER_FIT_PARAMS, max_nfev=max_nfev
     )
-    params = fitted.families[hw.cost_family or "default"]
-    before = error_table(pts, base)["overall"]
+    before = error_table(rows, Predictor(rows, base).predict())["overall"]
+    after = error_table(rows, Predictor(rows, prof).predict())["overall"]
     warnings = []
     for k in USER_FIT_PARAMS:
         lo, hi = BOUNDS[k]
-        v = getattr(params, k)
+        v = params[k]
         if v <= lo * 1.001 + 1e-9 or v >= hi * 0.999:
             warnings.append(
                 f"{k} = {v:.4g} sits at its bound [{lo:g}, {hi:g}]: the measurements ask for more than the "
@@ -186,15 +207,19 @@ def fit_from_runs(
         "script": "tokenfab calibrate",
         "date": _dt.date.today().isoformat(),
         "method": f"bounded least squares on log(predicted/measured) of the measured levels; fitted for hardware "
-        f"{hw.key} only: {', '.join(USER_FIT_PARAMS)}; everything else from the base profile",
-        "user_calibration": {"hardware": hw.key, "model": m.key, "weights": w, "points": len(pts), "fit": info},
+        f"{hw.key} with engine {eng.key} only: {', '.join(USER_FIT_PARAMS)}; everything else from the base profile",
+        "user_calibration": {
+            "hardware": hw.key,
+            "engine": eng.key,
+            "model": m.key,
+            "weights": w,
+            "points": len(rows),
+            "fit": info,
+        },
         "base_profile": {k: base.meta.get(k) for k in ("fitted_on", "data_sha256", "date", "script") if k in base.meta},
     }
-    prof = CalibrationProfile(
-        default=base.default, families=dict(base.families), hardware={**base.hardware, hw.key: params}, meta=meta
-    )
-    after = error_table(pts, prof)["overall"]
-    if after["median_ape_pct"] > POOR_FIT_MEDIAN_APE_PCT:
+    prof.meta = meta
+    if after.get("median_ape_pct", 0.0) > POOR_FIT_MEDIAN_APE_PCT:
         warnings.append(
             f"median error after the fit is still {after['median_ape_pct']:.1f}%: the model does not follow "
             f"these measurements well; check --model/--weights/--tp/--gpus match what was served"
@@ -202,10 +227,10 @@ def fit_from_runs(
     meta["user_calibration"]["errors"] = {"before": before, "after": after}
     meta["user_calibration"]["warnings"] = warnings
     return prof, {
-        "points": len(pts),
+        "points": len(rows),
         "before": before,
         "after": after,
-        "params": params.to_dict(),
+        "params": params,
         "fit": info,
         "warnings": warnings,
         "worse_than_base": fit_is_worse(before, after),

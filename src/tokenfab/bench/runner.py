@@ -22,7 +22,20 @@ from pathlib import Path
 from tokenfab.core.errors import TokenfabError
 from tokenfab.bench import metrics
 from tokenfab.bench import records as rec_mod
-from tokenfab.bench.client import SWEEP_STAGE_REQUESTS, BenchConfig, LevelPlan, LevelStats, LevelWindow, LiveStats, _loop_runner, _workload, level_tag, plan_level, run_plan, worker_main
+from tokenfab.bench.client import (
+    SWEEP_STAGE_REQUESTS,
+    BenchConfig,
+    LevelPlan,
+    LevelStats,
+    LevelWindow,
+    LiveStats,
+    _loop_runner,
+    _workload,
+    level_tag,
+    plan_level,
+    run_plan,
+    worker_main,
+)
 
 
 @dataclass

@@ -171,9 +171,17 @@ def split_cost_by_token_kind(
     prefill = s * cost + (cache - cache_cached)
     decode = cost - s * cost
     weighted_in = (tin - tc) + w * tc
+    # every input token cached and cached tokens weighing nothing (w = 0): the prefill cost goes with the cached ones
+    w_pos = weighted_in > 1e-12 * np.maximum(tin, 1.0)
+    no_weight = ~w_pos & has_cached
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        c_in = np.where(weighted_in > 0, prefill / weighted_in, np.nan) * units.MTOK
-        c_cache = np.where(has_cached, cache_cached / np.where(has_cached, tc, 1.0), 0.0) * units.MTOK
+        c_in = (
+            np.where(w_pos, prefill / np.where(w_pos, weighted_in, 1.0), np.where(no_weight, 0.0, np.nan)) * units.MTOK
+        )
+        per_cached = np.where(
+            has_cached, (cache_cached + np.where(no_weight, prefill, 0.0)) / np.where(has_cached, tc, 1.0), 0.0
+        )
+        c_cache = per_cached * units.MTOK
         c_out = np.where(tout > 0, decode / tout, np.nan) * units.MTOK
         c_tot = np.where(tin + tout > 0, (cost + cache) / (tin + tout), np.nan) * units.MTOK
     return {

@@ -481,6 +481,53 @@ def fit_profile(
     return prof, info
 
 
+def fit_user_params(
+    rows: list[Measurement],
+    *,
+    base: CalibrationProfile,
+    hardware,
+    engine: str,
+    names: tuple[str, ...],
+    max_nfev: int = 60,
+) -> tuple[CalibrationProfile, dict, dict]:
+    """A user's own calibration: fit ``names`` for one (hardware, engine) on its measurements, everything else from
+    ``base``; the result is the base profile plus a flat parameter set for that hardware (``hardware`` entry)."""
+    from scipy.optimize import least_squares
+
+    from tokenfab.catalog.calibration import PerfParams
+
+    start = base.params_for(hardware, engine).to_dict()
+    pred = Predictor(rows, base)
+    meas = np.array([m.value for m in rows])
+    x0 = np.array([math.log(start[n] + LOG_OFFSET) for n in names])
+    lo = np.array([math.log(BOUNDS[n][0] + LOG_OFFSET) for n in names])
+    hi = np.array([math.log(BOUNDS[n][1] + LOG_OFFSET) for n in names])
+    x0 = np.clip(x0, lo + 1e-6, hi - 1e-6)
+
+    def profile_of(x):
+        vals = dict(start)
+        vals.update({n: float(math.exp(v) - LOG_OFFSET) for n, v in zip(names, x, strict=True)})
+        return CalibrationProfile(
+            shared=base.shared,
+            families=base.families,
+            engines=base.engines,
+            hardware={**base.hardware, hardware.key: PerfParams(**vals).to_dict()},
+            support=base.support,
+            uncertainty=base.uncertainty,
+            meta=dict(base.meta),
+        ), vals
+
+    def resid(x):
+        p = pred.predict(profile_of(x)[0])
+        r = np.log(np.maximum(p, 1e-9) / meas)
+        return np.concatenate([np.where(np.isfinite(r), r, 0.0), RIDGE * (x - x0)])
+
+    sol = least_squares(resid, x0, bounds=(lo, hi), max_nfev=max_nfev, diff_step=1e-3)
+    prof, vals = profile_of(sol.x)
+    info = {"cost": float(sol.cost), "nfev": int(sol.nfev), "status": int(sol.status), "message": str(sol.message)}
+    return prof, {n: vals[n] for n in names}, info
+
+
 def _color_columns(touch: np.ndarray) -> list[list[int]]:
     """Greedy grouping of Jacobian columns whose rows do not overlap (Curtis, Powell & Reid 1974)."""
     groups: list[tuple[list[int], np.ndarray]] = []

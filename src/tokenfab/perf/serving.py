@@ -343,6 +343,33 @@ def _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mix
 
 
 # ----------------------------------------------------------------------------------------------- disaggregated
+def prefill_service(model: ModelSpec, weights: str, kv: str, pa: PointArrays, *, isl, prefix_hit_rate=0.0) -> dict:
+    """A dedicated prefill replica per point: the service time of one request on one attention-DP rank (prefill-only
+    rounds of the engine's whole token budget, several prompts per round when they fit), the replica's requests/s,
+    and the latency of a request prefilled alone (its own chunks, at most the budget per round)."""
+    shape = (pa.n,)
+    isl = _f(isl, shape)
+    hit = _f(prefix_hit_rate, shape)
+    isl_new = np.maximum(isl * (1.0 - hit), 1.0)
+    cached = isl - isl_new
+    zeros = np.zeros(shape)
+    no_mix = np.zeros(shape, dtype=bool)
+    full = _rounds(model, weights, kv, pa, zeros + 1e-9, isl, isl_new, cached, zeros, no_mix, no_mix)
+    s = full["s"]
+    alone_tokens = np.minimum(isl_new, pa.max_batch_tokens)
+    t_alone, _, _ = forward_time(
+        model,
+        weights,
+        kv,
+        pa,
+        pf_tokens=alone_tokens / pa.pp,
+        pf_seqs=1.0 / pa.pp,
+        pf_ctx=cached + np.maximum(isl_new - alone_tokens, 0.0) / 2.0,
+    )
+    latency = np.ceil(isl_new / np.maximum(alone_tokens, 1.0) - 1e-9) * t_alone
+    return {"rank_service_s": s, "replica_rps": pa.dp / np.maximum(s, 1e-12), "latency_s": np.maximum(latency, s)}
+
+
 def kv_transfer_s(model: ModelSpec, kv: str, isl, pa_prefill: PointArrays, pa_decode: PointArrays, *, same_domain):
     """Time to move one prompt's KV cache from a prefill replica to a decode replica: its bytes over the prefill
     replica's links (every GPU of the prefill layout sends its shard in parallel), over the scale-up fabric when both

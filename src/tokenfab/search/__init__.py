@@ -10,7 +10,7 @@ The sweep (:func:`sweep`) enumerates, per hardware:
   deployments instead, except when the GPU count is fixed), EP = 1 or TP x DP where it divides the expert count.
 - Concurrency: a geometric ladder DP x 1, 2, 4, ... up to the KV-memory cap (serving.concurrency_cap), plus the cap.
 - Weight precisions (KV per precision.default_kv_precision) and MTP with 1-3 draft tokens for models that ship
-  MTP layers (acceptance length from MTP_ACCEPTANCE_RATE).
+  MTP layers where the engine runs MTP (acceptance from data/speculative.yaml, perf/speculative.py).
 - Serving mode: aggregated (serving.serve) and disaggregated prefill/decode (:func:`prefill_pool` +
   serving.serve for the decode pool, rate-matched; see below).
 
@@ -67,15 +67,15 @@ from tokenfab.search.space import (
     MAX_LADDER_GPUS,
     MAX_PP,
     MODES,
-    MTP_ACCEPTANCE_RATE,
     MTP_DRAFT_TOKENS,
     Layout,
     concurrency_ladder,
     gpu_ladder,
     layouts,
     min_gpus_for_weights,
-    mtp_acceptance_length,
-    mtp_variants,
+    native_weights_for,
+    resolve_engines,
+    spec_variants,
     parse_list,
     resolve_hardware,
     resolve_modes,
@@ -93,7 +93,6 @@ __all__ = [
     "MAX_LADDER_GPUS",
     "MAX_PP",
     "MODES",
-    "MTP_ACCEPTANCE_RATE",
     "MTP_DRAFT_TOKENS",
     "SLA",
     "TIER_COST_TOLERANCE",
@@ -112,8 +111,9 @@ __all__ = [
     "layouts",
     "min_gpus_for_weights",
     "most_interactive_point",
-    "mtp_acceptance_length",
-    "mtp_variants",
+    "native_weights_for",
+    "resolve_engines",
+    "spec_variants",
     "pareto_mask",
     "parse_list",
     "prefill_pool",

@@ -1,15 +1,25 @@
 """Disaggregated prefill/decode serving: prefill pools, rate matching of x prefill to y decode replicas, KV transfer
-(see the package docstring, tokenfab.search)."""
+(see the package docstring, tokenfab.search).
+
+A unit is x prefill replicas (their own layout, and with ``prefill_hardware`` their own hardware) feeding y decode
+replicas. Each pool runs its own rounds: prefill-only rounds of the engine's whole token budget (perf/serving.py
+prefill_service), decode-only rounds without prefill interference (serve(decode_only=True)). For each decode point
+and prefill candidate, x is the smallest number of prefill replicas that keeps the prefill pool at a target
+utilization for y decode replicas (y = 1..DISAGG_MAX_DECODE_REPLICAS chosen to minimise GPUs per request/s). The KV
+cache of each prompt moves over the link between the pools (perf/serving.py kv_transfer_s: scale-up when both pools
+sit in one scale-up domain of the same hardware, else the NICs). TTFT = the prefill queue's wait (M/D/c over the
+x x DP prefill ranks, perf/queueing.py) + the request's prefill + the KV transfer + the connector's hand-off
+(calibrated ``disagg_overhead_ms``) + the engine's front end + the decode replica's first round.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tokenfab.catalog.models import ModelSpec, kv_cache_bytes
+from tokenfab.catalog.models import ModelSpec
 from tokenfab.perf import queueing as Q
-from tokenfab.perf.memory import MAX_BATCH_TOKENS, Parallelism, kv_shard_factor
-from tokenfab.perf.roofline import forward_time, link_bandwidth
-from tokenfab.perf.serving import PointArrays, concurrency_cap
+from tokenfab.perf.points import PointArrays, take
+from tokenfab.perf.serving import concurrency_cap, kv_transfer_s, prefill_service
 from tokenfab.search.pareto import pareto_mask
 
 # [assumption] prefill pools are sized to run at these utilizations (lower: shorter prefill queues, more GPUs)
@@ -21,61 +31,16 @@ DISAGG_PREFILL_CANDIDATES = 4  # prefill layouts kept per hardware (Pareto on th
 def prefill_pool(
     model: ModelSpec, weights: str, kv: str, pa: PointArrays, *, isl, prefix_hit_rate: float = 0.0
 ) -> dict:
-    """A dedicated prefill replica per layout (roofline.forward_time): requests/s it sustains on full chunks
-    (pipelined over PP), the service time per request of one DP rank, and one request's prefill latency."""
-    isl = float(isl)
-    cached = isl * prefix_hit_rate
-    new = max(isl - cached, 1.0)
-    mbt = np.asarray(getattr(pa, "max_batch_tokens", MAX_BATCH_TOKENS), dtype=float)
-    chunk = np.maximum(mbt, new) * np.ones_like(pa.tp)
-    seqs = chunk / new
-    common = dict(
-        peak_flops_per_s=pa.peak_flops_per_s,
-        bandwidth_bytes_per_s=pa.bandwidth_bytes_per_s,
-        scaleup_bw=pa.scaleup_bw,
-        scaleout_bw=pa.scaleout_bw,
-        scaleup_domain=pa.scaleup_domain,
-        tp=pa.tp,
-        pp=pa.pp,
-        dp=pa.dp,
-        ep=pa.ep,
-        cal=pa.cal,
-    )
-    t_chunk, _, _ = forward_time(
-        model,
-        weights,
-        kv,
-        new_tokens=chunk,
-        sequences=seqs,
-        context=cached,
-        phase="prefill",
-        sampled_tokens=seqs,
-        **common,
-    )
-    t_single, _, _ = forward_time(
-        model,
-        weights,
-        kv,
-        new_tokens=new * np.ones_like(pa.tp),
-        sequences=1.0,
-        context=cached,
-        phase="prefill",
-        sampled_tokens=1.0,
-        **common,
-    )
-    rank_rps = seqs * pa.pp / t_chunk
-    return {
-        "replica_rps": rank_rps * pa.dp,
-        "rank_service_s": 1.0 / rank_rps,
-        "latency_s": np.broadcast_to(t_single, pa.tp.shape),
-    }
+    """A dedicated prefill replica per layout: requests/s it sustains, one rank's service time per request and one
+    request's prefill latency (perf/serving.py prefill_service)."""
+    return prefill_service(model, weights, kv, pa, isl=isl, prefix_hit_rate=prefix_hit_rate)
 
 
 def _prefill_candidates(
     m: ModelSpec, w: str, kv: str, paL: PointArrays, L_hw, isl: int, prefix_hit_rate: float
 ) -> dict:
     """Prefill layouts per hardware that fit (KV of one ISL), Pareto-pruned on requests/s per GPU vs latency."""
-    capP = concurrency_cap(m, w, kv, paL, isl)
+    capP = concurrency_cap(m, w, kv, paL, isl, 1.0)
     pp_ = prefill_pool(m, w, kv, paL, isl=isl, prefix_hit_rate=prefix_hit_rate)
     gpus = paL.tp * paL.pp * paL.dp
     per_gpu = pp_["replica_rps"] / gpus
@@ -94,7 +59,6 @@ def _prefill_candidates(
             cand = cand[pick]
         keep[cand] = True
     sel = np.flatnonzero(keep)
-    par = Parallelism(tp=paL.tp[sel], pp=paL.pp[sel], dp=paL.dp[sel], ep=paL.ep[sel])
     return {
         "hw": L_hw[sel],
         "tp": paL.tp[sel],
@@ -105,13 +69,7 @@ def _prefill_candidates(
         "replica_rps": pp_["replica_rps"][sel],
         "rank_service_s": pp_["rank_service_s"][sel],
         "latency_s": lat[sel],
-        "kv_links": np.asarray(kv_shard_factor(m, par), dtype=float) * np.ones(sel.size),
-        "comm_eff": np.asarray(paL.cal["comm_efficiency"], dtype=float)[sel]
-        if np.ndim(paL.cal["comm_efficiency"])
-        else np.full(sel.size, float(paL.cal["comm_efficiency"])),
-        "scaleup_bw": paL.scaleup_bw[sel],
-        "scaleout_bw": paL.scaleout_bw[sel],
-        "domain": paL.scaleup_domain[sel],
+        "pa": take(paL, sel),
     }
 
 
@@ -126,18 +84,19 @@ def _disagg_columns(
     isl: int,
     osl: int,
     wi: int,
-    k_mtp: int,
-    acc: float,
+    sv: dict,
+    pairs: dict[int, list[int]] | None = None,
 ):
-    """Pair every decode point with the prefill candidates of its hardware and rate-match them."""
+    """Pair every decode point with the prefill candidates allowed for its hardware (``pairs``: decode hardware index
+    -> prefill hardware indices; default the same hardware) and rate-match them."""
     fits = np.asarray(r["fits"], dtype=bool) & np.isfinite(r["tpot_ms"]) & (np.asarray(r["requests_per_s"]) > 0)
     d_ids = np.flatnonzero(fits)
     hw_d = lc["hw"][d_ids]
-    # cross product decode x prefill (same hardware) x prefill utilization targets
     di, pi = [], []
     for h in np.unique(hw_d):
+        allowed = pairs.get(int(h), []) if pairs is not None else [int(h)]
         dsel = d_ids[hw_d == h]
-        psel = np.flatnonzero(pre["hw"] == h)
+        psel = np.flatnonzero(np.isin(pre["hw"], allowed))
         if not psel.size:
             continue
         di.append(np.repeat(dsel, psel.size))
@@ -167,16 +126,20 @@ def _disagg_columns(
     servers = x_b * pre["dp"][pi]
     svc = pre["rank_service_s"][pi]
     wq = Q.mdc_wait_mean_s(lam, svc, servers)
-    inside = unit_gpus <= pre["domain"][pi]
-    bw = link_bandwidth(unit_gpus, pre["domain"][pi], pre["scaleup_bw"][pi], pre["scaleout_bw"][pi])
-    kv_bytes = float(kv_cache_bytes(m, isl, kv, 1))
-    transfer_s = kv_bytes / (bw * pre["comm_eff"][pi] * pre["kv_links"][pi])
-    ttft = (wq + pre["latency_s"][pi] + transfer_s) * 1e3
+    pa_p = take(pre["pa"], pi)
+    pa_d = take(paP, di)
+    same_hw = pre["hw"][pi] == lc["hw"][di]
+    inside = same_hw & (unit_gpus <= pa_d.scaleup_domain)
+    transfer_s = kv_transfer_s(m, kv, isl, pa_p, pa_d, same_domain=inside)
+    hand_off = (pa_p.cal["disagg_overhead_ms"] + pa_d.cal["ttft_overhead_ms"]) * 1e-3
+    first_round = np.asarray(r["decode_step_ms"], dtype=float)[di] / 1e3
+    ttft = (wq + pre["latency_s"][pi] + transfer_s + hand_off + first_round) * 1e3
     tpot = np.asarray(r["tpot_ms"], dtype=float)[di]
     total = lam * (isl + osl)
     n = di.size
     cols = {
         "hw": lc["hw"][di],
+        "engine": lc["engine"][di],
         "tp": lc["tp"][di],
         "pp": lc["pp"][di],
         "dp": lc["dp"][di],
@@ -185,10 +148,12 @@ def _disagg_columns(
         "mode": np.ones(n),
         "weights": np.full(n, wi),
         "concurrency": y_b * np.asarray(r["concurrency"], dtype=float)[di],
-        "mtp_draft_tokens": np.full(n, k_mtp),
-        "mtp_acceptance_length": np.full(n, acc if k_mtp else 1.0),
+        **{k: np.full(n, v) for k, v in sv.items()},
         "ttft_mean_ms": ttft,
         "tpot_ms": tpot,
+        "tpot_p50_ms": np.asarray(r["tpot_p50_ms"], dtype=float)[di],
+        "tpot_p90_ms": np.asarray(r["tpot_p90_ms"], dtype=float)[di],
+        "tpot_p99_ms": np.asarray(r["tpot_p99_ms"], dtype=float)[di],
         "e2el_mean_ms": ttft + (osl - 1.0) * tpot,
         "tokens_per_s_per_user": np.asarray(r["tokens_per_s_per_user"], dtype=float)[di],
         "total_tokens_per_s_per_gpu": total / unit_gpus,
@@ -201,6 +166,7 @@ def _disagg_columns(
         "q_lam": lam,
         "q_service_s": svc,
         "q_servers": servers,
+        "p_hw": pre["hw"][pi],
         "p_tp": pre["tp"][pi],
         "p_pp": pre["pp"][pi],
         "p_dp": pre["dp"][pi],
@@ -214,6 +180,6 @@ def _disagg_columns(
         "kv_transfer_ms": transfer_s * 1e3,
         "kv_scaleup": inside.astype(float),
         "d_concurrency": np.asarray(r["concurrency"], dtype=float)[di],
+        "batch_per_rank": np.asarray(r["concurrency"], dtype=float)[di] / lc["dp"][di],
     }
-    # several (prefill layout, utilization) pairs may rate-match to the same unit: drop exact duplicates
     return cols, int(n)

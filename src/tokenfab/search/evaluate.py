@@ -11,12 +11,14 @@ import numpy as np
 
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import load_profile
+from tokenfab.catalog.engines import EngineSpec
 from tokenfab.catalog.hardware import HardwareSpec
 from tokenfab.catalog.models import ModelSpec, get_model
-from tokenfab.core.errors import TokenfabError, require_int, require_positive
+from tokenfab.core.errors import TokenfabError, require_int, require_positive, require_range
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
+from tokenfab.perf import speculative as spec
 from tokenfab.perf.serving import concurrency_cap, serve
 from tokenfab.search.disagg import _disagg_columns, _prefill_candidates
 from tokenfab.search.space import (
@@ -26,11 +28,15 @@ from tokenfab.search.space import (
     concurrency_ladder,
     gpu_ladder,
     layouts,
-    mtp_variants,
+    native_weights_for,
+    resolve_engines,
     resolve_hardware,
     resolve_modes,
     resolve_weights,
+    spec_variants,
 )
+
+SPEC_METHODS = (None, *spec.METHODS)
 
 DEFINITIONS = {
     "tokens_per_s_per_user": "interactivity = 1000 / TPOT_ms (InferenceX's x-axis)",
@@ -38,7 +44,9 @@ DEFINITIONS = {
     "output_tokens_per_s_per_gpu": "output tokens/s over all GPUs",
     "ttft_ms": "time to first token at the SLA percentile (queueing under Poisson arrivals at the point's load)",
     "ttft_mean_ms": "mean time to first token",
-    "tpot_ms": "time per output token (its percentile equals its mean: it averages over OSL - 1 steps)",
+    "tpot_ms": "time per output token at the SLA percentile: a request's mean gap over OSL - 1 rounds, from the mix "
+    "of decode-only and mixed (prefill) rounds and the spread of accepted draft tokens (perf/scheduling.py)",
+    "tpot_mean_ms": "mean time per output token",
     "e2el_ms": "end-to-end latency at the SLA percentile = TTFT at the percentile + (OSL - 1) x TPOT",
     "slo_attainment": "fraction of requests meeting every SLO at the point's load",
     "goodput_requests_per_s": "requests/s that meet every SLO = requests/s x SLO attainment (per replica)",
@@ -121,8 +129,10 @@ class Sweep:
     sla: SLA
     costs: dict[str, dict | None] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    calibration: dict[str, str] = field(default_factory=dict)  # per hardware: which calibration parameters applied
+    calibration: dict[str, dict] = field(default_factory=dict)  # per hardware: ProfileStatus of (hardware, engine)
     prefix_hit_rate: float = 0.0  # share of input tokens served from the prefix cache (cached input)
+    engines: list[EngineSpec] = field(default_factory=list)  # per hardware (same order as ``hardware``)
+    specs: list = field(default_factory=list)  # SpecConfig per spec index of the cols
 
     def __len__(self) -> int:
         return int(self.cols["hw"].size)
@@ -159,9 +169,13 @@ class Sweep:
         g = lambda k: c[k][i].item()  # noqa: E731
         k_mtp = int(g("mtp_draft_tokens"))
         mtp = {"draft_tokens": k_mtp, "acceptance_length": g("mtp_acceptance_length")} if k_mtp else None
+        sp = self.specs[int(g("spec"))].to_dict() if "spec" in c and self.specs else None
         w = self.weights[int(g("weights"))]
+        eng = self.engines[int(g("hw"))].key if self.engines else None
         base = {
             "mode": MODES[int(g("mode"))],
+            "engine": eng,
+            "speculative": sp if k_mtp else None,
             "gpus": int(g("gpus")),
             "tp": int(g("tp")),
             "pp": int(g("pp")),
@@ -178,6 +192,7 @@ class Sweep:
             base.update(
                 {
                     "prefill": {
+                        "hardware": self.hardware[int(g("p_hw"))].key if "p_hw" in c else self.hw_key(i),
                         "gpus": pg,
                         "tp": int(g("p_tp")),
                         "pp": int(g("p_pp")),
@@ -224,6 +239,7 @@ class Sweep:
             "ttft_ms": f("ttft_ms"),
             "ttft_mean_ms": f("ttft_mean_ms"),
             "tpot_ms": f("tpot_ms"),
+            "tpot_mean_ms": f("tpot_mean_ms") if "tpot_mean_ms" in c else None,
             "e2el_ms": f("e2el_ms"),
             "e2el_mean_ms": f("e2el_mean_ms"),
             "requests_per_s": f("requests_per_s"),
@@ -316,6 +332,17 @@ def attach_costs(sw: Sweep, costs: dict[str, dict | None]) -> None:
     )
     hw = c["hw"].astype(int)
     usd_p, kw_p = usd[hw], kw[hw]
+    if "p_hw" in c and np.any(c["mode"] == 1):
+        # a disaggregated unit whose prefill pool runs on other hardware: each pool at its own $/GPU-hour and kW
+        dis = (c["mode"] == 1) & (c["p_hw"] != c["hw"])
+        if dis.any():
+            gp = c["p_replicas"][dis] * c["p_gpus"][dis]
+            gd = c["d_replicas"][dis] * c["d_gpus"][dis]
+            ph = c["p_hw"][dis].astype(int)
+            usd_p = usd_p.copy()
+            kw_p = kw_p.copy()
+            usd_p[dis] = (gp * usd[ph] + gd * usd[hw[dis]]) / (gp + gd)
+            kw_p[dis] = (gp * kw[ph] + gd * kw[hw[dis]]) / (gp + gd)
     c["usd_per_gpu_hour"] = usd_p
     c["kw_per_gpu_all_in"] = kw_p
     c["usd_per_mtok_total"] = _safe_usd_per_mtok(usd_p, c["total_tokens_per_s_per_gpu"])
@@ -374,6 +401,9 @@ def _finish_queueing(cols: dict, osl: int, sla: SLA) -> None:
 
 _INT_COLS = (
     "hw",
+    "engine",
+    "spec",
+    "p_hw",
     "mode",
     "weights",
     "tp",
@@ -402,99 +432,153 @@ def sweep(
     weights=None,
     gpus: int | None = None,
     mode="both",
-    mtp: bool = True,
+    mtp: bool | str | dict = True,
     sla: SLA | None = None,
     calibration=None,
     hardware_files=None,
     prefix_hit_rate: float = 0.0,
+    engine=None,
+    prefill_hardware=None,
 ) -> Sweep:
-    """Evaluate every configuration of ``model`` on ``hardware`` (see the module docstring). Costs are attached by
-    :func:`attach_costs`; the frontier by :func:`frontier`."""
+    """Evaluate every configuration of ``model`` on ``hardware`` (see the package docstring). ``engine``: a key, a
+    mapping hardware key -> key, or None for each hardware's default. ``mtp``: speculative decoding with the model's
+    MTP heads where the engine runs it (True / False, or per hardware key). ``prefill_hardware``: disaggregated units
+    with their prefill pool on these chips and their decode pool on ``hardware`` (default: the same chips). Costs are
+    attached by :func:`attach_costs`; the frontier by :func:`frontier`."""
     t0 = time.perf_counter()
     m = get_model(model)
-    hws = resolve_hardware(hardware, hardware_files)
+    dec_hws = resolve_hardware(hardware, hardware_files)
+    pre_hws = resolve_hardware(prefill_hardware, hardware_files) if prefill_hardware is not None else []
+    hws = list(dec_hws) + [h for h in pre_hws if h.key not in {x.key for x in dec_hws}]
     isl, osl = _validate_lengths(m, isl, osl)
     ws = resolve_weights(m, weights)
     modes = resolve_modes(mode)
+    if pre_hws and "disagg" not in modes:
+        raise TokenfabError(
+            "prefill hardware applies to disaggregated serving",
+            field="prefill_hardware",
+            expected="mode disagg or both",
+        )
     sla = sla or SLA.make()
+    require_range("prefix_hit_rate", prefix_hit_rate, 0.0, 1.0, hi_open=True)
     if gpus is not None:
         gpus = require_int("gpus", gpus, minimum=1)
     profile = load_profile(calibration)
+    engines = resolve_engines(engine, hws)
     warns: list[str] = []
+    dec_idx = list(range(len(dec_hws)))
+    pre_idx = [hws.index(next(h for h in hws if h.key == p.key)) for p in pre_hws] if pre_hws else dec_idx
+    pairs = {d: (pre_idx if pre_hws else [d]) for d in dec_idx}
 
+    # ---- precisions per hardware (FP4 only where the chip computes it natively)
+    ws_hw: list[list[str]] = []
+    for hw in hws:
+        keep, notes = native_weights_for(hw, ws)
+        ws_hw.append(keep)
+        warns.extend(notes)
     # ---- layouts (per hardware, union over the weight precisions of the GPU ladder)
     L_hw, L_tp, L_pp, L_dp, L_ep = [], [], [], [], []
     for h, hw in enumerate(hws):
-        for n in gpu_ladder(m, hw, ws, gpus):
-            for lay in layouts(m, hw, n, fixed=gpus is not None):
+        if not ws_hw[h]:
+            continue
+        for n in gpu_ladder(m, hw, ws_hw[h], gpus):
+            for lay in layouts(m, hw, n, fixed=gpus is not None, engine=engines[h]):
                 L_hw.append(h)
                 L_tp.append(lay.tp)
                 L_pp.append(lay.pp)
                 L_dp.append(lay.dp)
                 L_ep.append(lay.ep)
-        if gpus is not None and not layouts(m, hw, gpus, fixed=True):
+        if gpus is not None and not layouts(m, hw, gpus, fixed=True, engine=engines[h]):
             warns.append(
                 f"{hw.key}: no valid TP/PP/DP layout of {gpus} GPUs for {m.key} "
-                f"({m.max_q_heads} attention heads, scale-up domain {hw.scaleup_domain_size})"
+                f"({m.max_q_heads} attention heads, scale-up domain {hw.scaleup_domain_size}, engine {engines[h].key})"
             )
     L_hw = np.asarray(L_hw, dtype=int)
     chunks: list[dict] = []
     evaluated = 0
-    variants = mtp_variants(m, mtp)
-    kv_ctx = isl + osl
+    specs: list = [spec.OFF]
+    spec_index: dict = {spec.OFF: 0}
+
+    def spec_id(sc) -> int:
+        if sc not in spec_index:
+            spec_index[sc] = len(specs)
+            specs.append(sc)
+        return spec_index[sc]
+
     for wi, w in enumerate(ws):
         kv = prec.default_kv_precision(w)
-        if L_hw.size == 0:
-            break
-        paL = _layout_arrays(hws, w, profile, L_hw, L_tp, L_pp, L_dp, L_ep)
-        cap = concurrency_cap(m, w, kv, paL, kv_ctx)
+        sel = np.flatnonzero([w in ws_hw[h] for h in L_hw]) if L_hw.size else np.zeros(0, dtype=int)
+        if not sel.size:
+            continue
+        Lh = L_hw[sel]
+        paL = _layout_arrays(
+            hws,
+            engines,
+            w,
+            kv,
+            profile,
+            Lh,
+            np.asarray(L_tp)[sel],
+            np.asarray(L_pp)[sel],
+            np.asarray(L_dp)[sel],
+            np.asarray(L_ep)[sel],
+        )
+        dmask = np.isin(Lh, dec_idx)
+        cap = np.where(dmask, concurrency_cap(m, w, kv, paL, isl, osl), 0.0)
         idx, conc = concurrency_ladder(cap, paL.dp)
+        pre = None
+        if "disagg" in modes:
+            pmask = np.isin(Lh, pre_idx)
+            if pmask.any():
+                pre = _prefill_candidates(m, w, kv, _take(paL, np.flatnonzero(pmask)), Lh[pmask], isl, prefix_hit_rate)
         if idx.size == 0:
             continue
         paP = _take(paL, idx)
+        hw_pts = Lh[idx]
         layout_cols = {
-            "hw": L_hw[idx],
+            "hw": hw_pts,
+            "engine": hw_pts,
             "tp": paP.tp,
             "pp": paP.pp,
             "dp": paP.dp,
             "ep": paP.ep,
             "gpus": paP.tp * paP.pp * paP.dp,
         }
-        pre = None
-        if "disagg" in modes:
-            pre = _prefill_candidates(m, w, kv, paL, L_hw, isl, prefix_hit_rate)
-        for k_mtp, acc in variants:
+        # speculative variants: per engine (and per hardware switch), evaluated with and without
+        variant_sets: dict = {}
+        for h in np.unique(hw_pts):
+            on = mtp.get(hws[h].key, True) if isinstance(mtp, dict) else mtp
+            for sc in spec_variants(m, engines[h], on):
+                variant_sets.setdefault(sc, []).append(int(h))
+        for sc, hs in variant_sets.items():
+            sub = np.flatnonzero(np.isin(hw_pts, hs))
+            if not sub.size:
+                continue
+            pa_s = _take(paP, sub)
+            lc_s = {k: np.asarray(v)[sub] for k, v in layout_cols.items()}
+            sv = {
+                "mtp_draft_tokens": sc.draft_tokens,
+                "mtp_acceptance_length": sc.acceptance_length if sc.on else 1.0,
+                "spec": spec_id(sc),
+            }
+            skw = dict(
+                draft_tokens=sc.draft_tokens,
+                acceptance_length=sc.acceptance_length,
+                parallel_draft=sc.parallel_draft,
+                draft_layers=sc.draft_layers,
+            )
             if "agg" in modes:
                 r = serve(
-                    m,
-                    w,
-                    kv,
-                    paP,
-                    isl=isl,
-                    osl=osl,
-                    concurrency=conc,
-                    mtp_draft_tokens=k_mtp,
-                    mtp_acceptance_length=acc,
-                    prefix_hit_rate=prefix_hit_rate,
+                    m, w, kv, pa_s, isl=isl, osl=osl, concurrency=conc[sub], prefix_hit_rate=prefix_hit_rate, **skw
                 )
-                evaluated += idx.size
-                chunks.append(_agg_columns(r, layout_cols, conc, wi, k_mtp, acc))
+                evaluated += sub.size
+                chunks.append(_agg_columns(r, lc_s, conc[sub], wi, sv, sla))
             if "disagg" in modes and pre is not None and pre["hw"].size:
-                r = serve(
-                    m,
-                    w,
-                    kv,
-                    paP,
-                    isl=isl,
-                    osl=osl,
-                    concurrency=conc,
-                    mtp_draft_tokens=k_mtp,
-                    mtp_acceptance_length=acc,
-                    prefix_hit_rate=(isl - 1.0) / isl,
-                )
-                cols, n_pairs = _disagg_columns(m, kv, r, layout_cols, paP, conc, pre, isl, osl, wi, k_mtp, acc)
+                r = serve(m, w, kv, pa_s, isl=isl, osl=osl, concurrency=conc[sub], decode_only=True, **skw)
+                cols, n_pairs = _disagg_columns(m, kv, r, lc_s, pa_s, conc[sub], pre, isl, osl, wi, sv, pairs)
                 evaluated += n_pairs
                 if cols is not None:
+                    _pick_tpot(cols, r, sla, None)
                     chunks.append(cols)
     if chunks:
         keys = set.intersection(*(set(ch) for ch in chunks))
@@ -504,8 +588,11 @@ def sweep(
             k: np.zeros(0)
             for k in (
                 "hw",
+                "engine",
+                "spec",
                 "mode",
                 "tpot_ms",
+                "tpot_mean_ms",
                 "ttft_mean_ms",
                 "total_tokens_per_s_per_gpu",
                 "tokens_per_s_per_user",
@@ -516,6 +603,9 @@ def sweep(
                 "output_tokens_per_s_per_gpu",
                 "input_tokens_per_s_per_gpu",
                 "e2el_mean_ms",
+                "gpus",
+                "concurrency",
+                "batch_per_rank",
             )
         }
         cols["bound"] = np.zeros(0, dtype="<U13")
@@ -523,13 +613,16 @@ def sweep(
         if k in cols:
             cols[k] = cols[k].astype(int)
     _finish_queueing(cols, osl, sla)
-    for h, hw in enumerate(hws):
+    for h in dec_idx:
+        hw = hws[h]
         hm = cols["hw"] == h
-        if not np.any(hm & np.isfinite(cols["tpot_ms"]) & (cols["total_tokens_per_s_per_gpu"] > 0)):
+        if ws_hw[h] and not np.any(hm & np.isfinite(cols["tpot_ms"]) & (cols["total_tokens_per_s_per_gpu"] > 0)):
             n_txt = (
-                f"{gpus} GPUs" if gpus is not None else f"up to {max(gpu_ladder(m, hw, ws)) if L_hw.size else '?'} GPUs"
+                f"{gpus} GPUs"
+                if gpus is not None
+                else f"up to {max(gpu_ladder(m, hw, ws_hw[h])) if L_hw.size else '?'} GPUs"
             )
-            warns.append(f"{hw.key}: {m.key} does not fit on {n_txt} at {', '.join(ws)} with ISL+OSL {kv_ctx}")
+            warns.append(f"{hw.key}: {m.key} does not fit on {n_txt} at {', '.join(ws_hw[h])} with ISL+OSL {isl + osl}")
     sw = Sweep(
         model=m,
         isl=isl,
@@ -542,46 +635,63 @@ def sweep(
         elapsed_s=0.0,
         sla=sla,
         warnings=warns,
-        calibration={hw.key: profile.source_for(hw) for hw in hws},
+        calibration={hw.key: profile.status_for(hw, engines[h].key).to_dict() for h, hw in enumerate(hws)},
         prefix_hit_rate=float(prefix_hit_rate),
+        engines=engines,
+        specs=specs,
     )
     sw.elapsed_s = time.perf_counter() - t0
     return sw
 
 
-def _agg_columns(r: dict, lc: dict, conc, wi: int, k_mtp: int, acc: float) -> dict:
+def _pick_tpot(cols: dict, r: dict, sla: SLA, idx) -> None:
+    """TPOT at the SLA percentile (the nearest computed one at or above it; the mean without a percentile)."""
+    q = sla.percentile
+    cols["tpot_mean_ms"] = cols["tpot_ms"].copy()
+    if q is None:
+        return
+    key = "tpot_p50_ms" if q <= 0.5 else ("tpot_p90_ms" if q <= 0.9 else "tpot_p99_ms")
+    if key in cols:
+        cols["tpot_ms"] = np.maximum(np.asarray(cols[key], dtype=float), 0.0)
+
+
+def _agg_columns(r: dict, lc: dict, conc, wi: int, sv: dict, sla: SLA) -> dict:
     n = conc.size
     fits = np.asarray(r["fits"], dtype=bool)
-    t_pf = np.asarray(r["prefill_ms"], dtype=float) / 1e3
-    rho = np.clip(np.asarray(r["prefill_share"], dtype=float), 0.0, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lam = np.where(t_pf > 0, rho / t_pf, 0.0)
+    svc = np.asarray(r["queue_service_s"], dtype=float)
+    lam = np.asarray(r["queue_lambda_per_rank"], dtype=float)
     cols = {
         **lc,
         "mode": np.zeros(n),
         "weights": np.full(n, wi),
         "concurrency": np.asarray(r["concurrency"], dtype=float),
-        "mtp_draft_tokens": np.full(n, k_mtp),
-        "mtp_acceptance_length": np.full(n, acc if k_mtp else 1.0),
+        **{k: np.full(n, v) for k, v in sv.items()},
         "ttft_mean_ms": np.where(fits, r["ttft_ms"], np.inf),
         "tpot_ms": np.where(fits, r["tpot_ms"], np.inf),
+        "tpot_p50_ms": np.where(fits, r["tpot_p50_ms"], np.inf),
+        "tpot_p90_ms": np.where(fits, r["tpot_p90_ms"], np.inf),
+        "tpot_p99_ms": np.where(fits, r["tpot_p99_ms"], np.inf),
         "e2el_mean_ms": np.where(fits, r["e2el_ms"], np.inf),
         "tokens_per_s_per_user": np.where(fits, r["tokens_per_s_per_user"], 0.0),
         "total_tokens_per_s_per_gpu": r["total_tokens_per_s_per_gpu"],
         "output_tokens_per_s_per_gpu": r["output_tokens_per_s_per_gpu"],
         "input_tokens_per_s_per_gpu": r["input_tokens_per_s_per_gpu"],
         "requests_per_s": r["requests_per_s"],
-        "prefill_gpu_time_share": rho,  # share of each replica's time spent in prefill (serve()'s prefill_share)
+        # the share of each replica's GPU time spent on prefill work (serve()'s prefill_time_share)
+        "prefill_gpu_time_share": np.clip(np.asarray(r["prefill_time_share"], dtype=float), 0.0, 1.0),
         "bound": np.asarray(r["bound"]).astype("<U13"),
-        # the prefill queue of one DP rank: M/D/1 with service = one request's prefill, at the prefill share
-        "q_lam": lam,
-        "q_service_s": np.where(t_pf > 0, t_pf, 1.0),
+        # the prefill queue of one DP rank: M/D/1 with service = one request's prefill, at the rank's request rate
+        "q_lam": np.where(svc > 0, lam, 0.0),
+        "q_service_s": np.where(svc > 0, svc, 1.0),
         "q_servers": np.ones(n),
+        "batch_per_rank": np.asarray(r["concurrency"], dtype=float) / np.maximum(lc["dp"], 1.0),
+        "p_hw": np.asarray(lc["hw"]),
     }
     for k in ("p_tp", "p_pp", "p_dp", "p_ep", "p_gpus", "p_replicas", "d_replicas", "d_gpus"):
         cols[k] = np.zeros(n)
     for k in ("p_util", "p_latency_ms", "kv_transfer_ms", "kv_scaleup", "d_concurrency"):
         cols[k] = np.full(n, np.nan)
+    _pick_tpot(cols, r, sla, None)
     return cols
 
 

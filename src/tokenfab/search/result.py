@@ -15,7 +15,7 @@ from tokenfab.economics import tco as tcomod
 from tokenfab.search.disagg import DISAGG_PREFILL_UTILIZATIONS
 from tokenfab.search.evaluate import DEFINITIONS, SLA, Sweep, _cost_table, attach_costs, layout_text, sweep
 from tokenfab.search.pareto import pareto_mask, steffen_interpolate
-from tokenfab.search.space import MAX_PP, MODES, MTP_ACCEPTANCE_RATE, resolve_hardware
+from tokenfab.search.space import MAX_PP, MODES, resolve_hardware
 
 # [assumption] near-ties in the tier picks and `best` go to the fewest GPUs per replica (or per x:y unit): a point
 # within 1% of the lowest $/M (bulk, goldilocks, best) or within 2% of the highest interactivity (premium) is as good
@@ -249,7 +249,8 @@ class FrontierResult:
             "definitions": dict(DEFINITIONS),
             "calibration": dict(sw.calibration),
             "assumptions": {
-                "mtp_acceptance_rate": MTP_ACCEPTANCE_RATE,
+                "speculative": [s.to_dict() for s in sw.specs if s.on],
+                "engines": {h.key: e.key for h, e in zip(sw.hardware, sw.engines, strict=False)},
                 "goldilocks_interactivity": self.goldilocks_interactivity,
                 "disagg_prefill_utilizations": list(DISAGG_PREFILL_UTILIZATIONS),
                 "max_pp": MAX_PP,
@@ -388,8 +389,12 @@ def frontier(
     prefix_hit_rate: float = 0.0,
     raise_if_empty: bool = True,
     tco_overrides: dict | None = None,
+    engine=None,
+    prefill_hardware=None,
 ) -> FrontierResult:
-    """The Pareto frontiers of ``model`` on each hardware (Python API of `tokenfab frontier`).
+    """The Pareto frontiers of ``model`` on each hardware (Python API of `tokenfab frontier`). ``engine``: a key,
+    a mapping hardware key -> key, or None for each hardware's default; ``prefill_hardware``: disaggregated units with
+    their prefill pool on these chips (each pool priced at its own TCO).
 
     Raises a TokenfabError naming the binding limit when no configuration meets the SLA."""
     t0 = time.perf_counter()
@@ -404,7 +409,11 @@ def frontier(
         require_positive("target_interactivity", target_interactivity)
     require_positive("goldilocks_interactivity", goldilocks_interactivity)
     hws = resolve_hardware(hardware, hardware_files)
-    costs, cwarn = _cost_table(hws, preset, usd_per_gpu_hour, hardware_files, tco_overrides=tco_overrides)
+    if prefill_hardware is not None:
+        extra = [h for h in resolve_hardware(prefill_hardware, hardware_files) if h.key not in {x.key for x in hws}]
+    else:
+        extra = []
+    costs, cwarn = _cost_table(hws + extra, preset, usd_per_gpu_hour, hardware_files, tco_overrides=tco_overrides)
     sw = sweep(
         model,
         hws,
@@ -418,6 +427,8 @@ def frontier(
         calibration=calibration,
         hardware_files=hardware_files,
         prefix_hit_rate=prefix_hit_rate,
+        engine=engine,
+        prefill_hardware=prefill_hardware,
     )
     sw.warnings.extend(cwarn)
     attach_costs(sw, costs)

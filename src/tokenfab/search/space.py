@@ -1,38 +1,33 @@
-"""The design space: GPU counts per replica, parallel layouts, concurrency ladders, precisions and MTP variants
-(the enumeration rules are in the package docstring, tokenfab.search)."""
+"""The design space: GPU counts per replica, parallel layouts, concurrency ladders, precisions, engines and
+speculative-decoding variants (the enumeration rules are in the package docstring, tokenfab.search)."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from tokenfab.catalog import precision as prec
-from tokenfab.catalog.calibration import CalibrationProfile
+from tokenfab.catalog.engines import EngineSpec, get_engine, resolve_engine
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import ModelSpec, weight_bytes
 from tokenfab.core.errors import TokenfabError, require_int
-from tokenfab.perf.memory import RUNTIME_OVERHEAD_FRACTION
-from tokenfab.perf.serving import PointArrays, hardware_arrays
+from tokenfab.perf import speculative as spec
+from tokenfab.perf.points import point_arrays, take
 
 # ----------------------------------------------------------------------------------------------- named defaults
 MODES = ("agg", "disagg")
-# DeepSeek-V3 Technical Report (arXiv:2412.19437, sec. 5.4.3 "Multi-Token Prediction Evaluation"): "the acceptance
-# rate of the second token prediction ranges between 85% and 90%", giving 1.8x tokens per second with one MTP
-# module. We take the low end, 0.85, per drafted token; a k-token draft is accepted as a chain (token i+1 only if
-# token i was), so the acceptance length is 1 + p + ... + p^k: 1.85 (k=1), 2.57 (k=2), 3.19 (k=3). Chaining later
-# drafts at the same rate is an assumption (later drafts are usually accepted less often: optimistic for k > 1).
-MTP_ACCEPTANCE_RATE = 0.85
 MTP_DRAFT_TOKENS = (1, 2, 3)
-# [assumption] pipeline stages beyond 8 add hand-off latency and bubbles that the serving model does not charge
-# for; the sweep stops at 8 (SRAM-only chips, which are pipelines by design, may use up to one stage per layer).
+# [assumption] pipeline stages beyond 8 add hand-off latency and bubbles beyond what the data supports; the sweep
+# stops at 8 (SRAM-only chips, which are pipelines by design, may use up to one stage per layer)
 MAX_PP = 8
 # the in-domain GPU-count ladder stops here for very large scale-up domains (TPU pods): replicas of 128 chips
 MAX_LADDER_GPUS = 128
 CONCURRENCY_STEP = 2.0  # geometric ladder of concurrency (InferenceX sweeps 4, 8, ..., 64 in powers of two)
+# the share of memory a sweep assumes before an engine is known (the engines' default memory fractions are 0.88-0.9)
+SWEEP_MEMORY_FRACTION = 0.9
 
 
 def parse_list(value, field: str) -> list[str]:
@@ -76,6 +71,21 @@ def resolve_weights(model: ModelSpec, weights) -> list[str]:
     return [prec.normalize(w, field="weights") for w in parse_list(weights, "weights")]
 
 
+def native_weights_for(hw: HardwareSpec, weights: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The precisions of ``weights`` ``hw`` computes natively, and a note for each skipped one: a 4-bit float format
+    (FP4 / NVFP4 / MXFP4) runs only where the chip has FP4 arithmetic; elsewhere it would be storage-only at a wider
+    compute format, a configuration the sweep leaves out (estimate can still model it, with a warning)."""
+    keep, notes = [], []
+    for w in weights:
+        experts, rest = prec.split_mixed(w)
+        fp4 = [p for p in {experts, rest} if p in ("fp4", "nvfp4", "mxfp4")]
+        if fp4 and not hw.peak_flops_per_s.get("fp4"):
+            notes.append(f"{hw.key}: {w} skipped (no native FP4 arithmetic on this chip)")
+            continue
+        keep.append(w)
+    return keep, notes
+
+
 def resolve_modes(mode) -> tuple[str, ...]:
     m = str(mode or "both").strip().lower()
     if m == "both":
@@ -87,22 +97,27 @@ def resolve_modes(mode) -> tuple[str, ...]:
     raise TokenfabError("unknown serving mode", field="mode", expected="agg, disagg or both", got=mode)
 
 
-def mtp_acceptance_length(draft_tokens: int, rate: float = MTP_ACCEPTANCE_RATE) -> float:
-    """Expected tokens per decode step with a chained k-token draft: 1 + p + p^2 + ... + p^k."""
-    return float(sum(rate**i for i in range(int(draft_tokens) + 1)))
+def resolve_engines(engine, hws: Sequence[HardwareSpec]) -> list[EngineSpec]:
+    """One engine per hardware: ``engine`` a key for all, a mapping hardware key -> engine key, or None/"auto" for
+    each hardware's default (engines.yaml ``default_for_vendors``)."""
+    if isinstance(engine, dict):
+        out = []
+        for hw in hws:
+            out.append(resolve_engine(engine.get(hw.key), hw))
+        return out
+    return [resolve_engine(engine, hw) for hw in hws]
 
 
-def mtp_variants(model: ModelSpec, enabled: bool = True) -> list[tuple[int, float]]:
-    """(draft tokens, acceptance length): (0, 1) always; 1-3 drafts for models that ship MTP layers."""
-    out = [(0, 1.0)]
-    if enabled and model.mtp_layers > 0:
-        out += [(k, mtp_acceptance_length(k)) for k in MTP_DRAFT_TOKENS]
-    return out
+def spec_variants(model: ModelSpec, engine: EngineSpec, enabled: bool | str = True) -> list[spec.SpecConfig]:
+    """Off, and the model's own MTP at 1-3 draft tokens where the model ships MTP heads, the engine runs MTP and a
+    published (or stand-in) acceptance exists (perf/speculative.py)."""
+    on = enabled if isinstance(enabled, bool) else str(enabled).lower() not in ("off", "false", "0", "no")
+    return spec.sweep_variants(model, engine, on, MTP_DRAFT_TOKENS)
 
 
 # ----------------------------------------------------------------------------------------------- enumeration
 def _usable_bytes(hw: HardwareSpec) -> float:
-    return hw.weight_memory_bytes * (1.0 - (0.0 if hw.kind == "sram" else RUNTIME_OVERHEAD_FRACTION))
+    return hw.weight_memory_bytes * (1.0 if hw.kind == "sram" else SWEEP_MEMORY_FRACTION)
 
 
 def min_gpus_for_weights(model: ModelSpec, weights: str, hw: HardwareSpec) -> int:
@@ -154,12 +169,23 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def layouts(model: ModelSpec, hw: HardwareSpec, gpus: int, *, fixed: bool = False) -> list[Layout]:
-    """Valid (TP, PP, DP, EP) layouts of ``gpus`` chips of ``hw`` for ``model`` (rules in the module docstring)."""
+def layouts(
+    model: ModelSpec, hw: HardwareSpec, gpus: int, *, fixed: bool = False, engine: EngineSpec | str | None = None
+) -> list[Layout]:
+    """Valid (TP, PP, DP, EP) layouts of ``gpus`` chips of ``hw`` for ``model`` served by ``engine``.
+
+    TP divides the attention heads and stays within the scale-up domain; PP divides the rest (at most MAX_PP, or one
+    stage per layer on SRAM chips). Dense models replicate whole deployments (DP = 1) unless the GPU count is fixed.
+    MoE models may run attention data-parallel (DP > 1) where the engine supports it; their experts are split by
+    tensor parallelism (EP = 1) or by expert parallelism over the TP x DP chips of a stage, which must divide the
+    expert count unless the engine balances redundant experts (EPLB): then each rank holds ceil(E / EP) slots."""
+    eng = get_engine(engine) if engine is not None else get_engine("generic")
     sram = hw.kind == "sram"
     dom = int(hw.scaleup_domain_size)
     heads = model.max_q_heads
     max_pp = model.num_layers if sram else min(MAX_PP, model.num_layers)
+    dp_ok = eng.supports("dp_attention")
+    redundant = eng.supports("eplb")
     out: list[Layout] = []
     for tp in _divisors(gpus):
         if not sram and (tp > dom or heads % tp):
@@ -174,15 +200,12 @@ def layouts(model: ModelSpec, hw: HardwareSpec, gpus: int, *, fixed: bool = Fals
             if dp > 1 and not model.is_moe and not fixed:
                 continue  # a dense model replicates whole deployments; the frontier is per GPU
             if model.is_moe:
-                # attention-DP ranks meet in the expert layer through EP all-to-all (EP = TP x DP, SGLang/TRT-LLM
-                # "DP attention"); with DP = 1 the experts may also be split by TP alone (EP = 1)
-                group = tp * dp
-                divs = [e for e in _divisors(group) if model.max_experts % e == 0]
-                eps = [] if dp > 1 else [1]
-                if group > 1 and divs and divs[-1] > 1:
-                    eps.append(divs[-1])  # TP x DP itself when it divides the experts
-                if not eps:
+                if dp > 1 and not dp_ok:
                     continue
+                group = tp * dp
+                eps = [1]
+                if group > 1 and (model.max_experts % group == 0 or redundant) and group <= model.max_experts:
+                    eps.append(group)
             else:
                 eps = [1]
             for ep in eps:
@@ -190,28 +213,16 @@ def layouts(model: ModelSpec, hw: HardwareSpec, gpus: int, *, fixed: bool = Fals
     return out
 
 
-def _take(pa: PointArrays, idx: np.ndarray) -> PointArrays:
-    """Index every per-point array of a PointArrays (fields that are scalars stay as they are)."""
-    kw = {}
-    n = len(pa.tp)
-    for f in dataclasses.fields(pa):
-        v = getattr(pa, f.name)
-        if isinstance(v, dict):
-            kw[f.name] = {k: (np.asarray(a)[idx] if np.ndim(a) and np.shape(a)[0] == n else a) for k, a in v.items()}
-        elif np.ndim(v) and np.shape(v)[0] == n:
-            kw[f.name] = np.asarray(v)[idx]
-        else:
-            kw[f.name] = v
-    return PointArrays(**kw)
+def _take(pa, idx: np.ndarray):
+    return take(pa, idx)
 
 
-def _layout_arrays(hws: Sequence[HardwareSpec], weights: str, profile: CalibrationProfile, hw_idx, tp, pp, dp, ep):
-    """PointArrays for layouts: the per-hardware figures are built once per hardware and gathered."""
-    one = np.ones(len(hws))
-    base = hardware_arrays(list(hws), weights, profile, one, one, one, one)
-    pa = _take(base, np.asarray(hw_idx, dtype=int))
-    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
-    return dataclasses.replace(pa, tp=f(tp), pp=f(pp), dp=f(dp), ep=f(ep))
+def _layout_arrays(
+    hws: Sequence[HardwareSpec], engines: Sequence[EngineSpec], weights: str, kv: str, profile, hw_idx, tp, pp, dp, ep
+):
+    """PointArrays for layouts (hardware ``hws[hw_idx[i]]`` with its engine ``engines[hw_idx[i]]``)."""
+    hw_idx = np.asarray(hw_idx, dtype=int)
+    return point_arrays(list(hws), list(engines), weights, kv, profile, hw_idx, hw_idx, tp, pp, dp, ep)
 
 
 def concurrency_ladder(cap, dp, step: float = CONCURRENCY_STEP):
