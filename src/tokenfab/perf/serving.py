@@ -52,9 +52,9 @@ from tokenfab.perf.memory import (
 from tokenfab.perf.points import PointArrays, point_arrays
 from tokenfab.perf.roofline import bound_label, forward_time
 
-ITERATIONS = 8  # secant steps of the steady state (perf/scheduling.py solve_monotone)
+ITERATIONS = 6  # secant steps of the steady state (perf/scheduling.py solve_monotone)
 PERCENTILES = (0.5, 0.9, 0.99)
-BISECTIONS = 26  # inner solve of the closed loop's throughput (2^-26 of its bracket)
+BISECTIONS = 22  # inner solve of the closed loop's throughput (2^-22 of its bracket)
 
 
 def _f(x, shape) -> np.ndarray:

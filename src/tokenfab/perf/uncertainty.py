@@ -167,3 +167,64 @@ def attach_estimate_band(est, model, profile) -> None:
     if not out:
         est.warnings.append("no error band: the calibration profile carries no cross-validation table")
     est.uncertainty = out
+
+
+def band_arrays(table: dict, metric: str, family, engine, mclass: str, batch_per_rank, prior) -> tuple:
+    """Vectorized band_factors: (lo, hi) factor arrays for points with per-point ``family``/``engine`` strings,
+    batch per scheduler and prior flags (NaN where no band exists)."""
+    fam = np.asarray(family, dtype=object)
+    eng = np.asarray(engine, dtype=object)
+    reg = np.where(np.asarray(batch_per_rank, dtype=float) <= LOW_BATCH, "low_batch", "high_batch")
+    pri = np.asarray(prior, dtype=bool)
+    lo = np.full(fam.shape, np.nan)
+    hi = np.full(fam.shape, np.nan)
+    keys = {}
+    for i, k in enumerate(zip(fam.tolist(), eng.tolist(), reg.tolist(), pri.tolist(), strict=True)):
+        keys.setdefault(k, []).append(i)
+    for (f, e, r, p), idx in keys.items():
+        b = band_factors(table, metric, f, e, mclass, r, p)
+        if b is not None:
+            lo[idx] = b["lo"]
+            hi[idx] = b["hi"]
+    return lo, hi
+
+
+# derived figures of a sweep point and how each scales with the throughput band (+1: with it, -1: inversely)
+SWEEP_FIGURES = {
+    "total_tokens_per_s_per_gpu": ("throughput", 1),
+    "output_tokens_per_s_per_gpu": ("throughput", 1),
+    "tokens_per_s_per_mw": ("throughput", 1),
+    "usd_per_mtok_total": ("throughput", -1),
+    "usd_per_mtok_input": ("throughput", -1),
+    "usd_per_mtok_cached_input": ("throughput", -1),
+    "usd_per_mtok_output": ("throughput", -1),
+    "tokens_per_s_per_user": ("tpot", -1),
+    "ttft_ms": ("ttft", 1),
+    "tpot_ms": ("tpot", 1),
+}
+
+
+def attach_sweep_bands(cols: dict, table: dict, families, engines, mclass: str, prior_by_hw) -> None:
+    """Add ``<figure>_p10`` / ``<figure>_p90`` columns for every figure of SWEEP_FIGURES present in ``cols`` (and
+    ``band_*_lo/hi`` factors per metric class), in place. ``families`` / ``engines`` / ``prior_by_hw``: per hardware
+    index (the sweep's hardware list)."""
+    hw = np.asarray(cols["hw"], dtype=int)
+    fam = np.asarray(families, dtype=object)[hw] if len(hw) else np.zeros(0, dtype=object)
+    eng = np.asarray(engines, dtype=object)[hw] if len(hw) else np.zeros(0, dtype=object)
+    pri = np.asarray(prior_by_hw, dtype=bool)[hw] if len(hw) else np.zeros(0, dtype=bool)
+    batch = np.asarray(cols.get("batch_per_rank", np.full(hw.shape, LOW_BATCH + 1.0)), dtype=float)
+    factors = {}
+    for metric in METRIC_CLASSES:
+        lo, hi = band_arrays(table, metric, fam, eng, mclass, batch, pri)
+        cols[f"band_{metric}_lo"] = lo
+        cols[f"band_{metric}_hi"] = hi
+        factors[metric] = (lo, hi)
+    for fig, (metric, sign) in SWEEP_FIGURES.items():
+        if fig not in cols:
+            continue
+        v = np.asarray(cols[fig], dtype=float)
+        lo, hi = factors[metric]
+        a, b = (lo, hi) if sign > 0 else (1.0 / hi, 1.0 / lo)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols[f"{fig}_p10"] = v * a
+            cols[f"{fig}_p90"] = v * b

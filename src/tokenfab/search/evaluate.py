@@ -19,6 +19,7 @@ from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import speculative as spec
+from tokenfab.perf import uncertainty as unc
 from tokenfab.perf.serving import concurrency_cap, serve
 from tokenfab.search.disagg import _disagg_columns, _prefill_candidates
 from tokenfab.search.space import (
@@ -132,6 +133,7 @@ class Sweep:
     calibration: dict[str, dict] = field(default_factory=dict)  # per hardware: ProfileStatus of (hardware, engine)
     prefix_hit_rate: float = 0.0  # share of input tokens served from the prefix cache (cached input)
     engines: list[EngineSpec] = field(default_factory=list)  # per hardware (same order as ``hardware``)
+    uncertainty_table: dict = field(default_factory=dict)  # the profile's error bands (perf/uncertainty.py)
     specs: list = field(default_factory=list)  # SpecConfig per spec index of the cols
 
     def __len__(self) -> int:
@@ -259,6 +261,12 @@ class Sweep:
             "prefill_gpu_time_share": f("prefill_gpu_time_share") if "prefill_gpu_time_share" in c else None,
             "tokens_per_s_per_mw": f("tokens_per_s_per_mw"),
             "bound": str(c["bound"][i]),
+            "uncertainty": {
+                fig: {"p10": f(f"{fig}_p10"), "p90": f(f"{fig}_p90")}
+                for fig in unc.SWEEP_FIGURES
+                if f"{fig}_p10" in c and fig in c
+            },
+            "calibration": self.calibration.get(self.hw_key(i), {}),
         }
 
 
@@ -363,6 +371,20 @@ def attach_costs(sw: Sweep, costs: dict[str, dict | None]) -> None:
             c[k][ok] = pk[k]
     c["tokens_per_s_per_mw"] = _safe_tokens_per_s_per_mw(c["total_tokens_per_s_per_gpu"], kw_p)
     sw.costs = costs
+    attach_bands(sw)
+
+
+def attach_bands(sw: Sweep) -> None:
+    """p10 / p90 of every figure from the out-of-sample error bands of the profile (perf/uncertainty.py)."""
+    cal = [sw.calibration.get(h.key, {}) for h in sw.hardware]
+    unc.attach_sweep_bands(
+        sw.cols,
+        sw.uncertainty_table,
+        [x.get("hardware_family", "") for x in cal],
+        [x.get("engine", "") for x in cal],
+        unc.model_class(sw.model),
+        ["prior" in (x.get("hardware_profile"), x.get("engine_profile")) for x in cal],
+    )
 
 
 def _validate_lengths(model: ModelSpec, isl, osl) -> tuple[int, int]:
@@ -639,7 +661,9 @@ def sweep(
         prefix_hit_rate=float(prefix_hit_rate),
         engines=engines,
         specs=specs,
+        uncertainty_table=profile.uncertainty or {},
     )
+    attach_bands(sw)
     sw.elapsed_s = time.perf_counter() - t0
     return sw
 

@@ -27,6 +27,51 @@ from tokenfab.search.space import MAX_PP, MODES, resolve_hardware
 GOLDILOCKS_INTERACTIVITY = float(_assumptions.TIER_FLOORS_TOKENS_PER_S_PER_USER["goldilocks"])
 PREMIUM_INTERACTIVITY = float(_assumptions.TIER_FLOORS_TOKENS_PER_S_PER_USER["premium"])
 TIER_COST_TOLERANCE = 0.01
+# [assumption] two options are a tie when their p10-p90 bands of the compared figure overlap by more than this share
+# of the narrower band: the model cannot tell them apart at its out-of-sample accuracy (perf/uncertainty.py)
+TIE_OVERLAP = 0.5
+TIE_RULE = (
+    f"options whose p10-p90 bands overlap by more than {TIE_OVERLAP:.0%} of the narrower band are a tie with the "
+    "cheapest: the model cannot rank them at its out-of-sample accuracy"
+)
+
+
+def _finite_median(values: np.ndarray) -> float:
+    """Median of the finite entries, NaN when there are none (no warning for an all-NaN slice)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else float("nan")
+
+
+def band_overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Overlap of two [lo, hi] bands as a share of the narrower one (0: disjoint; 1: one contains the other)."""
+    lo, hi = max(a[0], b[0]), min(a[1], b[1])
+    width = min(a[1] - a[0], b[1] - b[0])
+    if hi <= lo:
+        return 0.0
+    return 1.0 if width <= 0 else float((hi - lo) / width)
+
+
+def tied_with(best: dict, rows: list[dict], key: str) -> list[dict]:
+    """The rows whose band of ``key`` overlaps ``best``'s by more than TIE_OVERLAP (``best`` itself excluded)."""
+    bb = (best.get("uncertainty") or {}).get(key)
+    if not bb or bb.get("p10") is None or bb.get("p90") is None:
+        return []
+    out = []
+    for r in rows:
+        if r is best:
+            continue
+        rb = (r.get("uncertainty") or {}).get(key)
+        if (
+            rb
+            and rb.get("p10") is not None
+            and rb.get("p90") is not None
+            and band_overlap((bb["p10"], bb["p90"]), (rb["p10"], rb["p90"])) > TIE_OVERLAP
+        ):
+            out.append(r)
+    return out
+
+
 TIER_INTERACTIVITY_TOLERANCE = 0.02
 
 # ----------------------------------------------------------------------------------------------- explain infeasible SLA
@@ -176,14 +221,34 @@ class FrontierResult:
             for key in ("usd_per_mtok_input", "usd_per_mtok_cached_input", "usd_per_mtok_output"):
                 row[key] = None if pk.get(key) is None else float(pk[key])
             row["tokens_per_s_per_mw"] = float(costmod.tokens_per_s_per_mw(tot, kw)) if (tot and kw) else None
+            # the band of the interpolated figures: the frontier's own error-band factors (same bucket along it)
+            lo = _finite_median(c["band_throughput_lo"][ids]) if "band_throughput_lo" in c else np.nan
+            hi = _finite_median(c["band_throughput_hi"][ids]) if "band_throughput_hi" in c else np.nan
+            row["uncertainty"] = {}
+            if np.isfinite(lo) and np.isfinite(hi):
+                for key, sign in (
+                    ("total_tokens_per_s_per_gpu", 1),
+                    ("tokens_per_s_per_mw", 1),
+                    ("usd_per_mtok_total", -1),
+                    ("usd_per_mtok_input", -1),
+                    ("usd_per_mtok_output", -1),
+                ):
+                    v = row.get(key)
+                    if v is not None:
+                        a, b = (lo, hi) if sign > 0 else (1.0 / hi, 1.0 / lo)
+                        row["uncertainty"][key] = {"p10": float(v * a), "p90": float(v * b)}
+            row["calibration"] = sw.calibration.get(hw_key, {})
             rows.append(row)
         priced = [r for r in rows if r.get("usd_per_mtok_total") is not None]
         cheapest = min(priced, key=lambda r: r["usd_per_mtok_total"]) if priced else None
+        ties = tied_with(cheapest, priced, "usd_per_mtok_total") if cheapest else []
         return {
             "target_interactivity": U,
             "method": "Steffen monotone cubic along each (hardware, mode) frontier",
             "results": rows,
             "cheapest": cheapest,
+            "tie": [f"{r['hardware']} {r['mode']}" for r in ties],
+            "tie_rule": TIE_RULE,
         }
 
     def best(self) -> dict | None:
@@ -205,6 +270,17 @@ class FrontierResult:
         crit += f" (within {TIER_COST_TOLERANCE:.0%}: the fewest GPUs per replica)"
         p = sw.point(int(i))
         p["criterion"] = crit
+        # the cheapest point of every other hardware under the same criterion: a tie when the bands overlap
+        others = []
+        for h in range(len(sw.hardware)):
+            sel = ids[c["hw"][ids] == h]
+            if sel.size and h != int(c["hw"][i]):
+                j = cheapest_point(sw, sel)
+                if j is not None:
+                    others.append(sw.point(int(j)))
+        tie = tied_with(p, others, "usd_per_mtok_total")
+        p["tie"] = [f"{o['hardware']} {o['mode']}" for o in tie]
+        p["tie_rule"] = TIE_RULE
         return p
 
     def by_hardware(self) -> dict:
