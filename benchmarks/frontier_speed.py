@@ -1,18 +1,23 @@
 """Speed of the design-space search: a full frontier for one model across 10 hardware types.
 
-    PYTHONPATH=src python benchmarks/frontier_speed.py [--model llama-3.1-70b] [--weights fp8] [--repeats 5]
+    python benchmarks/frontier_speed.py [--model deepseek-r1] [--isl 8192] [--osl 1024] [--repeats 5]
 
-Runs tokenfab.search.frontier (aggregated + disaggregated, every GPU count, layout and concurrency of the sweep,
-costs, tiers, the JSON result) and prints the configurations evaluated, the wall time of the first call in the
-process (data files, calibration and TCO presets loaded) and of warm repeats, and configurations per second.
-The budget is 2 s on a 2-core machine for import + first call; exit status 1 if it is exceeded. ``--cli`` also
-times the whole ``tokenfab frontier --json`` command in a new process.
+Runs tokenfab.search.frontier (aggregated + disaggregated, every GPU count, layout, engine, speculative variant and
+concurrency of the sweep, costs, bands, tiers, the JSON result) on one core (BLAS/OpenMP threads pinned to 1) and
+prints the configurations evaluated, the CPU time of a warm call (the target: under COMPUTE_BUDGET_S = 1 s of
+compute for DeepSeek-R1 8k/1k on the 10 hardware types, issue 11), the wall time of the first call in the process
+(data files, calibration and TCO presets loaded) and configurations per second. CPU time, not wall time, is the
+judged figure: it does not grow when other processes share the machine. Exit status 1 if the budget is exceeded.
+``--cli`` also times the whole ``tokenfab frontier --json`` command in a new process.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one core, before NumPy loads
+    os.environ.setdefault(_v, "1")
 import statistics
 import sys
 import time
@@ -33,14 +38,14 @@ HARDWARE = (
     "mi355x",
     "gaudi3",
 )
-BUDGET_S = 2.0
+COMPUTE_BUDGET_S = 1.0  # CPU seconds of one warm frontier call (issue 11)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="llama-3.1-70b")
-    ap.add_argument("--weights", default="fp8")
-    ap.add_argument("--isl", type=int, default=1024)
+    ap.add_argument("--model", default="deepseek-r1")
+    ap.add_argument("--weights", default=None, help="weight precisions (default: the checkpoint's)")
+    ap.add_argument("--isl", type=int, default=8192)
     ap.add_argument("--osl", type=int, default=1024)
     ap.add_argument("--hardware", default=",".join(HARDWARE))
     ap.add_argument("--mode", default="both")
@@ -54,25 +59,28 @@ def main(argv=None) -> int:
     t_import = time.perf_counter() - t_import
 
     def run():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = search.frontier(a.model, a.hardware, isl=a.isl, osl=a.osl, weights=a.weights, mode=a.mode)
         d = res.to_dict()
-        return time.perf_counter() - t0, res, d
+        return time.perf_counter() - t0, res, d, time.process_time() - c0
 
-    first, res, d = run()
-    warm = [run()[0] for _ in range(max(0, a.repeats))]
+    first, res, d, _ = run()
+    runs = [run() for _ in range(max(1, a.repeats))]
+    warm = [r[0] for r in runs]
+    cpu = [r[3] for r in runs]
     n = res.sweep.evaluated
     print(
-        f"model {a.model} ({a.weights}), ISL {a.isl} / OSL {a.osl}, mode {a.mode}, "
+        f"model {a.model} ({a.weights or 'checkpoint precision'}), ISL {a.isl} / OSL {a.osl}, mode {a.mode}, "
         f"{len(res.sweep.hardware)} hardware types: {', '.join(h.key for h in res.sweep.hardware)}"
     )
     print(f"machine: {os.cpu_count()} CPU cores, Python {sys.version.split()[0]}")
     print(f"configurations evaluated: {n:,} (frontier points kept: {len(d['points'])})")
     print(f"import tokenfab.search: {t_import:.3f} s")
     print(f"first call (loads data, calibration, TCO): {first:.3f} s  -> {n / first:,.0f} configurations/s")
-    if warm:
-        med = statistics.median(warm)
-        print(f"warm calls (median of {len(warm)}): {med:.3f} s  -> {n / med:,.0f} configurations/s")
+    med = statistics.median(warm)
+    cpu_med = statistics.median(cpu)
+    print(f"warm calls (median of {len(warm)}): {med:.3f} s wall  -> {n / med:,.0f} configurations/s")
+    print(f"warm calls, CPU time (median of {len(cpu)}, one core): {cpu_med:.3f} s")
     cold = t_import + first
     print(f"import + first call (a fresh process): {cold:.3f} s")
     if a.cli:
@@ -91,8 +99,7 @@ def main(argv=None) -> int:
             str(a.isl),
             "--osl",
             str(a.osl),
-            "--weights",
-            a.weights,
+            *(["--weights", a.weights] if a.weights else []),
             "--mode",
             a.mode,
             "--json",
@@ -105,8 +112,8 @@ def main(argv=None) -> int:
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
         )
         print(f"`tokenfab frontier ... --json` end to end (new process, all imports): {time.perf_counter() - t0:.3f} s")
-    ok = cold <= BUDGET_S
-    print(f"budget {BUDGET_S:.1f} s (import + first call): {'met' if ok else 'EXCEEDED'}")
+    ok = cpu_med <= COMPUTE_BUDGET_S
+    print(f"budget {COMPUTE_BUDGET_S:.1f} s of compute per frontier (one core, warm): {'met' if ok else 'EXCEEDED'}")
     return 0 if ok else 1
 
 

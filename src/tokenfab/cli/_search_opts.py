@@ -36,7 +36,31 @@ CalibrationOpt = Annotated[Optional[str], typer.Option("--calibration", help="ca
 HardwareFileOpt = Annotated[
     Optional[List[str]], typer.Option("--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")
 ]
-NoMtpOpt = Annotated[bool, typer.Option("--no-mtp", help="do not sweep MTP draft tokens")]
+NoMtpOpt = Annotated[bool, typer.Option("--no-mtp", help="do not sweep MTP draft tokens (same as --spec off)")]
+EngineOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--engine",
+        help="serving engine for all hardware (vllm, sglang, trtllm, atom, ...) or per hardware: "
+        "h200-sxm=sglang,mi355x=atom (default: each vendor's engine; tokenfab catalog engines)",
+    ),
+]
+SpecOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--spec",
+        help="speculative decoding with the model's MTP heads where the engine runs them: on | off, or per hardware "
+        "h100-sxm=off,*=on (default on: points with and without are both evaluated and labelled)",
+    ),
+]
+PrefillHardwareOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--prefill-hardware",
+        help="disaggregated serving with the prefill pool on these chips and the decode pool on --hardware "
+        "(each pool priced at its own TCO)",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -56,6 +80,8 @@ def sweep_kwargs(
     calibration,
     hardware_file,
     no_mtp=False,
+    engine=None,
+    spec=None,
 ) -> dict:
     """The keyword arguments both library entry points (search.frontier, fleet.*) take from the shared options."""
     return dict(
@@ -72,8 +98,17 @@ def sweep_kwargs(
         usd_per_gpu_hour=usd_per_gpu_hour,
         calibration=calibration,
         hardware_files=hardware_file,
-        mtp=not no_mtp,
+        mtp=_spec_value(no_mtp, spec),
+        engine=engine,
     )
+
+
+def _spec_value(no_mtp: bool, spec: str | None):
+    """--no-mtp and --spec together: --no-mtp wins (off everywhere); otherwise --spec as given (the library parses
+    and validates it), default on."""
+    if no_mtp:
+        return False
+    return True if spec is None else spec
 
 
 def fmt(x, spec: str = ",.1f", none: str = "-") -> str:

@@ -15,6 +15,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def say(label: str, message: str, style: str = "yellow", *, target: Console | None = None) -> None:
+    """``label: message`` with the label styled and the message printed literally (no Rich markup read in it)."""
+    from rich.text import Text
+
+    (target or console).print(Text.assemble((f"{label}: ", style), str(message)), soft_wrap=True, highlight=False)
+
+
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
 

@@ -7,20 +7,74 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from tokenfab.cli.common import console, emit
+from tokenfab.cli.common import console, emit, say
 from tokenfab.perf.serving import estimate as estimate_fn
+
+
+def _spec_text(sp: dict) -> str:
+    if not sp or not sp.get("on"):
+        return "off"
+    src = f"stand-in: {sp['stand_in']}" if sp.get("stand_in") else (sp.get("source") or "given")
+    return f"{sp.get('method')} {sp.get('draft_tokens')} draft tokens, {sp.get('acceptance_length', 1):.2f} accepted ({src})"
+
+
+def _calibration_text(cal: dict) -> str:
+    """``hopper: fitted (616 rows) / trtllm: fitted`` or ``... prior (rule)``: what the figures rest on."""
+    if not cal:
+        return "-"
+    hw = f"{cal.get('hardware_family')}: {cal.get('hardware_profile')}"
+    if cal.get("hardware_profile") == "prior" and cal.get("hardware_rule"):
+        hw += f" ({cal['hardware_rule']})"
+    eng = f"{cal.get('engine')}: {cal.get('engine_profile')}"
+    if cal.get("engine_profile") == "prior" and cal.get("engine_rule"):
+        eng += f" ({cal['engine_rule']})"
+    rows = cal.get("pair_rows") or cal.get("rows")
+    return f"{hw} / {eng}" + (f"; {rows:,} measurement rows" if rows else "")
+
+
+_BAND_LABELS = {
+    "ttft_ms": ("TTFT", "ms", ",.1f"),
+    "tpot_ms": ("TPOT", "ms", ",.2f"),
+    "tokens_per_s_per_user": ("interactivity", "tok/s/user", ",.1f"),
+    "output_tokens_per_s_per_gpu": ("output tokens/s per GPU", "", ",.0f"),
+    "total_tokens_per_s_per_gpu": ("total tokens/s per GPU", "", ",.0f"),
+}
+
+
+def _render_bands(e) -> None:
+    """Latency percentiles of the model and the p10-p90 error band of every figure (out-of-sample errors)."""
+    pct = e.latency_percentiles or {}
+    if pct.get("ttft_ms") and pct.get("tpot_ms"):
+        t = Table(title="latency distribution (modelled queueing and round mix)", title_justify="left")
+        for c in ("metric", "p50", "p90", "p99"):
+            t.add_column(c, justify="left" if c == "metric" else "right")
+        t.add_row("TTFT ms", *(f"{pct['ttft_ms'][k]:,.1f}" for k in ("p50", "p90", "p99")))
+        t.add_row("TPOT ms", *(f"{pct['tpot_ms'][k]:,.2f}" for k in ("p50", "p90", "p99")))
+        console.print(t)
+    if e.uncertainty:
+        t = Table(title="error band: p10 - p90 of what a measurement would show", title_justify="left")
+        for c in ("figure", "estimate", "p10", "p90", "basis"):
+            t.add_column(c, justify="left" if c in ("figure", "basis") else "right")
+        for key, (label, unit, spec) in _BAND_LABELS.items():
+            b = e.uncertainty.get(key)
+            if not b:
+                continue
+            t.add_row(
+                label + (f" ({unit})" if unit else ""),
+                format(getattr(e, key), spec),
+                format(b["p10"], spec),
+                format(b["p90"], spec),
+                f"{b['bucket']} ({b['rows']} rows)",
+            )
+        console.print(t)
 
 
 def _render(e) -> None:
     if not e.fits:
         # a configuration that does not fit has no latency to show: say so first, with by how much, and stop there
         for w in e.warnings:
-            console.print(
-                f"[bold red]{'does not fit' if w.startswith('does not fit') else 'warning'}:[/] "
-                f"{w.removeprefix('does not fit: ')}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            fit_line = w.startswith("does not fit")
+            say("does not fit" if fit_line else "warning", w.removeprefix("does not fit: "), "bold red")
         console.print(
             f"[dim]{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
             f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.[/]"
@@ -42,11 +96,14 @@ def _render(e) -> None:
         ("total throughput", f"{e.total_tokens_per_s:,.0f} tokens/s ({e.total_tokens_per_s_per_gpu:,.0f} per GPU)"),
         ("memory per GPU", f"{e.memory_per_gpu_gib:,.1f} GiB"),
         ("decode bound by", e.bound),
-        ("calibration", e.calibration),
+        ("engine", e.engine),
+        ("speculative decoding", _spec_text(e.speculative)),
+        ("calibration", _calibration_text(e.calibration)),
     ]
     for r in rows:
         t.add_row(*r)
     console.print(t)
+    _render_bands(e)
     b = Table(title="one decode step, by operator class", title_justify="left")
     b.add_column("class")
     b.add_column("ms", justify="right")
@@ -57,7 +114,7 @@ def _render(e) -> None:
             b.add_row(k, f"{v:.3f}", f"{v / tot * 100:.0f}%")
     console.print(b)
     for w in e.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        say("warning", w)
     console.print(
         "[dim]TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
         "GiB = 2^30 bytes.[/]"
@@ -88,8 +145,16 @@ def register(app: typer.Typer) -> None:
             "max", "--concurrency", help="concurrent requests, or 'max' (largest that fits)"
         ),
         rate: Optional[float] = typer.Option(None, "--rate", help="open loop: requests/s instead of a concurrency"),
+        engine: Optional[str] = typer.Option(
+            None, "--engine", help="serving engine (tokenfab catalog engines; default: the hardware vendor's)"
+        ),
+        spec: Optional[str] = typer.Option(
+            None, "--spec", help="speculative decoding: off | auto (the model's MTP heads) | mtp | eagle3 | dspark"
+        ),
         mtp: int = typer.Option(0, "--mtp", help="speculative / MTP draft tokens per step"),
-        mtp_acceptance: float = typer.Option(1.0, "--mtp-acceptance", help="mean tokens accepted per step (1..1+mtp)"),
+        mtp_acceptance: Optional[float] = typer.Option(
+            None, "--mtp-acceptance", help="mean tokens accepted per step, 1..1+draft (default: the published figure)"
+        ),
         prefix_hit: float = typer.Option(0.0, "--prefix-hit", help="prefix-cache hit rate in [0, 1)"),
         calibration: Optional[str] = typer.Option(
             None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"
@@ -112,6 +177,8 @@ def register(app: typer.Typer) -> None:
             osl=osl,
             concurrency=concurrency,
             rate_rps=rate,
+            engine=engine,
+            spec_method=spec,
             mtp_draft_tokens=mtp,
             mtp_acceptance_length=mtp_acceptance,
             prefix_hit_rate=prefix_hit,

@@ -228,6 +228,9 @@ def register(app: typer.Typer) -> None:
         calibration: CalibrationOpt = None,
         hardware_file: HardwareFileOpt = None,
         no_mtp: NoMtpOpt = False,
+        engine: O.EngineOpt = None,
+        spec: O.SpecOpt = None,
+        prefill_hardware: O.PrefillHardwareOpt = None,
         plot: Optional[str] = typer.Option(
             None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"
         ),
@@ -240,6 +243,7 @@ def register(app: typer.Typer) -> None:
             hardware,
             min_interactivity=min_interactivity,
             target_interactivity=target_interactivity,
+            prefill_hardware=prefill_hardware,
             **O.sweep_kwargs(
                 isl=isl,
                 osl=osl,
@@ -255,6 +259,8 @@ def register(app: typer.Typer) -> None:
                 calibration=calibration,
                 hardware_file=hardware_file,
                 no_mtp=no_mtp,
+                engine=engine,
+                spec=spec,
             ),
         )
         d = res.to_dict()

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from tokenfab.cli import _search_opts as O
 from tokenfab.cli.common import console, emit, split_csv
 from tokenfab.cli.tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
 from tokenfab.market import pricing
@@ -262,6 +263,8 @@ def register(app: typer.Typer) -> None:
                 help="Per-token-kind convention of the modeled cost: gpu-time (default) or inferencex (labelled).",
             ),
         ] = "gpu-time",
+        engine: O.EngineOpt = None,
+        spec: O.SpecOpt = None,
         list_models: Annotated[bool, typer.Option("--list", help="List the models with provider prices.")] = False,
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
@@ -328,5 +331,7 @@ def register(app: typer.Typer) -> None:
             utilization=utilization,
             prices_file=prices_file,
             per_kind=per_kind,
+            engine=engine,
+            speculative=True if spec is None else spec,
         )
         emit(r, json_out, render_prices)

@@ -282,6 +282,8 @@ def register(app: typer.Typer) -> None:
         calibration: CalibrationOpt = None,
         hardware_file: HardwareFileOpt = None,
         no_mtp: NoMtpOpt = False,
+        engine: O.EngineOpt = None,
+        spec: O.SpecOpt = None,
         as_json: JsonOpt = False,
     ):
         """Size the cheapest fleet per hardware that serves a load within an SLA (replicas, GPUs, nodes, racks, MW,
@@ -301,6 +303,8 @@ def register(app: typer.Typer) -> None:
             calibration=calibration,
             hardware_file=hardware_file,
             no_mtp=no_mtp,
+            engine=engine,
+            spec=spec,
         )
         from tokenfab.catalog.models import get_model
 

@@ -828,6 +828,8 @@ def price_check(
     per_kind: str = costmod.DEFAULT_PER_KIND_CONVENTION,
     at_points: dict | None = None,
     at_points_label: str = "plan",
+    engine=None,
+    speculative=True,
 ) -> PriceCheckResult:
     """Provider list prices for ``model`` beside tokenfab's modeled cost of the same (or a stand-in) open model on each
     ``hardware`` at each tier (frontier tiers under ``preset``), with margins and a verdict per pair.
@@ -835,7 +837,8 @@ def price_check(
     ``utilization`` prices the GPU-hour at that busy share (default: the one utilization default,
     tco.default_utilization()); ``prices_file`` / ``user_prices`` add the user's prices; ``at_points`` ({hardware:
     point}) compares at given operating points (e.g. a plan's, api.price_check_at_plan) instead of the frontier
-    tiers, under the tier name ``at_points_label``."""
+    tiers, under the tier name ``at_points_label``. ``engine`` / ``speculative``: the serving engine and speculative
+    decoding on/off of the modeled cost, one value or per hardware (search.per_hardware)."""
     tiers = [str(t).strip().lower() for t in tiers]
     for t in tiers:
         if t not in TIERS:
@@ -874,6 +877,8 @@ def price_check(
             hardware_files=hardware_files,
             weights=w,
             tco_overrides=overrides,
+            engine=engine,
+            mtp=speculative,
         )
         preset_name = fr.preset or tcomod.DEFAULT_PRESET
         if not hardware:

@@ -171,21 +171,29 @@ def attach_estimate_band(est, model, profile) -> None:
 
 def band_arrays(table: dict, metric: str, family, engine, mclass: str, batch_per_rank, prior) -> tuple:
     """Vectorized band_factors: (lo, hi) factor arrays for points with per-point ``family``/``engine`` strings,
-    batch per scheduler and prior flags (NaN where no band exists)."""
-    fam = np.asarray(family, dtype=object)
-    eng = np.asarray(engine, dtype=object)
-    reg = np.where(np.asarray(batch_per_rank, dtype=float) <= LOW_BATCH, "low_batch", "high_batch")
-    pri = np.asarray(prior, dtype=bool)
-    lo = np.full(fam.shape, np.nan)
-    hi = np.full(fam.shape, np.nan)
-    keys = {}
-    for i, k in enumerate(zip(fam.tolist(), eng.tolist(), reg.tolist(), pri.tolist(), strict=True)):
-        keys.setdefault(k, []).append(i)
-    for (f, e, r, p), idx in keys.items():
-        b = band_factors(table, metric, f, e, mclass, r, p)
+    batch per scheduler and prior flags (NaN where no band exists). The points are grouped by their distinct
+    (family, engine, regime, prior) combination (a handful), each looked up once."""
+    fam_u, fam_i = np.unique(np.asarray(family, dtype=str), return_inverse=True)
+    eng_u, eng_i = np.unique(np.asarray(engine, dtype=str), return_inverse=True)
+    low = (np.asarray(batch_per_rank, dtype=float) <= LOW_BATCH).astype(np.int64)
+    pri = np.asarray(prior, dtype=bool).astype(np.int64)
+    code = ((fam_i.astype(np.int64) * len(eng_u) + eng_i) * 2 + low) * 2 + pri
+    lo = np.full(code.shape, np.nan)
+    hi = np.full(code.shape, np.nan)
+    uniq, inv = np.unique(code, return_inverse=True)
+    lo_u = np.full(uniq.shape, np.nan)
+    hi_u = np.full(uniq.shape, np.nan)
+    for j, c in enumerate(uniq.tolist()):
+        p, rest = c % 2, c // 2
+        lw, rest = rest % 2, rest // 2
+        e, f = rest % len(eng_u), rest // len(eng_u)
+        b = band_factors(
+            table, metric, str(fam_u[f]), str(eng_u[e]), mclass, "low_batch" if lw else "high_batch", bool(p)
+        )
         if b is not None:
-            lo[idx] = b["lo"]
-            hi[idx] = b["hi"]
+            lo_u[j], hi_u[j] = b["lo"], b["hi"]
+    if code.size:
+        lo, hi = lo_u[inv], hi_u[inv]
     return lo, hi
 
 
@@ -208,14 +216,22 @@ def attach_sweep_bands(cols: dict, table: dict, families, engines, mclass: str, 
     """Add ``<figure>_p10`` / ``<figure>_p90`` columns for every figure of SWEEP_FIGURES present in ``cols`` (and
     ``band_*_lo/hi`` factors per metric class), in place. ``families`` / ``engines`` / ``prior_by_hw``: per hardware
     index (the sweep's hardware list)."""
-    hw = np.asarray(cols["hw"], dtype=int)
-    fam = np.asarray(families, dtype=object)[hw] if len(hw) else np.zeros(0, dtype=object)
-    eng = np.asarray(engines, dtype=object)[hw] if len(hw) else np.zeros(0, dtype=object)
-    pri = np.asarray(prior_by_hw, dtype=bool)[hw] if len(hw) else np.zeros(0, dtype=bool)
+    hw = np.asarray(cols["hw"], dtype=np.int64)
     batch = np.asarray(cols.get("batch_per_rank", np.full(hw.shape, LOW_BATCH + 1.0)), dtype=float)
+    # the points grouped by (hardware, regime): family, engine and prior are per hardware
+    code = hw * 2 + (batch <= LOW_BATCH)
+    uniq, inv = np.unique(code, return_inverse=True)
     factors = {}
     for metric in METRIC_CLASSES:
-        lo, hi = band_arrays(table, metric, fam, eng, mclass, batch, pri)
+        lo_u = np.full(uniq.shape, np.nan)
+        hi_u = np.full(uniq.shape, np.nan)
+        for j, c in enumerate(uniq.tolist()):
+            h, low = divmod(int(c), 2)
+            reg = "low_batch" if low else "high_batch"
+            b = band_factors(table, metric, str(families[h]), str(engines[h]), mclass, reg, bool(prior_by_hw[h]))
+            if b is not None:
+                lo_u[j], hi_u[j] = b["lo"], b["hi"]
+        lo, hi = (lo_u[inv], hi_u[inv]) if code.size else (np.zeros(0), np.zeros(0))
         cols[f"band_{metric}_lo"] = lo
         cols[f"band_{metric}_hi"] = hi
         factors[metric] = (lo, hi)

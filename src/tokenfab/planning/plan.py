@@ -218,11 +218,25 @@ _SWEEP_CACHE: dict[tuple, S.FrontierResult] = {}
 _SWEEP_CACHE_MAX = 64
 
 
+def _frozen(v):
+    return tuple(sorted(v.items())) if isinstance(v, dict) else v
+
+
 def workload_frontier(
-    w: dem.Workload, hardware: tuple[str, ...], *, weights=None, percentile=None, calibration=None
+    w: dem.Workload,
+    hardware: tuple[str, ...],
+    *,
+    weights=None,
+    percentile=None,
+    calibration=None,
+    engine=None,
+    speculative=True,
 ) -> S.FrontierResult:
-    """search.frontier for one workload over all candidate hardware (no costs: attached per plan), cached."""
+    """search.frontier for one workload over all candidate hardware (no costs: attached per plan), cached.
+    ``engine`` / ``speculative``: the scenario's keys (one value or per hardware)."""
     key = (
+        _frozen(engine),
+        _frozen(speculative),
         w.model,
         w.isl,
         w.osl,
@@ -250,6 +264,8 @@ def workload_frontier(
         prefix_hit_rate=w.prefix_hit_rate,
         raise_if_empty=False,
         usd_per_gpu_hour=1.0,
+        engine=engine,
+        mtp=speculative,
     )
     if len(_SWEEP_CACHE) >= _SWEEP_CACHE_MAX:
         _SWEEP_CACHE.pop(next(iter(_SWEEP_CACHE)))
@@ -1013,7 +1029,15 @@ def plan(
     for w in d.workloads:
         if progress:
             progress(done, total, f"sweep {w.key}")
-        fronts[w.key] = workload_frontier(w, keys, weights=w.weights, percentile=percentile, calibration=calibration)
+        fronts[w.key] = workload_frontier(
+            w,
+            keys,
+            weights=w.weights,
+            percentile=percentile,
+            calibration=calibration,
+            engine=sc.engine,
+            speculative=sc.speculative,
+        )
         warnings.extend(x for x in fronts[w.key].sweep.warnings if "cost unknown" not in x and x not in warnings)
         done += 1
     weights = cost_weights(sc)

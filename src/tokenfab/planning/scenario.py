@@ -337,6 +337,10 @@ class Scenario(_Strict):
     model: str  # tokenfab model key (tokenfab catalog models)
     weights: Optional[str] = None  # weight precision of the scenario's model (default: the checkpoint's)
     hardware: list[str] = Field(min_length=1)
+    # serving engine: one key for all hardware or hardware key -> engine key (default: each hardware vendor's engine)
+    engine: str | dict[str, str] | None = None
+    # speculative decoding (the model's MTP heads where the engine runs them): on/off for all or per hardware
+    speculative: bool | dict[str, bool] = True
     tco: TcoSpec = TcoSpec()
     tiers: dict[str, TierSla] = Field(default_factory=dict)
     features: dict[str, Feature] = Field(min_length=1)
@@ -741,6 +745,31 @@ def _check_cross(sc: Scenario, lines: dict[tuple, int]) -> None:
                 line=line_for(lines, ("personas", i, "name")),
             )
         seen.add(p.name)
+    from tokenfab.catalog.engines import engine_keys, get_engine
+
+    for fld in ("engine", "speculative"):
+        v = getattr(sc, fld)
+        per = v if isinstance(v, dict) else {}
+        for h in per:
+            if h != "*" and h not in sc.hardware:
+                raise ScenarioError(
+                    f"{h!r} is not one of the scenario's hardware",
+                    field=f"{fld}.{h}",
+                    line=line_for(lines, (fld, h)),
+                    hint=f"hardware: {', '.join(sc.hardware)}",
+                )
+    engines = sc.engine if isinstance(sc.engine, dict) else ({"": sc.engine} if sc.engine else {})
+    for h, e in engines.items():
+        try:
+            get_engine(e)
+        except TokenfabError:
+            path = ("engine", h) if h else ("engine",)
+            raise ScenarioError(
+                f"unknown engine {e!r}",
+                field=".".join(path),
+                line=line_for(lines, path),
+                hint=f"engines: {', '.join(engine_keys())}",
+            ) from None
     for i, t in enumerate(sc.transitions):
         for fld in ("from_hardware", "to_hardware"):
             h = getattr(t, fld)

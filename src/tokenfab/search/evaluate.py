@@ -31,6 +31,7 @@ from tokenfab.search.space import (
     layouts,
     native_weights_for,
     resolve_engines,
+    resolve_speculation,
     resolve_hardware,
     resolve_modes,
     resolve_weights,
@@ -454,7 +455,7 @@ def sweep(
     weights=None,
     gpus: int | None = None,
     mode="both",
-    mtp: bool | str | dict = True,
+    mtp: bool | str | dict | None = True,
     sla: SLA | None = None,
     calibration=None,
     hardware_files=None,
@@ -487,6 +488,7 @@ def sweep(
         gpus = require_int("gpus", gpus, minimum=1)
     profile = load_profile(calibration)
     engines = resolve_engines(engine, hws)
+    spec_on = resolve_speculation(mtp, hws)
     warns: list[str] = []
     dec_idx = list(range(len(dec_hws)))
     pre_idx = [hws.index(next(h for h in hws if h.key == p.key)) for p in pre_hws] if pre_hws else dec_idx
@@ -569,7 +571,7 @@ def sweep(
         # speculative variants: per engine (and per hardware switch), evaluated with and without
         variant_sets: dict = {}
         for h in np.unique(hw_pts):
-            on = mtp.get(hws[h].key, True) if isinstance(mtp, dict) else mtp
+            on = spec_on[hws[h].key]
             for sc in spec_variants(m, engines[h], on):
                 variant_sets.setdefault(sc, []).append(int(h))
         for sc, hs in variant_sets.items():

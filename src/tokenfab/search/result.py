@@ -460,7 +460,7 @@ def frontier(
     usd_per_gpu_hour=None,
     calibration=None,
     hardware_files=None,
-    mtp: bool = True,
+    mtp: bool | str | dict | None = True,
     goldilocks_interactivity: float = GOLDILOCKS_INTERACTIVITY,
     prefix_hit_rate: float = 0.0,
     raise_if_empty: bool = True,

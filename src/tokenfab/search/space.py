@@ -97,15 +97,79 @@ def resolve_modes(mode) -> tuple[str, ...]:
     raise TokenfabError("unknown serving mode", field="mode", expected="agg, disagg or both", got=mode)
 
 
-def resolve_engines(engine, hws: Sequence[HardwareSpec]) -> list[EngineSpec]:
-    """One engine per hardware: ``engine`` a key for all, a mapping hardware key -> engine key, or None/"auto" for
-    each hardware's default (engines.yaml ``default_for_vendors``)."""
-    if isinstance(engine, dict):
-        out = []
-        for hw in hws:
-            out.append(resolve_engine(engine.get(hw.key), hw))
+def per_hardware(value, hws: Sequence[HardwareSpec], field: str) -> dict:
+    """A setting given once for all hardware or per hardware, as hardware key -> raw value (None where not given).
+
+    ``value``: None; a plain value for every hardware (``"vllm"``, ``True``); a string ``"h200-sxm=sglang,mi355x=atom"``
+    (``hw=value`` pairs separated by commas, ``*=value`` for the rest); or a mapping hardware key -> value (``*``
+    for the rest). A hardware key that is not among ``hws`` is an error naming ``field``."""
+    keys = [h.key for h in hws]
+    if value is None:
+        return dict.fromkeys(keys)
+    if isinstance(value, str) and "=" in value:
+        pairs = {}
+        for item in parse_list(value, field):
+            k, sep, v = item.partition("=")
+            if not sep or not k.strip() or not v.strip():
+                raise TokenfabError(
+                    "not a hardware=value pair", field=field, expected="hw=value[,hw=value...] or one value", got=item
+                )
+            pairs[k.strip()] = v.strip()
+        value = pairs
+    if isinstance(value, dict):
+        out = {}
+        aliases = {}
+        for k in value:
+            if k == "*":
+                continue
+            try:
+                aliases[k] = get_hardware(k, None).key if k not in keys else k
+            except TokenfabError:
+                aliases[k] = k
+            if aliases[k] not in keys:
+                raise TokenfabError(
+                    f"{field} names hardware that is not being evaluated",
+                    field=f"{field}.{k}",
+                    expected=", ".join(keys) or "a hardware key being evaluated",
+                    got=k,
+                )
+        by_key = {aliases[k]: v for k, v in value.items() if k != "*"}
+        for k in keys:
+            out[k] = by_key.get(k, value.get("*"))
         return out
-    return [resolve_engine(engine, hw) for hw in hws]
+    return dict.fromkeys(keys, value)
+
+
+def resolve_engines(engine, hws: Sequence[HardwareSpec]) -> list[EngineSpec]:
+    """One engine per hardware: ``engine`` a key for all, per hardware (:func:`per_hardware`: a mapping or
+    ``"hw=engine,..."``), or None/"auto" for each hardware's default (engines.yaml ``default_for_vendors``)."""
+    chosen = per_hardware(engine, hws, "engine")
+    return [resolve_engine(chosen[hw.key], hw) for hw in hws]
+
+
+_ON = ("on", "true", "1", "yes", "auto")
+_OFF = ("off", "false", "0", "no", "none")
+
+
+def speculation_switch(value, field: str = "speculative") -> bool:
+    """One on/off switch of speculative decoding: True/False or on/off/auto/true/false/yes/no/1/0."""
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return value
+    v = str(value).strip().lower()
+    if v in _ON:
+        return True
+    if v in _OFF:
+        return False
+    raise TokenfabError("not an on/off switch", field=field, expected="on or off (auto = on)", got=value)
+
+
+def resolve_speculation(mtp, hws: Sequence[HardwareSpec]) -> dict[str, bool]:
+    """Hardware key -> speculative decoding on (where the engine and model support it) or off; ``mtp`` as for
+    :func:`per_hardware` (e.g. ``"h100-sxm=off,*=on"``)."""
+    chosen = per_hardware(mtp, hws, "speculative")
+    return {k: speculation_switch(v, f"speculative.{k}") for k, v in chosen.items()}
 
 
 def spec_variants(model: ModelSpec, engine: EngineSpec, enabled: bool | str = True) -> list[spec.SpecConfig]:
