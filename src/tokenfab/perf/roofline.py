@@ -148,7 +148,10 @@ def forward_time(
     sampled=None,
     layers_only: bool = False,
 ):
-    """Time (s) of one step through all layers (all PP stages) for one attention-DP rank.
+    """Time (s) of one step through all layers (all PP stages) for one attention-DP rank. With pipeline parallelism
+    the arguments describe one micro-batch and the result is the round of pp such micro-batches in flight: each stage
+    holds 1/pp of the layers and runs pp micro-batches, and the last stage's lm_head, sampling and per-sequence work
+    run once per micro-batch (counted pp times).
 
     dec_seqs / dec_rows_per_seq / dec_ctx: running sequences in the step, token rows each (1 + draft tokens), and
         the context already in their KV cache.
@@ -317,7 +320,9 @@ def _forward_time(
     n_layers = float(model.num_layers)
     if not layers_only:
         rows = (Td + Sp) if sampled is None else np.asarray(sampled, dtype=float)
-        gemm("lm_head", model.vocab_size * h / tp, rows, bpp["lm_head"], 1.0)
+        # the last pipeline stage runs lm_head and sampling for each of the pp micro-batches of a round, so in a
+        # pipelined round (pp micro-batches of this size, GPipe-style steady state) they count pp times
+        gemm("lm_head", model.vocab_size * h / tp, rows, bpp["lm_head"], pp)
         # pipeline hand-offs between stages, and per-stage synchronisation
         pp_bw, _ = _group_link(pa, tp * pp)
         hand = np.where(pp > 1, (pp - 1.0) * comm.p2p_time_s(T * h * ACT_BYTES, pp_bw, alpha), 0.0)
@@ -326,7 +331,7 @@ def _forward_time(
             br["overhead"]
             + cal["step_overhead_ms"] * 1e-3
             + cal["pp_stage_overhead_us"] * 1e-6 * np.maximum(pp - 1.0, 0.0)
-            + cal["seq_overhead_us"] * 1e-6 * (Sd + Sp)
+            + cal["seq_overhead_us"] * 1e-6 * (Sd + Sp) * pp
         )
     br["overhead"] = br["overhead"] + cal["layer_overhead_us"] * 1e-6 * n_layers
     total = sum(br.values())
