@@ -271,7 +271,10 @@ class CalibrationProfile:
         erows = int((sup.get("engines", {}).get(engine) or {}).get("rows", 0))
         prow = int((sup.get("pairs", {}).get(f"{fam}|{engine}") or {}).get("rows", 0))
         srcs = tuple((sup.get("pairs", {}).get(f"{fam}|{engine}") or {}).get("sources", ()))
-        st = ProfileStatus(fam, engine, fstat, estat, frule, erule, rows=frows + erows, pair_rows=prow, sources=srcs)
+        # rows behind the parameters: the family's and the engine's, the pair's own counted once
+        st = ProfileStatus(
+            fam, engine, fstat, estat, frule, erule, rows=frows + erows - prow, pair_rows=prow, sources=srcs
+        )
         return PerfParams(**vals), st
 
     def params_for(self, hw, engine: str = "generic") -> PerfParams:

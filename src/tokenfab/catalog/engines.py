@@ -11,6 +11,13 @@ from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
 
 FEATURES = ("mtp", "eagle3", "dspark", "dp_attention", "disagg", "eplb", "wide_ep")
+# the closed vocabularies of engines.yaml (a typo is an error, not silently the default)
+CHOICES = {
+    "kv_memory_basis": ("total", "free"),
+    "kv_reservation": ("on_demand", "max_length"),
+    "allreduce": ("ring", "two_shot", "one_shot", "nvls"),
+    "w4_compute": ("fp4", "fp8", "bf16"),
+}
 NUMERIC = (
     "max_num_batched_tokens",
     "max_num_seqs",
@@ -107,6 +114,23 @@ def _get_engine(k: str) -> EngineSpec:
         v = vals[name]
         if not isinstance(v, int | float) or isinstance(v, bool) or not v > 0:
             raise TokenfabError("must be a positive number", field=f"engines.{k}.{name}", got=v)
+    if not vals["kv_memory_fraction"] <= 1.0:
+        raise TokenfabError(
+            "a memory fraction is at most 1",
+            field=f"engines.{k}.kv_memory_fraction",
+            expected="(0, 1]",
+            got=vals["kv_memory_fraction"],
+        )
+    for name, allowed in CHOICES.items():
+        got = vals[name]
+        items = got if name == "allreduce" else [got]
+        if name == "allreduce" and (not isinstance(got, list | tuple) or not got):
+            raise TokenfabError("a list of all-reduce algorithms", field=f"engines.{k}.{name}", got=got)
+        bad_v = [x for x in items if x not in allowed]
+        if bad_v:
+            raise TokenfabError(
+                f"unknown {name} value", field=f"engines.{k}.{name}", expected=", ".join(allowed), got=bad_v
+            )
     feats = tuple(e.get("features") or ())
     bad = [f for f in feats if f not in FEATURES]
     if bad:

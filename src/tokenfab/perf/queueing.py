@@ -2,8 +2,8 @@
 
 Why an analytic model (and which one). The serving model (serving.py) gives *mean* latencies of a configuration at a
 load. An SLA is a percentile (p90, p99). What spreads a request's TTFT is the wait for the prefill server: prefills
-of other requests queued ahead. A request's TPOT averages over its OSL - 1 decode steps, so its spread shrinks as
-1/sqrt(OSL) and we take the percentile of TPOT as its mean (documented in docs/search.md).
+of other requests queued ahead. TPOT percentiles come from the mix of decode-only and mixed (prefill-carrying)
+rounds and the spread of speculative acceptance (perf/scheduling.py tpot_quantile_s), not from this module.
 
 The prefill server is an M/D/c queue: Poisson arrivals at ``lam`` requests/s, ``c`` identical servers (DP ranks or
 prefill replicas), a deterministic service time ``service_s`` (a prefill of a fixed ISL takes a fixed time;

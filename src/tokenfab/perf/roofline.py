@@ -192,7 +192,8 @@ def _forward_time(
     T_mean = Td + P  # GEMM rows of a typical attention-DP rank
     # attention-DP ranks wait for the busiest one: requests land on ranks like balls in bins (Raab & Steger 1998),
     # so the busiest rank holds about m + sqrt(2 m ln DP) of a mean m sequences (perf/moe.py load_imbalance form)
-    f_dp = moe.load_imbalance(np.maximum(Sd, 1.0) * dp, 1.0, dp, 0.0)
+    # (MoE only: the expert layer synchronises the attention-DP ranks; a dense model's DP replicas run independently)
+    f_dp = moe.load_imbalance(np.maximum(Sd, 1.0) * dp, 1.0, dp, 0.0) if model.is_moe else 1.0
     Sd = Sd * f_dp
     Td = Td * f_dp
     T = Td + P  # GEMM rows of the busiest rank

@@ -52,7 +52,7 @@ from tokenfab.perf.memory import (
 from tokenfab.perf.points import PointArrays, point_arrays
 from tokenfab.perf.roofline import bound_label, forward_time
 
-ITERATIONS = 6  # secant steps of the steady state (perf/scheduling.py solve_monotone)
+ITERATIONS = 6  # regula-falsi (Illinois) steps of the steady state (perf/scheduling.py solve_monotone)
 PERCENTILES = (0.5, 0.9, 0.99)
 BISECTIONS = 22  # inner solve of the closed loop's throughput (2^-22 of its bracket)
 
@@ -176,10 +176,13 @@ def serve(
         # percentiles
         qp = Q.mdc_params(np.where(decode_only, 0.0, X), np.maximum(t["s"], 1e-9), 1)
         ttft_q = {}
+        # a TTFT quantile lies between the request's own prefill after half a round and, in a closed loop, every
+        # running request's prefill ahead of it
+        floor = 0.5 * mean_round + t["s"] + front
+        ceiling = np.where(open_loop, np.inf, 0.5 * mean_round + running * t["s"] + w_slot + front)
         for q in PERCENTILES:
             v = Q.ttft_quantile_ms(q, ttft * 1e3, params=qp) / 1e3
-            ceiling = np.where(open_loop, np.inf, 0.5 * mean_round + running * t["s"] + w_slot + front)
-            ttft_q[q] = np.where(decode_only, 0.0, np.clip(v, 0.5 * mean_round + t["s"] + front, ceiling))
+            ttft_q[q] = np.where(decode_only, 0.0, np.clip(v, floor, ceiling))
         tpot_q = {q: sch.tpot_quantile_s(q, t["t_d"], t["t_m"], share, acc, acc_var, osl, mixed) for q in PERCENTILES}
         itl_mean, itl_median = sch.itl_stats_s(t["t_d"], t["t_m"], share, U_c, mixed)
         # prefill's share of the GPU time: the extra time of mixed rounds, or the prefill rounds themselves
@@ -240,6 +243,8 @@ def serve(
         "breakdown_ms": {kk: np.broadcast_to(v, shape) * 1e3 for kk, v in t["breakdown"].items()},
         "gpus": gpus,
         "mean_round_ms": mean_round * 1e3,
+        "ttft_floor_ms": np.where(decode_only, 0.0, floor * 1e3),
+        "ttft_ceiling_ms": np.where(decode_only, 0.0, ceiling * 1e3),
         "queue_lambda_per_rank": np.where(decode_only, 0.0, X),
         "queue_service_s": t["s"],
     }
@@ -255,7 +260,7 @@ def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
     round times ``t`` (perf/scheduling.py). Closed loop: X solves X (R(X) + Z(X)) = C (the cycle's Little's law) by
     bisection, with R from Schweitzer's MVA; open loop: X = lambda and an M/D/1 prefill queue. The formulas are those
     of perf/scheduling.py (rounds_per_s, closed_loop_response_s), written out here with their constants hoisted: the
-    bisection evaluates them ~26 times per point."""
+    bisection evaluates them BISECTIONS + 1 times per point."""
     s, td, tm = t["s"], np.maximum(t["t_d"], 1e-12), np.maximum(t["t_m"], 1e-12)
     n1 = np.maximum(osl - 1.0, 0.0)
     C = running
@@ -466,8 +471,8 @@ def serve_disagg(
             X = 0.5 * X + 0.5 * X_new
     util_p = X * s_p / np.maximum(servers, 1e-12)
     overloaded = open_loop & ((util_p >= 1.0) | (lam * Z > cap_d * 1.001))
-    t_kv = t_kv + pa_prefill.cal["disagg_overhead_ms"] * 1e-3 + pa_prefill.cal["ttft_overhead_ms"] * 1e-3
-    ttft = R + t_kv + td
+    hand_off = pa_prefill.cal["disagg_overhead_ms"] * 1e-3 + pa_prefill.cal["ttft_overhead_ms"] * 1e-3
+    ttft = R + t_kv + hand_off + td
     out_tps = np.where(fits, X * osl, 0.0)
     gpus = x * pa_prefill.tp * pa_prefill.pp * pa_prefill.dp + y * pa_decode.tp * pa_decode.pp * pa_decode.dp
     total = out_tps * (isl + osl) / osl
@@ -489,6 +494,7 @@ def serve_disagg(
         "decode_step_ms": td * 1e3,
         "prefill_ms": s_p * 1e3,
         "kv_transfer_ms": t_kv * 1e3,
+        "handoff_ms": hand_off * 1e3 + np.zeros_like(t_kv),
         "prefill_utilization": util_p,
         "itl_ms": td * 1e3,
         "itl_median_ms": td * 1e3,
@@ -559,7 +565,8 @@ class Estimate:
 
 
 DEFINITIONS = {
-    "ttft_ms": "mean time to first token: half a round + prefill queueing + the request's own prefill chunks (ms)",
+    "ttft_ms": "mean time to first token: half a round + prefill queueing and the request's own prefill chunks + the wait "
+    "for a KV slot beyond the cache (closed loop) + the engine's front-end overhead (ms)",
     "tpot_ms": "mean time per output token after the first, incl. prefill interleaved with decode (ms); "
     "1000/tpot = tokens/s per user",
     "latency_percentiles": "p50/p90/p99 of per-request TTFT (queue tail) and TPOT (mix of decode-only and mixed rounds)",
@@ -691,6 +698,11 @@ def estimate(
         allow_redundant_experts=eng.supports("eplb"),
     )
     warn_list = [auto_note] if auto_note else []
+    if m.is_moe and par.dp > 1 and not eng.supports("dp_attention"):
+        warn_list.append(
+            f"{eng.key} does not run attention data parallelism: DP={par.dp} is modelled as if it did "
+            "(use an engine with dp_attention, or DP=1)"
+        )
     experts_p, rest_p = prec.split_mixed(w)
     cf = prec.compute_format(rest_p, hw.peak_flops_per_s)
     if cf.warning:

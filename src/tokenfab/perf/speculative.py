@@ -158,7 +158,7 @@ def resolve(model, engine, method=None, draft_tokens=None, acceptance=None) -> S
             raise TokenfabError(
                 "an acceptance length was given without speculative decoding",
                 field="mtp_acceptance_length",
-                expected="also give a method (--mtp / --spec-method)",
+                expected="also give a method (--spec mtp|eagle3|dspark, or --mtp N for the model's MTP heads)",
                 got=acceptance,
             )
         return OFF
@@ -167,8 +167,8 @@ def resolve(model, engine, method=None, draft_tokens=None, acceptance=None) -> S
         m = default_method(model) or ""
         if not m:
             raise TokenfabError(
-                f"{model.key} has no MTP heads; speculative decoding needs a draft model (--spec-method eagle3 with "
-                "--mtp-acceptance-length)",
+                f"{model.key} has no MTP heads; speculative decoding needs a draft model (--spec eagle3 with "
+                "--mtp-acceptance)",
                 field="spec_method",
             )
     if m not in METHODS:
@@ -203,7 +203,7 @@ def resolve(model, engine, method=None, draft_tokens=None, acceptance=None) -> S
     pts, src, stand = published_points(model.key, m)
     if not pts:
         raise TokenfabError(
-            f"no published {m} acceptance figure for {model.key}: give --mtp-acceptance-length",
+            f"no published {m} acceptance figure for {model.key}: give --mtp-acceptance",
             field="mtp_acceptance_length",
         )
     return SpecConfig(m, k, acceptance_length(pts, k), src, stand, draft_layers=DRAFT_LAYERS[m])

@@ -11,7 +11,8 @@ of r in the nearest bucket with enough rows:
 2. a bucket with n rows is widened by sqrt(1 + MIN_ROWS / n) around its median (thin data: wider);
 3. a figure whose hardware family or engine profile is a prior uses the ``prior`` distribution instead: the errors of
    rows whose family or engine was held out of the fit entirely (what a profile without its own data achieves),
-   widened by PRIOR_WIDEN.
+   widened by PRIOR_WIDEN (with fewer than 5 such rows: the metric's global distribution widened 2 x PRIOR_WIDEN),
+   so a prior's band is never taken from a fitted bucket.
 
 The band is multiplicative on the point figure: [x exp(q10), x exp(q90)] (a latency's band is its own; tokens/s per
 user takes the inverse of TPOT's). Every rule above is stated in the JSON next to the band (``rule``).
@@ -111,6 +112,20 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
                 "rule": f"profile is a prior: errors of rows whose family or engine was held out of the fit, widened "
                 f"x{f:.2f}",
             }
+        # too few held-out-family rows to describe a prior: the metric's global errors, widened twice as much
+        g = (table.get("buckets") or {}).get(bucket_key(metric, "*", "*", "*", "*"))
+        if not g or not g.get("n"):
+            return None
+        f = 2.0 * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / g["n"])
+        lo, hi = _widen(g, f)
+        return {
+            "lo": math.exp(lo),
+            "hi": math.exp(hi),
+            "bucket": f"prior:{metric}:global",
+            "n": g["n"],
+            "rule": f"profile is a prior and too few held-out-family rows exist: the metric's global out-of-sample "
+            f"errors widened x{f:.2f}",
+        }
     buckets = table.get("buckets") or {}
     for key in (
         bucket_key(metric, family, engine, mclass, reg),

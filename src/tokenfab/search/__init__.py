@@ -5,31 +5,38 @@ The sweep (:func:`sweep`) enumerates, per hardware:
 - GPU counts per replica (:func:`gpu_ladder`): 1, 2, 4, ... within the scale-up domain plus the domain itself
   (1..8 for an 8-GPU NVLink node, 1..64 and 72 for an NVL72 rack), beyond the domain (2x, 4x ...) only when the
   weights need it; counts that cannot hold the weights are skipped. ``gpus=N`` fixes the count.
+- Engines (:func:`resolve_engines`): one per hardware (the vendor's default from engines.yaml, or ``engine=`` once or
+  per hardware); the engine's scheduler, KV policy, collectives, fitted parameters and features apply.
 - Parallel layouts (:func:`layouts`): TP divides the attention heads and stays within the scale-up domain, PP
-  divides the rest (PP <= layers and <= MAX_PP), attention-DP for MoE models (dense models replicate whole
-  deployments instead, except when the GPU count is fixed), EP = 1 or TP x DP where it divides the expert count.
+  divides the rest (PP <= layers and <= MAX_PP), attention-DP for MoE models where the engine runs it (dense models
+  replicate whole deployments instead, except when the GPU count is fixed), EP = 1 or TP x DP where it divides the
+  expert count or the engine balances redundant experts (EPLB), beyond one node only with the engine's wide EP.
 - Concurrency: a geometric ladder DP x 1, 2, 4, ... up to the KV-memory cap (serving.concurrency_cap), plus the cap.
-- Weight precisions (KV per precision.default_kv_precision) and MTP with 1-3 draft tokens for models that ship
-  MTP layers where the engine runs MTP (acceptance from data/speculative.yaml, perf/speculative.py).
-- Serving mode: aggregated (serving.serve) and disaggregated prefill/decode (:func:`prefill_pool` +
-  serving.serve for the decode pool, rate-matched; see below).
+- Weight precisions (KV per precision.default_kv_precision); a 4-bit float format only on chips with native FP4
+  (:func:`native_weights_for`). Speculative decoding (:func:`spec_variants`): off, and the model's MTP heads at 1-3
+  draft tokens where the engine runs MTP, with published acceptance (perf/speculative.py); every point is labelled
+  and ``mtp=`` switches it per hardware.
+- Serving mode: aggregated (serving.serve) and disaggregated prefill/decode (prefill candidates + serving.serve for
+  the decode pool, rate-matched; see below) where both engines run disaggregation.
 
 All (hardware, layout, concurrency) combinations of one (model, weights, ISL, OSL) are concatenated into one set of
 PointArrays, so each serving.serve call evaluates thousands of configurations at once; the roofline is never
-re-implemented here.
+re-implemented here. TPOT is read at the SLA percentile (serve's TPOT quantiles) and TTFT at the same percentile
+(queueing.py, with serve's bounds). Every point carries its calibration status and p10/p90 bands
+(perf/uncertainty.py).
 
 Disaggregated serving (DistServe, Zhong et al. OSDI 2024; metrics.md "throughput per GPU"): a prefill pool and a
-decode pool, each with its own layout.
-- Prefill replica throughput (requests/s) from roofline.forward_time on full chunks of MAX_BATCH_TOKENS, pipelined
-  over PP stages; its latency is one request's prefill pass.
-- Decode replica: serving.serve with the prompt's KV arriving from the prefill pool (prefix hit rate
-  (ISL - 1) / ISL: only the first generated token is ingested), so the decode pool does no prefill work.
-- Rate matching: for y decode replicas, x = ceil(y x decode rate / (rho x prefill rate)) prefill replicas, with
-  rho in DISAGG_PREFILL_UTILIZATIONS; y = 1..DISAGG_MAX_DECODE_REPLICAS is chosen to minimise GPUs per request/s.
-  The x:y unit is one "replica" of the deployment.
-- KV transfer = KV bytes of ISL tokens / (link bandwidth x comm efficiency x links), links = the prefill layout's
-  KV shards (each GPU sends its shard); scale-up if the whole unit fits in one scale-up domain, else scale-out.
-- TTFT = prefill queueing (M/D/c over the x x DP prefill ranks, queueing.py) + prefill latency + KV transfer.
+decode pool, each with its own layout, optionally on other hardware (``prefill_hardware``, each pool priced at its
+own TCO).
+- Prefill replica service time and latency from serving.prefill_service (the engine's token budget per round,
+  pipelined over PP stages).
+- Decode replica: serving.serve with ``decode_only`` (the prompt's KV arrives from the prefill pool).
+- Rate matching: for y decode replicas, x prefill replicas at a prefill utilization in DISAGG_PREFILL_UTILIZATIONS;
+  y = 1..DISAGG_MAX_DECODE_REPLICAS. The x:y unit is one "replica" of the deployment.
+- KV transfer (serving.kv_transfer_s) over the scale-up link if the whole unit fits in one scale-up domain, else
+  the scale-out NICs.
+- TTFT = prefill queueing (M/D/c over the prefill ranks, queueing.py) + prefill latency + KV transfer + the fitted
+  disaggregation hand-off and the prefill engine's front end + the decode replica's first round.
 - Per-GPU throughput divides by prefill + decode GPUs.
 
 Frontier: per hardware and serving mode, the Pareto-optimal points of total tokens/s per GPU against tokens/s per

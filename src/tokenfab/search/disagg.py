@@ -131,7 +131,8 @@ def _disagg_columns(
     same_hw = pre["hw"][pi] == lc["hw"][di]
     inside = same_hw & (unit_gpus <= pa_d.scaleup_domain)
     transfer_s = kv_transfer_s(m, kv, isl, pa_p, pa_d, same_domain=inside)
-    hand_off = (pa_p.cal["disagg_overhead_ms"] + pa_d.cal["ttft_overhead_ms"]) * 1e-3
+    # the request enters at the prefill pool's front end (as in perf.serving.serve_disagg, which the fit uses)
+    hand_off = (pa_p.cal["disagg_overhead_ms"] + pa_p.cal["ttft_overhead_ms"]) * 1e-3
     first_round = np.asarray(r["decode_step_ms"], dtype=float)[di] / 1e3
     ttft = (wq + pre["latency_s"][pi] + transfer_s + hand_off + first_round) * 1e3
     tpot = np.asarray(r["tpot_ms"], dtype=float)[di]
@@ -178,6 +179,8 @@ def _disagg_columns(
         "p_util": util,
         "p_latency_ms": pre["latency_s"][pi] * 1e3,
         "kv_transfer_ms": transfer_s * 1e3,
+        "ttft_floor_ms": np.full(n, np.nan),
+        "ttft_ceiling_ms": np.full(n, np.nan),
         "kv_scaleup": inside.astype(float),
         "d_concurrency": np.asarray(r["concurrency"], dtype=float)[di],
         "batch_per_rank": np.asarray(r["concurrency"], dtype=float)[di] / lc["dp"][di],

@@ -407,6 +407,13 @@ def _finish_queueing(cols: dict, osl: int, sla: SLA) -> None:
     params = Q.mdc_params(cols["q_lam"], cols["q_service_s"], cols["q_servers"])
     mean = cols["ttft_mean_ms"]
     cols["ttft_ms"] = Q.ttft_quantile_ms(q, mean, params=params) if q is not None else mean.copy()
+    if q is not None and "ttft_floor_ms" in cols:
+        # the same bounds serve() puts on its quantiles (NaN where none apply: disaggregated units)
+        lo = np.nan_to_num(cols["ttft_floor_ms"], nan=0.0)
+        hi = np.nan_to_num(cols["ttft_ceiling_ms"], nan=np.inf)
+        cols["ttft_ms"] = np.where(
+            np.isfinite(cols["ttft_ms"]), np.clip(cols["ttft_ms"], lo, np.maximum(hi, lo)), cols["ttft_ms"]
+        )
     cols["e2el_ms"] = cols["ttft_ms"] + (osl - 1.0) * cols["tpot_ms"]
     cols["prefill_queue_utilization"] = params.utilization
     att = Q.slo_attainment(
@@ -493,6 +500,14 @@ def sweep(
     dec_idx = list(range(len(dec_hws)))
     pre_idx = [hws.index(next(h for h in hws if h.key == p.key)) for p in pre_hws] if pre_hws else dec_idx
     pairs = {d: (pre_idx if pre_hws else [d]) for d in dec_idx}
+    # disaggregated serving only where both pools' engines run it (engines.yaml features: disagg)
+    no_disagg = [hws[d].key for d in dec_idx if not engines[d].supports("disagg")]
+    pairs = {
+        d: ([p for p in ps if engines[p].supports("disagg")] if engines[d].supports("disagg") else [])
+        for d, ps in pairs.items()
+    }
+    if "disagg" in modes and no_disagg:
+        warns.append(f"{', '.join(no_disagg)}: the engine does not run disaggregated serving; aggregated points only")
 
     # ---- precisions per hardware (FP4 only where the chip computes it natively)
     ws_hw: list[list[str]] = []
@@ -710,6 +725,8 @@ def _agg_columns(r: dict, lc: dict, conc, wi: int, sv: dict, sla: SLA) -> dict:
         "q_lam": np.where(svc > 0, lam, 0.0),
         "q_service_s": np.where(svc > 0, svc, 1.0),
         "q_servers": np.ones(n),
+        "ttft_floor_ms": np.asarray(r["ttft_floor_ms"], dtype=float),
+        "ttft_ceiling_ms": np.asarray(r["ttft_ceiling_ms"], dtype=float),
         "batch_per_rank": np.asarray(r["concurrency"], dtype=float) / np.maximum(lc["dp"], 1.0),
         "p_hw": np.asarray(lc["hw"]),
     }

@@ -242,7 +242,8 @@ def layouts(
     stage per layer on SRAM chips). Dense models replicate whole deployments (DP = 1) unless the GPU count is fixed.
     MoE models may run attention data-parallel (DP > 1) where the engine supports it; their experts are split by
     tensor parallelism (EP = 1) or by expert parallelism over the TP x DP chips of a stage, which must divide the
-    expert count unless the engine balances redundant experts (EPLB): then each rank holds ceil(E / EP) slots."""
+    expert count unless the engine balances redundant experts (EPLB): then each rank holds ceil(E / EP) slots, and
+    may span more than one node only where the engine runs wide EP (engines.yaml features)."""
     eng = get_engine(engine) if engine is not None else get_engine("generic")
     sram = hw.kind == "sram"
     dom = int(hw.scaleup_domain_size)
@@ -268,7 +269,14 @@ def layouts(
                     continue
                 group = tp * dp
                 eps = [1]
-                if group > 1 and (model.max_experts % group == 0 or redundant) and group <= model.max_experts:
+                # EP beyond one node (wide EP across a rack-scale domain) only where the engine runs it
+                wide_ok = group <= hw.chips_per_node or eng.supports("wide_ep")
+                if (
+                    group > 1
+                    and (model.max_experts % group == 0 or redundant)
+                    and group <= model.max_experts
+                    and wide_ok
+                ):
                     eps.append(group)
             else:
                 eps = [1]
