@@ -340,6 +340,24 @@ def _forward_time(
     return total, br, bounds
 
 
+def lm_head_time_s(model: ModelSpec, weights: str, pa: PointArrays, rows) -> np.ndarray:
+    """Time (s) of the lm_head GEMM on ``rows`` token rows in a round, as forward_time counts it (pp times, once per
+    micro-batch on the last stage), without the rest of the step."""
+    cal = pa.cal
+    params = model.vocab_size * float(model.hidden_size) / pa.tp
+    rows = np.asarray(rows, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t, _, _ = op_time_s(
+            2.0 * rows * params,
+            params * _bytes_per_param(model, weights)["lm_head"],
+            pa.peak_flops_per_s,
+            pa.bandwidth_bytes_per_s,
+            gemm_compute_efficiency(rows, cal["gemm_efficiency"], cal["gemm_tokens_half"]),
+            cal["memory_efficiency"],
+        )
+    return t * pa.pp
+
+
 def bound_label(bounds: dict) -> np.ndarray:
     """Which of compute / memory / communication / overhead dominates (per element)."""
     shape = np.broadcast(*[np.asarray(bounds[x]) for x in BOUND_KEYS]).shape
