@@ -109,7 +109,7 @@ def sla_text(sla: dict) -> str:
 
 def table(title: str, columns, left=()):
     """A Rich table with the given columns (right-aligned unless named in ``left``)."""
-    from rich.table import Table
+    from tokenfab.cli.common import Table
 
     t = Table(title=title, title_justify="left")
     for c in columns:
@@ -127,7 +127,8 @@ def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=
     ``drop`` with no value in any row ("-" or empty) goes first. Numeric cells never wrap; the ``wrap`` columns
     (layouts, notes) fold onto several lines instead of being cut."""
     from rich import box
-    from rich.table import Table
+
+    from tokenfab.cli.common import Table
 
     short = short or {}
 
@@ -164,10 +165,12 @@ def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=
 
 def print_footer(console, d: dict, *, rate_key: str | None = None) -> None:
     """Skipped hardware, warnings and the evaluation count/time of a result dict."""
+    from tokenfab.cli.common import lit
+
     for hw, why in d.get("skipped", {}).items():
-        console.print(f"[yellow]skipped {hw}:[/] {why}", highlight=False)
+        console.print(lit(f"skipped {hw}:", "yellow") + " " + lit(why), highlight=False)
     for w in d.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     rate = d.get(rate_key) if rate_key else None
     console.print(
         f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"

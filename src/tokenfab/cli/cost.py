@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from tokenfab.cli.common import console, print_json
+from tokenfab.cli.common import Table, console, esc, print_json
 from tokenfab.cli.tco import (
     CapexOpt,
     ColoOpt,
@@ -103,12 +102,12 @@ def _render(payload: tuple[CostResult, TcoResult]) -> None:
         f"{t.usd_per_gpu_hour:,.4f} USD per busy GPU-hour ({t.method} model, preset {t.preset}"
         f"{'' if not any(n.startswith('no preset given') for n in t.notes) else ', the default: no --preset given'})"
     )
-    console.print(f"[bold]{t.hardware_key}[/]  priced at {basis}", highlight=False)
+    console.print(f"[bold]{esc(t.hardware_key)}[/]  priced at {esc(basis)}", highlight=False)
     if src:
         console.print(f"  price source: {src}", style="dim", highlight=False, markup=False)
     elif t.method == "owned":
         console.print(
-            f"  owned-cost breakdown (USD/busy GPU-h): " + ", ".join(f"{k} {v:.4f}" for k, v in t.breakdown.items()),
+            "  owned-cost breakdown (USD/busy GPU-h): " + ", ".join(f"{k} {v:.4f}" for k, v in t.breakdown.items()),
             style="dim",
             highlight=False,
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
-from tokenfab.cli.common import console, emit
+from tokenfab.cli.common import Table, console, emit, lit
+from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.serving import estimate as estimate_fn
 
 
@@ -16,14 +16,18 @@ def _render(e) -> None:
         # a configuration that does not fit has no latency to show: say so first, with by how much, and stop there
         for w in e.warnings:
             console.print(
-                f"[bold red]{'does not fit' if w.startswith('does not fit') else 'warning'}:[/] "
-                f"{w.removeprefix('does not fit: ')}",
+                lit(f"{'does not fit' if w.startswith('does not fit') else 'warning'}:", "bold red")
+                + " "
+                + lit(w.removeprefix("does not fit: ")),
                 highlight=False,
                 soft_wrap=True,
             )
         console.print(
-            f"[dim]{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
-            f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.[/]"
+            lit(
+                f"{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
+                f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.",
+                "dim",
+            )
         )
         return
     t = Table(
@@ -57,10 +61,13 @@ def _render(e) -> None:
             b.add_row(k, f"{v:.3f}", f"{v / tot * 100:.0f}%")
     console.print(b)
     for w in e.warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(
-        "[dim]TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
-        "GiB = 2^30 bytes.[/]"
+        lit(
+            "TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
+            "GiB = 2^30 bytes.",
+            "dim",
+        )
     )
 
 
@@ -84,12 +91,16 @@ def register(app: typer.Typer) -> None:
         ),
         isl: int = typer.Option(1024, "--isl", help="input tokens per request"),
         osl: int = typer.Option(1024, "--osl", help="output tokens per request"),
-        concurrency: str = typer.Option(
-            "max", "--concurrency", help="concurrent requests, or 'max' (largest that fits)"
+        concurrency: Optional[str] = typer.Option(
+            None, "--concurrency", help="concurrent requests, or 'max' (largest that fits; the default)"
         ),
-        rate: Optional[float] = typer.Option(None, "--rate", help="open loop: requests/s instead of a concurrency"),
+        rate: Optional[float] = typer.Option(
+            None, "--rate", help="open loop: requests/s instead of a concurrency (not with --concurrency)"
+        ),
         mtp: int = typer.Option(0, "--mtp", help="speculative / MTP draft tokens per step"),
-        mtp_acceptance: float = typer.Option(1.0, "--mtp-acceptance", help="mean tokens accepted per step (1..1+mtp)"),
+        mtp_acceptance: Optional[float] = typer.Option(
+            None, "--mtp-acceptance", help="mean tokens accepted per step (1..1+mtp; needs --mtp)"
+        ),
         prefix_hit: float = typer.Option(0.0, "--prefix-hit", help="prefix-cache hit rate in [0, 1)"),
         calibration: Optional[str] = typer.Option(
             None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"
@@ -118,4 +129,8 @@ def register(app: typer.Typer) -> None:
             calibration=calibration,
             hardware_files=hardware_file,
         )
+        if e.overloaded:
+            # an open-loop rate the deployment cannot sustain has no steady state (the queue, and TTFT, grow
+            # without bound): an error naming the rate, not a table with an infinite TTFT
+            raise TokenfabError(e.overload_message, field="rate_rps", hint="lower --rate, or add GPUs (--gpus / --dp)")
         emit(e, as_json, _render)

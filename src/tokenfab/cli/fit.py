@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
-from tokenfab.cli.common import console, emit
+from tokenfab.cli.common import Table, console, emit, lit
 from tokenfab.perf.memory import fit as fit_fn
 
 
 def _render(r) -> None:
     t = Table(
-        title=f"{r.model} on {r.hardware} ({r.weights_precision} weights, {r.kv_precision} KV) - "
-        f"{r.users} users x {r.context_tokens} tokens",
+        title=lit(
+            f"{r.model} on {r.hardware} ({r.weights_precision} weights, {r.kv_precision} KV) - "
+            f"{r.users} users x {r.context_tokens} tokens"
+        ),
         title_justify="left",
     )
     t.add_column("quantity")
@@ -59,11 +60,11 @@ def _render(r) -> None:
     t.add_row("nodes needed", f"{r.nodes_needed}", f"{r.chips_per_node} chips per node")
     t.add_row("racks needed", f"{r.racks_needed} ({r.racks_needed_exact:.2f})", f"{r.chips_per_rack} chips per rack")
     console.print(t)
-    console.print(("[green]" if r.fits else "[bold red]") + r.message + "[/]")
-    console.print(f"[dim]{r.units_note}[/]")
+    console.print(lit(r.message, "green" if r.fits else "bold red"))
+    console.print(lit(r.units_note, "dim"))
     for k, v in r.sources.items():
         if v:
-            console.print(f"[dim]- {k.replace('_', ' ')}: {v}[/]", highlight=False)
+            console.print(lit(f"- {k.replace('_', ' ')}: {v}", "dim"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,8 @@ import typer
 
 from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli._search_opts import table
-from tokenfab.cli.common import console, err_console, print_json, split_csv, to_jsonable
+from tokenfab.cli.common import console, err_console, esc, lit, print_json, split_csv, to_jsonable
+from tokenfab.core.errors import safe_text
 from tokenfab.planning import plan as planning
 from tokenfab.planning.scenario import load_scenario
 
@@ -30,18 +31,20 @@ def progress_bar(enabled: bool, description: str = "planning"):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("[bold]{task.description}"),  # a fixed description; the label is user text: no markup
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[label]}"),
+        TextColumn("{task.fields[label]}", markup=False),
         console=err_console,
         transient=True,
     ) as p:
         task = p.add_task(description, total=1, label="")
 
         def cb(done: int, total: int, label: str) -> None:
-            p.update(task, completed=done, total=max(total, 1), label=label[:60])
+            p.update(
+                task, completed=done, total=max(total, 1), label=safe_text(label, max_chars=60, keep_newlines=False)
+            )
 
         yield cb
 
@@ -135,7 +138,7 @@ def fitted_table(
     for r in rows:
         t.add_row(*[r[j] for j in keep])
     if dropped:
-        t.caption = (
+        t.caption = lit(
             f"left out at {width} columns: {', '.join(reversed(dropped))} "
             "(a wider terminal, --json or --csv shows them)"
         )
@@ -147,7 +150,7 @@ def render(res: planning.PlanResult, d: dict) -> None:
     sc = d["scenario"]
     dem = d["demand"]
     console.print(
-        f"[bold]{sc['name']}[/] - model {sc['model']} ({sc['precision']['text']}) - "
+        f"[bold]{esc(sc['name'])}[/] - model {esc(sc['model'])} ({esc(sc['precision']['text'])}) - "
         f"{sc['months_planned']} months - peak-to-average {dem['peak_to_average']:.2f}",
         highlight=False,
     )
@@ -334,11 +337,13 @@ def render(res: planning.PlanResult, d: dict) -> None:
         )
     for h in d["hardware"]:
         if not h["feasible"]:
-            console.print(f"[yellow]{h['hardware']} cannot serve the plan:[/] {h['reason']}", highlight=False)
+            console.print(
+                lit(f"{h['hardware']} cannot serve the plan:", "yellow") + " " + lit(h["reason"]), highlight=False
+            )
     for s in d["summary"].get("sentences", []):
-        console.print(s, highlight=False)
+        console.print(lit(s), highlight=False)
     for w in d["warnings"]:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(
         f"[dim]planned in {d['elapsed_s']:.2f} s; definitions: tokenfab plan --json | .definitions; docs/demand.md[/]",
         highlight=False,
@@ -364,4 +369,4 @@ def register(app: typer.Typer) -> None:
         else:
             render(res, d)
             if csv_path is not None:
-                console.print(f"wrote {csv_path}", highlight=False)
+                console.print(lit(f"wrote {csv_path}"), highlight=False)

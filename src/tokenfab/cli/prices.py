@@ -3,13 +3,11 @@ comparable open model, with the implied gross margin (a thin layer over tokenfab
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from tokenfab.cli.common import console, emit, split_csv
+from tokenfab.cli.common import Table, console, emit, esc, lit, split_csv
 from tokenfab.cli.tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
 from tokenfab.market import pricing
 from tokenfab.market.pricing import PriceCheckResult
@@ -35,12 +33,12 @@ def _style(verdict: Optional[str]) -> str:
 
 def render_prices(r: PriceCheckResult) -> None:
     d = r.to_dict()
-    head = f"[bold]{escape(d['model'])}[/]"
+    head = f"[bold]{esc(d['model'])}[/]"
     if d["kind"] == "closed":
-        head += f" (closed) compared with the open stand-in [bold]{escape(d['modeled_model'])}[/]"
+        head += f" (closed) compared with the open stand-in [bold]{esc(d['modeled_model'])}[/]"
     elif d["modeled_model"] != d["priced_model"]:
-        head += f" compared with [bold]{escape(d['modeled_model'])}[/]"
-    console.print(head + f"  ISL {d['isl']} / OSL {d['osl']}  preset {escape(d['preset'])}")
+        head += f" compared with [bold]{esc(d['modeled_model'])}[/]"
+    console.print(head + f"  ISL {d['isl']} / OSL {d['osl']}  preset {esc(d['preset'])}")
     if d.get("stand_in_rationale"):
         console.print(f"stand-in: {d['stand_in_rationale']}", style="dim", markup=False, highlight=False)
 
@@ -51,12 +49,12 @@ def render_prices(r: PriceCheckResult) -> None:
         flags = [x for x in ("tiered: base tier" if pr.tiered else "", "deprecated" if pr.deprecated else "") if x]
         p.add_row(
             pr.provider,
-            escape(pr.model_id),
+            pr.model_id,
             pr.match,
             _usd(pr.input_usd_per_mtok),
             _usd(pr.cached_input_usd_per_mtok),
             _usd(pr.output_usd_per_mtok),
-            escape("; ".join(flags + ([pr.note] if pr.note else []))),
+            "; ".join(flags + ([pr.note] if pr.note else [])),
         )
     console.print(p)
 
@@ -73,7 +71,7 @@ def render_prices(r: PriceCheckResult) -> None:
                 t,
                 f"{pt['tokens_per_s_per_user']:.1f}",
                 f"{pt['total_tokens_per_s_per_gpu']:,.0f}",
-                escape(f"{pt['mode']} {pt['layout']}"),
+                f"{pt['mode']} {pt['layout']}",
                 _usd(pt["usd_per_gpu_hour"]),
                 _usd(pt["usd_per_mtok_total"]),
             )
@@ -109,7 +107,7 @@ def render_prices(r: PriceCheckResult) -> None:
             _usd(w["cost_usd_per_mtok"]),
             _usd(w["margin_usd_per_mtok"]),
             _pct(w["margin_pct"]),
-            f"[{_style(v)}]{escape(text)}[/]" if v else "-",
+            lit(text, _style(v)) if v else "-",
         )
 
         def cell(kind):

@@ -29,7 +29,7 @@ from tokenfab.cli._search_opts import (
     mtp_text,
 )
 from tokenfab.cli._search_opts import fmt as _f
-from tokenfab.cli.common import console, print_json
+from tokenfab.cli.common import console, esc, print_json
 from tokenfab.core.errors import TokenfabError
 from tokenfab.planning import fleet
 from tokenfab.search import layout_text
@@ -65,9 +65,9 @@ def _render_fleet(d: dict) -> None:
     dem = d["demand"]
     pct = d["sla"]["percentile"]
     console.print(
-        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - demand "
+        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - demand "
         f"{dem['requests_per_s']:,.3f} requests/s ({dem['tokens_per_s']:,.0f} tokens/s, "
-        f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {O.sla_text(d['sla'])}",
+        f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {esc(O.sla_text(d['sla']))}",
         highlight=False,
     )
     wcols, wcell = _weights_cols(d)
@@ -145,8 +145,8 @@ def _render_budget(d: dict) -> None:
         f"{b['power_mw']:g} MW all-in" if "power_mw" in b else f"{b['racks']} rack" + ("s" if b["racks"] != 1 else "")
     )
     console.print(
-        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - budget {btxt} - "
-        f"SLA: {O.sla_text(d['sla'])}",
+        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - budget "
+        f"{btxt} - SLA: {esc(O.sla_text(d['sla']))}",
         highlight=False,
     )
     wcols, wcell = _weights_cols(d)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from tokenfab.cli.common import console
+from tokenfab.cli.common import console, lit
 from tokenfab.cli.plan import HardwareListOpt, MonthsOpt, ScenarioArg, run_plan
 from tokenfab.render.report import check_output_path, write_report
 
@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
         p = write_report(res, output, swing_pct=swing_pct)
         best = res.best
         console.print(
-            f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
-            + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA"),
+            lit(
+                f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
+                + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA")
+            ),
             highlight=False,
         )

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from tokenfab import search as search
-from tokenfab.cli.common import console, emit
+from tokenfab.cli.common import Table, console, emit, esc, lit
 from tokenfab.cli.tco import (
     CapexOpt,
     ColoOpt,
@@ -49,7 +47,7 @@ def render(payload: dict) -> None:
     t = payload["tornado"]
     op = payload.get("operating_point")
     head = (
-        f"[bold]{escape(t['hardware'])}[/]  preset [bold]{escape(str(t['preset']))}[/] ({t['method']} model)  "
+        f"[bold]{esc(t['hardware'])}[/]  preset [bold]{esc(str(t['preset']))}[/] ({t['method']} model)  "
         f"throughput {t['tokens_per_s_per_gpu']:,.0f} tok/s/GPU  base [bold]${t['base_usd_per_mtok']:.4f}[/] per M "
         f"tokens (${t['base_usd_per_gpu_hour']:.3f} per busy GPU-hour)"
     )
@@ -69,15 +67,15 @@ def render(payload: dict) -> None:
         tb.add_column(col, overflow="fold", justify="left" if col in ("input", "unit", "clipped") else "right")
     for b in t["bars"]:
         tb.add_row(
-            escape(b["input"]),
-            escape(b["unit"]),
+            b["input"],
+            b["unit"],
             _v(b["base_value"]),
             _v(b["low_value"]),
             _v(b["high_value"]),
             f"{b['usd_per_mtok_low']:.4f}",
             f"{b['usd_per_mtok_high']:.4f}",
             f"{b['swing_usd_per_mtok']:.4f}",
-            escape(b["clipped"] or ""),
+            b["clipped"] or "",
         )
     console.print(tb)
     mc = payload.get("monte_carlo")
@@ -101,14 +99,14 @@ def render(payload: dict) -> None:
         for col in ("input", "distribution", "rationale"):
             d.add_column(col, overflow="fold")
         for k, v in mc["distributions"].items():
-            d.add_row(escape(k), escape(v["description"]), escape(v["rationale"]))
+            d.add_row(k, v["description"], v["rationale"])
         console.print(d)
         for n in mc["notes"]:
             console.print(f"- {n}", style="dim", markup=False, highlight=False)
     for n in t["notes"]:
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
     if payload.get("plot"):
-        console.print(f"chart written to {payload['plot']}", highlight=False)
+        console.print(lit(f"chart written to {payload['plot']}"), highlight=False)
 
 
 def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, path) -> Path:

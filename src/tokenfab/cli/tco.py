@@ -8,10 +8,8 @@ from __future__ import annotations
 from typing import Annotated, List, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from tokenfab.cli.common import console, emit
+from tokenfab.cli.common import Table, console, emit, esc, lit
 from tokenfab.economics import tco as tco_mod
 from tokenfab.economics.tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS, TcoResult
 
@@ -139,7 +137,7 @@ def _value(x) -> str:
 
 
 def render_tco(r: TcoResult) -> None:
-    head = f"[bold]{escape(r.hardware_key)}[/]  preset [bold]{escape(str(r.preset))}[/]"
+    head = f"[bold]{esc(r.hardware_key)}[/]  preset [bold]{esc(str(r.preset))}[/]"
     if any(n.startswith("no preset given") for n in r.notes):
         head += f"  [dim](no --preset given: the default {DEFAULT_PRESET})[/]"
     console.print(head)
@@ -155,7 +153,9 @@ def render_tco(r: TcoResult) -> None:
     if r.method == "owned":
         for k, v in r.capital_split.items():
             t.add_row(f"  of capital: {k}", _money(v), _money(v * r.utilization), "")
-    t.add_row("[bold]total[/]", f"[bold]{_money(r.usd_per_gpu_hour)}[/]", _money(r.usd_per_gpu_hour_wallclock), "100%")
+    t.add_row(
+        lit("total", "bold"), lit(_money(r.usd_per_gpu_hour), "bold"), _money(r.usd_per_gpu_hour_wallclock), "100%"
+    )
     console.print(t)
     console.print(
         f"life spend {r.life_spend_usd_per_gpu:,.0f} USD per GPU over {r.life_years:g} years "
@@ -168,11 +168,11 @@ def render_tco(r: TcoResult) -> None:
     p = Table(title="Power per GPU")
     for col in ("quantity", "kW", "how"):
         p.add_column(col, overflow="fold")
-    p.add_row("IT (provisioned)", _value(r.kw_per_gpu_it), escape(r.sources.get("it_kw_per_gpu", "-").strip()))
+    p.add_row("IT (provisioned)", _value(r.kw_per_gpu_it), r.sources.get("it_kw_per_gpu", "-").strip())
     p.add_row(
         "all-in (facility)",
         _value(r.kw_per_gpu_all_in),
-        escape(r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {r.inputs.pue:g}"),
+        r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {r.inputs.pue:g}",
     )
     if r.avg_kw_per_gpu_it is not None:
         p.add_row("IT average at utilization", _value(r.avg_kw_per_gpu_it), "IT kW x (u + (1 - u) x idle fraction)")
