@@ -31,7 +31,8 @@ from tokenfab.catalog.calibration import PARAM_NAMES, CalibrationProfile, PerfPa
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes
 from tokenfab.core import units
-from tokenfab.core.errors import TokenfabError, require_int, require_positive, require_range
+from tokenfab.core.errors import TokenfabError, require_int
+from tokenfab.core.inputs import check_serving_request
 from tokenfab.perf.memory import (
     MAX_BATCH_TOKENS,
     RUNTIME_OVERHEAD_FRACTION,
@@ -349,9 +350,31 @@ class Estimate:
     prefix_hit_rate: float = 0.0
     warnings: list = field(default_factory=list)
     definitions: dict = field(default_factory=lambda: dict(DEFINITIONS))
+    max_sustainable_rate_rps: float | None = None  # set when an open-loop rate overloads the deployment
+
+    @property
+    def overloaded(self) -> bool:
+        return self.max_sustainable_rate_rps is not None
+
+    @property
+    def overload_message(self) -> str:
+        return next((w for w in self.warnings if w.startswith("overloaded")), "")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "overloaded": self.overloaded}
+
+
+def max_sustainable_rate_rps(closed_loop: dict, osl) -> float:
+    """The highest open-loop request rate a deployment sustains: its closed-loop maximum output throughput (serve()
+    at concurrency None, the KV-cache cap) divided by OSL."""
+    return float(np.asarray(closed_loop["output_tokens_per_s"], dtype=float).ravel()[0]) / float(osl)
+
+
+def overload_text(rate_rps, max_rps) -> str:
+    return (
+        f"overloaded at this rate ({float(rate_rps):,.4g} requests/s): the max sustainable rate is "
+        f"{max_rps:,.4g} requests/s (closed-loop maximum throughput / OSL); the queue and TTFT grow without bound"
+    )
 
 
 DEFINITIONS = {
@@ -417,26 +440,37 @@ def estimate(
     kv: str | None = None,
     isl: int = 1024,
     osl: int = 1024,
-    concurrency: int | str = "max",
+    concurrency: int | str | None = None,
     rate_rps: float | None = None,
     mtp_draft_tokens: int = 0,
-    mtp_acceptance_length: float = 1.0,
+    mtp_acceptance_length: float | None = None,
     prefix_hit_rate: float = 0.0,
     calibration=None,
     hardware_files=None,
 ) -> Estimate:
-    """TTFT, TPOT and throughput of ``model`` on ``gpus`` chips of ``hardware`` (Python API of `tokenfab estimate`)."""
+    """TTFT, TPOT and throughput of ``model`` on ``gpus`` chips of ``hardware`` (Python API of `tokenfab estimate`).
+    ``concurrency`` (a number, or ``'max'``/None: the largest that fits) or ``rate_rps`` (open loop), not both; an
+    open-loop rate the deployment cannot sustain returns ``overloaded=True`` with ``max_sustainable_rate_rps``."""
+    v = check_serving_request(
+        isl=isl,
+        osl=osl,
+        concurrency=concurrency,
+        rate_rps=rate_rps,
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        ep=ep,
+        mtp_draft_tokens=mtp_draft_tokens,
+        mtp_acceptance_length=mtp_acceptance_length,
+        prefix_hit_rate=prefix_hit_rate,
+    )
+    concurrency, mtp_draft_tokens, mtp_acceptance_length = (
+        v[k] for k in ("concurrency", "mtp_draft_tokens", "mtp_acceptance_length")
+    )
     m = get_model(model)
     hw = get_hardware(hardware, hardware_files)
     w, kvp = _validate_common(m, hw, isl, osl, weights, kv)
-    require_range("prefix_hit_rate", prefix_hit_rate, 0.0, 1.0, hi_open=True)
-    if mtp_draft_tokens:
-        require_int("mtp_draft_tokens", mtp_draft_tokens, minimum=0)
-        require_range("mtp_acceptance_length", mtp_acceptance_length, 1.0, 1.0 + mtp_draft_tokens)
-    if rate_rps is not None:
-        require_positive("rate_rps", rate_rps)
-    elif not isinstance(concurrency, str):
-        concurrency = require_int("concurrency", concurrency, minimum=1)
     auto_note = None
     if gpus is None and tp is None and pp is None and dp is None:
         # no layout given: the smallest usual layout whose memory holds the weights and the requested sequences
@@ -489,6 +523,22 @@ def estimate(
     g = lambda k: float(np.asarray(r[k]).ravel()[0])  # noqa: E731
     cap = g("concurrency_cap")
     fits = bool(np.asarray(r["fits"]).ravel()[0])
+    max_rps = None
+    if fits and rate_rps is not None and bool(np.asarray(r["overloaded"]).ravel()[0]):
+        closed = serve(
+            m,
+            w,
+            kvp,
+            pa,
+            isl=isl,
+            osl=osl,
+            concurrency=None,
+            mtp_draft_tokens=mtp_draft_tokens,
+            mtp_acceptance_length=mtp_acceptance_length,
+            prefix_hit_rate=prefix_hit_rate,
+        )
+        max_rps = max_sustainable_rate_rps(closed, osl)
+        warn_list.append(overload_text(rate_rps, max_rps))
     if not fits:
         need = (
             weight_bytes_per_gpu(m, w, par)
@@ -550,4 +600,5 @@ def estimate(
         mtp_acceptance_length=mtp_acceptance_length if mtp_draft_tokens else 1.0,
         prefix_hit_rate=prefix_hit_rate,
         warnings=warn_list,
+        max_sustainable_rate_rps=max_rps,
     )

@@ -37,8 +37,10 @@ import numpy as np
 
 from tokenfab import search as S
 from tokenfab.core import units
-from tokenfab.core.errors import TokenfabError, require_positive, require_range
+from tokenfab.core.errors import TokenfabError, require_range
+from tokenfab.core.inputs import check_input, check_inputs, check_rate_rps, check_sweep_request
 from tokenfab.economics import cost as costmod
+from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
 
 DEFINITIONS = {
@@ -75,10 +77,11 @@ def demand_rps(rate_rps=None, tokens_per_day=None, *, isl: int, osl: int) -> flo
             expected="--rate R or --tokens-per-day T",
             got={"rate_rps": rate_rps, "tokens_per_day": tokens_per_day},
         )
+    check_inputs(isl=isl, osl=osl)
     if rate_rps is not None:
-        return float(require_positive("rate_rps", rate_rps))
-    require_positive("tokens_per_day", tokens_per_day)
-    return float(tokens_per_day) / units.S_PER_DAY / float(isl + osl)
+        return check_input("rate_rps", rate_rps)
+    rate = check_input("tokens_per_day", tokens_per_day) / units.S_PER_DAY / float(isl + osl)
+    return check_rate_rps(rate, field="tokens_per_day", source=f"{float(tokens_per_day):,.4g} tokens/day")
 
 
 def demand_summary(rate_rps: float, *, isl: int, osl: int) -> dict:
@@ -547,6 +550,19 @@ def _prepare(
 ):
     """The sweep with costs attached, the SLA, and the mask of configurations meeting it at their own load; raises
     the binding-limit error when no configuration meets the SLA."""
+    check_sweep_request(
+        hardware=hardware_list,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        isl=isl,
+        osl=osl,
+        gpus=gpus,
+        ttft_max_ms=ttft_max_ms,
+        tpot_max_ms=tpot_max_ms,
+        e2el_max_ms=e2el_max_ms,
+        min_interactivity=min_interactivity,
+        prefix_hit_rate=prefix_hit_rate,
+    )
+    tcomod.check_price_and_preset(preset, usd_per_gpu_hour)
     sla = S.SLA.make(
         ttft_max_ms=ttft_max_ms,
         tpot_max_ms=tpot_max_ms,
@@ -833,11 +849,10 @@ def budget_report(
             got={"power_mw": power_mw, "racks": racks},
         )
     if power_mw is not None:
-        require_positive("power_mw", power_mw)
-        budget = {"power_mw": float(power_mw)}
+        budget = {"power_mw": check_input("power_mw", power_mw)}
     else:
-        racks = S.require_int("racks", racks, minimum=1)
-        budget = {"racks": int(racks)}
+        racks = check_input("racks", racks)
+        budget = {"racks": racks}
     sw, sla, ok = _prepare(
         model,
         hardware_list,

@@ -9,6 +9,7 @@ import numpy as np
 
 from tokenfab.catalog import precision as prec
 from tokenfab.core.errors import TokenfabError, require_positive
+from tokenfab.core.inputs import check_sweep_request
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.search.disagg import DISAGG_PREFILL_UTILIZATIONS
@@ -348,6 +349,21 @@ def frontier(
 
     Raises a TokenfabError naming the binding limit when no configuration meets the SLA."""
     t0 = time.perf_counter()
+    check_sweep_request(
+        hardware=hardware,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        isl=isl,
+        osl=osl,
+        gpus=gpus,
+        ttft_max_ms=ttft_max_ms,
+        tpot_max_ms=tpot_max_ms,
+        e2el_max_ms=e2el_max_ms,
+        min_interactivity=min_interactivity,
+        target_interactivity=target_interactivity,
+        goldilocks_interactivity=goldilocks_interactivity,
+        prefix_hit_rate=prefix_hit_rate,
+    )
+    tcomod.check_price_and_preset(preset, usd_per_gpu_hour)
     sla = SLA.make(
         ttft_max_ms=ttft_max_ms,
         tpot_max_ms=tpot_max_ms,
