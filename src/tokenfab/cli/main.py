@@ -21,8 +21,9 @@ from typer.core import TyperCommand, TyperGroup
 from tokenfab.cli.common import print_error
 from tokenfab.core import files
 from tokenfab.core.errors import TokenfabError
+from tokenfab.render.plots import HTML_EXTENSIONS, STATIC_EXTENSIONS
 
-PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".html", ".htm")  # tokenfab.render.plots: static (matplotlib) or Plotly
+PLOT_SUFFIXES = STATIC_EXTENSIONS + HTML_EXTENSIONS  # static (matplotlib) or Plotly charts
 
 # command -> {parameter: keyword arguments of tokenfab.core.files.check_output_path}, checked before any work
 OUTPUT_PATHS: dict[str, dict[str, dict]] = {
@@ -68,13 +69,13 @@ PARAM_OF: dict[str, dict[str, str]] = {
 def shown_name(command: str, params: dict, field: str | None) -> str | None:
     """The flag (``--rate``) a library error's ``field`` (``rate_rps``, ``calibration.default.x``) stands for in
     ``command``; fields that are no parameter of it (a scenario key path, a file) are kept."""
-    if not field:
+    if not field or any(ch in field for ch in " :/\\"):  # a file and a key path in it: named as it is
         return field
     m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", field)
     if not m:
         return field
     head, rest = m.group(), field[m.end() :]
-    if rest and rest[0] not in ".[:":
+    if rest and rest[0] not in ".[":
         return field
     name = PARAM_OF.get(command, {}).get(head) or PARAM_OF["*"].get(head, head)
     p = params.get(name)
@@ -82,7 +83,7 @@ def shown_name(command: str, params: dict, field: str | None) -> str | None:
         return field
     dashed = [o for o in getattr(p, "opts", ()) if o.startswith("-")]
     flag = next((o for o in dashed if o.startswith("--")), dashed[0]) if dashed else p.name
-    rest = rest.lstrip(".:").strip()
+    rest = rest.lstrip(".")
     return f"{flag}: {rest}" if rest else flag
 
 

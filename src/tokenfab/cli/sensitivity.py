@@ -30,7 +30,7 @@ from tokenfab.cli.tco import (
     WaccOpt,
     tco_overrides,
 )
-from tokenfab.core.errors import TokenfabError
+from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.economics import sensitivity as sens
 from tokenfab.render.plots import HTML_EXTENSIONS, _check_path
 
@@ -129,9 +129,7 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - optional dependency
-        raise TokenfabError(
-            "matplotlib is needed for static charts", field="plot", hint="pip install 'tokenfab[plot]'"
-        ) from None
+        raise TokenfabError("matplotlib is needed for static charts", field="plot", hint=install_hint("plot")) from None
     fig, axes = plt.subplots(1, len(figs), figsize=(7 * len(figs) + 2, 6), squeeze=False)
     ax = axes[0][0]
     bars = list(reversed(tornado.bars))

@@ -139,6 +139,27 @@ class CostResult:
         return d
 
 
+def check_total_throughput(total, tin, tout) -> None:
+    """A total given with input and output throughput must agree with them: equal to input + output (every GPU
+    serves both), or between them (disaggregated serving: total = all tokens / all GPUs is the mediant of input per
+    prefill GPU and output per decode GPU, so it lies between the two). Anything else contradicts them."""
+    total, tin, tout = np.broadcast_arrays(np.asarray(total, float), np.asarray(tin, float), np.asarray(tout, float))
+    rel = 1e-6
+    summed = np.abs(total - (tin + tout)) <= rel * (tin + tout)
+    between = (total >= np.minimum(tin, tout) * (1 - rel)) & (total <= np.maximum(tin, tout) * (1 + rel))
+    bad = ~(summed | between)
+    if np.any(bad):
+        i = np.flatnonzero(bad.ravel())[0]
+        t, a, b = total.ravel()[i], tin.ravel()[i], tout.ravel()[i]
+        raise TokenfabError(
+            f"the total contradicts input {a:g} + output {b:g} tokens/s per GPU",
+            field="total_tokens_per_s_per_gpu",
+            expected=f"{a + b:g} (input + output), or between {min(a, b):g} and {max(a, b):g} (disaggregated: all "
+            "tokens / all GPUs), or leave it out",
+            got=float(t),
+        )
+
+
 def compute_cost(
     usd_per_gpu_hour,
     *,
@@ -179,6 +200,7 @@ def compute_cost(
             )
         else:
             total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu")
+            check_total_throughput(total, tin, tout)
         split = "input-output"
         notes.append(
             "input and output $/M each charge the whole GPU-hour to that token kind (InferenceX); "

@@ -4,7 +4,8 @@ with the operating points, cost breakdown, tornado) and tables.
 
 plotly.js is inlined from the installed ``plotly`` package (``plotly.offline.get_plotlyjs()``): the file opens
 offline, with no CDN. Every piece of user text (scenario names, descriptions, feature names) is HTML-escaped; the
-chart data are embedded as JSON with ``</`` escaped.
+chart data are embedded as JSON with ``<``, ``>`` and ``&`` written as JSON unicode escapes (tokenfab.core.files.json_for_html:
+no value can close the script element, open a ``<!--`` comment or a nested ``<script``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tokenfab import __version__ as _version
-from tokenfab.core.errors import TokenfabError
+from tokenfab.core import files
+from tokenfab.core.errors import TokenfabError, install_hint
+from tokenfab.core.files import json_for_html
 from tokenfab.planning.plan import PlanResult
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -382,9 +385,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
     try:
         from plotly.offline import get_plotlyjs
     except ImportError:  # pragma: no cover - plotly is a dependency of the [plot] extra
-        raise TokenfabError(
-            "the HTML report needs plotly", field="report", hint='pip install "tokenfab[plot]" (or ".[all]")'
-        ) from None
+        raise TokenfabError("the HTML report needs plotly", field="report", hint=install_hint("plot")) from None
     d = _jsonable(res.to_dict())
     sm = d["summary"]
     sc = d["scenario"]
@@ -511,7 +512,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
             f"{tor['tokens_per_s_per_gpu']:,.0f} tokens/s per GPU, each input moved ±{swing_pct:g}% "
             f"alone (tokenfab.economics.sensitivity).</p>"
         )
-    fig_json = json.dumps(figs, allow_nan=False).replace("</", "<\\/")
+    fig_json = json_for_html(figs)  # <, > and & as \u escapes: no value can end the script or open a comment
     assumptions = d["assumptions"]
     a_rows = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in assumptions.items() if k != "tiers"]
     a_rows += [
@@ -615,17 +616,9 @@ for (const [id, fig] of Object.entries(FIGS)) {{
 
 
 def check_output_path(path) -> Path:
-    """The report's path, checked before any work: an .html file in an existing folder."""
-    p = Path(path)
-    if p.suffix.lower() not in (".html", ".htm"):
-        raise TokenfabError("the report is an HTML file", field="output", expected="a path ending in .html", got=str(p))
-    if p.parent and not p.parent.exists():
-        raise TokenfabError("folder not found", field="output", got=str(p.parent))
-    if p.is_dir():
-        raise TokenfabError(
-            "the output is a folder", field="output", expected="a file path ending in .html", got=str(p)
-        )
-    return p
+    """The report's path, checked before any work (tokenfab.core.files.check_output_path): an .html file in an
+    existing, writable folder."""
+    return files.check_output_path(path, field="output", suffixes=(".html", ".htm"), kind="an HTML file path")
 
 
 def write_report(res: PlanResult, path, **kw) -> Path:
