@@ -31,7 +31,16 @@ def same_json(obj) -> object:
 
 @pytest.fixture(scope="module")
 def client():
+    """The dashboard as served: library calls in worker processes."""
     with TestClient(create_app(), base_url=BASE) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def inproc():
+    """The dashboard with library calls on threads of this process: for tests that patch the library (a patch in
+    this process does not reach a worker process)."""
+    with TestClient(create_app(isolation="thread"), base_url=BASE) as c:
         yield c
 
 
@@ -104,7 +113,8 @@ def test_meta_lists_the_catalogs_and_the_features(client):
     assert m["limits"]["max_body_bytes"] == 1 << 20
 
 
-def test_a_missing_or_broken_plan_module_turns_off_only_the_plan_view(client, monkeypatch):
+def test_a_missing_or_broken_plan_module_turns_off_only_the_plan_view(inproc, monkeypatch):
+    client = inproc
     import importlib
 
     real = importlib.import_module
@@ -326,7 +336,8 @@ def test_library_errors_carry_expected_and_got(client):
     assert d["expected"] in d["error"]  # the message the page shows names what was expected
 
 
-def test_frontier_sweeps_over_the_layout_bound_are_refused(client, monkeypatch):
+def test_frontier_sweeps_over_the_layout_bound_are_refused(inproc, monkeypatch):
+    client = inproc
     if not features()["frontier"]["available"]:
         pytest.skip("tokenfab.search is not in this build")
     from tokenfab import search
@@ -424,7 +435,8 @@ def test_an_upload_just_under_the_limit_is_accepted():
         assert c.post("/api/bench?gpus=1&usd_per_gpu_hour=2", content=body * 8).status_code == 413
 
 
-def test_uploads_are_never_written_to_disk(client, monkeypatch, tmp_path):
+def test_uploads_are_never_written_to_disk(inproc, monkeypatch, tmp_path):
+    client = inproc
     import builtins
     import pathlib
 
@@ -477,7 +489,8 @@ def test_static_files_are_a_fixed_list(client, url):
         "C:\\config.json",
     ],
 )
-def test_model_paths_are_refused_before_the_library_reads_them(client, monkeypatch, model):
+def test_model_paths_are_refused_before_the_library_reads_them(inproc, monkeypatch, model):
+    client = inproc
     import tokenfab.catalog.models as models
 
     def no_read(*a, **k):
@@ -567,7 +580,8 @@ def test_hardware_is_a_catalog_key_only(client):
 
 
 # ------------------------------------------------------------------------------------------------- time limit, host
-def test_slow_work_hits_the_time_limit_and_the_server_stays_responsive(monkeypatch):
+def test_in_thread_mode_slow_work_hits_the_time_limit_but_keeps_its_thread(monkeypatch):
+    """isolation="thread" (tests that patch the library): the limit is answered, the thread cannot be stopped."""
     release = threading.Event()
 
     def slow_fit(*a, **k):
@@ -575,7 +589,7 @@ def test_slow_work_hits_the_time_limit_and_the_server_stays_responsive(monkeypat
         raise AssertionError("unreachable: released only at the end of the test")
 
     monkeypatch.setattr(memory, "fit", slow_fit)
-    with TestClient(create_app(time_limit_s=0.3, workers=1, max_pending=1), base_url=BASE) as c:
+    with TestClient(create_app(time_limit_s=0.3, workers=1, max_pending=1, isolation="thread"), base_url=BASE) as c:
         t0 = time.perf_counter()
         r = c.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm"})
         assert r.status_code == 504 and "0.3 s limit" in r.json()["error"]
@@ -583,9 +597,47 @@ def test_slow_work_hits_the_time_limit_and_the_server_stays_responsive(monkeypat
         t0 = time.perf_counter()
         assert c.get("/api/health").json()["ok"] is True  # the event loop still answers
         busy = c.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm"})
-        assert busy.status_code == 503 and "busy" in busy.json()["error"]  # the worker is still stuck
+        assert busy.status_code == 503 and "busy" in busy.json()["error"]  # the worker thread is still stuck
         assert time.perf_counter() - t0 < 1
         release.set()
+
+
+def test_a_worker_process_past_the_limit_is_stopped_and_replaced():
+    """The process pool (the default): a call past its limit kills its worker, so its CPU is free at once, and the
+    next call runs on a fresh worker (issue 14: two slow uploads held /api/fit for 338 s with threads)."""
+    import _slow
+
+    from tokenfab.ui.workers import CallFailed, CallTimeout, ProcessPool
+
+    pool = ProcessPool(workers=1, time_limit_s=1.0, max_pending=2)
+    try:
+        first = pool.call_blocking(_slow.pid)
+        t0 = time.perf_counter()
+        with pytest.raises(CallTimeout):
+            pool.call_blocking(_slow.spin, (60.0,))
+        assert time.perf_counter() - t0 < 30  # the limit (1 s) plus a kill, with room for a loaded machine
+        assert pool.killed == 1 and first not in pool.alive
+        assert pool.call_blocking(_slow.add, (2, 3)) == 5  # a fresh worker
+        assert pool.call_blocking(_slow.pid) != first
+        with pytest.raises(CallFailed, match="KeyError"):  # a bug in a call is reported, the worker survives
+            pool.call_blocking(_slow.fail)
+        with pytest.raises(ui_app.TokenfabError) as e:  # a user error keeps its field across the process boundary
+            pool.call_blocking(ui_app.model_key, ("no-such-model",))
+        assert e.value.field == "model" and e.value.suggestions is not None
+    finally:
+        pool.close()
+    assert not pool.alive
+
+
+def test_a_request_past_the_limit_answers_504_and_frees_its_worker():
+    with TestClient(create_app(time_limit_s=0.01, workers=1, max_pending=2), base_url=BASE) as c:
+        body = {"model": "deepseek-v3", "hardware": ["h100-sxm", "h200-sxm", "b200"], "mode": "both"}
+        r = c.post("/api/frontier", json=body)
+        assert r.status_code == 504 and "stopped" in r.json()["error"]
+        assert c.app.state.runner.pool.killed >= 1
+        assert c.get("/api/health").json()["ok"] is True
+        again = c.post("/api/frontier", json=body)  # not 503: the stopped worker was replaced
+        assert again.status_code == 504
 
 
 def test_requests_with_a_foreign_host_header_are_refused():
