@@ -876,7 +876,11 @@ def _load_json(path: Path, field: str = "model") -> dict:
 def load_config_path(path: str | Path, *, key: str | None = None) -> ModelSpec:
     """A config.json, or a folder holding one (and optionally hf_quant_config.json)."""
     p = Path(path)
-    if p.is_dir():
+    try:
+        is_dir = p.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system: the loader names the error
+        is_dir = False
+    if is_dir:
         cfgp = p / "config.json"
         if not cfgp.exists():
             raise TokenfabError("folder has no config.json", field="model", got=str(p))
@@ -938,7 +942,11 @@ def get_model(model: str | Path | ModelSpec) -> ModelSpec:
         if s.lower() in [a.lower() for a in v.get("aliases", [])] or s.lower() == str(v.get("hf_id", "")).lower():
             return _load_bundled(k)
     p = Path(s).expanduser()
-    if p.exists() or s.endswith(".json") or "/" in s and p.suffix:
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte: no such file
+        exists = False
+    if exists or s.endswith(".json") or "/" in s and p.suffix:
         return load_config_path(p)
     raise UnknownKeyError("model", s, idx.keys(), field="model")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import typer
 
@@ -43,6 +44,9 @@ def register(app: typer.Typer) -> None:
         """Serve the web dashboard (Fit, Estimate, Frontier, TCO, Plan, Bench) on http://HOST:PORT."""
         if not 0 < port < 65536:
             raise TokenfabError("not a TCP port", field="--port", expected="1..65535", got=port)
+        if not re.fullmatch(r"[A-Za-z0-9.:\-]{1,253}|\[[0-9A-Fa-f:.]+\]", host):
+            raise TokenfabError("not a host name or IP address", field="--host", expected="e.g. 127.0.0.1", got=host)
+        host = host.strip("[]")
         try:
             import uvicorn
 

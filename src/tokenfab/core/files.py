@@ -280,7 +280,9 @@ def parse_json(
         return json.loads(text, **kw)
     except json.JSONDecodeError as e:
         raise TokenfabError(
-            f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", field=field, expected=kind
+            f"{name or 'the file'} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+            field=field,
+            expected=kind,
         ) from None
     except RecursionError:
         raise TokenfabError("the JSON is nested too deeply", field=field, expected=kind) from None

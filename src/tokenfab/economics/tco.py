@@ -59,30 +59,30 @@ class TcoInputs(BaseModel):
     hardware_key: str
     preset: Optional[str] = None
     # a plain price per wall-clock GPU-hour (rental / InferenceX tier); when set it replaces the owned model
-    price_usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0)
+    price_usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0, le=1e4)
     utilization: float = Field(gt=0, le=1)  # busy fraction of wall-clock hours
     # capex: server (chip + its share of the system) per GPU, then adders
-    capex_usd_per_gpu: Optional[float] = Field(default=None, ge=0)
-    networking_capex_fraction: float = Field(default=0.0, ge=0)
-    networking_capex_usd_per_gpu: float = Field(default=0.0, ge=0)
-    installation_capex_fraction: float = Field(default=0.0, ge=0)
-    installation_capex_usd_per_gpu: float = Field(default=0.0, ge=0)
-    life_years: float = Field(default=5.0, gt=0)
+    capex_usd_per_gpu: Optional[float] = Field(default=None, ge=0, le=1e9)
+    networking_capex_fraction: float = Field(default=0.0, ge=0, le=100)
+    networking_capex_usd_per_gpu: float = Field(default=0.0, ge=0, le=1e9)
+    installation_capex_fraction: float = Field(default=0.0, ge=0, le=100)
+    installation_capex_usd_per_gpu: float = Field(default=0.0, ge=0, le=1e9)
+    life_years: float = Field(default=5.0, gt=0, le=100)
     residual_value_fraction: float = Field(default=0.0, ge=0, le=1)  # of all-in capex, at end of life
     wacc: float = Field(default=0.10, ge=0, lt=1)  # per year
     # power
-    it_kw_per_gpu: Optional[float] = Field(default=None, gt=0)  # provisioned IT power per GPU (incl. host share)
+    it_kw_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e4)  # provisioned IT power per GPU (incl. host)
     idle_power_fraction: float = Field(default=0.3, ge=0, le=1)  # of IT power, drawn when not busy
-    pue: float = Field(default=1.4, ge=1)
-    all_in_kw_per_gpu: Optional[float] = Field(default=None, gt=0)  # overrides IT x PUE (InferenceX figure)
-    usd_per_kwh: float = Field(default=0.0806, ge=0)
+    pue: float = Field(default=1.4, ge=1, le=10)
+    all_in_kw_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e4)  # overrides IT x PUE (InferenceX)
+    usd_per_kwh: float = Field(default=0.0806, ge=0, le=100)
     # facility
-    colocation_usd_per_kw_month: float = Field(default=0.0, ge=0)  # on provisioned IT kW
-    facility_capex_usd_per_kw: float = Field(default=0.0, ge=0)  # owned building, per kW of IT
-    facility_life_years: float = Field(default=15.0, gt=0)
+    colocation_usd_per_kw_month: float = Field(default=0.0, ge=0, le=1e6)  # on provisioned IT kW
+    facility_capex_usd_per_kw: float = Field(default=0.0, ge=0, le=1e9)  # owned building, per kW of IT
+    facility_life_years: float = Field(default=15.0, gt=0, le=200)
     # opex
-    maintenance_fraction_per_year: float = Field(default=0.0, ge=0)  # of all-in capex
-    software_usd_per_gpu_hour: float = Field(default=0.0, ge=0)  # per wall-clock hour
+    maintenance_fraction_per_year: float = Field(default=0.0, ge=0, le=10)  # of all-in capex
+    software_usd_per_gpu_hour: float = Field(default=0.0, ge=0, le=1e4)  # per wall-clock hour
     sources: dict[str, str] = Field(default_factory=dict)
 
     def __init__(self, **data):

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tokenfab import __version__
+from tokenfab.core import files
 from tokenfab.core.errors import MAX_GOT_CHARS, TokenfabError, UnknownKeyError, safe_text
 from tokenfab.ui.workers import CallBusy, CallFailed, CallTimeout, make_pool
 
@@ -341,26 +342,44 @@ class SameOriginMiddleware:
         return await self.app(scope, receive, send)
 
 
-class JsonContentTypeMiddleware:
-    """The JSON endpoints take ``Content-Type: application/json`` (415 otherwise, before the body is parsed): a
-    body sent as text/plain or a form is a clear error, never an internal one."""
+class JsonBodyMiddleware:
+    """The JSON endpoints take ``Content-Type: application/json`` (415 otherwise) and a body nested at most
+    tokenfab.core.files.MAX_DEPTH levels (400; the JSON parser is recursive), checked before the body is parsed:
+    a body sent as text/plain, a form or ``[[[[...`` is a clear error, never an internal one. Runs inside
+    BodyLimitMiddleware, which has read the body into memory."""
 
     def __init__(self, app, paths: tuple[str, ...]):
         self.app = app
         self.paths = set(paths)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope.get("method") == "POST" and scope.get("path") in self.paths:
-            ctype = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"content-type"), "")
-            if ctype.split(";")[0].strip().lower() != "application/json":
-                return await _send_json(
-                    send,
-                    415,
-                    error_body(
-                        "the request body must be JSON", expected="Content-Type: application/json", got=ctype or None
-                    ),
-                )
-        return await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") not in self.paths:
+            return await self.app(scope, receive, send)
+        ctype = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"content-type"), "")
+        if ctype.split(";")[0].strip().lower() != "application/json":
+            return await _send_json(
+                send,
+                415,
+                error_body(
+                    "the request body must be JSON", expected="Content-Type: application/json", got=ctype or None
+                ),
+            )
+        message = await receive()
+        body = message.get("body", b"")
+        if files.json_depth(body.decode("utf-8", errors="replace")) > files.MAX_DEPTH:
+            return await _send_json(
+                send, 400, error_body("the request body is nested too deeply", expected=f"<= {files.MAX_DEPTH} levels")
+            )
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return message
+            return await receive()
+
+        return await self.app(scope, replay, send)
 
 
 class InternalErrorMiddleware:
@@ -701,8 +720,6 @@ def run_tco(req: TcoRequest) -> dict:
 def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
     """Request records from an uploaded JSONL, parsed in memory by the records loader of tokenfab.core.files
     (a record with a wrong value is a 400 naming its line and field)."""
-    from tokenfab.core import files
-
     text = files.decode_text(body, field="file", kind=files.BENCH_RECORDS, name="the upload")
     return files.parse_jsonl_records(text.splitlines(), field="file")
 
@@ -920,7 +937,7 @@ def create_app(
 
     # middleware: the last added runs first (outermost); the security headers go on every answer
     app.add_middleware(InternalErrorMiddleware)
-    app.add_middleware(JsonContentTypeMiddleware, paths=JSON_ENDPOINTS)
+    app.add_middleware(JsonBodyMiddleware, paths=JSON_ENDPOINTS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(SameOriginMiddleware)
     if allowed_hosts is not None:
@@ -1025,8 +1042,6 @@ def create_app(
     @app.post("/api/plan/upload")
     async def api_plan_upload(request: Request):
         _require("plan")
-        from tokenfab.core import files
-
         body = await request.body()  # in memory, bounded by BodyLimitMiddleware
         text = files.decode_text(body, field="file", kind=files.SCENARIO, name="the upload")
         return await runner(plan_from_text, text, UPLOAD_SOURCE)
