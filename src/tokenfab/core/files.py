@@ -359,6 +359,7 @@ RECORD_TEXT = (
     "input_token_source",
 )
 MAX_RECORD_NUMBER = 1e15  # ms, tokens or seconds since 1970: far beyond any benchmark
+MIN_RECORD_MS = 1e-6  # a duration in ms is 0 or at least a nanosecond (finer is below any clock's resolution)
 
 
 def check_record(rec: dict, *, field: str, line: int) -> None:
@@ -385,6 +386,8 @@ def check_record(rec: dict, *, field: str, line: int) -> None:
             bad(k, "must be a whole number", v)
         if lo is not None and v < lo:
             bad(k, f"must be >= {lo:g}", v)
+        if k.endswith("_ms") and 0 < abs(v) < MIN_RECORD_MS:
+            bad(k, f"must be 0 or at least {MIN_RECORD_MS:g} ms", v)
     itl = rec.get("itl_ms")
     if itl is not None:
         if not isinstance(itl, list):
@@ -392,11 +395,13 @@ def check_record(rec: dict, *, field: str, line: int) -> None:
         for x in itl:
             if not is_number(x) or not math.isfinite(float(x)) or x < 0 or x > MAX_RECORD_NUMBER:
                 bad("itl_ms", "must hold finite numbers >= 0", x)
+            if 0 < x < MIN_RECORD_MS:
+                bad("itl_ms", f"must hold 0 or at least {MIN_RECORD_MS:g} ms", x)
     t0, t1 = rec.get("t_start"), rec.get("t_end")
     if t0 is not None and t1 is not None and t1 < t0:
         bad("t_end", f"is before t_start ({t0})", t1)
     mode = rec.get("mode")
-    if mode is not None and mode not in ("closed", "open"):
+    if mode not in ("closed", "open"):  # every record names its load level: closed loop or open loop
         bad("mode", "must be 'closed' or 'open'", mode)
     if mode == "closed" and rec.get("concurrency") is None:
         bad("concurrency", "is missing (a closed-loop record names its concurrency)", None)

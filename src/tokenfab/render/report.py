@@ -19,6 +19,7 @@ from typing import Any
 from tokenfab import __version__ as _version
 from tokenfab.core import files
 from tokenfab.core.errors import TokenfabError, install_hint
+from tokenfab.core.inputs import check_input
 from tokenfab.core.files import json_for_html
 from tokenfab.planning.plan import PlanResult
 
@@ -386,6 +387,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
         from plotly.offline import get_plotlyjs
     except ImportError:  # pragma: no cover - plotly is a dependency of the [plot] extra
         raise TokenfabError("the HTML report needs plotly", field="report", hint=install_hint("plot")) from None
+    check_input("swing_pct", swing_pct)
     d = _jsonable(res.to_dict())
     sm = d["summary"]
     sc = d["scenario"]
