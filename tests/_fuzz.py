@@ -58,6 +58,10 @@ HOSTILE_TEXT = (
     "😀 ümlaut",
     "x" * 5000,
 )
+# a YAML "billion laughs": 9^9 values once its aliases are expanded, a few hundred bytes on disk
+ALIAS_BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{k}: &{k} [{', '.join(['*' + p] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi")
+)
 # Python values an API caller can pass where a number is expected
 HOSTILE_VALUES: tuple[Any, ...] = (
     math.nan,

@@ -391,3 +391,28 @@ def test_a_missing_extra_names_its_install_command_intact(monkeypatch, tmp_path,
     r = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert_clean(r)
     assert r.exit_code == 2 and f"tokenfab[{extra}]" in r.stderr, r.stderr
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("text", ["[/]", "[red]x", "\x1b[31mred\x1b]0;t\x07", "<!--<script>", "[bold]b[/bold]\u202e"])
+def test_hostile_names_in_a_scenario_print_literally(tmp_path, text):
+    """Scenario, persona and feature names with markup or escapes: plan prints them literally (no MarkupError, no
+    escape sequence), the report writes them escaped."""
+    import yaml
+
+    d = yaml.safe_load(open("examples/enterprise_rag.yaml").read())
+    d["name"] = f"scenario {text}"
+    first = next(iter(d["features"]))
+    d["features"] = {(f"{text} {k}" if k == first else k): v for k, v in d["features"].items()}
+    for p in d["personas"]:
+        p["name"] = f"{text} {p['name']}"
+        p["features"] = {(f"{text} {k}" if k == first else k): v for k, v in p["features"].items()}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(d))
+    r = run_cli("plan", str(path), "--months", "2", "--hardware", "h100-sxm")
+    printable = "".join(ch for ch in text if ch.isprintable() and ch != "\u202e")
+    assert_clean(r)
+    assert r.exit_code == 0 and (printable.split("\x1b")[0] in r.stdout or "\x1b" in text)
+    r = run_cli("report", str(path), "--months", "2", "--hardware", "h100-sxm", "-q", "-o", str(tmp_path / "r.html"))
+    assert_clean(r)
+    assert r.exit_code == 0

@@ -10,14 +10,11 @@ import sys
 
 import pytest
 
-from _fuzz import assert_clean, bench_records, jsonl, run_cli
+from _fuzz import ALIAS_BOMB, assert_clean, bench_records, jsonl, run_cli
 
 H = ("--hardware", "h100-sxm")
 M8 = ("-m", "llama-3.1-8b")
 
-ALIAS_BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{k}: &{k} [{', '.join(['*' + p] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi")
-)
 
 
 def _hostile_files(d):
