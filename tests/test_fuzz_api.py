@@ -521,3 +521,56 @@ def test_records_the_loader_accepts_give_a_finite_report(records, gpus, price):
     assert bad == 0 and len(recs) == len(records)
     doc = report.report_doc(recs, gpus=gpus, usd_per_gpu_hour=price)
     assert_finite(doc, allow=(r"\.rate$",))
+
+
+# ------------------------------------------------------------------------------------------------- prices, calibrate
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        ({"isl": 0}, "isl"),
+        ({"osl": math.nan}, "osl"),
+        ({"isl": "1024"}, "isl"),
+        ({"usd_per_gpu_hour": math.inf}, "usd_per_gpu_hour"),
+        ({"usd_per_gpu_hour": 2.0, "preset": "owned-neocloud"}, "price_usd_per_gpu_hour"),
+        ({"tiers": ["[/bold]"]}, "tier"),
+    ],
+)
+def test_price_check_validates_its_inputs(kw, field):
+    pytest.importorskip("genai_prices")
+    from tokenfab.market import pricing
+
+    with pytest.raises(TokenfabError) as e:
+        pricing.price_check("llama-3.3-70b", HW, **kw)
+    assert e.value.field == field, e.value
+
+
+@pytest.mark.timeout(300)
+def test_calibrate_from_records_validates_its_inputs(tmp_path):
+    pytest.importorskip("scipy")
+    from tokenfab.bench import modelcheck, report
+    from tokenfab.core.files import load_bench_records, load_calibration_json
+
+    p = tmp_path / "r.jsonl"
+    p.write_text("\n".join(__import__("json").dumps(r) for r in bench_records()))
+    recs, _ = load_bench_records(p)
+    runs = report.build_runs(recs)
+    for kw, field in (({"gpus": 0}, "gpus"), ({"gpus": math.nan}, "gpus"), ({"tp": -1}, "tp")):
+        with pytest.raises(TokenfabError) as e:
+            modelcheck.fit_from_runs(runs, model=M, hardware=HW, **{"gpus": 1, **kw})
+        assert e.value.field == field, e.value
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(TokenfabError) as e:  # the CLI checks --base with this loader before fit_from_runs runs
+        load_calibration_json(tmp_path / "folder", field="base")
+    assert e.value.field == "base"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pending a hunk in tokenfab/catalog/calibration.py (another engineer's file, read-only here): _load should "
+    "read through tokenfab.core.files.load_calibration_json; the CLI checks --calibration/--base itself meanwhile",
+)
+def test_a_folder_as_calibration_profile_is_a_tokenfab_error_in_the_library(tmp_path):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(TokenfabError):
+        tokenfab.estimate(M, HW, calibration=str(tmp_path / "folder"))
