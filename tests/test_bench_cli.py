@@ -1,6 +1,5 @@
 """``tokenfab bench`` and ``tokenfab bench-report`` end to end against the local mock server (127.0.0.1):
 the --json contract, the JSONL contract, CSV, the API key never leaking, Ctrl-C and --resume, clear errors."""
-
 from __future__ import annotations
 
 import csv
@@ -19,20 +18,9 @@ from tokenfab.bench.mockserver import MockConfig, MockServerProcess
 from tokenfab.bench.records import REQUIRED_FIELDS
 from tokenfab.cli.main import app
 
-RUN_KEYS = (
-    "requests_ok",
-    "requests_failed",
-    "ttft_ms_mean",
-    "ttft_ms_p50",
-    "ttft_ms_p99",
-    "tpot_ms_mean",
-    "tpot_ms_p50",
-    "tpot_ms_p99",
-    "e2el_ms_p50",
-    "output_tokens_per_s",
-    "total_tokens_per_s",
-    "tokens_per_s_per_user",
-)
+RUN_KEYS = ("requests_ok", "requests_failed", "ttft_ms_mean", "ttft_ms_p50", "ttft_ms_p99", "tpot_ms_mean",
+            "tpot_ms_p50", "tpot_ms_p99", "e2el_ms_p50", "output_tokens_per_s", "total_tokens_per_s",
+            "tokens_per_s_per_user")
 SECRET = "sk-tokenfab-test-9f8e7d6c5b4a"
 
 runner = CliRunner()
@@ -45,24 +33,8 @@ def mock():
 
 
 def bench(mock, tmp_path, *args, env=None):
-    return runner.invoke(
-        app,
-        [
-            "bench",
-            "--url",
-            mock.url,
-            "--model",
-            "mock",
-            "--isl",
-            "16",
-            "--osl",
-            "8",
-            "--out",
-            str(tmp_path / "r.jsonl"),
-            *args,
-        ],
-        env=env,
-    )
+    return runner.invoke(app, ["bench", "--url", mock.url, "--model", "mock", "--isl", "16", "--osl", "8",
+                               "--out", str(tmp_path / "r.jsonl"), *args], env=env)
 
 
 def test_json_contract_closed_loop(mock, tmp_path):
@@ -91,9 +63,7 @@ def test_json_contract_closed_loop(mock, tmp_path):
 def test_json_contract_open_loop_and_csv(mock, tmp_path):
     mock.configure({"ttft_ms": 5, "itl_ms": 1})
     csv_path = tmp_path / "r.csv"
-    res = bench(
-        mock, tmp_path, "--rate", "40", "--arrival", "constant", "--requests", "6", "--json", "--csv", str(csv_path)
-    )
+    res = bench(mock, tmp_path, "--rate", "40", "--arrival", "constant", "--requests", "6", "--json", "--csv", str(csv_path))
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     (run,) = doc["runs"]
@@ -119,35 +89,15 @@ def test_api_key_is_sent_but_never_printed_or_written(mock, tmp_path):
     mock.configure({"ttft_ms": 2, "itl_ms": 1, "schedule": {0: "http_500", 1: "garbage"}})
     csv_path = tmp_path / "k.csv"
     env = {"TOKENFAB_TEST_KEY": SECRET}
-    res_json = bench(
-        mock,
-        tmp_path,
-        "--concurrency",
-        "2",
-        "--requests",
-        "4",
-        "--api-key-env",
-        "TOKENFAB_TEST_KEY",
-        "--json",
-        "--csv",
-        str(csv_path),
-        env=env,
-    )
+    res_json = bench(mock, tmp_path, "--concurrency", "2", "--requests", "4", "--api-key-env", "TOKENFAB_TEST_KEY",
+                     "--json", "--csv", str(csv_path), env=env)
     assert res_json.exit_code == 0, res_json.output
     assert mock.stats()["faults"].get("with_authorization") == 4  # the key did go to the server
-    res_table = bench(
-        mock, tmp_path / "t", "--concurrency", "1", "--requests", "2", "--api-key-env", "TOKENFAB_TEST_KEY", env=env
-    )
+    res_table = bench(mock, tmp_path / "t", "--concurrency", "1", "--requests", "2", "--api-key-env",
+                      "TOKENFAB_TEST_KEY", env=env)
     assert res_table.exit_code == 0, res_table.output
-    for text in (
-        res_json.stdout,
-        res_json.stderr,
-        res_table.stdout,
-        res_table.stderr,
-        (tmp_path / "r.jsonl").read_text(),
-        (tmp_path / "t" / "r.jsonl").read_text(),
-        csv_path.read_text(),
-    ):
+    for text in (res_json.stdout, res_json.stderr, res_table.stdout, res_table.stderr,
+                 (tmp_path / "r.jsonl").read_text(), (tmp_path / "t" / "r.jsonl").read_text(), csv_path.read_text()):
         assert SECRET not in text
         assert SECRET[8:20] not in text
     assert "TOKENFAB_TEST_KEY" not in (tmp_path / "r.jsonl").read_text()
@@ -159,19 +109,16 @@ def test_missing_api_key_variable_is_a_clear_error(mock, tmp_path):
     assert "--api-key-env" in res.output and "TOKENFAB_NO_SUCH_VAR_X" in res.output and "Traceback" not in res.output
 
 
-@pytest.mark.parametrize(
-    "args, field",
-    [
-        (["--concurrency", "1", "--rate", "2"], "load"),
-        ([], "load"),
-        (["--concurrency", "0"], "--concurrency"),
-        (["--rate", "fast"], "--rate"),
-        (["--concurrency", "1", "--slo", "ttft=5"], "--slo"),
-        (["--concurrency", "1", "--endpoint", "embeddings"], "--endpoint"),
-        (["--concurrency", "1", "--length-dist", "normal"], "--length-dist"),
-        (["--rate", "1", "--arrival", "bursty"], "--arrival"),
-    ],
-)
+@pytest.mark.parametrize("args, field", [
+    (["--concurrency", "1", "--rate", "2"], "load"),
+    ([], "load"),
+    (["--concurrency", "0"], "--concurrency"),
+    (["--rate", "fast"], "--rate"),
+    (["--concurrency", "1", "--slo", "ttft=5"], "--slo"),
+    (["--concurrency", "1", "--endpoint", "embeddings"], "--endpoint"),
+    (["--concurrency", "1", "--length-dist", "normal"], "--length-dist"),
+    (["--rate", "1", "--arrival", "bursty"], "--arrival"),
+])
 def test_bad_options_exit_2_with_one_line(mock, tmp_path, args, field):
     res = bench(mock, tmp_path, *args)
     assert res.exit_code == 2, res.output
@@ -201,27 +148,8 @@ def test_ctrl_c_writes_partial_summary_then_resume_finishes(mock, tmp_path):
     n = 40
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [
-        sys.executable,
-        "-m",
-        "tokenfab.cli.main",
-        "bench",
-        "--url",
-        mock.url,
-        "--model",
-        "mock",
-        "--isl",
-        "16",
-        "--osl",
-        "8",
-        "--concurrency",
-        "2",
-        "--requests",
-        str(n),
-        "--out",
-        str(out),
-        "--json",
-    ]
+    cmd = [sys.executable, "-m", "tokenfab.cli.main", "bench", "--url", mock.url, "--model", "mock", "--isl", "16",
+           "--osl", "8", "--concurrency", "2", "--requests", str(n), "--out", str(out), "--json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 20
@@ -239,7 +167,7 @@ def test_ctrl_c_writes_partial_summary_then_resume_finishes(mock, tmp_path):
     assert doc["interrupted"] is True and 4 <= done < n
     assert doc["runs"][0]["requests_ok"] + doc["runs"][0]["requests_failed"] == done  # summary of what finished
     assert "--resume" in stderr
-    res = runner.invoke(app, cmd[cmd.index("bench") :] + ["--resume"])
+    res = runner.invoke(app, cmd[cmd.index("bench"):] + ["--resume"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["runs"][0]["requests_ok"] == n and doc["resumed_records"] == done
@@ -248,7 +176,6 @@ def test_ctrl_c_writes_partial_summary_then_resume_finishes(mock, tmp_path):
 
 
 # ---- bench-report ----
-
 
 @pytest.fixture()
 def results(mock, tmp_path):
@@ -259,10 +186,8 @@ def results(mock, tmp_path):
 
 def test_bench_report_economics_with_a_price(results):
     pytest.importorskip("tokenfab.economics.cost")
-    res = runner.invoke(
-        app,
-        ["bench-report", str(results), "--usd-per-gpu-hour", "2.0", "--gpus", "2", "--kw-per-gpu", "1.73", "--json"],
-    )
+    res = runner.invoke(app, ["bench-report", str(results), "--usd-per-gpu-hour", "2.0", "--gpus", "2",
+                              "--kw-per-gpu", "1.73", "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert len(doc["points"]) == 2
@@ -291,15 +216,12 @@ def test_bench_report_with_hardware_preset(results):
     assert doc["kw_per_gpu_all_in"] == pytest.approx(expected.kw_per_gpu_all_in)
 
 
-@pytest.mark.parametrize(
-    "args, field",
-    [
-        (["--gpus", "1"], "--usd-per-gpu-hour"),
-        (["--gpus", "0", "--usd-per-gpu-hour", "2"], "--gpus"),
-        (["--gpus", "1", "--preset", "owned-neocloud"], "--preset"),
-        (["--gpus", "1", "--usd-per-gpu-hour", "-1"], "--usd-per-gpu-hour"),
-    ],
-)
+@pytest.mark.parametrize("args, field", [
+    (["--gpus", "1"], "--usd-per-gpu-hour"),
+    (["--gpus", "0", "--usd-per-gpu-hour", "2"], "--gpus"),
+    (["--gpus", "1", "--preset", "owned-neocloud"], "--preset"),
+    (["--gpus", "1", "--usd-per-gpu-hour", "-1"], "--usd-per-gpu-hour"),
+])
 def test_bench_report_bad_options(results, args, field):
     res = runner.invoke(app, ["bench-report", str(results), *args])
     assert res.exit_code == 2, res.output
@@ -313,33 +235,12 @@ def test_bench_report_missing_file(tmp_path):
 
 def test_bench_fails_clearly_when_no_request_succeeds(tmp_path):
     import socket
-
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / "r.jsonl"
-    r = runner.invoke(
-        app,
-        [
-            "bench",
-            "--url",
-            f"http://127.0.0.1:{port}/v1",
-            "--model",
-            "x",
-            "--isl",
-            "16",
-            "--osl",
-            "8",
-            "--concurrency",
-            "1",
-            "--requests",
-            "2",
-            "--out",
-            str(out),
-            "--timeout-s",
-            "5",
-        ],
-    )
+    r = runner.invoke(app, ["bench", "--url", f"http://127.0.0.1:{port}/v1", "--model", "x", "--isl", "16", "--osl",
+                            "8", "--concurrency", "1", "--requests", "2", "--out", str(out), "--timeout-s", "5"])
     assert r.exit_code == 1
     assert "no request succeeded" in r.output and "connection_error=2" in r.output
     assert len(out.read_text().splitlines()) == 2  # the failed records are still written

@@ -7,7 +7,6 @@ two processes; ~5 ms measured) and almost nothing to TPOT, which is a difference
 So TTFT p50 must be within +/-15 ms of the configured 50 ms and TPOT p50 within 15% of the configured 10 ms. Delays are
 kept small so the file runs in a few seconds.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -44,11 +43,8 @@ def _run(cfg, level, on_record=None, **kw):
 
 
 def _within_tolerance(s) -> bool:
-    return (
-        abs(s["ttft_ms_p50"] - TTFT_MS) <= TTFT_TOL_MS
-        and abs(s["tpot_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS
-        and abs(s["itl_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS
-    )
+    return (abs(s["ttft_ms_p50"] - TTFT_MS) <= TTFT_TOL_MS and abs(s["tpot_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS
+            and abs(s["itl_ms_p50"] - ITL_MS) <= TPOT_REL_TOL * ITL_MS)
 
 
 def test_measured_ttft_and_tpot_match_configured_delays(mock):
@@ -80,15 +76,8 @@ def test_faults_are_counted_exactly(mock, tmp_path):
     out = tmp_path / "faults.jsonl"
     outcome = client.run_benchmark(cfg, out_path=out)
     recs = outcome.records
-    assert mock.stats()["faults"] == {
-        "http_500": 2,
-        "hang": 1,
-        "cut": 1,
-        "garbage": 1,
-        "no_usage": 1,
-        "empty": 1,
-        "none": n - 7,
-    }
+    assert mock.stats()["faults"] == {"http_500": 2, "hang": 1, "cut": 1, "garbage": 1, "no_usage": 1, "empty": 1,
+                                      "none": n - 7}
     s = metrics.summarize_level(recs)
     assert s["errors"] == {"http_error": 2, "timeout": 1, "stream_cut": 1, "malformed_sse": 1, "empty_output": 1}
     assert s["requests_failed"] == 6 and s["requests_ok"] == n - 6
@@ -111,9 +100,7 @@ def test_connection_refused_is_a_bucket_not_a_crash():
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cfg = client.BenchConfig(
-        url=f"http://127.0.0.1:{port}", model="m", isl=4, osl=4, levels=(2,), requests=3, timeout_s=2
-    )
+    cfg = client.BenchConfig(url=f"http://127.0.0.1:{port}", model="m", isl=4, osl=4, levels=(2,), requests=3, timeout_s=2)
     recs = _run(cfg, 2)
     assert [r["error_kind"] for r in recs] == ["connection_error"] * 3
 
@@ -138,9 +125,8 @@ def test_fault_probabilities_are_seeded():
 
 def test_open_loop_records_latency_from_schedule(mock):
     mock.configure({"ttft_ms": 20, "itl_ms": 2})
-    cfg = client.BenchConfig(
-        url=mock.url, model="m", isl=8, osl=5, mode="open", levels=(50.0,), requests=10, arrival="constant"
-    )
+    cfg = client.BenchConfig(url=mock.url, model="m", isl=8, osl=5, mode="open", levels=(50.0,), requests=10,
+                             arrival="constant")
     recs = _run(cfg, 50.0)
     assert len(recs) == 10 and all(r["status"] == "ok" for r in recs)
     for r in recs:
@@ -192,11 +178,8 @@ def test_resume_after_interrupt_completes_without_duplicates(mock, tmp_path):
     s = metrics.summarize_level(lines)
     assert s["requests_ok"] == n
     # duration adds the two sessions' spans, not the pause between them
-    spans = [
-        max(r["t_end"] for r in lines if r["session_id"] == sid)
-        - min(r["t_start"] for r in lines if r["session_id"] == sid)
-        for sid in {r["session_id"] for r in lines}
-    ]
+    spans = [max(r["t_end"] for r in lines if r["session_id"] == sid) - min(r["t_start"] for r in lines if r["session_id"] == sid)
+             for sid in {r["session_id"] for r in lines}]
     assert s["duration_s"] == pytest.approx(sum(spans))
 
 
@@ -222,9 +205,7 @@ def test_tokenizer_fallback_counts_output_text(mock, tmp_path):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     # the mock streams " the", " and", ...; a vocabulary trained on other words splits them into several tokens
-    tok.train_from_iterator(
-        [" ".join(ONE_TOKEN_WORDS[100:200])] * 5, trainers.BpeTrainer(vocab_size=200, special_tokens=["[UNK]"])
-    )
+    tok.train_from_iterator([" ".join(ONE_TOKEN_WORDS[100:200])] * 5, trainers.BpeTrainer(vocab_size=200, special_tokens=["[UNK]"]))
     path = tmp_path / "tokenizer.json"
     tok.save(str(path))
     mock.configure({"ttft_ms": 1, "itl_ms": 0, "fault_probs": {"no_usage": 1.0}})
@@ -259,9 +240,7 @@ def test_energy_per_token_with_a_fake_meter(mock, tmp_path):
     assert e["j_per_output_token"] == pytest.approx(e["energy_j"] / e["output_tokens_in_window"])
     # the window ends when the first worker runs out of requests: at most the whole level's tokens, most of them
     assert 0.3 * 24 * 20 < e["output_tokens_in_window"] <= 24 * 20 + 1e-9
-    assert e["j_per_output_token_net_of_idle"] == pytest.approx(
-        (e["energy_j"] - 100.0 * e["window_s"]) / e["output_tokens_in_window"]
-    )
+    assert e["j_per_output_token_net_of_idle"] == pytest.approx((e["energy_j"] - 100.0 * e["window_s"]) / e["output_tokens_in_window"])
 
 
 def test_energy_not_measured_says_why(mock, tmp_path):

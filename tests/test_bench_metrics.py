@@ -1,6 +1,5 @@
 """Hand-checked metric functions of the harness (definitions: shared/reference/metrics.md), records, prompts,
 arrival processes, energy arithmetic and the report hooks. No server needed."""
-
 from __future__ import annotations
 
 import json
@@ -18,26 +17,15 @@ from tokenfab.core.errors import TokenfabError
 
 
 def rec(status="ok", ttft=100.0, e2el=1000.0, out=10, inp=50, itl=None, t0=0.0, t1=1.0, session="s", **kw):
-    r = {
-        "status": status,
-        "ttft_ms": ttft,
-        "e2el_ms": e2el,
-        "output_tokens": out,
-        "input_tokens": inp,
-        "tpot_ms": metrics.tpot_ms(ttft, e2el, out) if status == "ok" else None,
-        "itl_ms": itl or [],
-        "t_start": t0,
-        "t_end": t1,
-        "session_id": session,
-        "token_count_source": "usage",
-        "error_kind": None if status == "ok" else "http_error",
-    }
+    r = {"status": status, "ttft_ms": ttft, "e2el_ms": e2el, "output_tokens": out, "input_tokens": inp,
+         "tpot_ms": metrics.tpot_ms(ttft, e2el, out) if status == "ok" else None, "itl_ms": itl or [],
+         "t_start": t0, "t_end": t1, "session_id": session, "token_count_source": "usage",
+         "error_kind": None if status == "ok" else "http_error"}
     r.update(kw)
     return r
 
 
 # ---- TPOT, interactivity ----
-
 
 def test_tpot_formula_hand_checked():
     # (E2EL - TTFT) / (out - 1) = (1000 - 100) / 9 = 100 ms
@@ -64,16 +52,13 @@ def test_one_token_requests_are_excluded_from_tpot_stats():
 def test_interactivity_is_1000_over_tpot():
     assert metrics.interactivity_tokens_per_s(20.0) == pytest.approx(50.0)
     assert metrics.interactivity_tokens_per_s(None) is None
-    s = metrics.summarize_level(
-        [rec(ttft=0, e2el=90, out=10), rec(ttft=0, e2el=180, out=10), rec(ttft=0, e2el=360, out=10)]
-    )
+    s = metrics.summarize_level([rec(ttft=0, e2el=90, out=10), rec(ttft=0, e2el=180, out=10), rec(ttft=0, e2el=360, out=10)])
     # TPOTs 10, 20, 40 ms -> 100, 50, 25 tok/s; median 50, mean 58.33
     assert s["tokens_per_s_per_user"] == pytest.approx(50.0)
     assert s["tokens_per_s_per_user_mean"] == pytest.approx(175 / 3)
 
 
 # ---- ITL: pooled (vLLM) vs per-request mean (aiperf) ----
-
 
 def test_itl_pooled_vs_per_request():
     a = [10.0, 10.0, 10.0, 10.0]
@@ -92,7 +77,6 @@ def test_itl_gaps_from_times():
 
 
 # ---- percentiles ----
-
 
 def test_percentiles_linear_interpolation():
     v = [1.0, 2.0, 3.0, 4.0]
@@ -130,13 +114,9 @@ def test_pooled_mean_is_gap_weighted_per_request_mean(lists):
 
 # ---- throughput, duration, goodput ----
 
-
 def test_throughput_over_benchmark_duration():
-    recs = [
-        rec(out=100, inp=1000, t0=10.0, t1=12.0),
-        rec(out=300, inp=1000, t0=11.0, t1=14.0),
-        rec(status="error", out=7, inp=1000, t0=11.0, t1=11.5),
-    ]
+    recs = [rec(out=100, inp=1000, t0=10.0, t1=12.0), rec(out=300, inp=1000, t0=11.0, t1=14.0),
+            rec(status="error", out=7, inp=1000, t0=11.0, t1=11.5)]
     s = metrics.summarize_level(recs)
     assert s["duration_s"] == pytest.approx(4.0)  # 10.0 -> 14.0
     assert s["output_tokens_per_s"] == pytest.approx(400 / 4)  # failed request's tokens not counted
@@ -152,13 +132,11 @@ def test_duration_of_a_resumed_run_adds_sessions_not_the_gap():
 
 def test_goodput_counts_failures_as_misses():
     slo = metrics.parse_slo("ttft:200,tpot:150")
-    recs = [
-        rec(ttft=100, e2el=1000, out=10, t0=0, t1=2),  # TPOT 100: meets
-        rec(ttft=150, e2el=150, out=1, t0=0, t1=2),  # 1 token: no TPOT, meets the TPOT SLO (as vLLM)
-        rec(ttft=300, e2el=1000, out=10, t0=0, t1=2),  # TTFT 300 > 200: misses
-        rec(ttft=100, e2el=2000, out=10, t0=0, t1=2),  # TPOT 211 > 150: misses
-        rec(status="error", ttft=None, e2el=None, out=0, t0=0, t1=2),
-    ]  # failed: misses
+    recs = [rec(ttft=100, e2el=1000, out=10, t0=0, t1=2),  # TPOT 100: meets
+            rec(ttft=150, e2el=150, out=1, t0=0, t1=2),  # 1 token: no TPOT, meets the TPOT SLO (as vLLM)
+            rec(ttft=300, e2el=1000, out=10, t0=0, t1=2),  # TTFT 300 > 200: misses
+            rec(ttft=100, e2el=2000, out=10, t0=0, t1=2),  # TPOT 211 > 150: misses
+            rec(status="error", ttft=None, e2el=None, out=0, t0=0, t1=2)]  # failed: misses
     g = metrics.goodput(recs, slo, duration_s=2.0)
     assert g["requests_meeting_slo"] == 2
     assert g["slo_attainment"] == pytest.approx(2 / 5)
@@ -186,7 +164,6 @@ def test_definitions_name_the_conventions():
 
 
 # ---- prompts ----
-
 
 def test_word_list_prompt_has_target_words_and_is_reproducible():
     src = prompts.WordListPrompts()
@@ -244,7 +221,6 @@ def test_tokenizer_source_errors(tmp_path):
 
 # ---- arrivals ----
 
-
 def _gaps(spec, n=5000):
     it = client.arrival_offsets_s(10.0, spec, random.Random(2))
     offs = [next(it) for _ in range(n)]
@@ -273,7 +249,6 @@ def test_arrival_processes():
 
 
 # ---- records ----
-
 
 def test_record_writer_flushes_each_line_and_masks_secrets(tmp_path):
     path = tmp_path / "r.jsonl"
@@ -331,7 +306,6 @@ def test_payload_controls_output_length():
 
 # ---- energy ----
 
-
 def test_tokens_in_window_spreads_usage_over_chunks():
     # 5 chunks at t = 10.1, 10.2, ..., 10.5; usage says 10 tokens (2 per chunk)
     r = rec(out=10, inp=100, ttft=100.0, itl=[100.0] * 4, t0=10.0)
@@ -343,9 +317,8 @@ def test_tokens_in_window_spreads_usage_over_chunks():
 
 
 def test_energy_summary_arithmetic():
-    e = energy.energy_summary(
-        window_energy_j=7000.0, window_s=10.0, idle_w=100.0, output_tokens=1000, total_tokens=3500, gpus=1
-    )
+    e = energy.energy_summary(window_energy_j=7000.0, window_s=10.0, idle_w=100.0, output_tokens=1000,
+                              total_tokens=3500, gpus=1)
     assert e["j_per_output_token"] == pytest.approx(7.0)
     assert e["j_per_token"] == pytest.approx(2.0)
     assert e["tokens_per_j"] == pytest.approx(0.5)
@@ -358,18 +331,10 @@ def test_energy_meter_with_fake_nvml():
     state = {"mj": [1_000_000, 2_000_000]}
 
     class FakeNvml(types.SimpleNamespace):
-        def nvmlInit(self):
-            pass
-
-        def nvmlShutdown(self):
-            pass
-
-        def nvmlDeviceGetCount(self):
-            return 2
-
-        def nvmlDeviceGetHandleByIndex(self, i):
-            return i
-
+        def nvmlInit(self): pass
+        def nvmlShutdown(self): pass
+        def nvmlDeviceGetCount(self): return 2
+        def nvmlDeviceGetHandleByIndex(self, i): return i
         def nvmlDeviceGetTotalEnergyConsumption(self, h):
             state["mj"][h] += 700  # 0.7 J per read per GPU
             return state["mj"][h]
@@ -398,14 +363,9 @@ def test_energy_meter_says_why_not(monkeypatch):
 
 # ---- report ----
 
-
 def _runs():
-    recs = [
-        dict(
-            rec(out=100, inp=300, t0=0, t1=2), mode="closed", concurrency=4, rate=None, run_id="r", request_id=f"c4-{i}"
-        )
-        for i in range(4)
-    ]
+    recs = [dict(rec(out=100, inp=300, t0=0, t1=2), mode="closed", concurrency=4, rate=None, run_id="r", request_id=f"c4-{i}")
+            for i in range(4)]
     return report.build_runs(recs)
 
 

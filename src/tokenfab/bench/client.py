@@ -12,7 +12,6 @@ Token counts come from the server's streamed ``usage`` (asked for with ``stream_
 is missing, from a local tokenizer if one was given, else one token per output chunk. ``token_count_source`` says
 which. The API key goes in the ``Authorization`` header only and is masked out of anything written.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -66,9 +65,7 @@ class BenchConfig:
 
     def __post_init__(self):
         if self.endpoint not in ("completions", "chat"):
-            raise TokenfabError(
-                "unknown endpoint", field="--endpoint", expected="completions or chat", got=self.endpoint
-            )
+            raise TokenfabError("unknown endpoint", field="--endpoint", expected="completions or chat", got=self.endpoint)
         if self.mode not in ("closed", "open"):
             raise TokenfabError("unknown mode", field="mode", expected="closed or open", got=self.mode)
         parse_length_dist(self.length_dist)
@@ -84,21 +81,10 @@ class BenchConfig:
 
     def identity(self) -> dict:
         """The settings that define what is measured (hashed into run_id; --resume needs the same)."""
-        return {
-            "url": self.url,
-            "model": self.model,
-            "endpoint": self.endpoint,
-            "isl": self.isl,
-            "osl": self.osl,
-            "length_dist": self.length_dist,
-            "mode": self.mode,
-            "requests": self.requests,
-            "duration_s": self.duration_s,
-            "arrival": self.arrival if self.mode == "open" else None,
-            "seed": self.seed,
-            "ignore_eos": self.ignore_eos,
-            "tokenizer": self.tokenizer,
-        }
+        return {"url": self.url, "model": self.model, "endpoint": self.endpoint, "isl": self.isl, "osl": self.osl,
+                "length_dist": self.length_dist, "mode": self.mode, "requests": self.requests,
+                "duration_s": self.duration_s, "arrival": self.arrival if self.mode == "open" else None,
+                "seed": self.seed, "ignore_eos": self.ignore_eos, "tokenizer": self.tokenizer}
 
     def endpoint_url(self) -> str:
         u = self.url.rstrip("/")
@@ -140,9 +126,7 @@ def parse_arrival(spec: str) -> tuple[str, float]:
             k = float("nan")
         if k > 0:
             return ("gamma", k)
-    raise TokenfabError(
-        "unknown arrival process", field="--arrival", expected="poisson, constant or gamma:K with K > 0", got=spec
-    )
+    raise TokenfabError("unknown arrival process", field="--arrival", expected="poisson, constant or gamma:K with K > 0", got=spec)
 
 
 def arrival_offsets_s(rate_per_s: float, arrival: str, rng: random.Random) -> Iterator[float]:
@@ -181,13 +165,8 @@ def make_request(cfg: BenchConfig, level: float, index: int, source) -> RequestS
 
 
 def build_payload(cfg: BenchConfig, spec: RequestSpec) -> dict:
-    body: dict = {
-        "model": cfg.model,
-        "max_tokens": spec.max_tokens,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        "temperature": 0.0,
-    }
+    body: dict = {"model": cfg.model, "max_tokens": spec.max_tokens, "stream": True,
+                  "stream_options": {"include_usage": True}, "temperature": 0.0}
     if cfg.ignore_eos:
         body["ignore_eos"] = True
         body["min_tokens"] = spec.max_tokens  # vLLM/SGLang extension: output length exactly max_tokens
@@ -245,9 +224,8 @@ def _mask(text: str, secrets) -> str:
     return text
 
 
-async def send_request(
-    ctx: SendContext, spec: RequestSpec, scheduled_perf: float | None = None, scheduled_wall: float | None = None
-) -> dict:
+async def send_request(ctx: SendContext, spec: RequestSpec, scheduled_perf: float | None = None,
+                       scheduled_wall: float | None = None) -> dict:
     """Send one streamed request and return its record (never raises except on cancellation)."""
     cfg = ctx.cfg
     perf0 = time.perf_counter()
@@ -291,9 +269,7 @@ async def send_request(
                         except ValueError:
                             obj = None
                         if not isinstance(obj, dict):
-                            raise _Fault(
-                                "malformed_sse", f"not a JSON object: {data[:80].decode('utf-8', 'replace')!r}"
-                            )
+                            raise _Fault("malformed_sse", f"not a JSON object: {data[:80].decode('utf-8', 'replace')!r}")
                         if obj.get("error"):
                             raise _Fault("stream_error", f"server error in stream: {str(obj['error'])[:200]}")
                         text = _chunk_text(obj)
@@ -314,14 +290,8 @@ async def send_request(
         fault = f
     except (TimeoutError, httpx.TimeoutException):
         fault = _Fault("timeout", f"no complete response within {cfg.timeout_s:g} s", http_status)
-    except (
-        httpx.RemoteProtocolError,
-        httpx.ReadError,
-        httpx.WriteError,
-        httpx.ConnectError,
-        httpx.NetworkError,
-        httpx.ProtocolError,
-    ) as e:
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.ConnectError,
+            httpx.NetworkError, httpx.ProtocolError) as e:
         kind = "stream_cut" if got_response else "connection_error"
         fault = _Fault(kind, f"{type(e).__name__}: {e}", http_status)
     except asyncio.CancelledError:
@@ -345,10 +315,7 @@ async def send_request(
         in_tok, in_source = spec.input_tokens, spec.input_token_source
     ok = fault is None
     rec = {
-        "run_id": ctx.run_id,
-        "session_id": ctx.session_id,
-        "request_id": spec.request_id,
-        "index": spec.index,
+        "run_id": ctx.run_id, "session_id": ctx.session_id, "request_id": spec.request_id, "index": spec.index,
         "mode": cfg.mode,
         "concurrency": int(ctx.level) if cfg.mode == "closed" else None,
         "rate": None if cfg.mode == "closed" else ("inf" if math.isinf(ctx.level) else ctx.level),
@@ -360,18 +327,12 @@ async def send_request(
         "tpot_ms": metrics.tpot_ms(ttft, e2el, out_tok) if ok else None,
         "e2el_ms": e2el,
         "itl_ms": [round(g, 4) for g in metrics.itl_gaps_ms(times)],
-        "ttft_ms_from_schedule": None,
-        "e2el_ms_from_schedule": None,
-        "input_tokens": in_tok,
-        "output_tokens": out_tok,
-        "token_count_source": source,
-        "input_token_source": in_source,
-        "requested_input_tokens": spec.input_tokens,
-        "requested_output_tokens": spec.max_tokens,
+        "ttft_ms_from_schedule": None, "e2el_ms_from_schedule": None,
+        "input_tokens": in_tok, "output_tokens": out_tok,
+        "token_count_source": source, "input_token_source": in_source,
+        "requested_input_tokens": spec.input_tokens, "requested_output_tokens": spec.max_tokens,
         "chunks": len(times),
-        "t_scheduled": scheduled_wall,
-        "t_start": wall0,
-        "t_first_token": wall(times[0] if times else None),
+        "t_scheduled": scheduled_wall, "t_start": wall0, "t_first_token": wall(times[0] if times else None),
         "t_end": wall(perf_end),
     }
     if scheduled_perf is not None and times:
@@ -404,20 +365,10 @@ class LevelWindow:
             self.last_send = self._mark()
 
 
-async def run_level(
-    cfg: BenchConfig,
-    level: float,
-    *,
-    run_id: str,
-    session_id: str,
-    on_record: Callable[[dict], None],
-    skip_ids: frozenset[str] | set[str] = frozenset(),
-    source=None,
-    api_key: str | None = None,
-    duration_left_s: float | None = None,
-    start_index: int = 0,
-    window: LevelWindow | None = None,
-) -> None:
+async def run_level(cfg: BenchConfig, level: float, *, run_id: str, session_id: str,
+                    on_record: Callable[[dict], None], skip_ids: frozenset[str] | set[str] = frozenset(),
+                    source=None, api_key: str | None = None, duration_left_s: float | None = None,
+                    start_index: int = 0, window: LevelWindow | None = None) -> None:
     """Run one level; every finished request's record goes to ``on_record`` at once (write it there).
 
     Closed loop: ``level`` workers each send their next request when the last finishes. Open loop: requests are
@@ -428,11 +379,8 @@ async def run_level(
     source = source or WordListPrompts()
     window = window if window is not None else LevelWindow()
     n = cfg.level_requests(level)
-    pending = (
-        [i for i in range(start_index, n) if request_id(cfg.mode, level, i) not in skip_ids]
-        if skip_ids
-        else range(start_index, n)
-    )
+    pending = ([i for i in range(start_index, n) if request_id(cfg.mode, level, i) not in skip_ids] if skip_ids
+               else range(start_index, n))
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     closed = cfg.mode == "closed"
     conc = int(level) if closed else None
@@ -440,9 +388,7 @@ async def run_level(
     timeout = httpx.Timeout(cfg.timeout_s, connect=min(cfg.timeout_s, 30.0))
     counter = getattr(source, "count", lambda text: None)
     async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers, trust_env=False) as client:
-        ctx = SendContext(
-            cfg, cfg.endpoint_url(), client, run_id, session_id, level, counter, (api_key,) if api_key else ()
-        )
+        ctx = SendContext(cfg, cfg.endpoint_url(), client, run_id, session_id, level, counter, (api_key,) if api_key else ())
         if cfg.warmup and pending:
             await _warmup(ctx, cfg, level, source, conc or min(cfg.warmup, 16))
         window.mark_start()
@@ -512,7 +458,6 @@ async def _open_loop(ctx, cfg, level, source, pending, deadline, on_record, wind
 
 # ---- a whole run: levels, records file, resume, energy ------------------------------------------------------
 
-
 @dataclass
 class BenchOutcome:
     """What :func:`run_benchmark` returns: every record of the run (earlier sessions included)."""
@@ -537,16 +482,8 @@ class ProgressHooks:
     def level_finished(self, tag: str) -> None: ...
 
 
-def run_benchmark(
-    cfg: BenchConfig,
-    *,
-    out_path,
-    resume: bool = False,
-    api_key: str | None = None,
-    energy_meter=None,
-    idle_s: float = 0.0,
-    hooks: ProgressHooks | None = None,
-) -> BenchOutcome:
+def run_benchmark(cfg: BenchConfig, *, out_path, resume: bool = False, api_key: str | None = None,
+                  energy_meter=None, idle_s: float = 0.0, hooks: ProgressHooks | None = None) -> BenchOutcome:
     """Run every level of ``cfg``, appending each record to ``out_path`` as it completes.
 
     ``resume`` keeps the records of the same run (same :meth:`BenchConfig.identity`) and sends only the requests
@@ -568,26 +505,19 @@ def run_benchmark(
         existing, bad = rec_mod.read_records(out_path)
         previous = [r for r in existing if r.get("run_id") == run]
         if previous and not resume:
-            raise TokenfabError(
-                f"{out_path} already holds {len(previous)} records of this run",
-                field="--out",
-                hint="pass --resume to continue it, or write to another file",
-            )
+            raise TokenfabError(f"{out_path} already holds {len(previous)} records of this run", field="--out",
+                                hint="pass --resume to continue it, or write to another file")
         others = sorted({str(r.get("run_id")) for r in existing if r.get("run_id") != run})
         if resume and not previous and others:
             # --resume continues the same measurement only: other settings would mix two runs in one file
-            raise TokenfabError(
-                f"nothing to resume: {out_path} holds run(s) {', '.join(others)} with other settings "
-                f"(URL, model, lengths, levels, ...)",
-                field="--resume",
-                hint="use the original settings to continue that run, or write to another file",
-            )
+            raise TokenfabError(f"nothing to resume: {out_path} holds run(s) {', '.join(others)} with other settings "
+                                f"(URL, model, lengths, levels, ...)", field="--resume",
+                                hint="use the original settings to continue that run, or write to another file")
     source = prompt_source(cfg.tokenizer)
     outcome = BenchOutcome(run, session, list(previous), resumed_records=len(previous), unreadable_lines=bad)
     if energy_meter is not None and energy_meter.available and idle_s > 0:
         outcome.idle_power_w = energy_meter.idle_baseline_w(idle_s)
     with rec_mod.RecordWriter(out_path, secrets=[api_key] if api_key else []) as writer:
-
         def on_record(rec: dict) -> None:
             writer.write(rec)
             outcome.records.append(rec)
@@ -610,21 +540,10 @@ def run_benchmark(
             meter = energy_meter if energy_meter is not None and energy_meter.available else None
             window = LevelWindow(meter)
             try:
-                asyncio.run(
-                    run_level(
-                        cfg,
-                        level,
-                        run_id=run,
-                        session_id=session,
-                        on_record=on_record,
-                        skip_ids=ids_done,
-                        source=source,
-                        api_key=api_key,
-                        duration_left_s=duration_left,
-                        start_index=start or 0,
-                        window=window,
-                    )
-                )
+                asyncio.run(run_level(cfg, level, run_id=run, session_id=session, on_record=on_record,
+                                      skip_ids=ids_done, source=source, api_key=api_key,
+                                      duration_left_s=duration_left, start_index=start or 0,
+                                      window=window))
             except KeyboardInterrupt:
                 outcome.interrupted = True
             hooks.level_finished(tag)
@@ -632,11 +551,11 @@ def run_benchmark(
                 (t0, e0), (t1, e1) = window.start, window.last_send
                 level_recs = [r for r in outcome.records if r.get("request_id", "").startswith(tag + "-")]
                 out_tok, tot_tok = energy_mod.tokens_in_window(level_recs, t0, t1)
-                outcome.energy[tag] = energy_mod.energy_summary(
-                    energy_mod.energy_j(e0, e1), t1 - t0, outcome.idle_power_w, out_tok, tot_tok, meter.gpus
-                )
+                outcome.energy[tag] = energy_mod.energy_summary(energy_mod.energy_j(e0, e1), t1 - t0,
+                                                                outcome.idle_power_w, out_tok, tot_tok, meter.gpus)
             elif energy_meter is not None and not energy_meter.available:
                 outcome.energy[tag] = energy_mod.not_measured(energy_meter.reason)
             if outcome.interrupted:
                 break
     return outcome
+

@@ -17,7 +17,6 @@ Method:
 This needs the benchmark to run on the same host as the GPUs. When NVML is not there the result says
 ``energy not measured`` and why; nothing else changes.
 """
-
 from __future__ import annotations
 
 import time
@@ -100,7 +99,6 @@ class EnergyMeter:
 
 # ---- pure functions ------------------------------------------------------------------------------------------
 
-
 def energy_j(counter_start_mj: int, counter_end_mj: int) -> float:
     """Joules between two readings of NVML's millijoule counter."""
     return (counter_end_mj - counter_start_mj) / 1000.0
@@ -122,9 +120,8 @@ def tokens_in_window(records: Iterable[Mapping], t0: float, t1: float) -> tuple[
     return out_tok, in_tok + out_tok
 
 
-def energy_summary(
-    window_energy_j: float, window_s: float, idle_w: float | None, output_tokens: float, total_tokens: float, gpus: int
-) -> dict:
+def energy_summary(window_energy_j: float, window_s: float, idle_w: float | None, output_tokens: float,
+                   total_tokens: float, gpus: int) -> dict:
     """J/token and tokens/J over the window, gross and net of the idle baseline (idle W x window seconds)."""
     net_j = window_energy_j - (idle_w or 0.0) * window_s if idle_w is not None else None
 

@@ -5,7 +5,6 @@ A record is a dict as written to the JSONL (see :mod:`tokenfab.bench.records`): 
 ``t_start``/``t_end`` (wall-clock seconds) and ``session_id``. Times are in milliseconds unless the name says
 otherwise. Percentiles use linear interpolation (``numpy.percentile``'s default, as ``vllm bench serve``).
 """
-
 from __future__ import annotations
 
 import math
@@ -22,27 +21,27 @@ PERCENTILES = (50, 90, 99)
 # The definitions printed with every result (JSON "definitions" key, table footnote).
 DEFINITIONS: dict[str, str] = {
     "ttft_ms": "time to first token: from sending the request to the first streamed chunk that carries output "
-    "(includes queueing and prefill)",
+               "(includes queueing and prefill)",
     "ttft_ms_from_schedule": "open loop only: TTFT measured from the request's scheduled arrival time, so a late "
-    "send counts against the server (no coordinated omission)",
+                             "send counts against the server (no coordinated omission)",
     "e2el_ms": "end-to-end latency: from sending the request to its last output chunk",
     "tpot_ms": "time per output token = (E2EL - TTFT) / (output_tokens - 1) per request, then mean/p50/p90/p99 over "
-    "requests; requests with <= 1 output token are excluded (vLLM, SGLang, InferenceX)",
+               "requests; requests with <= 1 output token are excluded (vLLM, SGLang, InferenceX)",
     "itl_ms": "inter-token latency, pooled: the gaps between successive output chunks of all requests, "
-    "pooled before taking statistics (vLLM, SGLang)",
+              "pooled before taking statistics (vLLM, SGLang)",
     "itl_ms_per_request_mean": "inter-token latency, per request: each request's mean gap, then statistics over "
-    "requests (aiperf, guidellm)",
+                               "requests (aiperf, guidellm)",
     "tokens_per_s_per_user": "interactivity = 1000 / TPOT_ms per request; the median over requests "
-    "(InferenceX median_intvty); _mean is the mean",
+                             "(InferenceX median_intvty); _mean is the mean",
     "output_tokens_per_s": "output tokens of completed requests / benchmark duration",
     "total_tokens_per_s": "(input + output tokens) of completed requests / benchmark duration",
     "duration_s": "from the first request sent to the last one finished, warm-up excluded; a resumed run adds the "
-    "span of each session",
+                  "span of each session",
     "goodput": "requests/s and output tokens/s of requests that meet every SLO; failed requests count as not "
-    "meeting it; a request with <= 1 output token has no TPOT and meets a TPOT SLO (as vLLM)",
+               "meeting it; a request with <= 1 output token has no TPOT and meets a TPOT SLO (as vLLM)",
     "slo_attainment": "requests meeting every SLO / all requests (failed included)",
     "token counts": "from the server's streamed usage (token_count_source=usage); else a local tokenizer "
-    "(tokenizer); else one token per output chunk (chunks)",
+                    "(tokenizer); else one token per output chunk (chunks)",
     "percentiles": "linear interpolation between order statistics (numpy.percentile default, as vLLM)",
 }
 
@@ -50,7 +49,6 @@ SLO_KEYS = ("ttft", "tpot", "e2el")
 
 
 # ---- per request ---------------------------------------------------------------------------------------------
-
 
 def tpot_ms(ttft_ms: float | None, e2el_ms: float | None, output_tokens: int | None) -> float | None:
     """(E2EL - TTFT) / (output_tokens - 1); None when undefined (<= 1 output token or a missing time)."""
@@ -85,7 +83,6 @@ def token_times_s(record: Mapping) -> list[float]:
 
 # ---- statistics ----------------------------------------------------------------------------------------------
 
-
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0..100) with linear interpolation; None for no values."""
     vals = [v for v in values if v is not None]
@@ -114,7 +111,6 @@ def itl_per_request_mean_ms(itl_lists: Iterable[Sequence[float]]) -> list[float]
 
 
 # ---- throughput, SLOs ----------------------------------------------------------------------------------------
-
 
 def benchmark_duration_s(records: Iterable[Mapping]) -> float:
     """Sum over sessions of (last t_end - first t_start); a resumed run does not count the time it was stopped."""
@@ -145,12 +141,8 @@ def parse_slo(spec: str | None) -> dict[str, float]:
         except ValueError:
             ms = float("nan")
         if not sep or key not in SLO_KEYS or not ms > 0:
-            raise TokenfabError(
-                "bad SLO",
-                field="--slo",
-                expected="KEY:MS pairs like ttft:2000,tpot:50 with KEY in " + ", ".join(SLO_KEYS),
-                got=part.strip(),
-            )
+            raise TokenfabError("bad SLO", field="--slo", expected="KEY:MS pairs like ttft:2000,tpot:50 with KEY in "
+                                + ", ".join(SLO_KEYS), got=part.strip())
         out[key] = ms
     return out
 
@@ -182,7 +174,6 @@ def goodput(records: Sequence[Mapping], slo: Mapping[str, float], duration_s: fl
 
 
 # ---- one level ---------------------------------------------------------------------------------------------
-
 
 def summarize_level(records: Sequence[Mapping], slo: Mapping[str, float] | None = None) -> dict:
     """Everything tokenfab reports for one concurrency or rate level, from that level's request records."""

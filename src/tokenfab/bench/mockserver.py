@@ -27,7 +27,6 @@ server stops by itself after ``--max-lifetime-s``.
 
 Run it: ``python -m tokenfab.bench.mockserver --ttft-ms 50 --itl-ms 10`` prints ``MOCK_URL http://127.0.0.1:PORT``.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -67,9 +66,7 @@ class MockConfig:
         known = {f.name for f in fields(cls)}
         bad = set(d) - known
         if bad:
-            raise TokenfabError(
-                f"unknown mock setting(s) {sorted(bad)}", field="mock config", expected=", ".join(sorted(known))
-            )
+            raise TokenfabError(f"unknown mock setting(s) {sorted(bad)}", field="mock config", expected=", ".join(sorted(known)))
         cfg = cls(**d)
         if isinstance(cfg.schedule, list):
             cfg.schedule = {i: f for i, f in enumerate(cfg.schedule) if f}
@@ -78,9 +75,7 @@ class MockConfig:
             if f not in FAULTS:
                 raise TokenfabError("unknown fault", field="mock config", expected=", ".join(FAULTS), got=f)
         if sum(cfg.fault_probs.values()) > 1 + 1e-9 or any(p < 0 for p in cfg.fault_probs.values()):
-            raise TokenfabError(
-                "fault probabilities must be >= 0 and sum to <= 1", field="fault_probs", got=cfg.fault_probs
-            )
+            raise TokenfabError("fault probabilities must be >= 0 and sum to <= 1", field="fault_probs", got=cfg.fault_probs)
         if cfg.ttft_ms < 0 or cfg.itl_ms < 0 or cfg.tokens_per_chunk < 1:
             raise TokenfabError("delays must be >= 0 and tokens_per_chunk >= 1", field="mock config")
         return cfg
@@ -110,9 +105,7 @@ def _chunk(payload: bytes) -> bytes:
 
 
 def _sse(obj) -> bytes:
-    return _chunk(
-        b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()) + b"\n\n"
-    )
+    return _chunk(b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()) + b"\n\n")
 
 
 class MockServer:
@@ -178,9 +171,7 @@ class MockServer:
         if method == "GET" and path == "/health":
             return await self._json(writer, 200, {"status": "ok"})
         if method == "GET" and path == "/v1/models":
-            return await self._json(
-                writer, 200, {"object": "list", "data": [{"id": self.config.model, "object": "model"}]}
-            )
+            return await self._json(writer, 200, {"object": "list", "data": [{"id": self.config.model, "object": "model"}]})
         if method == "GET" and path == "/admin/stats":
             return await self._json(writer, 200, {"requests": self.counter, "faults": dict(self.stats)})
         if method == "POST" and path == "/admin/config":
@@ -221,9 +212,7 @@ class MockServer:
         if fault == "empty":
             n_out = 0
         if fault == "http_500":
-            await self._json(
-                writer, 500, {"error": {"message": "injected fault", "type": "server_error"}}, "Internal Server Error"
-            )
+            await self._json(writer, 500, {"error": {"message": "injected fault", "type": "server_error"}}, "Internal Server Error")
             return True
         if fault == "hang":
             try:
@@ -238,18 +227,10 @@ class MockServer:
         if not req.get("stream"):
             await asyncio.sleep(max(0.0, (cfg.ttft_ms + max(0, n_out - 1) * cfg.itl_ms) / 1000))
             msg = {"message": {"role": "assistant", "content": "".join(texts)}} if chat else {"text": "".join(texts)}
-            return await self._json(
-                writer,
-                200,
-                {
-                    "id": rid,
-                    "object": "chat.completion" if chat else "text_completion",
-                    "created": created,
-                    "model": cfg.model,
-                    "choices": [{"index": 0, **msg, "finish_reason": "length"}],
-                    "usage": usage,
-                },
-            )
+            return await self._json(writer, 200, {"id": rid, "object": "chat.completion" if chat else "text_completion",
+                                                  "created": created, "model": cfg.model,
+                                                  "choices": [{"index": 0, **msg, "finish_reason": "length"}],
+                                                  "usage": usage})
         include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
         obj = "chat.completion.chunk" if chat else "text_completion"
         prefix = json.dumps({"id": rid, "object": obj, "created": created, "model": cfg.model})[:-1].encode()
@@ -274,8 +255,8 @@ class MockServer:
                 await asyncio.sleep(0)  # zero delays: let other connections run
             if writer.transport.is_closing():
                 return False
-            writer.write(choice("".join(texts[start : start + per]), None))
-            sent += len(texts[start : start + per])
+            writer.write(choice("".join(texts[start:start + per]), None))
+            sent += len(texts[start:start + per])
             if fault == "cut" and sent >= cfg.cut_after_tokens:
                 await writer.drain()
                 writer.transport.abort()
@@ -299,7 +280,6 @@ class MockServer:
 
 
 # ---- running it ------------------------------------------------------------------------------------------------
-
 
 class ThreadedMockServer:
     """The server on its own event loop in a daemon thread (simple; shares the GIL with the caller)."""
@@ -345,28 +325,15 @@ class ThreadedMockServer:
 class MockServerProcess:
     """The server in a subprocess (its own core and GIL: better timing). ``configure`` replaces its config."""
 
-    def __init__(
-        self, config: MockConfig | dict | None = None, max_lifetime_s: float = 600.0, start_timeout_s: float = 20.0
-    ):
+    def __init__(self, config: MockConfig | dict | None = None, max_lifetime_s: float = 600.0, start_timeout_s: float = 20.0):
         cfg = config if isinstance(config, dict) else asdict(config or MockConfig())
         env = dict(os.environ)
         src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tokenfab.bench.mockserver",
-                "--config",
-                json.dumps(cfg),
-                "--max-lifetime-s",
-                str(max_lifetime_s),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
+            [sys.executable, "-m", "tokenfab.bench.mockserver", "--config", json.dumps(cfg),
+             "--max-lifetime-s", str(max_lifetime_s)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         self.url = None
         deadline = time.monotonic() + start_timeout_s
         while time.monotonic() < deadline:

@@ -9,7 +9,6 @@
   :func:`tokenfab.perf.fitting.fit_profile`; the result is stored as a hardware-specific entry on top of the bundled
   profile, so ``estimate``/``frontier --calibration FILE`` use it for that hardware only.
 """
-
 from __future__ import annotations
 
 import math
@@ -43,71 +42,30 @@ def level_lengths(run: Mapping) -> tuple[int, int]:
     return max(1, round(run.get("input_tokens", 0) / ok)), max(1, round(run.get("output_tokens", 0) / ok))
 
 
-def make_predictor(
-    runs: Sequence[Mapping],
-    *,
-    model: str,
-    hardware: str,
-    gpus: int,
-    tp=None,
-    pp=None,
-    ep=None,
-    dp=None,
-    weights=None,
-    kv=None,
-    calibration=None,
-):
+def make_predictor(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: int, tp=None, pp=None, ep=None, dp=None,
+                   weights=None, kv=None, calibration=None):
     by_level = {(r.get("run_id"), r.get("mode"), r.get("concurrency"), r.get("rate")): r for r in runs}
 
     def predict(point: Mapping) -> dict:
         run = by_level[(point.get("run_id"), point.get("mode"), point.get("concurrency"), point.get("rate"))]
         isl, osl = level_lengths(run)
-        kw = dict(
-            model=model,
-            hardware=hardware,
-            gpus=gpus,
-            tp=tp,
-            pp=pp,
-            ep=ep,
-            dp=dp,
-            weights=weights,
-            kv=kv,
-            isl=isl,
-            osl=osl,
-            calibration=calibration,
-        )
+        kw = dict(model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, dp=dp, weights=weights, kv=kv,
+                  isl=isl, osl=osl, calibration=calibration)
         if point.get("mode") == "closed":
             e = estimate(concurrency=int(point["concurrency"]), **kw)
         else:
             rate = float(point["rate"]) if point.get("rate") not in (None, "inf") else math.inf
             e = estimate(concurrency="max", **kw) if math.isinf(rate) else estimate(rate_rps=rate, **kw)
         d = e.to_dict()
-        return {
-            "total_tokens_per_s_per_gpu": d["total_tokens_per_s_per_gpu"],
-            "output_tokens_per_s_per_gpu": d["output_tokens_per_s_per_gpu"],
-            "ttft_ms_p50": d["ttft_ms"],
-            "tpot_ms_p50": d["tpot_ms"],
-            "tokens_per_s_per_user": d["tokens_per_s_per_user"],
-        }
+        return {"total_tokens_per_s_per_gpu": d["total_tokens_per_s_per_gpu"],
+                "output_tokens_per_s_per_gpu": d["output_tokens_per_s_per_gpu"],
+                "ttft_ms_p50": d["ttft_ms"], "tpot_ms_p50": d["tpot_ms"], "tokens_per_s_per_user": d["tokens_per_s_per_user"]}
 
     return predict
 
 
-def fit_from_runs(
-    runs: Sequence[Mapping],
-    *,
-    model: str,
-    hardware: str,
-    gpus: int,
-    tp=None,
-    pp=None,
-    ep=None,
-    dp=None,
-    weights=None,
-    kv=None,
-    base=None,
-    max_nfev: int = 60,
-) -> tuple[CalibrationProfile, dict]:
+def fit_from_runs(runs: Sequence[Mapping], *, model: str, hardware: str, gpus: int, tp=None, pp=None, ep=None, dp=None,
+                  weights=None, kv=None, base=None, max_nfev: int = 60) -> tuple[CalibrationProfile, dict]:
     """Fit the per-family parameters for ``hardware`` to measured levels; returns (profile, error summary)."""
     from tokenfab.catalog import precision as prec
     from tokenfab.perf.fitting import Point, error_table, fit_profile
@@ -126,48 +84,20 @@ def fit_from_runs(
         isl, osl = level_lengths(r)
         conc = float(r["concurrency"]) if r.get("mode") == "closed" else None
         rate = None if r.get("mode") == "closed" else (None if r.get("rate") in (None, "inf") else float(r["rate"]))
-        vals = {
-            "output_tokens_per_s_per_gpu": (r.get("output_tokens_per_s") or 0) / gpus_used,
-            "total_tokens_per_s_per_gpu": (r.get("total_tokens_per_s") or 0) / gpus_used,
-            "ttft_ms_mean": r.get("ttft_ms_mean"),
-            "tpot_ms_mean": r.get("tpot_ms_mean"),
-        }
+        vals = {"output_tokens_per_s_per_gpu": (r.get("output_tokens_per_s") or 0) / gpus_used,
+                "total_tokens_per_s_per_gpu": (r.get("total_tokens_per_s") or 0) / gpus_used,
+                "ttft_ms_mean": r.get("ttft_ms_mean"), "tpot_ms_mean": r.get("tpot_ms_mean")}
         for metric, v in vals.items():
             if isinstance(v, (int, float)) and v > 0 and math.isfinite(v):
-                pts.append(
-                    Point(
-                        id=f"{r.get('run_id', '')}:{r.get('mode')}:{conc or rate}:{metric}",
-                        source="bench",
-                        model=m.key,
-                        hardware=hw.key,
-                        family=hw.cost_family or "default",
-                        tp=par.tp,
-                        pp=par.pp,
-                        dp=par.dp,
-                        ep=par.ep,
-                        weights=w,
-                        kv=kvp,
-                        isl=isl,
-                        osl=osl,
-                        concurrency=conc,
-                        rate_rps=rate,
-                        metric=metric,
-                        value=float(v),
-                    )
-                )
+                pts.append(Point(id=f"{r.get('run_id', '')}:{r.get('mode')}:{conc or rate}:{metric}", source="bench",
+                                 model=m.key, hardware=hw.key, family=hw.cost_family or "default", tp=par.tp, pp=par.pp,
+                                 dp=par.dp, ep=par.ep, weights=w, kv=kvp, isl=isl, osl=osl, concurrency=conc,
+                                 rate_rps=rate, metric=metric, value=float(v)))
     if len(pts) < 3:
-        raise TokenfabError(
-            "too few measured points to calibrate (need at least 3 metrics across levels)", field="results"
-        )
+        raise TokenfabError("too few measured points to calibrate (need at least 3 metrics across levels)", field="results")
     base = load_profile(base)
-    fitted, info = fit_profile(
-        pts,
-        families=[hw.cost_family or "default"],
-        base=base,
-        max_nfev=max_nfev,
-        fit_global=False,
-        family_params=USER_FIT_PARAMS,
-    )
+    fitted, info = fit_profile(pts, families=[hw.cost_family or "default"], base=base, max_nfev=max_nfev, fit_global=False,
+                               family_params=USER_FIT_PARAMS)
     params = fitted.families[hw.cost_family or "default"]
     before = error_table(pts, base)["overall"]
     warnings = []
@@ -175,37 +105,23 @@ def fit_from_runs(
         lo, hi = BOUNDS[k]
         v = getattr(params, k)
         if v <= lo * 1.001 + 1e-9 or v >= hi * 0.999:
-            warnings.append(
-                f"{k} = {v:.4g} sits at its bound [{lo:g}, {hi:g}]: the measurements ask for more than the "
-                f"model's physics allows (a different model, precision or layout than the one served?)"
-            )
+            warnings.append(f"{k} = {v:.4g} sits at its bound [{lo:g}, {hi:g}]: the measurements ask for more than the "
+                            f"model's physics allows (a different model, precision or layout than the one served?)")
     import datetime as _dt
-
     meta = {
-        "fitted_on": "tokenfab bench results",
-        "script": "tokenfab calibrate",
-        "date": _dt.date.today().isoformat(),
+        "fitted_on": "tokenfab bench results", "script": "tokenfab calibrate", "date": _dt.date.today().isoformat(),
         "method": f"bounded least squares on log(predicted/measured) of the measured levels; fitted for hardware "
-        f"{hw.key} only: {', '.join(USER_FIT_PARAMS)}; everything else from the base profile",
+                  f"{hw.key} only: {', '.join(USER_FIT_PARAMS)}; everything else from the base profile",
         "user_calibration": {"hardware": hw.key, "model": m.key, "weights": w, "points": len(pts), "fit": info},
         "base_profile": {k: base.meta.get(k) for k in ("fitted_on", "data_sha256", "date", "script") if k in base.meta},
     }
-    prof = CalibrationProfile(
-        default=base.default, families=dict(base.families), hardware={**base.hardware, hw.key: params}, meta=meta
-    )
+    prof = CalibrationProfile(default=base.default, families=dict(base.families), hardware={**base.hardware, hw.key: params},
+                              meta=meta)
     after = error_table(pts, prof)["overall"]
     if after["median_ape_pct"] > POOR_FIT_MEDIAN_APE_PCT:
-        warnings.append(
-            f"median error after the fit is still {after['median_ape_pct']:.1f}%: the model does not follow "
-            f"these measurements well; check --model/--weights/--tp/--gpus match what was served"
-        )
+        warnings.append(f"median error after the fit is still {after['median_ape_pct']:.1f}%: the model does not follow "
+                        f"these measurements well; check --model/--weights/--tp/--gpus match what was served")
     meta["user_calibration"]["errors"] = {"before": before, "after": after}
     meta["user_calibration"]["warnings"] = warnings
-    return prof, {
-        "points": len(pts),
-        "before": before,
-        "after": after,
-        "params": params.to_dict(),
-        "fit": info,
-        "warnings": warnings,
-    }
+    return prof, {"points": len(pts), "before": before, "after": after, "params": params.to_dict(), "fit": info,
+                  "warnings": warnings}

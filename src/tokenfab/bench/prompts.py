@@ -17,7 +17,6 @@ Two sources:
 
 Prompts are reproducible: request ``i`` of a run with seed ``s`` always gets the same text.
 """
-
 from __future__ import annotations
 
 import math
@@ -28,8 +27,7 @@ from pathlib import Path
 from tokenfab.core.errors import TokenfabError
 
 # 512 words, each one token (with and without a leading space) in cl100k_base, o200k_base, Llama 3 and Qwen 3.
-ONE_TOKEN_WORDS: tuple[str, ...] = tuple(
-    """
+ONE_TOKEN_WORDS: tuple[str, ...] = tuple("""
 this that with from have will your more they data name their time which value about string over type part work
 when other been were file would year some there said like also than just result them into what list case first
 only back need start user under then people should test make after right long array read form want number
@@ -60,8 +58,7 @@ human girl strong house track pack section wait terms apply session others fund 
 future started mode games products needs known seen border live variable provided filename hope young website
 study network limit went fire official visit received token months learn mind quick comment admin series
 original bill frame draw comes elect filter larg remove
-""".split()
-)
+""".split())
 
 
 @dataclass(frozen=True)
@@ -83,9 +80,8 @@ def parse_length_dist(spec: str) -> float:
             r = float("nan")
         if 0 < r <= 1:
             return r
-    raise TokenfabError(
-        "unknown length distribution", field="--length-dist", expected="fixed or uniform:R with 0 < R <= 1", got=spec
-    )
+    raise TokenfabError("unknown length distribution", field="--length-dist", expected="fixed or uniform:R with 0 < R <= 1",
+                        got=spec)
 
 
 def draw_length(target: int, low_fraction: float, rng: random.Random) -> int:
@@ -119,11 +115,8 @@ class TokenizerPrompts:
         try:
             from tokenizers import Tokenizer
         except ImportError:
-            raise TokenfabError(
-                "needs the optional 'tokenizers' package",
-                field="--tokenizer",
-                hint="pip install 'tokenfab[tokenizer]', or leave --tokenizer out for the word-list approximation",
-            ) from None
+            raise TokenfabError("needs the optional 'tokenizers' package", field="--tokenizer",
+                                hint="pip install 'tokenfab[tokenizer]', or leave --tokenizer out for the word-list approximation") from None
         p = Path(tokenizer_json)
         if not p.is_file():
             raise TokenfabError("file not found", field="--tokenizer", expected="a local tokenizer.json", got=str(p))

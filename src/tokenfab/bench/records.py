@@ -8,7 +8,6 @@ duration of a resumed run is the sum of each session's span (see :func:`tokenfab
 
 Flushing hands each line to the operating system, so it survives the process being killed (not a power cut).
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -92,9 +91,7 @@ def read_records(path: str | Path) -> tuple[list[dict], int]:
     """All records in a JSONL file and the number of lines that could not be read (see :func:`parse_records`)."""
     p = Path(path)
     if not p.is_file():
-        raise TokenfabError(
-            "file not found", field="results", expected="a JSONL file written by tokenfab bench", got=str(p)
-        )
+        raise TokenfabError("file not found", field="results", expected="a JSONL file written by tokenfab bench", got=str(p))
     with p.open(encoding="utf-8", errors="replace") as f:
         return parse_records(f)
 
@@ -106,11 +103,8 @@ def completed_request_ids(records: Iterable[Mapping], run: str) -> set[str]:
 
 def level_key(record: Mapping) -> tuple:
     """(run_id, mode, level) a record belongs to."""
-    return (
-        record.get("run_id"),
-        record.get("mode"),
-        record.get("concurrency") if record.get("mode") == "closed" else record.get("rate"),
-    )
+    return (record.get("run_id"), record.get("mode"), record.get("concurrency") if record.get("mode") == "closed"
+            else record.get("rate"))
 
 
 def group_by_level(records: Iterable[Mapping]) -> dict[tuple, list[dict]]:

@@ -2,7 +2,6 @@
 
 Thin layer: the client, metrics and economics live in :mod:`tokenfab.bench`.
 """
-
 from __future__ import annotations
 
 import csv
@@ -34,9 +33,8 @@ def _parse_rates(value: str) -> list[float]:
         except ValueError:
             r = float("nan")
         if not r > 0:
-            raise TokenfabError(
-                "not a positive rate", field="--rate", expected="requests/s > 0 (or inf), comma-separated", got=item
-            )
+            raise TokenfabError("not a positive rate", field="--rate", expected="requests/s > 0 (or inf), comma-separated",
+                                got=item)
         out.append(r)
     return out
 
@@ -54,16 +52,9 @@ class _RichHooks:
     def __init__(self, enabled: bool):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[errors]} failed"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=False,
-            disable=not enabled,
-        )
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[errors]} failed"), TimeElapsedColumn(),
+                                 console=err_console, transient=False, disable=not enabled)
         self.task = None
         self.errors = 0
 
@@ -87,17 +78,9 @@ def _render_runs(doc: dict) -> None:
     for col in ("level", "ok", "failed", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "ITL p50*", "E2EL p50"):
         lat.add_column(col, justify="right")
     for r in runs:
-        lat.add_row(
-            _level_label(r),
-            _fmt(r["requests_ok"]),
-            _fmt(r["requests_failed"]),
-            _fmt(r["ttft_ms_p50"]),
-            _fmt(r["ttft_ms_p99"]),
-            _fmt(r["tpot_ms_p50"], 2),
-            _fmt(r["tpot_ms_p99"], 2),
-            _fmt(r["itl_ms_p50"], 2),
-            _fmt(r["e2el_ms_p50"]),
-        )
+        lat.add_row(_level_label(r), _fmt(r["requests_ok"]), _fmt(r["requests_failed"]), _fmt(r["ttft_ms_p50"]),
+                    _fmt(r["ttft_ms_p99"]), _fmt(r["tpot_ms_p50"], 2), _fmt(r["tpot_ms_p99"], 2),
+                    _fmt(r["itl_ms_p50"], 2), _fmt(r["e2el_ms_p50"]))
     console.print(lat)
     thr = Table(title="throughput")
     for col in ("level", "user tok/s", "output tok/s", "total tok/s", "req/s"):
@@ -107,13 +90,8 @@ def _render_runs(doc: dict) -> None:
         thr.add_column("SLO met", justify="right")
         thr.add_column("goodput req/s", justify="right")
     for r in runs:
-        row = [
-            _level_label(r),
-            _fmt(r["tokens_per_s_per_user"]),
-            _fmt(r["output_tokens_per_s"]),
-            _fmt(r["total_tokens_per_s"]),
-            _fmt(r["request_throughput_per_s"], 2),
-        ]
+        row = [_level_label(r), _fmt(r["tokens_per_s_per_user"]), _fmt(r["output_tokens_per_s"]),
+               _fmt(r["total_tokens_per_s"]), _fmt(r["request_throughput_per_s"], 2)]
         if has_goodput:
             g = r.get("goodput") or {}
             att = g.get("slo_attainment")
@@ -125,43 +103,21 @@ def _render_runs(doc: dict) -> None:
         if r["errors"]:
             lines.append("errors: " + ", ".join(f"{k}={v}" for k, v in r["errors"].items()))
         if "ttft_ms_from_schedule_p50" in r:
-            lines.append(
-                f"TTFT from scheduled send: p50 {_fmt(r['ttft_ms_from_schedule_p50'])} ms, "
-                f"p99 {_fmt(r['ttft_ms_from_schedule_p99'])} ms"
-            )
+            lines.append(f"TTFT from scheduled send: p50 {_fmt(r['ttft_ms_from_schedule_p50'])} ms, "
+                         f"p99 {_fmt(r['ttft_ms_from_schedule_p99'])} ms")
         e = r.get("energy")
         if e and e.get("measured"):
-            lines.append(
-                f"energy: {_fmt(e['j_per_output_token'], 3)} J/output token, {_fmt(e['tokens_per_j'], 2)} "
-                f"tokens/J, {_fmt(e['mean_power_w_per_gpu'])} W/GPU (GPU boards, NVML)"
-            )
+            lines.append(f"energy: {_fmt(e['j_per_output_token'], 3)} J/output token, {_fmt(e['tokens_per_j'], 2)} "
+                         f"tokens/J, {_fmt(e['mean_power_w_per_gpu'])} W/GPU (GPU boards, NVML)")
         for line in lines:
             console.print(f"  {_level_label(r)} {line}", markup=False, highlight=False)
     if "energy" in doc:
         console.print("  " + doc["energy"]["reason"], markup=False, highlight=False)
     d = doc["definitions"]
-    console.print(
-        "Definitions: TTFT = "
-        + d["ttft_ms"]
-        + ". TPOT = "
-        + d["tpot_ms"]
-        + ". *ITL = "
-        + d["itl_ms"]
-        + ". user tok/s = "
-        + d["tokens_per_s_per_user"]
-        + ". Throughput = "
-        + d["output_tokens_per_s"]
-        + "; duration = "
-        + d["duration_s"]
-        + ". Tokens: "
-        + d["token counts"]
-        + ". Percentiles: "
-        + d["percentiles"]
-        + f". Records: {doc['results_file']}",
-        style="dim",
-        markup=False,
-        highlight=False,
-    )
+    console.print("Definitions: TTFT = " + d["ttft_ms"] + ". TPOT = " + d["tpot_ms"] + ". *ITL = " + d["itl_ms"]
+                  + ". user tok/s = " + d["tokens_per_s_per_user"] + ". Throughput = " + d["output_tokens_per_s"]
+                  + "; duration = " + d["duration_s"] + ". Tokens: " + d["token counts"] + ". Percentiles: "
+                  + d["percentiles"] + f". Records: {doc['results_file']}", style="dim", markup=False, highlight=False)
 
 
 def _write_csv(path: str, runs: list[dict]) -> None:
@@ -186,53 +142,32 @@ def _write_csv(path: str, runs: list[dict]) -> None:
 
 def register(app: typer.Typer) -> None:
     _register_calibrate(app)
-
     @app.command("bench")
     def bench(
         url: str = typer.Option(..., "--url", help="server base URL, e.g. http://127.0.0.1:8000 (or .../v1)"),
         model: str = typer.Option(..., "--model", help="model name sent in each request"),
-        api_key_env: Optional[str] = typer.Option(
-            None,
-            "--api-key-env",
-            help="name of the environment variable holding the API key (never printed or written)",
-        ),
+        api_key_env: Optional[str] = typer.Option(None, "--api-key-env", help="name of the environment variable holding the API key (never printed or written)"),
         endpoint: str = typer.Option("completions", "--endpoint", help="completions or chat"),
         isl: int = typer.Option(1024, "--isl", help="input tokens per request (target)"),
         osl: int = typer.Option(1024, "--osl", help="output tokens per request (max_tokens, with ignore_eos)"),
-        length_dist: str = typer.Option(
-            "fixed", "--length-dist", help="fixed, or uniform:R (lengths uniform in [R*L, L]; InferenceX: uniform:0.8)"
-        ),
-        concurrency: Optional[str] = typer.Option(
-            None, "--concurrency", help="closed loop: concurrency levels, e.g. 1,4,16,64"
-        ),
-        rate: Optional[str] = typer.Option(
-            None, "--rate", help="open loop: request rates in req/s, e.g. 2,4 (inf: all at once)"
-        ),
+        length_dist: str = typer.Option("fixed", "--length-dist", help="fixed, or uniform:R (lengths uniform in [R*L, L]; InferenceX: uniform:0.8)"),
+        concurrency: Optional[str] = typer.Option(None, "--concurrency", help="closed loop: concurrency levels, e.g. 1,4,16,64"),
+        rate: Optional[str] = typer.Option(None, "--rate", help="open loop: request rates in req/s, e.g. 2,4 (inf: all at once)"),
         arrival: str = typer.Option("poisson", "--arrival", help="open loop arrivals: poisson, constant or gamma:K"),
-        requests: Optional[int] = typer.Option(
-            None, "--requests", help="requests per level (default 10 x concurrency; open loop: 30 s of arrivals, >= 50)"
-        ),
-        duration: Optional[float] = typer.Option(
-            None, "--duration", help="seconds per level instead of a request count"
-        ),
+        requests: Optional[int] = typer.Option(None, "--requests", help="requests per level (default 10 x concurrency; open loop: 30 s of arrivals, >= 50)"),
+        duration: Optional[float] = typer.Option(None, "--duration", help="seconds per level instead of a request count"),
         warmup: int = typer.Option(0, "--warmup", help="unrecorded warm-up requests before each level"),
         slo: Optional[str] = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
         out: Path = typer.Option(Path("results.jsonl"), "--out", help="JSONL file of per-request records (appended)"),
         resume: bool = typer.Option(False, "--resume", help="continue an interrupted run in --out (same settings)"),
         timeout_s: float = typer.Option(300.0, "--timeout-s", help="per-request limit in seconds"),
         seed: int = typer.Option(0, "--seed", help="seed for prompts, lengths and arrivals"),
-        tokenizer: Optional[Path] = typer.Option(
-            None,
-            "--tokenizer",
-            help="local tokenizer.json for exact prompt lengths and fallback counts (needs tokenizers)",
-        ),
-        ignore_eos: bool = typer.Option(
-            True, "--ignore-eos/--no-ignore-eos", help="send ignore_eos so output length is max_tokens"
-        ),
+        tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="local tokenizer.json for exact prompt lengths and fallback counts (needs tokenizers)"),
+        ignore_eos: bool = typer.Option(True, "--ignore-eos/--no-ignore-eos", help="send ignore_eos so output length is max_tokens"),
         energy: bool = typer.Option(True, "--energy/--no-energy", help="measure GPU energy with NVML when available"),
         idle_s: float = typer.Option(5.0, "--idle-s", help="seconds of idle baseline before the run (energy only)"),
         gpu_index: Optional[str] = typer.Option(None, "--gpu-index", help="GPUs to meter, e.g. 0,1 (default all)"),
-        as_json: bool = typer.Option(False, "--json", help='print JSON: {"runs": [...], "definitions": {...}}'),
+        as_json: bool = typer.Option(False, "--json", help="print JSON: {\"runs\": [...], \"definitions\": {...}}"),
         csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write one CSV row per level"),
     ):
         """Measure a live OpenAI-compatible server: TTFT, TPOT, ITL, E2EL, throughput, goodput (and energy)."""
@@ -255,48 +190,27 @@ def register(app: typer.Typer) -> None:
             api_key = os.environ.get(api_key_env)
             if not api_key:
                 raise TokenfabError(f"environment variable {api_key_env} is not set or empty", field="--api-key-env")
-        cfg = client.BenchConfig(
-            url=url,
-            model=model,
-            endpoint=endpoint,
-            isl=isl,
-            osl=osl,
-            length_dist=length_dist,
-            mode="closed" if concurrency else "open",
-            levels=levels,
-            requests=requests,
-            duration_s=duration,
-            warmup=warmup,
-            arrival=arrival,
-            timeout_s=timeout_s,
-            seed=seed,
-            ignore_eos=ignore_eos,
-            tokenizer=str(tokenizer) if tokenizer else None,
-        )
+        cfg = client.BenchConfig(url=url, model=model, endpoint=endpoint, isl=isl, osl=osl, length_dist=length_dist,
+                                 mode="closed" if concurrency else "open", levels=levels, requests=requests,
+                                 duration_s=duration, warmup=warmup, arrival=arrival, timeout_s=timeout_s, seed=seed,
+                                 ignore_eos=ignore_eos, tokenizer=str(tokenizer) if tokenizer else None)
         meter = None
         if energy:
             meter = EnergyMeter(parse_int_list(gpu_index, "--gpu-index") if gpu_index else None)
         hooks = _RichHooks(enabled=err_console.is_terminal)
         try:
             with hooks.progress:
-                outcome = client.run_benchmark(
-                    cfg, out_path=out, resume=resume, api_key=api_key, energy_meter=meter, idle_s=idle_s, hooks=hooks
-                )
+                outcome = client.run_benchmark(cfg, out_path=out, resume=resume, api_key=api_key, energy_meter=meter,
+                                               idle_s=idle_s, hooks=hooks)
         finally:
             if meter is not None:
                 meter.close()
         runs = report.build_runs(outcome.records, slo_ms, outcome.energy)
         for r in runs:
             r.pop("run_id", None)
-        doc = {
-            "run_id": outcome.run_id,
-            "results_file": str(out),
-            "interrupted": outcome.interrupted,
-            "resumed_records": outcome.resumed_records,
-            "runs": runs,
-            "definitions": metrics.DEFINITIONS,
-            "error_kinds": client.ERROR_KINDS,
-        }
+        doc = {"run_id": outcome.run_id, "results_file": str(out), "interrupted": outcome.interrupted,
+               "resumed_records": outcome.resumed_records, "runs": runs, "definitions": metrics.DEFINITIONS,
+               "error_kinds": client.ERROR_KINDS}
         if meter is not None and not meter.available:
             doc["energy"] = {"measured": False, "reason": f"energy not measured: {meter.reason}"}
         if outcome.idle_power_w is not None:
@@ -317,34 +231,21 @@ def register(app: typer.Typer) -> None:
                 for k, v in (r.get("errors") or {}).items():
                     kinds[k] = kinds.get(k, 0) + int(v or 0)
             top = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v) or "unknown"
-            err_console.print(
-                f"[bold red]error:[/] no request succeeded against {url} ({top}); records in {out}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            err_console.print(f"[bold red]error:[/] no request succeeded against {url} ({top}); records in {out}",
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(1)
 
     @app.command("bench-report")
     def bench_report(
         results: Path = typer.Argument(..., help="JSONL written by tokenfab bench"),
-        gpus: int = typer.Option(
-            ..., "--gpus", help="GPUs that served the benchmark (prefill + decode when disaggregated)"
-        ),
+        gpus: int = typer.Option(..., "--gpus", help="GPUs that served the benchmark (prefill + decode when disaggregated)"),
         preset: Optional[str] = typer.Option(None, "--preset", help="TCO preset for $/GPU-hour (needs --hardware)"),
-        usd_per_gpu_hour: Optional[float] = typer.Option(
-            None, "--usd-per-gpu-hour", help="a plain price per GPU-hour instead of a preset"
-        ),
-        hardware: Optional[str] = typer.Option(
-            None, "--hardware", help="hardware key: TCO preset and all-in kW per GPU"
-        ),
-        kw_per_gpu: Optional[float] = typer.Option(
-            None, "--kw-per-gpu", help="all-in kW per GPU for tokens/s per MW (default: from --hardware)"
-        ),
+        usd_per_gpu_hour: Optional[float] = typer.Option(None, "--usd-per-gpu-hour", help="a plain price per GPU-hour instead of a preset"),
+        hardware: Optional[str] = typer.Option(None, "--hardware", help="hardware key: TCO preset and all-in kW per GPU"),
+        kw_per_gpu: Optional[float] = typer.Option(None, "--kw-per-gpu", help="all-in kW per GPU for tokens/s per MW (default: from --hardware)"),
         slo: Optional[str] = typer.Option(None, "--slo", help="SLOs in ms for goodput, e.g. ttft:2000,tpot:50"),
         run_id: Optional[str] = typer.Option(None, "--run-id", help="only this run of the file"),
-        compare_model: Optional[str] = typer.Option(
-            None, "--compare-model", help="put the performance model's prediction beside each level (needs --hardware)"
-        ),
+        compare_model: Optional[str] = typer.Option(None, "--compare-model", help="put the performance model's prediction beside each level (needs --hardware)"),
         weights: Optional[str] = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
         kv: Optional[str] = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
         tp: Optional[int] = typer.Option(None, "--tp"),
@@ -364,85 +265,42 @@ def register(app: typer.Typer) -> None:
         recs, bad = read_records(results)
         if run_id:
             recs = [r for r in recs if r.get("run_id") == run_id]
-        doc = {
-            "results_file": str(results),
-            "unreadable_lines": bad,
-            **report.report_doc(
-                recs,
-                gpus=gpus,
-                hardware=hardware,
-                preset=preset,
-                usd_per_gpu_hour=usd_per_gpu_hour,
-                kw_per_gpu=kw_per_gpu,
-                slo=slo_ms,
-            ),
-        }
+        doc = {"results_file": str(results), "unreadable_lines": bad,
+               **report.report_doc(recs, gpus=gpus, hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour,
+                                   kw_per_gpu=kw_per_gpu, slo=slo_ms)}
         price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
         if compare_model:
             if not hardware:
                 raise TokenfabError("--compare-model needs the hardware", field="--hardware")
             from tokenfab.bench.modelcheck import make_predictor
 
-            predict = make_predictor(
-                doc["runs"],
-                model=compare_model,
-                hardware=hardware,
-                gpus=gpus,
-                tp=tp,
-                pp=pp,
-                ep=ep,
-                dp=dp,
-                weights=weights,
-                kv=kv,
-                calibration=calibration,
-            )
+            predict = make_predictor(doc["runs"], model=compare_model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep,
+                                     dp=dp, weights=weights, kv=kv, calibration=calibration)
             doc["comparison"] = report.compare_with_model(points, predict)
         if as_json:
             print_json(doc)
             return
-        t = Table(
-            title=f"measured points: {results}  ({gpus} GPU(s), ${price:.3f}/GPU-h"
-            + (f", {kw:.2f} kW/GPU all-in)" if kw else ")")
-        )
-        for col in (
-            "level",
-            "user tok/s",
-            "total tok/s per GPU",
-            "output tok/s per GPU",
-            "$/M total",
-            "$/M output",
-            "$/M input",
-            "k tok/s per MW",
-        ):
+        t = Table(title=f"measured points: {results}  ({gpus} GPU(s), ${price:.3f}/GPU-h"
+                        + (f", {kw:.2f} kW/GPU all-in)" if kw else ")"))
+        for col in ("level", "user tok/s", "total tok/s per GPU", "output tok/s per GPU", "$/M total", "$/M output",
+                    "$/M input", "k tok/s per MW"):
             t.add_column(col, justify="right")
         multi = len({p.get("run_id") for p in points}) > 1
         for p in points:
             label = _level_label(p) + (f" (run {p['run_id'][:6]})" if multi else "")
-            t.add_row(
-                label,
-                _fmt(p["tokens_per_s_per_user"]),
-                _fmt(p["total_tokens_per_s_per_gpu"]),
-                _fmt(p["output_tokens_per_s_per_gpu"]),
-                _fmt(p["usd_per_mtok_total"], 3),
-                _fmt(p["usd_per_mtok_output"], 3),
-                _fmt(p["usd_per_mtok_input"], 3),
-                _fmt(p["tokens_per_s_per_mw_total"] / 1e3 if p.get("tokens_per_s_per_mw_total") else None),
-            )
+            t.add_row(label, _fmt(p["tokens_per_s_per_user"]), _fmt(p["total_tokens_per_s_per_gpu"]),
+                      _fmt(p["output_tokens_per_s_per_gpu"]), _fmt(p["usd_per_mtok_total"], 3),
+                      _fmt(p["usd_per_mtok_output"], 3), _fmt(p["usd_per_mtok_input"], 3),
+                      _fmt(p["tokens_per_s_per_mw_total"] / 1e3 if p.get("tokens_per_s_per_mw_total") else None))
         console.print(t)
         if multi:
-            err_console.print(
-                f"[yellow]warning:[/] {results} holds {len({p.get('run_id') for p in points})} runs with "
-                f"different settings; pick one with --run-id",
-                highlight=False,
-            )
+            err_console.print(f"[yellow]warning:[/] {results} holds {len({p.get('run_id') for p in points})} runs with "
+                              f"different settings; pick one with --run-id", highlight=False)
         if kw is None:
             console.print("  " + doc["tokens_per_s_per_mw"])
         if tco_doc:
-            console.print(
-                f"  $/GPU-h from tokenfab.economics.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "
-                + "; ".join(tco_doc["notes"]),
-                highlight=False,
-            )
+            console.print(f"  $/GPU-h from tokenfab.economics.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "
+                          + "; ".join(tco_doc["notes"]), highlight=False)
         if doc.get("comparison"):
             c = Table(title=f"measured vs predicted ({compare_model} on {hardware}); error = predicted / measured - 1")
             for col in ("level", "metric", "measured", "predicted", "error"):
@@ -450,18 +308,11 @@ def register(app: typer.Typer) -> None:
             for p, row in zip(points, doc["comparison"]):
                 for k, v in row.items():
                     if isinstance(v, dict):
-                        c.add_row(
-                            _level_label(p),
-                            k,
-                            _fmt(v["measured"]),
-                            _fmt(v["predicted"]),
-                            f"{v['relative_error'] * 100:+.0f}%" if v["relative_error"] is not None else "-",
-                        )
+                        c.add_row(_level_label(p), k, _fmt(v["measured"]), _fmt(v["predicted"]),
+                                  f"{v['relative_error'] * 100:+.0f}%" if v["relative_error"] is not None else "-")
             console.print(c)
-        console.print(
-            "[dim]$/M tokens = $/GPU-h / (tokens/s/GPU x 3600 / 1e6); tok/s per MW = tokens/s/GPU x 1000 / "
-            "all-in kW per GPU (total = input + output tokens); user tok/s = median 1000/TPOT.[/]"
-        )
+        console.print("[dim]$/M tokens = $/GPU-h / (tokens/s/GPU x 3600 / 1e6); tok/s per MW = tokens/s/GPU x 1000 / "
+                      "all-in kW per GPU (total = input + output tokens); user tok/s = median 1000/TPOT.[/]")
 
 
 def _register_calibrate(app: typer.Typer) -> None:
@@ -493,28 +344,15 @@ def _register_calibrate(app: typer.Typer) -> None:
         if not recs:
             raise TokenfabError("no request records", field="results")
         runs = report.build_runs(recs)
-        prof, summary = fit_from_runs(
-            runs,
-            model=model,
-            hardware=hardware,
-            gpus=gpus,
-            tp=tp,
-            pp=pp,
-            ep=ep,
-            dp=dp,
-            weights=weights,
-            kv=kv,
-            base=base,
-        )
+        prof, summary = fit_from_runs(runs, model=model, hardware=hardware, gpus=gpus, tp=tp, pp=pp, ep=ep, dp=dp,
+                                      weights=weights, kv=kv, base=base)
         prof.save(out)
         summary["profile"] = str(out)
         if as_json:
             print_json(summary)
             return
-        console.print(
-            f"fitted {summary['points']} measured values on {hardware}: median error "
-            f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%"
-        )
+        console.print(f"fitted {summary['points']} measured values on {hardware}: median error "
+                      f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%")
         console.print("parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in summary["params"].items()))
         for wmsg in summary.get("warnings", []):
             err_console.print(f"[yellow]warning:[/] {wmsg}", highlight=False, soft_wrap=True)
