@@ -398,9 +398,11 @@ def test_a_missing_extra_names_its_install_command_intact(monkeypatch, tmp_path,
 def test_hostile_names_in_a_scenario_print_literally(tmp_path, text):
     """Scenario, persona and feature names with markup or escapes: plan prints them literally (no MarkupError, no
     escape sequence), the report writes them escaped."""
+    from pathlib import Path
+
     import yaml
 
-    d = yaml.safe_load(open("examples/enterprise_rag.yaml").read())
+    d = yaml.safe_load(Path("examples/enterprise_rag.yaml").read_text())
     d["name"] = f"scenario {text}"
     first = next(iter(d["features"]))
     d["features"] = {(f"{text} {k}" if k == first else k): v for k, v in d["features"].items()}

@@ -16,7 +16,6 @@ H = ("--hardware", "h100-sxm")
 M8 = ("-m", "llama-3.1-8b")
 
 
-
 def _hostile_files(d):
     """name -> path of a hostile file (made in folder d)."""
     out = {"missing": d / "missing.yaml", "folder": d / "folder", "markup-name": d / "[/bold]-missing.yaml"}

@@ -11,15 +11,15 @@ import time
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from tokenfab.bench import metrics, report  # noqa: E402
-from tokenfab.cli.common import to_jsonable  # noqa: E402
-from tokenfab.economics import tco  # noqa: E402
+from tokenfab.bench import metrics, report
+from tokenfab.cli.common import to_jsonable
+from tokenfab.economics import tco
 from tokenfab.perf import memory, serving
-from tokenfab.ui import app as ui_app  # noqa: E402
-from tokenfab.ui.app import create_app, features  # noqa: E402
+from tokenfab.ui import app as ui_app
+from tokenfab.ui.app import create_app, features
 
 BASE = "http://127.0.0.1"
 
@@ -509,7 +509,7 @@ def test_static_files_are_a_fixed_list(client, url):
 )
 def test_model_paths_are_refused_before_the_library_reads_them(inproc, monkeypatch, model):
     client = inproc
-    import tokenfab.catalog.models as models
+    from tokenfab.catalog import models
 
     def no_read(*a, **k):
         raise AssertionError("a path from the user reached the file system")
@@ -585,7 +585,7 @@ def test_plan_upload_errors_name_the_file_or_the_scenario_field(client):
 
 
 def test_scenario_hardware_is_bounded():
-    hw = "[" + ", ".join(["h100-sxm", "h200-sxm", "b200", "b300", "mi300x", "mi325x", "mi355x"]) + "]"
+    hw = "[" + "h100-sxm, h200-sxm, b200, b300, mi300x, mi325x, mi355x" + "]"
     text = scenario_text().replace("hardware: [h100-sxm]", f"hardware: {hw}")
     with pytest.raises(ui_app.TokenfabError) as e:
         ui_app.scenario_from_text(text, "upload")
@@ -624,7 +624,6 @@ def test_a_worker_process_past_the_limit_is_stopped_and_replaced():
     """The process pool (the default): a call past its limit kills its worker, so its CPU is free at once, and the
     next call runs on a fresh worker (issue 14: two slow uploads held /api/fit for 338 s with threads)."""
     import _slow
-
     from tokenfab.ui.workers import CallFailed, CallTimeout, ProcessPool
 
     pool = ProcessPool(workers=1, time_limit_s=1.0, max_pending=2)

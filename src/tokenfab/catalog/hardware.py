@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -66,21 +66,21 @@ class HardwareSpec(BaseModel):
     memory_capacity_gib: float = Field(ge=0, le=1e6)  # off-chip memory (HBM/GDDR); 0 for SRAM-only chips
     memory_bandwidth_tb_per_s: float = Field(gt=0, le=1e6)  # the memory weights stream from (HBM, or SRAM)
     sram_capacity_mib: float = Field(default=0, ge=0, le=1e9)
-    sram_bandwidth_tb_per_s: Optional[float] = Field(default=None, gt=0, le=1e6)
-    peak_tflops: dict[str, Optional[float]]  # dense peak per precision; missing/None = no native support
-    tdp_w: Optional[float] = Field(default=None, gt=0, le=1e7)
+    sram_bandwidth_tb_per_s: float | None = Field(default=None, gt=0, le=1e6)
+    peak_tflops: dict[str, float | None]  # dense peak per precision; missing/None = no native support
+    tdp_w: float | None = Field(default=None, gt=0, le=1e7)
     scaleup_domain_size: int = Field(default=1, ge=1, le=MAX_CHIPS)  # chips in one scale-up (NVLink/xGMI/ICI) domain
     scaleup_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0, le=1e9)  # per chip
     scaleout_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0, le=1e9)  # per chip (NICs)
     chips_per_node: int = Field(default=8, ge=1, le=MAX_CHIPS)
     chips_per_rack: int = Field(default=32, ge=1, le=MAX_CHIPS)
-    node_it_power_kw: Optional[float] = Field(default=None, gt=0, le=1e6)
-    rack_it_power_kw: Optional[float] = Field(default=None, gt=0, le=1e6)
-    price_usd_per_chip: Optional[float] = Field(default=None, gt=0, le=1e9)
-    price_usd_per_system: Optional[float] = Field(default=None, gt=0, le=1e12)
-    chips_per_system: Optional[int] = Field(default=None, ge=1, le=MAX_CHIPS)
-    all_in_kw_per_chip: Optional[float] = Field(default=None, gt=0, le=1e4)  # InferenceX all-in provisioned kW
-    cost_family: Optional[str] = None  # which calibration family applies (e.g. "hopper", "blackwell")
+    node_it_power_kw: float | None = Field(default=None, gt=0, le=1e6)
+    rack_it_power_kw: float | None = Field(default=None, gt=0, le=1e6)
+    price_usd_per_chip: float | None = Field(default=None, gt=0, le=1e9)
+    price_usd_per_system: float | None = Field(default=None, gt=0, le=1e12)
+    chips_per_system: int | None = Field(default=None, ge=1, le=MAX_CHIPS)
+    all_in_kw_per_chip: float | None = Field(default=None, gt=0, le=1e4)  # InferenceX all-in provisioned kW
+    cost_family: str | None = None  # which calibration family applies (e.g. "hopper", "blackwell")
     aliases: list[str] = Field(default_factory=list)  # other keys that resolve to this entry (e.g. "h200")
     notes: str = ""
     sources: dict[str, FigureSource] = Field(default_factory=dict)

@@ -18,7 +18,7 @@ Conventions (the catalog says which it uses, see ``conventions`` in data/models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -389,10 +389,9 @@ def parse_config(
         shared_inter = inter
         dense_inter = _get(c, "intermediate_size_mlp", default=inter)
         moe_freq = int(_get(c, "interleave_moe_layer_step", default=1))
-    if mt.startswith("qwen3_5") or mt.startswith("qwen3_next") or mt.startswith("qwen2_moe"):
-        if shared_inter:
-            n_shared = 1
-            shared_gate = h  # shared_expert_gate: Linear(h, 1)
+    if (mt.startswith(("qwen3_5", "qwen3_next", "qwen2_moe"))) and shared_inter:
+        n_shared = 1
+        shared_gate = h  # shared_expert_gate: Linear(h, 1)
     if mt.startswith("gemma4") and _get(c, "enable_moe_block", default=False):
         pass  # dense MLP runs in parallel with the MoE block in every layer (handled below)
     if shared_inter is None and n_shared:

@@ -3,7 +3,7 @@ sweep of tokenfab.search, so they take the same model, hardware, workload, SLA a
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,27 +14,25 @@ HardwareOpt = Annotated[
 IslOpt = Annotated[int, typer.Option("--isl", help="input tokens per request")]
 OslOpt = Annotated[int, typer.Option("--osl", help="output tokens per request")]
 WeightsOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--weights", help="comma-separated weight precisions to sweep (default: the checkpoint's)"),
 ]
 GpusOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--gpus", help="fix the GPUs per replica (per prefill or decode replica when disaggregated)"),
 ]
 ModeOpt = Annotated[str, typer.Option("--mode", help="agg | disagg | both")]
-TtftOpt = Annotated[Optional[float], typer.Option("--ttft-max-ms", help="TTFT limit at the percentile (ms)")]
-TpotOpt = Annotated[Optional[float], typer.Option("--tpot-max-ms", help="TPOT limit (ms)")]
-E2elOpt = Annotated[
-    Optional[float], typer.Option("--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)")
-]
+TtftOpt = Annotated[float | None, typer.Option("--ttft-max-ms", help="TTFT limit at the percentile (ms)")]
+TpotOpt = Annotated[float | None, typer.Option("--tpot-max-ms", help="TPOT limit (ms)")]
+E2elOpt = Annotated[float | None, typer.Option("--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)")]
 PercentileOpt = Annotated[str, typer.Option("--percentile", help="SLA percentile: p50, p90, p99 (pNN) or mean")]
-PresetOpt = Annotated[Optional[str], typer.Option("--preset", help="TCO preset (default owned-neocloud)")]
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="TCO preset (default owned-neocloud)")]
 UsdPerGpuHourOpt = Annotated[
-    Optional[float], typer.Option("--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model")
+    float | None, typer.Option("--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model")
 ]
-CalibrationOpt = Annotated[Optional[str], typer.Option("--calibration", help="calibration profile JSON")]
+CalibrationOpt = Annotated[str | None, typer.Option("--calibration", help="calibration profile JSON")]
 HardwareFileOpt = Annotated[
-    Optional[List[str]], typer.Option("--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")
+    list[str] | None, typer.Option("--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")
 ]
 NoMtpOpt = Annotated[bool, typer.Option("--no-mtp", help="do not sweep MTP draft tokens")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -58,22 +56,22 @@ def sweep_kwargs(
     no_mtp=False,
 ) -> dict:
     """The keyword arguments both library entry points (search.frontier, fleet.*) take from the shared options."""
-    return dict(
-        isl=isl,
-        osl=osl,
-        weights=weights,
-        gpus=gpus,
-        mode=mode,
-        ttft_max_ms=ttft_max_ms,
-        tpot_max_ms=tpot_max_ms,
-        e2el_max_ms=e2el_max_ms,
-        percentile=percentile,
-        preset=preset,
-        usd_per_gpu_hour=usd_per_gpu_hour,
-        calibration=calibration,
-        hardware_files=hardware_file,
-        mtp=not no_mtp,
-    )
+    return {
+        "isl": isl,
+        "osl": osl,
+        "weights": weights,
+        "gpus": gpus,
+        "mode": mode,
+        "ttft_max_ms": ttft_max_ms,
+        "tpot_max_ms": tpot_max_ms,
+        "e2el_max_ms": e2el_max_ms,
+        "percentile": percentile,
+        "preset": preset,
+        "usd_per_gpu_hour": usd_per_gpu_hour,
+        "calibration": calibration,
+        "hardware_files": hardware_file,
+        "mtp": not no_mtp,
+    }
 
 
 def fmt(x, spec: str = ",.1f", none: str = "-") -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -150,9 +149,9 @@ def _render_chip(h: HardwareSpec) -> None:
 
 
 def hardware_cmd(
-    key: Optional[str] = typer.Argument(None, help="Show one chip with every figure and its source (e.g. h100-sxm)."),
+    key: str | None = typer.Argument(None, help="Show one chip with every figure and its source (e.g. h100-sxm)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    hardware_file: Optional[List[Path]] = typer.Option(
+    hardware_file: list[Path] | None = typer.Option(
         None, "--hardware-file", help="YAML/TOML file adding or overriding chips (repeatable; later files win)."
     ),
 ) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rich import table as _rich_table
 from rich.console import Console
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from tokenfab.core.errors import TokenfabError, safe_text
-from tokenfab.core.jsonable import to_jsonable  # noqa: F401  (re-exported for the CLI modules)
+from tokenfab.core.jsonable import to_jsonable
 
 console = Console()
 err_console = Console(stderr=True)

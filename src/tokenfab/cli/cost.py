@@ -3,7 +3,7 @@ tokenfab.economics.cost). Takes every ``tokenfab tco`` flag to price the GPU-hou
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -34,11 +34,11 @@ from tokenfab.economics.tco import TcoResult
 
 _T = "Throughput (busy, per GPU)"
 TotalOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--tokens-per-s-per-gpu", help="Total (input + output) tokens/s per GPU.", rich_help_panel=_T),
 ]
 InOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--input-tokens-per-s-per-gpu",
         help="Input tokens/s per GPU (with --output-tokens-per-s-per-gpu).",
@@ -46,7 +46,7 @@ InOpt = Annotated[
     ),
 ]
 OutOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--output-tokens-per-s-per-gpu",
         help="Output tokens/s per GPU (with --input-tokens-per-s-per-gpu).",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from tokenfab.cli.common import Table, console, emit, lit
@@ -76,36 +74,36 @@ def register(app: typer.Typer) -> None:
     def estimate_cmd(
         model: str = typer.Option(..., "--model", "-m"),
         hardware: str = typer.Option(..., "--hardware"),
-        gpus: Optional[int] = typer.Option(
+        gpus: int | None = typer.Option(
             None, "--gpus", help="chips in the deployment (default: TP x PP x DP, or the smallest layout that fits)"
         ),
-        tp: Optional[int] = typer.Option(None, "--tp", help="tensor parallel (default: GPUs / (PP x DP))"),
-        pp: Optional[int] = typer.Option(None, "--pp"),
-        ep: Optional[int] = typer.Option(None, "--ep", help="expert parallel (MoE; default TP x DP)"),
-        dp: Optional[int] = typer.Option(None, "--dp", help="data parallel replicas (attention DP for MoE)"),
-        weights: Optional[str] = typer.Option(
+        tp: int | None = typer.Option(None, "--tp", help="tensor parallel (default: GPUs / (PP x DP))"),
+        pp: int | None = typer.Option(None, "--pp"),
+        ep: int | None = typer.Option(None, "--ep", help="expert parallel (MoE; default TP x DP)"),
+        dp: int | None = typer.Option(None, "--dp", help="data parallel replicas (attention DP for MoE)"),
+        weights: str | None = typer.Option(
             None, "--weights", help="bf16|fp16|fp8|fp4|int8|int4 (default: the checkpoint's)"
         ),
-        kv: Optional[str] = typer.Option(
+        kv: str | None = typer.Option(
             None, "--kv", help="bf16|fp16|fp8|fp4 (default: weights for 16/8-bit, fp8 for 4-bit)"
         ),
         isl: int = typer.Option(1024, "--isl", help="input tokens per request"),
         osl: int = typer.Option(1024, "--osl", help="output tokens per request"),
-        concurrency: Optional[str] = typer.Option(
+        concurrency: str | None = typer.Option(
             None, "--concurrency", help="concurrent requests, or 'max' (largest that fits; the default)"
         ),
-        rate: Optional[float] = typer.Option(
+        rate: float | None = typer.Option(
             None, "--rate", help="open loop: requests/s instead of a concurrency (not with --concurrency)"
         ),
         mtp: int = typer.Option(0, "--mtp", help="speculative / MTP draft tokens per step"),
-        mtp_acceptance: Optional[float] = typer.Option(
+        mtp_acceptance: float | None = typer.Option(
             None, "--mtp-acceptance", help="mean tokens accepted per step (1..1+mtp; needs --mtp)"
         ),
         prefix_hit: float = typer.Option(0.0, "--prefix-hit", help="prefix-cache hit rate in [0, 1)"),
-        calibration: Optional[str] = typer.Option(
+        calibration: str | None = typer.Option(
             None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"
         ),
-        hardware_file: Optional[List[str]] = typer.Option(None, "--hardware-file"),
+        hardware_file: list[str] | None = typer.Option(None, "--hardware-file"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Calibrated roofline estimate of TTFT, TPOT and throughput for a model x hardware x precision x parallelism."""

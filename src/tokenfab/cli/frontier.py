@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from tokenfab.cli import _search_opts as O
@@ -214,10 +212,10 @@ def register(app: typer.Typer) -> None:
         tpot_max_ms: TpotOpt = None,
         e2el_max_ms: E2elOpt = None,
         percentile: PercentileOpt = "p90",
-        min_interactivity: Optional[float] = typer.Option(
+        min_interactivity: float | None = typer.Option(
             None, "--min-interactivity", help="keep points with at least this many tok/s/user"
         ),
-        target_interactivity: Optional[float] = typer.Option(
+        target_interactivity: float | None = typer.Option(
             None,
             "--target-interactivity",
             help="read cost and throughput off the frontier here (tok/s/user; default 50)",
@@ -227,7 +225,7 @@ def register(app: typer.Typer) -> None:
         calibration: CalibrationOpt = None,
         hardware_file: HardwareFileOpt = None,
         no_mtp: NoMtpOpt = False,
-        plot: Optional[str] = typer.Option(
+        plot: str | None = typer.Option(
             None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"
         ),
         as_json: JsonOpt = False,

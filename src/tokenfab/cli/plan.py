@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -49,7 +49,7 @@ def progress_bar(enabled: bool, description: str = "planning"):
         yield cb
 
 
-def run_plan(scenario: Path, months: Optional[int], hardware: Optional[str], show_progress: bool):
+def run_plan(scenario: Path, months: int | None, hardware: str | None, show_progress: bool):
     sc = load_scenario(scenario)
     hws = split_csv(hardware, "hardware") if hardware else None
     with progress_bar(show_progress) as cb:
@@ -85,7 +85,7 @@ def si(x, digits: int = 3) -> str:
     if x is None:
         return "-"
     x = float(x)
-    if x != x:
+    if math.isnan(x):
         return "-"
     a = abs(x)
     for lim, div, suf in ((1e12, 1e12, "T"), (1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K")):
@@ -354,10 +354,10 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
         scenario: Path = ScenarioArg,
-        months: Optional[int] = MonthsOpt,
-        hardware: Optional[str] = HardwareListOpt,
+        months: int | None = MonthsOpt,
+        hardware: str | None = HardwareListOpt,
         as_json: bool = typer.Option(False, "--json", help="print the plan as JSON (schema: docs/demand.md)"),
-        csv_path: Optional[Path] = typer.Option(None, "--csv", help="write one row per (hardware, month) to this CSV"),
+        csv_path: Path | None = typer.Option(None, "--csv", help="write one row per (hardware, month) to this CSV"),
     ) -> None:
         """Users and features → tokens per day, peak load, fleet per hardware, cost, revenue, margin, breakeven."""
         res = run_plan(scenario, months, hardware, show_progress=not as_json)

@@ -3,7 +3,7 @@ comparable open model, with the implied gross margin (a thin layer over tokenfab
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ def _pct(x) -> str:
     return "-" if x is None else f"{x:+.0f}%"
 
 
-def _style(verdict: Optional[str]) -> str:
+def _style(verdict: str | None) -> str:
     if verdict == pricing.NOT_COMPARABLE:
         return "dim"
     if verdict == "sustainable":
@@ -110,7 +110,7 @@ def render_prices(r: PriceCheckResult) -> None:
             lit(text, _style(v)) if v else "-",
         )
 
-        def cell(kind):
+        def cell(kind, row=row):
             x = row[kind]
             return (
                 f"{_usd(x['margin_usd_per_mtok'])} ({_pct(x['margin_pct'])})"
@@ -159,22 +159,22 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "",
         hardware: Annotated[
-            Optional[str], typer.Option("--hardware", "-H", help="Hardware key(s), comma-separated (default h100-sxm).")
+            str | None, typer.Option("--hardware", "-H", help="Hardware key(s), comma-separated (default h100-sxm).")
         ] = None,
         provider: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--provider", help="Only these genai-prices provider ids, comma-separated (e.g. together,groq)."
             ),
         ] = None,
         provider_model: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--provider-model", help="A genai-prices model id of --provider to price instead of the mapping."
             ),
         ] = None,
         compare_with: Annotated[
-            Optional[str],
+            str | None,
             typer.Option("--compare-with", help="Model the cost of this catalog model instead (a stand-in)."),
         ] = None,
         preset: PresetOpt = None,
@@ -185,7 +185,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")
         ] = "goldilocks,bulk",
         weights: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--weights",
                 help="Weights precision of the modeled cost (default: fp8 for 16-bit checkpoints, as "

@@ -3,8 +3,6 @@ or rack budget (a thin layer over tokenfab.planning.fleet)."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from tokenfab.cli import _search_opts as O
@@ -216,8 +214,8 @@ def register(app: typer.Typer) -> None:
     def recommend_cmd(
         model: ModelOpt,
         hardware: HardwareOpt,
-        rate: Optional[float] = typer.Option(None, "--rate", help="demand in requests/s"),
-        tokens_per_day: Optional[float] = typer.Option(
+        rate: float | None = typer.Option(None, "--rate", help="demand in requests/s"),
+        tokens_per_day: float | None = typer.Option(
             None, "--tokens-per-day", help="demand in (input + output) tokens per day"
         ),
         isl: IslOpt = 1024,
@@ -231,10 +229,10 @@ def register(app: typer.Typer) -> None:
         mode: ModeOpt = "both",
         preset: PresetOpt = None,
         usd_per_gpu_hour: UsdPerGpuHourOpt = None,
-        power_mw: Optional[float] = typer.Option(
+        power_mw: float | None = typer.Option(
             None, "--power-mw", help="inverse: the most tokens/s within this all-in MW"
         ),
-        racks: Optional[int] = typer.Option(None, "--racks", help="inverse: the most tokens/s within this many racks"),
+        racks: int | None = typer.Option(None, "--racks", help="inverse: the most tokens/s within this many racks"),
         calibration: CalibrationOpt = None,
         hardware_file: HardwareFileOpt = None,
         no_mtp: NoMtpOpt = False,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,8 +16,8 @@ def register(app: typer.Typer) -> None:
     def report_cmd(
         scenario: Path = ScenarioArg,
         output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write"),
-        months: Optional[int] = MonthsOpt,
-        hardware: Optional[str] = HardwareListOpt,
+        months: int | None = MonthsOpt,
+        hardware: str | None = HardwareListOpt,
         swing_pct: float = typer.Option(20.0, "--swing-pct", help="tornado: move each cost input by +/- this %"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:

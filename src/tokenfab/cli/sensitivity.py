@@ -4,11 +4,11 @@ cost (and margin against a price). A thin layer over tokenfab.economics.sensitiv
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from tokenfab import search as search
+from tokenfab import search
 from tokenfab.cli.common import Table, console, emit, esc, lit
 from tokenfab.cli.tco import (
     CapexOpt,
@@ -223,11 +223,11 @@ def register(app: typer.Typer) -> None:
     def sensitivity_cmd(
         hardware: HardwareOpt,
         tokens_per_s_per_gpu: Annotated[
-            Optional[float],
+            float | None,
             typer.Option("--tokens-per-s-per-gpu", help="Busy total (input + output) tokens/s per GPU."),
         ] = None,
         model: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--model", "-m", help="Take the throughput from this model's frontier tier.", rich_help_panel=_W
             ),
@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--tier", help="bulk, goldilocks or premium.", rich_help_panel=_W)
         ] = "goldilocks",
         weights: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--weights", help="With --model: weights precision (default: the checkpoint's).", rich_help_panel=_W
             ),
@@ -261,13 +261,13 @@ def register(app: typer.Typer) -> None:
         monte_carlo: Annotated[int, typer.Option("--monte-carlo", help="Monte Carlo draws (0: tornado only).")] = 0,
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the Monte Carlo.")] = 0,
         price_usd_per_mtok: Annotated[
-            Optional[float],
+            float | None,
             typer.Option(
                 "--price-usd-per-mtok", help="A price per M tokens: Monte Carlo margin and probability of a loss."
             ),
         ] = None,
         plot: Annotated[
-            Optional[str],
+            str | None,
             typer.Option("--plot", help="Write the chart(s): out.html (Plotly) or out.png/.svg/.pdf (matplotlib)."),
         ] = None,
         hardware_file: HwFileOpt = None,

@@ -5,7 +5,7 @@ The option types are shared with ``tokenfab cost`` (cli/cost.py), which takes ev
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,29 +17,27 @@ _P = "TCO inputs"  # help panel
 
 HardwareOpt = Annotated[str, typer.Option("--hardware", "-H", help="Hardware key (see `tokenfab catalog`).")]
 PresetOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--preset", help=f"TCO preset: {', '.join(tco_mod.preset_names())} (default {DEFAULT_PRESET})."),
 ]
 PriceOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--usd-per-gpu-hour", help="Plain price per wall-clock GPU-hour (rental); replaces the owned-cost model."
     ),
 ]
 UtilOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--utilization", help="Busy fraction of wall-clock hours, in (0, 1].", rich_help_panel=_P),
 ]
-PueOpt = Annotated[Optional[float], typer.Option("--pue", help="Power usage effectiveness (>= 1).", rich_help_panel=_P)]
-KwhOpt = Annotated[
-    Optional[float], typer.Option("--usd-per-kwh", help="Electricity price, USD/kWh.", rich_help_panel=_P)
-]
-LifeOpt = Annotated[Optional[float], typer.Option("--life-years", help="Depreciation life, years.", rich_help_panel=_P)]
+PueOpt = Annotated[float | None, typer.Option("--pue", help="Power usage effectiveness (>= 1).", rich_help_panel=_P)]
+KwhOpt = Annotated[float | None, typer.Option("--usd-per-kwh", help="Electricity price, USD/kWh.", rich_help_panel=_P)]
+LifeOpt = Annotated[float | None, typer.Option("--life-years", help="Depreciation life, years.", rich_help_panel=_P)]
 WaccOpt = Annotated[
-    Optional[float], typer.Option("--wacc", help="Cost of capital per year, a fraction in [0, 1).", rich_help_panel=_P)
+    float | None, typer.Option("--wacc", help="Cost of capital per year, a fraction in [0, 1).", rich_help_panel=_P)
 ]
 CapexOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--capex-usd-per-gpu",
         help="Server capex per GPU in USD, before networking/installation adders.",
@@ -47,19 +45,19 @@ CapexOpt = Annotated[
     ),
 ]
 ResidualOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--residual-value-fraction", help="Resale value at end of life, fraction of capex.", rich_help_panel=_P
     ),
 ]
 ColoOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--colocation-usd-per-kw-month", help="Colocation rent, USD per kW of IT per month.", rich_help_panel=_P
     ),
 ]
 ItKwOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--it-kw-per-gpu",
         help="Provisioned IT power per GPU, kW (incl. its share of host and network).",
@@ -67,23 +65,23 @@ ItKwOpt = Annotated[
     ),
 ]
 IdleOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--idle-power-fraction", help="Fraction of IT power drawn when idle, in [0, 1].", rich_help_panel=_P),
 ]
 MaintOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--maintenance-fraction-per-year", help="Maintenance, fraction of capex per year.", rich_help_panel=_P
     ),
 ]
 SoftwareOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--software-usd-per-gpu-hour", help="Software licences, USD per wall-clock GPU-hour.", rich_help_panel=_P
     ),
 ]
 HwFileOpt = Annotated[
-    Optional[List[str]], typer.Option("--hardware-file", help="Extra hardware YAML/TOML (repeatable; later files win).")
+    list[str] | None, typer.Option("--hardware-file", help="Extra hardware YAML/TOML (repeatable; later files win).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -124,7 +122,7 @@ def run_tco(params: dict) -> TcoResult:
     )
 
 
-def _money(x: Optional[float]) -> str:
+def _money(x: float | None) -> str:
     return "-" if x is None else f"{x:,.4f}" if abs(x) < 100 else f"{x:,.0f}"
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -104,11 +104,11 @@ class TokenDist(_Strict):
     """Tokens per LLM call: a mean, or a distribution. fixed: ``mean``; lognormal: ``mean`` and ``cv`` (coefficient
     of variation); exponential: ``mean``; uniform: ``min`` and ``max`` (mean = their midpoint)."""
 
-    mean: Optional[float] = Field(default=None, ge=0, le=MAX_TOKENS)
+    mean: float | None = Field(default=None, ge=0, le=MAX_TOKENS)
     distribution: Literal["fixed", "lognormal", "exponential", "uniform"] = "fixed"
-    cv: Optional[float] = Field(default=None, ge=0, le=100)
-    min: Optional[float] = Field(default=None, ge=0, le=MAX_TOKENS)
-    max: Optional[float] = Field(default=None, ge=0, le=MAX_TOKENS)
+    cv: float | None = Field(default=None, ge=0, le=100)
+    min: float | None = Field(default=None, ge=0, le=MAX_TOKENS)
+    max: float | None = Field(default=None, ge=0, le=MAX_TOKENS)
 
     @model_validator(mode="after")
     def _check(self):
@@ -154,18 +154,18 @@ def _as_dist(v):
 class Feature(_Strict):
     kind: Literal["chat", "rag", "agentic", "code", "batch"]
     description: str = ""
-    model: Optional[str] = None  # tokenfab model key; default: the scenario's model
-    weights: Optional[str] = None  # weight precision of this feature's model; default: the scenario's weights
+    model: str | None = None  # tokenfab model key; default: the scenario's model
+    weights: str | None = None  # weight precision of this feature's model; default: the scenario's weights
     input_tokens: TokenDist  # per LLM call, before retrieved context
     output_tokens: TokenDist  # visible output per LLM call
     reasoning_tokens: TokenDist = TokenDist(mean=0)  # hidden reasoning per call: generated, so counted as output
     retrieved_context_tokens: TokenDist = TokenDist(mean=0)  # RAG: retrieved passages added to the input
     llm_calls_per_task: float = Field(default=1.0, ge=1, le=MAX_CALLS_PER_TASK)  # agents: LLM calls per request (task)
     cached_prefix_share: float = Field(default=0.0, ge=0, lt=1)  # share of input tokens served from the prefix cache
-    tier: Optional[Literal["premium", "goldilocks", "bulk"]] = None  # default goldilocks (bulk for batch)
-    ttft_ms: Optional[float] = Field(default=None, gt=0, le=MAX_LATENCY_MS)  # overrides the tier's TTFT limit
-    tpot_ms: Optional[float] = Field(default=None, gt=0, le=MAX_LATENCY_MS)  # overrides the tier's TPOT limit
-    peak_to_average: Optional[float] = Field(default=None, ge=1, le=24)  # overrides the scenario's diurnal peak
+    tier: Literal["premium", "goldilocks", "bulk"] | None = None  # default goldilocks (bulk for batch)
+    ttft_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)  # overrides the tier's TTFT limit
+    tpot_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)  # overrides the tier's TPOT limit
+    peak_to_average: float | None = Field(default=None, ge=1, le=24)  # overrides the scenario's diurnal peak
 
     @field_validator("input_tokens", "output_tokens", "reasoning_tokens", "retrieved_context_tokens", mode="before")
     @classmethod
@@ -198,7 +198,7 @@ class Persona(_Strict):
     requests_per_session: float = Field(ge=0, le=MAX_REQUESTS_PER_SESSION)  # user requests (tasks) per session
     features: dict[str, float]  # feature name -> weight (normalised to shares of requests)
     subscription_usd_per_month: float = Field(default=0.0, ge=0, le=MAX_USD)  # paid by every user of the persona
-    pays_per_token: Optional[bool] = None  # billed at the per-token prices; default: when there is no subscription
+    pays_per_token: bool | None = None  # billed at the per-token prices; default: when there is no subscription
 
     @property
     def billed_per_token(self) -> bool:
@@ -220,8 +220,8 @@ class Persona(_Strict):
 class Diurnal(_Strict):
     """Either 24 hourly weights (any scale; hour 0 first) or a peak-to-average ratio."""
 
-    hourly_weights: Optional[list[float]] = None
-    peak_to_average: Optional[float] = Field(default=None, ge=1, le=24)  # the busiest hour holds at most the day
+    hourly_weights: list[float] | None = None
+    peak_to_average: float | None = Field(default=None, ge=1, le=24)  # the busiest hour holds at most the day
     source: str = ""
 
     @field_validator("hourly_weights")
@@ -250,9 +250,9 @@ class Growth(_Strict):
 
     kind: Literal["monthly", "s-curve", "none"] = "monthly"
     monthly_growth_pct: float = Field(default=0.0, gt=-100, le=1000)
-    midpoint_month: Optional[float] = Field(default=None, ge=-MAX_MONTHS, le=2 * MAX_MONTHS)
-    steepness_per_month: Optional[float] = Field(default=None, gt=0, le=100)
-    saturation_multiple: Optional[float] = Field(default=None, ge=1, le=1e6)
+    midpoint_month: float | None = Field(default=None, ge=-MAX_MONTHS, le=2 * MAX_MONTHS)
+    steepness_per_month: float | None = Field(default=None, gt=0, le=100)
+    saturation_multiple: float | None = Field(default=None, ge=1, le=1e6)
     source: str = ""
 
     @model_validator(mode="after")
@@ -267,14 +267,14 @@ class Growth(_Strict):
 
 
 class TierSla(_Strict):
-    ttft_ms: Optional[float] = Field(default=None, gt=0, le=MAX_LATENCY_MS)
-    tpot_ms: Optional[float] = Field(default=None, gt=0, le=MAX_LATENCY_MS)
+    ttft_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
+    tpot_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
     source: str = ""
 
 
 class TcoSpec(_Strict):
-    preset: Optional[str] = None  # tokenfab.economics.tco preset (default owned-neocloud)
-    usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0, le=MAX_USD_PER_GPU_HOUR)  # a plain price
+    preset: str | None = None  # tokenfab.economics.tco preset (default owned-neocloud)
+    usd_per_gpu_hour: float | None = Field(default=None, ge=0, le=MAX_USD_PER_GPU_HOUR)  # a plain price
     overrides: dict[str, float] = Field(default_factory=dict)  # tokenfab.economics.tco.TcoInputs fields
 
 
@@ -282,7 +282,7 @@ class Pricing(_Strict):
     """What users pay per token (USD per million tokens). Cached input defaults to the input price."""
 
     usd_per_mtok_input: float = Field(default=0.0, ge=0, le=MAX_USD)
-    usd_per_mtok_cached_input: Optional[float] = Field(default=None, ge=0, le=MAX_USD)
+    usd_per_mtok_cached_input: float | None = Field(default=None, ge=0, le=MAX_USD)
     usd_per_mtok_output: float = Field(default=0.0, ge=0, le=MAX_USD)
     source: str = ""
 
@@ -294,7 +294,7 @@ class Pricing(_Strict):
 class CachingSpec(_Strict):
     ttl_s: float = Field(default=DEFAULT_CACHE_TTL_S, gt=0, le=366 * 86_400)
     hbm_window_s: float = Field(default=DEFAULT_HBM_WINDOW_S, ge=0, le=366 * 86_400)
-    kv: Optional[str] = None  # KV-cache precision of the stored prefixes (default: the model's)
+    kv: str | None = None  # KV-cache precision of the stored prefixes (default: the model's)
 
     @model_validator(mode="after")
     def _window(self):
@@ -308,17 +308,17 @@ class CostAllocation(_Strict):
     (tokenfab.planning.plan.allocate_cost). None = the named defaults in tokenfab.planning.plan."""
 
     input: float = Field(default=1.0, gt=0, le=1e6)
-    cached_input: Optional[float] = Field(default=None, ge=0, le=1e6)
-    output: Optional[float] = Field(default=None, gt=0, le=1e6)
+    cached_input: float | None = Field(default=None, ge=0, le=1e6)
+    output: float | None = Field(default=None, gt=0, le=1e6)
 
 
 class Scenario(_Strict):
     name: str
     description: str = ""
     horizon_months: int = Field(ge=1, le=MAX_MONTHS)
-    start_month: Optional[str] = None  # "YYYY-MM", for labels
+    start_month: str | None = None  # "YYYY-MM", for labels
     model: str  # tokenfab model key (tokenfab catalog models)
-    weights: Optional[str] = None  # weight precision of the scenario's model (default: the checkpoint's)
+    weights: str | None = None  # weight precision of the scenario's model (default: the checkpoint's)
     hardware: list[str] = Field(min_length=1, max_length=MAX_SWEEP_HARDWARE)
     tco: TcoSpec = TcoSpec()
     tiers: dict[str, TierSla] = Field(default_factory=dict)
@@ -381,7 +381,7 @@ class Scenario(_Strict):
     def feature_model(self, feature_name: str) -> str:
         return self.features[feature_name].model or self.model
 
-    def feature_weights(self, feature_name: str) -> Optional[str]:
+    def feature_weights(self, feature_name: str) -> str | None:
         """The weight precision a feature is served at: its own ``weights``, else the scenario's when the feature
         uses the scenario's model, else None (the checkpoint's precision; tokenfab.planning.demand resolves it)."""
         f = self.features[feature_name]
@@ -776,29 +776,29 @@ def check_references_exist(sc: Scenario, lines: dict[tuple, int]) -> None:
 
 
 __all__ = [
-    "Scenario",
-    "Feature",
-    "Persona",
-    "Diurnal",
-    "Growth",
-    "TokenDist",
-    "Pricing",
-    "TcoSpec",
-    "TierSla",
-    "CachingSpec",
-    "CostAllocation",
-    "ScenarioError",
-    "TIER_DEFAULTS",
-    "TIERS",
-    "FEATURE_KINDS",
     "BATCH_PEAK_TO_AVERAGE",
     "DEFAULT_CACHE_TTL_S",
     "DEFAULT_HBM_WINDOW_S",
-    "load_scenario",
-    "parse_scenario_text",
-    "node_lines",
-    "line_for",
+    "FEATURE_KINDS",
+    "TIERS",
+    "TIER_DEFAULTS",
+    "CachingSpec",
+    "CostAllocation",
+    "Diurnal",
+    "Feature",
+    "Growth",
+    "Persona",
+    "Pricing",
+    "Scenario",
+    "ScenarioError",
+    "TcoSpec",
+    "TierSla",
+    "TokenDist",
     "format_path",
-    "unit_message",
+    "line_for",
+    "load_scenario",
+    "node_lines",
+    "parse_scenario_text",
     "scenario_lines",
+    "unit_message",
 ]

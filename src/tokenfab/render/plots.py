@@ -197,4 +197,4 @@ def _plotly(data: dict, path: Path) -> None:
     fig.write_html(str(path), include_plotlyjs=True, full_html=True)
 
 
-__all__ = ["chart_data", "plot_frontier", "STATIC_EXTENSIONS", "HTML_EXTENSIONS"]
+__all__ = ["HTML_EXTENSIONS", "STATIC_EXTENSIONS", "chart_data", "plot_frontier"]

@@ -19,8 +19,8 @@ from typing import Any
 from tokenfab import __version__ as _version
 from tokenfab.core import files
 from tokenfab.core.errors import TokenfabError, install_hint
-from tokenfab.core.inputs import check_input
 from tokenfab.core.files import json_for_html
+from tokenfab.core.inputs import check_input
 from tokenfab.planning.plan import PlanResult
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -523,7 +523,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
     ]
     warn = "".join(f"<li>{esc(w)}</li>" for w in d["warnings"])
     notes = "".join(f"<li>{esc(w)}</li>" for w in d["notes"])
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{esc(title)}</title><style>{CSS}</style>
@@ -630,16 +630,16 @@ def write_report(res: PlanResult, path, **kw) -> Path:
 
 
 __all__ = [
-    "render_html",
-    "write_report",
-    "check_output_path",
-    "fleet_figure",
-    "cost_figure",
-    "tokens_figure",
-    "unit_cost_figure",
-    "pareto_figure",
-    "breakdown_figure",
-    "tornado_data",
     "CHART_IDS",
+    "breakdown_figure",
+    "check_output_path",
+    "cost_figure",
     "esc",
+    "fleet_figure",
+    "pareto_figure",
+    "render_html",
+    "tokens_figure",
+    "tornado_data",
+    "unit_cost_figure",
+    "write_report",
 ]

@@ -23,9 +23,10 @@ import importlib
 import json
 import logging
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -164,20 +165,20 @@ def json_safe(x: Any) -> Any:
     return safe_text(repr(x), max_chars=MAX_GOT_CHARS)
 
 
-def error_body(message: str, field: Optional[str] = None, **extra) -> dict:
+def error_body(message: str, field: str | None = None, **extra) -> dict:
     body = {"error": message, "field": field}
     body.update({k: json_safe(jsonable(v)) for k, v in extra.items() if v is not None})
     return body
 
 
-def form_field(field: Optional[str]) -> Optional[str]:
+def form_field(field: str | None) -> str | None:
     """The form field of a library error: CLI-style names (``--usd-per-gpu-hour``) become ``usd_per_gpu_hour``."""
     if field and field.startswith("--"):
         return field[2:].replace("-", "_")
     return field
 
 
-def _field_of_loc(loc) -> Optional[str]:
+def _field_of_loc(loc) -> str | None:
     """The form field a pydantic error location names: ``("body", "overrides", "pue")`` -> ``pue``,
     ``("body", "hardware", 3)`` -> ``hardware``, ``("body", "concurrency", "int")`` -> ``concurrency``."""
     parts = [str(x) for x in loc if not isinstance(x, int) and x not in ("body", "query", "path", "overrides")]
@@ -189,7 +190,7 @@ def _field_of_loc(loc) -> Optional[str]:
 _BOUND_TEXT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "length >=", "max_length": "length <="}
 
 
-def _expected_of(ctx: dict) -> Optional[str]:
+def _expected_of(ctx: dict) -> str | None:
     """What a pydantic bound expected, in words: ``{"ge": 1}`` -> ``>= 1``."""
     parts = [f"{_BOUND_TEXT[k]} {v}" for k, v in ctx.items() if k in _BOUND_TEXT]
     if "expected" in ctx:
@@ -403,7 +404,7 @@ class InternalErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception as e:  # noqa: BLE001 - logged, answered 500
+        except Exception as e:
             log.exception("internal error in %s", scope.get("path"))
             if not started:
                 await _send_json(send, 500, error_body(f"internal error ({type(e).__name__}); see the server log"))
@@ -489,13 +490,13 @@ Degree = Field(default=None, ge=1, le=MAX_GPUS)
 class FitRequest(_Req):
     model: str = Key
     hardware: str = Key
-    gpus: Optional[int] = Degree
-    tp: Optional[int] = Degree
-    pp: Optional[int] = Degree
-    dp: Optional[int] = Degree
-    ep: Optional[int] = Degree
-    weights: Optional[str] = Prec
-    kv: Optional[str] = Prec
+    gpus: int | None = Degree
+    tp: int | None = Degree
+    pp: int | None = Degree
+    dp: int | None = Degree
+    ep: int | None = Degree
+    weights: str | None = Prec
+    kv: str | None = Prec
     users: int = Field(default=1, ge=1, le=MAX_USERS)
     context: int = Field(default=4096, ge=1, le=MAX_TOKENS)
 
@@ -503,16 +504,16 @@ class FitRequest(_Req):
 class EstimateRequest(_Req):
     model: str = Key
     hardware: str = Key
-    gpus: Optional[int] = Degree
-    tp: Optional[int] = Degree
-    pp: Optional[int] = Degree
-    dp: Optional[int] = Degree
-    ep: Optional[int] = Degree
-    weights: Optional[str] = Prec
-    kv: Optional[str] = Prec
+    gpus: int | None = Degree
+    tp: int | None = Degree
+    pp: int | None = Degree
+    dp: int | None = Degree
+    ep: int | None = Degree
+    weights: str | None = Prec
+    kv: str | None = Prec
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
-    concurrency: Union[int, Literal["max"], None] = Field(default="max")
+    concurrency: int | Literal["max"] | None = Field(default="max")
 
     def concurrency_value(self):
         c = self.concurrency
@@ -526,7 +527,7 @@ class EstimateRequest(_Req):
 def _tco_overrides_model():
     from tokenfab.economics.tco import INPUT_FIELDS
 
-    fields = {name: (Optional[float], Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
+    fields = {name: (float | None, Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
     return create_model("TcoOverrides", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -535,25 +536,25 @@ TcoOverrides = _tco_overrides_model()
 
 class TcoRequest(_Req):
     hardware: str = Key
-    preset: Optional[str] = Field(default=None, max_length=80)
+    preset: str | None = Field(default=None, max_length=80)
     overrides: TcoOverrides = Field(default_factory=TcoOverrides)
     # optional: a busy throughput to price ($ per million tokens via tokenfab.economics.cost)
-    total_tokens_per_s_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
+    total_tokens_per_s_per_gpu: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
 
 
 class BenchParams(_Req):
     gpus: int = Field(ge=1, le=MAX_GPUS)
-    hardware: Optional[str] = Field(default=None, max_length=80)
-    preset: Optional[str] = Field(default=None, max_length=80)
-    usd_per_gpu_hour: Optional[float] = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
+    hardware: str | None = Field(default=None, max_length=80)
+    preset: str | None = Field(default=None, max_length=80)
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
     # compare with the performance model (optional)
-    model: Optional[str] = Field(default=None, max_length=80)
-    weights: Optional[str] = Prec
-    kv: Optional[str] = Prec
-    tp: Optional[int] = Degree
-    pp: Optional[int] = Degree
-    dp: Optional[int] = Degree
-    run_id: Optional[str] = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=80)
+    weights: str | None = Prec
+    kv: str | None = Prec
+    tp: int | None = Degree
+    pp: int | None = Degree
+    dp: int | None = Degree
+    run_id: str | None = Field(default=None, max_length=64)
 
 
 class PlanRequest(_Req):
@@ -563,16 +564,16 @@ class PlanRequest(_Req):
 class FrontierRequest(_Req):
     model: str = Key
     hardware: list[str] = Field(min_length=1, max_length=MAX_HARDWARE)
-    weights: Optional[str] = Prec
+    weights: str | None = Prec
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     mode: Literal["agg", "disagg", "both"] = "both"
-    gpus: Optional[int] = Degree  # a fixed GPU count per replica (default: the library's bounded ladder)
-    preset: Optional[str] = Field(default=None, max_length=80)
-    usd_per_gpu_hour: Optional[float] = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
+    gpus: int | None = Degree  # a fixed GPU count per replica (default: the library's bounded ladder)
+    preset: str | None = Field(default=None, max_length=80)
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
     target_interactivity: float = Field(default=50.0, gt=0, le=100_000, allow_inf_nan=False)  # tokens/s per user
-    ttft_max_ms: Optional[float] = Field(default=None, gt=0, le=1e7, allow_inf_nan=False)
-    tpot_max_ms: Optional[float] = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
+    ttft_max_ms: float | None = Field(default=None, gt=0, le=1e7, allow_inf_nan=False)
+    tpot_max_ms: float | None = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
 
 
 # ------------------------------------------------------------------------------------------------- key checks
@@ -848,10 +849,10 @@ def plan_from_text(text: str, source: str) -> dict:
     return jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
 
 
-def frontier_layout_count(model: str, hws: list[str], weights: Optional[str], gpus: Optional[int]) -> int:
+def frontier_layout_count(model: str, hws: list[str], weights: str | None, gpus: int | None) -> int:
     """How many (hardware, TP, PP, DP, EP) layouts the frontier sweep would evaluate, counted with the search's own
     enumeration (``search.gpu_ladder`` and ``search.layouts``) before any of them is evaluated."""
-    from tokenfab import search as search
+    from tokenfab import search
     from tokenfab.catalog.models import get_model
 
     m = get_model(model)
@@ -864,7 +865,7 @@ def frontier_layout_count(model: str, hws: list[str], weights: Optional[str], gp
 
 
 def run_frontier(req: FrontierRequest) -> dict:
-    from tokenfab import search as search
+    from tokenfab import search
 
     hws = []
     for h in req.hardware:

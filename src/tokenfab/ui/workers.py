@@ -149,7 +149,7 @@ class ProcessPool:
         w = self._acquire()
         try:
             w.conn.send((fn, tuple(args), dict(kwargs or {})))
-        except Exception as e:  # an argument that cannot be pickled, or a dead worker
+        except Exception as e:  # noqa: BLE001 - an argument that cannot be pickled, or a dead worker
             self._discard(w)
             raise CallFailed(f"the call could not be sent to a worker: {type(e).__name__}: {e}") from None
         if not w.conn.poll(self.time_limit_s):
@@ -235,7 +235,9 @@ class ThreadPool:
         with self._lock:
             self.pending -= 1
 
-    alive: list[int] = []
+    @property
+    def alive(self) -> list[int]:
+        return []  # no worker processes
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
