@@ -7,9 +7,13 @@ the output, never an ANSI escape or a Rich markup error from user text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+import socket
+import threading
+import time
 from typing import Any
 
 from hypothesis import strategies as st
@@ -197,3 +201,26 @@ def bench_records(levels=(1, 4), per_level=6, isl=100, osl=20, tpot_ms=10.0, ttf
 
 def jsonl(records) -> str:
     return "\n".join(json.dumps(r) for r in records) + "\n"
+
+
+@contextlib.contextmanager
+def live_server(asgi_app, timeout_s: float = 30.0):
+    """``asgi_app`` served by uvicorn on a free 127.0.0.1 port in a background thread; yields the port."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="tokenfab-ui-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)

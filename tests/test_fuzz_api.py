@@ -42,16 +42,13 @@ def _estimate_allow(r):
     return (r"\.(ttft_ms|tpot_ms|e2el_ms|tokens_per_s_per_user)$",) if (not r.fits or r.overloaded) else ()
 
 
+LAYOUT = ("gpus", "tp", "pp", "dp", "ep")
 API = {
     "fit": (
         tokenfab.fit,
         {"model": M, "hardware": HW},
         (
-            "gpus",
-            "tp",
-            "pp",
-            "dp",
-            "ep",
+            *LAYOUT,
             "users",
             "context",
             "params",
@@ -66,11 +63,7 @@ API = {
         tokenfab.estimate,
         {"model": M, "hardware": HW},
         (
-            "gpus",
-            "tp",
-            "pp",
-            "dp",
-            "ep",
+            *LAYOUT,
             "isl",
             "osl",
             "concurrency",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,6 +45,10 @@ def files(tmp_path_factory):
     (d / "nan_recs.jsonl").write_text(jsonl(bench_records()).replace('"ttft_ms": 50.0', '"ttft_ms": NaN', 1))
     (d / "folder").mkdir()
     (d / "blob.bin").write_bytes(b"\x00\x01\xff\xfe" * 64)
+    import yaml
+
+    chip = yaml.safe_load(Path("examples/hardware/my_chips.yaml").read_text())["my-gpu"]
+    (d / "many_chips.yaml").write_text(yaml.safe_dump({f"chip-{i}": dict(chip, name=f"chip {i}") for i in range(40)}))
     return d
 
 
@@ -105,7 +110,17 @@ CASES = [
     (("frontier", *M8, *H, "--ttft-max-ms", "nan"), "--ttft-max-ms"),
     (("frontier", *M8, *H, "--target-interactivity", "inf"), "--target-interactivity"),
     (("frontier", *M8, *H, "--percentile", "p100"), "percentile"),
-    (("frontier", *M8, "--hardware", ",".join(["h100-sxm"] * 40)), "--hardware"),
+    (
+        (
+            "frontier",
+            *M8,
+            "--hardware-file",
+            "{d}/many_chips.yaml",
+            "--hardware",
+            ",".join(f"chip-{i}" for i in range(40)),
+        ),
+        "--hardware",
+    ),
     (("plan", "examples/consumer_chat.yaml", "--months", "100000"), "--months"),
     (("plan", "examples/consumer_chat.yaml", "--months", "0"), "--months"),
     (("sensitivity", *H, "--tokens-per-s-per-gpu", "1000", "--monte-carlo", "1000000000"), "--monte-carlo"),

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _fuzz import ALIAS_BOMB, assert_finite, bench_records, jsonl
+from _fuzz import ALIAS_BOMB, assert_finite, bench_records, jsonl, live_server
 from tokenfab.ui.app import InternalErrorMiddleware, create_app
 
 BASE = "http://127.0.0.1"
@@ -203,21 +201,8 @@ def test_generated_frontier_bodies_are_answered_below_500(client, extra):
 # ------------------------------------------------------------------------------------------------- keep-alive
 @pytest.fixture(scope="module")
 def server():
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    yield port
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(create_app()) as port:
+        yield port
 
 
 def _exchange(sock, port: int, method: str, path: str, body: bytes = b"", ctype: str = "application/json") -> int:

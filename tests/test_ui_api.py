@@ -14,7 +14,9 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tokenfab.bench import metrics, report
+from _fuzz import bench_records  # closed-loop records as tokenfab bench writes them
+from _fuzz import jsonl as jsonl_text
+from tokenfab.bench import report
 from tokenfab.cli.common import to_jsonable
 from tokenfab.economics import tco
 from tokenfab.perf import memory, serving
@@ -61,41 +63,8 @@ def inproc():
         yield c
 
 
-def bench_records(levels=(1, 4), per_level=6, isl=100, osl=20, tpot_ms=10.0, ttft_ms=50.0):
-    """Closed-loop request records as `tokenfab bench` writes them (the JSONL contract), built by hand."""
-    out = []
-    t = 1000.0
-    for c in levels:
-        for i in range(per_level):
-            tpot = tpot_ms * (1 + 0.1 * c)  # slower per token at higher concurrency
-            e2el = ttft_ms + (osl - 1) * tpot
-            out.append(
-                {
-                    "run_id": "r1",
-                    "session_id": "s1",
-                    "request_id": f"c{c}-{i}",
-                    "mode": "closed",
-                    "concurrency": c,
-                    "rate": None,
-                    "status": "ok",
-                    "error_kind": None,
-                    "ttft_ms": ttft_ms,
-                    "tpot_ms": metrics.tpot_ms(ttft_ms, e2el, osl),
-                    "e2el_ms": e2el,
-                    "itl_ms": [tpot] * (osl - 1),
-                    "input_tokens": isl,
-                    "output_tokens": osl,
-                    "token_count_source": "usage",
-                    "t_start": t + i * e2el / 1e3 / c,
-                    "t_end": t + i * e2el / 1e3 / c + e2el / 1e3,
-                }
-            )
-        t += 100.0
-    return out
-
-
 def jsonl(records) -> bytes:
-    return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+    return jsonl_text(records).encode()
 
 
 # ------------------------------------------------------------------------------------------------- page, meta

@@ -507,37 +507,15 @@ def estimate(
             conc_val = float(concurrency)
     profile = load_profile(calibration)
     pa = hardware_arrays([hw], w, profile, [par.tp], [par.pp], [par.dp], [par.ep])
-    r = serve(
-        m,
-        w,
-        kvp,
-        pa,
-        isl=isl,
-        osl=osl,
-        concurrency=conc_val,
-        rate_rps=rate_rps,
-        mtp_draft_tokens=mtp_draft_tokens,
-        mtp_acceptance_length=mtp_acceptance_length,
-        prefix_hit_rate=prefix_hit_rate,
-    )
+    load = dict(isl=isl, osl=osl, mtp_draft_tokens=mtp_draft_tokens, mtp_acceptance_length=mtp_acceptance_length)
+    load["prefix_hit_rate"] = prefix_hit_rate
+    r = serve(m, w, kvp, pa, concurrency=conc_val, rate_rps=rate_rps, **load)
     g = lambda k: float(np.asarray(r[k]).ravel()[0])  # noqa: E731
     cap = g("concurrency_cap")
     fits = bool(np.asarray(r["fits"]).ravel()[0])
     max_rps = None
     if fits and rate_rps is not None and bool(np.asarray(r["overloaded"]).ravel()[0]):
-        closed = serve(
-            m,
-            w,
-            kvp,
-            pa,
-            isl=isl,
-            osl=osl,
-            concurrency=None,
-            mtp_draft_tokens=mtp_draft_tokens,
-            mtp_acceptance_length=mtp_acceptance_length,
-            prefix_hit_rate=prefix_hit_rate,
-        )
-        max_rps = max_sustainable_rate_rps(closed, osl)
+        max_rps = max_sustainable_rate_rps(serve(m, w, kvp, pa, concurrency=None, **load), osl)
         warn_list.append(overload_text(rate_rps, max_rps))
     if not fits:
         need = (

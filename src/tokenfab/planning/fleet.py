@@ -38,9 +38,8 @@ import numpy as np
 from tokenfab import search as S
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError, require_range
-from tokenfab.core.inputs import check_input, check_inputs, check_rate_rps, check_sweep_request
+from tokenfab.core.inputs import check_input, check_inputs, check_rate_rps
 from tokenfab.economics import cost as costmod
-from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
 
 DEFINITIONS = {
@@ -550,19 +549,6 @@ def _prepare(
 ):
     """The sweep with costs attached, the SLA, and the mask of configurations meeting it at their own load; raises
     the binding-limit error when no configuration meets the SLA."""
-    check_sweep_request(
-        hardware=hardware_list,
-        usd_per_gpu_hour=usd_per_gpu_hour,
-        isl=isl,
-        osl=osl,
-        gpus=gpus,
-        ttft_max_ms=ttft_max_ms,
-        tpot_max_ms=tpot_max_ms,
-        e2el_max_ms=e2el_max_ms,
-        min_interactivity=min_interactivity,
-        prefix_hit_rate=prefix_hit_rate,
-    )
-    tcomod.check_price_and_preset(preset, usd_per_gpu_hour)
     sla = S.SLA.make(
         ttft_max_ms=ttft_max_ms,
         tpot_max_ms=tpot_max_ms,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenfab.catalog import precision as prec
-from tokenfab.core.errors import TokenfabError, require_positive
-from tokenfab.core.inputs import check_sweep_request
+from tokenfab.core.errors import TokenfabError
+from tokenfab.core.inputs import check_inputs
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.search.disagg import DISAGG_PREFILL_UTILIZATIONS
@@ -349,21 +349,6 @@ def frontier(
 
     Raises a TokenfabError naming the binding limit when no configuration meets the SLA."""
     t0 = time.perf_counter()
-    check_sweep_request(
-        hardware=hardware,
-        usd_per_gpu_hour=usd_per_gpu_hour,
-        isl=isl,
-        osl=osl,
-        gpus=gpus,
-        ttft_max_ms=ttft_max_ms,
-        tpot_max_ms=tpot_max_ms,
-        e2el_max_ms=e2el_max_ms,
-        min_interactivity=min_interactivity,
-        target_interactivity=target_interactivity,
-        goldilocks_interactivity=goldilocks_interactivity,
-        prefix_hit_rate=prefix_hit_rate,
-    )
-    tcomod.check_price_and_preset(preset, usd_per_gpu_hour)
     sla = SLA.make(
         ttft_max_ms=ttft_max_ms,
         tpot_max_ms=tpot_max_ms,
@@ -371,9 +356,7 @@ def frontier(
         min_interactivity=min_interactivity,
         percentile=percentile,
     )
-    if target_interactivity is not None:
-        require_positive("target_interactivity", target_interactivity)
-    require_positive("goldilocks_interactivity", goldilocks_interactivity)
+    check_inputs(target_interactivity=target_interactivity, goldilocks_interactivity=goldilocks_interactivity)
     hws = resolve_hardware(hardware, hardware_files)
     costs, cwarn = _cost_table(hws, preset, usd_per_gpu_hour, hardware_files)
     sw = sweep(

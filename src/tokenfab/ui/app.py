@@ -487,7 +487,9 @@ Prec = Field(default=None, min_length=1, max_length=16)
 Degree = Field(default=None, ge=1, le=MAX_GPUS)
 
 
-class FitRequest(_Req):
+class _LayoutRequest(_Req):
+    """A model on a hardware with an optional layout and precisions (the fields Fit and Estimate share)."""
+
     model: str = Key
     hardware: str = Key
     gpus: int | None = Degree
@@ -497,20 +499,14 @@ class FitRequest(_Req):
     ep: int | None = Degree
     weights: str | None = Prec
     kv: str | None = Prec
+
+
+class FitRequest(_LayoutRequest):
     users: int = Field(default=1, ge=1, le=MAX_USERS)
     context: int = Field(default=4096, ge=1, le=MAX_TOKENS)
 
 
-class EstimateRequest(_Req):
-    model: str = Key
-    hardware: str = Key
-    gpus: int | None = Degree
-    tp: int | None = Degree
-    pp: int | None = Degree
-    dp: int | None = Degree
-    ep: int | None = Degree
-    weights: str | None = Prec
-    kv: str | None = Prec
+class EstimateRequest(_LayoutRequest):
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     concurrency: int | Literal["max"] | None = Field(default="max")

@@ -96,7 +96,26 @@ class _Worker:
         self.conn.close()
 
 
-class ProcessPool:
+class _Pending:
+    """At most ``max_pending`` calls running or waiting (``enter`` raises CallBusy beyond)."""
+
+    def _init_pending(self, max_pending: int) -> None:
+        self.max_pending = max(1, int(max_pending))
+        self.pending = 0
+        self._pending_lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self._pending_lock:
+            if self.pending >= self.max_pending:
+                raise CallBusy()
+            self.pending += 1
+
+    def leave(self) -> None:
+        with self._pending_lock:
+            self.pending -= 1
+
+
+class ProcessPool(_Pending):
     """``workers`` processes; at most ``max_pending`` calls running or waiting (CallBusy beyond); a call that has
     not answered ``time_limit_s`` after it was handed to a worker raises CallTimeout and its worker is killed and
     replaced. Workers start on the first call."""
@@ -104,8 +123,7 @@ class ProcessPool:
     def __init__(self, workers: int, time_limit_s: float, max_pending: int):
         self.size = max(1, int(workers))
         self.time_limit_s = float(time_limit_s)
-        self.max_pending = max(1, int(max_pending))
-        self.pending = 0
+        self._init_pending(max_pending)
         self.killed = 0  # workers stopped at the time limit (or found dead)
         self._ctx = None
         self._idle: list[_Worker] = []
@@ -167,17 +185,6 @@ class ProcessPool:
             raise value[0]
         raise CallFailed(value[0])
 
-    def enter(self) -> None:
-        """Count a call in (CallBusy when max_pending are running or waiting)."""
-        with self._cond:
-            if self.pending >= self.max_pending:
-                raise CallBusy()
-            self.pending += 1
-
-    def leave(self) -> None:
-        with self._cond:
-            self.pending -= 1
-
     @property
     def alive(self) -> list[int]:
         """Process ids of the live workers."""
@@ -198,17 +205,15 @@ class ProcessPool:
         self._finalizer()
 
 
-class ThreadPool:
+class ThreadPool(_Pending):
     """The in-process variant: the same interface, calls on a thread pool; at the limit CallTimeout is raised but
     the thread runs on (it cannot be stopped). For tests that patch the library in this process."""
 
     def __init__(self, workers: int, time_limit_s: float, max_pending: int):
         self.pool = ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="tokenfab-ui")
         self.time_limit_s = float(time_limit_s)
-        self.max_pending = max(1, int(max_pending))
-        self.pending = 0
+        self._init_pending(max_pending)
         self.killed = 0
-        self._lock = threading.Lock()
 
     def call_blocking(self, fn, args=(), kwargs=None):
         fut = self.pool.submit(functools.partial(fn, *args, **dict(kwargs or {})))
@@ -222,18 +227,11 @@ class ThreadPool:
         except Exception as e:  # noqa: BLE001 - a bug: answered 500 and logged
             raise CallFailed(f"{type(e).__name__}: {e}\n{traceback.format_exc()}") from None
 
-    def enter(self) -> None:
-        with self._lock:
-            if self.pending >= self.max_pending:
-                raise CallBusy()
-            self.pending += 1
-
     def leave(self) -> None:
         """Nothing: the thread's end (_done) counts the call out."""
 
     def _done(self, _fut) -> None:
-        with self._lock:
-            self.pending -= 1
+        _Pending.leave(self)
 
     @property
     def alive(self) -> list[int]:
