@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.core import units
 from tokenfab.core.data import data_path, read_yaml
-from tokenfab.core.errors import TokenfabError, UnknownKeyError, require_finite
+from tokenfab.core.errors import TokenfabError, UnknownKeyError, is_number
 
 DEFAULT_PRESET = "owned-neocloud"
 # breakdown components of the owned model, in display order; a plain price is one component of its own
@@ -394,7 +394,8 @@ def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **ov
     for k, v in overrides.items():
         if k not in INPUT_FIELDS:
             raise UnknownKeyError("TCO input", k, INPUT_FIELDS, field=k)
-        require_finite(k, v, expected="a number")
+        if not is_number(v):  # text, a bool, a list: not a number (NaN and inf are refused by TcoInputs)
+            raise TokenfabError("not a number", field=k, expected="a number", got=v)
     check_price_and_preset(preset, overrides=overrides)
 
     raw = _presets_raw()
