@@ -10,7 +10,6 @@ import pytest
 from tokenfab.catalog.calibration import (
     CalibrationProfile,
     PerfParams,
-    bundled_profile_path,
     load_profile,
     profile_from_dict,
 )

@@ -122,7 +122,7 @@ def test_recommend_cli_headroom_flags_and_columns():
     r = runner.invoke(app, args + flags, env={"COLUMNS": "220"})
     assert r.exit_code == 0 and "util peak" in r.stdout and "N+1" in r.stdout
     r = runner.invoke(app, args + ["--target-peak-utilization", "1.5"])
-    assert r.exit_code == 2 and "target_peak_utilization" in r.output
+    assert r.exit_code == 2 and "--target-peak-utilization" in r.output  # the flag as the user typed it
 
 
 # ----------------------------------------------------------------------------------------------- the plan

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tokenfab import search as S
 from tokenfab.catalog.engines import get_engine
 from tokenfab.catalog.hardware import get_hardware
-from tokenfab.catalog.models import get_model, kv_cache_bytes
+from tokenfab.catalog.models import get_model
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
 from tokenfab.core.units import HOURS_PER_MONTH  # noqa: F401  (units are the shared constants)
 from tokenfab.economics import cost as costmod

@@ -13,9 +13,8 @@ from tokenfab.catalog import models as M
 from tokenfab.catalog.calibration import CalibrationProfile, PerfParams
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.cli.main import app
-from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.roofline import expected_experts_touched, forward_time, op_time_s
-from tokenfab.perf.serving import estimate, hardware_arrays, serve
+from tokenfab.perf.serving import estimate, hardware_arrays
 
 NO_OVERHEAD = CalibrationProfile(
     default=PerfParams(

@@ -13,9 +13,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -65,22 +63,10 @@ from tokenfab.ui.app import create_app, features  # noqa: E402
 # ------------------------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def base_url():
-    import uvicorn
+    from _fuzz import live_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="tokenfab-ui-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_server(create_app()) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

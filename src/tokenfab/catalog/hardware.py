@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tokenfab.core import units
 from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.core.files import HARDWARE
+from tokenfab.core.inputs import MAX_GPUS
 
 PRECISION_KEYS = ("bf16", "fp16", "fp8", "fp4", "int8", "int4")
+MAX_CHIPS = MAX_GPUS  # chips in a node, rack, system or scale-up domain
+MAX_PEAK_TFLOPS = 1e9  # a zettaFLOP/s on one chip
 
 # fields that are figures (numbers with a source); the others are identity/metadata
 FIGURE_FIELDS = (
@@ -52,32 +56,34 @@ class FigureSource(BaseModel):
 class HardwareSpec(BaseModel):
     """One chip (or one chip of a rack-scale system). Classes bundle inputs; formulas live in other modules."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # every figure finite (NaN and inf pass pydantic's bounds unless told otherwise) and below a bound far above any
+    # chip (a petabyte of HBM, a zettaFLOP/s, a million chips in a domain): no figure can overflow the arithmetic
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    key: str
+    key: str = Field(min_length=1, max_length=200)
     name: str
     vendor: str
     kind: Literal["gpu", "tpu", "accelerator", "sram"] = "gpu"  # "sram": SRAM-only chip (weights in on-chip SRAM)
-    memory_capacity_gib: float = Field(ge=0)  # off-chip memory (HBM/GDDR); 0 for SRAM-only chips
-    memory_bandwidth_tb_per_s: float = Field(gt=0)  # the memory the weights stream from (HBM, or SRAM for SRAM-only)
-    sram_capacity_mib: float = Field(default=0, ge=0)
-    sram_bandwidth_tb_per_s: Optional[float] = Field(default=None, gt=0)
-    peak_tflops: dict[str, Optional[float]]  # dense peak per precision; missing/None = no native support
-    tdp_w: Optional[float] = Field(default=None, gt=0)
-    scaleup_domain_size: int = Field(default=1, ge=1)  # chips in one scale-up (NVLink/xGMI/ICI) domain
+    memory_capacity_gib: float = Field(ge=0, le=1e6)  # off-chip memory (HBM/GDDR); 0 for SRAM-only chips
+    memory_bandwidth_tb_per_s: float = Field(gt=0, le=1e6)  # the memory weights stream from (HBM, or SRAM)
+    sram_capacity_mib: float = Field(default=0, ge=0, le=1e9)
+    sram_bandwidth_tb_per_s: float | None = Field(default=None, gt=0, le=1e6)
+    peak_tflops: dict[str, float | None]  # dense peak per precision; missing/None = no native support
+    tdp_w: float | None = Field(default=None, gt=0, le=1e7)
+    scaleup_domain_size: int = Field(default=1, ge=1, le=MAX_CHIPS)  # chips in one scale-up (NVLink/xGMI/ICI) domain
     # how the scale-up domain connects its chips: which all-reduce algorithms exist (perf/comm.py FABRIC_ALGORITHMS)
     scaleup_fabric: Literal["nvswitch-sharp", "nvswitch", "mesh", "pcie", "torus", "direct", "none"] | None = None
-    scaleup_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0)  # per chip
-    scaleout_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0)  # per chip (NICs)
-    chips_per_node: int = Field(default=8, ge=1)
-    chips_per_rack: int = Field(default=32, ge=1)
-    node_it_power_kw: Optional[float] = Field(default=None, gt=0)
-    rack_it_power_kw: Optional[float] = Field(default=None, gt=0)
-    price_usd_per_chip: Optional[float] = Field(default=None, gt=0)
-    price_usd_per_system: Optional[float] = Field(default=None, gt=0)
-    chips_per_system: Optional[int] = Field(default=None, ge=1)
-    all_in_kw_per_chip: Optional[float] = Field(default=None, gt=0)  # InferenceX all-in provisioned kW per GPU
-    cost_family: Optional[str] = None  # which calibration family applies (e.g. "hopper", "blackwell")
+    scaleup_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0, le=1e9)  # per chip
+    scaleout_bandwidth_gb_per_s_per_direction: float = Field(default=0, ge=0, le=1e9)  # per chip (NICs)
+    chips_per_node: int = Field(default=8, ge=1, le=MAX_CHIPS)
+    chips_per_rack: int = Field(default=32, ge=1, le=MAX_CHIPS)
+    node_it_power_kw: float | None = Field(default=None, gt=0, le=1e6)
+    rack_it_power_kw: float | None = Field(default=None, gt=0, le=1e6)
+    price_usd_per_chip: float | None = Field(default=None, gt=0, le=1e9)
+    price_usd_per_system: float | None = Field(default=None, gt=0, le=1e12)
+    chips_per_system: int | None = Field(default=None, ge=1, le=MAX_CHIPS)
+    all_in_kw_per_chip: float | None = Field(default=None, gt=0, le=1e4)  # InferenceX all-in provisioned kW
+    cost_family: str | None = None  # which calibration family applies (e.g. "hopper", "blackwell")
     aliases: list[str] = Field(default_factory=list)  # other keys that resolve to this entry (e.g. "h200")
     notes: str = ""
     sources: dict[str, FigureSource] = Field(default_factory=dict)
@@ -88,8 +94,8 @@ class HardwareSpec(BaseModel):
         for k, x in v.items():
             if k not in PRECISION_KEYS:
                 raise ValueError(f"unknown precision {k!r}; use {', '.join(PRECISION_KEYS)}")
-            if x is not None and x <= 0:
-                raise ValueError(f"peak for {k} must be > 0 or omitted")
+            if x is not None and not 0 < x <= MAX_PEAK_TFLOPS:
+                raise ValueError(f"peak for {k} must be > 0 and <= {MAX_PEAK_TFLOPS:g}, or omitted; got {x!r}")
         if not any(v.values()):
             raise ValueError("at least one precision needs a peak")
         return v
@@ -215,11 +221,15 @@ def _normalize_entry(key: str, raw: dict, origin: str) -> dict:
 
 def load_catalog_file(path: str | Path) -> dict[str, HardwareSpec]:
     """Read a YAML or TOML file of ``key -> fields`` (optionally under a top-level ``hardware:``)."""
-    raw = read_yaml(path)
+    raw = read_yaml(path, field="hardware_files", kind=HARDWARE)
     if isinstance(raw, dict) and "hardware" in raw and isinstance(raw["hardware"], dict):
         raw = raw["hardware"]
     if not isinstance(raw, dict):
-        raise TokenfabError("expected a mapping of hardware key -> fields", field=str(path))
+        raise TokenfabError(
+            f"{path} holds a YAML {type(raw).__name__}, not a mapping of hardware key -> fields",
+            field="hardware_files",
+            expected=HARDWARE,
+        )
     out = {}
     for key, fields in raw.items():
         k = str(key).strip().lower()
@@ -229,7 +239,10 @@ def load_catalog_file(path: str | Path) -> dict[str, HardwareSpec]:
         except ValidationError as e:
             err = e.errors()[0]
             loc = ".".join(str(x) for x in err["loc"])
-            raise TokenfabError(err["msg"], field=f"{path}: {key}.{loc}", got=err.get("input")) from None
+            got = err.get("input")
+            raise TokenfabError(
+                err["msg"], field=f"{path}: {key}.{loc}", got=got if not isinstance(got, (dict, list)) else None
+            ) from None
     for k, spec in out.items():
         for a in spec.aliases:
             if a in out and a != k:

@@ -21,7 +21,6 @@ Conventions (the catalog says which it uses, see ``conventions`` in data/models.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +32,7 @@ import numpy as np
 from tokenfab.catalog import precision as prec
 from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError, require_int
+from tokenfab.core.files import MODEL_CONFIG, load_json_object
 
 ATTENTION_KINDS = ("full", "sliding", "chunked", "linear", "mamba", "none")
 
@@ -190,6 +190,13 @@ def _as_int(v, field: str, *, minimum: int = 1, maximum: int = MAX_CONFIG_INT) -
     return n
 
 
+def _req(cfg: dict, name: str, src: str):
+    v = cfg.get(name)
+    if v is None:
+        raise TokenfabError("missing required field in config.json", field=f"{src}: {name}")
+    return v
+
+
 def _cfg_int(cfg: dict, names, src: str, *, default=_REQUIRED, minimum: int = 1, maximum: int = MAX_CONFIG_INT):
     """The first of ``names`` (one name or a tuple, as in :func:`_get`) present in ``cfg``, as a validated integer;
     ``default`` when none is (a missing field is an error unless a default is given)."""
@@ -222,6 +229,132 @@ def _cfg_list(cfg: dict, name: str, src: str, *, min_length: int, allowed=None) 
                     got=x,
                 )
     return v
+
+
+# whole-number fields of a config.json that the parser reads -> (minimum, maximum). The maxima are far above any
+# model (the largest have ~128 layers, hidden 16k, 256k vocabulary, 384 experts): they keep every loop (one per
+# layer) and every product bounded.
+MAX_LAYERS = 10_000
+# whole-number fields that may also be given per layer (MiniMax-M3's moe_layer_freq is a 0/1 list)
+PER_LAYER_LISTS = frozenset({"moe_layer_freq"})
+MAX_SIZE = 100_000_000
+_SIZE = (1, MAX_SIZE)
+_COUNT = (0, MAX_SIZE)
+CONFIG_INTS: dict[str, tuple[int, int]] = {
+    "hidden_size": (1, 1_000_000),
+    "num_hidden_layers": (1, MAX_LAYERS),
+    "vocab_size": (1, 1_000_000_000),
+    "num_attention_heads": (1, 1_000_000),
+    "num_key_value_heads": (1, 1_000_000),
+    "head_dim": _SIZE,
+    "intermediate_size": _COUNT,
+    "intermediate_size_mlp": _COUNT,
+    "max_position_embeddings": (1, 1_000_000_000),
+    "n_routed_experts": _COUNT,
+    "num_local_experts": _COUNT,
+    "num_experts": _COUNT,
+    "num_experts_per_tok": _COUNT,
+    "experts_per_token": _COUNT,
+    "top_k_experts": _COUNT,
+    "moe_topk": _COUNT,
+    "moe_intermediate_size": _SIZE,
+    "n_shared_experts": _COUNT,
+    "num_shared_experts": _COUNT,
+    "shared_expert_intermediate_size": _COUNT,
+    "moe_shared_expert_intermediate_size": _COUNT,
+    "shared_intermediate_size": _COUNT,
+    "first_k_dense_replace": (0, MAX_LAYERS),
+    "moe_layer_freq": (0, MAX_LAYERS),
+    "decoder_sparse_step": (0, MAX_LAYERS),
+    "interleave_moe_layer_step": (0, MAX_LAYERS),
+    "sliding_window": _SIZE,
+    "attention_chunk_size": _SIZE,
+    "no_rope_layer_interval": (0, MAX_LAYERS),
+    "kv_lora_rank": _SIZE,
+    "q_lora_rank": _SIZE,
+    "qk_rope_head_dim": _SIZE,
+    "qk_nope_head_dim": _COUNT,
+    "qk_head_dim": _SIZE,
+    "v_head_dim": _SIZE,
+    "index_topk": _SIZE,
+    "index_head_dim": _SIZE,
+    "index_n_heads": _SIZE,
+    "global_head_dim": _SIZE,
+    "num_global_key_value_heads": _SIZE,
+    "linear_num_key_heads": _SIZE,
+    "linear_key_head_dim": _SIZE,
+    "linear_num_value_heads": _SIZE,
+    "linear_value_head_dim": _SIZE,
+    "linear_conv_kernel_dim": _SIZE,
+    "mamba_num_heads": _SIZE,
+    "mamba_head_dim": _SIZE,
+    "n_groups": _SIZE,
+    "ssm_state_size": _SIZE,
+    "conv_kernel": _SIZE,
+    "moe_latent_size": _SIZE,
+    "num_nextn_predict_layers": (0, MAX_LAYERS),
+    "mtp_num_hidden_layers": (0, MAX_LAYERS),
+    "num_mtp_modules": (0, MAX_LAYERS),
+}
+
+
+def check_config(c: dict, src: str) -> None:
+    """A config.json's sizes are sane before any arithmetic (a model config from a user may say anything):
+    whole numbers in range (no text, NaN, bool or negative sizes), attention heads grouped evenly over the KV heads,
+    a head size when the hidden size does not divide by the heads, one layer type per layer, experts per token
+    within the experts. Errors name the file and the key."""
+    for name, (lo, hi) in CONFIG_INTS.items():
+        v = c.get(name)
+        if isinstance(v, list) and name in PER_LAYER_LISTS:  # a per-layer list: each entry in range
+            if len(v) > MAX_LAYERS:
+                raise TokenfabError("too many entries", field=f"{src}: {name}", expected=f"<= {MAX_LAYERS}")
+            c[name] = [require_int(f"{src}: {name}[{i}]", x, minimum=lo, maximum=hi) for i, x in enumerate(v)]
+        elif v is not None:
+            c[name] = require_int(f"{src}: {name}", v, minimum=lo, maximum=hi)
+    for name in ("hidden_size", "num_hidden_layers", "vocab_size", "num_attention_heads"):
+        _req(c, name, src)
+    nh, h = c["num_attention_heads"], c["hidden_size"]
+    nkv = c.get("num_key_value_heads") or nh
+    if nh % nkv:
+        raise TokenfabError(
+            "the attention heads do not group evenly over the KV heads",
+            field=f"{src}: num_key_value_heads",
+            expected=f"a divisor of num_attention_heads ({nh})",
+            got=nkv,
+        )
+    if c.get("head_dim") is None and c.get("kv_lora_rank") is None and h % nh:
+        raise TokenfabError(
+            "hidden_size is not a multiple of num_attention_heads and head_dim is not given",
+            field=f"{src}: head_dim",
+            expected=f"head_dim, or a hidden_size divisible by {nh}",
+            got=h,
+        )
+    lt = c.get("layer_types")
+    if lt is not None and (not isinstance(lt, list) or len(lt) < c["num_hidden_layers"]):
+        raise TokenfabError(
+            "needs one entry per layer",
+            field=f"{src}: layer_types",
+            expected=f"a list of {c['num_hidden_layers']} layer types",
+            got=f"{type(lt).__name__} of {len(lt) if isinstance(lt, list) else '?'}",
+        )
+    pattern = c.get("hybrid_override_pattern")
+    if pattern is not None and not isinstance(pattern, str):
+        raise TokenfabError("must be text", field=f"{src}: hybrid_override_pattern", got=pattern)
+    n_exp = next((c[k] for k in ("n_routed_experts", "num_local_experts", "num_experts") if c.get(k)), 0)
+    top_k = next(
+        (c[k] for k in ("num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk") if c.get(k)), 0
+    )
+    if n_exp and not 1 <= top_k <= n_exp:
+        raise TokenfabError(
+            "experts per token out of range",
+            field=f"{src}: num_experts_per_tok",
+            expected=f"an integer in [1, {n_exp}] (the routed experts)",
+            got=top_k,
+        )
+    for name in ("mlp_only_layers",):
+        v = c.get(name)
+        if v is not None and (not isinstance(v, list) or len(v) > MAX_LAYERS):
+            raise TokenfabError("must be a list of layer numbers", field=f"{src}: {name}", got=v)
 
 
 def _native_precision(cfg: dict, quant: dict | None) -> tuple[str, str | None, tuple[str, ...]]:
@@ -481,10 +614,12 @@ def parse_config(
     quant: dict | None = None,
     notes: str = "",
     conventions: str = "",
+    where: str | None = None,
 ) -> ModelSpec:
-    """Parse a Hugging Face config.json dict into a ModelSpec."""
-    c = _text_config(cfg)
-    src = name or key
+    """Parse a Hugging Face config.json dict into a ModelSpec (``where``: the file, named in errors)."""
+    c = dict(_text_config(cfg))
+    src = where or name or key
+    check_config(c, src)
     archs = c.get("architectures") or c.get("_wrapper_architectures")
     arch = str(archs[0] if isinstance(archs, list) and archs else c.get("model_type", "?"))
     mt = str(c.get("model_type", "")).lower()
@@ -1113,18 +1248,22 @@ def _catalog_index() -> dict[str, dict]:
     return {str(k): v for k, v in raw["models"].items()}
 
 
-def _load_json(path: Path) -> dict:
-    try:
-        # some configs use the non-standard literal Infinity (Python's json accepts it)
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise TokenfabError(f"not valid JSON: {e.msg} at line {e.lineno}", field=str(path)) from None
+def _load_json(path: Path, field: str = "model") -> dict:
+    """A config.json (or hf_quant_config.json) through tokenfab.core.files: a folder, binary or non-UTF-8 data, an
+    empty or oversized file, deep nesting or a JSON that is not an object are errors naming the file. Some configs
+    carry the non-standard literal Infinity in fields tokenfab does not read: it is accepted (check_config checks
+    the fields that are read)."""
+    return load_json_object(path, field=field, kind=MODEL_CONFIG, allow_nonfinite=True)
 
 
 def load_config_path(path: str | Path, *, key: str | None = None) -> ModelSpec:
     """A config.json, or a folder holding one (and optionally hf_quant_config.json)."""
     p = Path(path)
-    if p.is_dir():
+    try:
+        is_dir = p.is_dir()
+    except (OSError, ValueError):  # a name too long for the file system: the loader names the error
+        is_dir = False
+    if is_dir:
         cfgp = p / "config.json"
         if not cfgp.exists():
             raise TokenfabError("folder has no config.json", field="model", got=str(p))
@@ -1138,17 +1277,18 @@ def load_config_path(path: str | Path, *, key: str | None = None) -> ModelSpec:
         )
         if quantp is not None and quantp == p:
             quantp = None
-    if not cfgp.exists():
-        raise TokenfabError("file not found", field="model", got=str(p))
     cfg = _load_json(cfgp)
-    if not isinstance(cfg, dict):
-        raise TokenfabError("config.json must hold a JSON object", field=str(cfgp))
-    quant = _load_json(quantp) if quantp is not None and quantp.exists() else None
+    quant = _load_json(quantp) if quantp is not None and quantp.is_file() else None
     stem = cfgp.stem.replace(".config", "")
     # a Hugging Face folder holds "config.json": the folder is the model's name (e.g. .../Qwen3-8B/config.json)
     default_key = cfgp.resolve().parent.name if stem in ("config", "") else stem
     return parse_config(
-        cfg, key=key or default_key, name=str(cfg.get("_name_or_path") or default_key), source=str(cfgp), quant=quant
+        cfg,
+        key=key or default_key,
+        name=str(cfg.get("_name_or_path") or default_key),
+        source=str(cfgp),
+        quant=quant,
+        where=str(cfgp),
     )
 
 
@@ -1185,7 +1325,11 @@ def get_model(model: str | Path | ModelSpec) -> ModelSpec:
         if s.lower() in [a.lower() for a in v.get("aliases", [])] or s.lower() == str(v.get("hf_id", "")).lower():
             return _load_bundled(k)
     p = Path(s).expanduser()
-    if p.exists() or s.endswith(".json") or "/" in s and p.suffix:
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte: no such file
+        exists = False
+    if exists or s.endswith(".json") or "/" in s and p.suffix:
         return load_config_path(p)
     raise UnknownKeyError("model", s, idx.keys(), field="model")
 

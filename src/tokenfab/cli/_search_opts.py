@@ -3,7 +3,7 @@ sweep of tokenfab.search, so they take the same model, hardware, workload, SLA a
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,31 +14,29 @@ HardwareOpt = Annotated[
 IslOpt = Annotated[int, typer.Option("--isl", help="input tokens per request")]
 OslOpt = Annotated[int, typer.Option("--osl", help="output tokens per request")]
 WeightsOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--weights", help="comma-separated weight precisions to sweep (default: the checkpoint's)"),
 ]
 GpusOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--gpus", help="fix the GPUs per replica (per prefill or decode replica when disaggregated)"),
 ]
 ModeOpt = Annotated[str, typer.Option("--mode", help="agg | disagg | both")]
-TtftOpt = Annotated[Optional[float], typer.Option("--ttft-max-ms", help="TTFT limit at the percentile (ms)")]
-TpotOpt = Annotated[Optional[float], typer.Option("--tpot-max-ms", help="TPOT limit (ms)")]
-E2elOpt = Annotated[
-    Optional[float], typer.Option("--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)")
-]
+TtftOpt = Annotated[float | None, typer.Option("--ttft-max-ms", help="TTFT limit at the percentile (ms)")]
+TpotOpt = Annotated[float | None, typer.Option("--tpot-max-ms", help="TPOT limit (ms)")]
+E2elOpt = Annotated[float | None, typer.Option("--e2el-max-ms", help="end-to-end latency limit at the percentile (ms)")]
 PercentileOpt = Annotated[str, typer.Option("--percentile", help="SLA percentile: p50, p90, p99 (pNN) or mean")]
-PresetOpt = Annotated[Optional[str], typer.Option("--preset", help="TCO preset (default owned-neocloud)")]
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="TCO preset (default owned-neocloud)")]
 UsdPerGpuHourOpt = Annotated[
-    Optional[float], typer.Option("--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model")
+    float | None, typer.Option("--usd-per-gpu-hour", help="a plain $/GPU-hour instead of the TCO model")
 ]
-CalibrationOpt = Annotated[Optional[str], typer.Option("--calibration", help="calibration profile JSON")]
+CalibrationOpt = Annotated[str | None, typer.Option("--calibration", help="calibration profile JSON")]
 HardwareFileOpt = Annotated[
-    Optional[List[str]], typer.Option("--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")
+    list[str] | None, typer.Option("--hardware-file", help="extra hardware spec file(s) (YAML/JSON)")
 ]
 NoMtpOpt = Annotated[bool, typer.Option("--no-mtp", help="do not sweep MTP draft tokens (same as --spec off)")]
 EngineOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--engine",
         help="serving engine for all hardware (vllm, sglang, trtllm, atom, ...) or per hardware: "
@@ -46,7 +44,7 @@ EngineOpt = Annotated[
     ),
 ]
 SpecOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--spec",
         help="speculative decoding with the model's MTP heads where the engine runs them: on | off, or per hardware "
@@ -54,7 +52,7 @@ SpecOpt = Annotated[
     ),
 ]
 PrefillHardwareOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--prefill-hardware",
         help="disaggregated serving with the prefill pool on these chips and the decode pool on --hardware "
@@ -84,23 +82,23 @@ def sweep_kwargs(
     spec=None,
 ) -> dict:
     """The keyword arguments both library entry points (search.frontier, fleet.*) take from the shared options."""
-    return dict(
-        isl=isl,
-        osl=osl,
-        weights=weights,
-        gpus=gpus,
-        mode=mode,
-        ttft_max_ms=ttft_max_ms,
-        tpot_max_ms=tpot_max_ms,
-        e2el_max_ms=e2el_max_ms,
-        percentile=percentile,
-        preset=preset,
-        usd_per_gpu_hour=usd_per_gpu_hour,
-        calibration=calibration,
-        hardware_files=hardware_file,
-        mtp=_spec_value(no_mtp, spec),
-        engine=engine,
-    )
+    return {
+        "isl": isl,
+        "osl": osl,
+        "weights": weights,
+        "gpus": gpus,
+        "mode": mode,
+        "ttft_max_ms": ttft_max_ms,
+        "tpot_max_ms": tpot_max_ms,
+        "e2el_max_ms": e2el_max_ms,
+        "percentile": percentile,
+        "preset": preset,
+        "usd_per_gpu_hour": usd_per_gpu_hour,
+        "calibration": calibration,
+        "hardware_files": hardware_file,
+        "mtp": _spec_value(no_mtp, spec),
+        "engine": engine,
+    }
 
 
 def _spec_value(no_mtp: bool, spec: str | None):
@@ -144,7 +142,7 @@ def sla_text(sla: dict) -> str:
 
 def table(title: str, columns, left=()):
     """A Rich table with the given columns (right-aligned unless named in ``left``)."""
-    from rich.table import Table
+    from tokenfab.cli.common import Table
 
     t = Table(title=title, title_justify="left")
     for c in columns:
@@ -162,7 +160,8 @@ def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=
     ``drop`` with no value in any row ("-" or empty) goes first. Numeric cells never wrap; the ``wrap`` columns
     (layouts, notes) fold onto several lines instead of being cut."""
     from rich import box
-    from rich.table import Table
+
+    from tokenfab.cli.common import Table
 
     short = short or {}
 
@@ -199,10 +198,12 @@ def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=
 
 def print_footer(console, d: dict, *, rate_key: str | None = None) -> None:
     """Skipped hardware, warnings and the evaluation count/time of a result dict."""
+    from tokenfab.cli.common import lit
+
     for hw, why in d.get("skipped", {}).items():
-        console.print(f"[yellow]skipped {hw}:[/] {why}", highlight=False)
+        console.print(lit(f"skipped {hw}:", "yellow") + " " + lit(why), highlight=False)
     for w in d.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     rate = d.get(rate_key) if rate_key else None
     console.print(
         f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"

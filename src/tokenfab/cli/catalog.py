@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
-from rich.table import Table
 
 from tokenfab.catalog.hardware import FIGURE_FIELDS, HardwareSpec, alias_map, catalog, get_hardware
-from tokenfab.cli.common import console, emit, print_json
+from tokenfab.cli.common import Table, console, emit, esc, lit, print_json
 from tokenfab.core.errors import TokenfabError
 
 # unit shown next to each figure in the one-chip view (the unit is also in the field name)
@@ -127,32 +125,33 @@ def _common_source(rows) -> str | None:
 
 def _render_chip(h: HardwareSpec) -> None:
     console.print(
-        f"[bold]{h.key}[/bold]: {h.name} ({h.vendor}, kind {h.kind}, cost family {h.cost_family or '-'})",
+        f"[bold]{esc(h.key)}[/bold]: {esc(h.name)} ({esc(h.vendor)}, kind {h.kind}, cost family "
+        f"{esc(h.cost_family or '-')})",
         highlight=False,
     )
     if h.aliases:
-        console.print(f"aliases: {', '.join(h.aliases)}", highlight=False)
+        console.print(lit(f"aliases: {', '.join(h.aliases)}"), highlight=False)
     rows = list(_figure_rows(h))
     main_src = _common_source(rows)
     if main_src:
-        console.print(f"[bold]source[/bold] (figures marked 'entry source'): {main_src}", highlight=False)
+        console.print(f"[bold]source[/bold] (figures marked 'entry source'): {esc(main_src)}", highlight=False)
     t = Table(show_lines=True)
     for col in ("figure", "value", "unit", "as_of", "source / note"):
         t.add_column(col, overflow="fold")
     for f, v, u, s in rows:
-        src = "-" if s is None else ("entry source" if s.source == main_src else s.source)
+        src = lit("-" if s is None else ("entry source" if s.source == main_src else s.source))
         if s and s.note:
-            src = f"{src}\n[dim]note: {s.note}[/dim]"
+            src = src + lit(f"\nnote: {s.note}", "dim")
         t.add_row(f, _exact(v), u, s.as_of if s else "-", src)
     console.print(t)
     if h.notes:
-        console.print(f"notes: {h.notes}", highlight=False)
+        console.print(lit(f"notes: {h.notes}"), highlight=False)
 
 
 def hardware_cmd(
-    key: Optional[str] = typer.Argument(None, help="Show one chip with every figure and its source (e.g. h100-sxm)."),
+    key: str | None = typer.Argument(None, help="Show one chip with every figure and its source (e.g. h100-sxm)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    hardware_file: Optional[List[Path]] = typer.Option(
+    hardware_file: list[Path] | None = typer.Option(
         None, "--hardware-file", help="YAML/TOML file adding or overriding chips (repeatable; later files win)."
     ),
 ) -> None:

@@ -1,15 +1,21 @@
-"""Helpers shared by the CLI modules: output (JSON or Rich), parsing of list options."""
+"""Helpers shared by the CLI modules: output (JSON or Rich), parsing of list options, and printing user text
+literally (never as Rich markup: a persona named ``[/]`` or an install hint ``tokenfab[plot]`` prints as written, and
+ANSI escapes in user text never reach the terminal)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from rich import table as _rich_table
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
-from tokenfab.core.errors import TokenfabError
-from tokenfab.core.jsonable import to_jsonable  # noqa: F401  (re-exported for the CLI modules)
+from tokenfab.core.errors import TokenfabError, safe_text
+from tokenfab.core.jsonable import to_jsonable
 
 console = Console()
 err_console = Console(stderr=True)
@@ -19,7 +25,44 @@ def say(label: str, message: str, style: str = "yellow", *, target: Console | No
     """``label: message`` with the label styled and the message printed literally (no Rich markup read in it)."""
     from rich.text import Text
 
-    (target or console).print(Text.assemble((f"{label}: ", style), str(message)), soft_wrap=True, highlight=False)
+    (target or console).print(
+        Text.assemble((f"{label}: ", style), safe_text(str(message))), soft_wrap=True, highlight=False
+    )
+
+
+def lit(text, style: str = "") -> Text:
+    """User text (or any text) as a Rich Text: printed literally, control characters removed. Use it for table
+    cells and titles, which Rich would otherwise parse as markup."""
+    return Text(safe_text("" if text is None else text), style=style)
+
+
+def esc(text) -> str:
+    """User text to put inside a markup string (``f"[bold]{esc(name)}[/]"``): escaped, control characters
+    removed."""
+    return escape(safe_text("" if text is None else text))
+
+
+def _literal(x):
+    return lit(x) if isinstance(x, str) else x
+
+
+class Table(_rich_table.Table):
+    """A Rich table that prints every text cell, header, title and caption literally (see :func:`lit`); a cell
+    that should be styled is passed as a Text."""
+
+    def __init__(self, *columns, title=None, caption=None, **kw):
+        super().__init__(*columns, title=_literal(title), caption=_literal(caption), **kw)
+
+    def add_column(self, header="", *args, **kw):
+        super().add_column(_literal(header), *args, **kw)
+
+    def add_row(self, *renderables, **kw):
+        super().add_row(*(_literal(r) for r in renderables), **kw)
+
+
+def print_error(e: TokenfabError | str) -> None:
+    """``error: <message>`` on stderr, as one literal line (the message may quote user text and install hints)."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", safe_text(str(e))), highlight=False, soft_wrap=True)
 
 
 def print_json(obj: Any) -> None:

@@ -3,12 +3,11 @@ tokenfab.economics.cost). Takes every ``tokenfab tco`` flag to price the GPU-hou
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from tokenfab.cli.common import console, print_json
+from tokenfab.cli.common import Table, console, esc, print_json
 from tokenfab.cli.tco import (
     CapexOpt,
     ColoOpt,
@@ -35,11 +34,11 @@ from tokenfab.economics.tco import TcoResult
 
 _T = "Throughput (busy, per GPU)"
 TotalOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--tokens-per-s-per-gpu", help="Total (input + output) tokens/s per GPU.", rich_help_panel=_T),
 ]
 InOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--input-tokens-per-s-per-gpu",
         help="Input tokens/s per GPU (with --output-tokens-per-s-per-gpu).",
@@ -47,7 +46,7 @@ InOpt = Annotated[
     ),
 ]
 OutOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--output-tokens-per-s-per-gpu",
         help="Output tokens/s per GPU (with --input-tokens-per-s-per-gpu).",
@@ -130,7 +129,7 @@ def _render(payload: tuple[CostResult, TcoResult]) -> None:
         f"{t.usd_per_gpu_hour:,.4f} USD per busy GPU-hour ({t.method} model, preset {t.preset}"
         f"{'' if not any(n.startswith('no preset given') for n in t.notes) else ', the default: no --preset given'})"
     )
-    console.print(f"[bold]{t.hardware_key}[/]  priced at {basis}", highlight=False)
+    console.print(f"[bold]{esc(t.hardware_key)}[/]  priced at {esc(basis)}", highlight=False)
     console.print(f"  {t.utilization_basis}", style="dim", highlight=False, markup=False)
     if src:
         console.print(f"  price source: {src}", style="dim", highlight=False, markup=False)

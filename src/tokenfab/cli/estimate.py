@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
-from rich.table import Table
 
-from tokenfab.cli.common import console, emit, say
+from tokenfab.cli.common import Table, console, emit, lit
+from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.serving import estimate as estimate_fn
 
 
@@ -73,11 +71,19 @@ def _render(e) -> None:
     if not e.fits:
         # a configuration that does not fit has no latency to show: say so first, with by how much, and stop there
         for w in e.warnings:
-            fit_line = w.startswith("does not fit")
-            say("does not fit" if fit_line else "warning", w.removeprefix("does not fit: "), "bold red")
+            console.print(
+                lit(f"{'does not fit' if w.startswith('does not fit') else 'warning'}:", "bold red")
+                + " "
+                + lit(w.removeprefix("does not fit: ")),
+                highlight=False,
+                soft_wrap=True,
+            )
         console.print(
-            f"[dim]{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
-            f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.[/]"
+            lit(
+                f"{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
+                f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.",
+                "dim",
+            )
         )
         return
     t = Table(
@@ -114,10 +120,13 @@ def _render(e) -> None:
             b.add_row(k, f"{v:.3f}", f"{v / tot * 100:.0f}%")
     console.print(b)
     for w in e.warnings:
-        say("warning", w)
+        console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(
-        "[dim]TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
-        "GiB = 2^30 bytes.[/]"
+        lit(
+            "TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
+            "GiB = 2^30 bytes.",
+            "dim",
+        )
     )
 
 
@@ -126,40 +135,44 @@ def register(app: typer.Typer) -> None:
     def estimate_cmd(
         model: str = typer.Option(..., "--model", "-m"),
         hardware: str = typer.Option(..., "--hardware"),
-        gpus: Optional[int] = typer.Option(
+        gpus: int | None = typer.Option(
             None, "--gpus", help="chips in the deployment (default: TP x PP x DP, or the smallest layout that fits)"
         ),
-        tp: Optional[int] = typer.Option(None, "--tp", help="tensor parallel (default: GPUs / (PP x DP))"),
-        pp: Optional[int] = typer.Option(None, "--pp"),
-        ep: Optional[int] = typer.Option(None, "--ep", help="expert parallel (MoE; default TP x DP)"),
-        dp: Optional[int] = typer.Option(None, "--dp", help="data parallel replicas (attention DP for MoE)"),
-        weights: Optional[str] = typer.Option(
+        tp: int | None = typer.Option(None, "--tp", help="tensor parallel (default: GPUs / (PP x DP))"),
+        pp: int | None = typer.Option(None, "--pp"),
+        ep: int | None = typer.Option(None, "--ep", help="expert parallel (MoE; default TP x DP)"),
+        dp: int | None = typer.Option(None, "--dp", help="data parallel replicas (attention DP for MoE)"),
+        weights: str | None = typer.Option(
             None, "--weights", help="bf16|fp16|fp8|fp4|int8|int4 (default: the checkpoint's)"
         ),
-        kv: Optional[str] = typer.Option(
+        kv: str | None = typer.Option(
             None, "--kv", help="bf16|fp16|fp8|fp4 (default: weights for 16/8-bit, fp8 for 4-bit)"
         ),
         isl: int = typer.Option(1024, "--isl", help="input tokens per request"),
         osl: int = typer.Option(1024, "--osl", help="output tokens per request"),
-        concurrency: str = typer.Option(
-            "max", "--concurrency", help="concurrent requests, or 'max' (largest that fits)"
+        concurrency: str | None = typer.Option(
+            None, "--concurrency", help="concurrent requests, or 'max' (largest that fits; the default)"
         ),
-        rate: Optional[float] = typer.Option(None, "--rate", help="open loop: requests/s instead of a concurrency"),
-        engine: Optional[str] = typer.Option(
+        rate: float | None = typer.Option(
+            None, "--rate", help="open loop: requests/s instead of a concurrency (not with --concurrency)"
+        ),
+        engine: str | None = typer.Option(
             None, "--engine", help="serving engine (tokenfab catalog engines; default: the hardware vendor's)"
         ),
-        spec: Optional[str] = typer.Option(
+        spec: str | None = typer.Option(
             None, "--spec", help="speculative decoding: off | auto (the model's MTP heads) | mtp | eagle3 | dspark"
         ),
         mtp: int = typer.Option(0, "--mtp", help="speculative / MTP draft tokens per step"),
-        mtp_acceptance: Optional[float] = typer.Option(
-            None, "--mtp-acceptance", help="mean tokens accepted per step, 1..1+draft (default: the published figure)"
+        mtp_acceptance: float | None = typer.Option(
+            None,
+            "--mtp-acceptance",
+            help="mean tokens accepted per step, 1..1+draft (needs --mtp or --spec; default: the published figure)",
         ),
         prefix_hit: float = typer.Option(0.0, "--prefix-hit", help="prefix-cache hit rate in [0, 1)"),
-        calibration: Optional[str] = typer.Option(
+        calibration: str | None = typer.Option(
             None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"
         ),
-        hardware_file: Optional[List[str]] = typer.Option(None, "--hardware-file"),
+        hardware_file: list[str] | None = typer.Option(None, "--hardware-file"),
         as_json: bool = typer.Option(False, "--json"),
     ):
         """Calibrated roofline estimate of TTFT, TPOT and throughput for a model x hardware x precision x parallelism."""
@@ -185,4 +198,8 @@ def register(app: typer.Typer) -> None:
             calibration=calibration,
             hardware_files=hardware_file,
         )
+        if e.overloaded:
+            # an open-loop rate the deployment cannot sustain has no steady state (the queue, and TTFT, grow
+            # without bound): an error naming the rate, not a table with an infinite TTFT
+            raise TokenfabError(e.overload_message, field="rate_rps", hint="lower --rate, or add GPUs (--gpus / --dp)")
         emit(e, as_json, _render)

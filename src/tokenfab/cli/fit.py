@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
-from rich.table import Table
 
-from tokenfab.cli.common import console, emit
+from tokenfab.cli.common import Table, console, emit, lit
 from tokenfab.perf.memory import fit as fit_fn
 
 
 def _render(r) -> None:
     t = Table(
-        title=f"{r.model} on {r.hardware} ({r.weights_precision} weights, {r.kv_precision} KV) - "
-        f"{r.users} users x {r.context_tokens} tokens",
+        title=lit(
+            f"{r.model} on {r.hardware} ({r.weights_precision} weights, {r.kv_precision} KV) - "
+            f"{r.users} users x {r.context_tokens} tokens"
+        ),
         title_justify="left",
     )
     t.add_column("quantity")
@@ -59,11 +58,11 @@ def _render(r) -> None:
     t.add_row("nodes needed", f"{r.nodes_needed}", f"{r.chips_per_node} chips per node")
     t.add_row("racks needed", f"{r.racks_needed} ({r.racks_needed_exact:.2f})", f"{r.chips_per_rack} chips per rack")
     console.print(t)
-    console.print(("[green]" if r.fits else "[bold red]") + r.message + "[/]")
-    console.print(f"[dim]{r.units_note}[/]")
+    console.print(lit(r.message, "green" if r.fits else "bold red"))
+    console.print(lit(r.units_note, "dim"))
     for k, v in r.sources.items():
         if v:
-            console.print(f"[dim]- {k.replace('_', ' ')}: {v}[/]", highlight=False)
+            console.print(lit(f"- {k.replace('_', ' ')}: {v}", "dim"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -73,28 +72,28 @@ def register(app: typer.Typer) -> None:
             ..., "--model", "-m", help="bundled key (tokenfab catalog models), config.json path or folder"
         ),
         hardware: str = typer.Option(..., "--hardware", help="hardware key (tokenfab catalog hardware)"),
-        gpus: Optional[int] = typer.Option(
+        gpus: int | None = typer.Option(
             None, "--gpus", help="chips in one model replica (default: the fewest that fit)"
         ),
-        tp: Optional[int] = typer.Option(None, "--tp"),
-        pp: Optional[int] = typer.Option(None, "--pp"),
-        dp: Optional[int] = typer.Option(None, "--dp"),
-        ep: Optional[int] = typer.Option(None, "--ep"),
-        weights: Optional[str] = typer.Option(
+        tp: int | None = typer.Option(None, "--tp"),
+        pp: int | None = typer.Option(None, "--pp"),
+        dp: int | None = typer.Option(None, "--dp"),
+        ep: int | None = typer.Option(None, "--ep"),
+        weights: str | None = typer.Option(
             None, "--weights", help="bf16|fp16|fp8|fp4|int8|int4 (default: the checkpoint's)"
         ),
-        kv: Optional[str] = typer.Option(
+        kv: str | None = typer.Option(
             None, "--kv", help="bf16|fp16|fp8|fp4 (default: weights for 16/8-bit, fp8 for 4-bit)"
         ),
         users: int = typer.Option(1, "--users", help="concurrent sequences"),
         context: int = typer.Option(4096, "--context", help="tokens per sequence (input + output)"),
-        params: Optional[float] = typer.Option(None, "--params", help="override the parameter count (e.g. 70e9)"),
+        params: float | None = typer.Option(None, "--params", help="override the parameter count (e.g. 70e9)"),
         no_overheads: bool = typer.Option(False, "--no-overheads", help="weights + KV only (the seed arithmetic)"),
-        chip_memory_gib: Optional[float] = typer.Option(
+        chip_memory_gib: float | None = typer.Option(
             None, "--chip-memory-gib", help="size against a hypothetical chip"
         ),
-        chips_per_rack: Optional[int] = typer.Option(None, "--chips-per-rack"),
-        hardware_file: Optional[List[str]] = typer.Option(None, "--hardware-file", help="extra hardware YAML/TOML"),
+        chips_per_rack: int | None = typer.Option(None, "--chips-per-rack"),
+        hardware_file: list[str] | None = typer.Option(None, "--hardware-file", help="extra hardware YAML/TOML"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Memory fit: weights + KV cache + activations + runtime overhead per GPU; chips, nodes and racks needed."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from tokenfab.cli import _search_opts as O
@@ -28,7 +26,7 @@ from tokenfab.cli._search_opts import (
     mtp_text,
 )
 from tokenfab.cli._search_opts import fmt as _f
-from tokenfab.cli.common import console, err_console, print_json
+from tokenfab.cli.common import console, err_console, esc, lit, print_json
 from tokenfab.search import frontier as frontier_fn
 from tokenfab.search import layout_text
 
@@ -71,12 +69,12 @@ def _point_row(p: dict) -> list[str]:
 def render(d: dict) -> None:
     pct = d["sla"]["percentile"]
     console.print(
-        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - "
-        f"modes {', '.join(d['modes'])} - SLA: {O.sla_text(d['sla'])} - cost: "
+        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - "
+        f"modes {', '.join(d['modes'])} - SLA: {esc(O.sla_text(d['sla']))} - cost: "
         + (
             f"${d['usd_per_gpu_hour_override']:g}/GPU-hour"
             if d.get("usd_per_gpu_hour_override")
-            else f"preset {d['preset']}"
+            else f"preset {esc(d['preset'])}"
         ),
         highlight=False,
     )
@@ -183,10 +181,13 @@ def render(d: dict) -> None:
     b = d.get("best")
     if b:
         console.print(
-            f"[bold]best[/] ({b['criterion']}): {b['hardware']} {b['mode']} {b['config']['gpus']} GPUs "
-            f"{layout_text(b['config'])}, {_f(b['tokens_per_s_per_user'])} tok/s/user, "
-            f"{_f(b['total_tokens_per_s_per_gpu'], ',.0f')} tok/s/GPU, "
-            f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens",
+            lit("best", "bold")
+            + lit(
+                f" ({b['criterion']}): {b['hardware']} {b['mode']} {b['config']['gpus']} GPUs "
+                f"{layout_text(b['config'])}, {_f(b['tokens_per_s_per_user'])} tok/s/user, "
+                f"{_f(b['total_tokens_per_s_per_gpu'], ',.0f')} tok/s/GPU, "
+                f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens"
+            ),
             highlight=False,
         )
     O.print_footer(console, d, rate_key="configurations_per_s")
@@ -215,10 +216,10 @@ def register(app: typer.Typer) -> None:
         tpot_max_ms: TpotOpt = None,
         e2el_max_ms: E2elOpt = None,
         percentile: PercentileOpt = "p90",
-        min_interactivity: Optional[float] = typer.Option(
+        min_interactivity: float | None = typer.Option(
             None, "--min-interactivity", help="keep points with at least this many tok/s/user"
         ),
-        target_interactivity: Optional[float] = typer.Option(
+        target_interactivity: float | None = typer.Option(
             None,
             "--target-interactivity",
             help="read cost and throughput off the frontier here (tok/s/user; default 50)",
@@ -231,7 +232,7 @@ def register(app: typer.Typer) -> None:
         engine: O.EngineOpt = None,
         spec: O.SpecOpt = None,
         prefill_hardware: O.PrefillHardwareOpt = None,
-        plot: Optional[str] = typer.Option(
+        plot: str | None = typer.Option(
             None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"
         ),
         as_json: JsonOpt = False,
@@ -268,7 +269,7 @@ def register(app: typer.Typer) -> None:
             from tokenfab.render.plots import plot_frontier
 
             path = plot_frontier(d, plot)
-            (err_console if as_json else console).print(f"wrote chart to {path}", highlight=False)
+            (err_console if as_json else console).print(lit(f"wrote chart to {path}"), highlight=False)
         if as_json:
             print_json(d)
         else:

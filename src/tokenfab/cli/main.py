@@ -1,14 +1,112 @@
-"""The ``tokenfab`` command. Each sub-command lives in its own module with a ``register(app)`` function."""
+"""The ``tokenfab`` command. Each sub-command lives in its own module with a ``register(app)`` function.
+
+Every sub-command runs as a :class:`CheckedCommand`, the one place where the CLI
+
+- checks its file parameters before any work starts (:data:`OUTPUT_PATHS`: the folder exists, the path is not a
+  folder, ...; :data:`INPUT_FILES`: a calibration profile or benchmark records file is read and validated by its
+  tokenfab.core.files loader), so a bad ``--csv`` fails at once and not after the work;
+- names a library parameter in an error as the flag the user typed (:data:`PARAM_OF` maps the library's names
+  to the command's parameters where they differ: ``rate_rps`` is ``--rate``);
+- prints a TokenfabError as one literal line (no Rich markup, no control characters) and exits with code 2.
+"""
 
 from __future__ import annotations
 
 import importlib
+import re
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from tokenfab.cli.common import err_console
+from tokenfab.cli.common import print_error
+from tokenfab.core import files
 from tokenfab.core.errors import TokenfabError
+from tokenfab.render.plots import HTML_EXTENSIONS, STATIC_EXTENSIONS
+
+PLOT_SUFFIXES = STATIC_EXTENSIONS + HTML_EXTENSIONS  # static (matplotlib) or Plotly charts
+
+# command -> {parameter: keyword arguments of tokenfab.core.files.check_output_path}, checked before any work
+OUTPUT_PATHS: dict[str, dict[str, dict]] = {
+    "plan": {"csv_path": {"kind": "a CSV file path"}},
+    "report": {"output": {"suffixes": (".html", ".htm"), "kind": "an HTML file path"}},
+    "calibrate": {"out": {"kind": "a JSON file path for the profile"}},
+    "bench": {
+        "out": {"append": True, "create_parents": True, "kind": "a JSONL file path (records are appended)"},
+        "csv_path": {"kind": "a CSV file path"},
+    },
+    "frontier": {"plot": {"suffixes": PLOT_SUFFIXES, "kind": "a chart file path"}},
+    "sensitivity": {"plot": {"suffixes": PLOT_SUFFIXES, "kind": "a chart file path"}},
+}
+# command -> {parameter: loader of tokenfab.core.files}: input files read and validated before any work
+INPUT_FILES: dict[str, dict[str, str]] = {
+    "estimate": {"calibration": "load_calibration_json"},
+    "frontier": {"calibration": "load_calibration_json"},
+    "recommend": {"calibration": "load_calibration_json"},
+    "bench-report": {"results": "load_bench_records", "calibration": "load_calibration_json"},
+    "calibrate": {"results": "load_bench_records", "base": "load_calibration_json"},
+}
+# library parameter -> the command parameter carrying it, where the names differ ("*": every command)
+PARAM_OF: dict[str, dict[str, str]] = {
+    "*": {
+        "rate_rps": "rate",
+        "mtp_draft_tokens": "mtp",
+        "mtp_acceptance_length": "mtp_acceptance",
+        "prefix_hit_rate": "prefix_hit",
+        "hardware_files": "hardware_file",
+        "price_usd_per_gpu_hour": "usd_per_gpu_hour",
+        "total_tokens_per_s_per_gpu": "tokens_per_s_per_gpu",
+        "include_overheads": "no_overheads",
+        "tiers": "tier",
+        "n": "monte_carlo",
+        "swing_pct": "swing",
+        "csv": "csv_path",
+    },
+    "calibrate": {"calibration": "base", "profile": "base"},
+    "report": {"swing_pct": "swing_pct"},
+}
+
+
+def shown_name(command: str, params: dict, field: str | None) -> str | None:
+    """The flag (``--rate``) a library error's ``field`` (``rate_rps``, ``calibration.default.x``) stands for in
+    ``command``; fields that are no parameter of it (a scenario key path, a file) are kept."""
+    if not field or any(ch in field for ch in " :/\\"):  # a file and a key path in it: named as it is
+        return field
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", field)
+    if not m:
+        return field
+    head, rest = m.group(), field[m.end() :]
+    if rest and rest[0] not in ".[":
+        return field
+    name = PARAM_OF.get(command, {}).get(head) or PARAM_OF["*"].get(head, head)
+    p = params.get(name)
+    if p is None:
+        return field
+    dashed = [o for o in getattr(p, "opts", ()) if o.startswith("-")]
+    flag = next((o for o in dashed if o.startswith("--")), dashed[0]) if dashed else p.name
+    rest = rest.lstrip(".")
+    return f"{flag}: {rest}" if rest else flag
+
+
+def preflight(command: str, params: dict, values: dict) -> None:
+    """The file checks of :data:`OUTPUT_PATHS` and :data:`INPUT_FILES` for one invocation (errors name the flag)."""
+    for name, kw in OUTPUT_PATHS.get(command, {}).items():
+        if values.get(name) is not None:
+            files.check_output_path(values[name], field=name, **kw)
+    for name, loader in INPUT_FILES.get(command, {}).items():
+        if values.get(name) is not None:
+            getattr(files, loader)(values[name], field=name)
+
+
+class CheckedCommand(TyperCommand):
+    """A sub-command whose file parameters are checked before it runs and whose errors name its flags."""
+
+    def invoke(self, ctx):
+        params = {p.name: p for p in self.params}
+        try:
+            preflight(self.name, params, ctx.params)
+            return super().invoke(ctx)
+        except TokenfabError as e:
+            raise e.with_field(shown_name(self.name, params, e.field)) from None
 
 
 class _Group(TyperGroup):
@@ -18,7 +116,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except TokenfabError as e:
-            err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            print_error(e)
             raise typer.Exit(2) from None
 
 
@@ -56,6 +154,19 @@ for _name in COMMAND_MODULES:
             continue
         raise
     _mod.register(app)
+
+
+def _checked(typer_app: typer.Typer) -> None:
+    """Every registered command (in sub-groups too) runs as a CheckedCommand."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = CheckedCommand
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _checked(group.typer_instance)
+
+
+_checked(app)
 
 
 def run() -> None:

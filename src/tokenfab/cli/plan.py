@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli._search_opts import table
-from tokenfab.cli.common import console, err_console, print_json, split_csv, to_jsonable
+from tokenfab.cli.common import console, err_console, esc, lit, print_json, split_csv, to_jsonable
+from tokenfab.core.errors import safe_text
 from tokenfab.planning import plan as planning
 from tokenfab.planning.scenario import load_scenario
 
@@ -30,23 +31,25 @@ def progress_bar(enabled: bool, description: str = "planning"):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("[bold]{task.description}"),  # a fixed description; the label is user text: no markup
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[label]}"),
+        TextColumn("{task.fields[label]}", markup=False),
         console=err_console,
         transient=True,
     ) as p:
         task = p.add_task(description, total=1, label="")
 
         def cb(done: int, total: int, label: str) -> None:
-            p.update(task, completed=done, total=max(total, 1), label=label[:60])
+            p.update(
+                task, completed=done, total=max(total, 1), label=safe_text(label, max_chars=60, keep_newlines=False)
+            )
 
         yield cb
 
 
-def run_plan(scenario: Path, months: Optional[int], hardware: Optional[str], show_progress: bool):
+def run_plan(scenario: Path, months: int | None, hardware: str | None, show_progress: bool):
     sc = load_scenario(scenario)
     hws = split_csv(hardware, "hardware") if hardware else None
     with progress_bar(show_progress) as cb:
@@ -82,7 +85,7 @@ def si(x, digits: int = 3) -> str:
     if x is None:
         return "-"
     x = float(x)
-    if x != x:
+    if math.isnan(x):
         return "-"
     a = abs(x)
     for lim, div, suf in ((1e12, 1e12, "T"), (1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K")):
@@ -135,7 +138,7 @@ def fitted_table(
     for r in rows:
         t.add_row(*[r[j] for j in keep])
     if dropped:
-        t.caption = (
+        t.caption = lit(
             f"left out at {width} columns: {', '.join(reversed(dropped))} "
             "(a wider terminal, --json or --csv shows them)"
         )
@@ -147,7 +150,7 @@ def render(res: planning.PlanResult, d: dict) -> None:
     sc = d["scenario"]
     dem = d["demand"]
     console.print(
-        f"[bold]{sc['name']}[/] - model {sc['model']} ({sc['precision']['text']}) - "
+        f"[bold]{esc(sc['name'])}[/] - model {esc(sc['model'])} ({esc(sc['precision']['text'])}) - "
         f"{sc['months_planned']} months - peak-to-average {dem['peak_to_average']:.2f}",
         highlight=False,
     )
@@ -339,11 +342,13 @@ def render(res: planning.PlanResult, d: dict) -> None:
         )
     for h in d["hardware"]:
         if not h["feasible"]:
-            console.print(f"[yellow]{h['hardware']} cannot serve the plan:[/] {h['reason']}", highlight=False)
+            console.print(
+                lit(f"{h['hardware']} cannot serve the plan:", "yellow") + " " + lit(h["reason"]), highlight=False
+            )
     for s in d["summary"].get("sentences", []):
-        console.print(s, highlight=False)
+        console.print(lit(s), highlight=False)
     for w in d["warnings"]:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(
         f"[dim]planned in {d['elapsed_s']:.2f} s; definitions: tokenfab plan --json | .definitions; docs/demand.md[/]",
         highlight=False,
@@ -358,10 +363,10 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_cmd(
         scenario: Path = ScenarioArg,
-        months: Optional[int] = MonthsOpt,
-        hardware: Optional[str] = HardwareListOpt,
+        months: int | None = MonthsOpt,
+        hardware: str | None = HardwareListOpt,
         as_json: bool = typer.Option(False, "--json", help="print the plan as JSON (schema: docs/demand.md)"),
-        csv_path: Optional[Path] = typer.Option(None, "--csv", help="write one row per (hardware, month) to this CSV"),
+        csv_path: Path | None = typer.Option(None, "--csv", help="write one row per (hardware, month) to this CSV"),
     ) -> None:
         """Users and features → tokens per day, peak load, fleet per hardware, cost, revenue, margin, breakeven."""
         res = run_plan(scenario, months, hardware, show_progress=not as_json)
@@ -373,4 +378,4 @@ def register(app: typer.Typer) -> None:
         else:
             render(res, d)
             if csv_path is not None:
-                console.print(f"wrote {csv_path}", highlight=False)
+                console.print(lit(f"wrote {csv_path}"), highlight=False)

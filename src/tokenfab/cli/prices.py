@@ -3,14 +3,12 @@ comparable open model, with the implied gross margin (a thin layer over tokenfab
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from tokenfab.cli import _search_opts as O
-from tokenfab.cli.common import console, emit, split_csv
+from tokenfab.cli.common import Table, console, emit, esc, lit, split_csv
 from tokenfab.cli.tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
 from tokenfab.market import pricing
 from tokenfab.market.pricing import PriceCheckResult
@@ -24,7 +22,7 @@ def _pct(x) -> str:
     return "-" if x is None else f"{x:+.0f}%"
 
 
-def _style(verdict: Optional[str]) -> str:
+def _style(verdict: str | None) -> str:
     if verdict == pricing.NOT_COMPARABLE:
         return "dim"
     if verdict == "sustainable":
@@ -54,12 +52,12 @@ def render_prices(r: PriceCheckResult) -> None:
         markup=False,
         highlight=False,
     )
-    head = f"[bold]{escape(d['model'])}[/]"
+    head = f"[bold]{esc(d['model'])}[/]"
     if d["kind"] == "closed":
-        head += f" (closed) compared with the open stand-in [bold]{escape(d['modeled_model'])}[/]"
+        head += f" (closed) compared with the open stand-in [bold]{esc(d['modeled_model'])}[/]"
     elif d["modeled_model"] != d["priced_model"]:
-        head += f" compared with [bold]{escape(d['modeled_model'])}[/]"
-    console.print(head + f"  ISL {d['isl']} / OSL {d['osl']}  preset {escape(d['preset'])}")
+        head += f" compared with [bold]{esc(d['modeled_model'])}[/]"
+    console.print(head + f"  ISL {d['isl']} / OSL {d['osl']}  preset {esc(d['preset'])}")
     if d.get("stand_in_rationale"):
         console.print(f"stand-in: {d['stand_in_rationale']}", style="dim", markup=False, highlight=False)
 
@@ -78,13 +76,13 @@ def render_prices(r: PriceCheckResult) -> None:
         ]
         p.add_row(
             pr.provider,
-            escape(pr.model_id),
+            pr.model_id,
             pr.match,
             _usd(pr.input_usd_per_mtok),
             _usd(pr.cached_input_usd_per_mtok),
             _usd(pr.output_usd_per_mtok),
-            escape(str(pr.data_as_of or "")),
-            escape("; ".join(flags + ([pr.note] if pr.note else []))),
+            str(pr.data_as_of or ""),
+            "; ".join(flags + ([pr.note] if pr.note else [])),
         )
     console.print(p)
 
@@ -101,7 +99,7 @@ def render_prices(r: PriceCheckResult) -> None:
                 t,
                 f"{pt['tokens_per_s_per_user']:.1f}",
                 f"{pt['total_tokens_per_s_per_gpu']:,.0f}",
-                escape(f"{pt['mode']} {pt['layout']}"),
+                f"{pt['mode']} {pt['layout']}",
                 _usd(pt["usd_per_gpu_hour"]),
                 _usd(pt["usd_per_mtok_total"]),
             )
@@ -143,7 +141,7 @@ def render_prices(r: PriceCheckResult) -> None:
             _usd(w["cost_usd_per_mtok"]),
             _usd(w["margin_usd_per_mtok"]),
             _pct(w["margin_pct"]),
-            f"[{_style(v)}]{escape(text)}[/]" if v else "-",
+            lit(text, _style(v)) if v else "-",
         )
 
         def cell(kind, row=row):
@@ -197,22 +195,22 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "",
         hardware: Annotated[
-            Optional[str], typer.Option("--hardware", "-H", help="Hardware key(s), comma-separated (default h100-sxm).")
+            str | None, typer.Option("--hardware", "-H", help="Hardware key(s), comma-separated (default h100-sxm).")
         ] = None,
         provider: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--provider", help="Only these genai-prices provider ids, comma-separated (e.g. together,groq)."
             ),
         ] = None,
         provider_model: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--provider-model", help="A genai-prices model id of --provider to price instead of the mapping."
             ),
         ] = None,
         compare_with: Annotated[
-            Optional[str],
+            str | None,
             typer.Option("--compare-with", help="Model the cost of this catalog model instead (a stand-in)."),
         ] = None,
         preset: PresetOpt = None,
@@ -223,7 +221,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")
         ] = "goldilocks,bulk",  # premium: the cheapest point at >= 80 tok/s/user (data/economics.yaml tiers)
         weights: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--weights",
                 help="Weights precision of the modeled cost (default: fp8 for 16-bit checkpoints, as "

@@ -3,8 +3,6 @@ or rack budget (a thin layer over tokenfab.planning.fleet)."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from tokenfab.cli import _search_opts as O
@@ -29,7 +27,7 @@ from tokenfab.cli._search_opts import (
     mtp_text,
 )
 from tokenfab.cli._search_opts import fmt as _f
-from tokenfab.cli.common import console, print_json
+from tokenfab.cli.common import console, esc, print_json
 from tokenfab.core.errors import TokenfabError
 from tokenfab.planning import fleet
 from tokenfab.search import layout_text
@@ -77,9 +75,9 @@ def _render_fleet(d: dict) -> None:
     dem = d["demand"]
     pct = d["sla"]["percentile"]
     console.print(
-        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - demand "
+        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - demand "
         f"{dem['requests_per_s']:,.3f} requests/s ({dem['tokens_per_s']:,.0f} tokens/s, "
-        f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {O.sla_text(d['sla'])}",
+        f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {esc(O.sla_text(d['sla']))}",
         highlight=False,
     )
     wcols, wcell = _weights_cols(d)
@@ -173,8 +171,8 @@ def _render_budget(d: dict) -> None:
         f"{b['power_mw']:g} MW all-in" if "power_mw" in b else f"{b['racks']} rack" + ("s" if b["racks"] != 1 else "")
     )
     console.print(
-        f"[bold]{d['model']}[/] - ISL {d['isl']} / OSL {d['osl']} - {O.precision_text(d)} - budget {btxt} - "
-        f"SLA: {O.sla_text(d['sla'])}",
+        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - budget "
+        f"{btxt} - SLA: {esc(O.sla_text(d['sla']))}",
         highlight=False,
     )
     wcols, wcell = _weights_cols(d)
@@ -244,8 +242,8 @@ def register(app: typer.Typer) -> None:
     def recommend_cmd(
         model: ModelOpt,
         hardware: HardwareOpt,
-        rate: Optional[float] = typer.Option(None, "--rate", help="demand in requests/s"),
-        tokens_per_day: Optional[float] = typer.Option(
+        rate: float | None = typer.Option(None, "--rate", help="demand in requests/s"),
+        tokens_per_day: float | None = typer.Option(
             None, "--tokens-per-day", help="demand in (input + output) tokens per day"
         ),
         isl: IslOpt = 1024,
@@ -259,10 +257,10 @@ def register(app: typer.Typer) -> None:
         mode: ModeOpt = "both",
         preset: PresetOpt = None,
         usd_per_gpu_hour: UsdPerGpuHourOpt = None,
-        power_mw: Optional[float] = typer.Option(
+        power_mw: float | None = typer.Option(
             None, "--power-mw", help="inverse: the most tokens/s within this all-in MW"
         ),
-        racks: Optional[int] = typer.Option(None, "--racks", help="inverse: the most tokens/s within this many racks"),
+        racks: int | None = typer.Option(None, "--racks", help="inverse: the most tokens/s within this many racks"),
         peak_to_average: float = typer.Option(
             1.0, "--peak-to-average", help="busiest hour / average demand (the fleet is sized for the busiest hour)"
         ),

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from tokenfab.cli.common import console
+from tokenfab.cli.common import console, lit
 from tokenfab.cli.plan import HardwareListOpt, MonthsOpt, ScenarioArg, run_plan
 from tokenfab.render.report import check_output_path, write_report
 
@@ -17,8 +16,8 @@ def register(app: typer.Typer) -> None:
     def report_cmd(
         scenario: Path = ScenarioArg,
         output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write"),
-        months: Optional[int] = MonthsOpt,
-        hardware: Optional[str] = HardwareListOpt,
+        months: int | None = MonthsOpt,
+        hardware: str | None = HardwareListOpt,
         swing_pct: float = typer.Option(20.0, "--swing-pct", help="tornado: move each cost input by +/- this %"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:
@@ -28,7 +27,9 @@ def register(app: typer.Typer) -> None:
         p = write_report(res, output, swing_pct=swing_pct)
         best = res.best
         console.print(
-            f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
-            + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA"),
+            lit(
+                f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
+                + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA")
+            ),
             highlight=False,
         )

@@ -4,14 +4,12 @@ cost (and margin against a price). A thin layer over tokenfab.economics.sensitiv
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from tokenfab import search as search
-from tokenfab.cli.common import console, emit
+from tokenfab import search
+from tokenfab.cli.common import Table, console, emit, esc, lit
 from tokenfab.cli.tco import (
     CapexOpt,
     ColoOpt,
@@ -32,7 +30,7 @@ from tokenfab.cli.tco import (
     WaccOpt,
     tco_overrides,
 )
-from tokenfab.core.errors import TokenfabError
+from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.economics import sensitivity as sens
 from tokenfab.render.plots import HTML_EXTENSIONS, _check_path
 
@@ -49,7 +47,7 @@ def render(payload: dict) -> None:
     t = payload["tornado"]
     op = payload.get("operating_point")
     head = (
-        f"[bold]{escape(t['hardware'])}[/]  preset [bold]{escape(str(t['preset']))}[/] ({t['method']} model)  "
+        f"[bold]{esc(t['hardware'])}[/]  preset [bold]{esc(str(t['preset']))}[/] ({t['method']} model)  "
         f"throughput {t['tokens_per_s_per_gpu']:,.0f} tok/s/GPU  base [bold]${t['base_usd_per_mtok']:.4f}[/] per M "
         f"tokens (${t['base_usd_per_gpu_hour']:.3f} per busy GPU-hour)"
     )
@@ -69,15 +67,15 @@ def render(payload: dict) -> None:
         tb.add_column(col, overflow="fold", justify="left" if col in ("input", "unit", "clipped") else "right")
     for b in t["bars"]:
         tb.add_row(
-            escape(b["input"]),
-            escape(b["unit"]),
+            b["input"],
+            b["unit"],
             _v(b["base_value"]),
             _v(b["low_value"]),
             _v(b["high_value"]),
             f"{b['usd_per_mtok_low']:.4f}",
             f"{b['usd_per_mtok_high']:.4f}",
             f"{b['swing_usd_per_mtok']:.4f}",
-            escape(b["clipped"] or ""),
+            b["clipped"] or "",
         )
     console.print(tb)
     mc = payload.get("monte_carlo")
@@ -101,14 +99,14 @@ def render(payload: dict) -> None:
         for col in ("input", "distribution", "rationale"):
             d.add_column(col, overflow="fold")
         for k, v in mc["distributions"].items():
-            d.add_row(escape(k), escape(v["description"]), escape(v["rationale"]))
+            d.add_row(k, v["description"], v["rationale"])
         console.print(d)
         for n in mc["notes"]:
             console.print(f"- {n}", style="dim", markup=False, highlight=False)
     for n in t["notes"]:
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
     if payload.get("plot"):
-        console.print(f"chart written to {payload['plot']}", highlight=False)
+        console.print(lit(f"chart written to {payload['plot']}"), highlight=False)
 
 
 def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, path) -> Path:
@@ -131,9 +129,7 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - optional dependency
-        raise TokenfabError(
-            "matplotlib is needed for static charts", field="plot", hint="pip install 'tokenfab[plot]'"
-        ) from None
+        raise TokenfabError("matplotlib is needed for static charts", field="plot", hint=install_hint("plot")) from None
     fig, axes = plt.subplots(1, len(figs), figsize=(7 * len(figs) + 2, 6), squeeze=False)
     ax = axes[0][0]
     bars = list(reversed(tornado.bars))
@@ -227,11 +223,11 @@ def register(app: typer.Typer) -> None:
     def sensitivity_cmd(
         hardware: HardwareOpt,
         tokens_per_s_per_gpu: Annotated[
-            Optional[float],
+            float | None,
             typer.Option("--tokens-per-s-per-gpu", help="Busy total (input + output) tokens/s per GPU."),
         ] = None,
         model: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--model", "-m", help="Take the throughput from this model's frontier tier.", rich_help_panel=_W
             ),
@@ -242,7 +238,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--tier", help="bulk, goldilocks or premium.", rich_help_panel=_W)
         ] = "goldilocks",
         weights: Annotated[
-            Optional[str],
+            str | None,
             typer.Option(
                 "--weights", help="With --model: weights precision (default: the checkpoint's).", rich_help_panel=_W
             ),
@@ -265,13 +261,13 @@ def register(app: typer.Typer) -> None:
         monte_carlo: Annotated[int, typer.Option("--monte-carlo", help="Monte Carlo draws (0: tornado only).")] = 0,
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the Monte Carlo.")] = 0,
         price_usd_per_mtok: Annotated[
-            Optional[float],
+            float | None,
             typer.Option(
                 "--price-usd-per-mtok", help="A price per M tokens: Monte Carlo margin and probability of a loss."
             ),
         ] = None,
         plot: Annotated[
-            Optional[str],
+            str | None,
             typer.Option("--plot", help="Write the chart(s): out.html (Plotly) or out.png/.svg/.pdf (matplotlib)."),
         ] = None,
         hardware_file: HwFileOpt = None,

@@ -5,13 +5,11 @@ The option types are shared with ``tokenfab cost`` (cli/cost.py), which takes ev
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from tokenfab.cli.common import console, emit
+from tokenfab.cli.common import Table, console, emit, esc, lit
 from tokenfab.economics import tco as tco_mod
 from tokenfab.economics.tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS, TcoResult
 
@@ -19,7 +17,7 @@ _P = "TCO inputs"  # help panel
 
 HardwareOpt = Annotated[str, typer.Option("--hardware", "-H", help="Hardware key (see `tokenfab catalog`).")]
 PresetOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--preset",
         help=f"TCO preset: owned (owned-hyperscaler, owned-neocloud, owned-enterprise, stress), rented "
@@ -27,14 +25,14 @@ PresetOpt = Annotated[
     ),
 ]
 PriceOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--usd-per-gpu-hour",
         help="Plain price per wall-clock GPU-hour (a rental quote); replaces the owned-cost model.",
     ),
 ]
 UtilOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--utilization",
         help=f"Busy fraction of wall-clock hours, in (0, 1] (default {tco_mod.default_utilization():g}, the one "
@@ -42,16 +40,14 @@ UtilOpt = Annotated[
         rich_help_panel=_P,
     ),
 ]
-PueOpt = Annotated[Optional[float], typer.Option("--pue", help="Power usage effectiveness (>= 1).", rich_help_panel=_P)]
-KwhOpt = Annotated[
-    Optional[float], typer.Option("--usd-per-kwh", help="Electricity price, USD/kWh.", rich_help_panel=_P)
-]
-LifeOpt = Annotated[Optional[float], typer.Option("--life-years", help="Depreciation life, years.", rich_help_panel=_P)]
+PueOpt = Annotated[float | None, typer.Option("--pue", help="Power usage effectiveness (>= 1).", rich_help_panel=_P)]
+KwhOpt = Annotated[float | None, typer.Option("--usd-per-kwh", help="Electricity price, USD/kWh.", rich_help_panel=_P)]
+LifeOpt = Annotated[float | None, typer.Option("--life-years", help="Depreciation life, years.", rich_help_panel=_P)]
 WaccOpt = Annotated[
-    Optional[float], typer.Option("--wacc", help="Cost of capital per year, a fraction in [0, 1).", rich_help_panel=_P)
+    float | None, typer.Option("--wacc", help="Cost of capital per year, a fraction in [0, 1).", rich_help_panel=_P)
 ]
 CapexOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--capex-usd-per-gpu",
         help="Server capex per GPU in USD, before networking/installation adders.",
@@ -59,19 +55,19 @@ CapexOpt = Annotated[
     ),
 ]
 ResidualOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--residual-value-fraction", help="Resale value at end of life, fraction of capex.", rich_help_panel=_P
     ),
 ]
 ColoOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--colocation-usd-per-kw-month", help="Colocation rent, USD per kW of IT per month.", rich_help_panel=_P
     ),
 ]
 ItKwOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--it-kw-per-gpu",
         help="Provisioned IT power per GPU, kW (incl. its share of host and network).",
@@ -79,23 +75,23 @@ ItKwOpt = Annotated[
     ),
 ]
 IdleOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--idle-power-fraction", help="Fraction of IT power drawn when idle, in [0, 1].", rich_help_panel=_P),
 ]
 MaintOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--maintenance-fraction-per-year", help="Maintenance, fraction of capex per year.", rich_help_panel=_P
     ),
 ]
 SoftwareOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option(
         "--software-usd-per-gpu-hour", help="Software licences, USD per wall-clock GPU-hour.", rich_help_panel=_P
     ),
 ]
 HwFileOpt = Annotated[
-    Optional[List[str]], typer.Option("--hardware-file", help="Extra hardware YAML/TOML (repeatable; later files win).")
+    list[str] | None, typer.Option("--hardware-file", help="Extra hardware YAML/TOML (repeatable; later files win).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -136,7 +132,7 @@ def run_tco(params: dict) -> TcoResult:
     )
 
 
-def _money(x: Optional[float]) -> str:
+def _money(x: float | None) -> str:
     return "-" if x is None else f"{x:,.4f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
@@ -177,12 +173,12 @@ def render_capex_lines(r: TcoResult) -> None:
             f"{row['share_of_capex']:.1%}",
             _money(row["capital_usd_per_gpu_hour"]),
             _money(row["maintenance_usd_per_gpu_hour"]),
-            escape(str(info.get("as_of", ""))),
-            escape(src),
+            str(info.get("as_of", "")),
+            src,
         )
     t.add_row(
-        "[bold]total[/]",
-        f"[bold]{r.capex_usd_per_gpu_all_in:,.0f}[/]",
+        lit("total", "bold"),
+        lit(f"{r.capex_usd_per_gpu_all_in:,.0f}", "bold"),
         "100%",
         _money(r.breakdown["capital"]),
         _money(r.breakdown["maintenance"]),
@@ -203,7 +199,7 @@ def render_capex_lines(r: TcoResult) -> None:
 
 
 def render_tco(r: TcoResult, breakdown: bool = False) -> None:
-    head = f"[bold]{escape(r.hardware_key)}[/]  preset [bold]{escape(str(r.preset))}[/]"
+    head = f"[bold]{esc(r.hardware_key)}[/]  preset [bold]{esc(str(r.preset))}[/]"
     if any(n.startswith("no preset given") for n in r.notes):
         head += f"  [dim](no --preset given: the default {DEFAULT_PRESET})[/]"
     console.print(head)
@@ -220,7 +216,9 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
     if r.method == "owned":
         for k, v in r.capital_split.items():
             t.add_row(f"  of capital: {k}", _money(v), _money(v * r.utilization), "")
-    t.add_row("[bold]total[/]", f"[bold]{_money(r.usd_per_gpu_hour)}[/]", _money(r.usd_per_gpu_hour_wallclock), "100%")
+    t.add_row(
+        lit("total", "bold"), lit(_money(r.usd_per_gpu_hour), "bold"), _money(r.usd_per_gpu_hour_wallclock), "100%"
+    )
     console.print(t)
     if breakdown:
         render_capex_lines(r)
@@ -235,11 +233,11 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
     p = Table(title="Power per GPU")
     for col in ("quantity", "kW", "how"):
         p.add_column(col, overflow="fold")
-    p.add_row("IT (provisioned)", _value(r.kw_per_gpu_it), escape(r.sources.get("it_kw_per_gpu", "-").strip()))
+    p.add_row("IT (provisioned)", _value(r.kw_per_gpu_it), r.sources.get("it_kw_per_gpu", "-").strip())
     p.add_row(
         "all-in (facility)",
         _value(r.kw_per_gpu_all_in),
-        escape(r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {r.inputs.pue:g}"),
+        r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {r.inputs.pue:g}",
     )
     if r.avg_kw_per_gpu_it is not None:
         p.add_row("IT average at utilization", _value(r.avg_kw_per_gpu_it), "IT kW x (u + (1 - u) x idle fraction)")

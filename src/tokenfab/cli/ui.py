@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import typer
 
-from tokenfab.cli.common import console, err_console
-from tokenfab.core.errors import TokenfabError
+from tokenfab.cli.common import console, err_console, esc
+from tokenfab.core.errors import TokenfabError, install_hint
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
@@ -43,20 +44,21 @@ def register(app: typer.Typer) -> None:
         """Serve the web dashboard (Fit, Estimate, Frontier, TCO, Plan, Bench) on http://HOST:PORT."""
         if not 0 < port < 65536:
             raise TokenfabError("not a TCP port", field="--port", expected="1..65535", got=port)
+        if not re.fullmatch(r"[A-Za-z0-9.:\-]{1,253}|\[[0-9A-Fa-f:.]+\]", host):
+            raise TokenfabError("not a host name or IP address", field="--host", expected="e.g. 127.0.0.1", got=host)
+        host = host.strip("[]")
         try:
             import uvicorn
 
             from tokenfab.ui.app import create_app
         except ModuleNotFoundError as e:
-            raise TokenfabError(
-                f"the dashboard needs {e.name}", field="ui", hint='install it with: pip install "tokenfab[ui]"'
-            ) from None
+            raise TokenfabError(f"the dashboard needs {e.name}", field="ui", hint=install_hint("ui")) from None
         if not _is_loopback(host):
             err_console.print(
-                f"[yellow]warning:[/] binding to {host}: the dashboard has no authentication; anyone "
+                f"[yellow]warning:[/] binding to {esc(host)}: the dashboard has no authentication; anyone "
                 f"who can reach this address can use it",
                 highlight=False,
             )
         shown = f"[{host}]" if ":" in host else host
-        console.print(f"tokenfab dashboard on [bold]http://{shown}:{port}/[/] (Ctrl-C to stop)", highlight=False)
+        console.print(f"tokenfab dashboard on [bold]http://{esc(shown)}:{port}/[/] (Ctrl-C to stop)", highlight=False)
         uvicorn.run(create_app(allowed_hosts=allowed_hosts_for(host)), host=host, port=port, log_level="warning")

@@ -67,11 +67,20 @@ DEFINITIONS = {
 }
 
 
-def _arr(x, field: str, *, allow_zero: bool = False) -> np.ndarray:
+# upper bounds of the physical inputs (a larger value is a unit mistake, and products of it would overflow)
+MAX_KW_PER_GPU = 1e4  # 10 MW per GPU
+MAX_TOKENS_PER_S_PER_GPU = 1e9
+
+
+def _arr(x, field: str, *, allow_zero: bool = False, maximum: float | None = None) -> np.ndarray:
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
         raise TokenfabError("not a number", field=field, expected="a number or an array of numbers", got=x) from None
+    if maximum is not None and np.any(np.isfinite(a) & (a > maximum)):
+        raise TokenfabError(
+            "above the physical bound", field=field, expected=f"<= {maximum:g}", got=float(np.max(a[np.isfinite(a)]))
+        )
     bad = ~np.isfinite(a) | ((a < 0) if allow_zero else (a <= 0))
     if np.any(bad):
         got = a[bad].flat[0] if a.ndim else float(a)
@@ -296,6 +305,27 @@ class CostResult:
         return d
 
 
+def check_total_throughput(total, tin, tout) -> None:
+    """A total given with input and output throughput must agree with them: equal to input + output (every GPU
+    serves both), or between them (disaggregated serving: total = all tokens / all GPUs is the mediant of input per
+    prefill GPU and output per decode GPU, so it lies between the two). Anything else contradicts them."""
+    total, tin, tout = np.broadcast_arrays(np.asarray(total, float), np.asarray(tin, float), np.asarray(tout, float))
+    rel = 1e-6
+    summed = np.abs(total - (tin + tout)) <= rel * (tin + tout)
+    between = (total >= np.minimum(tin, tout) * (1 - rel)) & (total <= np.maximum(tin, tout) * (1 + rel))
+    bad = ~(summed | between)
+    if np.any(bad):
+        i = np.flatnonzero(bad.ravel())[0]
+        t, a, b = total.ravel()[i], tin.ravel()[i], tout.ravel()[i]
+        raise TokenfabError(
+            f"the total contradicts input {a:g} + output {b:g} tokens/s per GPU",
+            field="total_tokens_per_s_per_gpu",
+            expected=f"{a + b:g} (input + output), or between {min(a, b):g} and {max(a, b):g} (disaggregated: all "
+            "tokens / all GPUs), or leave it out",
+            got=float(t),
+        )
+
+
 def compute_cost(
     usd_per_gpu_hour,
     *,
@@ -334,8 +364,8 @@ def compute_cost(
             expected="both input and output tokens/s per GPU, or a total",
         )
     if input_tokens_per_s_per_gpu is not None:
-        tin = _arr(input_tokens_per_s_per_gpu, "input_tokens_per_s_per_gpu")
-        tout = _arr(output_tokens_per_s_per_gpu, "output_tokens_per_s_per_gpu")
+        tin = _arr(input_tokens_per_s_per_gpu, "input_tokens_per_s_per_gpu", maximum=MAX_TOKENS_PER_S_PER_GPU)
+        tout = _arr(output_tokens_per_s_per_gpu, "output_tokens_per_s_per_gpu", maximum=MAX_TOKENS_PER_S_PER_GPU)
         if total_tokens_per_s_per_gpu is None:
             total = tin + tout
             notes.append(
@@ -343,10 +373,11 @@ def compute_cost(
                 "serving pass the total: all tokens / all GPUs)"
             )
         else:
-            total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu")
+            total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu", maximum=MAX_TOKENS_PER_S_PER_GPU)
+            check_total_throughput(total, tin, tout)
         split = "input-output"
     elif total_tokens_per_s_per_gpu is not None:
-        total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu")
+        total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu", maximum=MAX_TOKENS_PER_S_PER_GPU)
         tin = tout = total
         split = "total-only"
     else:
@@ -408,7 +439,7 @@ def compute_cost(
     mw = mw_it = jpt = jpt_it = tpuw = None
     kw_all = kw_it = None
     if kw_per_gpu_all_in is not None:
-        kw_all = _arr(kw_per_gpu_all_in, "kw_per_gpu_all_in")
+        kw_all = _arr(kw_per_gpu_all_in, "kw_per_gpu_all_in", maximum=MAX_KW_PER_GPU)
         mw = tokens_per_s_per_mw(total, kw_all)
         jpt = joules_per_token(kw_all * units.KW, total)
         if np.all(price > 0):
@@ -416,7 +447,7 @@ def compute_cost(
     else:
         notes.append("no all-in kW per GPU: tokens/s per MW, J/token and tokens per $ per W not computed")
     if kw_per_gpu_it is not None:
-        kw_it = _arr(kw_per_gpu_it, "kw_per_gpu_it")
+        kw_it = _arr(kw_per_gpu_it, "kw_per_gpu_it", maximum=MAX_KW_PER_GPU)
         mw_it = tokens_per_s_per_mw(total, kw_it)
         jpt_it = joules_per_token(kw_it * units.KW, total)
     if kw_all is not None or kw_it is not None:

@@ -23,9 +23,9 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from tokenfab.core import units
 from tokenfab.core.data import data_path, read_yaml
-from tokenfab.core.errors import TokenfabError, UnknownKeyError, require_int, require_positive
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.core.inputs import check_inputs
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 
@@ -273,10 +273,7 @@ def tornado(
     hardware_files=None,
 ) -> TornadoResult:
     """$ per M tokens with each input at base x (1 -/+ swing_pct/100), one at a time; bars sorted by swing."""
-    require_positive(THROUGHPUT, tokens_per_s_per_gpu)
-    require_positive("swing_pct", swing_pct)
-    if swing_pct >= 100:
-        raise TokenfabError("out of range", field="swing_pct", expected="a percentage in (0, 100)", got=swing_pct)
+    check_inputs(tokens_per_s_per_gpu=tokens_per_s_per_gpu, swing_pct=swing_pct)
     tps = float(tokens_per_s_per_gpu)
     base = base_inputs(hardware, preset, tco_overrides, hardware_files)
     base_tco = tcomod.compute_tco(base)
@@ -565,11 +562,8 @@ def monte_carlo(
     """Percentiles of $ per M tokens (and of the margin against ``price_usd_per_mtok``) with every input drawn from its
     distribution. ``distributions`` overrides :data:`DEFAULT_DISTRIBUTIONS` per input (a Distribution, a mapping, or
     None to hold the input at its base). Seeded: the same seed gives the same draws."""
-    require_positive(THROUGHPUT, tokens_per_s_per_gpu)
-    n = require_int("n", n, minimum=1)
-    seed = require_int("seed", seed, minimum=0)
-    if price_usd_per_mtok is not None:
-        require_positive("price_usd_per_mtok", price_usd_per_mtok)
+    v = check_inputs(tokens_per_s_per_gpu=tokens_per_s_per_gpu, n=n, seed=seed, price_usd_per_mtok=price_usd_per_mtok)
+    n, seed = v["n"], v["seed"]
     tps = float(tokens_per_s_per_gpu)
     base = base_inputs(hardware, preset, tco_overrides, hardware_files)
     base_tco = tcomod.compute_tco(base)

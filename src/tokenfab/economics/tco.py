@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.core import units
 from tokenfab.core.data import data_path, read_yaml
-from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.core.errors import TokenfabError, UnknownKeyError, is_number
 
 DEFAULT_PRESET = "owned-neocloud"
 PRESET_KINDS = ("owned", "rented", "inferencex")
@@ -65,35 +65,35 @@ RULE_OF_THUMB = "capital 50-80% of 5-year spend, energy about 10%, hosting the r
 class TcoInputs(BaseModel):
     """Every input of the TCO model for one GPU, units in the names. ``sources`` maps a field to its citation."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     hardware_key: str
     preset: Optional[str] = None
     # a plain price per wall-clock GPU-hour (rental / InferenceX tier); when set it replaces the owned model
-    price_usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0)
+    price_usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0, le=1e4)
     utilization: float = Field(gt=0, le=1)  # busy fraction of wall-clock hours
     # capex: server (chip + its share of the system) per GPU, then adders
-    capex_usd_per_gpu: Optional[float] = Field(default=None, ge=0)
-    networking_capex_fraction: float = Field(default=0.0, ge=0)
-    networking_capex_usd_per_gpu: float = Field(default=0.0, ge=0)
-    installation_capex_fraction: float = Field(default=0.0, ge=0)
-    installation_capex_usd_per_gpu: float = Field(default=0.0, ge=0)
-    life_years: float = Field(default=5.0, gt=0)
+    capex_usd_per_gpu: Optional[float] = Field(default=None, ge=0, le=1e9)
+    networking_capex_fraction: float = Field(default=0.0, ge=0, le=100)
+    networking_capex_usd_per_gpu: float = Field(default=0.0, ge=0, le=1e9)
+    installation_capex_fraction: float = Field(default=0.0, ge=0, le=100)
+    installation_capex_usd_per_gpu: float = Field(default=0.0, ge=0, le=1e9)
+    life_years: float = Field(default=5.0, gt=0, le=100)
     residual_value_fraction: float = Field(default=0.0, ge=0, le=1)  # of all-in capex, at end of life
     wacc: float = Field(default=0.10, ge=0, lt=1)  # per year
     # power
-    it_kw_per_gpu: Optional[float] = Field(default=None, gt=0)  # provisioned IT power per GPU (incl. host share)
+    it_kw_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e4)  # provisioned IT power per GPU (incl. host)
     idle_power_fraction: float = Field(default=0.3, ge=0, le=1)  # of IT power, drawn when not busy
-    pue: float = Field(default=1.4, ge=1)
-    all_in_kw_per_gpu: Optional[float] = Field(default=None, gt=0)  # overrides IT x PUE (InferenceX figure)
-    usd_per_kwh: float = Field(default=0.0806, ge=0)
+    pue: float = Field(default=1.4, ge=1, le=10)
+    all_in_kw_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e4)  # overrides IT x PUE (InferenceX)
+    usd_per_kwh: float = Field(default=0.0806, ge=0, le=100)
     # facility
-    colocation_usd_per_kw_month: float = Field(default=0.0, ge=0)  # on provisioned IT kW
-    facility_capex_usd_per_kw: float = Field(default=0.0, ge=0)  # owned building, per kW of IT
-    facility_life_years: float = Field(default=15.0, gt=0)
+    colocation_usd_per_kw_month: float = Field(default=0.0, ge=0, le=1e6)  # on provisioned IT kW
+    facility_capex_usd_per_kw: float = Field(default=0.0, ge=0, le=1e9)  # owned building, per kW of IT
+    facility_life_years: float = Field(default=15.0, gt=0, le=200)
     # opex
-    maintenance_fraction_per_year: float = Field(default=0.0, ge=0)  # of all-in capex
-    software_usd_per_gpu_hour: float = Field(default=0.0, ge=0)  # per wall-clock hour
+    maintenance_fraction_per_year: float = Field(default=0.0, ge=0, le=10)  # of all-in capex
+    software_usd_per_gpu_hour: float = Field(default=0.0, ge=0, le=1e4)  # per wall-clock hour
     # the system bill of materials the capex comes from (data/systems.yaml), line -> USD per GPU (sums to capex)
     system: str | None = None
     capex_lines_usd_per_gpu: dict[str, float] = Field(default_factory=dict)
@@ -159,7 +159,13 @@ def _validation_error(e: ValidationError) -> TokenfabError:
     if err.get("type") == "extra_forbidden":
         return UnknownKeyError("TCO input", loc, INPUT_FIELDS, field=loc)
     bound_violated = err.get("type") in ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
-    msg = "out of range" if bound_violated else f"invalid value ({err.get('msg', 'not valid')})"
+    msg = (
+        "out of range"
+        if bound_violated
+        else "must be a finite number"
+        if err.get("type") == "finite_number"
+        else f"invalid value ({err.get('msg', 'not valid')})"
+    )
     return TokenfabError(
         msg, field=loc, expected=("a number " + expected) if expected else "a valid value", got=err.get("input")
     )
@@ -502,6 +508,35 @@ def _check_preset(preset: str) -> dict:
     return presets[key]
 
 
+def check_price_and_preset(preset: str | None, usd_per_gpu_hour=None, overrides: dict | None = None) -> None:
+    """Contradictions are errors, not silent choices: a plain price per GPU-hour with an owned-cost preset (whose
+    cost model the price replaces), or a plain price (given, or an InferenceX preset's) with an owned-cost input
+    the price makes irrelevant (capex, life, WACC, ...). A price with an InferenceX preset overrides the preset's
+    price (its conventions, utilization 1 and all-in kW, still apply)."""
+    overrides = dict(overrides or {})
+    if usd_per_gpu_hour is not None:
+        overrides["price_usd_per_gpu_hour"] = usd_per_gpu_hour
+    kind = _check_preset(preset).get("kind") if preset is not None else None
+    price = "price_usd_per_gpu_hour" in overrides
+    if price and preset is not None and kind != "inferencex":
+        raise TokenfabError(
+            f"a plain price per GPU-hour and the owned-cost preset {str(preset)!r} contradict each other (the price "
+            "replaces the preset's cost model)",
+            field="price_usd_per_gpu_hour",
+            expected="a price or an owned-* preset, not both",
+            got=overrides["price_usd_per_gpu_hour"],
+        )
+    if price or kind == "inferencex":
+        unused = [k for k in overrides if k not in PRICE_MODE_FIELDS]
+        if unused:
+            raise TokenfabError(
+                "has no effect with a plain price per GPU-hour (the price already includes capital, power and hosting)",
+                field=unused[0],
+                expected="owned-cost inputs only without a plain price (an owned-* preset)",
+                got=overrides[unused[0]],
+            )
+
+
 def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **overrides) -> TcoInputs:
     """TcoInputs for one GPU of ``hardware`` (a key or a HardwareSpec) from ``preset`` (default ``owned-neocloud``),
     with ``overrides`` (TcoInputs field names; None values are ignored) taking precedence. Every value keeps its
@@ -510,9 +545,12 @@ def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **ov
     preset_name = str(preset).strip().lower() if preset is not None else DEFAULT_PRESET
     p = _check_preset(preset_name)
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    for k in overrides:
+    for k, v in overrides.items():
         if k not in INPUT_FIELDS:
             raise UnknownKeyError("TCO input", k, INPUT_FIELDS, field=k)
+        if not is_number(v):  # text, a bool, a list: not a number (NaN and inf are refused by TcoInputs)
+            raise TokenfabError("not a number", field=k, expected="a number", got=v)
+    check_price_and_preset(preset, overrides=overrides)
 
     raw = _presets_raw()
     values: dict[str, Any] = {}

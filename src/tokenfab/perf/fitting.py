@@ -36,7 +36,6 @@ from tokenfab.catalog.calibration import (
     SHARED_PARAMS,
     CalibrationProfile,
 )
-from tokenfab.catalog.engines import get_engine
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.catalog.models import get_model
 from tokenfab.core.errors import TokenfabError

@@ -23,10 +23,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from tokenfab.catalog import precision as prec
-from tokenfab.catalog.hardware import HardwareSpec, get_hardware
-from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes, param_counts, weight_bytes
+from tokenfab.catalog.hardware import get_hardware
+from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes, weight_bytes
 from tokenfab.core import units
-from tokenfab.core.errors import TokenfabError, require_int, require_positive
+from tokenfab.core.errors import TokenfabError, require_int
+from tokenfab.core.inputs import check_inputs
 
 RUNTIME_OVERHEAD_FRACTION = 0.10
 MAX_BATCH_TOKENS = 8192
@@ -242,14 +243,26 @@ def fit(
     ``include_overheads=False`` counts only weights + KV (the seed arithmetic). ``chip_memory_gib`` sizes against a
     hypothetical chip (e.g. 0.25 GiB SRAM chips).
     """
+    v = check_inputs(
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        ep=ep,
+        users=users,
+        context=context,
+        params=params,
+        chip_memory_gib=chip_memory_gib,
+        chips_per_rack=chips_per_rack,
+        chips_per_node=chips_per_node,
+        runtime_overhead_fraction=runtime_overhead_fraction,
+        max_batch_tokens=max_batch_tokens,
+    )
+    gpus, tp, pp, dp, ep, users, context, chips_per_rack, chips_per_node = (
+        v[k] for k in ("gpus", "tp", "pp", "dp", "ep", "users", "context", "chips_per_rack", "chips_per_node")
+    )
     m = get_model(model)
     hw = get_hardware(hardware, hardware_files)
-    require_int("users", users, minimum=1)
-    require_int("context", context, minimum=1)
-    if params is not None:
-        require_positive("params", params)
-    if chip_memory_gib is not None:
-        require_positive("chip_memory_gib", chip_memory_gib)
     w = prec.normalize(weights or m.native_weights, field="weights")
     kvp = prec.normalize(kv or prec.default_kv_precision(w), field="kv", allowed=prec.KV_PRECISIONS)
     if m.max_position_embeddings and context > m.max_position_embeddings:

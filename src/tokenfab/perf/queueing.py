@@ -75,34 +75,85 @@ def percentile_label(q: float | None) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- analytic M/D/c
+ERLANG_EXACT_MAX_SERVERS = 1024  # above: the uniform asymptotic expansion (exact recursion's cost grows with c)
+
+
+def _erlang_b_recursion(c, a):
+    """Erlang-B by the stable recursion ``B(k) = a B(k-1) / (k + a B(k-1))``, each element stopping at its own c
+    (c whole numbers >= 1, at most ERLANG_EXACT_MAX_SERVERS: the loop is bounded)."""
+    b = a / (1.0 + a)  # B(1)
+    order = np.argsort(c, kind="stable")
+    cs = c[order]
+    bs = b[order]
+    as_ = a[order]
+    cmax = int(cs[-1]) if cs.size else 1
+    for k in range(2, min(cmax, ERLANG_EXACT_MAX_SERVERS) + 1):
+        start = int(np.searchsorted(cs, k, side="left"))  # elements with c >= k
+        if start >= cs.size:
+            break
+        ab = as_[start:] * bs[start:]
+        bs[start:] = ab / (k + ab)
+    out = np.empty_like(bs)
+    out[order] = bs
+    return out
+
+
+def _d_minus_log1p(d):
+    """``d - ln(1 + d)`` (>= 0) without cancellation near d = 0 (series for |d| < 0.1)."""
+    d = np.asarray(d, dtype=float)
+    small = np.abs(d) < 0.1
+    ds = np.where(small, d, 0.0)
+    series = np.zeros_like(ds)
+    term = ds * ds
+    for k in range(2, 24):  # |d| < 0.1: the terms fall below 1e-22 of the first
+        series += (term if k % 2 == 0 else -term) / k
+        term = term * ds
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direct = d - np.log1p(d)
+    return np.where(small, series, direct)
+
+
+_erfc = np.vectorize(math.erfc, otypes=[float])
+
+
+def _erlang_b_asymptotic(c, a):
+    """Erlang-B ``B = pmf(c; a) / P(Poisson(a) <= c)`` for large c and a < c, in closed form: the Poisson pmf by
+    Stirling's series (with the correction up to 1/c^5), the Poisson CDF ``Q(c + 1, a)`` (the regularized upper
+    incomplete gamma) by Temme's uniform asymptotic expansion (DLMF 8.12.3-8.12.8) with the terms c_0 and c_1
+    (Taylor series near eta = 0, DLMF 8.12.9-8.12.10). For c > 1024 the truncation error is below 1e-10 of the
+    CDF (the next term is about c_2 = 25/6048 over c^2)."""
+    s = c + 1.0
+    d = a / s - 1.0  # lambda - 1 < 0
+    f = _d_minus_log1p(d)  # lambda - 1 - ln(lambda) = eta^2 / 2
+    eta = np.sign(d) * np.sqrt(2.0 * f)
+    small = np.abs(eta) < 1e-3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c0 = np.where(small, -1 / 3 + eta / 12 - 2 * eta**2 / 135 + eta**3 / 864, 1.0 / d - 1.0 / eta)
+        c1 = np.where(small, -1 / 540 - eta / 288, 1.0 / eta**3 - 1.0 / d**3 - 1.0 / d**2 - 1.0 / (12.0 * d))
+    q = 0.5 * _erfc(eta * np.sqrt(s / 2.0)) + np.exp(-s * f) / np.sqrt(2.0 * np.pi * s) * (c0 + c1 / s)
+    rho = a / c
+    corr = 1.0 / (12.0 * c) - 1.0 / (360.0 * c**3) + 1.0 / (1260.0 * c**5)  # ln c! - Stirling
+    log_pmf = -c * _d_minus_log1p(rho - 1.0) - 0.5 * np.log(2.0 * np.pi * c) - corr
+    return np.exp(log_pmf) / q
+
+
 def erlang_c(c, offered_load):
     """Erlang-C probability that an arrival waits in an M/M/c queue with offered load ``a = lam / mu`` (< c).
 
     Vectorized over arrays of ``c`` (whole numbers >= 1) and ``a``; returns 1 where ``a >= c`` (unstable). Erlang-B
-    by the stable recursion ``B(k) = a B(k-1) / (k + a B(k-1))``; each element stops at its own c (the work is the
-    sum of the c's, not the largest c times the number of elements)."""
+    by the stable recursion ``B(k) = a B(k-1) / (k + a B(k-1))`` for c <= ERLANG_EXACT_MAX_SERVERS, in closed form
+    (:func:`_erlang_b_asymptotic`) above: the work is bounded whatever c is (a fleet for any request rate)."""
     c = np.asarray(c, dtype=float)
     a = np.asarray(offered_load, dtype=float)
     c, a = np.broadcast_arrays(c, a)
     shape = c.shape
     cf = np.maximum(np.rint(c.ravel()), 1.0)
     af = a.ravel().astype(float)
-    b = af / (1.0 + af)  # B(1)
-    order = np.argsort(cf, kind="stable")
-    cs = cf[order]
-    bs = b[order]
-    as_ = af[order]
-    cmax = int(cs[-1]) if cs.size else 1
-    start = 0
-    for k in range(2, cmax + 1):
-        start = int(np.searchsorted(cs, k, side="left"))  # elements with c >= k
-        if start >= cs.size:
-            break
-        ab = as_[start:] * bs[start:]
-        bs[start:] = ab / (k + ab)
-    b = np.empty_like(bs)
-    b[order] = bs
     rho = af / cf
+    big = (cf > ERLANG_EXACT_MAX_SERVERS) & (rho < 1.0) & (af > 0)
+    b = _erlang_b_recursion(np.where(big, 1.0, cf), af)
+    if big.any():
+        b[big] = _erlang_b_asymptotic(cf[big], af[big])
     with np.errstate(divide="ignore", invalid="ignore"):
         out = b / (1.0 - rho * (1.0 - b))
     out = np.where(rho >= 1.0, 1.0, np.clip(out, 0.0, 1.0)).reshape(shape)

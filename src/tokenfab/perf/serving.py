@@ -22,7 +22,6 @@ size and reservation policy) and by the engine's maximum running sequences per s
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,7 +33,8 @@ from tokenfab.catalog.engines import EngineSpec, resolve_engine
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes
 from tokenfab.core import units
-from tokenfab.core.errors import TokenfabError, require_int, require_positive, require_range
+from tokenfab.core.errors import TokenfabError, require_int
+from tokenfab.core.inputs import check_input, check_serving_request
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import scheduling as sch
 from tokenfab.perf import speculative as spec
@@ -137,7 +137,7 @@ def serve(
     n_draft = _f(draft_layers, shape)
     hit = _f(prefix_hit_rate, shape)
     open_loop = np.isfinite(rate_in)
-    dp, pp = pa.dp, pa.pp
+    dp = pa.dp
     gpus = pa.tp * pa.pp * pa.dp
 
     cap_total = concurrency_cap(model, weights, kv, pa, isl, osl)
@@ -560,8 +560,25 @@ class Estimate:
     warnings: list = field(default_factory=list)
     definitions: dict = field(default_factory=lambda: dict(DEFINITIONS))
 
+    @property
+    def overload_message(self) -> str:
+        return next((w for w in self.warnings if w.startswith("overloaded")), "")
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def max_sustainable_rate_rps(closed_loop: dict, osl) -> float:
+    """The highest open-loop request rate a deployment sustains: its closed-loop maximum output throughput (serve()
+    at concurrency None, the KV-cache cap) divided by OSL."""
+    return float(np.asarray(closed_loop["output_tokens_per_s"], dtype=float).ravel()[0]) / float(osl)
+
+
+def overload_text(rate_rps, max_rps) -> str:
+    return (
+        f"overloaded at this rate ({float(rate_rps):,.4g} requests/s): the max sustainable rate is "
+        f"{max_rps:,.4g} requests/s (closed-loop maximum throughput / OSL); the queue and TTFT grow without bound"
+    )
 
 
 DEFINITIONS = {
@@ -637,7 +654,7 @@ def estimate(
     kv: str | None = None,
     isl: int = 1024,
     osl: int = 1024,
-    concurrency: int | str = "max",
+    concurrency: int | str | None = None,
     rate_rps: float | None = None,
     engine: str | None = None,
     spec_method: str | None = None,
@@ -649,35 +666,39 @@ def estimate(
 ) -> Estimate:
     """TTFT, TPOT and throughput of ``model`` on ``gpus`` chips of ``hardware`` served by ``engine`` (Python API of
     `tokenfab estimate`). ``spec_method``: None/"off", "auto" (the model's MTP heads), "mtp", "eagle3", "dspark";
-    ``mtp_draft_tokens`` > 0 alone means the model's own MTP."""
+    ``mtp_draft_tokens`` > 0 alone means the model's own MTP; ``mtp_acceptance_length`` None: the published figure.
+    ``concurrency`` (a number, or ``'max'``/None: the largest that fits) or ``rate_rps`` (open loop), not both; an
+    open-loop rate the deployment cannot sustain returns ``overloaded=True`` with ``max_sustainable_rate_rps``."""
+    method_given = spec_method is not None and str(spec_method).strip().lower() not in ("off", "none", "")
+    v = check_serving_request(
+        isl=isl,
+        osl=osl,
+        concurrency=concurrency,
+        rate_rps=rate_rps,
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        ep=ep,
+        mtp_draft_tokens=mtp_draft_tokens,
+        # with a named method the draft count may come from the method's default (checked by spec.resolve)
+        mtp_acceptance_length=None if (method_given and not mtp_draft_tokens) else mtp_acceptance_length,
+        prefix_hit_rate=prefix_hit_rate,
+    )
+    concurrency, mtp_draft_tokens = v["concurrency"], v["mtp_draft_tokens"]
+    if mtp_acceptance_length is not None:
+        mtp_acceptance_length = check_input("mtp_acceptance_length", mtp_acceptance_length)
     m = get_model(model)
     hw = get_hardware(hardware, hardware_files)
     eng = resolve_engine(engine, hw)
     w, kvp = _validate_common(m, hw, isl, osl, weights, kv)
-    require_range("prefix_hit_rate", prefix_hit_rate, 0.0, 1.0, hi_open=True)
-    if mtp_draft_tokens:
-        require_int("mtp_draft_tokens", mtp_draft_tokens, minimum=0)
     method = spec_method
     if method is None and mtp_draft_tokens:
         method = "auto"
     sp = spec.resolve(m, eng, method, mtp_draft_tokens or None, mtp_acceptance_length)
-    if rate_rps is not None:
-        require_positive("rate_rps", rate_rps)
-        if not (isinstance(concurrency, str) and concurrency.strip().lower() == "max"):
-            raise TokenfabError(
-                "give either a request rate (open loop) or a concurrency (closed loop), not both",
-                field="rate_rps",
-                expected="rate_rps alone, or concurrency alone",
-                got={"rate_rps": rate_rps, "concurrency": concurrency},
-            )
     conc_val = None
     if rate_rps is None and not (isinstance(concurrency, str) and concurrency.strip().lower() == "max"):
-        if isinstance(concurrency, str):
-            try:
-                concurrency = int(concurrency)
-            except ValueError:
-                raise TokenfabError("must be a whole number or 'max'", field="concurrency", got=concurrency) from None
-        conc_val = float(require_int("concurrency", concurrency, minimum=1))
+        conc_val = float(require_int("concurrency", int(concurrency), minimum=1))
     profile = load_profile(calibration)
     auto_note = None
     if gpus is None and tp is None and pp is None and dp is None:
@@ -764,12 +785,9 @@ def estimate(
             parallel_draft=sp.parallel_draft,
             prefix_hit_rate=prefix_hit_rate,
         )
-        max_rate = float(np.asarray(sat["requests_per_s"]).ravel()[0])
+        max_rate = max_sustainable_rate_rps(sat, osl)
         if overloaded:
-            warn_list.append(
-                f"overloaded at {rate_rps:g} requests/s: the deployment sustains at most {max_rate:.3g} requests/s "
-                f"(TTFT grows without bound above it)"
-            )
+            warn_list.append(overload_text(rate_rps, max_rate))
     conc = g("concurrency")
     kv_gpu = kv_cache_bytes(m, isl + osl / 2.0, kvp, 1) / float(kv_shard_factor(m, par)) * max(conc, 0) / par.dp
     mem = (

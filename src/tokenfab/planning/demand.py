@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from tokenfab.core import units
+from tokenfab.core.errors import TokenfabError
+from tokenfab.core.inputs import MAX_RATE_RPS, MAX_USERS, MAX_USERS_WHY, check_rate_rps
 from tokenfab.planning.scenario import BATCH_PEAK_TO_AVERAGE, Growth, Scenario, TokenDist
 
 DEFINITIONS = {
@@ -295,12 +297,31 @@ def served_precisions(model: str, weights: str | None) -> tuple[str, str]:
     return w, default_kv_precision(w)
 
 
+def check_user_count(sc: Scenario, months: np.ndarray, growth: np.ndarray) -> None:
+    """The users of every month stay within MAX_USERS (a growth rate compounded over a long horizon can reach any
+    number: 1000% a month for 240 months is 1e250 users)."""
+    base = float(sum(p.count for p in sc.personas))
+    users = base * growth
+    if not users.size or (np.all(np.isfinite(users)) and float(users.max()) <= MAX_USERS):
+        return
+    i = int(np.argmax(np.where(np.isfinite(users), users, np.inf)))
+    grows = float(growth[i]) > 1.0
+    raise TokenfabError(
+        f"the scenario reaches {users[i]:.3g} users in month {int(months[i])}"
+        + (f" ({base:.3g} at month 0 grown {growth[i]:.3g}x)" if grows else ""),
+        field="growth" if grows else "personas",
+        expected=f"at most {MAX_USERS:.0e} users in any month",
+        hint=f"the bound is {MAX_USERS_WHY}; check the growth rate and the horizon",
+    )
+
+
 def demand(sc: Scenario, months=None) -> DemandResult:
     """Users, tokens per day, request rates and peaks of a scenario for each month of its horizon."""
     m = np.arange(sc.horizon_months, dtype=float) if months is None else np.asarray(months, dtype=float)
     labels = sc.month_labels(int(m.max()) + 1 if m.size else 0)
     labels = [labels[int(x)] for x in m]
     g = np.asarray(growth_multiplier(m, sc.growth), dtype=float) * np.ones_like(m)
+    check_user_count(sc, m, g)
     par_scenario = scenario_peak_to_average(sc)
     per_call = {name: tokens_per_call(f) for name, f in sc.features.items()}
 
@@ -404,6 +425,9 @@ def demand(sc: Scenario, months=None) -> DemandResult:
         peak_rps_total = peak_rps_total + load[wk]["peak_requests_per_s"]
     totals["avg_requests_per_s"] = per_second(totals["llm_calls_per_day"])
     totals["peak_requests_per_s"] = peak_rps_total
+    if m.size and not float(np.max(peak_rps_total)) <= MAX_RATE_RPS:
+        i = int(np.argmax(np.where(np.isfinite(peak_rps_total), peak_rps_total, np.inf)))
+        check_rate_rps(float(peak_rps_total[i]), field="personas", source=f"the peak load of {labels[i]}")
     totals["avg_tokens_per_s"] = per_second(totals["total_tokens_per_day"])
     totals["peak_tokens_per_s"] = peak_tok
     notes = [

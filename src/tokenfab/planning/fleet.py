@@ -41,7 +41,8 @@ import numpy as np
 
 from tokenfab import search as S
 from tokenfab.core import units
-from tokenfab.core.errors import TokenfabError, require_positive, require_range
+from tokenfab.core.errors import TokenfabError, require_range
+from tokenfab.core.inputs import check_input, check_inputs, check_rate_rps
 from tokenfab.economics import assumptions as econ
 from tokenfab.economics import cost as costmod
 from tokenfab.perf import queueing as Q
@@ -88,10 +89,11 @@ def demand_rps(rate_rps=None, tokens_per_day=None, *, isl: int, osl: int) -> flo
             expected="--rate R or --tokens-per-day T",
             got={"rate_rps": rate_rps, "tokens_per_day": tokens_per_day},
         )
+    check_inputs(isl=isl, osl=osl)
     if rate_rps is not None:
-        return float(require_positive("rate_rps", rate_rps))
-    require_positive("tokens_per_day", tokens_per_day)
-    return float(tokens_per_day) / units.S_PER_DAY / float(isl + osl)
+        return check_input("rate_rps", rate_rps)
+    rate = check_input("tokens_per_day", tokens_per_day) / units.S_PER_DAY / float(isl + osl)
+    return check_rate_rps(rate, field="tokens_per_day", source=f"{float(tokens_per_day):,.4g} tokens/day")
 
 
 def demand_summary(rate_rps: float, *, isl: int, osl: int) -> dict:
@@ -1050,11 +1052,10 @@ def budget_report(
             got={"power_mw": power_mw, "racks": racks},
         )
     if power_mw is not None:
-        require_positive("power_mw", power_mw)
-        budget = {"power_mw": float(power_mw)}
+        budget = {"power_mw": check_input("power_mw", power_mw)}
     else:
-        racks = S.require_int("racks", racks, minimum=1)
-        budget = {"racks": int(racks)}
+        racks = check_input("racks", racks)
+        budget = {"racks": racks}
     sw, sla, ok = _prepare(
         model,
         hardware_list,

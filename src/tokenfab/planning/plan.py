@@ -20,6 +20,7 @@ from tokenfab import search as S
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError
+from tokenfab.core.inputs import check_hardware_count, check_input
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import assumptions as econ
 from tokenfab.economics import caching as cachemod
@@ -1016,10 +1017,9 @@ def plan(
     """The month-by-month plan of a scenario on each candidate hardware (``hardware`` overrides the scenario's list;
     ``months`` shortens the horizon). ``progress(done, total, label)`` is called as sweeps finish."""
     t0 = time.perf_counter()
-    n = sc.horizon_months if months is None else int(months)
-    if n < 1:
-        raise TokenfabError("months must be >= 1", field="months", expected=">= 1", got=months)
+    n = sc.horizon_months if months is None else check_input("months", months)
     hws = list(sc.hardware if not hardware else hardware)
+    check_hardware_count(hws)
     keys = tuple(get_hardware(h).key for h in hws)
     d = dem.demand(sc, np.arange(n))
     total = len(d.workloads) + len(keys)

@@ -25,14 +25,33 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from tokenfab.core.errors import TokenfabError
+from tokenfab.core.files import MAX_YAML_BYTES, parse_yaml, read_text_file
+from tokenfab.core.files import SCENARIO as SCENARIO_KIND
+from tokenfab.core.inputs import (
+    MAX_LATENCY_MS,
+    MAX_MONTHS,
+    MAX_SWEEP_HARDWARE,
+    MAX_TOKENS,
+    MAX_USD_PER_GPU_HOUR,
+    MAX_USERS,
+)
 
 FEATURE_KINDS = ("chat", "rag", "agentic", "code", "batch")
+# bounds of a scenario's numbers beyond the physical ones (shares in [0, 1], ...): far above any product, they keep
+# every product of them finite (users x sessions x requests x calls x tokens)
+MAX_FEATURES = 64  # each distinct workload costs one frontier sweep
+MAX_PERSONAS = 256
+MAX_SESSIONS_PER_DAY = 10_000  # one every 9 seconds, all day
+MAX_REQUESTS_PER_SESSION = 100_000
+MAX_CALLS_PER_TASK = 10_000
+MAX_WEIGHT = 1e12  # a feature weight or an hourly weight (any scale)
+MAX_USD = 1e6  # a subscription per user per month, a price per million tokens
 TIERS = ("premium", "goldilocks", "bulk")
 
 # Named latency tiers: SLA limits a request of the tier must meet (TTFT and TPOT at the fleet's SLA percentile).
@@ -77,18 +96,19 @@ DEFAULT_HBM_WINDOW_S = 60.0
 # schema
 # ---------------------------------------------------------------------------------------------------------------
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # every number finite (NaN and inf pass pydantic's ge/le bounds unless told otherwise)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TokenDist(_Strict):
     """Tokens per LLM call: a mean, or a distribution. fixed: ``mean``; lognormal: ``mean`` and ``cv`` (coefficient
     of variation); exponential: ``mean``; uniform: ``min`` and ``max`` (mean = their midpoint)."""
 
-    mean: Optional[float] = Field(default=None, ge=0)
+    mean: float | None = Field(default=None, ge=0, le=MAX_TOKENS)
     distribution: Literal["fixed", "lognormal", "exponential", "uniform"] = "fixed"
-    cv: Optional[float] = Field(default=None, ge=0)
-    min: Optional[float] = Field(default=None, ge=0)
-    max: Optional[float] = Field(default=None, ge=0)
+    cv: float | None = Field(default=None, ge=0, le=100)
+    min: float | None = Field(default=None, ge=0, le=MAX_TOKENS)
+    max: float | None = Field(default=None, ge=0, le=MAX_TOKENS)
 
     @model_validator(mode="after")
     def _check(self):
@@ -134,18 +154,18 @@ def _as_dist(v):
 class Feature(_Strict):
     kind: Literal["chat", "rag", "agentic", "code", "batch"]
     description: str = ""
-    model: Optional[str] = None  # tokenfab model key; default: the scenario's model
-    weights: Optional[str] = None  # weight precision of this feature's model; default: the scenario's weights
+    model: str | None = None  # tokenfab model key; default: the scenario's model
+    weights: str | None = None  # weight precision of this feature's model; default: the scenario's weights
     input_tokens: TokenDist  # per LLM call, before retrieved context
     output_tokens: TokenDist  # visible output per LLM call
     reasoning_tokens: TokenDist = TokenDist(mean=0)  # hidden reasoning per call: generated, so counted as output
     retrieved_context_tokens: TokenDist = TokenDist(mean=0)  # RAG: retrieved passages added to the input
-    llm_calls_per_task: float = Field(default=1.0, ge=1)  # agents: LLM calls per user request (task)
+    llm_calls_per_task: float = Field(default=1.0, ge=1, le=MAX_CALLS_PER_TASK)  # agents: LLM calls per request (task)
     cached_prefix_share: float = Field(default=0.0, ge=0, lt=1)  # share of input tokens served from the prefix cache
-    tier: Optional[Literal["premium", "goldilocks", "bulk"]] = None  # default goldilocks (bulk for batch)
-    ttft_ms: Optional[float] = Field(default=None, gt=0)  # overrides the tier's TTFT limit
-    tpot_ms: Optional[float] = Field(default=None, gt=0)  # overrides the tier's TPOT limit
-    peak_to_average: Optional[float] = Field(default=None, ge=1)  # overrides the scenario's diurnal peak
+    tier: Literal["premium", "goldilocks", "bulk"] | None = None  # default goldilocks (bulk for batch)
+    ttft_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)  # overrides the tier's TTFT limit
+    tpot_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)  # overrides the tier's TPOT limit
+    peak_to_average: float | None = Field(default=None, ge=1, le=24)  # overrides the scenario's diurnal peak
 
     @field_validator("input_tokens", "output_tokens", "reasoning_tokens", "retrieved_context_tokens", mode="before")
     @classmethod
@@ -172,13 +192,13 @@ class Feature(_Strict):
 
 class Persona(_Strict):
     name: str
-    count: float = Field(ge=0)  # users at month 0
+    count: float = Field(ge=0, le=MAX_USERS)  # users at month 0
     active_share: float = Field(ge=0, le=1)  # share of users active on a given day (DAU / MAU)
-    sessions_per_day: float = Field(ge=0)  # per active user
-    requests_per_session: float = Field(ge=0)  # user requests (tasks, for agents) per session
+    sessions_per_day: float = Field(ge=0, le=MAX_SESSIONS_PER_DAY)  # per active user
+    requests_per_session: float = Field(ge=0, le=MAX_REQUESTS_PER_SESSION)  # user requests (tasks) per session
     features: dict[str, float]  # feature name -> weight (normalised to shares of requests)
-    subscription_usd_per_month: float = Field(default=0.0, ge=0)  # paid by every user of the persona
-    pays_per_token: Optional[bool] = None  # billed at the per-token prices; default: when there is no subscription
+    subscription_usd_per_month: float = Field(default=0.0, ge=0, le=MAX_USD)  # paid by every user of the persona
+    pays_per_token: bool | None = None  # billed at the per-token prices; default: when there is no subscription
 
     @property
     def billed_per_token(self) -> bool:
@@ -190,8 +210,8 @@ class Persona(_Strict):
         if not v:
             raise ValueError("needs at least one feature with a weight")
         for k, w in v.items():
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
-                raise ValueError(f"weight of {k!r} must be a number >= 0, got {w!r}")
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or not (0 <= w <= MAX_WEIGHT):
+                raise ValueError(f"weight of {k!r} must be a finite number in [0, {MAX_WEIGHT:g}], got {w!r}")
         if sum(v.values()) <= 0:
             raise ValueError("the weights must not all be 0")
         return v
@@ -200,8 +220,8 @@ class Persona(_Strict):
 class Diurnal(_Strict):
     """Either 24 hourly weights (any scale; hour 0 first) or a peak-to-average ratio."""
 
-    hourly_weights: Optional[list[float]] = None
-    peak_to_average: Optional[float] = Field(default=None, ge=1)
+    hourly_weights: list[float] | None = None
+    peak_to_average: float | None = Field(default=None, ge=1, le=24)  # the busiest hour holds at most the day
     source: str = ""
 
     @field_validator("hourly_weights")
@@ -211,8 +231,8 @@ class Diurnal(_Strict):
             return v
         if len(v) != 24:
             raise ValueError(f"needs 24 hourly weights (hour 0 to 23), got {len(v)}")
-        if any(w < 0 for w in v):
-            raise ValueError("hourly weights must be >= 0")
+        if any(not 0 <= w <= MAX_WEIGHT for w in v):
+            raise ValueError(f"hourly weights must be finite numbers in [0, {MAX_WEIGHT:g}]")
         if sum(v) <= 0:
             raise ValueError("hourly weights must not all be 0")
         return v
@@ -229,10 +249,10 @@ class Growth(_Strict):
     and saturate at ``saturation_multiple`` x the month-0 users (tokenfab.planning.demand.logistic_growth_multiplier)."""
 
     kind: Literal["monthly", "s-curve", "none"] = "monthly"
-    monthly_growth_pct: float = Field(default=0.0, gt=-100)
-    midpoint_month: Optional[float] = None
-    steepness_per_month: Optional[float] = Field(default=None, gt=0)
-    saturation_multiple: Optional[float] = Field(default=None, ge=1)
+    monthly_growth_pct: float = Field(default=0.0, gt=-100, le=1000)
+    midpoint_month: float | None = Field(default=None, ge=-MAX_MONTHS, le=2 * MAX_MONTHS)
+    steepness_per_month: float | None = Field(default=None, gt=0, le=100)
+    saturation_multiple: float | None = Field(default=None, ge=1, le=1e6)
     source: str = ""
 
     @model_validator(mode="after")
@@ -247,14 +267,14 @@ class Growth(_Strict):
 
 
 class TierSla(_Strict):
-    ttft_ms: Optional[float] = Field(default=None, gt=0)
-    tpot_ms: Optional[float] = Field(default=None, gt=0)
+    ttft_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
+    tpot_ms: float | None = Field(default=None, gt=0, le=MAX_LATENCY_MS)
     source: str = ""
 
 
 class TcoSpec(_Strict):
-    preset: Optional[str] = None  # tokenfab.economics.tco preset (default owned-neocloud)
-    usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0)  # a plain price per wall-clock GPU-hour
+    preset: str | None = None  # tokenfab.economics.tco preset (default owned-neocloud)
+    usd_per_gpu_hour: float | None = Field(default=None, ge=0, le=MAX_USD_PER_GPU_HOUR)  # a plain price
     overrides: dict[str, float] = Field(default_factory=dict)  # tokenfab.economics.tco.TcoInputs fields
 
 
@@ -263,9 +283,9 @@ class Pricing(_Strict):
     fall by ``yearly_price_decline_pct`` a year from month 0 (0: constant); ``target_gross_margin_pct`` sets the
     margin of the target price the plan reports (default: data/economics.yaml margins.target_gross_margin_pct)."""
 
-    usd_per_mtok_input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    usd_per_mtok_cached_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    usd_per_mtok_output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    usd_per_mtok_input: float = Field(default=0.0, ge=0, le=MAX_USD)
+    usd_per_mtok_cached_input: float | None = Field(default=None, ge=0, le=MAX_USD)
+    usd_per_mtok_output: float = Field(default=0.0, ge=0, le=MAX_USD)
     yearly_price_decline_pct: float = Field(default=0.0, ge=0, lt=100, allow_inf_nan=False)
     target_gross_margin_pct: float | None = Field(default=None, ge=0, lt=100, allow_inf_nan=False)
     source: str = ""
@@ -276,9 +296,9 @@ class Pricing(_Strict):
 
 
 class CachingSpec(_Strict):
-    ttl_s: float = Field(default=DEFAULT_CACHE_TTL_S, gt=0, allow_inf_nan=False)
-    hbm_window_s: float = Field(default=DEFAULT_HBM_WINDOW_S, ge=0, allow_inf_nan=False)
-    kv: Optional[str] = None  # KV-cache precision of the stored prefixes (default: the model's)
+    ttl_s: float = Field(default=DEFAULT_CACHE_TTL_S, gt=0, le=366 * 86_400)
+    hbm_window_s: float = Field(default=DEFAULT_HBM_WINDOW_S, ge=0, le=366 * 86_400)
+    kv: str | None = None  # KV-cache precision of the stored prefixes (default: the model's)
     # the prompt cache's KV in HBM is deducted from the fleet's HBM and priced: GPUs are added to hold it
     price_hbm: bool = True
 
@@ -296,9 +316,9 @@ class CostAllocation(_Strict):
     ``output`` is given): relative cost weights per kind (tokenfab.planning.plan.allocate_cost)."""
 
     method: Literal["gpu-time", "weights"] | None = None
-    input: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    input: float = Field(default=1.0, gt=0, le=1e6, allow_inf_nan=False)
     cached_input: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
-    output: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    output: float | None = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
 
     @property
     def resolved_method(self) -> str:
@@ -332,19 +352,19 @@ class FleetTransition(_Strict):
 class Scenario(_Strict):
     name: str
     description: str = ""
-    horizon_months: int = Field(ge=1, le=240)
-    start_month: Optional[str] = None  # "YYYY-MM", for labels
+    horizon_months: int = Field(ge=1, le=MAX_MONTHS)
+    start_month: str | None = None  # "YYYY-MM", for labels
     model: str  # tokenfab model key (tokenfab catalog models)
-    weights: Optional[str] = None  # weight precision of the scenario's model (default: the checkpoint's)
-    hardware: list[str] = Field(min_length=1)
+    weights: str | None = None  # weight precision of the scenario's model (default: the checkpoint's)
+    hardware: list[str] = Field(min_length=1, max_length=MAX_SWEEP_HARDWARE)
     # serving engine: one key for all hardware or hardware key -> engine key (default: each hardware vendor's engine)
     engine: str | dict[str, str] | None = None
     # speculative decoding (the model's MTP heads where the engine runs them): on/off for all or per hardware
     speculative: bool | dict[str, bool] = True
     tco: TcoSpec = TcoSpec()
     tiers: dict[str, TierSla] = Field(default_factory=dict)
-    features: dict[str, Feature] = Field(min_length=1)
-    personas: list[Persona] = Field(min_length=1)
+    features: dict[str, Feature] = Field(min_length=1, max_length=MAX_FEATURES)  # each workload costs a sweep
+    personas: list[Persona] = Field(min_length=1, max_length=MAX_PERSONAS)
     diurnal: Diurnal
     growth: Growth = Growth()
     pricing: Pricing = Pricing()
@@ -352,7 +372,8 @@ class Scenario(_Strict):
     cost_allocation: CostAllocation = CostAllocation()
     headroom: HeadroomSpec = HeadroomSpec()
     transitions: list[FleetTransition] = Field(default_factory=list)
-    fixed_costs_usd_per_month: float = Field(default=0.0, ge=0)  # staff, software, ...: operating cost, every month
+    # staff, software, ...: operating cost, every month
+    fixed_costs_usd_per_month: float = Field(default=0.0, ge=0, le=1e12)
     _lines: dict = PrivateAttr(default_factory=dict)  # YAML path -> line, set by the loader
     _source: str = PrivateAttr(default="")
 
@@ -402,7 +423,7 @@ class Scenario(_Strict):
     def feature_model(self, feature_name: str) -> str:
         return self.features[feature_name].model or self.model
 
-    def feature_weights(self, feature_name: str) -> Optional[str]:
+    def feature_weights(self, feature_name: str) -> str | None:
         """The weight precision a feature is served at: its own ``weights``, else the scenario's when the feature
         uses the scenario's model, else None (the checkpoint's precision; tokenfab.planning.demand resolves it)."""
         f = self.features[feature_name]
@@ -635,6 +656,8 @@ def _translate(err: dict, lines: dict[tuple, int]) -> ScenarioError:
         return ScenarioError(
             f"must be a number{f' ({unit})' if unit else ''}, got {got!r}", field=path, line=line, got=got
         )
+    if typ == "finite_number":
+        return ScenarioError(f"must be a finite number, got {got!r}", field=path, line=line, got=got)
     if typ in ("int_from_float",):
         return ScenarioError(f"must be a whole number, got {got!r}", field=path, line=line, got=got)
     if typ == "literal_error":
@@ -679,16 +702,18 @@ def _field_hint(name: str) -> str | None:
 # ---------------------------------------------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------------------------------------------
-def parse_scenario_text(text: str, *, source: str = "<scenario>", check_references: bool = True) -> Scenario:
-    """Parse and validate a scenario from YAML text (errors name the field and the line)."""
+def parse_scenario_text(
+    text: str, *, source: str = "<scenario>", check_references: bool = True, allow_aliases: bool = True
+) -> Scenario:
+    """Parse and validate a scenario from YAML text (errors name the field and the line). The YAML goes through
+    tokenfab.core.files.parse_yaml: nesting depth bounded, aliases bounded (or refused: ``allow_aliases=False``),
+    one document."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ScenarioError(
-            f"not valid YAML: {getattr(e, 'problem', None) or e}", field=source, line=mark.line + 1 if mark else None
-        ) from None
+        data, root = parse_yaml(text, field=source, kind=SCENARIO_KIND, allow_aliases=allow_aliases, with_node=True)
+    except TokenfabError as e:  # a scenario's errors are ScenarioErrors, with the line where there is one
+        err = ScenarioError(e.message, field=e.field, hint=e.hint)
+        err.line = getattr(e, "line", None)
+        raise err from None
     if not isinstance(data, dict):
         raise ScenarioError(
             "a scenario is a YAML mapping (name:, model:, personas:, features:, ...)", field=source, line=1
@@ -713,11 +738,10 @@ def parse_scenario_text(text: str, *, source: str = "<scenario>", check_referenc
 
 
 def load_scenario(path: str | Path, *, check_references: bool = True) -> Scenario:
-    """Load a scenario YAML file; every error names the field path and the line."""
-    p = Path(path)
-    if not p.exists():
-        raise TokenfabError(f"file not found: {p}", field="scenario")
-    return parse_scenario_text(p.read_text(), source=str(p), check_references=check_references)
+    """Load a scenario YAML file (tokenfab.core.files: a missing path, a folder, binary or non-UTF-8 data, an empty
+    or oversized file are errors naming the file); every error names the field path and the line."""
+    text = read_text_file(path, field="scenario", kind=SCENARIO_KIND, max_bytes=MAX_YAML_BYTES)
+    return parse_scenario_text(text, source=str(path), check_references=check_references)
 
 
 def scenario_lines(sc: Scenario) -> dict[tuple, int]:
@@ -841,31 +865,31 @@ def check_references_exist(sc: Scenario, lines: dict[tuple, int]) -> None:
 
 
 __all__ = [
-    "Scenario",
-    "Feature",
-    "Persona",
-    "Diurnal",
-    "Growth",
-    "TokenDist",
-    "Pricing",
-    "TcoSpec",
-    "TierSla",
-    "CachingSpec",
-    "CostAllocation",
-    "HeadroomSpec",
-    "FleetTransition",
-    "ScenarioError",
-    "TIER_DEFAULTS",
-    "TIERS",
-    "FEATURE_KINDS",
     "BATCH_PEAK_TO_AVERAGE",
     "DEFAULT_CACHE_TTL_S",
     "DEFAULT_HBM_WINDOW_S",
-    "load_scenario",
-    "parse_scenario_text",
-    "node_lines",
-    "line_for",
+    "FEATURE_KINDS",
+    "TIERS",
+    "TIER_DEFAULTS",
+    "CachingSpec",
+    "CostAllocation",
+    "Diurnal",
+    "Feature",
+    "FleetTransition",
+    "Growth",
+    "HeadroomSpec",
+    "Persona",
+    "Pricing",
+    "Scenario",
+    "ScenarioError",
+    "TcoSpec",
+    "TierSla",
+    "TokenDist",
     "format_path",
-    "unit_message",
+    "line_for",
+    "load_scenario",
+    "node_lines",
+    "parse_scenario_text",
     "scenario_lines",
+    "unit_message",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tokenfab.core.errors import TokenfabError
+from tokenfab.core.errors import TokenfabError, install_hint
+from tokenfab.core.files import check_output_path
 
 STATIC_EXTENSIONS = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
 HTML_EXTENSIONS = (".html", ".htm")
@@ -54,18 +55,7 @@ def chart_data(result) -> dict:
 
 
 def _check_path(path) -> Path:
-    p = Path(path)
-    ext = p.suffix.lower()
-    if ext not in STATIC_EXTENSIONS + HTML_EXTENSIONS:
-        raise TokenfabError(
-            "unknown chart format",
-            field="plot",
-            expected="a file name ending in " + ", ".join(STATIC_EXTENSIONS + HTML_EXTENSIONS),
-            got=str(path),
-        )
-    if p.parent and not p.parent.exists():
-        raise TokenfabError("folder does not exist", field="plot", got=str(p.parent))
-    return p
+    return check_output_path(path, field="plot", suffixes=STATIC_EXTENSIONS + HTML_EXTENSIONS, kind="a chart file path")
 
 
 def plot_frontier(result, path) -> Path:
@@ -88,9 +78,7 @@ def _matplotlib(data: dict, path: Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - optional dependency
-        raise TokenfabError(
-            "matplotlib is needed for static charts", field="plot", hint="pip install 'tokenfab[plot]'"
-        ) from None
+        raise TokenfabError("matplotlib is needed for static charts", field="plot", hint=install_hint("plot")) from None
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(15, 6), gridspec_kw={"width_ratios": [3, 2]})
     hws = sorted({s["hardware"] for s in data["series"]})
     cmap = plt.get_cmap("tab10" if len(hws) <= 10 else "tab20")
@@ -155,9 +143,7 @@ def _plotly(data: dict, path: Path) -> None:
         from plotly.colors import qualitative
         from plotly.subplots import make_subplots
     except ImportError:  # pragma: no cover - optional dependency
-        raise TokenfabError(
-            "plotly is needed for HTML charts", field="plot", hint="pip install 'tokenfab[plot]'"
-        ) from None
+        raise TokenfabError("plotly is needed for HTML charts", field="plot", hint=install_hint("plot")) from None
     U = data["target_interactivity"]
     fig = make_subplots(
         rows=1,
@@ -211,4 +197,4 @@ def _plotly(data: dict, path: Path) -> None:
     fig.write_html(str(path), include_plotlyjs=True, full_html=True)
 
 
-__all__ = ["chart_data", "plot_frontier", "STATIC_EXTENSIONS", "HTML_EXTENSIONS"]
+__all__ = ["HTML_EXTENSIONS", "STATIC_EXTENSIONS", "chart_data", "plot_frontier"]

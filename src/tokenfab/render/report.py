@@ -4,7 +4,8 @@ with the operating points, cost breakdown, tornado) and tables.
 
 plotly.js is inlined from the installed ``plotly`` package (``plotly.offline.get_plotlyjs()``): the file opens
 offline, with no CDN. Every piece of user text (scenario names, descriptions, feature names) is HTML-escaped; the
-chart data are embedded as JSON with ``</`` escaped.
+chart data are embedded as JSON with ``<``, ``>`` and ``&`` written as JSON unicode escapes (tokenfab.core.files.json_for_html:
+no value can close the script element, open a ``<!--`` comment or a nested ``<script``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from tokenfab import __version__ as _version
-from tokenfab.core.errors import TokenfabError
+from tokenfab.core import files
+from tokenfab.core.errors import TokenfabError, install_hint
+from tokenfab.core.files import json_for_html
+from tokenfab.core.inputs import check_input
 from tokenfab.planning.plan import PlanResult
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -411,9 +415,8 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
     try:
         from plotly.offline import get_plotlyjs
     except ImportError:  # pragma: no cover - plotly is a dependency of the [plot] extra
-        raise TokenfabError(
-            "the HTML report needs plotly", field="report", hint='pip install "tokenfab[plot]" (or ".[all]")'
-        ) from None
+        raise TokenfabError("the HTML report needs plotly", field="report", hint=install_hint("plot")) from None
+    check_input("swing_pct", swing_pct)
     d = _jsonable(res.to_dict())
     sm = d["summary"]
     sc = d["scenario"]
@@ -568,7 +571,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
             f"utilization of {tor['utilization']:.0%}, each input moved ±{swing_pct:g}% alone "
             f"(tokenfab.economics.sensitivity).</p>"
         )
-    fig_json = json.dumps(figs, allow_nan=False).replace("</", "<\\/")
+    fig_json = json_for_html(figs)  # <, > and & as \u escapes: no value can end the script or open a comment
     assumptions = d["assumptions"]
     a_rows = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in assumptions.items() if k != "tiers"]
     a_rows += [
@@ -578,7 +581,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
     a_rows.append(["list-price data", _price_data_text()])
     warn = "".join(f"<li>{esc(w)}</li>" for w in d["warnings"])
     notes = "".join(f"<li>{esc(w)}</li>" for w in d["notes"])
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{esc(title)}</title><style>{CSS}</style>
@@ -683,17 +686,9 @@ for (const [id, fig] of Object.entries(FIGS)) {{
 
 
 def check_output_path(path) -> Path:
-    """The report's path, checked before any work: an .html file in an existing folder."""
-    p = Path(path)
-    if p.suffix.lower() not in (".html", ".htm"):
-        raise TokenfabError("the report is an HTML file", field="output", expected="a path ending in .html", got=str(p))
-    if p.parent and not p.parent.exists():
-        raise TokenfabError("folder not found", field="output", got=str(p.parent))
-    if p.is_dir():
-        raise TokenfabError(
-            "the output is a folder", field="output", expected="a file path ending in .html", got=str(p)
-        )
-    return p
+    """The report's path, checked before any work (tokenfab.core.files.check_output_path): an .html file in an
+    existing, writable folder."""
+    return files.check_output_path(path, field="output", suffixes=(".html", ".htm"), kind="an HTML file path")
 
 
 def write_report(res: PlanResult, path, **kw) -> Path:
@@ -703,16 +698,16 @@ def write_report(res: PlanResult, path, **kw) -> Path:
 
 
 __all__ = [
-    "render_html",
-    "write_report",
-    "check_output_path",
-    "fleet_figure",
-    "cost_figure",
-    "tokens_figure",
-    "unit_cost_figure",
-    "pareto_figure",
-    "breakdown_figure",
-    "tornado_data",
     "CHART_IDS",
+    "breakdown_figure",
+    "check_output_path",
+    "cost_figure",
     "esc",
+    "fleet_figure",
+    "pareto_figure",
+    "render_html",
+    "tokens_figure",
+    "tornado_data",
+    "unit_cost_figure",
+    "write_report",
 ]

@@ -14,7 +14,8 @@ from tokenfab.catalog.calibration import load_profile
 from tokenfab.catalog.engines import EngineSpec
 from tokenfab.catalog.hardware import HardwareSpec
 from tokenfab.catalog.models import ModelSpec, get_model
-from tokenfab.core.errors import TokenfabError, require_int, require_positive, require_range
+from tokenfab.core.errors import TokenfabError, require_int, require_range
+from tokenfab.core.inputs import check_input, check_sweep_request
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
@@ -89,8 +90,7 @@ class SLA:
             ("e2el_max_ms", e2el_max_ms),
             ("min_interactivity", min_interactivity),
         ):
-            if v is not None:
-                require_positive(name, v)
+            check_input(name, v)
         q = Q.parse_percentile(Q.DEFAULT_PERCENTILE if percentile is None else percentile)
         return cls(ttft_max_ms, tpot_max_ms, e2el_max_ms, min_interactivity, q)
 
@@ -285,8 +285,8 @@ def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_
             from tokenfab.core.errors import UnknownKeyError
 
             raise UnknownKeyError("preset", str(preset), names, field="preset")
-    if usd_per_gpu_hour is not None:
-        require_positive("usd_per_gpu_hour", usd_per_gpu_hour)
+    check_input("usd_per_gpu_hour", usd_per_gpu_hour)
+    tcomod.check_price_and_preset(preset, usd_per_gpu_hour)
     out: dict[str, dict | None] = {}
     warns: list[str] = []
     for hw in hws:
@@ -476,6 +476,7 @@ def sweep(
     with their prefill pool on these chips and their decode pool on ``hardware`` (default: the same chips). Costs are
     attached by :func:`attach_costs`; the frontier by :func:`frontier`."""
     t0 = time.perf_counter()
+    check_sweep_request(hardware=hardware, isl=isl, osl=osl, gpus=gpus, prefix_hit_rate=prefix_hit_rate)
     m = get_model(model)
     dec_hws = resolve_hardware(hardware, hardware_files)
     pre_hws = resolve_hardware(prefill_hardware, hardware_files) if prefill_hardware is not None else []

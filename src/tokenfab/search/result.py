@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenfab.catalog import precision as prec
-from tokenfab.core.errors import TokenfabError, require_positive
+from tokenfab.core.errors import TokenfabError
+from tokenfab.core.inputs import check_inputs
 from tokenfab.economics import assumptions as _assumptions
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
@@ -481,9 +482,7 @@ def frontier(
         min_interactivity=min_interactivity,
         percentile=percentile,
     )
-    if target_interactivity is not None:
-        require_positive("target_interactivity", target_interactivity)
-    require_positive("goldilocks_interactivity", goldilocks_interactivity)
+    check_inputs(target_interactivity=target_interactivity, goldilocks_interactivity=goldilocks_interactivity)
     hws = resolve_hardware(hardware, hardware_files)
     if prefill_hardware is not None:
         extra = [h for h in resolve_hardware(prefill_hardware, hardware_files) if h.key not in {x.key for x in hws}]

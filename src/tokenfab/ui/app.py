@@ -18,14 +18,16 @@ Safety (docs/ui.md):
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import importlib
 import json
 import logging
-import threading
+import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +36,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tokenfab import __version__
-from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.core import files
+from tokenfab.core.errors import MAX_GOT_CHARS, TokenfabError, UnknownKeyError, safe_text
+from tokenfab.ui.workers import CallBusy, CallFailed, CallTimeout, make_pool
 
 log = logging.getLogger("tokenfab.ui")
 
@@ -56,6 +60,7 @@ MAX_HARDWARE = 6  # hardware in one frontier sweep
 MAX_LAYOUTS = 4000  # (hardware, TP, PP, DP, EP) layouts in one frontier sweep (the worst bundled case is ~3,500)
 MAX_BENCH_LEVELS = 64  # measured levels compared with the model
 UPLOAD_SOURCE = "upload"  # the scenario source name of an uploaded YAML
+JSON_ENDPOINTS = ("/api/fit", "/api/estimate", "/api/tco", "/api/frontier", "/api/plan")  # JSON bodies only
 MAX_SCENARIO_FEATURES = 16  # features in one scenario (each distinct workload costs one frontier sweep)
 MAX_SCENARIO_PERSONAS = 64  # personas in one scenario
 LIMITS = {
@@ -144,20 +149,36 @@ def jsonable(obj: Any) -> Any:
     return to_jsonable(obj)
 
 
-def error_body(message: str, field: Optional[str] = None, **extra) -> dict:
+def json_safe(x: Any) -> Any:
+    """A value that can go into a JSON error body whatever it is: plain values as they are (non-finite floats and
+    long text as text), anything else (bytes of a non-JSON body, objects) as its cut repr."""
+    if x is None or isinstance(x, (bool, int)):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else repr(x)
+    if isinstance(x, str):
+        return x if len(x) <= MAX_GOT_CHARS else x[: MAX_GOT_CHARS - 3] + "..."
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in list(x)[:20]]
+    if isinstance(x, dict):
+        return {str(k)[:MAX_GOT_CHARS]: json_safe(v) for k, v in list(x.items())[:20]}
+    return safe_text(repr(x), max_chars=MAX_GOT_CHARS)
+
+
+def error_body(message: str, field: str | None = None, **extra) -> dict:
     body = {"error": message, "field": field}
-    body.update({k: jsonable(v) for k, v in extra.items() if v is not None})
+    body.update({k: json_safe(jsonable(v)) for k, v in extra.items() if v is not None})
     return body
 
 
-def form_field(field: Optional[str]) -> Optional[str]:
+def form_field(field: str | None) -> str | None:
     """The form field of a library error: CLI-style names (``--usd-per-gpu-hour``) become ``usd_per_gpu_hour``."""
     if field and field.startswith("--"):
         return field[2:].replace("-", "_")
     return field
 
 
-def _field_of_loc(loc) -> Optional[str]:
+def _field_of_loc(loc) -> str | None:
     """The form field a pydantic error location names: ``("body", "overrides", "pue")`` -> ``pue``,
     ``("body", "hardware", 3)`` -> ``hardware``, ``("body", "concurrency", "int")`` -> ``concurrency``."""
     parts = [str(x) for x in loc if not isinstance(x, int) and x not in ("body", "query", "path", "overrides")]
@@ -169,7 +190,7 @@ def _field_of_loc(loc) -> Optional[str]:
 _BOUND_TEXT = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "length >=", "max_length": "length <="}
 
 
-def _expected_of(ctx: dict) -> Optional[str]:
+def _expected_of(ctx: dict) -> str | None:
     """What a pydantic bound expected, in words: ``{"ge": 1}`` -> ``>= 1``."""
     parts = [f"{_BOUND_TEXT[k]} {v}" for k, v in ctx.items() if k in _BOUND_TEXT]
     if "expected" in ctx:
@@ -273,6 +294,122 @@ class HostCheckMiddleware:
         await send({"type": "http.response.body", "body": payload})
 
 
+def same_origin(source: str, host: str) -> bool:
+    """Whether an Origin (or Referer) header names the page's own origin: an http(s) URL whose host and port are
+    the request's Host header. ``null`` (a sandboxed frame, a file:// page) is not."""
+    try:
+        u = urlsplit(source.strip())
+    except ValueError:
+        return False
+    return u.scheme in ("http", "https") and bool(u.netloc) and u.netloc.lower() == host.strip().lower()
+
+
+async def _send_json(send, status: int, body: dict, close: bool = False) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class SameOriginMiddleware:
+    """Refuses (403) a request that changes state (any method but GET, HEAD, OPTIONS) from another site: its Origin
+    header, or its Referer when there is no Origin, must name the dashboard's own origin. A web page the user
+    visits can send a form or a ``text/plain`` fetch to 127.0.0.1 without a CORS preflight; browsers always add
+    Origin to such requests, so they are refused before their body is read. Clients that send neither (curl,
+    scripts) are not browsers acting for another site and are served."""
+
+    SAFE = ("GET", "HEAD", "OPTIONS")
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method", "GET") in self.SAFE:
+            return await self.app(scope, receive, send)
+        headers = {k: v.decode("latin-1") for k, v in scope.get("headers", [])}
+        source = headers.get(b"origin") or headers.get(b"referer")
+        if source is not None and not same_origin(source, headers.get(b"host", "")):
+            return await _send_json(
+                send,
+                403,
+                error_body(
+                    "cross-site request refused: the dashboard accepts changes only from its own page",
+                    expected=f"Origin http://{headers.get(b'host', '')}",
+                    got=source,
+                ),
+            )
+        return await self.app(scope, receive, send)
+
+
+class JsonBodyMiddleware:
+    """The JSON endpoints take ``Content-Type: application/json`` (415 otherwise) and a body nested at most
+    tokenfab.core.files.MAX_DEPTH levels (400; the JSON parser is recursive), checked before the body is parsed:
+    a body sent as text/plain, a form or ``[[[[...`` is a clear error, never an internal one. Runs inside
+    BodyLimitMiddleware, which has read the body into memory."""
+
+    def __init__(self, app, paths: tuple[str, ...]):
+        self.app = app
+        self.paths = set(paths)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") not in self.paths:
+            return await self.app(scope, receive, send)
+        ctype = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"content-type"), "")
+        if ctype.split(";")[0].strip().lower() != "application/json":
+            return await _send_json(
+                send,
+                415,
+                error_body(
+                    "the request body must be JSON", expected="Content-Type: application/json", got=ctype or None
+                ),
+            )
+        message = await receive()
+        body = message.get("body", b"")
+        if files.json_depth(body.decode("utf-8", errors="replace")) > files.MAX_DEPTH:
+            return await _send_json(
+                send, 400, error_body("the request body is nested too deeply", expected=f"<= {files.MAX_DEPTH} levels")
+            )
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return message
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+
+class InternalErrorMiddleware:
+    """An exception no handler turned into a response (a bug) becomes a 500 JSON answer here, inside the server
+    error middleware, so the connection stays open (Starlette's own handler re-raises, and the server then drops a
+    keep-alive connection)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as e:
+            log.exception("internal error in %s", scope.get("path"))
+            if not started:
+                await _send_json(send, 500, error_body(f"internal error ({type(e).__name__}); see the server log"))
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app):
         self.app = app
@@ -299,45 +436,50 @@ class SecurityHeadersMiddleware:
 
 # ------------------------------------------------------------------------------------------------- worker pool
 class Runner:
-    """Runs library calls on a small thread pool with a time limit, so the event loop always answers."""
+    """Runs library calls in worker processes (tokenfab.ui.workers) with a time limit (504; the worker is stopped
+    and replaced, so its CPU and memory are freed at once) and a bound on running or queued calls (503); the event
+    loop always answers. ``isolation="thread"`` runs them on threads of this process instead (tests that patch the
+    library): the limit is answered, but the thread cannot be stopped."""
 
-    def __init__(self, workers: int, time_limit_s: float, max_pending: int):
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokenfab-ui")
+    def __init__(self, workers: int, time_limit_s: float, max_pending: int, isolation: str = "process"):
+        self.pool = make_pool(isolation, workers, time_limit_s, max_pending)
         self.time_limit_s = time_limit_s
-        self.max_pending = max_pending
-        self.pending = 0
-        self._lock = threading.Lock()
-
-    def _done(self, _):
-        with self._lock:
-            self.pending -= 1
+        self.isolation = isolation
+        self.waiters = ThreadPoolExecutor(max_workers=max(1, int(max_pending)), thread_name_prefix="tokenfab-wait")
 
     async def __call__(self, fn: Callable, *args, **kwargs):
-        with self._lock:
-            if self.pending >= self.max_pending:
-                raise HTTPException(
-                    status_code=503,
-                    detail=error_body("the server is busy with other computations; try again in a moment"),
-                )
-            self.pending += 1
-        cf = self.pool.submit(functools.partial(fn, *args, **kwargs))
-        cf.add_done_callback(self._done)
         try:
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(cf)), self.time_limit_s)
-        except asyncio.TimeoutError:
-            cf.cancel()
+            self.pool.enter()
+        except CallBusy:
+            raise HTTPException(
+                status_code=503,
+                detail=error_body("the server is busy with other computations; try again in a moment"),
+            ) from None
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.waiters, self.pool.call_blocking, fn, args, kwargs)
+        except CallTimeout:
             raise HTTPException(
                 status_code=504,
                 detail=error_body(
-                    f"the computation took longer than the {self.time_limit_s:g} s limit; narrow it (fewer hardware, "
-                    f"GPU counts or concurrency levels)"
+                    f"the computation took longer than the {self.time_limit_s:g} s limit and was stopped; narrow it "
+                    "(fewer hardware, GPU counts or concurrency levels)"
                 ),
             ) from None
+        except CallFailed as e:
+            log.error("internal error in %s: %s", getattr(fn, "__name__", fn), e)
+            raise HTTPException(status_code=500, detail=error_body("internal error; see the server log")) from None
+        finally:
+            self.pool.leave()
+
+    def close(self) -> None:
+        self.pool.close()
+        self.waiters.shutdown(wait=False, cancel_futures=True)
 
 
 # ------------------------------------------------------------------------------------------------- request models
 class _Req(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 Key = Field(min_length=1, max_length=80)
@@ -345,33 +487,29 @@ Prec = Field(default=None, min_length=1, max_length=16)
 Degree = Field(default=None, ge=1, le=MAX_GPUS)
 
 
-class FitRequest(_Req):
+class _LayoutRequest(_Req):
+    """A model on a hardware with an optional layout and precisions (the fields Fit and Estimate share)."""
+
     model: str = Key
     hardware: str = Key
-    gpus: Optional[int] = Degree
-    tp: Optional[int] = Degree
-    pp: Optional[int] = Degree
-    dp: Optional[int] = Degree
-    ep: Optional[int] = Degree
-    weights: Optional[str] = Prec
-    kv: Optional[str] = Prec
+    gpus: int | None = Degree
+    tp: int | None = Degree
+    pp: int | None = Degree
+    dp: int | None = Degree
+    ep: int | None = Degree
+    weights: str | None = Prec
+    kv: str | None = Prec
+
+
+class FitRequest(_LayoutRequest):
     users: int = Field(default=1, ge=1, le=MAX_USERS)
     context: int = Field(default=4096, ge=1, le=MAX_TOKENS)
 
 
-class EstimateRequest(_Req):
-    model: str = Key
-    hardware: str = Key
-    gpus: Optional[int] = Degree
-    tp: Optional[int] = Degree
-    pp: Optional[int] = Degree
-    dp: Optional[int] = Degree
-    ep: Optional[int] = Degree
-    weights: Optional[str] = Prec
-    kv: Optional[str] = Prec
+class EstimateRequest(_LayoutRequest):
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
-    concurrency: Union[int, Literal["max"], None] = Field(default="max")
+    concurrency: int | Literal["max"] | None = Field(default="max")
 
     def concurrency_value(self):
         c = self.concurrency
@@ -385,7 +523,7 @@ class EstimateRequest(_Req):
 def _tco_overrides_model():
     from tokenfab.economics.tco import INPUT_FIELDS
 
-    fields = {name: (Optional[float], Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
+    fields = {name: (float | None, Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
     return create_model("TcoOverrides", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -394,25 +532,25 @@ TcoOverrides = _tco_overrides_model()
 
 class TcoRequest(_Req):
     hardware: str = Key
-    preset: Optional[str] = Field(default=None, max_length=80)
+    preset: str | None = Field(default=None, max_length=80)
     overrides: TcoOverrides = Field(default_factory=TcoOverrides)
     # optional: a busy throughput to price ($ per million tokens via tokenfab.economics.cost)
-    total_tokens_per_s_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
+    total_tokens_per_s_per_gpu: float | None = Field(default=None, gt=0, le=1e9, allow_inf_nan=False)
 
 
 class BenchParams(_Req):
     gpus: int = Field(ge=1, le=MAX_GPUS)
-    hardware: Optional[str] = Field(default=None, max_length=80)
-    preset: Optional[str] = Field(default=None, max_length=80)
-    usd_per_gpu_hour: Optional[float] = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
+    hardware: str | None = Field(default=None, max_length=80)
+    preset: str | None = Field(default=None, max_length=80)
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
     # compare with the performance model (optional)
-    model: Optional[str] = Field(default=None, max_length=80)
-    weights: Optional[str] = Prec
-    kv: Optional[str] = Prec
-    tp: Optional[int] = Degree
-    pp: Optional[int] = Degree
-    dp: Optional[int] = Degree
-    run_id: Optional[str] = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=80)
+    weights: str | None = Prec
+    kv: str | None = Prec
+    tp: int | None = Degree
+    pp: int | None = Degree
+    dp: int | None = Degree
+    run_id: str | None = Field(default=None, max_length=64)
 
 
 class PlanRequest(_Req):
@@ -422,16 +560,16 @@ class PlanRequest(_Req):
 class FrontierRequest(_Req):
     model: str = Key
     hardware: list[str] = Field(min_length=1, max_length=MAX_HARDWARE)
-    weights: Optional[str] = Prec
+    weights: str | None = Prec
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     mode: Literal["agg", "disagg", "both"] = "both"
-    gpus: Optional[int] = Degree  # a fixed GPU count per replica (default: the library's bounded ladder)
-    preset: Optional[str] = Field(default=None, max_length=80)
-    usd_per_gpu_hour: Optional[float] = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
+    gpus: int | None = Degree  # a fixed GPU count per replica (default: the library's bounded ladder)
+    preset: str | None = Field(default=None, max_length=80)
+    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
     target_interactivity: float = Field(default=50.0, gt=0, le=100_000, allow_inf_nan=False)  # tokens/s per user
-    ttft_max_ms: Optional[float] = Field(default=None, gt=0, le=1e7, allow_inf_nan=False)
-    tpot_max_ms: Optional[float] = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
+    ttft_max_ms: float | None = Field(default=None, gt=0, le=1e7, allow_inf_nan=False)
+    tpot_max_ms: float | None = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
 
 
 # ------------------------------------------------------------------------------------------------- key checks
@@ -577,14 +715,10 @@ def run_tco(req: TcoRequest) -> dict:
 
 
 def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
-    """Request records from an uploaded JSONL, parsed in memory by tokenfab.bench.records.parse_records."""
-    from tokenfab.bench.records import parse_records
-
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TokenfabError("not UTF-8 text", field="file", expected="a JSONL file written by tokenfab bench") from None
-    return parse_records(text.splitlines())
+    """Request records from an uploaded JSONL, parsed in memory by the records loader of tokenfab.core.files
+    (a record with a wrong value is a 400 naming its line and field)."""
+    text = files.decode_text(body, field="file", kind=files.BENCH_RECORDS, name="the upload")
+    return files.parse_jsonl_records(text.splitlines(), field="file")
 
 
 def run_bench(params: BenchParams, body: bytes) -> dict:
@@ -651,27 +785,14 @@ def scenario_from_text(text: str, source: str):
     (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
     (``get_model`` would read a path), at most MAX_HARDWARE hardware, MAX_SCENARIO_FEATURES features,
     MAX_SCENARIO_PERSONAS personas and MAX_LAYOUTS layouts per model's sweep."""
-    import yaml
-
     from tokenfab.planning import scenario as scen
 
     try:
-        for token in yaml.scan(text, Loader=yaml.SafeLoader):
-            if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
-                line = token.start_mark.line + 1
-                raise TokenfabError(
-                    f"YAML anchors and aliases (&name, *name) are not accepted (line {line})",
-                    field="file",
-                    hint="write the values out",
-                )
-    except yaml.YAMLError:
-        pass  # parse_scenario_text reports it with its line
-    except RecursionError:
-        raise TokenfabError("the YAML is nested too deeply", field="file") from None
-    try:
-        sc = scen.parse_scenario_text(text, source=source, check_references=False)
-    except RecursionError:
-        raise TokenfabError("the YAML is nested too deeply", field="file") from None
+        sc = scen.parse_scenario_text(text, source=source, check_references=False, allow_aliases=False)
+    except TokenfabError as e:
+        if e.field == source:  # the parser names the document itself: the page's file / example field
+            e.with_field("file" if source == UPLOAD_SOURCE else "example")
+        raise
     model_key(sc.model, field="model")
     for name, f in sc.features.items():
         if f.model:
@@ -721,19 +842,13 @@ def plan_from_text(text: str, source: str) -> dict:
     """tokenfab.planning.plan of a scenario given as YAML text (PlanResult.to_dict(), schema in docs/demand.md)."""
     from tokenfab.planning import plan as planning
 
-    try:
-        sc = scenario_from_text(text, source)
-    except TokenfabError as e:
-        if e.field == source:  # the scenario parser names the document itself: the page's file / example field
-            e.field = "file" if source == UPLOAD_SOURCE else "example"
-        raise
-    return jsonable(planning.plan(sc).to_dict())
+    return jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
 
 
-def frontier_layout_count(model: str, hws: list[str], weights: Optional[str], gpus: Optional[int]) -> int:
+def frontier_layout_count(model: str, hws: list[str], weights: str | None, gpus: int | None) -> int:
     """How many (hardware, TP, PP, DP, EP) layouts the frontier sweep would evaluate, counted with the search's own
     enumeration (``search.gpu_ladder`` and ``search.layouts``) before any of them is evaluated."""
-    from tokenfab import search as search
+    from tokenfab import search
     from tokenfab.catalog.models import get_model
 
     m = get_model(model)
@@ -746,7 +861,7 @@ def frontier_layout_count(model: str, hws: list[str], weights: Optional[str], gp
 
 
 def run_frontier(req: FrontierRequest) -> dict:
-    from tokenfab import search as search
+    from tokenfab import search
 
     hws = []
     for h in req.hardware:
@@ -793,17 +908,38 @@ def create_app(
     workers: int = WORKERS,
     max_pending: int = MAX_PENDING,
     allowed_hosts: tuple[str, ...] | None = ("127.0.0.1", "localhost", "[::1]"),
+    isolation: str = "process",
 ) -> FastAPI:
-    """The dashboard app. ``allowed_hosts`` guards against DNS rebinding (None: any Host header)."""
-    app = FastAPI(title="tokenfab dashboard", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
-    runner = Runner(workers, time_limit_s, max_pending)
+    """The dashboard app. ``allowed_hosts`` guards against DNS rebinding (None: any Host header). ``isolation``:
+    library calls in worker processes stopped at the time limit ("process"), or on threads of this process
+    ("thread", for tests that patch the library)."""
+    runner = Runner(workers, time_limit_s, max_pending, isolation)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        try:
+            yield
+        finally:
+            runner.close()
+
+    app = FastAPI(
+        title="tokenfab dashboard",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
     app.state.runner = runner
 
-    # middleware: the last added runs first
-    app.add_middleware(SecurityHeadersMiddleware)
+    # middleware: the last added runs first (outermost); the security headers go on every answer
+    app.add_middleware(InternalErrorMiddleware)
+    app.add_middleware(JsonBodyMiddleware, paths=JSON_ENDPOINTS)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(SameOriginMiddleware)
     if allowed_hosts is not None:
         app.add_middleware(HostCheckMiddleware, allowed=tuple(allowed_hosts))
-    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.exception_handler(TokenfabError)
     async def _tokenfab_error(request: Request, e: TokenfabError):
@@ -904,10 +1040,7 @@ def create_app(
     async def api_plan_upload(request: Request):
         _require("plan")
         body = await request.body()  # in memory, bounded by BodyLimitMiddleware
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise TokenfabError("not UTF-8 text", field="file", expected="a scenario YAML") from None
+        text = files.decode_text(body, field="file", kind=files.SCENARIO, name="the upload")
         return await runner(plan_from_text, text, UPLOAD_SOURCE)
 
     @app.post("/api/bench")
