@@ -89,7 +89,9 @@ def register(app: typer.Typer) -> None:
         ),
         rate: Optional[float] = typer.Option(None, "--rate", help="open loop: requests/s instead of a concurrency"),
         mtp: int = typer.Option(0, "--mtp", help="speculative / MTP draft tokens per step"),
-        mtp_acceptance: float = typer.Option(1.0, "--mtp-acceptance", help="mean tokens accepted per step (1..1+mtp)"),
+        mtp_acceptance: float | None = typer.Option(
+            None, "--mtp-acceptance", help="mean tokens accepted per step (1..1+mtp; default: the published figure)"
+        ),
         prefix_hit: float = typer.Option(0.0, "--prefix-hit", help="prefix-cache hit rate in [0, 1)"),
         calibration: Optional[str] = typer.Option(
             None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"
