@@ -51,6 +51,9 @@ PARAM_OF: dict[str, dict[str, str]] = {
         "rate_rps": "rate",
         "mtp_draft_tokens": "mtp",
         "mtp_acceptance_length": "mtp_acceptance",
+        "spec_method": "spec",
+        "speculative": "spec",
+        "prefill_hardware": "prefill_hardware",
         "prefix_hit_rate": "prefix_hit",
         "hardware_files": "hardware_file",
         "price_usd_per_gpu_hour": "usd_per_gpu_hour",
@@ -62,6 +65,8 @@ PARAM_OF: dict[str, dict[str, str]] = {
         "csv": "csv_path",
     },
     "calibrate": {"calibration": "base", "profile": "base"},
+    "frontier": {"mtp": "spec"},
+    "recommend": {"mtp": "spec"},
     "report": {"swing_pct": "swing_pct"},
 }
 

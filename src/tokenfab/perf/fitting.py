@@ -160,7 +160,8 @@ def first_wave_ttft(ttft_mean_s, round_s, service_s, concurrency_per_rank, promp
     ok = np.isfinite(m) & (m >= 1)
     if q is None:
         wave = half + sch.burst_response_s(s, c)
-        out = (1.0 - 1.0 / np.where(ok, m, 1.0)) * ttft_mean_s + wave / np.where(ok, m, 1.0)
+        with np.errstate(invalid="ignore"):  # an unbounded (overloaded) TTFT times a zero weight where m is not given
+            out = (1.0 - 1.0 / np.where(ok, m, 1.0)) * ttft_mean_s + wave / np.where(ok, m, 1.0)
         return np.where(ok, out, ttft_mean_s)
     if q >= 0.99:
         frac = np.clip(1.0 - 0.01 * np.where(ok, m, 1e9), 0.0, 1.0)

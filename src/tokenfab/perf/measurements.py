@@ -167,7 +167,7 @@ def parse_weights(text: str) -> str:
     """The precision key of a free-text weights column: mixed MoE checkpoints (4-bit routed experts, 8-bit
     everything else) become ``mxfp4+fp8`` / ``nvfp4+fp8``; MXFP8 (1 byte + a scale per 32) counts as fp8."""
     t = text.strip().lower()
-    experts_4bit = re.search(r"\b(mx)?fp4\b[^;(]*expert|experts?[^;]*\b(mx)?fp4\b|fp4 routed experts", t)
+    experts_4bit = re.search(r"\b(mx|nv)?fp4\b[^;]*expert|experts?[^;]*\b(mx|nv)?fp4\b|fp4 routed experts", t)
     if experts_4bit and ("fp8" in t or "ptpc" in t):
         return "nvfp4+fp8" if "nvfp4" in t else "mxfp4+fp8"
     first = re.split(r"[\s(]", t, maxsplit=1)[0]

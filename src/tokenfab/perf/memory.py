@@ -487,7 +487,8 @@ def kv_capacity_sequences(
     osl = np.asarray(osl, dtype=float)
     blk = np.maximum(np.asarray(kv_block_tokens, dtype=float), 1.0)
     full = np.ceil((isl + osl) / blk) * blk
-    avg = isl + osl / 2.0 + blk / 2.0
+    # on demand a sequence never holds more pages than its full length needs
+    avg = np.minimum(isl + osl / 2.0 + blk / 2.0, full)
     tokens = np.where(np.asarray(reserve_full, dtype=bool), full, avg)
     per_seq = np.asarray(kv_cache_bytes(model, tokens, kv, 1), dtype=float) / kv_shard_factor(model, par)
     return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenfab.catalog import precision as prec
+from tokenfab.catalog.calibration import MAX_EFFICIENCY
 from tokenfab.catalog.models import (
     INDEX_KEY_BYTES_PER_ELEMENT,
     LayerSpec,
@@ -285,8 +286,14 @@ def _forward_time(
             w_bytes = touched * lay.expert_params * bpp["routed_experts"] / div
             flops = 2.0 * assign * lay.expert_params / div
             rows_per_expert = assign / np.maximum(touched, 1e-9)
+            # moe_efficiency is relative to the dense kernels: the product never exceeds MAX_EFFICIENCY of the chip
             t, t_c, t_m = op_time_s(
-                flops, w_bytes, peak_e, bw, gemm_compute_efficiency(rows_per_expert, ge, gh) * moe_eff, me * moe_eff
+                flops,
+                w_bytes,
+                peak_e,
+                bw,
+                np.minimum(gemm_compute_efficiency(rows_per_expert, ge, gh) * moe_eff, MAX_EFFICIENCY),
+                np.minimum(me * moe_eff, MAX_EFFICIENCY),
             )
             add("experts", n, t, t_c, t_m)
             if lay.shared_expert_params or lay.moe_other_params:

@@ -202,7 +202,9 @@ def serve(
             draft_tokens=k,
             acceptance_length=acc,
             parallel_draft=par_draft,
+            draft_layers=n_draft,
             prefix_hit_rate=hit,
+            decode_only=decode_only,
             iterations=iterations,
         )
         out_tps = np.where(overloaded, np.minimum(sat["output_tokens_per_s"], out_tps), out_tps)
@@ -210,6 +212,7 @@ def serve(
         ttft = np.where(overloaded, np.inf, ttft)
         for q in PERCENTILES:
             ttft_q[q] = np.where(overloaded, np.inf, ttft_q[q])
+            tpot_q[q] = np.where(overloaded, sat[f"tpot_{Q.percentile_label(q)}_ms"] / 1e3, tpot_q[q])
     total_tps = out_tps * (isl + osl) / osl
     e2e = ttft + np.maximum(osl - 1.0, 0.0) * tpot
     conc_out = np.where(open_loop, np.minimum(B + np.where(np.isfinite(lam), lam, 0.0) * R, cap), running) * dp
@@ -452,7 +455,8 @@ def serve_disagg(
     C = np.where(np.isfinite(conc_in), np.minimum(conc_in, np.maximum(cap_d, 1.0)), np.maximum(cap_d, 1.0))
     lam = np.where(open_loop, rate_in, np.nan)
     ranks_d = y * pa_decode.dp
-    X = np.where(open_loop, lam, C / np.maximum(osl * 0.02 + 1.0, 1.0))
+    # closed loop: start at the prefill pool's capacity (servers / s_p), an upper bound of the fixed point below
+    X = np.where(open_loop, lam, np.minimum(C / np.maximum(osl * 0.02 + 1.0, 1.0), servers / np.maximum(s_p, 1e-12)))
     R = s_p.copy()
     tpot = np.full(shape, 0.01)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -508,7 +512,7 @@ def serve_disagg(
     for q in PERCENTILES:
         lbl = Q.percentile_label(q)
         v = Q.ttft_quantile_ms(q, ttft * 1e3, params=qp)
-        res[f"ttft_{lbl}_ms"] = np.where(fits & ~overloaded, np.maximum(v, (s_p + t_kv + td) * 1e3), np.inf)
+        res[f"ttft_{lbl}_ms"] = np.where(fits & ~overloaded, np.maximum(v, (s_p + t_kv + hand_off + td) * 1e3), np.inf)
         res[f"tpot_{lbl}_ms"] = res["tpot_ms"]
     return res
 
@@ -746,6 +750,7 @@ def estimate(
         draft_tokens=sp.draft_tokens,
         acceptance_length=sp.acceptance_length,
         parallel_draft=sp.parallel_draft,
+        draft_layers=sp.draft_layers,
         prefix_hit_rate=prefix_hit_rate,
     )
 
@@ -783,6 +788,7 @@ def estimate(
             draft_tokens=sp.draft_tokens,
             acceptance_length=sp.acceptance_length,
             parallel_draft=sp.parallel_draft,
+            draft_layers=sp.draft_layers,
             prefix_hit_rate=prefix_hit_rate,
         )
         max_rate = max_sustainable_rate_rps(sat, osl)

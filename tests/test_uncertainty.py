@@ -1,0 +1,111 @@
+"""Error bands (tokenfab.perf.uncertainty): bucket back-off, widening for thin data, the prior rule and the inverse
+band of tokens/s per user, by hand against the rules of the module docstring."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tokenfab.perf import uncertainty as unc
+
+STEPS = np.linspace(-0.2, 0.2, 21)  # q10 = -0.16, q50 = 0, q90 = 0.16 (linear interpolation, 21 points)
+
+
+def _rows(metric="tpot", fam="hopper", eng="vllm", mcl="dense", reg="low_batch", values=STEPS, prior=False):
+    return [(metric, fam, eng, mcl, reg, float(r), prior) for r in values]
+
+
+def test_summaries_and_keys():
+    s = unc.summarize(STEPS)
+    assert s["n"] == 21 and s["q10"] == pytest.approx(-0.16) and s["q50"] == pytest.approx(0.0)
+    assert s["q90"] == pytest.approx(0.16)
+    assert unc.summarize([np.nan, np.inf]) == {"n": 0}
+    assert unc.bucket_key("ttft", "cdna4", "atom", "moe", "*") == "ttft|cdna4|atom|moe|*"
+    assert unc.regime(16) == "low_batch" and unc.regime(17) == "high_batch"
+
+
+def test_build_table_fills_every_back_off_level_and_keeps_prior_rows_apart():
+    t = unc.build_table(_rows() + _rows(values=[0.5] * 6, prior=True))
+    b = t["buckets"]
+    for key in (
+        "tpot|hopper|vllm|dense|low_batch",
+        "tpot|hopper|vllm|dense|*",
+        "tpot|hopper|vllm|*|*",
+        "tpot|hopper|*|*|*",
+        "tpot|*|*|*|*",
+    ):
+        assert b[key]["n"] == 21, key  # the prior rows are in none of them
+    assert t["prior"]["tpot"] == {"n": 6, "q10": 0.5, "q50": 0.5, "q90": 0.5}
+    assert (t["min_rows"], t["low_batch"], t["prior_widen"]) == (unc.MIN_ROWS, unc.LOW_BATCH, unc.PRIOR_WIDEN)
+
+
+def test_the_exact_bucket_with_enough_rows_is_widened_by_its_size():
+    """n = 21 >= MIN_ROWS: the bucket's own p10-p90 widened by sqrt(1 + 20 / 21) around its median."""
+    t = unc.build_table(_rows())
+    b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
+    f = math.sqrt(1 + 20 / 21)
+    assert b["bucket"] == "tpot|hopper|vllm|dense|low_batch" and b["n"] == 21
+    assert b["lo"] == pytest.approx(math.exp(-0.16 * f)) and b["hi"] == pytest.approx(math.exp(0.16 * f))
+    assert "widened x1.40" in b["rule"]
+
+
+def test_thin_buckets_back_off_to_the_first_with_enough_rows():
+    """10 dense rows and 15 MoE rows of (hopper, vllm): neither model-class bucket has 20, the engine bucket (25)
+    does; another engine on hopper backs off to the family; another family to the metric's global bucket."""
+    rows = _rows(values=np.linspace(-0.1, 0.1, 10)) + _rows(mcl="moe", values=np.linspace(-0.3, 0.3, 15))
+    t = unc.build_table(rows)
+    b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
+    assert b["bucket"] == "tpot|hopper|vllm|*|*" and b["n"] == 25
+    s = unc.summarize([r[5] for r in rows])
+    f = math.sqrt(1 + 20 / 25)
+    assert math.log(b["lo"]) == pytest.approx(s["q50"] + (s["q10"] - s["q50"]) * f)
+    assert unc.band_factors(t, "tpot", "hopper", "sglang", "dense", "low_batch", False)["bucket"] == "tpot|hopper|*|*|*"
+    assert unc.band_factors(t, "tpot", "cdna4", "atom", "moe", "high_batch", False)["bucket"] == "tpot|*|*|*|*"
+
+
+def test_the_global_bucket_is_used_however_thin_and_widened_more():
+    t = unc.build_table(_rows(values=[-0.1, 0.0, 0.1]))
+    b = unc.band_factors(t, "tpot", "cdna4", "atom", "moe", "low_batch", False)
+    f = math.sqrt(1 + 20 / 3)
+    s = unc.summarize([-0.1, 0.0, 0.1])
+    assert b["bucket"] == "tpot|*|*|*|*" and b["n"] == 3
+    assert b["hi"] == pytest.approx(math.exp(s["q90"] * f))
+    assert unc.band_factors(t, "ttft", "hopper", "vllm", "dense", "low_batch", False) is None  # no TTFT rows
+    assert unc.band_factors({}, "tpot", "hopper", "vllm", "dense", "low_batch", False) is None
+
+
+def test_a_prior_profile_takes_the_prior_distribution_widened():
+    """Figures on a prior profile use the errors of rows whose family or engine was held out of the fit, widened by
+    PRIOR_WIDEN x sqrt(1 + 20 / n); with fewer than 5 such rows the metric's global errors widened twice as much
+    (never a fitted bucket: a prior's band is never as narrow as a fitted one)."""
+    t = unc.build_table(_rows() + _rows(values=np.linspace(-0.4, 0.4, 9), prior=True))
+    b = unc.band_factors(t, "tpot", "tpu", "generic", "dense", "low_batch", True)
+    f = unc.PRIOR_WIDEN * math.sqrt(1 + 20 / 9)
+    assert b["bucket"] == "prior:tpot" and b["n"] == 9
+    assert b["hi"] == pytest.approx(math.exp(unc.summarize(np.linspace(-0.4, 0.4, 9))["q90"] * f))
+    thin = unc.build_table(_rows() + _rows(values=[0.3] * 4, prior=True))
+    tb = unc.band_factors(thin, "tpot", "tpu", "generic", "dense", "low_batch", True)
+    fitted = unc.band_factors(thin, "tpot", "tpu", "generic", "dense", "low_batch", False)
+    assert tb["bucket"] == "prior:tpot:global"
+    assert math.log(tb["hi"] / tb["lo"]) > math.log(fitted["hi"] / fitted["lo"])
+
+
+def test_figure_band_of_tokens_per_user_inverts_the_tpot_band():
+    """tokens/s per user = 1000 / TPOT: its p10 is the value / TPOT's upper factor, its p90 the value / the lower."""
+    t = unc.build_table(_rows(values=np.linspace(-0.1, 0.3, 21)))
+    kw = {"family": "hopper", "engine": "vllm", "mclass": "dense", "reg": "low_batch", "prior": False}
+    b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
+    tpot = unc.figure_band(t, "tpot_ms", 20.0, **kw)
+    user = unc.figure_band(t, "tokens_per_s_per_user", 50.0, **kw)
+    assert tpot["p10"] == pytest.approx(20.0 * b["lo"]) and tpot["p90"] == pytest.approx(20.0 * b["hi"])
+    assert user["p10"] == pytest.approx(50.0 / b["hi"]) and user["p90"] == pytest.approx(50.0 / b["lo"])
+    assert user["p10"] < 50.0 < user["p90"] and user["rule"] == tpot["rule"] and user["rows"] == 21
+    assert unc.figure_band(t, "tpot_ms", float("inf"), **kw) is None
+
+
+def test_model_classes():
+    from tokenfab.catalog.models import get_model
+
+    assert unc.model_class(get_model("llama-3.1-8b")) == "dense"
+    assert unc.model_class(get_model("deepseek-v3")) == "mla"
+    assert unc.model_class(get_model("mixtral-8x7b")) == "moe"
