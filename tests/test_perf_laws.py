@@ -313,15 +313,11 @@ def test_ttft_is_at_least_the_requests_own_prefill(case, engine, profile, isl, o
             assert first(r[key]) >= own * (1 - REL), key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TTFT below the time to prefill the request alone at low load: scheduling.prefill_tokens_per_round gives "
-    "a chunked mixed round the whole token budget (8191 tokens) whatever the number of prompts waiting, so a lone "
-    "128-token prompt of Qwen3-30B-A3B is charged 128/8191 of a round that reads every expert (s = 0.68 ms) instead of "
-    "its own round (prefill_service latency 15.4 ms): TTFT 5.0 ms at concurrency 1 (2.3 ms disaggregated).",
-)
 @pytest.mark.parametrize("disaggregated", [False, True])
 def test_ttft_is_at_least_the_prefill_of_the_request_alone(disaggregated):
+    """A lone 128-token prompt of Qwen3-30B-A3B (H100, vLLM) at concurrency 1 waits at least for its own prefill
+    round(s) (prefill_service latency, which reads every expert it touches), aggregated or disaggregated; it once got
+    128/8191 of a full-budget round (TTFT 5.0 ms against 15.4 ms of prefill alone)."""
     m, pa = point("qwen3-30b-a3b", "h100-sxm", "vllm", "fp8", NO_OVERHEAD if disaggregated else WITH_OVERHEADS)
     alone_ms = first(prefill_service(m, "fp8", "fp8", pa, isl=128)["latency_s"]) * 1e3
     if disaggregated:
@@ -438,14 +434,6 @@ def test_pipeline_parallelism_never_beats_one_gpu_at_batch_one(model, hw, engine
     assert first(b["decode_step_ms"]) >= first(a["decode_step_ms"]) * (1 - REL)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TPOT at concurrency 1 counts the request's own prefill as interference: serving._steady_state runs the "
-    "decode at N = 1/t_d + U (1/t_m - 1/t_d) with U the prefill busy share of all C requests, the request itself "
-    "included, though a lone request never decodes while it prefills; PP shortens that prefill, so Mistral-7B on H200 "
-    "(TensorRT-LLM, ISL 2000 / OSL 2) gets TPOT 9.44 ms on TP1 (decode round 3.09 ms) and 4.92 ms on PP8 (decode "
-    "round 3.47 ms).",
-)
 def test_pipeline_parallelism_never_beats_one_gpu_on_tpot_at_batch_one():
     m, one = point("mistral-7b", "h200-sxm", "trtllm", "fp8", WITH_OVERHEADS)
     _, deep = point("mistral-7b", "h200-sxm", "trtllm", "fp8", WITH_OVERHEADS, pp=8)
@@ -668,13 +656,6 @@ def test_a_prefill_bound_disaggregated_unit_serves_no_more_than_its_prefill_pool
     assert first(r["requests_per_s"]) >= 0.99 * capacity  # and it is the bottleneck
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="serve_disagg's closed loop is a damped fixed point X <- (X + C / (R + Z)) / 2 stopped after ITERATIONS = 8 "
-    "steps, not solved: Llama-3.1-70B, SGLang, TP4 prefill and decode on H100, ISL 128 / OSL 500, offline (2048 in "
-    "flight): X x cycle = 2074 (1.3% over), 21,997 output tokens/s against 21,718 at convergence (64 iterations); "
-    "property runs with drawn calibrations found it up to 10% over (DeepSeek-V3 on B200, 3 prefill replicas).",
-)
 def test_disaggregated_closed_loop_obeys_littles_law_exactly():
     m, pa = point("llama-3.1-70b", "h100-sxm", "sglang", "fp8", WITH_OVERHEADS, tp=4)
     r = serve_disagg(m, "fp8", "fp8", pa, pa, isl=128, osl=500)

@@ -82,18 +82,21 @@ def _erlang_b_recursion(c, a):
     """Erlang-B by the stable recursion ``B(k) = a B(k-1) / (k + a B(k-1))``, each element stopping at its own c
     (c whole numbers >= 1, at most ERLANG_EXACT_MAX_SERVERS: the loop is bounded)."""
     b = a / (1.0 + a)  # B(1)
-    order = np.argsort(c, kind="stable")
+    multi = np.flatnonzero(c > 1.0)  # single-server elements are done (most prefill queues have one server)
+    if not multi.size:
+        return b
+    order = multi[np.argsort(c[multi], kind="stable")]
     cs = c[order]
     bs = b[order]
     as_ = a[order]
-    cmax = int(cs[-1]) if cs.size else 1
-    for k in range(2, min(cmax, ERLANG_EXACT_MAX_SERVERS) + 1):
-        start = int(np.searchsorted(cs, k, side="left"))  # elements with c >= k
+    kmax = min(int(cs[-1]), ERLANG_EXACT_MAX_SERVERS)
+    starts = np.searchsorted(cs, np.arange(2, kmax + 1), side="left")  # elements with c >= k, for every k at once
+    for k, start in zip(range(2, kmax + 1), starts.tolist(), strict=True):
         if start >= cs.size:
             break
         ab = as_[start:] * bs[start:]
         bs[start:] = ab / (k + ab)
-    out = np.empty_like(bs)
+    out = b.copy()
     out[order] = bs
     return out
 

@@ -55,6 +55,8 @@ from tokenfab.perf.roofline import bound_label, forward_time, lm_head_time_s
 ITERATIONS = 4  # regula-falsi (Illinois) steps of the steady state (perf/scheduling.py solve_monotone); 4 steps
 # agree with 12 within 5e-6 relative on every point of a DeepSeek-R1 sweep over H200, B200 and MI355X
 PERCENTILES = (0.5, 0.9, 0.99)
+# the damped fixed point of a disaggregated unit's closed loop (serve_disagg): 64 steps reach Little's law exactly
+DISAGG_ITERATIONS = 64
 BISECTIONS = 18  # inner solve of the closed loop's throughput (2^-18 of its bracket)
 
 
@@ -154,8 +156,11 @@ def serve(
 
     extra = np.where(open_loop, 0.0, np.maximum(c_req - running, 0.0))  # closed loop beyond the KV cache
 
+    own = _own_prompt_s(model, weights, kv, pa, ctx_d, isl_new, cached, k, par_draft, mixed, n_draft)
+
     def evaluate(B):
         t = _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed, n_draft)
+        t["own"] = np.maximum(own, t["s"])
         st = _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed)
         B_implied = np.where(open_loop, np.clip(lam * st["Z"], 1.0, np.maximum(cap, 1.0)), running - st["X"] * st["R"])
         return B - np.clip(B_implied, 1.0, np.maximum(running, 1.0)), t, st
@@ -165,12 +170,14 @@ def serve(
         X, R, Z, U, N = st["X"], st["R"], st["Z"], st["U"], st["N"]
         overloaded = open_loop & ((U >= 0.999) | (lam * (Z + R) > cap * 1.001))
         U_c = np.clip(U, 0.0, 0.999)
-        share = sch.mixed_round_share(U_c, t["t_d"], t["t_m"], mixed)
+        U_seen = U_c * other_prefill_share(running, open_loop)  # the prefills a decoding request interleaves with
+        share = sch.mixed_round_share(U_seen, t["t_d"], t["t_m"], mixed)
         tpot = 1.0 / (acc * N)
         mean_round = 1.0 / N
         # closed loop beyond the KV cache: the extra requests wait for a slot (Little's law on the waiting line)
         w_slot = extra / np.maximum(X, 1e-12)
         front = pa.cal["ttft_overhead_ms"] * 1e-3  # the engine's front end before the first token streams
+        own = t["own"]
         ttft = np.where(decode_only, 0.0, 0.5 * mean_round + R + w_slot + front)
         out_tps_rank = np.where(open_loop, np.minimum(lam, X), X) * osl
         # percentiles
@@ -178,13 +185,15 @@ def serve(
         ttft_q = {}
         # a TTFT quantile lies between the request's own prefill after half a round and, in a closed loop, every
         # running request's prefill ahead of it
-        floor = 0.5 * mean_round + t["s"] + front
-        ceiling = np.where(open_loop, np.inf, 0.5 * mean_round + running * t["s"] + w_slot + front)
+        floor = 0.5 * mean_round + np.maximum(t["s"], own) + front
+        ceiling = np.where(
+            open_loop, np.inf, np.maximum(0.5 * mean_round + running * t["s"] + w_slot + front, floor + w_slot)
+        )
         for q in PERCENTILES:
             v = Q.ttft_quantile_ms(q, ttft * 1e3, params=qp) / 1e3
             ttft_q[q] = np.where(decode_only, 0.0, np.clip(v, floor, ceiling))
         tpot_q = {q: sch.tpot_quantile_s(q, t["t_d"], t["t_m"], share, acc, acc_var, osl, mixed) for q in PERCENTILES}
-        itl_mean, itl_median = sch.itl_stats_s(t["t_d"], t["t_m"], share, U_c, mixed)
+        itl_mean, itl_median = sch.itl_stats_s(t["t_d"], t["t_m"], share, U_seen, mixed)
         # prefill's share of the GPU time: the extra time of mixed rounds, or the prefill rounds themselves
         prefill_time_share = np.where(mixed, U_c / np.maximum(t["t_m"], 1e-12) * (t["t_m"] - t["t_d"]), U_c)
 
@@ -258,6 +267,14 @@ def serve(
     return res
 
 
+def other_prefill_share(running, open_loop):
+    """Share of the prefill work a decoding request sees that belongs to other requests: in a closed loop of C
+    requests its own prefill comes before its decode, so (C - 1) / C of the prefills interleave with it (none at
+    C = 1); under open-loop arrivals every prefill is another request's."""
+    c = np.maximum(np.asarray(running, dtype=float), 1.0)
+    return np.where(np.asarray(open_loop, dtype=bool), 1.0, (c - 1.0) / c)
+
+
 def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
     """Throughput X, prefill response R, decode time Z, prefill busy share U and rounds/s N per rank, given the
     round times ``t`` (perf/scheduling.py). Closed loop: X solves X (R(X) + Z(X)) = C (the cycle's Little's law) by
@@ -265,10 +282,12 @@ def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
     of perf/scheduling.py (rounds_per_s, closed_loop_response_s), written out here with their constants hoisted: the
     bisection evaluates them BISECTIONS + 1 times per point."""
     s, td, tm = t["s"], np.maximum(t["t_d"], 1e-12), np.maximum(t["t_m"], 1e-12)
+    own = t.get("own", s)  # a request's prefill alone: the response never falls below it
     n1 = np.maximum(osl - 1.0, 0.0)
     C = running
     inv_td = 1.0 / td
-    coef = np.where(mixed, 1.0 / tm, 0.0) - inv_td  # N = 1/t_d + U (mixed ? 1/t_m - 1/t_d : -1/t_d)
+    # N = 1/t_d + U' (mixed ? 1/t_m - 1/t_d : -1/t_d), U' = U x the share of prefills that are other requests'
+    coef = (np.where(mixed, 1.0 / tm, 0.0) - inv_td) * other_prefill_share(C, open_loop)
     n1_acc = n1 / acc
     Cs = C * s
     four_s = 4.0 * s
@@ -279,14 +298,14 @@ def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
         N = inv_td + U * coef
         Z = n1_acc / N
         b = Cs - Z
-        R = 0.5 * (b + np.sqrt(b * b + four_s * Z))
+        R = np.maximum(0.5 * (b + np.sqrt(b * b + four_s * Z)), own)
         R = np.where(no_pf, 0.0, R)
         return U, N, Z, R
 
-    # R >= s and Z >= its value without prefill (U = 0): X <= C / (s + Z0); U < 1: X < 1 / s
+    # R >= own >= s and Z >= its value without prefill (U = 0): X <= C / (own + Z0); U < 1: X < 1 / s
     Z0 = n1_acc * td
     hi = np.where(
-        no_pf, C / np.maximum(Z0, 1e-12), np.minimum(0.999 / np.maximum(s, 1e-12), C / np.maximum(s + Z0, 1e-12))
+        no_pf, C / np.maximum(Z0, 1e-12), np.minimum(0.999 / np.maximum(s, 1e-12), C / np.maximum(own + Z0, 1e-12))
     )
     lo = np.zeros_like(hi)
     for _ in range(BISECTIONS):
@@ -306,7 +325,7 @@ def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
         "U": np.where(open_loop, U_open, U),
         "N": np.where(open_loop, N_open, N),
         "Z": np.where(open_loop, n1_acc / N_open, Z),
-        "R": np.where(open_loop, np.where(no_pf, 0.0, s + wq), R),
+        "R": np.where(open_loop, np.where(no_pf, 0.0, np.maximum(s + wq, own)), R),
     }
 
 
@@ -348,6 +367,35 @@ def _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mix
         "breakdown": br,
         "bounds": bounds,
     }
+
+
+def _own_prompt_s(model, weights, kv, pa, ctx_d, isl_new, cached, k, par_draft, mixed, draft_layers=1.0):
+    """Time of the rounds that carry one request's own prompt when no other prompt shares them (low load): its
+    chunks of at most the round's prefill room, each round with one decoding sequence alongside where the engine
+    mixes. A request's prefill never takes less (at higher load other prompts and more decodes share the rounds: the
+    queueing response is longer still), so it floors the prefill response in the steady state."""
+    micro = np.ones_like(np.asarray(isl_new, dtype=float))
+    rows = 1.0 + k
+    P = sch.prefill_tokens_per_round(
+        pa.max_batch_tokens, np.where(mixed, rows, 0.0), isl_new, pa.chunked_prefill, mixed
+    )
+    draft = _draft_s(model, weights, kv, pa, micro, ctx_d, k, par_draft, draft_layers)
+    pp = pa.pp
+    P_own = np.minimum(np.maximum(P, 1.0), np.maximum(isl_new, 1.0))
+    chunks = np.ceil(np.maximum(isl_new, 1.0) / P_own - 1e-9)
+    t_own, _, _ = forward_time(
+        model,
+        weights,
+        kv,
+        pa,
+        dec_seqs=np.where(mixed, micro, 0.0),
+        dec_rows_per_seq=rows,
+        dec_ctx=ctx_d,
+        pf_tokens=P_own / pp,
+        pf_seqs=1.0 / pp,
+        pf_ctx=cached + np.maximum(isl_new - P_own, 0.0) / 2.0,
+    )
+    return np.where(isl_new > 0, chunks * (t_own + np.where(mixed, draft, 0.0)), 0.0)
 
 
 # ----------------------------------------------------------------------------------------------- disaggregated
@@ -415,7 +463,7 @@ def serve_disagg(
     same_domain=False,
     prefill_weights: str | None = None,
     prefill_kv: str | None = None,
-    iterations: int = ITERATIONS,
+    iterations: int = DISAGG_ITERATIONS,
 ) -> dict:
     """Steady state of a disaggregated unit: ``prefill_replicas`` prefill replicas (layout ``pa_prefill``, their own
     hardware, engine and precision) feeding ``decode_replicas`` decode replicas (``pa_decode``) over the KV link.
@@ -447,6 +495,9 @@ def serve_disagg(
     # prefill pool: service time of one request on one rank (prefill-only rounds of the whole budget)
     tp_ = _rounds(model, wp, kvp_, pa_prefill, zeros + 1e-9, ctx_d, isl_new, cached, zeros, par_draft, no_mix, n_draft)
     s_p = tp_["s"]
+    own_p = np.maximum(
+        _own_prompt_s(model, wp, kvp_, pa_prefill, ctx_d, isl_new, cached, zeros, par_draft, no_mix), s_p
+    )
     servers = x * pa_prefill.dp
     cap_p = concurrency_cap(model, wp, kvp_, pa_prefill, isl, np.ones(shape))
     cap_d = concurrency_cap(model, weights, kv, pa_decode, isl, osl) * y  # all decode replicas
@@ -470,7 +521,8 @@ def serve_disagg(
             s_eff = s_p / np.maximum(servers, 1.0)
             R_closed = sch.closed_loop_response_s(s_eff, Z, C) - s_eff + s_p
             qp = Q.mdc_params(np.where(open_loop, lam, 0.0), s_p, servers)
-            R = np.where(open_loop, s_p + qp.wait_mean_s, R_closed)
+            # never below one prompt's own prefill-only rounds (low load: nothing to batch it with)
+            R = np.maximum(np.where(open_loop, s_p + qp.wait_mean_s, R_closed), own_p)
             X_new = np.where(open_loop, lam, C / np.maximum(R + Z, 1e-12))
             X = 0.5 * X + 0.5 * X_new
     util_p = X * s_p / np.maximum(servers, 1e-12)
@@ -512,7 +564,9 @@ def serve_disagg(
     for q in PERCENTILES:
         lbl = Q.percentile_label(q)
         v = Q.ttft_quantile_ms(q, ttft * 1e3, params=qp)
-        res[f"ttft_{lbl}_ms"] = np.where(fits & ~overloaded, np.maximum(v, (s_p + t_kv + hand_off + td) * 1e3), np.inf)
+        res[f"ttft_{lbl}_ms"] = np.where(
+            fits & ~overloaded, np.maximum(v, (np.maximum(s_p, own_p) + t_kv + hand_off + td) * 1e3), np.inf
+        )
         res[f"tpot_{lbl}_ms"] = res["tpot_ms"]
     return res
 
