@@ -616,8 +616,10 @@ def register(app: typer.Typer) -> None:
         console.print(t)
         if multi:
             err_console.print(
-                f"[yellow]warning:[/] {results} holds {len({p.get('run_id') for p in points})} runs with "
+                f"warning: {results} holds {len({p.get('run_id') for p in points})} runs with "
                 f"different settings; pick one with --run-id",
+                style="yellow",
+                markup=False,
                 highlight=False,
             )
         if kw is None:
@@ -714,5 +716,7 @@ def _register_calibrate(app: typer.Typer) -> None:
         )
         console.print("parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in summary["params"].items()))
         for wmsg in summary.get("warnings", []):
-            err_console.print(f"[yellow]warning:[/] {wmsg}", highlight=False, soft_wrap=True)
-        console.print(f"wrote {out}; use it with: tokenfab estimate ... --calibration {out}")
+            err_console.print(f"warning: {wmsg}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"wrote {out}; use it with: tokenfab estimate ... --calibration {out}", markup=False, highlight=False
+        )
