@@ -9,6 +9,8 @@ Python API (each is a thin entry point over the concept modules):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -23,6 +25,32 @@ _LAZY = {
     "recommend": ("tokenfab.planning.fleet", "recommend"),
     "TokenfabError": ("tokenfab.core.errors", "TokenfabError"),
 }
+
+
+__all__ = [
+    "TokenfabError",
+    "__version__",
+    "compute_cost",
+    "compute_tco",
+    "cost_for_hardware",
+    "estimate",
+    "fit",
+    "frontier",
+    "get_hardware",
+    "get_model",
+    "recommend",
+]
+
+if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from tokenfab.catalog.hardware import get_hardware
+    from tokenfab.catalog.models import get_model
+    from tokenfab.core.errors import TokenfabError
+    from tokenfab.economics.cost import compute_cost, cost_for_hardware
+    from tokenfab.economics.tco import tco as compute_tco
+    from tokenfab.perf.memory import fit
+    from tokenfab.perf.serving import estimate
+    from tokenfab.planning.fleet import recommend
+    from tokenfab.search import frontier
 
 
 def __getattr__(name):

@@ -134,7 +134,24 @@ app = typer.Typer(
     help="tokenfab: the economics of AI inference - fit, performance, cost per token, demand and measurement.",
 )
 
-# sub-command modules, in the order they appear in --help; a module that is not there yet is skipped
+def _version(value: bool) -> None:
+    if value:
+        from tokenfab import __version__
+
+        typer.echo(f"tokenfab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """tokenfab: the economics of AI inference - fit, performance, cost per token, demand and measurement."""
+
+
+# sub-command modules, in the order they appear in --help
 COMMAND_MODULES = (
     "catalog",
     "fit",
@@ -152,13 +169,7 @@ COMMAND_MODULES = (
 )
 
 for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"tokenfab.cli.{_name}")
-    except ModuleNotFoundError as _e:
-        if _e.name == f"tokenfab.cli.{_name}":
-            continue
-        raise
-    _mod.register(app)
+    importlib.import_module(f"tokenfab.cli.{_name}").register(app)
 
 
 def _checked(typer_app: typer.Typer) -> None:
