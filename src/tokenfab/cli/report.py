@@ -29,7 +29,11 @@ def register(app: typer.Typer) -> None:
         console.print(
             lit(
                 f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
-                + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA")
+                + (
+                    f"; cheapest hardware {best.hardware}" + (" (rests on a prior)" if best.prior else "")
+                    if best
+                    else "; no hardware meets the SLA"
+                )
             ),
             highlight=False,
         )
