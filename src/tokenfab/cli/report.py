@@ -1,4 +1,5 @@
-"""``tokenfab report scenario.yaml -o report.html``: the plan as one self-contained HTML page (tokenfab.render.report)."""
+"""``tokenfab report scenario.yaml -o report.html``: the plan as one self-contained HTML page
+(tokenfab.render.report)."""
 
 from __future__ import annotations
 
