@@ -1439,9 +1439,20 @@ def plan_summary(res: PlanResult) -> dict:
         for k, src in SUMMARY_BANDS.items()
         if f"{src}_p10" in mo and _num(mo[f"{src}_p10"][i]) is not None
     }
-    for k, src in (("horizon_cost_usd", "cost_usd"), ("horizon_margin_usd", "gross_margin_usd")):
+    for k, src in (
+        ("horizon_cost_usd", "cost_usd"),
+        ("horizon_margin_usd", "gross_margin_usd"),
+        ("horizon_usd_per_mtok_blended", "usd_per_mtok_blended"),
+    ):
         if b.totals.get(f"{src}_p10") is not None:
-            out["uncertainty"][k] = {"p10": b.totals[f"{src}_p10"], "p90": b.totals[f"{src}_p90"]}
+            out["uncertainty"][k] = {"p10": _num(b.totals[f"{src}_p10"]), "p90": _num(b.totals[f"{src}_p90"])}
+    if "gpu_cost_usd_p10" in mo and tot > 0:
+        fleet = [
+            _num(breakeven_usd_per_mtok(float(mo[f"gpu_cost_usd_{q}"][i]), tot * units.DAYS_PER_MONTH))
+            for q in ("p10", "p90")
+        ]
+        if None not in fleet:
+            out["uncertainty"]["usd_per_mtok_fleet_only"] = {"p10": fleet[0], "p90": fleet[1]}
     rank = plan_ranking(res)
     out.update(rank)
     out["calibration"] = dict(b.calibration)
