@@ -724,6 +724,13 @@ def monte_carlo(
                 "source": band.get("source"),
                 "method": MODEL_ERROR_METHOD,
             }
+        elif THROUGHPUT in dists:
+            me = {
+                "included": True,
+                "source": "no error band (the calibration profile carries no cross-validation table): the fallback "
+                "throughput distribution of data/sensitivity_distributions.yaml",
+                "method": dists[THROUGHPUT].describe(),
+            }
     elif not model_error and not given:
         dists.pop(THROUGHPUT, None)
         me = {"included": False, "method": "performance model error left out: the throughput at its modelled value"}
@@ -758,11 +765,13 @@ def monte_carlo(
     if fixed:
         notes.append("held at base (no distribution): " + ", ".join(fixed))
     notes.append("inputs drawn independently (no correlation between them)")
-    if me and me["included"]:
+    if me and me["included"] and "mu" in me:
         notes.append(
             f"{MODEL_ERROR_LABEL} included: throughput x lognormal(median {math.exp(me['mu']):.3f}, sigma "
             f"{me['sigma']:.3f}), p10-p90 x{me['lo']:.3f}-x{me['hi']:.3f} ({me['source']}); one draw per sample"
         )
+    elif me and me["included"]:
+        notes.append(f"{MODEL_ERROR_LABEL}: {me['source']}")
     elif me:
         notes.append(f"{MODEL_ERROR_LABEL} left out: the throughput at its modelled value")
     margin = pcts_m = pcts_pct = p_loss = None
