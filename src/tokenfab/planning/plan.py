@@ -421,33 +421,17 @@ class PlanResult:
                     row[f"tokens_per_day:{f}"] = float(v["total_tokens_per_day"][i])
                 for p, v in d.by_persona.items():
                     row[f"tokens_per_day:{p}"] = float(v["total_tokens_per_day"][i])
-                for k in (
-                    "gpus",
-                    "nodes",
-                    "racks",
-                    "mw",
-                    "cost_usd",
-                    "capital_usd",
-                    "operating_usd",
-                    "usd_per_mtok_input",
-                    "usd_per_mtok_cached_input",
-                    "usd_per_mtok_output",
-                    "usd_per_mtok_blended",
-                    "revenue_usd",
-                    "gross_margin_usd",
-                    "gross_margin_pct",
-                    "breakeven_usd_per_mtok",
-                    "price_at_target_margin_usd_per_mtok",
-                    "breakeven_price_multiple",
-                    "breakeven_users",
-                    "fleet_utilization",
-                    "fleet_utilization_peak",
-                    "cache_gpus",
-                ):
-                    v = mo.get(k)
-                    row[k] = None if v is None else _num(v[i])
+                row["prior"] = h.prior
+                # every banded monthly figure with its p10 / p90 (BAND_KEYS), then the unbanded ones
+                for k in (*(k for k in BAND_KEYS if k not in ("serving_gpus", "gpu_cost_usd")), *_CSV_UNBANDED):
+                    for col in (k, f"{k}_p10", f"{k}_p90") if k in BAND_KEYS else (k,):
+                        v = mo.get(col)
+                        row[col] = None if v is None else _num(v[i])
                 rows.append(row)
         return rows
+
+
+_CSV_UNBANDED = ("revenue_usd", "cache_gpus")  # monthly CSV columns with no error band
 
 
 def _num(v):
