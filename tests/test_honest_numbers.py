@@ -504,3 +504,33 @@ def test_dashboard_json_carries_the_prior_badge():
         d = f.json()
         assert "prior_hardware" in d and "calibration_notes" in d
         assert all("prior" in p and "uncertainty" in p for p in d["points"])
+
+
+def test_budget_options_carry_the_band_of_what_they_serve():
+    rep = fleet.budget_report("llama-3.1-8b", ["h100-sxm", "mi300x"], power_mw=0.5, isl=1024, osl=256)
+    d = json.loads(json.dumps(to_jsonable(rep.to_dict())))
+    assert d["options"] and missing_bands(d) == []
+    for o in d["options"]:
+        u = o["uncertainty"]
+        f = u["throughput_factor"]
+        assert u["tokens_per_s"]["p10"] == pytest.approx(o["tokens_per_s"] * f["p10"], rel=1e-12)
+        assert u["usd_per_mtok_total"]["p90"] == pytest.approx(o["usd_per_mtok_total"] / f["p10"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "band,field",
+    [
+        ((0.0, 1.2), "throughput_band.lo"),
+        ((1.3, 0.7), "throughput_band"),
+        ((0.8, math.inf), "throughput_band.hi"),
+        ({"lo": 0.8}, "throughput_band.hi"),
+        ("wide", "throughput_band"),
+        ((True, 1.2), "throughput_band.lo"),
+    ],
+)
+def test_a_bad_throughput_band_is_an_error_naming_it(band, field):
+    from tokenfab.core.errors import TokenfabError
+
+    with pytest.raises(TokenfabError) as e:
+        sens.monte_carlo("h100-sxm", tokens_per_s_per_gpu=1000, n=10, throughput_band=band)
+    assert e.value.field == field
