@@ -78,7 +78,7 @@ def test_tornado_base_equals_tco_plus_cost_directly(preset):
     assert r.base_usd_per_gpu_hour == pytest.approx(t.usd_per_gpu_hour, rel=1e-12)
     # every bar's low/high cost is the library's cost with that one input changed
     for b in r.bars:
-        if b.input == sens.THROUGHPUT:
+        if b.input in (sens.THROUGHPUT, sens.MODEL_ERROR):
             continue
         t_lo = tcomod.tco("h100-sxm", preset, **{b.input: b.low_value})
         if preset.startswith("inferencex") and b.input != "utilization":
@@ -111,7 +111,7 @@ def test_tornado_clips_to_bounds_and_says_so():
 
 def test_tornado_price_mode_varies_price_utilization_throughput_only():
     r = sens.tornado("h100-sxm", tokens_per_s_per_gpu=1000, preset="inferencex-neocloud")
-    assert {b.input for b in r.bars} == {"price_usd_per_gpu_hour", "utilization", sens.THROUGHPUT}
+    assert {b.input for b in r.bars} == {"price_usd_per_gpu_hour", "utilization", sens.THROUGHPUT, sens.MODEL_ERROR}
     assert r.method == "price"
     assert _bar(r, "utilization").high_value == 1.0  # base 1 (InferenceX convention), cannot rise
 

@@ -58,6 +58,8 @@ CALIBRATION_KEYS = {
     "rows",
     "pair_rows",
     "sources",
+    "prior",  # issue 12: the profile rests on a prior, and the line that says so (null when fitted)
+    "note",
 }
 SPECULATIVE_KEYS = {"method", "draft_tokens", "acceptance_length", "source", "stand_in", "draft_layers"}
 

@@ -43,6 +43,7 @@ def plan_operating_points(res: planmod.PlanResult, *, workload: str | None = Non
         wall = float(h.tco["usd_per_gpu_hour_wallclock"])
         op = w["operating_point"]
         frac_out = wl.osl / (wl.isl + wl.osl)
+        cost = wall / u / (tps * 3600 / 1e6)
         out[h.hardware] = {
             "hardware": h.hardware,
             "mode": op.get("mode"),
@@ -52,7 +53,7 @@ def plan_operating_points(res: planmod.PlanResult, *, workload: str | None = Non
             "input_tokens_per_s_per_gpu": tps * (1 - frac_out),
             "output_tokens_per_s_per_gpu": tps * frac_out,
             "usd_per_gpu_hour": wall / u,
-            "usd_per_mtok_total": wall / u / (tps * 3600 / 1e6),
+            "usd_per_mtok_total": cost,
             "prefill_gpu_time_share": float(np.asarray(w["prefill_gpu_time_share"])[i]),
             "cached_input_share": float(wl.prefix_hit_rate),
             "ttft_ms": op.get("ttft_ms"),
@@ -61,8 +62,28 @@ def plan_operating_points(res: planmod.PlanResult, *, workload: str | None = Non
             "weights": wl.weights,
             "month_label": d.labels[i],
             "workload": workload,
+            "calibration": dict(h.calibration),
+            "prior": h.prior,
+            "uncertainty": _point_band(w, i, gpus, cost),
         }
     return {"workload": workload, "isl": int(wl.isl), "osl": int(wl.osl), "model": wl.model, "points": out}
+
+
+def _point_band(w: dict, i: int, gpus: int, cost: float) -> dict:
+    """p10/p90 of a plan operating point in month ``i``: the fleet re-sized at the ends of the throughput band
+    (planning.plan's ``gpus_p10`` / ``gpus_p90`` of the workload) serves the same demand, so its $/M tokens scale with
+    its GPUs; tokens/s per GPU is the band's capacity per GPU. {} without a band."""
+    if "gpus_p10" not in w:
+        return {}
+    g10, g90 = float(np.asarray(w["gpus_p10"])[i]), float(np.asarray(w["gpus_p90"])[i])
+    t10 = float(np.asarray(w["capacity_tokens_per_s_per_gpu_p10"])[i])
+    t90 = float(np.asarray(w["capacity_tokens_per_s_per_gpu_p90"])[i])
+    if not all(np.isfinite(x) for x in (g10, g90, t10, t90)):
+        return {}
+    return {
+        "usd_per_mtok_total": {"p10": cost * g10 / gpus, "p90": cost * g90 / gpus},
+        "total_tokens_per_s_per_gpu": {"p10": t10, "p90": t90},
+    }
 
 
 def price_check_at_plan(

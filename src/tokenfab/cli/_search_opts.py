@@ -114,6 +114,34 @@ def fmt(x, spec: str = ",.1f", none: str = "-") -> str:
     return none if x is None else format(x, spec)
 
 
+def band_text(band: dict | None, spec: str = ",.0f", suffix: str = "") -> str:
+    """``12–18``: the p10–p90 of a figure's band ({p10, p90}), or ``-`` without one."""
+    if not band or band.get("p10") is None or band.get("p90") is None:
+        return "-"
+    return f"{format(band['p10'], spec)}{suffix}–{format(band['p90'], spec)}{suffix}"
+
+
+def hardware_cell(hw: str, prior: bool) -> str:
+    """A hardware name, marked ``(prior)`` when its profile is a prior (its figures rest on no measurements)."""
+    return f"{hw} (prior)" if prior else hw
+
+
+def print_caveats(console, d: dict, what: str = "the cheapest option") -> None:
+    """The result's tie (``tie``, ``tie_rule``) with the first of its ``options``, and its calibration notes (one line
+    per hardware on a prior), printed literally."""
+    from tokenfab.cli.common import lit
+
+    if d.get("options"):
+        what += f" ({d['options'][0]['hardware']})"
+    if d.get("tie"):
+        console.print(
+            lit("tie:", "yellow") + " " + lit(f"{what} is a tie with {', '.join(d['tie'])} ({d.get('tie_rule', '')})"),
+            highlight=False,
+        )
+    for n in d.get("calibration_notes") or []:
+        console.print(lit("caution:", "yellow") + " " + lit(n), highlight=False)
+
+
 def mtp_text(cfg: dict) -> str:
     """``3 (3.19)``: MTP draft tokens (acceptance length), or ``-`` without MTP."""
     m = cfg.get("mtp")

@@ -43,7 +43,7 @@ SHORT = {
 # columns dropped, in this order, while a table is wider than the terminal (the JSON always has everything)
 POINT_DROP = ("out tok/s/GPU", "$/M out", "weights/KV", "k tok/s/MW", O.SHORT_HEADERS, "mode", "MTP")
 TIER_DROP = ("$/M in", "$/M out", O.SHORT_HEADERS, "mode")
-TARGET_DROP = ("$/M in", "$/M out", "k tok/s/MW", O.SHORT_HEADERS, "note")
+TARGET_DROP = ("$/M in", "$/M out", "k tok/s/MW", O.SHORT_HEADERS, "note", "$/M p10-p90")
 
 
 def _point_row(p: dict) -> list[str]:
@@ -107,7 +107,8 @@ def render(d: dict) -> None:
         console.print(
             O.fitted_table(
                 console,
-                f"{hw}: Pareto frontier ({len(pts)} points; "
+                f"{O.hardware_cell(hw, bool((d.get('calibration') or {}).get(hw, {}).get('prior')))}: Pareto frontier "
+                f"({len(pts)} points; "
                 f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
                 cols,
                 rows,
@@ -160,6 +161,7 @@ def render(d: dict) -> None:
                 r["mode"],
                 _f(r.get("total_tokens_per_s_per_gpu"), ",.0f"),
                 _f(r.get("usd_per_mtok_total"), ",.3f"),
+                O.band_text((r.get("uncertainty") or {}).get("usd_per_mtok_total"), ",.3f"),
                 _f(r.get("usd_per_mtok_input"), ",.3f"),
                 _f(r.get("usd_per_mtok_output"), ",.3f"),
                 _f(mw / 1e3 if mw else None, ",.0f"),
@@ -170,7 +172,7 @@ def render(d: dict) -> None:
         O.fitted_table(
             console,
             f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})",
-            ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M in", "$/M out", "k tok/s/MW", "note"),
+            ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M p10-p90", "$/M in", "$/M out", "k tok/s/MW", "note"),
             rows,
             left=("hardware", "mode", "note"),
             drop=TARGET_DROP,
@@ -187,10 +189,16 @@ def render(d: dict) -> None:
                 f"{layout_text(b['config'])}, {_f(b['tokens_per_s_per_user'])} tok/s/user, "
                 f"{_f(b['total_tokens_per_s_per_gpu'], ',.0f')} tok/s/GPU, "
                 f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens"
+                f" (p10-p90 {O.band_text((b.get('uncertainty') or {}).get('usd_per_mtok_total'), ',.3f')})"
             ),
             highlight=False,
         )
     O.print_footer(console, d, rate_key="configurations_per_s")
+    O.print_caveats(
+        console,
+        {**d, "tie": (b or {}).get("tie")},
+        f"the best point ({b['hardware']} {b['mode']})" if b else "the best point",
+    )
     console.print(
         f"[dim]TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
         "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $/M = $ per busy "

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from tokenfab.cli._search_opts import fmt as _f
-from tokenfab.cli._search_opts import table
+from tokenfab.cli._search_opts import hardware_cell, table
 from tokenfab.cli.common import console, err_console, esc, lit, print_json, split_csv, to_jsonable
 from tokenfab.core.errors import safe_text
 from tokenfab.planning import plan as planning
@@ -239,15 +239,16 @@ def render(res: planning.PlanResult, d: dict) -> None:
     rows = []
     for h in d["hardware"]:
         if not h["feasible"]:
-            rows.append([h["hardware"]] + ["-"] * 8)
+            rows.append([h["hardware"]] + ["-"] * 9)
             continue
         tt = h["totals"]
         rows.append(
             [
-                h["hardware"],
+                hardware_cell(h["hardware"], h.get("prior", False)),
                 _f(tt["peak_gpus"], ",.0f"),
                 _f(tt["peak_mw"], ",.2f"),
                 si(tt["cost_usd"]),
+                _si_range(tt.get("cost_usd_p10"), tt.get("cost_usd_p90")),
                 si(tt["capital_usd"]),
                 si(tt["operating_usd"]),
                 si(tt["revenue_usd"]),
@@ -263,6 +264,7 @@ def render(res: planning.PlanResult, d: dict) -> None:
                 ("peak GPUs", 0),
                 ("peak MW", 1),
                 ("total cost $", 0),
+                ("cost p10-p90", 1),
                 ("capital $", 2),
                 ("operating $", 2),
                 ("revenue $", 0),
@@ -281,13 +283,16 @@ def render(res: planning.PlanResult, d: dict) -> None:
             [
                 d["labels"][i],
                 _f(m["gpus"][i], ",.0f"),
+                _col_range(m, "gpus", i, lambda x: f"{x:,.0f}"),
                 _f(m["nodes"][i], ",.0f"),
                 _f(m["racks"][i], ",.0f"),
                 _f(m["mw"][i], ",.2f"),
                 si(m["cost_usd"][i]),
+                _col_range(m, "cost_usd", i, si),
                 si(m["capital_usd"][i]),
                 si(m["revenue_usd"][i]),
                 _f(m["gross_margin_pct"][i], ",.1f"),
+                _col_range(m, "gross_margin_pct", i, lambda x: f"{x:,.1f}"),
                 _pct(m["fleet_utilization"][i]),
                 _pct(m["fleet_utilization_peak"][i]),
             ]
@@ -299,13 +304,16 @@ def render(res: planning.PlanResult, d: dict) -> None:
                 [
                     ("month", 0),
                     ("GPUs", 0),
+                    ("GPUs p10-p90", 1),
                     ("nodes", 2),
                     ("racks", 2),
                     ("MW", 1),
                     ("cost $", 0),
+                    ("cost p10-p90", 1),
                     ("capital $", 3),
                     ("revenue $", 0),
                     ("margin %", 0),
+                    ("margin p10-p90", 1),
                     ("util avg", 1),
                     ("util peak", 1),
                 ],
@@ -350,6 +358,11 @@ def render(res: planning.PlanResult, d: dict) -> None:
     for w in d["warnings"]:
         console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(
+        "[dim]p10-p90: the fleet re-sized at the ends of the performance model's out-of-sample throughput band; "
+        "(prior): the hardware has no measurements of its own[/]",
+        highlight=False,
+    )
+    console.print(
         f"[dim]planned in {d['elapsed_s']:.2f} s; definitions: tokenfab plan --json | .definitions; docs/demand.md[/]",
         highlight=False,
     )
@@ -357,6 +370,17 @@ def render(res: planning.PlanResult, d: dict) -> None:
 
 def _pct(x) -> str:
     return "-" if x is None else f"{x:.0%}"
+
+
+def _si_range(lo, hi, fmt=si) -> str:
+    """``4.96M–5.43M``: a p10–p90 range (``-`` without one)."""
+    return "-" if lo is None or hi is None else f"{fmt(lo)}–{fmt(hi)}"
+
+
+def _col_range(m: dict, key: str, i: int, fmt) -> str:
+    """The p10–p90 of monthly column ``key`` in month ``i`` (``-`` without a band)."""
+    lo, hi = (m.get(f"{key}_{q}") for q in ("p10", "p90"))
+    return _si_range(lo[i] if lo else None, hi[i] if hi else None, fmt)
 
 
 def register(app: typer.Typer) -> None:

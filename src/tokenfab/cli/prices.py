@@ -22,9 +22,16 @@ def _pct(x) -> str:
     return "-" if x is None else f"{x:+.0f}%"
 
 
+def _pct_range(b: dict | None) -> str:
+    """``-42% to +57%``: a margin's p10-p90 (``-`` without a band)."""
+    return "-" if not b else f"{_pct(b['p10'])} to {_pct(b['p90'])}"
+
+
 def _style(verdict: str | None) -> str:
     if verdict == pricing.NOT_COMPARABLE:
         return "dim"
+    if verdict == pricing.CANT_TELL:
+        return "magenta"
     if verdict == "sustainable":
         return "green"
     if verdict == "thin":
@@ -87,21 +94,22 @@ def render_prices(r: PriceCheckResult) -> None:
     console.print(p)
 
     o = Table(title=f"tokenfab operating points of {d['modeled_model']} (frontier tiers)")
-    for col in ("hardware", "tier", "tok/s/user", "tok/s/GPU", "layout", "$/GPU-h busy", "$/M total"):
+    for col in ("hardware", "tier", "tok/s/user", "tok/s/GPU", "layout", "$/GPU-h busy", "$/M total", "$/M p10-p90"):
         o.add_column(col, justify="left" if col in ("hardware", "tier", "layout") else "right")
     for hw, tiers in r.operating_points.items():
         for t, pt in tiers.items():
             if pt is None:
-                o.add_row(hw, t, "-", "-", "not reached", "-", "-")
+                o.add_row(hw, t, "-", "-", "not reached", "-", "-", "-")
                 continue
             o.add_row(
-                hw,
+                O.hardware_cell(hw, pt.get("prior", False)),
                 t,
                 f"{pt['tokens_per_s_per_user']:.1f}",
                 f"{pt['total_tokens_per_s_per_gpu']:,.0f}",
                 f"{pt['mode']} {pt['layout']}",
                 _usd(pt["usd_per_gpu_hour"]),
                 _usd(pt["usd_per_mtok_total"]),
+                O.band_text((pt.get("uncertainty") or {}).get("usd_per_mtok_total"), ",.3f"),
             )
     console.print(o)
 
@@ -109,7 +117,18 @@ def render_prices(r: PriceCheckResult) -> None:
         title=f"Gross margin at the workload mix (ISL {d['isl']} : OSL {d['osl']}), USD per million tokens: "
         "provider revenue - tokenfab modeled cost"
     )
-    for col in ("provider", "hardware", "tier", "price (mix)", "modeled cost", "margin", "margin %", "verdict"):
+    for col in (
+        "provider",
+        "hardware",
+        "tier",
+        "price (mix)",
+        "modeled cost",
+        "cost p10-p90",
+        "margin",
+        "margin %",
+        "margin % p10-p90",
+        "verdict",
+    ):
         m.add_column(
             col, overflow="fold", justify="left" if col in ("provider", "hardware", "tier", "verdict") else "right"
         )
@@ -130,17 +149,23 @@ def render_prices(r: PriceCheckResult) -> None:
         text = v or "-"
         if v == pricing.NOT_COMPARABLE:
             text = row["verdict_note"].split(";")[0]  # "not comparable: modeled point at 3.4 tok/s/user, far below..."
+        elif v == pricing.CANT_TELL and row.get("verdict_band"):
+            ends = [str(row["verdict_band"][q]).split(" - ")[0] for q in ("p10", "p90")]
+            text += f" ({ends[0]} at the margin's p10, {ends[1]} at its p90)"
         elif row.get("verdict_note"):
             text += f" (at {row['tokens_per_s_per_user']:.0f} tok/s/user: cost understated)"
         tier = row["tier"] + (f" (for {row['instead_of']})" if row.get("instead_of") else "")
+        wu = w.get("uncertainty") or {}
         m.add_row(
             row["provider"],
-            row["hardware"],
+            O.hardware_cell(row["hardware"], row.get("prior", False)),
             tier,
             _usd(w["price_usd_per_mtok"]),
             _usd(w["cost_usd_per_mtok"]),
+            O.band_text(wu.get("cost_usd_per_mtok"), ",.3f"),
             _usd(w["margin_usd_per_mtok"]),
             _pct(w["margin_pct"]),
+            _pct_range(wu.get("margin_pct")),
             lit(text, _style(v)) if v else "-",
         )
 
@@ -167,11 +192,14 @@ def render_prices(r: PriceCheckResult) -> None:
         console.print("e.g. " + r.rows[0]["what_is_compared"], style="dim", markup=False, highlight=False)
     for w in d.get("warnings") or []:
         console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
+    for n in d.get("calibration_notes") or []:
+        console.print(f"caution: {n}", style="yellow", markup=False, highlight=False)
     for n in r.notes:
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
     console.print(
         f"- verdicts: sustainable >= {pricing.SUSTAINABLE_MARGIN_PCT:g}% margin; thin 0-"
-        f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0; not comparable: the modeled point is "
+        f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0; can't tell: the margin's p10-p90 (from the "
+        "performance model's error band) straddles one of those lines; not comparable: the modeled point is "
         f"under {pricing.COMPARABLE_FRACTION * pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} "
         "tok/s/user. Method: docs/pricing-and-sensitivity.md",
         style="dim",
@@ -267,7 +295,7 @@ def register(app: typer.Typer) -> None:
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Provider list prices beside tokenfab's modeled cost: implied gross margin per million tokens and a verdict."""
+        """Provider list prices beside tokenfab's modeled cost: implied gross margin per M tokens and a verdict."""
         if list_models:
             mp = pricing.price_mapping()
             data = {

@@ -40,6 +40,9 @@ SHORT = {
     "tok/s/user": "tok/s\n/user",
     "TPOT ms": "TPOT\nms",
     "replicas x GPUs": "repl x\nGPUs",
+    "GPUs p10-p90": "GPUs\np10-p90",
+    "$/M p10-p90": "$/M total\np10-p90",
+    "tokens/s p10-p90": "tokens/s\np10-p90",
 }
 # columns dropped, in this order, while a table is wider than the terminal (the JSON has them all)
 FLEET_DROP = (
@@ -54,8 +57,19 @@ FLEET_DROP = (
     "#",
     "mode",
     "util avg",
+    "GPUs p10-p90",
 )
-BUDGET_DROP = ("tokens/day", "racks", "replicas x GPUs", "MW", "requests/s", O.SHORT_HEADERS, "#", "mode", "$/month")
+BUDGET_DROP = (
+    "tokens/day",
+    "racks",
+    "replicas x GPUs",
+    "MW",
+    "requests/s",
+    O.SHORT_HEADERS,
+    "#",
+    "mode",
+    "$/month",
+)
 
 
 def _weights_cols(d: dict) -> tuple[tuple[str, ...], callable]:
@@ -90,11 +104,13 @@ def _render_fleet(d: dict) -> None:
         *wcols,
         "MTP",
         "GPUs",
+        "GPUs p10-p90",
         "nodes",
         "racks",
         "MW",
         "$/month",
         "$/M total",
+        "$/M p10-p90",
         "$/M in",
         "$/M out",
         "tok/s/user",
@@ -106,21 +122,24 @@ def _render_fleet(d: dict) -> None:
     rows = []
     for n, o in enumerate(d["options"], 1):
         cfg = o["config"]
+        u = o.get("uncertainty") or {}
         rows.append(
             [
                 str(n),
-                o["hardware"],
+                O.hardware_cell(o["hardware"], o.get("prior", False)),
                 o["mode"],
                 f"{o['replicas']:,} x {o['gpus_per_replica']}",
                 _replicated(o, layout_text(cfg)),
                 *wcell(cfg),
                 mtp_text(cfg),
                 f"{o['gpus']:,}",
+                O.band_text(u.get("gpus")),
                 f"{o['nodes']:,}",
                 f"{o['racks']:,}",
                 _f(o["mw"], ",.3f"),
                 _f(o["usd_per_month"], ",.0f"),
                 _f(o["usd_per_mtok_total"], ",.3f"),
+                O.band_text(u.get("usd_per_mtok_total"), ",.3f"),
                 _f(o["usd_per_mtok_input"], ",.3f"),
                 _f(o["usd_per_mtok_output"], ",.3f"),
                 _f(o["tokens_per_s_per_user"]),
@@ -142,6 +161,7 @@ def _render_fleet(d: dict) -> None:
         )
     )
     _footer(d)
+    O.print_caveats(console, d)
     h = d.get("headroom") or {}
     if h:
         bf = h.get("burst_factor_at_peak")
@@ -160,7 +180,8 @@ def _render_fleet(d: dict) -> None:
         "whatever its utilization: util = average or peak demand / fleet capacity); $/M tokens = $/month / the "
         "tokens the demand sends per month; $/M in and out split the bill by GPU time (prefill to input tokens, "
         "decode to output tokens: they add up to $/M total at the ISL:OSL mix); MW = GPUs x all-in kW per GPU; "
-        "nodes and racks = ceil(GPUs / chips per node or rack).[/]",
+        "nodes and racks = ceil(GPUs / chips per node or rack); p10-p90: the same configuration re-sized at the ends "
+        "of the performance model's throughput band (out of sample; (prior): the hardware has no measurements).[/]",
         highlight=False,
     )
 
@@ -187,6 +208,7 @@ def _render_budget(d: dict) -> None:
         "racks",
         "MW",
         "tokens/s",
+        "tokens/s p10-p90",
         "tokens/day",
         "requests/s",
         "tok/s/user",
@@ -198,7 +220,7 @@ def _render_budget(d: dict) -> None:
         rows.append(
             [
                 str(n),
-                o["hardware"],
+                O.hardware_cell(o["hardware"], o.get("prior", False)),
                 o["mode"],
                 f"{o['replicas']:,} x {o['gpus_per_replica']}",
                 _replicated(o, layout_text(o["config"])),
@@ -207,6 +229,7 @@ def _render_budget(d: dict) -> None:
                 f"{o['racks']:,}",
                 _f(o["mw"], ",.3f"),
                 _f(o["tokens_per_s"], ",.0f"),
+                O.band_text((o.get("uncertainty") or {}).get("tokens_per_s")),
                 _f(o["tokens_per_day"], ",.3g"),
                 _f(o["requests_per_s"], ",.2f"),
                 _f(o["tokens_per_s_per_user"]),
@@ -226,6 +249,7 @@ def _render_budget(d: dict) -> None:
         )
     )
     _footer(d)
+    O.print_caveats(console, d, "the option with the most tokens/s")
     console.print(
         "[dim]$/month = wall-clock $/GPU-hour x GPUs x 730.5 h; $/M total = $/month / the tokens the fleet "
         "serves per month at full load.[/]",

@@ -1,4 +1,5 @@
-"""``tokenfab report scenario.yaml -o report.html``: the plan as one self-contained HTML page (tokenfab.render.report)."""
+"""``tokenfab report scenario.yaml -o report.html``: the plan as one self-contained HTML page
+(tokenfab.render.report)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,11 @@ def register(app: typer.Typer) -> None:
         console.print(
             lit(
                 f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
-                + (f"; cheapest hardware {best.hardware}" if best else "; no hardware meets the SLA")
+                + (
+                    f"; cheapest hardware {best.hardware}" + (" (rests on a prior)" if best.prior else "")
+                    if best
+                    else "; no hardware meets the SLA"
+                )
             ),
             highlight=False,
         )

@@ -1,5 +1,6 @@
 """``tokenfab sensitivity``: tornado table of $/M tokens against +/- X % on each input, and a seeded Monte Carlo of
-cost (and margin against a price). A thin layer over tokenfab.economics.sensitivity (and tokenfab.search for --model)."""
+cost (and margin against a price), both with the performance model's own error. A thin layer over
+tokenfab.economics.sensitivity (and tokenfab.api.sensitivity for --model)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tokenfab import search
+from tokenfab.api.sensitivity import operating_point
 from tokenfab.cli.common import Table, console, emit, esc, lit
 from tokenfab.cli.tco import (
     CapexOpt,
@@ -54,7 +55,8 @@ def render(payload: dict) -> None:
     console.print(head)
     if op:
         console.print(
-            f"operating point: {op['model']} ({op.get('weights')} weights) {op['tier']} tier, ISL {op['isl']} / OSL {op['osl']}: "
+            f"operating point: {op['model']} ({op.get('weights')} weights) {op['tier']} tier, ISL {op['isl']} / "
+            f"OSL {op['osl']}: "
             f"{op['tokens_per_s_per_user']:.1f} tok/s/user, {op['mode']} {op['layout']}",
             style="dim",
             markup=False,
@@ -67,7 +69,7 @@ def render(payload: dict) -> None:
         tb.add_column(col, overflow="fold", justify="left" if col in ("input", "unit", "clipped") else "right")
     for b in t["bars"]:
         tb.add_row(
-            b["input"],
+            b["label"] if b["input"] == sens.MODEL_ERROR else b["input"],
             b["unit"],
             _v(b["base_value"]),
             _v(b["low_value"]),
@@ -78,9 +80,15 @@ def render(payload: dict) -> None:
             b["clipped"] or "",
         )
     console.print(tb)
+    if op and op.get("calibration", {}).get("note"):
+        console.print(f"caution: {op['calibration']['note']}", style="yellow", markup=False, highlight=False)
     mc = payload.get("monte_carlo")
     if mc:
-        m = Table(title=f"Monte Carlo: {mc['n']:,} draws, seed {mc['seed']} (inputs drawn independently)")
+        me = mc.get("model_error") or {}
+        m = Table(
+            title=f"Monte Carlo: {mc['n']:,} draws, seed {mc['seed']} (inputs drawn independently; performance model "
+            f"error {'included' if me.get('included') else 'left out'})"
+        )
         for col in ("quantity", "p5", "p50", "p95"):
             m.add_column(col, justify="left" if col == "quantity" else "right")
         p = mc["percentiles_usd_per_mtok"]
@@ -168,56 +176,6 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
     return p
 
 
-def operating_point(
-    model: str,
-    hardware: str,
-    *,
-    isl: int,
-    osl: int,
-    tier: str,
-    preset,
-    usd_per_gpu_hour,
-    hardware_files,
-    weights: str | None = None,
-) -> dict:
-    """The throughput of ``model`` on ``hardware`` at a frontier tier (bulk, goldilocks, premium)."""
-    tier = tier.strip().lower()
-    if tier not in ("bulk", "goldilocks", "premium"):
-        from tokenfab.core.errors import UnknownKeyError
-
-        raise UnknownKeyError("tier", tier, ("bulk", "goldilocks", "premium"), field="tier")
-    fr = search.frontier(
-        model,
-        hardware,
-        isl=isl,
-        osl=osl,
-        preset=preset,
-        usd_per_gpu_hour=usd_per_gpu_hour,
-        hardware_files=hardware_files,
-        weights=weights,
-    )
-    p = fr.tiers().get(tier)
-    if p is None:
-        raise TokenfabError(
-            f"no {tier} point for {model} on {hardware}",
-            field="tier",
-            hint=fr.tiers().get("goldilocks_note") or "try --tier bulk",
-        )
-    return {
-        "model": fr.sweep.model.key,
-        "weights": p["config"].get("weights"),
-        "isl": isl,
-        "osl": osl,
-        "tier": tier,
-        "hardware": p["hardware"],
-        "mode": p["mode"],
-        "layout": search.layout_text(p["config"]),
-        "tokens_per_s_per_user": p["tokens_per_s_per_user"],
-        "total_tokens_per_s_per_gpu": p["total_tokens_per_s_per_gpu"],
-        "usd_per_mtok_total": p["usd_per_mtok_total"],
-    }
-
-
 def register(app: typer.Typer) -> None:
     @app.command("sensitivity")
     def sensitivity_cmd(
@@ -260,6 +218,14 @@ def register(app: typer.Typer) -> None:
         swing: Annotated[float, typer.Option("--swing", help="Tornado swing, % either way.")] = sens.DEFAULT_SWING_PCT,
         monte_carlo: Annotated[int, typer.Option("--monte-carlo", help="Monte Carlo draws (0: tornado only).")] = 0,
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the Monte Carlo.")] = 0,
+        model_error: Annotated[
+            bool,
+            typer.Option(
+                "--model-error/--no-model-error",
+                help="Include the performance model's own error (its p10-p90 throughput band) as a tornado bar and "
+                "in the Monte Carlo draws.",
+            ),
+        ] = True,
         price_usd_per_mtok: Annotated[
             float | None,
             typer.Option(
@@ -306,6 +272,8 @@ def register(app: typer.Typer) -> None:
             tco_overrides=overrides,
             swing_pct=swing,
             hardware_files=hw_files,
+            throughput_band=op["throughput_band"] if op else None,
+            model_error=model_error,
         )
         mc = None
         if monte_carlo:
@@ -318,6 +286,8 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 price_usd_per_mtok=price_usd_per_mtok,
                 hardware_files=hw_files,
+                throughput_band=op["throughput_band"] if op else None,
+                model_error=model_error,
             )
         elif price_usd_per_mtok is not None:
             raise TokenfabError(

@@ -12,14 +12,25 @@ tokenfab.economics.cost, never from a formula of its own.
   draws at once through the same pure functions of tco.py that compute_tco composes (see
   :func:`usd_per_gpu_hour_vectorized`; a test checks it equals compute_tco). Percentiles p5/p50/p95 of $/M tokens; with
   a price, of the gross margin (price - cost, $ per M tokens and % of price) and the probability of a loss.
+- Performance model error: the throughput is a model's figure with an out-of-sample error band (perf/uncertainty.py:
+  the p10-p90 of ln(measured / predicted) of the nearest data bucket, widened where data are thin or the profile is a
+  prior). The tornado shows it as one bar, "performance model error (p10-p90)": the cost at the band's two ends. The
+  Monte Carlo draws the throughput multiplier from a lognormal matched to the band (median exp((ln lo + ln hi) / 2),
+  sigma ln(hi / lo) / (2 x 1.2816), so its p10 and p90 are the band's factors): one draw per sample, applied to the
+  whole sample (a cost over months would use the same draw in every month: the model's error does not change from
+  month to month), so P(loss) and the cost percentiles include the model's own uncertainty. The band is the operating
+  point's (``throughput_band``) or, without one, the hardware's with its default engine (:func:`model_error_band`);
+  ``model_error=False`` leaves it out (the throughput then stays at its modelled value unless a distribution is
+  given for it).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +42,9 @@ from tokenfab.economics import tco as tcomod
 
 THROUGHPUT = "tokens_per_s_per_gpu"
 THROUGHPUT_UNIT = "total (input + output) tokens/s per GPU, busy"
+MODEL_ERROR = "performance_model_error"
+MODEL_ERROR_LABEL = "performance model error (p10-p90)"
+MODEL_ERROR_UNIT = "x the modelled throughput"
 DEFAULT_SWING_PCT = 20.0
 DEFAULT_N = 10_000
 PERCENTILES = (5, 50, 95)
@@ -87,11 +101,80 @@ LABELS = {
     "software_usd_per_gpu_hour": "software licences",
     "price_usd_per_gpu_hour": "GPU-hour price",
     THROUGHPUT: "throughput",
+    MODEL_ERROR: MODEL_ERROR_LABEL,
 }
 
 
 def unit_of(name: str) -> str:
+    if name == MODEL_ERROR:
+        return MODEL_ERROR_UNIT
     return THROUGHPUT_UNIT if name == THROUGHPUT else tcomod.FIELD_UNITS.get(name, "")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the performance model's error band (perf/uncertainty.py)
+# ---------------------------------------------------------------------------------------------------------------
+def model_error_band(hardware, *, engine=None, model=None, hardware_files=None, calibration=None) -> dict | None:
+    """The throughput band of ``hardware`` served by ``engine`` (default: the hardware's) for ``model`` (a key or
+    None: any model class), from the calibration profile's cross-validation table: {lo, hi, bucket, rows, rule,
+    prior, note, source}; None without a table."""
+    from tokenfab.catalog.calibration import load_profile
+    from tokenfab.catalog.engines import resolve_engine
+    from tokenfab.catalog.hardware import get_hardware
+    from tokenfab.catalog.models import get_model
+    from tokenfab.perf import uncertainty as unc
+
+    hw = get_hardware(hardware, hardware_files)
+    eng = resolve_engine(engine, hw)
+    prof = load_profile(calibration)
+    st = prof.status_for(hw, eng.key).to_dict()
+    mclass = unc.model_class(get_model(model)) if model is not None else "*"
+    b = unc.band_factors(
+        prof.uncertainty or {}, "throughput", st["hardware_family"], eng.key, mclass, "*", unc.is_prior(st)
+    )
+    if b is None:
+        return None
+    unc.annotate_status(hw.key, st, prof.uncertainty or {}, mclass)
+    return {
+        "lo": b["lo"],
+        "hi": b["hi"],
+        "bucket": b["bucket"],
+        "rows": b["n"],
+        "rule": b["rule"],
+        "prior": st["prior"],
+        "note": st["note"],
+        "source": f"{hw.key} with the {eng.key} engine"
+        + (f", {model}" if model is not None else ", any model class")
+        + f" (calibration bucket {b['bucket']}, {b['n']} rows)",
+    }
+
+
+def check_band(band, field_name: str = "throughput_band") -> dict:
+    """A throughput band given as (lo, hi) or {lo, hi, ...}: finite factors with 0 < lo <= hi."""
+    if isinstance(band, Mapping):
+        lo, hi = band.get("lo"), band.get("hi")
+        extra = {k: v for k, v in band.items() if k not in ("lo", "hi")}
+    else:
+        try:
+            lo, hi = band
+        except (TypeError, ValueError):
+            raise TokenfabError(
+                "a band is (lo, hi) factors", field=field_name, expected="(lo, hi) with 0 < lo <= hi", got=band
+            ) from None
+        extra = {}
+    for name, v in (("lo", lo), ("hi", hi)):
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 < v < 1e6
+        if not ok:
+            raise TokenfabError("must be a finite factor > 0", field=f"{field_name}.{name}", got=v)
+    if lo > hi:
+        raise TokenfabError("lo must not exceed hi", field=field_name, expected="lo <= hi", got={"lo": lo, "hi": hi})
+    return {**extra, "lo": float(lo), "hi": float(hi)}
+
+
+def _band_for(hardware, throughput_band, hardware_files) -> dict | None:
+    if throughput_band is not None:
+        return {"source": "the operating point's throughput band", **check_band(throughput_band)}
+    return model_error_band(hardware, hardware_files=hardware_files)
 
 
 def clip_to_bounds(name: str, value):
@@ -207,7 +290,7 @@ class TornadoBar:
     high_value: float
     usd_per_mtok_low: float  # cost with the input at low_value
     usd_per_mtok_high: float  # cost with the input at high_value
-    clipped: Optional[str] = None  # what was clipped, and to what
+    clipped: str | None = None  # what was clipped, and to what
 
     @property
     def swing_usd_per_mtok(self) -> float:
@@ -231,7 +314,7 @@ class TornadoBar:
 @dataclass(frozen=True)
 class TornadoResult:
     hardware: str
-    preset: Optional[str]
+    preset: str | None
     method: str  # "owned" or "price"
     tokens_per_s_per_gpu: float
     base_usd_per_mtok: float
@@ -239,12 +322,14 @@ class TornadoResult:
     swing_pct: float
     bars: list[TornadoBar]
     notes: list[str] = field(default_factory=list)
+    model_error: dict | None = None  # the throughput band of the model-error bar (None: left out or no band)
 
     def to_dict(self) -> dict:
         return {
             "hardware": self.hardware,
             "preset": self.preset,
             "method": self.method,
+            "model_error": None if self.model_error is None else dict(self.model_error),
             "tokens_per_s_per_gpu": self.tokens_per_s_per_gpu,
             "base_usd_per_mtok": self.base_usd_per_mtok,
             "base_usd_per_gpu_hour": self.base_usd_per_gpu_hour,
@@ -256,7 +341,7 @@ class TornadoResult:
         }
 
 
-def _swing_value(name: str, base: float, factor: float) -> tuple[float, Optional[str]]:
+def _swing_value(name: str, base: float, factor: float) -> tuple[float, str | None]:
     v, was = clip_to_bounds(name, base * factor)
     if name == "wacc" and v >= 1.0:
         v, was = UPPER_BOUNDS["wacc"], True
@@ -271,8 +356,13 @@ def tornado(
     tco_overrides: Mapping[str, Any] | None = None,
     swing_pct: float = DEFAULT_SWING_PCT,
     hardware_files=None,
+    throughput_band=None,
+    model_error: bool = True,
 ) -> TornadoResult:
-    """$ per M tokens with each input at base x (1 -/+ swing_pct/100), one at a time; bars sorted by swing."""
+    """$ per M tokens with each input at base x (1 -/+ swing_pct/100), one at a time, and (``model_error``) the
+    performance model's error as one bar: the cost at the p10 and p90 of the throughput band (``throughput_band``:
+    (lo, hi) factors of the operating point; default :func:`model_error_band` of the hardware). Bars sorted by
+    swing."""
     check_inputs(tokens_per_s_per_gpu=tokens_per_s_per_gpu, swing_pct=swing_pct)
     tps = float(tokens_per_s_per_gpu)
     base = base_inputs(hardware, preset, tco_overrides, hardware_files)
@@ -299,6 +389,19 @@ def tornado(
         if clip:
             notes.append(f"{name}: {clip} (bounds of the input)")
         bars.append(TornadoBar(name, LABELS.get(name, name), unit_of(name), b, lo, hi, c_lo, c_hi, clip))
+    band = _band_for(hardware, throughput_band, hardware_files) if model_error else None
+    if band is not None:
+        c_lo = float(costmod.usd_per_mtok(base_tco.usd_per_gpu_hour, tps * band["lo"]))
+        c_hi = float(costmod.usd_per_mtok(base_tco.usd_per_gpu_hour, tps * band["hi"]))
+        bars.append(
+            TornadoBar(MODEL_ERROR, MODEL_ERROR_LABEL, MODEL_ERROR_UNIT, 1.0, band["lo"], band["hi"], c_lo, c_hi)
+        )
+        notes.append(
+            f"{MODEL_ERROR_LABEL}: the cost at the p10 and p90 of the throughput band, x{band['lo']:.3f} and "
+            f"x{band['hi']:.3f} the modelled throughput ({band.get('source', 'given')}; perf/uncertainty.py)"
+        )
+    elif model_error:
+        notes.append(f"{MODEL_ERROR_LABEL}: no band (the calibration profile carries no cross-validation table)")
     bars.sort(key=lambda x: -x.swing_usd_per_mtok)
     if skipped:
         notes.append("not varied (zero or not used at this base): " + ", ".join(skipped))
@@ -321,6 +424,7 @@ def tornado(
         swing_pct=float(swing_pct),
         bars=bars,
         notes=notes,
+        model_error=band,
     )
 
 
@@ -330,7 +434,7 @@ def tornado(
 DISTRIBUTION_KINDS = ("triangular", "uniform", "lognormal", "fixed")
 
 
-def _check_distribution(d: "Distribution", where: str) -> None:
+def _check_distribution(d: Distribution, where: str) -> None:
     k = d.kind
     if k not in DISTRIBUTION_KINDS:
         raise UnknownKeyError("distribution kind", str(k), DISTRIBUTION_KINDS, field=where)
@@ -360,11 +464,11 @@ class Distribution:
     uniform(low, high); lognormal(sigma, median; median defaults to 1 relative); fixed (the base, or ``mode``)."""
 
     kind: str
-    low: Optional[float] = None
-    mode: Optional[float] = None
-    high: Optional[float] = None
-    sigma: Optional[float] = None
-    median: Optional[float] = None
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    sigma: float | None = None
+    median: float | None = None
     relative: bool = True
     rationale: str = ""
 
@@ -410,7 +514,7 @@ class Distribution:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], field_name: str = "distribution") -> "Distribution":
+    def from_dict(cls, d: Mapping[str, Any], field_name: str = "distribution") -> Distribution:
         if isinstance(d, Distribution):
             return d
         if not isinstance(d, Mapping) or "kind" not in d:
@@ -436,6 +540,28 @@ class Distribution:
         vals["relative"] = bool(vals.get("relative", True))
         _check_distribution(SimpleNamespace(**{**dict.fromkeys(allowed), **vals}), field_name)
         return cls(**vals)
+
+
+MODEL_ERROR_METHOD = (
+    "the throughput multiplier is drawn from a lognormal whose p10 and p90 are the performance model's throughput "
+    "band (out-of-sample errors of the nearest calibration bucket, perf/uncertainty.py): mu = (ln lo + ln hi) / 2, "
+    "sigma = ln(hi / lo) / (2 x 1.2816); one draw per sample, the same for every month of a cost over time"
+)
+
+
+def model_error_distribution(band: dict) -> Distribution:
+    """The throughput multiplier's lognormal whose p10 / p90 are the band's factors (relative to the base)."""
+    from tokenfab.perf.uncertainty import lognormal_from_band
+
+    mu, sigma = lognormal_from_band(band["lo"], band["hi"])
+    return Distribution(
+        "lognormal",
+        sigma=sigma,
+        median=math.exp(mu),
+        rationale=f"{MODEL_ERROR_LABEL}: lognormal matched to the throughput band p10-p90 "
+        f"x{band['lo']:.3f}-x{band['hi']:.3f} of {band.get('source', 'the operating point')} (perf/uncertainty.py: "
+        "out-of-sample errors of benchmarks/calibrate.py --cv); one draw per sample",
+    )
 
 
 def _throughput_error_text() -> str:
@@ -489,13 +615,13 @@ def _resolve_distributions(inputs: tcomod.TcoInputs, distributions) -> dict[str,
 
 def _pcts(x: np.ndarray) -> dict[str, float]:
     vals = np.percentile(x, PERCENTILES)
-    return {f"p{p}": float(v) for p, v in zip(PERCENTILES, vals)}
+    return {f"p{p}": float(v) for p, v in zip(PERCENTILES, vals, strict=False)}
 
 
 @dataclass(frozen=True)
 class MonteCarloResult:
     hardware: str
-    preset: Optional[str]
+    preset: str | None
     method: str
     n: int
     seed: int
@@ -506,12 +632,13 @@ class MonteCarloResult:
     mean_usd_per_mtok: float
     distributions: dict[str, Distribution]
     clipped: dict[str, int]  # draws clipped to bounds, per input
-    price_usd_per_mtok: Optional[float] = None
-    margin_usd_per_mtok: Optional[np.ndarray] = None
-    percentiles_margin_usd_per_mtok: Optional[dict[str, float]] = None
-    percentiles_margin_pct: Optional[dict[str, float]] = None
-    probability_of_loss: Optional[float] = None
+    price_usd_per_mtok: float | None = None
+    margin_usd_per_mtok: np.ndarray | None = None
+    percentiles_margin_usd_per_mtok: dict[str, float] | None = None
+    percentiles_margin_pct: dict[str, float] | None = None
+    probability_of_loss: float | None = None
     notes: list[str] = field(default_factory=list)
+    model_error: dict | None = None  # {included, lo, hi, mu, sigma, source, method}: the throughput's model error
 
     def histogram(self, bins: int = 40) -> dict:
         counts, edges = np.histogram(self.usd_per_mtok, bins=bins)
@@ -533,6 +660,13 @@ class MonteCarloResult:
             "clipped_draws": dict(self.clipped),
             "histogram": self.histogram(),
             "price_usd_per_mtok": self.price_usd_per_mtok,
+            "model_error": None if self.model_error is None else dict(self.model_error),
+            "definitions": {
+                "model_error": MODEL_ERROR_METHOD,
+                "percentiles_usd_per_mtok": "p5 / p50 / p95 of $ per M tokens over the draws (TCO inputs and, when "
+                "included, the performance model's error)",
+                "probability_of_loss": "share of draws whose cost exceeds the price",
+            },
             "notes": list(self.notes),
         }
         if self.price_usd_per_mtok is not None:
@@ -558,10 +692,15 @@ def monte_carlo(
     seed: int = 0,
     price_usd_per_mtok: float | None = None,
     hardware_files=None,
+    throughput_band=None,
+    model_error: bool = True,
 ) -> MonteCarloResult:
     """Percentiles of $ per M tokens (and of the margin against ``price_usd_per_mtok``) with every input drawn from its
     distribution. ``distributions`` overrides :data:`DEFAULT_DISTRIBUTIONS` per input (a Distribution, a mapping, or
-    None to hold the input at its base). Seeded: the same seed gives the same draws."""
+    None to hold the input at its base). ``model_error`` (default): the throughput multiplier is drawn from the
+    lognormal matched to the performance model's band (``throughput_band``: (lo, hi) of the operating point; default
+    :func:`model_error_band` of the hardware), once per sample; a distribution given for the throughput replaces it;
+    False holds the throughput at its modelled value. Seeded: the same seed gives the same draws."""
     v = check_inputs(tokens_per_s_per_gpu=tokens_per_s_per_gpu, n=n, seed=seed, price_usd_per_mtok=price_usd_per_mtok)
     n, seed = v["n"], v["seed"]
     tps = float(tokens_per_s_per_gpu)
@@ -569,6 +708,32 @@ def monte_carlo(
     base_tco = tcomod.compute_tco(base)
     base_cost = float(costmod.usd_per_mtok(base_tco.usd_per_gpu_hour, tps))
     dists = _resolve_distributions(base, distributions)
+    given = THROUGHPUT in dict(distributions or {})
+    me = None
+    if model_error and not given:
+        band = _band_for(hardware, throughput_band, hardware_files)
+        if band is not None:
+            d_me = model_error_distribution(band)
+            dists[THROUGHPUT] = d_me
+            me = {
+                "included": True,
+                "lo": band["lo"],
+                "hi": band["hi"],
+                "mu": math.log(d_me.median),
+                "sigma": d_me.sigma,
+                "source": band.get("source"),
+                "method": MODEL_ERROR_METHOD,
+            }
+        elif THROUGHPUT in dists:
+            me = {
+                "included": True,
+                "source": "no error band (the calibration profile carries no cross-validation table): the fallback "
+                "throughput distribution of data/sensitivity_distributions.yaml",
+                "method": dists[THROUGHPUT].describe(),
+            }
+    elif not model_error and not given:
+        dists.pop(THROUGHPUT, None)
+        me = {"included": False, "method": "performance model error left out: the throughput at its modelled value"}
     rng = np.random.default_rng(seed)
     draws: dict[str, np.ndarray] = {}
     clipped: dict[str, int] = {}
@@ -600,6 +765,15 @@ def monte_carlo(
     if fixed:
         notes.append("held at base (no distribution): " + ", ".join(fixed))
     notes.append("inputs drawn independently (no correlation between them)")
+    if me and me["included"] and "mu" in me:
+        notes.append(
+            f"{MODEL_ERROR_LABEL} included: throughput x lognormal(median {math.exp(me['mu']):.3f}, sigma "
+            f"{me['sigma']:.3f}), p10-p90 x{me['lo']:.3f}-x{me['hi']:.3f} ({me['source']}); one draw per sample"
+        )
+    elif me and me["included"]:
+        notes.append(f"{MODEL_ERROR_LABEL}: {me['source']}")
+    elif me:
+        notes.append(f"{MODEL_ERROR_LABEL} left out: the throughput at its modelled value")
     margin = pcts_m = pcts_pct = p_loss = None
     if price_usd_per_mtok is not None:
         price = float(price_usd_per_mtok)
@@ -626,6 +800,7 @@ def monte_carlo(
         percentiles_margin_pct=pcts_pct,
         probability_of_loss=p_loss,
         notes=notes,
+        model_error=me,
     )
 
 
@@ -645,7 +820,12 @@ def tornado_figure(result) -> dict:
     d = _as_dict(result)
     bars = list(reversed(d["bars"]))  # plotly draws the first category at the bottom
     base = d["base_usd_per_mtok"]
-    names = [f"{b['input']} ({b['low_value']:.4g} / {b['high_value']:.4g})" for b in bars]
+    names = [
+        f"{b['label']} (x{b['low_value']:.2f} / x{b['high_value']:.2f})"
+        if b["input"] == MODEL_ERROR
+        else f"{b['input']} ({b['low_value']:.4g} / {b['high_value']:.4g})"
+        for b in bars
+    ]
 
     def trace(key, name, color):
         vals = [b[key] for b in bars]
@@ -698,8 +878,8 @@ def monte_carlo_figure(result) -> dict:
     d = _as_dict(result)
     h = d["histogram"]
     edges = h["edges_usd_per_mtok"]
-    mids = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
-    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+    mids = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=False)]
+    widths = [b - a for a, b in zip(edges[:-1], edges[1:], strict=False)]
     p = d["percentiles_usd_per_mtok"]
     shapes, ann = [], []
     marks = [(k, v, "grey") for k, v in p.items()]
@@ -758,6 +938,11 @@ def monte_carlo_figure(result) -> dict:
 
 __all__ = [
     "THROUGHPUT",
+    "MODEL_ERROR",
+    "MODEL_ERROR_LABEL",
+    "model_error_band",
+    "model_error_distribution",
+    "check_band",
     "DEFAULT_SWING_PCT",
     "DEFAULT_DISTRIBUTIONS",
     "Distribution",

@@ -20,7 +20,11 @@ Margins (USD per million tokens; margin % = margin / price):
   GPU-hour-per-kind costs instead (labelled; they do not add up).
 
 Verdict on the workload margin %: >= SUSTAINABLE_MARGIN_PCT "sustainable"; >= 0 "thin"; < 0 "below modeled cost -
-subsidy or better efficiency than modeled".
+subsidy or better efficiency than modeled". The modeled cost carries the performance model's error band (the point's
+``uncertainty``: p10/p90 of $/M tokens from its throughput band, perf/uncertainty.py), so every margin carries its
+p10/p90 (the margin's p10 is the price minus the cost's p90); where the verdict at the margin's p10 differs from the
+verdict at its p90 (the band straddles 0% or SUSTAINABLE_MARGIN_PCT) the verdict is "can't tell", and
+``verdict_band`` gives both ends.
 
 Comparability: a list price buys an interactive API (tens of tokens/s per user or more); a modeled point far slower
 than that (the bulk tier of a large model can be a few tokens/s per user) costs far less per token than serving the
@@ -36,11 +40,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from collections.abc import Sequence
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from yaml import YAMLError
@@ -67,6 +71,7 @@ API_INTERACTIVITY_TOKENS_PER_S_PER_USER = float(search.GOLDILOCKS_INTERACTIVITY)
 # [assumption] below half of it a modeled point is "far below" API interactivity: not comparable with a list price.
 COMPARABLE_FRACTION = 0.5
 NOT_COMPARABLE = "not comparable"
+CANT_TELL = "can't tell"
 DEFAULT_HARDWARE = ("h100-sxm",)
 DEFAULT_TIERS = ("goldilocks", "bulk")
 TIERS = ("bulk", "goldilocks", "premium")
@@ -74,11 +79,15 @@ MATCH_KINDS = ("same-weights", "same-architecture", "comparable", "user-given")
 VERDICTS = {
     "sustainable": f"price covers modeled cost with a gross margin of at least {SUSTAINABLE_MARGIN_PCT:g}%",
     "thin": f"price covers modeled cost, gross margin under {SUSTAINABLE_MARGIN_PCT:g}%",
-    "below modeled cost - subsidy or better efficiency than modeled": "price is below tokenfab's modeled cost: the provider subsidises it, or serves more efficiently than modeled "
-    "(other hardware, speculative decoding, better batching, cheaper capital or power)",
+    "below modeled cost - subsidy or better efficiency than modeled": "price is below tokenfab's modeled cost: the "
+    "provider subsidises it, or serves more efficiently than modeled (other hardware, speculative decoding, better "
+    "batching, cheaper capital or power)",
     NOT_COMPARABLE: "the modeled point is far slower per user than an API serves (below "
     f"{COMPARABLE_FRACTION:g} x {API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} tok/s/user): its cost is "
     "not the cost of what the price buys (margin shown, no verdict)",
+    CANT_TELL: "the margin's p10-p90 band (from the modeled cost's error band) straddles a verdict line (0% or "
+    f"{SUSTAINABLE_MARGIN_PCT:g}%): at the model's out-of-sample accuracy the price may be on either side "
+    "(verdict_band gives the verdict at each end)",
 }
 DEFINITIONS = {
     "workload_price_usd_per_mtok": "(ISL x input price + OSL x output price) / (ISL + OSL): provider revenue per "
@@ -89,6 +98,9 @@ DEFINITIONS = {
     "input, decode to output; the kinds add up) or inferencex (whole GPU-hour per kind; they do not add up)",
     "price_data": "when the list prices are from: the genai-prices snapshot date (or a user price file's as_of) and "
     "whether it is stale",
+    "uncertainty": "p10/p90 of a modeled cost and of its margin: the cost's band is the operating point's (its "
+    "throughput band, perf/uncertainty.py); the margin's p10 = price - cost p90, its p90 = price - cost p10",
+    "verdict_band": "the verdict at the margin's p10 and at its p90; they differ where the verdict is \"can't tell\"",
 }
 
 
@@ -195,7 +207,7 @@ def price_age_days(as_of: str | None, today: _dt.date | None = None) -> int | No
     return ((today or _dt.date.today()) - d[0]).days
 
 
-def _num(x) -> tuple[Optional[float], bool]:
+def _num(x) -> tuple[float | None, bool]:
     """A genai-prices price (Decimal, TieredPrices or None) -> (USD per M tokens, tiered?)."""
     if x is None:
         return None, False
@@ -257,10 +269,10 @@ class ProviderPrice:
     provider: str
     provider_name: str
     model_id: str
-    model_name: Optional[str]
-    input_usd_per_mtok: Optional[float]
-    cached_input_usd_per_mtok: Optional[float]
-    output_usd_per_mtok: Optional[float]
+    model_name: str | None
+    input_usd_per_mtok: float | None
+    cached_input_usd_per_mtok: float | None
+    output_usd_per_mtok: float | None
     match: str  # same-weights | same-architecture | comparable | user-given
     note: str = ""
     tiered: bool = False  # prices depend on prompt length: the base tier is shown
@@ -284,7 +296,7 @@ def list_price(
     half hour of that day (UTC), so the answer does not depend on the hour tokenfab runs; a time-of-day tariff shows
     its peak (standard) price and the off-peak one."""
     p, m = find_price_model(provider, model_id)
-    when = when or _dt.datetime.now(tz=_dt.timezone.utc)
+    when = when or _dt.datetime.now(tz=_dt.UTC)
     day = when.date()
     pr = _prices_on(m, day)
     (pin, pin_lo), (pcache, pcache_lo), (pout, pout_lo) = pr["input_mtok"], pr["cache_read_mtok"], pr["output_mtok"]
@@ -588,7 +600,7 @@ def workload_price_usd_per_mtok(input_usd_per_mtok: float, output_usd_per_mtok: 
     return (isl * input_usd_per_mtok + osl * output_usd_per_mtok) / (isl + osl)
 
 
-def margin(price_usd_per_mtok: Optional[float], cost_usd_per_mtok: Optional[float]) -> dict:
+def margin(price_usd_per_mtok: float | None, cost_usd_per_mtok: float | None) -> dict:
     """Gross margin of a price over a cost: USD per M tokens and % of price (None where either is missing)."""
     if price_usd_per_mtok is None or cost_usd_per_mtok is None:
         return {
@@ -607,7 +619,47 @@ def margin(price_usd_per_mtok: Optional[float], cost_usd_per_mtok: Optional[floa
     }
 
 
-def verdict(margin_pct: Optional[float], margin_usd_per_mtok: Optional[float] = None) -> Optional[str]:
+def cost_band_factors(point: dict) -> tuple[float, float] | None:
+    """(p10, p90) of a point's $/M total tokens over its value (the operating point's ``uncertainty``), or None."""
+    b = (point.get("uncertainty") or {}).get("usd_per_mtok_total") or {}
+    v = point.get("usd_per_mtok_total")
+    if not v or b.get("p10") is None or b.get("p90") is None:
+        return None
+    return float(b["p10"]) / float(v), float(b["p90"]) / float(v)
+
+
+def margin_band(m: dict, factors: tuple[float, float] | None) -> dict:
+    """``m`` (a :func:`margin` dict) with ``uncertainty``: p10/p90 of its cost (the cost x the band's factors) and of
+    its margin (price - cost p90 .. price - cost p10, USD per M and % of price). No band: {}."""
+    m = dict(m)
+    price, cost = m["price_usd_per_mtok"], m["cost_usd_per_mtok"]
+    if factors is None or cost is None:
+        m["uncertainty"] = {}
+        return m
+    c10, c90 = cost * factors[0], cost * factors[1]
+    band = {"cost_usd_per_mtok": {"p10": c10, "p90": c90}}
+    if price is not None:
+        hi_cost, lo_cost = margin(price, c90), margin(price, c10)
+        band["margin_usd_per_mtok"] = {"p10": hi_cost["margin_usd_per_mtok"], "p90": lo_cost["margin_usd_per_mtok"]}
+        if hi_cost["margin_pct"] is not None:
+            band["margin_pct"] = {"p10": hi_cost["margin_pct"], "p90": lo_cost["margin_pct"]}
+    m["uncertainty"] = band
+    return m
+
+
+def band_verdict(m: dict) -> tuple[str | None, dict | None]:
+    """(verdict, verdict_band) of a margin with its band (:func:`margin_band`): the verdict at the margin's p10 and
+    at its p90, and "can't tell" where they differ; without a band the point's verdict and None."""
+    point = verdict(m["margin_pct"], m["margin_usd_per_mtok"])
+    b = (m.get("uncertainty") or {}).get("margin_usd_per_mtok")
+    if not b:
+        return point, None
+    pct = (m.get("uncertainty") or {}).get("margin_pct") or {}
+    ends = {q: verdict(pct.get(q), b[q]) for q in ("p10", "p90")}
+    return (ends["p10"] if ends["p10"] == ends["p90"] else CANT_TELL), ends
+
+
+def verdict(margin_pct: float | None, margin_usd_per_mtok: float | None = None) -> str | None:
     """sustainable (>= SUSTAINABLE_MARGIN_PCT), thin (>= 0), or below modeled cost."""
     if margin_pct is None:
         if margin_usd_per_mtok is None:
@@ -683,8 +735,18 @@ def compare(
     else:
         out["blended_3to1"] = margin(None, c.usd_per_mtok_blended)
         out["workload"] = margin(None, c.usd_per_mtok_total)
+    factors = cost_band_factors(point)
+    for kind in ("input", "output", "cached_input", "blended_3to1", "workload"):
+        out[kind] = margin_band(out[kind], factors)
+    out["modeled_usd_per_mtok_band"] = {
+        k: ({"p10": v * factors[0], "p90": v * factors[1]} if (factors and v is not None) else None)
+        for k, v in out["modeled_usd_per_mtok"].items()
+    }
     w = out["workload"]
-    out["margin_verdict"] = verdict(w["margin_pct"], w["margin_usd_per_mtok"])
+    out["point_verdict"] = verdict(w["margin_pct"], w["margin_usd_per_mtok"])
+    out["margin_verdict"], out["verdict_band"] = band_verdict(w)
+    out["calibration"] = dict(point.get("calibration") or {})
+    out["prior"] = bool(point.get("prior", out["calibration"].get("prior", False)))
     tps = point.get("tokens_per_s_per_user")  # None: speed unknown, judged on the margin alone
     out["comparability"] = comparability(tps) if tps is not None else None
     ok = out["comparability"] is None or out["comparability"]["comparable"]
@@ -714,6 +776,20 @@ class PriceCheckResult:
     per_kind: str = costmod.DEFAULT_PER_KIND_CONVENTION
     utilization: float | None = None  # the utilization the modeled cost was priced at (None: the default)
 
+    @property
+    def prior_hardware(self) -> list[str]:
+        """The hardware whose modeled cost rests on a prior profile (perf/uncertainty.py)."""
+        return list(dict.fromkeys(r["hardware"] for r in self.rows if r.get("prior")))
+
+    @property
+    def calibration_notes(self) -> list[str]:
+        """One plain-language line per hardware on a prior (its calibration ``note``)."""
+        return list(
+            dict.fromkeys(
+                r["calibration"]["note"] for r in self.rows if r.get("prior") and r["calibration"].get("note")
+            )
+        )
+
     def to_dict(self) -> dict:
         r = self.resolution
         return {
@@ -741,6 +817,8 @@ class PriceCheckResult:
             "per_kind_convention": self.per_kind,
             "per_kind_convention_text": costmod.PER_KIND_LABELS[self.per_kind],
             "utilization": self.utilization,
+            "prior_hardware": self.prior_hardware,
+            "calibration_notes": self.calibration_notes,
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
@@ -766,6 +844,9 @@ def _point_summary(p: dict) -> dict:
     )
     out = {k: p.get(k) for k in keys}
     out["layout"] = search.layout_text(p["config"]) if p.get("config") else p.get("layout", "")
+    out["uncertainty"] = {k: v for k, v in (p.get("uncertainty") or {}).items() if k in keys}
+    out["calibration"] = dict(p.get("calibration") or {})
+    out["prior"] = bool(p.get("prior", out["calibration"].get("prior", False)))
     return out
 
 
@@ -921,6 +1002,11 @@ def price_check(
             f"'{NOT_COMPARABLE}': an API user gets ~{API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g}+ tok/s; "
             "their margin compares the price with a batch-speed cost"
         )
+    if any(r["verdict"] == CANT_TELL for r in rows):
+        notes.append(
+            f"'{CANT_TELL}': the margin's p10-p90 band (the modeled cost's error band, perf/uncertainty.py) straddles "
+            f"0% or {SUSTAINABLE_MARGIN_PCT:g}%; verdict_band gives the verdict at each end"
+        )
     if res.kind == "closed":
         notes.append(
             f"{res.priced_model} is closed: its size and serving stack are not public; the modeled cost is "
@@ -991,7 +1077,8 @@ def _tier_points(fr, tiers: list[str], notes: list[str]) -> dict:
                 todo.append((name, "goldilocks", alt))
                 notes.append(
                     f"{hw}: no point reaches the goldilocks {search.GOLDILOCKS_INTERACTIVITY:g} tok/s/user; "
-                    f"compared instead at the {'fastest point reached' if name == 'fastest' else 'cheapest point at ' + name} "
+                    "compared instead at the "
+                    f"{'fastest point reached' if name == 'fastest' else 'cheapest point at ' + name} "
                     f"({alt['tokens_per_s_per_user']:.1f} tok/s/user)"
                 )
         substituted = any(x[1] == "goldilocks" and x[0] != "goldilocks" for x in todo)
@@ -1024,6 +1111,10 @@ __all__ = [
     "API_INTERACTIVITY_TOKENS_PER_S_PER_USER",
     "COMPARABLE_FRACTION",
     "NOT_COMPARABLE",
+    "CANT_TELL",
+    "margin_band",
+    "band_verdict",
+    "cost_band_factors",
     "price_check",
     "provider_ids",
     "genai_prices_version",

@@ -16,6 +16,11 @@ of r in the nearest bucket with enough rows:
 
 The band is multiplicative on the point figure: [x exp(q10), x exp(q90)] (a latency's band is its own; tokens/s per
 user takes the inverse of TPOT's). Every rule above is stated in the JSON next to the band (``rule``).
+
+Derived figures follow the throughput band (:func:`scaled_band`): a cost per token, GPUs or MW needed scale inversely
+with it (the p10 of the cost is the figure at the p90 throughput), tokens/s per MW with it. A hardware whose profile
+is a prior is named as such wherever it is shown (:func:`calibration_note`), and a Monte Carlo draws the model's error
+as a lognormal matched to the band (:func:`lognormal_from_band`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import math
 import numpy as np
 
 MIN_ROWS = 20
+# the standard normal's 90th percentile: a lognormal whose p10 / p90 are the band's factors has sigma =
+# ln(hi / lo) / (2 Z90)
+Z90 = 1.2815515655446004
 LOW_BATCH = 16
 PRIOR_WIDEN = 1.25
 METRIC_CLASSES = ("throughput", "ttft", "tpot")
@@ -159,11 +167,106 @@ def figure_band(table: dict, figure: str, value: float, *, family, engine, mclas
     return {"p10": value * lo, "p90": value * hi, "bucket": b["bucket"], "rows": b["n"], "rule": b["rule"]}
 
 
+def is_prior(status: dict | None) -> bool:
+    """Whether a ProfileStatus dict rests on a prior (its hardware family or its engine has no measurements)."""
+    s = status or {}
+    return "prior" in (s.get("hardware_profile"), s.get("engine_profile"))
+
+
+def throughput_band(table: dict, status: dict | None, mclass: str = "*", batch_per_rank=None) -> tuple | None:
+    """(lo, hi) factors of the throughput band of a (hardware, engine) ProfileStatus dict, for a model class
+    (``"*"``: any) and a batch per scheduler (None: any regime); None without a band."""
+    s = status or {}
+    reg = "*" if batch_per_rank is None else regime(batch_per_rank)
+    b = band_factors(table, "throughput", s.get("hardware_family", ""), s.get("engine", ""), mclass, reg, is_prior(s))
+    return None if b is None else (b["lo"], b["hi"])
+
+
+def scaled_band(value, lo, hi, sign: int = 1):
+    """{p10, p90} of a figure that scales with the throughput band (``sign`` +1) or inversely (-1): a cost per token,
+    GPUs or MW needed are the figure at the opposite end of the band. Vectorized; None for a scalar without a value
+    or band."""
+    v = np.asarray(value, dtype=float)
+    lo_, hi_ = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a, b = (lo_, hi_) if sign > 0 else (1.0 / hi_, 1.0 / lo_)
+        p10, p90 = v * a, v * b
+    if p10.ndim == 0:
+        if not (np.isfinite(p10) and np.isfinite(p90)):
+            return None
+        return {"p10": float(p10), "p90": float(p90)}
+    return {"p10": p10, "p90": p90}
+
+
+def ordered(a, b):
+    """(p10, p90) of two values of a figure computed at the two ends of a band, whichever is lower first
+    (element-wise; NaN where either is missing)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    bad = ~(np.isfinite(a) & np.isfinite(b))
+    lo, hi = np.where(bad, np.nan, np.minimum(a, b)), np.where(bad, np.nan, np.maximum(a, b))
+    return (float(lo), float(hi)) if lo.ndim == 0 else (lo, hi)
+
+
+def lognormal_from_band(lo: float, hi: float) -> tuple[float, float]:
+    """(mu, sigma) of the lognormal multiplier whose 10th and 90th percentiles are the band's factors ``lo`` and
+    ``hi``: mu = (ln lo + ln hi) / 2, sigma = (ln hi - ln lo) / (2 Z90)."""
+    a, b = math.log(float(lo)), math.log(float(hi))
+    return 0.5 * (a + b), max(b - a, 0.0) / (2.0 * Z90)
+
+
+def prior_reason(status: dict | None) -> str:
+    """Why a ProfileStatus dict is a prior, in words ('' when it is fitted)."""
+    s = status or {}
+    parts = []
+    if s.get("hardware_profile") == "prior":
+        parts.append(
+            f"no measurements for the {s.get('hardware_family') or 'unknown'} family, so it uses "
+            f"{s.get('hardware_rule') or 'the physical prior'}"
+        )
+    if s.get("engine_profile") == "prior":
+        parts.append(
+            f"no measurements of the {s.get('engine') or 'unknown'} engine, so it uses "
+            f"{s.get('engine_rule') or 'the physical prior'}"
+        )
+    return "; ".join(parts)
+
+
+def calibration_note(hardware: str, status: dict | None, band: tuple | None) -> str | None:
+    """The plain-language line shown wherever a hardware whose profile is a prior is recommended (None when it is
+    fitted): ``mi300x rests on a prior (no measurements for the cdna3 family, so it uses the fitted cdna4 family's
+    parameters): its throughput band is p10-p90 x0.73-x2.40``."""
+    if not is_prior(status):
+        return None
+    txt = f"{hardware} rests on a prior ({prior_reason(status)})"
+    if band is None:
+        return txt + ": no error band (the calibration profile carries no cross-validation table)"
+    return txt + f": its throughput band is p10-p90 x{band[0]:.2f}-x{band[1]:.2f}"
+
+
+def calibration_notes(statuses: dict, table: dict, mclass: str = "*") -> list[str]:
+    """:func:`calibration_note` of every hardware of ``statuses`` ({hardware: ProfileStatus dict}) on a prior."""
+    out = []
+    for hw, st in statuses.items():
+        n = calibration_note(hw, st, throughput_band(table, st, mclass))
+        if n:
+            out.append(n)
+    return out
+
+
+def annotate_status(hardware: str, status: dict, table: dict, mclass: str = "*", batch_per_rank=None) -> dict:
+    """A ProfileStatus dict with ``prior`` (bool) and ``note`` (:func:`calibration_note`, None when fitted) added,
+    in place; returned for chaining."""
+    status["prior"] = is_prior(status)
+    status["note"] = calibration_note(hardware, status, throughput_band(table, status, mclass, batch_per_rank))
+    return status
+
+
 def attach_estimate_band(est, model, profile) -> None:
-    """Fill ``est.uncertainty`` (an Estimate) from the profile's CV table; a missing table leaves a note."""
+    """Fill ``est.uncertainty`` (an Estimate) from the profile's CV table, and ``est.calibration``'s ``prior`` flag
+    and ``note`` (:func:`calibration_note`); a missing table leaves a warning."""
     table = profile.uncertainty or {}
     cal = est.calibration
-    prior = "prior" in (cal.get("hardware_profile"), cal.get("engine_profile"))
+    prior = is_prior(cal)
     reg = regime(est.concurrency / max(est.dp, 1))
     out = {}
     for fig in FIGURES:
@@ -182,6 +285,7 @@ def attach_estimate_band(est, model, profile) -> None:
     if not out:
         est.warnings.append("no error band: the calibration profile carries no cross-validation table")
     est.uncertainty = out
+    annotate_status(est.hardware, cal, table, model_class(model), est.concurrency / max(est.dp, 1))
 
 
 def band_arrays(table: dict, metric: str, family, engine, mclass: str, batch_per_rank, prior) -> tuple:
@@ -216,11 +320,14 @@ def band_arrays(table: dict, metric: str, family, engine, mclass: str, batch_per
 SWEEP_FIGURES = {
     "total_tokens_per_s_per_gpu": ("throughput", 1),
     "output_tokens_per_s_per_gpu": ("throughput", 1),
+    "input_tokens_per_s_per_gpu": ("throughput", 1),
     "tokens_per_s_per_mw": ("throughput", 1),
     "usd_per_mtok_total": ("throughput", -1),
     "usd_per_mtok_input": ("throughput", -1),
     "usd_per_mtok_cached_input": ("throughput", -1),
     "usd_per_mtok_output": ("throughput", -1),
+    "usd_per_mtok_input_inferencex": ("throughput", -1),
+    "usd_per_mtok_output_inferencex": ("throughput", -1),
     "tokens_per_s_per_user": ("tpot", -1),
     "ttft_ms": ("ttft", 1),
     "tpot_ms": ("tpot", 1),
@@ -253,9 +360,5 @@ def attach_sweep_bands(cols: dict, table: dict, families, engines, mclass: str, 
     for fig, (metric, sign) in SWEEP_FIGURES.items():
         if fig not in cols:
             continue
-        v = np.asarray(cols[fig], dtype=float)
-        lo, hi = factors[metric]
-        a, b = (lo, hi) if sign > 0 else (1.0 / hi, 1.0 / lo)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cols[f"{fig}_p10"] = v * a
-            cols[f"{fig}_p90"] = v * b
+        b = scaled_band(cols[fig], *factors[metric], sign)
+        cols[f"{fig}_p10"], cols[f"{fig}_p90"] = b["p10"], b["p90"]

@@ -9,9 +9,9 @@ Both run the design-space sweep (search.sweep) and keep the configurations that 
   peak-hour requests/s x burst factor / target peak utilization, burst factor = 1 + z_q x CV / sqrt(rate x window)
   (the q-quantile of the arrivals in a window of a renewal process, normal approximation; Poisson: CV = 1), then one
   spare replica per replica group (N+1: aggregated replicas; prefill and decode pools of a composed fleet);
-- replicas = ceil(sizing rate / requests/s of one replica) + spares; a replica is one aggregated deployment, or one rate-matched
-  x prefill : y decode unit when disaggregated. Running each replica at or below the load the SLA was checked at
-  keeps the SLA (waits only shrink at lower load);
+- replicas = ceil(sizing rate / requests/s of one replica) + spares; a replica is one aggregated deployment, or one
+  rate-matched x prefill : y decode unit when disaggregated. Running each replica at or below the load the SLA was
+  checked at keeps the SLA (waits only shrink at lower load);
 - disaggregated fleets may instead be composed for the demand (:func:`compose_disagg_fleet`): y = ceil(rate /
   decode replica requests/s) decode replicas and the fewest prefill replicas whose TTFT (M/D/c prefill queue at the
   demand) still meets the SLA; used when it needs fewer GPUs than whole units (small demands). The inverse likewise
@@ -29,6 +29,14 @@ Both run the design-space sweep (search.sweep) and keep the configurations that 
   budget inverse does the same with the tokens/s its fleet serves at full load.
 
 Options are ranked cheapest first ($/month); hardware whose cost is unknown comes last.
+
+Error bands (perf/uncertainty.py): each option carries its calibration status (``calibration``, ``prior``) and the
+p10/p90 of the figures that rest on the modelled throughput (``uncertainty``): the same configuration's fleet is
+re-sized with its requests/s per replica at the throughput band's ends (:func:`fleet_band`): at the p10 throughput
+it needs more replicas, GPUs, MW and dollars, so those figures' p90 come from the band's low end and their p10 from
+its high end. The cheapest option is a ``tie`` with every option whose $/M-token band overlaps its own by more than
+search.TIE_OVERLAP (search.TIE_RULE), and every option on a prior is named (``prior_hardware``,
+``calibration_notes``).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from tokenfab.core.inputs import check_input, check_inputs, check_rate_rps
 from tokenfab.economics import assumptions as econ
 from tokenfab.economics import cost as costmod
 from tokenfab.perf import queueing as Q
+from tokenfab.perf import uncertainty as unc
 
 DEFINITIONS = {
     "replicas": "copies of the deployment (an x:y prefill:decode unit when disaggregated) = ceil(demand / capacity "
@@ -71,7 +80,17 @@ DEFINITIONS = {
     "utilization_peak": "peak-hour demand / capacity of the fleet (requests/s)",
     "sizing_requests_per_s": "peak-hour requests/s x burst factor / target peak utilization: what the fleet is sized "
     "for before the spare replicas",
+    "tokens_per_s_per_mw": "the fleet's capacity (input + output) tokens/s / its all-in MW",
+    "calibration": "which fitted parameters the option's throughput rests on (hardware family and engine: fitted or "
+    "prior); prior: true when either is a prior",
+    "uncertainty": "p10/p90 of the figures resting on the modelled throughput: the same configuration re-sized at "
+    "the throughput band's ends (perf/uncertainty.py; planning.fleet.fleet_band)",
 }
+BAND_RULE = (
+    "p10/p90: the option's configuration re-sized with its requests/s per replica at the p10 and p90 of its "
+    "throughput band (out-of-sample errors of the nearest data bucket, perf/uncertainty.py); GPUs, MW and dollars "
+    "needed rise as the throughput falls"
+)
 
 COST_BASIS = (
     "$/month = wall-clock $/GPU-hour x GPUs x 730.5 h (the fleet is paid for around the clock, idle or "
@@ -170,7 +189,8 @@ class Headroom:
             "burst_factor_rule": (
                 "given"
                 if self.burst_factor is not None
-                else f"1 + z({self.burst_percentile:g}) x CV {self.arrival_cv:g} / sqrt(rate x {self.burst_window_s:g} s)"
+                else f"1 + z({self.burst_percentile:g}) x CV {self.arrival_cv:g} / "
+                f"sqrt(rate x {self.burst_window_s:g} s)"
             ),
             "burst_window_s": self.burst_window_s,
             "burst_percentile": self.burst_percentile,
@@ -299,6 +319,10 @@ class FleetOption(_WithDefinitions):
     kw_per_gpu_all_in: float | None = None
     chips_per_node: int = 0
     chips_per_rack: int = 0
+    tokens_per_s_per_mw: float | None = None
+    calibration: dict = field(default_factory=dict)
+    prior: bool = False
+    uncertainty: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -332,6 +356,9 @@ class BudgetOption(_WithDefinitions):
     usd_per_gpu_hour_busy: float | None = None
     usd_per_mtok_cached_input: float | None = None
     prefill_gpu_time_share: float | None = None
+    calibration: dict = field(default_factory=dict)
+    prior: bool = False
+    uncertainty: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -347,11 +374,20 @@ class FleetReport:
     kv: list = field(default_factory=list)  # their KV precisions (precision.default_kv_precision)
     headroom: dict = field(default_factory=dict)
     peak_to_average: float = 1.0
+    tie: list = field(default_factory=list)  # hardware tied with the first option (search.TIE_RULE)
+    tie_rule: str = ""
+    prior_hardware: list = field(default_factory=list)  # options whose profile is a prior
+    calibration_notes: list = field(default_factory=list)  # one plain-language line per option on a prior
 
     def to_dict(self) -> dict:
         return {
             "headroom": dict(self.headroom),
             "peak_to_average": self.peak_to_average,
+            "tie": list(self.tie),
+            "tie_rule": self.tie_rule,
+            "prior_hardware": list(self.prior_hardware),
+            "calibration_notes": list(self.calibration_notes),
+            "band_rule": BAND_RULE,
             "options": [o.to_dict() for o in self.options],
             "skipped": dict(self.skipped),
             "evaluated": self.evaluated,
@@ -367,7 +403,7 @@ class FleetReport:
 
 # ----------------------------------------------------------------------------------------------- disaggregated fleets
 def disagg_ttft_ms(
-    rate_rps, prefill_replicas, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms, *, osl: int, sla: "S.SLA"
+    rate_rps, prefill_replicas, prefill_service_s, prefill_ranks, ttft_fixed_ms, tpot_ms, *, osl: int, sla: S.SLA
 ):
     """TTFT at the SLA percentile of a disaggregated fleet at ``rate_rps`` requests/s: the M/D/c wait over
     prefill replicas x DP ranks (queueing.py) plus the fixed part (prefill pass + KV transfer); and whether TTFT and
@@ -425,7 +461,7 @@ def compose_disagg_fleet(
     tpot_ms,
     *,
     osl: int,
-    sla: "S.SLA",
+    sla: S.SLA,
     extra_prefill: int = 4,
 ):
     """Prefill and decode replicas for a disaggregated fleet serving ``rate_rps`` (vectorized over candidate units;
@@ -482,7 +518,7 @@ def fill_disagg_budget(
     return x.astype(int), y.astype(int), lam
 
 
-def _disagg_parts(sw: "S.Sweep", ids: np.ndarray) -> dict:
+def _disagg_parts(sw: S.Sweep, ids: np.ndarray) -> dict:
     """Per disaggregated sweep row: one decode and one prefill replica's requests/s, the prefill utilization the
     unit was checked at, the prefill queue's service time and DP ranks, the TTFT without its mean wait, TPOT and the
     GPUs of one prefill and one decode replica."""
@@ -514,7 +550,7 @@ def _disagg_fleet_columns(sw: S.Sweep, rate: float, ids: np.ndarray, spare: int 
     return x, y, x * d["g_p"] + y * d["g_d"], ttft, ok
 
 
-def _disagg_budget_columns(sw: "S.Sweep", max_gpus: int, ids: np.ndarray):
+def _disagg_budget_columns(sw: S.Sweep, max_gpus: int, ids: np.ndarray):
     """fill_disagg_budget on the rows ``ids``, SLA-checked: (x, y, requests/s, TTFT ms) of the best candidate per row
     (requests/s 0 where none meets the SLA)."""
     d = _disagg_parts(sw, ids)
@@ -575,7 +611,7 @@ class FleetCandidates:
     all of them (``ids``), their whole-replica Pareto set (fewer GPUs, more requests/s per replica: a row off it never
     needs fewer whole-replica GPUs at any rate) and the disaggregated rows with their :func:`_disagg_parts`."""
 
-    sweep: "S.Sweep"
+    sweep: S.Sweep
     ids: np.ndarray  # sweep rows, ascending
     pareto: np.ndarray  # sweep rows
     disagg_pos: np.ndarray  # positions in ids of the disaggregated rows
@@ -745,7 +781,7 @@ def skip_reason(sw: S.Sweep, h: int, sla: S.SLA) -> str:
     if not hm.any():
         return "the model does not fit on the evaluated configurations"
     parts = []
-    for lim, col, label, unit, cmp, best_fn in S._LIMITS:
+    for lim, col, label, unit, _cmp, best_fn in S._LIMITS:
         limit = getattr(sla, lim)
         if limit is None:
             continue
@@ -811,6 +847,109 @@ def _num_or_none(v):
     return v if np.isfinite(v) else None
 
 
+def row_band(sw: S.Sweep, i: int) -> tuple[float, float] | None:
+    """(lo, hi) factors of the throughput band of sweep row ``i`` (None without a band)."""
+    c = sw.cols
+    if "band_throughput_lo" not in c:
+        return None
+    lo, hi = float(c["band_throughput_lo"][i]), float(c["band_throughput_hi"][i])
+    return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) and lo > 0 and hi > 0 else None
+
+
+def _band_dict(ends: list[dict], ints=()) -> dict:
+    """{figure: {p10, p90}} of the figures computed at both ends of a band (the lower value is the p10)."""
+    out = {}
+    for k in ends[0]:
+        a, b = ends[0][k], ends[1][k]
+        if a is None or b is None:
+            continue
+        p10, p90 = unc.ordered(a, b)
+        if np.isfinite(p10) and np.isfinite(p90):
+            out[k] = {"p10": int(p10), "p90": int(p90)} if k in ints else {"p10": p10, "p90": p90}
+    return out
+
+
+def fleet_band(sw: S.Sweep, hw, i: int, *, sizing_rps: float, rate_rps: float, peak_rps: float, spare: int = 0) -> dict:
+    """p10/p90 of the fleet of sweep row ``i`` (whole replicas or composed, :func:`fleet_sizes`) with its throughput
+    at the ends of its band: the fleet sized for ``sizing_rps`` at throughput x f is the fleet sized for
+    ``sizing_rps`` / f at the modelled throughput (exact for whole replicas; for a composed disaggregated fleet the
+    prefill queue's utilization is the same), its capacity x f. {} without a band."""
+    band = row_band(sw, i)
+    if band is None:
+        return {}
+    c = sw.cols
+    tok = float(rate_rps) * (sw.isl + sw.osl)
+    ends = []
+    for f in band:
+        sz = fleet_sizes(sw, float(sizing_rps) / f, np.array([i]), spare)
+        g, comp = int(sz["gpus"][i]), bool(sz["composed"][i])
+        x, y = int(sz["prefill_replicas"][i]), int(sz["decode_replicas"][i])
+        if comp:
+            d = _disagg_parts(sw, np.array([i]))
+            cap = float(composed_capacity_rps(x, y, d["r_d"][0], d["mu"][0])) * f
+        else:
+            cap = float(sz["replicas"][i] * c["requests_per_s"][i]) * f
+        fig = _fleet_figures(sw, hw, g, tok, prefill_share_of_fleet(sw, i, comp, x, y))
+        ends.append(
+            {
+                "throughput_factor": f,
+                "replicas": int(sz["replicas"][i]),
+                "gpus": g,
+                "nodes": fig["nodes"],
+                "racks": fig["racks"],
+                "mw": fig["mw"],
+                "usd_per_month": fig["usd_per_month"],
+                "usd_per_mtok_total": fig["usd_per_mtok_total"],
+                "usd_per_mtok_input": fig["usd_per_mtok_input"],
+                "usd_per_mtok_cached_input": fig["usd_per_mtok_cached_input"],
+                "usd_per_mtok_output": fig["usd_per_mtok_output"],
+                "tokens_per_s_per_gpu": fig["tokens_per_s_per_gpu"],
+                "capacity_requests_per_s": cap,
+                "utilization_avg": float(fleet_utilization(rate_rps, cap)),
+                "utilization_peak": float(fleet_utilization(peak_rps, cap)),
+                "tokens_per_s_per_mw": cap * (sw.isl + sw.osl) / fig["mw"] if fig["mw"] else None,
+            }
+        )
+    return _band_dict(ends, ints=("replicas", "gpus", "nodes", "racks"))
+
+
+def budget_band(sw: S.Sweep, i: int, option_figures: dict) -> dict:
+    """p10/p90 of a budget option (GPUs fixed by the budget): the tokens/s it serves scale with the throughput band of
+    sweep row ``i``, its $/M tokens inversely. {} without a band."""
+    band = row_band(sw, i)
+    if band is None:
+        return {}
+    out = {"throughput_factor": {"p10": band[0], "p90": band[1]}}
+    for k, sign in (
+        ("tokens_per_s", 1),
+        ("output_tokens_per_s", 1),
+        ("requests_per_s", 1),
+        ("tokens_per_day", 1),
+        ("tokens_per_s_per_gpu", 1),
+        ("usd_per_mtok_total", -1),
+        ("usd_per_mtok_input", -1),
+        ("usd_per_mtok_cached_input", -1),
+        ("usd_per_mtok_output", -1),
+    ):
+        v = option_figures.get(k)
+        b = unc.scaled_band(v, *band, sign) if v is not None else None
+        if b is not None:
+            out[k] = b
+    return out
+
+
+def _ranking(sw: S.Sweep, options: list, key: str) -> dict:
+    """The report's tie (options tied with the first on ``key``, search.tie_report) and the options on a prior."""
+    rows = [o.to_dict() for o in options]
+    best = rows[0] if rows and rows[0].get(key) is not None else None
+    return {
+        **S.tie_report(best, [r for r in rows if r.get(key) is not None], key),
+        **S.prior_summary(
+            sw.calibration, sw.uncertainty_table, unc.model_class(sw.model), among=[o.hardware for o in options]
+        ),
+    }
+
+
 def prefill_share_of_fleet(sw: S.Sweep, row: int, composed: bool, x: int = 0, y: int = 0) -> float | None:
     """The prefill share of a fleet's GPU time: the row's prefill_gpu_time_share, or for a composed disaggregated
     fleet its prefill pool's share of GPUs, x prefill GPUs / (x prefill + y decode GPUs)."""
@@ -872,7 +1011,7 @@ def recommend_report(
     engine=None,
     prefix_hit_rate: float = 0.0,
     peak_to_average: float = 1.0,
-    headroom: "Headroom | None" = None,
+    headroom: Headroom | None = None,
     tco_overrides: dict | None = None,
 ) -> FleetReport:
     """:func:`recommend` with the hardware it could not size and why. ``rate_rps`` / ``tokens_per_day`` is the
@@ -939,6 +1078,9 @@ def recommend_report(
         else:
             cap_rps = float(reps_all[i] * c["requests_per_s"][i])
         ttft_i = S._num(ttft_all[i])
+        figs = _fleet_figures(
+            sw, hw, n_gpus, tok_s, prefill_share_of_fleet(sw, i, bool(composed[i]), int(xs[i]), int(ys[i]))
+        )
         options.append(
             FleetOption(
                 hardware=hw.key,
@@ -964,13 +1106,18 @@ def recommend_report(
                 percentile=sla.label,
                 chips_per_node=hw.chips_per_node,
                 chips_per_rack=hw.chips_per_rack,
-                **_fleet_figures(
-                    sw, hw, n_gpus, tok_s, prefill_share_of_fleet(sw, i, bool(composed[i]), int(xs[i]), int(ys[i]))
+                tokens_per_s_per_mw=cap_rps * (sw.isl + sw.osl) / figs["mw"] if figs["mw"] else None,
+                calibration=dict(sw.calibration.get(hw.key, {})),
+                prior=bool(sw.calibration.get(hw.key, {}).get("prior", False)),
+                uncertainty=fleet_band(
+                    sw, hw, i, sizing_rps=sizing, rate_rps=rate, peak_rps=peak, spare=hr.spare_replicas
                 ),
+                **figs,
             )
         )
     options.sort(key=lambda o: (o.usd_per_month is None, o.usd_per_month or 0.0, o.gpus))
     return FleetReport(
+        **_ranking(sw, options, "usd_per_month"),
         options=options,
         skipped=skipped,
         evaluated=sw.evaluated,
@@ -1007,7 +1154,7 @@ def recommend(
     engine=None,
     prefix_hit_rate: float = 0.0,
     peak_to_average: float = 1.0,
-    headroom: "Headroom | None" = None,
+    headroom: Headroom | None = None,
     tco_overrides: dict | None = None,
 ) -> list[FleetOption]:
     """Per hardware, the cheapest fleet that serves ``rate_rps`` requests/s (or ``tokens_per_day`` input + output
@@ -1117,6 +1264,9 @@ def budget_report(
         r_tot = float(rps[j])
         tok_s = r_tot * (sw.isl + sw.osl)
         cfg = _composed_config(sw.config(i), int(xs[j]), int(ys[j])) if comp[j] else sw.config(i)
+        figs = _fleet_figures(
+            sw, hw, n_gpus, tok_s, prefill_share_of_fleet(sw, i, bool(comp[j]), int(xs[j]), int(ys[j]))
+        )
         options.append(
             BudgetOption(
                 hardware=hw.key,
@@ -1135,13 +1285,15 @@ def budget_report(
                 ttft_ms=S._num(ttft[j]),
                 tpot_ms=S._num(c["tpot_ms"][i]),
                 percentile=sla.label,
-                **_fleet_figures(
-                    sw, hw, n_gpus, tok_s, prefill_share_of_fleet(sw, i, bool(comp[j]), int(xs[j]), int(ys[j]))
-                ),
+                calibration=dict(sw.calibration.get(hw.key, {})),
+                prior=bool(sw.calibration.get(hw.key, {}).get("prior", False)),
+                **figs,
             )
         )
+        options[-1].uncertainty = budget_band(sw, i, options[-1].to_dict())
     options.sort(key=lambda o: -o.tokens_per_s)
     return FleetReport(
+        **_ranking(sw, options, "tokens_per_s"),
         options=options,
         skipped=skipped,
         evaluated=sw.evaluated,
@@ -1213,5 +1365,9 @@ __all__ = [
     "sizing_rate_rps",
     "fleet_utilization",
     "prefill_share_of_fleet",
+    "fleet_band",
+    "budget_band",
+    "row_band",
+    "BAND_RULE",
     "DEFINITIONS",
 ]

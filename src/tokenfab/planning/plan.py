@@ -4,15 +4,18 @@ margin and breakeven (pure functions; docs/demand.md has the arithmetic and the 
 Entry point: :func:`plan`. The fleet engine is tokenfab.search (one :func:`tokenfab.search.frontier` sweep per
 workload, all hardware at once, cached per workload) and tokenfab.planning.fleet's sizing (``fewest_gpus``: the fleet
 ``recommend`` picks, whole replicas or a composed disaggregated fleet; ``nodes_and_racks``, ``megawatts``); the cost of
-a GPU-hour is tokenfab.economics.tco. Because the per-replica capacity of a configuration does not depend on the month, a
-36-month plan costs one sweep per workload, then array arithmetic.
+a GPU-hour is tokenfab.economics.tco. Because the per-replica capacity of a configuration does not depend on the month,
+a 36-month plan costs one sweep per workload, then array arithmetic. Every figure resting on the modelled throughput
+also has its p10/p90 (``<key>_p10`` / ``<key>_p90``): the fleet re-sized at the ends of the throughput band of each
+month's configuration (perf/uncertainty.py), one draw of the model's error for the whole plan.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +30,7 @@ from tokenfab.economics import caching as cachemod
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION
+from tokenfab.perf import uncertainty as unc
 from tokenfab.planning import demand as dem
 from tokenfab.planning import fleet as fleetmod
 from tokenfab.planning.scenario import Scenario
@@ -34,8 +38,8 @@ from tokenfab.planning.scenario import Scenario
 # ---------------------------------------------------------------------------------------------------------------
 # named defaults
 # ---------------------------------------------------------------------------------------------------------------
-# Cost weight of a cached input token relative to an uncached one: tokenfab.economics.cost.CACHED_INPUT_COST_FRACTION (0.1,
-# an assumption matching the 90% discount providers give cached input; the work left is a KV read, not a prefill).
+# Cost weight of a cached input token relative to an uncached one: tokenfab.economics.cost.CACHED_INPUT_COST_FRACTION
+# (0.1, an assumption matching the 90% discount providers give cached input; the work left is a KV read, not a prefill).
 DEFAULT_CACHED_INPUT_COST_WEIGHT = CACHED_INPUT_COST_FRACTION
 # [assumption] cost weight of an output token relative to an input token: 4, the output:input list-price ratio of
 # GPT-4o ($2.50 / $10.00 per M tokens, openai.com/api/pricing, 2024-25); Claude Sonnet 4 is 5x ($3 / $15,
@@ -164,7 +168,8 @@ def _out(a):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the fleet at any rate: tokenfab.planning.fleet's rule (fewest GPUs over whole replicas and composed disaggregated fleets)
+# the fleet at any rate: tokenfab.planning.fleet's rule (fewest GPUs over whole replicas and composed disaggregated
+# fleets)
 # ---------------------------------------------------------------------------------------------------------------
 def capacity_options(sw: S.Sweep, hw_index: int, spare: int = 0) -> fleetmod.FleetCandidates:
     """The SLA-meeting configurations of one workload on one hardware, pre-pruned for sizing at many rates
@@ -200,9 +205,9 @@ def price_at_margin_usd_per_mtok(cost_usd, subscription_revenue_usd, billed_toke
 
 
 def fleet_at_rates(cands: fleetmod.FleetCandidates, rates_rps) -> dict:
-    """For each rate the fleet tokenfab.planning.fleet.recommend would pick on this hardware (one $/GPU-hour, so the fewest
-    GPUs): tokenfab.planning.fleet.fewest_gpus, whole replicas or a disaggregated fleet composed for the rate. Rate 0 needs
-    no GPUs."""
+    """For each rate the fleet tokenfab.planning.fleet.recommend would pick on this hardware (one $/GPU-hour, so the
+    fewest GPUs): tokenfab.planning.fleet.fewest_gpus, whole replicas or a disaggregated fleet composed for the rate.
+    Rate 0 needs no GPUs."""
     if not cands.pareto.size:
         raise TokenfabError(
             "no configuration meets the SLA on this hardware",
@@ -286,17 +291,24 @@ def hardware_tco(sc: Scenario, hw_key: str) -> tcomod.TcoResult:
 class HardwarePlan:
     hardware: str
     feasible: bool
-    reason: Optional[str] = None
+    reason: str | None = None
     tco: dict = field(default_factory=dict)
     workloads: list = field(default_factory=list)
     monthly: dict = field(default_factory=dict)
     totals: dict = field(default_factory=dict)
+    calibration: dict = field(default_factory=dict)  # ProfileStatus dict of (hardware, engine), with prior and note
+
+    @property
+    def prior(self) -> bool:
+        return bool(self.calibration.get("prior", False))
 
     def to_dict(self) -> dict:
         return {
             "hardware": self.hardware,
             "feasible": self.feasible,
             "reason": self.reason,
+            "calibration": self.calibration,
+            "prior": self.prior,
             "tco": self.tco,
             "workloads": self.workloads,
             "monthly": self.monthly,
@@ -322,7 +334,7 @@ class PlanResult:
         return self.demand.labels
 
     @property
-    def best(self) -> Optional[HardwarePlan]:
+    def best(self) -> HardwarePlan | None:
         ok = [h for h in self.hardware if h.feasible]
         return ok[0] if ok else None
 
@@ -409,33 +421,17 @@ class PlanResult:
                     row[f"tokens_per_day:{f}"] = float(v["total_tokens_per_day"][i])
                 for p, v in d.by_persona.items():
                     row[f"tokens_per_day:{p}"] = float(v["total_tokens_per_day"][i])
-                for k in (
-                    "gpus",
-                    "nodes",
-                    "racks",
-                    "mw",
-                    "cost_usd",
-                    "capital_usd",
-                    "operating_usd",
-                    "usd_per_mtok_input",
-                    "usd_per_mtok_cached_input",
-                    "usd_per_mtok_output",
-                    "usd_per_mtok_blended",
-                    "revenue_usd",
-                    "gross_margin_usd",
-                    "gross_margin_pct",
-                    "breakeven_usd_per_mtok",
-                    "price_at_target_margin_usd_per_mtok",
-                    "breakeven_price_multiple",
-                    "breakeven_users",
-                    "fleet_utilization",
-                    "fleet_utilization_peak",
-                    "cache_gpus",
-                ):
-                    v = mo.get(k)
-                    row[k] = None if v is None else _num(v[i])
+                row["prior"] = h.prior
+                # every banded monthly figure with its p10 / p90 (BAND_KEYS), then the unbanded ones
+                for k in (*(k for k in BAND_KEYS if k not in ("serving_gpus", "gpu_cost_usd")), *_CSV_UNBANDED):
+                    for col in (k, f"{k}_p10", f"{k}_p90") if k in BAND_KEYS else (k,):
+                        v = mo.get(col)
+                        row[col] = None if v is None else _num(v[i])
                 rows.append(row)
         return rows
+
+
+_CSV_UNBANDED = ("revenue_usd", "cache_gpus")  # monthly CSV columns with no error band
 
 
 def _num(v):
@@ -524,22 +520,46 @@ def _tier_table(sc: Scenario) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # the plan
 # ---------------------------------------------------------------------------------------------------------------
+def _point_bands(sw: S.Sweep, i: int, figures: dict) -> dict:
+    """{figure: {p10, p90}} of a point's total tokens/s per GPU and $/M total at the plan's price (``figures``), from
+    the throughput band of sweep row ``i``."""
+    band = fleetmod.row_band(sw, int(i))
+    out = {}
+    for k, sign in (("total_tokens_per_s_per_gpu", 1), ("usd_per_mtok_total", -1)):
+        b = unc.scaled_band(figures[k], *band, sign) if (band and figures.get(k) is not None) else None
+        if b is not None:
+            out[k] = b
+    return out
+
+
 def _frontier_points(sw: S.Sweep, ids: np.ndarray, usd_h: float | None) -> list[dict]:
     c = sw.cols
     out = []
     for i in ids:
         tps = float(c["total_tokens_per_s_per_gpu"][i])
-        out.append(
-            {
-                "mode": S.MODES[int(c["mode"][i])],
-                "tokens_per_s_per_user": float(c["tokens_per_s_per_user"][i]),
-                "total_tokens_per_s_per_gpu": tps,
-                "usd_per_mtok_total": (
-                    usd_h / (tps * units.S_PER_HOUR / units.MTOK) if (usd_h is not None and tps > 0) else None
-                ),
-            }
-        )
+        p = {
+            "mode": S.MODES[int(c["mode"][i])],
+            "tokens_per_s_per_user": float(c["tokens_per_s_per_user"][i]),
+            "total_tokens_per_s_per_gpu": tps,
+            "usd_per_mtok_total": (
+                usd_h / (tps * units.S_PER_HOUR / units.MTOK) if (usd_h is not None and tps > 0) else None
+            ),
+        }
+        p["uncertainty"] = _point_bands(sw, int(i), p)
+        out.append(p)
     return out
+
+
+# the cost figures of a sweep point priced at the sweep's own (placeholder) $/GPU-hour: a plan prices its operating
+# point at the plan's TCO, so these are dropped from it (only usd_per_mtok_total is recomputed)
+_SWEEP_PRICED = (
+    "usd_per_mtok_input",
+    "usd_per_mtok_output",
+    "usd_per_mtok_cached_input",
+    "usd_per_mtok_input_inferencex",
+    "usd_per_mtok_output_inferencex",
+    "tokens_per_s_per_mw",
+)
 
 
 def _operating_point(sw: S.Sweep, i: int, usd_h: float | None) -> dict:
@@ -547,8 +567,12 @@ def _operating_point(sw: S.Sweep, i: int, usd_h: float | None) -> dict:
     tps = p.get("total_tokens_per_s_per_gpu") or 0.0
     p["usd_per_gpu_hour"] = usd_h
     p["usd_per_mtok_total"] = usd_h / (tps * units.S_PER_HOUR / units.MTOK) if (usd_h and tps) else None
-    for k in ("usd_per_mtok_input", "usd_per_mtok_output", "tokens_per_s_per_mw"):
+    for k in _SWEEP_PRICED:
         p.pop(k, None)
+        p["uncertainty"].pop(k, None)
+    p["uncertainty"].update(_point_bands(sw, int(i), p))
+    if "usd_per_mtok_total" not in p["uncertainty"] or p["usd_per_mtok_total"] is None:
+        p["uncertainty"].pop("usd_per_mtok_total", None)
     return p
 
 
@@ -595,6 +619,11 @@ def _plan_hardware(
     peak_rps_all = np.zeros(n)
     prefill_usd = np.zeros(n)
     decode_usd = np.zeros(n)
+    # the fleet at the two ends of each workload's throughput band (p10, p90 of the modelled throughput)
+    band_gpus = [np.zeros(n, dtype=int), np.zeros(n, dtype=int)]
+    band_cap = [np.zeros(n), np.zeros(n)]
+    band_factors: list[list[np.ndarray]] = [[], []]
+    has_band = np.ones(n, dtype=bool)
     wl_out = []
     per_wl = []
     for w in d.workloads:
@@ -615,11 +644,19 @@ def _plan_hardware(
         gpus = gpus + f["gpus"]
         cap_rps_all = cap_rps_all + f["capacity_requests_per_s"]
         peak_rps_all = peak_rps_all + peak
+        wl_band = _band_fleets(sw, cands, sizing, f["row"])
+        has_band &= wl_band["ok"]
+        for e in (0, 1):
+            band_gpus[e] = band_gpus[e] + wl_band["gpus"][e]
+            band_cap[e] = band_cap[e] + wl_band["capacity_requests_per_s"][e]
+            # breakeven users re-size the fleet far from this month's: one factor per workload (the median of its
+            # months' configurations), so months of the same persona mix share one search
+            band_factors[e].append(np.full(n, float(np.median(wl_band["factor"][e])) if n else 1.0))
         share = np.array(
             [
                 (fleetmod.prefill_share_of_fleet(sw, int(r), bool(cp), int(x), int(y)) if g > 0 else 0.0) or 0.0
                 for r, cp, x, y, g in zip(
-                    f["row"], f["composed"], f["prefill_replicas"], f["decode_replicas"], f["gpus"]
+                    f["row"], f["composed"], f["prefill_replicas"], f["decode_replicas"], f["gpus"], strict=False
                 )
             ]
         )
@@ -657,48 +694,143 @@ def _plan_hardware(
                 "capacity_tokens_per_s_per_gpu": np.where(
                     f["gpus"] > 0, cap * (w.isl + w.osl) / np.maximum(f["gpus"], 1), 0.0
                 ),
+                **_band_columns(wl_band, f["gpus"], w.isl + w.osl),
                 "operating_point": _operating_point(sw, last, float(t.usd_per_gpu_hour)),
                 "frontier": _frontier_points(sw, fids, float(t.usd_per_gpu_hour)),
             }
         )
-    total_gpus = gpus + cache_gpus
-    nodes = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[0] for g in total_gpus])
-    racks = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[1] for g in total_gpus])
-    mw = np.asarray(fleetmod.megawatts(total_gpus, t.kw_per_gpu_all_in)) if t.kw_per_gpu_all_in else np.full(n, np.nan)
-    breakdown = {k: np.asarray(fleetmod.usd_per_month(v, total_gpus)) for k, v in comp.items()}
-    gpu_cost = np.asarray(fleetmod.usd_per_month(wall, total_gpus))
     cache_usd = np.asarray(fleetmod.usd_per_month(wall, cache_gpus))
-    capital = sum((breakdown[k] for k in CAPITAL_COMPONENTS if k in breakdown), np.zeros(n))
-    fixed = np.full(n, float(fixed_usd))
-    cost = gpu_cost + fixed
-    operating = cost - capital
     phases = {"prefill_usd": prefill_usd, "decode_usd": decode_usd, "cache_usd": cache_usd}
-    money = month_money(sc, d, cost, weights, phases)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fleet_util = np.where(cap_rps_all > 0, d.totals["avg_requests_per_s"] / cap_rps_all, np.nan)
-        fleet_util_peak = np.where(cap_rps_all > 0, peak_rps_all / cap_rps_all, np.nan)
-    be_users = breakeven_users(d, per_wl, wall, fixed_usd, money["revenue_usd"], headroom=hr)
-    monthly = {
-        "gpus": total_gpus,
-        "serving_gpus": gpus,
-        "cache_gpus": cache_gpus,
-        "nodes": nodes,
-        "racks": racks,
-        "mw": mw,
-        "cost_usd": cost,
-        "capital_usd": capital,
-        "operating_usd": operating,
-        "fixed_usd": fixed,
-        "gpu_cost_usd": gpu_cost,
-        "cost_breakdown_usd": {**breakdown, **({"fixed": fixed} if fixed_usd else {})},
-        "cost_by_phase_usd": {"prefill": prefill_usd, "decode": decode_usd, "prompt_cache_hbm": cache_usd},
-        **money,
-        "breakeven_users": be_users,
-        "fleet_utilization": fleet_util,
-        "fleet_utilization_peak": fleet_util_peak,
-    }
+
+    def month_figures(serving_gpus, cap_rps) -> dict:
+        """The month's fleet, bill and money of a serving fleet (plus the cache GPUs) of ``cap_rps`` capacity."""
+        total_gpus = serving_gpus + cache_gpus
+        nodes = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[0] for g in total_gpus])
+        racks = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[1] for g in total_gpus])
+        kw = t.kw_per_gpu_all_in
+        mw = np.asarray(fleetmod.megawatts(total_gpus, kw)) if kw else np.full(n, np.nan)
+        breakdown = {k: np.asarray(fleetmod.usd_per_month(v, total_gpus)) for k, v in comp.items()}
+        gpu_cost = np.asarray(fleetmod.usd_per_month(wall, total_gpus))
+        capital = sum((breakdown[k] for k in CAPITAL_COMPONENTS if k in breakdown), np.zeros(n))
+        fixed = np.full(n, float(fixed_usd))
+        cost = gpu_cost + fixed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fleet_util = np.where(cap_rps > 0, d.totals["avg_requests_per_s"] / cap_rps, np.nan)
+            fleet_util_peak = np.where(cap_rps > 0, peak_rps_all / cap_rps, np.nan)
+        return {
+            "gpus": total_gpus,
+            "serving_gpus": serving_gpus,
+            "cache_gpus": cache_gpus,
+            "nodes": nodes,
+            "racks": racks,
+            "mw": mw,
+            "cost_usd": cost,
+            "capital_usd": capital,
+            "operating_usd": cost - capital,
+            "fixed_usd": fixed,
+            "gpu_cost_usd": gpu_cost,
+            "cost_breakdown_usd": {**breakdown, **({"fixed": fixed} if fixed_usd else {})},
+            # the prefill share of the modelled fleet's GPU time splits every band end's bill alike
+            **month_money(sc, d, cost, weights, phases),
+            "fleet_utilization": fleet_util,
+            "fleet_utilization_peak": fleet_util_peak,
+        }
+
+    monthly = month_figures(gpus, cap_rps_all)
+    monthly["cost_by_phase_usd"] = {"prefill": prefill_usd, "decode": decode_usd, "prompt_cache_hbm": cache_usd}
+    monthly["breakeven_users"] = breakeven_users(d, per_wl, wall, fixed_usd, monthly["revenue_usd"], headroom=hr)
+    ends = []
+    for e in (0, 1):
+        m = month_figures(band_gpus[e], band_cap[e])
+        m["breakeven_users"] = breakeven_users(
+            d, per_wl, wall, fixed_usd, m["revenue_usd"], headroom=hr, factors=band_factors[e]
+        )
+        ends.append(m)
+    monthly.update(month_bands(ends[0], ends[1], has_band))
     totals = _plan_totals(d, monthly)
-    return HardwarePlan(hw_key, True, None, tco_d, wl_out, monthly, totals)
+    cal = dict(fronts[d.workloads[0].key].sweep.calibration.get(hw.key, {})) if d.workloads else {}
+    return HardwarePlan(hw_key, True, None, tco_d, wl_out, monthly, totals, cal)
+
+
+# the monthly figures that rest on the modelled throughput: each gets <key>_p10 / <key>_p90 (month_bands)
+BAND_KEYS = (
+    "gpus",
+    "serving_gpus",
+    "nodes",
+    "racks",
+    "mw",
+    "cost_usd",
+    "capital_usd",
+    "operating_usd",
+    "gpu_cost_usd",
+    "usd_per_mtok_input",
+    "usd_per_mtok_cached_input",
+    "usd_per_mtok_output",
+    "usd_per_mtok_blended",
+    "gross_margin_usd",
+    "gross_margin_pct",
+    "breakeven_usd_per_mtok",
+    "price_at_target_margin_usd_per_mtok",
+    "breakeven_price_multiple",
+    "breakeven_users",
+    "fleet_utilization",
+    "fleet_utilization_peak",
+)
+
+
+def month_bands(a: dict, b: dict, ok=True) -> dict:
+    """``<key>_p10`` / ``<key>_p90`` of every BAND_KEYS figure computed at the two ends of the throughput band
+    (``a``, ``b``: monthly dicts), the lower value first; NaN in months without a band (``ok`` False)."""
+    out = {}
+    for k in BAND_KEYS:
+        if k not in a or k not in b:
+            continue
+        lo, hi = unc.ordered(a[k], b[k])
+        out[f"{k}_p10"] = np.where(ok, lo, np.nan)
+        out[f"{k}_p90"] = np.where(ok, hi, np.nan)
+    return out
+
+
+def _band_fleets(sw: S.Sweep, cands: fleetmod.FleetCandidates, sizing, rows) -> dict:
+    """The fleet of each month at the ends of the throughput band of the month's configuration (``rows``): the fleet
+    sized for sizing / f at the modelled throughput (tokenfab.planning.fleet.fleet_band's rule, every candidate of
+    the hardware at the same factor f), its capacity x f. Keys: factor, gpus, capacity_requests_per_s (pairs of
+    arrays: the band's low and high end) and ok (months with a band)."""
+    c = sw.cols
+    rows = np.asarray(rows, dtype=int)
+    if "band_throughput_lo" in c:
+        lo = np.asarray(c["band_throughput_lo"], dtype=float)[rows]
+        hi = np.asarray(c["band_throughput_hi"], dtype=float)[rows]
+    else:
+        lo = hi = np.full(rows.shape, np.nan)
+    ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (hi > 0)
+    out: dict = {"factor": [], "gpus": [], "capacity_requests_per_s": [], "ok": ok}
+    for fac in (lo, hi):
+        f = np.where(ok, fac, 1.0)
+        fl = fleet_at_rates(cands, np.asarray(sizing, dtype=float) / f)
+        out["factor"].append(f)
+        out["gpus"].append(fl["gpus"])
+        out["capacity_requests_per_s"].append(fl["capacity_requests_per_s"] * f)
+    return out
+
+
+def _band_columns(band: dict, gpus, tokens_per_request: int) -> dict:
+    """A workload's band columns: the throughput factors, and the p10/p90 of its GPUs and capacity tokens/s per GPU."""
+    ok = band["ok"]
+    g = unc.ordered(*band["gpus"])
+    tps = [
+        np.where(x > 0, cap * tokens_per_request / np.maximum(x, 1), 0.0)
+        for x, cap in zip(band["gpus"], band["capacity_requests_per_s"], strict=True)
+    ]
+    t = unc.ordered(*tps)
+    return {
+        "band_throughput_lo": np.where(ok, band["factor"][0], np.nan),
+        "band_throughput_hi": np.where(ok, band["factor"][1], np.nan),
+        "gpus_p10": np.where(ok, g[0], np.nan),
+        "gpus_p90": np.where(ok, g[1], np.nan),
+        "capacity_tokens_per_s_per_gpu_p10": np.where(ok, t[0], np.nan),
+        "capacity_tokens_per_s_per_gpu_p90": np.where(ok, t[1], np.nan),
+    }
 
 
 def _plan_totals(d: dem.DemandResult, mo: dict) -> dict:
@@ -709,7 +841,7 @@ def _plan_totals(d: dem.DemandResult, mo: dict) -> dict:
     tot_cost, tot_rev = float(np.sum(cost)), float(np.sum(mo["revenue_usd"]))
     m_usd, m_pct = gross_margin(tot_rev, tot_cost)
     mw = np.asarray(mo["mw"], dtype=float)
-    return {
+    out = {
         "cost_usd": tot_cost,
         "capital_usd": float(np.sum(capital)),
         "operating_usd": float(np.sum(operating)),
@@ -721,6 +853,26 @@ def _plan_totals(d: dem.DemandResult, mo: dict) -> dict:
         "tokens": tok,
         "usd_per_mtok_blended": breakeven_usd_per_mtok(tot_cost, tok),
     }
+    # the model's error is one draw for the whole plan (the same hardware and configurations every month): the
+    # horizon's p10 / p90 are the sums of the months' p10 / p90
+    for q in ("p10", "p90"):
+        if f"cost_usd_{q}" not in mo:
+            continue
+        cost_q = float(np.sum(mo[f"cost_usd_{q}"]))
+        out[f"cost_usd_{q}"] = cost_q
+        out[f"capital_usd_{q}"] = float(np.sum(mo[f"capital_usd_{q}"]))
+        out[f"operating_usd_{q}"] = float(np.sum(mo[f"operating_usd_{q}"]))
+        out[f"usd_per_mtok_blended_{q}"] = breakeven_usd_per_mtok(cost_q, tok)
+        g = np.asarray(mo[f"gpus_{q}"], dtype=float)
+        out[f"peak_gpus_{q}"] = int(np.nanmax(g)) if n and np.isfinite(g).any() else None
+        w = np.asarray(mo[f"mw_{q}"], dtype=float)
+        out[f"peak_mw_{q}"] = float(np.nanmax(w)) if n and np.isfinite(w).any() else None
+    if "cost_usd_p10" in out:
+        # a higher cost is a lower margin: the margin's p10 is at the cost's p90
+        for q, qc in (("p10", "p90"), ("p90", "p10")):
+            mu, mp = gross_margin(tot_rev, out[f"cost_usd_{qc}"])
+            out[f"gross_margin_usd_{q}"], out[f"gross_margin_pct_{q}"] = mu, mp
+    return out
 
 
 def month_money(sc: Scenario, d: dem.DemandResult, cost_usd, weights: dict, phases: dict | None = None) -> dict:
@@ -809,27 +961,36 @@ def _breaks_even(
     usd_per_gpu_hour_wallclock: float,
     fixed_usd: float,
     headroom: fleetmod.Headroom | None = None,
+    factors: list | None = None,
 ) -> np.ndarray:
     """Whether revenue covers cost at each user count ``users`` (shape (months, k)): rates per user (peak hour) and
     revenue per user are per month (shape (months,)); the fleet per workload is tokenfab.planning.fleet.fewest_gpus
     at the headroom's sizing rate. The cheap tokenfab.planning.fleet.gpu_bounds settle most points; the fleet is
-    composed only where they disagree."""
+    composed only where they disagree. ``factors`` (per workload, per month): the throughput multiplied by them (the
+    fleet sized for rate / factor at the modelled throughput; None: 1)."""
     hr = headroom or fleetmod.NO_HEADROOM
     users = np.asarray(users, dtype=float)
+    factors = factors or [np.ones(np.asarray(r).shape) for r in rates_per_user]
     rates = [
-        np.asarray(hr.sizing_rate((np.asarray(r, dtype=float)[:, None] * users).ravel()), dtype=float)
-        for r in rates_per_user
+        np.asarray(
+            hr.sizing_rate((np.asarray(r, dtype=float)[:, None] * users).ravel())
+            / np.broadcast_to(np.asarray(f, dtype=float)[:, None], users.shape).ravel(),
+            dtype=float,
+        )
+        for r, f in zip(rates_per_user, factors, strict=True)
     ]
     revenue = (np.asarray(revenue_per_user, dtype=float)[:, None] * users).ravel()
 
     def covers(gpus, at=slice(None)):
         return revenue[at] - (np.asarray(fleetmod.usd_per_month(usd_per_gpu_hour_wallclock, gpus)) + fixed_usd) >= 0
 
-    bounds = [fleetmod.gpu_bounds(fc, r) for fc, r in zip(cands, rates)]
+    bounds = [fleetmod.gpu_bounds(fc, r) for fc, r in zip(cands, rates, strict=False)]
     ok = covers(sum(b[1] for b in bounds))
     unsure = np.flatnonzero(~ok & covers(sum(b[0] for b in bounds)))
     if unsure.size:
-        ok[unsure] = covers(sum(fleetmod.fewest_gpus(fc, r[unsure])["gpus"] for fc, r in zip(cands, rates)), unsure)
+        ok[unsure] = covers(
+            sum(fleetmod.fewest_gpus(fc, r[unsure])["gpus"] for fc, r in zip(cands, rates, strict=False)), unsure
+        )
     return ok.reshape(users.shape)
 
 
@@ -840,12 +1001,14 @@ def breakeven_users(
     fixed_usd: float,
     revenue_usd,
     headroom: fleetmod.Headroom | None = None,
+    factors: list | None = None,
 ) -> np.ndarray:
     """Per month: the fewest users (that month's persona mix; revenue and load scale with users) from which revenue
     covers the cost of the fleet re-sized at that scale (``cands``: per workload of ``d``, capacity_options) plus
     fixed costs: the last user count on a log grid (1..BREAKEVEN_MAX_USERS) where it does not, then that gap refined
     (BREAKEVEN_REFINE_POINTS points a round) to a relative 1e-6. NaN where nothing up to BREAKEVEN_MAX_USERS breaks
-    even or the month has no users or revenue. All months at once."""
+    even or the month has no users or revenue. All months at once. ``factors``: per workload, per month, the
+    modelled throughput's multiplier (an end of its error band; None: 1)."""
     users_now = np.asarray(d.total_users, dtype=float)
     revenue = np.asarray(revenue_usd, dtype=float) * np.ones_like(users_now)
     out = np.full(users_now.size, np.nan)
@@ -856,10 +1019,19 @@ def breakeven_users(
         np.asarray(d.load[w.key]["peak_requests_per_s"], dtype=float)[act] / users_now[act] for w in d.workloads
     ]
     rev_pu = revenue[act] / users_now[act]
-    # months with the same persona mix (rates and revenue per user) share one search
-    _, first, inv = np.unique(np.stack([*per_user, rev_pu], axis=1), axis=0, return_index=True, return_inverse=True)
+    fac = [np.ones(act.size) if factors is None else np.asarray(f, dtype=float)[act] for f in (factors or per_user)]
+    # months with the same persona mix (rates and revenue per user) and throughput factors share one search
+    _, first, inv = np.unique(
+        np.stack([*per_user, rev_pu, *fac], axis=1), axis=0, return_index=True, return_inverse=True
+    )
     out[act] = _breakeven_users_search(
-        cands, [r[first] for r in per_user], rev_pu[first], usd_per_gpu_hour_wallclock, fixed_usd, headroom
+        cands,
+        [r[first] for r in per_user],
+        rev_pu[first],
+        usd_per_gpu_hour_wallclock,
+        fixed_usd,
+        headroom,
+        [f[first] for f in fac],
     )[np.ravel(inv)]
     return out
 
@@ -871,12 +1043,14 @@ def _breakeven_users_search(
     usd_per_gpu_hour_wallclock: float,
     fixed_usd: float,
     headroom: fleetmod.Headroom | None = None,
+    factors: list | None = None,
 ) -> np.ndarray:
     """breakeven_users' search for rows of (rates per user of each workload, revenue per user)."""
     out = np.full(rev_pu.size, np.nan)
     args = (usd_per_gpu_hour_wallclock, fixed_usd, headroom)
+    factors = factors or [np.ones(rev_pu.size) for _ in per_user]
     grid = np.geomspace(1.0, BREAKEVEN_MAX_USERS, BREAKEVEN_GRID_POINTS)
-    ok = _breaks_even(cands, per_user, np.broadcast_to(grid, (rev_pu.size, grid.size)), rev_pu, *args)
+    ok = _breaks_even(cands, per_user, np.broadcast_to(grid, (rev_pu.size, grid.size)), rev_pu, *args, factors)
     never = ~ok[:, -1]
     last_bad = np.where(ok, -1, np.arange(grid.size)[None, :]).max(axis=1)
     out[~never & (last_bad < 0)] = grid[0]
@@ -885,7 +1059,7 @@ def _breakeven_users_search(
     frac = np.linspace(0.0, 1.0, BREAKEVEN_REFINE_POINTS + 2)[1:-1]
     while sel.size and np.any(hi - lo > 1e-6 * hi):
         pts = lo[:, None] + (hi - lo)[:, None] * frac[None, :]
-        okp = _breaks_even(cands, [r[sel] for r in per_user], pts, rev_pu[sel], *args)
+        okp = _breaks_even(cands, [r[sel] for r in per_user], pts, rev_pu[sel], *args, [f[sel] for f in factors])
         j = np.where(okp, -1, np.arange(frac.size)[None, :]).max(axis=1)  # last point still short of breakeven
         rows = np.arange(sel.size)
         new_lo = np.where(j >= 0, pts[rows, np.maximum(j, 0)], lo)
@@ -988,6 +1162,17 @@ def transition_plan(
     mo.update(month_money(sc, d, cost, weights, phases))
     for k in ("breakeven_users", "fleet_utilization", "fleet_utilization_peak"):
         mo[k] = splice(old.monthly[k], new.monthly[k])
+    if "gpus_p10" in old.monthly and "gpus_p10" in new.monthly:
+        # the band ends of the hardware in use, the retired capital (not modelled throughput) added to each
+        ends = []
+        for q in ("p10", "p90"):
+            e = {k: splice(old.monthly[f"{k}_{q}"], new.monthly[f"{k}_{q}"]) for k in BAND_KEYS}
+            e["capital_usd"] = e["capital_usd"] + retired
+            e["cost_usd"] = e["gpu_cost_usd"] + mo["fixed_usd"] + retired
+            e["operating_usd"] = e["cost_usd"] - e["capital_usd"]
+            e.update(month_money(sc, d, e["cost_usd"], weights, phases))
+            ends.append(e)
+        mo.update(month_bands(*ends, np.isfinite(np.asarray(mo["gpus"], dtype=float))))
     tco_d = {
         "transition": {
             "from": old.hardware,
@@ -1002,7 +1187,9 @@ def transition_plan(
     wl = [{"phase": f"before {d.labels[month]}", "hardware": old.hardware, "workloads": old.workloads}] + [
         {"phase": f"from {d.labels[month]}", "hardware": new.hardware, "workloads": new.workloads}
     ]
-    return HardwarePlan(key, True, None, tco_d, wl, mo, _plan_totals(d, mo))
+    # a transition rests on a prior if either hardware does (its note names the one that does)
+    cal = next((h.calibration for h in (new, old) if h.prior), new.calibration)
+    return HardwarePlan(key, True, None, tco_d, wl, mo, _plan_totals(d, mo), dict(cal))
 
 
 def plan(
@@ -1010,7 +1197,7 @@ def plan(
     *,
     months: int | None = None,
     hardware=None,
-    progress: Optional[Callable[[int, int, str], None]] = None,
+    progress: Callable[[int, int, str], None] | None = None,
     percentile=None,
     calibration=None,
 ) -> PlanResult:
@@ -1127,6 +1314,49 @@ def _count(x) -> str:
     return f"{x:,.0f}"
 
 
+# summary figure -> the monthly key whose <key>_p10 / <key>_p90 it reports (plan_summary's ``uncertainty``)
+SUMMARY_BANDS = {
+    "gpus": "gpus",
+    "mw": "mw",
+    "cost_usd_per_month": "cost_usd",
+    "gross_margin_usd_per_month": "gross_margin_usd",
+    "gross_margin_pct": "gross_margin_pct",
+    "usd_per_mtok_input": "usd_per_mtok_input",
+    "usd_per_mtok_cached_input": "usd_per_mtok_cached_input",
+    "usd_per_mtok_output": "usd_per_mtok_output",
+    "usd_per_mtok_blended": "usd_per_mtok_blended",
+    "breakeven_usd_per_mtok": "breakeven_usd_per_mtok",
+    "price_at_target_margin_usd_per_mtok": "price_at_target_margin_usd_per_mtok",
+    "breakeven_users": "breakeven_users",
+    "fleet_utilization": "fleet_utilization",
+    "fleet_utilization_peak": "fleet_utilization_peak",
+}
+
+
+def plan_ranking(res: PlanResult) -> dict:
+    """The plan's ranking with its error bands: the hardware tied with the cheapest on whole-plan cost (their p10-p90
+    bands overlap by more than search.TIE_OVERLAP, search.TIE_RULE) and the feasible hardware on a prior with its
+    plain-language note."""
+    feas = [h for h in res.hardware if h.feasible]
+    rows = [
+        {
+            "hardware": h.hardware,
+            "uncertainty": {"cost_usd": {"p10": h.totals.get("cost_usd_p10"), "p90": h.totals.get("cost_usd_p90")}},
+        }
+        for h in feas
+    ]
+    notes = [h.calibration.get("note") for h in feas if h.prior and h.calibration.get("note")]
+    return {
+        **S.tie_report(rows[0] if rows else None, rows, "cost_usd"),
+        "prior_hardware": [h.hardware for h in feas if h.prior],
+        "calibration_notes": list(dict.fromkeys(notes)),
+    }
+
+
+def _range(band: dict | None, fmt) -> str:
+    return f"{fmt(band['p10'])}-{fmt(band['p90'])}" if band else ""
+
+
 def plan_summary(res: PlanResult) -> dict:
     b = res.best
     d = res.demand
@@ -1182,11 +1412,36 @@ def plan_summary(res: PlanResult) -> dict:
             "breakeven_usd_per_mtok": f"{res.labels[i]}: (cost - subscriptions) / tokens billed per token",
             "price_at_target_margin_usd_per_mtok": f"{res.labels[i]}: the per-token price for a "
             f"{float(mo['target_gross_margin_pct']):g}% gross margin",
-            "horizon_usd_per_mtok_blended": f"whole plan ({res.months.size} months): fleet and fixed costs / all tokens",
+            "horizon_usd_per_mtok_blended": f"whole plan ({res.months.size} months): fleet and fixed costs / all "
+            "tokens",
             "fleet_utilization": f"{res.labels[i]}: average requests/s / fleet capacity",
             "fleet_utilization_peak": f"{res.labels[i]}: peak-hour requests/s / fleet capacity",
         },
     }
+    out["uncertainty"] = {
+        k: {"p10": _num(mo[f"{src}_p10"][i]), "p90": _num(mo[f"{src}_p90"][i])}
+        for k, src in SUMMARY_BANDS.items()
+        if f"{src}_p10" in mo and _num(mo[f"{src}_p10"][i]) is not None
+    }
+    for k, src in (
+        ("horizon_cost_usd", "cost_usd"),
+        ("horizon_margin_usd", "gross_margin_usd"),
+        ("horizon_usd_per_mtok_blended", "usd_per_mtok_blended"),
+    ):
+        if b.totals.get(f"{src}_p10") is not None:
+            out["uncertainty"][k] = {"p10": _num(b.totals[f"{src}_p10"]), "p90": _num(b.totals[f"{src}_p90"])}
+    if "gpu_cost_usd_p10" in mo and tot > 0:
+        fleet = [
+            _num(breakeven_usd_per_mtok(float(mo[f"gpu_cost_usd_{q}"][i]), tot * units.DAYS_PER_MONTH))
+            for q in ("p10", "p90")
+        ]
+        if None not in fleet:
+            out["uncertainty"]["usd_per_mtok_fleet_only"] = {"p10": fleet[0], "p90": fleet[1]}
+    rank = plan_ranking(res)
+    out.update(rank)
+    out["calibration"] = dict(b.calibration)
+    out["prior"] = b.prior
+    u = out["uncertainty"]
     s = []
     s.append(
         f"By {res.labels[i]} the product has {_count(out['users'])} users generating "
@@ -1207,6 +1462,21 @@ def plan_summary(res: PlanResult) -> dict:
             f"({_money(float(mo['capital_usd'][i]))} capital, {_money(float(mo['operating_usd'][i]))} operating)."
         )
     )
+    if "gpus" in u and "cost_usd_per_month" in u:
+        s.append(
+            f"With the performance model's own error (the p10-p90 of its throughput band) the fleet is "
+            f"{_range(u['gpus'], lambda x: f'{x:,.0f}')} GPUs and the month costs "
+            f"{_range(u['cost_usd_per_month'], _money)}."
+        )
+    if rank["tie"]:
+        s.append(
+            f"On whole-plan cost {b.hardware} is a tie with {', '.join(rank['tie'])}: their p10-p90 cost bands "
+            f"overlap by more than {S.TIE_OVERLAP:.0%} of the narrower one, so the model cannot rank them."
+        )
+    named = [b] + [h for h in res.hardware if h.feasible and h.hardware in rank["tie"]]
+    for h in named:
+        if h.prior and h.calibration.get("note"):
+            s.append(f"Caution: {h.calibration['note']}.")
     s.append(
         f"In {res.labels[i]} a million tokens costs {_money(out['usd_per_mtok_blended'])} on average with fixed "
         f"costs ({_money(out['usd_per_mtok_fleet_only'])} for the GPU fleet alone; by the GPU time each kind uses: "
@@ -1221,10 +1491,13 @@ def plan_summary(res: PlanResult) -> dict:
     )
     if rev_m > 0:
         verdict = "profit" if out["gross_margin_pct"] is not None and out["gross_margin_pct"] >= 0 else "loss"
+        gm = u.get("gross_margin_pct")
         s.append(
             f"Revenue is {_money(rev_m)} a month, a gross {verdict} of "
             f"{abs(out['gross_margin_pct'] or 0):.0f}% of revenue "
-            f"({_money(float(mo['gross_margin_usd'][i]))} a month)."
+            f"({_money(float(mo['gross_margin_usd'][i]))} a month"
+            + (f"; p10-p90 margin {gm['p10']:.0f}% to {gm['p90']:.0f}%" if gm else "")
+            + ")."
         )
     else:
         s.append("The scenario has no revenue (no prices or subscriptions): every dollar of cost is a loss.")
@@ -1232,7 +1505,8 @@ def plan_summary(res: PlanResult) -> dict:
         be = (
             f"To break even, tokens billed per token must bring at least {_money(out['breakeven_usd_per_mtok'])} per "
             f"million on average (today {_money(out['price_usd_per_mtok_billed'])}); a "
-            f"{out['target_gross_margin_pct']:g}% gross margin needs {_money(out['price_at_target_margin_usd_per_mtok'])}"
+            f"{out['target_gross_margin_pct']:g}% gross margin needs "
+            f"{_money(out['price_at_target_margin_usd_per_mtok'])}"
         )
     else:
         be = "No persona pays per token, so there is no per-token breakeven price"
@@ -1283,6 +1557,9 @@ __all__ = [
     "served_precision",
     "cost_weights",
     "plan_summary",
+    "plan_ranking",
+    "month_bands",
+    "BAND_KEYS",
     "DEFINITIONS",
     "DEFAULT_OUTPUT_COST_WEIGHT",
     "DEFAULT_CACHED_INPUT_COST_WEIGHT",

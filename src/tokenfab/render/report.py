@@ -381,6 +381,23 @@ def _fmt(x, spec=",.0f", none="n/a") -> str:
         return esc(x)
 
 
+def _band_note(band: dict | None, spec: str, suffix: str = "", prefix: str = "") -> str:
+    """``; p10-p90 54-75 GPUs``: a figure's band from the performance model's error ('' without one)."""
+    if not band or band.get("p10") is None or band.get("p90") is None:
+        return ""
+    return f"; p10-p90 {prefix}{_fmt(band['p10'], spec)}-{prefix}{_fmt(band['p90'], spec)}{suffix}"
+
+
+def _range_cell(lo, hi, spec=",.0f") -> str:
+    """`` (a-b)``: the p10-p90 after a table cell's figure ('' without a band)."""
+    return "" if lo is None or hi is None else f" ({_fmt(lo, spec)}-{_fmt(hi, spec)})"
+
+
+def _month_band(m: dict, key: str, i: int) -> tuple:
+    lo, hi = m.get(f"{key}_p10"), m.get(f"{key}_p90")
+    return (lo[i] if lo else None), (hi[i] if hi else None)
+
+
 def _card(label: str, value: str, note: str = "") -> str:
     return (
         f'<div class="card"><div class="label">{esc(label)}</div><div class="value">{esc(value)}</div>'
@@ -436,6 +453,7 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
     if sm.get("hardware"):
         mon = sm["month_label"]
         be = sm.get("breakeven_usd_per_mtok")
+        u = sm.get("uncertainty") or {}
         cards = "".join(
             [
                 _card(
@@ -452,7 +470,8 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
                 _card(
                     f"gross margin ({mon})",
                     f"{_fmt(sm['gross_margin_pct'], ',.0f')}%",
-                    f"${_fmt(sm['revenue_usd_per_month'])} revenue / month, fleet + fixed costs",
+                    f"${_fmt(sm['revenue_usd_per_month'])} revenue / month, fleet + fixed costs"
+                    + _band_note(u.get("gross_margin_pct"), ",.0f", "%"),
                 ),
                 _card(
                     f"breakeven price ({mon}, per billed token)",
@@ -468,14 +487,15 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
                 _card(
                     f"fleet ({mon})",
                     f"{_fmt(sm['gpus'])} GPUs",
-                    f"{sm['hardware']}, {_fmt(sm['mw'], ',.2f')} MW; utilization "
-                    f"{_fmt((sm.get('fleet_utilization') or 0) * 100, ',.0f')}% average, "
-                    f"{_fmt((sm.get('fleet_utilization_peak') or 0) * 100, ',.0f')}% at peak",
+                    f"{sm['hardware']}{' (prior)' if sm.get('prior') else ''}, {_fmt(sm['mw'], ',.2f')} MW; "
+                    f"utilization {_fmt((sm.get('fleet_utilization') or 0) * 100, ',.0f')}% average, "
+                    f"{_fmt((sm.get('fleet_utilization_peak') or 0) * 100, ',.0f')}% at peak"
+                    + _band_note(u.get("gpus"), ",.0f", " GPUs"),
                 ),
                 _card(
                     f"monthly cost ({mon})",
                     f"${_fmt(sm['cost_usd_per_month'])}",
-                    "fleet + fixed costs",
+                    "fleet + fixed costs" + _band_note(u.get("cost_usd_per_month"), ",.0f", prefix="$"),
                 ),
                 _card(
                     f"whole plan ({len(d['labels'])} months)",
@@ -485,6 +505,9 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
             ]
         )
     sentences = "".join(f"<p>{esc(s)}</p>" for s in sm.get("sentences", []))
+    caveats = "".join(f"<li>{esc(n)}</li>" for n in sm.get("calibration_notes") or [])
+    if caveats:
+        sentences += f'<p class="small">Performance model calibration:</p><ul class="small">{caveats}</ul>'
     hw_rows = []
     for h in d["hardware"]:
         if not h["feasible"]:
@@ -493,11 +516,11 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
         t = h["totals"]
         hw_rows.append(
             [
-                h["hardware"],
+                h["hardware"] + (" (prior)" if h.get("prior") else ""),
                 "yes",
                 _fmt(t["peak_gpus"]),
                 _fmt(t["peak_mw"], ",.2f"),
-                _fmt(t["cost_usd"]),
+                _fmt(t["cost_usd"]) + _range_cell(t.get("cost_usd_p10"), t.get("cost_usd_p90")),
                 _fmt(t["capital_usd"]),
                 _fmt(t["operating_usd"]),
                 _fmt(t["usd_per_mtok_blended"], ",.3f"),
@@ -545,11 +568,12 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
                     _fmt(d["demand"]["total_users"][i]),
                     _fmt(d["demand"]["totals"]["total_tokens_per_day"][i], ",.3g"),
                     _fmt(d["demand"]["totals"]["peak_requests_per_s"][i], ",.1f"),
-                    _fmt(m["gpus"][i]),
+                    _fmt(m["gpus"][i]) + _range_cell(*_month_band(m, "gpus", i)),
                     _fmt(m["mw"][i], ",.2f"),
-                    _fmt(m["cost_usd"][i]),
+                    _fmt(m["cost_usd"][i]) + _range_cell(*_month_band(m, "cost_usd", i)),
                     _fmt(m["revenue_usd"][i]),
-                    _fmt(m["gross_margin_pct"][i], ",.1f"),
+                    _fmt(m["gross_margin_pct"][i], ",.1f")
+                    + _range_cell(*_month_band(m, "gross_margin_pct", i), ",.1f"),
                     _fmt(m["usd_per_mtok_blended"][i], ",.3f"),
                     (
                         f"{_fmt((m['fleet_utilization'][i] or 0) * 100, ',.0f')}% / "
@@ -606,7 +630,7 @@ generated by tokenfab {esc(_version)} on {esc(now)}</p>
                 "feasible",
                 "peak GPUs",
                 "peak MW",
-                "total cost $ (whole plan)",
+                "total cost $ (whole plan; p10-p90)",
                 "capital $",
                 "operating $",
                 "$/M tokens (whole plan, fleet + fixed)",
@@ -622,11 +646,11 @@ generated by tokenfab {esc(_version)} on {esc(now)}</p>
                 "users",
                 "tokens/day",
                 "peak calls/s",
-                "GPUs",
+                "GPUs (p10-p90)",
                 "MW",
-                "cost $",
+                "cost $ (p10-p90)",
                 "revenue $",
-                "margin %",
+                "margin % (p10-p90)",
                 "$/M tokens (fleet + fixed)",
                 "utilization avg / peak",
             ],

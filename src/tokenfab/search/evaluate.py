@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -32,9 +32,9 @@ from tokenfab.search.space import (
     layouts,
     native_weights_for,
     resolve_engines,
-    resolve_speculation,
     resolve_hardware,
     resolve_modes,
+    resolve_speculation,
     resolve_weights,
     spec_variants,
 )
@@ -83,7 +83,7 @@ class SLA:
     @classmethod
     def make(
         cls, *, ttft_max_ms=None, tpot_max_ms=None, e2el_max_ms=None, min_interactivity=None, percentile=None
-    ) -> "SLA":
+    ) -> SLA:
         for name, v in (
             ("ttft_max_ms", ttft_max_ms),
             ("tpot_max_ms", tpot_max_ms),
@@ -268,6 +268,7 @@ class Sweep:
                 if f"{fig}_p10" in c and fig in c
             },
             "calibration": self.calibration.get(self.hw_key(i), {}),
+            "prior": bool(self.calibration.get(self.hw_key(i), {}).get("prior", False)),
         }
 
 
@@ -384,7 +385,7 @@ def attach_bands(sw: Sweep) -> None:
         [x.get("hardware_family", "") for x in cal],
         [x.get("engine", "") for x in cal],
         unc.model_class(sw.model),
-        ["prior" in (x.get("hardware_profile"), x.get("engine_profile")) for x in cal],
+        [unc.is_prior(x) for x in cal],
     )
 
 
@@ -675,7 +676,12 @@ def sweep(
         elapsed_s=0.0,
         sla=sla,
         warnings=warns,
-        calibration={hw.key: profile.status_for(hw, engines[h].key).to_dict() for h, hw in enumerate(hws)},
+        calibration={
+            hw.key: unc.annotate_status(
+                hw.key, profile.status_for(hw, engines[h].key).to_dict(), profile.uncertainty or {}, unc.model_class(m)
+            )
+            for h, hw in enumerate(hws)
+        },
         prefix_hit_rate=float(prefix_hit_rate),
         engines=engines,
         specs=specs,

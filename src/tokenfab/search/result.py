@@ -13,6 +13,8 @@ from tokenfab.core.inputs import check_inputs
 from tokenfab.economics import assumptions as _assumptions
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
+from tokenfab.perf import uncertainty as unc
+from tokenfab.perf.uncertainty import scaled_band
 from tokenfab.search.disagg import DISAGG_PREFILL_UTILIZATIONS
 from tokenfab.search.evaluate import DEFINITIONS, SLA, Sweep, _cost_table, attach_costs, layout_text, sweep
 from tokenfab.search.pareto import pareto_mask, steffen_interpolate
@@ -71,6 +73,24 @@ def tied_with(best: dict, rows: list[dict], key: str) -> list[dict]:
         ):
             out.append(r)
     return out
+
+
+def tie_report(best: dict | None, rows: list[dict], key: str, name=None) -> dict:
+    """``{"tie": [names of the rows tied with best on key], "tie_rule": TIE_RULE}`` (:func:`tied_with`; ``name``
+    labels a row, default its hardware)."""
+    name = name or (lambda r: r["hardware"])
+    tie = tied_with(best, rows, key) if best is not None else []
+    return {"tie": [name(r) for r in tie], "tie_rule": TIE_RULE}
+
+
+def prior_summary(calibration: dict, table: dict, mclass: str = "*", among=None) -> dict:
+    """``{"prior_hardware": [...], "calibration_notes": [...]}`` of the hardware of ``calibration`` ({hardware:
+    ProfileStatus dict}, optionally only those in ``among``) whose profile is a prior (perf/uncertainty.py)."""
+    cal = {h: s for h, s in calibration.items() if among is None or h in among}
+    return {
+        "prior_hardware": [h for h, s in cal.items() if unc.is_prior(s)],
+        "calibration_notes": unc.calibration_notes(cal, table, mclass),
+    }
 
 
 TIER_INTERACTIVITY_TOLERANCE = 0.02
@@ -227,29 +247,21 @@ class FrontierResult:
             hi = _finite_median(c["band_throughput_hi"][ids]) if "band_throughput_hi" in c else np.nan
             row["uncertainty"] = {}
             if np.isfinite(lo) and np.isfinite(hi):
-                for key, sign in (
-                    ("total_tokens_per_s_per_gpu", 1),
-                    ("tokens_per_s_per_mw", 1),
-                    ("usd_per_mtok_total", -1),
-                    ("usd_per_mtok_input", -1),
-                    ("usd_per_mtok_output", -1),
-                ):
-                    v = row.get(key)
-                    if v is not None:
-                        a, b = (lo, hi) if sign > 0 else (1.0 / hi, 1.0 / lo)
-                        row["uncertainty"][key] = {"p10": float(v * a), "p90": float(v * b)}
+                for key, (metric, sign) in unc.SWEEP_FIGURES.items():
+                    b = scaled_band(row[key], lo, hi, sign) if row.get(key) is not None else None
+                    if b is not None and metric == "throughput":
+                        row["uncertainty"][key] = b
             row["calibration"] = sw.calibration.get(hw_key, {})
+            row["prior"] = bool(row["calibration"].get("prior", False))
             rows.append(row)
         priced = [r for r in rows if r.get("usd_per_mtok_total") is not None]
         cheapest = min(priced, key=lambda r: r["usd_per_mtok_total"]) if priced else None
-        ties = tied_with(cheapest, priced, "usd_per_mtok_total") if cheapest else []
         return {
             "target_interactivity": U,
             "method": "Steffen monotone cubic along each (hardware, mode) frontier",
             "results": rows,
             "cheapest": cheapest,
-            "tie": [f"{r['hardware']} {r['mode']}" for r in ties],
-            "tie_rule": TIE_RULE,
+            **tie_report(cheapest, priced, "usd_per_mtok_total", lambda r: f"{r['hardware']} {r['mode']}"),
         }
 
     def best(self) -> dict | None:
@@ -279,9 +291,7 @@ class FrontierResult:
                 j = cheapest_point(sw, sel)
                 if j is not None:
                     others.append(sw.point(int(j)))
-        tie = tied_with(p, others, "usd_per_mtok_total")
-        p["tie"] = [f"{o['hardware']} {o['mode']}" for o in tie]
-        p["tie_rule"] = TIE_RULE
+        p.update(tie_report(p, others, "usd_per_mtok_total", lambda o: f"{o['hardware']} {o['mode']}"))
         return p
 
     def by_hardware(self) -> dict:
@@ -325,6 +335,8 @@ class FrontierResult:
             "warnings": list(sw.warnings),
             "definitions": dict(DEFINITIONS),
             "calibration": dict(sw.calibration),
+            **prior_summary(sw.calibration, sw.uncertainty_table, unc.model_class(sw.model)),
+            "tie_rule": TIE_RULE,
             "assumptions": {
                 "speculative": [s.to_dict() for s in sw.specs if s.on],
                 "engines": {h.key: e.key for h, e in zip(sw.hardware, sw.engines, strict=False)},
