@@ -3,6 +3,7 @@ sweep of tokenfab.search, so they take the same model, hardware, workload, SLA a
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
@@ -60,6 +61,10 @@ PrefillHardwareOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", help="show every column, however wide the terminal (narrow terminals hide some)"),
+]
 
 
 def sweep_kwargs(
@@ -109,9 +114,17 @@ def _spec_value(no_mtp: bool, spec: str | None):
     return True if spec is None else spec
 
 
-def fmt(x, spec: str = ",.1f", none: str = "-") -> str:
-    """A number for a table cell; ``none`` for a missing value."""
-    return none if x is None else format(x, spec)
+def fmt(x, spec: str | None = None, none: str = "-") -> str:
+    """A number for a table cell (tokenfab.render.format.num: thousands separators, sensible decimals; ``spec`` a
+    format spec such as ``",.2f"`` for fixed decimals); ``none`` for a missing value."""
+    from tokenfab.render.format import num
+
+    if x is None:
+        return none
+    if spec is None:
+        return num(x, none=none)
+    m = re.fullmatch(r",?\.(\d)f", spec)
+    return num(x, int(m.group(1)), none=none) if m else num(x, none=none)
 
 
 def mtp_text(cfg: dict) -> str:
@@ -153,12 +166,14 @@ def table(title: str, columns, left=()):
 SHORT_HEADERS = "<short headers>"  # a step of fitted_table's ``drop``: switch to the two-line headers
 
 
-def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=None, wrap=("layout",)):
+def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=None, wrap=("layout",), wide=False):
     """A table of ``rows`` (lists of cells, one per column) that fits the console's width (80 columns when piped):
     while it is wider, the steps of ``drop`` are taken in order: drop the named column (secondary ones: the JSON has
     them all) or, at SHORT_HEADERS, shorten the headers to two lines (``short``: column -> header); a column of
-    ``drop`` with no value in any row ("-" or empty) goes first. Numeric cells never wrap; the ``wrap`` columns
-    (layouts, notes) fold onto several lines instead of being cut."""
+    ``drop`` with no value in any row ("-" or empty) goes first, silently. A column with values that is left out is
+    named in the caption, with how to see it (``--wide``, ``--json``). Numeric cells never wrap; the ``wrap``
+    columns (layouts, notes) fold onto several lines instead of being cut. ``wide``: every column, whatever the
+    width (print it with :func:`show`)."""
     from rich import box
 
     from tokenfab.cli.common import Table
@@ -185,28 +200,90 @@ def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=
     cols, use_short = list(columns), False
     empty = [c for c in drop if c in cols and all(r[cols.index(c)] in ("-", "") for r in rows)]
     t = build(cols, use_short)
+    if wide:
+        t.wide = True
+        return t
+    hidden: list[str] = []
     for c in (None, *empty, *drop):
         if c == SHORT_HEADERS:
             use_short = True
         elif c in cols:
             cols.remove(c)
+            if c not in empty:
+                hidden.append(c)
         t = build(cols, use_short)
         if fits(t):
             break
+    if hidden:
+        t.caption = hidden_note(hidden, console.width)
+        t.caption_justify = "left"
     return t
 
 
-def print_footer(console, d: dict, *, rate_key: str | None = None) -> None:
-    """Skipped hardware, warnings and the evaluation count/time of a result dict."""
-    from tokenfab.cli.common import lit
+def hidden_note(hidden, width: int) -> str:
+    """The caption of a table that left columns out to fit the terminal."""
+    names = ", ".join(str(h).replace("\n", " ") for h in hidden)
+    return f"hidden to fit {width} columns: {names} (--wide shows every column, --json every field)"
+
+
+def show(console, t) -> None:
+    """Print a table; a ``--wide`` one at its natural width (not cut to the terminal's)."""
+    if getattr(t, "wide", False):
+        w = console.measure(t, options=console.options.update_width(100_000)).maximum
+        console.print(t, width=max(w, console.width), crop=False)
+    else:
+        console.print(t)
+
+
+def print_footer(console, d: dict) -> None:
+    """Skipped hardware, warnings and the evaluation count with the elapsed time of the whole command (and of the
+    search alone, from the result)."""
+    from tokenfab.cli.common import elapsed_s, lit
+    from tokenfab.render.format import seconds
 
     for hw, why in d.get("skipped", {}).items():
         console.print(lit(f"skipped {hw}:", "yellow") + " " + lit(why), highlight=False)
     for w in d.get("warnings", []):
         console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
-    rate = d.get(rate_key) if rate_key else None
     console.print(
-        f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"
-        + (f" ({rate:,.0f} per second)" if rate else ""),
+        lit(
+            f"evaluated {d['evaluated']:,} configurations (the search: {seconds(d['elapsed_s'])}); "
+            f"the whole command took {seconds(elapsed_s())}"
+        ),
         highlight=False,
     )
+
+
+def terms_note(*terms: str) -> str:
+    """A footnote explaining the terms of art a table uses (tokenfab.render.format.explain)."""
+    from tokenfab.render.format import explain
+
+    return "; ".join(f"{t}: {explain(t)}" for t in terms if explain(t))
+
+
+def search_header(d: dict, hardware, engines: dict, *, given: dict, preset, utilization=None, extra=()) -> str:
+    """The first line of frontier / recommend: model and hardware, workload, precision, engines, SLA, TCO and
+    utilization, each marked when it is the default (tokenfab.api.defaults)."""
+    from tokenfab.api import defaults as D
+
+    pct = d["sla"]["percentile"]
+    return D.header_line(
+        f"{d['model']} on {', '.join(hardware)}",
+        f"ISL {d['isl']:,} / OSL {d['osl']:,} tokens",
+        D.precision_setting(d.get("weights") or ["?"], d.get("kv") or ["?"], weights_given=given.get("weights", False)),
+        D.engine_setting(engines, given=given.get("engine", False)) if engines else "",
+        *extra,
+        f"SLA {sla_text(d['sla'])}" if any(d["sla"].get(k) is not None for k in SLA_LIMITS) else "no latency limit",
+        f"latency at {pct}" + ("" if given.get("percentile") else " (default)"),
+        D.tco_setting(
+            preset,
+            utilization,
+            preset_given=given.get("preset", False),
+            utilization_given=given.get("utilization", False),
+            price=d.get("usd_per_gpu_hour_override") or given.get("usd_per_gpu_hour"),
+        ),
+    )
+
+
+SEP = " · "
+SLA_LIMITS = ("ttft_max_ms", "tpot_max_ms", "e2el_max_ms", "min_interactivity")
