@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -77,12 +76,7 @@ def _literal(x):
     return lit(x) if isinstance(x, str) else x
 
 
-_WORD = re.compile(r"\S+")
 MAX_WORD = 32  # a longer "word" (a URL, a path) may still fold: a column that wide would squeeze the others
-
-
-def _plain(r) -> str:
-    return r.plain if isinstance(r, Text) else r if isinstance(r, str) else ""
 
 
 class Table(_rich_table.Table):
@@ -95,10 +89,13 @@ class Table(_rich_table.Table):
         super().__init__(*columns, title=_literal(title), caption=_literal(caption), **kw)
 
     def __rich_console__(self, console, options):
-        for col in self.columns:
-            texts = [_plain(col.header), *(_plain(c) for c in col._cells)]
-            longest = max((len(w) for t in texts for w in _WORD.findall(t)), default=0)
-            col.min_width = max(col.min_width or 0, min(longest, MAX_WORD))
+        if all(c.width is None for c in self.columns):
+            avail = (
+                options.max_width if self.width is None else min(self.width, options.max_width)
+            ) - self._extra_width
+            widths = word_widths(self, console, options.update_width(max(1, avail)), avail)
+            for c, w in zip(self.columns, widths or (), strict=False):
+                c.width = w
         yield from super().__rich_console__(console, options)
 
     def add_column(self, header="", *args, **kw):
@@ -106,6 +103,37 @@ class Table(_rich_table.Table):
 
     def add_row(self, *renderables, **kw):
         super().add_row(*(_literal(r) for r in renderables), **kw)
+
+
+def word_widths(table, console, options, avail: int) -> list[int] | None:
+    """Column widths (without padding) for a table wider than ``avail`` that break no word: each column at least as
+    wide as its longest word (up to MAX_WORD), the rest of the room shared by how much wider each wants to be. When
+    even that is too wide, the columns with the longest words (sources, notes) fold into what is left and the others
+    keep their words whole. None: the table fits as it is (or nothing helps)."""
+    n = len(table.columns)
+    ranges = [table._measure_column(console, options, c) for c in table.columns]
+    pads = [table._get_padding_width(i) for i in range(n)]
+    lo = [min(r.minimum, MAX_WORD + p) for r, p in zip(ranges, pads, strict=True)]
+    hi = [max(r.maximum, m) for r, m in zip(ranges, lo, strict=True)]
+    if sum(hi) <= avail:
+        return None
+    fold: set[int] = set()
+    while sum(lo[i] for i in range(n) if i not in fold) + 10 * len(fold) > avail and len(fold) < n - 1:
+        fold.add(max((i for i in range(n) if i not in fold), key=lambda i: lo[i]))
+    keep = [i for i in range(n) if i not in fold]
+    extra = avail - sum(lo[i] for i in keep)
+    if extra < 0:
+        return None
+    widths = list(lo)
+    if fold:  # the folding columns share what is left, in proportion to what they want
+        want = sum(hi[i] for i in fold) or 1
+        for i in fold:
+            widths[i] = max(pads[i] + 1, extra * hi[i] // want)
+    else:
+        want = [hi[i] - lo[i] for i in range(n)]
+        total = sum(want) or 1
+        widths = [lo[i] + extra * want[i] // total for i in range(n)]
+    return [max(1, w - p) for w, p in zip(widths, pads, strict=True)]
 
 
 def print_error(e: TokenfabError | str) -> None:

@@ -1,5 +1,5 @@
 """``tokenfab sensitivity``: tornado table of $/M tokens against +/- X % on each input, and a seeded Monte Carlo of
-cost (and margin against a price). A thin layer over tokenfab.economics.sensitivity (and tokenfab.search for --model)."""
+cost (and margin against a price). A thin layer over tokenfab.economics.sensitivity (tokenfab.search for --model)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from tokenfab import search
-from tokenfab.cli.common import Table, console, emit, esc, lit
+from tokenfab.api import defaults as D
+from tokenfab.cli.common import Table, console, emit, lit, print_header, working
 from tokenfab.cli.tco import (
     CapexOpt,
     ColoOpt,
@@ -32,6 +33,7 @@ from tokenfab.cli.tco import (
 )
 from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.economics import sensitivity as sens
+from tokenfab.render import format as F
 from tokenfab.render.plots import HTML_EXTENSIONS, _check_path
 
 _W = "Workload (instead of --tokens-per-s-per-gpu)"
@@ -40,42 +42,69 @@ _W = "Workload (instead of --tokens-per-s-per-gpu)"
 def _v(x) -> str:
     if x is None:
         return "-"
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
+    return F.num(x) if abs(x) >= 1 or x == 0 else f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-def render(payload: dict) -> None:
+def sensitivity_header(payload: dict, given: dict) -> str:
+    """The first line: hardware, the operating point (or the given throughput), TCO and utilization."""
     t = payload["tornado"]
     op = payload.get("operating_point")
-    head = (
-        f"[bold]{esc(t['hardware'])}[/]  preset [bold]{esc(str(t['preset']))}[/] ({t['method']} model)  "
-        f"throughput {t['tokens_per_s_per_gpu']:,.0f} tok/s/GPU  base [bold]${t['base_usd_per_mtok']:.4f}[/] per M "
-        f"tokens (${t['base_usd_per_gpu_hour']:.3f} per busy GPU-hour)"
+    util = next((b["base_value"] for b in t["bars"] if b["input"] == "utilization"), None)
+    subject = t["hardware"]
+    if op:
+        subject = f"{op['model']} on {t['hardware']}"
+    return D.header_line(
+        subject,
+        (
+            f"{op['tier']} tier, ISL {op['isl']:,} / OSL {op['osl']:,} tokens, weights {op.get('weights')}"
+            + ("" if given.get("weights") else " (the checkpoint's)")
+        )
+        if op
+        else f"{F.num(t['tokens_per_s_per_gpu'])} tokens/s per GPU (given)",
+        D.tco_setting(
+            t["preset"],
+            util,
+            preset_given=given.get("preset", False),
+            utilization_given=given.get("utilization", False),
+            price=given.get("usd_per_gpu_hour"),
+        ),
     )
-    console.print(head)
+
+
+def render(payload: dict, given: dict | None = None) -> None:
+    t = payload["tornado"]
+    op = payload.get("operating_point")
+    print_header(sensitivity_header(payload, given or {}))
+    console.print(
+        f"base {F.usd(t['base_usd_per_mtok'])} per M tokens at {F.num(t['tokens_per_s_per_gpu'], 0)} tokens/s per GPU "
+        f"({F.usd(t['base_usd_per_gpu_hour'])} per busy GPU-hour, {t['method']} model)",
+        markup=False,
+        highlight=False,
+    )
     if op:
         console.print(
-            f"operating point: {op['model']} ({op.get('weights')} weights) {op['tier']} tier, ISL {op['isl']} / OSL {op['osl']}: "
-            f"{op['tokens_per_s_per_user']:.1f} tok/s/user, {op['mode']} {op['layout']}",
+            f"operating point: {F.num(op['tokens_per_s_per_user'])} tok/s/user, {op['mode']} {op['layout']}",
             style="dim",
             markup=False,
             highlight=False,
         )
     tb = Table(
-        title=f"Tornado: $ per M tokens (input + output) with each input -/+{t['swing_pct']:g}%, largest swing first"
+        title=f"Tornado: $ per M tokens (input + output) with each input -/+{F.num(t['swing_pct'])}%, largest "
+        "swing first"
     )
     for col in ("input", "unit", "base", "low", "high", "$/M at low", "$/M at high", "swing $/M", "clipped"):
         tb.add_column(col, overflow="fold", justify="left" if col in ("input", "unit", "clipped") else "right")
     for b in t["bars"]:
         tb.add_row(
-            b["input"],
+            b.get("label") or F.label(b["input"]),
             b["unit"],
             _v(b["base_value"]),
             _v(b["low_value"]),
             _v(b["high_value"]),
-            f"{b['usd_per_mtok_low']:.4f}",
-            f"{b['usd_per_mtok_high']:.4f}",
-            f"{b['swing_usd_per_mtok']:.4f}",
-            b["clipped"] or "",
+            F.num(b["usd_per_mtok_low"], 3),
+            F.num(b["usd_per_mtok_high"], 3),
+            F.num(b["swing_usd_per_mtok"], 3),
+            F.humanize(b["clipped"] or ""),
         )
     console.print(tb)
     mc = payload.get("monte_carlo")
@@ -84,22 +113,25 @@ def render(payload: dict) -> None:
         for col in ("quantity", "p5", "p50", "p95"):
             m.add_column(col, justify="left" if col == "quantity" else "right")
         p = mc["percentiles_usd_per_mtok"]
-        m.add_row("$ per M tokens", *(f"{p[k]:.4f}" for k in ("p5", "p50", "p95")))
+        m.add_row("$ per M tokens", *(F.num(p[k], 3) for k in ("p5", "p50", "p95")))
         if mc.get("price_usd_per_mtok") is not None:
             pm, pp = mc["percentiles_margin_usd_per_mtok"], mc["percentiles_margin_pct"]
             m.add_row(
-                f"margin at price ${mc['price_usd_per_mtok']:g}/M, $ per M",
-                *(f"{pm[k]:.4f}" for k in ("p5", "p50", "p95")),
+                f"margin at price {F.usd(mc['price_usd_per_mtok'])} per M, $ per M",
+                *(F.num(pm[k], 3) for k in ("p5", "p50", "p95")),
             )
-            m.add_row("margin, % of price", *(f"{pp[k]:.1f}%" for k in ("p5", "p50", "p95")))
+            m.add_row("margin, % of price", *(F.pct_value(pp[k], 1) for k in ("p5", "p50", "p95")))
         console.print(m)
         if mc.get("probability_of_loss") is not None:
-            console.print(f"probability of a loss (cost above price): [bold]{mc['probability_of_loss']:.1%}[/]")
+            console.print(
+                lit("probability of a loss (cost above price): ") + lit(F.pct(mc["probability_of_loss"], 1), "bold"),
+                highlight=False,
+            )
         d = Table(title="Distributions (relative: multiplies the base value)")
         for col in ("input", "distribution", "rationale"):
             d.add_column(col, overflow="fold")
         for k, v in mc["distributions"].items():
-            d.add_row(k, v["description"], v["rationale"])
+            d.add_row(F.label(k), v["description"], v["rationale"])
         console.print(d)
         for n in mc["notes"]:
             console.print(f"- {n}", style="dim", markup=False, highlight=False)
@@ -287,17 +319,18 @@ def register(app: typer.Typer) -> None:
         hw_files = hardware_file or None
         op = None
         if model is not None:
-            op = operating_point(
-                model,
-                hardware,
-                isl=isl,
-                osl=osl,
-                tier=tier,
-                preset=preset,
-                usd_per_gpu_hour=usd_per_gpu_hour,
-                hardware_files=hw_files,
-                weights=weights,
-            )
+            with working(f"finding the {tier} point of {model} on {hardware}", enabled=not json_out):
+                op = operating_point(
+                    model,
+                    hardware,
+                    isl=isl,
+                    osl=osl,
+                    tier=tier,
+                    preset=preset,
+                    usd_per_gpu_hour=usd_per_gpu_hour,
+                    hardware_files=hw_files,
+                    weights=weights,
+                )
             tokens_per_s_per_gpu = op["total_tokens_per_s_per_gpu"]
         t = sens.tornado(
             hardware,
@@ -331,4 +364,10 @@ def register(app: typer.Typer) -> None:
             "operating_point": op,
             "plot": str(write_plot(t, mc, plot)) if plot else None,
         }
-        emit(payload, json_out, render)
+        given = {
+            "weights": weights is not None,
+            "preset": preset is not None,
+            "utilization": utilization is not None,
+            "usd_per_gpu_hour": usd_per_gpu_hour,
+        }
+        emit(payload, json_out, lambda x: render(x, given))
