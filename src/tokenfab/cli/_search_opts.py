@@ -230,7 +230,12 @@ def show(console, t) -> None:
     """Print a table; a ``--wide`` one at its natural width (not cut to the terminal's)."""
     if getattr(t, "wide", False):
         w = console.measure(t, options=console.options.update_width(100_000)).maximum
-        console.print(t, width=max(w, console.width), crop=False)
+        old = console._width
+        console._width = max(w, console.width)  # Console.print never renders wider than the console
+        try:
+            console.print(t, crop=False)
+        finally:
+            console._width = old
     else:
         console.print(t)
 

@@ -46,9 +46,21 @@ def working(message: str, enabled: bool = True):
         yield
 
 
+HEADER_SEP = " · "
+
+
 def print_header(text: str, *, target: Console | None = None) -> None:
-    """The first line of an output: what it is about and every setting that shapes its numbers (bold, literal)."""
-    (target or console).print(Text(safe_text(text), style="bold"), highlight=False, soft_wrap=False)
+    """The first line of an output: what it is about and every setting that shapes its numbers (bold, literal). On a
+    narrow terminal it continues on more lines, breaking only between settings (``a · b``), never inside one."""
+    con = target or console
+    lines: list[str] = []
+    for part in safe_text(text).split(HEADER_SEP):
+        if lines and len(lines[-1]) + len(HEADER_SEP) + len(part) <= con.width:
+            lines[-1] += HEADER_SEP + part
+        else:
+            lines.append(part)
+    for ln in lines:
+        con.print(Text(ln, style="bold"), highlight=False, soft_wrap=len(ln) <= con.width)
 
 
 def say(label: str, message: str, style: str = "yellow", *, target: Console | None = None) -> None:

@@ -117,7 +117,7 @@ def cost_payload(c: CostResult, t: TcoResult) -> dict:
 
 
 def _fmt(x) -> str:
-    return F.num(x, none="-")
+    return F.num(x, 0, none="-") if x is not None and abs(x) >= 1e4 else F.num(x, sig=4, none="-")
 
 
 def _render(payload: tuple[CostResult, TcoResult]) -> None:
@@ -141,8 +141,9 @@ def _render(payload: tuple[CostResult, TcoResult]) -> None:
             markup=False,
         )
     tab = Table(
-        title=f"Cost per token at {_fmt(c.tokens_per_s_per_gpu_total)} tokens/s per GPU "
-        f"(input {_fmt(c.tokens_per_s_per_gpu_input)}, output {_fmt(c.tokens_per_s_per_gpu_output)}); per token "
+        title=f"Cost per token at {F.num(c.tokens_per_s_per_gpu_total, sig=6)} tokens/s per GPU "
+        f"(input {F.num(c.tokens_per_s_per_gpu_input, sig=6)}, output {F.num(c.tokens_per_s_per_gpu_output, sig=6)}); "
+        "per token "
         f"kind: {c.per_kind_convention}"
     )
     for col in ("metric", "value", "unit", "definition"):

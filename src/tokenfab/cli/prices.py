@@ -34,8 +34,10 @@ def prices_header(d: dict, given: dict) -> str:
     elif d["modeled_model"] != d["priced_model"]:
         what += f" vs {d['modeled_model']}"
     price = given.get("usd_per_gpu_hour")
+    snap = d.get("price_data") or {}
     return D.header_line(
         f"{what} on {', '.join(d['hardware'])}",
+        f"list prices as of {snap.get('snapshot_date') or 'unknown'}",
         f"ISL {d['isl']:,} / OSL {d['osl']:,} tokens",
         f"weights {d['weights']}" + ("" if given.get("weights") else " (the checkpoint's)"),
         f"engine {given['engine']}" if given.get("engine") else "engine: each vendor's default",

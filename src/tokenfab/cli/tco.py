@@ -143,7 +143,7 @@ def _value(x) -> str:
     if x is None:
         return "-"
     if isinstance(x, float):
-        return F.num(x) if abs(x) >= 1 or x == 0 else f"{x:.4f}".rstrip("0").rstrip(".")
+        return F.num(x, 0) if abs(x) >= 1e5 else F.num(x, 6).rstrip("0").rstrip(".")
     return str(x)
 
 
@@ -158,7 +158,8 @@ def tco_header(r: TcoResult, *, utilization_given: bool = False) -> str:
             r.preset,
             r.utilization,
             preset_given=not no_preset,
-            utilization_given=utilization_given or r.sources.get("utilization") == "user",
+            utilization_given=utilization_given
+            or not str(r.sources.get("utilization", "default")).startswith("default"),
             price=price,
         ),
     )
@@ -316,6 +317,6 @@ def register(app: typer.Typer) -> None:
         ] = False,
         json_out: JsonOpt = False,
     ) -> None:
-        """Total cost of ownership: USD per GPU-hour (per busy hour and per wall-clock hour) with a sourced breakdown."""
+        """Total cost of ownership: $ per GPU-hour (per busy hour and per wall-clock hour) with a sourced breakdown."""
         r = run_tco(locals())
         emit(r, json_out, lambda x: render_tco(x, breakdown=breakdown))

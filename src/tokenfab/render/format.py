@@ -46,13 +46,16 @@ def _decimals(a: float) -> int:
     return min(12, 2 - math.floor(math.log10(a)))
 
 
-def num(x, digits: int | None = None, *, none: str = DASH) -> str:
-    """A number with thousands separators and sensible decimals (module docstring); ``digits`` fixes the decimals."""
+def num(x, digits: int | None = None, *, sig: int | None = None, none: str = DASH) -> str:
+    """A number with thousands separators and sensible decimals (module docstring); ``digits`` fixes the decimals,
+    ``sig`` asks for that many significant digits (``num(0.040331, sig=4)`` -> ``0.04033``)."""
     v = _finite(x)
     if v is None:
         return none
     if digits is None and v == round(v) and abs(v) < 1e15:  # a whole number: no decimals (50, not 50.0)
         return f"{int(round(v)):,}"
+    if sig is not None and digits is None:
+        digits = max(0, sig - 1 - math.floor(math.log10(abs(v)))) if v else 0
     d = _decimals(abs(v)) if digits is None else digits
     s = f"{v:,.{d}f}"
     return "0" if s.strip("-0.,") == "" else s
