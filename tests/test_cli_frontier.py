@@ -140,7 +140,8 @@ def test_frontier_html_plot_is_self_contained(tmp_path):
     html = p.read_text()
     assert "plotly" in html.lower() and '<script src="http' not in html  # plotly.js inlined
     html = html.replace("\\u002f", "/")  # plotly escapes "/" in its embedded JSON
-    assert "interactivity (tokens/s per user)" in html and "total tokens/s per GPU" in html
+    assert "interactivity (tokens/s per user" in html and "total tokens/s per GPU" in html
+    assert "p10" in html  # the error bands
     assert "$ per million tokens" in html
 
 

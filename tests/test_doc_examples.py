@@ -29,7 +29,7 @@ from tokenfab.cli import common
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-PLACEHOLDER = re.compile(r"\[|\||\.\.\.|<|\bPORT\b|\bFILE\b|\s[A-Z]\s|\s[A-Z]$|scenario\.yaml|out\.(png|html)|\bN\b")
+PLACEHOLDER = re.compile(r"\[|\||\.\.\.|<|\bFILE\b|\s[A-Z]\s|\s[A-Z]$|scenario\.yaml|out\.(png|html)|\bN\b")
 NOT_RUN = {
     "ui": "serves the dashboard until stopped",
 }
@@ -137,8 +137,8 @@ def _argv(cmd: str, mock_url: str) -> list[str] | None:
     if argv[0] in NOT_RUN:
         return None
     if argv[0] == "bench":
-        url = argv[argv.index("--url") + 1]
-        if "PORT" not in url and "mock" not in argv:
+        url = argv[argv.index("--url") + 1] if "--url" in argv else ""
+        if "PORT" not in url:
             return None  # a real endpoint (the docs' vLLM on :8000): the mock-server example stands for it
         argv[argv.index("--url") + 1] = mock_url
     return argv
@@ -196,7 +196,10 @@ def agreeing_pairs() -> list[tuple[dict, dict]]:
             same = _opt(pa, "--model") == _opt(sa, "--model") and _opt(sa, "--hardware") in (
                 _opt(pa, "--hardware") or "h100-sxm"
             ).split(",")
-            if same and _opt(pa, "--isl", "1024") == _opt(sa, "--isl", "1024") and "--provider" not in pa:
+            same = same and all(
+                _opt(pa, k) == _opt(sa, k) for k in ("--isl", "--osl", "--weights", "--preset", "--utilization")
+            )
+            if same and "--usd-per-gpu-hour" not in pa + sa and "--provider" not in pa:
                 pairs.append((p, s))
     return pairs
 

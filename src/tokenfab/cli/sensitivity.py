@@ -34,6 +34,7 @@ from tokenfab.cli.tco import (
 from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.economics import sensitivity as sens
 from tokenfab.render import format as F
+from tokenfab.render import plots
 from tokenfab.render.plots import HTML_EXTENSIONS, _check_path
 
 _W = "Workload (instead of --tokens-per-s-per-gpu)"
@@ -144,16 +145,11 @@ def render(payload: dict, given: dict | None = None) -> None:
 def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, path) -> Path:
     """The tornado (and the Monte Carlo histogram) to .html (Plotly, offline) or .png/.svg/.pdf (matplotlib)."""
     p = _check_path(path)
-    figs = [sens.tornado_figure(tornado)] + ([sens.monte_carlo_figure(mc)] if mc is not None else [])
     if p.suffix.lower() in HTML_EXTENSIONS:
-        import plotly.io as pio
-
-        parts = [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
-        p.write_text(
-            "<!doctype html><html><head><meta charset='utf-8'><title>tokenfab sensitivity</title></head>"
-            "<body>" + "\n".join(parts) + "</body></html>",
-            encoding="utf-8",
-        )
+        figs = {"chart-tornado": plots.tornado_figure(tornado.to_dict())}
+        if mc is not None:
+            figs["chart-monte-carlo"] = plots.monte_carlo_figure(mc.to_dict())
+        plots.write_html_page(p, f"tokenfab sensitivity: {tornado.hardware}", figs)
         return p
     try:
         import matplotlib
@@ -168,32 +164,36 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
     base = tornado.base_usd_per_mtok
     y = range(len(bars))
     ax.barh(
-        y, [b.usd_per_mtok_low - base for b in bars], left=base, color="#1f77b4", label=f"input -{tornado.swing_pct:g}%"
+        y,
+        [b.usd_per_mtok_low - base for b in bars],
+        left=base,
+        color="#1f77b4",
+        label=f"input -{F.num(tornado.swing_pct)}%",
     )
     ax.barh(
         y,
         [b.usd_per_mtok_high - base for b in bars],
         left=base,
         color="#d62728",
-        label=f"input +{tornado.swing_pct:g}%",
+        label=f"input +{F.num(tornado.swing_pct)}%",
     )
-    ax.set_yticks(list(y), [b.input for b in bars], fontsize=8)
+    ax.set_yticks(list(y), [b.label or F.label(b.input) for b in bars], fontsize=8)
     ax.axvline(base, color="black", linestyle=":")
     ax.set_xlabel(sens.COST_AXIS)
-    ax.set_title(f"Tornado on {tornado.hardware}: base ${base:.4g}/M", fontsize=10)
+    ax.set_title(f"What moves the cost on {tornado.hardware}: base {F.usd(base)} per M tokens", fontsize=10)
     ax.legend(fontsize=8)
     if mc is not None:
         bx = axes[0][1]
         bx.hist(mc.usd_per_mtok, bins=40, color="#1f77b4")
         for k, v in mc.percentiles_usd_per_mtok.items():
             bx.axvline(v, color="grey", linestyle=":")
-            bx.annotate(f"{k} ${v:.3g}", (v, bx.get_ylim()[1]), fontsize=8, rotation=90, va="top")
+            bx.annotate(f"{k} {F.usd(v)}", (v, bx.get_ylim()[1]), fontsize=8, rotation=90, va="top")
         if mc.price_usd_per_mtok is not None:
             bx.axvline(mc.price_usd_per_mtok, color="#d62728", linestyle="--", label="price")
             bx.legend(fontsize=8)
         bx.set_xlabel(sens.COST_AXIS)
         bx.set_ylabel("draws")
-        bx.set_title(f"Monte Carlo: n={mc.n}, seed {mc.seed}", fontsize=10)
+        bx.set_title(f"Monte Carlo: {F.num(mc.n)} draws, seed {mc.seed}", fontsize=10)
     fig.tight_layout()
     fig.savefig(p, dpi=120)
     plt.close(fig)

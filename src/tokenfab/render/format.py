@@ -254,22 +254,34 @@ def humanize(text: str) -> str:
 
 
 def log_ticks(lo: float, hi: float, fn=None) -> tuple[list[float], list[str]]:
-    """Major ticks of a log axis from ``lo`` to ``hi`` with their labels: powers of ten when the range spans two
-    decades or more, else the 1-2-5 sequence (so a short range still has several labelled ticks)."""
+    """Major ticks of a log axis from ``lo`` to ``hi`` with their labels: powers of ten when the range spans more
+    than two decades, else the 1-2-5 sequence (so a short range still has several labelled ticks)."""
     fn = fn or num
     lo, hi = _finite(lo), _finite(hi)
     if lo is None or hi is None or lo <= 0 or hi <= 0:
         return [], []
     lo, hi = min(lo, hi), max(lo, hi)
     e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    steps = (1,) if e1 - e0 > 2 else (1, 2, 5)
-    vals = [m * 10.0**e for e in range(e0, e1 + 1) for m in steps]
-    inside = [v for v in vals if lo / 1.0001 <= v <= hi * 1.0001]
-    if len(inside) < 2:  # less than a 1-2-5 step apart: the nearest ticks around the range
-        below = [v for v in vals if v < lo]
-        above = [v for v in vals if v > hi]
-        inside = below[-1:] + inside + above[:1]
+    sequences = ((1,), (1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 8), tuple(1 + 0.1 * i for i in range(90)))
+    start = 0 if math.log10(hi / lo) > 2 else 1
+    inside: list[float] = []
+    for steps in sequences[start:]:
+        vals = [float(f"{m * 10.0**e:.6g}") for e in range(e0, e1 + 1) for m in steps]
+        inside = [v for v in vals if lo / 1.0001 <= v <= hi * 1.0001]
+        if len(inside) >= 3:
+            break
+    if len(inside) > 12:  # the finest sequence on a range it is too fine for: every other tick
+        inside = inside[:: math.ceil(len(inside) / 8)]
+    if len(inside) < 2:  # a range narrower than any step: the ticks around it
+        vals = [float(f"{m * 10.0**e:.6g}") for e in range(e0, e1 + 1) for m in sequences[2]]
+        inside = [v for v in vals if v < lo][-1:] + inside + [v for v in vals if v > hi][:1]
     return inside, [fn(v) if fn is not num else tick(v) for v in inside]
+
+
+def usd_tick(v) -> str:
+    """A dollar axis tick label: ``$0.05``, ``$2``, ``$10``, ``$1,000``."""
+    t = tick(v)
+    return f"-${t[1:]}" if t.startswith("-") else f"${t}"
 
 
 def tick(v) -> str:
@@ -307,6 +319,7 @@ __all__ = [
     "si",
     "tick",
     "unit",
+    "usd_tick",
     "usd",
     "words",
 ]
