@@ -158,7 +158,8 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - optional dependency
         raise TokenfabError("matplotlib is needed for static charts", field="plot", hint=install_hint("plot")) from None
-    fig, axes = plt.subplots(1, len(figs), figsize=(7 * len(figs) + 2, 6), squeeze=False)
+    n = 1 + (mc is not None)
+    fig, axes = plt.subplots(1, n, figsize=(7 * n + 2, 6), squeeze=False)
     ax = axes[0][0]
     bars = list(reversed(tornado.bars))
     base = tornado.base_usd_per_mtok
