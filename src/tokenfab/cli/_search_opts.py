@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from tokenfab.api import explain as X
+
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model key or path to a config.json")]
 HardwareOpt = Annotated[
     str, typer.Option("--hardware", help="comma-separated hardware keys (tokenfab catalog hardware)")
@@ -138,19 +140,7 @@ def precision_text(d: dict) -> str:
     return f"weights {' / '.join(d.get('weights') or ['?'])}, KV {' / '.join(d.get('kv') or ['?'])}"
 
 
-def sla_text(sla: dict) -> str:
-    """``TTFT p90 <= 2000 ms, TPOT <= 30 ms`` from an SLA dict (search.SLA.to_dict)."""
-    pct = sla["percentile"]
-    parts = []
-    if sla.get("ttft_max_ms") is not None:
-        parts.append(f"TTFT {pct} <= {sla['ttft_max_ms']:g} ms")
-    if sla.get("tpot_max_ms") is not None:
-        parts.append(f"TPOT <= {sla['tpot_max_ms']:g} ms")
-    if sla.get("e2el_max_ms") is not None:
-        parts.append(f"E2E {pct} <= {sla['e2el_max_ms']:g} ms")
-    if sla.get("min_interactivity") is not None:
-        parts.append(f"interactivity >= {sla['min_interactivity']:g} tok/s/user")
-    return ", ".join(parts) or "none"
+sla_text = X.sla_text  # ``TTFT p90 <= 2,000 ms, TPOT <= 30 ms`` (tokenfab.api.explain)
 
 
 def table(title: str, columns, left=()):
@@ -266,29 +256,5 @@ def terms_note(*terms: str) -> str:
     return "; ".join(f"{t}: {explain(t)}" for t in terms if explain(t))
 
 
-def search_header(d: dict, hardware, engines: dict, *, given: dict, preset, utilization=None, extra=()) -> str:
-    """The first line of frontier / recommend: model and hardware, workload, precision, engines, SLA, TCO and
-    utilization, each marked when it is the default (tokenfab.api.defaults)."""
-    from tokenfab.api import defaults as D
-
-    pct = d["sla"]["percentile"]
-    return D.header_line(
-        f"{d['model']} on {', '.join(hardware)}",
-        f"ISL {d['isl']:,} / OSL {d['osl']:,} tokens",
-        D.precision_setting(d.get("weights") or ["?"], d.get("kv") or ["?"], weights_given=given.get("weights", False)),
-        D.engine_setting(engines, given=given.get("engine", False)) if engines else "",
-        *extra,
-        f"SLA {sla_text(d['sla'])}" if any(d["sla"].get(k) is not None for k in SLA_LIMITS) else "no latency limit",
-        f"latency at {pct}" + ("" if given.get("percentile") else " (default)"),
-        D.tco_setting(
-            preset,
-            utilization,
-            preset_given=given.get("preset", False),
-            utilization_given=given.get("utilization", False),
-            price=d.get("usd_per_gpu_hour_override") or given.get("usd_per_gpu_hour"),
-        ),
-    )
-
-
+search_header = X.search_header  # the first line of frontier / recommend (tokenfab.api.explain)
 SEP = " · "
-SLA_LIMITS = ("ttft_max_ms", "tpot_max_ms", "e2el_max_ms", "min_interactivity")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from tokenfab.api import defaults as D
+from tokenfab.api import explain as X
 from tokenfab.cli import _search_opts as O
-from tokenfab.cli.common import Table, console, lit, print_header, print_json
+from tokenfab.cli.common import Table, console, lit, print_header, print_json, to_jsonable
 from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.serving import estimate as estimate_fn
 from tokenfab.render import format as F
@@ -71,37 +71,16 @@ def _render_bands(e) -> None:
         console.print(t)
 
 
-def _header(e, given: dict) -> str:
-    return D.header_line(
-        f"{e.model} on {e.gpus} x {e.hardware}",
-        f"TP={e.tp} PP={e.pp} DP={e.dp} EP={e.ep}",
-        D.precision_setting(e.weights, e.kv, weights_given=given.get("weights", False)),
-        D.engine_setting(e.engine, given=given.get("engine", False)),
-        f"ISL {e.isl:,} / OSL {e.osl:,} tokens",
-        f"computed at {e.compute_precision}",
-    )
-
-
-def not_fit_text(e, r) -> str:
-    """Why a configuration does not fit, with one size and its breakdown per GPU: the estimate's warning (weights +
-    activations against what the engine may use) and the same parts from tokenfab.perf.memory.fit (``r``)."""
-    w = next((x for x in e.warnings if x.startswith("does not fit")), "does not fit")
-    pg = r.per_gpu if r is not None else {}
-    parts = ""
-    if pg:
-        parts = (
-            f" Per GPU: weights {F.gib(pg['weights_gib'])} + activations {F.gib(pg['activations_gib'])}; the runtime "
-            f"reserve of {F.gib(pg['runtime_overhead_gib'])} of the {F.gib(r.capacity_per_gpu_gib)} is not usable."
-        )
-    return w + "." + parts
-
-
 def _render(e, *, given: dict | None = None, fit_result=None) -> None:
     given = given or {}
-    print_header(_header(e, given))
+    ed = to_jsonable(e.to_dict())
+    print_header(
+        X.estimate_header(ed, weights_given=given.get("weights", False), engine_given=given.get("engine", False))
+    )
     if not e.fits:
         # a configuration that does not fit has no latency to show: say so first, with by how much, and stop there
-        console.print(lit(not_fit_text(e, fit_result), "bold red"), highlight=False)
+        fd = to_jsonable(fit_result.to_dict()) if fit_result is not None else None
+        console.print(lit(X.not_fit_text(ed, fd), "bold red"), highlight=False)
         for w in e.warnings:
             if not w.startswith("does not fit"):
                 console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
@@ -119,7 +98,7 @@ def _render(e, *, given: dict | None = None, fit_result=None) -> None:
     t = Table(title="one configuration", title_justify="left")
     t.add_column("metric")
     t.add_column("value", justify="right")
-    largest = max(((k, v) for k, v in e.breakdown.items() if v > 0), key=lambda kv: kv[1], default=None)
+    largest = X.largest_part(e.breakdown)
     tot = sum(v for v in e.breakdown.values() if v > 0) or 1.0
     rows = [
         ("concurrency", f"{F.num(e.concurrency)} requests (memory holds {F.num(e.concurrency_cap)})"),
@@ -135,7 +114,7 @@ def _render(e, *, given: dict | None = None, fit_result=None) -> None:
         ("decode step limited by", f"{e.bound} (what limits the operators taking most of the step)"),
         (
             "largest part of the step",
-            f"{F.label(largest[0])} ({F.pct(largest[1] / tot)})" if largest else "-",
+            f"{F.label(largest[0])} ({F.pct(largest[1])})" if largest else "-",
         ),
         ("engine", e.engine),
         ("speculative decoding", _spec_text(e.speculative)),

@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from tokenfab.api import defaults as D
+from tokenfab.api import explain as X
 from tokenfab.cli import _search_opts as O
-from tokenfab.cli.common import Table, console, lit, print_header, print_json
+from tokenfab.cli.common import Table, console, lit, print_header, print_json, to_jsonable
 from tokenfab.perf.memory import fit as fit_fn
 from tokenfab.render import format as F
-
-
-def layout_note(r) -> str:
-    """Why the layout may use more chips than the memory alone needs (tokenfab.perf.memory.auto_parallelism)."""
-    unit = "chip" if r.memory_kind == "SRAM" else "GPU"
-    if r.gpus > r.chips_needed:
-        return (
-            f"memory alone needs {F.count(r.chips_needed, unit)} ({F.num(r.chips_needed_exact, 2)} exact); the layout "
-            f"uses {F.count(r.gpus, unit)}: tensor parallelism runs over a power of two within a node that divides the "
-            "attention heads, then pipeline stages"
-        )
-    if r.gpus < r.chips_needed:
-        return f"this layout is {F.count(r.chips_needed - r.gpus, unit)} short of the {r.chips_needed} memory needs"
-    return f"memory needs {F.count(r.chips_needed, unit)} ({F.num(r.chips_needed_exact, 2)} exact)"
 
 
 def _render(r, *, given: dict | None = None) -> None:
     given = given or {}
     unit = "chip" if r.memory_kind == "SRAM" else "GPU"
+    rd = to_jsonable(r.to_dict())
     print_header(
-        D.header_line(
-            f"{r.model} on {r.hardware}",
-            D.precision_setting(r.weights_precision, r.kv_precision, weights_given=given.get("weights", False)),
-            f"{F.count(r.users, 'user')} x {r.context_tokens:,} tokens of context",
-            "weights + KV only (--no-overheads)" if given.get("no_overheads") else "",
-        )
+        X.fit_header(rd, weights_given=given.get("weights", False), no_overheads=given.get("no_overheads", False))
     )
     t = Table(title="memory (GiB = 2^30 bytes)", title_justify="left")
     t.add_column("quantity")
@@ -70,7 +52,7 @@ def _render(r, *, given: dict | None = None) -> None:
     t.add_row(
         "layout",
         F.count(r.gpus, unit),
-        f"TP={r.tp} PP={r.pp} DP={r.dp} EP={r.ep}; {layout_note(r)}",
+        f"TP={r.tp} PP={r.pp} DP={r.dp} EP={r.ep}; {X.layout_note(rd)}",
     )
     t.add_row(
         f"per {unit}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tokenfab.api import explain as X
 from tokenfab.cli import _search_opts as O
 from tokenfab.cli._search_opts import (
     CalibrationOpt,
@@ -74,18 +75,7 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
     given = given or {}
     pct = d["sla"]["percentile"]
     hw_costs = d.get("hardware") or {}
-    util = next((((c or {}).get("cost") or {}).get("utilization") for c in hw_costs.values()), None)
-    print_header(
-        O.search_header(
-            d,
-            list(hw_costs),
-            (d.get("assumptions") or {}).get("engines") or {},
-            given=given,
-            preset=d.get("preset"),
-            utilization=util,
-            extra=(f"modes {', '.join(d['modes'])}",),
-        )
-    )
+    print_header(X.frontier_header(d, given=given))
     short = {**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"}
     cols = [
         "mode",

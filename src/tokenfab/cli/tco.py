@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from tokenfab.api import defaults as D
-from tokenfab.cli.common import Table, console, emit, lit, print_header
+from tokenfab.api import explain as X
+from tokenfab.cli.common import Table, console, emit, lit, print_header, to_jsonable
 from tokenfab.economics import tco as tco_mod
 from tokenfab.economics.tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS, TcoResult
 from tokenfab.render import format as F
@@ -147,22 +147,9 @@ def _value(x) -> str:
     return str(x)
 
 
-def tco_header(r: TcoResult, *, utilization_given: bool = False) -> str:
-    """``h100-sxm · TCO owned-neocloud (default), utilization 50% (default)`` (a plain price: ``$2.10 per
-    GPU-hour (given)``)."""
-    no_preset = any(n.startswith("no preset given") for n in r.notes)
-    price = r.inputs.price_usd_per_gpu_hour if r.sources.get("price_usd_per_gpu_hour") == "user" else None
-    return D.header_line(
-        r.hardware_key,
-        D.tco_setting(
-            r.preset,
-            r.utilization,
-            preset_given=not no_preset,
-            utilization_given=utilization_given
-            or not str(r.sources.get("utilization", "default")).startswith("default"),
-            price=price,
-        ),
-    )
+def tco_header(r: TcoResult) -> str:
+    """The first line of tco and cost (tokenfab.api.explain.tco_header)."""
+    return X.tco_header(to_jsonable(r.to_dict()))
 
 
 def render_capex_lines(r: TcoResult) -> None:

@@ -112,7 +112,8 @@ def _optional_module(name: str):
 
 NOT_YET = {
     "frontier": "Frontier: the frontier search module (tokenfab.search) is not available in this build.",
-    "plan": "Plan: the plan module (tokenfab.planning.plan, tokenfab.planning.scenario) is not available in this build.",
+    "plan": "Plan: the plan module (tokenfab.planning.plan, tokenfab.planning.scenario) is not available in this "
+    "build.",
     "bench": "Bench: the benchmark report module (tokenfab.bench.report) is not available in this build.",
 }
 
@@ -612,10 +613,13 @@ def example_files() -> dict[str, Path]:
 # ------------------------------------------------------------------------------------------------- library calls
 # (plain functions run on the worker pool; each calls the library and returns a JSON-ready dict)
 def meta() -> dict:
+    from tokenfab.api import defaults
     from tokenfab.catalog import precision
     from tokenfab.catalog.hardware import catalog
     from tokenfab.catalog.models import get_model, model_keys
     from tokenfab.economics import tco
+    from tokenfab.render import format as F
+    from tokenfab.render import plots
 
     models = []
     for k in model_keys():
@@ -648,11 +652,16 @@ def meta() -> dict:
         "precisions": {"weights": list(precision.WEIGHT_PRECISIONS), "kv": list(precision.KV_PRECISIONS)},
         "presets": tco.preset_names(),
         "default_preset": tco.DEFAULT_PRESET,
-        "tco_fields": [{"name": f, "unit": tco.FIELD_UNITS.get(f, "")} for f in tco.INPUT_FIELDS],
+        "tco_fields": [{"name": f, "label": F.label(f), "unit": tco.FIELD_UNITS.get(f, "")} for f in tco.INPUT_FIELDS],
         "tco_components": dict(tco.COMPONENT_DESCRIPTIONS),
         "examples": list(example_files()),
         "features": features(),
         "limits": LIMITS,
+        "defaults": defaults.defaults(),  # the one set of defaults of every command (tokenfab.api.defaults)
+        "labels": {k: v.get("label", "") for k, v in F.labels_data()["fields"].items()},
+        "units": {k: v.get("unit", "") for k, v in F.labels_data()["fields"].items() if v.get("unit")},
+        "terms": F.labels_data()["terms"],  # the glossary's plain sentences for the terms of art
+        "colors": list(plots.COLORS),
     }
 
 
@@ -768,7 +777,10 @@ def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], po
         kv=params.kv,
     )
     rows = report.compare_with_model(points, predict)
-    lengths = [dict(zip(("isl", "osl"), modelcheck.level_lengths(r))) if r.get("requests_ok") else None for r in runs]
+    lengths = [
+        dict(zip(("isl", "osl"), modelcheck.level_lengths(r), strict=False)) if r.get("requests_ok") else None
+        for r in runs
+    ]
     return {
         "model": model,
         "hardware": hw,
@@ -781,8 +793,8 @@ def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], po
 
 
 def scenario_from_text(text: str, source: str):
-    """A validated tokenfab.planning.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or aliases
-    (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
+    """A validated tokenfab.planning.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or
+    aliases (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
     (``get_model`` would read a path), at most MAX_HARDWARE hardware, MAX_SCENARIO_FEATURES features,
     MAX_SCENARIO_PERSONAS personas and MAX_LAYOUTS layouts per model's sweep."""
     from tokenfab.planning import scenario as scen
