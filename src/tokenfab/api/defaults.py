@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-SEP = " · "
+from tokenfab.render import format as F
+
+SEP = F.SEP
 
 
 @lru_cache(maxsize=1)
@@ -48,39 +50,11 @@ def default_weights(model) -> str:
     return get_model(model).native_weights
 
 
-def precision_setting(weights, kv, *, weights_given: bool, kv_given: bool = False) -> str:
-    """``weights bf16 (the checkpoint's), KV bf16`` / ``weights fp8, KV fp8`` (several: ``fp8 / bf16``)."""
-    w = " / ".join(weights) if isinstance(weights, list | tuple) else str(weights)
-    k = " / ".join(kv) if isinstance(kv, list | tuple) else str(kv)
-    return f"weights {w}" + ("" if weights_given else " (the checkpoint's)") + f", KV {k}"
-
-
-def tco_setting(preset, utilization, *, preset_given: bool, utilization_given: bool, price=None) -> str:
-    """``TCO owned-neocloud (default), utilization 50% (default)``, or ``$2.10 per GPU-hour (given), ...``."""
-    from tokenfab.render.format import pct, usd
-
-    if price is not None:
-        head = f"{usd(price)} per GPU-hour (given)"
-    else:
-        head = f"TCO {preset}" + ("" if preset_given else " (default)")
-    if utilization is None:
-        return head
-    return head + f", utilization {pct(utilization)}" + ("" if utilization_given else " (default)")
-
-
-def engine_setting(engines, *, given: bool) -> str:
-    """``engine trtllm`` / ``engines h100-sxm trtllm, mi300x vllm`` (``(vendor default)`` when not given)."""
-    if isinstance(engines, dict):
-        vals = sorted(set(engines.values()))
-        text = f"engine {vals[0]}" if len(vals) == 1 else "engines " + ", ".join(f"{h} {e}" for h, e in engines.items())
-    else:
-        text = f"engine {engines}"
-    return text + ("" if given else " (vendor default)")
-
-
-def header_line(subject: str, *settings: str) -> str:
-    """The first line of an output: what it is about, then every setting that shapes its numbers."""
-    return SEP.join([subject, *(s for s in settings if s)])
+# the wording of the settings lives with the formatting (tokenfab.render.format) so the report can use it too
+header_line = F.header_line
+precision_setting = F.precision_setting
+tco_setting = F.tco_setting
+engine_setting = F.engine_setting
 
 
 __all__ = [

@@ -72,18 +72,22 @@ def largest_part(breakdown: dict) -> tuple[str, float] | None:
     return k, parts[k] / sum(parts.values())
 
 
+BOUND_WORDS = {
+    "compute": "arithmetic limits the operators that take most of the step",
+    "memory": "reading the weights and the KV cache limits the operators that take most of the step",
+    "communication": "transfers between GPUs take most of the step",
+    "overhead": "the engine's fixed cost per step (scheduling, kernel launches) takes most of it",
+}
+
+
 def bound_note(e: dict) -> str:
-    """The estimate's ``bound`` next to the bars it is read with: the bars group a decode step's time by operator
-    class, the bound names what limits the operators taking most of the step (so ``memory`` can stand beside a
-    largest bar of communication)."""
+    """The estimate's ``bound`` next to the bars it is read with: the bound names what limits the operators taking
+    most of a decode step; the bars group the same time by operator class (so a step limited by memory can have
+    communication as its largest bar)."""
     lp = largest_part(e.get("breakdown") or {})
-    text = f"limited by {e['bound']}: {F.explain('bound').split(' - ', 1)[-1]}"
+    text = BOUND_WORDS.get(e["bound"], F.explain("bound"))
     if lp:
-        text += f"; the largest part of the step is {F.label(lp[0])} ({F.pct(lp[1])})"
-        if lp[0] != e["bound"] and not (lp[0] == "overhead" and e["bound"] == "overhead"):
-            text += (
-                ", a different grouping: the bars sort time by operator class, the bound by what limits each operator"
-            )
+        text += f"; the bars group the step by operator class instead (largest: {F.label(lp[0])}, {F.pct(lp[1])})"
     return text
 
 
@@ -159,6 +163,7 @@ def frontier_header(d: dict, *, given: dict) -> str:
 
 __all__ = [
     "SLA_LIMITS",
+    "BOUND_WORDS",
     "bound_note",
     "estimate_header",
     "fit_header",

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import typer
 
-from tokenfab.api import defaults as D
 from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli._search_opts import show, table
 from tokenfab.cli.common import console, elapsed_s, err_console, lit, print_header, print_json, split_csv, to_jsonable
 from tokenfab.core.errors import safe_text
-from tokenfab.economics.tco import DEFAULT_PRESET
 from tokenfab.planning import plan as planning
 from tokenfab.planning.scenario import load_scenario
 from tokenfab.render import format as F
+from tokenfab.render import report as report_text
 
 ScenarioArg = typer.Argument(..., help="scenario YAML (see examples/ and docs/demand.md)")
 MonthsOpt = typer.Option(None, "--months", help="plan only the first N months (default: the scenario's horizon)")
@@ -372,19 +371,7 @@ def _pct(x) -> str:
     return F.pct(x, none="-")
 
 
-def plan_header(d: dict) -> str:
-    """The first line of a plan: scenario, model and precision, TCO, horizon and the peak-to-average ratio."""
-    sc = d["scenario"]
-    tco = next((h.get("tco") or {} for h in d["hardware"] if h.get("tco")), {})
-    return D.header_line(
-        f"{sc['name']} ({sc['source']})",
-        f"model {sc['model']}, {sc['precision']['text']}" + ("" if sc.get("weights") else " (the checkpoint's)"),
-        D.tco_setting(tco.get("preset") or DEFAULT_PRESET, None, preset_given=True, utilization_given=True)
-        + " (the scenario's)",
-        f"{F.count(sc['months_planned'], 'month')} from {sc.get('start_month')}",
-        f"peak-to-average {F.num(d['demand']['peak_to_average'], 2)}",
-        "fleets billed around the clock",
-    )
+plan_header = report_text.plan_header  # the first line of a plan (the report says the same)
 
 
 def register(app: typer.Typer) -> None:

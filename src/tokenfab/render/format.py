@@ -237,6 +237,45 @@ def readable(text: str) -> list[str]:
     return SNAKE_CASE.findall(str(text)) + E_NOTATION.findall(str(text))
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# settings, as the first line of every output states them (tokenfab.api.defaults names the defaults)
+# ---------------------------------------------------------------------------------------------------------------
+SEP = " · "
+
+
+def precision_setting(weights, kv, *, weights_given: bool, kv_given: bool = False) -> str:
+    """``weights bf16 (the checkpoint's), KV bf16`` / ``weights fp8, KV fp8`` (several: ``fp8 / bf16``)."""
+    w = " / ".join(weights) if isinstance(weights, list | tuple) else str(weights)
+    k = " / ".join(kv) if isinstance(kv, list | tuple) else str(kv)
+    return f"weights {w}" + ("" if weights_given else " (the checkpoint's)") + f", KV {k}"
+
+
+def tco_setting(preset, utilization, *, preset_given: bool, utilization_given: bool, price=None) -> str:
+    """``TCO owned-neocloud (default), utilization 50% (default)``, or ``$2.10 per GPU-hour (given), ...``."""
+    if price is not None:
+        head = f"{usd(price)} per GPU-hour (given)"
+    else:
+        head = f"TCO {preset}" + ("" if preset_given else " (default)")
+    if utilization is None:
+        return head
+    return head + f", utilization {pct(utilization)}" + ("" if utilization_given else " (default)")
+
+
+def engine_setting(engines, *, given: bool) -> str:
+    """``engine trtllm`` / ``engines h100-sxm trtllm, mi300x vllm`` (``(vendor default)`` when not given)."""
+    if isinstance(engines, dict):
+        vals = sorted(set(engines.values()))
+        text = f"engine {vals[0]}" if len(vals) == 1 else "engines " + ", ".join(f"{h} {e}" for h, e in engines.items())
+    else:
+        text = f"engine {engines}"
+    return text + ("" if given else " (vendor default)")
+
+
+def header_line(subject: str, *settings: str) -> str:
+    """The first line of an output: what it is about, then every setting that shapes its numbers."""
+    return SEP.join([subject, *(s for s in settings if s)])
+
+
 def humanize(text: str) -> str:
     """Library text for a person: each known field name in it (``usd_per_mtok_total``) replaced by its label, except
     inside a path, a key path or a flag (``data/x_y.yaml``, ``defaults.utilization``, ``--x-y``)."""
@@ -298,6 +337,11 @@ def tick(v) -> str:
 
 __all__ = [
     "DASH",
+    "SEP",
+    "engine_setting",
+    "header_line",
+    "precision_setting",
+    "tco_setting",
     "E_NOTATION",
     "SNAKE_CASE",
     "band",

@@ -681,7 +681,12 @@ def run_fit(req: FitRequest) -> dict:
         users=req.users,
         context=req.context,
     )
-    return jsonable(r.to_dict())
+    from tokenfab.api import explain
+
+    out = jsonable(r.to_dict())
+    out["header"] = explain.fit_header(out, weights_given=req.weights is not None)
+    out["explain"] = {"layout": explain.layout_note(out)}
+    return out
 
 
 def run_estimate(req: EstimateRequest) -> dict:
@@ -701,7 +706,17 @@ def run_estimate(req: EstimateRequest) -> dict:
         osl=req.osl,
         concurrency=req.concurrency_value(),
     )
-    return jsonable(e.to_dict())
+    from tokenfab.api import explain
+
+    out = jsonable(e.to_dict())
+    out["header"] = explain.estimate_header(out, weights_given=req.weights is not None)
+    lp = explain.largest_part(out.get("breakdown") or {})
+    out["explain"] = {
+        "bound": explain.bound_note(out),
+        "largest_part": {"part": lp[0], "share": lp[1]} if lp else None,
+        "not_fit": None if out["fits"] else explain.not_fit_text(out, None),
+    }
+    return out
 
 
 def run_tco(req: TcoRequest) -> dict:
@@ -712,6 +727,9 @@ def run_tco(req: TcoRequest) -> dict:
     out = jsonable(r.to_dict())
     out["component_descriptions"] = dict(tco.COMPONENT_DESCRIPTIONS)
     out["overrides"] = overrides
+    from tokenfab.api import explain
+
+    out["header"] = explain.tco_header(out)
     if req.total_tokens_per_s_per_gpu is not None:
         c = cost.compute_cost(
             r.usd_per_gpu_hour,
@@ -853,8 +871,11 @@ def run_plan_example(key: str) -> dict:
 def plan_from_text(text: str, source: str) -> dict:
     """tokenfab.planning.plan of a scenario given as YAML text (PlanResult.to_dict(), schema in docs/demand.md)."""
     from tokenfab.planning import plan as planning
+    from tokenfab.render.report import plan_header
 
-    return jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
+    out = jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
+    out["header"] = plan_header(out)
+    return out
 
 
 def frontier_layout_count(model: str, hws: list[str], weights: str | None, gpus: int | None) -> int:
@@ -909,7 +930,14 @@ def run_frontier(req: FrontierRequest) -> dict:
     for p in [*d.get("points", []), d.get("best"), *(tiers.get(t) for t in ("bulk", "goldilocks", "premium"))]:
         if isinstance(p, dict) and isinstance(p.get("config"), dict):
             p["layout"] = search.layout_text(p["config"])  # the library's text (TP8 PP2 ..., P 3x[..] + D 7x[..])
-    return jsonable(d)
+    from tokenfab.api import explain
+    from tokenfab.economics.tco import DEFAULT_PRESET
+
+    out = jsonable(d)
+    out["header"] = explain.frontier_header(
+        out, given={"weights": req.weights is not None, "preset": bool(req.preset) and req.preset != DEFAULT_PRESET}
+    )
+    return out
 
 
 # ------------------------------------------------------------------------------------------------- the app
