@@ -268,7 +268,7 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
         i.add_row(F.label(name), _value(getattr(r.inputs, name)), FIELD_UNITS.get(name, ""), f"[{refs.index(src) + 1}]")
     console.print(i)
     for n, src in enumerate(refs, 1):
-        console.print(f"[{n}] {src}", highlight=False, markup=False, soft_wrap=False)
+        console.print(f"[{n}] {F.humanize(src)}", highlight=False, markup=False, soft_wrap=False)
     for n in r.notes:
         if not n.startswith("no preset given"):
             console.print(f"- {n}", style="dim", highlight=False, markup=False)

@@ -27,7 +27,41 @@ Y_LABEL = "total tokens/s per GPU (input + output)"
 COST_LABEL = "$ per million tokens (input + output)"
 COLORS = ["#2f6fde", "#f79009", "#12b76a", "#9e77ed", "#f04438", "#0ba5ec", "#667085", "#ee46bc", "#84cc16", "#0e9384"]
 TITLE_CHARS = 64  # a title line longer than this wraps (it would reach the toolbar on a narrow screen)
-PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+# a short toolbar (save, zoom, pan, reset) leaves room for the title at its left
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": [
+        "select2d",
+        "lasso2d",
+        "zoomIn2d",
+        "zoomOut2d",
+        "autoScale2d",
+        "toggleSpikelines",
+        "hoverClosestCartesian",
+        "hoverCompareCartesian",
+        "hoverClosestPie",
+    ],
+}
+# the title wrapped to each chart's own width on load and on resize (the dashboard's app.js does the same)
+FIT_TITLES_JS = """
+function tfWrap(text, width) {
+  const lines = [];
+  for (const w of String(text).split(/\\s+/)) {
+    if (lines.length && lines[lines.length - 1].length + 1 + w.length <= width) lines[lines.length - 1] += " " + w;
+    else lines.push(w);
+  }
+  return lines.join("<br>");
+}
+function tfFitTitle(gd) {
+  if (!gd.layout || !gd.layout.title) return;
+  if (!gd.dataset.rawTitle) gd.dataset.rawTitle = String(gd.layout.title.text || "").replace(/<br>/g, " ");
+  const chars = Math.max(20, Math.min(TITLE_CHARS, Math.floor(((gd.clientWidth || 600) - 170) / 7.4)));
+  const t = tfWrap(gd.dataset.rawTitle, chars);
+  if (t !== gd.layout.title.text) Plotly.relayout(gd, {"title.text": t, "margin.t": 40 + 22 * t.split("<br>").length});
+}
+window.addEventListener("resize", () => document.querySelectorAll(".js-plotly-plot").forEach(tfFitTitle));
+""".replace("TITLE_CHARS", str(TITLE_CHARS))
 
 
 def color_of(keys) -> dict:
@@ -527,7 +561,8 @@ def monte_carlo_figure(mc: dict) -> dict:
 PAGE_CSS = (
     "body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;background:#f6f7f9;"
     "color:#1d2430}main{max-width:1400px;margin:auto;padding:16px}h1{font-size:18px;margin:4px 0 12px}"
-    ".chart{background:#fff;border:1px solid #e3e6eb;border-radius:10px;margin:12px 0;padding:0;min-width:0;overflow:hidden}"
+    ".chart{background:#fff;border:1px solid #e3e6eb;border-radius:10px;margin:12px 0;padding:0;min-width:0;"
+    "overflow:hidden}"
 )
 
 
@@ -537,8 +572,8 @@ def plot_script(figs: dict[str, dict]) -> str:
         f"const FIGS = {json_for_html(figs)};\n"
         "for (const [id, fig] of Object.entries(FIGS)) {\n"
         "  const el = document.getElementById(id);\n"
-        f"  if (el) Plotly.newPlot(el, fig.data, fig.layout, {json_for_html(PLOT_CONFIG)});\n"
-        "}\n"
+        f"  if (el) Plotly.newPlot(el, fig.data, fig.layout, {json_for_html(PLOT_CONFIG)}).then(tfFitTitle);\n"
+        "}\n" + FIT_TITLES_JS
     )
 
 

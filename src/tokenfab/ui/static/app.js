@@ -9,7 +9,10 @@ const state = { meta: null, tokens: {}, timers: {}, tcoOverrides: {}, computed: 
 const DEFAULTS = { model: "llama-3.1-70b", hardware: "h100-sxm", frontierHardware: ["h100-sxm", "h200-sxm", "b200"] };
 const AUTO_VIEWS = new Set(["fit", "estimate", "tco", "frontier"]); // recompute as inputs change
 let COLORS = ["#2f6fde", "#f79009", "#12b76a", "#9e77ed", "#f04438", "#0ba5ec", "#667085", "#ee46bc"];
-const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+// a short toolbar (save, zoom, pan, reset): room for the title at its left (tokenfab.render.plots.PLOT_CONFIG)
+const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d", "zoomIn2d",
+  "zoomOut2d", "autoScale2d", "toggleSpikelines", "hoverClosestCartesian", "hoverCompareCartesian", "zoom3d",
+  "pan3d", "hoverClosestPie"] };
 const TITLE_CHARS = 64; // tokenfab.render.plots.TITLE_CHARS: a longer title line wraps (clear of the toolbar)
 
 // ---------------------------------------------------------------------------------------------- formatting
@@ -24,7 +27,12 @@ function decimals(a) {
   if (a >= 1) return 2;
   return Math.min(12, 2 - Math.floor(Math.log10(a)));
 }
-function fixed(v, d) { return v.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }); }
+// rounds the exact binary value (toFixed), as Python's format does: 1.275 -> "1.27"; then thousands separators
+function fixed(v, d) {
+  const [int, frac] = Math.abs(v).toFixed(d).split(".");
+  const s = int.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (frac ? "." + frac : "");
+  return (v < 0 && /[1-9]/.test(s) ? "-" : "") + s;
+}
 function num(x, digits) {
   const v = finite(x);
   if (v === null) return DASH;
@@ -273,13 +281,31 @@ function lineWithBand(name, x, monthly, field, i, extra = {}) {
   const [lo, hi] = seriesBands(monthly, field);
   return bandTraces(x, lo, hi, color, name).concat([lineTrace(name, x, monthly[field], i, Object.assign({ legendgroup: name }, extra))]);
 }
+// the title wrapped to the chart's own width, so it ends before the toolbar (about 130 px at the top right)
+function titleFor(gd, raw) {
+  const w = gd.clientWidth || 600;
+  const t = wrapTitle(raw, Math.max(20, Math.min(TITLE_CHARS, Math.floor((w - 170) / 7.4))));
+  return { text: t, top: 40 + 20 * t.split("<br>").length };
+}
 function plot(id, traces, layout) {
   if (!window.Plotly) throw new Error("Plotly.js did not load");
-  return Plotly.react(id, traces, layout, PLOT_CONFIG);
+  const gd = document.getElementById(id);
+  const raw = String(layout.title.text).replace(/<br>/g, " ");
+  gd.dataset.rawTitle = raw;
+  const t = titleFor(gd, raw);
+  layout.title.text = t.text;
+  layout.margin = Object.assign({}, layout.margin, { t: t.top });
+  return Plotly.react(gd, traces, layout, PLOT_CONFIG);
 }
 function resizeCharts(sec) {
   if (!window.Plotly) return;
-  for (const c of $$(".js-plotly-plot", sec)) Plotly.Plots.resize(c);
+  for (const c of $$(".js-plotly-plot", sec)) {
+    Plotly.Plots.resize(c);
+    if (c.dataset.rawTitle) {
+      const t = titleFor(c, c.dataset.rawTitle);
+      if (c.layout && c.layout.title && c.layout.title.text !== t.text) Plotly.relayout(c, { "title.text": t.text, "margin.t": t.top });
+    }
+  }
 }
 window.addEventListener("resize", () => { const sec = $(".view.active"); if (sec) resizeCharts(sec); });
 
@@ -482,7 +508,7 @@ async function renderTco(sec, t) {
     td.append(input, el("span", { class: "field-error", dataset: { errorFor: name } }));
     tr.append(td, el("td", {}, unitText(unit)));
     const src = t.sources[name] || (t.inputs[name] === null ? "not set" : "not used by this method");
-    tr.append(el("td", { class: "src" + (src === "user" ? " user" : "") }, src === "user" ? "you (edited here)" : src));
+    tr.append(el("td", { class: "src" + (src === "user" ? " user" : "") }, src === "user" ? "you (edited here)" : humanize(src)));
     return tr;
   });
   tbody.replaceChildren(...rows);
