@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import tokenfab.cli.main
 from tokenfab.cli import common
+from tokenfab.render import format as F
 from tokenfab.search import pareto_mask
 
 runner = CliRunner()
@@ -102,7 +103,7 @@ def test_frontier_human_output():
     assert "h100-sxm: Pareto frontier" in out and re.search(r"mi300x( \(prior\))?: Pareto frontier", out)
     assert "token tiers" in out and "bulk" in out and "goldilocks" in out and "premium" in out
     assert "at 40 tokens/s per user" in out
-    assert "evaluated" in out and "configurations in" in out
+    assert "evaluated" in out and "configurations (the search:" in out and "the whole command took" in out
 
 
 def test_frontier_png_plot(tmp_path):
@@ -140,7 +141,8 @@ def test_frontier_html_plot_is_self_contained(tmp_path):
     html = p.read_text()
     assert "plotly" in html.lower() and '<script src="http' not in html  # plotly.js inlined
     html = html.replace("\\u002f", "/")  # plotly escapes "/" in its embedded JSON
-    assert "interactivity (tokens/s per user)" in html and "total tokens/s per GPU" in html
+    assert "interactivity (tokens/s per user" in html and "total tokens/s per GPU" in html
+    assert "p10" in html  # the error bands
     assert "$ per million tokens" in html
 
 
@@ -316,8 +318,8 @@ def test_recommend_is_readable_at_80_columns(monkeypatch):
     assert "weights fp8, KV fp8" in r.stdout
     for o in d["options"]:
         assert o["hardware"] in r.stdout
-        assert f"{o['usd_per_month']:,.0f}" in r.stdout and f"{o['usd_per_mtok_total']:,.3f}" in r.stdout
-        assert f"{o['tpot_ms']:,.2f}" in r.stdout
+        assert f"{o['usd_per_month']:,.0f}" in r.stdout and F.num(o["usd_per_mtok_total"]) in r.stdout
+        assert F.num(o["tpot_ms"]) in r.stdout
     r = invoke(
         "recommend",
         "--model",
@@ -329,7 +331,18 @@ def test_recommend_is_readable_at_80_columns(monkeypatch):
         "--racks",
         "1",
     )
-    assert r.exit_code == 0 and "…" not in r.stdout and "weights bf16, KV bf16" in r.stdout
+    assert r.exit_code == 0 and "…" not in r.stdout and "weights bf16 (the checkpoint's), KV bf16" in r.stdout
+
+
+def test_wide_shows_every_column_on_a_narrow_terminal(monkeypatch):
+    _narrow(monkeypatch)
+    r = invoke("recommend", *REC, "--rate", "5", "--wide")
+    assert r.exit_code == 0, r.output
+    for col in ("$/M in", "$/M out", "nodes", "racks", "MW", "replicas x GPUs", "util avg"):
+        assert col in r.stdout, col
+    assert "hidden to fit" not in r.stdout
+    r = invoke("recommend", *REC, "--rate", "5")
+    assert "hidden to fit 80 columns:" in r.stdout
 
 
 def test_frontier_is_readable_at_80_columns(monkeypatch):
@@ -340,14 +353,16 @@ def test_frontier_is_readable_at_80_columns(monkeypatch):
     assert "…" not in r.stdout and all(len(ln) <= 80 for ln in r.stdout.splitlines())
     assert "weights fp8, KV fp8" in r.stdout
     for p in d["points"]:  # GPUs, concurrency and $/M of every point are printed whole
-        assert f"{p['config']['concurrency']:,}" in r.stdout and f"{p['usd_per_mtok_total']:,.3f}" in r.stdout
+        assert f"{p['config']['concurrency']:,}" in r.stdout and F.num(p["usd_per_mtok_total"]) in r.stdout
     t = d["tiers"]["premium"]
-    assert f"{t['tokens_per_s_per_user']:.1f}" in r.stdout
+    assert F.num(t["tokens_per_s_per_user"]) in r.stdout
+    assert "hidden to fit 80 columns:" in r.stdout and "--wide" in r.stdout  # the hidden columns are named
 
 
 def test_wide_terminal_keeps_every_column():
     r = invoke("frontier", *BASE, "--mode", "agg")
-    assert "out tok/s/GPU" in r.stdout and "k tok/s/MW" in r.stdout and "$/M out" in r.stdout
+    assert "out tok/s/GPU" in r.stdout and "tok/s per MW" in r.stdout and "$/M out" in r.stdout
+    assert "hidden to fit" not in r.stdout
     r = invoke("recommend", *REC, "--rate", "5")
     for col in ("$/M in", "$/M out", "nodes", "racks", "MW", "replicas x GPUs", "util"):
         assert col in r.stdout

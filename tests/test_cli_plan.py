@@ -78,7 +78,7 @@ def test_plan_tables_readable_at_80_columns(narrow_console):
     lines = r.output.splitlines()
     assert max(len(x) for x in lines) <= 80
     assert "…" not in r.output  # no cell or header is cut
-    assert "(weights fp8, KV fp8)" in " ".join(lines[:4]) and "fp8/fp8" in r.output  # the precision used is shown
+    assert "weights fp8, KV fp8" in " ".join(lines[:4]) and "fp8/fp8" in r.output  # the precision used is shown
     for head in ("peak", "GPUs", "margin", "breakeven", "$/M out"):
         assert head in r.output
 
@@ -94,7 +94,7 @@ def test_fitted_table_drops_lowest_priority_first():
     c.print(t)
     out = c.export_text()
     assert "a" * 10 in out and "c" * 10 in out and "b" * 10 not in out and "d" * 10 not in out
-    assert "left out at 39 columns: x, z" in " ".join(out.split())
+    assert "hidden to fit 39 columns: x, z" in " ".join(out.split())
     assert max(len(x) for x in out.splitlines()) <= 39
 
 

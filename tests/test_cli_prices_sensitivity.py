@@ -155,7 +155,7 @@ def test_sensitivity_table_and_plots(tmp_path):
     d = run_json("sensitivity", "--hardware", "b200", "--tokens-per-s-per-gpu", "3000", "--plot", str(html))
     assert d["plot"] == str(html)
     text = html.read_text()
-    assert "Tornado" in text and "plotly" in text.lower()
+    assert "What moves the cost" in text and "plotly" in text.lower()
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ def test_tco_table_is_sourced_and_says_default_preset():
         "184.06",
         "[assumption]",
         "USD per kWh",
-        "wacc",
+        "cost of capital (WACC)",
         "rule of thumb",
     ):
         assert needle in out, needle
@@ -146,7 +146,7 @@ def test_cost_table_is_explained():
         "0.04033",
         "6,188,802",
         "InferenceX",
-        "usd_per_mtok_total",
+        "cost per million tokens",
         "J/token",
         "prefill share of GPU time",
         "13,429.7",
@@ -172,7 +172,7 @@ def test_cost_default_preset_and_input_output_split():
         4000 * d["usd_per_mtok_total"]
     )
     r = invoke("cost", "--hardware", "h100-sxm", "--tokens-per-s-per-gpu", "2000")
-    assert "no --preset given" in r.stdout
+    assert "TCO owned-neocloud (default)" in r.stdout.splitlines()[0]
 
 
 def test_cost_plain_price():

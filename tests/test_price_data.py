@@ -138,7 +138,8 @@ def test_every_prices_output_says_when_the_prices_are_from(tmp_path):
     args = ["prices", "--model", "llama-3.3-70b", "--provider", "together", "--tier", "bulk"]
     r = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
-    assert f"bundled data as of {snap}" in r.stdout.splitlines()[0]
+    assert f"list prices as of {snap}" in r.stdout.splitlines()[0]  # the header line
+    assert f"bundled data as of {snap}" in r.stdout
     r = runner.invoke(app, args + ["--json"])
     d = json.loads(r.stdout)
     assert d["price_data"]["snapshot_date"] == snap and d["prices"][0]["data_as_of"] == snap

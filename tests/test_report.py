@@ -9,6 +9,7 @@ from test_planning import PRICED
 from tokenfab.core.errors import TokenfabError
 from tokenfab.planning import plan as P
 from tokenfab.planning.scenario import parse_scenario_text
+from tokenfab.render import format as F
 from tokenfab.render import report as R
 
 
@@ -53,7 +54,10 @@ def test_charts_present_and_valid(page):
         assert figs[cid]["data"]
     # the Pareto chart has the frontier and the operating points
     names = [t["name"] for t in figs["chart-pareto"]["data"]]
-    assert any("operating point" in n for n in names) and any(n.endswith(" agg") for n in names)
+    assert any("operating point" in n for n in names) and any(n.endswith(" (aggregated)") for n in names)
+    for t in figs["chart-pareto"]["data"]:  # frontiers are points joined by straight lines, not steps
+        if t.get("mode") == "lines+markers":
+            assert t["line"]["shape"] == "linear"
 
 
 def test_tornado_when_sensitivity_is_available(page):
@@ -66,9 +70,9 @@ def test_key_numbers_in_executive_summary(res, page):
     s = res.summary()
     assert "Executive summary" in page
     assert f"{s['gpus']:,} GPUs" in page
-    assert f"${s['usd_per_mtok_blended']:,.3f}" in page
+    assert F.usd(s["usd_per_mtok_blended"]) in page
     assert f"{s['gross_margin_pct']:,.0f}%" in page
-    assert f"${s['breakeven_usd_per_mtok']:,.3f} per M" in page
+    assert f"{F.usd(s['breakeven_usd_per_mtok'])} per M" in page
     for sentence in s["sentences"]:
         assert R.esc(sentence) in page
 

@@ -556,6 +556,17 @@ def _turn_spec(ctx: SendContext, job: JobPlan, k: int, turn: TurnPlan, history, 
     )
 
 
+async def _sleep_until(target_perf: float) -> None:
+    """Wait until ``time.perf_counter()`` reaches ``target_perf``, never returning early: an event loop's timers can
+    fire up to a tick before their time (uvloop rounds to milliseconds), which would send a request before its
+    scheduled arrival. The last ~2 ms are spent yielding to the loop (bounded by the target)."""
+    while True:
+        d = target_perf - time.perf_counter()
+        if d <= 0:
+            return
+        await asyncio.sleep(d if d > 0.002 else 0)
+
+
 async def run_job(ctx: SendContext, job: JobPlan, scheduled_perf: float, first_payload: bytes | None = None) -> float:
     """Send every turn of a job (a session when it has several), recording each; returns the end time."""
     history: list[tuple[str, str]] = []
@@ -566,9 +577,7 @@ async def run_job(ctx: SendContext, job: JobPlan, scheduled_perf: float, first_p
         spec = _turn_spec(ctx, job, k, turn, history, history_tokens)
         if k > 0:
             sched = end + turn.think_time_s
-            delay = sched - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            await _sleep_until(sched)
         prior = ctx.done.get(spec.request_id)
         if prior is not None:  # --resume: this turn has its record already
             reply, n_out = _standin_reply(prior), int(prior.get("output_tokens") or 1)
@@ -810,9 +819,7 @@ async def run_plan(
             if start_at_perf is None:  # the parent went away
                 return LevelStats(workers=workers)
         if start_at_perf is not None:
-            d = start_at_perf - time.perf_counter()
-            if d > 0:
-                await asyncio.sleep(d)
+            await _sleep_until(start_at_perf)
         ctx.perf_anchor, ctx.wall_anchor = time.perf_counter(), time.time()
         window.mark_start()
         t0 = start_at_perf if start_at_perf is not None else ctx.perf_anchor
@@ -866,7 +873,6 @@ async def _closed_loop(ctx: SendContext, jobs: list[JobPlan], conc: int, t0: flo
 
 async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float], t0: float, deadline, window) -> None:
     tasks: set[asyncio.Task] = set()
-    sleep = asyncio.sleep
     perf = time.perf_counter
     try:
         for job, off in zip(jobs, offsets):
@@ -876,8 +882,10 @@ async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float]
             # the first request's bytes are built before the wait: their cost is not schedule lag
             first = _turn_spec(ctx, job, 0, job.turns[0], (), 0)
             payload = None if first.request_id in ctx.done else _payload_bytes(ctx, first)
-            delay = sched - perf()
-            await sleep(max(0, delay))  # 0: yield, so responses are read while behind schedule
+            if sched > perf():
+                await _sleep_until(sched)
+            else:
+                await asyncio.sleep(0)  # yield, so responses are read while behind schedule
             t = asyncio.create_task(run_job(ctx, job, sched, payload))
             tasks.add(t)
             t.add_done_callback(tasks.discard)

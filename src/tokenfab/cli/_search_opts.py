@@ -3,9 +3,12 @@ sweep of tokenfab.search, so they take the same model, hardware, workload, SLA a
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
+
+from tokenfab.api import explain as X
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model key or path to a config.json")]
 HardwareOpt = Annotated[
@@ -60,6 +63,10 @@ PrefillHardwareOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", help="show every column, however wide the terminal (narrow terminals hide some)"),
+]
 
 
 def sweep_kwargs(
@@ -109,9 +116,17 @@ def _spec_value(no_mtp: bool, spec: str | None):
     return True if spec is None else spec
 
 
-def fmt(x, spec: str = ",.1f", none: str = "-") -> str:
-    """A number for a table cell; ``none`` for a missing value."""
-    return none if x is None else format(x, spec)
+def fmt(x, spec: str | None = None, none: str = "-") -> str:
+    """A number for a table cell (tokenfab.render.format.num: thousands separators, sensible decimals; ``spec`` a
+    format spec such as ``",.2f"`` for fixed decimals); ``none`` for a missing value."""
+    from tokenfab.render.format import num
+
+    if x is None:
+        return none
+    if spec is None:
+        return num(x, none=none)
+    m = re.fullmatch(r",?\.(\d)f", spec)
+    return num(x, int(m.group(1)), none=none) if m else num(x, none=none)
 
 
 def band_text(band: dict | None, spec: str = ",.0f", suffix: str = "") -> str:
@@ -153,19 +168,7 @@ def precision_text(d: dict) -> str:
     return f"weights {' / '.join(d.get('weights') or ['?'])}, KV {' / '.join(d.get('kv') or ['?'])}"
 
 
-def sla_text(sla: dict) -> str:
-    """``TTFT p90 <= 2000 ms, TPOT <= 30 ms`` from an SLA dict (search.SLA.to_dict)."""
-    pct = sla["percentile"]
-    parts = []
-    if sla.get("ttft_max_ms") is not None:
-        parts.append(f"TTFT {pct} <= {sla['ttft_max_ms']:g} ms")
-    if sla.get("tpot_max_ms") is not None:
-        parts.append(f"TPOT <= {sla['tpot_max_ms']:g} ms")
-    if sla.get("e2el_max_ms") is not None:
-        parts.append(f"E2E {pct} <= {sla['e2el_max_ms']:g} ms")
-    if sla.get("min_interactivity") is not None:
-        parts.append(f"interactivity >= {sla['min_interactivity']:g} tok/s/user")
-    return ", ".join(parts) or "none"
+sla_text = X.sla_text  # ``TTFT p90 <= 2,000 ms, TPOT <= 30 ms`` (tokenfab.api.explain)
 
 
 def table(title: str, columns, left=()):
@@ -181,12 +184,14 @@ def table(title: str, columns, left=()):
 SHORT_HEADERS = "<short headers>"  # a step of fitted_table's ``drop``: switch to the two-line headers
 
 
-def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=None, wrap=("layout",)):
+def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=None, wrap=("layout", "hardware"), wide=False):
     """A table of ``rows`` (lists of cells, one per column) that fits the console's width (80 columns when piped):
     while it is wider, the steps of ``drop`` are taken in order: drop the named column (secondary ones: the JSON has
     them all) or, at SHORT_HEADERS, shorten the headers to two lines (``short``: column -> header); a column of
-    ``drop`` with no value in any row ("-" or empty) goes first. Numeric cells never wrap; the ``wrap`` columns
-    (layouts, notes) fold onto several lines instead of being cut."""
+    ``drop`` with no value in any row ("-" or empty) goes first, silently. A column with values that is left out is
+    named in the caption, with how to see it (``--wide``, ``--json``). Numeric cells never wrap; the ``wrap``
+    columns (layouts, hardware with its "(prior)" mark, notes) fold onto several lines instead of being cut. ``wide``: every column, whatever the
+    width (print it with :func:`show`)."""
     from rich import box
 
     from tokenfab.cli.common import Table
@@ -213,28 +218,71 @@ def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=
     cols, use_short = list(columns), False
     empty = [c for c in drop if c in cols and all(r[cols.index(c)] in ("-", "") for r in rows)]
     t = build(cols, use_short)
+    if wide:
+        t.wide = True
+        return t
+    hidden: list[str] = []
     for c in (None, *empty, *drop):
         if c == SHORT_HEADERS:
             use_short = True
         elif c in cols:
             cols.remove(c)
+            if c not in empty:
+                hidden.append(c)
         t = build(cols, use_short)
         if fits(t):
             break
+    if hidden:
+        t.caption = hidden_note(hidden, console.width)
+        t.caption_justify = "left"
     return t
 
 
-def print_footer(console, d: dict, *, rate_key: str | None = None) -> None:
-    """Skipped hardware, warnings and the evaluation count/time of a result dict."""
-    from tokenfab.cli.common import lit
+def hidden_note(hidden, width: int) -> str:
+    """The caption of a table that left columns out to fit the terminal."""
+    names = ", ".join(str(h).replace("\n", " ") for h in hidden)
+    return f"hidden to fit {width} columns: {names} (--wide shows every column, --json every field)"
+
+
+def show(console, t) -> None:
+    """Print a table; a ``--wide`` one at its natural width (not cut to the terminal's)."""
+    if getattr(t, "wide", False):
+        w = console.measure(t, options=console.options.update_width(100_000)).maximum
+        old = console._width
+        console._width = max(w, console.width)  # Console.print never renders wider than the console
+        try:
+            console.print(t, crop=False)
+        finally:
+            console._width = old
+    else:
+        console.print(t)
+
+
+def print_footer(console, d: dict) -> None:
+    """Skipped hardware, warnings and the evaluation count with the elapsed time of the whole command (and of the
+    search alone, from the result)."""
+    from tokenfab.cli.common import elapsed_s, lit
+    from tokenfab.render.format import seconds
 
     for hw, why in d.get("skipped", {}).items():
         console.print(lit(f"skipped {hw}:", "yellow") + " " + lit(why), highlight=False)
     for w in d.get("warnings", []):
         console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
-    rate = d.get(rate_key) if rate_key else None
     console.print(
-        f"evaluated {d['evaluated']:,} configurations in {d['elapsed_s']:.2f} s"
-        + (f" ({rate:,.0f} per second)" if rate else ""),
+        lit(
+            f"evaluated {d['evaluated']:,} configurations (the search: {seconds(d['elapsed_s'])}); "
+            f"the whole command took {seconds(elapsed_s())}"
+        ),
         highlight=False,
     )
+
+
+def terms_note(*terms: str) -> str:
+    """A footnote explaining the terms of art a table uses (tokenfab.render.format.explain)."""
+    from tokenfab.render.format import explain
+
+    return "; ".join(f"{t}: {explain(t)}" for t in terms if explain(t))
+
+
+search_header = X.search_header  # the first line of frontier / recommend (tokenfab.api.explain)
+SEP = " · "

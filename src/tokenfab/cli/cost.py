@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tokenfab.cli.common import Table, console, esc, print_json
+from tokenfab.cli.common import Table, console, print_header, print_json
 from tokenfab.cli.tco import (
     CapexOpt,
     ColoOpt,
@@ -27,10 +27,12 @@ from tokenfab.cli.tco import (
     UtilOpt,
     WaccOpt,
     run_tco,
+    tco_header,
 )
 from tokenfab.core.errors import TokenfabError
 from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION, DEFINITIONS, CostResult, compute_cost
 from tokenfab.economics.tco import TcoResult
+from tokenfab.render import format as F
 
 _T = "Throughput (busy, per GPU)"
 TotalOpt = Annotated[
@@ -88,18 +90,18 @@ PerKindOpt = Annotated[
 ]
 
 _UNITS = {
-    "usd_per_mtok_total": "USD / M tokens",
-    "usd_per_mtok_input": "USD / M input tokens",
-    "usd_per_mtok_output": "USD / M output tokens",
-    "usd_per_mtok_cached_input": "USD / M cached input tokens",
-    "usd_per_mtok_blended": "USD / M tokens (3:1)",
-    "usd_per_mtok_input_inferencex": "USD / M input tokens (InferenceX)",
-    "usd_per_mtok_output_inferencex": "USD / M output tokens (InferenceX)",
+    "usd_per_mtok_total": "$ / M tokens",
+    "usd_per_mtok_input": "$ / M input tokens",
+    "usd_per_mtok_output": "$ / M output tokens",
+    "usd_per_mtok_cached_input": "$ / M cached input tokens",
+    "usd_per_mtok_blended": "$ / M tokens (3:1)",
+    "usd_per_mtok_input_inferencex": "$ / M input tokens (InferenceX)",
+    "usd_per_mtok_output_inferencex": "$ / M output tokens (InferenceX)",
     "tokens_per_s_per_mw": "tokens/s per MW all-in",
     "tokens_per_s_per_mw_it": "tokens/s per MW IT",
     "joules_per_token": "J/token all-in",
     "joules_per_token_it": "J/token IT",
-    "tokens_per_usd_per_w": "tokens per USD per W",
+    "tokens_per_usd_per_w": "tokens per $ per W",
 }
 
 
@@ -115,39 +117,39 @@ def cost_payload(c: CostResult, t: TcoResult) -> dict:
 
 
 def _fmt(x) -> str:
-    if x is None:
-        return "-"
-    if abs(x) >= 1e5:
-        return f"{x:,.0f}"
-    return f"{x:,.6g}" if abs(x) >= 1 else f"{x:.4g}"
+    return F.num(x, 0, none="-") if x is not None and abs(x) >= 1e4 else F.num(x, sig=4, none="-")
 
 
 def _render(payload: tuple[CostResult, TcoResult]) -> None:
     c, t = payload
     src = t.sources.get("price_usd_per_gpu_hour")
-    basis = (
-        f"{t.usd_per_gpu_hour:,.4f} USD per busy GPU-hour ({t.method} model, preset {t.preset}"
-        f"{'' if not any(n.startswith('no preset given') for n in t.notes) else ', the default: no --preset given'})"
+    print_header(tco_header(t))
+    console.print(
+        f"  {F.usd(t.usd_per_gpu_hour)} per busy GPU-hour ({t.method} model): {t.utilization_basis}",
+        style="dim",
+        highlight=False,
+        markup=False,
     )
-    console.print(f"[bold]{esc(t.hardware_key)}[/]  priced at {esc(basis)}", highlight=False)
-    console.print(f"  {t.utilization_basis}", style="dim", highlight=False, markup=False)
     if src:
         console.print(f"  price source: {src}", style="dim", highlight=False, markup=False)
     elif t.method == "owned":
         console.print(
-            "  owned-cost breakdown (USD/busy GPU-h): " + ", ".join(f"{k} {v:.4f}" for k, v in t.breakdown.items()),
+            "  owned-cost breakdown ($ per busy GPU-hour): "
+            + ", ".join(f"{F.label(k)} {F.num(v, 3)}" for k, v in t.breakdown.items()),
             style="dim",
             highlight=False,
+            markup=False,
         )
     tab = Table(
-        title=f"Cost per token at {_fmt(c.tokens_per_s_per_gpu_total)} tokens/s per GPU "
-        f"(input {_fmt(c.tokens_per_s_per_gpu_input)}, output {_fmt(c.tokens_per_s_per_gpu_output)}); per token "
+        title=f"Cost per token at {F.num(c.tokens_per_s_per_gpu_total, sig=6)} tokens/s per GPU "
+        f"(input {F.num(c.tokens_per_s_per_gpu_input, sig=6)}, output {F.num(c.tokens_per_s_per_gpu_output, sig=6)}); "
+        "per token "
         f"kind: {c.per_kind_convention}"
     )
     for col in ("metric", "value", "unit", "definition"):
         tab.add_column(col, overflow="fold", justify="right" if col == "value" else "left")
     for k, unit in _UNITS.items():
-        tab.add_row(k, _fmt(getattr(c, k)), unit, DEFINITIONS[k])
+        tab.add_row(F.label(k), _fmt(getattr(c, k)), unit, DEFINITIONS[k])
     console.print(tab)
     kw_src = t.sources.get("all_in_kw_per_gpu") or "IT kW x PUE"
     console.print(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from tokenfab.cli.common import Table, console, emit, lit
+from tokenfab.api import explain as X
+from tokenfab.cli import _search_opts as O
+from tokenfab.cli.common import Table, console, lit, print_header, print_json, to_jsonable
 from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.serving import estimate as estimate_fn
+from tokenfab.render import format as F
 
 
 def _spec_text(sp: dict) -> str:
     if not sp or not sp.get("on"):
         return "off"
     src = f"stand-in: {sp['stand_in']}" if sp.get("stand_in") else (sp.get("source") or "given")
-    return f"{sp.get('method')} {sp.get('draft_tokens')} draft tokens, {sp.get('acceptance_length', 1):.2f} accepted ({src})"
+    acc = F.num(sp.get("acceptance_length", 1), 2)
+    return f"{sp.get('method')} {sp.get('draft_tokens')} draft tokens, {acc} accepted ({src})"
 
 
 def _calibration_text(cal: dict) -> str:
@@ -31,11 +35,11 @@ def _calibration_text(cal: dict) -> str:
 
 
 _BAND_LABELS = {
-    "ttft_ms": ("TTFT", "ms", ",.1f"),
-    "tpot_ms": ("TPOT", "ms", ",.2f"),
-    "tokens_per_s_per_user": ("interactivity", "tok/s/user", ",.1f"),
-    "output_tokens_per_s_per_gpu": ("output tokens/s per GPU", "", ",.0f"),
-    "total_tokens_per_s_per_gpu": ("total tokens/s per GPU", "", ",.0f"),
+    "ttft_ms": ("TTFT", "ms"),
+    "tpot_ms": ("TPOT", "ms"),
+    "tokens_per_s_per_user": ("interactivity", "tok/s/user"),
+    "output_tokens_per_s_per_gpu": ("output tokens/s per GPU", ""),
+    "total_tokens_per_s_per_gpu": ("total tokens/s per GPU", ""),
 }
 
 
@@ -46,62 +50,72 @@ def _render_bands(e) -> None:
         t = Table(title="latency distribution (modelled queueing and round mix)", title_justify="left")
         for c in ("metric", "p50", "p90", "p99"):
             t.add_column(c, justify="left" if c == "metric" else "right")
-        t.add_row("TTFT ms", *(f"{pct['ttft_ms'][k]:,.1f}" for k in ("p50", "p90", "p99")))
-        t.add_row("TPOT ms", *(f"{pct['tpot_ms'][k]:,.2f}" for k in ("p50", "p90", "p99")))
+        t.add_row("TTFT ms", *(F.num(pct["ttft_ms"][k]) for k in ("p50", "p90", "p99")))
+        t.add_row("TPOT ms", *(F.num(pct["tpot_ms"][k]) for k in ("p50", "p90", "p99")))
         console.print(t)
     if e.uncertainty:
         t = Table(title="error band: p10 - p90 of what a measurement would show", title_justify="left")
         for c in ("figure", "estimate", "p10", "p90", "basis"):
             t.add_column(c, justify="left" if c in ("figure", "basis") else "right")
-        for key, (label, unit, spec) in _BAND_LABELS.items():
+        for key, (label, unit) in _BAND_LABELS.items():
             b = e.uncertainty.get(key)
             if not b:
                 continue
             t.add_row(
                 label + (f" ({unit})" if unit else ""),
-                format(getattr(e, key), spec),
-                format(b["p10"], spec),
-                format(b["p90"], spec),
-                f"{b['bucket']} ({b['rows']} rows)",
+                F.num(getattr(e, key)),
+                F.num(b["p10"]),
+                F.num(b["p90"]),
+                f"{b['bucket']} ({F.count(b['rows'], 'row')})",
             )
         console.print(t)
 
 
-def _render(e) -> None:
+def _render(e, *, given: dict | None = None, fit_result=None) -> None:
+    given = given or {}
+    ed = to_jsonable(e.to_dict())
+    print_header(
+        X.estimate_header(ed, weights_given=given.get("weights", False), engine_given=given.get("engine", False))
+    )
     if not e.fits:
         # a configuration that does not fit has no latency to show: say so first, with by how much, and stop there
+        fd = to_jsonable(fit_result.to_dict()) if fit_result is not None else None
+        console.print(lit(X.not_fit_text(ed, fd), "bold red"), highlight=False)
         for w in e.warnings:
+            if not w.startswith("does not fit"):
+                console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
+        if fit_result is not None:
             console.print(
-                lit(f"{'does not fit' if w.startswith('does not fit') else 'warning'}:", "bold red")
-                + " "
-                + lit(w.removeprefix("does not fit: ")),
+                lit(
+                    f"the fewest GPUs that hold it: {F.count(fit_result.chips_needed, 'GPU')} "
+                    f"(tokenfab fit --model {e.model} --hardware {e.hardware} --weights {e.weights} shows the "
+                    "breakdown)",
+                    "dim",
+                ),
                 highlight=False,
-                soft_wrap=True,
             )
-        console.print(
-            lit(
-                f"{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp}; {e.weights} weights): "
-                f"{e.memory_per_gpu_gib:,.1f} GiB per GPU needed. `tokenfab fit` shows the memory breakdown.",
-                "dim",
-            )
-        )
         return
-    t = Table(
-        title=f"{e.model} on {e.gpus} x {e.hardware} (TP={e.tp} PP={e.pp} DP={e.dp} EP={e.ep}; "
-        f"{e.weights} weights, {e.kv} KV, computed at {e.compute_precision}) - ISL {e.isl} / OSL {e.osl}",
-        title_justify="left",
-    )
+    t = Table(title="one configuration", title_justify="left")
     t.add_column("metric")
     t.add_column("value", justify="right")
+    largest = X.largest_part(e.breakdown)
+    tot = sum(v for v in e.breakdown.values() if v > 0) or 1.0
     rows = [
-        ("concurrency", f"{e.concurrency:,.0f} (KV-memory cap {e.concurrency_cap:,.0f})"),
-        ("TTFT", f"{e.ttft_ms:,.1f} ms"),
-        ("TPOT", f"{e.tpot_ms:,.2f} ms"),
-        ("interactivity", f"{e.tokens_per_s_per_user:,.1f} tokens/s per user"),
-        ("output throughput", f"{e.output_tokens_per_s:,.0f} tokens/s ({e.output_tokens_per_s_per_gpu:,.0f} per GPU)"),
-        ("total throughput", f"{e.total_tokens_per_s:,.0f} tokens/s ({e.total_tokens_per_s_per_gpu:,.0f} per GPU)"),
-        ("memory per GPU", f"{e.memory_per_gpu_gib:,.1f} GiB"),
-        ("decode bound by", e.bound),
+        ("concurrency", f"{F.num(e.concurrency)} requests (memory holds {F.num(e.concurrency_cap)})"),
+        ("TTFT", F.ms(e.ttft_ms)),
+        ("TPOT", F.ms(e.tpot_ms)),
+        ("interactivity", f"{F.num(e.tokens_per_s_per_user)} tokens/s per user"),
+        (
+            "output throughput",
+            f"{F.num(e.output_tokens_per_s)} tokens/s ({F.num(e.output_tokens_per_s_per_gpu)} per GPU)",
+        ),
+        ("total throughput", f"{F.num(e.total_tokens_per_s)} tokens/s ({F.num(e.total_tokens_per_s_per_gpu)} per GPU)"),
+        ("memory per GPU", F.gib(e.memory_per_gpu_gib)),
+        ("decode step limited by", f"{e.bound} (what limits the operators taking most of the step)"),
+        (
+            "largest part of the step",
+            f"{F.label(largest[0])} ({F.pct(largest[1])})" if largest else "-",
+        ),
         ("engine", e.engine),
         ("speculative decoding", _spec_text(e.speculative)),
         ("calibration", _calibration_text(e.calibration)),
@@ -114,17 +128,16 @@ def _render(e) -> None:
     b.add_column("class")
     b.add_column("ms", justify="right")
     b.add_column("share", justify="right")
-    tot = sum(e.breakdown.values()) or 1.0
     for k, v in e.breakdown.items():
         if v > 0:
-            b.add_row(k, f"{v:.3f}", f"{v / tot * 100:.0f}%")
+            b.add_row(F.label(k), F.num(v, 3), F.pct(v / tot))
     console.print(b)
     for w in e.warnings:
         console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(
         lit(
             "TPOT includes prefill interference; total tokens = input + output (InferenceX convention); "
-            "GiB = 2^30 bytes.",
+            "GiB = 2^30 bytes. " + O.terms_note("bound"),
             "dim",
         )
     )
@@ -175,7 +188,8 @@ def register(app: typer.Typer) -> None:
         hardware_file: list[str] | None = typer.Option(None, "--hardware-file"),
         as_json: bool = typer.Option(False, "--json"),
     ):
-        """Calibrated roofline estimate of TTFT, TPOT and throughput for a model x hardware x precision x parallelism."""
+        """Calibrated roofline estimate of TTFT, TPOT and throughput for a model x hardware x precision x parallelism
+        (exit code 1 when the configuration does not fit in memory: no latency to report)."""
         e = estimate_fn(
             model,
             hardware,
@@ -202,4 +216,25 @@ def register(app: typer.Typer) -> None:
             # an open-loop rate the deployment cannot sustain has no steady state (the queue, and TTFT, grow
             # without bound): an error naming the rate, not a table with an infinite TTFT
             raise TokenfabError(e.overload_message, field="rate_rps", hint="lower --rate, or add GPUs (--gpus / --dp)")
-        emit(e, as_json, _render)
+        fit_result = None
+        if not e.fits:  # the breakdown of what does not fit, from the memory model (same layout and precision)
+            from tokenfab.perf.memory import fit as fit_fn
+
+            fit_result = fit_fn(
+                model,
+                hardware,
+                gpus=e.gpus,
+                tp=e.tp,
+                pp=e.pp,
+                dp=e.dp,
+                ep=e.ep,
+                weights=e.weights,
+                kv=e.kv,
+                hardware_files=hardware_file,
+            )
+        if as_json:
+            print_json(e)
+        else:
+            _render(e, given={"weights": weights is not None, "engine": engine is not None}, fit_result=fit_result)
+        if not e.fits:
+            raise typer.Exit(1)  # no latency or throughput to report: the command could not answer

@@ -4,62 +4,81 @@ from __future__ import annotations
 
 import typer
 
-from tokenfab.cli.common import Table, console, emit, lit
+from tokenfab.api import explain as X
+from tokenfab.cli import _search_opts as O
+from tokenfab.cli.common import Table, console, lit, print_header, print_json, to_jsonable
 from tokenfab.perf.memory import fit as fit_fn
+from tokenfab.render import format as F
 
 
-def _render(r) -> None:
-    t = Table(
-        title=lit(
-            f"{r.model} on {r.hardware} ({r.weights_precision} weights, {r.kv_precision} KV) - "
-            f"{r.users} users x {r.context_tokens} tokens"
-        ),
-        title_justify="left",
+def _render(r, *, given: dict | None = None) -> None:
+    given = given or {}
+    unit = "chip" if r.memory_kind == "SRAM" else "GPU"
+    rd = to_jsonable(r.to_dict())
+    print_header(
+        X.fit_header(rd, weights_given=given.get("weights", False), no_overheads=given.get("no_overheads", False))
     )
+    t = Table(title="memory (GiB = 2^30 bytes)", title_justify="left")
     t.add_column("quantity")
     t.add_column("value", justify="right")
     t.add_column("note")
     t.add_row(
         "weights",
-        f"{r.weights_gib:.1f} GiB",
-        f"{r.weights_gb:.1f} GB; by component: "
-        + ", ".join(f"{k} {v:.1f}" for k, v in r.weights_by_component_gib.items() if v >= 0.05),
+        F.gib(r.weights_gib),
+        f"{F.num(r.weights_gb, 1)} GB; by component: "
+        + ", ".join(f"{F.words(k)} {F.num(v, 1)}" for k, v in r.weights_by_component_gib.items() if v >= 0.05),
     )
     t.add_row(
         "KV cache (all users)",
-        f"{r.kv_cache_gib:.1f} GiB",
-        f"{r.kv_bytes_per_token:,.0f} bytes per token (averaged over the context)",
+        F.gib(r.kv_cache_gib),
+        f"{F.num(r.kv_bytes_per_token, 0)} bytes per token (averaged over the context)",
     )
-    t.add_row("activations / workspace", f"{r.activations_gib:.1f} GiB", "all GPUs together")
+    overheads = not given.get("no_overheads")
     t.add_row(
-        "runtime overhead",
-        f"{r.runtime_overhead_gib:.1f} GiB",
-        "CUDA context, NCCL, fragmentation (10% of HBM, as vLLM reserves)",
+        "activations / workspace",
+        F.gib(r.activations_gib),
+        "all GPUs together" if overheads else "left out (--no-overheads)",
     )
-    t.add_row("total", f"{r.total_gib:.1f} GiB", "")
+    t.add_row(
+        "runtime reserve",
+        F.gib(r.runtime_overhead_gib),
+        "CUDA context, NCCL, fragmentation (10% of HBM, as vLLM reserves)"
+        if overheads and r.runtime_overhead_gib > 0
+        else "left out (--no-overheads)"
+        if not overheads
+        else "",
+    )
+    t.add_row("total", F.gib(r.total_gib), "")
     t.add_row(
         "layout",
-        f"{r.gpus} {'chips' if r.memory_kind == 'SRAM' else 'GPUs'}",
-        f"TP={r.tp} PP={r.pp} DP={r.dp} EP={r.ep}",
+        F.count(r.gpus, unit),
+        f"TP={r.tp} PP={r.pp} DP={r.dp} EP={r.ep}; {X.layout_note(rd)}",
     )
     t.add_row(
-        "per GPU",
-        f"{r.memory_per_gpu_gib:.1f} / {r.capacity_per_gpu_gib:.1f} GiB",
-        ", ".join(f"{k.replace('_gib', '')} {v:.1f}" for k, v in r.per_gpu.items()),
+        f"per {unit}",
+        f"{F.num(r.memory_per_gpu_gib, 1)} / {F.gib(r.capacity_per_gpu_gib)}",
+        ", ".join(f"{F.label(k)} {F.num(v, 1)}" for k, v in r.per_gpu.items()),
     )
     t.add_row(
-        "max concurrent sequences", f"{r.max_concurrent_sequences}", f"at {r.context_tokens} tokens each, this layout"
+        "max concurrent sequences",
+        f"{r.max_concurrent_sequences:,}",
+        f"at {r.context_tokens:,} tokens each, this layout",
     )
     t.add_row(
-        "chips needed",
-        f"{r.chips_needed} ({r.chips_needed_exact:.2f})",
-        f"{r.memory_kind} chips of {r.capacity_per_gpu_gib:.2f} GiB",
+        f"{unit}s needed",
+        f"{r.chips_needed:,} ({F.num(r.chips_needed_exact, 2)})",
+        f"{r.memory_kind} {unit}s of {F.gib(r.capacity_per_gpu_gib)}",
     )
-    t.add_row("nodes needed", f"{r.nodes_needed}", f"{r.chips_per_node} chips per node")
-    t.add_row("racks needed", f"{r.racks_needed} ({r.racks_needed_exact:.2f})", f"{r.chips_per_rack} chips per rack")
+    t.add_row("nodes needed", f"{r.nodes_needed:,}", f"{F.count(r.chips_per_node, unit)} per node")
+    t.add_row(
+        "racks needed",
+        f"{r.racks_needed:,} ({F.num(r.racks_needed_exact, 2)})",
+        f"{F.count(r.chips_per_rack, unit)} per rack",
+    )
     console.print(t)
     console.print(lit(r.message, "green" if r.fits else "bold red"))
     console.print(lit(r.units_note, "dim"))
+    console.print(lit(O.terms_note("layouts", "KV cache"), "dim"), highlight=False)
     for k, v in r.sources.items():
         if v:
             console.print(lit(f"- {k.replace('_', ' ')}: {v}", "dim"), highlight=False)
@@ -115,4 +134,7 @@ def register(app: typer.Typer) -> None:
             chips_per_rack=chips_per_rack,
             hardware_files=hardware_file,
         )
-        emit(r, as_json, _render)
+        if as_json:
+            print_json(r)
+        else:
+            _render(r, given={"weights": weights is not None, "no_overheads": no_overheads})

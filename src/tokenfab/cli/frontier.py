@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tokenfab.api import explain as X
 from tokenfab.cli import _search_opts as O
 from tokenfab.cli._search_opts import (
     CalibrationOpt,
@@ -26,7 +27,9 @@ from tokenfab.cli._search_opts import (
     mtp_text,
 )
 from tokenfab.cli._search_opts import fmt as _f
-from tokenfab.cli.common import console, err_console, esc, lit, print_json
+from tokenfab.cli.common import console, err_console, lit, print_header, print_json, working
+from tokenfab.perf.queueing import DEFAULT_PERCENTILE
+from tokenfab.render import format as F
 from tokenfab.search import frontier as frontier_fn
 from tokenfab.search import layout_text
 
@@ -37,13 +40,13 @@ SHORT = {
     "$/M total": "$/M\ntotal",
     "$/M in": "$/M\nin",
     "$/M out": "$/M\nout",
-    "k tok/s/MW": "k tok/s\n/MW",
+    "tok/s per MW": "tok/s\nper MW",
     "out tok/s/GPU": "out tok\n/s/GPU",
 }
-# columns dropped, in this order, while a table is wider than the terminal (the JSON always has everything)
-POINT_DROP = ("out tok/s/GPU", "$/M out", "weights/KV", "k tok/s/MW", O.SHORT_HEADERS, "mode", "MTP")
+# columns dropped, in this order, while a table is wider than the terminal (named under the table; --wide, --json)
+POINT_DROP = ("out tok/s/GPU", "$/M out", "weights/KV", "tok/s per MW", O.SHORT_HEADERS, "mode", "MTP")
 TIER_DROP = ("$/M in", "$/M out", O.SHORT_HEADERS, "mode")
-TARGET_DROP = ("$/M in", "$/M out", "k tok/s/MW", O.SHORT_HEADERS, "note", "$/M p10-p90")
+TARGET_DROP = ("$/M in", "$/M out", "tok/s per MW", O.SHORT_HEADERS, "note", "$/M p10-p90")
 
 
 def _point_row(p: dict) -> list[str]:
@@ -58,26 +61,21 @@ def _point_row(p: dict) -> list[str]:
         _f(p["tokens_per_s_per_user"]),
         _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
         _f(p["output_tokens_per_s_per_gpu"], ",.0f"),
-        _f(p["ttft_ms"], ",.0f"),
-        _f(p["tpot_ms"], ",.2f"),
-        _f(p["usd_per_mtok_total"], ",.3f"),
-        _f(p["usd_per_mtok_output"], ",.3f"),
-        _f(p["tokens_per_s_per_mw"] / 1e3 if p["tokens_per_s_per_mw"] is not None else None, ",.0f"),
+        _f(p["ttft_ms"]),
+        _f(p["tpot_ms"]),
+        _f(p["usd_per_mtok_total"]),
+        _f(p["usd_per_mtok_output"]),
+        F.si(p["tokens_per_s_per_mw"], none="-"),
     ]
 
 
-def render(d: dict) -> None:
+def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
+    """The frontier as tables: the header line (every setting, defaults marked), one Pareto table per hardware, the
+    token tiers, the cost at the target interactivity, the best point, then the notes."""
+    given = given or {}
     pct = d["sla"]["percentile"]
-    console.print(
-        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - "
-        f"modes {', '.join(d['modes'])} - SLA: {esc(O.sla_text(d['sla']))} - cost: "
-        + (
-            f"${d['usd_per_gpu_hour_override']:g}/GPU-hour"
-            if d.get("usd_per_gpu_hour_override")
-            else f"preset {esc(d['preset'])}"
-        ),
-        highlight=False,
-    )
+    hw_costs = d.get("hardware") or {}
+    print_header(X.frontier_header(d, given=given))
     short = {**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"}
     cols = [
         "mode",
@@ -93,7 +91,7 @@ def render(d: dict) -> None:
         "TPOT ms",
         "$/M total",
         "$/M out",
-        "k tok/s/MW",
+        "tok/s per MW",
     ]
     # one weight precision: the header names it, so its column goes first on a narrow terminal
     drop = POINT_DROP if len(d["weights"]) == 1 else tuple(c for c in POINT_DROP if c != "weights/KV")
@@ -101,21 +99,23 @@ def render(d: dict) -> None:
     for p in d["points"]:
         by_hw.setdefault(p["hardware"], []).append(p)
     for hw, pts in by_hw.items():
-        cost = (d["hardware"].get(hw) or {}).get("cost") or {}
+        cost = (hw_costs.get(hw) or {}).get("cost") or {}
         usd = cost.get("usd_per_gpu_hour")
         rows = [_point_row(p) for p in sorted(pts, key=lambda p: (p["mode"], p["tokens_per_s_per_user"]))]
-        console.print(
+        O.show(
+            console,
             O.fitted_table(
                 console,
                 f"{O.hardware_cell(hw, bool((d.get('calibration') or {}).get(hw, {}).get('prior')))}: Pareto frontier "
-                f"({len(pts)} points; "
-                f"{'$' + format(usd, '.3f') + ' per busy GPU-hour' if usd is not None else 'no cost'})",
+                f"({F.count(len(pts), 'point')}; "
+                f"{F.usd(usd) + ' per busy GPU-hour' if usd is not None else 'no cost'})",
                 cols,
                 rows,
                 left=("mode", "layout", "weights/KV"),
                 drop=drop,
                 short=short,
-            )
+                wide=wide,
+            ),
         )
     tiers = d["tiers"]
     rows = []
@@ -133,81 +133,89 @@ def render(d: dict) -> None:
                 layout_text(p["config"]),
                 _f(p["tokens_per_s_per_user"]),
                 _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
-                _f(p["usd_per_mtok_total"], ",.3f"),
-                _f(p["usd_per_mtok_input"], ",.3f"),
-                _f(p["usd_per_mtok_output"], ",.3f"),
+                _f(p["usd_per_mtok_total"]),
+                _f(p["usd_per_mtok_input"]),
+                _f(p["usd_per_mtok_output"]),
             ]
         )
-    console.print(
+    O.show(
+        console,
         O.fitted_table(
             console,
-            f"token tiers (cheapest point per interactivity band: goldilocks >= {tiers['goldilocks_interactivity']:g}, "
-            f"premium >= {tiers.get('premium_interactivity', 0):g} tok/s/user; fastest = the batch-1 extreme; $/M in "
-            "and out split by GPU time)",
+            "token tiers: the cheapest point per speed band (goldilocks >= "
+            f"{F.num(tiers['goldilocks_interactivity'])}, "
+            f"premium >= {F.num(tiers.get('premium_interactivity', 0))} tok/s/user; fastest = one request at a time; "
+            "$/M in and out split by GPU time)",
             ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in", "$/M out"),
             rows,
             left=("tier", "hardware", "mode", "layout"),
             drop=TIER_DROP,
             short=short,
-        )
+            wide=wide,
+        ),
     )
     at = d["at_target"]
     rows = []
     for r in at["results"]:
-        mw = r.get("tokens_per_s_per_mw")
         rows.append(
             [
                 r["hardware"],
                 r["mode"],
                 _f(r.get("total_tokens_per_s_per_gpu"), ",.0f"),
-                _f(r.get("usd_per_mtok_total"), ",.3f"),
+                _f(r.get("usd_per_mtok_total")),
                 O.band_text((r.get("uncertainty") or {}).get("usd_per_mtok_total"), ",.3f"),
-                _f(r.get("usd_per_mtok_input"), ",.3f"),
-                _f(r.get("usd_per_mtok_output"), ",.3f"),
-                _f(mw / 1e3 if mw else None, ",.0f"),
+                _f(r.get("usd_per_mtok_input")),
+                _f(r.get("usd_per_mtok_output")),
+                F.si(r.get("tokens_per_s_per_mw"), none="-"),
                 r.get("note", ""),
             ]
         )
-    console.print(
+    O.show(
+        console,
         O.fitted_table(
             console,
-            f"at {at['target_interactivity']:g} tokens/s per user ({at['method']})",
-            ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M p10-p90", "$/M in", "$/M out", "k tok/s/MW", "note"),
+            f"at {F.num(at['target_interactivity'])} tokens/s per user (read off each frontier: {at['method']})",
+            ("hardware", "mode", "tok/s/GPU", "$/M total", "$/M p10-p90", "$/M in", "$/M out", "tok/s per MW", "note"),
             rows,
             left=("hardware", "mode", "note"),
             drop=TARGET_DROP,
             short=short,
-            wrap=("note",),
-        )
+            wrap=("note", "hardware"),
+            wide=wide,
+        ),
     )
     b = d.get("best")
     if b:
         console.print(
             lit("best", "bold")
             + lit(
-                f" ({b['criterion']}): {b['hardware']} {b['mode']} {b['config']['gpus']} GPUs "
+                f" ({F.humanize(b['criterion'])}): {b['hardware']} {b['mode']} {F.count(b['config']['gpus'], 'GPU')} "
                 f"{layout_text(b['config'])}, {_f(b['tokens_per_s_per_user'])} tok/s/user, "
                 f"{_f(b['total_tokens_per_s_per_gpu'], ',.0f')} tok/s/GPU, "
-                f"${_f(b['usd_per_mtok_total'], ',.3f')}/M tokens"
+                f"{F.usd(b['usd_per_mtok_total'])} per M tokens"
                 f" (p10-p90 {O.band_text((b.get('uncertainty') or {}).get('usd_per_mtok_total'), ',.3f')})"
             ),
             highlight=False,
         )
-    O.print_footer(console, d, rate_key="configurations_per_s")
+    O.print_footer(console, d)
     O.print_caveats(
         console,
         {**d, "tie": (b or {}).get("tie")},
         f"the best point ({b['hardware']} {b['mode']})" if b else "the best point",
     )
     console.print(
-        f"[dim]TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
-        "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $/M = $ per busy "
-        "GPU-hour (TCO: wall-clock / utilization) / tokens per GPU-hour, a capacity price at the TCO's "
-        "utilization (recommend bills a fleet for a demand instead); $/M in / out: the prefill share of the GPU time "
-        "charged to input tokens, the rest to output tokens (they add up to $/M total; InferenceX's whole-GPU-hour "
-        "values are in --json as *_inferencex); MW = all-in facility power.[/]",
+        lit(
+            f"TTFT at {pct} under Poisson arrivals at each point's load (M/D/c prefill queue); tok/s/GPU "
+            "counts input + output tokens over all GPUs (prefill + decode when disaggregated); $/M = $ per busy "
+            "GPU-hour (TCO: wall-clock / utilization) / tokens per GPU-hour, a capacity price at the TCO's "
+            "utilization (recommend bills a fleet for a demand instead); $/M in / out: the prefill share of the GPU "
+            "time charged to input tokens, the rest to output tokens (they add up to $/M total; InferenceX's "
+            "whole-GPU-hour values are in --json); tok/s per MW: all-in facility power.",
+            "dim",
+        ),
         highlight=False,
     )
+    console.print(lit(O.terms_note("layouts", "MTP"), "dim"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -223,7 +231,7 @@ def register(app: typer.Typer) -> None:
         ttft_max_ms: TtftOpt = None,
         tpot_max_ms: TpotOpt = None,
         e2el_max_ms: E2elOpt = None,
-        percentile: PercentileOpt = "p90",
+        percentile: PercentileOpt = DEFAULT_PERCENTILE,
         min_interactivity: float | None = typer.Option(
             None, "--min-interactivity", help="keep points with at least this many tok/s/user"
         ),
@@ -240,6 +248,7 @@ def register(app: typer.Typer) -> None:
         engine: O.EngineOpt = None,
         spec: O.SpecOpt = None,
         prefill_hardware: O.PrefillHardwareOpt = None,
+        wide: O.WideOpt = False,
         plot: str | None = typer.Option(
             None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"
         ),
@@ -247,32 +256,39 @@ def register(app: typer.Typer) -> None:
     ):
         """Pareto frontier (tokens/s per GPU vs tokens/s per user) of a model on each hardware, aggregated and
         disaggregated, with cost per token, token tiers and SLA filtering."""
-        res = frontier_fn(
-            model,
-            hardware,
-            min_interactivity=min_interactivity,
-            target_interactivity=target_interactivity,
-            prefill_hardware=prefill_hardware,
-            **O.sweep_kwargs(
-                isl=isl,
-                osl=osl,
-                weights=weights,
-                gpus=gpus,
-                mode=mode,
-                ttft_max_ms=ttft_max_ms,
-                tpot_max_ms=tpot_max_ms,
-                e2el_max_ms=e2el_max_ms,
-                percentile=percentile,
-                preset=preset,
-                usd_per_gpu_hour=usd_per_gpu_hour,
-                calibration=calibration,
-                hardware_file=hardware_file,
-                no_mtp=no_mtp,
-                engine=engine,
-                spec=spec,
-            ),
-        )
+        with working(f"sweeping {model} on {hardware}", enabled=not as_json):
+            res = frontier_fn(
+                model,
+                hardware,
+                min_interactivity=min_interactivity,
+                target_interactivity=target_interactivity,
+                prefill_hardware=prefill_hardware,
+                **O.sweep_kwargs(
+                    isl=isl,
+                    osl=osl,
+                    weights=weights,
+                    gpus=gpus,
+                    mode=mode,
+                    ttft_max_ms=ttft_max_ms,
+                    tpot_max_ms=tpot_max_ms,
+                    e2el_max_ms=e2el_max_ms,
+                    percentile=percentile,
+                    preset=preset,
+                    usd_per_gpu_hour=usd_per_gpu_hour,
+                    calibration=calibration,
+                    hardware_file=hardware_file,
+                    no_mtp=no_mtp,
+                    engine=engine,
+                    spec=spec,
+                ),
+            )
         d = res.to_dict()
+        given = {
+            "weights": weights is not None,
+            "engine": engine is not None,
+            "percentile": percentile != DEFAULT_PERCENTILE,
+            "preset": preset is not None,
+        }
         if plot:
             from tokenfab.render.plots import plot_frontier
 
@@ -281,4 +297,4 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(d)
         else:
-            render(d)
+            render(d, given=given, wide=wide)

@@ -18,7 +18,7 @@ import re
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from tokenfab.cli.common import print_error
+from tokenfab.cli.common import print_error, start_clock
 from tokenfab.core import files
 from tokenfab.core.errors import TokenfabError
 from tokenfab.render.plots import HTML_EXTENSIONS, STATIC_EXTENSIONS
@@ -106,6 +106,7 @@ class CheckedCommand(TyperCommand):
     """A sub-command whose file parameters are checked before it runs and whose errors name its flags."""
 
     def invoke(self, ctx):
+        start_clock()  # the elapsed time an output reports is the whole command's
         params = {p.name: p for p in self.params}
         try:
             preflight(self.name, params, ctx.params)

@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import math
 from pathlib import Path
 
 import typer
 
 from tokenfab.cli._search_opts import fmt as _f
-from tokenfab.cli._search_opts import hardware_cell, table
-from tokenfab.cli.common import console, err_console, esc, lit, print_json, split_csv, to_jsonable
+from tokenfab.cli._search_opts import hardware_cell, show, table
+from tokenfab.cli.common import (
+    console,
+    elapsed_s,
+    err_console,
+    lit,
+    print_header,
+    print_json,
+    split_csv,
+    to_jsonable,
+)
 from tokenfab.core.errors import safe_text
 from tokenfab.planning import plan as planning
 from tokenfab.planning.scenario import load_scenario
+from tokenfab.render import format as F
+from tokenfab.render import report as report_text
 
 ScenarioArg = typer.Argument(..., help="scenario YAML (see examples/ and docs/demand.md)")
 MonthsOpt = typer.Option(None, "--months", help="plan only the first N months (default: the scenario's horizon)")
@@ -81,17 +91,8 @@ def _pick_months(n: int, k: int = 12) -> list[int]:
 
 
 def si(x, digits: int = 3) -> str:
-    """A compact number for a narrow cell: 953M, 1.14M, 2.28B, 12.3K; small numbers as they are; '-' if missing."""
-    if x is None:
-        return "-"
-    x = float(x)
-    if math.isnan(x):
-        return "-"
-    a = abs(x)
-    for lim, div, suf in ((1e12, 1e12, "T"), (1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K")):
-        if a >= lim:
-            return f"{x / div:.{digits}g}{suf}" if a / div < 10**digits else f"{x / div:,.0f}{suf}"
-    return f"{x:,.0f}" if a >= 100 else f"{x:.{digits}g}"
+    """A compact number for a narrow cell (tokenfab.render.format.si): 953M, 1.14M, 2.28B, 12.3k; '-' if missing."""
+    return F.si(x, none="-")
 
 
 def _wrap_words(text: str, width: int) -> str:
@@ -106,7 +107,13 @@ def _wrap_words(text: str, width: int) -> str:
 
 
 def fitted_table(
-    title: str, columns: list[tuple[str, int]], rows: list[list[str]], *, left=(), width: int | None = None
+    title: str,
+    columns: list[tuple[str, int]],
+    rows: list[list[str]],
+    *,
+    left=(),
+    width: int | None = None,
+    wide: bool = False,
 ):
     """A table whose columns fit ``width`` (default: the console's). Columns are ``(header, priority)``; headers are
     wrapped at spaces when the table would not fit otherwise, then, while it is still too wide (cells are never cut),
@@ -122,6 +129,8 @@ def fitted_table(
         return sum(col_width(j, wrap) for j in keep) + 3 * len(keep) + 1
 
     keep = list(range(len(columns)))
+    if wide:
+        width = max(width, total(keep, False))
     wrap = total(keep, False) > width
     dropped: list[str] = []
     while total(keep, wrap) > width:
@@ -139,21 +148,22 @@ def fitted_table(
         t.add_row(*[r[j] for j in keep])
     if dropped:
         t.caption = lit(
-            f"left out at {width} columns: {', '.join(reversed(dropped))} "
-            "(a wider terminal, --json or --csv shows them)"
+            f"hidden to fit {width} columns: {', '.join(reversed(dropped))} "
+            "(--wide shows every column; --json or --csv every field)"
         )
         t.caption_justify = "left"
     return t
 
 
-def render(res: planning.PlanResult, d: dict) -> None:
+def render(res: planning.PlanResult, d: dict, *, wide: bool = False) -> None:
+    def ft(*a, **k):
+        t = fitted_table(*a, wide=wide, **k)
+        t.wide = wide
+        return t
+
     sc = d["scenario"]
     dem = d["demand"]
-    console.print(
-        f"[bold]{esc(sc['name'])}[/] - model {esc(sc['model'])} ({esc(sc['precision']['text'])}) - "
-        f"{sc['months_planned']} months - peak-to-average {dem['peak_to_average']:.2f}",
-        highlight=False,
-    )
+    print_header(plan_header(d))
     idx = _pick_months(len(d["labels"]))
     T = dem["totals"]
     rows = [
@@ -169,9 +179,10 @@ def render(res: planning.PlanResult, d: dict) -> None:
         ]
         for i in idx
     ]
-    console.print(
-        fitted_table(
-            "demand per month (per day; K, M, B = thousand, million, billion)",
+    show(
+        console,
+        ft(
+            "demand per month (per day; k, M, B = thousand, million, billion)",
             [
                 ("month", 0),
                 ("users", 0),
@@ -184,22 +195,24 @@ def render(res: planning.PlanResult, d: dict) -> None:
             ],
             rows,
             left=("month",),
-        )
+        ),
     )
     last = len(d["labels"]) - 1
     tot = T["total_tokens_per_day"][last] or 1.0
-    rows = [
-        [name, si(v["total_tokens_per_day"][last]), f"{v['total_tokens_per_day'][last] / tot:.0%}"]
-        for name, v in list(dem["by_feature"].items()) + list(dem["by_persona"].items())
-    ]
-    console.print(
-        fitted_table(
-            f"tokens per day in {d['labels'][last]} by feature and persona",
-            [("feature / persona", 0), ("tokens/day", 0), ("share", 0)],
-            rows,
-            left=("feature / persona",),
+    for kind, group in (("feature", dem["by_feature"]), ("persona", dem["by_persona"])):
+        rows = [
+            [name, si(v["total_tokens_per_day"][last]), F.pct((v["total_tokens_per_day"][last] or 0) / tot)]
+            for name, v in group.items()
+        ]
+        show(
+            console,
+            ft(
+                f"tokens per day in {d['labels'][last]} by {kind} (shares add up to 100%)",
+                [(kind, 0), ("tokens/day", 0), ("share", 0)],
+                rows,
+                left=(kind,),
+            ),
         )
-    )
     rows = []
     for k, w in enumerate(dem["workloads"], 1):
         c = d["caching"][w["key"]]
@@ -211,14 +224,15 @@ def render(res: planning.PlanResult, d: dict) -> None:
                 f"{w['weights']}/{w['kv']}",
                 w["tier"],
                 f"{w['isl']}/{w['osl']}",
-                f"{w['ttft_max_ms']:g}/{w['tpot_max_ms']:g}",
-                f"{w['prefix_hit_rate']:.0%}",
+                f"{F.num(w['ttft_max_ms'])}/{F.num(w['tpot_max_ms'])}",
+                F.pct(w["prefix_hit_rate"]),
                 si(c["kv_hbm_gib"][last]),
                 si(c["kv_dram_gib"][last]),
             ]
         )
-    console.print(
-        fitted_table(
+    show(
+        console,
+        ft(
             "workloads (each fleet is sized at its peak within its SLA)",
             [
                 ("#", 0),
@@ -234,7 +248,7 @@ def render(res: planning.PlanResult, d: dict) -> None:
             ],
             rows,
             left=("#", "features", "model", "weights/KV", "tier"),
-        )
+        ),
     )
     rows = []
     for h in d["hardware"]:
@@ -256,8 +270,9 @@ def render(res: planning.PlanResult, d: dict) -> None:
                 _f(tt["usd_per_mtok_blended"], ",.3f"),
             ]
         )
-    console.print(
-        fitted_table(
+    show(
+        console,
+        ft(
             f"hardware comparison over {sc['months_planned']} months (cheapest first)",
             [
                 ("hardware", 0),
@@ -273,7 +288,7 @@ def render(res: planning.PlanResult, d: dict) -> None:
             ],
             rows,
             left=("hardware",),
-        )
+        ),
     )
     best = d["best_hardware"]
     if best:
@@ -298,8 +313,9 @@ def render(res: planning.PlanResult, d: dict) -> None:
             ]
             for i in idx
         ]
-        console.print(
-            fitted_table(
+        show(
+            console,
+            ft(
                 f"{best}: fleet and money, month by month (util: average and peak-hour demand / fleet capacity)",
                 [
                     ("month", 0),
@@ -319,7 +335,7 @@ def render(res: planning.PlanResult, d: dict) -> None:
                 ],
                 rows,
                 left=("month",),
-            )
+            ),
         )
         rows = [
             [
@@ -332,8 +348,9 @@ def render(res: planning.PlanResult, d: dict) -> None:
             ]
             for i in idx
         ]
-        console.print(
-            fitted_table(
+        show(
+            console,
+            ft(
                 f"{best}: cost per million tokens (split by GPU time, with fixed costs) and the breakeven price per "
                 "billed token (after subscriptions), month by month; the price at the target margin: --json",
                 [
@@ -346,7 +363,7 @@ def render(res: planning.PlanResult, d: dict) -> None:
                 ],
                 rows,
                 left=("month",),
-            )
+            ),
         )
     for h in d["hardware"]:
         if not h["feasible"]:
@@ -358,18 +375,28 @@ def render(res: planning.PlanResult, d: dict) -> None:
     for w in d["warnings"]:
         console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(
-        "[dim]p10-p90: the fleet re-sized at the ends of the performance model's out-of-sample throughput band; "
-        "(prior): the hardware has no measurements of its own[/]",
+        lit(
+            "p10-p90: the fleet re-sized at the ends of the performance model's out-of-sample throughput band; "
+            "(prior): the hardware has no measurements of its own",
+            "dim",
+        ),
         highlight=False,
     )
     console.print(
-        f"[dim]planned in {d['elapsed_s']:.2f} s; definitions: tokenfab plan --json | .definitions; docs/demand.md[/]",
+        lit(
+            f"planned in {F.seconds(d['elapsed_s'])} (the whole command: {F.seconds(elapsed_s())}); definitions: "
+            "tokenfab plan --json | .definitions; docs/demand.md",
+            "dim",
+        ),
         highlight=False,
     )
 
 
 def _pct(x) -> str:
-    return "-" if x is None else f"{x:.0%}"
+    return F.pct(x, none="-")
+
+
+plan_header = report_text.plan_header  # the first line of a plan (the report says the same)
 
 
 def _si_range(lo, hi, fmt=si) -> str:
@@ -391,6 +418,7 @@ def register(app: typer.Typer) -> None:
         hardware: str | None = HardwareListOpt,
         as_json: bool = typer.Option(False, "--json", help="print the plan as JSON (schema: docs/demand.md)"),
         csv_path: Path | None = typer.Option(None, "--csv", help="write one row per (hardware, month) to this CSV"),
+        wide: bool = typer.Option(False, "--wide", help="show every column, however wide the terminal"),
     ) -> None:
         """Users and features → tokens per day, peak load, fleet per hardware, cost, revenue, margin, breakeven."""
         res = run_plan(scenario, months, hardware, show_progress=not as_json)
@@ -400,6 +428,6 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(d)
         else:
-            render(res, d)
+            render(res, d, wide=wide)
             if csv_path is not None:
                 console.print(lit(f"wrote {csv_path}"), highlight=False)

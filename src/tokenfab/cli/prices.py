@@ -7,19 +7,50 @@ from typing import Annotated
 
 import typer
 
+from tokenfab.api import defaults as D
 from tokenfab.cli import _search_opts as O
-from tokenfab.cli.common import Table, console, emit, esc, lit, split_csv
+from tokenfab.cli.common import Table, console, emit, lit, print_header, split_csv, working
 from tokenfab.cli.tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
+from tokenfab.economics.tco import DEFAULT_PRESET, default_utilization
 from tokenfab.market import pricing
 from tokenfab.market.pricing import PriceCheckResult
+from tokenfab.render import format as F
 
 
 def _usd(x) -> str:
-    return "-" if x is None else f"{x:,.3f}" if abs(x) < 100 else f"{x:,.0f}"
+    """A $ per M tokens cell (the column says $): three decimals below $100 (``0.880``), whole dollars above."""
+    return F.num(x, 3 if x is not None and abs(x) < 100 else 0, none="-")
 
 
 def _pct(x) -> str:
-    return "-" if x is None else f"{x:+.0f}%"
+    return F.pct_value(x, signed=True, none="-")
+
+
+def prices_header(d: dict, given: dict) -> str:
+    """The first line of ``tokenfab prices``: what is compared, the workload, precision, engine, TCO, utilization."""
+    what = d["model"]
+    if d["kind"] == "closed":
+        what += f" (closed) vs the open stand-in {d['modeled_model']}"
+    elif d["modeled_model"] != d["priced_model"]:
+        what += f" vs {d['modeled_model']}"
+    price = given.get("usd_per_gpu_hour")
+    snap = d.get("price_data") or {}
+    return D.header_line(
+        f"{what} on {', '.join(d['hardware'])}",
+        f"list prices as of {snap.get('snapshot_date') or 'unknown'}",
+        f"ISL {d['isl']:,} / OSL {d['osl']:,} tokens",
+        f"weights {d['weights']}" + ("" if given.get("weights") else " (the checkpoint's)"),
+        f"engine {given['engine']}" if given.get("engine") else "engine: each vendor's default",
+        D.tco_setting(
+            given.get("preset") or DEFAULT_PRESET,
+            d.get("utilization") if d.get("utilization") is not None else default_utilization(),
+            preset_given=bool(given.get("preset")),
+            utilization_given=d.get("utilization") is not None,
+            price=price,
+        )
+        if not given.get("plan")
+        else f"at the plan's operating point ({given['plan']})",
+    )
 
 
 def _pct_range(b: dict | None) -> str:
@@ -47,24 +78,31 @@ def price_data_line(snap: dict) -> str:
         f"{snap.get('snapshot_date') or 'unknown'}" + (f" ({age} days old)" if age is not None else "")
     )
     if snap.get("stale"):
-        line += f" - STALE: older than {snap.get('stale_after_days'):g} days; give current prices with --prices-file"
+        line += (
+            f" - STALE: older than {F.num(snap.get('stale_after_days'))} days; give current prices with --prices-file"
+        )
     return line
 
 
-def render_prices(r: PriceCheckResult) -> None:
+def render_prices(r: PriceCheckResult, given: dict | None = None) -> None:
+    given = given or {}
     d = r.to_dict()
+    print_header(prices_header(d, given))
     console.print(
         price_data_line(d["price_data"]),
         style="yellow" if d["price_data"].get("stale") else "dim",
         markup=False,
         highlight=False,
     )
-    head = f"[bold]{esc(d['model'])}[/]"
-    if d["kind"] == "closed":
-        head += f" (closed) compared with the open stand-in [bold]{esc(d['modeled_model'])}[/]"
-    elif d["modeled_model"] != d["priced_model"]:
-        head += f" compared with [bold]{esc(d['modeled_model'])}[/]"
-    console.print(head + f"  ISL {d['isl']} / OSL {d['osl']}  preset {esc(d['preset'])}")
+    if not given.get("weights") and not given.get("plan") and d["weights"] in ("bf16", "fp16", "fp32"):
+        console.print(
+            f"modeled at the checkpoint's {d['weights']} weights, the default of every command; providers commonly "
+            f"serve 16-bit checkpoints at {pricing.PROVIDER_DEFAULT_WEIGHTS}: --weights "
+            f"{pricing.PROVIDER_DEFAULT_WEIGHTS} models that",
+            style="dim",
+            markup=False,
+            highlight=False,
+        )
     if d.get("stand_in_rationale"):
         console.print(f"stand-in: {d['stand_in_rationale']}", style="dim", markup=False, highlight=False)
 
@@ -104,8 +142,8 @@ def render_prices(r: PriceCheckResult) -> None:
             o.add_row(
                 O.hardware_cell(hw, pt.get("prior", False)),
                 t,
-                f"{pt['tokens_per_s_per_user']:.1f}",
-                f"{pt['total_tokens_per_s_per_gpu']:,.0f}",
+                F.num(pt["tokens_per_s_per_user"]),
+                F.num(pt["total_tokens_per_s_per_gpu"], 0),
                 f"{pt['mode']} {pt['layout']}",
                 _usd(pt["usd_per_gpu_hour"]),
                 _usd(pt["usd_per_mtok_total"]),
@@ -153,7 +191,7 @@ def render_prices(r: PriceCheckResult) -> None:
             ends = [str(row["verdict_band"][q]).split(" - ")[0] for q in ("p10", "p90")]
             text += f" ({ends[0]} at the margin's p10, {ends[1]} at its p90)"
         elif row.get("verdict_note"):
-            text += f" (at {row['tokens_per_s_per_user']:.0f} tok/s/user: cost understated)"
+            text += f" (at {F.num(row['tokens_per_s_per_user'], 0)} tok/s/user: cost understated)"
         tier = row["tier"] + (f" (for {row['instead_of']})" if row.get("instead_of") else "")
         wu = w.get("uncertainty") or {}
         m.add_row(
@@ -195,12 +233,14 @@ def render_prices(r: PriceCheckResult) -> None:
     for n in d.get("calibration_notes") or []:
         console.print(f"caution: {n}", style="yellow", markup=False, highlight=False)
     for n in r.notes:
+        if n.startswith("modeled at "):  # the header line states the precision
+            continue
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
     console.print(
-        f"- verdicts: sustainable >= {pricing.SUSTAINABLE_MARGIN_PCT:g}% margin; thin 0-"
-        f"{pricing.SUSTAINABLE_MARGIN_PCT:g}%; below modeled cost < 0; can't tell: the margin's p10-p90 (from the "
+        f"- verdicts: sustainable >= {F.num(pricing.SUSTAINABLE_MARGIN_PCT)}% margin; thin 0-"
+        f"{F.num(pricing.SUSTAINABLE_MARGIN_PCT)}%; below modeled cost < 0; can't tell: the margin's p10-p90 (from the "
         "performance model's error band) straddles one of those lines; not comparable: the modeled point is "
-        f"under {pricing.COMPARABLE_FRACTION * pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER:g} "
+        f"under {F.num(pricing.COMPARABLE_FRACTION * pricing.API_INTERACTIVITY_TOKENS_PER_S_PER_USER)} "
         "tok/s/user. Method: docs/pricing-and-sensitivity.md",
         style="dim",
         markup=False,
@@ -252,8 +292,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--weights",
-                help="Weights precision of the modeled cost (default: fp8 for 16-bit checkpoints, as "
-                "providers commonly serve them; else the checkpoint's).",
+                help="Weights precision of the modeled cost (default: the checkpoint's, as every command; providers "
+                "commonly serve 16-bit checkpoints at fp8: --weights fp8).",
             ),
         ] = None,
         prices_file: Annotated[
@@ -295,7 +335,7 @@ def register(app: typer.Typer) -> None:
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Provider list prices beside tokenfab's modeled cost: implied gross margin per M tokens and a verdict."""
+        """Provider list prices beside tokenfab's modeled cost: implied gross margin per million tokens, a verdict."""
         if list_models:
             mp = pricing.price_mapping()
             data = {
@@ -321,6 +361,13 @@ def register(app: typer.Typer) -> None:
 
             emit(data, json_out, show)
             return
+        given = {
+            "weights": weights is not None,
+            "engine": engine,
+            "preset": preset,
+            "usd_per_gpu_hour": usd_per_gpu_hour,
+            "plan": plan_file,
+        }
         if plan_file:
             from tokenfab.api import price_check_at_plan
 
@@ -335,29 +382,32 @@ def register(app: typer.Typer) -> None:
                 prices_file=prices_file,
                 per_kind=per_kind,
             )
-            emit(r, json_out, render_prices)
+            emit(r, json_out, lambda x: render_prices(x, given))
             return
         if not model:
             from tokenfab.core.errors import TokenfabError
 
             raise TokenfabError("no model given", field="model", expected="--model KEY (see --list)")
-        r = pricing.price_check(
-            model,
-            hardware,
-            provider=split_csv(provider, "provider") if provider else None,
-            provider_model=provider_model,
-            compare_with=compare_with,
-            preset=preset,
-            usd_per_gpu_hour=usd_per_gpu_hour,
-            isl=isl,
-            osl=osl,
-            tiers=split_csv(tier, "tier"),
-            hardware_files=hardware_file or None,
-            weights=weights,
-            utilization=utilization,
-            prices_file=prices_file,
-            per_kind=per_kind,
-            engine=engine,
-            speculative=True if spec is None else spec,
-        )
-        emit(r, json_out, render_prices)
+        if weights is None:  # the one default of every command: the checkpoint's precision (tokenfab.api.defaults)
+            weights = D.default_weights(pricing.resolve(model, compare_with=compare_with).open_model)
+        with working(f"modeling the cost of {model}", enabled=not json_out):
+            r = pricing.price_check(
+                model,
+                hardware,
+                provider=split_csv(provider, "provider") if provider else None,
+                provider_model=provider_model,
+                compare_with=compare_with,
+                preset=preset,
+                usd_per_gpu_hour=usd_per_gpu_hour,
+                isl=isl,
+                osl=osl,
+                tiers=split_csv(tier, "tier"),
+                hardware_files=hardware_file or None,
+                weights=weights,
+                utilization=utilization,
+                prices_file=prices_file,
+                per_kind=per_kind,
+                engine=engine,
+                speculative=True if spec is None else spec,
+            )
+        emit(r, json_out, lambda x: render_prices(x, given))

@@ -27,13 +27,17 @@ from tokenfab.cli._search_opts import (
     mtp_text,
 )
 from tokenfab.cli._search_opts import fmt as _f
-from tokenfab.cli.common import console, esc, print_json
+from tokenfab.cli.common import console, lit, print_header, print_json, working
 from tokenfab.core.errors import TokenfabError
+from tokenfab.economics.tco import DEFAULT_PRESET
+from tokenfab.perf.queueing import DEFAULT_PERCENTILE
 from tokenfab.planning import fleet
+from tokenfab.render import format as F
 from tokenfab.search import layout_text
 
 SHORT = {
     "$/month": "$/\nmonth",
+    "tok/s per MW": "tok/s\nper MW",
     "$/M total": "$/M\ntotal",
     "$/M in": "$/M\nin",
     "$/M out": "$/M\nout",
@@ -49,15 +53,15 @@ FLEET_DROP = (
     "MTP",
     "$/M in",
     "$/M out",
-    "nodes",
-    "racks",
-    "MW",
     "replicas x GPUs",
     O.SHORT_HEADERS,
     "#",
     "mode",
     "util avg",
     "GPUs p10-p90",
+    "nodes",
+    "racks",
+    "MW",
 )
 BUDGET_DROP = (
     "tokens/day",
@@ -85,14 +89,34 @@ def _replicated(o: dict, layout: str) -> str:
     return f"{n} x ({layout})" if n > 1 and "+" in layout else (f"{n} x {layout}" if n > 1 else layout)
 
 
-def _render_fleet(d: dict) -> None:
+def _header(d: dict, given: dict, extra: str) -> None:
+    """The first line: model, hardware, workload, precision, engines, the demand or budget, SLA, TCO basis."""
+    hws = given.get("hardware") or list(dict.fromkeys([o["hardware"] for o in d["options"]]))
+    engines = {o["hardware"]: (o.get("config") or {}).get("engine") for o in d["options"]}
+    engines = {k: v for k, v in engines.items() if v}
+    print_header(
+        O.search_header(
+            d,
+            hws,
+            engines,
+            given=given,
+            preset=given.get("preset") or DEFAULT_PRESET,
+            extra=(extra,),
+        )
+        + O.SEP
+        + "billed around the clock (utilization = demand / capacity)"
+    )
+
+
+def _render_fleet(d: dict, given: dict | None = None, wide: bool = False) -> None:
+    given = given or {}
     dem = d["demand"]
     pct = d["sla"]["percentile"]
-    console.print(
-        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - demand "
-        f"{dem['requests_per_s']:,.3f} requests/s ({dem['tokens_per_s']:,.0f} tokens/s, "
-        f"{dem['tokens_per_day']:,.3g} tokens/day) - SLA: {esc(O.sla_text(d['sla']))}",
-        highlight=False,
+    _header(
+        d,
+        given,
+        f"demand {F.num(dem['requests_per_s'])} requests/s ({F.si(dem['tokens_per_s'])} tokens/s, "
+        f"{F.si(dem['tokens_per_day'])} tokens/day)",
     )
     wcols, wcell = _weights_cols(d)
     cols = (
@@ -138,18 +162,19 @@ def _render_fleet(d: dict) -> None:
                 f"{o['racks']:,}",
                 _f(o["mw"], ",.3f"),
                 _f(o["usd_per_month"], ",.0f"),
-                _f(o["usd_per_mtok_total"], ",.3f"),
+                _f(o["usd_per_mtok_total"]),
                 O.band_text(u.get("usd_per_mtok_total"), ",.3f"),
-                _f(o["usd_per_mtok_input"], ",.3f"),
-                _f(o["usd_per_mtok_output"], ",.3f"),
+                _f(o["usd_per_mtok_input"]),
+                _f(o["usd_per_mtok_output"]),
                 _f(o["tokens_per_s_per_user"]),
-                _f(o["ttft_ms"], ",.0f"),
-                _f(o["tpot_ms"], ",.2f"),
-                f"{o['utilization_avg']:.0%}",
-                f"{o['utilization_peak']:.0%}",
+                _f(o["ttft_ms"]),
+                _f(o["tpot_ms"]),
+                F.pct(o["utilization_avg"]),
+                F.pct(o["utilization_peak"]),
             ]
         )
-    console.print(
+    O.show(
+        console,
         O.fitted_table(
             console,
             "cheapest fleet per hardware (ranked by $/month)",
@@ -158,18 +183,20 @@ def _render_fleet(d: dict) -> None:
             left=("hardware", "mode", "layout", "weights/KV"),
             drop=FLEET_DROP,
             short={**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms", "util avg": "util\navg", "util peak": "util\npeak"},
-        )
+            wide=wide,
+        ),
     )
     _footer(d)
     O.print_caveats(console, d)
     h = d.get("headroom") or {}
     if h:
         bf = h.get("burst_factor_at_peak")
+        spare = h.get("spare_replicas_per_group")
         console.print(
-            f"headroom: peak {dem['requests_per_s'] * d.get('peak_to_average', 1.0):,.3f} requests/s "
-            f"(peak-to-average {d.get('peak_to_average', 1.0):g}) x burst {bf:.3f} ({h.get('burst_factor_rule')}) / "
-            f"target peak utilization {h.get('target_peak_utilization'):g} = sized for "
-            f"{h.get('sizing_requests_per_s'):,.3f} requests/s, + {h.get('spare_replicas_per_group')} spare replica(s) "
+            f"headroom: peak {F.num(dem['requests_per_s'] * d.get('peak_to_average', 1.0))} requests/s "
+            f"(peak-to-average {F.num(d.get('peak_to_average', 1.0))}) x burst {bf:.3f} "
+            f"({h.get('burst_factor_rule')}) / target peak utilization {F.pct(h.get('target_peak_utilization'))} = "
+            f"sized for {F.num(h.get('sizing_requests_per_s'))} requests/s, + {F.count(spare, 'spare replica')} "
             "per replica group (N+1). Defaults and sources: data/economics.yaml",
             style="dim",
             highlight=False,
@@ -186,16 +213,11 @@ def _render_fleet(d: dict) -> None:
     )
 
 
-def _render_budget(d: dict) -> None:
+def _render_budget(d: dict, given: dict | None = None, wide: bool = False) -> None:
+    given = given or {}
     b = d["budget"]
-    btxt = (
-        f"{b['power_mw']:g} MW all-in" if "power_mw" in b else f"{b['racks']} rack" + ("s" if b["racks"] != 1 else "")
-    )
-    console.print(
-        f"[bold]{esc(d['model'])}[/] - ISL {d['isl']} / OSL {d['osl']} - {esc(O.precision_text(d))} - budget "
-        f"{btxt} - SLA: {esc(O.sla_text(d['sla']))}",
-        highlight=False,
-    )
+    btxt = f"{F.num(b['power_mw'])} MW all-in" if "power_mw" in b else F.count(b["racks"], "rack")
+    _header(d, given, f"budget {btxt}")
     wcols, wcell = _weights_cols(d)
     cols = (
         "#",
@@ -230,14 +252,15 @@ def _render_budget(d: dict) -> None:
                 _f(o["mw"], ",.3f"),
                 _f(o["tokens_per_s"], ",.0f"),
                 O.band_text((o.get("uncertainty") or {}).get("tokens_per_s")),
-                _f(o["tokens_per_day"], ",.3g"),
-                _f(o["requests_per_s"], ",.2f"),
+                F.si(o["tokens_per_day"], none="-"),
+                _f(o["requests_per_s"]),
                 _f(o["tokens_per_s_per_user"]),
                 _f(o["usd_per_month"], ",.0f"),
-                _f(o["usd_per_mtok_total"], ",.3f"),
+                _f(o["usd_per_mtok_total"]),
             ]
         )
-    console.print(
+    O.show(
+        console,
         O.fitted_table(
             console,
             "most tokens/s within the budget (ranked by tokens/s)",
@@ -246,7 +269,8 @@ def _render_budget(d: dict) -> None:
             left=("hardware", "mode", "layout", "weights/KV"),
             drop=BUDGET_DROP,
             short={**SHORT, "GPUs (max)": "GPUs\n(max)", "requests/s": "req/s"},
-        )
+            wide=wide,
+        ),
     )
     _footer(d)
     O.print_caveats(console, d, "the option with the most tokens/s")
@@ -259,6 +283,7 @@ def _render_budget(d: dict) -> None:
 
 def _footer(d: dict) -> None:
     O.print_footer(console, d)
+    console.print(lit(O.terms_note("layouts"), "dim"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -275,7 +300,7 @@ def register(app: typer.Typer) -> None:
         ttft_max_ms: TtftOpt = None,
         tpot_max_ms: TpotOpt = None,
         e2el_max_ms: E2elOpt = None,
-        percentile: PercentileOpt = "p90",
+        percentile: PercentileOpt = DEFAULT_PERCENTILE,
         weights: WeightsOpt = None,
         gpus: GpusOpt = None,
         mode: ModeOpt = "both",
@@ -306,6 +331,7 @@ def register(app: typer.Typer) -> None:
         no_mtp: NoMtpOpt = False,
         engine: O.EngineOpt = None,
         spec: O.SpecOpt = None,
+        wide: O.WideOpt = False,
         as_json: JsonOpt = False,
     ):
         """Size the cheapest fleet per hardware that serves a load within an SLA (replicas, GPUs, nodes, racks, MW,
@@ -338,7 +364,8 @@ def register(app: typer.Typer) -> None:
                     field="budget",
                     expected="one of the two",
                 )
-            rep = fleet.budget_report(model, hardware, power_mw=power_mw, racks=racks, **kw)
+            with working(f"sizing {model} on {hardware} for the budget", enabled=not as_json):
+                rep = fleet.budget_report(model, hardware, power_mw=power_mw, racks=racks, **kw)
             d = {
                 **head,
                 "budget": {"power_mw": power_mw} if power_mw is not None else {"racks": racks},
@@ -351,15 +378,16 @@ def register(app: typer.Typer) -> None:
                 burst_factor=burst_factor,
                 spare_replicas=spare_replicas,
             )
-            rep = fleet.recommend_report(
-                model,
-                hardware,
-                rate_rps=rate,
-                tokens_per_day=tokens_per_day,
-                peak_to_average=peak_to_average,
-                headroom=hr,
-                **kw,
-            )
+            with working(f"sizing fleets of {model} on {hardware}", enabled=not as_json):
+                rep = fleet.recommend_report(
+                    model,
+                    hardware,
+                    rate_rps=rate,
+                    tokens_per_day=tokens_per_day,
+                    peak_to_average=peak_to_average,
+                    headroom=hr,
+                    **kw,
+                )
             d = {
                 **head,
                 "demand": {
@@ -369,7 +397,15 @@ def register(app: typer.Typer) -> None:
                 **rep.to_dict(),
             }
             render = _render_fleet
+        given = {
+            "weights": weights is not None,
+            "engine": engine is not None,
+            "percentile": percentile != DEFAULT_PERCENTILE,
+            "preset": preset is not None,
+            "usd_per_gpu_hour": usd_per_gpu_hour,
+            "hardware": [h.strip() for h in hardware.split(",") if h.strip()],
+        }
         if as_json:
             print_json(d)
         else:
-            render(d)
+            render(d, given, wide)

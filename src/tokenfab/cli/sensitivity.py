@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
+from tokenfab.api import defaults as D
 from tokenfab.api.sensitivity import operating_point
-from tokenfab.cli.common import Table, console, emit, esc, lit
+from tokenfab.cli.common import Table, console, emit, lit, print_header, working
 from tokenfab.cli.tco import (
     CapexOpt,
     ColoOpt,
@@ -33,6 +34,8 @@ from tokenfab.cli.tco import (
 )
 from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.economics import sensitivity as sens
+from tokenfab.render import format as F
+from tokenfab.render import plots
 from tokenfab.render.plots import HTML_EXTENSIONS, _check_path
 
 _W = "Workload (instead of --tokens-per-s-per-gpu)"
@@ -41,43 +44,69 @@ _W = "Workload (instead of --tokens-per-s-per-gpu)"
 def _v(x) -> str:
     if x is None:
         return "-"
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
+    return F.num(x) if abs(x) >= 1 or x == 0 else f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-def render(payload: dict) -> None:
+def sensitivity_header(payload: dict, given: dict) -> str:
+    """The first line: hardware, the operating point (or the given throughput), TCO and utilization."""
     t = payload["tornado"]
     op = payload.get("operating_point")
-    head = (
-        f"[bold]{esc(t['hardware'])}[/]  preset [bold]{esc(str(t['preset']))}[/] ({t['method']} model)  "
-        f"throughput {t['tokens_per_s_per_gpu']:,.0f} tok/s/GPU  base [bold]${t['base_usd_per_mtok']:.4f}[/] per M "
-        f"tokens (${t['base_usd_per_gpu_hour']:.3f} per busy GPU-hour)"
+    util = next((b["base_value"] for b in t["bars"] if b["input"] == "utilization"), None)
+    subject = t["hardware"]
+    if op:
+        subject = f"{op['model']} on {t['hardware']}"
+    return D.header_line(
+        subject,
+        (
+            f"{op['tier']} tier, ISL {op['isl']:,} / OSL {op['osl']:,} tokens, weights {op.get('weights')}"
+            + ("" if given.get("weights") else " (the checkpoint's)")
+        )
+        if op
+        else f"{F.num(t['tokens_per_s_per_gpu'])} tokens/s per GPU (given)",
+        D.tco_setting(
+            t["preset"],
+            util,
+            preset_given=given.get("preset", False),
+            utilization_given=given.get("utilization", False),
+            price=given.get("usd_per_gpu_hour"),
+        ),
     )
-    console.print(head)
+
+
+def render(payload: dict, given: dict | None = None) -> None:
+    t = payload["tornado"]
+    op = payload.get("operating_point")
+    print_header(sensitivity_header(payload, given or {}))
+    console.print(
+        f"base {F.usd(t['base_usd_per_mtok'])} per M tokens at {F.num(t['tokens_per_s_per_gpu'], 0)} tokens/s per GPU "
+        f"({F.usd(t['base_usd_per_gpu_hour'])} per busy GPU-hour, {t['method']} model)",
+        markup=False,
+        highlight=False,
+    )
     if op:
         console.print(
-            f"operating point: {op['model']} ({op.get('weights')} weights) {op['tier']} tier, ISL {op['isl']} / "
-            f"OSL {op['osl']}: "
-            f"{op['tokens_per_s_per_user']:.1f} tok/s/user, {op['mode']} {op['layout']}",
+            f"operating point: {F.num(op['tokens_per_s_per_user'])} tok/s/user, {op['mode']} {op['layout']}",
             style="dim",
             markup=False,
             highlight=False,
         )
     tb = Table(
-        title=f"Tornado: $ per M tokens (input + output) with each input -/+{t['swing_pct']:g}%, largest swing first"
+        title=f"Tornado: $ per M tokens (input + output) with each input -/+{F.num(t['swing_pct'])}%, largest "
+        "swing first"
     )
     for col in ("input", "unit", "base", "low", "high", "$/M at low", "$/M at high", "swing $/M", "clipped"):
         tb.add_column(col, overflow="fold", justify="left" if col in ("input", "unit", "clipped") else "right")
     for b in t["bars"]:
         tb.add_row(
-            b["label"] if b["input"] == sens.MODEL_ERROR else b["input"],
+            b.get("label") or F.label(b["input"]),
             b["unit"],
             _v(b["base_value"]),
             _v(b["low_value"]),
             _v(b["high_value"]),
-            f"{b['usd_per_mtok_low']:.4f}",
-            f"{b['usd_per_mtok_high']:.4f}",
-            f"{b['swing_usd_per_mtok']:.4f}",
-            b["clipped"] or "",
+            F.num(b["usd_per_mtok_low"], 3),
+            F.num(b["usd_per_mtok_high"], 3),
+            F.num(b["swing_usd_per_mtok"], 3),
+            F.humanize(b["clipped"] or ""),
         )
     console.print(tb)
     if op and op.get("calibration", {}).get("note"):
@@ -92,22 +121,25 @@ def render(payload: dict) -> None:
         for col in ("quantity", "p5", "p50", "p95"):
             m.add_column(col, justify="left" if col == "quantity" else "right")
         p = mc["percentiles_usd_per_mtok"]
-        m.add_row("$ per M tokens", *(f"{p[k]:.4f}" for k in ("p5", "p50", "p95")))
+        m.add_row("$ per M tokens", *(F.num(p[k], 3) for k in ("p5", "p50", "p95")))
         if mc.get("price_usd_per_mtok") is not None:
             pm, pp = mc["percentiles_margin_usd_per_mtok"], mc["percentiles_margin_pct"]
             m.add_row(
-                f"margin at price ${mc['price_usd_per_mtok']:g}/M, $ per M",
-                *(f"{pm[k]:.4f}" for k in ("p5", "p50", "p95")),
+                f"margin at price {F.usd(mc['price_usd_per_mtok'])} per M, $ per M",
+                *(F.num(pm[k], 3) for k in ("p5", "p50", "p95")),
             )
-            m.add_row("margin, % of price", *(f"{pp[k]:.1f}%" for k in ("p5", "p50", "p95")))
+            m.add_row("margin, % of price", *(F.pct_value(pp[k], 1) for k in ("p5", "p50", "p95")))
         console.print(m)
         if mc.get("probability_of_loss") is not None:
-            console.print(f"probability of a loss (cost above price): [bold]{mc['probability_of_loss']:.1%}[/]")
+            console.print(
+                lit("probability of a loss (cost above price): ") + lit(F.pct(mc["probability_of_loss"], 1), "bold"),
+                highlight=False,
+            )
         d = Table(title="Distributions (relative: multiplies the base value)")
         for col in ("input", "distribution", "rationale"):
             d.add_column(col, overflow="fold")
         for k, v in mc["distributions"].items():
-            d.add_row(k, v["description"], v["rationale"])
+            d.add_row(F.label(k), v["description"], v["rationale"])
         console.print(d)
         for n in mc["notes"]:
             console.print(f"- {n}", style="dim", markup=False, highlight=False)
@@ -120,16 +152,11 @@ def render(payload: dict) -> None:
 def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, path) -> Path:
     """The tornado (and the Monte Carlo histogram) to .html (Plotly, offline) or .png/.svg/.pdf (matplotlib)."""
     p = _check_path(path)
-    figs = [sens.tornado_figure(tornado)] + ([sens.monte_carlo_figure(mc)] if mc is not None else [])
     if p.suffix.lower() in HTML_EXTENSIONS:
-        import plotly.io as pio
-
-        parts = [pio.to_html(f, include_plotlyjs=(i == 0), full_html=False) for i, f in enumerate(figs)]
-        p.write_text(
-            "<!doctype html><html><head><meta charset='utf-8'><title>tokenfab sensitivity</title></head>"
-            "<body>" + "\n".join(parts) + "</body></html>",
-            encoding="utf-8",
-        )
+        figs = {"chart-tornado": plots.tornado_figure(tornado.to_dict())}
+        if mc is not None:
+            figs["chart-monte-carlo"] = plots.monte_carlo_figure(mc.to_dict())
+        plots.write_html_page(p, f"tokenfab sensitivity: {tornado.hardware}", figs)
         return p
     try:
         import matplotlib
@@ -138,38 +165,43 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - optional dependency
         raise TokenfabError("matplotlib is needed for static charts", field="plot", hint=install_hint("plot")) from None
-    fig, axes = plt.subplots(1, len(figs), figsize=(7 * len(figs) + 2, 6), squeeze=False)
+    n = 1 + (mc is not None)
+    fig, axes = plt.subplots(1, n, figsize=(7 * n + 2, 6), squeeze=False)
     ax = axes[0][0]
     bars = list(reversed(tornado.bars))
     base = tornado.base_usd_per_mtok
     y = range(len(bars))
     ax.barh(
-        y, [b.usd_per_mtok_low - base for b in bars], left=base, color="#1f77b4", label=f"input -{tornado.swing_pct:g}%"
+        y,
+        [b.usd_per_mtok_low - base for b in bars],
+        left=base,
+        color="#1f77b4",
+        label=f"input -{F.num(tornado.swing_pct)}%",
     )
     ax.barh(
         y,
         [b.usd_per_mtok_high - base for b in bars],
         left=base,
         color="#d62728",
-        label=f"input +{tornado.swing_pct:g}%",
+        label=f"input +{F.num(tornado.swing_pct)}%",
     )
-    ax.set_yticks(list(y), [b.input for b in bars], fontsize=8)
+    ax.set_yticks(list(y), [b.label or F.label(b.input) for b in bars], fontsize=8)
     ax.axvline(base, color="black", linestyle=":")
     ax.set_xlabel(sens.COST_AXIS)
-    ax.set_title(f"Tornado on {tornado.hardware}: base ${base:.4g}/M", fontsize=10)
+    ax.set_title(f"What moves the cost on {tornado.hardware}: base {F.usd(base)} per M tokens", fontsize=10)
     ax.legend(fontsize=8)
     if mc is not None:
         bx = axes[0][1]
         bx.hist(mc.usd_per_mtok, bins=40, color="#1f77b4")
         for k, v in mc.percentiles_usd_per_mtok.items():
             bx.axvline(v, color="grey", linestyle=":")
-            bx.annotate(f"{k} ${v:.3g}", (v, bx.get_ylim()[1]), fontsize=8, rotation=90, va="top")
+            bx.annotate(f"{k} {F.usd(v)}", (v, bx.get_ylim()[1]), fontsize=8, rotation=90, va="top")
         if mc.price_usd_per_mtok is not None:
             bx.axvline(mc.price_usd_per_mtok, color="#d62728", linestyle="--", label="price")
             bx.legend(fontsize=8)
         bx.set_xlabel(sens.COST_AXIS)
         bx.set_ylabel("draws")
-        bx.set_title(f"Monte Carlo: n={mc.n}, seed {mc.seed}", fontsize=10)
+        bx.set_title(f"Monte Carlo: {F.num(mc.n)} draws, seed {mc.seed}", fontsize=10)
     fig.tight_layout()
     fig.savefig(p, dpi=120)
     plt.close(fig)
@@ -253,17 +285,18 @@ def register(app: typer.Typer) -> None:
         hw_files = hardware_file or None
         op = None
         if model is not None:
-            op = operating_point(
-                model,
-                hardware,
-                isl=isl,
-                osl=osl,
-                tier=tier,
-                preset=preset,
-                usd_per_gpu_hour=usd_per_gpu_hour,
-                hardware_files=hw_files,
-                weights=weights,
-            )
+            with working(f"finding the {tier} point of {model} on {hardware}", enabled=not json_out):
+                op = operating_point(
+                    model,
+                    hardware,
+                    isl=isl,
+                    osl=osl,
+                    tier=tier,
+                    preset=preset,
+                    usd_per_gpu_hour=usd_per_gpu_hour,
+                    hardware_files=hw_files,
+                    weights=weights,
+                )
             tokens_per_s_per_gpu = op["total_tokens_per_s_per_gpu"]
         t = sens.tornado(
             hardware,
@@ -301,4 +334,10 @@ def register(app: typer.Typer) -> None:
             "operating_point": op,
             "plot": str(write_plot(t, mc, plot)) if plot else None,
         }
-        emit(payload, json_out, render)
+        given = {
+            "weights": weights is not None,
+            "preset": preset is not None,
+            "utilization": utilization is not None,
+            "usd_per_gpu_hour": usd_per_gpu_hour,
+        }
+        emit(payload, json_out, lambda x: render(x, given))

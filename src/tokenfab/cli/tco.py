@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
-from tokenfab.cli.common import Table, console, emit, esc, lit
+from tokenfab.api import explain as X
+from tokenfab.cli.common import Table, console, emit, lit, print_header, to_jsonable
 from tokenfab.economics import tco as tco_mod
 from tokenfab.economics.tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS, TcoResult
+from tokenfab.render import format as F
 
 _P = "TCO inputs"  # help panel
 
@@ -133,15 +135,21 @@ def run_tco(params: dict) -> TcoResult:
 
 
 def _money(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.4f}" if abs(x) < 100 else f"{x:,.0f}"
+    """A $ per GPU-hour cell: three decimals below $100 (``4.700``), whole dollars above."""
+    return "-" if x is None else F.num(x, 3) if abs(x) < 100 else F.num(x, 0)
 
 
 def _value(x) -> str:
     if x is None:
         return "-"
     if isinstance(x, float):
-        return f"{x:,.6g}" if abs(x) < 1e5 else f"{x:,.0f}"
+        return F.num(x, 0) if abs(x) >= 1e5 else F.num(x, 6).rstrip("0").rstrip(".")
     return str(x)
+
+
+def tco_header(r: TcoResult) -> str:
+    """The first line of tco and cost (tokenfab.api.explain.tco_header)."""
+    return X.tco_header(to_jsonable(r.to_dict()))
 
 
 def render_capex_lines(r: TcoResult) -> None:
@@ -157,10 +165,10 @@ def render_capex_lines(r: TcoResult) -> None:
         return
     sc = tco_mod.system_capex(r.system)
     t = Table(
-        title=f"Bill of materials {r.system}: {sc.name}, {sc.gpus} GPUs per system (USD per GPU; capital and "
-        f"maintenance per busy GPU-hour at utilization {r.utilization:g})"
+        title=f"Bill of materials {r.system}: {sc.name}, {F.count(sc.gpus, 'GPU')} per system ($ per GPU; capital and "
+        f"maintenance per busy GPU-hour at utilization {F.pct(r.utilization)})"
     )
-    for col in ("line", "USD per GPU", "share", "capital $/GPU-h", "maint. $/GPU-h", "as of", "source"):
+    for col in ("line", "$ per GPU", "share", "capital $/GPU-h", "maint. $/GPU-h", "as of", "source"):
         t.add_column(col, overflow="fold", justify="left" if col in ("line", "source", "as of") else "right")
     for row in r.capex_lines:
         info = sc.lines.get(row["line"], {})
@@ -168,9 +176,9 @@ def render_capex_lines(r: TcoResult) -> None:
         if info.get("note"):
             src += f" (note: {info['note']})"
         t.add_row(
-            row["line"],
-            f"{row['usd_per_gpu']:,.0f}",
-            f"{row['share_of_capex']:.1%}",
+            F.words(row["line"]),
+            F.num(row["usd_per_gpu"], 0),
+            F.pct(row["share_of_capex"], 1),
             _money(row["capital_usd_per_gpu_hour"]),
             _money(row["maintenance_usd_per_gpu_hour"]),
             str(info.get("as_of", "")),
@@ -178,7 +186,7 @@ def render_capex_lines(r: TcoResult) -> None:
         )
     t.add_row(
         lit("total", "bold"),
-        lit(f"{r.capex_usd_per_gpu_all_in:,.0f}", "bold"),
+        lit(F.num(r.capex_usd_per_gpu_all_in, 0), "bold"),
         "100%",
         _money(r.breakdown["capital"]),
         _money(r.breakdown["maintenance"]),
@@ -190,8 +198,8 @@ def render_capex_lines(r: TcoResult) -> None:
     if r.preset in cc:
         fig = cc[r.preset]
         console.print(
-            f"published cross-check for {r.preset}: {fig['value']:g} $/GPU-hour wall-clock ({fig['source']}); "
-            f"this model: {r.usd_per_gpu_hour_wallclock:.3f}",
+            f"published cross-check for {r.preset}: {F.usd(fig['value'])} per wall-clock GPU-hour ({fig['source']}); "
+            f"this model: {F.usd(r.usd_per_gpu_hour_wallclock)}",
             style="dim",
             highlight=False,
             markup=False,
@@ -199,23 +207,20 @@ def render_capex_lines(r: TcoResult) -> None:
 
 
 def render_tco(r: TcoResult, breakdown: bool = False) -> None:
-    head = f"[bold]{esc(r.hardware_key)}[/]  preset [bold]{esc(str(r.preset))}[/]"
-    if any(n.startswith("no preset given") for n in r.notes):
-        head += f"  [dim](no --preset given: the default {DEFAULT_PRESET})[/]"
-    console.print(head)
+    print_header(tco_header(r))
     console.print(f"price basis: {r.utilization_basis}", style="dim", highlight=False, markup=False)
     t = Table(
-        title=f"TCO per GPU ({r.method} model), USD per GPU-hour; busy = per hour of useful work at "
-        f"utilization {r.utilization:g}"
+        title=f"TCO per GPU ({r.method} model), $ per GPU-hour; busy = per hour of useful work at "
+        f"utilization {F.pct(r.utilization)}"
     )
     for col in ("component", "$/GPU-h busy", "$/GPU-h wall-clock", "share of life spend"):
         t.add_column(col, justify="left" if col == "component" else "right", overflow="fold")
     shown = [k for k, v in r.breakdown.items() if not (r.method == "price" and v == 0)]
     for k in shown:
-        t.add_row(k, _money(r.breakdown[k]), _money(r.breakdown_wallclock[k]), f"{r.shares[k]:.1%}")
+        t.add_row(F.label(k), _money(r.breakdown[k]), _money(r.breakdown_wallclock[k]), F.pct(r.shares[k], 1))
     if r.method == "owned":
         for k, v in r.capital_split.items():
-            t.add_row(f"  of capital: {k}", _money(v), _money(v * r.utilization), "")
+            t.add_row(f"  of capital: {F.label(k)}", _money(v), _money(v * r.utilization), "")
     t.add_row(
         lit("total", "bold"), lit(_money(r.usd_per_gpu_hour), "bold"), _money(r.usd_per_gpu_hour_wallclock), "100%"
     )
@@ -223,12 +228,14 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
     if breakdown:
         render_capex_lines(r)
     console.print(
-        f"life spend {r.life_spend_usd_per_gpu:,.0f} USD per GPU over {r.life_years:g} years "
-        f"(wall-clock cost x 8766 h/year x life)",
+        f"life spend {F.usd(r.life_spend_usd_per_gpu)} per GPU over {F.num(r.life_years)} years "
+        f"(wall-clock cost x 8,766 h/year x life)",
         highlight=False,
     )
     for k in shown:
-        console.print(f"  {k}: {COMPONENT_DESCRIPTIONS.get(k, '')}", style="dim", highlight=False, markup=False)
+        console.print(
+            f"  {F.label(k)}: {COMPONENT_DESCRIPTIONS.get(k, '')}", style="dim", highlight=False, markup=False
+        )
 
     p = Table(title="Power per GPU")
     for col in ("quantity", "kW", "how"):
@@ -237,7 +244,7 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
     p.add_row(
         "all-in (facility)",
         _value(r.kw_per_gpu_all_in),
-        r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {r.inputs.pue:g}",
+        r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {F.num(r.inputs.pue)}",
     )
     if r.avg_kw_per_gpu_it is not None:
         p.add_row("IT average at utilization", _value(r.avg_kw_per_gpu_it), "IT kW x (u + (1 - u) x idle fraction)")
@@ -251,17 +258,17 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
         i.add_row(
             "capex all-in (derived)",
             _value(r.capex_usd_per_gpu_all_in),
-            "USD per GPU",
+            "$ per GPU",
             "capex x (1 + fractions) + adders",
         )
     for name, src in r.sources.items():
         src = src.strip()
         if src not in refs:
             refs.append(src)
-        i.add_row(name, _value(getattr(r.inputs, name)), FIELD_UNITS.get(name, ""), f"[{refs.index(src) + 1}]")
+        i.add_row(F.label(name), _value(getattr(r.inputs, name)), FIELD_UNITS.get(name, ""), f"[{refs.index(src) + 1}]")
     console.print(i)
     for n, src in enumerate(refs, 1):
-        console.print(f"[{n}] {src}", highlight=False, markup=False, soft_wrap=False)
+        console.print(f"[{n}] {F.humanize(src)}", highlight=False, markup=False, soft_wrap=False)
     for n in r.notes:
         if not n.startswith("no preset given"):
             console.print(f"- {n}", style="dim", highlight=False, markup=False)
@@ -297,6 +304,6 @@ def register(app: typer.Typer) -> None:
         ] = False,
         json_out: JsonOpt = False,
     ) -> None:
-        """Total cost of ownership: USD per GPU-hour (per busy hour and per wall-clock hour) with a sourced breakdown."""
+        """Total cost of ownership: $ per GPU-hour (per busy hour and per wall-clock hour) with a sourced breakdown."""
         r = run_tco(locals())
         emit(r, json_out, lambda x: render_tco(x, breakdown=breakdown))

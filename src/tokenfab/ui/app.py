@@ -112,7 +112,8 @@ def _optional_module(name: str):
 
 NOT_YET = {
     "frontier": "Frontier: the frontier search module (tokenfab.search) is not available in this build.",
-    "plan": "Plan: the plan module (tokenfab.planning.plan, tokenfab.planning.scenario) is not available in this build.",
+    "plan": "Plan: the plan module (tokenfab.planning.plan, tokenfab.planning.scenario) is not available in this "
+    "build.",
     "bench": "Bench: the benchmark report module (tokenfab.bench.report) is not available in this build.",
 }
 
@@ -612,10 +613,13 @@ def example_files() -> dict[str, Path]:
 # ------------------------------------------------------------------------------------------------- library calls
 # (plain functions run on the worker pool; each calls the library and returns a JSON-ready dict)
 def meta() -> dict:
+    from tokenfab.api import defaults
     from tokenfab.catalog import precision
     from tokenfab.catalog.hardware import catalog
     from tokenfab.catalog.models import get_model, model_keys
     from tokenfab.economics import tco
+    from tokenfab.render import format as F
+    from tokenfab.render import plots
 
     models = []
     for k in model_keys():
@@ -648,11 +652,16 @@ def meta() -> dict:
         "precisions": {"weights": list(precision.WEIGHT_PRECISIONS), "kv": list(precision.KV_PRECISIONS)},
         "presets": tco.preset_names(),
         "default_preset": tco.DEFAULT_PRESET,
-        "tco_fields": [{"name": f, "unit": tco.FIELD_UNITS.get(f, "")} for f in tco.INPUT_FIELDS],
+        "tco_fields": [{"name": f, "label": F.label(f), "unit": tco.FIELD_UNITS.get(f, "")} for f in tco.INPUT_FIELDS],
         "tco_components": dict(tco.COMPONENT_DESCRIPTIONS),
         "examples": list(example_files()),
         "features": features(),
         "limits": LIMITS,
+        "defaults": defaults.defaults(),  # the one set of defaults of every command (tokenfab.api.defaults)
+        "labels": {k: v.get("label", "") for k, v in F.labels_data()["fields"].items()},
+        "units": {k: v.get("unit", "") for k, v in F.labels_data()["fields"].items() if v.get("unit")},
+        "terms": F.labels_data()["terms"],  # the glossary's plain sentences for the terms of art
+        "colors": list(plots.COLORS),
     }
 
 
@@ -672,7 +681,12 @@ def run_fit(req: FitRequest) -> dict:
         users=req.users,
         context=req.context,
     )
-    return jsonable(r.to_dict())
+    from tokenfab.api import explain
+
+    out = jsonable(r.to_dict())
+    out["header"] = explain.fit_header(out, weights_given=req.weights is not None)
+    out["explain"] = {"layout": explain.layout_note(out)}
+    return out
 
 
 def run_estimate(req: EstimateRequest) -> dict:
@@ -692,7 +706,17 @@ def run_estimate(req: EstimateRequest) -> dict:
         osl=req.osl,
         concurrency=req.concurrency_value(),
     )
-    return jsonable(e.to_dict())
+    from tokenfab.api import explain
+
+    out = jsonable(e.to_dict())
+    out["header"] = explain.estimate_header(out, weights_given=req.weights is not None)
+    lp = explain.largest_part(out.get("breakdown") or {})
+    out["explain"] = {
+        "bound": explain.bound_note(out),
+        "largest_part": {"part": lp[0], "share": lp[1]} if lp else None,
+        "not_fit": None if out["fits"] else explain.not_fit_text(out, None),
+    }
+    return out
 
 
 def run_tco(req: TcoRequest) -> dict:
@@ -703,6 +727,9 @@ def run_tco(req: TcoRequest) -> dict:
     out = jsonable(r.to_dict())
     out["component_descriptions"] = dict(tco.COMPONENT_DESCRIPTIONS)
     out["overrides"] = overrides
+    from tokenfab.api import explain
+
+    out["header"] = explain.tco_header(out)
     if req.total_tokens_per_s_per_gpu is not None:
         c = cost.compute_cost(
             r.usd_per_gpu_hour,
@@ -768,7 +795,10 @@ def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], po
         kv=params.kv,
     )
     rows = report.compare_with_model(points, predict)
-    lengths = [dict(zip(("isl", "osl"), modelcheck.level_lengths(r))) if r.get("requests_ok") else None for r in runs]
+    lengths = [
+        dict(zip(("isl", "osl"), modelcheck.level_lengths(r), strict=False)) if r.get("requests_ok") else None
+        for r in runs
+    ]
     return {
         "model": model,
         "hardware": hw,
@@ -781,8 +811,8 @@ def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], po
 
 
 def scenario_from_text(text: str, source: str):
-    """A validated tokenfab.planning.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or aliases
-    (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
+    """A validated tokenfab.planning.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or
+    aliases (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
     (``get_model`` would read a path), at most MAX_HARDWARE hardware, MAX_SCENARIO_FEATURES features,
     MAX_SCENARIO_PERSONAS personas and MAX_LAYOUTS layouts per model's sweep."""
     from tokenfab.planning import scenario as scen
@@ -841,8 +871,11 @@ def run_plan_example(key: str) -> dict:
 def plan_from_text(text: str, source: str) -> dict:
     """tokenfab.planning.plan of a scenario given as YAML text (PlanResult.to_dict(), schema in docs/demand.md)."""
     from tokenfab.planning import plan as planning
+    from tokenfab.render.report import plan_header
 
-    return jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
+    out = jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
+    out["header"] = plan_header(out)
+    return out
 
 
 def frontier_layout_count(model: str, hws: list[str], weights: str | None, gpus: int | None) -> int:
@@ -897,7 +930,14 @@ def run_frontier(req: FrontierRequest) -> dict:
     for p in [*d.get("points", []), d.get("best"), *(tiers.get(t) for t in ("bulk", "goldilocks", "premium"))]:
         if isinstance(p, dict) and isinstance(p.get("config"), dict):
             p["layout"] = search.layout_text(p["config"])  # the library's text (TP8 PP2 ..., P 3x[..] + D 7x[..])
-    return jsonable(d)
+    from tokenfab.api import explain
+    from tokenfab.economics.tco import DEFAULT_PRESET
+
+    out = jsonable(d)
+    out["header"] = explain.frontier_header(
+        out, given={"weights": req.weights is not None, "preset": bool(req.preset) and req.preset != DEFAULT_PRESET}
+    )
+    return out
 
 
 # ------------------------------------------------------------------------------------------------- the app
