@@ -86,14 +86,21 @@ def print_params(prof: CalibrationProfile) -> None:
     for fam, vals in sorted(prof.families.items()):
         s = sup.get("families", {}).get(fam, {})
         print(
-            f"  family {fam}: {_round(vals)}  rows={s.get('rows', 0)} hw={s.get('hardware', [])} engines={s.get('engines', [])}"
+            f"  family {fam}: {_round(vals)}  rows={s.get('rows', 0)} hw={s.get('hardware', [])} "
+            f"engines={s.get('engines', [])}"
         )
     for eng, vals in sorted(prof.engines.items()):
         s = sup.get("engines", {}).get(eng, {})
-        print(
-            f"  engine {eng}: {_round(vals)}  rows={s.get('rows', 0)} families={sorted({x.split('|')[0] for x in sup.get('pairs', {}) if x.endswith('|' + eng)})}"
-        )
+        families = sorted({x.split("|")[0] for x in sup.get("pairs", {}) if x.endswith("|" + eng)})
+        print(f"  engine {eng}: {_round(vals)}  rows={s.get('rows', 0)} families={families}")
     print("  bounds:", {n: BOUNDS[n] for n in FAMILY_PARAMS + ENGINE_PARAMS + SHARED_PARAMS})
+
+
+def print_coverage(cov: dict) -> None:
+    print(
+        "\nband coverage out of sample (held-out rows inside p10-p90; target 70-90%): "
+        f"{cov['inside_p10_p90']:.1%} of {cov['rows']} rows {cov['by_metric']}"
+    )
 
 
 def print_targets(cv_tables: dict) -> None:
@@ -166,9 +173,7 @@ def main() -> int:
             print_targets(saved)
             cov = (prof.uncertainty or {}).get("coverage")
             if cov:
-                print(
-                    f"\nband coverage out of sample (held-out rows inside p10-p90; target 70-90%): {cov['inside_p10_p90']:.1%} of {cov['rows']} rows {cov['by_metric']}"
-                )
+                print_coverage(cov)
         if args.json:
             print(json.dumps({k: v for k, v in et.items()}, indent=2, default=str))
         return 0
@@ -195,13 +200,15 @@ def main() -> int:
                     print(f"  {grp}.{member or ''}.{k}: refit {v:.6g} vs committed {ref:.6g} ({rel:.2%})")
         ok = worst <= 1e-3
         print(
-            f"verify: refit {'reproduces' if ok else 'DIFFERS FROM'} the committed parameters (largest relative difference {worst:.2e})"
+            f"verify: refit {'reproduces' if ok else 'DIFFERS FROM'} the committed parameters "
+            f"(largest relative difference {worst:.2e})"
         )
         return 0 if ok else 1
 
     prof, info = fit_profile(rows, max_nfev=args.max_nfev, workers=args.workers)
     print(
-        f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s: {info['message']}; at bounds: {info['at_bounds']}"
+        f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s: {info['message']}; "
+        f"at bounds: {info['at_bounds']}"
     )
     pred = Predictor(rows, prof).predict()
     et = error_table(rows, pred)
@@ -245,9 +252,7 @@ def main() -> int:
         )
         prof.uncertainty = table
         cov = table["coverage"]
-        print(
-            f"\nband coverage out of sample (held-out rows inside p10-p90; target 70-90%): {cov['inside_p10_p90']:.1%} of {cov['rows']} rows {cov['by_metric']}"
-        )
+        print_coverage(cov)
     prof.meta = meta
     prof.save(args.out)
     print(f"wrote {args.out} ({time.time() - t0:.0f} s in all)")

@@ -30,7 +30,8 @@ def main() -> None:
             rel = abs(got - ref) / ref if ref > 1e-300 else abs(got - ref)
             worst = max(worst, rel)
             print(
-                f"c={c:9.3g} rho={rho:<12.10g} erlang_c={got:.12g} mpmath={ref:.12g} rel.err={rel:.2e} ({dt * 1e3:.2f} ms)"
+                f"c={c:9.3g} rho={rho:<12.10g} erlang_c={got:.12g} mpmath={ref:.12g} rel.err={rel:.2e} "
+                f"({dt * 1e3:.2f} ms)"
             )
     print(f"worst relative error {worst:.2e}")
     assert worst < 1e-9, worst

@@ -22,6 +22,7 @@ written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -29,11 +30,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
-from tokenfab.core.errors import TokenfabError
-from tokenfab.bench import metrics
-from tokenfab.bench import schedule
+from tokenfab.bench import metrics, schedule
 from tokenfab.bench.http import HttpFault, Pool, Target, build_request, sse_events
 from tokenfab.bench.workloads import WORKLOADS, JobPlan, TurnPlan, make_workload
+from tokenfab.core.errors import TokenfabError
 
 ERROR_KINDS = {
     "timeout": "no complete response within --timeout-s (includes hung servers)",
@@ -875,7 +875,7 @@ async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float]
     tasks: set[asyncio.Task] = set()
     perf = time.perf_counter
     try:
-        for job, off in zip(jobs, offsets):
+        for job, off in zip(jobs, offsets, strict=True):  # one send offset per job (plan_level)
             sched = t0 + off
             if deadline is not None and sched >= deadline:
                 break
@@ -993,10 +993,8 @@ def worker_main(conn, cfg: BenchConfig, plan: LevelPlan, kw: dict, worker: int, 
         ls.event_loop = name
         send(("done", asdict(ls)))
     except BaseException as e:  # noqa: BLE001 - report, never leave the parent waiting
-        try:
+        with contextlib.suppress(OSError):
             send(("error", f"{type(e).__name__}: {e}"))
-        except OSError:
-            pass
     finally:
         conn.close()
 

@@ -9,8 +9,9 @@ Method:
 * Idle baseline: the same counter over ``idle_s`` seconds before the run, with no load, as watts.
 * Steady-state window: from the start of a level (after warm-up) to the start of ramp-down: in a closed loop the
   moment the first worker finds no request left (from then on fewer than C are in flight), in an open loop the
-  moment the last request is sent. Tokens in the window are the output chunks whose arrival time falls in it (each request's
-  usage-based output count spread over its chunks) plus the input tokens of requests whose first token falls in it.
+  moment the last request is sent. Tokens in the window are the output chunks whose arrival time falls in it (each
+  request's usage-based output count spread over its chunks) plus the input tokens of requests whose first token falls
+  in it.
 * Reported: joules per output token and per token (input + output), gross and net of the idle baseline, and their
   inverses (tokens per joule), and the mean board power in the window.
 
@@ -20,6 +21,7 @@ This needs the benchmark to run on the same host as the GPUs. When NVML is not t
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -91,10 +93,8 @@ class EnergyMeter:
 
     def close(self) -> None:
         if self._nvml is not None:
-            try:
+            with contextlib.suppress(Exception):  # shutting down: a failing driver call changes nothing
                 self._nvml.nvmlShutdown()
-            except Exception:  # noqa: BLE001
-                pass
             self._nvml = None
 
 

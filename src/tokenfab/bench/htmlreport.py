@@ -12,8 +12,8 @@ import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tokenfab.core.errors import TokenfabError
 from tokenfab.bench.records import group_by_level
+from tokenfab.core.errors import TokenfabError
 
 MAX_POINTS_PER_HISTOGRAM = 200_000
 
@@ -44,7 +44,7 @@ def figures(records: Sequence[Mapping], doc: Mapping) -> list:
         ("tpot_ms", "TPOT distribution per level (ms)"),
     ):
         f = go.Figure()
-        for run, recs in zip(runs, groups):
+        for run, recs in zip(runs, groups, strict=True):  # report.build_runs: one run per level group, same order
             vals = [r[key] for r in recs if r.get("status") == "ok" and r.get(key) is not None]
             f.add_trace(go.Histogram(x=vals[:MAX_POINTS_PER_HISTOGRAM], name=_label(run), opacity=0.6))
         f.update_layout(title=title, barmode="overlay", xaxis_title=key, yaxis_title="requests")

@@ -13,6 +13,7 @@ otherwise. Percentiles use linear interpolation (``numpy.percentile``'s default,
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -80,7 +81,7 @@ def interactivity_tokens_per_s(tpot_ms_value: float | None) -> float | None:
 
 def itl_gaps_ms(chunk_times_s: Sequence[float]) -> list[float]:
     """Gaps between successive output chunks, in ms, from their arrival times in seconds."""
-    return [(b - a) * units.MS_PER_S for a, b in zip(chunk_times_s, chunk_times_s[1:])]
+    return [(b - a) * units.MS_PER_S for a, b in itertools.pairwise(chunk_times_s)]
 
 
 def token_times_s(record: Mapping) -> list[float]:

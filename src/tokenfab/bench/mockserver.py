@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -165,10 +166,8 @@ class MockServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            try:
+            with contextlib.suppress(Exception):  # the transport may already be gone
                 writer.close()
-            except Exception:  # noqa: BLE001 - the transport may already be gone
-                pass
 
     async def _json(self, writer, status: int, obj, reason: str = "OK") -> bool:
         body = json.dumps(obj).encode()
@@ -236,10 +235,8 @@ class MockServer:
             )
             return True
         if fault == "hang":
-            try:
+            with contextlib.suppress(TimeoutError, ConnectionError):
                 await asyncio.wait_for(reader.read(1), cfg.hang_s)  # returns at EOF, when the client gives up
-            except (TimeoutError, ConnectionError):
-                pass
             return False
         rid = f"cmpl-mock-{index}"
         created = int(time.time())
@@ -427,18 +424,14 @@ async def _serve(config: MockConfig, port: int, lifetime_s: float | None) -> Non
     server = await MockServer(config).start(port)
     print(f"MOCK_URL {server.url}", flush=True)
     stop = asyncio.Event()
-    try:
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on this platform: Ctrl-C still stops it
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    except (NotImplementedError, RuntimeError):  # not on this platform: Ctrl-C still stops it
-        pass
     try:
         if lifetime_s is None:
             await stop.wait()
         else:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), lifetime_s)
-            except TimeoutError:
-                pass
     finally:
         await server.stop()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -482,10 +475,8 @@ def main(argv: list[str] | None = None) -> None:
         run = uvloop.run
     except ImportError:
         run = asyncio.run
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run(_serve(config, a.port, a.lifetime_s))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 from tokenfab.catalog.calibration import BOUNDS, CalibrationProfile, load_profile
-from tokenfab.core.errors import TokenfabError
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.catalog.models import get_model
+from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.serving import estimate
 
 # what a user's own measurements fit: the per-family efficiencies, and the engine's own costs - its per-step overhead

@@ -15,8 +15,8 @@ import json
 import os
 from pathlib import Path
 
-from tokenfab.core.errors import TokenfabError
 from tokenfab.bench.http import Pool, Target, build_request, sse_events
+from tokenfab.core.errors import TokenfabError
 
 PREFLIGHT_TIMEOUT_S = 30.0
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from tokenfab.core.errors import TokenfabError
 from tokenfab.bench import metrics
 from tokenfab.bench.records import group_by_level
+from tokenfab.core.errors import TokenfabError
 
 # the keys every entry of "runs" holds (the --json contract), in display order
 CONTRACT_KEYS = (
@@ -158,8 +158,8 @@ def resolve_price(
 ) -> tuple[float, float | None, dict | None]:
     """($ per GPU-hour, all-in kW per GPU or None, TCO summary or None) for a report.
 
-    With ``hardware``: :func:`tokenfab.economics.tco.tco` (a preset, or ``usd_per_gpu_hour`` as a plain price) gives both the
-    price and the all-in kW per GPU (``kw_per_gpu`` overrides the latter). Without it: the plain price only.
+    With ``hardware``: :func:`tokenfab.economics.tco.tco` (a preset, or ``usd_per_gpu_hour`` as a plain price) gives
+    both the price and the all-in kW per GPU (``kw_per_gpu`` overrides the latter). Without it: the plain price only.
     """
     if preset is not None and usd_per_gpu_hour is not None:
         raise TokenfabError("give a preset or a price per GPU-hour, not both", field="--preset")

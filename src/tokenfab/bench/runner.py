@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tokenfab.core.errors import TokenfabError
 from tokenfab.bench import metrics
 from tokenfab.bench import records as rec_mod
 from tokenfab.bench.client import (
@@ -36,6 +35,7 @@ from tokenfab.bench.client import (
     run_plan,
     worker_main,
 )
+from tokenfab.core.errors import TokenfabError
 
 
 @dataclass

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from tokenfab.core.errors import TokenfabError
 from tokenfab.bench.prompts import ONE_TOKEN_WORDS, draw_length, parse_length_dist
+from tokenfab.core.errors import TokenfabError
 
 WORKLOADS = ("random", "conversations", "prefix", "trace")
 MAX_TURNS = 64

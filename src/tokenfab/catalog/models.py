@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -96,7 +96,7 @@ class ModelSpec:
 
     @property
     def is_moe(self) -> bool:
-        return any(l.mlp == "moe" for l in self.layers)
+        return any(layer.mlp == "moe" for layer in self.layers)
 
     @property
     def is_mla(self) -> bool:
@@ -104,8 +104,8 @@ class ModelSpec:
 
     @property
     def architecture_family(self) -> str:
-        kinds = {l.attention for l in self.layers}
-        if any(l.kv_heads == 1 and l.attention == "full" and l.qk_head_dim > 256 for l in self.layers):
+        kinds = {layer.attention for layer in self.layers}
+        if any(layer.kv_heads == 1 and layer.attention == "full" and layer.qk_head_dim > 256 for layer in self.layers):
             return "mla"
         if kinds & {"linear", "mamba"}:
             return "hybrid"
@@ -113,16 +113,16 @@ class ModelSpec:
 
     @property
     def max_q_heads(self) -> int:
-        return max(l.q_heads for l in self.layers)
+        return max(layer.q_heads for layer in self.layers)
 
     @property
     def min_kv_heads(self) -> int:
-        ks = [l.kv_heads for l in self.layers if l.attention in ("full", "sliding", "chunked")]
+        ks = [layer.kv_heads for layer in self.layers if layer.attention in ("full", "sliding", "chunked")]
         return min(ks) if ks else 1
 
     @property
     def max_experts(self) -> int:
-        return max((l.num_experts for l in self.layers), default=0)
+        return max((layer.num_experts for layer in self.layers), default=0)
 
     def summary(self) -> dict:
         p = param_counts(self)
@@ -431,6 +431,41 @@ DEEPSEEK_V4_LAYER_TYPES = {
 }
 
 
+@dataclass
+class _Mixer:
+    """One layer's token mixer (attention, linear attention or SSM) as :func:`parse_config` derives it: the
+    :class:`LayerSpec` fields before the MLP (a layer without a mixer keeps these defaults)."""
+
+    q_heads: int
+    kv_heads: int
+    qk_d: int
+    v_d: int
+    a_params: float = 0.0
+    qkv: float = 0.0
+    out: float = 0.0
+    kv_elems: float = 0.0
+    state: float = 0.0
+    flops_dec: float = 0.0
+    flops_pre: float = 0.0
+    mixer: float = 0.0
+    idx_flops: float = 0.0
+    idx_elems: float = 0.0
+    topk: int | None = None
+    win: int | None = None
+    ratio: int = 1
+    raw_win: int = 0
+
+
+class _SparseAttention(TypedDict):
+    """MiniMax Sparse Attention as :func:`_minimax_sparse_attention` reads it."""
+
+    sparse: list[bool]  # per layer: the layer runs the indexer and attends to the selected blocks
+    indexer_params: float
+    index_elements: float
+    indexer_flops: float
+    topk_tokens: int
+
+
 def _deepseek_v4_ratios(c: dict, src: str, L: int) -> list[int]:
     """Compression ratio per layer from the Hub's ``compress_ratios`` or transformers' ``layer_types`` names."""
     if c.get("compress_ratios") is None and c.get("layer_types") is not None:
@@ -440,7 +475,7 @@ def _deepseek_v4_ratios(c: dict, src: str, L: int) -> list[int]:
     return [int(r) for r in ratios]
 
 
-def _deepseek_v4_attention(c: dict, src: str, h: int, nh: int, nkv: int, hd: int, ratio: int) -> dict:
+def _deepseek_v4_attention(c: dict, src: str, h: int, nh: int, nkv: int, hd: int, ratio: int) -> _Mixer:
     """One DeepSeek-V4 attention layer (transformers modeling_deepseek_v4.py, ATOM recipes/DeepSeek-V4.md).
 
     Every layer: q LoRA (wq_a, q_norm, wq_b; the per-head q norm has no weights), one shared K=V head of ``head_dim``
@@ -479,19 +514,24 @@ def _deepseek_v4_attention(c: dict, src: str, h: int, nh: int, nkv: int, hd: int
         topk = _cfg_int(c, "index_topk", src)  # in entries of the compressed stream
         index_elements = ihd / ratio  # one index key per compressed entry
         indexer_flops = 2.0 * inh * ihd / ratio  # every query scores every compressed entry
-    return {
-        "params": float(qkv + out + nh),  # + attention sinks
-        "qkv_params": float(qkv),
-        "out_params": float(out),
-        "kv_elements": float((hd - rope) + 2 * rope + DEEPSEEK_V4_KV_SCALE_BYTES),
-        "attn_flops": 4.0 * nh * hd,  # QK and PV over the 512-wide shared head, per attended entry
-        "topk": topk,
-        "indexer_flops": indexer_flops,
-        "index_elements": index_elements,
-        "window": window if ratio == 0 else None,
-        "ratio": max(ratio, 1),
-        "raw_window": window if ratio else 0,
-    }
+    return _Mixer(
+        q_heads=nh,
+        kv_heads=nkv,
+        qk_d=hd,
+        v_d=hd,
+        a_params=float(qkv + out + nh),  # + attention sinks
+        qkv=float(qkv),
+        out=float(out),
+        kv_elems=float((hd - rope) + 2 * rope + DEEPSEEK_V4_KV_SCALE_BYTES),
+        flops_dec=4.0 * nh * hd,  # QK and PV over the 512-wide shared head, per attended entry
+        flops_pre=4.0 * nh * hd,
+        topk=topk,
+        idx_flops=indexer_flops,
+        idx_elems=index_elements,
+        win=window if ratio == 0 else None,
+        ratio=max(ratio, 1),
+        raw_win=window if ratio else 0,
+    )
 
 
 def _deepseek_v4_hc_params(c: dict, src: str, h: int, *, last_layer: bool) -> float:
@@ -540,7 +580,7 @@ def _mlp_layer_types(c: dict, src: str, L: int) -> list[str] | None:
     return [str(t) for t in _cfg_list(c, "mlp_layer_types", src, min_length=L, allowed=allowed)]
 
 
-def _minimax_sparse_attention(c: dict, src: str, L: int) -> dict | None:
+def _minimax_sparse_attention(c: dict, src: str, L: int) -> _SparseAttention | None:
     """MiniMax Sparse Attention (``sparse_attention_config``, MiniMax-M3). On layers flagged by
     ``sparse_attention_freq`` a score-only indexer (``sparse_num_index_heads`` query heads x ``sparse_index_dim``
     against one cached index key per token; index_q_proj, index_k_proj, q/k norms, no value or output projection
@@ -605,6 +645,382 @@ def _mtp_layers(c: dict, src: str, arch: str) -> int:
     )
 
 
+@dataclass(frozen=True)
+class _MoeConfig:
+    """The MoE fields of a config.json as :func:`parse_config` reads them (after the per-family adjustments)."""
+
+    n_exp: int
+    top_k: int
+    moe_inter: int | None
+    n_shared: int
+    shared_inter: int | None
+    first_k_dense: int
+    moe_flags: list[bool] | None  # MiniMax-M3: ``moe_layer_freq`` is a 0/1 flag per layer
+    moe_freq: int
+    mlp_types: list[str] | None  # GLM-5.2 ``mlp_layer_types`` (dense / sparse), None when absent
+    mlp_only: set[Any]
+    dense_inter: int
+    router_bias: bool
+    expert_bias: bool
+    shared_gate: int
+    latent: int | None
+
+
+def _moe_config(c: dict, src: str, mt: str, h: int, L: int, inter: int) -> _MoeConfig:
+    n_exp = _cfg_int(c, ("n_routed_experts", "num_local_experts", "num_experts"), src, default=0, minimum=0)
+    top_k = _cfg_int(
+        c, ("num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk"), src, default=0, minimum=0
+    )
+    moe_inter = _cfg_int(c, "moe_intermediate_size", src, default=None, minimum=0)
+    if n_exp and moe_inter is None:
+        moe_inter = inter  # Mixtral/gpt-oss/Llama 4: intermediate_size is the expert size
+    n_shared = _cfg_int(c, ("n_shared_experts", "num_shared_experts"), src, default=0, minimum=0)
+    shared_inter = _cfg_int(
+        c,
+        ("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"),
+        src,
+        default=None,
+        minimum=0,
+    )
+    first_k_dense = _cfg_int(c, "first_k_dense_replace", src, default=0, minimum=0)
+    moe_flags = None
+    if isinstance(c.get("moe_layer_freq"), list):
+        moe_flags = [bool(x) for x in _cfg_list(c, "moe_layer_freq", src, min_length=L, allowed=(0, 1))]
+        moe_freq = 1
+    else:
+        freq_names = ("moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step")
+        moe_freq = _cfg_int(c, freq_names, src, default=1, minimum=0) or 1
+    mlp_types = _mlp_layer_types(c, src, L)
+    mlp_only = set(_cfg_list(c, "mlp_only_layers", src, min_length=0) if c.get("mlp_only_layers") else [])
+    dense_inter = _cfg_int(c, "dense_intermediate_size", src, default=inter, minimum=0)  # MiniMax-M3: dense width
+    router_bias = str(_get(c, "scoring_func", default="softmax")).lower() == "sigmoid" or bool(
+        _get(c, "use_routing_bias", default=False)
+    )
+    expert_bias = mt == "gpt_oss"
+    shared_gate = 0
+    latent = _cfg_int(c, "moe_latent_size", src, default=None)
+
+    if mt.startswith("llama4"):
+        n_shared = 1
+        shared_inter = inter
+        dense_inter = _cfg_int(c, "intermediate_size_mlp", src, default=inter, minimum=0)
+        moe_freq = _cfg_int(c, "interleave_moe_layer_step", src, default=1)
+    if mt.startswith(("qwen3_5", "qwen3_next", "qwen2_moe")) and shared_inter:
+        n_shared = 1
+        shared_gate = h  # shared_expert_gate: Linear(h, 1)
+    # Gemma 4 with enable_moe_block: the dense MLP runs in parallel with the MoE block in every layer (_layer_mlp)
+    if shared_inter is None and n_shared:
+        shared_inter = moe_inter
+    if shared_inter and not n_shared:
+        n_shared = 1
+    return _MoeConfig(
+        n_exp=n_exp,
+        top_k=top_k,
+        moe_inter=moe_inter,
+        n_shared=n_shared,
+        shared_inter=shared_inter,
+        first_k_dense=first_k_dense,
+        moe_flags=moe_flags,
+        moe_freq=moe_freq,
+        mlp_types=mlp_types,
+        mlp_only=mlp_only,
+        dense_inter=dense_inter,
+        router_bias=router_bias,
+        expert_bias=expert_bias,
+        shared_gate=shared_gate,
+        latent=latent,
+    )
+
+
+_HYBRID_PATTERN_BLOCKS = {"M": ("mamba", "none"), "E": ("none", "moe"), "*": ("full", "none"), "-": ("none", "dense")}
+_LAYER_TYPE_KINDS = {
+    "full_attention": "full",
+    "sliding_attention": "sliding",
+    "linear_attention": "linear",
+    "chunked_attention": "chunked",
+}
+
+
+def _hybrid_pattern_kinds(pattern: object, src: str, L: int) -> tuple[list[str], list[str]]:
+    """Nemotron-H ``hybrid_override_pattern``: one block per character -> (attention kinds, MLP kinds)."""
+    kinds: list[str] = []
+    mlp_kinds: list[str] = []
+    for ch in str(pattern):
+        if ch not in _HYBRID_PATTERN_BLOCKS:
+            raise TokenfabError(
+                f"unknown block {ch!r} in hybrid_override_pattern", field=f"{src}: hybrid_override_pattern"
+            )
+        a, m = _HYBRID_PATTERN_BLOCKS[ch]
+        kinds.append(a)
+        mlp_kinds.append(m)
+    if len(kinds) != L:
+        raise TokenfabError(
+            "hybrid_override_pattern length differs from num_hidden_layers",
+            field=f"{src}: hybrid_override_pattern",
+            expected=str(L),
+            got=len(kinds),
+        )
+    return kinds, mlp_kinds
+
+
+def _attention_kind(
+    c: dict,
+    src: str,
+    mt: str,
+    i: int,
+    v4_ratios: list[int] | None,
+    layer_types: list[Any] | None,
+    chunk: int | None,
+    window: int | None,
+) -> str:
+    """Attention kind of layer ``i`` when there is no hybrid pattern."""
+    if v4_ratios is not None:
+        return "sliding" if v4_ratios[i] == 0 else "full"
+    if layer_types:
+        return _LAYER_TYPE_KINDS.get(str(layer_types[i]), "full")
+    if mt.startswith("llama4") and chunk:
+        nope_every = _cfg_int(c, "no_rope_layer_interval", src, default=4, minimum=0) or 4
+        return "full" if (i + 1) % nope_every == 0 else "chunked"
+    if window and (mt.startswith("mistral") or _get(c, "use_sliding_window", default=mt.startswith("mistral"))):
+        return "sliding"
+    return "full"
+
+
+def _mlp_kind(i: int, mt: str, moe: _MoeConfig) -> str:
+    """MLP kind of layer ``i`` when there is no hybrid pattern: dense or moe."""
+    if not moe.n_exp:
+        return "dense"
+    if moe.mlp_types is not None:
+        is_moe = moe.mlp_types[i] != "dense"
+    elif moe.moe_flags is not None:
+        is_moe = moe.moe_flags[i]
+    elif mt.startswith("llama4"):
+        is_moe = (i + 1) % moe.moe_freq == 0
+    else:
+        is_moe = (
+            i >= moe.first_k_dense and (i % moe.moe_freq == 0 if moe.moe_freq > 1 else True) and i not in moe.mlp_only
+        )
+    return "moe" if is_moe else "dense"
+
+
+def _mla_mixer(c: dict, src: str, h: int, nh: int, i: int, idx_types: list[str] | None) -> _Mixer:
+    """Multi-head latent attention (DeepSeek-V3, Kimi, GLM-5), with the DSA indexer where ``idx_types`` is given."""
+    q_lora = _cfg_int(c, "q_lora_rank", src, default=None, minimum=0)
+    rope = _cfg_int(c, "qk_rope_head_dim", src)
+    nope = _cfg_int(c, "qk_nope_head_dim", src, default=None, minimum=0)
+    if nope is None:
+        nope = _cfg_int(c, "qk_head_dim", src, default=192, minimum=rope) - rope
+    vdim = _cfg_int(c, "v_head_dim", src, default=nope)
+    kv_lora = _cfg_int(c, "kv_lora_rank", src)
+    q = h * q_lora + q_lora + q_lora * nh * (nope + rope) if q_lora else h * nh * (nope + rope)
+    kv_a = h * (kv_lora + rope) + kv_lora
+    kv_b = kv_lora * nh * (nope + vdim)
+    o = nh * vdim * h
+    qkv = q + kv_a + kv_b
+    # decode runs absorbed: attention over the latent (MQA-like, 1 KV "head" of width kv_lora + rope)
+    mx = _Mixer(
+        q_heads=nh,
+        kv_heads=1,
+        qk_d=kv_lora + rope,
+        v_d=kv_lora,
+        a_params=qkv + o,
+        qkv=qkv,
+        out=o,
+        kv_elems=kv_lora + rope,
+        flops_dec=2 * nh * (kv_lora + rope) + 2 * nh * kv_lora,
+        flops_pre=2 * nh * (nope + rope) + 2 * nh * vdim,
+    )
+    if idx_types is not None:  # DSA: top-k token selection
+        mx.topk = _cfg_int(c, "index_topk", src)
+        if idx_types[i] == "full":  # a "shared" layer (GLM-5.2) reuses the previous full layer's top-k
+            ihd, inh = _cfg_int(c, "index_head_dim", src), _cfg_int(c, "index_n_heads", src)
+            idx = (q_lora or h) * inh * ihd + h * ihd + 2 * ihd + h * inh
+            mx.a_params += idx
+            mx.qkv += idx
+            mx.idx_elems = float(ihd)  # indexer key cache (one key per context token)
+            mx.idx_flops = 2 * inh * ihd
+    return mx
+
+
+def _gqa_mixer(
+    c: dict,
+    src: str,
+    mt: str,
+    kind: str,
+    i: int,
+    h: int,
+    nh: int,
+    nkv: int,
+    hd: int,
+    bias: bool,
+    window: int | None,
+    msa: _SparseAttention | None,
+) -> _Mixer:
+    """Softmax attention with grouped (or multi-) query heads: full, sliding-window or chunked."""
+    if mt.startswith("gemma4") and kind == "full" and _get(c, "global_head_dim"):
+        hd_l = _cfg_int(c, "global_head_dim", src)
+        kvh = _cfg_int(c, "num_global_key_value_heads", src, default=nkv)
+        k_eq_v = bool(_get(c, "attention_k_eq_v", default=False))
+    else:
+        hd_l, kvh, k_eq_v = hd, nkv, False
+    q_out = nh * hd_l * (2 if _get(c, "attn_output_gate", default=False) else 1)
+    kv_mats = 1 if k_eq_v else 2
+    q = h * q_out
+    kvp = h * kvh * hd_l * kv_mats
+    o = nh * hd_l * h
+    b = (q_out + kvh * hd_l * kv_mats + h) if bias else 0
+    qkn = 0
+    if _get(c, "use_qk_norm", default=False) or mt.startswith(("qwen3", "gemma", "olmo")):
+        if str(_get(c, "qk_norm_type", default="")) == "per_layer":
+            qkn = nh * hd_l + kvh * hd_l
+        elif not mt.startswith("llama4"):  # Llama 4's QK L2-norm has no weights
+            qkn = 2 * hd_l
+    sinks = nh if mt == "gpt_oss" else 0
+    mx = _Mixer(
+        q_heads=nh,
+        kv_heads=kvh,
+        qk_d=hd_l,
+        v_d=hd_l,
+        a_params=q + kvp + o + b + qkn + sinks,
+        qkv=q + kvp,
+        out=o,
+        kv_elems=kvh * hd_l * kv_mats,
+        flops_dec=2 * nh * hd_l * 2,
+        flops_pre=2 * nh * hd_l * 2,
+    )
+    if kind == "sliding":
+        mx.win = int(window or 4096)
+    elif kind == "chunked":
+        mx.win = _cfg_int(c, "attention_chunk_size", src)
+    if msa is not None and msa["sparse"][i]:  # MiniMax Sparse Attention: block top-k selected by an indexer
+        mx.a_params += msa["indexer_params"]
+        mx.qkv += msa["indexer_params"]
+        mx.idx_elems, mx.idx_flops, mx.topk = msa["index_elements"], msa["indexer_flops"], msa["topk_tokens"]
+    return mx
+
+
+def _linear_attention_mixer(c: dict, src: str, h: int) -> _Mixer:
+    """Gated DeltaNet (Qwen3-Next / Qwen3.5)."""
+    nk, dk = _cfg_int(c, "linear_num_key_heads", src), _cfg_int(c, "linear_key_head_dim", src)
+    nv, dv = _cfg_int(c, "linear_num_value_heads", src), _cfg_int(c, "linear_value_head_dim", src)
+    kern = _cfg_int(c, "linear_conv_kernel_dim", src, default=4)
+    conv_dim = 2 * nk * dk + nv * dv
+    in_proj = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv
+    out = nv * dv * h
+    return _Mixer(
+        q_heads=nv,
+        kv_heads=nk,
+        qk_d=dk,
+        v_d=dv,
+        a_params=in_proj + conv_dim * kern + 2 * nv + dv + out,
+        qkv=in_proj,
+        out=out,
+        state=nv * dk * dv + conv_dim * (kern - 1),
+        mixer=6 * nv * dk * dv,
+    )
+
+
+def _mamba_mixer(c: dict, src: str, h: int) -> _Mixer:
+    """Mamba-2 (Nemotron-H)."""
+    nheads, mhd = _cfg_int(c, "mamba_num_heads", src), _cfg_int(c, "mamba_head_dim", src)
+    ng, ds = _cfg_int(c, "n_groups", src, default=1), _cfg_int(c, "ssm_state_size", src)
+    kern = _cfg_int(c, "conv_kernel", src, default=4)
+    d_in = nheads * mhd
+    conv_dim = d_in + 2 * ng * ds
+    in_proj = h * (2 * d_in + 2 * ng * ds + nheads)
+    out = d_in * h
+    return _Mixer(
+        q_heads=nheads,
+        kv_heads=ng,
+        qk_d=ds,
+        v_d=mhd,
+        a_params=(
+            in_proj
+            + conv_dim * kern
+            + (conv_dim if _get(c, "use_conv_bias", default=True) else 0)
+            + 3 * nheads
+            + d_in
+            + out
+        ),
+        qkv=in_proj,
+        out=out,
+        state=nheads * mhd * ds + conv_dim * (kern - 1),
+        mixer=6 * nheads * mhd * ds,
+    )
+
+
+@dataclass(frozen=True)
+class _Mlp:
+    """One layer's MLP / MoE fields of :class:`LayerSpec`."""
+
+    dense_p: float = 0.0
+    exp_p: float = 0.0
+    shared_p: float = 0.0
+    router_p: float = 0.0
+    other_p: float = 0.0
+    n_e: int = 0
+    k_e: int = 0
+
+
+def _layer_mlp(
+    c: dict,
+    mk: str,
+    i: int,
+    *,
+    mt: str,
+    h: int,
+    mats: int,
+    mla: bool,
+    inter: int,
+    v4: bool,
+    hash_layers: set[int],
+    moe: _MoeConfig,
+) -> _Mlp:
+    """Parameters of layer ``i``'s MLP of kind ``mk`` (dense, moe or none)."""
+    if mk == "dense":
+        di = int(moe.dense_inter or 0)
+        if mla and moe.first_k_dense and i < moe.first_k_dense:
+            di = int(inter)
+        return _Mlp(dense_p=mats * h * di)
+    if mk != "moe":
+        return _Mlp()
+    n_exp = moe.n_exp
+    mi = int(moe.moe_inter)  # type: ignore[arg-type]  # set whenever n_exp is, and moe layers need n_exp or E blocks
+    dense_p = exp_p = shared_p = other_p = 0.0
+    if moe.latent:  # Nemotron LatentMoE: routed experts in a latent dimension
+        exp_p = mats * int(moe.latent) * mi
+        other_p = 2 * h * int(moe.latent)
+    else:
+        exp_p = mats * h * mi + ((mats - 1) * mi + h if moe.expert_bias else 0)
+    if moe.n_shared and moe.shared_inter:
+        shared_p = (
+            mats
+            * h
+            * int(moe.shared_inter)
+            * (
+                moe.n_shared
+                if not _get(c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size")
+                else 1
+            )
+        )
+    shared_p += moe.shared_gate
+    router_p = h * n_exp + (n_exp if (moe.router_bias or moe.expert_bias) else 0)
+    if v4:  # learned gate on every layer; the noaux_tc correction bias only where the router is learned
+        router_p = h * n_exp + (0 if i in hash_layers else n_exp)  # hash layers: frozen tid2eid lookup
+    if mt.startswith("gemma4"):
+        dense_p = mats * h * int(inter)  # parallel dense MLP
+        router_p += h  # router scale
+    return _Mlp(
+        dense_p=dense_p,
+        exp_p=exp_p,
+        shared_p=shared_p,
+        router_p=router_p,
+        other_p=other_p,
+        n_e=n_exp,
+        k_e=moe.top_k,
+    )
+
+
 def parse_config(
     cfg: dict,
     *,
@@ -637,56 +1053,7 @@ def parse_config(
     gated = _gated(act)
     inter = _cfg_int(c, "intermediate_size", src, default=0, minimum=0)
     max_pos = _cfg_int(c, "max_position_embeddings", src, default=None)
-
-    # ---------------- MoE configuration
-    n_exp = _cfg_int(c, ("n_routed_experts", "num_local_experts", "num_experts"), src, default=0, minimum=0)
-    top_k = _cfg_int(
-        c, ("num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk"), src, default=0, minimum=0
-    )
-    moe_inter = _cfg_int(c, "moe_intermediate_size", src, default=None, minimum=0)
-    if n_exp and moe_inter is None:
-        moe_inter = inter  # Mixtral/gpt-oss/Llama 4: intermediate_size is the expert size
-    n_shared = _cfg_int(c, ("n_shared_experts", "num_shared_experts"), src, default=0, minimum=0)
-    shared_inter = _cfg_int(
-        c,
-        ("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"),
-        src,
-        default=None,
-        minimum=0,
-    )
-    first_k_dense = _cfg_int(c, "first_k_dense_replace", src, default=0, minimum=0)
-    moe_flags = None  # MiniMax-M3: ``moe_layer_freq`` is a 0/1 flag per layer
-    if isinstance(c.get("moe_layer_freq"), list):
-        moe_flags = [bool(x) for x in _cfg_list(c, "moe_layer_freq", src, min_length=L, allowed=(0, 1))]
-        moe_freq = 1
-    else:
-        freq_names = ("moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step")
-        moe_freq = _cfg_int(c, freq_names, src, default=1, minimum=0) or 1
-    mlp_types = _mlp_layer_types(c, src, L)  # GLM-5.2 ``mlp_layer_types`` (dense / sparse), None when absent
-    mlp_only = set(_cfg_list(c, "mlp_only_layers", src, min_length=0) if c.get("mlp_only_layers") else [])
-    dense_inter = _cfg_int(c, "dense_intermediate_size", src, default=inter, minimum=0)  # MiniMax-M3: dense width
-    router_bias = str(_get(c, "scoring_func", default="softmax")).lower() == "sigmoid" or bool(
-        _get(c, "use_routing_bias", default=False)
-    )
-    expert_bias = mt == "gpt_oss"
-    shared_gate = 0
-    latent = _cfg_int(c, "moe_latent_size", src, default=None)
-
-    if mt.startswith("llama4"):
-        n_shared = 1
-        shared_inter = inter
-        dense_inter = _cfg_int(c, "intermediate_size_mlp", src, default=inter, minimum=0)
-        moe_freq = _cfg_int(c, "interleave_moe_layer_step", src, default=1)
-    if mt.startswith(("qwen3_5", "qwen3_next", "qwen2_moe")) and shared_inter:
-        n_shared = 1
-        shared_gate = h  # shared_expert_gate: Linear(h, 1)
-    if mt.startswith("gemma4") and _get(c, "enable_moe_block", default=False):
-        pass  # dense MLP runs in parallel with the MoE block in every layer (handled below)
-    if shared_inter is None and n_shared:
-        shared_inter = moe_inter
-    if shared_inter and not n_shared:
-        n_shared = 1
-
+    moe = _moe_config(c, src, mt, h, L, inter)
     mats = 3 if gated else 2
 
     # ---------------- per-layer attention kind
@@ -694,213 +1061,49 @@ def parse_config(
     pattern = _get(c, "hybrid_override_pattern")
     window = _cfg_int(c, "sliding_window", src, default=None, minimum=0)
     chunk = _cfg_int(c, "attention_chunk_size", src, default=None)
-    kinds: list[str] = []
-    mlp_kinds: list[str] = []
+    v4_ratios = None
+    if pattern and v4:  # the pattern would leave V4's per-layer compression undefined
+        raise TokenfabError(
+            "DeepSeek-V4 takes its layer kinds from compress_ratios or layer_types",
+            field=f"{src}: hybrid_override_pattern",
+            expected="no hybrid_override_pattern with model_type deepseek_v4",
+        )
     if pattern:  # Nemotron-H: one block per character
-        mapping = {"M": ("mamba", "none"), "E": ("none", "moe"), "*": ("full", "none"), "-": ("none", "dense")}
-        for ch in str(pattern):
-            if ch not in mapping:
-                raise TokenfabError(
-                    f"unknown block {ch!r} in hybrid_override_pattern", field=f"{src}: hybrid_override_pattern"
-                )
-            a, m = mapping[ch]
-            kinds.append(a)
-            mlp_kinds.append(m)
-        if len(kinds) != L:
-            raise TokenfabError(
-                "hybrid_override_pattern length differs from num_hidden_layers",
-                field=f"{src}: hybrid_override_pattern",
-                expected=str(L),
-                got=len(kinds),
-            )
+        kinds, mlp_kinds = _hybrid_pattern_kinds(pattern, src, L)
     else:
         v4_ratios = _deepseek_v4_ratios(c, src, L) if v4 else None
+        kinds, mlp_kinds = [], []
         for i in range(L):
-            if v4_ratios is not None:
-                kinds.append("sliding" if v4_ratios[i] == 0 else "full")
-            elif layer_types:
-                t = str(layer_types[i])
-                kinds.append(
-                    {
-                        "full_attention": "full",
-                        "sliding_attention": "sliding",
-                        "linear_attention": "linear",
-                        "chunked_attention": "chunked",
-                    }.get(t, "full")
-                )
-            elif mt.startswith("llama4") and chunk:
-                nope_every = _cfg_int(c, "no_rope_layer_interval", src, default=4, minimum=0) or 4
-                kinds.append("full" if (i + 1) % nope_every == 0 else "chunked")
-            elif window and (
-                mt.startswith("mistral") or _get(c, "use_sliding_window", default=mt.startswith("mistral"))
-            ):
-                kinds.append("sliding")
-            else:
-                kinds.append("full")
-            if n_exp:
-                if mlp_types is not None:
-                    is_moe = mlp_types[i] != "dense"
-                elif moe_flags is not None:
-                    is_moe = moe_flags[i]
-                elif mt.startswith("llama4"):
-                    is_moe = (i + 1) % moe_freq == 0
-                else:
-                    is_moe = i >= first_k_dense and (i % moe_freq == 0 if moe_freq > 1 else True) and i not in mlp_only
-                mlp_kinds.append("moe" if is_moe else "dense")
-            else:
-                mlp_kinds.append("dense")
+            kinds.append(_attention_kind(c, src, mt, i, v4_ratios, layer_types, chunk, window))
+            mlp_kinds.append(_mlp_kind(i, mt, moe))
 
     # ---------------- attention shapes
-    kv_lora = _get(c, "kv_lora_rank")
-    mla = kv_lora is not None
+    mla = _get(c, "kv_lora_rank") is not None
     idx_types = _dsa_indexer_types(c, src, L) if mla and _get(c, "index_topk") else None
     # DeepSeek-V4 hash-routed layers: the first ``num_hash_layers`` (transformers' default 3), or mlp_layer_types
-    if v4 and mlp_types is not None:
-        hash_layers = {i for i, t in enumerate(mlp_types[:L]) if t == "hash_moe"}
+    if v4 and moe.mlp_types is not None:
+        hash_layers = {i for i, t in enumerate(moe.mlp_types[:L]) if t == "hash_moe"}
     else:
         hash_layers = set(range(_cfg_int(c, "num_hash_layers", src, default=3, minimum=0, maximum=L))) if v4 else set()
     layers = []
     for i in range(L):
         kind = kinds[i]
-        a_params = qkv = out = kv_elems = state = flops_dec = flops_pre = mixer = idx_flops = idx_elems = 0.0
-        q_heads, kv_heads, qk_d, v_d, topk, win = nh, nkv, hd, hd, None, None
-        ratio, raw_win = 1, 0
-        if v4:
-            a = _deepseek_v4_attention(c, src, h, nh, nkv, hd, v4_ratios[i])
-            a_params, qkv, out, kv_elems = a["params"], a["qkv_params"], a["out_params"], a["kv_elements"]
-            q_heads, kv_heads, qk_d, v_d, topk, win = nh, nkv, hd, hd, a["topk"], a["window"]
-            flops_dec = flops_pre = a["attn_flops"]
-            idx_flops, idx_elems, ratio, raw_win = a["indexer_flops"], a["index_elements"], a["ratio"], a["raw_window"]
+        if v4_ratios is not None:  # DeepSeek-V4
+            mx = _deepseek_v4_attention(c, src, h, nh, nkv, hd, v4_ratios[i])
         elif kind in ("full", "sliding", "chunked") and mla:
-            q_lora = _cfg_int(c, "q_lora_rank", src, default=None, minimum=0)
-            rope = _cfg_int(c, "qk_rope_head_dim", src)
-            nope = _cfg_int(c, "qk_nope_head_dim", src, default=None, minimum=0)
-            if nope is None:
-                nope = _cfg_int(c, "qk_head_dim", src, default=192, minimum=rope) - rope
-            vdim = _cfg_int(c, "v_head_dim", src, default=nope)
-            kv_lora = _cfg_int(c, "kv_lora_rank", src)
-            if q_lora:
-                q = h * q_lora + q_lora + q_lora * nh * (nope + rope)
-            else:
-                q = h * nh * (nope + rope)
-            kv_a = h * (kv_lora + rope) + kv_lora
-            kv_b = kv_lora * nh * (nope + vdim)
-            o = nh * vdim * h
-            qkv, out = q + kv_a + kv_b, o
-            a_params = qkv + out
-            kv_elems = kv_lora + rope
-            # decode runs absorbed: attention over the latent (MQA-like, 1 KV "head" of width kv_lora + rope)
-            q_heads, kv_heads, qk_d, v_d = nh, 1, kv_lora + rope, kv_lora
-            flops_dec = 2 * nh * (kv_lora + rope) + 2 * nh * kv_lora
-            flops_pre = 2 * nh * (nope + rope) + 2 * nh * vdim
-            if idx_types is not None:  # DSA: top-k token selection
-                topk = _cfg_int(c, "index_topk", src)
-                if idx_types[i] == "full":  # a "shared" layer (GLM-5.2) reuses the previous full layer's top-k
-                    ihd, inh = _cfg_int(c, "index_head_dim", src), _cfg_int(c, "index_n_heads", src)
-                    idx = (q_lora or h) * inh * ihd + h * ihd + 2 * ihd + h * inh
-                    a_params += idx
-                    qkv += idx
-                    idx_elems = float(ihd)  # indexer key cache (one key per context token)
-                    idx_flops = 2 * inh * ihd
+            mx = _mla_mixer(c, src, h, nh, i, idx_types)
         elif kind in ("full", "sliding", "chunked"):
-            if mt.startswith("gemma4") and kind == "full" and _get(c, "global_head_dim"):
-                hd_l = _cfg_int(c, "global_head_dim", src)
-                kvh = _cfg_int(c, "num_global_key_value_heads", src, default=nkv)
-                k_eq_v = bool(_get(c, "attention_k_eq_v", default=False))
-            else:
-                hd_l, kvh, k_eq_v = hd, nkv, False
-            q_out = nh * hd_l * (2 if _get(c, "attn_output_gate", default=False) else 1)
-            kv_mats = 1 if k_eq_v else 2
-            q = h * q_out
-            kvp = h * kvh * hd_l * kv_mats
-            o = nh * hd_l * h
-            b = (q_out + kvh * hd_l * kv_mats + h) if bias else 0
-            qkn = 0
-            if _get(c, "use_qk_norm", default=False) or mt.startswith(("qwen3", "gemma", "olmo")):
-                if str(_get(c, "qk_norm_type", default="")) == "per_layer":
-                    qkn = nh * hd_l + kvh * hd_l
-                elif not mt.startswith("llama4"):  # Llama 4's QK L2-norm has no weights
-                    qkn = 2 * hd_l
-            sinks = nh if mt == "gpt_oss" else 0
-            qkv, out = q + kvp, o
-            a_params = q + kvp + o + b + qkn + sinks
-            kv_elems = kvh * hd_l * kv_mats
-            q_heads, kv_heads, qk_d, v_d = nh, kvh, hd_l, hd_l
-            flops_dec = flops_pre = 2 * nh * hd_l * 2
-            if kind == "sliding":
-                win = int(window or 4096)
-            elif kind == "chunked":
-                win = _cfg_int(c, "attention_chunk_size", src)
-            if msa is not None and msa["sparse"][i]:  # MiniMax Sparse Attention: block top-k selected by an indexer
-                a_params += msa["indexer_params"]
-                qkv += msa["indexer_params"]
-                idx_elems, idx_flops, topk = msa["index_elements"], msa["indexer_flops"], msa["topk_tokens"]
-        elif kind == "linear":  # Gated DeltaNet (Qwen3-Next / Qwen3.5)
-            nk, dk = _cfg_int(c, "linear_num_key_heads", src), _cfg_int(c, "linear_key_head_dim", src)
-            nv, dv = _cfg_int(c, "linear_num_value_heads", src), _cfg_int(c, "linear_value_head_dim", src)
-            kern = _cfg_int(c, "linear_conv_kernel_dim", src, default=4)
-            conv_dim = 2 * nk * dk + nv * dv
-            in_proj = h * (2 * nk * dk + 2 * nv * dv) + h * 2 * nv
-            qkv, out = in_proj, nv * dv * h
-            a_params = in_proj + conv_dim * kern + 2 * nv + dv + out
-            state = nv * dk * dv + conv_dim * (kern - 1)
-            mixer = 6 * nv * dk * dv
-            q_heads, kv_heads, qk_d, v_d = nv, nk, dk, dv
-        elif kind == "mamba":  # Mamba-2 (Nemotron-H)
-            nheads, mhd = _cfg_int(c, "mamba_num_heads", src), _cfg_int(c, "mamba_head_dim", src)
-            ng, ds = _cfg_int(c, "n_groups", src, default=1), _cfg_int(c, "ssm_state_size", src)
-            kern = _cfg_int(c, "conv_kernel", src, default=4)
-            d_in = nheads * mhd
-            conv_dim = d_in + 2 * ng * ds
-            in_proj = h * (2 * d_in + 2 * ng * ds + nheads)
-            qkv, out = in_proj, d_in * h
-            a_params = (
-                in_proj
-                + conv_dim * kern
-                + (conv_dim if _get(c, "use_conv_bias", default=True) else 0)
-                + 3 * nheads
-                + d_in
-                + out
-            )
-            state = nheads * mhd * ds + conv_dim * (kern - 1)
-            mixer = 6 * nheads * mhd * ds
-            q_heads, kv_heads, qk_d, v_d = nheads, ng, ds, mhd
+            mx = _gqa_mixer(c, src, mt, kind, i, h, nh, nkv, hd, bias, window, msa)
+        elif kind == "linear":
+            mx = _linear_attention_mixer(c, src, h)
+        elif kind == "mamba":
+            mx = _mamba_mixer(c, src, h)
+        else:
+            mx = _Mixer(q_heads=nh, kv_heads=nkv, qk_d=hd, v_d=hd)
 
         # ---------------- MLP / MoE
         mk = mlp_kinds[i]
-        dense_p = exp_p = shared_p = router_p = other_p = 0.0
-        n_e = k_e = 0
-        if mk == "dense":
-            di = int(dense_inter or 0)
-            if mla and first_k_dense and i < first_k_dense:
-                di = int(inter)
-            dense_p = mats * h * di
-        elif mk == "moe":
-            mi = int(moe_inter)
-            n_e, k_e = n_exp, top_k
-            if latent:  # Nemotron LatentMoE: routed experts in a latent dimension
-                exp_p = mats * int(latent) * mi
-                other_p = 2 * h * int(latent)
-            else:
-                exp_p = mats * h * mi + ((mats - 1) * mi + h if expert_bias else 0)
-            if n_shared and shared_inter:
-                shared_p = (
-                    mats
-                    * h
-                    * int(shared_inter)
-                    * (
-                        n_shared
-                        if not _get(c, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size")
-                        else 1
-                    )
-                )
-            shared_p += shared_gate
-            router_p = h * n_exp + (n_exp if (router_bias or expert_bias) else 0)
-            if v4:  # learned gate on every layer; the noaux_tc correction bias only where the router is learned
-                router_p = h * n_exp + (0 if i in hash_layers else n_exp)  # hash layers: frozen tid2eid lookup
-            if mt.startswith("gemma4"):
-                dense_p = mats * h * int(inter)  # parallel dense MLP
-                router_p += h  # router scale
+        mlp = _layer_mlp(c, mk, i, mt=mt, h=h, mats=mats, mla=mla, inter=inter, v4=v4, hash_layers=hash_layers, moe=moe)
         norms = 2 * h if kind != "none" and mk != "none" else h
         if mt.startswith("gemma"):
             norms = 4 * h + (2 * h if mk == "moe" else 0)
@@ -909,33 +1112,33 @@ def parse_config(
         layers.append(
             LayerSpec(
                 attention=kind,
-                window_tokens=win,
-                attn_params=float(a_params),
-                attn_qkv_params=float(qkv),
-                attn_out_params=float(out),
-                kv_elements_per_token=float(kv_elems),
-                state_elements_per_seq=float(state),
-                q_heads=int(q_heads),
-                kv_heads=int(kv_heads),
-                qk_head_dim=int(qk_d),
-                v_head_dim=int(v_d),
-                attn_flops_per_ctx_token_decode=float(flops_dec),
-                attn_flops_per_ctx_token_prefill=float(flops_pre),
-                attn_topk_tokens=topk,
-                indexer_flops_per_ctx_token=float(idx_flops),
-                mixer_flops_per_token=float(mixer),
+                window_tokens=mx.win,
+                attn_params=float(mx.a_params),
+                attn_qkv_params=float(mx.qkv),
+                attn_out_params=float(mx.out),
+                kv_elements_per_token=float(mx.kv_elems),
+                state_elements_per_seq=float(mx.state),
+                q_heads=int(mx.q_heads),
+                kv_heads=int(mx.kv_heads),
+                qk_head_dim=int(mx.qk_d),
+                v_head_dim=int(mx.v_d),
+                attn_flops_per_ctx_token_decode=float(mx.flops_dec),
+                attn_flops_per_ctx_token_prefill=float(mx.flops_pre),
+                attn_topk_tokens=mx.topk,
+                indexer_flops_per_ctx_token=float(mx.idx_flops),
+                mixer_flops_per_token=float(mx.mixer),
                 mlp=mk,
-                dense_mlp_params=float(dense_p),
-                num_experts=n_e,
-                experts_per_token=k_e,
-                expert_params=float(exp_p),
-                shared_expert_params=float(shared_p),
-                router_params=float(router_p),
-                moe_other_params=float(other_p),
+                dense_mlp_params=float(mlp.dense_p),
+                num_experts=mlp.n_e,
+                experts_per_token=mlp.k_e,
+                expert_params=float(mlp.exp_p),
+                shared_expert_params=float(mlp.shared_p),
+                router_params=float(mlp.router_p),
+                moe_other_params=float(mlp.other_p),
                 norm_params=float(norms),
-                kv_compress_ratio=int(ratio),
-                kv_raw_window_tokens=int(raw_win),
-                index_elements_per_token=float(idx_elems),
+                kv_compress_ratio=int(mx.ratio),
+                kv_raw_window_tokens=int(mx.raw_win),
+                index_elements_per_token=float(mx.idx_elems),
             )
         )
 
@@ -1031,14 +1234,14 @@ def param_counts(model: ModelSpec) -> ParamCounts:
     return ParamCounts(
         embedding=float(emb),
         lm_head=0.0 if model.tie_word_embeddings else float(emb),
-        attention=sum(l.attn_params for l in ls),
-        dense_mlp=sum(l.dense_mlp_params for l in ls),
-        routed_experts=sum(l.num_experts * l.expert_params for l in ls),
-        routed_experts_active=sum(l.experts_per_token * l.expert_params for l in ls),
-        shared_experts=sum(l.shared_expert_params for l in ls),
-        router=sum(l.router_params for l in ls),
-        moe_other=sum(l.moe_other_params for l in ls),
-        norms=sum(l.norm_params for l in ls) + model.hidden_size,
+        attention=sum(layer.attn_params for layer in ls),
+        dense_mlp=sum(layer.dense_mlp_params for layer in ls),
+        routed_experts=sum(layer.num_experts * layer.expert_params for layer in ls),
+        routed_experts_active=sum(layer.experts_per_token * layer.expert_params for layer in ls),
+        shared_experts=sum(layer.shared_expert_params for layer in ls),
+        router=sum(layer.router_params for layer in ls),
+        moe_other=sum(layer.moe_other_params for layer in ls),
+        norms=sum(layer.norm_params for layer in ls) + model.hidden_size,
         tied_embeddings=model.tie_word_embeddings,
     )
 
@@ -1159,14 +1362,17 @@ def kv_bytes_per_token(model: ModelSpec, kv: str = "bf16") -> float:
     streams at their ratio; indexer keys included)."""
     e = prec.kv_bytes_per_element(kv)
     return sum(
-        l.kv_elements_per_token * e / max(l.kv_compress_ratio, 1)
-        + l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT
-        for l in model.layers
+        layer.kv_elements_per_token * e / max(layer.kv_compress_ratio, 1)
+        + layer.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT
+        for layer in model.layers
     )
 
 
 def state_bytes(kv: str) -> float:
-    """Recurrent state is kept at 16 bit or wider (SSM caches are fp32 in Nemotron-H; we use the wider of kv and bf16)."""
+    """Recurrent state is kept at 16 bit or wider.
+
+    SSM caches are fp32 in Nemotron-H; we use the wider of kv and bf16.
+    """
     return max(prec.kv_bytes_per_element(kv), 2.0)
 
 
@@ -1180,13 +1386,13 @@ def kv_cache_bytes(model: ModelSpec, context_tokens, kv: str = "bf16", sequences
     ctx = np.asarray(context_tokens, dtype=float)
     e = prec.kv_bytes_per_element(kv)
     total = np.zeros_like(ctx)
-    for l in model.layers:
-        if l.kv_elements_per_token:
-            total = total + l.kv_elements_per_token * e * kv_entries(l, ctx)
-        if l.index_elements_per_token:
-            total = total + l.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * ctx
-        if l.state_elements_per_seq:
-            total = total + l.state_elements_per_seq * state_bytes(kv)
+    for layer in model.layers:
+        if layer.kv_elements_per_token:
+            total = total + layer.kv_elements_per_token * e * kv_entries(layer, ctx)
+        if layer.index_elements_per_token:
+            total = total + layer.index_elements_per_token * INDEX_KEY_BYTES_PER_ELEMENT * ctx
+        if layer.state_elements_per_seq:
+            total = total + layer.state_elements_per_seq * state_bytes(kv)
     out = total * np.asarray(sequences, dtype=float)
     return float(out) if np.ndim(out) == 0 else out
 
@@ -1196,10 +1402,14 @@ def attention_flops_decode(model: ModelSpec, context_tokens):
     """Attention FLOPs of one decode token attending to ``context_tokens`` previous tokens (all layers)."""
     ctx = np.asarray(context_tokens, dtype=float)
     f = np.zeros_like(ctx)
-    for l in model.layers:
-        if l.attention in ("full", "sliding", "chunked"):
-            f = f + l.attn_flops_per_ctx_token_decode * attended_entries(l, ctx) + l.indexer_flops_per_ctx_token * ctx
-        f = f + l.mixer_flops_per_token
+    for layer in model.layers:
+        if layer.attention in ("full", "sliding", "chunked"):
+            f = (
+                f
+                + layer.attn_flops_per_ctx_token_decode * attended_entries(layer, ctx)
+                + layer.indexer_flops_per_ctx_token * ctx
+            )
+        f = f + layer.mixer_flops_per_token
     return float(f) if np.ndim(f) == 0 else f
 
 
@@ -1226,12 +1436,12 @@ def attention_flops_prefill(model: ModelSpec, tokens, cached_tokens=0):
     n = np.asarray(tokens, dtype=float)
     c0 = np.asarray(cached_tokens, dtype=float)
     f = np.zeros(np.broadcast(n, c0).shape)
-    for l in model.layers:
-        if l.attention in ("full", "sliding", "chunked"):
-            f = f + l.attn_flops_per_ctx_token_prefill * causal_attended_pairs(l, n, c0)
-            if l.indexer_flops_per_ctx_token:
-                f = f + l.indexer_flops_per_ctx_token * (_causal_sum(c0 + n, None) - _causal_sum(c0, None))
-        f = f + l.mixer_flops_per_token * n
+    for layer in model.layers:
+        if layer.attention in ("full", "sliding", "chunked"):
+            f = f + layer.attn_flops_per_ctx_token_prefill * causal_attended_pairs(layer, n, c0)
+            if layer.indexer_flops_per_ctx_token:
+                f = f + layer.indexer_flops_per_ctx_token * (_causal_sum(c0 + n, None) - _causal_sum(c0, None))
+        f = f + layer.mixer_flops_per_token * n
     return float(f) if np.ndim(f) == 0 else f
 
 

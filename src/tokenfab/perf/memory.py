@@ -159,8 +159,12 @@ def activation_bytes_per_gpu(model: ModelSpec, par: Parallelism, max_batch_token
     h = model.hidden_size
     widest_mlp = (
         max(
-            max(l.dense_mlp_params, l.expert_params * max(l.experts_per_token, 1), l.shared_expert_params)
-            for l in model.layers
+            max(
+                layer.dense_mlp_params,
+                layer.expert_params * max(layer.experts_per_token, 1),
+                layer.shared_expert_params,
+            )
+            for layer in model.layers
         )
         / h
     )
@@ -349,8 +353,9 @@ def fit(
     else:
         short = -headroom / units.GIB
         msg = (
-            f"does not fit: needs {used_gpu / units.GIB:.1f} GiB per {'chip' if sram else 'GPU'} but has {cap_gib:.1f} GiB "
-            f"- short by {short:.1f} GiB ({short / cap_gib * 100:.0f}% of a chip); at least {chips} chips are needed"
+            f"does not fit: needs {used_gpu / units.GIB:.1f} GiB per {'chip' if sram else 'GPU'} "
+            f"but has {cap_gib:.1f} GiB - short by {short:.1f} GiB ({short / cap_gib * 100:.0f}% of a chip); "
+            f"at least {chips} chips are needed"
         )
     return FitResult(
         model=m.key,

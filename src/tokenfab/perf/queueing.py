@@ -12,8 +12,8 @@ InferenceX draws ISL uniformly in [0.8 L, L], a squared coefficient of variation
 - Mean wait: Allen-Cunneen, ``Wq = C(c, a) / (c mu - lam) x (1 + cs^2) / 2`` with C the Erlang-C probability of
   waiting and cs^2 = 0 for deterministic service. For c = 1 it is the exact Pollaczek-Khinchine mean
   ``rho S / (2 (1 - rho))`` (the same term serving.py uses).
-- Tail: ``P(W > t) ~= min(P_wait, A exp(-theta t))``. The decay rate ``theta`` is exact: with deterministic service and FCFS, the
-  servers of an M/D/c queue serve customers cyclically (customer n + c goes to customer n's server), so
+- Tail: ``P(W > t) ~= min(P_wait, A exp(-theta t))``. The decay rate ``theta`` is exact: with deterministic service
+  and FCFS, the servers of an M/D/c queue serve customers cyclically (customer n + c goes to customer n's server), so
   ``W[n+c] = max(0, W[n] + S - T)`` with T ~ Erlang(c, lam), a GI/D/1 Lindley recursion whose exponential decay rate
   solves the Cramer-Lundberg equation ``E[exp(theta (S - T))] = 1``, i.e. ``theta S = c ln(1 + theta / lam)``.
   Substituting ``u = theta S / c`` gives ``ln(1 + u / rho) = u``: ``u`` depends on the utilization only.
@@ -223,7 +223,10 @@ def _out(x):
 
 
 def mdc_wait_mean_s(lam, service_s, c=1):
-    """Mean wait in queue (s) of an M/D/c queue (Allen-Cunneen; exact Pollaczek-Khinchine for c = 1). inf if rho >= 1."""
+    """Mean wait in queue (s) of an M/D/c queue (Allen-Cunneen; exact Pollaczek-Khinchine for c = 1).
+
+    inf if rho >= 1.
+    """
     return _out(mdc_params(lam, service_s, c).wait_mean_s)
 
 

@@ -640,18 +640,23 @@ def overload_text(rate_rps, max_rps) -> str:
 
 
 DEFINITIONS = {
-    "ttft_ms": "mean time to first token: half a round + prefill queueing and the request's own prefill chunks + the wait "
-    "for a KV slot beyond the cache (closed loop) + the engine's front-end overhead (ms)",
+    "ttft_ms": "mean time to first token: half a round + prefill queueing and the request's own prefill chunks + the "
+    "wait for a KV slot beyond the cache (closed loop) + the engine's front-end overhead (ms)",
     "tpot_ms": "mean time per output token after the first, incl. prefill interleaved with decode (ms); "
     "1000/tpot = tokens/s per user",
-    "latency_percentiles": "p50/p90/p99 of per-request TTFT (queue tail) and TPOT (mix of decode-only and mixed rounds)",
-    "total_tokens_per_s_per_gpu": "(input + output) tokens/s over all GPUs of the deployment (InferenceX's tput_per_gpu)",
+    "latency_percentiles": "p50/p90/p99 of per-request TTFT (queue tail) and TPOT (mix of decode-only and mixed "
+    "rounds)",
+    "total_tokens_per_s_per_gpu": "(input + output) tokens/s over all GPUs of the deployment (InferenceX's "
+    "tput_per_gpu)",
     "output_tokens_per_s_per_gpu": "output tokens/s over all GPUs (aiconfigurator/MLPerf convention)",
     "breakdown": "time of one decode round by operator class (ms)",
     "bound": "what dominates a decode round: compute, memory, communication or overhead",
-    "memory_per_gpu_gib": "weights + KV of the running batch + activations + the engine's reserve on one GPU (GiB = 2^30 B)",
-    "calibration": "which fitted parameters the figures rest on: hardware family and engine, fitted on measurements or a prior",
-    "uncertainty": "p10-p90 band of each figure from the model's out-of-sample errors on the nearest data (calibrate.py --cv)",
+    "memory_per_gpu_gib": "weights + KV of the running batch + activations + the engine's reserve on one GPU "
+    "(GiB = 2^30 B)",
+    "calibration": "which fitted parameters the figures rest on: hardware family and engine, fitted on measurements or "
+    "a prior",
+    "uncertainty": "p10-p90 band of each figure from the model's out-of-sample errors on the nearest data "
+    "(calibrate.py --cv)",
 }
 
 
@@ -863,11 +868,13 @@ def estimate(
         "itl_ms": {"mean": g("itl_ms"), "median": g("itl_median_ms")},
     }
     if status.any_prior:
+        without_data = []
+        if status.hardware_profile == "prior":
+            without_data.append(f"the {status.hardware_family} hardware family")
+        if status.engine_profile == "prior":
+            without_data.append(f"the {eng.key} engine")
         warn_list.append(
-            f"first-principles estimate: {'the ' + status.hardware_family + ' hardware family' if status.hardware_profile == 'prior' else ''}"
-            f"{' and ' if status.hardware_profile == 'prior' and status.engine_profile == 'prior' else ''}"
-            f"{'the ' + eng.key + ' engine' if status.engine_profile == 'prior' else ''} "
-            f"{'have' if status.hardware_profile == 'prior' and status.engine_profile == 'prior' else 'has'} no "
+            f"first-principles estimate: {' and '.join(without_data)} {'have' if len(without_data) == 2 else 'has'} no "
             "measurements; the parameters are a prior (see calibration and uncertainty)"
         )
     est = Estimate(
