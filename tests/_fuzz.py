@@ -64,7 +64,7 @@ HOSTILE_TEXT = (
 )
 # a YAML "billion laughs": 9^9 values once its aliases are expanded, a few hundred bytes on disk
 ALIAS_BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"{k}: &{k} [{', '.join(['*' + p] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi")
+    f"{k}: &{k} [{', '.join(['*' + p] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi", strict=False)
 )
 # Python values an API caller can pass where a number is expected
 HOSTILE_VALUES: tuple[Any, ...] = (

@@ -1,7 +1,8 @@
 """The package layout: sub-packages in layers, imports point down only (issue: layout that shows the architecture).
 
-core < catalog < perf < economics < search < {planning, market, bench} < render < api < ui < cli (the CLI launches the dashboard). A module may
-import from its own sub-package and from any lower layer, never from a higher one or from a sibling of its layer.
+core < catalog < perf < economics < search < {planning, market, bench} < render < api < ui < cli (the CLI launches
+the dashboard). A module may import from its own sub-package and from any lower layer, never from a higher one or from
+a sibling of its layer.
 """
 
 from __future__ import annotations

@@ -266,7 +266,7 @@ def test_bench_report_economics_with_a_price(results):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert len(doc["points"]) == 2
-    for p, r in zip(doc["points"], doc["runs"]):
+    for p, r in zip(doc["points"], doc["runs"], strict=False):
         per_gpu_total = r["total_tokens_per_s"] / 2
         assert p["total_tokens_per_s_per_gpu"] == pytest.approx(per_gpu_total)
         assert p["usd_per_mtok_total"] == pytest.approx(2.0 / (per_gpu_total * 3600 / 1e6))  # metrics.md

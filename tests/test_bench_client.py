@@ -149,7 +149,9 @@ def test_open_loop_records_latency_from_schedule(mock):
         assert r["ttft_ms_from_schedule"] - r["ttft_ms"] == pytest.approx(r["schedule_lag_ms"], abs=1e-3)
         assert r["rate"] == 50.0 and r["concurrency"] is None
     starts = sorted(r["t_scheduled"] for r in recs)
-    assert [b - a for a, b in zip(starts, starts[1:])] == pytest.approx([0.02] * 9, abs=1e-6)  # constant: 1/50 s
+    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == pytest.approx(
+        [0.02] * 9, abs=1e-6
+    )  # constant: 1/50 s
     s = metrics.summarize_level(recs)
     assert s["ttft_ms_from_schedule_p50"] >= s["ttft_ms_p50"] - 1e-6
 

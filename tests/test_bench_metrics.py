@@ -124,7 +124,7 @@ def test_tpot_reconstructs_e2el(ttft, extra, out):
 def test_pooled_mean_is_gap_weighted_per_request_mean(lists):
     pooled = metrics.itl_pooled_ms(lists)
     per = metrics.itl_per_request_mean_ms(lists)
-    weighted = sum(m * len(g) for m, g in zip(per, lists)) / sum(len(g) for g in lists)
+    weighted = sum(m * len(g) for m, g in zip(per, lists, strict=False)) / sum(len(g) for g in lists)
     assert sum(pooled) / len(pooled) == pytest.approx(weighted, rel=1e-9)
 
 
@@ -247,7 +247,7 @@ def test_tokenizer_source_errors(tmp_path):
 
 def _gaps(spec, n=5000):
     offs = schedule.arrival_offsets_s(n, 10.0, spec, random.Random(2))
-    return [b - a for a, b in zip(offs, offs[1:])]
+    return [b - a for a, b in zip(offs, offs[1:], strict=False)]
 
 
 def _cv(gaps):
@@ -260,7 +260,7 @@ def test_arrival_processes():
     for spec in ("poisson", "gamma:0.5", "gamma:4"):
         offs = schedule.arrival_offsets_s(20000, 10.0, spec, random.Random(1))
         assert offs[-1] == pytest.approx(20000 / 10.0)  # normalised as vLLM: the last send at n / rate
-        assert all(b >= a for a, b in zip(offs, offs[1:]))
+        assert all(b >= a for a, b in zip(offs, offs[1:], strict=False))
     assert _cv(_gaps("poisson")) == pytest.approx(1.0, rel=0.1)  # exponential gaps: CV 1
     assert _cv(_gaps("gamma:4")) == pytest.approx(0.5, rel=0.1)  # gamma shape K: CV 1/sqrt(K)
     assert _cv(_gaps("constant")) == pytest.approx(0.0, abs=1e-9)
@@ -307,7 +307,9 @@ def test_run_id_is_stable_and_order_independent():
 
 
 def test_endpoint_urls():
-    mk = lambda url, ep="completions": client.BenchConfig(url=url, model="mock", endpoint=ep).endpoint_url()
+    def mk(url, ep="completions"):
+        return client.BenchConfig(url=url, model="mock", endpoint=ep).endpoint_url()
+
     assert mk("http://h:8000") == "http://h:8000/v1/completions"
     assert mk("http://h:8000/v1/") == "http://h:8000/v1/completions"
     assert mk("http://h:8000", "chat") == "http://h:8000/v1/chat/completions"

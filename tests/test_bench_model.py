@@ -66,7 +66,7 @@ def test_compare_model_puts_prediction_beside_each_level(results):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert len(doc["comparison"]) == 2
-    for row, point in zip(doc["comparison"], doc["points"]):
+    for row, point in zip(doc["comparison"], doc["points"], strict=False):
         c = row["output_tokens_per_s_per_gpu"]
         assert c["measured"] == pytest.approx(point["output_tokens_per_s_per_gpu"])
         assert c["relative_error"] == pytest.approx(c["predicted"] / c["measured"] - 1)

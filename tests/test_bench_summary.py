@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_bench_metrics import rec as _rec  # the record builder the metric tests share
-
 from tokenfab.bench import metrics, records
 from tokenfab.core.errors import TokenfabError
 

@@ -166,9 +166,9 @@ def test_sweep_rates_and_ramp():
     with pytest.raises(TokenfabError, match="sweep"):
         schedule.sweep_rates(0.0, 5.0, 3)
     offs = schedule.ramp_offsets_s(200, 5.0, 50.0, "constant", random.Random(0))
-    gaps = [b - a for a, b in zip(offs, offs[1:])]
+    gaps = [b - a for a, b in zip(offs, offs[1:], strict=False)]
     assert gaps[0] == pytest.approx(1 / (5 + 45 / 199)) and gaps[-1] == pytest.approx(1 / 50)
-    assert all(b <= a + 1e-12 for a, b in zip(gaps, gaps[1:]))  # the rate only rises
+    assert all(b <= a + 1e-12 for a, b in zip(gaps, gaps[1:], strict=False))  # the rate only rises
 
 
 @pytest.mark.parametrize(
@@ -260,7 +260,7 @@ def test_trace_replay_keeps_times_and_records(mock, tmp_path):
     outcome = client.run_benchmark(cfg, out_path=tmp_path / "r.jsonl")
     _check_complete(outcome, [client.request_id("trace", 2.0, i) for i in range(10)])
     sched = sorted(r["t_scheduled"] for r in outcome.records)
-    assert [b - a for a, b in zip(sched, sched[1:])] == pytest.approx([0.025] * 9, abs=1e-6)  # 2x speed
+    assert [b - a for a, b in zip(sched, sched[1:], strict=False)] == pytest.approx([0.025] * 9, abs=1e-6)  # 2x speed
     assert all(r["requested_input_tokens"] == 10 + r["index"] for r in outcome.records)
 
 

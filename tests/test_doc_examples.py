@@ -262,7 +262,18 @@ def test_a_configuration_that_does_not_fit_exits_non_zero_and_quotes_one_size(mo
     a = float(re.search(r"activations ([\d.,]+) GiB", out).group(1))
     assert abs(w + a - need) <= 0.11, (w, a, need)  # the breakdown adds up to the size quoted
     rj = run(
-        ["estimate", "--model", "llama-3.1-70b", "--hardware", "h100-sxm", "--gpus", "1", "--weights", "bf16", "--json"],
+        [
+            "estimate",
+            "--model",
+            "llama-3.1-70b",
+            "--hardware",
+            "h100-sxm",
+            "--gpus",
+            "1",
+            "--weights",
+            "bf16",
+            "--json",
+        ],
         tmp_path,
         monkeypatch,
     )

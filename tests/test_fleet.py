@@ -169,7 +169,7 @@ def test_preset_cost_is_the_wallclock_bill_of_the_fleet():
     from tokenfab.core import units
     from tokenfab.economics import tco
 
-    assert units.HOURS_PER_MONTH == pytest.approx(8766 / 12)
+    assert pytest.approx(8766 / 12) == units.HOURS_PER_MONTH
     rate = 5.0
     o = fleet.recommend(MODEL, ["h100-sxm"], rate_rps=rate, preset="owned-neocloud", headroom=fleet.NO_HEADROOM, **KW)[
         0

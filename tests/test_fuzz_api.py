@@ -450,9 +450,12 @@ def test_malformed_bench_records_are_errors_naming_the_line_and_field(mutate, fi
     assert "line 3" in str(e.value) and field in str(e.value), e.value
 
 
+GARBAGE_LINES = ["{", "[", "}", "nul", "NaN", '{"request_id": 1, "ttft_ms": NaN}', "1", '"x"', '{"a": 1}', "[" * 200,
+                 '{"request_id": "x", "status": "ok"}']  # fmt: skip
+
+
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(st.lists(st.sampled_from(["{", "[", "}", "nul", "NaN", '{"request_id": 1, "ttft_ms": NaN}', "1", '"x"',
-                                 '{"a": 1}', "[" * 200, '{"request_id": "x", "status": "ok"}']), max_size=20))  # fmt: skip
+@given(st.lists(st.sampled_from(GARBAGE_LINES), max_size=20))
 def test_garbage_lines_are_counted_or_refused_and_valid_records_report_finite(lines):
     from tokenfab.bench import report
     from tokenfab.core.files import parse_jsonl_records

@@ -22,6 +22,8 @@ from tokenfab.ui.app import InternalErrorMiddleware, create_app
 BASE = "http://127.0.0.1"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FIT = {"model": "llama-3.1-8b", "hardware": "h100-sxm"}
+JSON_CT = {"content-type": "application/json"}
+RECS = jsonl(bench_records()).encode()  # a valid bench upload
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +44,23 @@ def _scenario(**replace) -> bytes:
 MALFORMED = [
     ("post", "/api/fit", {"content": json.dumps(FIT), "headers": {"content-type": "text/plain"}}, 415, None),
     ("post", "/api/fit", {"data": {"model": "x"}}, 415, None),
-    ("post", "/api/fit", {"content": b"[1, 2]", "headers": {"content-type": "application/json"}}, 400, None),
-    ("post", "/api/fit", {"content": b"null", "headers": {"content-type": "application/json"}}, 400, None),
-    ("post", "/api/fit", {"content": b'"x"', "headers": {"content-type": "application/json"}}, 400, None),
-    ("post", "/api/fit", {"content": b"{nope", "headers": {"content-type": "application/json"}}, 400, None),
-    ("post", "/api/fit", {"content": b"\xff\xfe\x00", "headers": {"content-type": "application/json"}}, 400, None),
-    ("post", "/api/fit", {"content": b"[" * 50_000, "headers": {"content-type": "application/json"}}, 400, None),
+    ("post", "/api/fit", {"content": b"[1, 2]", "headers": JSON_CT}, 400, None),
+    ("post", "/api/fit", {"content": b"null", "headers": JSON_CT}, 400, None),
+    ("post", "/api/fit", {"content": b'"x"', "headers": JSON_CT}, 400, None),
+    ("post", "/api/fit", {"content": b"{nope", "headers": JSON_CT}, 400, None),
+    ("post", "/api/fit", {"content": b"\xff\xfe\x00", "headers": JSON_CT}, 400, None),
+    ("post", "/api/fit", {"content": b"[" * 50_000, "headers": JSON_CT}, 400, None),
     (
         "post",
         "/api/fit",
-        {"content": b'{"model": "llama-3.1-8b", "hardware": "h100-sxm", "users": NaN}', "headers": {"content-type": "application/json"}},
+        {"content": b'{"model": "llama-3.1-8b", "hardware": "h100-sxm", "users": NaN}', "headers": JSON_CT},
         400,
         "users",
     ),
     (
         "post",
         "/api/fit",
-        {"content": b'{"model": "llama-3.1-8b", "hardware": "h100-sxm", "context": 1e400}', "headers": {"content-type": "application/json"}},
+        {"content": b'{"model": "llama-3.1-8b", "hardware": "h100-sxm", "context": 1e400}', "headers": JSON_CT},
         400,
         "context",
     ),
@@ -68,11 +70,13 @@ MALFORMED = [
     ("post", "/api/fit", {"json": {**FIT, "model": "[/bold]"}}, 400, "model"),
     ("post", "/api/estimate", {"json": {**FIT, "concurrency": "lots"}}, 400, "concurrency"),
     ("post", "/api/estimate", {"json": {**FIT, "isl": -1}}, 400, "isl"),
-    ("post", "/api/tco", {"content": b'{"hardware": "h100-sxm", "overrides": {"pue": 1e400}}', "headers": {"content-type": "application/json"}}, 400, "pue"),
+    ("post", "/api/tco", {"content": b'{"hardware": "h100-sxm", "overrides": {"pue": 1e400}}', "headers": JSON_CT},
+     400, "pue"),
     ("post", "/api/tco", {"json": {"hardware": "h100-sxm", "overrides": {"life_years": 1000}}}, 400, "life_years"),
     ("post", "/api/frontier", {"json": {"model": "llama-3.1-8b", "hardware": []}}, 400, "hardware"),
     ("post", "/api/plan", {"json": {"example": "../../etc/passwd"}}, 400, "example"),
-    ("post", "/api/plan/upload", {"content": _scenario(**{"horizon_months: 24": "horizon_months: .inf"})}, 400, "horizon_months"),
+    ("post", "/api/plan/upload", {"content": _scenario(**{"horizon_months: 24": "horizon_months: .inf"})}, 400,
+     "horizon_months"),
     (
         "post",
         "/api/plan/upload",
@@ -86,10 +90,12 @@ MALFORMED = [
     ("post", "/api/plan/upload", {"content": b"a: " + b"[" * 5000}, 400, "file"),
     ("post", "/api/plan/upload", {"content": b"- just\n- a list\n"}, 400, "file"),
     ("post", "/api/bench?gpus=1&usd_per_gpu_hour=2", {"content": b"\xff\xfe not utf-8"}, 400, "file"),
-    ("post", "/api/bench?gpus=abc", {"content": jsonl(bench_records()).encode()}, 400, "gpus"),
-    ("post", "/api/bench?gpus=1&usd_per_gpu_hour=inf", {"content": jsonl(bench_records()).encode()}, 400, "usd_per_gpu_hour"),
-    ("post", "/api/bench?gpus=1&usd_per_gpu_hour=2", {"content": b'{"request_id": "a", "ttft_ms": "x", "mode": "closed", "concurrency": 1}\n'}, 400, "file"),
-    ("post", "/api/bench?gpus=1&usd_per_gpu_hour=2", {"content": b'{"request_id": "a", "status": "ok"}\n'}, 400, "file"),
+    ("post", "/api/bench?gpus=abc", {"content": RECS}, 400, "gpus"),
+    ("post", "/api/bench?gpus=1&usd_per_gpu_hour=inf", {"content": RECS}, 400, "usd_per_gpu_hour"),
+    ("post", "/api/bench?gpus=1&usd_per_gpu_hour=2",
+     {"content": b'{"request_id": "a", "ttft_ms": "x", "mode": "closed", "concurrency": 1}\n'}, 400, "file"),
+    ("post", "/api/bench?gpus=1&usd_per_gpu_hour=2", {"content": b'{"request_id": "a", "status": "ok"}\n'}, 400,
+     "file"),
     ("post", "/api/bench?gpus=1&usd_per_gpu_hour=2", {"content": b"[[[[[[[[\n{}\n"}, 400, "file"),
     ("post", "/api/bench?gpus=1", {"content": b"x" * (2 << 20)}, 413, "file"),
 ]  # fmt: skip
@@ -206,7 +212,10 @@ def server():
 
 
 def _exchange(sock, port: int, method: str, path: str, body: bytes = b"", ctype: str = "application/json") -> int:
-    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     sock.sendall(head.encode() + body)
     data = b""
     while b"\r\n\r\n" not in data:

@@ -222,7 +222,7 @@ def test_existing_models_unchanged_since_efd1849():
                 assert now[field_name] == value, (key, field_name)
 
 
-# --------------------------------------------------------------------------------------------- DeepSeek-V4 / GLM-5.2 / MiniMax-M3
+# ------------------------------------------------------------------------------ DeepSeek-V4 / GLM-5.2 / MiniMax-M3
 NEW_KEYS = ["deepseek-v4-pro", "glm-5.2", "minimax-m3"]  # the keys the calibration data uses
 
 

@@ -1,4 +1,5 @@
-"""Number formats (tokenfab.catalog.precision): bytes per parameter incl. block scales, compute fallbacks, KV defaults."""
+"""Number formats (tokenfab.catalog.precision): bytes per parameter incl. block scales, compute fallbacks, KV
+defaults."""
 
 import pytest
 

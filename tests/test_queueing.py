@@ -76,7 +76,7 @@ def test_erlang_c_vectorized_mixed_servers():
     c = np.array([1, 30, 2, 8, 1])
     a = np.array([0.5, 25.0, 1.5, 6.0, 0.9])
     got = Q.erlang_c(c, a)
-    want = [_erlang_c_closed_form(int(ci), float(ai)) for ci, ai in zip(c, a)]
+    want = [_erlang_c_closed_form(int(ci), float(ai)) for ci, ai in zip(c, a, strict=False)]
     np.testing.assert_allclose(got, want, rtol=1e-9)
     assert Q.erlang_c(2, 2.5) == 1.0  # unstable
 

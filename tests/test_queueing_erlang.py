@@ -23,7 +23,7 @@ def erlang_c_reference(c, a):
     c = np.atleast_1d(np.asarray(c, dtype=float))
     a = np.atleast_1d(np.asarray(a, dtype=float))
     out = np.empty(c.size)
-    for i, (ci, ai) in enumerate(zip(c, a)):
+    for i, (ci, ai) in enumerate(zip(c, a, strict=False)):
         if ai >= ci:
             out[i] = 1.0
             continue

@@ -54,7 +54,7 @@ def test_pareto_keeps_exactly_the_non_dominated(pts):
         assert not _dominated_by_any(x[i], y[i], x, y)
     for i in np.flatnonzero(~keep):  # every dropped point is dominated by, or equal to, a kept one
         assert _dominated_by_any(x[i], y[i], kx, ky) or np.any((kx == x[i]) & (ky == y[i]))
-    assert len(set(zip(kx.tolist(), ky.tolist()))) == kx.size  # one of exact duplicates
+    assert len(set(zip(kx.tolist(), ky.tolist(), strict=False))) == kx.size  # one of exact duplicates
 
 
 def test_pareto_ignores_non_finite():
@@ -167,7 +167,7 @@ def test_dense_model_has_no_72_gpu_layout():
 
 def test_fixed_gpus_allows_dense_dp():
     lays = S.layouts(get_model(MODEL), get_hardware("h100-sxm"), 16, fixed=True)
-    assert any(l.dp == 2 and l.tp == 8 for l in lays)
+    assert any(lay.dp == 2 and lay.tp == 8 for lay in lays)
 
 
 def test_concurrency_ladder():
@@ -183,7 +183,7 @@ def test_spec_variants_follow_the_model_heads_and_the_engine():
     ds = S.spec_variants(get_model("deepseek-v3"), get_engine("trtllm"))
     assert [s.draft_tokens for s in ds] == [0, 1, 2, 3]
     assert ds[1].acceptance_length == pytest.approx(1.85)
-    assert all(a.acceptance_length < b.acceptance_length for a, b in zip(ds[1:], ds[2:]))
+    assert all(a.acceptance_length < b.acceptance_length for a, b in zip(ds[1:], ds[2:], strict=False))
     assert [s.draft_tokens for s in S.spec_variants(get_model("deepseek-v3"), get_engine("trtllm"), False)] == [0]
     # an engine without MTP (the legacy TensorRT engine backend) evaluates DeepSeek without it
     assert [s.draft_tokens for s in S.spec_variants(get_model("deepseek-v3"), get_engine("trtllm-legacy"))] == [0]
@@ -485,8 +485,8 @@ def _weakly_dominated(sub, sup):
     """Every frontier point of ``sub`` has a point of ``sup`` (same hardware and mode) at least as good on both axes."""
     for key, (xs, ys) in sub.items():
         X, Y = sup[key]
-        for x, y in zip(xs, ys):
-            assert np.any((X >= x * (1 - 1e-12)) & (Y >= y * (1 - 1e-12))), (key, x, y)
+        for x, y in zip(xs, ys, strict=False):
+            assert np.any((x * (1 - 1e-12) <= X) & (y * (1 - 1e-12) <= Y)), (key, x, y)
 
 
 def test_more_options_never_lower_the_frontier():
@@ -533,7 +533,9 @@ def test_sweep_reaches_concurrency_one_for_every_layout(sw):
     """The search adds no artefact at the interactive end: every layout without attention-DP is evaluated at
     concurrency 1 (and DP layouts at one sequence per rank), in both modes."""
     c = sw.cols
-    keys = set(zip(c["hw"].tolist(), c["tp"].tolist(), c["pp"].tolist(), c["dp"].tolist(), c["mode"].tolist()))
+    keys = set(
+        zip(c["hw"].tolist(), c["tp"].tolist(), c["pp"].tolist(), c["dp"].tolist(), c["mode"].tolist(), strict=False)
+    )
     for h, tp, pp, dp, mode in keys:
         sel = (c["hw"] == h) & (c["tp"] == tp) & (c["pp"] == pp) & (c["dp"] == dp) & (c["mode"] == mode)
         per_replica = c["concurrency"][sel] / np.where(mode == 1, c["d_replicas"][sel], 1)

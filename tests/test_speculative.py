@@ -84,7 +84,7 @@ def test_draft_layers_per_method():
     """An MTP module and an EAGLE-3 head are one decoder layer (DeepSeek-V3 sec. 2.2; arXiv:2503.01840); a DSpark
     drafter runs three stages (DeepSeek-V4-Pro-0813 config: dspark_target_layer_ids [58, 59, 60])."""
     assert sp.DRAFT_LAYERS == {"mtp": 1, "eagle3": 1, "dspark": 3}
-    assert set(sp.DRAFT_LAYERS) == set(sp.METHODS) and sp.PARALLEL_DRAFT == {"dspark"}
+    assert set(sp.DRAFT_LAYERS) == set(sp.METHODS) and {"dspark"} == sp.PARALLEL_DRAFT
 
 
 @pytest.mark.parametrize(

@@ -252,7 +252,7 @@ INFERENCEX = {
 def test_inferencex_presets_reproduce_the_registry(key):
     kw, *prices = INFERENCEX[key]
     hw = chip(key)
-    for tier, price in zip(("hyperscaler", "neocloud", "rental"), prices):
+    for tier, price in zip(("hyperscaler", "neocloud", "rental"), prices, strict=False):
         r = T.tco(hw, f"inferencex-{tier}")
         assert r.method == "price"
         assert r.usd_per_gpu_hour == pytest.approx(price) and r.usd_per_gpu_hour_wallclock == pytest.approx(price)

@@ -47,7 +47,7 @@ def assert_close(got, want, rel: float = 1e-12, path: str = "") -> None:
             assert_close(got[k], want[k], rel, f"{path}.{k}")
     elif isinstance(want, list):
         assert isinstance(got, list) and len(got) == len(want), path
-        for i, (g, w) in enumerate(zip(got, want)):
+        for i, (g, w) in enumerate(zip(got, want, strict=False)):
             assert_close(g, w, rel, f"{path}[{i}]")
     elif isinstance(want, float) and not isinstance(got, bool):
         assert got == pytest.approx(want, rel=rel, abs=1e-300), path
@@ -271,7 +271,7 @@ def test_bench_compare_with_model_uses_serving_estimate(client):
     price = tco.tco("h100-sxm", "owned-neocloud").usd_per_gpu_hour
     assert r.json()["usd_per_gpu_hour"] == pytest.approx(price)
     assert cmp["lengths"] == [{"isl": 100, "osl": 20}] * 2  # each level's mean input/output tokens
-    for row, c in zip(cmp["rows"], (1, 8)):
+    for row, c in zip(cmp["rows"], (1, 8), strict=False):
         e = serving.estimate("llama-3.1-8b", "h100-sxm", gpus=1, isl=100, osl=20, concurrency=c)
         assert row["concurrency"] == c
         assert row["tpot_ms_p50"]["predicted"] == pytest.approx(e.tpot_ms)
@@ -406,7 +406,7 @@ def test_bench_upload_without_records_is_400_on_the_file(client):
     assert r.status_code == 400 and r.json()["field"] == "file"
 
 
-# ------------------------------------------------------------------------------------------------- uploads: size, memory
+# ------------------------------------------------------------------------------------------------ uploads: size, memory
 def test_uploads_over_the_limit_are_413(client):
     big = b'{"request_id": "x"}\n' * (2**20 // 20 + 10)
     assert len(big) > 2**20

@@ -15,7 +15,7 @@ def test_decimal_and_binary_prefixes_differ():
 
 def test_time_constants():
     assert U.HOURS_PER_YEAR == 365.25 * 24
-    assert U.HOURS_PER_MONTH * 12 == pytest.approx(U.HOURS_PER_YEAR)
+    assert pytest.approx(U.HOURS_PER_YEAR) == U.HOURS_PER_MONTH * 12
     assert U.GBIT_PER_S == 1.25e8  # 1 Gbit/s = 125 MB/s
 
 

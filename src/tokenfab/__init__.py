@@ -2,9 +2,10 @@
 
 Python API (each is a thin entry point over the concept modules):
     tokenfab.get_model, tokenfab.get_hardware, tokenfab.fit, tokenfab.estimate, tokenfab.frontier,
-    tokenfab.recommend, tokenfab.compute_tco, tokenfab.compute_cost, tokenfab.cost_for_hardware, and the modules tokenfab.economics.tco (``tokenfab.economics.tco.tco(hardware, preset)``),
-    tokenfab.economics.cost, tokenfab.planning.plan, ... (``tco`` and ``cost`` are modules: a function of the same name would be
-    replaced by the submodule as soon as anything imports it)
+    tokenfab.recommend, tokenfab.compute_tco, tokenfab.compute_cost, tokenfab.cost_for_hardware, and the modules
+    tokenfab.economics.tco (``tokenfab.economics.tco.tco(hardware, preset)``), tokenfab.economics.cost,
+    tokenfab.planning.plan, ... (``tco`` and ``cost`` are modules: a function of the same name would be replaced by
+    the submodule as soon as anything imports it)
 """
 
 from __future__ import annotations

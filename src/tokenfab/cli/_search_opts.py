@@ -184,14 +184,16 @@ def table(title: str, columns, left=()):
 SHORT_HEADERS = "<short headers>"  # a step of fitted_table's ``drop``: switch to the two-line headers
 
 
-def fitted_table(console, title: str, columns, rows, *, left=(), drop=(), short=None, wrap=("layout", "hardware"), wide=False):
+def fitted_table(
+    console, title: str, columns, rows, *, left=(), drop=(), short=None, wrap=("layout", "hardware"), wide=False
+):
     """A table of ``rows`` (lists of cells, one per column) that fits the console's width (80 columns when piped):
     while it is wider, the steps of ``drop`` are taken in order: drop the named column (secondary ones: the JSON has
     them all) or, at SHORT_HEADERS, shorten the headers to two lines (``short``: column -> header); a column of
     ``drop`` with no value in any row ("-" or empty) goes first, silently. A column with values that is left out is
     named in the caption, with how to see it (``--wide``, ``--json``). Numeric cells never wrap; the ``wrap``
-    columns (layouts, hardware with its "(prior)" mark, notes) fold onto several lines instead of being cut. ``wide``: every column, whatever the
-    width (print it with :func:`show`)."""
+    columns (layouts, hardware with its "(prior)" mark, notes) fold onto several lines instead of being cut.
+    ``wide``: every column, whatever the width (print it with :func:`show`)."""
     from rich import box
 
     from tokenfab.cli.common import Table

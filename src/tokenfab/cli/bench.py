@@ -14,8 +14,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tokenfab.core.errors import TokenfabError
 from tokenfab.cli.common import console, err_console, print_json, to_jsonable
+from tokenfab.core.errors import TokenfabError
 
 
 def _fmt(v, digits: int = 1) -> str:
@@ -218,6 +218,92 @@ def _write_csv(path: str, runs: list[dict]) -> None:
             w.writerow(to_jsonable(row))
 
 
+def _load_levels(concurrency: str | None, rate: str | None, trace_speed: str | None) -> tuple[str, tuple, int]:
+    """(mode, levels, sweep K) from exactly one of --concurrency, --rate, --trace-speed."""
+    from tokenfab.bench.schedule import parse_rate
+    from tokenfab.cli.common import parse_int_list
+
+    loads = [x for x in (concurrency, rate, trace_speed) if x is not None]
+    if len(loads) != 1:
+        raise TokenfabError(
+            "give exactly one of --concurrency (closed loop), --rate (open loop) or --trace-speed (trace replay)",
+            field="load",
+        )
+    sweep_k = 8
+    if concurrency:
+        return "closed", tuple(parse_int_list(concurrency, "--concurrency")), sweep_k
+    if rate:
+        mode, levels = parse_rate(rate)
+        if mode == "sweep":
+            sweep_k, levels = int(levels[0]), ()
+        return mode, tuple(levels), sweep_k
+    return "trace", tuple(parse_rate(trace_speed, "--trace-speed")[1]), sweep_k
+
+
+def _api_key(env_name: str | None) -> str | None:
+    """The API key from the environment variable --api-key-env names (an error when it is unset or empty)."""
+    if not env_name:
+        return None
+    key = os.environ.get(env_name)
+    if not key:
+        raise TokenfabError(f"environment variable {env_name} is not set or empty", field="--api-key-env")
+    return key
+
+
+def _result_doc(outcome, out, meter, slo_ms, warm_x, cool_x) -> dict:
+    """The JSON document of a finished (or interrupted) run: its levels, self-check, server and messages."""
+    from tokenfab.bench import client, metrics, report
+
+    mine = [r for r in outcome.records if r.get("run_id") == outcome.run_id]
+    runs = report.build_runs(mine, slo_ms, outcome.energy, warm_x, cool_x)
+    for r in runs:
+        r.pop("run_id", None)
+    doc = {
+        "run_id": outcome.run_id,
+        "results_file": str(out),
+        "interrupted": outcome.interrupted,
+        "resumed_records": outcome.resumed_records,
+        "runs": runs,
+        "selfcheck": outcome.selfcheck,
+        "server": outcome.server,
+        "messages": outcome.messages,
+        "definitions": metrics.DEFINITIONS,
+        "error_kinds": client.ERROR_KINDS,
+    }
+    if outcome.sweep:
+        doc["sweep"] = outcome.sweep
+    if meter is not None and not meter.available:
+        doc["energy"] = {"measured": False, "reason": f"energy not measured: {meter.reason}"}
+    if outcome.idle_power_w is not None:
+        doc["idle_power_w"] = outcome.idle_power_w
+    return doc
+
+
+def _exit_status(outcome, runs: list, url: str, out) -> None:
+    """Exit 130 after an interruption, 1 when no request succeeded (with the error kinds in one line)."""
+    if outcome.interrupted:
+        err_console.print(
+            f"interrupted: partial summary above; continue with --resume (records in {out})",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(130)
+    if runs and not any(r.get("requests_ok") for r in runs):
+        # nothing succeeded: say why in one line and fail, so scripts and CI notice
+        kinds: dict[str, int] = {}
+        for r in runs:
+            for k, v in (r.get("errors") or {}).items():
+                kinds[k] = kinds.get(k, 0) + int(v or 0)
+        top = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v) or "unknown"
+        err_console.print(
+            f"error: no request succeeded against {url} ({top}); records in {out}; --overwrite runs it again",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     _register_calibrate(app)
 
@@ -234,7 +320,8 @@ def register(app: typer.Typer) -> None:
         workload: str = typer.Option(
             "random",
             "--workload",
-            help="random, conversations (bundled ShareGPT-like set or --dataset), prefix (shared-prefix groups) or trace (--trace JSONL)",
+            help="random, conversations (bundled ShareGPT-like set or --dataset), prefix (shared-prefix groups) or "
+            "trace (--trace JSONL)",
         ),
         dataset: Path | None = typer.Option(
             None, "--dataset", help="conversations: a JSONL of conversations instead of the bundled set"
@@ -249,7 +336,8 @@ def register(app: typer.Typer) -> None:
         trace: Path | None = typer.Option(
             None,
             "--trace",
-            help="trace workload: JSONL of timestamp_s, input_tokens, output_tokens, session (default: the bundled agentic coding trace)",
+            help="trace workload: JSONL of timestamp_s, input_tokens, output_tokens, session (default: the bundled "
+            "agentic coding trace)",
         ),
         trace_speed: str | None = typer.Option(
             None, "--trace-speed", help="trace workload: replay speed-ups, e.g. 1,2 (1 = as recorded)"
@@ -269,13 +357,15 @@ def register(app: typer.Typer) -> None:
         rate: str | None = typer.Option(
             None,
             "--rate",
-            help="open loop: req/s levels (2,4,inf), ramp:START:END, or sweep[:K] (finds saturation, then K rates below it)",
+            help="open loop: req/s levels (2,4,inf), ramp:START:END, or sweep[:K] (finds saturation, then K rates "
+            "below it)",
         ),
         arrival: str = typer.Option("poisson", "--arrival", help="open loop arrivals: poisson, constant or gamma:K"),
         requests: int | None = typer.Option(
             None,
             "--requests",
-            help="requests (sessions with --turns) per level (default 10 x concurrency; open loop: 30 s of arrivals, >= 50)",
+            help="requests (sessions with --turns) per level (default 10 x concurrency; open loop: 30 s of "
+            "arrivals, >= 50)",
         ),
         duration: float | None = typer.Option(None, "--duration", help="seconds per level instead of a request count"),
         warmup: int = typer.Option(0, "--warmup", help="unrecorded warm-up requests before each level"),
@@ -335,24 +425,9 @@ def register(app: typer.Typer) -> None:
         from tokenfab.bench import client, metrics, report
         from tokenfab.bench.energy import EnergyMeter
         from tokenfab.bench.preflight import check_output_path
-        from tokenfab.bench.schedule import parse_rate
         from tokenfab.cli.common import parse_int_list
 
-        loads = [x for x in (concurrency, rate, trace_speed) if x is not None]
-        if len(loads) != 1:
-            raise TokenfabError(
-                "give exactly one of --concurrency (closed loop), --rate (open loop) or --trace-speed (trace replay)",
-                field="load",
-            )
-        sweep_k = 8
-        if concurrency:
-            mode, levels = "closed", tuple(parse_int_list(concurrency, "--concurrency"))
-        elif rate:
-            mode, levels = parse_rate(rate)
-            if mode == "sweep":
-                sweep_k, levels = int(levels[0]), ()
-        else:
-            mode, levels = "trace", tuple(parse_rate(trace_speed, "--trace-speed")[1])
+        mode, levels, sweep_k = _load_levels(concurrency, rate, trace_speed)
         if idle_s < 0 or idle_s > 3600:
             raise TokenfabError("out of range", field="--idle-s", expected="seconds in [0, 3600]", got=idle_s)
         slo_ms = metrics.parse_slo(slo)
@@ -361,11 +436,7 @@ def register(app: typer.Typer) -> None:
         for path, name in ((out, "--out"), (csv_path, "--csv"), (summary_path, "--summary")):
             if path is not None:
                 check_output_path(path, name)
-        api_key = None
-        if api_key_env:
-            api_key = os.environ.get(api_key_env)
-            if not api_key:
-                raise TokenfabError(f"environment variable {api_key_env} is not set or empty", field="--api-key-env")
+        api_key = _api_key(api_key_env)
         cfg = client.BenchConfig(
             url=url,
             model=model,
@@ -418,28 +489,8 @@ def register(app: typer.Typer) -> None:
         finally:
             if meter is not None:
                 meter.close()
-        mine = [r for r in outcome.records if r.get("run_id") == outcome.run_id]
-        runs = report.build_runs(mine, slo_ms, outcome.energy, warm_x, cool_x)
-        for r in runs:
-            r.pop("run_id", None)
-        doc = {
-            "run_id": outcome.run_id,
-            "results_file": str(out),
-            "interrupted": outcome.interrupted,
-            "resumed_records": outcome.resumed_records,
-            "runs": runs,
-            "selfcheck": outcome.selfcheck,
-            "server": outcome.server,
-            "messages": outcome.messages,
-            "definitions": metrics.DEFINITIONS,
-            "error_kinds": client.ERROR_KINDS,
-        }
-        if outcome.sweep:
-            doc["sweep"] = outcome.sweep
-        if meter is not None and not meter.available:
-            doc["energy"] = {"measured": False, "reason": f"energy not measured: {meter.reason}"}
-        if outcome.idle_power_w is not None:
-            doc["idle_power_w"] = outcome.idle_power_w
+        doc = _result_doc(outcome, out, meter, slo_ms, warm_x, cool_x)
+        runs = doc["runs"]
         if csv_path:
             _write_csv(str(csv_path), runs)
         if summary_path:
@@ -454,27 +505,7 @@ def register(app: typer.Typer) -> None:
                     err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
             _render_runs(doc)
-        if outcome.interrupted:
-            err_console.print(
-                f"interrupted: partial summary above; continue with --resume (records in {out})",
-                markup=False,
-                highlight=False,
-            )
-            raise typer.Exit(130)
-        if runs and not any(r.get("requests_ok") for r in runs):
-            # nothing succeeded: say why in one line and fail, so scripts and CI notice
-            kinds: dict[str, int] = {}
-            for r in runs:
-                for k, v in (r.get("errors") or {}).items():
-                    kinds[k] = kinds.get(k, 0) + int(v or 0)
-            top = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v) or "unknown"
-            err_console.print(
-                f"error: no request succeeded against {url} ({top}); records in {out}; --overwrite runs it again",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(1)
+        _exit_status(outcome, runs, url, out)
 
     @app.command("bench-report")
     def bench_report(
@@ -634,7 +665,7 @@ def register(app: typer.Typer) -> None:
             c = Table(title=f"measured vs predicted ({compare_model} on {hardware}); error = predicted / measured - 1")
             for col in ("level", "metric", "measured", "predicted", "error"):
                 c.add_column(col, justify="right")
-            for p, row in zip(points, doc["comparison"]):
+            for p, row in zip(points, doc["comparison"], strict=False):
                 for k, v in row.items():
                     if isinstance(v, dict):
                         c.add_row(

@@ -1,4 +1,5 @@
-"""``tokenfab catalog``: list the bundled hardware and models (a thin layer over tokenfab.catalog.hardware / tokenfab.catalog.models)."""
+"""``tokenfab catalog``: list the bundled hardware and models (a thin layer over tokenfab.catalog.hardware /
+tokenfab.catalog.models)."""
 
 from __future__ import annotations
 

@@ -135,6 +135,7 @@ app = typer.Typer(
     help="tokenfab: the economics of AI inference - fit, performance, cost per token, demand and measurement.",
 )
 
+
 def _version(value: bool) -> None:
     if value:
         from tokenfab import __version__

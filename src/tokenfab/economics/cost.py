@@ -174,7 +174,8 @@ def split_cost_by_token_kind(
             "more cached input tokens than input tokens", field="cached_input_tokens", expected="<= input_tokens"
         )
     cache = _arr(cache_cost_usd, "cache_cost_usd", allow_zero=True)
-    # a cache cost with (next to) no cached tokens to carry it is charged with prefill instead, so the kinds still add up
+    # a cache cost with (next to) no cached tokens to carry it is charged with prefill instead, so the kinds still
+    # add up
     has_cached = tc > 1e-9 * np.maximum(tin, 1.0)
     cache_cached = np.where(has_cached, cache, 0.0)
     prefill = s * cost + (cache - cache_cached)

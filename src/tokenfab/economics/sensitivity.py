@@ -446,11 +446,10 @@ def _check_distribution(d: Distribution, where: str) -> None:
     elif k == "uniform":
         if None in (d.low, d.high) or not d.low <= d.high:
             raise TokenfabError("uniform needs low <= high", field=where, got={"low": d.low, "high": d.high})
-    elif k == "lognormal":
-        if d.sigma is None or d.sigma < 0 or (d.median is not None and d.median <= 0):
-            raise TokenfabError(
-                "lognormal needs sigma >= 0 (and median > 0)", field=where, got={"sigma": d.sigma, "median": d.median}
-            )
+    elif k == "lognormal" and (d.sigma is None or d.sigma < 0 or (d.median is not None and d.median <= 0)):
+        raise TokenfabError(
+            "lognormal needs sigma >= 0 (and median > 0)", field=where, got={"sigma": d.sigma, "median": d.median}
+        )
     for name in ("low", "mode", "high", "median"):
         x = getattr(d, name)
         if x is not None and (not math.isfinite(x) or x < 0):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -68,12 +68,12 @@ class TcoInputs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     hardware_key: str
-    preset: Optional[str] = None
+    preset: str | None = None
     # a plain price per wall-clock GPU-hour (rental / InferenceX tier); when set it replaces the owned model
-    price_usd_per_gpu_hour: Optional[float] = Field(default=None, ge=0, le=1e4)
+    price_usd_per_gpu_hour: float | None = Field(default=None, ge=0, le=1e4)
     utilization: float = Field(gt=0, le=1)  # busy fraction of wall-clock hours
     # capex: server (chip + its share of the system) per GPU, then adders
-    capex_usd_per_gpu: Optional[float] = Field(default=None, ge=0, le=1e9)
+    capex_usd_per_gpu: float | None = Field(default=None, ge=0, le=1e9)
     networking_capex_fraction: float = Field(default=0.0, ge=0, le=100)
     networking_capex_usd_per_gpu: float = Field(default=0.0, ge=0, le=1e9)
     installation_capex_fraction: float = Field(default=0.0, ge=0, le=100)
@@ -82,10 +82,10 @@ class TcoInputs(BaseModel):
     residual_value_fraction: float = Field(default=0.0, ge=0, le=1)  # of all-in capex, at end of life
     wacc: float = Field(default=0.10, ge=0, lt=1)  # per year
     # power
-    it_kw_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e4)  # provisioned IT power per GPU (incl. host)
+    it_kw_per_gpu: float | None = Field(default=None, gt=0, le=1e4)  # provisioned IT power per GPU (incl. host)
     idle_power_fraction: float = Field(default=0.3, ge=0, le=1)  # of IT power, drawn when not busy
     pue: float = Field(default=1.4, ge=1, le=10)
-    all_in_kw_per_gpu: Optional[float] = Field(default=None, gt=0, le=1e4)  # overrides IT x PUE (InferenceX)
+    all_in_kw_per_gpu: float | None = Field(default=None, gt=0, le=1e4)  # overrides IT x PUE (InferenceX)
     usd_per_kwh: float = Field(default=0.0806, ge=0, le=100)
     # facility
     colocation_usd_per_kw_month: float = Field(default=0.0, ge=0, le=1e6)  # on provisioned IT kW
@@ -377,7 +377,10 @@ class SystemCapex:
     missing: list  # "line: why"
 
     def citation(self) -> str:
-        return f"system bill of materials {self.system} ({self.name}; data/systems.yaml, lines in tokenfab tco --breakdown)"
+        return (
+            f"system bill of materials {self.system} ({self.name}; data/systems.yaml, lines in tokenfab tco "
+            "--breakdown)"
+        )
 
 
 def system_capex_lines(usd_lines: dict, fraction_lines: dict, gpus: int) -> tuple[float, dict]:
@@ -436,7 +439,7 @@ def system_it_kw_per_gpu(system_key: str) -> tuple[float | None, str | None]:
     return float(fig["value"]) / gpus, f"system {system_key} {float(fig['value']):g} kW / {gpus} GPUs: {_cite(fig)}"
 
 
-def capex_usd_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]:
+def capex_usd_per_gpu_for(hw: HardwareSpec) -> tuple[float | None, str | None]:
     """Capex per GPU: the bundled system's bill of materials (complete, all lines included), else the catalog's system
     price / chips per system, else the catalog chip price x chip_to_server_capex_factor (a bare chip has no server
     around it). Returns (usd, citation) or (None, None)."""
@@ -465,7 +468,7 @@ def capex_usd_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[s
     return None, None
 
 
-def it_kw_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]:
+def it_kw_per_gpu_for(hw: HardwareSpec) -> tuple[float | None, str | None]:
     """Provisioned IT kW per GPU: the bundled system's published power / its GPUs, else the catalog's rack IT kW /
     chips per rack (includes rack switches and power shelves), else node IT kW / chips per node, else an estimate,
     TDP x host_overhead_factor (the citation says so). Returns (kW, citation) or (None, None)."""
@@ -481,11 +484,13 @@ def it_kw_per_gpu_for(hw: HardwareSpec) -> tuple[Optional[float], Optional[str]]
             return kw, cite
     if hw.rack_it_power_kw:
         return hw.rack_it_power_kw / hw.chips_per_rack, (
-            f"catalog rack_it_power_kw {hw.rack_it_power_kw:g} / chips_per_rack {hw.chips_per_rack}{_src('rack_it_power_kw')}"
+            f"catalog rack_it_power_kw {hw.rack_it_power_kw:g} / chips_per_rack {hw.chips_per_rack}"
+            f"{_src('rack_it_power_kw')}"
         )
     if hw.node_it_power_kw:
         return hw.node_it_power_kw / hw.chips_per_node, (
-            f"catalog node_it_power_kw {hw.node_it_power_kw:g} / chips_per_node {hw.chips_per_node}{_src('node_it_power_kw')}"
+            f"catalog node_it_power_kw {hw.node_it_power_kw:g} / chips_per_node {hw.chips_per_node}"
+            f"{_src('node_it_power_kw')}"
         )
     if hw.tdp_w:
         fig = _presets_raw()["host_overhead_factor"]
@@ -640,7 +645,7 @@ class TcoResult:
     ``usd_per_gpu_hour``; ``shares`` are each component's share of life spend (sum to 1)."""
 
     hardware_key: str
-    preset: Optional[str]
+    preset: str | None
     method: str  # "owned" or "price"
     usd_per_gpu_hour: float
     usd_per_gpu_hour_wallclock: float
@@ -651,10 +656,10 @@ class TcoResult:
     shares: dict[str, float]
     life_years: float
     life_spend_usd_per_gpu: float
-    capex_usd_per_gpu_all_in: Optional[float]
-    kw_per_gpu_it: Optional[float]
-    kw_per_gpu_all_in: Optional[float]
-    avg_kw_per_gpu_it: Optional[float]
+    capex_usd_per_gpu_all_in: float | None
+    kw_per_gpu_it: float | None
+    kw_per_gpu_all_in: float | None
+    avg_kw_per_gpu_it: float | None
     inputs: TcoInputs
     sources: dict[str, str]
     notes: list[str] = field(default_factory=list)
@@ -752,7 +757,7 @@ def _no_capex_hint(inputs: TcoInputs) -> str:
     )
 
 
-def _kw(inputs: TcoInputs, notes: list[str]) -> tuple[Optional[float], Optional[float]]:
+def _kw(inputs: TcoInputs, notes: list[str]) -> tuple[float | None, float | None]:
     kw_it = inputs.it_kw_per_gpu
     kw_all_in = inputs.all_in_kw_per_gpu
     if kw_all_in is None and kw_it is not None:

@@ -1205,7 +1205,7 @@ def plan(
     ``months`` shortens the horizon). ``progress(done, total, label)`` is called as sweeps finish."""
     t0 = time.perf_counter()
     n = sc.horizon_months if months is None else check_input("months", months)
-    hws = list(sc.hardware if not hardware else hardware)
+    hws = list(hardware if hardware else sc.hardware)
     check_hardware_count(hws)
     keys = tuple(get_hardware(h).key for h in hws)
     d = dem.demand(sc, np.arange(n))

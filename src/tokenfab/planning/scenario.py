@@ -246,7 +246,8 @@ class Diurnal(_Strict):
 
 class Growth(_Strict):
     """monthly: users x (1 + monthly_growth_pct / 100)^month. s-curve: a logistic in months, rescaled to start at 1
-    and saturate at ``saturation_multiple`` x the month-0 users (tokenfab.planning.demand.logistic_growth_multiplier)."""
+    and saturate at ``saturation_multiple`` x the month-0 users
+    (tokenfab.planning.demand.logistic_growth_multiplier)."""
 
     kind: Literal["monthly", "s-curve", "none"] = "monthly"
     monthly_growth_pct: float = Field(default=0.0, gt=-100, le=1000)

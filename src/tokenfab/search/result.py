@@ -189,7 +189,7 @@ class FrontierResult:
             x = c["tokens_per_s_per_user"][ids]
             y = c["total_tokens_per_s_per_gpu"][ids]
             row = {"hardware": hw_key, "mode": mname, "target_interactivity": U}
-            if U > x[-1] * (1 + 1e-12):
+            if x[-1] * (1 + 1e-12) < U:
                 row.update(
                     {
                         "achievable": False,
@@ -199,7 +199,7 @@ class FrontierResult:
                     }
                 )
             else:
-                clamped = U < x[0]
+                clamped = x[0] > U
                 val = float(y[0]) if clamped else float(steffen_interpolate(x, y, U))
                 row.update({"achievable": True, "clamped": bool(clamped), "total_tokens_per_s_per_gpu": val})
                 if clamped:
