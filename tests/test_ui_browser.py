@@ -289,7 +289,8 @@ def inside(a, b, slack: float = 1.0) -> bool:
 
 def visual_checks(page, root: str, names: set[str], where: str) -> None:
     """Every chart under ``root``: its title clear of the Plotly toolbar, its legend inside the chart with no two
-    entries on top of each other, a title on every axis, the chart no wider than its box; and the visible text
+    entries on top of each other, a title on every axis, the chart no wider than its box and not collapsed to a
+    sliver; and the visible text
     (page and charts) without e+ notation or snake_case field names."""
     charts = page.evaluate(CHART_GEOMETRY, page.locator(root).element_handle())
     problems: list[str] = []
@@ -306,6 +307,8 @@ def visual_checks(page, root: str, names: set[str], where: str) -> None:
         for ax in c["axes"]:
             if not ax["title"].strip():
                 problems.append(f"{cid}: {ax['name']} has no title")
+        if not c["svg"] or c["svg"]["h"] < 150:  # a redraw that took its height from an empty box
+            problems.append(f"{cid}: collapsed ({(c['svg'] or {}).get('h', 0):.0f} px high)")
         if c["svg"] and c["container"] and c["svg"]["w"] > c["container"]["w"] + 2:
             problems.append(f"{cid}: wider than its box ({c['svg']['w']:.0f} > {c['container']['w']:.0f} px)")
         text = " ".join(c["texts"])
@@ -670,3 +673,41 @@ def test_a_missing_chromium_fails_with_the_install_command(tmp_path):
     )
     assert res.returncode != 0, res.stdout
     assert "apt-get install -y chromium" in res.stdout and "TOKENFAB_SKIP_BROWSER=1" in res.stdout
+
+
+# ------------------------------------------------------------------------------------------------- static pages
+def _cli(args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from tokenfab.cli.main import app
+
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+
+
+def _static_page_checks(page, path: Path, name: str) -> None:
+    """A page written by the CLI (report, --plot), opened from disk: screenshots and visual checks at 1400 and 800
+    px, no JavaScript errors (the page fixture)."""
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0", timeout=30_000)
+    screenshot(page, name, field_names(), root="main")
+
+
+def test_report_page(page, tmp_path):
+    """`tokenfab report` (the README's first command): every chart and table readable at 1400 and 800 px."""
+    out = tmp_path / "report.html"
+    _cli(["report", str(Path(__file__).resolve().parents[1] / "examples" / "consumer_chat.yaml"), "-o", str(out)])
+    _static_page_checks(page, out, "report")
+    assert page.locator("#summary").count() == 1 and page.locator("#rests-on").count() == 1
+    assert page.locator("main .js-plotly-plot").count() >= 4
+
+
+def test_frontier_and_sensitivity_plot_pages(page, tmp_path):
+    """The CLI's --plot pages: the Pareto frontier (points joined by lines) and the tornado with its Monte Carlo."""
+    fr = tmp_path / "frontier.html"
+    _cli(["frontier", "-m", "llama-3.1-8b", "--hardware", "h100-sxm,b200", "--plot", str(fr)])
+    _static_page_checks(page, fr, "frontier-plot")
+    se = tmp_path / "sens.html"
+    _cli(["sensitivity", "--hardware", "h100-sxm", "--model", "llama-3.1-8b", "--monte-carlo", "2000", "--seed", "1",
+          "--plot", str(se)])  # fmt: skip
+    _static_page_checks(page, se, "sensitivity-plot")

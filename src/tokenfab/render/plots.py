@@ -472,9 +472,9 @@ def tornado_figure(t: dict, *, title: str | None = None) -> dict:
             or f"What moves the cost: $ per M tokens on {t['hardware']} with each input -/+{F.num(sw)}% "
             f"(base {F.usd(base)})",
             COST_LABEL,
-            "",
+            "input (each moved alone)",
             barmode="overlay",
-            yaxis={"automargin": True, "title": {"text": ""}},
+            yaxis={"automargin": True, "title": {"text": "input (each moved alone)"}},
             shapes=[
                 {
                     "type": "line",
@@ -572,6 +572,9 @@ def plot_script(figs: dict[str, dict]) -> str:
         f"const FIGS = {json_for_html(figs)};\n"
         "for (const [id, fig] of Object.entries(FIGS)) {\n"
         "  const el = document.getElementById(id);\n"
+        # the box keeps the chart's height: a responsive (autosize) redraw takes the height from the box, and an
+        # empty grid cell would collapse it to a sliver
+        "  if (el && fig.layout && fig.layout.height) el.style.height = fig.layout.height + 'px';\n"
         f"  if (el) Plotly.newPlot(el, fig.data, fig.layout, {json_for_html(PLOT_CONFIG)}).then(tfFitTitle);\n"
         "}\n" + FIT_TITLES_JS
     )
