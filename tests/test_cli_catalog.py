@@ -9,8 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import tokenfab.cli.main
-from tokenfab.cli import common
+from _cli import invoke
+
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 REQUIRED_KEYS = [
     "a100-sxm",
@@ -36,16 +37,6 @@ REQUIRED_KEYS = [
 ]
 
 runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(tokenfab.cli.main.app, list(args))
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    # Rich wraps tables to 80 columns when not on a terminal; widen so cell text stays on one line
-    monkeypatch.setattr(common.console, "_width", 400)
 
 
 def _user_file(tmp_path, name, entries: dict):

@@ -10,9 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 import tokenfab.cli.main
+from _cli import invoke
 from tokenfab.cli import common
 from tokenfab.render import format as F
 from tokenfab.search import pareto_mask
+
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 runner = CliRunner()
 BASE = [
@@ -42,15 +45,6 @@ POINT_KEYS = (
     "tokens_per_s_per_mw",
 )
 CONFIG_KEYS = ("tp", "pp", "dp", "ep", "gpus", "weights", "kv", "concurrency", "mtp", "mode")
-
-
-def invoke(*args):
-    return runner.invoke(tokenfab.cli.main.app, list(args))
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    monkeypatch.setattr(common.console, "_width", 400)
 
 
 @pytest.fixture(scope="module")

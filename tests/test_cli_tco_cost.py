@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from typer.testing import CliRunner
 
-import tokenfab.cli.main
-from tokenfab.cli import common
+from _cli import invoke, invoke_json
 from tokenfab.economics.tco import COMPONENTS
 
+pytestmark = pytest.mark.usefixtures("wide_console")
+
 runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(tokenfab.cli.main.app, list(args))
-
-
-def invoke_json(*args):
-    r = invoke(*args, "--json")
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
-
-
-@pytest.fixture(autouse=True)
-def wide_console(monkeypatch):
-    monkeypatch.setattr(common.console, "_width", 400)
 
 
 # ---------------------------------------------------------------- tco

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,12 +23,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 FIT = {"model": "llama-3.1-8b", "hardware": "h100-sxm"}
 JSON_CT = {"content-type": "application/json"}
 RECS = jsonl(bench_records()).encode()  # a valid bench upload
-
-
-@pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app(), base_url=BASE) as c:
-        yield c
 
 
 def _scenario(**replace) -> bytes:

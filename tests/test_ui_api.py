@@ -4,7 +4,6 @@ memory; no user input reaches the file system; slow work hits the time limit (50
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -14,21 +13,16 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from _cli import same_json
 from _fuzz import bench_records  # closed-loop records as tokenfab bench writes them
 from _fuzz import jsonl as jsonl_text
 from tokenfab.bench import report
-from tokenfab.cli.common import to_jsonable
 from tokenfab.economics import tco
 from tokenfab.perf import memory, serving
 from tokenfab.ui import app as ui_app
 from tokenfab.ui.app import create_app, features
 
 BASE = "http://127.0.0.1"
-
-
-def same_json(obj) -> object:
-    """What a library result looks like after the JSON round trip (numpy -> plain, inf/nan -> null)."""
-    return json.loads(json.dumps(to_jsonable(obj)))
 
 
 PRESENTATION_KEYS = ("header", "explain")  # what the dashboard adds for a person: the settings line, explanations
@@ -53,13 +47,6 @@ def assert_close(got, want, rel: float = 1e-12, path: str = "") -> None:
         assert got == pytest.approx(want, rel=rel, abs=1e-300), path
     else:
         assert got == want, path
-
-
-@pytest.fixture(scope="module")
-def client():
-    """The dashboard as served: library calls in worker processes."""
-    with TestClient(create_app(), base_url=BASE) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

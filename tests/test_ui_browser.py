@@ -55,6 +55,7 @@ def find_chromium() -> str | None:
     return None
 
 
+from _cli import same_json  # noqa: E402
 from tokenfab.bench import report  # noqa: E402
 from tokenfab.economics import tco  # noqa: E402
 from tokenfab.economics.cost import compute_cost  # noqa: E402
@@ -195,13 +196,6 @@ def assert_charts(page, view: str, chart_ids: list[str]) -> None:
 
 def field_error(page, view: str, field: str) -> str:
     return page.locator(f"#view-{view} .field-error[data-error-for='{field}']").inner_text()
-
-
-def same_json(obj):
-    """A library result as the dashboard's JSON has it (NumPy -> plain, inf/NaN -> null)."""
-    from tokenfab.core.jsonable import to_jsonable
-
-    return json.loads(json.dumps(to_jsonable(obj)))
 
 
 def pick_hardware(page, keys) -> None:
