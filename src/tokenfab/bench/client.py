@@ -27,13 +27,20 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, cast
 
 from tokenfab.bench import metrics, schedule
-from tokenfab.bench.http import HttpFault, Pool, Target, build_request, sse_events
-from tokenfab.bench.workloads import WORKLOADS, JobPlan, TurnPlan, make_workload
+from tokenfab.bench.http import Exchange, HttpFault, Pool, Target, build_request, sse_events
+from tokenfab.bench.workloads import WORKLOADS, JobPlan, TraceWorkload, TurnPlan, Workload, make_workload
 from tokenfab.core.errors import TokenfabError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from tokenfab.bench.energy import EnergyMeter
+    from tokenfab.bench.prompts import PromptSource
 
 ERROR_KINDS = {
     "timeout": "no complete response within --timeout-s (includes hung servers)",
@@ -67,7 +74,7 @@ def _fd_limit() -> int:
         return 1024
 
 
-def _finite_in(name: str, v, lo: float, hi: float, *, lo_open: bool = False) -> None:
+def _finite_in(name: str, v: float, lo: float, hi: float, *, lo_open: bool = False) -> None:
     ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     ok = ok and (v > lo if lo_open else v >= lo) and v <= hi
     if not ok:
@@ -76,7 +83,7 @@ def _finite_in(name: str, v, lo: float, hi: float, *, lo_open: bool = False) -> 
         )
 
 
-def _int_in(name: str, v, lo: int, hi: int) -> None:
+def _int_in(name: str, v: int, lo: int, hi: int) -> None:
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         raise TokenfabError("out of range", field=name, expected=f"a whole number in [{lo}, {hi}]", got=v)
 
@@ -115,7 +122,7 @@ class BenchConfig:
     workers: int = 1
     event_loop: str = "auto"  # auto (uvloop when installed), uvloop, asyncio
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.endpoint not in ("completions", "chat"):
             raise TokenfabError(
                 "unknown endpoint", field="--endpoint", expected="completions or chat", got=self.endpoint
@@ -282,7 +289,13 @@ class RequestSpec:
     meta: dict = field(default_factory=dict)
 
 
-def make_request(cfg: BenchConfig, level: float, index: int, source=None, workload=None) -> RequestSpec:
+def make_request(
+    cfg: BenchConfig,
+    level: float,
+    index: int,
+    source: PromptSource | None = None,
+    workload: Workload | None = None,
+) -> RequestSpec:
     """The first request of job ``index`` of a level (reproducible from the seed, level and index)."""
     wl = workload or _workload(cfg, source)
     plan = wl.job(level_tag("closed" if cfg.mode == "closed" else "open", level), cfg.seed, index)
@@ -340,7 +353,7 @@ class _Fault(Exception):
         self.kind = kind
 
 
-def parse_stream(ex) -> tuple[list[float], list[str], dict, HttpFault | _Fault | None]:
+def parse_stream(ex: Exchange) -> tuple[list[float], list[str], dict, HttpFault | _Fault | None]:
     """(chunk times, chunk texts, usage, fault) of a finished exchange: run after the response, off the timing path."""
     if ex.fault is not None and not ex.marks and ex.status == 0:
         return [], [], {}, ex.fault
@@ -361,7 +374,8 @@ def parse_stream(ex) -> tuple[list[float], list[str], dict, HttpFault | _Fault |
             text = _chunk_text(obj)
             if text:
                 times, parts = [ex.t_end], [text]
-            usage = obj.get("usage") if isinstance(obj.get("usage"), dict) else {}
+            u = obj.get("usage")
+            usage = u if isinstance(u, dict) else {}
             finished = _finished(obj)
     else:
         for t, data in sse_events(ex.body, ex.marks):
@@ -403,7 +417,7 @@ class LiveStats:
 
     __slots__ = ("done", "failed", "level", "output_tokens", "sent", "total")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sent = self.done = self.failed = self.output_tokens = 0
         self.level = ""
         self.total: int | None = None
@@ -439,7 +453,7 @@ class SendContext:
         return None if p is None else self.wall_anchor + (p - self.perf_anchor)
 
 
-def _mask(text: str, secrets) -> str:
+def _mask(text: str, secrets: Iterable[str]) -> str:
     for s in secrets:
         if s:
             text = text.replace(s, "***")
@@ -491,7 +505,7 @@ async def send_request(
         "concurrency": int(ctx.level) if mode == "closed" else None,
         "rate": None if mode in ("closed", "trace") else ("inf" if math.isinf(ctx.level) else ctx.level),
         "status": "ok" if ok else "error",
-        "error_kind": None if ok else fault.kind,
+        "error_kind": None if fault is None else fault.kind,
         "error": None if ok else _mask(str(fault), ctx.secrets)[:300],
         "http_status": ex.status or None,
         "ttft_ms": ttft,
@@ -540,7 +554,9 @@ def _standin_reply(rec: Mapping) -> str:
     return " ".join(ONE_TOKEN_WORDS[i % len(ONE_TOKEN_WORDS)] for i in range(n))
 
 
-def _turn_spec(ctx: SendContext, job: JobPlan, k: int, turn: TurnPlan, history, history_tokens: int) -> RequestSpec:
+def _turn_spec(
+    ctx: SendContext, job: JobPlan, k: int, turn: TurnPlan, history: Iterable[tuple[str, str]], history_tokens: int
+) -> RequestSpec:
     multi = len(job.turns) > 1
     rid = request_id(ctx.mode, ctx.level, job.index, k if multi else None, ctx.level_end)
     return RequestSpec(
@@ -602,7 +618,7 @@ class LevelWindow:
     send (from then on fewer than C requests are in flight); open loop, when the last request is sent.
     ``meter``: an EnergyMeter."""
 
-    def __init__(self, meter=None):
+    def __init__(self, meter: EnergyMeter | None = None) -> None:
         self.meter = meter
         self.start: tuple[float, int | None] | None = None
         self.last_send: tuple[float, int | None] | None = None
@@ -618,7 +634,7 @@ class LevelWindow:
             self.last_send = self._mark()
 
 
-def _workload(cfg: BenchConfig, source=None):
+def _workload(cfg: BenchConfig, source: PromptSource | None = None) -> Workload:
     from tokenfab.bench.prompts import prompt_source
 
     source = source if source is not None else prompt_source(cfg.tokenizer)
@@ -655,7 +671,7 @@ def plan_level(
     cfg: BenchConfig,
     mode: str,
     level: float,
-    workload,
+    workload: Workload,
     done: Mapping[str, dict],
     level_end: float | None = None,
     start_index: int = 0,
@@ -663,7 +679,7 @@ def plan_level(
     """Which jobs of the level have no record yet, and their send offsets (resumed runs keep the rate: the
     remaining jobs take the first gaps of the schedule)."""
     tag = level_tag(mode, level, level_end)
-    trace_rows = len(workload) if mode == "trace" else None
+    trace_rows = len(cast(TraceWorkload, workload)) if mode == "trace" else None  # the trace workload goes with it
     n = cfg.level_requests(level, mode, trace_rows)
     if mode == "closed" and cfg.duration_s is not None:
         n = MAX_REQUESTS_PER_LEVEL
@@ -681,20 +697,22 @@ def plan_level(
         done_n += have
         if have < len(ids):
             pending.append(job)
-    offsets = None
+    offsets: list[float] | None = None
     if mode in ("open", "sweep"):
         rng = random.Random(f"{cfg.seed}:{tag}:arrivals")
         offsets = schedule.arrival_offsets_s(n, level, cfg.arrival, rng)[: len(pending)]
     elif mode == "ramp":
         rng = random.Random(f"{cfg.seed}:{tag}:arrivals")
+        assert level_end is not None  # a ramp has an end rate
         offsets = schedule.ramp_offsets_s(n, level, level_end, cfg.arrival, rng)[: len(pending)]
     elif mode == "trace":
-        base = pending[0].offset_s if pending else 0.0
-        offsets = [(j.offset_s - base) / level for j in pending]
+        # a trace job carries its send time (TraceWorkload.job)
+        base = cast(float, pending[0].offset_s) if pending else 0.0
+        offsets = [(cast(float, j.offset_s) - base) / level for j in pending]
     return LevelPlan(mode, level, level_end, pending, offsets, total, done_n)
 
 
-def _loop_runner(choice: str):
+def _loop_runner(choice: str) -> tuple[asyncio.Runner, str]:
     """An asyncio.Runner on uvloop when asked for or installed (``auto``), else the standard loop."""
     if choice in ("auto", "uvloop"):
         try:
@@ -761,8 +779,8 @@ async def run_plan(
     session_id: str,
     on_record: Callable[[dict], None],
     api_key: str | None = None,
-    source=None,
-    workload=None,
+    source: PromptSource | None = None,
+    workload: Workload | None = None,
     duration_left_s: float | None = None,
     window: LevelWindow | None = None,
     stats: LiveStats | None = None,
@@ -830,6 +848,7 @@ async def run_plan(
             if conc > 0:
                 await _closed_loop(ctx, jobs, conc, t0, deadline, window)
         else:
+            assert offsets is not None  # every plan but a closed loop's has send offsets (plan_level)
             await _open_loop(ctx, jobs, offsets, t0, deadline, window)
         ls.cpu_s = time.process_time() - cpu0
         ls.wall_s = time.perf_counter() - t0
@@ -842,12 +861,12 @@ async def run_plan(
     return ls
 
 
-async def _warmup(ctx: SendContext, cfg: BenchConfig, workload, conc: int) -> None:
+async def _warmup(ctx: SendContext, cfg: BenchConfig, workload: Workload, conc: int) -> None:
     """cfg.warmup requests before the clock starts; not recorded (their prompts differ from measured ones)."""
     warm = iter(range(cfg.warmup))
     quiet = replace(ctx, on_record=lambda r: None, stats=LiveStats(), done={})
 
-    async def worker():
+    async def worker() -> None:
         for i in warm:
             job = workload.job("warmup", cfg.seed, i)
             t = job.turns[0]
@@ -857,10 +876,12 @@ async def _warmup(ctx: SendContext, cfg: BenchConfig, workload, conc: int) -> No
     await asyncio.gather(*(worker() for _ in range(max(1, conc))))
 
 
-async def _closed_loop(ctx: SendContext, jobs: list[JobPlan], conc: int, t0: float, deadline, window) -> None:
+async def _closed_loop(
+    ctx: SendContext, jobs: list[JobPlan], conc: int, t0: float, deadline: float | None, window: LevelWindow
+) -> None:
     queue = iter(jobs)
 
-    async def worker():
+    async def worker() -> None:
         last_end = t0
         for job in queue:
             if deadline is not None and time.perf_counter() >= deadline:
@@ -871,7 +892,14 @@ async def _closed_loop(ctx: SendContext, jobs: list[JobPlan], conc: int, t0: flo
     await asyncio.gather(*(worker() for _ in range(max(1, min(conc, len(jobs))))))
 
 
-async def _open_loop(ctx: SendContext, jobs: list[JobPlan], offsets: list[float], t0: float, deadline, window) -> None:
+async def _open_loop(
+    ctx: SendContext,
+    jobs: list[JobPlan],
+    offsets: list[float],
+    t0: float,
+    deadline: float | None,
+    window: LevelWindow,
+) -> None:
     tasks: set[asyncio.Task] = set()
     perf = time.perf_counter
     try:
@@ -905,16 +933,16 @@ def run_level(
     session_id: str,
     on_record: Callable[[dict], None],
     skip_ids: Iterable[str] = (),
-    source=None,
+    source: PromptSource | None = None,
     api_key: str | None = None,
     duration_left_s: float | None = None,
     start_index: int = 0,
     window: LevelWindow | None = None,
-):
+) -> Coroutine[Any, Any, LevelStats]:
     """Coroutine running one level of ``cfg`` in this process (kept for callers of the old API). ``skip_ids``: ids
     done already. Returns :class:`LevelStats`."""
     workload = _workload(cfg, source)
-    done = {r: {} for r in skip_ids}
+    done: dict[str, dict] = {r: {} for r in skip_ids}
     mode = "open" if cfg.mode == "sweep" else cfg.mode
     level_end = cfg.levels[1] if cfg.mode == "ramp" else None
     plan = plan_level(cfg, mode, level, workload, done, level_end, start_index)
@@ -935,7 +963,9 @@ def run_level(
 # ---- several worker processes sharing one schedule -------------------------------------------------------------
 
 
-def worker_main(conn, cfg: BenchConfig, plan: LevelPlan, kw: dict, worker: int, workers: int) -> None:
+def worker_main(
+    conn: Connection, cfg: BenchConfig, plan: LevelPlan, kw: dict[str, Any], worker: int, workers: int
+) -> None:
     """A worker process: its share of the plan; records go to the parent, which alone writes the file. Protocol:
     worker -> ("ready",) once its pool is warm; parent -> start time (perf_counter, shared by all processes on the
     machine); worker -> ("rec", record)... ("sent", n) now and then, then ("done", LevelStats) or ("error", text)."""
@@ -947,30 +977,35 @@ def worker_main(conn, cfg: BenchConfig, plan: LevelPlan, kw: dict, worker: int, 
     last = [0.0]
     lock = threading.Lock()
 
-    def send(msg):
+    def send(msg: tuple) -> None:
         with lock:
             conn.send(msg)
 
-    def on_record(rec):
+    def on_record(rec: dict) -> None:
         send(("rec", rec))
         now = time.perf_counter()
         if now - last[0] > 0.25:
             last[0] = now
             send(("sent", stats.sent))
 
-    async def main():
+    async def main() -> LevelStats:
         loop = asyncio.get_running_loop()
         start: asyncio.Future = loop.create_future()
 
-        def ready():
+        def ready() -> None:
             send(("ready", worker))
 
-            def wait_start():
+            def wait_start() -> None:
                 try:
                     msg = conn.recv()
                 except (EOFError, OSError):
                     msg = None
-                loop.call_soon_threadsafe(lambda: start.done() or start.set_result(msg))
+
+                def deliver() -> None:
+                    if not start.done():
+                        start.set_result(msg)
+
+                loop.call_soon_threadsafe(deliver)
 
             threading.Thread(target=wait_start, daemon=True).start()
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from tokenfab.bench import metrics
 
@@ -39,17 +40,18 @@ class EnergyMeter:
     ``available`` says whether it works and ``reason`` why not.
     """
 
-    def __init__(self, gpu_indices: Sequence[int] | None = None, nvml=None):
+    def __init__(self, gpu_indices: Sequence[int] | None = None, nvml: Any = None) -> None:
         self.available = False
         self.reason = ""
-        self._nvml = None
+        self._nvml: Any = None  # the pynvml module (or a stand-in with its API)
         self._handles: list = []
         if nvml is None:
             try:
-                import pynvml as nvml  # provided by nvidia-ml-py
+                import pynvml  # provided by nvidia-ml-py
             except ImportError:
                 self.reason = "nvidia-ml-py is not installed (pip install 'tokenfab[energy]')"
                 return
+            nvml = pynvml
         try:
             nvml.nvmlInit()
         except Exception as e:  # noqa: BLE001 - NVMLError_* or a missing library: all mean "no NVML"
@@ -128,10 +130,10 @@ def energy_summary(
     """J/token and tokens/J over the window, gross and net of the idle baseline (idle W x window seconds)."""
     net_j = window_energy_j - (idle_w or 0.0) * window_s if idle_w is not None else None
 
-    def per(j, tok):
+    def per(j: float | None, tok: float) -> float | None:
         return j / tok if j is not None and tok > 0 else None
 
-    def inv(j, tok):
+    def inv(j: float | None, tok: float) -> float | None:
         return tok / j if j is not None and j > 0 else None
 
     return {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tokenfab.bench.records import group_by_level
 from tokenfab.core.errors import TokenfabError
@@ -18,7 +19,7 @@ from tokenfab.core.errors import TokenfabError
 MAX_POINTS_PER_HISTOGRAM = 200_000
 
 
-def _plotly():
+def _plotly() -> tuple[Any, Any]:  # (plotly.graph_objects, plotly.io): plotly ships no types
     try:
         import plotly.graph_objects as go
         import plotly.io as pio
@@ -86,7 +87,7 @@ def figures(records: Sequence[Mapping], doc: Mapping) -> list:
     return figs
 
 
-def write_html(path, records: Sequence[Mapping], doc: Mapping, title: str) -> Path:
+def write_html(path: str | Path, records: Sequence[Mapping], doc: Mapping, title: str) -> Path:
     """Write the report page; returns its path."""
     _, pio = _plotly()
     figs = figures(records, doc)
@@ -124,5 +125,5 @@ def write_html(path, records: Sequence[Mapping], doc: Mapping, title: str) -> Pa
     return p
 
 
-def _f(v) -> str:
+def _f(v: float | None) -> str:
     return "-" if v is None else f"{v:,.2f}"

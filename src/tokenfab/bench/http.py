@@ -23,6 +23,7 @@ import ssl
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from tokenfab.core.errors import TokenfabError
@@ -129,9 +130,10 @@ class Exchange:
     def feed(self, t: float, data: bytes) -> None:
         self.got_bytes = True
         if self.state == _HEAD:
-            data = self._head(data)
-            if data is None:
+            rest = self._head(data)
+            if rest is None:
                 return
+            data = rest
             if self.state == _DONE:
                 return self._finish(t)
         n0 = len(self.body)
@@ -251,7 +253,7 @@ class Exchange:
             self.t_end = _perf()
             self.fut.set_result(None)
 
-    def lost(self, exc) -> None:
+    def lost(self, exc: BaseException | None) -> None:
         if self.fut.done():
             return
         if self.state == _UNTIL_CLOSE:
@@ -270,27 +272,28 @@ class Exchange:
 class _Conn(asyncio.Protocol):
     __slots__ = ("closed", "ex", "transport")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.ex: Exchange | None = None
         self.closed = False
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a stream connection's transport
 
     def data_received(self, data: bytes) -> None:
         t = _perf()  # first: the arrival time of this read
         ex = self.ex
         if ex is None:  # bytes nobody asked for: the connection cannot be trusted
             self.closed = True
+            assert self.transport is not None  # connection_made comes before any data
             self.transport.abort()
             return
         ex.feed(t, data)
 
-    def eof_received(self):
+    def eof_received(self) -> bool:
         return False
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.ex is not None:
             self.ex.lost(exc)
@@ -418,6 +421,7 @@ class Pool:
         handle = loop.call_at(deadline, _expire, ex, conn, timeout_s)
         ex.t_send = _perf()
         try:
+            assert conn.transport is not None  # a connection from the pool is connected
             conn.transport.write(payload)
             await fut
         finally:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -99,7 +100,7 @@ def token_times_s(record: Mapping) -> list[float]:
 # ---- statistics ----------------------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
+def percentile(values: Sequence[float | None], q: float) -> float | None:
     """The q-th percentile (0..100) with linear interpolation; None for no values."""
     vals = [v for v in values if v is not None]
     if not vals:
@@ -145,11 +146,15 @@ def tokens_per_s(tokens: float, duration_s: float) -> float | None:
     return tokens / duration_s if duration_s > 0 else None
 
 
-class Slos(dict):
+class Slos(dict[str, float]):
     """SLO limits by key (``{"ttft": 500.0}``, milliseconds) and, in ``percentiles``, the share of requests that must
     meet each (``{"ttft": 99.0}``); a key without a percentile is a per-request limit only (vLLM's --goodput)."""
 
-    def __init__(self, limits=(), percentiles=None):
+    def __init__(
+        self,
+        limits: Mapping[str, float] | Iterable[tuple[str, float]] = (),
+        percentiles: Mapping[str, float] | None = None,
+    ) -> None:
         super().__init__(limits)
         self.percentiles: dict[str, float] = dict(percentiles or {})
 
@@ -302,8 +307,8 @@ def per_second_peaks(records: Sequence[Mapping]) -> tuple[float | None, int | No
     if not starts:
         return None, None
     t0 = min(starts)
-    tok: Counter = Counter()
-    conc: Counter = Counter()
+    tok: defaultdict[int, float] = defaultdict(float)
+    conc: Counter[int] = Counter()
     for r in records:
         if r.get("t_start") is None:
             continue
@@ -367,14 +372,14 @@ def vllm_fields(
         "max_output_tokens_per_s": peaks[0],
         "max_concurrent_requests": peaks[1],
     }
-    series = {
+    series: dict[str, Sequence[float | None]] = {
         "ttft": [r.get("ttft_ms") for r in ok],
         "tpot": [r.get("tpot_ms") for r in ok],
         "itl": itl_pooled_ms(r.get("itl_ms") or [] for r in ok),
         "e2el": [r.get("e2el_ms") for r in ok],
     }
-    for name, vals in series.items():
-        vals = [v for v in vals if v is not None]
+    for name, values in series.items():
+        vals = [v for v in values if v is not None]
         out[f"mean_{name}_ms"] = float(np.mean(vals)) if vals else None
         out[f"median_{name}_ms"] = percentile(vals, 50)
         out[f"std_{name}_ms"] = std(vals)
@@ -389,7 +394,12 @@ LOOP_LAG_P99_WARN_MS = 10.0
 
 
 def client_selfcheck(
-    *, cpu_share: float, loop_lag_ms: Sequence[float], schedule_lag_ms: Sequence[float | None], mode: str, **info
+    *,
+    cpu_share: float,
+    loop_lag_ms: Sequence[float],
+    schedule_lag_ms: Sequence[float | None],
+    mode: str,
+    **info: Any,
 ) -> dict:
     """The client's own cost over a level and whether it, not the server, limited the measurement: CPU share of the
     busiest client process (1.0 = a core saturated), p50/p99 schedule lag, p99 event-loop lag (how late a 10 ms timer

@@ -42,7 +42,9 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from tokenfab.core.errors import TokenfabError
 
@@ -112,7 +114,7 @@ def _chunk(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
-def _sse(obj) -> bytes:
+def _sse(obj: object) -> bytes:  # bytes as they are, anything else as JSON
     return _chunk(
         b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()) + b"\n\n"
     )
@@ -169,13 +171,21 @@ class MockServer:
             with contextlib.suppress(Exception):  # the transport may already be gone
                 writer.close()
 
-    async def _json(self, writer, status: int, obj, reason: str = "OK") -> bool:
+    async def _json(self, writer: asyncio.StreamWriter, status: int, obj: object, reason: str = "OK") -> bool:
         body = json.dumps(obj).encode()
         writer.write(_response_head(status, reason, "application/json", len(body)) + body)
         await writer.drain()
         return True
 
-    async def _dispatch(self, method, path, headers, body, reader, writer) -> bool:
+    async def _dispatch(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
         if method == "GET" and path == "/health":
             return await self._json(writer, 200, {"status": "ok"})
         if method == "GET" and path == "/v1/models":
@@ -197,7 +207,14 @@ class MockServer:
         return await self._json(writer, 404, {"error": {"message": f"no route {method} {path}"}}, "Not Found")
 
     # ---- the completion endpoints ----
-    async def _completion(self, chat: bool, headers, body, reader, writer) -> bool:
+    async def _completion(
+        self,
+        chat: bool,
+        headers: dict[str, str],
+        body: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         try:
@@ -244,7 +261,7 @@ class MockServer:
         texts = [_TOKEN_TEXTS[i % len(_TOKEN_TEXTS)] for i in range(n_out)]
         if not req.get("stream"):
             await asyncio.sleep(max(0.0, (cfg.ttft_ms + max(0, n_out - 1) * cfg.itl_ms) / 1000))
-            msg = {"message": {"role": "assistant", "content": "".join(texts)}} if chat else {"text": "".join(texts)}
+            reply = {"message": {"role": "assistant", "content": "".join(texts)}} if chat else {"text": "".join(texts)}
             return await self._json(
                 writer,
                 200,
@@ -253,7 +270,7 @@ class MockServer:
                     "object": "chat.completion" if chat else "text_completion",
                     "created": created,
                     "model": cfg.model,
-                    "choices": [{"index": 0, **msg, "finish_reason": "length"}],
+                    "choices": [{"index": 0, **reply, "finish_reason": "length"}],
                     "usage": usage,
                 },
             )
@@ -316,7 +333,7 @@ class ThreadedMockServer:
         self._loop = asyncio.new_event_loop()
         started = threading.Event()
 
-        def run():
+        def run() -> None:
             asyncio.set_event_loop(self._loop)
             self._loop.run_until_complete(self.server.start())
             started.set()
@@ -329,7 +346,7 @@ class ThreadedMockServer:
         self.url = self.server.url
 
     def stop(self) -> None:
-        async def shutdown():
+        async def shutdown() -> None:
             await self.server.stop()
             # cancel open connections' handlers so none is left pending when the loop goes away
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -342,10 +359,10 @@ class ThreadedMockServer:
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
         self._thread.join(5)
 
-    def __enter__(self):
+    def __enter__(self) -> ThreadedMockServer:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -374,18 +391,20 @@ class MockServerProcess:
             text=True,
             env=env,
         )
-        self.url = None
+        url = None
         deadline = time.monotonic() + start_timeout_s
+        assert self.proc.stdout is not None  # stdout=PIPE
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if line.startswith("MOCK_URL "):
-                self.url = line.split()[1]
+                url = line.split()[1]
                 break
             if not line and self.proc.poll() is not None:
                 break
-        if self.url is None:
+        if url is None:
             self.stop()
             raise RuntimeError("mock server process did not start")
+        self.url: str = url
 
     def configure(self, config: MockConfig | dict) -> None:
         import httpx
@@ -411,10 +430,10 @@ class MockServerProcess:
         if self.proc.stdout:
             self.proc.stdout.close()
 
-    def __enter__(self):
+    def __enter__(self) -> MockServerProcess:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -469,6 +488,7 @@ def main(argv: list[str] | None = None) -> None:
         config = MockConfig.from_dict(cfg)
     except (TokenfabError, TypeError) as e:
         ap.error(str(e))
+    run: Callable[[Coroutine[Any, Any, None]], None]
     try:
         import uvloop
 

@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from tokenfab.catalog.calibration import BOUNDS, CalibrationProfile, load_profile
 from tokenfab.catalog.hardware import get_hardware
@@ -57,21 +59,21 @@ def make_predictor(
     model: str,
     hardware: str,
     gpus: int,
-    tp=None,
-    pp=None,
-    ep=None,
-    dp=None,
-    weights=None,
-    kv=None,
-    calibration=None,
-    engine=None,
-):
+    tp: int | None = None,
+    pp: int | None = None,
+    ep: int | None = None,
+    dp: int | None = None,
+    weights: str | None = None,
+    kv: str | None = None,
+    calibration: str | Path | CalibrationProfile | None = None,
+    engine: str | None = None,
+) -> Callable[[Mapping], dict]:
     by_level = {(r.get("run_id"), r.get("mode"), r.get("concurrency"), r.get("rate")): r for r in runs}
 
     def predict(point: Mapping) -> dict:
         run = by_level[(point.get("run_id"), point.get("mode"), point.get("concurrency"), point.get("rate"))]
         isl, osl = level_lengths(run)
-        kw = dict(
+        kw: dict[str, Any] = dict(
             model=model,
             hardware=hardware,
             gpus=gpus,
@@ -109,14 +111,14 @@ def fit_from_runs(
     model: str,
     hardware: str,
     gpus: int,
-    tp=None,
-    pp=None,
-    ep=None,
-    dp=None,
-    weights=None,
-    kv=None,
-    base=None,
-    engine=None,
+    tp: int | None = None,
+    pp: int | None = None,
+    ep: int | None = None,
+    dp: int | None = None,
+    weights: str | None = None,
+    kv: str | None = None,
+    base: str | Path | CalibrationProfile | None = None,
+    engine: str | None = None,
     max_nfev: int = 60,
 ) -> tuple[CalibrationProfile, dict]:
     """Fit :data:`USER_FIT_PARAMS` for ``hardware`` (served by ``engine``) to measured levels; returns (profile,
@@ -202,7 +204,7 @@ def fit_from_runs(
             )
     import datetime as _dt
 
-    meta = {
+    meta: dict[str, Any] = {
         "fitted_on": "tokenfab bench results",
         "script": "tokenfab calibrate",
         "date": _dt.date.today().isoformat(),

@@ -14,14 +14,18 @@ import difflib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tokenfab.bench.http import Pool, Target, build_request, sse_events
+from tokenfab.bench.http import Exchange, Pool, Target, build_request, sse_events
 from tokenfab.core.errors import TokenfabError
+
+if TYPE_CHECKING:
+    from tokenfab.bench.client import BenchConfig
 
 PREFLIGHT_TIMEOUT_S = 30.0
 
 
-def check_output_path(path, field: str) -> Path:
+def check_output_path(path: str | Path, field: str) -> Path:
     """The path of a file to write: not a folder, and its folder exists (or can be made) and is writable."""
     p = Path(path)
     if p.exists() and p.is_dir():
@@ -55,11 +59,11 @@ def _server_message(body: bytes) -> str:
     return text[:300]
 
 
-async def _get(pool: Pool, path: str, headers: dict, timeout_s: float):
+async def _get(pool: Pool, path: str, headers: dict[str, str], timeout_s: float) -> Exchange:
     return await pool.send(build_request(pool.target, "GET", path, None, headers), timeout_s)
 
 
-async def _check(cfg, api_key: str | None, timeout_s: float) -> dict:
+async def _check(cfg: BenchConfig, api_key: str | None, timeout_s: float) -> dict:
     from tokenfab.bench.client import RequestSpec, build_payload
 
     headers = {"Accept": "application/json"}
@@ -132,7 +136,7 @@ async def _check(cfg, api_key: str | None, timeout_s: float) -> dict:
         pool.close()
 
 
-def check_server(cfg, api_key: str | None = None, timeout_s: float | None = None) -> dict:
+def check_server(cfg: BenchConfig, api_key: str | None = None, timeout_s: float | None = None) -> dict:
     """Connectivity, model and endpoint check; raises :class:`TokenfabError` (one line) when the run cannot work."""
     t = min(PREFLIGHT_TIMEOUT_S, cfg.timeout_s) if timeout_s is None else timeout_s
     return asyncio.run(_check(cfg, api_key, t))

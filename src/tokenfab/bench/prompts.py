@@ -24,6 +24,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from tokenfab.core.errors import TokenfabError
 
@@ -102,6 +103,13 @@ def _words(n: int, rng: random.Random) -> list[str]:
     return rng.choices(ONE_TOKEN_WORDS, k=n)  # ~0.1 us a word: an 8k-token prompt in well under a millisecond
 
 
+class PromptSource(Protocol):
+    """What a workload needs of a prompt source: a prompt of ``n_tokens`` tokens. A source may also have
+    ``count(text) -> int | None`` and ``token_source`` (the workloads look them up with ``getattr``)."""
+
+    def make(self, n_tokens: int, rng: random.Random) -> Prompt: ...
+
+
 class WordListPrompts:
     """n words from :data:`ONE_TOKEN_WORDS`; exact for the BPE vocabularies listed in the module docstring."""
 
@@ -155,6 +163,6 @@ class TokenizerPrompts:
         return Prompt(text, self.count(text), self.token_source)
 
 
-def prompt_source(tokenizer_json: str | Path | None = None):
+def prompt_source(tokenizer_json: str | Path | None = None) -> TokenizerPrompts | WordListPrompts:
     """The word-list source, or the exact tokenizer source when a ``tokenizer.json`` path is given."""
     return TokenizerPrompts(tokenizer_json) if tokenizer_json else WordListPrompts()

@@ -64,10 +64,10 @@ class RecordWriter:
         if not self._f.closed:
             self._f.close()
 
-    def __enter__(self):
+    def __enter__(self) -> RecordWriter:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -90,7 +90,7 @@ _COUNT_FIELDS = ("input_tokens", "output_tokens", "chunks", "index", "concurrenc
 MAX_ITL_GAPS = 1_000_000
 
 
-def _finite(v) -> bool:
+def _finite(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from tokenfab.bench import metrics
 from tokenfab.bench.records import group_by_level
@@ -34,15 +35,15 @@ CONTRACT_KEYS = (
 )
 
 
-def _level_value(mode: str, level):
+def _level_value(mode: str, level: float | str | None) -> float:  # level: a record's concurrency or rate
+    if level is None:  # a record whose level was not a valid number (records.clean_record made it None)
+        return 0.0
     if mode == "closed":
         return int(level)
-    if level is None:
-        return 0.0
     return math.inf if level == "inf" else float(level)
 
 
-def _tag(mode: str, level, recs: Sequence[Mapping]) -> str:
+def _tag(mode: str, level: float | str | None, recs: Sequence[Mapping]) -> str:
     from tokenfab.bench.client import level_tag
 
     if mode == "trace":
@@ -63,7 +64,7 @@ def build_runs(
     for (run, mode, level), recs in group_by_level(records).items():
         entry: dict = {"run_id": run, "mode": mode}
         if mode == "closed":
-            entry["concurrency"] = int(level)
+            entry["concurrency"] = int(level) if level is not None else None
         elif mode == "trace":
             entry["trace_speed"] = recs[0].get("trace_speed")
         else:
@@ -142,7 +143,7 @@ def economics(
     return points
 
 
-def _finite(v):
+def _finite(v: float | None) -> float | None:
     if v is None:
         return None
     v = float(v)
@@ -222,7 +223,7 @@ def report_doc(
     if not records:
         raise TokenfabError("no request records", field="results")
     runs = build_runs(records, slo, warmup=warmup, cooldown=cooldown)
-    doc = {
+    doc: dict[str, Any] = {
         "gpus": gpus,
         "usd_per_gpu_hour": price,
         "kw_per_gpu_all_in": kw,

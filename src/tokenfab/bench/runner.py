@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from tokenfab.bench import metrics
 from tokenfab.bench import records as rec_mod
@@ -36,6 +38,11 @@ from tokenfab.bench.client import (
     worker_main,
 )
 from tokenfab.core.errors import TokenfabError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from tokenfab.bench.energy import EnergyMeter
 
 
 @dataclass
@@ -88,14 +95,17 @@ def _rewrite_without(path: Path, run: str) -> int:
     return dropped
 
 
-def _run_plan_workers(cfg: BenchConfig, plan: LevelPlan, kw: dict, on_record, stats: LiveStats) -> LevelStats:
+def _run_plan_workers(
+    cfg: BenchConfig, plan: LevelPlan, kw: dict[str, Any], on_record: Callable[[dict], None], stats: LiveStats
+) -> LevelStats:
     """The plan over cfg.workers processes sharing one start time; the parent writes every record."""
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
     ctx = mp.get_context("spawn")  # not fork: the parent may hold threads (the live display) and their locks
     n = cfg.workers
-    pipes, procs = [], []
+    pipes: list[Connection] = []
+    procs = []
     try:
         for w in range(n):
             parent, child = ctx.Pipe()
@@ -106,11 +116,14 @@ def _run_plan_workers(cfg: BenchConfig, plan: LevelPlan, kw: dict, on_record, st
             child.close()
             pipes.append(parent)
             procs.append(p)
-        ready, sent, done_stats, errors = set(), [0] * n, [], []
+        ready: set[int] = set()
+        sent = [0] * n
+        done_stats: list[tuple[int, dict[str, Any]]] = []  # (worker, LevelStats as a dict)
+        errors: list[str] = []
         live = set(range(n))
         started = False
         while live:
-            for c in wait([pipes[i] for i in live], timeout=1.0):
+            for c in cast("list[Connection]", wait([pipes[i] for i in live], timeout=1.0)):  # waits on pipes only
                 i = pipes.index(c)
                 try:
                     kind, payload = c.recv()
@@ -172,11 +185,11 @@ def _levels_of(cfg: BenchConfig) -> list[tuple[str, float, float | None]]:
 def run_benchmark(
     cfg: BenchConfig,
     *,
-    out_path,
+    out_path: str | Path,
     resume: bool = False,
     overwrite: bool = False,
     api_key: str | None = None,
-    energy_meter=None,
+    energy_meter: EnergyMeter | None = None,
     idle_s: float = 0.0,
     hooks: ProgressHooks | None = None,
     stats: LiveStats | None = None,
@@ -274,7 +287,9 @@ def run_benchmark(
             hooks.level_started(tag, stats.total, plan.done_requests)
             meter = energy_meter if energy_meter is not None and energy_meter.available else None
             window = LevelWindow(meter)
-            kw = dict(run_id=run, session_id=session, api_key=api_key, duration_left_s=duration_left, done=done)
+            kw: dict[str, Any] = dict(
+                run_id=run, session_id=session, api_key=api_key, duration_left_s=duration_left, done=done
+            )
             interrupted = False
             ls = None
             try:
@@ -308,6 +323,7 @@ def run_benchmark(
                 )
             if meter is not None and window.start and window.last_send:
                 (t0, e0), (t1, e1) = window.start, window.last_send
+                assert e0 is not None and e1 is not None  # a window with a meter reads its counter at each mark
                 all_recs = [r for r in outcome.records if str(r.get("request_id", "")).startswith(tag + "-")]
                 out_tok, tot_tok = energy_mod.tokens_in_window(all_recs, t0, t1)
                 outcome.energy[tag] = energy_mod.energy_summary(
@@ -334,7 +350,7 @@ def _with_requests(cfg: BenchConfig, n: int) -> BenchConfig:
     return replace(cfg, requests=n, duration_s=None)
 
 
-def _sweep(cfg: BenchConfig, outcome: BenchOutcome, run_one, say) -> None:
+def _sweep(cfg: BenchConfig, outcome: BenchOutcome, run_one: Callable[..., bool], say: Callable[[str], None]) -> None:
     """guidellm's sweep: a synchronous run (one request at a time) and a throughput run (all at once) bound the
     rates; cfg.sweep_rates rates evenly spaced between them are then measured, open loop."""
     from tokenfab.bench.schedule import sweep_rates

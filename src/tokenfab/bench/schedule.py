@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 from tokenfab.core.errors import TokenfabError
 
@@ -46,7 +47,7 @@ def parse_arrival(spec: str | None) -> tuple[str, float]:
     )
 
 
-def _gaps(n: int, rate_at, kind: str, k: float, rng: random.Random) -> list[float]:
+def _gaps(n: int, rate_at: Callable[[int], float], kind: str, k: float, rng: random.Random) -> list[float]:
     out = []
     for i in range(n):
         r = rate_at(i)

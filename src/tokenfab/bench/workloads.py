@@ -29,8 +29,9 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol, cast
 
-from tokenfab.bench.prompts import ONE_TOKEN_WORDS, draw_length, parse_length_dist
+from tokenfab.bench.prompts import ONE_TOKEN_WORDS, PromptSource, draw_length, parse_length_dist
 from tokenfab.core.errors import TokenfabError
 
 WORKLOADS = ("random", "conversations", "prefix", "trace")
@@ -60,11 +61,17 @@ class JobPlan:
     offset_s: float | None = None  # trace replay: the send time from the trace (seconds from its start)
 
 
+class Workload(Protocol):
+    """What the client needs of a workload: the plan of job ``index`` at a level (``tag``) for a seed."""
+
+    def job(self, tag: str, seed: int, index: int) -> JobPlan: ...
+
+
 def _word_text(n: int, rng: random.Random) -> str:
     return " ".join(rng.choices(ONE_TOKEN_WORDS, k=n))
 
 
-def _check_int(name: str, v, lo: int, hi: int) -> int:
+def _check_int(name: str, v: int, lo: int, hi: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         raise TokenfabError("out of range", field=name, expected=f"a whole number in [{lo}, {hi}]", got=v)
     return v
@@ -76,8 +83,15 @@ class RandomWorkload:
     name = "random"
 
     def __init__(
-        self, source, *, isl: int, osl: int, length_dist: str = "fixed", turns: int = 1, think_time_s: float = 0.0
-    ):
+        self,
+        source: PromptSource,
+        *,
+        isl: int,
+        osl: int,
+        length_dist: str = "fixed",
+        turns: int = 1,
+        think_time_s: float = 0.0,
+    ) -> None:
         self.source, self.isl, self.osl, self.turns, self.think_time_s = source, isl, osl, turns, think_time_s
         self.low = parse_length_dist(length_dist)
 
@@ -96,7 +110,7 @@ class RandomWorkload:
 def _read_jsonl(path: Path, field_name: str) -> list[dict]:
     if not path.is_file():
         raise TokenfabError("file not found", field=field_name, expected="a JSONL file", got=str(path))
-    rows = []
+    rows: list[dict] = []
     with path.open(encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
@@ -120,10 +134,13 @@ def _read_jsonl(path: Path, field_name: str) -> list[dict]:
     return rows
 
 
-def _text(v, field_name: str, where: str) -> str:
+def _text(v: object, field_name: str, where: str) -> str:
     if not isinstance(v, str) or not v.strip():
         raise TokenfabError(f"{where}: text must be a non-empty string", field=field_name, got=str(v)[:60])
     return v[:MAX_TEXT_CHARS]
+
+
+_ROLE_ALIASES: dict[object, str] = {"human": "user", "gpt": "assistant", "chatgpt": "assistant"}
 
 
 @lru_cache(maxsize=8)
@@ -145,12 +162,12 @@ def load_conversations(path: str | None = None) -> tuple[tuple[tuple[str, str], 
                 expected='{"turns": [{"role": "user", "text": ...}, ...]}',
                 got=str(row)[:80],
             )
-        turns = []
+        turns: list[tuple[str, str]] = []
         for t in raw[: 2 * MAX_TURNS]:
             if not isinstance(t, dict):
                 continue
             role = t.get("role", t.get("from"))
-            role = {"human": "user", "gpt": "assistant", "chatgpt": "assistant"}.get(role, role)
+            role = _ROLE_ALIASES.get(role, role)
             if role not in ("user", "assistant"):
                 continue
             text = _text(t.get("text", t.get("value")), field_name, f"row {i + 1}")
@@ -172,8 +189,14 @@ class ConversationWorkload:
     name = "conversations"
 
     def __init__(
-        self, source, *, dataset: str | None = None, turns: int = 1, think_time_s: float = 0.0, osl: int | None = None
-    ):
+        self,
+        source: PromptSource,
+        *,
+        dataset: str | None = None,
+        turns: int = 1,
+        think_time_s: float = 0.0,
+        osl: int | None = None,
+    ) -> None:
         self.source, self.turns, self.think_time_s, self.osl = source, turns, think_time_s, osl
         self.convs = load_conversations(dataset)
         self.count = getattr(source, "count", lambda text: None)
@@ -220,7 +243,7 @@ class PrefixWorkload:
 
     def __init__(
         self,
-        source,
+        source: PromptSource,
         *,
         isl: int,
         osl: int,
@@ -228,7 +251,7 @@ class PrefixWorkload:
         groups: int,
         hit_rate: float,
         length_dist: str = "fixed",
-    ):
+    ) -> None:
         if not 1 <= prefix_tokens < isl:
             raise TokenfabError(
                 "the shared prefix must be shorter than the prompt",
@@ -279,7 +302,7 @@ def parse_trace_rows(rows: list[dict], field_name: str = "--trace") -> list[Trac
     out = []
     for i, r in enumerate(rows):
         try:
-            ts = float(r.get("timestamp_s", r.get("timestamp")))
+            ts = float(r.get("timestamp_s", r.get("timestamp")))  # type: ignore[arg-type]  # None: TypeError below
             n_in, n_out = r.get("input_tokens"), r.get("output_tokens")
             ok = (
                 math.isfinite(ts)
@@ -300,7 +323,8 @@ def parse_trace_rows(rows: list[dict], field_name: str = "--trace") -> list[Trac
                 expected='{"timestamp_s": >= 0, "input_tokens": 1..1e6, "output_tokens": 1..1e6, "session": optional}',
                 got=str(r)[:100],
             )
-        out.append(TraceRow(ts, n_in, n_out, str(r.get("session", f"row{i}"))[:200]))
+        # ok: both counts are ints (checked above)
+        out.append(TraceRow(ts, cast(int, n_in), cast(int, n_out), str(r.get("session", f"row{i}"))[:200]))
     out.sort(key=lambda x: x.timestamp_s)
     t0 = out[0].timestamp_s
     return [TraceRow(x.timestamp_s - t0, x.input_tokens, x.output_tokens, x.session) for x in out]
@@ -311,7 +335,7 @@ class TraceWorkload:
 
     name = "trace"
 
-    def __init__(self, source, *, trace: str | None = None):
+    def __init__(self, source: PromptSource, *, trace: str | None = None) -> None:
         self.source = source
         self.path = Path(trace) if trace else BUNDLED_TRACE
         self.rows = parse_trace_rows(_read_jsonl(self.path, "--trace"))
@@ -351,7 +375,7 @@ class TraceWorkload:
 
 def make_workload(
     name: str,
-    source,
+    source: PromptSource,
     *,
     isl: int | None,
     osl: int | None,
@@ -363,7 +387,7 @@ def make_workload(
     prefix_groups: int = 1,
     prefix_hit_rate: float = 1.0,
     trace: str | None = None,
-):
+) -> RandomWorkload | ConversationWorkload | PrefixWorkload | TraceWorkload:
     """The workload object for ``--workload NAME`` (validated)."""
     if name not in WORKLOADS:
         raise TokenfabError("unknown workload", field="--workload", expected=", ".join(WORKLOADS), got=name)
