@@ -90,6 +90,16 @@ def test_hostile_conversation_files(tmp_path, content, match):
         workloads.load_conversations(str(p))
 
 
+def test_turns_whose_role_is_not_a_string_are_skipped(tmp_path):
+    """A role that is a list or a number is no role (skipped like an unknown one), never a crash."""
+    p = tmp_path / "c.jsonl"
+    p.write_text(
+        '{"turns": [{"role": ["x"], "text": "a"}, {"role": "user", "text": "hi"}, {"role": "assistant", "text": "yo"}]}'
+        '\n{"conversations": [{"from": 3, "value": "a"}, {"from": {"a": 1}, "value": "b"}]}\n'
+    )
+    assert workloads.load_conversations(str(p)) == ((("user", "hi"), ("assistant", "yo")),)
+
+
 @pytest.mark.parametrize(
     "row",
     [

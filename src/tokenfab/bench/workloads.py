@@ -167,7 +167,7 @@ def load_conversations(path: str | None = None) -> tuple[tuple[tuple[str, str], 
             if not isinstance(t, dict):
                 continue
             role = t.get("role", t.get("from"))
-            role = _ROLE_ALIASES.get(role, role)
+            role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else None  # a list or number: not a role
             if role not in ("user", "assistant"):
                 continue
             text = _text(t.get("text", t.get("value")), field_name, f"row {i + 1}")
