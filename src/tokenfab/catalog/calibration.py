@@ -30,11 +30,15 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tokenfab.core.data import data_path
 from tokenfab.core.errors import TokenfabError
+
+if TYPE_CHECKING:
+    from tokenfab.catalog.hardware import HardwareSpec
 
 FAMILY_PARAMS = ("gemm_efficiency", "memory_efficiency", "attention_efficiency", "comm_efficiency")
 ENGINE_PARAMS = (
@@ -248,7 +252,7 @@ class CalibrationProfile:
             return vals, "prior", "the median of the fitted engines (" + ", ".join(sorted(self.engines)) + ")"
         return {n: PRIOR[n] for n in ENGINE_PARAMS}, "prior", "the physical prior (no fitted engine)"
 
-    def resolve(self, hw, engine: str) -> tuple[PerfParams, ProfileStatus]:
+    def resolve(self, hw: HardwareSpec, engine: str) -> tuple[PerfParams, ProfileStatus]:
         """Flat parameters and their status for ``hw`` (a HardwareSpec) served by ``engine`` (a key)."""
         fam = hw.cost_family or "default"
         if hw.key in self.hardware:
@@ -277,13 +281,13 @@ class CalibrationProfile:
         )
         return PerfParams(**vals), st
 
-    def params_for(self, hw, engine: str = "generic") -> PerfParams:
+    def params_for(self, hw: HardwareSpec, engine: str = "generic") -> PerfParams:
         return self.resolve(hw, engine)[0]
 
-    def status_for(self, hw, engine: str = "generic") -> ProfileStatus:
+    def status_for(self, hw: HardwareSpec, engine: str = "generic") -> ProfileStatus:
         return self.resolve(hw, engine)[1]
 
-    def source_for(self, hw, engine: str = "generic") -> str:
+    def source_for(self, hw: HardwareSpec, engine: str = "generic") -> str:
         return self.status_for(hw, engine).label
 
     # ---- persistence

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
@@ -56,7 +57,7 @@ class EngineSpec:
         return feature in self.features
 
 
-def _value(raw, name: str, key: str):
+def _value(raw: dict[str, Any], name: str, key: str) -> tuple[Any, Any]:  # (value, source) as in engines.yaml
     v = raw.get(name)
     if isinstance(v, dict):
         return v.get("value"), v.get("source")
@@ -165,7 +166,7 @@ def engine_keys() -> list[str]:
     return list(_raw())
 
 
-def default_engine(hw) -> EngineSpec:
+def default_engine(hw: object) -> EngineSpec:  # a HardwareSpec, or anything with a ``vendor``
     """The engine a hardware's vendor is served with by default (engines.yaml ``default_for_vendors``)."""
     vendor = str(getattr(hw, "vendor", "") or "")
     for k in engine_keys():
@@ -174,7 +175,7 @@ def default_engine(hw) -> EngineSpec:
     return get_engine("generic")
 
 
-def resolve_engine(engine, hw) -> EngineSpec:
+def resolve_engine(engine: str | EngineSpec | None, hw: object) -> EngineSpec:
     """``engine`` (a key, a spec, or None/"auto" for the hardware's default)."""
     if engine is None or (isinstance(engine, str) and engine.strip().lower() in ("", "auto", "default")):
         return default_engine(hw)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -90,7 +90,7 @@ class HardwareSpec(BaseModel):
 
     @field_validator("peak_tflops")
     @classmethod
-    def _check_peaks(cls, v):
+    def _check_peaks(cls, v: dict[str, float | None]) -> dict[str, float | None]:
         for k, x in v.items():
             if k not in PRECISION_KEYS:
                 raise ValueError(f"unknown precision {k!r}; use {', '.join(PRECISION_KEYS)}")
@@ -102,7 +102,7 @@ class HardwareSpec(BaseModel):
 
     @field_validator("aliases")
     @classmethod
-    def _check_aliases(cls, v):
+    def _check_aliases(cls, v: list[str]) -> list[str]:
         out = []
         for a in v:
             a = str(a).strip().lower()
@@ -153,7 +153,7 @@ class HardwareSpec(BaseModel):
 _FIGURE_KEYS = {"value", "source", "as_of", "note"}
 
 
-def _figure(val: dict, default_src, default_asof, where: str) -> tuple[object, dict]:
+def _figure(val: dict[str, Any], default_src: object, default_asof: object, where: str) -> tuple[object, dict]:
     """Split a ``{value, source, as_of, note}`` mapping into its value and its source record."""
     extra = set(val) - _FIGURE_KEYS
     if extra:
@@ -255,7 +255,7 @@ def _bundled() -> dict[str, HardwareSpec]:
     return load_catalog_file(data_path("hardware.yaml"))
 
 
-def _as_files(hardware_files) -> tuple[str, ...]:
+def _as_files(hardware_files: tuple[str, ...] | list[str] | str | Path | None) -> tuple[str, ...]:
     if hardware_files is None:
         return ()
     if isinstance(hardware_files, (str, Path)):  # one path, not a sequence of characters
@@ -281,7 +281,9 @@ def alias_map(cat: dict[str, HardwareSpec]) -> dict[str, str]:
     return out
 
 
-def get_hardware(key: str | HardwareSpec, hardware_files=None) -> HardwareSpec:
+def get_hardware(
+    key: str | HardwareSpec, hardware_files: tuple[str, ...] | list[str] | str | Path | None = None
+) -> HardwareSpec:
     """A catalog key (``h100-sxm``), one of its aliases (``h200``), or its full name (``NVIDIA H100 SXM5 80GB``)."""
     if isinstance(key, HardwareSpec):
         return key

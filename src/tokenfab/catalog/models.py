@@ -22,12 +22,14 @@ Conventions (the catalog says which it uses, see ``conventions`` in data/models.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from tokenfab.catalog import precision as prec
 from tokenfab.core.data import data_path, read_yaml
@@ -151,7 +153,7 @@ class ModelSpec:
 
 
 # --------------------------------------------------------------------------------------------- parsing
-def _get(cfg: dict, *names, default=None):
+def _get(cfg: dict[str, Any], *names: str, default: Any = None) -> Any:  # a config.json value
     for n in names:
         if n in cfg and cfg[n] is not None:
             return cfg[n]
@@ -180,7 +182,7 @@ MAX_CONFIG_INT = 2**40
 _REQUIRED = object()
 
 
-def _as_int(v, field: str, *, minimum: int = 1, maximum: int = MAX_CONFIG_INT) -> int:
+def _as_int(v: object, field: str, *, minimum: int = 1, maximum: int = MAX_CONFIG_INT) -> int:
     """A whole number from config.json (bools, text, NaN/inf and fractions refused), naming the field when wrong."""
     if isinstance(v, float) and not math.isfinite(v):
         raise TokenfabError("must be a whole number", field=field, expected=f"an integer >= {minimum}", got=v)
@@ -190,14 +192,42 @@ def _as_int(v, field: str, *, minimum: int = 1, maximum: int = MAX_CONFIG_INT) -
     return n
 
 
-def _req(cfg: dict, name: str, src: str):
+def _req(cfg: dict[str, Any], name: str, src: str) -> Any:  # a config.json value
     v = cfg.get(name)
     if v is None:
         raise TokenfabError("missing required field in config.json", field=f"{src}: {name}")
     return v
 
 
-def _cfg_int(cfg: dict, names, src: str, *, default=_REQUIRED, minimum: int = 1, maximum: int = MAX_CONFIG_INT):
+@overload
+def _cfg_int(
+    cfg: dict[str, Any],
+    names: str | tuple[str, ...],
+    src: str,
+    *,
+    default: int = ...,
+    minimum: int = 1,
+    maximum: int = MAX_CONFIG_INT,
+) -> int: ...
+@overload
+def _cfg_int(
+    cfg: dict[str, Any],
+    names: str | tuple[str, ...],
+    src: str,
+    *,
+    default: int | None,
+    minimum: int = 1,
+    maximum: int = MAX_CONFIG_INT,
+) -> int | None: ...
+def _cfg_int(
+    cfg: dict[str, Any],
+    names: str | tuple[str, ...],
+    src: str,
+    *,
+    default: object = _REQUIRED,
+    minimum: int = 1,
+    maximum: int = MAX_CONFIG_INT,
+) -> int | None:
     """The first of ``names`` (one name or a tuple, as in :func:`_get`) present in ``cfg``, as a validated integer;
     ``default`` when none is (a missing field is an error unless a default is given)."""
     for name in (names,) if isinstance(names, str) else names:
@@ -206,10 +236,12 @@ def _cfg_int(cfg: dict, names, src: str, *, default=_REQUIRED, minimum: int = 1,
     if default is _REQUIRED:
         name = names if isinstance(names, str) else names[0]
         raise TokenfabError("missing required field in config.json", field=f"{src}: {name}")
-    return default
+    return cast("int | None", default)  # a given default (an int or None: see the overloads)
 
 
-def _cfg_list(cfg: dict, name: str, src: str, *, min_length: int, allowed=None) -> list:
+def _cfg_list(
+    cfg: dict[str, Any], name: str, src: str, *, min_length: int, allowed: Collection[object] | None = None
+) -> list[Any]:
     """``cfg[name]`` as a list of at least ``min_length`` entries (one per layer), each in ``allowed`` when given."""
     v = cfg.get(name)
     if not isinstance(v, list) or len(v) < min_length:
@@ -1104,7 +1136,7 @@ def parse_config(
         # ---------------- MLP / MoE
         mk = mlp_kinds[i]
         mlp = _layer_mlp(c, mk, i, mt=mt, h=h, mats=mats, mla=mla, inter=inter, v4=v4, hash_layers=hash_layers, moe=moe)
-        norms = 2 * h if kind != "none" and mk != "none" else h
+        norms: float = 2 * h if kind != "none" and mk != "none" else h
         if mt.startswith("gemma"):
             norms = 4 * h + (2 * h if mk == "moe" else 0)
         if v4:  # hyper-connection mixing weights: small, always active and unquantized, counted with the norms
@@ -1314,7 +1346,7 @@ def active_weight_bytes_per_token(model: ModelSpec, weights: str) -> float:
 INDEX_KEY_BYTES_PER_ELEMENT = 1.0
 
 
-def kv_entries(layer: LayerSpec, context_tokens):
+def kv_entries(layer: LayerSpec, context_tokens: ArrayLike) -> NDArray[np.float64]:
     """Stored KV entries per sequence of one layer at ``context_tokens`` (NumPy-broadcastable): the context capped
     at a sliding window, folded ``kv_compress_ratio`` tokens per entry, plus any raw window kept beside it."""
     ctx = np.asarray(context_tokens, dtype=float)
@@ -1325,7 +1357,7 @@ def kv_entries(layer: LayerSpec, context_tokens):
     return out
 
 
-def attended_entries(layer: LayerSpec, context_tokens):
+def attended_entries(layer: LayerSpec, context_tokens: ArrayLike) -> NDArray[np.float64]:
     """KV entries one decode query reads: the stored entries, at most ``attn_topk_tokens`` of the (compressed) stream
     when a selector (DSA / CSA indexer, block top-k) picks them, plus the raw window."""
     ctx = np.asarray(context_tokens, dtype=float)
@@ -1338,7 +1370,7 @@ def attended_entries(layer: LayerSpec, context_tokens):
     return main
 
 
-def causal_attended_pairs(layer: LayerSpec, new_tokens, cached_tokens=0):
+def causal_attended_pairs(layer: LayerSpec, new_tokens: ArrayLike, cached_tokens: ArrayLike = 0) -> NDArray[np.float64]:
     """(query, entry) pairs when prefilling ``new_tokens`` after ``cached_tokens`` (causal): query i reads
     attended_entries(layer, i) entries. Compression r with a top-k cap k: sum_i min(i / r, k) = S(n, k r) / r."""
     n = np.asarray(new_tokens, dtype=float)
@@ -1376,7 +1408,15 @@ def state_bytes(kv: str) -> float:
     return max(prec.kv_bytes_per_element(kv), 2.0)
 
 
-def kv_cache_bytes(model: ModelSpec, context_tokens, kv: str = "bf16", sequences=1):
+@overload
+def kv_cache_bytes(model: ModelSpec, context_tokens: float, kv: str = ..., sequences: float = ...) -> float: ...
+@overload
+def kv_cache_bytes(
+    model: ModelSpec, context_tokens: ArrayLike, kv: str = ..., sequences: ArrayLike = ...
+) -> float | NDArray[np.float64]: ...
+def kv_cache_bytes(
+    model: ModelSpec, context_tokens: ArrayLike, kv: str = "bf16", sequences: ArrayLike = 1
+) -> float | NDArray[np.float64]:
     """KV-cache bytes for ``sequences`` sequences of ``context_tokens`` tokens (NumPy-broadcastable).
 
     Full-attention layers grow linearly with context; sliding-window and chunked layers are capped at their window;
@@ -1398,7 +1438,11 @@ def kv_cache_bytes(model: ModelSpec, context_tokens, kv: str = "bf16", sequences
 
 
 # --------------------------------------------------------------------------------------------- FLOPs
-def attention_flops_decode(model: ModelSpec, context_tokens):
+@overload
+def attention_flops_decode(model: ModelSpec, context_tokens: float) -> float: ...
+@overload
+def attention_flops_decode(model: ModelSpec, context_tokens: ArrayLike) -> float | NDArray[np.float64]: ...
+def attention_flops_decode(model: ModelSpec, context_tokens: ArrayLike) -> float | NDArray[np.float64]:
     """Attention FLOPs of one decode token attending to ``context_tokens`` previous tokens (all layers)."""
     ctx = np.asarray(context_tokens, dtype=float)
     f = np.zeros_like(ctx)
@@ -1418,11 +1462,11 @@ def matmul_flops_per_token(model: ModelSpec) -> float:
     return 2.0 * (param_counts(model).active_excl_input_embedding)
 
 
-def decode_flops_per_token(model: ModelSpec, context_tokens):
+def decode_flops_per_token(model: ModelSpec, context_tokens: ArrayLike) -> float | NDArray[np.float64]:
     return matmul_flops_per_token(model) + attention_flops_decode(model, context_tokens)
 
 
-def _causal_sum(n, w):
+def _causal_sum(n: ArrayLike, w: float | None) -> NDArray[np.float64]:
     """sum_{i=1..n} min(i, w) (vectorized); w=None means no window."""
     n = np.asarray(n, dtype=float)
     if w is None:
@@ -1431,7 +1475,15 @@ def _causal_sum(n, w):
     return np.where(n <= w, n * (n + 1) / 2, w * (w + 1) / 2 + (n - w) * w)
 
 
-def attention_flops_prefill(model: ModelSpec, tokens, cached_tokens=0):
+@overload
+def attention_flops_prefill(model: ModelSpec, tokens: float, cached_tokens: float = ...) -> float: ...
+@overload
+def attention_flops_prefill(
+    model: ModelSpec, tokens: ArrayLike, cached_tokens: ArrayLike = ...
+) -> float | NDArray[np.float64]: ...
+def attention_flops_prefill(
+    model: ModelSpec, tokens: ArrayLike, cached_tokens: ArrayLike = 0
+) -> float | NDArray[np.float64]:
     """Attention FLOPs to prefill ``tokens`` new tokens after ``cached_tokens`` already in the cache (causal)."""
     n = np.asarray(tokens, dtype=float)
     c0 = np.asarray(cached_tokens, dtype=float)
@@ -1445,7 +1497,7 @@ def attention_flops_prefill(model: ModelSpec, tokens, cached_tokens=0):
     return float(f) if np.ndim(f) == 0 else f
 
 
-def prefill_flops(model: ModelSpec, tokens, cached_tokens=0):
+def prefill_flops(model: ModelSpec, tokens: ArrayLike, cached_tokens: ArrayLike = 0) -> float | NDArray[np.float64]:
     return matmul_flops_per_token(model) * np.asarray(tokens, dtype=float) + attention_flops_prefill(
         model, tokens, cached_tokens
     )
@@ -1454,7 +1506,7 @@ def prefill_flops(model: ModelSpec, tokens, cached_tokens=0):
 # --------------------------------------------------------------------------------------------- catalog
 @lru_cache(maxsize=1)
 def _catalog_index() -> dict[str, dict]:
-    raw = read_yaml(data_path("models.yaml"))
+    raw = cast(dict[str, Any], read_yaml(data_path("models.yaml")))  # the bundled file: a mapping with 'models'
     return {str(k): v for k, v in raw["models"].items()}
 
 
@@ -1477,7 +1529,7 @@ def load_config_path(path: str | Path, *, key: str | None = None) -> ModelSpec:
         cfgp = p / "config.json"
         if not cfgp.exists():
             raise TokenfabError("folder has no config.json", field="model", got=str(p))
-        quantp = p / "hf_quant_config.json"
+        quantp: Path | None = p / "hf_quant_config.json"
     else:
         cfgp = p
         quantp = (

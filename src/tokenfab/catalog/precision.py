@@ -71,7 +71,7 @@ COMPUTE_FALLBACK: dict[str, tuple[str, ...]] = {
 KV_BYTES_PER_ELEMENT: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp4": 0.5 + 1.0 / 16, "fp32": 4.0}
 
 
-def normalize(precision: str, *, field: str = "weights", allowed=WEIGHT_PRECISIONS) -> str:
+def normalize(precision: str, *, field: str = "weights", allowed: tuple[str, ...] = WEIGHT_PRECISIONS) -> str:
     p = str(precision).strip().lower()
     if p not in allowed:
         raise TokenfabError("unknown precision", field=field, expected="one of " + ", ".join(allowed), got=precision)

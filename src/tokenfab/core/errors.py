@@ -12,13 +12,16 @@ import difflib
 import math
 import numbers
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, SupportsFloat, TypeVar, cast
 
 MAX_GOT_CHARS = 200  # a value quoted in an error is cut to this many characters (an upload may be a megabyte)
 
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=BaseException)
 
-def _got_text(got) -> str:
+
+def _got_text(got: object) -> str:
     text = repr(got)
     return text if len(text) <= MAX_GOT_CHARS else text[: MAX_GOT_CHARS - 5] + " ...'"
 
@@ -26,9 +29,17 @@ def _got_text(got) -> str:
 class TokenfabError(ValueError):
     """A user error: says which field, what was expected and what was given. The CLI prints it without a traceback."""
 
+    line: int | None = None  # the line of the file the error is at, where the loader knows it (YAML errors)
+
     def __init__(
-        self, message: str, *, field: str | None = None, expected: str | None = None, got=None, hint: str | None = None
-    ):
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        expected: str | None = None,
+        got: object = None,
+        hint: str | None = None,
+    ) -> None:
         self.message = message
         self.field = field
         self.expected = expected
@@ -57,12 +68,12 @@ class TokenfabError(ValueError):
         self.args = (self._with_field_text(),)
         return self
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., TokenfabError], tuple[Any, ...]]:
         # keep field, expected, got and hint across pickling (the dashboard runs library calls in worker processes)
         return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
 
 
-def _rebuild_error(cls, args, state):
+def _rebuild_error(cls: type[_E], args: tuple[Any, ...], state: dict[str, Any]) -> _E:
     e = Exception.__new__(cls)
     e.args = args
     e.__dict__.update(state)
@@ -79,31 +90,31 @@ class UnknownKeyError(TokenfabError):
 
 
 # ------------------------------------------------------------------------------------------------- numbers
-def is_number(value) -> bool:
+def is_number(value: object) -> bool:
     """A real number (int, float, NumPy scalar), not a bool and not text."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _bounds_text(lo, hi, lo_open: bool, hi_open: bool) -> str:
-    def g(x):
+def _bounds_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
+    def g(x: float) -> str:
         return f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
-    if lo is None and hi is None:
-        return "a finite number"
+    if lo is None:
+        if hi is None:
+            return "a finite number"
+        return f"a number {'<' if hi_open else '<='} {g(hi)}"
     if hi is None:
         return f"a number {'>' if lo_open else '>='} {g(lo)}"
-    if lo is None:
-        return f"a number {'<' if hi_open else '<='} {g(hi)}"
     return f"a number in {'(' if lo_open else '['}{g(lo)}, {g(hi)}{')' if hi_open else ']'}"
 
 
-def require_finite(field: str, value, *, expected: str | None = None):
+def require_finite(field: str, value: object, *, expected: str | None = None) -> float:
     """``value`` as a float, or a TokenfabError unless it is a finite real number (NaN, inf, text, bool, None
     fail)."""
     if not is_number(value):
         raise TokenfabError("not a number", field=field, expected=expected or "a finite number", got=value)
     try:
-        x = float(value)
+        x = float(cast(SupportsFloat, value))  # a real number (is_number)
     except (OverflowError, ValueError):  # an int too large for a float
         raise TokenfabError("out of range", field=field, expected=expected or "a finite number", got=value) from None
     if not math.isfinite(x):
@@ -112,7 +123,14 @@ def require_finite(field: str, value, *, expected: str | None = None):
 
 
 def require_number(
-    field: str, value, lo=None, hi=None, *, lo_open: bool = False, hi_open: bool = False, why: str | None = None
+    field: str,
+    value: object,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    why: str | None = None,
 ) -> float:
     """``value`` as a float: finite and within [lo, hi] (an open end with ``lo_open``/``hi_open``; None: no bound).
     ``why`` says why the bound is there (it is added to the error)."""
@@ -124,10 +142,11 @@ def require_number(
     return x
 
 
-def require_positive(field: str, value, *, allow_zero: bool = False):
+def require_positive(field: str, value: _T, *, allow_zero: bool = False) -> _T:
     """Raise a TokenfabError unless value is a finite number > 0 (or >= 0). Returns the value."""
+    v = cast(Any, value)  # any value: a non-number fails the checks below (a TypeError included)
     try:
-        ok = is_number(value) and math.isfinite(float(value)) and (value >= 0 if allow_zero else value > 0)
+        ok = is_number(v) and math.isfinite(float(v)) and (v >= 0 if allow_zero else v > 0)
     except (TypeError, OverflowError, ValueError):
         ok = False
     if not ok:
@@ -140,14 +159,15 @@ def require_positive(field: str, value, *, allow_zero: bool = False):
     return value
 
 
-def require_range(field: str, value, lo, hi, *, lo_open: bool = False, hi_open: bool = False):
+def require_range(field: str, value: _T, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> _T:
     """Raise a TokenfabError unless value is a finite number in [lo, hi] (open ends as given). Returns the value."""
+    v = cast(Any, value)  # any value: a non-number fails the checks below (a TypeError included)
     try:
         ok = (
-            is_number(value)
-            and math.isfinite(float(value))
-            and (value > lo if lo_open else value >= lo)
-            and (value < hi if hi_open else value <= hi)
+            is_number(v)
+            and math.isfinite(float(v))
+            and (v > lo if lo_open else v >= lo)
+            and (v < hi if hi_open else v <= hi)
         )
     except (TypeError, OverflowError, ValueError):
         ok = False
@@ -158,14 +178,16 @@ def require_range(field: str, value, lo, hi, *, lo_open: bool = False, hi_open: 
     return value
 
 
-def require_int(field: str, value, *, minimum: int = 1, maximum: int | None = None, why: str | None = None) -> int:
+def require_int(
+    field: str, value: object, *, minimum: int = 1, maximum: int | None = None, why: str | None = None
+) -> int:
     """``value`` as an int: a whole number (an integral float such as 8.0 is accepted; text, bool, NaN are not)
     in [minimum, maximum]. ``why`` says why the maximum is there."""
     expected = f"an integer >= {minimum:,}" if maximum is None else f"an integer in [{minimum:,}, {maximum:,}]"
-    n = None
+    n: int | None = None
     if is_number(value):
         try:
-            f = float(value)
+            f = float(cast(SupportsFloat, value))  # a real number (is_number)
             if math.isfinite(f) and f == math.floor(f):
                 n = int(value) if isinstance(value, numbers.Integral) else int(f)
         except (OverflowError, ValueError):
@@ -177,7 +199,7 @@ def require_int(field: str, value, *, minimum: int = 1, maximum: int | None = No
     return n
 
 
-def require_exclusive(what: str | None = None, **given) -> None:
+def require_exclusive(what: str | None = None, **given: object) -> None:
     """At most one of the keyword arguments may be given (not None): contradictory inputs are an error, never a
     silent choice. ``what`` says why they exclude each other."""
     named = [k for k, v in given.items() if v is not None]
@@ -213,7 +235,7 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def safe_text(text, *, max_chars: int | None = None, keep_newlines: bool = True) -> str:
+def safe_text(text: object, *, max_chars: int | None = None, keep_newlines: bool = True) -> str:
     """``text`` with ANSI escape sequences and control characters removed (tab and, unless ``keep_newlines`` is
     False, newline kept), optionally cut to ``max_chars``: safe to print on a terminal."""
     s = _CONTROL.sub("", _ANSI.sub("", str(text)))

@@ -26,7 +26,8 @@ import re
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn
 
 from tokenfab.core.errors import TokenfabError, is_number
 
@@ -47,9 +48,11 @@ CALIBRATION = "a calibration profile JSON written by tokenfab calibrate"
 MODEL_CONFIG = "a Hugging Face config.json"
 BENCH_RECORDS = "a JSONL file of request records written by tokenfab bench"
 
+StrPath = str | os.PathLike[str]  # a file path as callers give it (None and other values are refused by _path)
+
 
 # ------------------------------------------------------------------------------------------------- bytes and text
-def _path(path, field: str, kind: str) -> Path:
+def _path(path: object, field: str, kind: str) -> Path:
     if path is None or (isinstance(path, str) and not path.strip()):
         raise TokenfabError("no file given", field=field, expected=kind)
     if not isinstance(path, (str, os.PathLike)):
@@ -60,7 +63,7 @@ def _path(path, field: str, kind: str) -> Path:
     return Path(s).expanduser()
 
 
-def input_file(path, *, field: str, kind: str) -> Path:
+def input_file(path: StrPath, *, field: str, kind: str) -> Path:
     """The path of an existing regular file, or a TokenfabError naming the path (missing, folder, device)."""
     p = _path(path, field, kind)
     try:
@@ -76,7 +79,7 @@ def input_file(path, *, field: str, kind: str) -> Path:
     return p
 
 
-def read_file_bytes(path, *, field: str, kind: str, max_bytes: int) -> bytes:
+def read_file_bytes(path: StrPath, *, field: str, kind: str, max_bytes: int) -> bytes:
     """The bytes of a regular file of at most ``max_bytes`` (read no further than that)."""
     p = input_file(path, field=field, kind=kind)
     limit = f"the limit is {max_bytes / MIB:g} MiB"
@@ -115,7 +118,7 @@ def decode_text(data: bytes, *, field: str, kind: str, name: str = "the file", a
     return text
 
 
-def read_text_file(path, *, field: str, kind: str, max_bytes: int, allow_empty: bool = False) -> str:
+def read_text_file(path: StrPath, *, field: str, kind: str, max_bytes: int, allow_empty: bool = False) -> str:
     """UTF-8 text of a regular file within ``max_bytes`` (see :func:`read_file_bytes`, :func:`decode_text`)."""
     data = read_file_bytes(path, field=field, kind=kind, max_bytes=max_bytes)
     return decode_text(
@@ -124,13 +127,13 @@ def read_text_file(path, *, field: str, kind: str, max_bytes: int, allow_empty: 
 
 
 # ------------------------------------------------------------------------------------------------- YAML
-def _yaml():
+def _yaml() -> ModuleType:
     import yaml
 
     return yaml
 
 
-def yaml_error(e, field: str, kind: str) -> TokenfabError:
+def yaml_error(e: Exception, field: str, kind: str) -> TokenfabError:
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(e, "problem", None) or str(e)
@@ -139,7 +142,7 @@ def yaml_error(e, field: str, kind: str) -> TokenfabError:
     return err
 
 
-def check_yaml_structure(text: str, *, field: str, kind: str, allow_aliases: bool, max_depth: int = MAX_DEPTH):
+def check_yaml_structure(text: str, *, field: str, kind: str, allow_aliases: bool, max_depth: int = MAX_DEPTH) -> bool:
     """Scan the YAML tokens (the scanner is not recursive): nesting depth at most ``max_depth``; anchors and
     aliases refused unless ``allow_aliases``. Returns whether the document has aliases."""
     yaml = _yaml()
@@ -178,7 +181,7 @@ def check_yaml_structure(text: str, *, field: str, kind: str, allow_aliases: boo
     return aliases
 
 
-def _expanded_size(root, limit: int) -> int:
+def _expanded_size(root: Any, limit: int) -> int:  # root: a composed yaml.Node (PyYAML ships no types)
     """How many nodes the document holds once every alias is expanded (aliases share nodes; memoized, iterative)."""
     yaml = _yaml()
     size: dict[int, int] = {}
@@ -208,7 +211,7 @@ def parse_yaml(
     max_depth: int = MAX_DEPTH,
     max_values: int = MAX_YAML_VALUES,
     with_node: bool = False,
-):
+) -> Any:  # the document (mappings, lists, scalars), or (document, node) with ``with_node``
     """One YAML document (safe loader) from ``text``: depth and aliases checked first (:func:`check_yaml_structure`),
     then at most ``max_values`` values once aliases are expanded. Returns the data (and the composed node with
     ``with_node``, for line numbers)."""
@@ -255,7 +258,7 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number (JSON has no NaN or Infinity)")
 
 
@@ -268,14 +271,14 @@ def _finite_float(s: str) -> float:
 
 def parse_json(
     text: str, *, field: str, kind: str, allow_nonfinite: bool = False, max_depth: int = MAX_DEPTH, name: str = ""
-):
+) -> Any:  # a JSON document: objects, arrays, numbers, text
     """A JSON document from ``text``: nesting depth bounded, NaN/Infinity and overflowing numbers refused (unless
     ``allow_nonfinite``: some Hugging Face configs carry an ``Infinity`` in a field tokenfab does not use)."""
     if json_depth(text) > max_depth:
         raise TokenfabError(
             f"{name or 'the JSON'} is nested too deeply (more than {max_depth} levels)", field=field, expected=kind
         )
-    kw = {} if allow_nonfinite else {"parse_constant": _reject_constant, "parse_float": _finite_float}
+    kw: dict[str, Any] = {} if allow_nonfinite else {"parse_constant": _reject_constant, "parse_float": _finite_float}
     try:
         return json.loads(text, **kw)
     except json.JSONDecodeError as e:
@@ -290,12 +293,14 @@ def parse_json(
         raise TokenfabError(f"not a valid number: {e}", field=field, expected=kind) from None
 
 
-def load_json_file(path, *, field: str, kind: str, allow_nonfinite: bool = False, max_bytes: int = MAX_JSON_BYTES):
+def load_json_file(
+    path: StrPath, *, field: str, kind: str, allow_nonfinite: bool = False, max_bytes: int = MAX_JSON_BYTES
+) -> Any:  # a JSON document
     text = read_text_file(path, field=field, kind=kind, max_bytes=max_bytes)
     return parse_json(text, field=field, kind=kind, allow_nonfinite=allow_nonfinite, name=str(path))
 
 
-def load_json_object(path, *, field: str, kind: str, allow_nonfinite: bool = False) -> dict:
+def load_json_object(path: StrPath, *, field: str, kind: str, allow_nonfinite: bool = False) -> dict[str, Any]:
     """A JSON file whose top level is an object (a mapping of keys to values)."""
     data = load_json_file(path, field=field, kind=kind, allow_nonfinite=allow_nonfinite)
     if not isinstance(data, dict):
@@ -303,7 +308,7 @@ def load_json_object(path, *, field: str, kind: str, allow_nonfinite: bool = Fal
     return data
 
 
-def load_calibration_json(path, *, field: str = "calibration") -> dict:
+def load_calibration_json(path: StrPath, *, field: str = "calibration") -> dict[str, Any]:
     """A calibration profile file (``benchmarks/calibrate.py`` or ``tokenfab calibrate -o``): a JSON object with at
     least one parameter group (``shared``: name -> value; ``families`` / ``engines`` / ``hardware``: member -> name ->
     value) whose every value is a finite number. The parameters' names and ranges are checked by
@@ -365,11 +370,11 @@ MAX_RECORD_NUMBER = 1e15  # ms, tokens or seconds since 1970: far beyond any ben
 MIN_RECORD_MS = 1e-6  # a duration in ms is 0 or at least a nanosecond (finer is below any clock's resolution)
 
 
-def check_record(rec: dict, *, field: str, line: int) -> None:
+def check_record(rec: dict[str, Any], *, field: str, line: int) -> None:
     """One request record's values: numbers finite, not bool, whole where they count, non-negative where they
     are durations or counts, t_end not before t_start; text fields text; the level (concurrency or rate) valid."""
 
-    def bad(key, why, got):
+    def bad(key: str, why: str, got: object) -> NoReturn:
         raise TokenfabError(f"line {line}: {key} {why}", field=field, expected=BENCH_RECORDS, got=got)
 
     rid = rec.get("request_id")
@@ -408,17 +413,17 @@ def check_record(rec: dict, *, field: str, line: int) -> None:
         bad("mode", "must be 'closed' or 'open'", mode)
     if mode == "closed" and rec.get("concurrency") is None:
         bad("concurrency", "is missing (a closed-loop record names its concurrency)", None)
-    rate = rec.get("rate")
+    rate: Any = rec.get("rate")  # a JSON value: checked below
     valid_rate = rate == "inf" or (is_number(rate) and math.isfinite(float(rate)) and 0 < rate <= 1e9)
     if (mode == "open" or rate is not None) and not valid_rate:
         bad("rate", "must be a request rate > 0 (or 'inf')", rate)
 
 
-def parse_jsonl_records(lines: Iterable[str], *, field: str = "results") -> tuple[list[dict], int]:
+def parse_jsonl_records(lines: Iterable[str], *, field: str = "results") -> tuple[list[dict[str, Any]], int]:
     """Request records from JSON lines and the number of lines that are not a record (a line cut by a kill, as
     tokenfab.bench.records.parse_records counts them). A record (an object with ``request_id``) with wrong values
     is an error naming the line and the field."""
-    records: list[dict] = []
+    records: list[dict[str, Any]] = []
     bad = 0
     for n, line in enumerate(lines, 1):
         line = line.strip()
@@ -444,7 +449,7 @@ def parse_jsonl_records(lines: Iterable[str], *, field: str = "results") -> tupl
     return records, bad
 
 
-def load_bench_records(path, *, field: str = "results") -> tuple[list[dict], int]:
+def load_bench_records(path: StrPath, *, field: str = "results") -> tuple[list[dict[str, Any]], int]:
     """The request records of a ``tokenfab bench`` JSONL file (see :func:`parse_jsonl_records`); a file with no
     record at all is an error."""
     text = read_text_file(path, field=field, kind=BENCH_RECORDS, max_bytes=MAX_JSONL_BYTES)
@@ -458,7 +463,7 @@ def load_bench_records(path, *, field: str = "results") -> tuple[list[dict], int
 
 # ------------------------------------------------------------------------------------------------- output paths
 def check_output_path(
-    path,
+    path: StrPath,
     *,
     field: str,
     suffixes: tuple[str, ...] | None = None,

@@ -9,7 +9,9 @@ without bound (a bound that binds is almost always a unit mistake), and each say
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
+from typing import Any, Literal, cast, overload
 
 from tokenfab.core.errors import TokenfabError, require_int, require_number
 
@@ -54,18 +56,20 @@ class Spec:
     hi_open: bool = False
     why: str | None = None
 
-    def check(self, name: str, value):
+    def check(self, name: str, value: float) -> float:
         if self.integer:
-            n = require_int(name, value, minimum=int(self.lo if self.lo is not None else -(2**63)), maximum=self.hi)
+            # an integer spec's bounds are whole numbers (see _int)
+            maximum = cast("int | None", self.hi)
+            n = require_int(name, value, minimum=int(self.lo if self.lo is not None else -(2**63)), maximum=maximum)
             return n
         return require_number(name, value, self.lo, self.hi, lo_open=self.lo_open, hi_open=self.hi_open, why=self.why)
 
 
-def _int(lo, hi, why=None) -> Spec:
+def _int(lo: int, hi: int, why: str | None = None) -> Spec:
     return Spec(True, lo, hi, why=why)
 
 
-def _pos(hi, why=None) -> Spec:
+def _pos(hi: float, why: str | None = None) -> Spec:
     return Spec(False, 0, hi, lo_open=True, why=why)
 
 
@@ -120,14 +124,18 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def check_input(name: str, value):
+@overload
+def check_input(name: str, value: None) -> None: ...
+@overload
+def check_input(name: str, value: float) -> float: ...
+def check_input(name: str, value: float | None) -> float | None:
     """``value`` checked against the range of parameter ``name`` (None passes through): the int or float to use."""
     if value is None:
         return None
     return SPECS[name].check(name, value)
 
 
-def check_inputs(**values) -> dict:
+def check_inputs(**values: float | None) -> dict[str, Any]:
     """Every given (not None) value checked against its parameter's range; returns them normalized (ints as int)."""
     return {k: check_input(k, v) for k, v in values.items()}
 
@@ -145,19 +153,19 @@ def check_rate_rps(rate_rps: float, *, field: str = "rate_rps", source: str | No
     return r
 
 
-def hardware_count(hardware) -> int:
+def hardware_count(hardware: object) -> int:
     """How many hardware a ``hardware`` argument names (a key, a comma-separated string or a list)."""
     if hardware is None:
         return 0
     if isinstance(hardware, str):
         return len([h for h in hardware.split(",") if h.strip()])
     try:
-        return len(hardware)
+        return len(cast(Sized, hardware))  # a list or tuple of hardware; anything else counts as one
     except TypeError:
         return 1
 
 
-def check_hardware_count(hardware, field: str = "hardware") -> None:
+def check_hardware_count(hardware: object, field: str = "hardware") -> None:
     """At most :data:`MAX_SWEEP_HARDWARE` hardware in one sweep."""
     n = hardware_count(hardware)
     if n > MAX_SWEEP_HARDWARE:
@@ -170,11 +178,14 @@ def check_hardware_count(hardware, field: str = "hardware") -> None:
         )
 
 
-def check_mtp(mtp_draft_tokens, mtp_acceptance_length, *, acceptance_given: bool | None = None) -> tuple[int, float]:
+def check_mtp(
+    mtp_draft_tokens: int | None, mtp_acceptance_length: float | None, *, acceptance_given: bool | None = None
+) -> tuple[int, float]:
     """Speculative decoding inputs: draft tokens in [0, 16]; the acceptance length in [1, 1 + drafts], and an
     acceptance length other than 1 without draft tokens is a contradiction (``acceptance_given`` says whether the
     user set it at all: a CLI default of 1.0 is not a contradiction)."""
-    k = check_input("mtp_draft_tokens", mtp_draft_tokens if mtp_draft_tokens is not None else 0)
+    # an integer spec: check_input returns an int
+    k = cast(int, check_input("mtp_draft_tokens", mtp_draft_tokens if mtp_draft_tokens is not None else 0))
     if mtp_acceptance_length is None:
         return k, 1.0
     acc = check_input("mtp_acceptance_length", mtp_acceptance_length)
@@ -196,7 +207,7 @@ def check_mtp(mtp_draft_tokens, mtp_acceptance_length, *, acceptance_given: bool
     return k, acc
 
 
-def check_concurrency(concurrency):
+def check_concurrency(concurrency: int | str | None) -> int | Literal["max"]:
     """A concurrency: a whole number in range, or ``'max'`` (also when None: the largest that fits)."""
     if concurrency is None:
         return "max"
@@ -207,20 +218,20 @@ def check_concurrency(concurrency):
         if not text.isdigit():
             raise TokenfabError("must be a whole number or 'max'", field="concurrency", got=concurrency)
         concurrency = int(text)
-    return check_input("concurrency", concurrency)
+    return cast(int, check_input("concurrency", concurrency))  # an integer spec: check_input returns an int
 
 
 def check_serving_request(
     *,
-    isl,
-    osl,
-    concurrency=None,
-    rate_rps=None,
-    mtp_draft_tokens=0,
-    mtp_acceptance_length=None,
-    prefix_hit_rate=0.0,
-    **layout,
-) -> dict:
+    isl: int,
+    osl: int,
+    concurrency: int | str | None = None,
+    rate_rps: float | None = None,
+    mtp_draft_tokens: int | None = 0,
+    mtp_acceptance_length: float | None = None,
+    prefix_hit_rate: float | None = 0.0,
+    **layout: int | None,
+) -> dict[str, Any]:
     """The inputs of one serving estimate (``tokenfab estimate``): lengths, layout degrees, a concurrency
     (``'max'`` / None) or an open-loop rate but not both, speculative decoding (:func:`check_mtp`), the prefix-cache
     hit rate. Returns them normalized (concurrency ``'max'`` or an int)."""
@@ -239,7 +250,7 @@ def check_serving_request(
     return out
 
 
-def check_sweep_request(*, hardware=None, **values) -> dict:
+def check_sweep_request(*, hardware: object = None, **values: float | None) -> dict[str, Any]:
     """The inputs shared by the design-space sweeps (frontier, recommend, budget, plan): at most
     :data:`MAX_SWEEP_HARDWARE` hardware and every numeric input in its range (:data:`SPECS`: lengths, GPUs, SLA
     limits, interactivity, price, prefix hit rate, ...)."""

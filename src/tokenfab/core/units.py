@@ -11,6 +11,11 @@ Conventions (see docs/glossary.md):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+
 # bytes
 KB = 1e3
 MB = 1e6
@@ -44,18 +49,21 @@ DAYS_PER_MONTH = 365.25 / 12.0
 # tokens
 MTOK = 1e6
 
+# a quantity to convert: a number, or a NumPy array of them (converted element-wise, same kind out)
+_Q = TypeVar("_Q", float, "np.ndarray")
 
-def bytes_to_gib(n_bytes):
+
+def bytes_to_gib(n_bytes: _Q) -> _Q:
     return n_bytes / GIB
 
 
-def bytes_to_gb(n_bytes):
+def bytes_to_gb(n_bytes: _Q) -> _Q:
     return n_bytes / GB
 
 
-def gib_to_bytes(n_gib):
+def gib_to_bytes(n_gib: _Q) -> _Q:
     return n_gib * GIB
 
 
-def gb_to_bytes(n_gb):
+def gb_to_bytes(n_gb: _Q) -> _Q:
     return n_gb * GB
