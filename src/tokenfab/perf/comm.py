@@ -22,6 +22,7 @@ the usable bandwidth is B (n-1)/(N-1) (:func:`group_bandwidth`).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 ALGORITHMS = ("ring", "two_shot", "one_shot", "nvls")
 # which algorithms a scale-up fabric supports (hardware.yaml ``scaleup_fabric``)
@@ -41,7 +42,9 @@ SCALEOUT_ALGORITHMS = ("ring",)
 RING_HOP_LATENCY_FRACTION = 0.25
 
 
-def group_bandwidth(n, per_chip_bytes_per_s, domain, fabric_is_mesh):
+def group_bandwidth(
+    n: ArrayLike, per_chip_bytes_per_s: ArrayLike, domain: ArrayLike, fabric_is_mesh: ArrayLike
+) -> np.ndarray:
     """Per-chip bandwidth a group of ``n`` chips can use: all of it on a switch; on a fully connected mesh of
     ``domain`` chips only the links to the n-1 peers of the group: B (n-1)/(domain-1)."""
     n = np.asarray(n, dtype=float)
@@ -51,7 +54,9 @@ def group_bandwidth(n, per_chip_bytes_per_s, domain, fabric_is_mesh):
     return b * share
 
 
-def allreduce_algorithm_times(message_bytes, n, bandwidth_bytes_per_s, alpha_s):
+def allreduce_algorithm_times(
+    message_bytes: ArrayLike, n: ArrayLike, bandwidth_bytes_per_s: ArrayLike, alpha_s: ArrayLike
+) -> np.ndarray:
     """Time (s) of each algorithm in ALGORITHMS, stacked on a leading axis (zero for a group of one)."""
     m = np.asarray(message_bytes, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -66,7 +71,13 @@ def allreduce_algorithm_times(message_bytes, n, bandwidth_bytes_per_s, alpha_s):
     return np.where(n > 1, stack, 0.0)
 
 
-def allreduce_time_s(message_bytes, n, bandwidth_bytes_per_s, alpha_s, allowed):
+def allreduce_time_s(
+    message_bytes: ArrayLike,
+    n: ArrayLike,
+    bandwidth_bytes_per_s: ArrayLike,
+    alpha_s: ArrayLike,
+    allowed: ArrayLike | tuple[str, ...] | list[str],
+) -> np.ndarray:
     """The cheapest allowed algorithm's time. ``allowed``: boolean array (len(ALGORITHMS), *shape) or a tuple of
     algorithm names for all points."""
     times = allreduce_algorithm_times(message_bytes, n, bandwidth_bytes_per_s, alpha_s)
@@ -77,7 +88,9 @@ def allreduce_time_s(message_bytes, n, bandwidth_bytes_per_s, alpha_s, allowed):
     return np.min(np.where(mask, times, np.inf), axis=0)
 
 
-def alltoall_time_s(bytes_per_rank, n, bandwidth_bytes_per_s, alpha_s):
+def alltoall_time_s(
+    bytes_per_rank: ArrayLike, n: ArrayLike, bandwidth_bytes_per_s: ArrayLike, alpha_s: ArrayLike
+) -> np.ndarray:
     """All-to-all where each rank sends ``bytes_per_rank`` spread over the group: (n-1)/n of it leaves the rank."""
     n = np.asarray(n, dtype=float)
     b = np.maximum(np.asarray(bandwidth_bytes_per_s, dtype=float), 1.0)
@@ -85,7 +98,9 @@ def alltoall_time_s(bytes_per_rank, n, bandwidth_bytes_per_s, alpha_s):
     return np.where(n > 1, t + np.asarray(alpha_s, dtype=float), 0.0)
 
 
-def allgather_time_s(bytes_per_rank, n, bandwidth_bytes_per_s, alpha_s):
+def allgather_time_s(
+    bytes_per_rank: ArrayLike, n: ArrayLike, bandwidth_bytes_per_s: ArrayLike, alpha_s: ArrayLike
+) -> np.ndarray:
     """All-gather (or reduce-scatter) of ``bytes_per_rank`` from each of n ranks: each receives (n-1) shares."""
     n = np.asarray(n, dtype=float)
     b = np.maximum(np.asarray(bandwidth_bytes_per_s, dtype=float), 1.0)
@@ -93,7 +108,7 @@ def allgather_time_s(bytes_per_rank, n, bandwidth_bytes_per_s, alpha_s):
     return np.where(n > 1, t + np.asarray(alpha_s, dtype=float), 0.0)
 
 
-def p2p_time_s(message_bytes, bandwidth_bytes_per_s, alpha_s):
+def p2p_time_s(message_bytes: ArrayLike, bandwidth_bytes_per_s: ArrayLike, alpha_s: ArrayLike) -> np.ndarray:
     """One point-to-point transfer (a pipeline-stage hand-off, a KV-cache transfer)."""
     b = np.maximum(np.asarray(bandwidth_bytes_per_s, dtype=float), 1.0)
     return np.asarray(alpha_s, dtype=float) + np.asarray(message_bytes, dtype=float) / b

@@ -23,10 +23,13 @@ import dataclasses
 import hashlib
 import math
 from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tokenfab.catalog.calibration import (
     BOUNDS,
@@ -36,7 +39,7 @@ from tokenfab.catalog.calibration import (
     SHARED_PARAMS,
     CalibrationProfile,
 )
-from tokenfab.catalog.hardware import get_hardware
+from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import get_model
 from tokenfab.core.errors import TokenfabError
 from tokenfab.perf import scheduling as sch
@@ -44,7 +47,7 @@ from tokenfab.perf import speculative as spec
 from tokenfab.perf import uncertainty as unc
 from tokenfab.perf.measurements import Measurement
 from tokenfab.perf.memory import resolve_parallelism
-from tokenfab.perf.points import point_arrays, resolved_cal
+from tokenfab.perf.points import PointArrays, point_arrays, resolved_cal
 from tokenfab.perf.serving import serve, serve_disagg
 
 # (quantity, statistic) -> the key of serve()'s output that predicts it
@@ -98,7 +101,7 @@ class Run:
     rows: list[int] = field(default_factory=list)
 
 
-def _run_key(m: Measurement):
+def _run_key(m: Measurement) -> tuple[Hashable, ...]:
     return (
         m.model,
         m.weights,
@@ -147,7 +150,14 @@ def _spec_for(m: Measurement) -> spec.SpecConfig:
     )
 
 
-def first_wave_ttft(ttft_mean_s, round_s, service_s, concurrency_per_rank, prompts_per_slot, q=None):
+def first_wave_ttft(
+    ttft_mean_s: np.ndarray,
+    round_s: ArrayLike,
+    service_s: ArrayLike,
+    concurrency_per_rank: ArrayLike,
+    prompts_per_slot: ArrayLike,
+    q: float | None = None,
+) -> np.ndarray:
     """TTFT a closed-loop benchmark measures when it sends m x C requests and the first C arrive at once.
 
     The first wave (1/m of the requests) queues behind itself: the j-th of C waits j prefills, mean (C + 1) / 2 x s.
@@ -173,10 +183,10 @@ def first_wave_ttft(ttft_mean_s, round_s, service_s, concurrency_per_rank, promp
 class Predictor:
     """Predicts measurement rows; groups runs per (model, weights, KV, disaggregated) into vectorized calls."""
 
-    def __init__(self, rows: list[Measurement], profile: CalibrationProfile):
+    def __init__(self, rows: list[Measurement], profile: CalibrationProfile) -> None:
         self.rows = rows
         self.profile = profile
-        runs: dict = {}
+        runs: dict[tuple[Hashable, ...], Run] = {}
         for i, m in enumerate(rows):
             key = _run_key(m)
             if key not in runs:
@@ -203,12 +213,12 @@ class Predictor:
                 )
             runs[key].rows.append(i)
         self.runs = list(runs.values())
-        groups = defaultdict(list)
+        groups: defaultdict[tuple[str, str, str, bool], list[int]] = defaultdict(list)
         for j, r in enumerate(self.runs):
             groups[(r.model, r.weights, r.kv, r.prefill is not None)].append(j)
         self.groups = [self._group(key, idx) for key, idx in groups.items()]
 
-    def _group(self, key, run_idx: list[int]) -> dict:
+    def _group(self, key: tuple[str, str, str, bool], run_idx: list[int]) -> dict[str, Any]:
         model_key, w, kv, disagg = key
         m = get_model(model_key)
         runs = [self.runs[j] for j in run_idx]
@@ -244,6 +254,8 @@ class Predictor:
         pa = _apply_overrides(pa, runs)
         pa_p = None
         if disagg:
+            # a disaggregated group (its key): every run has a prefill pool
+            prefills = [cast(tuple[int, int, int, int], r.prefill) for r in runs]
             pa_p = point_arrays(
                 hw_specs,
                 engs,
@@ -252,10 +264,10 @@ class Predictor:
                 self.profile,
                 hi,
                 ei,
-                [r.prefill[0] for r in runs],
-                [r.prefill[1] for r in runs],
-                [r.prefill[2] for r in runs],
-                [r.prefill[3] for r in runs],
+                [pre[0] for pre in prefills],
+                [pre[1] for pre in prefills],
+                [pre[2] for pre in prefills],
+                [pre[3] for pre in prefills],
             )
             pa_p = _apply_overrides(pa_p, runs)
         # rows of the group: (row index, run position in the group, output key)
@@ -323,8 +335,8 @@ class Predictor:
         return out
 
 
-def _apply_overrides(pa, runs):
-    fields = {}
+def _apply_overrides(pa: PointArrays, runs: Sequence[Run]) -> PointArrays:
+    fields: dict[str, Any] = {}
     for name in ("max_seqs", "max_batch_tokens", "memory_fraction", "allreduce_bytes_factor"):
         base = np.asarray(getattr(pa, name), dtype=float).copy()
         for pos, r in enumerate(runs):
@@ -335,8 +347,14 @@ def _apply_overrides(pa, runs):
     return dataclasses.replace(pa, **fields)
 
 
-def _cal_arrays(profile: CalibrationProfile, hws, engines, hw_idx, eng_idx) -> dict:
-    pairs = {}
+def _cal_arrays(
+    profile: CalibrationProfile,
+    hws: Sequence[HardwareSpec],
+    engines: Sequence[str],
+    hw_idx: np.ndarray,
+    eng_idx: np.ndarray,
+) -> dict[str, np.ndarray]:
+    pairs: dict[tuple[int, int], dict[str, float]] = {}
     for h, e in set(zip(hw_idx.tolist(), eng_idx.tolist(), strict=True)):
         pairs[(h, e)] = resolved_cal(profile, hws[h], engines[e])[0]
     names = list(next(iter(pairs.values())))
@@ -351,22 +369,25 @@ def _layout(rows: list[Measurement]) -> list[tuple[str, str | None, str]]:
     """(group, member, parameter) of every free parameter: families and engines present in the rows, and shared."""
     fams = sorted({m.family for m in rows})
     engs = sorted({m.engine for m in rows})
-    out = [("families", f, n) for f in fams for n in FAMILY_PARAMS]
+    out: list[tuple[str, str | None, str]] = [("families", f, n) for f in fams for n in FAMILY_PARAMS]
     out += [("engines", e, n) for e in engs for n in ENGINE_PARAMS]
     out += [("shared", None, n) for n in SHARED_PARAMS]
     return out
 
 
-def _profile_from_vector(layout, x, base: CalibrationProfile) -> CalibrationProfile:
+def _profile_from_vector(
+    layout: Sequence[tuple[str, str | None, str]], x: Sequence[float] | np.ndarray, base: CalibrationProfile
+) -> CalibrationProfile:
     fams = {k: dict(v) for k, v in base.families.items()}
     engs = {k: dict(v) for k, v in base.engines.items()}
     shared = dict(base.shared)
     for (grp, member, name), v in zip(layout, x, strict=True):
         val = float(math.exp(v) - LOG_OFFSET)
+        # families and engines always name their member (_layout); only shared parameters have None
         if grp == "families":
-            fams.setdefault(member, {})[name] = val
+            fams.setdefault(cast(str, member), {})[name] = val
         elif grp == "engines":
-            engs.setdefault(member, {})[name] = val
+            engs.setdefault(cast(str, member), {})[name] = val
         else:
             shared[name] = val
     return CalibrationProfile(shared=shared, families=fams, engines=engs, meta=dict(base.meta), support=base.support)
@@ -374,7 +395,7 @@ def _profile_from_vector(layout, x, base: CalibrationProfile) -> CalibrationProf
 
 def row_weights(rows: list[Measurement]) -> np.ndarray:
     """Each (source group, metric class) group weighs sqrt(its rows) in total: 1 / sqrt(n) per row."""
-    cnt = defaultdict(int)
+    cnt: defaultdict[tuple[str, str], int] = defaultdict(int)
     for m in rows:
         cnt[(m.source_group, m.metric_class)] += 1
     return np.array([1.0 / math.sqrt(cnt[(m.source_group, m.metric_class)]) for m in rows])
@@ -402,10 +423,11 @@ def fit_profile(
     meas = np.array([m.value for m in rows])
     w = row_weights(rows)
 
-    def start_value(grp, member, name):
+    def start_value(grp: str, member: str | None, name: str) -> float:
         src = start or base
         table = {"families": src.families, "engines": src.engines}.get(grp)
-        v = (table.get(member, {}) if table is not None else src.shared).get(name, PRIOR[name])
+        # a family or an engine always names its member (_layout): None only for shared parameters (no table)
+        v = (table.get(cast(str, member), {}) if table is not None else src.shared).get(name, PRIOR[name])
         return v
 
     x0 = np.array([math.log(start_value(*e) + LOG_OFFSET) for e in layout])
@@ -415,7 +437,7 @@ def fit_profile(
     prior = np.array([math.log(PRIOR[n] + LOG_OFFSET) for _, _, n in layout])
     ridge = np.array([RIDGE_BY_PARAM.get(n, RIDGE) for _, _, n in layout])
 
-    def resid(x):
+    def resid(x: np.ndarray) -> np.ndarray:
         p = pred.predict(_profile_from_vector(layout, x, base))
         r = np.log(np.maximum(p, 1e-9) / meas)
         # an open-loop level the model calls overloaded has no steady state: it carries no information (scored apart)
@@ -431,16 +453,16 @@ def fit_profile(
     for j, (grp, member, _n) in enumerate(layout):
         touch[:, j] = (fam_of == member) if grp == "families" else (eng_of == member) if grp == "engines" else True
     colors = _color_columns(touch)
-    cache: dict = {}
+    cache: dict[bytes, np.ndarray] = {}
 
-    def fun(x):
+    def fun(x: np.ndarray) -> np.ndarray:
         key = x.tobytes()
         if key not in cache:
             cache.clear()
             cache[key] = resid(x)
         return cache[key]
 
-    def jac(x):
+    def jac(x: np.ndarray) -> np.ndarray:
         f0 = fun(x)
         h = 1e-3 * np.maximum(1.0, np.abs(x))
         xs = []
@@ -488,11 +510,11 @@ def fit_user_params(
     rows: list[Measurement],
     *,
     base: CalibrationProfile,
-    hardware,
+    hardware: HardwareSpec,
     engine: str,
     names: tuple[str, ...],
     max_nfev: int = 60,
-) -> tuple[CalibrationProfile, dict, dict]:
+) -> tuple[CalibrationProfile, dict[str, float], dict[str, Any]]:
     """A user's own calibration: fit ``names`` for one (hardware, engine) on its measurements, everything else from
     ``base``; the result is the base profile plus a flat parameter set for that hardware (``hardware`` entry)."""
     from scipy.optimize import least_squares
@@ -507,7 +529,7 @@ def fit_user_params(
     hi = np.array([math.log(BOUNDS[n][1] + LOG_OFFSET) for n in names])
     x0 = np.clip(x0, lo + 1e-6, hi - 1e-6)
 
-    def profile_of(x):
+    def profile_of(x: np.ndarray) -> tuple[CalibrationProfile, dict[str, float]]:
         vals = dict(start)
         vals.update({n: float(math.exp(v) - LOG_OFFSET) for n, v in zip(names, x, strict=True)})
         return CalibrationProfile(
@@ -520,7 +542,7 @@ def fit_user_params(
             meta=dict(base.meta),
         ), vals
 
-    def resid(x):
+    def resid(x: np.ndarray) -> np.ndarray:
         p = pred.predict(profile_of(x)[0])
         r = np.log(np.maximum(p, 1e-9) / meas)
         return np.concatenate([np.where(np.isfinite(r), r, 0.0), RIDGE * (x - x0)])
@@ -545,14 +567,15 @@ def _color_columns(touch: np.ndarray) -> list[list[int]]:
     return [cols for cols, _ in groups]
 
 
-_RESID = None
+_RESID: Callable[[np.ndarray], np.ndarray] | None = None
 
 
-def _call_resid(x):
+def _call_resid(x: np.ndarray) -> np.ndarray:
+    assert _RESID is not None  # set by _map before the pool forks
     return _RESID(x)
 
 
-def _map(fn, xs, workers: int):
+def _map(fn: Callable[[np.ndarray], np.ndarray], xs: list[np.ndarray], workers: int) -> list[np.ndarray]:
     """fn over xs, on ``workers`` forked processes when more than one (results in order)."""
     if workers <= 1 or len(xs) <= 1:
         return [fn(x) for x in xs]
@@ -565,11 +588,11 @@ def _map(fn, xs, workers: int):
         return pool.map(_call_resid, xs)
 
 
-def data_support(rows: list[Measurement]) -> dict:
+def data_support(rows: list[Measurement]) -> dict[str, dict[str, Any]]:
     """Rows, hardware, engines and sources behind each family, engine and (family, engine) pair."""
 
-    def agg(keyf):
-        d: dict = {}
+    def agg(keyf: Callable[[Measurement], str]) -> dict[str, dict[str, Any]]:
+        d: dict[str, dict[str, Any]] = {}
         for m in rows:
             e = d.setdefault(
                 keyf(m), {"rows": 0, "hardware": set(), "engines": set(), "models": set(), "sources": set()}
@@ -591,11 +614,11 @@ def data_support(rows: list[Measurement]) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- errors
-def ape_pct(pred, meas) -> np.ndarray:
+def ape_pct(pred: ArrayLike, meas: ArrayLike) -> np.ndarray:
     return np.abs(np.asarray(pred) / np.asarray(meas) - 1.0) * 100.0
 
 
-def _summ(pred, meas) -> dict:
+def _summ(pred: ArrayLike, meas: ArrayLike) -> dict[str, float]:
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     ok = np.isfinite(pred) & (pred > 0)
@@ -617,7 +640,7 @@ def metric_label(m: Measurement) -> str:
     return f"{m.quantity.replace('_ms', '')}:{m.statistic}"
 
 
-def error_table(rows: list[Measurement], pred: np.ndarray) -> dict:
+def error_table(rows: list[Measurement], pred: np.ndarray) -> dict[str, Any]:
     """Median / p90 absolute percentage error and the signed bias (median of predicted / measured - 1, in %),
     overall and by metric, family, engine, model class, source, scenario, hardware and model. Rows the model calls
     overloaded (no steady state) are counted apart, not scored."""
@@ -625,8 +648,8 @@ def error_table(rows: list[Measurement], pred: np.ndarray) -> dict:
     pred = np.asarray(pred, dtype=float)
     finite = np.isfinite(pred) & (pred > 0)
 
-    def by(keyf):
-        d = defaultdict(list)
+    def by(keyf: Callable[[Measurement], str]) -> dict[str, dict[str, float]]:
+        d: defaultdict[str, list[int]] = defaultdict(list)
         for i, m in enumerate(rows):
             d[keyf(m)].append(i)
         return {k: _summ(pred[v], meas[v]) for k, v in sorted(d.items())}
@@ -666,13 +689,16 @@ def error_table(rows: list[Measurement], pred: np.ndarray) -> dict:
 
 # ----------------------------------------------------------------------------------------------- cross-validation
 def _fold_rows(rows: list[Measurement], kind: str) -> dict[str, list[int]]:
-    d = defaultdict(list)
+    d: defaultdict[str, list[int]] = defaultdict(list)
     for i, m in enumerate(rows):
         d[m.source_group if kind == "source" else m.model].append(i)
     return dict(sorted(d.items()))
 
 
-def _one_fold(args):
+_FoldJob = tuple[list[Measurement], list[int], list[int], CalibrationProfile | None, int]
+
+
+def _one_fold(args: _FoldJob) -> tuple[list[int], np.ndarray, list[bool], dict[str, Any]]:
     rows, train_idx, test_idx, start, max_nfev = args
     train = [rows[i] for i in train_idx]
     test = [rows[i] for i in test_idx]
@@ -691,8 +717,8 @@ def cross_validate(
     start: CalibrationProfile | None = None,
     max_nfev: int = 25,
     workers: int = 1,
-    progress=None,
-) -> dict:
+    progress: Callable[[str, str], object] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Out-of-sample predictions for every row under each fold kind (``source``: leave-one-source-out; ``model``:
     leave-one-model-out). Each fold refits from ``start`` (the full fit: a warm start, same optimum family) with the
     fold's rows held out. Returns {kind: {"pred": array, "prior": bool array, "folds": {name: info}}}."""
@@ -726,7 +752,9 @@ def cross_validate(
     return out
 
 
-def residual_rows(rows: list[Measurement], pred: np.ndarray, prior: np.ndarray):
+def residual_rows(
+    rows: list[Measurement], pred: np.ndarray, prior: np.ndarray
+) -> list[tuple[str, str, str, str, str, float, bool]]:
     """(metric class, family, engine, model class, regime, ln(measured / predicted), prior) per scored row."""
     out = []
     for m, p, pr in zip(rows, pred, prior, strict=True):
@@ -747,7 +775,7 @@ def residual_rows(rows: list[Measurement], pred: np.ndarray, prior: np.ndarray):
     return out
 
 
-def band_coverage(rows: list[Measurement], pred: np.ndarray, prior: np.ndarray) -> dict:
+def band_coverage(rows: list[Measurement], pred: np.ndarray, prior: np.ndarray) -> dict[str, Any]:
     """Coverage of the p10-p90 bands out of sample: for each source, the band table is built from the other sources'
     out-of-sample residuals and the source's own rows are checked against it."""
     res = residual_rows(rows, pred, prior)

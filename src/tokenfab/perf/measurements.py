@@ -222,8 +222,8 @@ def _speculation(notes: str) -> Speculation | None:
         return None
     k = re.search(r"--num-speculative-tokens (\d+)", n)
     if re.search(r"\bDSpark speculative", n):
-        acc = re.search(r"mean accepted length ([0-9.]+)", n)
-        return Speculation("dspark", int(k.group(1)) if k else 7, float(acc.group(1)) if acc else None)
+        stated = re.search(r"mean accepted length ([0-9.]+)", n)
+        return Speculation("dspark", int(k.group(1)) if k else 7, float(stated.group(1)) if stated else None)
     if re.search(r"EAGLE-?3 speculative", n):
         dist = re.search(r"accepted-token distribution \{([^}]*)\}", n)
         acc = None

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tokenfab.catalog import precision as prec
-from tokenfab.catalog.hardware import get_hardware
+from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes, weight_bytes
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError, require_int
@@ -47,6 +50,20 @@ class Parallelism:
     @property
     def gpus(self) -> int:
         return self.tp * self.pp * self.dp
+
+
+class Layout(Protocol):
+    """Parallel degrees a memory function reads: scalars (:class:`Parallelism`) or one element per point (NumPy
+    arrays, e.g. a :class:`~tokenfab.perf.points.PointArrays`)."""
+
+    @property
+    def tp(self) -> int | np.ndarray: ...
+    @property
+    def pp(self) -> int | np.ndarray: ...
+    @property
+    def dp(self) -> int | np.ndarray: ...
+    @property
+    def ep(self) -> int | np.ndarray: ...
 
 
 def resolve_parallelism(
@@ -129,7 +146,11 @@ def resolve_parallelism(
     return Parallelism(tp=tp, pp=pp, dp=dp, ep=ep)
 
 
-def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Parallelism) -> float:
+@overload
+def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Parallelism) -> float: ...
+@overload
+def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Layout) -> float | np.ndarray: ...
+def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Layout) -> float | np.ndarray:
     """Weight bytes on one GPU (works element-wise when the parallel degrees are NumPy arrays). Routed experts are
     spread over the TP x DP chips of a pipeline stage; with expert parallelism that does not divide the expert
     count each EP rank holds ceil(E / EP) expert slots (the extra ones replicate popular experts, perf/moe.py)."""
@@ -147,13 +168,27 @@ def weight_bytes_per_gpu(model: ModelSpec, weights: str, par: Parallelism) -> fl
     return split_tp_pp / (par.tp * par.pp) + vocab / (par.tp * par.pp) + experts * slots / (par.tp * par.dp * par.pp)
 
 
-def kv_shard_factor(model: ModelSpec, par: Parallelism) -> float:
+@overload
+def kv_shard_factor(model: ModelSpec, par: Parallelism) -> float: ...
+@overload
+def kv_shard_factor(model: ModelSpec, par: Layout) -> float | np.ndarray: ...
+def kv_shard_factor(model: ModelSpec, par: Layout) -> float | np.ndarray:
     """How many ways one sequence's KV is split: over PP (layers) and over TP up to the KV-head count."""
     kvh = 1 if model.is_mla else model.min_kv_heads
     return par.pp * np.minimum(par.tp, kvh)
 
 
-def activation_bytes_per_gpu(model: ModelSpec, par: Parallelism, max_batch_tokens: int = MAX_BATCH_TOKENS) -> float:
+@overload
+def activation_bytes_per_gpu(
+    model: ModelSpec, par: Parallelism, max_batch_tokens: float = MAX_BATCH_TOKENS
+) -> float: ...
+@overload
+def activation_bytes_per_gpu(
+    model: ModelSpec, par: Layout, max_batch_tokens: ArrayLike = MAX_BATCH_TOKENS
+) -> float | np.ndarray: ...
+def activation_bytes_per_gpu(
+    model: ModelSpec, par: Layout, max_batch_tokens: ArrayLike = MAX_BATCH_TOKENS
+) -> float | np.ndarray:
     """Peak activation workspace of one forward pass of ``max_batch_tokens`` tokens: the widest of the residual
     stream + attention projections, the (TP-split) MLP intermediate, and the (TP-split) logits of the last tokens."""
     h = model.hidden_size
@@ -219,8 +254,8 @@ class FitResult:
 
 
 def fit(
-    model,
-    hardware,
+    model: str | Path | ModelSpec,
+    hardware: str | HardwareSpec,
     *,
     gpus: int | None = None,
     tp: int | None = None,
@@ -238,7 +273,7 @@ def fit(
     chips_per_node: int | None = None,
     runtime_overhead_fraction: float | None = None,
     max_batch_tokens: int = MAX_BATCH_TOKENS,
-    hardware_files=None,
+    hardware_files: tuple[str, ...] | list[str] | str | Path | None = None,
 ) -> FitResult:
     """Does ``model`` fit on ``gpus`` chips of ``hardware`` for ``users`` sequences of ``context`` tokens, and how many
     chips/nodes/racks does it need?
@@ -401,7 +436,9 @@ def fit(
     )
 
 
-def _fit_sources(m: ModelSpec, hw, sram: bool, chip_memory_gib, params) -> dict:
+def _fit_sources(
+    m: ModelSpec, hw: HardwareSpec, sram: bool, chip_memory_gib: float | None, params: float | None
+) -> dict[str, str | None]:
     """Citations of the figures a fit rests on: the chip's memory capacity and packaging, and the model config."""
 
     def cite(field_name: str) -> str | None:
@@ -441,13 +478,13 @@ def max_sequences(
     model: ModelSpec,
     weights: str,
     kv: str,
-    par: Parallelism,
-    context,
+    par: Layout,
+    context: ArrayLike,
     *,
-    capacity_bytes,
-    runtime_overhead_fraction,
-    max_batch_tokens: int = MAX_BATCH_TOKENS,
-):
+    capacity_bytes: ArrayLike,
+    runtime_overhead_fraction: ArrayLike,
+    max_batch_tokens: ArrayLike = MAX_BATCH_TOKENS,
+) -> np.ndarray:
     """Largest number of concurrent sequences of ``context`` tokens a deployment of par.gpus GPUs holds in memory
     (all DP replicas together). Element-wise over NumPy arrays of parallel degrees, capacities and contexts: the
     performance model uses it to cap concurrency."""
@@ -464,17 +501,17 @@ def kv_capacity_sequences(
     model: ModelSpec,
     weights: str,
     kv: str,
-    par: Parallelism,
+    par: Layout,
     *,
-    isl,
-    osl,
-    capacity_bytes,
-    memory_fraction,
-    memory_basis_free,
-    max_batch_tokens,
-    kv_block_tokens,
-    reserve_full,
-):
+    isl: ArrayLike,
+    osl: ArrayLike,
+    capacity_bytes: ArrayLike,
+    memory_fraction: ArrayLike,
+    memory_basis_free: ArrayLike,
+    max_batch_tokens: ArrayLike,
+    kv_block_tokens: ArrayLike,
+    reserve_full: ArrayLike,
+) -> np.ndarray:
     """Running sequences an engine's KV cache holds, all DP replicas together (element-wise over NumPy arrays).
 
     The engine may use ``memory_fraction`` of each chip: of the whole chip (vLLM's gpu_memory_utilization, SGLang's

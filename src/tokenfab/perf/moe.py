@@ -21,9 +21,10 @@ the maximum over ranks, not the mean:
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def expert_slots(num_experts, ep):
+def expert_slots(num_experts: ArrayLike, ep: ArrayLike) -> np.ndarray:
     """Expert slots per rank when ``num_experts`` are spread over ``ep`` ranks (ceil: redundant replicas fill the
     rest); one rank holds everything when ep == 1."""
     e = np.asarray(num_experts, dtype=float)
@@ -31,7 +32,7 @@ def expert_slots(num_experts, ep):
     return np.ceil(e / ep - 1e-9)
 
 
-def hit_probability(num_experts, experts_per_token, tokens):
+def hit_probability(num_experts: ArrayLike, experts_per_token: ArrayLike, tokens: ArrayLike) -> np.ndarray:
     """Probability that one given expert is chosen by at least one of ``tokens`` tokens (uniform routing)."""
     e = np.maximum(np.asarray(num_experts, dtype=float), 1.0)
     k = np.asarray(experts_per_token, dtype=float)
@@ -39,29 +40,31 @@ def hit_probability(num_experts, experts_per_token, tokens):
     return 1.0 - np.power(np.clip(1.0 - k / e, 0.0, 1.0), t)
 
 
-def expected_experts_touched(num_experts, experts_per_token, tokens):
+def expected_experts_touched(num_experts: ArrayLike, experts_per_token: ArrayLike, tokens: ArrayLike) -> np.ndarray:
     """Expected distinct experts hit when ``tokens`` tokens each pick ``experts_per_token`` of ``num_experts``."""
     return np.asarray(num_experts, dtype=float) * hit_probability(num_experts, experts_per_token, tokens)
 
 
-def _max_over_ranks(mean, var, ranks):
+def _max_over_ranks(mean: ArrayLike, var: ArrayLike, ranks: ArrayLike) -> np.ndarray:
     """Normal approximation of the maximum of ``ranks`` i.i.d. counts of a given mean and variance."""
     r = np.maximum(np.asarray(ranks, dtype=float), 1.0)
     return np.asarray(mean, dtype=float) + np.sqrt(2.0 * np.log(r) * np.maximum(np.asarray(var, dtype=float), 0.0))
 
 
-def busiest_rank_experts_touched(num_experts, experts_per_token, tokens, ep):
+def busiest_rank_experts_touched(
+    num_experts: ArrayLike, experts_per_token: ArrayLike, tokens: ArrayLike, ep: ArrayLike
+) -> np.ndarray:
     """Experts the busiest of ``ep`` ranks touches (each rank hosts expert_slots(E, ep) of them)."""
     h = expert_slots(num_experts, ep)
     q = hit_probability(num_experts, experts_per_token, tokens)
     return np.minimum(h, _max_over_ranks(h * q, h * q * (1.0 - q), ep))
 
 
-def load_imbalance(tokens, experts_per_token, ep, skew):
+def load_imbalance(tokens: ArrayLike, experts_per_token: ArrayLike, ep: ArrayLike, skew: ArrayLike) -> np.ndarray:
     """Busiest rank's token-expert assignments over the mean (>= 1): statistical (balls into bins) times routing
     skew, capped at ``ep``."""
-    ep = np.maximum(np.asarray(ep, dtype=float), 1.0)
-    m = np.maximum(np.asarray(tokens, dtype=float) * np.asarray(experts_per_token, dtype=float) / ep, 1e-9)
-    stat = 1.0 + np.sqrt(2.0 * np.log(ep) / m)
+    ranks = np.maximum(np.asarray(ep, dtype=float), 1.0)
+    m = np.maximum(np.asarray(tokens, dtype=float) * np.asarray(experts_per_token, dtype=float) / ranks, 1e-9)
+    stat = 1.0 + np.sqrt(2.0 * np.log(ranks) / m)
     out = (1.0 + np.maximum(np.asarray(skew, dtype=float), 0.0)) * stat
-    return np.where(ep > 1, np.minimum(out, ep), 1.0)
+    return np.where(ranks > 1, np.minimum(out, ranks), 1.0)

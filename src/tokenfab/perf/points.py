@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import MAX_EFFICIENCY, PARAM_NAMES, CalibrationProfile, ProfileStatus
@@ -59,7 +61,7 @@ class PointArrays:
     pp: np.ndarray
     dp: np.ndarray
     ep: np.ndarray
-    cal: dict  # parameter name -> array (resolved per (hardware, engine))
+    cal: dict[str, np.ndarray]  # parameter name -> array (resolved per (hardware, engine))
 
     @property
     def n(self) -> int:
@@ -70,7 +72,7 @@ class PointArrays:
         return self.tp * self.pp * self.dp
 
 
-def resolved_cal(profile: CalibrationProfile, hw: HardwareSpec, engine: str) -> tuple[dict, ProfileStatus]:
+def resolved_cal(profile: CalibrationProfile, hw: HardwareSpec, engine: str) -> tuple[dict[str, float], ProfileStatus]:
     """The flat parameters a point of (hw, engine) runs with: the engine's kernel efficiency folded into the family's
     compute, memory and attention efficiencies (capped at MAX_EFFICIENCY)."""
     params, status = profile.resolve(hw, engine)
@@ -82,7 +84,9 @@ def resolved_cal(profile: CalibrationProfile, hw: HardwareSpec, engine: str) -> 
     return cal, status
 
 
-def _hw_engine_figures(hw: HardwareSpec, eng: EngineSpec, weights: str, kv: str, profile: CalibrationProfile):
+def _hw_engine_figures(
+    hw: HardwareSpec, eng: EngineSpec, weights: str, kv: str, profile: CalibrationProfile
+) -> dict[str, Any]:
     experts_p, rest_p = prec.split_mixed(weights)
     cf = prec.compute_format(rest_p, hw.peak_flops_per_s)
     # 4-bit weights run at the engine's 4-bit arithmetic (W4A4 / W4A8 / W4A16), falling back as the chip allows
@@ -136,12 +140,12 @@ def point_arrays(
     weights: str,
     kv: str,
     profile: CalibrationProfile,
-    hw_index,
-    engine_index,
-    tp,
-    pp,
-    dp,
-    ep,
+    hw_index: ArrayLike,
+    engine_index: ArrayLike,
+    tp: ArrayLike,
+    pp: ArrayLike,
+    dp: ArrayLike,
+    ep: ArrayLike,
     *,
     warn: bool = False,
 ) -> PointArrays:
@@ -150,18 +154,18 @@ def point_arrays(
     hw_index = np.asarray(hw_index, dtype=int)
     engine_index = np.asarray(engine_index, dtype=int)
     pairs = sorted(set(zip(hw_index.tolist(), engine_index.tolist(), strict=True)))
-    figs = {}
+    figs: dict[tuple[int, int], dict[str, Any]] = {}
     for h, e in pairs:
-        f = _hw_engine_figures(hws[h], engs[e], weights, kv, profile)
-        figs[(h, e)] = f
+        fig = _hw_engine_figures(hws[h], engs[e], weights, kv, profile)
+        figs[(h, e)] = fig
         if warn:
-            for w in f["warnings"]:
+            for w in fig["warnings"]:
                 warnings.warn(f"{hws[h].key}: {w}", stacklevel=2)
     keys = list(figs)
     code = {k: i for i, k in enumerate(keys)}
     idx = np.array([code[(h, e)] for h, e in zip(hw_index.tolist(), engine_index.tolist(), strict=True)], dtype=int)
 
-    def col(name, dtype=float):
+    def col(name: str, dtype: DTypeLike = float) -> np.ndarray:
         return np.array([figs[k][name] for k in keys], dtype=dtype)[idx] if keys else np.zeros(0, dtype=dtype)
 
     cal = {
@@ -202,16 +206,21 @@ def point_arrays(
     )
 
 
-def statuses(hws: Sequence[HardwareSpec], engines: Sequence[EngineSpec | str], profile: CalibrationProfile, pairs):
+def statuses(
+    hws: Sequence[HardwareSpec],
+    engines: Sequence[EngineSpec | str],
+    profile: CalibrationProfile,
+    pairs: Iterable[tuple[int, int]],
+) -> dict[tuple[int, int], ProfileStatus]:
     """ProfileStatus per (hardware index, engine index) pair."""
     engs = [get_engine(e) for e in engines]
     return {(h, e): profile.resolve(hws[h], engs[e].key)[1] for h, e in pairs}
 
 
-def take(pa: PointArrays, idx) -> PointArrays:
+def take(pa: PointArrays, idx: ArrayLike) -> PointArrays:
     """The points ``idx`` of ``pa`` (every per-point array indexed; 2-D masks along their point axis)."""
     idx = np.asarray(idx, dtype=int)
-    kw = {}
+    kw: dict[str, Any] = {}
     for fld in dataclasses.fields(pa):
         v = getattr(pa, fld.name)
         if fld.name == "cal":
@@ -223,7 +232,14 @@ def take(pa: PointArrays, idx) -> PointArrays:
     return PointArrays(**kw)
 
 
-def with_layout(pa: PointArrays, *, tp=None, pp=None, dp=None, ep=None) -> PointArrays:
+def with_layout(
+    pa: PointArrays,
+    *,
+    tp: ArrayLike | None = None,
+    pp: ArrayLike | None = None,
+    dp: ArrayLike | None = None,
+    ep: ArrayLike | None = None,
+) -> PointArrays:
     f = lambda x, old: old if x is None else np.broadcast_to(np.asarray(x, dtype=float), old.shape).astype(float)  # noqa: E731
     return dataclasses.replace(pa, tp=f(tp, pa.tp), pp=f(pp, pa.pp), dp=f(dp, pa.dp), ep=f(ep, pa.ep))
 

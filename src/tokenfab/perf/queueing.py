@@ -32,8 +32,10 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tokenfab.core.errors import TokenfabError
 
@@ -42,7 +44,7 @@ DEFAULT_PERCENTILE = "p90"  # DistServe (Zhong et al., OSDI 2024) sizes for 90% 
 
 
 # ----------------------------------------------------------------------------------------------- percentiles
-def parse_percentile(p) -> float | None:
+def parse_percentile(p: str | float | None) -> float | None:
     """``'p90'`` -> 0.9, ``'p99.9'`` -> 0.999, ``0.95`` -> 0.95, ``'mean'``/None -> None (use mean values)."""
     if p is None:
         return None
@@ -78,7 +80,7 @@ def percentile_label(q: float | None) -> str:
 ERLANG_EXACT_MAX_SERVERS = 1024  # above: the uniform asymptotic expansion (exact recursion's cost grows with c)
 
 
-def _erlang_b_recursion(c, a):
+def _erlang_b_recursion(c: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Erlang-B by the stable recursion ``B(k) = a B(k-1) / (k + a B(k-1))``, each element stopping at its own c
     (c whole numbers >= 1, at most ERLANG_EXACT_MAX_SERVERS: the loop is bounded)."""
     b = a / (1.0 + a)  # B(1)
@@ -101,7 +103,7 @@ def _erlang_b_recursion(c, a):
     return out
 
 
-def _d_minus_log1p(d):
+def _d_minus_log1p(d: ArrayLike) -> np.ndarray:
     """``d - ln(1 + d)`` (>= 0) without cancellation near d = 0 (series for |d| < 0.1)."""
     d = np.asarray(d, dtype=float)
     small = np.abs(d) < 0.1
@@ -119,7 +121,7 @@ def _d_minus_log1p(d):
 _erfc = np.vectorize(math.erfc, otypes=[float])
 
 
-def _erlang_b_asymptotic(c, a):
+def _erlang_b_asymptotic(c: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Erlang-B ``B = pmf(c; a) / P(Poisson(a) <= c)`` for large c and a < c, in closed form: the Poisson pmf by
     Stirling's series (with the correction up to 1/c^5), the Poisson CDF ``Q(c + 1, a)`` (the regularized upper
     incomplete gamma) by Temme's uniform asymptotic expansion (DLMF 8.12.3-8.12.8) with the terms c_0 and c_1
@@ -140,7 +142,7 @@ def _erlang_b_asymptotic(c, a):
     return np.exp(log_pmf) / q
 
 
-def erlang_c(c, offered_load):
+def erlang_c(c: ArrayLike, offered_load: ArrayLike) -> float | np.ndarray:
     """Erlang-C probability that an arrival waits in an M/M/c queue with offered load ``a = lam / mu`` (< c).
 
     Vectorized over arrays of ``c`` (whole numbers >= 1) and ``a``; returns 1 where ``a >= c`` (unstable). Erlang-B
@@ -163,14 +165,14 @@ def erlang_c(c, offered_load):
     return out if out.ndim else float(out)
 
 
-def decay_rate_u(rho, iterations: int = 60, tol: float = 1e-12):
+def decay_rate_u(rho: ArrayLike, iterations: int = 60, tol: float = 1e-12) -> float | np.ndarray:
     """Root u > 0 of ``ln(1 + u / rho) = u`` (Newton from the right; the function is concave, so it converges
     monotonically)."""
-    rho = np.clip(np.asarray(rho, dtype=float), 1e-9, 1.0 - 1e-9)
-    u = 2.0 * np.log1p(1.0 / rho) + 2.0  # h(u) < 0 here: to the right of the root
+    r = np.clip(np.asarray(rho, dtype=float), 1e-9, 1.0 - 1e-9)
+    u = 2.0 * np.log1p(1.0 / r) + 2.0  # h(u) < 0 here: to the right of the root
     for _ in range(iterations):
-        h = np.log1p(u / rho) - u
-        dh = 1.0 / (rho + u) - 1.0
+        h = np.log1p(u / r) - u
+        dh = 1.0 / (r + u) - 1.0
         step = h / dh
         u = u - step
         if not np.any(np.abs(step) > tol * np.maximum(u, 1e-300)):
@@ -189,7 +191,7 @@ class MDCParams:
     utilization: np.ndarray
 
 
-def mdc_params(lam, service_s, c=1) -> MDCParams:
+def mdc_params(lam: ArrayLike, service_s: ArrayLike, c: ArrayLike = 1) -> MDCParams:
     """Mean wait (Allen-Cunneen, exact Pollaczek-Khinchine for c = 1) and tail parameters of an M/D/c queue with
     Poisson arrivals ``lam``/s, deterministic service ``service_s`` and ``c`` servers. rho >= 1: infinite wait."""
     lam = np.asarray(lam, dtype=float)
@@ -213,16 +215,17 @@ def mdc_params(lam, service_s, c=1) -> MDCParams:
     return MDCParams(wq, a, theta, pw, rho)
 
 
-def _params(lam, service_s, c, params):
-    return params if params is not None else mdc_params(lam, service_s, c)
+def _params(lam: ArrayLike | None, service_s: ArrayLike | None, c: ArrayLike, params: MDCParams | None) -> MDCParams:
+    # callers give either ``params`` or the queue (``lam`` and ``service_s``)
+    return params if params is not None else mdc_params(cast(ArrayLike, lam), cast(ArrayLike, service_s), c)
 
 
-def _out(x):
+def _out(x: ArrayLike) -> float | np.ndarray:
     x = np.asarray(x)
     return x if x.ndim else float(x)
 
 
-def mdc_wait_mean_s(lam, service_s, c=1):
+def mdc_wait_mean_s(lam: ArrayLike, service_s: ArrayLike, c: ArrayLike = 1) -> float | np.ndarray:
     """Mean wait in queue (s) of an M/D/c queue (Allen-Cunneen; exact Pollaczek-Khinchine for c = 1).
 
     inf if rho >= 1.
@@ -230,14 +233,23 @@ def mdc_wait_mean_s(lam, service_s, c=1):
     return _out(mdc_params(lam, service_s, c).wait_mean_s)
 
 
-def mdc_tail(lam, service_s, c=1):
+def mdc_tail(
+    lam: ArrayLike, service_s: ArrayLike, c: ArrayLike = 1
+) -> tuple[float | np.ndarray, float | np.ndarray, float | np.ndarray]:
     """(A, theta, p_wait): ``P(W > t) ~= min(p_wait, A exp(-theta t))`` for the wait of an M/D/c queue
     (theta in 1/s)."""
     p = mdc_params(lam, service_s, c)
     return _out(p.a), _out(p.theta), _out(p.p_wait)
 
 
-def mdc_wait_quantile_s(q, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
+def mdc_wait_quantile_s(
+    q: float,
+    lam: ArrayLike | None = None,
+    service_s: ArrayLike | None = None,
+    c: ArrayLike = 1,
+    *,
+    params: MDCParams | None = None,
+) -> float | np.ndarray:
     """The q-quantile (0 < q < 1) of the wait in queue (s) of an M/D/c queue; inf if rho >= 1."""
     p = _params(lam, service_s, c, params)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -246,7 +258,14 @@ def mdc_wait_quantile_s(q, lam=None, service_s=None, c=1, *, params: MDCParams |
     return _out(out)
 
 
-def mdc_wait_cdf(t_s, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
+def mdc_wait_cdf(
+    t_s: ArrayLike,
+    lam: ArrayLike | None = None,
+    service_s: ArrayLike | None = None,
+    c: ArrayLike = 1,
+    *,
+    params: MDCParams | None = None,
+) -> float | np.ndarray:
     """P(W <= t) for the wait of an M/D/c queue (0 for t < 0)."""
     p = _params(lam, service_s, c, params)
     t = np.asarray(t_s, dtype=float)
@@ -256,7 +275,15 @@ def mdc_wait_cdf(t_s, lam=None, service_s=None, c=1, *, params: MDCParams | None
     return _out(out)
 
 
-def ttft_quantile_ms(q, ttft_mean_ms, lam=None, service_s=None, c=1, *, params: MDCParams | None = None):
+def ttft_quantile_ms(
+    q: float | None,
+    ttft_mean_ms: ArrayLike,
+    lam: ArrayLike | None = None,
+    service_s: ArrayLike | None = None,
+    c: ArrayLike = 1,
+    *,
+    params: MDCParams | None = None,
+) -> np.ndarray:
     """TTFT at percentile q: the mean TTFT with its mean queueing wait replaced by the wait's q-quantile.
     ``q=None`` returns the mean."""
     mean = np.asarray(ttft_mean_ms, dtype=float)
@@ -270,18 +297,18 @@ def ttft_quantile_ms(q, ttft_mean_ms, lam=None, service_s=None, c=1, *, params: 
 
 
 def slo_attainment(
-    ttft_mean_ms,
-    tpot_ms,
-    osl,
-    lam=None,
-    service_s=None,
-    c=1,
+    ttft_mean_ms: ArrayLike,
+    tpot_ms: ArrayLike,
+    osl: float,
+    lam: ArrayLike | None = None,
+    service_s: ArrayLike | None = None,
+    c: ArrayLike = 1,
     *,
-    ttft_max_ms=None,
-    tpot_max_ms=None,
-    e2el_max_ms=None,
+    ttft_max_ms: float | None = None,
+    tpot_max_ms: float | None = None,
+    e2el_max_ms: float | None = None,
     params: MDCParams | None = None,
-):
+) -> float | np.ndarray:
     """Fraction of requests meeting every SLO (TTFT, TPOT, E2EL limits in ms; None = no limit).
 
     TPOT is taken as deterministic (its mean); the randomness is the prefill wait, so a request meets TTFT and E2EL
@@ -304,7 +331,7 @@ def slo_attainment(
     return _out(np.where(ok, att, 0.0))
 
 
-def goodput_rps(requests_per_s, attainment):
+def goodput_rps(requests_per_s: ArrayLike, attainment: ArrayLike) -> float | np.ndarray:
     """Goodput: requests/s that meet every SLO (metrics.md): throughput x SLO attainment."""
     return _out(np.asarray(requests_per_s, dtype=float) * np.asarray(attainment, dtype=float))
 
@@ -359,7 +386,7 @@ def empirical_quantile(samples: np.ndarray, q: float) -> float:
     return float(np.quantile(np.asarray(samples, dtype=float), q))
 
 
-def utilization(lam, service_s, c=1):
+def utilization(lam: ArrayLike, service_s: ArrayLike, c: ArrayLike = 1) -> float | np.ndarray:
     out = np.asarray(lam, dtype=float) * np.asarray(service_s, dtype=float) / np.asarray(c, dtype=float)
     return out if out.ndim else float(out)
 

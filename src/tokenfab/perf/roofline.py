@@ -28,8 +28,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import MAX_EFFICIENCY
@@ -60,20 +62,31 @@ OP_CLASSES = (
 BOUND_KEYS = ("compute", "memory", "communication", "overhead")
 
 
-def gemm_compute_efficiency(m_rows, gemm_efficiency, gemm_tokens_half):
+def gemm_compute_efficiency(
+    m_rows: ArrayLike, gemm_efficiency: float | np.ndarray, gemm_tokens_half: float | np.ndarray
+) -> np.ndarray:
     """Fraction of peak a GEMM with ``m_rows`` token rows reaches (saturating in M)."""
     m = np.maximum(np.asarray(m_rows, dtype=float), 1e-9)
     return gemm_efficiency * m / (m + gemm_tokens_half)
 
 
-def op_time_s(flops, bytes_moved, peak_flops_per_s, bandwidth_bytes_per_s, compute_eff, memory_eff):
+def op_time_s(
+    flops: float | np.ndarray,
+    bytes_moved: float | np.ndarray,
+    peak_flops_per_s: float | np.ndarray,
+    bandwidth_bytes_per_s: float | np.ndarray,
+    compute_eff: float | np.ndarray,
+    memory_eff: float | np.ndarray,
+) -> tuple[np.ndarray, float | np.ndarray, float | np.ndarray]:
     """Roofline time of one operator: the slower of its compute and its memory traffic."""
     t_c = flops / (peak_flops_per_s * compute_eff)
     t_m = bytes_moved / (bandwidth_bytes_per_s * memory_eff)
     return np.maximum(t_c, t_m), t_c, t_m
 
 
-def link_bandwidth(group, scaleup_domain, scaleup_bw, scaleout_bw):
+def link_bandwidth(
+    group: ArrayLike, scaleup_domain: ArrayLike, scaleup_bw: ArrayLike, scaleout_bw: ArrayLike
+) -> np.ndarray:
     """Scale-up bandwidth when the group fits in one scale-up domain, else scale-out."""
     inside = np.asarray(group) <= np.asarray(scaleup_domain)
     return np.where(inside, scaleup_bw, np.maximum(scaleout_bw, 1e6))
@@ -87,8 +100,8 @@ class LayerGroup:
 
 # per-model caches keyed by identity (hashing a ModelSpec walks every layer: too slow for the inner loop); the model
 # object is kept in the entry so its id cannot be reused while cached
-_GROUP_CACHE: dict[int, tuple[ModelSpec, tuple]] = {}
-_BPP_CACHE: dict[tuple[int, str], tuple[ModelSpec, dict]] = {}
+_GROUP_CACHE: dict[int, tuple[ModelSpec, tuple[LayerGroup, ...]]] = {}
+_BPP_CACHE: dict[tuple[int, str], tuple[ModelSpec, dict[str, float]]] = {}
 
 
 def layer_groups(model: ModelSpec) -> tuple[LayerGroup, ...]:
@@ -113,7 +126,7 @@ def _bytes_per_param(model: ModelSpec, weights: str) -> dict[str, float]:
     return hit[1]
 
 
-def _group_link(pa: PointArrays, group):
+def _group_link(pa: PointArrays, group: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(per-chip bandwidth x link efficiency, latency s, inside the scale-up domain) for a group of ``group`` chips."""
     g = np.asarray(group, dtype=float)
     inside = g <= pa.scaleup_domain
@@ -122,7 +135,7 @@ def _group_link(pa: PointArrays, group):
     return bw, inside
 
 
-def allreduce_s(pa: PointArrays, message_bytes, group):
+def allreduce_s(pa: PointArrays, message_bytes: ArrayLike, group: ArrayLike) -> np.ndarray:
     """TP all-reduce of ``message_bytes`` over ``group`` chips: the cheapest algorithm the engine runs on the fabric
     (scale-out: ring only), at the engine's wire precision (quantized all-reduce)."""
     bw, inside = _group_link(pa, group)
@@ -140,15 +153,15 @@ def forward_time(
     kv: str,
     pa: PointArrays,
     *,
-    dec_seqs=0.0,
-    dec_rows_per_seq=1.0,
-    dec_ctx=0.0,
-    pf_tokens=0.0,
-    pf_seqs=0.0,
-    pf_ctx=0.0,
-    sampled=None,
+    dec_seqs: ArrayLike = 0.0,
+    dec_rows_per_seq: ArrayLike = 1.0,
+    dec_ctx: ArrayLike = 0.0,
+    pf_tokens: ArrayLike = 0.0,
+    pf_seqs: ArrayLike = 0.0,
+    pf_ctx: ArrayLike = 0.0,
+    sampled: ArrayLike | None = None,
     layers_only: bool = False,
-):
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Time (s) of one step through all layers (all PP stages) for one attention-DP rank. With pipeline parallelism
     the arguments describe one micro-batch and the result is the round of pp such micro-batches in flight: each stage
     holds 1/pp of the layers and runs pp micro-batches, and the last stage's lm_head, sampling and per-sequence work
@@ -180,8 +193,19 @@ def forward_time(
 
 
 def _forward_time(
-    model, weights, kv, pa, dec_seqs, dec_rows, dec_ctx, pf_tokens, pf_seqs, pf_ctx, sampled, layers_only
-):
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    pa: PointArrays,
+    dec_seqs: ArrayLike,
+    dec_rows: ArrayLike,
+    dec_ctx: ArrayLike,
+    pf_tokens: ArrayLike,
+    pf_seqs: ArrayLike,
+    pf_ctx: ArrayLike,
+    sampled: ArrayLike | None,
+    layers_only: bool,
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     cal = pa.cal
     Sd = np.asarray(dec_seqs, dtype=float)
     Td = Sd * np.asarray(dec_rows, dtype=float)
@@ -212,17 +236,27 @@ def _forward_time(
     h = float(model.hidden_size)
 
     shape = np.broadcast(T, Sd, ctx_d, Sp, ctx_p, tp, peak).shape
-    zero = np.zeros(shape)
+    zero: np.ndarray = np.zeros(shape)
     br = {k: zero.copy() for k in OP_CLASSES}
     tc_sum, tm_sum = zero.copy(), zero.copy()
 
-    def add(cls, count, t, t_c, t_m):
+    def add(
+        cls: str, count: float | np.ndarray, t: np.ndarray, t_c: float | np.ndarray, t_m: float | np.ndarray
+    ) -> None:
         nonlocal tc_sum, tm_sum
         br[cls] = br[cls] + count * t
         tc_sum = tc_sum + count * t_c
         tm_sum = tm_sum + count * t_m
 
-    def gemm(cls, params, rows, bpp_c, count, pk=peak, eff_mult=1.0):
+    def gemm(
+        cls: str,
+        params: float | np.ndarray,
+        rows: np.ndarray,
+        bpp_c: float,
+        count: float | np.ndarray,
+        pk: np.ndarray = peak,
+        eff_mult: float | np.ndarray = 1.0,
+    ) -> None:
         flops = 2.0 * rows * params
         t, t_c, t_m = op_time_s(
             flops, params * bpp_c, pk, bw, gemm_compute_efficiency(rows, ge, gh) * eff_mult, me * eff_mult
@@ -320,7 +354,7 @@ def _forward_time(
             moe_comm = np.where(dp > 1, np.where(ep_on, a2a, gath_dp), 0.0)
             br["communication"] = br["communication"] + n * moe_comm
             # all-reduces over the attention TP group: after attention, and after the MoE when DP = 1
-            n_ar = np.where(dp > 1, 1.0, 2.0)
+            n_ar: float | np.ndarray = np.where(dp > 1, 1.0, 2.0)
         else:
             n_ar = 2.0 if lay.mlp != "none" and lay.attention != "none" else 1.0
         br["communication"] = br["communication"] + n * n_ar * ar_tp
@@ -342,12 +376,12 @@ def _forward_time(
             + cal["seq_overhead_us"] * 1e-6 * (Sd + Sp) * pp
         )
     br["overhead"] = br["overhead"] + cal["layer_overhead_us"] * 1e-6 * n_layers
-    total = sum(br.values())
+    total = cast(np.ndarray, sum(br.values()))  # a sum of the (non-empty) breakdown arrays
     bounds = {"compute": tc_sum, "memory": tm_sum, "communication": br["communication"], "overhead": br["overhead"]}
     return total, br, bounds
 
 
-def lm_head_time_s(model: ModelSpec, weights: str, pa: PointArrays, rows) -> np.ndarray:
+def lm_head_time_s(model: ModelSpec, weights: str, pa: PointArrays, rows: ArrayLike) -> np.ndarray:
     """Time (s) of the lm_head GEMM on ``rows`` token rows in a round, as forward_time counts it (pp times, once per
     micro-batch on the last stage), without the rest of the step."""
     cal = pa.cal
@@ -365,7 +399,7 @@ def lm_head_time_s(model: ModelSpec, weights: str, pa: PointArrays, rows) -> np.
     return t * pa.pp
 
 
-def bound_label(bounds: dict) -> np.ndarray:
+def bound_label(bounds: dict[str, np.ndarray]) -> np.ndarray:
     """Which of compute / memory / communication / overhead dominates (per element)."""
     shape = np.broadcast(*[np.asarray(bounds[x]) for x in BOUND_KEYS]).shape
     stack = np.stack([np.broadcast_to(np.asarray(bounds[k], dtype=float), shape) for k in BOUND_KEYS])

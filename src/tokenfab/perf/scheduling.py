@@ -34,9 +34,12 @@ round time itself; its median is the decode-only round as long as fewer than hal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _ND = NormalDist()
 
@@ -46,7 +49,9 @@ def z_score(q: float) -> float:
     return float(_ND.inv_cdf(min(max(float(q), 1e-9), 1 - 1e-9)))
 
 
-def prefill_tokens_per_round(budget_tokens, decode_rows, prompt_tokens, chunked, mixed):
+def prefill_tokens_per_round(
+    budget_tokens: ArrayLike, decode_rows: ArrayLike, prompt_tokens: ArrayLike, chunked: ArrayLike, mixed: ArrayLike
+) -> np.ndarray:
     """Prompt tokens one round prefills. Mixing engines give prefill what the decode rows leave of the budget
     (at least one block of 16 tokens, so a full batch still makes progress); without chunked prefill a round takes
     whole prompts (at least one, however long); a non-mixing engine's prefill round has the whole budget."""
@@ -58,7 +63,7 @@ def prefill_tokens_per_round(budget_tokens, decode_rows, prompt_tokens, chunked,
     return np.where(np.asarray(chunked, dtype=bool), room, whole)
 
 
-def closed_loop_response_s(service_s, think_s, population):
+def closed_loop_response_s(service_s: ArrayLike, think_s: ArrayLike, population: ArrayLike) -> np.ndarray:
     """Mean response time of the prefill queue in a closed loop of ``population`` requests (Schweitzer's MVA for a
     single queue + delay station, closed form)."""
     s = np.maximum(np.asarray(service_s, dtype=float), 0.0)
@@ -68,7 +73,7 @@ def closed_loop_response_s(service_s, think_s, population):
     return 0.5 * (b + np.sqrt(b * b + 4.0 * s * z))
 
 
-def rounds_per_s(busy, t_decode_s, t_mixed_s, mixed):
+def rounds_per_s(busy: ArrayLike, t_decode_s: ArrayLike, t_mixed_s: ArrayLike, mixed: ArrayLike) -> np.ndarray:
     """Rounds per second a decoding sequence takes part in, given the prefill server's busy share ``busy``."""
     u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
     td = np.maximum(np.asarray(t_decode_s, dtype=float), 1e-12)
@@ -76,7 +81,7 @@ def rounds_per_s(busy, t_decode_s, t_mixed_s, mixed):
     return np.where(np.asarray(mixed, dtype=bool), u / tm + (1.0 - u) / td, (1.0 - u) / td)
 
 
-def mixed_round_share(busy, t_decode_s, t_mixed_s, mixed):
+def mixed_round_share(busy: ArrayLike, t_decode_s: ArrayLike, t_mixed_s: ArrayLike, mixed: ArrayLike) -> np.ndarray:
     """Share of the rounds a decoding sequence sees that carry a prefill (mixing) or follow a prefill stall."""
     u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
     td = np.maximum(np.asarray(t_decode_s, dtype=float), 1e-12)
@@ -88,7 +93,7 @@ def mixed_round_share(busy, t_decode_s, t_mixed_s, mixed):
     return np.where(np.asarray(mixed, dtype=bool), mix, stall)
 
 
-def acceptance_variance(acceptance_length, draft_tokens):
+def acceptance_variance(acceptance_length: ArrayLike, draft_tokens: ArrayLike) -> np.ndarray:
     """Variance of the tokens accepted per verify round for a chained draft of ``draft_tokens`` whose mean accepted
     length is ``acceptance_length``: the per-token rate p solves 1 + p + ... + p^k = acceptance (bisection), and the
     count is truncated geometric."""
@@ -111,7 +116,16 @@ def acceptance_variance(acceptance_length, draft_tokens):
     return np.where(k > 0, np.maximum(var, 0.0), 0.0)
 
 
-def tpot_quantile_s(q, t_decode_s, t_mixed_s, share, acceptance, acc_var, osl, mixed):
+def tpot_quantile_s(
+    q: float | None,
+    t_decode_s: ArrayLike,
+    t_mixed_s: ArrayLike,
+    share: ArrayLike,
+    acceptance: ArrayLike,
+    acc_var: ArrayLike,
+    osl: ArrayLike,
+    mixed: ArrayLike,
+) -> np.ndarray:
     """Per-request TPOT at percentile ``q`` (None: the mean): gaps of t_d, a binomial share of longer rounds, and the
     spread of accepted tokens per round, over the request's OSL - 1 gaps."""
     td = np.asarray(t_decode_s, dtype=float)
@@ -134,7 +148,9 @@ def tpot_quantile_s(q, t_decode_s, t_mixed_s, share, acceptance, acc_var, osl, m
     return gap / acc * np.maximum(1.0 + z * cv_acc, 0.1)
 
 
-def itl_stats_s(t_decode_s, t_mixed_s, share, busy, mixed):
+def itl_stats_s(
+    t_decode_s: ArrayLike, t_mixed_s: ArrayLike, share: ArrayLike, busy: ArrayLike, mixed: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
     """(mean, median) gap between streamed chunks (one chunk per round; a speculative round streams several
     tokens at once)."""
     td = np.asarray(t_decode_s, dtype=float)
@@ -147,13 +163,15 @@ def itl_stats_s(t_decode_s, t_mixed_s, share, busy, mixed):
     return mean, median
 
 
-def burst_response_s(service_s, population):
+def burst_response_s(service_s: ArrayLike, population: ArrayLike) -> np.ndarray:
     """Mean prefill response when ``population`` requests arrive at once (FCFS): the j-th waits j - 1 services."""
     c = np.maximum(np.asarray(population, dtype=float), 1.0)
     return 0.5 * (c + 1.0) * np.asarray(service_s, dtype=float)
 
 
-def solve_monotone(evaluate, lo, hi, iterations: int = 8):
+def solve_monotone(
+    evaluate: Callable[[np.ndarray], tuple[Any, ...]], lo: ArrayLike, hi: ArrayLike, iterations: int = 8
+) -> tuple[Any, ...]:
     """Root of h(B) = 0 on [lo, hi] per element, for h increasing (h(lo) <= 0 <= h(hi) where a root exists), by the
     Illinois variant of regula falsi: superlinear, and it never leaves the bracket. ``evaluate(B)`` returns
     (h, *extras); the extras of the last evaluation are returned with the root. Elements without a sign change
@@ -163,7 +181,7 @@ def solve_monotone(evaluate, lo, hi, iterations: int = 8):
     f_lo, *ex_lo = evaluate(lo)
     f_hi, *ex_hi = evaluate(hi)
     x = np.where(np.abs(f_lo) <= np.abs(f_hi), lo, hi)
-    side = 0
+    side: int | np.ndarray = 0
     for _ in range(max(int(iterations), 1)):
         denom = f_hi - f_lo
         cand = np.where(

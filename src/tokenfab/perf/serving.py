@@ -23,9 +23,11 @@ size and reservation policy) and by the engine's maximum running sequences per s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import CalibrationProfile, load_profile
@@ -39,7 +41,6 @@ from tokenfab.perf import queueing as Q
 from tokenfab.perf import scheduling as sch
 from tokenfab.perf import speculative as spec
 from tokenfab.perf.memory import (
-    Parallelism,
     activation_bytes_per_gpu,
     auto_parallelism,
     fit,
@@ -60,18 +61,19 @@ DISAGG_ITERATIONS = 64
 BISECTIONS = 18  # inner solve of the closed loop's throughput (2^-18 of its bracket)
 
 
-def _f(x, shape) -> np.ndarray:
+def _f(x: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=float), shape).astype(float)
 
 
-def concurrency_cap(model: ModelSpec, weights: str, kv: str, pa: PointArrays, isl, osl) -> np.ndarray:
+def concurrency_cap(
+    model: ModelSpec, weights: str, kv: str, pa: PointArrays, isl: ArrayLike, osl: ArrayLike
+) -> np.ndarray:
     """Largest total concurrency the KV cache holds (all DP ranks), capped by the engine's running-sequence limit."""
-    par = Parallelism(tp=pa.tp, pp=pa.pp, dp=pa.dp, ep=pa.ep)
     n = kv_capacity_sequences(
         model,
         weights,
         kv,
-        par,
+        pa,  # the per-point parallel degrees (a memory.Layout)
         isl=isl,
         osl=osl,
         capacity_bytes=pa.capacity_bytes,
@@ -84,7 +86,17 @@ def concurrency_cap(model: ModelSpec, weights: str, kv: str, pa: PointArrays, is
     return np.minimum(n, pa.max_seqs * pa.dp)
 
 
-def _draft_s(model, weights, kv, pa, seqs, ctx, k, parallel, layers=1.0):
+def _draft_s(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    pa: PointArrays,
+    seqs: ArrayLike,
+    ctx: ArrayLike,
+    k: ArrayLike,
+    parallel: ArrayLike,
+    layers: ArrayLike = 1.0,
+) -> float | np.ndarray:
     """Time of the draft passes of one round: ``layers`` decoder layers + lm_head per draft token (MTP, EAGLE-3), or
     one pass of them over the whole block (DSpark)."""
     k = np.asarray(k, dtype=float)
@@ -100,7 +112,7 @@ def _draft_s(model, weights, kv, pa, seqs, ctx, k, parallel, layers=1.0):
     return np.where(k > 0, passes * (per_layer * np.asarray(layers, dtype=float) + lm), 0.0)
 
 
-def _lm_head_s(model, weights, kv, pa, rows):
+def _lm_head_s(model: ModelSpec, weights: str, kv: str, pa: PointArrays, rows: ArrayLike) -> np.ndarray:
     return lm_head_time_s(model, weights, pa, rows)
 
 
@@ -110,18 +122,18 @@ def serve(
     kv: str,
     pa: PointArrays,
     *,
-    isl,
-    osl,
-    concurrency=None,
-    rate_rps=None,
-    draft_tokens=0,
-    acceptance_length=1.0,
-    parallel_draft=False,
-    draft_layers=1.0,
-    prefix_hit_rate=0.0,
+    isl: ArrayLike,
+    osl: ArrayLike,
+    concurrency: ArrayLike | None = None,
+    rate_rps: ArrayLike | None = None,
+    draft_tokens: ArrayLike = 0,
+    acceptance_length: ArrayLike = 1.0,
+    parallel_draft: ArrayLike = False,
+    draft_layers: ArrayLike = 1.0,
+    prefix_hit_rate: ArrayLike = 0.0,
     decode_only: bool = False,
     iterations: int = ITERATIONS,
-) -> dict:
+) -> dict[str, Any]:
     """Steady state of every point (arrays broadcast against the points of ``pa``).
 
     concurrency: total requests in flight (NaN or None: as many as the KV cache holds, i.e. offline max throughput);
@@ -158,7 +170,7 @@ def serve(
 
     own = _own_prompt_s(model, weights, kv, pa, ctx_d, isl_new, cached, k, par_draft, mixed, n_draft)
 
-    def evaluate(B):
+    def evaluate(B: np.ndarray) -> tuple[np.ndarray, dict[str, Any], dict[str, np.ndarray]]:
         t = _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed, n_draft)
         t["own"] = np.maximum(own, t["s"])
         st = _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed)
@@ -267,7 +279,7 @@ def serve(
     return res
 
 
-def other_prefill_share(running, open_loop):
+def other_prefill_share(running: ArrayLike, open_loop: ArrayLike) -> np.ndarray:
     """Share of the prefill work a decoding request sees that belongs to other requests: in a closed loop of C
     requests its own prefill comes before its decode, so (C - 1) / C of the prefills interleave with it (none at
     C = 1); under open-loop arrivals every prefill is another request's."""
@@ -275,7 +287,16 @@ def other_prefill_share(running, open_loop):
     return np.where(np.asarray(open_loop, dtype=bool), 1.0, (c - 1.0) / c)
 
 
-def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
+def _steady_state(
+    t: dict[str, Any],
+    running: np.ndarray,
+    lam: np.ndarray,
+    open_loop: np.ndarray,
+    decode_only: ArrayLike,
+    osl: np.ndarray,
+    acc: np.ndarray,
+    mixed: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Throughput X, prefill response R, decode time Z, prefill busy share U and rounds/s N per rank, given the
     round times ``t`` (perf/scheduling.py). Closed loop: X solves X (R(X) + Z(X)) = C (the cycle's Little's law) by
     bisection, with R from Schweitzer's MVA; open loop: X = lambda and an M/D/1 prefill queue. The formulas are those
@@ -293,7 +314,7 @@ def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
     four_s = 4.0 * s
     no_pf = np.asarray(decode_only, dtype=bool)
 
-    def at(X):
+    def at(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         U = np.where(no_pf, 0.0, np.minimum(X * s, 0.999))
         N = inv_td + U * coef
         Z = n1_acc / N
@@ -329,7 +350,20 @@ def _steady_state(t, running, lam, open_loop, decode_only, osl, acc, mixed):
     }
 
 
-def _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mixed, draft_layers=1.0):
+def _rounds(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    pa: PointArrays,
+    B: np.ndarray,
+    ctx_d: np.ndarray,
+    isl_new: np.ndarray,
+    cached: np.ndarray,
+    k: np.ndarray,
+    par_draft: np.ndarray,
+    mixed: np.ndarray,
+    draft_layers: ArrayLike = 1.0,
+) -> dict[str, Any]:
     """Round times at a decode batch B per rank: decode-only t_d, mixed (or prefill-only) t_m, and the prefill
     service time s of one request."""
     pp = pa.pp
@@ -369,7 +403,19 @@ def _rounds(model, weights, kv, pa, B, ctx_d, isl_new, cached, k, par_draft, mix
     }
 
 
-def _own_prompt_s(model, weights, kv, pa, ctx_d, isl_new, cached, k, par_draft, mixed, draft_layers=1.0):
+def _own_prompt_s(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    pa: PointArrays,
+    ctx_d: np.ndarray,
+    isl_new: np.ndarray,
+    cached: np.ndarray,
+    k: np.ndarray,
+    par_draft: np.ndarray,
+    mixed: np.ndarray,
+    draft_layers: ArrayLike = 1.0,
+) -> np.ndarray:
     """Time of the rounds that carry one request's own prompt when no other prompt shares them (low load): its
     chunks of at most the round's prefill room, each round with one decoding sequence alongside where the engine
     mixes. A request's prefill never takes less (at higher load other prompts and more decodes share the rounds: the
@@ -399,7 +445,9 @@ def _own_prompt_s(model, weights, kv, pa, ctx_d, isl_new, cached, k, par_draft, 
 
 
 # ----------------------------------------------------------------------------------------------- disaggregated
-def prefill_service(model: ModelSpec, weights: str, kv: str, pa: PointArrays, *, isl, prefix_hit_rate=0.0) -> dict:
+def prefill_service(
+    model: ModelSpec, weights: str, kv: str, pa: PointArrays, *, isl: ArrayLike, prefix_hit_rate: ArrayLike = 0.0
+) -> dict[str, np.ndarray]:
     """A dedicated prefill replica per point: the service time of one request on one attention-DP rank (prefill-only
     rounds of the engine's whole token budget, several prompts per round when they fit), the replica's requests/s,
     and the latency of a request prefilled alone (its own chunks, at most the budget per round)."""
@@ -426,12 +474,19 @@ def prefill_service(model: ModelSpec, weights: str, kv: str, pa: PointArrays, *,
     return {"rank_service_s": s, "replica_rps": pa.dp / np.maximum(s, 1e-12), "latency_s": np.maximum(latency, s)}
 
 
-def kv_transfer_s(model: ModelSpec, kv: str, isl, pa_prefill: PointArrays, pa_decode: PointArrays, *, same_domain):
+def kv_transfer_s(
+    model: ModelSpec,
+    kv: str,
+    isl: ArrayLike,
+    pa_prefill: PointArrays,
+    pa_decode: PointArrays,
+    *,
+    same_domain: ArrayLike,
+) -> np.ndarray:
     """Time to move one prompt's KV cache from a prefill replica to a decode replica: its bytes over the prefill
     replica's links (every GPU of the prefill layout sends its shard in parallel), over the scale-up fabric when both
     pools sit in one scale-up domain (``same_domain``), else over the scale-out NICs, plus one collective latency."""
-    par = Parallelism(tp=pa_prefill.tp, pp=pa_prefill.pp, dp=pa_prefill.dp, ep=pa_prefill.ep)
-    links = np.asarray(kv_shard_factor(model, par), dtype=float)
+    links = np.asarray(kv_shard_factor(model, pa_prefill), dtype=float)  # pa_prefill's degrees: a memory.Layout
     bw_link = np.where(
         np.asarray(same_domain, dtype=bool),
         np.minimum(pa_prefill.scaleup_bw, pa_decode.scaleup_bw),
@@ -449,22 +504,22 @@ def serve_disagg(
     pa_prefill: PointArrays,
     pa_decode: PointArrays,
     *,
-    isl,
-    osl,
-    concurrency=None,
-    rate_rps=None,
-    prefill_replicas=1.0,
-    decode_replicas=1.0,
-    draft_tokens=0,
-    acceptance_length=1.0,
-    parallel_draft=False,
-    draft_layers=1.0,
-    prefix_hit_rate=0.0,
-    same_domain=False,
+    isl: ArrayLike,
+    osl: ArrayLike,
+    concurrency: ArrayLike | None = None,
+    rate_rps: ArrayLike | None = None,
+    prefill_replicas: ArrayLike = 1.0,
+    decode_replicas: ArrayLike = 1.0,
+    draft_tokens: ArrayLike = 0,
+    acceptance_length: ArrayLike = 1.0,
+    parallel_draft: ArrayLike = False,
+    draft_layers: ArrayLike = 1.0,
+    prefix_hit_rate: ArrayLike = 0.0,
+    same_domain: ArrayLike = False,
     prefill_weights: str | None = None,
     prefill_kv: str | None = None,
     iterations: int = DISAGG_ITERATIONS,
-) -> dict:
+) -> dict[str, Any]:
     """Steady state of a disaggregated unit: ``prefill_replicas`` prefill replicas (layout ``pa_prefill``, their own
     hardware, engine and precision) feeding ``decode_replicas`` decode replicas (``pa_decode``) over the KV link.
 
@@ -626,20 +681,20 @@ class Estimate:
         return asdict(self)
 
 
-def max_sustainable_rate_rps(closed_loop: dict, osl) -> float:
+def max_sustainable_rate_rps(closed_loop: dict[str, Any], osl: float) -> float:
     """The highest open-loop request rate a deployment sustains: its closed-loop maximum output throughput (serve()
     at concurrency None, the KV-cache cap) divided by OSL."""
     return float(np.asarray(closed_loop["output_tokens_per_s"], dtype=float).ravel()[0]) / float(osl)
 
 
-def overload_text(rate_rps, max_rps) -> str:
+def overload_text(rate_rps: float, max_rps: float) -> str:
     return (
         f"overloaded at this rate ({float(rate_rps):,.4g} requests/s): the max sustainable rate is "
         f"{max_rps:,.4g} requests/s (closed-loop maximum throughput / OSL); the queue and TTFT grow without bound"
     )
 
 
-DEFINITIONS = {
+DEFINITIONS: dict[str, str] = {
     "ttft_ms": "mean time to first token: half a round + prefill queueing and the request's own prefill chunks + the "
     "wait for a KV slot beyond the cache (closed loop) + the engine's front-end overhead (ms)",
     "tpot_ms": "mean time per output token after the first, incl. prefill interleaved with decode (ms); "
@@ -660,7 +715,9 @@ DEFINITIONS = {
 }
 
 
-def _validate_common(m: ModelSpec, hw: HardwareSpec, isl, osl, weights, kv):
+def _validate_common(
+    m: ModelSpec, hw: HardwareSpec, isl: int, osl: int, weights: str | None, kv: str | None
+) -> tuple[str, str]:
     require_int("isl", isl, minimum=1)
     require_int("osl", osl, minimum=1)
     w = prec.normalize(weights or m.native_weights, field="weights")
@@ -676,12 +733,30 @@ def _validate_common(m: ModelSpec, hw: HardwareSpec, isl, osl, weights, kv):
 
 
 def single_point(
-    hw: HardwareSpec, engine: EngineSpec, weights: str, kv: str, profile: CalibrationProfile, tp, pp, dp, ep
-):
+    hw: HardwareSpec,
+    engine: EngineSpec,
+    weights: str,
+    kv: str,
+    profile: CalibrationProfile,
+    tp: int,
+    pp: int,
+    dp: int,
+    ep: int,
+) -> PointArrays:
     return point_arrays([hw], [engine], weights, kv, profile, [0], [0], [tp], [pp], [dp], [ep])
 
 
-def _auto_layout(m: ModelSpec, hw, engine, weights: str, kv: str, users: int, isl: int, osl: int, profile):
+def _auto_layout(
+    m: ModelSpec,
+    hw: HardwareSpec,
+    engine: EngineSpec,
+    weights: str,
+    kv: str,
+    users: int,
+    isl: int,
+    osl: int,
+    profile: CalibrationProfile,
+) -> tuple[int, int, int]:
     """The smallest usual layout that holds the weights and ``users`` sequences: from the chip count `fit` computes
     (capacity / bytes), stepping up until serve()'s own KV check (the engine's memory fraction and pages, layer
     granularity of the pipeline, per-stage activations) holds the sequences. SRAM chips fill whole nodes."""
@@ -706,8 +781,8 @@ def _auto_layout(m: ModelSpec, hw, engine, weights: str, kv: str, users: int, is
 
 
 def estimate(
-    model,
-    hardware,
+    model: str | Path | ModelSpec,
+    hardware: str | HardwareSpec,
     gpus: int | None = None,
     tp: int | None = None,
     pp: int | None = None,
@@ -724,8 +799,8 @@ def estimate(
     mtp_draft_tokens: int = 0,
     mtp_acceptance_length: float | None = None,
     prefix_hit_rate: float = 0.0,
-    calibration=None,
-    hardware_files=None,
+    calibration: str | Path | CalibrationProfile | None = None,
+    hardware_files: tuple[str, ...] | list[str] | str | Path | None = None,
 ) -> Estimate:
     """TTFT, TPOT and throughput of ``model`` on ``gpus`` chips of ``hardware`` served by ``engine`` (Python API of
     `tokenfab estimate`). ``spec_method``: None/"off", "auto" (the model's MTP heads), "mtp", "eagle3", "dspark";
@@ -813,7 +888,7 @@ def estimate(
         prefix_hit_rate=prefix_hit_rate,
     )
 
-    def g(key):
+    def g(key: str) -> float:
         return float(np.asarray(r[key]).ravel()[0])
 
     cap = g("concurrency_cap")

@@ -15,11 +15,15 @@ published point the decay is 1 (a constant rate, as DeepSeek-V3 reports for its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
+from tokenfab.catalog.engines import EngineSpec
+from tokenfab.catalog.models import ModelSpec
 from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError
 
@@ -57,7 +61,7 @@ class SpecConfig:
             return "off"
         return f"{self.method} k={self.draft_tokens} (~{self.acceptance_length:.2f} tokens/round)"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "draft_tokens": self.draft_tokens,
@@ -142,7 +146,7 @@ def acceptance_length(points: dict[int, float], k: int) -> float:
     return float(min(_chain(p1, d, k), 1.0 + k))
 
 
-def default_method(model) -> str | None:
+def default_method(model: ModelSpec) -> str | None:
     """The speculative method a model ships heads for (MTP layers in its config), or a published draft."""
     e = _entry(model.key) or {}
     if model.mtp_layers > 0:
@@ -150,7 +154,13 @@ def default_method(model) -> str | None:
     return None
 
 
-def resolve(model, engine, method=None, draft_tokens=None, acceptance=None) -> SpecConfig:
+def resolve(
+    model: ModelSpec,
+    engine: EngineSpec,
+    method: str | None = None,
+    draft_tokens: int | None = None,
+    acceptance: float | None = None,
+) -> SpecConfig:
     """A SpecConfig from user choices: ``method`` None / "off" = off; "auto" = the model's own heads (MTP) with
     k = draft_tokens (default 1). Validates against the engine's features and the published figures."""
     if method is None or str(method).lower() in ("off", "none", "false", "0"):
@@ -209,7 +219,9 @@ def resolve(model, engine, method=None, draft_tokens=None, acceptance=None) -> S
     return SpecConfig(m, k, acceptance_length(pts, k), src, stand, draft_layers=DRAFT_LAYERS[m])
 
 
-def sweep_variants(model, engine, enabled: bool = True, draft_tokens=(1, 2, 3)) -> list[SpecConfig]:
+def sweep_variants(
+    model: ModelSpec, engine: EngineSpec, enabled: bool = True, draft_tokens: Iterable[int] = (1, 2, 3)
+) -> list[SpecConfig]:
     """Off, and the model's own MTP at each draft length where the model ships heads and the engine runs MTP."""
     out = [OFF]
     if not enabled or model.mtp_layers <= 0 or not engine.supports("mtp"):

@@ -26,8 +26,16 @@ as a lognormal matched to the band (:func:`lognormal_from_band`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from tokenfab.catalog.calibration import CalibrationProfile
+    from tokenfab.catalog.models import ModelSpec
+    from tokenfab.perf.serving import Estimate
 
 MIN_ROWS = 20
 # the standard normal's 90th percentile: a lognormal whose p10 / p90 are the band's factors has sigma =
@@ -45,12 +53,12 @@ FIGURES = {
 }
 
 
-def model_class(model) -> str:
+def model_class(model: ModelSpec) -> str:
     fam = model.architecture_family
     return fam if fam in ("dense", "moe", "mla", "hybrid") else "dense"
 
 
-def regime(batch_per_rank) -> str:
+def regime(batch_per_rank: float) -> str:
     return "low_batch" if float(batch_per_rank) <= LOW_BATCH else "high_batch"
 
 
@@ -58,7 +66,7 @@ def bucket_key(metric: str, family: str, engine: str, mclass: str, reg: str) -> 
     return "|".join((metric, family, engine, mclass, reg))
 
 
-def summarize(residuals) -> dict:
+def summarize(residuals: ArrayLike) -> dict[str, float]:
     r = np.asarray(residuals, dtype=float)
     r = r[np.isfinite(r)]
     if not r.size:
@@ -157,7 +165,17 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
     return None
 
 
-def figure_band(table: dict, figure: str, value: float, *, family, engine, mclass, reg, prior) -> dict | None:
+def figure_band(
+    table: dict,
+    figure: str,
+    value: float | None,
+    *,
+    family: str,
+    engine: str,
+    mclass: str,
+    reg: str,
+    prior: bool,
+) -> dict | None:
     """{p10, p90, ...} of one modelled figure (``figure`` a key of FIGURES)."""
     metric, sign = FIGURES[figure]
     b = band_factors(table, metric, family, engine, mclass, reg, prior)
@@ -173,7 +191,9 @@ def is_prior(status: dict | None) -> bool:
     return "prior" in (s.get("hardware_profile"), s.get("engine_profile"))
 
 
-def throughput_band(table: dict, status: dict | None, mclass: str = "*", batch_per_rank=None) -> tuple | None:
+def throughput_band(
+    table: dict, status: dict | None, mclass: str = "*", batch_per_rank: float | None = None
+) -> tuple[float, float] | None:
     """(lo, hi) factors of the throughput band of a (hardware, engine) ProfileStatus dict, for a model class
     (``"*"``: any) and a batch per scheduler (None: any regime); None without a band."""
     s = status or {}
@@ -182,7 +202,7 @@ def throughput_band(table: dict, status: dict | None, mclass: str = "*", batch_p
     return None if b is None else (b["lo"], b["hi"])
 
 
-def scaled_band(value, lo, hi, sign: int = 1):
+def scaled_band(value: ArrayLike, lo: ArrayLike, hi: ArrayLike, sign: int = 1) -> dict[str, Any] | None:
     """{p10, p90} of a figure that scales with the throughput band (``sign`` +1) or inversely (-1): a cost per token,
     GPUs or MW needed are the figure at the opposite end of the band. Vectorized; None for a scalar without a value
     or band."""
@@ -198,7 +218,7 @@ def scaled_band(value, lo, hi, sign: int = 1):
     return {"p10": p10, "p90": p90}
 
 
-def ordered(a, b):
+def ordered(a: ArrayLike, b: ArrayLike) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     """(p10, p90) of two values of a figure computed at the two ends of a band, whichever is lower first
     (element-wise; NaN where either is missing)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -231,7 +251,7 @@ def prior_reason(status: dict | None) -> str:
     return "; ".join(parts)
 
 
-def calibration_note(hardware: str, status: dict | None, band: tuple | None) -> str | None:
+def calibration_note(hardware: str, status: dict | None, band: tuple[float, float] | None) -> str | None:
     """The plain-language line shown wherever a hardware whose profile is a prior is recommended (None when it is
     fitted): ``mi300x rests on a prior (no measurements for the cdna3 family, so it uses the fitted cdna4 family's
     parameters): its throughput band is p10-p90 x0.73-x2.40``."""
@@ -253,7 +273,9 @@ def calibration_notes(statuses: dict, table: dict, mclass: str = "*") -> list[st
     return out
 
 
-def annotate_status(hardware: str, status: dict, table: dict, mclass: str = "*", batch_per_rank=None) -> dict:
+def annotate_status(
+    hardware: str, status: dict, table: dict, mclass: str = "*", batch_per_rank: float | None = None
+) -> dict:
     """A ProfileStatus dict with ``prior`` (bool) and ``note`` (:func:`calibration_note`, None when fitted) added,
     in place; returned for chaining."""
     status["prior"] = is_prior(status)
@@ -261,7 +283,7 @@ def annotate_status(hardware: str, status: dict, table: dict, mclass: str = "*",
     return status
 
 
-def attach_estimate_band(est, model, profile) -> None:
+def attach_estimate_band(est: Estimate, model: ModelSpec, profile: CalibrationProfile) -> None:
     """Fill ``est.uncertainty`` (an Estimate) from the profile's CV table, and ``est.calibration``'s ``prior`` flag
     and ``note`` (:func:`calibration_note`); a missing table leaves a warning."""
     table = profile.uncertainty or {}
@@ -288,7 +310,15 @@ def attach_estimate_band(est, model, profile) -> None:
     annotate_status(est.hardware, cal, table, model_class(model), est.concurrency / max(est.dp, 1))
 
 
-def band_arrays(table: dict, metric: str, family, engine, mclass: str, batch_per_rank, prior) -> tuple:
+def band_arrays(
+    table: dict,
+    metric: str,
+    family: ArrayLike,
+    engine: ArrayLike,
+    mclass: str,
+    batch_per_rank: ArrayLike,
+    prior: ArrayLike,
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectorized band_factors: (lo, hi) factor arrays for points with per-point ``family``/``engine`` strings,
     batch per scheduler and prior flags (NaN where no band exists). The points are grouped by their distinct
     (family, engine, regime, prior) combination (a handful), each looked up once."""
@@ -334,7 +364,14 @@ SWEEP_FIGURES = {
 }
 
 
-def attach_sweep_bands(cols: dict, table: dict, families, engines, mclass: str, prior_by_hw) -> None:
+def attach_sweep_bands(
+    cols: dict[str, Any],
+    table: dict,
+    families: Sequence[str],
+    engines: Sequence[str],
+    mclass: str,
+    prior_by_hw: Sequence[bool],
+) -> None:
     """Add ``<figure>_p10`` / ``<figure>_p90`` columns for every figure of SWEEP_FIGURES present in ``cols`` (and
     ``band_*_lo/hi`` factors per metric class), in place. ``families`` / ``engines`` / ``prior_by_hw``: per hardware
     index (the sweep's hardware list)."""
@@ -360,5 +397,5 @@ def attach_sweep_bands(cols: dict, table: dict, families, engines, mclass: str, 
     for fig, (metric, sign) in SWEEP_FIGURES.items():
         if fig not in cols:
             continue
-        b = scaled_band(cols[fig], *factors[metric], sign)
+        b = cast(dict[str, Any], scaled_band(cols[fig], *factors[metric], sign))  # array columns: never None
         cols[f"{fig}_p10"], cols[f"{fig}_p90"] = b["p10"], b["p90"]
