@@ -23,9 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import numpy as np  # noqa: E402
 
 from tokenfab.catalog.calibration import load_profile  # noqa: E402
+from tokenfab.catalog.engines import default_engine  # noqa: E402
 from tokenfab.catalog.hardware import get_hardware  # noqa: E402
 from tokenfab.catalog.models import get_model  # noqa: E402
-from tokenfab.perf.serving import hardware_arrays, serve  # noqa: E402
+from tokenfab.perf.points import point_arrays  # noqa: E402
+from tokenfab.perf.serving import serve  # noqa: E402
 
 HARDWARE = [
     "h100-sxm",
@@ -58,17 +60,10 @@ def main() -> int:
     conc = 2.0 ** rng.integers(0, 10, n)
     weights = a.weights
     t0 = time.perf_counter()
-    # hardware figures are stacked once per distinct chip, then gathered per point
-    base = hardware_arrays(hws, weights, prof, [1] * len(hws), [1] * len(hws), [1] * len(hws), [1] * len(hws))
-    pa = type(base)(
-        **{
-            k: (v[hw_idx] if isinstance(v, np.ndarray) and v.shape == (len(hws),) else v)
-            for k, v in base.__dict__.items()
-            if k != "cal"
-        },
-        cal={k: v[hw_idx] for k, v in base.cal.items()},
-    )
-    pa = type(pa)(**{**pa.__dict__, "tp": tp.astype(float), "pp": np.ones(n), "dp": np.ones(n), "ep": np.ones(n)})
+    # hardware x engine figures are computed once per distinct pair, then gathered per point (tokenfab.perf.points)
+    engines = [default_engine(h) for h in hws]
+    one = np.ones(n)
+    pa = point_arrays(hws, engines, weights, "fp8", prof, hw_idx, hw_idx, tp.astype(float), one, one, one)
     build = time.perf_counter() - t0
     best = float("inf")
     for _ in range(a.repeat):
