@@ -96,9 +96,19 @@ def mixed_round_share(busy: ArrayLike, t_decode_s: ArrayLike, t_mixed_s: ArrayLi
 def acceptance_variance(acceptance_length: ArrayLike, draft_tokens: ArrayLike) -> np.ndarray:
     """Variance of the tokens accepted per verify round for a chained draft of ``draft_tokens`` whose mean accepted
     length is ``acceptance_length``: the per-token rate p solves 1 + p + ... + p^k = acceptance (bisection), and the
-    count is truncated geometric."""
+    count is truncated geometric. Computed once per distinct (acceptance, draft) pair: a sweep's points share few."""
     a = np.asarray(acceptance_length, dtype=float)
     k = np.asarray(draft_tokens, dtype=float)
+    if a.ndim or k.ndim:
+        ab, kb_ = np.broadcast_arrays(a, k)
+        if ab.size > 1:
+            pairs, inv = np.unique(np.stack([ab.ravel(), kb_.ravel()]), axis=1, return_inverse=True)
+            if pairs.shape[1] < ab.size:
+                return _acceptance_variance(pairs[0], pairs[1])[inv.ravel()].reshape(ab.shape)
+    return _acceptance_variance(a, k)
+
+
+def _acceptance_variance(a: np.ndarray, k: np.ndarray) -> np.ndarray:
     lo, hi = np.zeros_like(a), np.ones_like(a)
     kk = np.maximum(k, 1.0)
     for _ in range(40):  # bounded bisection
