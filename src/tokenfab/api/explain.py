@@ -68,7 +68,7 @@ def largest_part(breakdown: dict) -> tuple[str, float] | None:
     parts = {k: v for k, v in breakdown.items() if v and v > 0}
     if not parts:
         return None
-    k = max(parts, key=parts.get)
+    k = max(parts, key=lambda name: parts[name])
     return k, parts[k] / sum(parts.values())
 
 
@@ -95,12 +95,13 @@ def not_fit_text(e: dict, fit: dict | None) -> str:
     """Why a configuration does not fit, with one size and its breakdown per GPU: the estimate's warning (weights +
     activations against what the engine may use) and the same parts from tokenfab.perf.memory.fit (``fit``)."""
     w = next((x for x in e.get("warnings") or [] if x.startswith("does not fit")), "does not fit")
-    pg = (fit or {}).get("per_gpu") or {}
+    fit_d = fit or {}
+    pg = fit_d.get("per_gpu") or {}
     if not pg:
         return w + "."
     return (
         f"{w}. Per GPU: weights {F.gib(pg['weights_gib'])} + activations {F.gib(pg['activations_gib'])}; the runtime "
-        f"reserve of {F.gib(pg['runtime_overhead_gib'])} of the {F.gib(fit['capacity_per_gpu_gib'])} is not usable."
+        f"reserve of {F.gib(pg['runtime_overhead_gib'])} of the {F.gib(fit_d['capacity_per_gpu_gib'])} is not usable."
     )
 
 

@@ -10,12 +10,16 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.table import Table
 
 from tokenfab.cli.common import console, err_console, print_json, to_jsonable
 from tokenfab.core.errors import TokenfabError
+
+if TYPE_CHECKING:
+    from tokenfab.bench.runner import ProgressHooks
 
 
 def _fmt(v, digits: int = 1) -> str:
@@ -230,14 +234,14 @@ def _load_levels(concurrency: str | None, rate: str | None, trace_speed: str | N
             field="load",
         )
     sweep_k = 8
-    if concurrency:
+    if concurrency is not None:
         return "closed", tuple(parse_int_list(concurrency, "--concurrency")), sweep_k
-    if rate:
+    if rate is not None:
         mode, levels = parse_rate(rate)
         if mode == "sweep":
             sweep_k, levels = int(levels[0]), ()
         return mode, tuple(levels), sweep_k
-    return "trace", tuple(parse_rate(trace_speed, "--trace-speed")[1]), sweep_k
+    return "trace", tuple(parse_rate(cast(str, trace_speed), "--trace-speed")[1]), sweep_k  # the one load given
 
 
 def _api_key(env_name: str | None) -> str | None:
@@ -482,7 +486,7 @@ def register(app: typer.Typer) -> None:
                     api_key=api_key,
                     energy_meter=meter,
                     idle_s=idle_s,
-                    hooks=hooks,
+                    hooks=cast("ProgressHooks", hooks),  # _LiveHooks implements ProgressHooks' methods
                     stats=stats,
                     check_server=check,
                 )

@@ -121,7 +121,7 @@ def _common_source(rows) -> str | None:
     for _, _, _, s in rows:
         if s is not None:
             counts[s.source] = counts.get(s.source, 0) + 1
-    return max(counts, key=counts.get) if counts else None
+    return max(counts, key=lambda src: counts[src]) if counts else None
 
 
 def _render_chip(h: HardwareSpec) -> None:

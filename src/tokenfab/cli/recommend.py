@@ -3,6 +3,9 @@ or rack budget (a thin layer over tokenfab.planning.fleet)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import typer
 
 from tokenfab.cli import _search_opts as O
@@ -76,7 +79,7 @@ BUDGET_DROP = (
 )
 
 
-def _weights_cols(d: dict) -> tuple[tuple[str, ...], callable]:
+def _weights_cols(d: dict) -> tuple[tuple[str, ...], Callable[[dict], list[str]]]:
     """A weights/KV column when more than one weight precision was swept (else the header says it)."""
     if len(d.get("weights") or ()) > 1:
         return ("weights/KV",), lambda cfg: [f"{cfg['weights']}/{cfg['kv']}"]
@@ -391,7 +394,8 @@ def register(app: typer.Typer) -> None:
             d = {
                 **head,
                 "demand": {
-                    **fleet.demand_summary(rep.demand_requests_per_s, isl=isl, osl=osl),
+                    # a report sized for a demand carries its requests/s
+                    **fleet.demand_summary(cast(float, rep.demand_requests_per_s), isl=isl, osl=osl),
                     "given": {"rate_rps": rate} if rate is not None else {"tokens_per_day": tokens_per_day},
                 },
                 **rep.to_dict(),

@@ -5,7 +5,7 @@ tokenfab.economics.sensitivity (and tokenfab.api.sensitivity for --model)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -298,9 +298,10 @@ def register(app: typer.Typer) -> None:
                     weights=weights,
                 )
             tokens_per_s_per_gpu = op["total_tokens_per_s_per_gpu"]
+        tps = cast(float, tokens_per_s_per_gpu)  # given, or the model's operating point
         t = sens.tornado(
             hardware,
-            tokens_per_s_per_gpu=tokens_per_s_per_gpu,
+            tokens_per_s_per_gpu=tps,
             preset=preset,
             tco_overrides=overrides,
             swing_pct=swing,
@@ -312,7 +313,7 @@ def register(app: typer.Typer) -> None:
         if monte_carlo:
             mc = sens.monte_carlo(
                 hardware,
-                tokens_per_s_per_gpu=tokens_per_s_per_gpu,
+                tokens_per_s_per_gpu=tps,
                 preset=preset,
                 tco_overrides=overrides,
                 n=monte_carlo,

@@ -5,7 +5,7 @@ The option types are shared with ``tokenfab cost`` (cli/cost.py), which takes ev
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -163,7 +163,7 @@ def render_capex_lines(r: TcoResult) -> None:
         )
         console.print(f"capex lines: {why}", style="dim", highlight=False, markup=False)
         return
-    sc = tco_mod.system_capex(r.system)
+    sc = tco_mod.system_capex(cast(str, r.system))  # capex lines come from a system's bill of materials
     t = Table(
         title=f"Bill of materials {r.system}: {sc.name}, {F.count(sc.gpus, 'GPU')} per system ($ per GPU; capital and "
         f"maintenance per busy GPU-hour at utilization {F.pct(r.utilization)})"
@@ -269,9 +269,9 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
     console.print(i)
     for n, src in enumerate(refs, 1):
         console.print(f"[{n}] {F.humanize(src)}", highlight=False, markup=False, soft_wrap=False)
-    for n in r.notes:
-        if not n.startswith("no preset given"):
-            console.print(f"- {n}", style="dim", highlight=False, markup=False)
+    for note in r.notes:
+        if not note.startswith("no preset given"):
+            console.print(f"- {note}", style="dim", highlight=False, markup=False)
     console.print("- method and every default with its citation: docs/tco.md", style="dim")
 
 

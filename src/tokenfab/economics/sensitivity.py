@@ -30,7 +30,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -151,6 +151,8 @@ def model_error_band(hardware, *, engine=None, model=None, hardware_files=None, 
 
 def check_band(band, field_name: str = "throughput_band") -> dict:
     """A throughput band given as (lo, hi) or {lo, hi, ...}: finite factors with 0 < lo <= hi."""
+    lo: Any  # the caller's values, checked below
+    hi: Any
     if isinstance(band, Mapping):
         lo, hi = band.get("lo"), band.get("hi")
         extra = {k: v for k, v in band.items() if k not in ("lo", "hi")}
@@ -434,17 +436,17 @@ def tornado(
 DISTRIBUTION_KINDS = ("triangular", "uniform", "lognormal", "fixed")
 
 
-def _check_distribution(d: Distribution, where: str) -> None:
+def _check_distribution(d: Distribution | SimpleNamespace, where: str) -> None:
     k = d.kind
     if k not in DISTRIBUTION_KINDS:
         raise UnknownKeyError("distribution kind", str(k), DISTRIBUTION_KINDS, field=where)
     if k == "triangular":
-        if None in (d.low, d.mode, d.high) or not (d.low <= d.mode <= d.high):
+        if d.low is None or d.mode is None or d.high is None or not (d.low <= d.mode <= d.high):
             raise TokenfabError(
                 "triangular needs low <= mode <= high", field=where, got={"low": d.low, "mode": d.mode, "high": d.high}
             )
     elif k == "uniform":
-        if None in (d.low, d.high) or not d.low <= d.high:
+        if d.low is None or d.high is None or not d.low <= d.high:
             raise TokenfabError("uniform needs low <= high", field=where, got={"low": d.low, "high": d.high})
     elif k == "lognormal" and (d.sigma is None or d.sigma < 0 or (d.median is not None and d.median <= 0)):
         raise TokenfabError(
@@ -479,14 +481,16 @@ class Distribution:
         k = self.kind
         if k == "fixed":
             return np.full(n, scale * (self.mode if self.mode is not None else (1.0 if self.relative else base)))
+        # the parameters each kind needs are not None (checked in __post_init__)
         if k == "triangular":
-            if self.low == self.high:
-                return np.full(n, scale * self.mode)
-            return scale * rng.triangular(self.low, self.mode, self.high, n)
+            low, mode, high = cast(float, self.low), cast(float, self.mode), cast(float, self.high)
+            if low == high:
+                return np.full(n, scale * mode)
+            return scale * rng.triangular(low, mode, high, n)
         if k == "uniform":
-            return scale * rng.uniform(self.low, self.high, n)
+            return scale * rng.uniform(cast(float, self.low), cast(float, self.high), n)
         med = self.median if self.median is not None else (1.0 if self.relative else base)
-        return scale * med * rng.lognormal(0.0, self.sigma, n)
+        return scale * med * rng.lognormal(0.0, cast(float, self.sigma), n)
 
     def describe(self) -> str:
         rel = " x base" if self.relative else ""
@@ -578,7 +582,7 @@ def _throughput_error_text() -> str:
 
 def load_default_distributions() -> dict[str, Distribution]:
     """The default distributions: data/sensitivity_distributions.yaml (each with its rationale and as_of)."""
-    raw = read_yaml(data_path("sensitivity_distributions.yaml"))
+    raw = cast(dict[str, Any], read_yaml(data_path("sensitivity_distributions.yaml")))
     out = {}
     for name, entry in raw.items():
         entry = dict(entry)
@@ -718,7 +722,7 @@ def monte_carlo(
                 "included": True,
                 "lo": band["lo"],
                 "hi": band["hi"],
-                "mu": math.log(d_me.median),
+                "mu": math.log(cast(float, d_me.median)),  # model_error_distribution sets the median
                 "sigma": d_me.sigma,
                 "source": band.get("source"),
                 "method": MODEL_ERROR_METHOD,

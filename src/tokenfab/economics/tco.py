@@ -34,7 +34,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -410,7 +410,9 @@ def system_capex(system_key: str) -> SystemCapex:
         unit = fig.get("unit")
         if unit not in CAPEX_BASIS_UNITS:
             raise TokenfabError(
-                "unknown capex unit", field=f"systems.yaml {system_key}.capex.{line}.unit", expected=CAPEX_BASIS_UNITS
+                "unknown capex unit",
+                field=f"systems.yaml {system_key}.capex.{line}.unit",
+                expected=str(CAPEX_BASIS_UNITS),
             )
         if fig.get("value") is None:
             missing.append(f"{line}: {fig.get('source', 'no public figure')}")
@@ -570,7 +572,7 @@ def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **ov
     it_kw, it_src = it_kw_per_gpu_for(hw)
     if it_kw is not None:
         values["it_kw_per_gpu"] = it_kw
-        sources["it_kw_per_gpu"] = it_src
+        sources["it_kw_per_gpu"] = cast(str, it_src)  # a figure always comes with its citation
 
     kind = p.get("kind")
     if kind == "inferencex":
@@ -627,7 +629,7 @@ def tco_inputs(hardware, preset: str | None = None, *, hardware_files=None, **ov
             capex, capex_src = capex_usd_per_gpu_for(hw)
             if capex is not None:
                 values["capex_usd_per_gpu"] = capex
-                sources["capex_usd_per_gpu"] = capex_src
+                sources["capex_usd_per_gpu"] = cast(str, capex_src)  # a figure always comes with its citation
 
     for k, v in overrides.items():
         values[k] = v
@@ -780,7 +782,7 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
     if inputs.is_price:
         method = "price"
         wall = {c: 0.0 for c in COMPONENTS}
-        wall[PRICE_COMPONENT] = float(inputs.price_usd_per_gpu_hour)
+        wall[PRICE_COMPONENT] = float(cast(float, inputs.price_usd_per_gpu_hour))  # is_price: not None
         capex_all_in = None
         avg_kw = average_it_kw(kw_it, u, inputs.idle_power_fraction) if kw_it is not None else None
         notes.append("plain price per wall-clock GPU-hour used as is (all-in: capital, power, hosting inside it)")

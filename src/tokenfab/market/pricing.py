@@ -389,11 +389,11 @@ def load_prices_file(path) -> list[UserPrice]:
     if len(raw["prices"]) > 10_000:
         raise TokenfabError("too many prices", field="prices", expected="<= 10000 entries", got=len(raw["prices"]))
     out = []
-    for i, e in enumerate(raw["prices"]):
-        if not isinstance(e, dict):
-            raise TokenfabError("must be a mapping of fields", field=f"prices[{i}]", got=e)
+    for i, entry in enumerate(raw["prices"]):
+        if not isinstance(entry, dict):
+            raise TokenfabError("must be a mapping of fields", field=f"prices[{i}]", got=entry)
         try:
-            out.append(UserPrice(**e))
+            out.append(UserPrice(**entry))
         except ValidationError as ve:
             err = ve.errors()[0]
             loc = ".".join(str(x) for x in err.get("loc", ()))
@@ -842,7 +842,7 @@ def _point_summary(p: dict) -> dict:
         "tpot_ms",
         "utilization",
     )
-    out = {k: p.get(k) for k in keys}
+    out: dict[str, Any] = {k: p.get(k) for k in keys}
     out["layout"] = search.layout_text(p["config"]) if p.get("config") else p.get("layout", "")
     out["uncertainty"] = {k: v for k, v in (p.get("uncertainty") or {}).items() if k in keys}
     out["calibration"] = dict(p.get("calibration") or {})
@@ -943,7 +943,7 @@ def price_check(
     points: dict[str, dict] = {}
     rows: list[dict] = []
     if at_points is not None:
-        preset_name = (preset or tcomod.DEFAULT_PRESET) if usd_per_gpu_hour is None else None
+        preset_name = preset or tcomod.DEFAULT_PRESET  # a plain price (below) names itself instead
         tier_sets = {hw: [(at_points_label, at_points_label, p)] for hw, p in at_points.items()}
         tiers = [at_points_label]
     else:

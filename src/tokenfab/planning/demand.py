@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -53,21 +53,23 @@ DEFINITIONS = {
 # ---------------------------------------------------------------------------------------------------------------
 def dist_mean(d: TokenDist) -> float:
     """Mean tokens of a distribution (uniform: the midpoint of min and max)."""
+    # TokenDist's validator gives a uniform distribution min and max, every other one a mean (a lognormal a cv too)
     if d.distribution == "uniform":
-        return 0.5 * (float(d.min) + float(d.max))
-    return float(d.mean)
+        return 0.5 * (float(cast(float, d.min)) + float(cast(float, d.max)))
+    return float(cast(float, d.mean))
 
 
 def dist_quantile(d: TokenDist, q: float) -> float:
     """The q-quantile (0 < q < 1). lognormal(mean, cv): sigma^2 = ln(1 + cv^2), mu = ln(mean) - sigma^2 / 2;
     exponential(mean): -mean ln(1 - q); uniform: min + q (max - min); fixed: the mean."""
-    if d.distribution == "uniform":
-        return float(d.min) + q * (float(d.max) - float(d.min))
-    mean = float(d.mean)
+    if d.distribution == "uniform":  # min and max set, else a mean (see dist_mean)
+        lo, hi = float(cast(float, d.min)), float(cast(float, d.max))
+        return lo + q * (hi - lo)
+    mean = float(cast(float, d.mean))
     if d.distribution == "exponential":
         return -mean * np.log1p(-q)
     if d.distribution == "lognormal" and mean > 0:
-        s2 = np.log1p(float(d.cv) ** 2)
+        s2 = np.log1p(float(cast(float, d.cv)) ** 2)
         mu = np.log(mean) - s2 / 2.0
         return float(np.exp(mu + np.sqrt(s2) * NormalDist().inv_cdf(q)))
     return mean
@@ -122,7 +124,10 @@ def peak_to_average_ratio(hourly_weights) -> float:
 
 def scenario_peak_to_average(sc: Scenario) -> float:
     d = sc.diurnal
-    return peak_to_average_ratio(d.hourly_weights) if d.hourly_weights is not None else float(d.peak_to_average)
+    # Diurnal's validator: exactly one of hourly_weights and peak_to_average
+    if d.hourly_weights is not None:
+        return peak_to_average_ratio(d.hourly_weights)
+    return float(cast(float, d.peak_to_average))
 
 
 def hourly_profile(sc: Scenario) -> np.ndarray:
@@ -387,10 +392,11 @@ def demand(sc: Scenario, months=None) -> DemandResult:
     peak_rps_total = np.zeros_like(m)
     for key, fnames in groups.items():
         model, tier, isl, osl, ttft, tpot, par, wts = key
-        calls = sum(by_feature[f]["llm_calls_per_day"] for f in fnames)
+        # a group holds at least one feature: each sum is an array
+        calls = cast(np.ndarray, sum(by_feature[f]["llm_calls_per_day"] for f in fnames))
         inp = sum(by_feature[f]["input_tokens_per_day"] for f in fnames)
         cached = sum(by_feature[f]["cached_input_tokens_per_day"] for f in fnames)
-        tot = sum(by_feature[f]["total_tokens_per_day"] for f in fnames)
+        tot = cast(np.ndarray, sum(by_feature[f]["total_tokens_per_day"] for f in fnames))
         inp_sum = float(np.sum(inp))
         hit = float(np.sum(cached) / inp_sum) if inp_sum > 0 else 0.0
         wk = workload_key(model, tier, isl, osl, ttft, tpot, par, wts)
@@ -441,7 +447,7 @@ def demand(sc: Scenario, months=None) -> DemandResult:
         labels=labels,
         growth=g,
         users=users,
-        total_users=sum(users.values()),
+        total_users=cast(np.ndarray, sum(users.values())),  # a scenario has at least one persona
         daily_active_users=dau,
         rows=rows,
         by_feature=by_feature,

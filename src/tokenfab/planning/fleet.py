@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -55,6 +56,9 @@ from tokenfab.economics import assumptions as econ
 from tokenfab.economics import cost as costmod
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import uncertainty as unc
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 DEFINITIONS = {
     "replicas": "copies of the deployment (an x:y prefill:decode unit when disaggregated) = ceil(demand / capacity "
@@ -265,7 +269,7 @@ def megawatts(gpus, kw_per_gpu):
 def gpus_in_budget(*, power_mw=None, racks=None, kw_per_gpu=None, chips_per_rack: int | None = None) -> int:
     """How many GPUs a power budget (all-in MW) or a number of racks holds."""
     if racks is not None:
-        return int(racks) * int(chips_per_rack)
+        return int(racks) * int(cast(int, chips_per_rack))  # a rack count comes with the hardware's chips per rack
     if not kw_per_gpu:
         return 0
     return int(math.floor(float(power_mw) * units.MW / units.KW / float(kw_per_gpu) + 1e-9))
@@ -276,7 +280,7 @@ class _WithDefinitions:
     """to_dict of a fleet result: its fields plus the metric definitions."""
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = asdict(cast("DataclassInstance", self))  # the subclasses are dataclasses
         d["definitions"] = dict(DEFINITIONS)
         return d
 
@@ -538,7 +542,7 @@ def _disagg_parts(sw: S.Sweep, ids: np.ndarray) -> dict:
     )
 
 
-def _disagg_fleet_columns(sw: S.Sweep, rate: float, ids: np.ndarray, spare: int = 0):
+def _disagg_fleet_columns(sw: S.Sweep, rate: float | np.ndarray, ids: np.ndarray, spare: int = 0):
     """compose_disagg_fleet on the disaggregated sweep rows ``ids``, then ``spare`` more prefill and decode replicas
     (N+1 per pool): (x, y, fleet GPUs, TTFT ms, ok)."""
     d = _disagg_parts(sw, ids)

@@ -646,12 +646,12 @@ def _plan_hardware(
         peak_rps_all = peak_rps_all + peak
         wl_band = _band_fleets(sw, cands, sizing, f["row"])
         has_band &= wl_band["ok"]
-        for e in (0, 1):
-            band_gpus[e] = band_gpus[e] + wl_band["gpus"][e]
-            band_cap[e] = band_cap[e] + wl_band["capacity_requests_per_s"][e]
+        for end in (0, 1):
+            band_gpus[end] = band_gpus[end] + wl_band["gpus"][end]
+            band_cap[end] = band_cap[end] + wl_band["capacity_requests_per_s"][end]
             # breakeven users re-size the fleet far from this month's: one factor per workload (the median of its
             # months' configurations), so months of the same persona mix share one search
-            band_factors[e].append(np.full(n, float(np.median(wl_band["factor"][e])) if n else 1.0))
+            band_factors[end].append(np.full(n, float(np.median(wl_band["factor"][end])) if n else 1.0))
         share = np.array(
             [
                 (fleetmod.prefill_share_of_fleet(sw, int(r), bool(cp), int(x), int(y)) if g > 0 else 0.0) or 0.0
@@ -740,10 +740,10 @@ def _plan_hardware(
     monthly["cost_by_phase_usd"] = {"prefill": prefill_usd, "decode": decode_usd, "prompt_cache_hbm": cache_usd}
     monthly["breakeven_users"] = breakeven_users(d, per_wl, wall, fixed_usd, monthly["revenue_usd"], headroom=hr)
     ends = []
-    for e in (0, 1):
-        m = month_figures(band_gpus[e], band_cap[e])
+    for end in (0, 1):
+        m = month_figures(band_gpus[end], band_cap[end])
         m["breakeven_users"] = breakeven_users(
-            d, per_wl, wall, fixed_usd, m["revenue_usd"], headroom=hr, factors=band_factors[e]
+            d, per_wl, wall, fixed_usd, m["revenue_usd"], headroom=hr, factors=band_factors[end]
         )
         ends.append(m)
     monthly.update(month_bands(ends[0], ends[1], has_band))
@@ -1172,7 +1172,7 @@ def transition_plan(
             e["operating_usd"] = e["cost_usd"] - e["capital_usd"]
             e.update(month_money(sc, d, e["cost_usd"], weights, phases))
             ends.append(e)
-        mo.update(month_bands(*ends, np.isfinite(np.asarray(mo["gpus"], dtype=float))))
+        mo.update(month_bands(ends[0], ends[1], np.isfinite(np.asarray(mo["gpus"], dtype=float))))
     tco_d = {
         "transition": {
             "from": old.hardware,

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -610,7 +611,7 @@ def _model_at(loc) -> type[BaseModel] | None:
     return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
 
 
-def _translate(err: dict, lines: dict[tuple, int]) -> ScenarioError:
+def _translate(err: Mapping[str, Any], lines: dict[tuple, int]) -> ScenarioError:
     loc = tuple(p for p in err.get("loc", ()) if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
     path = format_path(loc) or "scenario"
     line = line_for(lines, loc)
@@ -630,6 +631,7 @@ def _translate(err: dict, lines: dict[tuple, int]) -> ScenarioError:
         if close and isinstance(got, str):
             um = unit_message(close[0], got)
             if um:
+                hint = cast(str, hint)  # close is not empty: the "did you mean" text
                 hint += f" Fields carry their unit in the name: {close[0]} is in {field_unit(close[0])}"
                 if "write " in um:
                     hint += f", e.g. {close[0]}: {um.split('write ')[-1].rstrip(')')}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from typing import Any, cast
 
 DASH = "–"  # a missing value (None, NaN, inf)
 SI_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
@@ -164,7 +165,7 @@ def labels_data() -> dict:
     from tokenfab.core.data import data_path, read_yaml
     from tokenfab.economics.tco import FIELD_UNITS
 
-    d = read_yaml(data_path("labels.yaml"), field="labels.yaml")
+    d = cast(dict[str, Any], read_yaml(data_path("labels.yaml"), field="labels.yaml"))
     fields = {k: dict(v) for k, v in (d.get("fields") or {}).items()}
     for k, u in FIELD_UNITS.items():
         fields.setdefault(k, {}).setdefault("unit", u)
@@ -292,7 +293,7 @@ def humanize(text: str) -> str:
     return SNAKE_CASE.sub(sub, str(text))
 
 
-def log_ticks(lo: float, hi: float, fn=None) -> tuple[list[float], list[str]]:
+def log_ticks(lo: float | None, hi: float | None, fn=None) -> tuple[list[float], list[str]]:
     """Major ticks of a log axis from ``lo`` to ``hi`` with their labels: powers of ten when the range spans more
     than two decades, else the 1-2-5 sequence (so a short range still has several labelled ticks)."""
     fn = fn or num

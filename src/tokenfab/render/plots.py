@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.core.files import check_output_path, json_for_html
@@ -90,7 +91,7 @@ def layout(title: str, x_title: str, y_title: str, **kw) -> dict:
     """The base layout of every chart: the title top left (clear of the toolbar), axis titles, the legend under the
     plot area, no fixed width (the chart follows its container)."""
     lines = wrap_title(title).count("<br>") + 1
-    lay = {
+    lay: dict[str, Any] = {
         "title": {
             "text": wrap_title(title),
             "x": 0.015,

@@ -417,7 +417,7 @@ def _range_cell(lo, hi, fmt=F.si) -> str:
     return "" if lo is None or hi is None else f" ({fmt(lo)}-{fmt(hi)})"
 
 
-def _month_band(m: dict, key: str, i: int) -> tuple:
+def _month_band(m: dict, key: str, i: int) -> tuple[Any, Any]:
     lo, hi = m.get(f"{key}_p10"), m.get(f"{key}_p90")
     return (lo[i] if lo else None), (hi[i] if hi else None)
 

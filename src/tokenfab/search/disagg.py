@@ -92,19 +92,20 @@ def _disagg_columns(
     fits = np.asarray(r["fits"], dtype=bool) & np.isfinite(r["tpot_ms"]) & (np.asarray(r["requests_per_s"]) > 0)
     d_ids = np.flatnonzero(fits)
     hw_d = lc["hw"][d_ids]
-    di, pi = [], []
+    di_parts: list[np.ndarray] = []
+    pi_parts: list[np.ndarray] = []
     for h in np.unique(hw_d):
         allowed = pairs.get(int(h), []) if pairs is not None else [int(h)]
         dsel = d_ids[hw_d == h]
         psel = np.flatnonzero(np.isin(pre["hw"], allowed))
         if not psel.size:
             continue
-        di.append(np.repeat(dsel, psel.size))
-        pi.append(np.tile(psel, dsel.size))
-    if not di:
+        di_parts.append(np.repeat(dsel, psel.size))
+        pi_parts.append(np.tile(psel, dsel.size))
+    if not di_parts:
         return None, 0
-    di = np.concatenate(di)
-    pi = np.concatenate(pi)
+    di = np.concatenate(di_parts)
+    pi = np.concatenate(pi_parts)
     nu = len(DISAGG_PREFILL_UTILIZATIONS)
     di = np.repeat(di, nu)
     pi = np.repeat(pi, nu)

@@ -518,13 +518,14 @@ def sweep(
         ws_hw.append(keep)
         warns.extend(notes)
     # ---- layouts (per hardware, union over the weight precisions of the GPU ladder)
-    L_hw, L_tp, L_pp, L_dp, L_ep = [], [], [], [], []
+    hw_of_layout: list[int] = []
+    L_tp, L_pp, L_dp, L_ep = [], [], [], []
     for h, hw in enumerate(hws):
         if not ws_hw[h]:
             continue
         for n in gpu_ladder(m, hw, ws_hw[h], gpus):
             for lay in layouts(m, hw, n, fixed=gpus is not None, engine=engines[h]):
-                L_hw.append(h)
+                hw_of_layout.append(h)
                 L_tp.append(lay.tp)
                 L_pp.append(lay.pp)
                 L_dp.append(lay.dp)
@@ -534,7 +535,7 @@ def sweep(
                 f"{hw.key}: no valid TP/PP/DP layout of {gpus} GPUs for {m.key} "
                 f"({m.max_q_heads} attention heads, scale-up domain {hw.scaleup_domain_size}, engine {engines[h].key})"
             )
-    L_hw = np.asarray(L_hw, dtype=int)
+    L_hw = np.asarray(hw_of_layout, dtype=int)
     chunks: list[dict] = []
     evaluated = 0
     specs: list = [spec.OFF]

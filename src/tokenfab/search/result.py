@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -188,7 +189,7 @@ class FrontierResult:
         for hw_key, mname, ids in self.groups():
             x = c["tokens_per_s_per_user"][ids]
             y = c["total_tokens_per_s_per_gpu"][ids]
-            row = {"hardware": hw_key, "mode": mname, "target_interactivity": U}
+            row: dict[str, Any] = {"hardware": hw_key, "mode": mname, "target_interactivity": U}
             if x[-1] * (1 + 1e-12) < U:
                 row.update(
                     {
@@ -277,7 +278,7 @@ class FrontierResult:
             if not sel.size:
                 return None
             ids = sel
-        i = cheapest_point(sw, ids)
+        i = cast(int, cheapest_point(sw, ids))  # ids is not empty: a row
         if not np.isfinite(c["usd_per_mtok_total"][ids]).any():
             crit = crit.replace("lowest usd_per_mtok_total", "highest total tokens/s per GPU (no cost known)")
         crit += f" (within {TIER_COST_TOLERANCE:.0%}: the fewest GPUs per replica)"

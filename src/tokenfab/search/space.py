@@ -50,6 +50,7 @@ def resolve_hardware(hardware, hardware_files=None) -> list[HardwareSpec]:
     """Hardware keys (a list or a comma-separated string) -> specs; an unknown key suggests the nearest ones."""
     if isinstance(hardware, HardwareSpec):
         return [hardware]
+    items: Sequence[HardwareSpec | str]
     if isinstance(hardware, str):
         items = parse_list(hardware, "hardware")
     else:

@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -521,14 +521,17 @@ class EstimateRequest(_LayoutRequest):
         return c
 
 
-def _tco_overrides_model():
+def _tco_overrides_model() -> type[BaseModel]:
     from tokenfab.economics.tco import INPUT_FIELDS
 
-    fields = {name: (float | None, Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
+    fields: dict[str, Any] = {name: (float | None, Field(default=None, allow_inf_nan=False)) for name in INPUT_FIELDS}
     return create_model("TcoOverrides", __config__=ConfigDict(extra="forbid"), **fields)
 
 
-TcoOverrides = _tco_overrides_model()
+if TYPE_CHECKING:  # built at import time from tco.INPUT_FIELDS (each a float or None): a pydantic model to mypy
+    TcoOverrides = BaseModel
+else:
+    TcoOverrides = _tco_overrides_model()
 
 
 class TcoRequest(_Req):
@@ -1096,7 +1099,7 @@ def _bench_params(request: Request) -> BenchParams:
     """BenchParams from the query string (the body is the uploaded JSONL). Empty values are 'not given'."""
     from pydantic import ValidationError
 
-    raw = {k: v for k, v in request.query_params.items() if v != ""}
+    raw: dict[str, Any] = {k: v for k, v in request.query_params.items() if v != ""}  # pydantic parses the strings
     try:
         return BenchParams(**raw)
     except ValidationError as e:
