@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: installs the test dependencies (Python extras; Debian's Chromium for the browser
-# tests) and runs the test suite in tests/ (all of it, browser tests included).
+# The README's test command: installs the test dependencies (Python extras incl. ruff and mypy; Debian's Chromium
+# for the browser tests), runs the style and type gate (scripts/lint.sh) and the test suite in tests/ (all of it,
+# browser tests included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e ".[test]"
@@ -10,6 +11,8 @@ if ! command -v chromium >/dev/null 2>&1; then
       || echo "warning: could not install chromium; the browser tests will fail (set TOKENFAB_SKIP_BROWSER=1 to skip them)" >&2
   fi
 fi
+# the style and type gate first (ruff lint + format, mypy): a finding fails the run
+bash scripts/lint.sh
 set +e
 python3 -m pytest -q tests "$@"
 rc=$?

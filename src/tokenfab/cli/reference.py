@@ -5,6 +5,7 @@ tests/test_cli_reference.py checks the committed file is current (as sqlite-util
 from __future__ import annotations
 
 import typer.main
+from typer.core import TyperGroup
 
 HEADER = (
     "# CLI reference\n\n"
@@ -85,6 +86,7 @@ def markdown() -> str:
     from tokenfab.cli.main import app
 
     group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)  # an app with sub-commands
     ctx = group.context_class(group, info_name="tokenfab")
     parts = [HEADER]
     for name in group.list_commands(ctx):
