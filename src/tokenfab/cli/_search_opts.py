@@ -12,7 +12,7 @@ from tokenfab.api import explain as X
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model key or path to a config.json")]
 HardwareOpt = Annotated[
-    str, typer.Option("--hardware", help="comma-separated hardware keys (tokenfab catalog hardware)")
+    str, typer.Option("--hardware", "-H", help="comma-separated hardware keys (tokenfab catalog hardware)")
 ]
 IslOpt = Annotated[int, typer.Option("--isl", help="input tokens per request")]
 OslOpt = Annotated[int, typer.Option("--osl", help="output tokens per request")]

@@ -314,7 +314,7 @@ def register(app: typer.Typer) -> None:
     @app.command("bench")
     def bench(
         url: str = typer.Option(..., "--url", help="server base URL, e.g. http://127.0.0.1:8000 (or .../v1)"),
-        model: str = typer.Option(..., "--model", help="model name sent in each request"),
+        model: str = typer.Option(..., "--model", "-m", help="model name sent in each request"),
         api_key_env: str | None = typer.Option(
             None,
             "--api-key-env",
@@ -521,7 +521,9 @@ def register(app: typer.Typer) -> None:
         usd_per_gpu_hour: float | None = typer.Option(
             None, "--usd-per-gpu-hour", help="a plain price per GPU-hour instead of a preset"
         ),
-        hardware: str | None = typer.Option(None, "--hardware", help="hardware key: TCO preset and all-in kW per GPU"),
+        hardware: str | None = typer.Option(
+            None, "--hardware", "-H", help="hardware key: TCO preset and all-in kW per GPU"
+        ),
         kw_per_gpu: float | None = typer.Option(
             None, "--kw-per-gpu", help="all-in kW per GPU for tokens/s per MW (default: from --hardware)"
         ),
@@ -532,10 +534,14 @@ def register(app: typer.Typer) -> None:
         ),
         weights: str | None = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
         kv: str | None = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
-        tp: int | None = typer.Option(None, "--tp"),
-        pp: int | None = typer.Option(None, "--pp"),
-        ep: int | None = typer.Option(None, "--ep"),
-        dp: int | None = typer.Option(None, "--dp"),
+        tp: int | None = typer.Option(
+            None, "--tp", help="tensor-parallel degree (GPUs sharing each layer) of the measured server"
+        ),
+        pp: int | None = typer.Option(None, "--pp", help="pipeline-parallel stages of the measured server"),
+        ep: int | None = typer.Option(
+            None, "--ep", help="expert-parallel degree (GPUs holding the experts, MoE models) of the measured server"
+        ),
+        dp: int | None = typer.Option(None, "--dp", help="attention data-parallel copies of the measured server"),
         calibration: str | None = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
         exclude_warmup: str | None = typer.Option(
             None, "--exclude-warmup", help="leave out requests started in the first S seconds (30s) or the first N (20)"
@@ -691,19 +697,27 @@ def _register_calibrate(app: typer.Typer) -> None:
     def calibrate_cmd(
         results: Path = typer.Argument(..., help="JSONL written by tokenfab bench"),
         model: str = typer.Option(..., "--model", "-m", help="the model that was served (catalog key or config.json)"),
-        hardware: str = typer.Option(..., "--hardware"),
-        gpus: int = typer.Option(..., "--gpus"),
-        tp: int | None = typer.Option(None, "--tp"),
-        pp: int | None = typer.Option(None, "--pp"),
-        ep: int | None = typer.Option(None, "--ep"),
-        dp: int | None = typer.Option(None, "--dp"),
-        weights: str | None = typer.Option(None, "--weights"),
-        kv: str | None = typer.Option(None, "--kv"),
+        hardware: str = typer.Option(
+            ..., "--hardware", "-H", help="the hardware the server ran on (tokenfab catalog hardware)"
+        ),
+        gpus: int = typer.Option(..., "--gpus", help="GPUs of one model replica on the measured server"),
+        tp: int | None = typer.Option(
+            None, "--tp", help="tensor-parallel degree (GPUs sharing each layer) of the measured server"
+        ),
+        pp: int | None = typer.Option(None, "--pp", help="pipeline-parallel stages of the measured server"),
+        ep: int | None = typer.Option(
+            None, "--ep", help="expert-parallel degree (GPUs holding the experts, MoE models) of the measured server"
+        ),
+        dp: int | None = typer.Option(None, "--dp", help="attention data-parallel copies of the measured server"),
+        weights: str | None = typer.Option(
+            None, "--weights", help="weight precision served (default: the checkpoint's)"
+        ),
+        kv: str | None = typer.Option(None, "--kv", help="KV-cache precision served (default: from the weights)"),
         base: str | None = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
         out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="where to write the profile"),
-        run_id: str | None = typer.Option(None, "--run-id"),
+        run_id: str | None = typer.Option(None, "--run-id", help="only this run of the file"),
         force: bool = typer.Option(False, "--force", help="write the fit even when it is worse than the base profile"),
-        as_json: bool = typer.Option(False, "--json"),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Fit the performance model's efficiency parameters to your benchmark; use with --calibration FILE."""
         from tokenfab.bench import report

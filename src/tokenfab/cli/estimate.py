@@ -146,13 +146,15 @@ def _render(e, *, given: dict | None = None, fit_result=None) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("estimate")
     def estimate_cmd(
-        model: str = typer.Option(..., "--model", "-m"),
-        hardware: str = typer.Option(..., "--hardware"),
+        model: str = typer.Option(
+            ..., "--model", "-m", help="bundled key (tokenfab catalog models), config.json path or folder"
+        ),
+        hardware: str = typer.Option(..., "--hardware", "-H", help="hardware key (tokenfab catalog hardware)"),
         gpus: int | None = typer.Option(
             None, "--gpus", help="chips in the deployment (default: TP x PP x DP, or the smallest layout that fits)"
         ),
         tp: int | None = typer.Option(None, "--tp", help="tensor parallel (default: GPUs / (PP x DP))"),
-        pp: int | None = typer.Option(None, "--pp"),
+        pp: int | None = typer.Option(None, "--pp", help="pipeline-parallel stages"),
         ep: int | None = typer.Option(None, "--ep", help="expert parallel (MoE; default TP x DP)"),
         dp: int | None = typer.Option(None, "--dp", help="data parallel replicas (attention DP for MoE)"),
         weights: str | None = typer.Option(
@@ -185,8 +187,10 @@ def register(app: typer.Typer) -> None:
         calibration: str | None = typer.Option(
             None, "--calibration", help="calibration profile JSON (tokenfab calibrate)"
         ),
-        hardware_file: list[str] | None = typer.Option(None, "--hardware-file"),
-        as_json: bool = typer.Option(False, "--json"),
+        hardware_file: list[str] | None = typer.Option(
+            None, "--hardware-file", help="extra hardware YAML/TOML (repeatable)"
+        ),
+        as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Calibrated roofline estimate of TTFT, TPOT and throughput for a model x hardware x precision x parallelism
         (exit code 1 when the configuration does not fit in memory: no latency to report)."""

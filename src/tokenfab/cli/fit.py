@@ -90,14 +90,16 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(
             ..., "--model", "-m", help="bundled key (tokenfab catalog models), config.json path or folder"
         ),
-        hardware: str = typer.Option(..., "--hardware", help="hardware key (tokenfab catalog hardware)"),
+        hardware: str = typer.Option(..., "--hardware", "-H", help="hardware key (tokenfab catalog hardware)"),
         gpus: int | None = typer.Option(
             None, "--gpus", help="chips in one model replica (default: the fewest that fit)"
         ),
-        tp: int | None = typer.Option(None, "--tp"),
-        pp: int | None = typer.Option(None, "--pp"),
-        dp: int | None = typer.Option(None, "--dp"),
-        ep: int | None = typer.Option(None, "--ep"),
+        tp: int | None = typer.Option(None, "--tp", help="tensor-parallel degree (GPUs sharing each layer)"),
+        pp: int | None = typer.Option(None, "--pp", help="pipeline-parallel stages"),
+        dp: int | None = typer.Option(None, "--dp", help="attention data-parallel copies"),
+        ep: int | None = typer.Option(
+            None, "--ep", help="expert-parallel degree (GPUs holding the experts, MoE models)"
+        ),
         weights: str | None = typer.Option(
             None, "--weights", help="bf16|fp16|fp8|fp4|int8|int4 (default: the checkpoint's)"
         ),
@@ -111,7 +113,9 @@ def register(app: typer.Typer) -> None:
         chip_memory_gib: float | None = typer.Option(
             None, "--chip-memory-gib", help="size against a hypothetical chip"
         ),
-        chips_per_rack: int | None = typer.Option(None, "--chips-per-rack"),
+        chips_per_rack: int | None = typer.Option(
+            None, "--chips-per-rack", help="size racks of this many chips (default: the catalog's)"
+        ),
         hardware_file: list[str] | None = typer.Option(None, "--hardware-file", help="extra hardware YAML/TOML"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):

@@ -29,7 +29,9 @@ from tokenfab.render import report as report_text
 
 ScenarioArg = typer.Argument(..., help="scenario YAML (see examples/ and docs/demand.md)")
 MonthsOpt = typer.Option(None, "--months", help="plan only the first N months (default: the scenario's horizon)")
-HardwareListOpt = typer.Option(None, "--hardware", help="candidate hardware, comma-separated (overrides the scenario)")
+HardwareListOpt = typer.Option(
+    None, "--hardware", "-H", help="candidate hardware, comma-separated (overrides the scenario)"
+)
 
 
 @contextlib.contextmanager
