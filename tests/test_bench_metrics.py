@@ -1,4 +1,4 @@
-"""Hand-checked metric functions of the harness (definitions: shared/reference/metrics.md), records, prompts,
+"""Hand-checked metric functions of the harness (definitions: docs/metrics.md), records, prompts,
 arrival processes, energy arithmetic and the report hooks. No server needed."""
 
 from __future__ import annotations

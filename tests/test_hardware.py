@@ -44,7 +44,7 @@ REQUIRED_KEYS = [
     "groq-lpu",
     "cerebras-wse3",
 ]
-# hardware keys used by /work/shared/calibration/measurements.csv
+# hardware keys the bundled calibration measurements use
 CALIBRATION_KEYS = [
     "h100-sxm",
     "h200",

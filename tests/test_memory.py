@@ -9,7 +9,7 @@ from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.memory import fit
 
 # A GH200-class chip of 144 GiB and a hypothetical 0.25 GiB SRAM-only chip, 128 per rack: the seed example of
-# shared/reference/metrics.md (Tensordyne/Recogni tokenomics note).
+# the Tensordyne/Recogni tokenomics note.
 GH = HardwareSpec(
     key="gh144",
     name="GH200-class",

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tokenfab.catalog import models as M
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+PARAM_COUNTS = Path(__file__).resolve().parent / "data" / "model_param_counts.csv"
 REQUIRED = [
     "llama-2-70b",
     "llama-3.1-8b",
@@ -43,7 +43,7 @@ def test_required_keys_bundled():
 
 @pytest.mark.parametrize("key", M.model_keys())
 def test_param_counts_match_published_within_2pct(key):
-    """Published totals/actives from shared/reference/models_known_params.md (sources in data/models.yaml)."""
+    """Published totals/actives (model cards and technical reports: the sources in data/models.yaml)."""
     spec = M.get_model(key)
     pub = M.published_params(key)
     pc = M.param_counts(spec)
@@ -57,10 +57,11 @@ def test_param_counts_match_published_within_2pct(key):
         assert abs(active / pub["active_b"] - 1) <= max(tol, 0.02) + rounding, (active, pub)
 
 
-@pytest.mark.skipif(not (SHARED / "models.csv").exists(), reason="shared/reference/models.csv is not beside the repo")
 def test_param_counts_match_reference_summary_exactly():
-    """models.csv (shared/reference) counts each component from the same configs; we agree to 0.1%."""
-    rows = {r["hf_id"]: r for r in csv.DictReader((SHARED / "models.csv").read_text().splitlines())}
+    """tests/data/model_param_counts.csv counts each component from the same public configs independently; we agree
+    to 0.1%."""
+    lines = [x for x in PARAM_COUNTS.read_text().splitlines() if not x.startswith("#")]
+    rows = {r["hf_id"]: r for r in csv.DictReader(lines)}
     idx = M._catalog_index()
     checked = 0
     for key in M.model_keys():

@@ -234,7 +234,7 @@ def test_named_presets_follow_the_brief():
     assert T.tco_inputs(H100_LIKE).preset == T.DEFAULT_PRESET == "owned-neocloud"
 
 
-# InferenceX constants, /work/shared/reference/metrics.md ("InferenceX conventions" table)
+# InferenceX constants (the SemiAnalysis InferenceX dashboard, inferencex.semianalysis.com)
 INFERENCEX = {
     "h100-sxm": (1.73, 1.30, 1.69, 1.30),
     "h200-sxm": (1.73, 1.41, 1.74, 1.60),

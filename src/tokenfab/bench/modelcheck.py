@@ -67,6 +67,7 @@ def make_predictor(
     kv: str | None = None,
     calibration: str | Path | CalibrationProfile | None = None,
     engine: str | None = None,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> Callable[[Mapping], dict]:
     by_level = {(r.get("run_id"), r.get("mode"), r.get("concurrency"), r.get("rate")): r for r in runs}
 
@@ -87,6 +88,7 @@ def make_predictor(
             osl=osl,
             calibration=calibration,
             engine=engine,
+            hardware_files=hardware_files,
         )
         if point.get("mode") == "closed":
             e = estimate(concurrency=int(point["concurrency"]), **kw)
@@ -120,6 +122,7 @@ def fit_from_runs(
     base: str | Path | CalibrationProfile | None = None,
     engine: str | None = None,
     max_nfev: int = 60,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> tuple[CalibrationProfile, dict]:
     """Fit :data:`USER_FIT_PARAMS` for ``hardware`` (served by ``engine``) to measured levels; returns (profile,
     error summary)."""
@@ -130,7 +133,7 @@ def fit_from_runs(
     from tokenfab.perf.memory import resolve_parallelism
 
     m = get_model(model)
-    hw = get_hardware(hardware)
+    hw = get_hardware(hardware, hardware_files=hardware_files)
     eng = resolve_engine(engine, hw)
     par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep, allow_redundant_experts=eng.supports("eplb"))
     w = prec.normalize(weights or m.native_weights, field="weights")
@@ -191,8 +194,8 @@ def fit_from_runs(
     prof, params, info = fit_user_params(
         rows, base=base, hardware=hw, engine=eng.key, names=USER_FIT_PARAMS, max_nfev=max_nfev
     )
-    before = error_table(rows, Predictor(rows, base).predict())["overall"]
-    after = error_table(rows, Predictor(rows, prof).predict())["overall"]
+    before = error_table(rows, Predictor(rows, base, (hw,)).predict())["overall"]
+    after = error_table(rows, Predictor(rows, prof, (hw,)).predict())["overall"]
     warnings = []
     for k in USER_FIT_PARAMS:
         lo, hi = BOUNDS[k]

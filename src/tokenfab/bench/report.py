@@ -156,6 +156,7 @@ def resolve_price(
     preset: str | None = None,
     usd_per_gpu_hour: float | None = None,
     kw_per_gpu: float | None = None,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> tuple[float, float | None, dict | None]:
     """($ per GPU-hour, all-in kW per GPU or None, TCO summary or None) for a report.
 
@@ -170,7 +171,7 @@ def resolve_price(
     if hardware is not None:
         from tokenfab.economics.tco import tco
 
-        res = tco(hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour)
+        res = tco(hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour, hardware_files=hardware_files)
         doc = {
             "hardware": hardware,
             "preset": res.preset,
@@ -215,10 +216,16 @@ def report_doc(
     cooldown: tuple[str, float] | None = None,
     prefill_gpu_time_share: float | None = None,
     per_kind: str = "gpu-time",
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> dict:
-    """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source."""
+    """Everything ``tokenfab bench-report`` shows: per-level summaries, measured economic points, price source
+    (``hardware_files``: extra hardware YAML/TOML where ``hardware`` is defined)."""
     price, kw, tco_doc = resolve_price(
-        hardware=hardware, preset=preset, usd_per_gpu_hour=usd_per_gpu_hour, kw_per_gpu=kw_per_gpu
+        hardware=hardware,
+        preset=preset,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        kw_per_gpu=kw_per_gpu,
+        hardware_files=hardware_files,
     )
     if not records:
         raise TokenfabError("no request records", field="results")

@@ -543,6 +543,9 @@ def register(app: typer.Typer) -> None:
         ),
         dp: int | None = typer.Option(None, "--dp", help="attention data-parallel copies of the measured server"),
         calibration: str | None = typer.Option(None, "--calibration", help="calibration profile for the prediction"),
+        hardware_file: list[str] | None = typer.Option(
+            None, "--hardware-file", help="extra hardware YAML/TOML (repeatable) defining --hardware"
+        ),
         exclude_warmup: str | None = typer.Option(
             None, "--exclude-warmup", help="leave out requests started in the first S seconds (30s) or the first N (20)"
         ),
@@ -596,6 +599,7 @@ def register(app: typer.Typer) -> None:
                 cooldown=cool_x,
                 prefill_gpu_time_share=prefill_gpu_time_share,
                 per_kind=per_kind,
+                hardware_files=hardware_file,
             ),
         }
         price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
@@ -616,6 +620,7 @@ def register(app: typer.Typer) -> None:
                 weights=weights,
                 kv=kv,
                 calibration=calibration,
+                hardware_files=hardware_file,
             )
             doc["comparison"] = report.compare_with_model(points, predict)
         if html_path is not None:
@@ -714,6 +719,9 @@ def _register_calibrate(app: typer.Typer) -> None:
         ),
         kv: str | None = typer.Option(None, "--kv", help="KV-cache precision served (default: from the weights)"),
         base: str | None = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
+        hardware_file: list[str] | None = typer.Option(
+            None, "--hardware-file", help="extra hardware YAML/TOML (repeatable) defining --hardware"
+        ),
         out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="where to write the profile"),
         run_id: str | None = typer.Option(None, "--run-id", help="only this run of the file"),
         force: bool = typer.Option(False, "--force", help="write the fit even when it is worse than the base profile"),
@@ -742,6 +750,7 @@ def _register_calibrate(app: typer.Typer) -> None:
             weights=weights,
             kv=kv,
             base=base,
+            hardware_files=hardware_file,
         )
         if summary["worse_than_base"] and not force:
             err_console.print(

@@ -58,7 +58,7 @@ COMPONENT_DESCRIPTIONS = {
     PRICE_COMPONENT: "a plain all-in price per GPU-hour (rental or InferenceX tier), used as is",
 }
 CAPEX_BASIS_UNITS = ("USD per system", "USD per GPU", "fraction of IT capex")
-# rule of thumb to check against (Tensordyne/Recogni tokenomics note, /work/shared/reference/metrics.md)
+# rule of thumb to check against (the Tensordyne/Recogni tokenomics note)
 RULE_OF_THUMB = "capital 50-80% of 5-year spend, energy about 10%, hosting the rest (Tensordyne tokenomics note)"
 
 

@@ -183,9 +183,13 @@ def first_wave_ttft(
 class Predictor:
     """Predicts measurement rows; groups runs per (model, weights, KV, disaggregated) into vectorized calls."""
 
-    def __init__(self, rows: list[Measurement], profile: CalibrationProfile) -> None:
+    def __init__(
+        self, rows: list[Measurement], profile: CalibrationProfile, hardware: Sequence[HardwareSpec] = ()
+    ) -> None:
+        """``hardware``: specs that rows name by key and the catalog may not hold (a user's hardware file)."""
         self.rows = rows
         self.profile = profile
+        self.known_hardware = {h.key: h for h in hardware}
         runs: dict[tuple[Hashable, ...], Run] = {}
         for i, m in enumerate(rows):
             key = _run_key(m)
@@ -224,7 +228,7 @@ class Predictor:
         runs = [self.runs[j] for j in run_idx]
         hws = sorted({r.hardware for r in runs})
         engs = sorted({r.engine for r in runs})
-        hw_specs = [get_hardware(h) for h in hws]
+        hw_specs = [self.known_hardware.get(h) or get_hardware(h) for h in hws]
         hi = [hws.index(r.hardware) for r in runs]
         ei = [engs.index(r.engine) for r in runs]
         for r in runs:
@@ -522,7 +526,7 @@ def fit_user_params(
     from tokenfab.catalog.calibration import PerfParams
 
     start = base.params_for(hardware, engine).to_dict()
-    pred = Predictor(rows, base)
+    pred = Predictor(rows, base, (hardware,))
     meas = np.array([m.value for m in rows])
     x0 = np.array([math.log(start[n] + LOG_OFFSET) for n in names])
     lo = np.array([math.log(BOUNDS[n][0] + LOG_OFFSET) for n in names])
