@@ -33,7 +33,7 @@ def chip(key, **over):
 def test_inferencex_b200_deepseek_r1_point():
     """InferenceX B200 DeepSeek-R1 point (foundation issue): $1.95/GPU-h (hyperscaler-owned) at 13,429.7 tok/s/GPU
     -> $0.0403 per M tokens and 6.19 M tok/s per all-in MW at 2.17 kW/GPU. The price, the kW and both formulas are
-    InferenceX's, from the SemiAnalysis InferenceX dashboard (inferencex.semianalysis.com; its cost and power constants).
+    InferenceX's, from the SemiAnalysis InferenceX dashboard (inferencex.semianalysis.com; cost and power).
     By hand: 13,429.7 x 3600 / 1e6 = 48.34692 M tok per GPU-hour; 1.95 / 48.34692 = 0.0403335."""
     assert C.usd_per_mtok(1.95, 13429.7) == pytest.approx(0.0403335, abs=1e-7)
     assert round(C.usd_per_mtok(1.95, 13429.7), 4) == 0.0403
