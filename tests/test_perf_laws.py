@@ -519,17 +519,14 @@ def test_closed_loop_obeys_littles_law(case, engine, profile, isl, osl, c, k):
     assert first(r["concurrency"]) == pytest.approx(min(c, first(r["concurrency_cap"])), rel=1e-9, abs=pa.dp[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fewer requests in flight than attention-DP ranks: serving.serve gives every rank at least one "
-    "(running = max(min(C / DP, cap), 1)), so concurrency 1 over DP 2 serves 2 requests at once (reported "
-    "concurrency 2, X x cycle = 2).",
-)
 def test_littles_law_with_fewer_requests_than_dp_ranks():
+    """Concurrency 1 over attention-DP 2: one rank holds the request, the other idles; Little's law holds with one
+    request in flight (not one per rank)."""
     m, pa = point("qwen3-30b-a3b", "h100-sxm", "vllm", "fp8", WITH_OVERHEADS, dp=2, ep=2)
     r = serve(m, "fp8", "fp8", pa, isl=1000, osl=500, concurrency=1)
     cycle_s = (first(r["e2el_ms"]) - 0.5 * first(r["mean_round_ms"]) - 3.0) / 1e3
     assert first(r["requests_per_s"]) * cycle_s == pytest.approx(1.0, rel=1e-3)
+    assert first(r["concurrency"]) == 1.0
 
 
 @LAW

@@ -209,7 +209,9 @@ def serve(
         # prefill's share of the GPU time: the extra time of mixed rounds, or the prefill rounds themselves
         prefill_time_share = np.where(mixed, U_c / np.maximum(t["t_m"], 1e-12) * (t["t_m"] - t["t_d"]), U_c)
 
-    out_tps = np.where(fits, out_tps_rank * dp, 0.0)
+    # closed loop with fewer requests than attention-DP ranks: only that many ranks hold one (the rest idle)
+    ranks_busy = np.where(~open_loop & np.isfinite(conc_in) & (conc_in < dp), np.maximum(conc_in, 1.0), dp)
+    out_tps = np.where(fits, out_tps_rank * ranks_busy, 0.0)
     if np.any(overloaded):
         # past saturation a deployment runs at its closed-loop maximum and the queue grows without bound
         sat = serve(
@@ -236,7 +238,9 @@ def serve(
             tpot_q[q] = np.where(overloaded, sat[f"tpot_{Q.percentile_label(q)}_ms"] / 1e3, tpot_q[q])
     total_tps = out_tps * (isl + osl) / osl
     e2e = ttft + np.maximum(osl - 1.0, 0.0) * tpot
-    conc_out = np.where(open_loop, np.minimum(B + np.where(np.isfinite(lam), lam, 0.0) * R, cap), running) * dp
+    conc_out = np.where(
+        open_loop, np.minimum(B + np.where(np.isfinite(lam), lam, 0.0) * R, cap) * dp, running * ranks_busy
+    )
     inf = np.inf
     res: dict[str, Any] = {
         "ttft_ms": np.where(fits, ttft * 1e3, inf),
