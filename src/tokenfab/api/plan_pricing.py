@@ -99,11 +99,12 @@ def price_check_at_plan(
     compare_with: str | None = None,
     prices_file=None,
     per_kind: str = "gpu-time",
+    hardware_files: list[str] | None = None,
 ) -> pricing.PriceCheckResult:
     """Plan ``scenario`` (a Scenario or a path), then price ``model`` (default: the workload's model) at the plan's
     operating point and average fleet utilization on each feasible hardware (plan_operating_points)."""
-    sc = load_scenario(scenario) if isinstance(scenario, str) else scenario
-    res = planmod.plan(sc, months=months, hardware=hardware)
+    sc = load_scenario(scenario, hardware_files=hardware_files) if isinstance(scenario, str) else scenario
+    res = planmod.plan(sc, months=months, hardware=hardware, hardware_files=hardware_files)
     ops = plan_operating_points(res, workload=workload, month=month)
     if not ops["points"]:
         raise TokenfabError("no hardware of the plan can serve the workload", field="scenario", got=ops["workload"])
@@ -121,6 +122,7 @@ def price_check_at_plan(
         at_points=ops["points"],
         at_points_label=f"plan {next(iter(ops['points'].values()))['month_label']}",
         weights=next(iter(ops["points"].values()))["weights"],
+        hardware_files=hardware_files,
     )
     utils = ", ".join(f"{h} {p['utilization']:.0%}" for h, p in ops["points"].items())
     r.notes.insert(

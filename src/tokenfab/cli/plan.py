@@ -21,6 +21,7 @@ from tokenfab.cli.common import (
     split_csv,
     to_jsonable,
 )
+from tokenfab.cli.tco import HwFileOpt
 from tokenfab.core.errors import safe_text
 from tokenfab.planning import plan as planning
 from tokenfab.planning.scenario import load_scenario
@@ -61,11 +62,18 @@ def progress_bar(enabled: bool, description: str = "planning"):
         yield cb
 
 
-def run_plan(scenario: Path, months: int | None, hardware: str | None, show_progress: bool):
-    sc = load_scenario(scenario)
+def run_plan(
+    scenario: Path,
+    months: int | None,
+    hardware: str | None,
+    show_progress: bool,
+    hardware_files: list[str] | None = None,
+):
+    files = list(hardware_files) if hardware_files else None
+    sc = load_scenario(scenario, hardware_files=files)
     hws = split_csv(hardware, "hardware") if hardware else None
     with progress_bar(show_progress) as cb:
-        return planning.plan(sc, months=months, hardware=hws, progress=cb)
+        return planning.plan(sc, months=months, hardware=hws, progress=cb, hardware_files=files)
 
 
 def write_csv(res: planning.PlanResult, path: Path) -> None:
@@ -418,12 +426,13 @@ def register(app: typer.Typer) -> None:
         scenario: Path = ScenarioArg,
         months: int | None = MonthsOpt,
         hardware: str | None = HardwareListOpt,
+        hardware_file: HwFileOpt = None,
         as_json: bool = typer.Option(False, "--json", help="print the plan as JSON (schema: docs/demand.md)"),
         csv_path: Path | None = typer.Option(None, "--csv", help="write one row per (hardware, month) to this CSV"),
         wide: bool = typer.Option(False, "--wide", help="show every column, however wide the terminal"),
     ) -> None:
         """Users and features → tokens per day, peak load, fleet per hardware, cost, revenue, margin, breakeven."""
-        res = run_plan(scenario, months, hardware, show_progress=not as_json)
+        res = run_plan(scenario, months, hardware, show_progress=not as_json, hardware_files=hardware_file)
         if csv_path is not None:
             write_csv(res, csv_path)
         d = to_jsonable(res.to_dict())

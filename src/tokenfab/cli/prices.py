@@ -381,6 +381,7 @@ def register(app: typer.Typer) -> None:
                 compare_with=compare_with,
                 prices_file=prices_file,
                 per_kind=per_kind,
+                hardware_files=hardware_file or None,
             )
             emit(r, json_out, lambda x: render_prices(x, given))
             return

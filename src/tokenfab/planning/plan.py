@@ -237,6 +237,7 @@ def workload_frontier(
     calibration=None,
     engine=None,
     speculative=True,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> S.FrontierResult:
     """search.frontier for one workload over all candidate hardware (no costs: attached per plan), cached.
     ``engine`` / ``speculative``: the scenario's keys (one value or per hardware)."""
@@ -253,6 +254,7 @@ def workload_frontier(
         weights,
         percentile,
         calibration if isinstance(calibration, (str, type(None))) else id(calibration),
+        tuple(hardware_files or ()),
     )
     hit = _SWEEP_CACHE.get(key)
     if hit is not None:
@@ -272,6 +274,7 @@ def workload_frontier(
         usd_per_gpu_hour=1.0,
         engine=engine,
         mtp=speculative,
+        hardware_files=list(hardware_files) if hardware_files else None,
     )
     if len(_SWEEP_CACHE) >= _SWEEP_CACHE_MAX:
         _SWEEP_CACHE.pop(next(iter(_SWEEP_CACHE)))
@@ -279,9 +282,13 @@ def workload_frontier(
     return fr
 
 
-def hardware_tco(sc: Scenario, hw_key: str) -> tcomod.TcoResult:
+def hardware_tco(
+    sc: Scenario, hw_key: str, hardware_files: list[str] | tuple[str, ...] | None = None
+) -> tcomod.TcoResult:
     """The scenario's TCO for one hardware (preset, plain price or overrides)."""
-    return tcomod.tco(hw_key, sc.tco.preset, sc.tco.usd_per_gpu_hour, **dict(sc.tco.overrides))
+    return tcomod.tco(
+        hw_key, sc.tco.preset, sc.tco.usd_per_gpu_hour, hardware_files=hardware_files, **dict(sc.tco.overrides)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -324,6 +331,7 @@ class PlanResult:
     hardware: list  # HardwarePlan, feasible and cheapest first
     elapsed_s: float
     warnings: list = field(default_factory=list)
+    hardware_files: tuple[str, ...] = ()  # extra hardware YAML/TOML the plan read (the report's tornado uses them)
 
     @property
     def months(self) -> np.ndarray:
@@ -586,10 +594,11 @@ def _plan_hardware(
     weights: dict,
     percentile=None,
     caching: dict | None = None,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> HardwarePlan:
-    hw = get_hardware(hw_key)
+    hw = get_hardware(hw_key, hardware_files=hardware_files)
     try:
-        t = hardware_tco(sc, hw_key)
+        t = hardware_tco(sc, hw_key, hardware_files)
     except TokenfabError as e:
         return HardwarePlan(hw_key, False, f"cost unknown: {e}")
     hr = scenario_headroom(sc)
@@ -1200,14 +1209,16 @@ def plan(
     progress: Callable[[int, int, str], None] | None = None,
     percentile=None,
     calibration=None,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> PlanResult:
     """The month-by-month plan of a scenario on each candidate hardware (``hardware`` overrides the scenario's list;
-    ``months`` shortens the horizon). ``progress(done, total, label)`` is called as sweeps finish."""
+    ``months`` shortens the horizon; ``hardware_files``: extra hardware YAML/TOML defining any of them).
+    ``progress(done, total, label)`` is called as sweeps finish."""
     t0 = time.perf_counter()
     n = sc.horizon_months if months is None else check_input("months", months)
     hws = list(hardware if hardware else sc.hardware)
     check_hardware_count(hws)
-    keys = tuple(get_hardware(h).key for h in hws)
+    keys = tuple(get_hardware(h, hardware_files=hardware_files).key for h in hws)
     d = dem.demand(sc, np.arange(n))
     total = len(d.workloads) + len(keys)
     done = 0
@@ -1224,6 +1235,7 @@ def plan(
             calibration=calibration,
             engine=sc.engine,
             speculative=sc.speculative,
+            hardware_files=hardware_files,
         )
         warnings.extend(x for x in fronts[w.key].sweep.warnings if "cost unknown" not in x and x not in warnings)
         done += 1
@@ -1254,6 +1266,7 @@ def plan(
                 weights=weights,
                 percentile=percentile,
                 caching=cach,
+                hardware_files=hardware_files,
             )
         )
         done += 1
@@ -1279,7 +1292,13 @@ def plan(
             + "; ".join(f"{p.hardware}: {p.reason}" for p in plans)
         )
     return PlanResult(
-        scenario=sc, demand=d, caching=cach, hardware=plans, elapsed_s=time.perf_counter() - t0, warnings=warnings
+        scenario=sc,
+        demand=d,
+        caching=cach,
+        hardware=plans,
+        elapsed_s=time.perf_counter() - t0,
+        warnings=warnings,
+        hardware_files=tuple(hardware_files or ()),
     )
 
 

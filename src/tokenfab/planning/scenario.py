@@ -706,11 +706,16 @@ def _field_hint(name: str) -> str | None:
 # loading
 # ---------------------------------------------------------------------------------------------------------------
 def parse_scenario_text(
-    text: str, *, source: str = "<scenario>", check_references: bool = True, allow_aliases: bool = True
+    text: str,
+    *,
+    source: str = "<scenario>",
+    check_references: bool = True,
+    allow_aliases: bool = True,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
 ) -> Scenario:
     """Parse and validate a scenario from YAML text (errors name the field and the line). The YAML goes through
     tokenfab.core.files.parse_yaml: nesting depth bounded, aliases bounded (or refused: ``allow_aliases=False``),
-    one document."""
+    one document. ``hardware_files``: extra hardware YAML/TOML whose keys the scenario may name."""
     try:
         data, root = parse_yaml(text, field=source, kind=SCENARIO_KIND, allow_aliases=allow_aliases, with_node=True)
     except TokenfabError as e:  # a scenario's errors are ScenarioErrors, with the line where there is one
@@ -734,17 +739,23 @@ def parse_scenario_text(
         raise ScenarioError(f"invalid scenario: {e}", field=source) from None
     _check_cross(sc, lines)
     if check_references:
-        check_references_exist(sc, lines)
+        check_references_exist(sc, lines, hardware_files)
     sc._lines = lines
     sc._source = source
     return sc
 
 
-def load_scenario(path: str | Path, *, check_references: bool = True) -> Scenario:
+def load_scenario(
+    path: str | Path,
+    *,
+    check_references: bool = True,
+    hardware_files: list[str] | tuple[str, ...] | None = None,
+) -> Scenario:
     """Load a scenario YAML file (tokenfab.core.files: a missing path, a folder, binary or non-UTF-8 data, an empty
-    or oversized file are errors naming the file); every error names the field path and the line."""
+    or oversized file are errors naming the file); every error names the field path and the line.
+    ``hardware_files``: extra hardware YAML/TOML whose keys the scenario may name."""
     text = read_text_file(path, field="scenario", kind=SCENARIO_KIND, max_bytes=MAX_YAML_BYTES)
-    return parse_scenario_text(text, source=str(path), check_references=check_references)
+    return parse_scenario_text(text, source=str(path), check_references=check_references, hardware_files=hardware_files)
 
 
 def scenario_lines(sc: Scenario) -> dict[tuple, int]:
@@ -840,10 +851,15 @@ def _check_cross(sc: Scenario, lines: dict[tuple, int]) -> None:
         )
 
 
-def check_references_exist(sc: Scenario, lines: dict[tuple, int]) -> None:
+def check_references_exist(
+    sc: Scenario, lines: dict[tuple, int], hardware_files: list[str] | tuple[str, ...] | None = None
+) -> None:
     """Model and hardware keys must be in the catalogs (UnknownKeyError's suggestions, plus the line)."""
-    from tokenfab.catalog.hardware import get_hardware
+    from tokenfab.catalog.hardware import catalog, get_hardware
     from tokenfab.catalog.models import get_model
+
+    if hardware_files:
+        catalog(hardware_files)  # a bad hardware file is its own error (naming the file), not the scenario's
 
     def wrap(e: TokenfabError, loc):
         raise ScenarioError(
@@ -862,7 +878,7 @@ def check_references_exist(sc: Scenario, lines: dict[tuple, int]) -> None:
                 wrap(e, ("features", name, "model"))
     for i, h in enumerate(sc.hardware):
         try:
-            get_hardware(h)
+            get_hardware(h, hardware_files=hardware_files)
         except TokenfabError as e:
             wrap(e, ("hardware", i))
 

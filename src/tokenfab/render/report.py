@@ -353,6 +353,7 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = 20.0) -> dict | No
             preset=sc.tco.preset,
             tco_overrides=over or None,
             swing_pct=swing_pct,
+            hardware_files=list(res.hardware_files) or None,
         )
         out = _jsonable(r.to_dict())
     except (TokenfabError, TypeError, AttributeError, KeyError):
