@@ -565,3 +565,15 @@ def test_a_folder_as_calibration_profile_is_a_tokenfab_error_in_the_library(tmp_
     (tmp_path / "folder").mkdir()
     with pytest.raises(TokenfabError):
         tokenfab.estimate(M, HW, calibration=str(tmp_path / "folder"))
+
+
+def test_range_errors_write_bounds_as_a_person_does():
+    """An out-of-range error states its bounds with thousands separators, never in e-notation (1e+07)."""
+    from tokenfab.core.errors import require_range
+
+    with pytest.raises(TokenfabError) as e:
+        require_range("rate", 1e300, 0.0, 1e7, lo_open=True)
+    assert "(0, 10,000,000]" in str(e.value) and "e+07" not in str(e.value)
+    with pytest.raises(TokenfabError) as e:
+        require_range("share", 2.0, 0.0, 0.5)
+    assert "[0, 0.5]" in str(e.value)

@@ -96,8 +96,10 @@ def is_number(value: object) -> bool:
 
 
 def _bounds_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
-    def g(x: float) -> str:
-        return f"{x:,}" if isinstance(x, int) else f"{x:g}"
+    def g(x: float) -> str:  # 10,000,000 rather than 1e+07: a bound reads as a person writes it
+        if isinstance(x, int) or (float(x).is_integer() and abs(x) < 1e15):
+            return f"{int(x):,}"
+        return f"{x:g}" if abs(x) >= 1e-4 else f"{x:.10f}".rstrip("0")
 
     if lo is None:
         if hi is None:
