@@ -174,9 +174,12 @@ def require_range(field: str, value: _T, lo: float, hi: float, *, lo_open: bool 
     except (TypeError, OverflowError, ValueError):
         ok = False
     if not ok:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
-        raise TokenfabError("out of range", field=field, expected=f"a value in {lb}{lo}, {hi}{rb}", got=value)
+        raise TokenfabError(
+            "out of range",
+            field=field,
+            expected=_bounds_text(lo, hi, lo_open, hi_open).replace("a number", "a value"),
+            got=value,
+        )
     return value
 
 
