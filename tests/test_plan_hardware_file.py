@@ -62,3 +62,13 @@ def test_prices_at_a_plan_on_user_hardware(tmp_path):
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["hardware"] == ["acme-h100"] and "acme-h100" in d["operating_points"]
+
+
+def test_an_unknown_key_in_the_scenarios_hardware_list_names_the_scenario_field(tmp_path):
+    """The scenario's own ``hardware:`` list is a key path with a line, not the --hardware flag."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    lines = [("hardware: [acme-nope]" if x.startswith("hardware:") else x) for x in text.splitlines()]
+    sc = tmp_path / "sc.yaml"
+    sc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = invoke("plan", str(sc), "--months", "2", "--json")
+    assert r.exit_code == 2 and "hardware[0]" in r.stderr and "--hardware" not in r.stderr and "line " in r.stderr

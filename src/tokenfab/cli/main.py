@@ -112,6 +112,8 @@ class CheckedCommand(TyperCommand):
             preflight(self.name, params, ctx.params)
             return super().invoke(ctx)
         except TokenfabError as e:
+            if getattr(e, "line", None) is not None:  # a key path in a file (a scenario line), not a flag
+                raise
             raise e.with_field(shown_name(self.name, params, e.field)) from None
 
 
