@@ -444,3 +444,19 @@ def test_none_overrides_are_ignored():
     assert math.isclose(T.tco(H100_LIKE, pue=1.3).inputs.pue, 1.3)
     assert T.tco(H100_LIKE, pue=1.3).sources["pue"] == "user"
     assert units.HOURS_PER_YEAR == 8766.0  # the year the formulas and docs/tco.md use
+
+
+def test_tco_inputs_defaults_are_the_named_defaults_in_the_data():
+    """Issue 15: TcoInputs' defaults come from data/tco_presets.yaml ``defaults`` (each with a source), so an input
+    built without a preset starts from the same figures as a preset (residual value 0.134, not 0.0 in code)."""
+    defaults = T.load_presets()["defaults"]
+    t = T.TcoInputs(hardware_key="x", utilization=0.5)
+    checked = 0
+    for name, fig in defaults.items():
+        if name == "utilization":
+            continue
+        assert getattr(t, name) == pytest.approx(float(fig["value"])), name
+        assert fig.get("source"), name
+        checked += 1
+    assert checked >= 14
+    assert t.residual_value_fraction == pytest.approx(0.134)

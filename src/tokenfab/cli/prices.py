@@ -287,7 +287,7 @@ def register(app: typer.Typer) -> None:
         osl: Annotated[int, typer.Option("--osl", help="Output tokens per request.")] = 1024,
         tier: Annotated[
             str, typer.Option("--tier", help="Operating point(s): bulk, goldilocks, premium, comma-separated.")
-        ] = "goldilocks,bulk",  # premium: the cheapest point at >= 80 tok/s/user (data/economics.yaml tiers)
+        ] = "goldilocks,bulk",  # premium: the cheapest point at >= 80 tok/s/user (data/assumptions.yaml tiers)
         weights: Annotated[
             str | None,
             typer.Option(

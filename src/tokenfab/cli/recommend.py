@@ -200,7 +200,7 @@ def _render_fleet(d: dict, given: dict | None = None, wide: bool = False) -> Non
             f"(peak-to-average {F.num(d.get('peak_to_average', 1.0))}) x burst {bf:.3f} "
             f"({h.get('burst_factor_rule')}) / target peak utilization {F.pct(h.get('target_peak_utilization'))} = "
             f"sized for {F.num(h.get('sizing_requests_per_s'))} requests/s, + {F.count(spare, 'spare replica')} "
-            "per replica group (N+1). Defaults and sources: data/economics.yaml",
+            "per replica group (N+1). Defaults and sources: data/assumptions.yaml",
             style="dim",
             highlight=False,
             markup=False,
@@ -319,7 +319,8 @@ def register(app: typer.Typer) -> None:
         target_peak_utilization: float | None = typer.Option(
             None,
             "--target-peak-utilization",
-            help="share of the fleet's capacity used in the busiest hour, in (0, 1] (default 0.8, data/economics.yaml)",
+            help="share of the fleet's capacity used in the busiest hour, in (0, 1] "
+            "(default 0.8, data/assumptions.yaml)",
         ),
         burst_factor: float | None = typer.Option(
             None,

@@ -63,7 +63,9 @@ RULE_OF_THUMB = "capital 50-80% of 5-year spend, energy about 10%, hosting the r
 
 
 class TcoInputs(BaseModel):
-    """Every input of the TCO model for one GPU, units in the names. ``sources`` maps a field to its citation."""
+    """Every input of the TCO model for one GPU, units in the names. ``sources`` maps a field to its citation.
+    Defaults are the named defaults of data/tco_presets.yaml ``defaults`` (each with its source), not constants in
+    code: an input built without a preset gets the same figures a preset starts from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -74,26 +76,46 @@ class TcoInputs(BaseModel):
     utilization: float = Field(gt=0, le=1)  # busy fraction of wall-clock hours
     # capex: server (chip + its share of the system) per GPU, then adders
     capex_usd_per_gpu: float | None = Field(default=None, ge=0, le=1e9)
-    networking_capex_fraction: float = Field(default=0.0, ge=0, le=100)
-    networking_capex_usd_per_gpu: float = Field(default=0.0, ge=0, le=1e9)
-    installation_capex_fraction: float = Field(default=0.0, ge=0, le=100)
-    installation_capex_usd_per_gpu: float = Field(default=0.0, ge=0, le=1e9)
-    life_years: float = Field(default=5.0, gt=0, le=100)
-    residual_value_fraction: float = Field(default=0.0, ge=0, le=1)  # of all-in capex, at end of life
-    wacc: float = Field(default=0.10, ge=0, lt=1)  # per year
+    networking_capex_fraction: float = Field(
+        default_factory=lambda: _default_value("networking_capex_fraction"), ge=0, le=100
+    )
+    networking_capex_usd_per_gpu: float = Field(
+        default_factory=lambda: _default_value("networking_capex_usd_per_gpu"), ge=0, le=1e9
+    )
+    installation_capex_fraction: float = Field(
+        default_factory=lambda: _default_value("installation_capex_fraction"), ge=0, le=100
+    )
+    installation_capex_usd_per_gpu: float = Field(
+        default_factory=lambda: _default_value("installation_capex_usd_per_gpu"), ge=0, le=1e9
+    )
+    life_years: float = Field(default_factory=lambda: _default_value("life_years"), gt=0, le=100)
+    residual_value_fraction: float = Field(
+        default_factory=lambda: _default_value("residual_value_fraction"), ge=0, le=1
+    )  # of all-in capex, at end of life
+    wacc: float = Field(default_factory=lambda: _default_value("wacc"), ge=0, lt=1)  # per year
     # power
     it_kw_per_gpu: float | None = Field(default=None, gt=0, le=1e4)  # provisioned IT power per GPU (incl. host)
-    idle_power_fraction: float = Field(default=0.3, ge=0, le=1)  # of IT power, drawn when not busy
-    pue: float = Field(default=1.4, ge=1, le=10)
+    idle_power_fraction: float = Field(
+        default_factory=lambda: _default_value("idle_power_fraction"), ge=0, le=1
+    )  # of IT power, drawn when not busy
+    pue: float = Field(default_factory=lambda: _default_value("pue"), ge=1, le=10)
     all_in_kw_per_gpu: float | None = Field(default=None, gt=0, le=1e4)  # overrides IT x PUE (InferenceX)
-    usd_per_kwh: float = Field(default=0.0806, ge=0, le=100)
+    usd_per_kwh: float = Field(default_factory=lambda: _default_value("usd_per_kwh"), ge=0, le=100)
     # facility
-    colocation_usd_per_kw_month: float = Field(default=0.0, ge=0, le=1e6)  # on provisioned IT kW
-    facility_capex_usd_per_kw: float = Field(default=0.0, ge=0, le=1e9)  # owned building, per kW of IT
-    facility_life_years: float = Field(default=15.0, gt=0, le=200)
+    colocation_usd_per_kw_month: float = Field(
+        default_factory=lambda: _default_value("colocation_usd_per_kw_month"), ge=0, le=1e6
+    )  # on provisioned IT kW
+    facility_capex_usd_per_kw: float = Field(
+        default_factory=lambda: _default_value("facility_capex_usd_per_kw"), ge=0, le=1e9
+    )  # owned building, per kW of IT
+    facility_life_years: float = Field(default_factory=lambda: _default_value("facility_life_years"), gt=0, le=200)
     # opex
-    maintenance_fraction_per_year: float = Field(default=0.0, ge=0, le=10)  # of all-in capex
-    software_usd_per_gpu_hour: float = Field(default=0.0, ge=0, le=1e4)  # per wall-clock hour
+    maintenance_fraction_per_year: float = Field(
+        default_factory=lambda: _default_value("maintenance_fraction_per_year"), ge=0, le=10
+    )  # of all-in capex
+    software_usd_per_gpu_hour: float = Field(
+        default_factory=lambda: _default_value("software_usd_per_gpu_hour"), ge=0, le=1e4
+    )  # per wall-clock hour
     # the system bill of materials the capex comes from (data/systems.yaml), line -> USD per GPU (sums to capex)
     system: str | None = None
     capex_lines_usd_per_gpu: dict[str, float] = Field(default_factory=dict)
@@ -288,6 +310,11 @@ def _data_mapping(name: str, keys: tuple[str, ...], what: str) -> dict:
 @lru_cache(maxsize=1)
 def _presets_raw() -> dict:
     return _data_mapping("tco_presets.yaml", ("defaults", "presets"), "TCO presets")
+
+
+def _default_value(name: str) -> float:
+    """The named default of a TCO input (data/tco_presets.yaml ``defaults``)."""
+    return float(_presets_raw()["defaults"][name]["value"])
 
 
 def load_presets() -> dict:

@@ -58,11 +58,11 @@ from tokenfab.economics import assumptions as econ
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 
-# the margin line between "thin" and "sustainable": data/economics.yaml margins.target_gross_margin_pct (30%, an
+# the margin line between "thin" and "sustainable": data/assumptions.yaml margins.target_gross_margin_pct (30%, an
 # [assumption] stated there: the modeled cost is only the GPU fleet; sales, R&D, free tiers, support are paid from
 # gross margin)
 SUSTAINABLE_MARGIN_PCT = econ.TARGET_GROSS_MARGIN_PCT
-# a price older than this is flagged stale (data/economics.yaml prices.stale_after_days, derived from Epoch AI's
+# a price older than this is flagged stale (data/assumptions.yaml prices.stale_after_days, derived from Epoch AI's
 # 9-900x per year price declines)
 STALE_PRICE_AFTER_DAYS = econ.STALE_PRICE_AFTER_DAYS
 # [assumption] the interactivity an API user gets: tokenfab's goldilocks speed (search.GOLDILOCKS_INTERACTIVITY,
@@ -182,7 +182,7 @@ def genai_prices_snapshot(today: _dt.date | None = None) -> dict:
     """When the bundled genai-prices data are from: the package version, the snapshot date (the latest observation
     date the bundled data state - 'checked on', 'as of', 'launched on' in the price comments - not after
     ``today``), its age in days and whether it is stale (older than STALE_PRICE_AFTER_DAYS, cited in
-    data/economics.yaml)."""
+    data/assumptions.yaml)."""
     today = today or _dt.date.today()
     snap = _latest_data_date(today)
     age = (today - snap).days if snap else None
@@ -1028,7 +1028,8 @@ def price_check(
     warnings = []
     if stale:
         warnings.append(
-            f"stale prices (older than {STALE_PRICE_AFTER_DAYS:g} days, data/economics.yaml prices.stale_after_days): "
+            f"stale prices (older than {STALE_PRICE_AFTER_DAYS:g} days, "
+            "data/assumptions.yaml prices.stale_after_days): "
             + ", ".join(f"{p.provider}/{p.model_id} as of {p.data_as_of}" for p in stale)
             + "; give current ones with --prices-file"
         )

@@ -1,11 +1,10 @@
 """Memory fit and sizing: weights + KV cache + activations/workspace + runtime overhead, per GPU under TP/PP/EP/DP.
 
-Named defaults (each cited):
-- ``RUNTIME_OVERHEAD_FRACTION = 0.10``: the share of each HBM chip left for the CUDA context, NCCL/cuBLAS workspaces
-  and allocator fragmentation. vLLM's default ``gpu_memory_utilization=0.9`` reserves the same 10%
-  (docs.vllm.ai, EngineArgs). SRAM-only chips are compiled statically: 0 by default.
-- ``MAX_BATCH_TOKENS = 8192``: tokens in one forward pass that activations are sized for (TensorRT-LLM's default
-  ``max_num_tokens`` is 8192; vLLM's chunked-prefill budget is of the same order).
+Named defaults (data/assumptions.yaml ``memory``, each with its source, read through tokenfab.core.assumptions):
+- ``RUNTIME_OVERHEAD_FRACTION`` (0.10): the share of each HBM chip left for the runtime (context, collective and
+  BLAS workspaces, fragmentation); SRAM-only chips are compiled statically: 0 for them.
+- ``MAX_BATCH_TOKENS`` (8192): tokens in one forward pass that activations are sized for.
+- ``SRAM_MAX_BATCH_TOKENS`` (256) and ``ACTIVATION_BYTES_PER_ELEMENT`` (2, 16-bit activations).
 
 Sharding conventions (what vLLM, SGLang and TensorRT-LLM do):
 - attention, dense MLP and shared experts are split over TP and PP and replicated over DP;
@@ -28,16 +27,14 @@ from numpy.typing import ArrayLike
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes, weight_bytes
-from tokenfab.core import units
+from tokenfab.core import assumptions, units
 from tokenfab.core.errors import TokenfabError, require_int
 from tokenfab.core.inputs import check_inputs
 
-RUNTIME_OVERHEAD_FRACTION = 0.10
-MAX_BATCH_TOKENS = 8192
-# SRAM-only systems run small batches (weights stream from SRAM, so batching buys little): their activation workspace is
-# sized for 256 token rows per pass (assumption; Groq and Cerebras publish per-user speeds at small batch).
-SRAM_MAX_BATCH_TOKENS = 256
-ACTIVATION_BYTES_PER_ELEMENT = 2.0  # activations in 16-bit
+RUNTIME_OVERHEAD_FRACTION = assumptions.value("memory", "runtime_overhead_fraction")
+MAX_BATCH_TOKENS = int(assumptions.value("memory", "max_batch_tokens"))
+SRAM_MAX_BATCH_TOKENS = int(assumptions.value("memory", "sram_max_batch_tokens"))
+ACTIVATION_BYTES_PER_ELEMENT = assumptions.value("memory", "activation_bytes_per_element")
 
 
 @dataclass(frozen=True)

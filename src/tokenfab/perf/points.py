@@ -21,12 +21,12 @@ from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import MAX_EFFICIENCY, PARAM_NAMES, CalibrationProfile, ProfileStatus
 from tokenfab.catalog.engines import EngineSpec, get_engine
 from tokenfab.catalog.hardware import HardwareSpec
+from tokenfab.core import assumptions
 from tokenfab.perf.comm import ALGORITHMS, FABRIC_ALGORITHMS
 
-# SRAM-only systems run small batches (weights stream from SRAM, so batching buys little): their activation workspace
-# is sized for 256 token rows per pass (assumption; Groq and Cerebras publish per-user speeds at small batch), and
-# their memory is compiled statically (no runtime reserve).
-SRAM_MAX_BATCH_TOKENS = 256
+# SRAM-only systems run small batches (weights stream from SRAM, so batching buys little): their token budget per pass
+# is data/assumptions.yaml memory.sram_max_batch_tokens, and their memory is compiled statically (no runtime reserve).
+SRAM_MAX_BATCH_TOKENS = int(assumptions.value("memory", "sram_max_batch_tokens"))
 
 
 @dataclass(frozen=True)

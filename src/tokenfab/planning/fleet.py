@@ -5,7 +5,7 @@ Both run the design-space sweep (search.sweep) and keep the configurations that 
 (tail TTFT from queueing.py at each configuration's throughput). Arithmetic (pure functions below):
 
 - demand: ``rate_rps`` requests/s, or ``tokens_per_day`` (input + output tokens) / 86,400 / (ISL + OSL);
-- headroom (:class:`Headroom`, defaults in data/economics.yaml, cited): the fleet is sized for the sizing rate =
+- headroom (:class:`Headroom`, defaults in data/assumptions.yaml, cited): the fleet is sized for the sizing rate =
   peak-hour requests/s x burst factor / target peak utilization, burst factor = 1 + z_q x CV / sqrt(rate x window)
   (the q-quantile of the arrivals in a window of a renewal process, normal approximation; Poisson: CV = 1), then one
   spare replica per replica group (N+1: aggregated replicas; prefill and decode pools of a composed fleet);
@@ -132,7 +132,7 @@ def demand_summary(rate_rps: float, *, isl: int, osl: int) -> dict:
 @dataclass(frozen=True)
 class Headroom:
     """How much bigger than the peak-hour load a fleet is built (named defaults and their sources in
-    data/economics.yaml): a burst factor (given, or from the arrival process), a target peak utilization and spare
+    data/assumptions.yaml): a burst factor (given, or from the arrival process), a target peak utilization and spare
     replicas per replica group (N+1)."""
 
     target_peak_utilization: float = econ.TARGET_PEAK_UTILIZATION

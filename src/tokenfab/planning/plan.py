@@ -181,7 +181,7 @@ def capacity_options(sw: S.Sweep, hw_index: int, spare: int = 0) -> fleetmod.Fle
 
 
 def scenario_headroom(sc: Scenario) -> fleetmod.Headroom:
-    """The scenario's headroom (its ``headroom`` block over the named defaults of data/economics.yaml)."""
+    """The scenario's headroom (its ``headroom`` block over the named defaults of data/assumptions.yaml)."""
     return fleetmod.Headroom.make(**sc.headroom.model_dump())
 
 

@@ -63,7 +63,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "tpot_ms": 12.5,
         "source": "TTFT 450 ms: MLPerf Inference v5.0 Llama-2-70B 'interactive' scenario (mlcommons.org/2025/04/"
         "llm-inference-v5); TPOT 12.5 ms = 1000 / 80 tokens/s per user, what OpenAI sells as Priority processing "
-        "('99% > 80 tokens per second', openai.com/api-priority-processing; data/economics.yaml tiers.premium)",
+        "('99% > 80 tokens per second', openai.com/api-priority-processing; data/assumptions.yaml tiers.premium)",
     },
     "goldilocks": {
         "ttft_ms": 2000.0,
@@ -283,7 +283,7 @@ class TcoSpec(_Strict):
 class Pricing(_Strict):
     """What users pay per token (USD per million tokens). Cached input defaults to the input price. The list prices
     fall by ``yearly_price_decline_pct`` a year from month 0 (0: constant); ``target_gross_margin_pct`` sets the
-    margin of the target price the plan reports (default: data/economics.yaml margins.target_gross_margin_pct)."""
+    margin of the target price the plan reports (default: data/assumptions.yaml margins.target_gross_margin_pct)."""
 
     usd_per_mtok_input: float = Field(default=0.0, ge=0, le=MAX_USD)
     usd_per_mtok_cached_input: float | None = Field(default=None, ge=0, le=MAX_USD)
@@ -328,7 +328,7 @@ class CostAllocation(_Strict):
 
 
 class HeadroomSpec(_Strict):
-    """Fleet headroom (tokenfab.planning.fleet.Headroom; None = the named defaults of data/economics.yaml): the fleet
+    """Fleet headroom (tokenfab.planning.fleet.Headroom; None = the named defaults of data/assumptions.yaml): the fleet
     is sized for peak-hour requests/s x burst factor / target peak utilization, plus spare replicas per group."""
 
     target_peak_utilization: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)

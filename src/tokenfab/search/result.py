@@ -24,7 +24,7 @@ from tokenfab.search.space import MAX_PP, MODES, resolve_hardware
 # [assumption] near-ties in the tier picks and `best` go to the fewest GPUs per replica (or per x:y unit): a point
 # within 1% of the lowest $/M (bulk, goldilocks, best) or within 2% of the highest interactivity (premium) is as good
 # a pick, below what the model resolves (its calibration error is several %), and a smaller unit is easier to deploy.
-# Token tiers are interactivity bands with cited anchors (data/economics.yaml ``tiers``): bulk = the cheapest point
+# Token tiers are interactivity bands with cited anchors (data/assumptions.yaml ``tiers``): bulk = the cheapest point
 # (batch APIs sell no speed), goldilocks = the cheapest point at >= 50 tok/s/user (the standard interactive tier),
 # premium = the cheapest point at >= 80 tok/s/user (what OpenAI sells as Priority processing: "99% > 80 tokens per
 # second"), not the batch-1 extreme, which is reported separately as ``fastest``.
@@ -395,7 +395,7 @@ def token_tiers(
     goldilocks_interactivity: float = GOLDILOCKS_INTERACTIVITY,
     premium_interactivity: float | None = None,
 ) -> dict:
-    """Tiers as interactivity bands (floors in data/economics.yaml, cited there): bulk = the cheapest point ($/M
+    """Tiers as interactivity bands (floors in data/assumptions.yaml, cited there): bulk = the cheapest point ($/M
     total; max throughput per GPU when no cost is known); goldilocks = the cheapest point with at least
     ``goldilocks_interactivity`` tok/s/user; premium = the cheapest point with at least ``premium_interactivity``
     (default PREMIUM_INTERACTIVITY, or twice the goldilocks floor when that is higher) tok/s/user; ``fastest`` = the

@@ -1,0 +1,44 @@
+"""Issue 15: every named default assumption lives in one data file (data/assumptions.yaml) with its value, unit,
+source and as-of date, and the code reads it through one accessor (tokenfab.core.assumptions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenfab.core import assumptions as A
+from tokenfab.core.errors import TokenfabError
+from tokenfab.perf import memory, points
+
+
+def _figures(node, path=()):
+    if isinstance(node, dict) and "value" in node:
+        yield path, node
+        return
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _figures(v, (*path, k))
+
+
+def test_every_figure_has_value_unit_source_and_date():
+    figs = list(_figures(A.load_assumptions()))
+    assert len(figs) >= 14
+    for path, f in figs:
+        assert set(f) >= {"value", "unit", "source", "as_of"}, path
+        assert str(f["source"]).strip(), path
+        assert "/work/" not in str(f["source"]) and "../shared" not in str(f["source"]), path
+
+
+def test_code_constants_are_the_data():
+    """The memory model's defaults are the data file's, not constants in code (vLLM's 0.9 memory utilization leaves
+    10%; TensorRT-LLM's max_num_tokens 8192)."""
+    assert memory.RUNTIME_OVERHEAD_FRACTION == A.value("memory", "runtime_overhead_fraction") == pytest.approx(0.10)
+    assert memory.MAX_BATCH_TOKENS == A.value("memory", "max_batch_tokens") == 8192
+    assert memory.SRAM_MAX_BATCH_TOKENS == points.SRAM_MAX_BATCH_TOKENS == A.value("memory", "sram_max_batch_tokens")
+    assert A.value("memory", "activation_bytes_per_element") == memory.ACTIVATION_BYTES_PER_ELEMENT
+    assert "vllm" in A.cite("memory", "runtime_overhead_fraction").lower()
+
+
+def test_an_unknown_figure_is_an_error_that_names_it():
+    with pytest.raises(TokenfabError) as e:
+        A.value("memory", "no_such_thing")
+    assert "memory.no_such_thing" in str(e.value)
