@@ -399,6 +399,16 @@ def lm_head_time_s(model: ModelSpec, weights: str, pa: PointArrays, rows: ArrayL
     return t * pa.pp
 
 
+def bound_code(labels: ArrayLike) -> np.ndarray:
+    """The index of each :func:`bound_label` in BOUND_KEYS, as int8 (a sweep keeps this compact column: one byte per
+    configuration instead of a 13-character string)."""
+    lab = np.asarray(labels)
+    out = np.zeros(lab.shape, dtype=np.int8)
+    for j, k in enumerate(BOUND_KEYS):
+        out[lab == k] = j
+    return out
+
+
 def bound_label(bounds: dict[str, np.ndarray]) -> np.ndarray:
     """Which of compute / memory / communication / overhead dominates (per element)."""
     shape = np.broadcast(*[np.asarray(bounds[x]) for x in BOUND_KEYS]).shape

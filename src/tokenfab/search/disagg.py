@@ -19,6 +19,7 @@ import numpy as np
 from tokenfab.catalog.models import ModelSpec
 from tokenfab.perf import queueing as Q
 from tokenfab.perf.points import PointArrays, take
+from tokenfab.perf.roofline import bound_code
 from tokenfab.perf.serving import concurrency_cap, kv_transfer_s, prefill_service
 from tokenfab.search.pareto import pareto_mask
 
@@ -164,7 +165,7 @@ def _disagg_columns(
         "requests_per_s": lam,
         # rule: the prefill pool's share of the unit's GPUs (the pool is paid for whether busy or idle)
         "prefill_gpu_time_share": x_b * g_p / unit_gpus,
-        "bound": np.asarray(r["bound"]).astype("<U13")[di],
+        "bound": bound_code(r["bound"])[di],  # index into roofline.BOUND_KEYS
         "q_lam": lam,
         "q_service_s": svc,
         "q_servers": servers,

@@ -21,6 +21,7 @@ from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import speculative as spec
 from tokenfab.perf import uncertainty as unc
+from tokenfab.perf.roofline import BOUND_KEYS, bound_code
 from tokenfab.perf.serving import concurrency_cap, serve
 from tokenfab.search.disagg import _disagg_columns, _prefill_candidates
 from tokenfab.search.space import (
@@ -261,7 +262,7 @@ class Sweep:
             else None,
             "prefill_gpu_time_share": f("prefill_gpu_time_share") if "prefill_gpu_time_share" in c else None,
             "tokens_per_s_per_mw": f("tokens_per_s_per_mw"),
-            "bound": str(c["bound"][i]),
+            "bound": BOUND_KEYS[int(c["bound"][i])],
             "uncertainty": {
                 fig: {"p10": f(f"{fig}_p10"), "p90": f(f"{fig}_p90")}
                 for fig in unc.SWEEP_FIGURES
@@ -650,7 +651,7 @@ def sweep(
                 "batch_per_rank",
             )
         }
-        cols["bound"] = np.zeros(0, dtype="<U13")
+        cols["bound"] = np.zeros(0, dtype=np.int8)
     for k in _INT_COLS:
         if k in cols:
             cols[k] = cols[k].astype(int)
@@ -728,7 +729,7 @@ def _agg_columns(r: dict, lc: dict, conc, wi: int, sv: dict, sla: SLA) -> dict:
         "requests_per_s": r["requests_per_s"],
         # the share of each replica's GPU time spent on prefill work (serve()'s prefill_time_share)
         "prefill_gpu_time_share": np.clip(np.asarray(r["prefill_time_share"], dtype=float), 0.0, 1.0),
-        "bound": np.asarray(r["bound"]).astype("<U13"),
+        "bound": bound_code(r["bound"]),  # index into roofline.BOUND_KEYS
         # the prefill queue of one DP rank: M/D/1 with service = one request's prefill, at the rank's request rate
         "q_lam": np.where(svc > 0, lam, 0.0),
         "q_service_s": np.where(svc > 0, svc, 1.0),
