@@ -17,10 +17,14 @@ from _cli import same_json
 from _fuzz import bench_records  # closed-loop records as tokenfab bench writes them
 from _fuzz import jsonl as jsonl_text
 from tokenfab.bench import report
+from tokenfab.core.errors import TokenfabError
 from tokenfab.economics import tco
 from tokenfab.perf import memory, serving
 from tokenfab.ui import app as ui_app
-from tokenfab.ui.app import create_app, features
+from tokenfab.ui import calls as ui_calls
+from tokenfab.ui import requests as ui_requests
+from tokenfab.ui import security as ui_security
+from tokenfab.ui.app import create_app
 
 BASE = "http://127.0.0.1"
 
@@ -77,7 +81,7 @@ def test_page_and_static_files_are_served_with_a_strict_csp(client):
     assert plotly_js.status_code == 200 and plotly_js.content == ui_app.plotly_js_path().read_bytes()
 
 
-def test_meta_lists_the_catalogs_and_the_features(client):
+def test_meta_lists_the_catalogs_and_the_limits(client):
     from tokenfab.catalog.hardware import catalog
     from tokenfab.catalog.models import model_keys
 
@@ -87,31 +91,8 @@ def test_meta_lists_the_catalogs_and_the_features(client):
     assert m["presets"] == tco.preset_names() and m["default_preset"] == tco.DEFAULT_PRESET
     assert [f["name"] for f in m["tco_fields"]] == list(tco.INPUT_FIELDS)
     assert all(f["unit"] for f in m["tco_fields"])
-    assert set(m["features"]) == {"frontier", "plan", "bench"}
-    for feat in m["features"].values():
-        assert feat["available"] or "not available in this build" in feat["message"]
+    assert "features" not in m  # every view's library module ships with the package: nothing to switch off
     assert m["limits"]["max_body_bytes"] == 1 << 20
-
-
-def test_a_missing_or_broken_plan_module_turns_off_only_the_plan_view(inproc, monkeypatch):
-    client = inproc
-    import importlib
-
-    real = importlib.import_module
-
-    def broken(name, *a, **k):
-        if name == "tokenfab.planning.plan":
-            raise SyntaxError("half-written module")
-        return real(name, *a, **k)
-
-    monkeypatch.setattr(ui_app.importlib, "import_module", broken)
-    m = client.get("/api/meta")
-    assert m.status_code == 200 and m.json()["features"]["frontier"]["available"] is True
-    plan = m.json()["features"]["plan"]
-    assert plan["available"] is False and "plan module" in plan["message"]
-    r = client.post("/api/plan", json={"example": "consumer_chat"})
-    assert r.status_code == 501 and "plan module (tokenfab.planning.plan" in r.json()["error"]
-    assert client.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h100-sxm"}).status_code == 200
 
 
 # ------------------------------------------------------------------------------------------------- library results
@@ -191,9 +172,6 @@ def test_frontier_returns_the_library_result_or_says_not_available(client):
         "target_interactivity": 80,
     }
     r = client.post("/api/frontier", json=body)
-    if not features()["frontier"]["available"]:
-        assert r.status_code == 501 and "not available in this build" in r.json()["error"]
-        return
     assert r.status_code == 200, r.text
     from tokenfab import search
 
@@ -211,13 +189,7 @@ def test_frontier_returns_the_library_result_or_says_not_available(client):
 
 def test_plan_lists_examples_and_plans_one_or_says_not_available(client):
     examples = client.get("/api/examples").json()
-    assert examples["examples"] == list(ui_app.example_files())
-    if not features()["plan"]["available"]:
-        r = client.post("/api/plan", json={"example": "anything"})
-        assert r.status_code == 501 and "not available in this build" in r.json()["error"]
-        r = client.post("/api/plan/upload", content=b"scenario: {}\n")
-        assert r.status_code == 501
-        return
+    assert examples["examples"] == list(ui_calls.example_files())
     assert examples["examples"], "examples/ holds scenario YAMLs"
     key = examples["examples"][0]
     r = client.post("/api/plan", json={"example": key})
@@ -225,7 +197,7 @@ def test_plan_lists_examples_and_plans_one_or_says_not_available(client):
     from tokenfab.planning import plan as planning
     from tokenfab.planning.scenario import parse_scenario_text
 
-    path = ui_app.example_files()[key]
+    path = ui_calls.example_files()[key]
     expected = same_json(planning.plan(parse_scenario_text(path.read_text(), source=f"examples/{path.name}")).to_dict())
     d = r.json()
     for k in ("months", "labels", "hardware", "best_hardware", "summary", "demand"):
@@ -300,8 +272,6 @@ def test_bench_compare_with_model_uses_serving_estimate(client):
 )
 def test_bad_input_is_400_naming_the_field(client, path, body, field):
     r = client.post(path, json=body)
-    if path == "/api/frontier" and not features()["frontier"]["available"] and r.status_code == 501:
-        return  # the frontier is not there yet: nothing to validate against
     assert r.status_code == 400, r.text
     d = r.json()
     assert d["field"] == field, d
@@ -321,37 +291,33 @@ def test_library_errors_carry_expected_and_got(client):
 
 def test_frontier_sweeps_over_the_layout_bound_are_refused(inproc, monkeypatch):
     client = inproc
-    if not features()["frontier"]["available"]:
-        pytest.skip("tokenfab.search is not in this build")
     from tokenfab import search
     from tokenfab.catalog.models import get_model
 
     body = {"model": "deepseek-v3", "hardware": ["groq-lpu", "h100-sxm"], "mode": "agg"}
-    n = ui_app.frontier_layout_count("deepseek-v3", ["groq-lpu", "h100-sxm"], None, None)
+    n = ui_calls.frontier_layout_count("deepseek-v3", ["groq-lpu", "h100-sxm"], None, None)
     expected_n = 0
     m = get_model("deepseek-v3")
     for h in search.resolve_hardware(["groq-lpu", "h100-sxm"]):
         for g in search.gpu_ladder(m, h, search.resolve_weights(m, None)):
             expected_n += len(search.layouts(m, h, g))
     assert n == expected_n > 10
-    monkeypatch.setattr(ui_app, "MAX_LAYOUTS", n - 1)
+    monkeypatch.setattr(ui_calls, "MAX_LAYOUTS", n - 1)
     r = client.post("/api/frontier", json=body)
     assert r.status_code == 400 and r.json()["field"] == "hardware" and "too large" in r.json()["error"]
     assert r.json()["got"] == f"{n:,}"
-    monkeypatch.setattr(ui_app, "MAX_LAYOUTS", n)
+    monkeypatch.setattr(ui_calls, "MAX_LAYOUTS", n)
     assert client.post("/api/frontier", json=body).status_code == 200
 
 
 def test_every_bundled_frontier_fits_the_layout_bound():
     """The bound refuses only sweeps larger than any single bundled model on the MAX_HARDWARE largest catalogs."""
-    if not features()["frontier"]["available"]:
-        pytest.skip("tokenfab.search is not in this build")
     from tokenfab.catalog.hardware import catalog
     from tokenfab.catalog.models import model_keys
 
     for model in model_keys():
-        per_hw = sorted((ui_app.frontier_layout_count(model, [h], None, None) for h in catalog()), reverse=True)
-        assert sum(per_hw[: ui_app.MAX_HARDWARE]) <= ui_app.MAX_LAYOUTS, (model, per_hw[:6])
+        per_hw = sorted((ui_calls.frontier_layout_count(model, [h], None, None) for h in catalog()), reverse=True)
+        assert sum(per_hw[: ui_requests.MAX_HARDWARE]) <= ui_requests.MAX_LAYOUTS, (model, per_hw[:6])
 
 
 def test_validation_errors_say_what_was_expected(client):
@@ -490,10 +456,7 @@ def test_model_paths_are_refused_before_the_library_reads_them(inproc, monkeypat
 
 def test_plan_examples_are_chosen_by_key_only(client):
     r = client.post("/api/plan", json={"example": "../../etc/passwd"})
-    if features()["plan"]["available"]:
-        assert r.status_code == 400 and r.json()["field"] == "example"
-    else:
-        assert r.status_code == 501
+    assert r.status_code == 400 and r.json()["field"] == "example"
     assert "root:" not in r.text
 
 
@@ -519,23 +482,21 @@ def scenario_text(model="llama-3.1-8b", n_features=1, extra=""):
 def test_scenario_text_is_parsed_by_the_library_with_the_dashboard_bounds():
     from tokenfab.planning.scenario import parse_scenario_text
 
-    sc = ui_app.scenario_from_text(scenario_text(), "upload")
+    sc = ui_calls.scenario_from_text(scenario_text(), "upload")
     assert sc == parse_scenario_text(scenario_text(), source="upload")
-    with pytest.raises(ui_app.TokenfabError) as e:  # a path as the model is refused before the library reads it
-        ui_app.scenario_from_text(scenario_text(model="/etc/passwd"), "upload")
+    with pytest.raises(TokenfabError) as e:  # a path as the model is refused before the library reads it
+        ui_calls.scenario_from_text(scenario_text(model="/etc/passwd"), "upload")
     assert e.value.field == "model"
-    with pytest.raises(ui_app.TokenfabError) as e:
-        ui_app.scenario_from_text(scenario_text(n_features=ui_app.MAX_SCENARIO_FEATURES + 1), "upload")
-    assert e.value.field == "features" and e.value.got == ui_app.MAX_SCENARIO_FEATURES + 1
-    ui_app.scenario_from_text(scenario_text(n_features=ui_app.MAX_SCENARIO_FEATURES), "upload")
-    with pytest.raises(ui_app.TokenfabError) as e:  # YAML aliases (billion-laughs) are refused
-        ui_app.scenario_from_text(scenario_text(extra="description: &a hi\nbogus: *a\n"), "upload")
+    with pytest.raises(TokenfabError) as e:
+        ui_calls.scenario_from_text(scenario_text(n_features=ui_requests.MAX_SCENARIO_FEATURES + 1), "upload")
+    assert e.value.field == "features" and e.value.got == ui_requests.MAX_SCENARIO_FEATURES + 1
+    ui_calls.scenario_from_text(scenario_text(n_features=ui_requests.MAX_SCENARIO_FEATURES), "upload")
+    with pytest.raises(TokenfabError) as e:  # YAML aliases (billion-laughs) are refused
+        ui_calls.scenario_from_text(scenario_text(extra="description: &a hi\nbogus: *a\n"), "upload")
     assert e.value.field == "file" and "aliases" in str(e.value)
 
 
 def test_plan_upload_errors_name_the_file_or_the_scenario_field(client):
-    if not features()["plan"]["available"]:
-        pytest.skip("tokenfab.planning.plan is not in this build")
     r = client.post("/api/plan/upload", content=b"name: [unclosed\n")
     assert r.status_code == 400 and r.json()["field"] == "file" and "not valid YAML" in r.json()["error"]
     r = client.post(
@@ -552,8 +513,8 @@ def test_plan_upload_errors_name_the_file_or_the_scenario_field(client):
 def test_scenario_hardware_is_bounded():
     hw = "[" + "h100-sxm, h200-sxm, b200, b300, mi300x, mi325x, mi355x" + "]"
     text = scenario_text().replace("hardware: [h100-sxm]", f"hardware: {hw}")
-    with pytest.raises(ui_app.TokenfabError) as e:
-        ui_app.scenario_from_text(text, "upload")
+    with pytest.raises(TokenfabError) as e:
+        ui_calls.scenario_from_text(text, "upload")
     assert e.value.field == "hardware"
 
 
@@ -603,8 +564,8 @@ def test_a_worker_process_past_the_limit_is_stopped_and_replaced():
         assert pool.call_blocking(_slow.pid) != first
         with pytest.raises(CallFailed, match="KeyError"):  # a bug in a call is reported, the worker survives
             pool.call_blocking(_slow.fail)
-        with pytest.raises(ui_app.TokenfabError) as e:  # a user error keeps its field across the process boundary
-            pool.call_blocking(ui_app.model_key, ("no-such-model",))
+        with pytest.raises(TokenfabError) as e:  # a user error keeps its field across the process boundary
+            pool.call_blocking(ui_calls.model_key, ("no-such-model",))
         assert e.value.field == "model" and e.value.suggestions is not None
     finally:
         pool.close()
@@ -630,7 +591,7 @@ def test_requests_with_a_foreign_host_header_are_refused():
     with TestClient(create_app(), base_url="http://localhost:8050") as c:
         assert c.get("/api/health").status_code == 200
         assert c.get("/api/health", headers={"host": "[::1]:8050"}).status_code == 200
-    assert ui_app.host_name("[::1]:8050") == "[::1]" and ui_app.host_name("127.0.0.1:80") == "127.0.0.1"
+    assert ui_security.host_name("[::1]:8050") == "[::1]" and ui_security.host_name("127.0.0.1:80") == "127.0.0.1"
 
 
 def test_unknown_routes_are_404_json(client):

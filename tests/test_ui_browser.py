@@ -61,7 +61,7 @@ from tokenfab.economics import tco  # noqa: E402
 from tokenfab.economics.cost import compute_cost  # noqa: E402
 from tokenfab.perf import memory, serving  # noqa: E402
 from tokenfab.render import format as F  # noqa: E402
-from tokenfab.ui.app import create_app, features  # noqa: E402
+from tokenfab.ui.app import create_app  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------- fixtures
@@ -429,11 +429,6 @@ def test_estimate_view(page):
 
 def test_frontier_view(page):
     open_view(page, "frontier")
-    if not features()["frontier"]["available"]:
-        banner = page.locator("#view-frontier .unavailable")
-        assert banner.is_visible() and "not available in this build" in banner.inner_text()
-        screenshot(page, "frontier")
-        return
     wait_result(page, "frontier", 0)
     page.select_option("#view-frontier select[name=model]", "llama-3.1-8b")
     pick_hardware(page, ["h100-sxm", "b200", "mi300x"])
@@ -536,16 +531,9 @@ def test_tco_view(page):
 
 def test_plan_view(page, tmp_path):
     open_view(page, "plan")
-    if not features()["plan"]["available"]:
-        banner = page.locator("#view-plan .unavailable")
-        assert banner.is_visible() and "not available" in banner.inner_text()
-        assert page.get_attribute("#view-plan", "data-status") == "unavailable"
-        assert not page.locator("#view-plan form").is_visible()
-        screenshot(page, "plan")
-        return
     from tokenfab.planning import plan as planning
     from tokenfab.planning.scenario import parse_scenario_text
-    from tokenfab.ui.app import example_files
+    from tokenfab.ui.calls import example_files
 
     examples = example_files()
     key = "consumer_chat" if "consumer_chat" in examples else next(iter(examples))

@@ -1,7 +1,7 @@
 """The tokenfab web dashboard: a FastAPI JSON API over the library plus one static page (plain JS + Plotly.js).
 
 ``create_app()`` builds the app; ``tokenfab ui`` serves it on 127.0.0.1. Every number comes from the library
-(memory, serving, tco, cost, bench, and search/planning when installed); the dashboard re-implements no formula.
+(memory, serving, tco, cost, bench, search and planning); the dashboard re-implements no formula.
 See docs/ui.md.
 """
 

@@ -27,7 +27,7 @@ from tokenfab.core.errors import TokenfabError
 log = logging.getLogger("tokenfab.ui")
 
 # imported once by the fork server, so that each worker starts with the library loaded
-PRELOAD = ("numpy", "tokenfab.ui.app", "tokenfab.search", "tokenfab.planning.plan", "tokenfab.bench.report")
+PRELOAD = ("numpy", "tokenfab.ui.calls", "tokenfab.search", "tokenfab.planning.plan", "tokenfab.bench.report")
 
 
 class CallTimeout(Exception):

@@ -820,8 +820,6 @@ function showTab(name) {
   for (const s of $$(".view")) s.classList.toggle("active", s.dataset.view === name);
   const sec = $(`#view-${name}`);
   if (!state.meta) return; // init() shows the tab once the catalog is loaded
-  const feat = state.meta.features[name];
-  if (feat && !feat.available) return;
   if (AUTO_VIEWS.has(name) && !state.computed[name] && sec.dataset.status !== "busy") scheduleRun(name, 0);
   else resizeCharts(sec);
 }
@@ -877,13 +875,6 @@ function populate(meta) {
   for (const n of $$('[data-limit="max_hardware"]')) n.textContent = String(meta.limits.max_hardware);
   for (const n of $$('[data-limit="max_body_mib"]')) n.textContent = String(meta.limits.max_body_bytes / 1048576);
   $("#version").textContent = `tokenfab ${meta.version}`;
-  for (const [name, feat] of Object.entries(meta.features)) {
-    const sec = $(`#view-${name}`);
-    const banner = $(".unavailable", sec);
-    const form = $("form", sec);
-    if (feat.available) { banner.hidden = true; form.hidden = false; sec.dataset.status = "idle"; }
-    else { banner.textContent = feat.message; banner.hidden = false; form.hidden = true; sec.dataset.status = "unavailable"; }
-  }
 }
 function wire() {
   for (const b of $$("#tabs button")) b.addEventListener("click", () => { location.hash = b.dataset.tab; });

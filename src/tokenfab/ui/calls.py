@@ -1,0 +1,370 @@
+"""The library calls behind the dashboard's endpoints: plain functions run on the worker pool (tokenfab.ui.runner),
+each checks its keys, calls the library and returns a JSON-ready dict. No formula lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenfab import __version__
+from tokenfab.core import files
+from tokenfab.core.errors import TokenfabError, UnknownKeyError
+from tokenfab.ui.requests import (
+    LIMITS,
+    MAX_BENCH_LEVELS,
+    MAX_HARDWARE,
+    MAX_LAYOUTS,
+    MAX_SCENARIO_FEATURES,
+    MAX_SCENARIO_PERSONAS,
+    UPLOAD_SOURCE,
+    BenchParams,
+    EstimateRequest,
+    FitRequest,
+    FrontierRequest,
+    TcoRequest,
+    hardware_key,
+    model_key,
+)
+from tokenfab.ui.security import jsonable
+
+# the repository's examples/ folder (scenario YAMLs); absent in an installed wheel, then the list is empty
+EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
+
+
+def example_files() -> dict[str, Path]:
+    """Scenario examples by key (file stem) from examples/*.yaml; users pick a key, never a path."""
+    if not EXAMPLES_DIR.is_dir():
+        return {}
+    out = {}
+    for p in sorted(EXAMPLES_DIR.iterdir()):
+        if p.suffix in (".yaml", ".yml") and p.is_file() and not p.is_symlink():
+            out[p.stem] = p
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- library calls
+# (plain functions run on the worker pool; each calls the library and returns a JSON-ready dict)
+def meta() -> dict:
+    from tokenfab.api import defaults
+    from tokenfab.catalog import precision
+    from tokenfab.catalog.hardware import catalog
+    from tokenfab.catalog.models import get_model, model_keys
+    from tokenfab.economics import tco
+    from tokenfab.render import format as F
+    from tokenfab.render import plots
+
+    models = []
+    for k in model_keys():
+        m = get_model(k)
+        models.append(
+            {
+                "key": k,
+                "name": m.name,
+                "native_weights": m.native_weights,
+                "is_moe": m.is_moe,
+                "max_context": m.max_position_embeddings,
+            }
+        )
+    hw = [
+        {
+            "key": k,
+            "name": h.name,
+            "vendor": h.vendor,
+            "kind": h.kind,
+            "memory_capacity_gib": h.memory_capacity_gib,
+            "sram_capacity_mib": h.sram_capacity_mib,
+            "chips_per_node": h.chips_per_node,
+        }
+        for k, h in catalog().items()
+    ]
+    return {
+        "version": __version__,
+        "models": models,
+        "hardware": hw,
+        "precisions": {"weights": list(precision.WEIGHT_PRECISIONS), "kv": list(precision.KV_PRECISIONS)},
+        "presets": tco.preset_names(),
+        "default_preset": tco.DEFAULT_PRESET,
+        "tco_fields": [{"name": f, "label": F.label(f), "unit": tco.FIELD_UNITS.get(f, "")} for f in tco.INPUT_FIELDS],
+        "tco_components": dict(tco.COMPONENT_DESCRIPTIONS),
+        "examples": list(example_files()),
+        "limits": LIMITS,
+        "defaults": defaults.defaults(),  # the one set of defaults of every command (tokenfab.api.defaults)
+        "labels": {k: v.get("label", "") for k, v in F.labels_data()["fields"].items()},
+        "units": {k: v.get("unit", "") for k, v in F.labels_data()["fields"].items() if v.get("unit")},
+        "terms": F.labels_data()["terms"],  # the glossary's plain sentences for the terms of art
+        "colors": list(plots.COLORS),
+    }
+
+
+def run_fit(req: FitRequest) -> dict:
+    from tokenfab.perf import memory
+
+    r = memory.fit(
+        model_key(req.model),
+        hardware_key(req.hardware),
+        gpus=req.gpus,
+        tp=req.tp,
+        pp=req.pp,
+        dp=req.dp,
+        ep=req.ep,
+        weights=req.weights,
+        kv=req.kv,
+        users=req.users,
+        context=req.context,
+    )
+    from tokenfab.api import explain
+
+    out = jsonable(r.to_dict())
+    out["header"] = explain.fit_header(out, weights_given=req.weights is not None)
+    out["explain"] = {"layout": explain.layout_note(out)}
+    return out
+
+
+def run_estimate(req: EstimateRequest) -> dict:
+    from tokenfab.perf import serving
+
+    e = serving.estimate(
+        model_key(req.model),
+        hardware_key(req.hardware),
+        gpus=req.gpus,
+        tp=req.tp,
+        pp=req.pp,
+        ep=req.ep,
+        dp=req.dp,
+        weights=req.weights,
+        kv=req.kv,
+        isl=req.isl,
+        osl=req.osl,
+        concurrency=req.concurrency_value(),
+    )
+    from tokenfab.api import explain
+
+    out = jsonable(e.to_dict())
+    out["header"] = explain.estimate_header(out, weights_given=req.weights is not None)
+    lp = explain.largest_part(out.get("breakdown") or {})
+    out["explain"] = {
+        "bound": explain.bound_note(out),
+        "largest_part": {"part": lp[0], "share": lp[1]} if lp else None,
+        "not_fit": None if out["fits"] else explain.not_fit_text(out, None),
+    }
+    return out
+
+
+def run_tco(req: TcoRequest) -> dict:
+    from tokenfab.economics import cost, tco
+
+    overrides = {k: v for k, v in req.overrides.model_dump().items() if v is not None}
+    r = tco.tco(hardware_key(req.hardware), req.preset or None, **overrides)
+    out = jsonable(r.to_dict())
+    out["component_descriptions"] = dict(tco.COMPONENT_DESCRIPTIONS)
+    out["overrides"] = overrides
+    from tokenfab.api import explain
+
+    out["header"] = explain.tco_header(out)
+    if req.total_tokens_per_s_per_gpu is not None:
+        c = cost.compute_cost(
+            r.usd_per_gpu_hour,
+            total_tokens_per_s_per_gpu=req.total_tokens_per_s_per_gpu,
+            kw_per_gpu_all_in=r.kw_per_gpu_all_in,
+            kw_per_gpu_it=r.kw_per_gpu_it,
+        )
+        out["cost"] = jsonable(c.to_dict())
+    return out
+
+
+def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
+    """Request records from an uploaded JSONL, parsed in memory by the records loader of tokenfab.core.files
+    (a record with a wrong value is a 400 naming its line and field)."""
+    text = files.decode_text(body, field="file", kind=files.BENCH_RECORDS, name="the upload")
+    return files.parse_jsonl_records(text.splitlines(), field="file")
+
+
+def run_bench(params: BenchParams, body: bytes) -> dict:
+    from tokenfab.bench import report
+    from tokenfab.bench.records import REQUIRED_FIELDS
+
+    recs, bad = parse_jsonl(body)
+    if params.run_id:
+        recs = [r for r in recs if r.get("run_id") == params.run_id]
+    if not recs:
+        raise TokenfabError(
+            "no request records in the upload",
+            field="file",
+            expected="JSON lines with request_id, " + ", ".join(REQUIRED_FIELDS),
+            got=f"{bad} unreadable lines",
+        )
+    hw = hardware_key(params.hardware) if params.hardware else None
+    doc = report.report_doc(
+        recs, gpus=params.gpus, hardware=hw, preset=params.preset or None, usd_per_gpu_hour=params.usd_per_gpu_hour
+    )
+    doc.update({"records": len(recs), "unreadable_lines": bad, "comparison": None})
+    if params.model:
+        if hw is None:
+            raise TokenfabError("comparing with the model needs the hardware", field="hardware")
+        doc["comparison"] = compare_bench(params, model_key(params.model), hw, doc["runs"], doc["points"])
+    return jsonable(doc)
+
+
+def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], points: list[dict]) -> dict:
+    """Measured vs predicted per level: tokenfab.bench.report.compare_with_model with the predictor of
+    tokenfab.bench.modelcheck (tokenfab.perf.serving.estimate at each level's concurrency or rate and mean lengths)."""
+    from tokenfab.bench import modelcheck, report
+
+    if len(points) > MAX_BENCH_LEVELS:
+        raise TokenfabError(
+            "too many load levels to compare", field="file", expected=f"<= {MAX_BENCH_LEVELS}", got=len(points)
+        )
+    predict = modelcheck.make_predictor(
+        runs,
+        model=model,
+        hardware=hw,
+        gpus=params.gpus,
+        tp=params.tp,
+        pp=params.pp,
+        dp=params.dp,
+        weights=params.weights,
+        kv=params.kv,
+    )
+    rows = report.compare_with_model(points, predict)
+    lengths = [
+        dict(zip(("isl", "osl"), modelcheck.level_lengths(r), strict=False)) if r.get("requests_ok") else None
+        for r in runs
+    ]
+    return {
+        "model": model,
+        "hardware": hw,
+        "rows": rows,
+        "lengths": lengths,
+        "note": "predicted: tokenfab.perf.serving.estimate at each measured level's concurrency (or rate) and mean "
+        "input/output lengths (tokenfab.bench.modelcheck); the model's mean TPOT/TTFT against the "
+        "measured p50; error = predicted / measured - 1",
+    }
+
+
+def scenario_from_text(text: str, source: str):
+    """A validated tokenfab.planning.scenario.Scenario from YAML text, safe for text from a user: no YAML anchors or
+    aliases (no alias bombs), and model / hardware keys checked against the catalogs *before* the library resolves them
+    (``get_model`` would read a path), at most MAX_HARDWARE hardware, MAX_SCENARIO_FEATURES features,
+    MAX_SCENARIO_PERSONAS personas and MAX_LAYOUTS layouts per model's sweep."""
+    from tokenfab.planning import scenario as scen
+
+    try:
+        sc = scen.parse_scenario_text(text, source=source, check_references=False, allow_aliases=False)
+    except TokenfabError as e:
+        if e.field == source:  # the parser names the document itself: the page's file / example field
+            e.with_field("file" if source == UPLOAD_SOURCE else "example")
+        raise
+    model_key(sc.model, field="model")
+    for name, f in sc.features.items():
+        if f.model:
+            model_key(f.model, field=f"features.{name}.model")
+    if len(sc.hardware) > MAX_HARDWARE:
+        raise TokenfabError(
+            "too many hardware to plan over", field="hardware", expected=f"<= {MAX_HARDWARE}", got=len(sc.hardware)
+        )
+    for i, h in enumerate(sc.hardware):
+        hardware_key(h, field=f"hardware[{i}]")
+    for what, items, most in (
+        ("features", sc.features, MAX_SCENARIO_FEATURES),
+        ("personas", sc.personas, MAX_SCENARIO_PERSONAS),
+    ):
+        if len(items) > most:
+            raise TokenfabError(
+                f"too many {what} for the dashboard",
+                field=what,
+                expected=f"<= {most}",
+                got=len(items),
+                hint="run `tokenfab plan` for larger scenarios",
+            )
+    hws = [hardware_key(h) for h in sc.hardware]
+    for m, w in sorted(
+        {(model_key(sc.feature_model(name)), sc.feature_weights(name)) for name in sc.features},
+        key=lambda mw: (mw[0], mw[1] or ""),
+    ):
+        n = frontier_layout_count(m, hws, w, None)
+        if n > MAX_LAYOUTS:
+            raise TokenfabError(
+                "the plan's sweep is too large for the dashboard",
+                field="hardware",
+                expected=f"<= {MAX_LAYOUTS:,} parallel layouts per model",
+                got=f"{n:,}",
+            )
+    return sc
+
+
+def run_plan_example(key: str) -> dict:
+    files = example_files()
+    if key not in files:
+        raise UnknownKeyError("example", key, files, field="example")
+    return plan_from_text(files[key].read_text(encoding="utf-8"), source=f"examples/{files[key].name}")
+
+
+def plan_from_text(text: str, source: str) -> dict:
+    """tokenfab.planning.plan of a scenario given as YAML text (PlanResult.to_dict(), schema in docs/demand.md)."""
+    from tokenfab.planning import plan as planning
+    from tokenfab.render.report import plan_header
+
+    out = jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
+    out["header"] = plan_header(out)
+    return out
+
+
+def frontier_layout_count(model: str, hws: list[str], weights: str | None, gpus: int | None) -> int:
+    """How many (hardware, TP, PP, DP, EP) layouts the frontier sweep would evaluate, counted with the search's own
+    enumeration (``search.gpu_ladder`` and ``search.layouts``) before any of them is evaluated."""
+    from tokenfab import search
+    from tokenfab.catalog.models import get_model
+
+    m = get_model(model)
+    ws = search.resolve_weights(m, weights)
+    n = 0
+    for hw in search.resolve_hardware(hws):
+        for g in search.gpu_ladder(m, hw, ws, gpus):
+            n += len(search.layouts(m, hw, g, fixed=gpus is not None))
+    return n
+
+
+def run_frontier(req: FrontierRequest) -> dict:
+    from tokenfab import search
+
+    hws = []
+    for h in req.hardware:
+        k = hardware_key(h)
+        if k not in hws:
+            hws.append(k)
+    model = model_key(req.model)
+    n_layouts = frontier_layout_count(model, hws, req.weights, req.gpus)
+    if n_layouts > MAX_LAYOUTS:
+        raise TokenfabError(
+            "the sweep is too large for the dashboard",
+            field="gpus" if req.gpus else "hardware",
+            expected=f"<= {MAX_LAYOUTS:,} parallel layouts",
+            got=f"{n_layouts:,}",
+            hint="pick fewer hardware or a GPU count with fewer divisors, or run `tokenfab frontier`",
+        )
+    r = search.frontier(
+        model,
+        hws,
+        isl=req.isl,
+        osl=req.osl,
+        weights=req.weights,
+        gpus=req.gpus,
+        mode=req.mode,
+        ttft_max_ms=req.ttft_max_ms,
+        tpot_max_ms=req.tpot_max_ms,
+        target_interactivity=req.target_interactivity,
+        preset=req.preset or None,
+        usd_per_gpu_hour=req.usd_per_gpu_hour,
+    )
+    d = r.to_dict()
+    tiers = d.get("tiers") or {}
+    for p in [*d.get("points", []), d.get("best"), *(tiers.get(t) for t in ("bulk", "goldilocks", "premium"))]:
+        if isinstance(p, dict) and isinstance(p.get("config"), dict):
+            p["layout"] = search.layout_text(p["config"])  # the library's text (TP8 PP2 ..., P 3x[..] + D 7x[..])
+    from tokenfab.api import explain
+    from tokenfab.economics.tco import DEFAULT_PRESET
+
+    out = jsonable(d)
+    out["header"] = explain.frontier_header(
+        out, given={"weights": req.weights is not None, "preset": bool(req.preset) and req.preset != DEFAULT_PRESET}
+    )
+    return out
