@@ -55,6 +55,11 @@ def test_prefill_tokens_per_round_by_engine_policy():
     assert sch.prefill_tokens_per_round(8192, 193, 1000, False, True) == 7000
     assert sch.prefill_tokens_per_round(8192, 0, 20000, False, True) == 20000  # one prompt beyond the budget
     assert sch.prefill_tokens_per_round(8192, 500, 1000, True, False) == 8192  # not mixing: decode rows wait
+    # a spread of 200 decode rows around 192: the round takes 8 prompts while the rows stay <= 192 and 7 beyond, on
+    # average 7.5 at 192 (the ramp of smooth_floor), and exactly 8 or 7 well away from the step
+    assert sch.prefill_tokens_per_round(8192, 192, 1000, False, True, spread_tokens=200) == pytest.approx(7500)
+    assert sch.prefill_tokens_per_round(8192, 0, 1000, False, True, spread_tokens=200) == pytest.approx(8000)
+    assert sch.prefill_tokens_per_round(8192, 400, 1000, False, True, spread_tokens=200) == pytest.approx(7000)
 
 
 def test_rounds_and_mixed_share_by_hand():
@@ -68,6 +73,25 @@ def test_rounds_and_mixed_share_by_hand():
     assert phi == pytest.approx(1 / 12)
     assert 0.01 + 0.04 * phi == pytest.approx(0.01 / 0.75)  # the mean gap
     assert sch.rounds_per_s(0.0, 0.01, 0.04, True) == pytest.approx(100.0)
+
+
+def test_a_non_mixing_gap_holds_several_prefill_rounds_near_saturation():
+    """U = 0.9, t_d = 10 ms, t_p = 30 ms (not mixing): a gap holds t_d U / ((1 - U) t_p) = 3 prefill rounds on
+    average, so the mean gap is t_d / (1 - U) = 100 ms; the count has the least spread with that mean (exactly 3 per
+    gap: every percentile equals the mean), and at 2.5 stalls the p99 lies above the mean and the median ITL holds
+    3 stalls (floor(2.5) + 1)."""
+    phi = float(sch.mixed_round_share(0.9, 0.01, 0.03, False))
+    assert phi == pytest.approx(3.0)
+    mean = float(sch.tpot_quantile_s(None, 0.01, 0.03, phi, 1.0, 0.0, 101, False))
+    assert mean == pytest.approx(0.1)
+    for q in (0.5, 0.9, 0.99):
+        assert float(sch.tpot_quantile_s(q, 0.01, 0.03, phi, 1.0, 0.0, 101, False)) == pytest.approx(0.1)
+    mean = float(sch.tpot_quantile_s(None, 0.01, 0.03, 2.5, 1.0, 0.0, 101, False))
+    p99 = float(sch.tpot_quantile_s(0.99, 0.01, 0.03, 2.5, 1.0, 0.0, 101, False))
+    assert mean == pytest.approx(0.085)
+    assert p99 == pytest.approx(0.01 + 0.03 * (2.5 + sch.z_score(0.99) * 0.5 / 10.0))
+    _, median = sch.itl_stats_s(0.01, 0.03, 2.5, 0.9, False)
+    assert float(median) == pytest.approx(0.01 + 3 * 0.03)
 
 
 # ----------------------------------------------------------------------------------------------- latency distributions
@@ -176,3 +200,21 @@ def test_first_wave_ttft_by_hand():
     # an unbounded steady TTFT stays unbounded without warnings
     with np.errstate(all="raise"):
         assert np.isinf(first_wave_ttft(np.inf, 0.02, 0.05, 8.0, np.nan))
+
+
+def test_synchronized_waves_by_hand():
+    """C = 4 prompts of s = 0.1 s sent at once to an engine that pauses decode while it prefills, OSL 11 (10 gaps),
+    decode-only TPOT 20 ms, no front-end latency and a zero round: the j-th first token after j x 0.1 s (mean 0.25 s,
+    median 0.2 s, p99 0.396 s), then a wait of (4 - j) x 0.1 s before all four decode together: TPOT 20 ms + 0.15 s
+    / 10 on average; end to end 0.25 + 10 x 0.035 = 0.6 s, the wave's cycle (Little: 4 requests per 0.6 s)."""
+    w = sch.synchronized_waves(0.1, 0.0, 0.0, 4, 11, 0.02, 0.02)
+    assert float(w["ttft_mean"]) == pytest.approx(0.25)
+    assert float(w["ttft_p50"]) == pytest.approx(0.2)
+    assert float(w["ttft_p99"]) == pytest.approx(0.396)
+    assert float(w["tpot_mean"]) == pytest.approx(0.035)
+    assert float(w["tpot_p99"]) == pytest.approx(0.02 + 0.99 * 0.3 / 10)
+    assert float(w["e2e_mean"]) == pytest.approx(0.6)
+    # one request: no burst, its own prefill and the decode TPOT
+    one = sch.synchronized_waves(0.1, 0.0, 0.0, 1, 11, 0.02, 0.02)
+    assert float(one["ttft_mean"]) == pytest.approx(0.1)
+    assert float(one["tpot_mean"]) == pytest.approx(0.02)

@@ -50,17 +50,40 @@ def z_score(q: float) -> float:
 
 
 def prefill_tokens_per_round(
-    budget_tokens: ArrayLike, decode_rows: ArrayLike, prompt_tokens: ArrayLike, chunked: ArrayLike, mixed: ArrayLike
+    budget_tokens: ArrayLike,
+    decode_rows: ArrayLike,
+    prompt_tokens: ArrayLike,
+    chunked: ArrayLike,
+    mixed: ArrayLike,
+    spread_tokens: ArrayLike = 0.0,
 ) -> np.ndarray:
     """Prompt tokens one round prefills. Mixing engines give prefill what the decode rows leave of the budget
     (at least one block of 16 tokens, so a full batch still makes progress); without chunked prefill a round takes
-    whole prompts (at least one, however long); a non-mixing engine's prefill round has the whole budget."""
+    whole prompts (at least one, however long); a non-mixing engine's prefill round has the whole budget.
+
+    ``spread_tokens``: the round-to-round spread of the decode rows (their count changes as requests finish and
+    join). Whole-prompt packing then takes floor(room / ISL) prompts on average over that spread, which
+    :func:`smooth_floor` approximates by a ramp of that width: without it the prompts per round jump from n to n - 1
+    at one decode batch, the steady state has no fixed point there, and a point beside the jump can look faster
+    than it is (speculation that accepts nothing, whose extra rows cross the jump, seemed to help)."""
     budget = np.asarray(budget_tokens, dtype=float)
     rows = np.asarray(decode_rows, dtype=float)
     isl = np.maximum(np.asarray(prompt_tokens, dtype=float), 1.0)
     room = np.where(np.asarray(mixed, dtype=bool), np.maximum(budget - rows, 16.0), budget)
-    whole = np.maximum(np.floor(room / isl), 1.0) * isl
+    width = np.clip(np.asarray(spread_tokens, dtype=float) / isl, 0.0, 1.0)
+    whole = np.maximum(smooth_floor(room / isl, width), 1.0) * isl
     return np.where(np.asarray(chunked, dtype=bool), room, whole)
+
+
+def smooth_floor(x: ArrayLike, width: ArrayLike) -> np.ndarray:
+    """floor(x) with each unit step spread into a linear ramp of ``width`` (0 <= width <= 1) centred on the integer:
+    the mean of floor(x + u) for u uniform over [-width/2, width/2]. Exactly floor(x) at width 0, continuous above."""
+    xa = np.asarray(x, dtype=float)
+    w = np.clip(np.asarray(width, dtype=float), 0.0, 1.0)
+    shifted = xa + 0.5 * w
+    n = np.floor(shifted)
+    ramp = np.where(w > 0, np.clip((shifted - n) / np.where(w > 0, w, 1.0), 0.0, 1.0), 1.0)
+    return n - 1.0 + ramp
 
 
 def closed_loop_response_s(service_s: ArrayLike, think_s: ArrayLike, population: ArrayLike) -> np.ndarray:
@@ -82,14 +105,17 @@ def rounds_per_s(busy: ArrayLike, t_decode_s: ArrayLike, t_mixed_s: ArrayLike, m
 
 
 def mixed_round_share(busy: ArrayLike, t_decode_s: ArrayLike, t_mixed_s: ArrayLike, mixed: ArrayLike) -> np.ndarray:
-    """Share of the rounds a decoding sequence sees that carry a prefill (mixing) or follow a prefill stall."""
+    """Mixing engines: the share of the rounds a decoding sequence sees that carry a prefill. Engines that do not mix:
+    the mean number of prefill-only rounds that stall one decode gap (below 1 it is the share of stalled gaps; near
+    prefill saturation a gap holds several)."""
     u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
     td = np.maximum(np.asarray(t_decode_s, dtype=float), 1e-12)
     tm = np.maximum(np.asarray(t_mixed_s, dtype=float), 1e-12)
     mix = (u / tm) / (u / tm + (1.0 - u) / td)
-    # not mixing (``t_mixed_s`` is then the prefill-only round): a share of the decode gaps holds a stall of one
-    # prefill round, so that the mean gap is t_d / (1 - U): share = t_d U / ((1 - U) t_p)
-    stall = np.minimum(td * u / np.maximum((1.0 - u) * tm, 1e-12), 1.0)
+    # not mixing (``t_mixed_s`` is then the prefill-only round): the decode gaps hold t_d U / ((1 - U) t_p) prefill
+    # rounds on average, so that the mean gap is t_d / (1 - U), the mean TPOT 1 / N (not capped at one per gap: a cap
+    # would put every TPOT percentile below the mean near saturation)
+    stall = td * u / np.maximum((1.0 - u) * tm, 1e-12)
     return np.where(np.asarray(mixed, dtype=bool), mix, stall)
 
 
@@ -140,10 +166,10 @@ def tpot_quantile_s(
     spread of accepted tokens per round, over the request's OSL - 1 gaps."""
     td = np.asarray(t_decode_s, dtype=float)
     tm = np.asarray(t_mixed_s, dtype=float)
-    phi = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
+    mixed = np.asarray(mixed, dtype=bool)
+    phi = _stall_count(share, mixed)
     acc = np.maximum(np.asarray(acceptance, dtype=float), 1.0)
     n = np.maximum(np.asarray(osl, dtype=float) - 1.0, 1.0)
-    mixed = np.asarray(mixed, dtype=bool)
     # the long-round penalty: a mixed round's extra time, or (not mixing) a prefill round's stall
     extra = np.where(mixed, tm - td, tm)
     mean_gap = td + extra * phi
@@ -151,8 +177,11 @@ def tpot_quantile_s(
         return mean_gap / acc
     z = z_score(q)
     rounds = n / acc
-    sd_phi = np.sqrt(phi * (1.0 - phi) / np.maximum(rounds, 1.0))
-    gap = td + extra * np.clip(phi + z * sd_phi, 0.0, 1.0)
+    # long rounds per gap: Bernoulli(phi) below one; above one (not mixing) the least-spread count with that mean,
+    # floor(phi) or floor(phi) + 1 (variance f (1 - f) of its fractional part f; phi (1 - phi) below 1)
+    frac = phi - np.floor(phi)
+    sd_phi = np.sqrt(frac * (1.0 - frac) / np.maximum(rounds, 1.0))
+    gap = td + extra * np.clip(phi + z * sd_phi, 0.0, np.where(mixed, 1.0, np.inf))
     # accepted tokens: OSL tokens take a random number of rounds (renewal: var = n var(A) / acc^3)
     cv_acc = np.sqrt(np.asarray(acc_var, dtype=float) / (acc * np.maximum(n, 1.0)))
     return gap / acc * np.maximum(1.0 + z * cv_acc, 0.1)
@@ -165,18 +194,71 @@ def itl_stats_s(
     tokens at once)."""
     td = np.asarray(t_decode_s, dtype=float)
     tm = np.asarray(t_mixed_s, dtype=float)
-    phi = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
-    u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
     mixed = np.asarray(mixed, dtype=bool)
+    phi = _stall_count(share, mixed)
+    u = np.clip(np.asarray(busy, dtype=float), 0.0, 0.999999)
     mean = np.where(mixed, td + (tm - td) * phi, td / np.maximum(1.0 - u, 1e-9))
-    median = np.where(phi < 0.5, td, np.where(mixed, tm, td + tm))
+    # not mixing: the median gap holds the median stall count, floor(phi) or floor(phi) + 1
+    stalls = np.floor(phi) + (phi - np.floor(phi) >= 0.5)
+    median = np.where(mixed, np.where(phi < 0.5, td, tm), td + tm * stalls)
     return mean, median
+
+
+def _stall_count(share: ArrayLike, mixed: np.ndarray) -> np.ndarray:
+    """:func:`mixed_round_share` made safe: a share in [0, 1] when mixing, a finite count >= 0 when not."""
+    s = np.nan_to_num(np.asarray(share, dtype=float), nan=0.0, posinf=1e6)
+    return np.where(mixed, np.clip(s, 0.0, 1.0), np.clip(s, 0.0, 1e6))
 
 
 def burst_response_s(service_s: ArrayLike, population: ArrayLike) -> np.ndarray:
     """Mean prefill response when ``population`` requests arrive at once (FCFS): the j-th waits j - 1 services."""
     c = np.maximum(np.asarray(population, dtype=float), 1.0)
     return 0.5 * (c + 1.0) * np.asarray(service_s, dtype=float)
+
+
+def synchronized_waves(
+    service_s: ArrayLike,
+    round_s: ArrayLike,
+    front_s: ArrayLike,
+    population: ArrayLike,
+    osl: ArrayLike,
+    decode_tpot_s: ArrayLike,
+    decode_tpot_p99_s: ArrayLike,
+) -> dict[str, np.ndarray]:
+    """Latencies of a closed loop whose requests move in lock-step waves: an engine that does not mix prefill into
+    decode rounds (a prefill round pauses every decode: ATOM's prefill-first scheduler, SGLang's default), fixed
+    prompt and output lengths, and the C requests of a rank sent at once (``vllm bench serve`` / ATOM's
+    benchmark_serving with request-rate inf and ``--max-concurrency``). The first wave's prompts are prefilled one
+    after the other while no sequence decodes, then all C decode together and finish in the same round, so the next
+    C arrive at once again: every wave is a burst (the steady state of :func:`closed_loop_response_s` is never
+    reached).
+
+    Per wave: the j-th prompt's first token comes after j prefill services s (TTFT mean (C + 1) / 2 s, its
+    percentile q about q C s), it then waits (C - j) s for the burst to end before decoding at the decode-only TPOT
+    of C sequences, so its TPOT (over OSL - 1 gaps) carries (C - j) s / (OSL - 1) more, (C - 1) / 2 s / (OSL - 1) on
+    average. ``round_s``: half of it is the wait for the round in flight at arrival; ``front_s``: the front end's
+    fixed latency. Returns seconds: ttft_mean, ttft_p50, ttft_p99, tpot_mean, tpot_p50, tpot_p99, e2e_mean."""
+    s = np.maximum(np.asarray(service_s, dtype=float), 0.0)
+    c = np.maximum(np.asarray(population, dtype=float), 1.0)
+    gaps = np.maximum(np.asarray(osl, dtype=float) - 1.0, 1.0)
+    head = 0.5 * np.asarray(round_s, dtype=float) + np.asarray(front_s, dtype=float)
+    td = np.asarray(decode_tpot_s, dtype=float)
+    td99 = np.maximum(np.asarray(decode_tpot_p99_s, dtype=float), td)
+    ttft_mean = head + burst_response_s(s, c)
+    ttft_p50 = head + np.maximum(0.5 * c, 1.0) * s
+    ttft_p99 = head + np.maximum(0.99 * c, 1.0) * s
+    tpot_mean = td + 0.5 * (c - 1.0) * s / gaps
+    tpot_p50 = td + 0.5 * (c - 1.0) * s / gaps
+    tpot_p99 = td99 + 0.99 * (c - 1.0) * s / gaps
+    return {
+        "ttft_mean": ttft_mean,
+        "ttft_p50": ttft_p50,
+        "ttft_p99": ttft_p99,
+        "tpot_mean": tpot_mean,
+        "tpot_p50": tpot_p50,
+        "tpot_p99": tpot_p99,
+        "e2e_mean": ttft_mean + gaps * tpot_mean,
+    }
 
 
 def solve_monotone(

@@ -376,8 +376,14 @@ def _rounds(
     draft = _draft_s(model, weights, kv, pa, micro, ctx_d, k, par_draft, draft_layers)
     t_d, br, bounds = forward_time(model, weights, kv, pa, dec_seqs=micro, dec_rows_per_seq=rows, dec_ctx=ctx_d)
     t_d = t_d + draft
+    # the decode rows change from round to round as requests finish and join: about sqrt(B) sequences of rows each
     P = sch.prefill_tokens_per_round(
-        pa.max_batch_tokens, np.where(mixed, B * rows, 0.0), isl_new, pa.chunked_prefill, mixed
+        pa.max_batch_tokens,
+        np.where(mixed, B * rows, 0.0),
+        isl_new,
+        pa.chunked_prefill,
+        mixed,
+        spread_tokens=np.where(mixed, rows * np.sqrt(np.maximum(B, 1.0)), 0.0),
     )
     P = np.where(isl_new > 0, P, 0.0)
     P_micro = P / pp

@@ -43,6 +43,9 @@ MIN_ROWS = 20
 Z90 = 1.2815515655446004
 LOW_BATCH = 16
 PRIOR_WIDEN = 1.25
+# nominal coverage of a p10-p90 band; benchmarks/calibrate.py scales the bands (the table's ``widen``) to reach it on
+# sources held out of the band table (fitting.band_coverage), as split-conformal calibration does
+TARGET_COVERAGE = 0.80
 METRIC_CLASSES = ("throughput", "ttft", "tpot")
 FIGURES = {
     "output_tokens_per_s_per_gpu": ("throughput", 1),
@@ -79,8 +82,10 @@ def summarize(residuals: ArrayLike) -> dict[str, float]:
     }
 
 
-def build_table(rows: list[tuple[str, str, str, str, str, float, bool]]) -> dict:
-    """Bucket summaries from (metric, family, engine, model class, regime, residual, prior) rows of a CV run."""
+def build_table(rows: list[tuple[str, str, str, str, str, float, bool]], widen: float = 1.0) -> dict:
+    """Bucket summaries from (metric, family, engine, model class, regime, residual, prior) rows of a CV run.
+    ``widen``: the scale every band is stretched by about its median (fitted by benchmarks/calibrate.py so that
+    bands built without a source cover TARGET_COVERAGE of that source's rows)."""
     groups: dict[str, list[float]] = {}
     prior: dict[str, list[float]] = {}
     for metric, fam, eng, mcl, reg, r, was_prior in rows:
@@ -102,6 +107,7 @@ def build_table(rows: list[tuple[str, str, str, str, str, float, bool]]) -> dict
         "min_rows": MIN_ROWS,
         "low_batch": LOW_BATCH,
         "prior_widen": PRIOR_WIDEN,
+        "widen": float(widen),
     }
 
 
@@ -115,10 +121,11 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
     if not table:
         return None
     min_rows = int(table.get("min_rows", MIN_ROWS))
+    scale = float(table.get("widen", 1.0))
     if prior:
         s = (table.get("prior") or {}).get(metric)
         if s and s.get("n", 0) >= 5:
-            f = float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / s["n"])
+            f = scale * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / s["n"])
             lo, hi = _widen(s, f)
             return {
                 "lo": math.exp(lo),
@@ -132,7 +139,7 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
         g = (table.get("buckets") or {}).get(bucket_key(metric, "*", "*", "*", "*"))
         if not g or not g.get("n"):
             return None
-        f = 2.0 * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / g["n"])
+        f = scale * 2.0 * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / g["n"])
         lo, hi = _widen(g, f)
         return {
             "lo": math.exp(lo),
@@ -152,7 +159,7 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
     ):
         s = buckets.get(key)
         if s and s.get("n", 0) >= min_rows or (s and key.endswith("|*|*|*|*") and s.get("n", 0) >= 1):
-            f = math.sqrt(1.0 + min_rows / max(s["n"], 1))
+            f = scale * math.sqrt(1.0 + min_rows / max(s["n"], 1))
             lo, hi = _widen(s, f)
             return {
                 "lo": math.exp(lo),
@@ -160,7 +167,7 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
                 "bucket": key,
                 "n": s["n"],
                 "rule": f"out-of-sample p10-p90 of the nearest bucket with >= {min_rows} rows, widened x{f:.2f} "
-                "(sqrt(1 + min_rows / n))",
+                f"(sqrt(1 + min_rows / n) x the fitted coverage scale {scale:g})",
             }
     return None
 
