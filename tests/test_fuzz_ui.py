@@ -184,7 +184,9 @@ def test_generated_bodies_are_answered_below_500_with_finite_numbers(client, pat
 )
 @given(
     st.dictionaries(
-        st.sampled_from(["isl", "osl", "gpus", "target_interactivity", "ttft_max_ms", "usd_per_gpu_hour", "mode"]),
+        st.sampled_from(
+            ["isl", "osl", "gpus", "target_interactivity", "ttft_max_ms", "price_usd_per_gpu_hour", "mode"]
+        ),
         _JSON_VALUE,
         max_size=2,
     )

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from _cli import same_json
 from _fuzz import bench_records  # closed-loop records as tokenfab bench writes them
 from _fuzz import jsonl as jsonl_text
+from tokenfab import api
 from tokenfab.bench import report
 from tokenfab.core.errors import TokenfabError
 from tokenfab.economics import tco
@@ -100,7 +101,9 @@ def test_fit_returns_the_library_result(client):
     body = {"model": "llama-3.1-70b", "hardware": "h100-sxm", "users": 16, "context": 8192, "gpus": 4}
     r = client.post("/api/fit", json=body)
     assert r.status_code == 200, r.text
-    expected = memory.fit("llama-3.1-70b", "h100-sxm", users=16, context=8192, gpus=4).to_dict()
+    expected = api.fit(
+        api.FitRequest(model="llama-3.1-70b", hardware="h100-sxm", users=16, context=8192, gpus=4)
+    ).to_dict()
     assert_close(r.json(), same_json(expected))
     assert r.json()["per_gpu"]["weights_gib"] == pytest.approx(expected["per_gpu"]["weights_gib"])
 
@@ -108,14 +111,23 @@ def test_fit_returns_the_library_result(client):
 def test_fit_accepts_a_hardware_alias_and_auto_layout(client):
     r = client.post("/api/fit", json={"model": "llama-3.1-8b", "hardware": "h200"})
     assert r.status_code == 200, r.text
-    assert_close(r.json(), same_json(memory.fit("llama-3.1-8b", "h200-sxm").to_dict()))
+    assert_close(
+        r.json(),
+        same_json(
+            api.fit(api.FitRequest(model="llama-3.1-8b", hardware="h200-sxm")).to_dict()
+            | {"inputs": r.json()["inputs"]}
+        ),
+    )
+    assert r.json()["inputs"]["hardware"] == "h200-sxm"  # the alias resolved before the library call
 
 
 def test_estimate_returns_the_library_result(client):
     body = {"model": "llama-3.1-70b", "hardware": "h100-sxm", "gpus": 4, "isl": 2048, "osl": 256, "concurrency": 32}
     r = client.post("/api/estimate", json=body)
     assert r.status_code == 200, r.text
-    expected = serving.estimate("llama-3.1-70b", "h100-sxm", gpus=4, isl=2048, osl=256, concurrency=32).to_dict()
+    expected = api.estimate(
+        api.EstimateRequest(model="llama-3.1-70b", hardware="h100-sxm", gpus=4, isl=2048, osl=256, concurrency=32)
+    ).to_dict()
     assert_close(r.json(), same_json(expected))
     assert set(r.json()["breakdown"]) == set(expected["breakdown"])
 
@@ -136,20 +148,20 @@ def test_tco_with_overrides_and_a_throughput_returns_the_library_result(client):
     }
     r = client.post("/api/tco", json=body)
     assert r.status_code == 200, r.text
-    t = tco.tco("h100-sxm", "owned-hyperscaler", pue=1.2, usd_per_kwh=0.1)
+    c = api.cost(
+        api.CostRequest(
+            hardware="h100-sxm", preset="owned-hyperscaler", pue=1.2, usd_per_kwh=0.1, total_tokens_per_s_per_gpu=1500
+        )
+    )
     d = r.json()
-    for key, value in same_json(t.to_dict()).items():
+    for key, value in same_json(c.tco.to_dict()).items():
         assert_close(d[key], value, path=key)
     assert d["sources"]["pue"] == "user" and d["overrides"] == {"pue": 1.2, "usd_per_kwh": 0.1}
-    from tokenfab.economics.cost import compute_cost
-
-    c = compute_cost(
-        t.usd_per_gpu_hour,
-        total_tokens_per_s_per_gpu=1500,
-        kw_per_gpu_all_in=t.kw_per_gpu_all_in,
-        kw_per_gpu_it=t.kw_per_gpu_it,
-    )
-    assert_close(d["cost"], same_json(c.to_dict()))
+    assert_close(d["cost"], same_json(c.model_dump(mode="json", exclude={"tco"})))
+    # the same figures as the library's own calls
+    t = tco.tco("h100-sxm", "owned-hyperscaler", pue=1.2, usd_per_kwh=0.1)
+    assert d["usd_per_gpu_hour"] == pytest.approx(t.usd_per_gpu_hour, rel=1e-12)
+    assert d["cost"]["usd_per_mtok_total"] == pytest.approx(t.usd_per_gpu_hour / (1500 * 3600) * 1e6, rel=1e-12)
 
 
 def test_tco_default_preset_and_plain_price(client):

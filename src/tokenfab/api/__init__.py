@@ -1,7 +1,68 @@
-"""Library compositions above planning and market (layer 7): calls that combine a plan with a price check. The
-CLI, the report and the UI call these instead of combining the lower layers themselves."""
+"""The library's operations (layer 7, above planning and market): one typed request in, one typed result out
+(tokenfab.api.schema: every result carries ``schema_version``, ``operation``, ``inputs``, ``sources``,
+``definitions``, ``notes`` and ``warnings``). The CLI, the report and the dashboard call these instead of combining
+the lower layers themselves.
 
+Typed so far: ``fit``, ``estimate``, ``tco``, ``cost`` (tokenfab.api.operations), ``frontier``, ``recommend``,
+``budget`` (tokenfab.api.sweep). Compositions over a plan:
+``plan_operating_points``, ``price_check_at_plan`` (tokenfab.api.plan_pricing), ``operating_point``
+(tokenfab.api.sensitivity)."""
+
+from tokenfab.api.operations import (
+    CostRequest,
+    CostResult,
+    EstimateRequest,
+    EstimateResult,
+    FitRequest,
+    FitResult,
+    TcoRequest,
+    TcoResult,
+    cost,
+    estimate,
+    fit,
+    tco,
+)
 from tokenfab.api.plan_pricing import plan_operating_points, price_check_at_plan
+from tokenfab.api.schema import SCHEMA_VERSION, Request, Result
 from tokenfab.api.sensitivity import operating_point
+from tokenfab.api.sweep import (
+    BudgetRequest,
+    FleetResult,
+    FrontierRequest,
+    FrontierResult,
+    RecommendRequest,
+    SweepRequest,
+    budget,
+    frontier,
+    recommend,
+)
 
-__all__ = ["operating_point", "plan_operating_points", "price_check_at_plan"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "BudgetRequest",
+    "FleetResult",
+    "FrontierRequest",
+    "FrontierResult",
+    "RecommendRequest",
+    "SweepRequest",
+    "budget",
+    "frontier",
+    "recommend",
+    "CostRequest",
+    "CostResult",
+    "EstimateRequest",
+    "EstimateResult",
+    "FitRequest",
+    "FitResult",
+    "Request",
+    "Result",
+    "TcoRequest",
+    "TcoResult",
+    "cost",
+    "estimate",
+    "fit",
+    "operating_point",
+    "plan_operating_points",
+    "price_check_at_plan",
+    "tco",
+]

@@ -69,43 +69,32 @@ WideOpt = Annotated[
 ]
 
 
-def sweep_kwargs(
-    *,
-    isl,
-    osl,
-    weights,
-    gpus,
-    mode,
-    ttft_max_ms,
-    tpot_max_ms,
-    e2el_max_ms,
-    percentile,
-    preset,
-    usd_per_gpu_hour,
-    calibration,
-    hardware_file,
-    no_mtp=False,
-    engine=None,
-    spec=None,
-) -> dict:
-    """The keyword arguments both library entry points (search.frontier, fleet.*) take from the shared options."""
+def sweep_fields(params: dict) -> dict:
+    """The tokenfab.api.SweepRequest fields of the shared options in a command's parameters (``locals()``; frontier
+    and recommend take the same ones under the same names)."""
     return {
-        "isl": isl,
-        "osl": osl,
-        "weights": weights,
-        "gpus": gpus,
-        "mode": mode,
-        "ttft_max_ms": ttft_max_ms,
-        "tpot_max_ms": tpot_max_ms,
-        "e2el_max_ms": e2el_max_ms,
-        "percentile": percentile,
-        "preset": preset,
-        "usd_per_gpu_hour": usd_per_gpu_hour,
-        "calibration": calibration,
-        "hardware_files": hardware_file,
-        "mtp": _spec_value(no_mtp, spec),
-        "engine": engine,
+        **{k: params[k] for k in SHARED_FIELDS},
+        "price_usd_per_gpu_hour": params["usd_per_gpu_hour"],
+        "hardware_files": params["hardware_file"],
+        "spec": _spec_value(params.get("no_mtp", False), params.get("spec")),
     }
+
+
+# the shared options whose parameter is the request field of the same name
+SHARED_FIELDS = (
+    "isl",
+    "osl",
+    "weights",
+    "gpus",
+    "mode",
+    "ttft_max_ms",
+    "tpot_max_ms",
+    "e2el_max_ms",
+    "percentile",
+    "preset",
+    "calibration",
+    "engine",
+)
 
 
 def _spec_value(no_mtp: bool, spec: str | None):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tokenfab import api
 from tokenfab.cli.common import Table, console, print_header, print_json
 from tokenfab.cli.tco import (
     CapexOpt,
@@ -26,12 +27,10 @@ from tokenfab.cli.tco import (
     SoftwareOpt,
     UtilOpt,
     WaccOpt,
-    run_tco,
+    tco_fields,
     tco_header,
 )
-from tokenfab.core.errors import TokenfabError
-from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION, DEFINITIONS, CostResult, compute_cost
-from tokenfab.economics.tco import TcoResult
+from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION, DEFINITIONS
 from tokenfab.render import format as F
 
 _T = "Throughput (busy, per GPU)"
@@ -105,23 +104,12 @@ _UNITS = {
 }
 
 
-def cost_payload(c: CostResult, t: TcoResult) -> dict:
-    """The JSON of ``tokenfab cost``: every cost metric at the top level, the TCO that priced it under ``tco``."""
-    d = c.to_dict()
-    d["hardware"] = t.hardware_key
-    d["preset"] = t.preset
-    d["usd_per_gpu_hour_wallclock"] = t.usd_per_gpu_hour_wallclock
-    d["utilization"] = t.utilization
-    d["tco"] = t.to_dict()
-    return d
-
-
 def _fmt(x) -> str:
     return F.num(x, 0, none="-") if x is not None and abs(x) >= 1e4 else F.num(x, sig=4, none="-")
 
 
-def _render(payload: tuple[CostResult, TcoResult]) -> None:
-    c, t = payload
+def _render(c: api.CostResult) -> None:
+    t = c.tco
     src = t.sources.get("price_usd_per_gpu_hour")
     print_header(tco_header(t))
     console.print(
@@ -195,26 +183,19 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Cost per token: USD per million tokens (total, input, output, cached, blended), tokens/s per MW, J/token."""
-        if tokens_per_s_per_gpu is None and input_tokens_per_s_per_gpu is None and output_tokens_per_s_per_gpu is None:
-            raise TokenfabError(
-                "no throughput given",
-                field="tokens_per_s_per_gpu",
-                expected="--tokens-per-s-per-gpu T, or --input-tokens-per-s-per-gpu I --output-tokens-per-s-per-gpu O",
+        c = api.cost(
+            api.CostRequest.build(
+                **tco_fields(locals()),
+                total_tokens_per_s_per_gpu=tokens_per_s_per_gpu,
+                input_tokens_per_s_per_gpu=input_tokens_per_s_per_gpu,
+                output_tokens_per_s_per_gpu=output_tokens_per_s_per_gpu,
+                cached_input_cost_fraction=cached_input_cost_fraction,
+                prefill_gpu_time_share=prefill_gpu_time_share,
+                cached_input_share=cached_input_share,
+                per_kind=per_kind,
             )
-        t = run_tco(locals())
-        c = compute_cost(
-            t.usd_per_gpu_hour,
-            total_tokens_per_s_per_gpu=tokens_per_s_per_gpu,
-            input_tokens_per_s_per_gpu=input_tokens_per_s_per_gpu,
-            output_tokens_per_s_per_gpu=output_tokens_per_s_per_gpu,
-            kw_per_gpu_all_in=t.kw_per_gpu_all_in,
-            kw_per_gpu_it=t.kw_per_gpu_it,
-            cached_input_cost_fraction=cached_input_cost_fraction,
-            prefill_gpu_time_share=prefill_gpu_time_share,
-            cached_input_share=cached_input_share,
-            per_kind=per_kind,
         )
         if json_out:
-            print_json(cost_payload(c, t))
+            print_json(c)
         else:
-            _render((c, t))
+            _render(c)

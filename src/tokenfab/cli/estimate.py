@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from tokenfab import api
 from tokenfab.api import explain as X
 from tokenfab.cli import _search_opts as O
 from tokenfab.cli.common import Table, console, lit, print_header, print_json, to_jsonable
 from tokenfab.core.errors import TokenfabError
-from tokenfab.perf.serving import estimate as estimate_fn
 from tokenfab.render import format as F
 
 
@@ -194,27 +194,29 @@ def register(app: typer.Typer) -> None:
     ):
         """Calibrated roofline estimate of TTFT, TPOT and throughput for a model x hardware x precision x parallelism
         (exit code 1 when the configuration does not fit in memory: no latency to report)."""
-        e = estimate_fn(
-            model,
-            hardware,
-            gpus=gpus,
-            tp=tp,
-            pp=pp,
-            ep=ep,
-            dp=dp,
-            weights=weights,
-            kv=kv,
-            isl=isl,
-            osl=osl,
-            concurrency=concurrency,
-            rate_rps=rate,
-            engine=engine,
-            spec_method=spec,
-            mtp_draft_tokens=mtp,
-            mtp_acceptance_length=mtp_acceptance,
-            prefix_hit_rate=prefix_hit,
-            calibration=calibration,
-            hardware_files=hardware_file,
+        e = api.estimate(
+            api.EstimateRequest.build(
+                model=model,
+                hardware=hardware,
+                gpus=gpus,
+                tp=tp,
+                pp=pp,
+                ep=ep,
+                dp=dp,
+                weights=weights,
+                kv=kv,
+                isl=isl,
+                osl=osl,
+                concurrency=concurrency,
+                rate_rps=rate,
+                engine=engine,
+                spec_method=spec,
+                mtp_draft_tokens=mtp,
+                mtp_acceptance_length=mtp_acceptance,
+                prefix_hit_rate=prefix_hit,
+                calibration=calibration,
+                hardware_files=hardware_file,
+            )
         )
         if e.overloaded:
             # an open-loop rate the deployment cannot sustain has no steady state (the queue, and TTFT, grow
@@ -222,19 +224,19 @@ def register(app: typer.Typer) -> None:
             raise TokenfabError(e.overload_message, field="rate_rps", hint="lower --rate, or add GPUs (--gpus / --dp)")
         fit_result = None
         if not e.fits:  # the breakdown of what does not fit, from the memory model (same layout and precision)
-            from tokenfab.perf.memory import fit as fit_fn
-
-            fit_result = fit_fn(
-                model,
-                hardware,
-                gpus=e.gpus,
-                tp=e.tp,
-                pp=e.pp,
-                dp=e.dp,
-                ep=e.ep,
-                weights=e.weights,
-                kv=e.kv,
-                hardware_files=hardware_file,
+            fit_result = api.fit(
+                api.FitRequest.build(
+                    model=model,
+                    hardware=hardware,
+                    gpus=e.gpus,
+                    tp=e.tp,
+                    pp=e.pp,
+                    dp=e.dp,
+                    ep=e.ep,
+                    weights=e.weights,
+                    kv=e.kv,
+                    hardware_files=hardware_file,
+                )
             )
         if as_json:
             print_json(e)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from tokenfab import api
 from tokenfab.api import explain as X
 from tokenfab.cli import _search_opts as O
 from tokenfab.cli.common import Table, console, lit, print_header, print_json, to_jsonable
-from tokenfab.perf.memory import fit as fit_fn
 from tokenfab.render import format as F
 
 
@@ -120,23 +120,25 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Memory fit: weights + KV cache + activations + runtime overhead per GPU; chips, nodes and racks needed."""
-        r = fit_fn(
-            model,
-            hardware,
-            gpus=gpus,
-            tp=tp,
-            pp=pp,
-            dp=dp,
-            ep=ep,
-            weights=weights,
-            kv=kv,
-            users=users,
-            context=context,
-            params=params,
-            include_overheads=not no_overheads,
-            chip_memory_gib=chip_memory_gib,
-            chips_per_rack=chips_per_rack,
-            hardware_files=hardware_file,
+        r = api.fit(
+            api.FitRequest.build(
+                model=model,
+                hardware=hardware,
+                gpus=gpus,
+                tp=tp,
+                pp=pp,
+                dp=dp,
+                ep=ep,
+                weights=weights,
+                kv=kv,
+                users=users,
+                context=context,
+                params=params,
+                include_overheads=not no_overheads,
+                chip_memory_gib=chip_memory_gib,
+                chips_per_rack=chips_per_rack,
+                hardware_files=hardware_file,
+            )
         )
         if as_json:
             print_json(r)

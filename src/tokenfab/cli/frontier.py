@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from tokenfab import api
 from tokenfab.api import explain as X
 from tokenfab.cli import _search_opts as O
 from tokenfab.cli._search_opts import (
@@ -30,7 +31,6 @@ from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli.common import console, err_console, lit, print_header, print_json, working
 from tokenfab.perf.queueing import DEFAULT_PERCENTILE
 from tokenfab.render import format as F
-from tokenfab.search import frontier as frontier_fn
 from tokenfab.search import layout_text
 
 SHORT = {
@@ -257,30 +257,15 @@ def register(app: typer.Typer) -> None:
         """Pareto frontier (tokens/s per GPU vs tokens/s per user) of a model on each hardware, aggregated and
         disaggregated, with cost per token, token tiers and SLA filtering."""
         with working(f"sweeping {model} on {hardware}", enabled=not as_json):
-            res = frontier_fn(
-                model,
-                hardware,
-                min_interactivity=min_interactivity,
-                target_interactivity=target_interactivity,
-                prefill_hardware=prefill_hardware,
-                **O.sweep_kwargs(
-                    isl=isl,
-                    osl=osl,
-                    weights=weights,
-                    gpus=gpus,
-                    mode=mode,
-                    ttft_max_ms=ttft_max_ms,
-                    tpot_max_ms=tpot_max_ms,
-                    e2el_max_ms=e2el_max_ms,
-                    percentile=percentile,
-                    preset=preset,
-                    usd_per_gpu_hour=usd_per_gpu_hour,
-                    calibration=calibration,
-                    hardware_file=hardware_file,
-                    no_mtp=no_mtp,
-                    engine=engine,
-                    spec=spec,
-                ),
+            res = api.frontier(
+                api.FrontierRequest.build(
+                    model=model,
+                    hardware=hardware,
+                    min_interactivity=min_interactivity,
+                    target_interactivity=target_interactivity,
+                    prefill_hardware=prefill_hardware,
+                    **O.sweep_fields(locals()),
+                )
             )
         d = res.to_dict()
         given = {

@@ -4,10 +4,10 @@ or rack budget (a thin layer over tokenfab.planning.fleet)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 import typer
 
+from tokenfab import api
 from tokenfab.cli import _search_opts as O
 from tokenfab.cli._search_opts import (
     CalibrationOpt,
@@ -34,7 +34,6 @@ from tokenfab.cli.common import console, lit, print_header, print_json, working
 from tokenfab.core.errors import TokenfabError
 from tokenfab.economics.tco import DEFAULT_PRESET
 from tokenfab.perf.queueing import DEFAULT_PERCENTILE
-from tokenfab.planning import fleet
 from tokenfab.render import format as F
 from tokenfab.search import layout_text
 
@@ -340,27 +339,8 @@ def register(app: typer.Typer) -> None:
     ):
         """Size the cheapest fleet per hardware that serves a load within an SLA (replicas, GPUs, nodes, racks, MW,
         $/month, $/M tokens), or with --power-mw / --racks the most tokens/s a budget buys."""
-        kw = O.sweep_kwargs(
-            isl=isl,
-            osl=osl,
-            weights=weights,
-            gpus=gpus,
-            mode=mode,
-            ttft_max_ms=ttft_max_ms,
-            tpot_max_ms=tpot_max_ms,
-            e2el_max_ms=e2el_max_ms,
-            percentile=percentile,
-            preset=preset,
-            usd_per_gpu_hour=usd_per_gpu_hour,
-            calibration=calibration,
-            hardware_file=hardware_file,
-            no_mtp=no_mtp,
-            engine=engine,
-            spec=spec,
-        )
-        from tokenfab.catalog.models import get_model
-
-        head = {"model": get_model(model).key, "isl": isl, "osl": osl}
+        fields = O.sweep_fields(locals())
+        render: Callable[[dict, dict | None, bool], None]
         if power_mw is not None or racks is not None:
             if rate is not None or tokens_per_day is not None:
                 raise TokenfabError(
@@ -368,40 +348,26 @@ def register(app: typer.Typer) -> None:
                     field="budget",
                     expected="one of the two",
                 )
+            breq = api.BudgetRequest.build(model=model, hardware=hardware, power_mw=power_mw, racks=racks, **fields)
             with working(f"sizing {model} on {hardware} for the budget", enabled=not as_json):
-                rep = fleet.budget_report(model, hardware, power_mw=power_mw, racks=racks, **kw)
-            d = {
-                **head,
-                "budget": {"power_mw": power_mw} if power_mw is not None else {"racks": racks},
-                **rep.to_dict(),
-            }
+                res = api.budget(breq)
             render = _render_budget
         else:
-            hr = fleet.Headroom.make(
+            rreq = api.RecommendRequest.build(
+                model=model,
+                hardware=hardware,
+                rate_rps=rate,
+                tokens_per_day=tokens_per_day,
+                peak_to_average=peak_to_average,
                 target_peak_utilization=target_peak_utilization,
                 burst_factor=burst_factor,
                 spare_replicas=spare_replicas,
+                **fields,
             )
             with working(f"sizing fleets of {model} on {hardware}", enabled=not as_json):
-                rep = fleet.recommend_report(
-                    model,
-                    hardware,
-                    rate_rps=rate,
-                    tokens_per_day=tokens_per_day,
-                    peak_to_average=peak_to_average,
-                    headroom=hr,
-                    **kw,
-                )
-            d = {
-                **head,
-                "demand": {
-                    # a report sized for a demand carries its requests/s
-                    **fleet.demand_summary(cast(float, rep.demand_requests_per_s), isl=isl, osl=osl),
-                    "given": {"rate_rps": rate} if rate is not None else {"tokens_per_day": tokens_per_day},
-                },
-                **rep.to_dict(),
-            }
+                res = api.recommend(rreq)
             render = _render_fleet
+        d = res.to_dict()
         given = {
             "weights": weights is not None,
             "engine": engine is not None,

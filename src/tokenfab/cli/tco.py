@@ -9,10 +9,11 @@ from typing import Annotated, cast
 
 import typer
 
+from tokenfab import api
 from tokenfab.api import explain as X
-from tokenfab.cli.common import Table, console, emit, lit, print_header, to_jsonable
+from tokenfab.cli.common import Table, console, emit, lit, print_header
 from tokenfab.economics import tco as tco_mod
-from tokenfab.economics.tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS, TcoResult
+from tokenfab.economics.tco import COMPONENT_DESCRIPTIONS, DEFAULT_PRESET, FIELD_UNITS
 from tokenfab.render import format as F
 
 _P = "TCO inputs"  # help panel
@@ -123,15 +124,21 @@ def tco_overrides(params: dict) -> dict:
     return out
 
 
-def run_tco(params: dict) -> TcoResult:
-    """Call the library with a command's parameters (``locals()``; None = flag not given)."""
-    return tco_mod.tco(
-        params["hardware"],
-        params["preset"],
-        params["usd_per_gpu_hour"],
-        hardware_files=params["hardware_file"] or None,
+def tco_fields(params: dict) -> dict:
+    """The TcoRequest fields of a command's parameters (``locals()``; None = flag not given): ``--usd-per-gpu-hour``
+    is the wall-clock price ``price_usd_per_gpu_hour``; the TCO flags are TcoRequest fields of the same names."""
+    return {
+        "hardware": params["hardware"],
+        "preset": params["preset"],
+        "hardware_files": params["hardware_file"] or None,
+        "price_usd_per_gpu_hour": params["usd_per_gpu_hour"],
         **{k: params[k] for k in TCO_FLAGS},
-    )
+    }
+
+
+def run_tco(params: dict) -> api.TcoResult:
+    """``tokenfab.api.tco`` of a command's parameters (``locals()``; None = flag not given)."""
+    return api.tco(api.TcoRequest.build(**tco_fields(params)))
 
 
 def _money(x: float | None) -> str:
@@ -147,12 +154,12 @@ def _value(x) -> str:
     return str(x)
 
 
-def tco_header(r: TcoResult) -> str:
+def tco_header(r: api.TcoResult) -> str:
     """The first line of tco and cost (tokenfab.api.explain.tco_header)."""
-    return X.tco_header(to_jsonable(r.to_dict()))
+    return X.tco_header(r.to_dict())
 
 
-def render_capex_lines(r: TcoResult) -> None:
+def render_capex_lines(r: api.TcoResult) -> None:
     """The system bill of materials behind an owned TCO (``tokenfab tco --breakdown``)."""
     if not r.capex_lines:
         why = (
@@ -206,7 +213,7 @@ def render_capex_lines(r: TcoResult) -> None:
         )
 
 
-def render_tco(r: TcoResult, breakdown: bool = False) -> None:
+def render_tco(r: api.TcoResult, breakdown: bool = False) -> None:
     print_header(tco_header(r))
     console.print(f"price basis: {r.utilization_basis}", style="dim", highlight=False, markup=False)
     t = Table(
@@ -244,7 +251,7 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
     p.add_row(
         "all-in (facility)",
         _value(r.kw_per_gpu_all_in),
-        r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {F.num(r.inputs.pue)}",
+        r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {F.num(r.inputs['pue'])}",
     )
     if r.avg_kw_per_gpu_it is not None:
         p.add_row("IT average at utilization", _value(r.avg_kw_per_gpu_it), "IT kW x (u + (1 - u) x idle fraction)")
@@ -265,7 +272,7 @@ def render_tco(r: TcoResult, breakdown: bool = False) -> None:
         src = src.strip()
         if src not in refs:
             refs.append(src)
-        i.add_row(F.label(name), _value(getattr(r.inputs, name)), FIELD_UNITS.get(name, ""), f"[{refs.index(src) + 1}]")
+        i.add_row(F.label(name), _value(r.inputs.get(name)), FIELD_UNITS.get(name, ""), f"[{refs.index(src) + 1}]")
     console.print(i)
     for n, src in enumerate(refs, 1):
         console.print(f"[{n}] {F.humanize(src)}", highlight=False, markup=False, soft_wrap=False)

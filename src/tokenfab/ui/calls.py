@@ -96,49 +96,35 @@ def meta() -> dict:
 
 
 def run_fit(req: FitRequest) -> dict:
-    from tokenfab.perf import memory
-
-    r = memory.fit(
-        model_key(req.model),
-        hardware_key(req.hardware),
-        gpus=req.gpus,
-        tp=req.tp,
-        pp=req.pp,
-        dp=req.dp,
-        ep=req.ep,
-        weights=req.weights,
-        kv=req.kv,
-        users=req.users,
-        context=req.context,
-    )
+    from tokenfab import api
     from tokenfab.api import explain
 
-    out = jsonable(r.to_dict())
+    r = api.fit(
+        api.FitRequest.build(
+            **req.model_dump(exclude={"model", "hardware"}),
+            model=model_key(req.model),
+            hardware=hardware_key(req.hardware),
+        )
+    )
+    out = r.to_dict()
     out["header"] = explain.fit_header(out, weights_given=req.weights is not None)
     out["explain"] = {"layout": explain.layout_note(out)}
     return out
 
 
 def run_estimate(req: EstimateRequest) -> dict:
-    from tokenfab.perf import serving
-
-    e = serving.estimate(
-        model_key(req.model),
-        hardware_key(req.hardware),
-        gpus=req.gpus,
-        tp=req.tp,
-        pp=req.pp,
-        ep=req.ep,
-        dp=req.dp,
-        weights=req.weights,
-        kv=req.kv,
-        isl=req.isl,
-        osl=req.osl,
-        concurrency=req.concurrency_value(),
-    )
+    from tokenfab import api
     from tokenfab.api import explain
 
-    out = jsonable(e.to_dict())
+    e = api.estimate(
+        api.EstimateRequest.build(
+            **req.model_dump(exclude={"model", "hardware", "concurrency"}),
+            model=model_key(req.model),
+            hardware=hardware_key(req.hardware),
+            concurrency=req.concurrency_value(),
+        )
+    )
+    out = e.to_dict()
     out["header"] = explain.estimate_header(out, weights_given=req.weights is not None)
     lp = explain.largest_part(out.get("breakdown") or {})
     out["explain"] = {
@@ -150,24 +136,21 @@ def run_estimate(req: EstimateRequest) -> dict:
 
 
 def run_tco(req: TcoRequest) -> dict:
-    from tokenfab.economics import cost, tco
-
-    overrides = {k: v for k, v in req.overrides.model_dump().items() if v is not None}
-    r = tco.tco(hardware_key(req.hardware), req.preset or None, **overrides)
-    out = jsonable(r.to_dict())
-    out["component_descriptions"] = dict(tco.COMPONENT_DESCRIPTIONS)
-    out["overrides"] = overrides
+    """``tokenfab.api.tco`` of the page's inputs, or ``tokenfab.api.cost`` when a throughput is given (its TCO is the
+    answer, its cost under ``cost``)."""
+    from tokenfab import api
     from tokenfab.api import explain
 
-    out["header"] = explain.tco_header(out)
+    overrides = {k: v for k, v in req.overrides.model_dump().items() if v is not None}
+    fields = {"hardware": hardware_key(req.hardware), "preset": req.preset or None, **overrides}
     if req.total_tokens_per_s_per_gpu is not None:
-        c = cost.compute_cost(
-            r.usd_per_gpu_hour,
-            total_tokens_per_s_per_gpu=req.total_tokens_per_s_per_gpu,
-            kw_per_gpu_all_in=r.kw_per_gpu_all_in,
-            kw_per_gpu_it=r.kw_per_gpu_it,
-        )
-        out["cost"] = jsonable(c.to_dict())
+        c = api.cost(api.CostRequest.build(**fields, total_tokens_per_s_per_gpu=req.total_tokens_per_s_per_gpu))
+        out = c.tco.to_dict()
+        out["cost"] = c.model_dump(mode="json", exclude={"tco"})
+    else:
+        out = api.tco(api.TcoRequest.build(**fields)).to_dict()
+    out["overrides"] = overrides
+    out["header"] = explain.tco_header(out)
     return out
 
 
@@ -341,19 +324,15 @@ def run_frontier(req: FrontierRequest) -> dict:
             got=f"{n_layouts:,}",
             hint="pick fewer hardware or a GPU count with fewer divisors, or run `tokenfab frontier`",
         )
-    r = search.frontier(
-        model,
-        hws,
-        isl=req.isl,
-        osl=req.osl,
-        weights=req.weights,
-        gpus=req.gpus,
-        mode=req.mode,
-        ttft_max_ms=req.ttft_max_ms,
-        tpot_max_ms=req.tpot_max_ms,
-        target_interactivity=req.target_interactivity,
-        preset=req.preset or None,
-        usd_per_gpu_hour=req.usd_per_gpu_hour,
+    from tokenfab import api
+
+    r = api.frontier(
+        api.FrontierRequest.build(
+            **req.model_dump(exclude={"model", "hardware", "preset"}),
+            model=model,
+            hardware=hws,
+            preset=req.preset or None,
+        )
     )
     d = r.to_dict()
     tiers = d.get("tiers") or {}

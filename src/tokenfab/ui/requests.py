@@ -134,7 +134,7 @@ class FrontierRequest(_Req):
     mode: Literal["agg", "disagg", "both"] = "both"
     gpus: int | None = Degree  # a fixed GPU count per replica (default: the library's bounded ladder)
     preset: str | None = Field(default=None, max_length=80)
-    usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)
+    price_usd_per_gpu_hour: float | None = Field(default=None, gt=0, le=1e4, allow_inf_nan=False)  # wall-clock
     target_interactivity: float = Field(default=50.0, gt=0, le=100_000, allow_inf_nan=False)  # tokens/s per user
     ttft_max_ms: float | None = Field(default=None, gt=0, le=1e7, allow_inf_nan=False)
     tpot_max_ms: float | None = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
