@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from tokenfab.api import bench, cost_sensitivity, market, planning, sweep
 from tokenfab.api import operations as ops
-from tokenfab.api import sweep
 from tokenfab.api.schema import json_schema
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "schemas"
@@ -26,6 +26,12 @@ MODELS = {
     "frontier": (sweep.FrontierRequest, sweep.FrontierResult),
     "recommend": (sweep.RecommendRequest, sweep.FleetResult),
     "budget": (sweep.BudgetRequest, sweep.FleetResult),
+    "sensitivity": (cost_sensitivity.SensitivityRequest, cost_sensitivity.SensitivityResult),
+    "prices": (market.PricesRequest, market.PricesResult),
+    "plan": (planning.PlanRequest, planning.PlanResult),
+    "report": (planning.ReportRequest, planning.ReportResult),
+    "bench_report": (bench.BenchReportRequest, bench.BenchReportResult),
+    "calibrate": (bench.CalibrateRequest, bench.CalibrateResult),
 }
 
 
@@ -35,6 +41,7 @@ def schemas() -> dict[str, str]:
     for op, (req, res) in MODELS.items():
         out[f"{op}.request.json"] = json.dumps(json_schema(req), indent=2, sort_keys=True) + "\n"
         out[f"{op}.result.json"] = json.dumps(json_schema(res), indent=2, sort_keys=True) + "\n"
+    out["price_models.result.json"] = json.dumps(json_schema(market.PriceModelsResult), indent=2, sort_keys=True) + "\n"
     return out
 
 

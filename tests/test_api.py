@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from _cli import same_json
 from tokenfab import api
+from tokenfab.api import cost_sensitivity, market, sweep
 from tokenfab.api import operations as ops
-from tokenfab.api import sweep
 from tokenfab.cli.main import app
 from tokenfab.core.errors import TokenfabError
 from tokenfab.economics import cost as cost_mod
@@ -152,8 +152,17 @@ CLI_TO_FIELD = {
     "no_mtp": "spec",  # --no-mtp and --spec fill the one field ``spec`` (cli._search_opts.sweep_fields)
 }
 # estimate's --spec names one method (EstimateRequest.spec_method); the sweeps' --spec switches MTP per hardware
-COMMAND_FIELDS = {"estimate": {"spec": "spec_method"}}
-PRESENTATION = {"as_json", "json_out", "breakdown", "wide", "plot"}  # how to show the result, not an input
+COMMAND_FIELDS = {
+    "estimate": {"spec": "spec_method"},
+    "sensitivity": {"swing": "swing_pct", "tokens_per_s_per_gpu": "tokens_per_s_per_gpu"},
+    "prices": {"tier": "tiers", "plan_file": "plan", "usd_per_gpu_hour": "price_usd_per_gpu_hour"},
+    "plan": {"csv_path": "csv"},
+    "report": {"quiet": "quiet"},
+    "bench-report": {"html_path": "html"},
+    "calibrate": {},
+}
+# how to show the result, not an input (plan's --csv writes the result's csv_rows(); report's --quiet hides the bar)
+PRESENTATION = {"as_json", "json_out", "breakdown", "wide", "plot", "list_models", "csv_path", "quiet"}
 
 
 @pytest.mark.parametrize(
@@ -164,6 +173,12 @@ PRESENTATION = {"as_json", "json_out", "breakdown", "wide", "plot"}  # how to sh
         ("tco", ops.TcoRequest),
         ("cost", ops.CostRequest),
         ("frontier", sweep.FrontierRequest),
+        ("sensitivity", cost_sensitivity.SensitivityRequest),
+        ("prices", market.PricesRequest),
+        ("plan", api.PlanRequest),
+        ("report", api.ReportRequest),
+        ("bench-report", api.BenchReportRequest),
+        ("calibrate", api.CalibrateRequest),
     ],
 )
 def test_every_cli_option_fills_a_request_field(command, request_model):
@@ -274,3 +289,101 @@ def test_the_docs_python_example_runs():
     assert blocks
     for code in blocks:
         exec(compile(code, "docs/api.md", "exec"), {})
+
+
+def test_sensitivity_is_the_tornado_and_monte_carlo_of_the_request():
+    from tokenfab.economics import sensitivity as sens
+
+    req = api.SensitivityRequest(
+        hardware="h100-sxm", tokens_per_s_per_gpu=1500.0, pue=1.4, monte_carlo=200, seed=3, price_usd_per_mtok=1.2
+    )
+    r = api.sensitivity(req)
+    t = sens.tornado("h100-sxm", tokens_per_s_per_gpu=1500.0, tco_overrides={"pue": 1.4})
+    assert r.tornado == same_json(t.to_dict()) and r.operating_point is None
+    mc = sens.monte_carlo(
+        "h100-sxm", tokens_per_s_per_gpu=1500.0, tco_overrides={"pue": 1.4}, n=200, seed=3, price_usd_per_mtok=1.2
+    )
+    assert r.monte_carlo == same_json(mc.to_dict())
+
+
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        ({}, "tokens_per_s_per_gpu"),  # neither a throughput nor a model
+        ({"tokens_per_s_per_gpu": 1000.0, "model": "llama-3.1-8b"}, "tokens_per_s_per_gpu"),  # both
+        ({"tokens_per_s_per_gpu": 1000.0, "monte_carlo": -1}, "monte_carlo"),
+        ({"tokens_per_s_per_gpu": 1000.0, "price_usd_per_mtok": 1.0}, "price_usd_per_mtok"),  # a price, no draws
+    ],
+)
+def test_sensitivity_refuses_an_incomplete_request_naming_the_field(values, field):
+    with pytest.raises(TokenfabError) as e:
+        api.sensitivity(api.SensitivityRequest(hardware="h100-sxm", **values))
+    assert e.value.field == field
+
+
+def test_sensitivity_from_a_model_starts_at_its_tier():
+    r = api.sensitivity(api.SensitivityRequest(hardware="h100-sxm", model="llama-3.1-8b", tier="bulk"))
+    op = api.operating_point("llama-3.1-8b", "h100-sxm", isl=1024, osl=1024, tier="bulk")
+    assert r.operating_point == same_json(op)
+    assert r.tornado["tokens_per_s_per_gpu"] == pytest.approx(op["total_tokens_per_s_per_gpu"])
+
+
+def test_prices_is_the_price_check_with_the_checkpoint_weights():
+    from tokenfab.market import pricing
+
+    r = api.prices(api.PricesRequest(model="llama-3.3-70b", tiers="goldilocks"))
+    lib = pricing.price_check("llama-3.3-70b", None, tiers=["goldilocks"], weights="bf16").to_dict()
+    _same_values(_timing_free(r.to_dict()), _timing_free(lib), skip=("operating_points",))
+    assert r.weights == "bf16" and r.inputs["tiers"] == ["goldilocks"]
+    with pytest.raises(TokenfabError) as e:
+        api.prices(api.PricesRequest())
+    assert e.value.field == "model"
+
+
+def test_price_models_lists_open_and_closed_models():
+    r = api.price_models()
+    assert "llama-3.3-70b" in r.open and r.open["llama-3.3-70b"]
+    assert all(v["stand_in"] for v in r.closed.values()) and r.price_data
+
+
+def test_plan_is_the_planner_with_the_envelope_and_csv_rows():
+    from tokenfab.planning import plan as planmod
+    from tokenfab.planning.scenario import load_scenario
+
+    path = str(ROOT / "examples" / "consumer_chat.yaml")
+    r = api.plan(api.PlanRequest(scenario=path, months=2))
+    lib = planmod.plan(load_scenario(path), months=2)
+    _same_values(_timing_free(r.to_dict()), _timing_free(lib.to_dict()))
+    assert r.operation == "plan" and r.inputs["months"] == 2
+    assert r.csv_rows() == lib.to_rows()
+    text = (ROOT / "examples" / "consumer_chat.yaml").read_text()
+    t = api.plan(api.PlanRequest(scenario_text=text, source="pasted", months=2))
+    assert t.best_hardware == r.best_hardware and t.scenario["source"] == "pasted"
+
+
+def test_plan_needs_exactly_one_scenario():
+    for values in ({}, {"scenario": "a.yaml", "scenario_text": "name: x"}):
+        with pytest.raises(TokenfabError) as e:
+            api.plan(api.PlanRequest(**values))
+        assert e.value.field == "scenario"
+
+
+def test_report_checks_its_output_before_planning(tmp_path):
+    with pytest.raises(TokenfabError) as e:
+        api.ReportRequest.build(scenario="examples/consumer_chat.yaml", output=str(tmp_path / "missing" / "r.html"))
+    assert e.value.field == "output"
+    out = tmp_path / "r.html"
+    r = api.report(api.ReportRequest(scenario=str(ROOT / "examples" / "consumer_chat.yaml"), output=str(out), months=2))
+    assert r.path == str(out) and r.bytes == out.stat().st_size > 10_000
+    assert r.best_hardware == r.plan.best_hardware and "<html" in out.read_text()[:500].lower()
+
+
+def test_every_operation_has_a_published_schema():
+    """Each typed operation of tokenfab.api has its request and result schema in docs/schemas/."""
+    names = {p.name.split(".")[0] for p in (ROOT / "docs" / "schemas").glob("*.json")}
+    ops_in_api = {
+        "fit", "estimate", "tco", "cost", "frontier", "recommend", "budget", "plan", "report", "prices",
+        "price_models", "sensitivity", "bench_report", "calibrate",
+    }  # fmt: skip
+    assert ops_in_api <= names
+    assert all(callable(getattr(api, op)) for op in ops_in_api)

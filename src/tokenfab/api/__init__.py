@@ -3,11 +3,23 @@
 ``definitions``, ``notes`` and ``warnings``). The CLI, the report and the dashboard call these instead of combining
 the lower layers themselves.
 
-Typed so far: ``fit``, ``estimate``, ``tco``, ``cost`` (tokenfab.api.operations), ``frontier``, ``recommend``,
-``budget`` (tokenfab.api.sweep). Compositions over a plan:
+Operations: ``fit``, ``estimate``, ``tco``, ``cost`` (tokenfab.api.operations), ``frontier``, ``recommend``,
+``budget`` (tokenfab.api.sweep), ``sensitivity`` (tokenfab.api.cost_sensitivity),
+``prices``, ``price_models`` (tokenfab.api.market), ``plan``, ``report``
+(tokenfab.api.planning), ``bench_report``, ``calibrate`` (tokenfab.api.bench). Compositions over a plan:
 ``plan_operating_points``, ``price_check_at_plan`` (tokenfab.api.plan_pricing), ``operating_point``
-(tokenfab.api.sensitivity)."""
+(tokenfab.api.cost_sensitivity)."""
 
+from tokenfab.api.bench import (
+    BenchReportRequest,
+    BenchReportResult,
+    CalibrateRequest,
+    CalibrateResult,
+    bench_report,
+    calibrate,
+)
+from tokenfab.api.cost_sensitivity import SensitivityRequest, SensitivityResult, operating_point, sensitivity
+from tokenfab.api.market import PriceModelsResult, PricesRequest, PricesResult, price_models, prices
 from tokenfab.api.operations import (
     CostRequest,
     CostResult,
@@ -23,8 +35,8 @@ from tokenfab.api.operations import (
     tco,
 )
 from tokenfab.api.plan_pricing import plan_operating_points, price_check_at_plan
+from tokenfab.api.planning import PlanRequest, PlanResult, ReportRequest, ReportResult, plan, report
 from tokenfab.api.schema import SCHEMA_VERSION, Request, Result
-from tokenfab.api.sensitivity import operating_point
 from tokenfab.api.sweep import (
     BudgetRequest,
     FleetResult,
@@ -45,6 +57,26 @@ __all__ = [
     "FrontierResult",
     "RecommendRequest",
     "SweepRequest",
+    "BenchReportRequest",
+    "BenchReportResult",
+    "CalibrateRequest",
+    "CalibrateResult",
+    "bench_report",
+    "calibrate",
+    "PlanRequest",
+    "PlanResult",
+    "ReportRequest",
+    "ReportResult",
+    "plan",
+    "report",
+    "PriceModelsResult",
+    "PricesRequest",
+    "PricesResult",
+    "price_models",
+    "prices",
+    "SensitivityRequest",
+    "SensitivityResult",
+    "sensitivity",
     "budget",
     "frontier",
     "recommend",

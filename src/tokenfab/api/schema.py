@@ -70,7 +70,7 @@ class Result(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: int = Field(SCHEMA_VERSION, description="version of this result's fields (CHANGELOG.md)")
+    schema_version: int = Field(default=SCHEMA_VERSION, description="version of this result's fields (CHANGELOG.md)")
     operation: str = Field(description="the tokenfab.api operation that made this result")
     inputs: dict[str, Any] = Field(
         default_factory=dict, description="the request as the operation used it, defaults filled in"
@@ -109,6 +109,14 @@ def unit_of(model: type[BaseModel], field: str | None) -> str | None:
     return None
 
 
+def split_list(v: Any) -> Any:
+    """``"h100-sxm, b200"`` (a flag's comma-separated text) is the list ``["h100-sxm", "b200"]``; anything else
+    passes through to the field's own validation."""
+    if isinstance(v, str):
+        return [x.strip() for x in v.split(",") if x.strip()]
+    return v
+
+
 def described(description: str, unit: str | None = None, source: str | None = None, **kw: Any) -> Any:
     """A pydantic Field with a description and, in its JSON Schema, the field's ``unit`` and, for a default, the
     ``source`` of that default."""
@@ -120,4 +128,4 @@ def described(description: str, unit: str | None = None, source: str | None = No
     return Field(description=description, json_schema_extra=extra or None, **kw)
 
 
-__all__ = ["SCHEMA_VERSION", "Request", "Result", "described", "json_schema", "unit_of"]
+__all__ = ["SCHEMA_VERSION", "Request", "Result", "described", "json_schema", "split_list", "unit_of"]

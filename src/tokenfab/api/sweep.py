@@ -16,19 +16,12 @@ from typing import Any, ClassVar
 
 from pydantic import field_validator
 
-from tokenfab.api.schema import Request, Result, described
+from tokenfab.api.schema import Request, Result, described, split_list
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import tco as tco_mod
 from tokenfab.perf.queueing import DEFAULT_PERCENTILE
 from tokenfab.planning import fleet
 from tokenfab.search import result as search_result
-
-
-def _split(v: Any) -> Any:
-    """``"h100-sxm, b200"`` (a flag's text) is the list ``["h100-sxm", "b200"]``; lists pass through."""
-    if isinstance(v, str):
-        return [x.strip() for x in v.split(",") if x.strip()]
-    return v
 
 
 class SweepRequest(Request):
@@ -75,7 +68,7 @@ class SweepRequest(Request):
     @field_validator("hardware", "weights", mode="before")
     @classmethod
     def _lists(cls, v: Any) -> Any:
-        return _split(v)
+        return split_list(v)
 
     @field_validator("tco_overrides")
     @classmethod
@@ -125,7 +118,7 @@ class FrontierRequest(SweepRequest):
     @field_validator("prefill_hardware", mode="before")
     @classmethod
     def _prefill_list(cls, v: Any) -> Any:
-        return _split(v)
+        return split_list(v)
 
 
 class FrontierResult(Result):

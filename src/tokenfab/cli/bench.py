@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, cast
 import typer
 from rich.table import Table
 
+from tokenfab import api
 from tokenfab.cli.common import console, err_console, print_json, to_jsonable
 from tokenfab.core.errors import TokenfabError
 
@@ -570,63 +571,34 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
-        from tokenfab.bench import metrics, report
-        from tokenfab.bench.preflight import check_output_path
-        from tokenfab.bench.records import read_records
-
-        if gpus < 1:
-            raise TokenfabError("must be >= 1", field="--gpus", got=gpus)
-        slo_ms = metrics.parse_slo(slo)
-        warm_x = metrics.parse_exclusion(exclude_warmup, "--exclude-warmup")
-        cool_x = metrics.parse_exclusion(exclude_cooldown, "--exclude-cooldown")
-        if html_path is not None:
-            check_output_path(html_path, "--html")
-        recs, bad = read_records(results)
-        if run_id:
-            recs = [r for r in recs if r.get("run_id") == run_id]
-        doc = {
-            "results_file": str(results),
-            "unreadable_lines": bad,
-            **report.report_doc(
-                recs,
+        doc = api.bench_report(
+            api.BenchReportRequest.build(
+                results=str(results),
                 gpus=gpus,
                 hardware=hardware,
                 preset=preset,
-                usd_per_gpu_hour=usd_per_gpu_hour,
+                price_usd_per_gpu_hour=usd_per_gpu_hour,
                 kw_per_gpu=kw_per_gpu,
-                slo=slo_ms,
-                warmup=warm_x,
-                cooldown=cool_x,
-                prefill_gpu_time_share=prefill_gpu_time_share,
-                per_kind=per_kind,
-                hardware_files=hardware_file,
-            ),
-        }
-        price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
-        if compare_model:
-            if not hardware:
-                raise TokenfabError("--compare-model needs the hardware", field="--hardware")
-            from tokenfab.bench.modelcheck import make_predictor
-
-            predict = make_predictor(
-                doc["runs"],
-                model=compare_model,
-                hardware=hardware,
-                gpus=gpus,
+                slo=slo,
+                run_id=run_id,
+                compare_model=compare_model,
+                weights=weights,
+                kv=kv,
                 tp=tp,
                 pp=pp,
                 ep=ep,
                 dp=dp,
-                weights=weights,
-                kv=kv,
                 calibration=calibration,
                 hardware_files=hardware_file,
+                exclude_warmup=exclude_warmup,
+                exclude_cooldown=exclude_cooldown,
+                prefill_gpu_time_share=prefill_gpu_time_share,
+                per_kind=per_kind,
+                html=str(html_path) if html_path is not None else None,
             )
-            doc["comparison"] = report.compare_with_model(points, predict)
+        ).to_dict()
+        price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
         if html_path is not None:
-            from tokenfab.bench.htmlreport import write_html
-
-            write_html(html_path, recs, doc, f"tokenfab bench-report: {results.name}")
             err_console.print(f"wrote {html_path}", markup=False, highlight=False)
         if as_json:
             print_json(doc)
@@ -728,43 +700,29 @@ def _register_calibrate(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Fit the performance model's efficiency parameters to your benchmark; use with --calibration FILE."""
-        from tokenfab.bench import report
-        from tokenfab.bench.modelcheck import fit_from_runs
-        from tokenfab.bench.records import read_records
-
-        recs, _bad = read_records(results)
-        if run_id:
-            recs = [r for r in recs if r.get("run_id") == run_id]
-        if not recs:
-            raise TokenfabError("no request records", field="results")
-        runs = report.build_runs(recs)
-        prof, summary = fit_from_runs(
-            runs,
-            model=model,
-            hardware=hardware,
-            gpus=gpus,
-            tp=tp,
-            pp=pp,
-            ep=ep,
-            dp=dp,
-            weights=weights,
-            kv=kv,
-            base=base,
-            hardware_files=hardware_file,
-        )
-        if summary["worse_than_base"] and not force:
-            err_console.print(
-                f"error: the fit makes the model's error worse than the base profile (median "
-                f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%); "
-                f"nothing written to {out}. Check --model/--weights/--tp/--gpus match what was served, "
-                f"or pass --force to write it anyway",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
+        res = api.calibrate(
+            api.CalibrateRequest.build(
+                results=str(results),
+                model=model,
+                hardware=hardware,
+                gpus=gpus,
+                tp=tp,
+                pp=pp,
+                ep=ep,
+                dp=dp,
+                weights=weights,
+                kv=kv,
+                base=base,
+                hardware_files=hardware_file,
+                out=str(out),
+                run_id=run_id,
+                force=force,
             )
+        )
+        if res.profile is None:
+            err_console.print(f"error: {res.warnings[-1]}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1)
-        prof.save(out)
-        summary["profile"] = str(out)
+        summary = res.to_dict()
         if as_json:
             print_json(summary)
             return

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from tokenfab import api
 from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli._search_opts import hardware_cell, show, table
 from tokenfab.cli.common import (
@@ -18,13 +19,9 @@ from tokenfab.cli.common import (
     lit,
     print_header,
     print_json,
-    split_csv,
-    to_jsonable,
 )
 from tokenfab.cli.tco import HwFileOpt
 from tokenfab.core.errors import safe_text
-from tokenfab.planning import plan as planning
-from tokenfab.planning.scenario import load_scenario
 from tokenfab.render import format as F
 from tokenfab.render import report as report_text
 
@@ -68,16 +65,17 @@ def run_plan(
     hardware: str | None,
     show_progress: bool,
     hardware_files: list[str] | None = None,
-):
-    files = list(hardware_files) if hardware_files else None
-    sc = load_scenario(scenario, hardware_files=files)
-    hws = split_csv(hardware, "hardware") if hardware else None
+) -> api.PlanResult:
+    """``tokenfab.api.plan`` of a command's options, with a progress bar on the terminal."""
+    req = api.PlanRequest.build(
+        scenario=str(scenario), months=months, hardware=hardware, hardware_files=hardware_files or None
+    )
     with progress_bar(show_progress) as cb:
-        return planning.plan(sc, months=months, hardware=hws, progress=cb, hardware_files=files)
+        return api.plan(req, progress=cb)
 
 
-def write_csv(res: planning.PlanResult, path: Path) -> None:
-    rows = res.to_rows()
+def write_csv(res: api.PlanResult, path: Path) -> None:
+    rows = res.csv_rows()
     cols: list[str] = []
     for r in rows:
         for k in r:
@@ -165,7 +163,7 @@ def fitted_table(
     return t
 
 
-def render(res: planning.PlanResult, d: dict, *, wide: bool = False) -> None:
+def render(d: dict, *, wide: bool = False) -> None:
     def ft(*a, **k):
         t = fitted_table(*a, wide=wide, **k)
         t.wide = wide
@@ -435,10 +433,10 @@ def register(app: typer.Typer) -> None:
         res = run_plan(scenario, months, hardware, show_progress=not as_json, hardware_files=hardware_file)
         if csv_path is not None:
             write_csv(res, csv_path)
-        d = to_jsonable(res.to_dict())
+        d = res.to_dict()
         if as_json:
             print_json(d)
         else:
-            render(res, d, wide=wide)
+            render(d, wide=wide)
             if csv_path is not None:
                 console.print(lit(f"wrote {csv_path}"), highlight=False)

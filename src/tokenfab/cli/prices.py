@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
+from tokenfab import api
 from tokenfab.api import defaults as D
 from tokenfab.cli import _search_opts as O
-from tokenfab.cli.common import Table, console, emit, lit, print_header, split_csv, working
+from tokenfab.cli.common import Table, console, emit, lit, print_header, working
 from tokenfab.cli.tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
 from tokenfab.economics.tco import DEFAULT_PRESET, default_utilization
 from tokenfab.market import pricing
-from tokenfab.market.pricing import PriceCheckResult
 from tokenfab.render import format as F
 
 
@@ -84,9 +84,9 @@ def price_data_line(snap: dict) -> str:
     return line
 
 
-def render_prices(r: PriceCheckResult, given: dict | None = None) -> None:
+def render_prices(d: dict, given: dict | None = None) -> None:
+    """A prices result (tokenfab.api.prices(...).to_dict()) as tables."""
     given = given or {}
-    d = r.to_dict()
     print_header(prices_header(d, given))
     console.print(
         price_data_line(d["price_data"]),
@@ -109,32 +109,32 @@ def render_prices(r: PriceCheckResult, given: dict | None = None) -> None:
     p = Table(title="Provider list prices, USD per million tokens (genai-prices bundled data, or --prices-file)")
     for col in ("provider", "model", "match", "input", "cached input", "output", "as of", "note"):
         p.add_column(col, overflow="fold", justify="right" if col in ("input", "cached input", "output") else "left")
-    for pr in r.prices:
+    for pr in d["prices"]:
         flags = [
             x
             for x in (
-                "tiered: base tier" if pr.tiered else "",
-                "deprecated" if pr.deprecated else "",
-                "STALE" if pr.stale else "",
+                "tiered: base tier" if pr.get("tiered") else "",
+                "deprecated" if pr.get("deprecated") else "",
+                "STALE" if pr.get("stale") else "",
             )
             if x
         ]
         p.add_row(
-            pr.provider,
-            pr.model_id,
-            pr.match,
-            _usd(pr.input_usd_per_mtok),
-            _usd(pr.cached_input_usd_per_mtok),
-            _usd(pr.output_usd_per_mtok),
-            str(pr.data_as_of or ""),
-            "; ".join(flags + ([pr.note] if pr.note else [])),
+            pr["provider"],
+            pr["model_id"],
+            pr["match"],
+            _usd(pr["input_usd_per_mtok"]),
+            _usd(pr["cached_input_usd_per_mtok"]),
+            _usd(pr["output_usd_per_mtok"]),
+            str(pr["data_as_of"] or ""),
+            "; ".join(flags + ([pr["note"]] if pr.get("note") else [])),
         )
     console.print(p)
 
     o = Table(title=f"tokenfab operating points of {d['modeled_model']} (frontier tiers)")
     for col in ("hardware", "tier", "tok/s/user", "tok/s/GPU", "layout", "$/GPU-h busy", "$/M total", "$/M p10-p90"):
         o.add_column(col, justify="left" if col in ("hardware", "tier", "layout") else "right")
-    for hw, tiers in r.operating_points.items():
+    for hw, tiers in d["operating_points"].items():
         for t, pt in tiers.items():
             if pt is None:
                 o.add_row(hw, t, "-", "-", "not reached", "-", "-", "-")
@@ -181,7 +181,7 @@ def render_prices(r: PriceCheckResult, given: dict | None = None) -> None:
     )
     for col in ("provider", "hardware", "tier", "input margin", "cached margin", "output margin", "blended 3:1 margin"):
         k.add_column(col, justify="left" if col in ("provider", "hardware", "tier") else "right")
-    for row in r.rows:
+    for row in d["comparisons"]:
         w = row["workload"]
         v = row["verdict"]
         text = v or "-"
@@ -226,13 +226,13 @@ def render_prices(r: PriceCheckResult, given: dict | None = None) -> None:
         )
     console.print(m)
     console.print(k)
-    if r.rows:
-        console.print("e.g. " + r.rows[0]["what_is_compared"], style="dim", markup=False, highlight=False)
+    if d["comparisons"]:
+        console.print("e.g. " + d["comparisons"][0]["what_is_compared"], style="dim", markup=False, highlight=False)
     for w in d.get("warnings") or []:
         console.print(f"warning: {w}", style="yellow", markup=False, highlight=False)
     for n in d.get("calibration_notes") or []:
         console.print(f"caution: {n}", style="yellow", markup=False, highlight=False)
-    for n in r.notes:
+    for n in d["notes"]:
         if n.startswith("modeled at "):  # the header line states the precision
             continue
         console.print(f"- {n}", style="dim", markup=False, highlight=False)
@@ -337,16 +337,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Provider list prices beside tokenfab's modeled cost: implied gross margin per million tokens, a verdict."""
         if list_models:
-            mp = pricing.price_mapping()
-            data = {
-                "open": {k: sorted({e["provider"] for e in v["prices"]}) for k, v in mp["models"].items()},
-                "closed": {
-                    k: {"stand_in": v["stand_in"], "providers": [e["provider"] for e in v["prices"]]}
-                    for k, v in mp["comparables"].items()
-                },
-            }
-
-            data["price_data"] = pricing.genai_prices_snapshot()
 
             def show(x):
                 console.print(price_data_line(x["price_data"]), style="dim", markup=False, highlight=False)
@@ -359,7 +349,7 @@ def register(app: typer.Typer) -> None:
                     t.add_row(k, "closed", f"{', '.join(v['providers'])}; stand-in {v['stand_in']}")
                 console.print(t)
 
-            emit(data, json_out, show)
+            emit(api.price_models().to_dict(), json_out, show)
             return
         given = {
             "weights": weights is not None,
@@ -368,47 +358,27 @@ def register(app: typer.Typer) -> None:
             "usd_per_gpu_hour": usd_per_gpu_hour,
             "plan": plan_file,
         }
-        if plan_file:
-            from tokenfab.api import price_check_at_plan
-
-            r = price_check_at_plan(
-                plan_file,
-                model=model or None,
-                hardware=split_csv(hardware, "hardware") if hardware else None,
-                months=plan_months,
-                provider=split_csv(provider, "provider") if provider else None,
-                provider_model=provider_model,
-                compare_with=compare_with,
-                prices_file=prices_file,
-                per_kind=per_kind,
-                hardware_files=hardware_file or None,
-            )
-            emit(r, json_out, lambda x: render_prices(x, given))
-            return
-        if not model:
-            from tokenfab.core.errors import TokenfabError
-
-            raise TokenfabError("no model given", field="model", expected="--model KEY (see --list)")
-        if weights is None:  # the one default of every command: the checkpoint's precision (tokenfab.api.defaults)
-            weights = D.default_weights(pricing.resolve(model, compare_with=compare_with).open_model)
-        with working(f"modeling the cost of {model}", enabled=not json_out):
-            r = pricing.price_check(
-                model,
-                hardware,
-                provider=split_csv(provider, "provider") if provider else None,
-                provider_model=provider_model,
-                compare_with=compare_with,
-                preset=preset,
-                usd_per_gpu_hour=usd_per_gpu_hour,
-                isl=isl,
-                osl=osl,
-                tiers=split_csv(tier, "tier"),
-                hardware_files=hardware_file or None,
-                weights=weights,
-                utilization=utilization,
-                prices_file=prices_file,
-                per_kind=per_kind,
-                engine=engine,
-                speculative=True if spec is None else spec,
-            )
+        req = api.PricesRequest.build(
+            model=model or None,
+            hardware=hardware,
+            provider=provider,
+            provider_model=provider_model,
+            compare_with=compare_with,
+            preset=preset,
+            price_usd_per_gpu_hour=usd_per_gpu_hour,
+            isl=isl,
+            osl=osl,
+            tiers=tier,
+            weights=weights,
+            prices_file=prices_file,
+            utilization=utilization,
+            plan=plan_file,
+            plan_months=plan_months,
+            per_kind=per_kind,
+            engine=engine,
+            spec=True if spec is None else spec,
+            hardware_files=hardware_file or None,
+        )
+        with working(f"modeling the cost of {model or plan_file}", enabled=not json_out):
+            r = api.prices(req).to_dict()
         emit(r, json_out, lambda x: render_prices(x, given))

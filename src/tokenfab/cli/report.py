@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
+from tokenfab import api
 from tokenfab.cli.common import console, lit
-from tokenfab.cli.plan import HardwareListOpt, MonthsOpt, ScenarioArg, run_plan
+from tokenfab.cli.plan import HardwareListOpt, MonthsOpt, ScenarioArg, progress_bar
 from tokenfab.cli.tco import HwFileOpt
-from tokenfab.render.report import check_output_path, write_report
 
 
 def register(app: typer.Typer) -> None:
@@ -25,16 +25,22 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:
         """One self-contained HTML report (charts inline, no network): summary, fleet, cost, Pareto, tornado."""
-        check_output_path(output)  # before any work: a bad path fails at once, with no progress bar
-        res = run_plan(scenario, months, hardware, show_progress=not quiet, hardware_files=hardware_file)
-        p = write_report(res, output, swing_pct=swing_pct)
-        best = res.best
+        req = api.ReportRequest.build(
+            scenario=str(scenario),
+            output=str(output),
+            months=months,
+            hardware=hardware,
+            hardware_files=hardware_file or None,
+            swing_pct=swing_pct,
+        )
+        with progress_bar(not quiet) as cb:
+            r = api.report(req, progress=cb)
         console.print(
             lit(
-                f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB)"
+                f"wrote {r.path} ({r.bytes / 1e6:.1f} MB)"
                 + (
-                    f"; cheapest hardware {best.hardware}" + (" (rests on a prior)" if best.prior else "")
-                    if best
+                    f"; cheapest hardware {r.best_hardware}" + (" (rests on a prior)" if r.best_rests_on_prior else "")
+                    if r.best_hardware
                     else "; no hardware meets the SLA"
                 )
             ),

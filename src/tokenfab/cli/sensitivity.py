@@ -1,16 +1,16 @@
 """``tokenfab sensitivity``: tornado table of $/M tokens against +/- X % on each input, and a seeded Monte Carlo of
 cost (and margin against a price), both with the performance model's own error. A thin layer over
-tokenfab.economics.sensitivity (and tokenfab.api.sensitivity for --model)."""
+tokenfab.economics.sensitivity (and tokenfab.api.cost_sensitivity for --model)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
+from tokenfab import api
 from tokenfab.api import defaults as D
-from tokenfab.api.sensitivity import operating_point
 from tokenfab.cli.common import Table, console, emit, lit, print_header, working
 from tokenfab.cli.tco import (
     CapexOpt,
@@ -30,7 +30,7 @@ from tokenfab.cli.tco import (
     SoftwareOpt,
     UtilOpt,
     WaccOpt,
-    tco_overrides,
+    tco_fields,
 )
 from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.economics import sensitivity as sens
@@ -149,14 +149,15 @@ def render(payload: dict, given: dict | None = None) -> None:
         console.print(lit(f"chart written to {payload['plot']}"), highlight=False)
 
 
-def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, path) -> Path:
-    """The tornado (and the Monte Carlo histogram) to .html (Plotly, offline) or .png/.svg/.pdf (matplotlib)."""
+def write_plot(tornado: dict, mc: dict | None, path) -> Path:
+    """The tornado (and the Monte Carlo histogram) of a sensitivity result to .html (Plotly, offline) or
+    .png/.svg/.pdf (matplotlib)."""
     p = _check_path(path)
     if p.suffix.lower() in HTML_EXTENSIONS:
-        figs = {"chart-tornado": plots.tornado_figure(tornado.to_dict())}
+        figs = {"chart-tornado": plots.tornado_figure(tornado)}
         if mc is not None:
-            figs["chart-monte-carlo"] = plots.monte_carlo_figure(mc.to_dict())
-        plots.write_html_page(p, f"tokenfab sensitivity: {tornado.hardware}", figs)
+            figs["chart-monte-carlo"] = plots.monte_carlo_figure(mc)
+        plots.write_html_page(p, f"tokenfab sensitivity: {tornado['hardware']}", figs)
         return p
     try:
         import matplotlib
@@ -168,40 +169,30 @@ def write_plot(tornado: sens.TornadoResult, mc: sens.MonteCarloResult | None, pa
     n = 1 + (mc is not None)
     fig, axes = plt.subplots(1, n, figsize=(7 * n + 2, 6), squeeze=False)
     ax = axes[0][0]
-    bars = list(reversed(tornado.bars))
-    base = tornado.base_usd_per_mtok
+    bars = list(reversed(tornado["bars"]))
+    base = tornado["base_usd_per_mtok"]
     y = range(len(bars))
-    ax.barh(
-        y,
-        [b.usd_per_mtok_low - base for b in bars],
-        left=base,
-        color="#1f77b4",
-        label=f"input -{F.num(tornado.swing_pct)}%",
-    )
-    ax.barh(
-        y,
-        [b.usd_per_mtok_high - base for b in bars],
-        left=base,
-        color="#d62728",
-        label=f"input +{F.num(tornado.swing_pct)}%",
-    )
-    ax.set_yticks(list(y), [b.label or F.label(b.input) for b in bars], fontsize=8)
+    swing = F.num(tornado["swing_pct"])
+    ax.barh(y, [b["usd_per_mtok_low"] - base for b in bars], left=base, color="#1f77b4", label=f"input -{swing}%")
+    ax.barh(y, [b["usd_per_mtok_high"] - base for b in bars], left=base, color="#d62728", label=f"input +{swing}%")
+    ax.set_yticks(list(y), [b.get("label") or F.label(b["input"]) for b in bars], fontsize=8)
     ax.axvline(base, color="black", linestyle=":")
     ax.set_xlabel(sens.COST_AXIS)
-    ax.set_title(f"What moves the cost on {tornado.hardware}: base {F.usd(base)} per M tokens", fontsize=10)
+    ax.set_title(f"What moves the cost on {tornado['hardware']}: base {F.usd(base)} per M tokens", fontsize=10)
     ax.legend(fontsize=8)
     if mc is not None:
         bx = axes[0][1]
-        bx.hist(mc.usd_per_mtok, bins=40, color="#1f77b4")
-        for k, v in mc.percentiles_usd_per_mtok.items():
+        hist = mc["histogram"]
+        bx.stairs(hist["counts"], hist["edges_usd_per_mtok"], fill=True, color="#1f77b4")
+        for k, v in mc["percentiles_usd_per_mtok"].items():
             bx.axvline(v, color="grey", linestyle=":")
             bx.annotate(f"{k} {F.usd(v)}", (v, bx.get_ylim()[1]), fontsize=8, rotation=90, va="top")
-        if mc.price_usd_per_mtok is not None:
-            bx.axvline(mc.price_usd_per_mtok, color="#d62728", linestyle="--", label="price")
+        if mc.get("price_usd_per_mtok") is not None:
+            bx.axvline(mc["price_usd_per_mtok"], color="#d62728", linestyle="--", label="price")
             bx.legend(fontsize=8)
         bx.set_xlabel(sens.COST_AXIS)
         bx.set_ylabel("draws")
-        bx.set_title(f"Monte Carlo: {F.num(mc.n)} draws, seed {mc.seed}", fontsize=10)
+        bx.set_title(f"Monte Carlo: {F.num(mc['n'])} draws, seed {mc['seed']}", fontsize=10)
     fig.tight_layout()
     fig.savefig(p, dpi=120)
     plt.close(fig)
@@ -273,68 +264,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Tornado of $/M tokens against each input (utilization, $/kWh, PUE, capex, life, WACC, throughput ...) and an
         optional seeded Monte Carlo of cost and margin."""
-        overrides = tco_overrides(locals())
-        if (tokens_per_s_per_gpu is None) == (model is None):
-            raise TokenfabError(
-                "give the throughput or a model",
-                field="tokens_per_s_per_gpu",
-                expected="--tokens-per-s-per-gpu X, or --model M [--isl --osl --tier] (not both)",
-            )
-        if monte_carlo < 0:
-            raise TokenfabError("must be >= 0", field="monte_carlo", expected="a number of draws >= 0", got=monte_carlo)
-        hw_files = hardware_file or None
-        op = None
-        if model is not None:
-            with working(f"finding the {tier} point of {model} on {hardware}", enabled=not json_out):
-                op = operating_point(
-                    model,
-                    hardware,
+        with working(f"modeling the cost on {hardware}", enabled=not json_out):
+            res = api.sensitivity(
+                api.SensitivityRequest.build(
+                    **tco_fields(locals()),
+                    tokens_per_s_per_gpu=tokens_per_s_per_gpu,
+                    model=model,
                     isl=isl,
                     osl=osl,
                     tier=tier,
-                    preset=preset,
-                    usd_per_gpu_hour=usd_per_gpu_hour,
-                    hardware_files=hw_files,
                     weights=weights,
+                    swing_pct=swing,
+                    monte_carlo=monte_carlo,
+                    seed=seed,
+                    model_error=model_error,
+                    price_usd_per_mtok=price_usd_per_mtok,
                 )
-            tokens_per_s_per_gpu = op["total_tokens_per_s_per_gpu"]
-        tps = cast(float, tokens_per_s_per_gpu)  # given, or the model's operating point
-        t = sens.tornado(
-            hardware,
-            tokens_per_s_per_gpu=tps,
-            preset=preset,
-            tco_overrides=overrides,
-            swing_pct=swing,
-            hardware_files=hw_files,
-            throughput_band=op["throughput_band"] if op else None,
-            model_error=model_error,
-        )
-        mc = None
-        if monte_carlo:
-            mc = sens.monte_carlo(
-                hardware,
-                tokens_per_s_per_gpu=tps,
-                preset=preset,
-                tco_overrides=overrides,
-                n=monte_carlo,
-                seed=seed,
-                price_usd_per_mtok=price_usd_per_mtok,
-                hardware_files=hw_files,
-                throughput_band=op["throughput_band"] if op else None,
-                model_error=model_error,
             )
-        elif price_usd_per_mtok is not None:
-            raise TokenfabError(
-                "a price needs the Monte Carlo",
-                field="price_usd_per_mtok",
-                expected="--monte-carlo N with --price-usd-per-mtok",
-            )
-        payload = {
-            "tornado": t.to_dict(),
-            "monte_carlo": mc.to_dict() if mc else None,
-            "operating_point": op,
-            "plot": str(write_plot(t, mc, plot)) if plot else None,
-        }
+        payload = res.to_dict()
+        payload["plot"] = str(write_plot(res.tornado, res.monte_carlo, plot)) if plot else None
         given = {
             "weights": weights is not None,
             "preset": preset is not None,

@@ -283,10 +283,11 @@ def run_plan_example(key: str) -> dict:
 
 def plan_from_text(text: str, source: str) -> dict:
     """tokenfab.planning.plan of a scenario given as YAML text (PlanResult.to_dict(), schema in docs/demand.md)."""
-    from tokenfab.planning import plan as planning
+    from tokenfab import api
     from tokenfab.render.report import plan_header
 
-    out = jsonable(planning.plan(scenario_from_text(text, source)).to_dict())
+    scenario_from_text(text, source)  # the dashboard's own checks first (no aliases, keys only, size limits)
+    out = api.plan(api.PlanRequest(scenario_text=text, source=source)).to_dict()
     out["header"] = plan_header(out)
     return out
 

@@ -1,0 +1,223 @@
+"""Measurements as typed operations: ``bench_report`` (``tokenfab bench-report``: measured points per load level ->
+throughput per GPU against interactivity, $/M tokens, tokens/s per MW, optionally the model's prediction beside each
+level) and ``calibrate`` (``tokenfab calibrate``: fit the performance model's efficiencies to a benchmark).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tokenfab.api.schema import Request, Result, described
+from tokenfab.core.errors import TokenfabError
+from tokenfab.core.jsonable import to_jsonable
+from tokenfab.economics import cost as cost_mod
+
+
+class _ServerLayout(Request):
+    """The layout of the measured server (what the prediction or the fit assumes was served)."""
+
+    tp: int | None = described("tensor-parallel degree of the measured server", default=None)
+    pp: int | None = described("pipeline-parallel stages of the measured server", default=None)
+    ep: int | None = described("expert-parallel degree of the measured server (MoE)", default=None)
+    dp: int | None = described("attention data-parallel copies of the measured server", default=None)
+    weights: str | None = described("weight precision served (default: the checkpoint's)", default=None)
+    kv: str | None = described("KV-cache precision served (default: from the weights)", default=None)
+    hardware_files: list[str] | None = described("extra hardware YAML/TOML/JSON files", default=None)
+    run_id: str | None = described("only this run of the results file", default=None)
+
+
+class BenchReportRequest(_ServerLayout):
+    """A ``tokenfab bench`` results file priced and compared (``tokenfab bench-report``)."""
+
+    results: str = described("JSONL written by tokenfab bench")
+    gpus: int = described("GPUs that served the benchmark (prefill + decode when disaggregated)", "chips")
+    hardware: str | None = described("hardware key: its TCO preset and all-in kW per GPU", default=None)
+    preset: str | None = described(
+        "TCO preset for $/GPU-hour (needs hardware)", default=None, source="src/tokenfab/data/tco_presets.yaml"
+    )
+    price_usd_per_gpu_hour: float | None = described(
+        "a plain price per wall-clock GPU-hour instead of a preset", "USD per wall-clock GPU-hour", default=None
+    )
+    kw_per_gpu: float | None = described("all-in kW per GPU (default: from hardware)", "kW", default=None)
+    slo: str | None = described("SLOs for goodput, e.g. ttft:2000,tpot:50", "ms", default=None)
+    compare_model: str | None = described(
+        "put the performance model's prediction beside each level (needs hardware)", default=None
+    )
+    calibration: str | None = described("calibration profile for the prediction", default=None)
+    exclude_warmup: str | None = described(
+        "leave out requests started in the first S seconds (30s) or the first N (20)", default=None
+    )
+    exclude_cooldown: str | None = described(
+        "leave out requests ended in the last S seconds (30s) or the last N sent (20)", default=None
+    )
+    prefill_gpu_time_share: float | None = described(
+        "share of GPU time in prefill, 0..1: splits $/M into input and output", "fraction", default=None
+    )
+    per_kind: str = described(
+        "per-token-kind convention: gpu-time or inferencex", default=cost_mod.DEFAULT_PER_KIND_CONVENTION
+    )
+    html: str | None = described(
+        "also write a self-contained HTML report (TTFT/TPOT distributions, measured vs model)", default=None
+    )
+
+
+class BenchReportResult(Result):
+    """Measured points per level with their economics, the runs they come from and, with a model, the comparison."""
+
+    results_file: str
+    unreadable_lines: int
+    gpus: int
+    usd_per_gpu_hour: float
+    kw_per_gpu_all_in: float | None
+    tco: dict[str, Any] | None
+    points: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    tokens_per_s_per_mw: str | None = None
+    comparison: list[dict[str, Any]] | None = None
+    html: str | None = None
+
+
+def _records(results: str, run_id: str | None) -> tuple[list[dict], int]:
+    from tokenfab.bench.records import read_records
+
+    recs, bad = read_records(Path(results))
+    if run_id:
+        recs = [r for r in recs if r.get("run_id") == run_id]
+    return recs, bad
+
+
+def bench_report(req: BenchReportRequest) -> BenchReportResult:
+    """``tokenfab.bench.report.report_doc`` of the request's records, with the model's prediction beside each level
+    (``compare_model``: tokenfab.bench.modelcheck) and the HTML report (``html``)."""
+    from tokenfab.bench import metrics, report
+    from tokenfab.bench.preflight import check_output_path
+
+    if req.gpus < 1:
+        raise TokenfabError("must be >= 1", field="--gpus", got=req.gpus)
+    slo_ms = metrics.parse_slo(req.slo)
+    warm_x = metrics.parse_exclusion(req.exclude_warmup, "--exclude-warmup")
+    cool_x = metrics.parse_exclusion(req.exclude_cooldown, "--exclude-cooldown")
+    if req.html is not None:
+        check_output_path(Path(req.html), "--html")
+    if req.compare_model and not req.hardware:
+        raise TokenfabError("--compare-model needs the hardware", field="--hardware")
+    recs, bad = _records(req.results, req.run_id)
+    doc: dict[str, Any] = report.report_doc(
+        recs,
+        gpus=req.gpus,
+        hardware=req.hardware,
+        preset=req.preset,
+        usd_per_gpu_hour=req.price_usd_per_gpu_hour,
+        kw_per_gpu=req.kw_per_gpu,
+        slo=slo_ms,
+        warmup=warm_x,
+        cooldown=cool_x,
+        prefill_gpu_time_share=req.prefill_gpu_time_share,
+        per_kind=req.per_kind,
+        hardware_files=req.hardware_files,
+    )
+    doc = {"results_file": req.results, "unreadable_lines": bad, **doc}
+    if req.compare_model:
+        from tokenfab.bench.modelcheck import make_predictor
+
+        predict = make_predictor(
+            doc["runs"],
+            model=req.compare_model,
+            hardware=str(req.hardware),
+            gpus=req.gpus,
+            tp=req.tp,
+            pp=req.pp,
+            ep=req.ep,
+            dp=req.dp,
+            weights=req.weights,
+            kv=req.kv,
+            calibration=req.calibration,
+            hardware_files=req.hardware_files,
+        )
+        doc["comparison"] = report.compare_with_model(doc["points"], predict)
+    if req.html is not None:
+        from tokenfab.bench.htmlreport import write_html
+
+        write_html(Path(req.html), recs, doc, f"tokenfab bench-report: {Path(req.results).name}")
+        doc["html"] = req.html
+    return BenchReportResult(operation="bench_report", inputs=req.model_dump(mode="json"), **to_jsonable(doc))
+
+
+class CalibrateRequest(_ServerLayout):
+    """Fit the performance model's efficiency parameters to a benchmark (``tokenfab calibrate``)."""
+
+    results: str = described("JSONL written by tokenfab bench")
+    model: str = described("the model that was served (catalog key or config.json)")
+    hardware: str = described("the hardware the server ran on (tokenfab catalog hardware)")
+    gpus: int = described("GPUs of one model replica on the measured server", "chips")
+    base: str | None = described("profile to start from (default: the bundled one)", default=None)
+    out: str = described("where to write the profile", default="calibration.json")
+    force: bool = described("write the fit even when it is worse than the base profile", default=False)
+
+
+class CalibrateResult(Result):
+    """The fit's parameters and its error before and after on the measured points; ``profile`` is the file written
+    (None when the fit was worse than the base and ``force`` was not given)."""
+
+    points: int
+    before: dict[str, Any]
+    after: dict[str, Any]
+    params: dict[str, float]
+    fit: dict[str, Any] = described("the least-squares fit's report (evaluations, status)", default_factory=dict)
+    worse_than_base: bool
+    profile: str | None
+
+
+def calibrate(req: CalibrateRequest) -> CalibrateResult:
+    """``tokenfab.bench.modelcheck.fit_from_runs`` of the request's records; writes the profile to ``out`` unless the
+    fit is worse than the base profile (then ``profile`` is None and a warning says why; ``force`` writes it)."""
+    from tokenfab.bench import report
+    from tokenfab.bench.modelcheck import fit_from_runs
+
+    recs, _bad = _records(req.results, req.run_id)
+    if not recs:
+        raise TokenfabError("no request records", field="results")
+    prof, summary = fit_from_runs(
+        report.build_runs(recs),
+        model=req.model,
+        hardware=req.hardware,
+        gpus=req.gpus,
+        tp=req.tp,
+        pp=req.pp,
+        ep=req.ep,
+        dp=req.dp,
+        weights=req.weights,
+        kv=req.kv,
+        base=req.base,
+        hardware_files=req.hardware_files,
+    )
+    written = not summary["worse_than_base"] or req.force
+    if written:
+        prof.save(Path(req.out))
+    s = to_jsonable(summary)
+    warnings = list(s.pop("warnings", []) or [])
+    if not written:
+        warnings.append(
+            f"the fit makes the model's error worse than the base profile (median "
+            f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%); nothing "
+            f"written to {req.out}. Check --model/--weights/--tp/--gpus match what was served, or pass --force to "
+            "write it anyway"
+        )
+    return CalibrateResult(
+        operation="calibrate",
+        inputs=req.model_dump(mode="json"),
+        warnings=warnings,
+        profile=req.out if written else None,
+        **s,
+    )
+
+
+__all__ = [
+    "BenchReportRequest",
+    "BenchReportResult",
+    "CalibrateRequest",
+    "CalibrateResult",
+    "bench_report",
+    "calibrate",
+]
