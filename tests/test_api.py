@@ -20,6 +20,7 @@ from tokenfab import api
 from tokenfab.api import cost_sensitivity, market, sweep
 from tokenfab.api import operations as ops
 from tokenfab.cli.main import app
+from tokenfab.cli.tco import TCO_FLAGS
 from tokenfab.core.errors import TokenfabError
 from tokenfab.economics import cost as cost_mod
 from tokenfab.economics import tco as tco_mod
@@ -185,6 +186,8 @@ def test_every_cli_option_fills_a_request_field(command, request_model):
     cmd = get_command(app).commands[command]  # type: ignore[attr-defined]
     params = {p.name for p in cmd.params} - PRESENTATION
     names = {**CLI_TO_FIELD, **COMMAND_FIELDS.get(command, {})}
+    if "tco_overrides" in request_model.model_fields:  # a sweep takes the TCO flags as one mapping
+        names.update(dict.fromkeys(TCO_FLAGS, "tco_overrides"))
     fields = {names.get(p, p) for p in params if p}
     assert fields <= set(request_model.model_fields), fields - set(request_model.model_fields)
 
@@ -269,7 +272,8 @@ def test_a_sweep_request_refuses_an_unknown_tco_input():
 def test_recommend_cli_options_fill_the_recommend_or_budget_request():
     cmd = get_command(app).commands["recommend"]  # type: ignore[attr-defined]
     params = {p.name for p in cmd.params} - PRESENTATION
-    fields = {CLI_TO_FIELD.get(p, p) for p in params if p}
+    names = {**CLI_TO_FIELD, **dict.fromkeys(TCO_FLAGS, "tco_overrides")}
+    fields = {names.get(p, p) for p in params if p}
     known = set(sweep.RecommendRequest.model_fields) | set(sweep.BudgetRequest.model_fields)
     assert fields <= known, fields - known
 
@@ -387,3 +391,22 @@ def test_every_operation_has_a_published_schema():
     }  # fmt: skip
     assert ops_in_api <= names
     assert all(callable(getattr(api, op)) for op in ops_in_api)
+
+
+@pytest.mark.parametrize("command", ["tco", "cost", "sensitivity", "frontier", "recommend"])
+def test_every_command_that_prices_takes_every_tco_input_as_a_flag(command):
+    """The same TCO flags everywhere: each TcoInputs field (but the wall-clock price, --usd-per-gpu-hour) is a flag
+    of the same name on every command that prices a GPU-hour."""
+    cmd = get_command(app).commands[command]  # type: ignore[attr-defined]
+    flags = {o for p in cmd.params for o in getattr(p, "opts", [])}
+    want = {"--" + f.replace("_", "-") for f in tco_mod.INPUT_FIELDS if f != "price_usd_per_gpu_hour"}
+    assert want <= flags, want - flags
+    assert "--usd-per-gpu-hour" in flags
+
+
+def test_a_tco_flag_reaches_the_sweep():
+    args = ["frontier", "-m", "llama-3.1-8b", "-H", "h100-sxm", "--mode", "agg", "--json"]
+    base = json.loads(CliRunner().invoke(app, args).stdout)
+    hot = json.loads(CliRunner().invoke(app, [*args, "--pue", "2.0"]).stdout)
+    assert hot["inputs"]["tco_overrides"] == {"pue": 2.0} and base["inputs"]["tco_overrides"] is None
+    assert hot["best"]["usd_per_mtok_total"] > base["best"]["usd_per_mtok_total"]

@@ -56,6 +56,8 @@ class Request(BaseModel):
             first = e.errors()[0]
             loc = [str(x) for x in first.get("loc", ()) if not isinstance(x, int)]
             field = loc[0] if loc else None
+            if len(loc) > 1 and field in cls.model_fields and _is_mapping(cls.model_fields[field].annotation):
+                field = loc[1]  # a key of a mapping field (tco_overrides.pue) is the input the user gave: pue
             got = first.get("input")
             raise TokenfabError(
                 first.get("msg", "invalid value") if first.get("type") != "extra_forbidden" else "unknown input",
@@ -63,6 +65,11 @@ class Request(BaseModel):
                 expected=_EXPECTED.get(str(first.get("type"))),
                 got=got if isinstance(got, (str, int, float, bool)) else None,
             ) from None
+
+
+def _is_mapping(annotation: Any) -> bool:
+    """Whether a field's type is a dict (or a dict | None)."""
+    return "dict[" in str(annotation)
 
 
 class Result(BaseModel):

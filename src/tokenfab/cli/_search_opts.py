@@ -77,6 +77,7 @@ def sweep_fields(params: dict) -> dict:
         "price_usd_per_gpu_hour": params["usd_per_gpu_hour"],
         "hardware_files": params["hardware_file"],
         "spec": _spec_value(params.get("no_mtp", False), params.get("spec")),
+        "tco_overrides": params.get("tco_inputs") or None,  # the TCO flags (cli.tco.tco_flags)
     }
 
 

@@ -389,7 +389,9 @@ def register(app: typer.Typer) -> None:
             "--slo",
             help="SLOs for goodput: ttft_ms:P:MS,tpot_ms:P:MS (P-th percentile within MS) or ttft:MS,tpot:MS",
         ),
-        out: Path = typer.Option(Path("results.jsonl"), "--out", help="JSONL file of per-request records (appended)"),
+        out: Path = typer.Option(
+            Path("results.jsonl"), "--output", "-o", "--out", help="JSONL file of per-request records (appended)"
+        ),
         resume: bool = typer.Option(
             False, "--resume", help="continue this run in --out: send only the requests without a record"
         ),
@@ -424,7 +426,7 @@ def register(app: typer.Typer) -> None:
         summary_path: Path | None = typer.Option(
             None, "--summary", help="also write a summary JSON with vllm bench serve's field names"
         ),
-        quiet: bool = typer.Option(False, "--quiet", help="no live progress display"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="no live progress display"),
     ):
         """Measure a live OpenAI-compatible server: TTFT, TPOT, ITL, E2EL, throughput, goodput (and energy)."""
         from tokenfab.bench import client, metrics, report
@@ -694,7 +696,9 @@ def _register_calibrate(app: typer.Typer) -> None:
         hardware_file: list[str] | None = typer.Option(
             None, "--hardware-file", help="extra hardware YAML/TOML (repeatable) defining --hardware"
         ),
-        out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="where to write the profile"),
+        out: Path = typer.Option(
+            Path("calibration.json"), "--output", "-o", "--out", help="where to write the profile"
+        ),
         run_id: str | None = typer.Option(None, "--run-id", help="only this run of the file"),
         force: bool = typer.Option(False, "--force", help="write the fit even when it is worse than the base profile"),
         as_json: bool = typer.Option(False, "--json", help="machine-readable output"),

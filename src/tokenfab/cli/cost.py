@@ -10,24 +10,13 @@ import typer
 from tokenfab import api
 from tokenfab.cli.common import Table, console, print_header, print_json
 from tokenfab.cli.tco import (
-    CapexOpt,
-    ColoOpt,
     HardwareOpt,
     HwFileOpt,
-    IdleOpt,
-    ItKwOpt,
     JsonOpt,
-    KwhOpt,
-    LifeOpt,
-    MaintOpt,
     PresetOpt,
     PriceOpt,
-    PueOpt,
-    ResidualOpt,
-    SoftwareOpt,
-    UtilOpt,
-    WaccOpt,
     tco_fields,
+    tco_flags,
     tco_header,
 )
 from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION, DEFINITIONS
@@ -156,6 +145,7 @@ def _render(c: api.CostResult) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("cost")
+    @tco_flags
     def cost_cmd(
         hardware: HardwareOpt,
         tokens_per_s_per_gpu: TotalOpt = None,
@@ -167,20 +157,9 @@ def register(app: typer.Typer) -> None:
         per_kind: PerKindOpt = "gpu-time",
         preset: PresetOpt = None,
         usd_per_gpu_hour: PriceOpt = None,
-        utilization: UtilOpt = None,
-        pue: PueOpt = None,
-        usd_per_kwh: KwhOpt = None,
-        life_years: LifeOpt = None,
-        wacc: WaccOpt = None,
-        capex_usd_per_gpu: CapexOpt = None,
-        residual_value_fraction: ResidualOpt = None,
-        colocation_usd_per_kw_month: ColoOpt = None,
-        it_kw_per_gpu: ItKwOpt = None,
-        idle_power_fraction: IdleOpt = None,
-        maintenance_fraction_per_year: MaintOpt = None,
-        software_usd_per_gpu_hour: SoftwareOpt = None,
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
+        tco_inputs: dict | None = None,
     ) -> None:
         """Cost per token: USD per million tokens (total, input, output, cached, blended), tokens/s per MW, J/token."""
         c = api.cost(

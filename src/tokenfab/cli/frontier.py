@@ -29,6 +29,7 @@ from tokenfab.cli._search_opts import (
 )
 from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli.common import console, err_console, lit, print_header, print_json, working
+from tokenfab.cli.tco import tco_flags
 from tokenfab.perf.queueing import DEFAULT_PERCENTILE
 from tokenfab.render import format as F
 from tokenfab.search import layout_text
@@ -220,6 +221,7 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("frontier")
+    @tco_flags
     def frontier_cmd(
         model: ModelOpt,
         hardware: HardwareOpt,
@@ -253,6 +255,7 @@ def register(app: typer.Typer) -> None:
             None, "--plot", help="write a chart: out.png/.svg/.pdf (matplotlib) or out.html (plotly, self-contained)"
         ),
         as_json: JsonOpt = False,
+        tco_inputs: dict | None = None,
     ):
         """Pareto frontier (tokens/s per GPU vs tokens/s per user) of a model on each hardware, aggregated and
         disaggregated, with cost per token, token tiers and SLA filtering."""

@@ -428,9 +428,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the plan as JSON (schema: docs/demand.md)"),
         csv_path: Path | None = typer.Option(None, "--csv", help="write one row per (hardware, month) to this CSV"),
         wide: bool = typer.Option(False, "--wide", help="show every column, however wide the terminal"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:
         """Users and features → tokens per day, peak load, fleet per hardware, cost, revenue, margin, breakeven."""
-        res = run_plan(scenario, months, hardware, show_progress=not as_json, hardware_files=hardware_file)
+        res = run_plan(scenario, months, hardware, show_progress=not (as_json or quiet), hardware_files=hardware_file)
         if csv_path is not None:
             write_csv(res, csv_path)
         d = res.to_dict()

@@ -31,6 +31,7 @@ from tokenfab.cli._search_opts import (
 )
 from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli.common import console, lit, print_header, print_json, working
+from tokenfab.cli.tco import tco_flags
 from tokenfab.core.errors import TokenfabError
 from tokenfab.economics.tco import DEFAULT_PRESET
 from tokenfab.perf.queueing import DEFAULT_PERCENTILE
@@ -290,6 +291,7 @@ def _footer(d: dict) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("recommend")
+    @tco_flags
     def recommend_cmd(
         model: ModelOpt,
         hardware: HardwareOpt,
@@ -336,6 +338,7 @@ def register(app: typer.Typer) -> None:
         spec: O.SpecOpt = None,
         wide: O.WideOpt = False,
         as_json: JsonOpt = False,
+        tco_inputs: dict | None = None,
     ):
         """Size the cheapest fleet per hardware that serves a load within an SLA (replicas, GPUs, nodes, racks, MW,
         $/month, $/M tokens), or with --power-mw / --racks the most tokens/s a budget buys."""

@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
         months: int | None = MonthsOpt,
         hardware: str | None = HardwareListOpt,
         hardware_file: HwFileOpt = None,
-        swing_pct: float = typer.Option(20.0, "--swing-pct", help="tornado: move each cost input by +/- this %"),
+        swing_pct: float = typer.Option(
+            20.0, "--swing-pct", "--swing", help="tornado: move each cost input by +/- this %"
+        ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:
         """One self-contained HTML report (charts inline, no network): summary, fleet, cost, Pareto, tornado."""

@@ -13,24 +13,13 @@ from tokenfab import api
 from tokenfab.api import defaults as D
 from tokenfab.cli.common import Table, console, emit, lit, print_header, working
 from tokenfab.cli.tco import (
-    CapexOpt,
-    ColoOpt,
     HardwareOpt,
     HwFileOpt,
-    IdleOpt,
-    ItKwOpt,
     JsonOpt,
-    KwhOpt,
-    LifeOpt,
-    MaintOpt,
     PresetOpt,
     PriceOpt,
-    PueOpt,
-    ResidualOpt,
-    SoftwareOpt,
-    UtilOpt,
-    WaccOpt,
     tco_fields,
+    tco_flags,
 )
 from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.economics import sensitivity as sens
@@ -201,6 +190,7 @@ def write_plot(tornado: dict, mc: dict | None, path) -> Path:
 
 def register(app: typer.Typer) -> None:
     @app.command("sensitivity")
+    @tco_flags
     def sensitivity_cmd(
         hardware: HardwareOpt,
         tokens_per_s_per_gpu: Annotated[
@@ -226,19 +216,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         preset: PresetOpt = None,
         usd_per_gpu_hour: PriceOpt = None,
-        utilization: UtilOpt = None,
-        pue: PueOpt = None,
-        usd_per_kwh: KwhOpt = None,
-        life_years: LifeOpt = None,
-        wacc: WaccOpt = None,
-        capex_usd_per_gpu: CapexOpt = None,
-        residual_value_fraction: ResidualOpt = None,
-        colocation_usd_per_kw_month: ColoOpt = None,
-        it_kw_per_gpu: ItKwOpt = None,
-        idle_power_fraction: IdleOpt = None,
-        maintenance_fraction_per_year: MaintOpt = None,
-        software_usd_per_gpu_hour: SoftwareOpt = None,
-        swing: Annotated[float, typer.Option("--swing", help="Tornado swing, % either way.")] = sens.DEFAULT_SWING_PCT,
+        swing: Annotated[
+            float, typer.Option("--swing-pct", "--swing", help="Tornado swing, % either way.")
+        ] = sens.DEFAULT_SWING_PCT,
         monte_carlo: Annotated[int, typer.Option("--monte-carlo", help="Monte Carlo draws (0: tornado only).")] = 0,
         seed: Annotated[int, typer.Option("--seed", help="Random seed of the Monte Carlo.")] = 0,
         model_error: Annotated[
@@ -261,6 +241,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         hardware_file: HwFileOpt = None,
         json_out: JsonOpt = False,
+        tco_inputs: dict | None = None,
     ) -> None:
         """Tornado of $/M tokens against each input (utilization, $/kWh, PUE, capex, life, WACC, throughput ...) and an
         optional seeded Monte Carlo of cost and margin."""
@@ -286,7 +267,7 @@ def register(app: typer.Typer) -> None:
         given = {
             "weights": weights is not None,
             "preset": preset is not None,
-            "utilization": utilization is not None,
+            "utilization": "utilization" in (tco_inputs or {}),
             "usd_per_gpu_hour": usd_per_gpu_hour,
         }
         emit(payload, json_out, lambda x: render(x, given))

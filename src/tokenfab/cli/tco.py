@@ -5,7 +5,10 @@ The option types are shared with ``tokenfab cost`` (cli/cost.py), which takes ev
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -99,40 +102,99 @@ HwFileOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
-# the command parameters that are TcoInputs overrides (same names as the fields)
-TCO_FLAGS = (
-    "utilization",
-    "pue",
-    "usd_per_kwh",
-    "life_years",
-    "wacc",
-    "capex_usd_per_gpu",
-    "residual_value_fraction",
-    "colocation_usd_per_kw_month",
-    "it_kw_per_gpu",
-    "idle_power_fraction",
-    "maintenance_fraction_per_year",
-    "software_usd_per_gpu_hour",
-)
+NetFracOpt = Annotated[
+    float | None,
+    typer.Option("--networking-capex-fraction", help="Networking capex, fraction of server capex.", rich_help_panel=_P),
+]
+NetUsdOpt = Annotated[
+    float | None,
+    typer.Option("--networking-capex-usd-per-gpu", help="Networking capex adder, USD per GPU.", rich_help_panel=_P),
+]
+InstFracOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--installation-capex-fraction", help="Installation capex, fraction of server capex.", rich_help_panel=_P
+    ),
+]
+InstUsdOpt = Annotated[
+    float | None,
+    typer.Option("--installation-capex-usd-per-gpu", help="Installation capex adder, USD per GPU.", rich_help_panel=_P),
+]
+AllInKwOpt = Annotated[
+    float | None,
+    typer.Option("--all-in-kw-per-gpu", help="All-in facility kW per GPU (replaces IT kW x PUE).", rich_help_panel=_P),
+]
+FacilityCapexOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--facility-capex-usd-per-kw", help="Facility capex (owned building), USD per kW of IT.", rich_help_panel=_P
+    ),
+]
+FacilityLifeOpt = Annotated[
+    float | None,
+    typer.Option("--facility-life-years", help="Facility depreciation life, years.", rich_help_panel=_P),
+]
+
+# every TCO input as a flag of the same name (tco.INPUT_FIELDS; the wall-clock price is --usd-per-gpu-hour), on
+# every command that prices a GPU-hour (tco_flags below adds them)
+TCO_OPTION_TYPES: dict[str, Any] = {
+    "utilization": UtilOpt,
+    "capex_usd_per_gpu": CapexOpt,
+    "networking_capex_fraction": NetFracOpt,
+    "networking_capex_usd_per_gpu": NetUsdOpt,
+    "installation_capex_fraction": InstFracOpt,
+    "installation_capex_usd_per_gpu": InstUsdOpt,
+    "life_years": LifeOpt,
+    "residual_value_fraction": ResidualOpt,
+    "wacc": WaccOpt,
+    "it_kw_per_gpu": ItKwOpt,
+    "idle_power_fraction": IdleOpt,
+    "pue": PueOpt,
+    "all_in_kw_per_gpu": AllInKwOpt,
+    "usd_per_kwh": KwhOpt,
+    "colocation_usd_per_kw_month": ColoOpt,
+    "facility_capex_usd_per_kw": FacilityCapexOpt,
+    "facility_life_years": FacilityLifeOpt,
+    "maintenance_fraction_per_year": MaintOpt,
+    "software_usd_per_gpu_hour": SoftwareOpt,
+}
+TCO_FLAGS = tuple(TCO_OPTION_TYPES)
 
 
-def tco_overrides(params: dict) -> dict:
-    """The TcoInputs overrides a command was given (``locals()``; flags left out are not overrides)."""
-    out = {k: params[k] for k in TCO_FLAGS if params.get(k) is not None}
-    if params.get("usd_per_gpu_hour") is not None:
-        out["price_usd_per_gpu_hour"] = params["usd_per_gpu_hour"]
-    return out
+def tco_flags(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command every TCO input as a flag (TCO_OPTION_TYPES, in the "TCO inputs" help panel): the command
+    function takes ``tco_inputs`` (the flags given, by TcoInputs field name) instead of one parameter per input, so
+    every command that prices takes the same TCO flags."""
+    sig = inspect.signature(fn, eval_str=True)  # typer reads a given __signature__ as it is: resolved types
+    own = [p for p in sig.parameters.values() if p.name != "tco_inputs"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=TCO_OPTION_TYPES[name])
+        for name in TCO_FLAGS
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {k: v for k in TCO_FLAGS if (v := kwargs.pop(k, None)) is not None}
+        return fn(*args, tco_inputs=given, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {
+        **{k: v for k, v in fn.__annotations__.items() if k != "tco_inputs"},
+        **TCO_OPTION_TYPES,
+    }
+    return wrapper
 
 
 def tco_fields(params: dict) -> dict:
-    """The TcoRequest fields of a command's parameters (``locals()``; None = flag not given): ``--usd-per-gpu-hour``
-    is the wall-clock price ``price_usd_per_gpu_hour``; the TCO flags are TcoRequest fields of the same names."""
+    """The TcoRequest fields of a command's parameters (``locals()`` of a :func:`tco_flags` command; None = flag not
+    given): ``--usd-per-gpu-hour`` is the wall-clock price ``price_usd_per_gpu_hour``, the TCO flags are the fields
+    of the same names."""
     return {
         "hardware": params["hardware"],
         "preset": params["preset"],
         "hardware_files": params["hardware_file"] or None,
         "price_usd_per_gpu_hour": params["usd_per_gpu_hour"],
-        **{k: params[k] for k in TCO_FLAGS},
+        **params["tco_inputs"],
     }
 
 
@@ -284,22 +346,11 @@ def render_tco(r: api.TcoResult, breakdown: bool = False) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("tco")
+    @tco_flags
     def tco_cmd(
         hardware: HardwareOpt,
         preset: PresetOpt = None,
         usd_per_gpu_hour: PriceOpt = None,
-        utilization: UtilOpt = None,
-        pue: PueOpt = None,
-        usd_per_kwh: KwhOpt = None,
-        life_years: LifeOpt = None,
-        wacc: WaccOpt = None,
-        capex_usd_per_gpu: CapexOpt = None,
-        residual_value_fraction: ResidualOpt = None,
-        colocation_usd_per_kw_month: ColoOpt = None,
-        it_kw_per_gpu: ItKwOpt = None,
-        idle_power_fraction: IdleOpt = None,
-        maintenance_fraction_per_year: MaintOpt = None,
-        software_usd_per_gpu_hour: SoftwareOpt = None,
         hardware_file: HwFileOpt = None,
         breakdown: Annotated[
             bool,
@@ -310,6 +361,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         json_out: JsonOpt = False,
+        tco_inputs: dict | None = None,
     ) -> None:
         """Total cost of ownership: $ per GPU-hour (per busy hour and per wall-clock hour) with a sourced breakdown."""
         r = run_tco(locals())
