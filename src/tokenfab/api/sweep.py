@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import field_validator
 
 from tokenfab.api.schema import Request, Result, described, split_list
+from tokenfab.core.errors import TokenfabError
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import tco as tco_mod
 from tokenfab.perf.queueing import DEFAULT_PERCENTILE
@@ -191,6 +192,10 @@ class RecommendRequest(SweepRequest):
         default=None,
         source="src/tokenfab/data/assumptions.yaml headroom",
     )
+    power_mw: float | None = described(
+        "inverse question: the most tokens/s within this all-in power (then :func:`budget` answers)", "MW", default=None
+    )
+    racks: int | None = described("inverse question: the most tokens/s within this many racks", "racks", default=None)
 
 
 class BudgetRequest(SweepRequest):
@@ -242,7 +247,17 @@ def _model_key(model: str) -> str:
 
 def recommend(req: RecommendRequest) -> FleetResult:
     """``tokenfab.planning.fleet.recommend_report`` of the request with its headroom, as a typed result (the demand
-    it was sized for under ``demand``)."""
+    it was sized for under ``demand``). A request with a budget (``power_mw`` or ``racks``) instead of a demand is
+    the inverse question: :func:`budget` answers it."""
+    if req.power_mw is not None or req.racks is not None:
+        if req.rate_rps is not None or req.tokens_per_day is not None:
+            raise TokenfabError(
+                "a budget (--power-mw / --racks) and a demand (--rate / --tokens-per-day) ask different questions",
+                field="budget",
+                expected="one of the two",
+            )
+        shared = req.model_dump(include=set(SweepRequest.model_fields))
+        return budget(BudgetRequest(**shared, power_mw=req.power_mw, racks=req.racks))
     hr = fleet.Headroom.make(
         target_peak_utilization=req.target_peak_utilization,
         burst_factor=req.burst_factor,

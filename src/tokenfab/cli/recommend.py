@@ -32,7 +32,6 @@ from tokenfab.cli._search_opts import (
 from tokenfab.cli._search_opts import fmt as _f
 from tokenfab.cli.common import console, lit, print_header, print_json, working
 from tokenfab.cli.tco import tco_flags
-from tokenfab.core.errors import TokenfabError
 from tokenfab.economics.tco import DEFAULT_PRESET
 from tokenfab.perf.queueing import DEFAULT_PERCENTILE
 from tokenfab.render import format as F
@@ -343,33 +342,26 @@ def register(app: typer.Typer) -> None:
         """Size the cheapest fleet per hardware that serves a load within an SLA (replicas, GPUs, nodes, racks, MW,
         $/month, $/M tokens), or with --power-mw / --racks the most tokens/s a budget buys."""
         fields = O.sweep_fields(locals())
-        render: Callable[[dict, dict | None, bool], None]
-        if power_mw is not None or racks is not None:
-            if rate is not None or tokens_per_day is not None:
-                raise TokenfabError(
-                    "a budget (--power-mw / --racks) and a demand (--rate / --tokens-per-day) ask different questions",
-                    field="budget",
-                    expected="one of the two",
-                )
-            breq = api.BudgetRequest.build(model=model, hardware=hardware, power_mw=power_mw, racks=racks, **fields)
-            with working(f"sizing {model} on {hardware} for the budget", enabled=not as_json):
-                res = api.budget(breq)
-            render = _render_budget
-        else:
-            rreq = api.RecommendRequest.build(
-                model=model,
-                hardware=hardware,
-                rate_rps=rate,
-                tokens_per_day=tokens_per_day,
-                peak_to_average=peak_to_average,
-                target_peak_utilization=target_peak_utilization,
-                burst_factor=burst_factor,
-                spare_replicas=spare_replicas,
-                **fields,
-            )
-            with working(f"sizing fleets of {model} on {hardware}", enabled=not as_json):
-                res = api.recommend(rreq)
-            render = _render_fleet
+        req = api.RecommendRequest.build(
+            model=model,
+            hardware=hardware,
+            rate_rps=rate,
+            tokens_per_day=tokens_per_day,
+            peak_to_average=peak_to_average,
+            target_peak_utilization=target_peak_utilization,
+            burst_factor=burst_factor,
+            spare_replicas=spare_replicas,
+            power_mw=power_mw,
+            racks=racks,
+            **fields,
+        )
+        inverse = power_mw is not None or racks is not None
+        what = "for the budget" if inverse else "for the demand"
+        with working(f"sizing fleets of {model} on {hardware} {what}", enabled=not as_json):
+            res = api.recommend(req)
+        render: Callable[[dict, dict | None, bool], None] = (
+            _render_budget if res.operation == "budget" else _render_fleet
+        )
         d = res.to_dict()
         given = {
             "weights": weights is not None,

@@ -27,14 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from tokenfab.core import units
+from tokenfab.core import assumptions, units
 from tokenfab.core.errors import TokenfabError
 
-# Cached prompt tokens billed at 10% of the input price: Mistral prompt caching ("billed at 10% of the standard
-# input token price", docs.mistral.ai), Anthropic cache reads 0.1x base input (docs via portkey.ai / Anthropic
-# pricing), OpenAI "input token costs [cut] by up to 90%" (openai-cookbook Prompt_Caching_201). A price-list ratio
-# used as a cost ratio: an assumption (the cost of a cache hit is the KV read/transfer, far below prefill).
-CACHED_INPUT_COST_FRACTION = 0.1
+# the cost of a cached input token / an uncached one (data/assumptions.yaml cost.cached_input_cost_fraction, cited)
+CACHED_INPUT_COST_FRACTION = assumptions.value("cost", "cached_input_cost_fraction")
 # the per-token-kind conventions: GPU time by phase (default), or InferenceX's whole GPU-hour per kind
 PER_KIND_CONVENTIONS = ("gpu-time", "inferencex")
 DEFAULT_PER_KIND_CONVENTION = "gpu-time"
@@ -44,9 +41,8 @@ PER_KIND_LABELS = {
     "inferencex": "InferenceX convention: the whole GPU-hour charged to each kind (input tok/s, output tok/s per "
     "GPU); the kinds do not add up",
 }
-# Artificial Analysis blends prices as a 3:1 weighted average of input and output token prices
-# (artificialanalysis.ai/methodology, as applied by Epoch AI's LLM price data insight).
-BLEND_INPUT_OUTPUT_RATIO = 3.0
+# input tokens per output token in a blended price (data/assumptions.yaml cost.blend_input_output_ratio, cited)
+BLEND_INPUT_OUTPUT_RATIO = assumptions.value("cost", "blend_input_output_ratio")
 
 DEFINITIONS = {
     "usd_per_mtok_total": "USD per million tokens (input + output) = $/GPU-h / (total tok/s per GPU x 3600 / 1e6)",

@@ -34,6 +34,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from tokenfab.core import assumptions
 from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
 from tokenfab.core.inputs import check_inputs
@@ -45,7 +46,7 @@ THROUGHPUT_UNIT = "total (input + output) tokens/s per GPU, busy"
 MODEL_ERROR = "performance_model_error"
 MODEL_ERROR_LABEL = "performance model error (p10-p90)"
 MODEL_ERROR_UNIT = "x the modelled throughput"
-DEFAULT_SWING_PCT = 20.0
+DEFAULT_SWING_PCT = assumptions.value("sensitivity", "swing_pct")  # data/assumptions.yaml, cited there
 DEFAULT_N = 10_000
 PERCENTILES = (5, 50, 95)
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from tokenfab import search as S
 from tokenfab.catalog.hardware import get_hardware
+from tokenfab.core import assumptions as named_defaults
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.inputs import check_hardware_count, check_input
@@ -41,10 +42,8 @@ from tokenfab.planning.scenario import Scenario
 # Cost weight of a cached input token relative to an uncached one: tokenfab.economics.cost.CACHED_INPUT_COST_FRACTION
 # (0.1, an assumption matching the 90% discount providers give cached input; the work left is a KV read, not a prefill).
 DEFAULT_CACHED_INPUT_COST_WEIGHT = CACHED_INPUT_COST_FRACTION
-# [assumption] cost weight of an output token relative to an input token: 4, the output:input list-price ratio of
-# GPT-4o ($2.50 / $10.00 per M tokens, openai.com/api/pricing, 2024-25); Claude Sonnet 4 is 5x ($3 / $15,
-# anthropic.com/pricing). Decode is memory-bound and costs several times a prefill token of the same model.
-DEFAULT_OUTPUT_COST_WEIGHT = 4.0
+# cost weight of an output token relative to an input token (data/assumptions.yaml cost.output_cost_weight, cited)
+DEFAULT_OUTPUT_COST_WEIGHT = named_defaults.value("cost", "output_cost_weight")
 # breakeven-user search range: users from 1 to this many (log grid)
 BREAKEVEN_MAX_USERS = 1e10
 BREAKEVEN_GRID_POINTS = 400

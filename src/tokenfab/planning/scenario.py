@@ -31,6 +31,7 @@ from typing import Any, Literal, cast
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from tokenfab.core import assumptions
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.files import MAX_YAML_BYTES, parse_yaml, read_text_file
 from tokenfab.core.files import SCENARIO as SCENARIO_KIND
@@ -85,12 +86,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
 # otherwise [assumption; batch APIs such as OpenAI's complete within 24 h, so the provider chooses when to run them].
 BATCH_PEAK_TO_AVERAGE = 1.0
 
-# Prompt-cache lifetime: Anthropic's default cache lifetime is 5 minutes, refreshed on each use (Anthropic prompt
-# caching docs, as quoted at portkey.ai/docs/.../anthropic/prompt-caching); OpenAI's in-memory retention clears
-# caches "within 5 to 10 minutes of inactivity" (learn.microsoft.com Azure OpenAI prompt caching).
-DEFAULT_CACHE_TTL_S = 300.0
-# [assumption] prefixes touched within the last minute are kept in HBM; older ones (up to the TTL) in host DRAM.
-DEFAULT_HBM_WINDOW_S = 60.0
+# prompt-cache lifetime and the window a prefix stays in HBM (data/assumptions.yaml caching, cited there)
+DEFAULT_CACHE_TTL_S = assumptions.value("caching", "cache_ttl_s")
+DEFAULT_HBM_WINDOW_S = assumptions.value("caching", "hbm_window_s")
 
 
 # ---------------------------------------------------------------------------------------------------------------
