@@ -30,7 +30,10 @@ class _ServerLayout(Request):
 class BenchReportRequest(_ServerLayout):
     """A ``tokenfab bench`` results file priced and compared (``tokenfab bench-report``)."""
 
-    results: str = described("JSONL written by tokenfab bench")
+    results: str | None = described("JSONL written by tokenfab bench (or give ``records``)", default=None)
+    records: list[dict[str, Any]] | None = described(
+        "the request records themselves (as tokenfab bench writes them) instead of a file", default=None
+    )
     gpus: int = described("GPUs that served the benchmark (prefill + decode when disaggregated)", "chips")
     hardware: str | None = described("hardware key: its TCO preset and all-in kW per GPU", default=None)
     preset: str | None = described(
@@ -60,6 +63,9 @@ class BenchReportRequest(_ServerLayout):
     html: str | None = described(
         "also write a self-contained HTML report (TTFT/TPOT distributions, measured vs model)", default=None
     )
+    max_compare_levels: int | None = described(
+        "refuse to compare more load levels than this with the model (a server's bound)", "levels", default=None
+    )
 
 
 class BenchReportResult(Result):
@@ -75,6 +81,8 @@ class BenchReportResult(Result):
     runs: list[dict[str, Any]]
     tokens_per_s_per_mw: str | None = None
     comparison: list[dict[str, Any]] | None = None
+    level_lengths: list[dict[str, Any] | None] | None = None
+    records: int = 0
     html: str | None = None
 
 
@@ -102,7 +110,13 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
         check_output_path(Path(req.html), "--html")
     if req.compare_model and not req.hardware:
         raise TokenfabError("--compare-model needs the hardware", field="--hardware")
-    recs, bad = _records(req.results, req.run_id)
+    if (req.results is None) == (req.records is None):
+        raise TokenfabError("give the results file or the records", field="results", expected="one of the two")
+    if req.records is not None:
+        recs = [r for r in req.records if not req.run_id or r.get("run_id") == req.run_id]
+        bad = 0
+    else:
+        recs, bad = _records(str(req.results), req.run_id)
     doc: dict[str, Any] = report.report_doc(
         recs,
         gpus=req.gpus,
@@ -117,9 +131,17 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
         per_kind=req.per_kind,
         hardware_files=req.hardware_files,
     )
-    doc = {"results_file": req.results, "unreadable_lines": bad, **doc}
+    doc = {"results_file": req.results or "records", "unreadable_lines": bad, "records": len(recs), **doc}
     if req.compare_model:
-        from tokenfab.bench.modelcheck import make_predictor
+        from tokenfab.bench.modelcheck import level_lengths, make_predictor
+
+        if req.max_compare_levels is not None and len(doc["points"]) > req.max_compare_levels:
+            raise TokenfabError(
+                "too many load levels to compare",
+                field="file",
+                expected=f"<= {req.max_compare_levels}",
+                got=len(doc["points"]),
+            )
 
         predict = make_predictor(
             doc["runs"],
@@ -136,10 +158,14 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
             hardware_files=req.hardware_files,
         )
         doc["comparison"] = report.compare_with_model(doc["points"], predict)
+        doc["level_lengths"] = [
+            dict(zip(("isl", "osl"), level_lengths(r), strict=False)) if r.get("requests_ok") else None
+            for r in doc["runs"]
+        ]
     if req.html is not None:
         from tokenfab.bench.htmlreport import write_html
 
-        write_html(Path(req.html), recs, doc, f"tokenfab bench-report: {Path(req.results).name}")
+        write_html(Path(req.html), recs, doc, f"tokenfab bench-report: {Path(req.results or 'records').name}")
         doc["html"] = req.html
     return BenchReportResult(operation="bench_report", inputs=req.model_dump(mode="json"), **to_jsonable(doc))
 

@@ -162,7 +162,9 @@ def parse_jsonl(body: bytes) -> tuple[list[dict], int]:
 
 
 def run_bench(params: BenchParams, body: bytes) -> dict:
-    from tokenfab.bench import report
+    """``tokenfab.api.bench_report`` of the uploaded records (the model's prediction beside each level when a model
+    is picked), in the page's shape: the comparison with its model, hardware, rows, lengths and a note."""
+    from tokenfab import api
     from tokenfab.bench.records import REQUIRED_FIELDS
 
     recs, bad = parse_jsonl(body)
@@ -176,51 +178,38 @@ def run_bench(params: BenchParams, body: bytes) -> dict:
             got=f"{bad} unreadable lines",
         )
     hw = hardware_key(params.hardware) if params.hardware else None
-    doc = report.report_doc(
-        recs, gpus=params.gpus, hardware=hw, preset=params.preset or None, usd_per_gpu_hour=params.usd_per_gpu_hour
-    )
-    doc.update({"records": len(recs), "unreadable_lines": bad, "comparison": None})
-    if params.model:
-        if hw is None:
-            raise TokenfabError("comparing with the model needs the hardware", field="hardware")
-        doc["comparison"] = compare_bench(params, model_key(params.model), hw, doc["runs"], doc["points"])
-    return jsonable(doc)
-
-
-def compare_bench(params: BenchParams, model: str, hw: str, runs: list[dict], points: list[dict]) -> dict:
-    """Measured vs predicted per level: tokenfab.bench.report.compare_with_model with the predictor of
-    tokenfab.bench.modelcheck (tokenfab.perf.serving.estimate at each level's concurrency or rate and mean lengths)."""
-    from tokenfab.bench import modelcheck, report
-
-    if len(points) > MAX_BENCH_LEVELS:
-        raise TokenfabError(
-            "too many load levels to compare", field="file", expected=f"<= {MAX_BENCH_LEVELS}", got=len(points)
+    model = model_key(params.model) if params.model else None
+    if model and hw is None:
+        raise TokenfabError("comparing with the model needs the hardware", field="hardware")
+    r = api.bench_report(
+        api.BenchReportRequest.build(
+            records=recs,
+            gpus=params.gpus,
+            hardware=hw,
+            preset=params.preset or None,
+            price_usd_per_gpu_hour=params.usd_per_gpu_hour,
+            compare_model=model,
+            weights=params.weights,
+            kv=params.kv,
+            tp=params.tp,
+            pp=params.pp,
+            dp=params.dp,
+            max_compare_levels=MAX_BENCH_LEVELS,
         )
-    predict = modelcheck.make_predictor(
-        runs,
-        model=model,
-        hardware=hw,
-        gpus=params.gpus,
-        tp=params.tp,
-        pp=params.pp,
-        dp=params.dp,
-        weights=params.weights,
-        kv=params.kv,
     )
-    rows = report.compare_with_model(points, predict)
-    lengths = [
-        dict(zip(("isl", "osl"), modelcheck.level_lengths(r), strict=False)) if r.get("requests_ok") else None
-        for r in runs
-    ]
-    return {
-        "model": model,
-        "hardware": hw,
-        "rows": rows,
-        "lengths": lengths,
-        "note": "predicted: tokenfab.perf.serving.estimate at each measured level's concurrency (or rate) and mean "
-        "input/output lengths (tokenfab.bench.modelcheck); the model's mean TPOT/TTFT against the "
-        "measured p50; error = predicted / measured - 1",
-    }
+    doc = r.model_dump(mode="json", exclude={"comparison", "level_lengths"})
+    doc.update({"records": len(recs), "unreadable_lines": bad, "comparison": None})
+    if model:
+        doc["comparison"] = {
+            "model": model,
+            "hardware": hw,
+            "rows": r.comparison,
+            "lengths": r.level_lengths,
+            "note": "predicted: tokenfab.perf.serving.estimate at each measured level's concurrency (or rate) and "
+            "mean input/output lengths (tokenfab.bench.modelcheck); the model's mean TPOT/TTFT against the measured "
+            "p50; error = predicted / measured - 1",
+        }
+    return doc
 
 
 def scenario_from_text(text: str, source: str):
