@@ -410,3 +410,13 @@ def test_a_tco_flag_reaches_the_sweep():
     hot = json.loads(CliRunner().invoke(app, [*args, "--pue", "2.0"]).stdout)
     assert hot["inputs"]["tco_overrides"] == {"pue": 2.0} and base["inputs"]["tco_overrides"] is None
     assert hot["best"]["usd_per_mtok_total"] > base["best"]["usd_per_mtok_total"]
+
+
+def test_fit_takes_the_lengths_of_estimate_instead_of_a_context():
+    a = api.fit(api.FitRequest(model="llama-3.1-70b", hardware="h100-sxm", users=8, isl=6000, osl=2000))
+    b = api.fit(api.FitRequest(model="llama-3.1-70b", hardware="h100-sxm", users=8, context=8000))
+    assert a.context_tokens == b.context_tokens == 8000 and a.kv_cache_gib == b.kv_cache_gib
+    assert api.fit(api.FitRequest(model="llama-3.1-70b", hardware="h100-sxm")).context_tokens == 4096
+    with pytest.raises(TokenfabError) as e:
+        api.fit(api.FitRequest(model="llama-3.1-70b", hardware="h100-sxm", context=8000, isl=10))
+    assert e.value.field == "context"

@@ -48,8 +48,12 @@ class LayoutRequest(Request):
 class FitRequest(LayoutRequest):
     """Does a model fit, and on how many chips, nodes and racks (``tokenfab fit``)."""
 
-    users: int = described("concurrent sequences", "sequences", default=1)
-    context: int = described("tokens per sequence (input + output)", "tokens", default=4096)
+    users: int = described("concurrent sequences (the concurrency of estimate)", "sequences", default=1)
+    context: int | None = described(
+        "tokens per sequence (input + output; default 4096, or isl + osl)", "tokens", default=None
+    )
+    isl: int | None = described("input tokens per sequence (with osl, instead of context)", "tokens", default=None)
+    osl: int | None = described("output tokens per sequence (with isl, instead of context)", "tokens", default=None)
     params: float | None = described("override the parameter count (all weights at one precision)", default=None)
     include_overheads: bool = described(
         "count activations and the runtime reserve (False: weights + KV only)",
@@ -107,6 +111,24 @@ class FitResult(Result):
     units_note: str
 
 
+DEFAULT_CONTEXT_TOKENS = 4096  # [assumption] a chat turn with its history, the context `tokenfab fit` sizes by default
+
+
+def fit_context_tokens(req: FitRequest) -> int:
+    """The tokens per sequence the fit sizes for: ``context``, or ``isl + osl`` (the words of estimate and the
+    sweeps), or DEFAULT_CONTEXT_TOKENS; ``context`` with ``isl``/``osl`` is refused (two answers to one question)."""
+    from tokenfab.core.errors import TokenfabError
+
+    lengths = [x for x in (req.isl, req.osl) if x is not None]
+    if req.context is not None and lengths:
+        raise TokenfabError(
+            "give the context or the input and output lengths", field="context", expected="--context, or --isl/--osl"
+        )
+    if lengths:
+        return sum(lengths)
+    return DEFAULT_CONTEXT_TOKENS if req.context is None else req.context
+
+
 def fit(req: FitRequest) -> FitResult:
     """``tokenfab.perf.memory.fit`` of the request, as a typed result."""
     r = memory.fit(
@@ -120,7 +142,7 @@ def fit(req: FitRequest) -> FitResult:
         weights=req.weights,
         kv=req.kv,
         users=req.users,
-        context=req.context,
+        context=fit_context_tokens(req),
         params=req.params,
         include_overheads=req.include_overheads,
         chip_memory_gib=req.chip_memory_gib,

@@ -106,8 +106,12 @@ def register(app: typer.Typer) -> None:
         kv: str | None = typer.Option(
             None, "--kv", help="bf16|fp16|fp8|fp4 (default: weights for 16/8-bit, fp8 for 4-bit)"
         ),
-        users: int = typer.Option(1, "--users", help="concurrent sequences"),
-        context: int = typer.Option(4096, "--context", help="tokens per sequence (input + output)"),
+        users: int = typer.Option(1, "--users", "--concurrency", help="concurrent sequences"),
+        context: int | None = typer.Option(
+            None, "--context", help="tokens per sequence, input + output (default 4096, or --isl + --osl)"
+        ),
+        isl: int | None = typer.Option(None, "--isl", help="input tokens per sequence (with --osl, not --context)"),
+        osl: int | None = typer.Option(None, "--osl", help="output tokens per sequence (with --isl, not --context)"),
         params: float | None = typer.Option(None, "--params", help="override the parameter count (e.g. 70e9)"),
         no_overheads: bool = typer.Option(False, "--no-overheads", help="weights + KV only (the seed arithmetic)"),
         chip_memory_gib: float | None = typer.Option(
@@ -133,6 +137,8 @@ def register(app: typer.Typer) -> None:
                 kv=kv,
                 users=users,
                 context=context,
+                isl=isl,
+                osl=osl,
                 params=params,
                 include_overheads=not no_overheads,
                 chip_memory_gib=chip_memory_gib,
