@@ -420,3 +420,18 @@ def test_fit_takes_the_lengths_of_estimate_instead_of_a_context():
     with pytest.raises(TokenfabError) as e:
         api.fit(api.FitRequest(model="llama-3.1-70b", hardware="h100-sxm", context=8000, isl=10))
     assert e.value.field == "context"
+
+
+def test_an_estimate_that_does_not_fit_carries_the_memory_breakdown():
+    e = api.estimate(api.EstimateRequest(model="llama-3.1-70b", hardware="h100-sxm", gpus=1))
+    assert not e.fits and e.memory_fit is not None and not e.memory_fit.fits
+    lib = memory.fit("llama-3.1-70b", "h100-sxm", gpus=1, tp=e.tp, pp=e.pp, dp=e.dp, ep=e.ep, weights=e.weights)
+    assert e.memory_fit.per_gpu == same_json(lib.to_dict())["per_gpu"]
+    ok = api.estimate(api.EstimateRequest(model="llama-3.1-8b", hardware="h100-sxm", gpus=1))
+    assert ok.fits and ok.memory_fit is None
+
+
+def test_the_default_preset_is_a_flag_not_a_note_to_parse():
+    t = api.tco(api.TcoRequest(hardware="h100-sxm"))
+    assert t.preset_defaulted and t.notes[0] == tco_mod.DEFAULT_PRESET_NOTE
+    assert not api.tco(api.TcoRequest(hardware="h100-sxm", preset="owned-neocloud")).preset_defaulted

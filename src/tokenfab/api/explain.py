@@ -108,7 +108,7 @@ def not_fit_text(e: dict, fit: dict | None) -> str:
 def tco_header(t: dict, *, utilization_given: bool = False) -> str:
     """``h100-sxm · TCO owned-neocloud (default), utilization 50% (default)`` (a plain price: ``$2.10 per GPU-hour
     (given)``), from a TcoResult's to_dict()."""
-    no_preset = any(str(n).startswith("no preset given") for n in t.get("notes") or [])
+    no_preset = bool(t.get("preset_defaulted"))
     src = t.get("sources") or {}
     price = (
         (t.get("inputs") or {}).get("price_usd_per_gpu_hour") if src.get("price_usd_per_gpu_hour") == "user" else None

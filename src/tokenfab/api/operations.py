@@ -207,6 +207,11 @@ class EstimateResult(Result):
 
     FIELD_DEFINITIONS: ClassVar[dict[str, str]] = dict(serving.DEFINITIONS)
 
+    memory_fit: FitResult | None = described(
+        "when the configuration does not fit: the memory model's breakdown of the same layout and precisions",
+        default=None,
+    )
+
     @property
     def overload_message(self) -> str:
         """The warning that says an open-loop rate is beyond what the deployment sustains ('' when it is not)."""
@@ -284,7 +289,25 @@ def estimate(req: EstimateRequest) -> EstimateResult:
     sources = {"calibration": d["calibration"].get("sources")} if d["calibration"].get("sources") else {}
     if d["speculative"].get("source"):
         sources["speculative_acceptance"] = d["speculative"]["source"]
-    return EstimateResult(operation="estimate", inputs=req.model_dump(mode="json"), sources=sources, **d)
+    memory_fit = None
+    if not d["fits"]:  # what does not fit, from the memory model (same layout and precisions)
+        memory_fit = fit(
+            FitRequest(
+                model=req.model,
+                hardware=req.hardware,
+                gpus=d["gpus"],
+                tp=d["tp"],
+                pp=d["pp"],
+                dp=d["dp"],
+                ep=d["ep"],
+                weights=d["weights"],
+                kv=d["kv"],
+                hardware_files=req.hardware_files,
+            )
+        )
+    return EstimateResult(
+        operation="estimate", inputs=req.model_dump(mode="json"), sources=sources, memory_fit=memory_fit, **d
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------- tco
@@ -443,6 +466,7 @@ class TcoResult(Result):
 
     hardware: str
     preset: str | None
+    preset_defaulted: bool
     method: Literal["owned", "price"]
     usd_per_gpu_hour: float
     usd_per_gpu_hour_wallclock: float

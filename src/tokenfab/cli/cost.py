@@ -20,6 +20,7 @@ from tokenfab.cli.tco import (
     tco_header,
 )
 from tokenfab.economics.cost import CACHED_INPUT_COST_FRACTION, DEFINITIONS
+from tokenfab.economics.tco import DEFAULT_PRESET_NOTE
 from tokenfab.render import format as F
 
 _T = "Throughput (busy, per GPU)"
@@ -136,7 +137,7 @@ def _render(c: api.CostResult) -> None:
         highlight=False,
         markup=False,
     )
-    for n in c.notes + [n for n in t.notes if not n.startswith("no preset given")]:
+    for n in c.notes + [n for n in t.notes if n != DEFAULT_PRESET_NOTE]:  # the header says the preset is the default
         console.print(f"- {n}", style="dim", highlight=False, markup=False)
     console.print(
         "- definitions: docs/tco.md (InferenceX conventions, metrics.md); `tokenfab tco` for the breakdown", style="dim"

@@ -222,25 +222,9 @@ def register(app: typer.Typer) -> None:
             # an open-loop rate the deployment cannot sustain has no steady state (the queue, and TTFT, grow
             # without bound): an error naming the rate, not a table with an infinite TTFT
             raise TokenfabError(e.overload_message, field="rate_rps", hint="lower --rate, or add GPUs (--gpus / --dp)")
-        fit_result = None
-        if not e.fits:  # the breakdown of what does not fit, from the memory model (same layout and precision)
-            fit_result = api.fit(
-                api.FitRequest.build(
-                    model=model,
-                    hardware=hardware,
-                    gpus=e.gpus,
-                    tp=e.tp,
-                    pp=e.pp,
-                    dp=e.dp,
-                    ep=e.ep,
-                    weights=e.weights,
-                    kv=e.kv,
-                    hardware_files=hardware_file,
-                )
-            )
         if as_json:
             print_json(e)
         else:
-            _render(e, given={"weights": weights is not None, "engine": engine is not None}, fit_result=fit_result)
+            _render(e, given={"weights": weights is not None, "engine": engine is not None}, fit_result=e.memory_fit)
         if not e.fits:
             raise typer.Exit(1)  # no latency or throughput to report: the command could not answer

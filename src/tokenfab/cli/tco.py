@@ -339,7 +339,7 @@ def render_tco(r: api.TcoResult, breakdown: bool = False) -> None:
     for n, src in enumerate(refs, 1):
         console.print(f"[{n}] {F.humanize(src)}", highlight=False, markup=False, soft_wrap=False)
     for note in r.notes:
-        if not note.startswith("no preset given"):
+        if note != tco_mod.DEFAULT_PRESET_NOTE:  # the header says the preset is the default
             console.print(f"- {note}", style="dim", highlight=False, markup=False)
     console.print("- method and every default with its citation: docs/tco.md", style="dim")
 

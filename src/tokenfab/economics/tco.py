@@ -32,6 +32,7 @@ name says ``all_in`` (IT x PUE, or InferenceX's provisioned all-in figure).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
@@ -45,6 +46,7 @@ from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError, is_number
 
 DEFAULT_PRESET = "owned-neocloud"
+DEFAULT_PRESET_NOTE = f"no preset given: default preset {DEFAULT_PRESET!r}"  # the first note then
 PRESET_KINDS = ("owned", "rented", "inferencex")
 # breakdown components of the owned model, in display order; a plain price is one component of its own
 COMPONENTS = ("capital", "energy", "hosting", "maintenance", "software")
@@ -694,6 +696,7 @@ class TcoResult:
     notes: list[str] = field(default_factory=list)
     system: str | None = None  # the bill of materials in data/systems.yaml the capex comes from
     capex_lines: list = field(default_factory=list)  # capex_line_breakdown rows (owned, with a bill of materials)
+    preset_defaulted: bool = False  # no preset was given: the default one (DEFAULT_PRESET) priced it
 
     @property
     def utilization_basis(self) -> str:
@@ -713,6 +716,7 @@ class TcoResult:
         return {
             "hardware": self.hardware_key,
             "preset": self.preset,
+            "preset_defaulted": self.preset_defaulted,
             "method": self.method,
             "usd_per_gpu_hour": self.usd_per_gpu_hour,
             "usd_per_gpu_hour_wallclock": self.usd_per_gpu_hour_wallclock,
@@ -918,5 +922,6 @@ def tco(
         overrides["price_usd_per_gpu_hour"] = usd_per_gpu_hour
     result = compute_tco(tco_inputs(hardware, preset, hardware_files=hardware_files, **overrides))
     if preset is None:
-        result.notes.insert(0, f"no preset given: default preset {DEFAULT_PRESET!r}")
+        result.notes.insert(0, DEFAULT_PRESET_NOTE)
+        result = dataclasses.replace(result, preset_defaulted=True)
     return result

@@ -130,7 +130,7 @@ def run_estimate(req: EstimateRequest) -> dict:
     out["explain"] = {
         "bound": explain.bound_note(out),
         "largest_part": {"part": lp[0], "share": lp[1]} if lp else None,
-        "not_fit": None if out["fits"] else explain.not_fit_text(out, None),
+        "not_fit": None if out["fits"] else explain.not_fit_text(out, out.get("memory_fit")),
     }
     return out
 
