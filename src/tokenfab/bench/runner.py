@@ -182,6 +182,9 @@ def _levels_of(cfg: BenchConfig) -> list[tuple[str, float, float | None]]:
     return [(cfg.mode, lv, None) for lv in cfg.levels]
 
 
+MAX_IDLE_S = 3600  # the idle-power measurement before a run (tokenfab bench --energy --idle-s), at most an hour
+
+
 def run_benchmark(
     cfg: BenchConfig,
     *,
@@ -207,6 +210,8 @@ def run_benchmark(
 
     if resume and overwrite:
         raise TokenfabError("give --resume or --overwrite, not both", field="--overwrite")
+    if not (isinstance(idle_s, (int, float)) and 0 <= idle_s <= MAX_IDLE_S):  # NaN fails too
+        raise TokenfabError("out of range", field="--idle-s", expected=f"seconds in [0, {MAX_IDLE_S:,}]", got=idle_s)
     hooks = hooks or ProgressHooks()
     stats = stats if stats is not None else LiveStats()
     out_path = check_output_path(out_path, "--out")
