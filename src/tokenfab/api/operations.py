@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import field_validator
 
 from tokenfab.api.schema import Request, Result, described
+from tokenfab.core import assumptions
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import cost as cost_mod
 from tokenfab.economics import tco as tco_mod
@@ -111,7 +112,8 @@ class FitResult(Result):
     units_note: str
 
 
-DEFAULT_CONTEXT_TOKENS = 4096  # [assumption] a chat turn with its history, the context `tokenfab fit` sizes by default
+# the context `tokenfab fit` sizes for when none is given (data/assumptions.yaml demand.fit_context_tokens, cited)
+DEFAULT_CONTEXT_TOKENS = int(assumptions.value("demand", "fit_context_tokens"))
 
 
 def fit_context_tokens(req: FitRequest) -> int:

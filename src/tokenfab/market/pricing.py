@@ -52,6 +52,7 @@ from yaml import safe_load as yaml_safe_load
 
 from tokenfab import search as search
 from tokenfab.catalog.models import get_model, model_keys
+from tokenfab.core import assumptions
 from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
 from tokenfab.economics import assumptions as econ
@@ -69,7 +70,7 @@ STALE_PRICE_AFTER_DAYS = econ.STALE_PRICE_AFTER_DAYS
 # 50 tok/s/user); hosted frontier APIs stream at about this speed or faster.
 API_INTERACTIVITY_TOKENS_PER_S_PER_USER = float(search.GOLDILOCKS_INTERACTIVITY)
 # [assumption] below half of it a modeled point is "far below" API interactivity: not comparable with a list price.
-COMPARABLE_FRACTION = 0.5
+COMPARABLE_FRACTION = assumptions.value("market", "comparable_fraction")  # data/assumptions.yaml, cited there
 NOT_COMPARABLE = "not comparable"
 CANT_TELL = "can't tell"
 DEFAULT_HARDWARE = ("h100-sxm",)

@@ -84,7 +84,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
 
 # Batch features are scheduled to fill the valleys of the day: flat load (peak-to-average 1) unless the feature says
 # otherwise [assumption; batch APIs such as OpenAI's complete within 24 h, so the provider chooses when to run them].
-BATCH_PEAK_TO_AVERAGE = 1.0
+BATCH_PEAK_TO_AVERAGE = assumptions.value("demand", "batch_peak_to_average")  # data/assumptions.yaml
 
 # prompt-cache lifetime and the window a prefix stays in HBM (data/assumptions.yaml caching, cited there)
 DEFAULT_CACHE_TTL_S = assumptions.value("caching", "cache_ttl_s")

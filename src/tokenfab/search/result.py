@@ -30,10 +30,10 @@ from tokenfab.search.space import MAX_PP, MODES, resolve_hardware
 # second"), not the batch-1 extreme, which is reported separately as ``fastest``.
 GOLDILOCKS_INTERACTIVITY = float(_assumptions.TIER_FLOORS_TOKENS_PER_S_PER_USER["goldilocks"])
 PREMIUM_INTERACTIVITY = float(_assumptions.TIER_FLOORS_TOKENS_PER_S_PER_USER["premium"])
-TIER_COST_TOLERANCE = 0.01
+TIER_COST_TOLERANCE = _assumptions.value("search", "tier_cost_tolerance")
 # [assumption] two options are a tie when their p10-p90 bands of the compared figure overlap by more than this share
 # of the narrower band: the model cannot tell them apart at its out-of-sample accuracy (perf/uncertainty.py)
-TIE_OVERLAP = 0.5
+TIE_OVERLAP = _assumptions.value("search", "tie_overlap")  # data/assumptions.yaml, cited there
 TIE_RULE = (
     f"options whose p10-p90 bands overlap by more than {TIE_OVERLAP:.0%} of the narrower band are a tie with the "
     "cheapest: the model cannot rank them at its out-of-sample accuracy"
@@ -94,7 +94,7 @@ def prior_summary(calibration: dict, table: dict, mclass: str = "*", among=None)
     }
 
 
-TIER_INTERACTIVITY_TOLERANCE = 0.02
+TIER_INTERACTIVITY_TOLERANCE = _assumptions.value("search", "tier_interactivity_tolerance")  # data/assumptions.yaml
 
 # ----------------------------------------------------------------------------------------------- explain infeasible SLA
 _LIMITS = (

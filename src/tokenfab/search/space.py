@@ -13,6 +13,7 @@ from tokenfab.catalog import precision as prec
 from tokenfab.catalog.engines import EngineSpec, get_engine, resolve_engine
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import ModelSpec, weight_bytes
+from tokenfab.core import assumptions
 from tokenfab.core.errors import TokenfabError, require_int
 from tokenfab.perf import speculative as spec
 from tokenfab.perf.points import point_arrays, take
@@ -27,7 +28,7 @@ MAX_PP = 8
 MAX_LADDER_GPUS = 128
 CONCURRENCY_STEP = 2.0  # geometric ladder of concurrency (InferenceX sweeps 4, 8, ..., 64 in powers of two)
 # the share of memory a sweep assumes before an engine is known (the engines' default memory fractions are 0.88-0.9)
-SWEEP_MEMORY_FRACTION = 0.9
+SWEEP_MEMORY_FRACTION = assumptions.value("search", "sweep_memory_fraction")  # data/assumptions.yaml, cited
 
 
 def parse_list(value, field: str) -> list[str]:
