@@ -42,3 +42,31 @@ def test_an_unknown_figure_is_an_error_that_names_it():
     with pytest.raises(TokenfabError) as e:
         A.value("memory", "no_such_thing")
     assert "memory.no_such_thing" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "constant, path",
+    [
+        ("tokenfab.economics.cost:CACHED_INPUT_COST_FRACTION", ("cost", "cached_input_cost_fraction")),
+        ("tokenfab.economics.cost:BLEND_INPUT_OUTPUT_RATIO", ("cost", "blend_input_output_ratio")),
+        ("tokenfab.planning.plan:DEFAULT_OUTPUT_COST_WEIGHT", ("cost", "output_cost_weight")),
+        ("tokenfab.planning.scenario:DEFAULT_CACHE_TTL_S", ("caching", "cache_ttl_s")),
+        ("tokenfab.planning.scenario:DEFAULT_HBM_WINDOW_S", ("caching", "hbm_window_s")),
+        ("tokenfab.planning.scenario:BATCH_PEAK_TO_AVERAGE", ("demand", "batch_peak_to_average")),
+        ("tokenfab.economics.sensitivity:DEFAULT_SWING_PCT", ("sensitivity", "swing_pct")),
+        ("tokenfab.search.result:TIER_COST_TOLERANCE", ("search", "tier_cost_tolerance")),
+        ("tokenfab.search.result:TIER_INTERACTIVITY_TOLERANCE", ("search", "tier_interactivity_tolerance")),
+        ("tokenfab.search.result:TIE_OVERLAP", ("search", "tie_overlap")),
+        ("tokenfab.search.space:SWEEP_MEMORY_FRACTION", ("search", "sweep_memory_fraction")),
+        ("tokenfab.market.pricing:COMPARABLE_FRACTION", ("market", "comparable_fraction")),
+        ("tokenfab.api.operations:DEFAULT_CONTEXT_TOKENS", ("demand", "fit_context_tokens")),
+    ],
+)
+def test_the_economics_search_and_demand_defaults_are_the_data(constant, path):
+    """Each of these defaults is read from data/assumptions.yaml (with its source), not written in code: changing
+    the file changes the constant."""
+    import importlib
+
+    mod, name = constant.split(":")
+    assert getattr(importlib.import_module(mod), name) == A.value(*path)
+    assert A.cite(*path).strip()
