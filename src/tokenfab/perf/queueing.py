@@ -277,7 +277,7 @@ def mdc_wait_cdf(
 
 def ttft_quantile_ms(
     q: float | None,
-    ttft_mean_ms: ArrayLike,
+    ttft_ms_mean: ArrayLike,
     lam: ArrayLike | None = None,
     service_s: ArrayLike | None = None,
     c: ArrayLike = 1,
@@ -286,7 +286,7 @@ def ttft_quantile_ms(
 ) -> np.ndarray:
     """TTFT at percentile q: the mean TTFT with its mean queueing wait replaced by the wait's q-quantile.
     ``q=None`` returns the mean."""
-    mean = np.asarray(ttft_mean_ms, dtype=float)
+    mean = np.asarray(ttft_ms_mean, dtype=float)
     if q is None:
         return mean
     p = _params(lam, service_s, c, params)
@@ -297,7 +297,7 @@ def ttft_quantile_ms(
 
 
 def slo_attainment(
-    ttft_mean_ms: ArrayLike,
+    ttft_ms_mean: ArrayLike,
     tpot_ms: ArrayLike,
     osl: float,
     lam: ArrayLike | None = None,
@@ -315,7 +315,7 @@ def slo_attainment(
     when its wait is below ``min(ttft_max - fixed, e2el_max - (OSL - 1) TPOT - fixed)`` with ``fixed`` the TTFT
     without the mean wait."""
     p = _params(lam, service_s, c, params)
-    mean = np.asarray(ttft_mean_ms, dtype=float)
+    mean = np.asarray(ttft_ms_mean, dtype=float)
     tpot = np.asarray(tpot_ms, dtype=float)
     with np.errstate(invalid="ignore"):
         fixed_ms = mean - p.wait_mean_s * 1e3

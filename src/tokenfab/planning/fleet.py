@@ -535,7 +535,7 @@ def _disagg_parts(sw: S.Sweep, ids: np.ndarray) -> dict:
         u=c["p_util"][ids],
         svc=c["q_service_s"][ids],
         ranks=c["p_dp"][ids],
-        fixed=c["ttft_mean_ms"][ids] - unit_wait_ms,
+        fixed=c["ttft_ms_mean"][ids] - unit_wait_ms,
         tpot=c["tpot_ms"][ids],
         g_p=c["p_gpus"][ids],
         g_d=c["d_gpus"][ids],

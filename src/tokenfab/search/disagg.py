@@ -152,7 +152,7 @@ def _disagg_columns(
         "weights": np.full(n, wi),
         "concurrency": y_b * np.asarray(r["concurrency"], dtype=float)[di],
         **{k: np.full(n, v) for k, v in sv.items()},
-        "ttft_mean_ms": ttft,
+        "ttft_ms_mean": ttft,
         "tpot_ms": tpot,
         "tpot_p50_ms": np.asarray(r["tpot_p50_ms"], dtype=float)[di],
         "tpot_p90_ms": np.asarray(r["tpot_p90_ms"], dtype=float)[di],

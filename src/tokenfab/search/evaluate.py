@@ -47,7 +47,7 @@ DEFINITIONS = {
     "total_tokens_per_s_per_gpu": "(input + output) tokens/s over all GPUs (prefill + decode GPUs when disaggregated)",
     "output_tokens_per_s_per_gpu": "output tokens/s over all GPUs",
     "ttft_ms": "time to first token at the SLA percentile (queueing under Poisson arrivals at the point's load)",
-    "ttft_mean_ms": "mean time to first token",
+    "ttft_ms_mean": "mean time to first token",
     "tpot_ms": "time per output token at the SLA percentile: a request's mean gap over OSL - 1 rounds, from the mix "
     "of decode-only and mixed (prefill) rounds and the spread of accepted draft tokens (perf/scheduling.py)",
     "tpot_mean_ms": "mean time per output token",
@@ -241,7 +241,7 @@ class Sweep:
             "input_tokens_per_s_per_gpu": f("input_tokens_per_s_per_gpu"),
             "percentile": self.sla.label,
             "ttft_ms": f("ttft_ms"),
-            "ttft_mean_ms": f("ttft_mean_ms"),
+            "ttft_ms_mean": f("ttft_ms_mean"),
             "tpot_ms": f("tpot_ms"),
             "tpot_mean_ms": f("tpot_mean_ms") if "tpot_mean_ms" in c else None,
             "e2el_ms": f("e2el_ms"),
@@ -407,7 +407,7 @@ def _finish_queueing(cols: dict, osl: int, sla: SLA) -> None:
     """Tail TTFT/E2EL at the SLA percentile, SLO attainment and goodput (queueing.py), in place."""
     q = sla.percentile
     params = Q.mdc_params(cols["q_lam"], cols["q_service_s"], cols["q_servers"])
-    mean = cols["ttft_mean_ms"]
+    mean = cols["ttft_ms_mean"]
     cols["ttft_ms"] = Q.ttft_quantile_ms(q, mean, params=params) if q is not None else mean.copy()
     if q is not None and "ttft_floor_ms" in cols:
         # the same bounds serve() puts on its quantiles (NaN where none apply: disaggregated units)
@@ -636,7 +636,7 @@ def sweep(
                 "mode",
                 "tpot_ms",
                 "tpot_mean_ms",
-                "ttft_mean_ms",
+                "ttft_ms_mean",
                 "total_tokens_per_s_per_gpu",
                 "tokens_per_s_per_user",
                 "requests_per_s",
@@ -716,7 +716,7 @@ def _agg_columns(r: dict, lc: dict, conc, wi: int, sv: dict, sla: SLA) -> dict:
         "weights": np.full(n, wi),
         "concurrency": np.asarray(r["concurrency"], dtype=float),
         **{k: np.full(n, v) for k, v in sv.items()},
-        "ttft_mean_ms": np.where(fits, r["ttft_ms"], np.inf),
+        "ttft_ms_mean": np.where(fits, r["ttft_ms"], np.inf),
         "tpot_ms": np.where(fits, r["tpot_ms"], np.inf),
         "tpot_p50_ms": np.where(fits, r["tpot_p50_ms"], np.inf),
         "tpot_p90_ms": np.where(fits, r["tpot_p90_ms"], np.inf),
