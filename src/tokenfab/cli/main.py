@@ -16,12 +16,23 @@ import importlib
 import re
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from tokenfab.cli.common import print_error, start_clock
 from tokenfab.core import files
 from tokenfab.core.errors import TokenfabError
 from tokenfab.render.plots import HTML_EXTENSIONS, STATIC_EXTENSIONS
+
+_TYPE_COLUMN = TyperOption.display_type_rich
+
+
+def _type_column(self: TyperOption, ctx) -> str | None:
+    """The help's type column without a value placeholder for on/off flags (``--json``, not ``--json <bool>``):
+    a flag takes no value. Typer (0.2x) shows every option's type there."""
+    return None if self.is_flag else _TYPE_COLUMN(self, ctx)
+
+
+TyperOption.display_type_rich = _type_column  # type: ignore[method-assign]
 
 PLOT_SUFFIXES = STATIC_EXTENSIONS + HTML_EXTENSIONS  # static (matplotlib) or Plotly charts
 
