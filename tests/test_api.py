@@ -98,7 +98,7 @@ def test_cost_prices_the_request_tco_at_the_throughput():
 def test_cost_without_a_throughput_names_the_field():
     with pytest.raises(TokenfabError) as e:
         api.cost(api.CostRequest(hardware="b200"))
-    assert e.value.field == "tokens_per_s_per_gpu"
+    assert e.value.field == "total_tokens_per_s_per_gpu"
 
 
 @pytest.mark.parametrize(
@@ -435,3 +435,37 @@ def test_the_default_preset_is_a_flag_not_a_note_to_parse():
     t = api.tco(api.TcoRequest(hardware="h100-sxm"))
     assert t.preset_defaulted and t.notes[0] == tco_mod.DEFAULT_PRESET_NOTE
     assert not api.tco(api.TcoRequest(hardware="h100-sxm", preset="owned-neocloud")).preset_defaulted
+
+
+def test_sensitivity_from_a_model_prices_its_operating_point_with_the_request_tco():
+    """The operating point and the tornado price the same GPU-hour (the request's TCO inputs reach both)."""
+    r = api.sensitivity(
+        api.SensitivityRequest(hardware="h100-sxm", model="llama-3.1-8b", usd_per_kwh=0.5, utilization=0.3)
+    )
+    assert r.operating_point is not None
+    assert r.operating_point["usd_per_mtok_total"] == pytest.approx(r.tornado["base_usd_per_mtok"], rel=1e-9)
+
+
+def test_every_operation_fills_its_sources():
+    path = str(ROOT / "examples" / "consumer_chat.yaml")
+    results = [
+        api.frontier(api.FrontierRequest(model="llama-3.1-8b", hardware=["h100-sxm", "mi300x"], mode="agg")),
+        api.recommend(api.RecommendRequest(model="llama-3.1-8b", hardware=["h100-sxm"], rate_rps=5.0)),
+        api.plan(api.PlanRequest(scenario=path, months=1)),
+        api.prices(api.PricesRequest(model="llama-3.3-70b", tiers=["goldilocks"])),
+        api.sensitivity(api.SensitivityRequest(hardware="h100-sxm", tokens_per_s_per_gpu=1000.0)),
+    ]
+    for r in results:
+        assert r.sources and all(v for v in r.sources.values()), r.operation
+    assert results[0].sources["calibration"]["mi300x"].startswith("prior")
+
+
+def test_a_sweep_refuses_the_price_inside_its_tco_overrides():
+    with pytest.raises(TokenfabError) as e:
+        api.FrontierRequest.build(
+            model="llama-3.1-8b",
+            hardware="h100-sxm",
+            price_usd_per_gpu_hour=2.0,
+            tco_overrides={"price_usd_per_gpu_hour": 5.0},
+        )
+    assert e.value.field == "tco_overrides"

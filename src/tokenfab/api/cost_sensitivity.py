@@ -28,6 +28,7 @@ def operating_point(
     usd_per_gpu_hour=None,
     hardware_files=None,
     weights: str | None = None,
+    tco_overrides: dict | None = None,
 ) -> dict:
     """The throughput of ``model`` on ``hardware`` at a frontier tier (bulk, goldilocks, premium), with its
     calibration status and ``throughput_band`` ({lo, hi, source}: the point's p10 / p90 over its value; None
@@ -44,6 +45,7 @@ def operating_point(
         usd_per_gpu_hour=usd_per_gpu_hour,
         hardware_files=hardware_files,
         weights=weights,
+        tco_overrides=tco_overrides,
     )
     p = fr.tiers().get(tier)
     if p is None:
@@ -152,6 +154,7 @@ def sensitivity(req: SensitivityRequest) -> SensitivityResult:
             usd_per_gpu_hour=req.price_usd_per_gpu_hour,
             hardware_files=req.hardware_files,
             weights=req.weights,
+            tco_overrides={k: v for k, v in overrides.items() if k != "price_usd_per_gpu_hour"} or None,
         )
         tps = op["total_tokens_per_s_per_gpu"]
     band = op["throughput_band"] if op else None
@@ -174,6 +177,12 @@ def sensitivity(req: SensitivityRequest) -> SensitivityResult:
         operation="sensitivity",
         inputs=req.model_dump(mode="json"),
         definitions=dict(SensitivityResult.FIELD_DEFINITIONS),
+        sources={
+            "tco": "src/tokenfab/data/tco_presets.yaml (the preset and its defaults, each input's source in the TCO)",
+            "distributions": "src/tokenfab/data/sensitivity_distributions.yaml",
+            "swing": "src/tokenfab/data/assumptions.yaml sensitivity.swing_pct",
+            "model_error": "the p10-p90 throughput band of perf/uncertainty.py (src/tokenfab/data/calibration.json)",
+        },
         notes=list(td.get("notes") or []),
         tornado=td,
         monte_carlo=to_jsonable(mc.to_dict()) if mc else None,

@@ -150,7 +150,17 @@ def prices(req: PricesRequest) -> PricesResult:
             speculative=req.spec,
         )
     d = to_jsonable(r.to_dict())
-    return PricesResult(operation="prices", inputs=req.model_dump(mode="json"), **d)
+    pd = d.get("price_data") or {}
+    sources = {
+        "list_prices": f"{pd.get('package', 'genai-prices')} {pd.get('version', '')} "
+        f"(snapshot {pd.get('snapshot_date')})",
+        "mapping": "src/tokenfab/data/price_models.yaml",
+        "modeled_cost": "tokenfab.search.frontier (calibration: src/tokenfab/data/calibration.json; TCO: "
+        "src/tokenfab/data/tco_presets.yaml)",
+    }
+    if req.prices_file:
+        sources["user_prices"] = req.prices_file
+    return PricesResult(operation="prices", inputs=req.model_dump(mode="json"), sources=sources, **d)
 
 
 class PriceModelsResult(Result):

@@ -590,7 +590,7 @@ def cost(req: CostRequest) -> CostResult:
     ):
         raise TokenfabError(
             "no throughput given",
-            field="tokens_per_s_per_gpu",
+            field="total_tokens_per_s_per_gpu",
             expected="--tokens-per-s-per-gpu T, or --input-tokens-per-s-per-gpu I --output-tokens-per-s-per-gpu O",
         )
     t = _tco(req)

@@ -82,7 +82,17 @@ def _plan(req: PlanRequest, progress: Progress | None) -> planmod.PlanResult:
 
 
 def _result(req: PlanRequest, res: planmod.PlanResult) -> PlanResult:
-    out = PlanResult(operation="plan", inputs=req.model_dump(mode="json"), **to_jsonable(res.to_dict()))
+    d = to_jsonable(res.to_dict())
+    sources = {
+        "scenario": d["scenario"].get("source"),
+        "pricing": (d.get("pricing") or {}).get("source") or "the scenario's pricing block (no source given)",
+        "calibration": {
+            h["hardware"]: (h.get("calibration") or {}).get("sources") or "prior (no measurements)"
+            for h in d["hardware"]
+        },
+        "assumptions": "src/tokenfab/data/assumptions.yaml",
+    }
+    out = PlanResult(operation="plan", inputs=req.model_dump(mode="json"), sources=sources, **d)
     out._library = res
     return out
 

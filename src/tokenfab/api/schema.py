@@ -4,7 +4,7 @@ every operation:
 
 - ``schema_version`` (:data:`SCHEMA_VERSION`: bumped when a field is renamed or changes meaning, CHANGELOG.md),
 - ``operation`` (``fit``, ``estimate``, ``tco``, ``cost``),
-- ``inputs`` (the request as the operation used it, defaults filled in),
+- ``inputs`` (the request as given; null where the operation chose, its choice in the result's own fields),
 - ``sources`` (where the figures come from: a public URL or a repository path per figure),
 - ``definitions`` (field -> what it means, in words),
 - ``notes`` and ``warnings`` (plain sentences; a warning is something the user should act on).
@@ -80,7 +80,8 @@ class Result(BaseModel):
     schema_version: int = Field(default=SCHEMA_VERSION, description="version of this result's fields (CHANGELOG.md)")
     operation: str = Field(description="the tokenfab.api operation that made this result")
     inputs: dict[str, Any] = Field(
-        default_factory=dict, description="the request as the operation used it, defaults filled in"
+        default_factory=dict,
+        description="the request as given (null: the operation chose; what it chose is in the result's own fields)",
     )
     sources: dict[str, Any] = Field(
         default_factory=dict, description="where the figures come from (public URL or repository path per figure)"

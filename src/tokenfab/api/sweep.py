@@ -74,6 +74,8 @@ class SweepRequest(Request):
     @field_validator("tco_overrides")
     @classmethod
     def _known_tco_inputs(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if "price_usd_per_gpu_hour" in (v or {}):
+            raise ValueError("give the wall-clock price as price_usd_per_gpu_hour (--usd-per-gpu-hour), not here")
         unknown = sorted(set(v or {}) - set(tco_mod.INPUT_FIELDS))
         if unknown:
             raise ValueError(f"unknown TCO input {unknown[0]!r} (one of: {', '.join(tco_mod.INPUT_FIELDS)})")
@@ -160,7 +162,19 @@ def frontier(req: FrontierRequest) -> FrontierResult:
         **req.sweep_kwargs(),
     )
     d = to_jsonable(r.to_dict())
-    return FrontierResult(operation="frontier", inputs=req.model_dump(mode="json"), **d)
+    return FrontierResult(
+        operation="frontier", inputs=req.model_dump(mode="json"), sources=_calibration_sources(d["calibration"]), **d
+    )
+
+
+def _calibration_sources(calibration: dict[str, Any]) -> dict[str, Any]:
+    """The envelope's sources of a sweep: per hardware, the measurements its fitted profile rests on (none: a prior),
+    the TCO presets and the named defaults."""
+    return {
+        "calibration": {hw: (s or {}).get("sources") or "prior (no measurements)" for hw, s in calibration.items()},
+        "tco": "src/tokenfab/data/tco_presets.yaml, src/tokenfab/data/systems.yaml",
+        "assumptions": "src/tokenfab/data/assumptions.yaml",
+    }
 
 
 # ------------------------------------------------------------------------------------------- recommend and budget
@@ -282,6 +296,7 @@ def recommend(req: RecommendRequest) -> FleetResult:
         operation="recommend",
         inputs=req.model_dump(mode="json"),
         definitions=dict(FleetResult.FIELD_DEFINITIONS),
+        sources=_calibration_sources({o["hardware"]: o.get("calibration") for o in d["options"]}),
         model=_model_key(req.model),
         isl=req.isl,
         osl=req.osl,
@@ -298,6 +313,7 @@ def budget(req: BudgetRequest) -> FleetResult:
         operation="budget",
         inputs=req.model_dump(mode="json"),
         definitions=dict(FleetResult.FIELD_DEFINITIONS),
+        sources=_calibration_sources({o["hardware"]: o.get("calibration") for o in d["options"]}),
         model=_model_key(req.model),
         isl=req.isl,
         osl=req.osl,

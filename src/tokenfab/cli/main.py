@@ -116,12 +116,35 @@ def preflight(command: str, params: dict, values: dict) -> None:
 class CheckedCommand(TyperCommand):
     """A sub-command whose file parameters are checked before it runs and whose errors name its flags."""
 
+    @staticmethod
+    def _bad_value(e: typer.BadParameter) -> TokenfabError | None:
+        """A value a flag cannot take (``--users abc``, ``--isl nan``) as one line naming the flag, like every other
+        input error, not Click's usage box (a missing required option keeps Click's message with the usage)."""
+        if type(e).__name__ == "MissingParameter" or e.param is None:
+            return None
+        opts = [o for o in getattr(e.param, "opts", ()) if o.startswith("--")] or [e.param.name or "value"]
+        return TokenfabError(e.message.split(",")[0].rstrip("."), field=opts[0])
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as e:
+            one_line = self._bad_value(e)
+            if one_line is None:
+                raise
+            raise one_line from None
+
     def invoke(self, ctx):
         start_clock()  # the elapsed time an output reports is the whole command's
         params = {p.name: p for p in self.params}
         try:
             preflight(self.name, params, ctx.params)
             return super().invoke(ctx)
+        except typer.BadParameter as e:  # typer converts some values when it calls the command
+            one_line = self._bad_value(e)
+            if one_line is None:
+                raise
+            raise one_line from None
         except TokenfabError as e:
             if getattr(e, "line", None) is not None:  # a key path in a file (a scenario line), not a flag
                 raise

@@ -389,8 +389,8 @@ def compute_cost(
     ix_out = usd_per_mtok(price, tout)
     share = None
     if prefill_gpu_time_share is not None:
-        share = _arr(prefill_gpu_time_share, "prefill_gpu_time_share", allow_zero=True)
-    h = _arr(cached_input_share, "cached_input_share", allow_zero=True)
+        share = _fraction(prefill_gpu_time_share, "prefill_gpu_time_share")  # a share: 0..1, whatever is given
+    h = _fraction(cached_input_share, "cached_input_share")
     if conv == "inferencex":
         cost_in, cost_out = ix_in, ix_out
         cost_cached = _out(frac * np.asarray(cost_in))

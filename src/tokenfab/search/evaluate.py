@@ -295,6 +295,8 @@ def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_
         try:
             r = tcomod.tco(hw.key, preset, usd_per_gpu_hour, hardware_files=hardware_files, **dict(tco_overrides or {}))
         except TokenfabError as e:
+            if e.field in (tco_overrides or {}):  # the user's own TCO input is wrong: an error, not "cost unknown"
+                raise
             out[hw.key] = None
             reason = str(e).split(". ")[0]
             warns.append(f"{hw.key}: cost unknown ({reason}); give --usd-per-gpu-hour to price it")
