@@ -469,3 +469,37 @@ def test_a_sweep_refuses_the_price_inside_its_tco_overrides():
             tco_overrides={"price_usd_per_gpu_hour": 5.0},
         )
     assert e.value.field == "tco_overrides"
+
+
+def test_true_or_false_is_not_a_number():
+    with pytest.raises(TokenfabError) as e:
+        api.TcoRequest.build(hardware="h100-sxm", pue=True)
+    assert e.value.field == "pue" and "Value error" not in str(e.value)
+    assert (
+        api.FitRequest.build(model="llama-3.1-8b", hardware="h100-sxm", include_overheads=False).include_overheads
+        is False
+    )
+
+
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (
+            lambda: api.frontier(
+                api.FrontierRequest(model="llama-3.1-8b", hardware=["h100-sxm"], price_usd_per_gpu_hour=-1)
+            ),
+            "price_usd_per_gpu_hour",
+        ),
+        (
+            lambda: api.sensitivity(
+                api.SensitivityRequest(hardware="h100-sxm", tokens_per_s_per_gpu=1000.0, monte_carlo=10**9)
+            ),
+            "monte_carlo",
+        ),
+        (lambda: api.bench_report(api.BenchReportRequest(records=[{}], gpus=0)), "gpus"),
+    ],
+)
+def test_errors_from_python_name_the_request_field_not_a_library_parameter_or_a_flag(call, field):
+    with pytest.raises(TokenfabError) as e:
+        call()
+    assert e.value.field == field

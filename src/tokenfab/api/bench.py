@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tokenfab.api.schema import Request, Result, described
+from tokenfab.api.schema import Request, Result, described, request_fields
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import cost as cost_mod
@@ -95,6 +95,7 @@ def _records(results: str, run_id: str | None) -> tuple[list[dict], int]:
     return recs, bad
 
 
+@request_fields()
 def bench_report(req: BenchReportRequest) -> BenchReportResult:
     """``tokenfab.bench.report.report_doc`` of the request's records, with the model's prediction beside each level
     (``compare_model``: tokenfab.bench.modelcheck) and the HTML report (``html``)."""
@@ -102,14 +103,14 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
     from tokenfab.bench.preflight import check_output_path
 
     if req.gpus < 1:
-        raise TokenfabError("must be >= 1", field="--gpus", got=req.gpus)
+        raise TokenfabError("must be >= 1", field="gpus", got=req.gpus)
     slo_ms = metrics.parse_slo(req.slo)
     warm_x = metrics.parse_exclusion(req.exclude_warmup, "--exclude-warmup")
     cool_x = metrics.parse_exclusion(req.exclude_cooldown, "--exclude-cooldown")
     if req.html is not None:
         check_output_path(Path(req.html), "--html")
     if req.compare_model and not req.hardware:
-        raise TokenfabError("--compare-model needs the hardware", field="--hardware")
+        raise TokenfabError("comparing with the model needs the hardware", field="hardware")
     if (req.results is None) == (req.records is None):
         raise TokenfabError("give the results file or the records", field="results", expected="one of the two")
     if req.records is not None:
@@ -195,6 +196,7 @@ class CalibrateResult(Result):
     profile: str | None
 
 
+@request_fields()
 def calibrate(req: CalibrateRequest) -> CalibrateResult:
     """``tokenfab.bench.modelcheck.fit_from_runs`` of the request's records; writes the profile to ``out`` unless the
     fit is worse than the base profile (then ``profile`` is None and a warning says why; ``force`` writes it)."""

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from tokenfab import search
 from tokenfab.api.operations import TcoRequest, tco_overrides
-from tokenfab.api.schema import Result, described
+from tokenfab.api.schema import Result, described, request_fields
 from tokenfab.core.errors import TokenfabError, UnknownKeyError
 from tokenfab.economics import sensitivity as sens
 
@@ -122,6 +122,7 @@ class SensitivityResult(Result):
     operating_point: dict[str, Any] | None
 
 
+@request_fields()
 def sensitivity(req: SensitivityRequest) -> SensitivityResult:
     """The operating point (with ``model``), the tornado and the Monte Carlo (``monte_carlo`` > 0) of the request."""
     from tokenfab.core.jsonable import to_jsonable

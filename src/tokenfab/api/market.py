@@ -16,7 +16,7 @@ from pydantic import field_validator
 
 from tokenfab.api import defaults as D
 from tokenfab.api.plan_pricing import price_check_at_plan
-from tokenfab.api.schema import Request, Result, described, split_list
+from tokenfab.api.schema import Request, Result, described, request_fields, split_list
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import cost as cost_mod
@@ -109,6 +109,7 @@ class PricesResult(Result):
     calibration_notes: list[str]
 
 
+@request_fields()
 def prices(req: PricesRequest) -> PricesResult:
     """``tokenfab.market.pricing.price_check`` of the request at frontier tiers, or, with ``plan``,
     ``price_check_at_plan`` at the plan's operating point. The modeled weights default to the checkpoint's, as in

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import field_validator
 
-from tokenfab.api.schema import Request, Result, described
+from tokenfab.api.schema import Request, Result, described, request_fields
 from tokenfab.core import assumptions
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import cost as cost_mod
@@ -131,6 +131,7 @@ def fit_context_tokens(req: FitRequest) -> int:
     return DEFAULT_CONTEXT_TOKENS if req.context is None else req.context
 
 
+@request_fields()
 def fit(req: FitRequest) -> FitResult:
     """``tokenfab.perf.memory.fit`` of the request, as a typed result."""
     r = memory.fit(
@@ -262,6 +263,7 @@ class EstimateResult(Result):
     mtp_acceptance_length: float | None
 
 
+@request_fields()
 def estimate(req: EstimateRequest) -> EstimateResult:
     """``tokenfab.perf.serving.estimate`` of the request, as a typed result (an open-loop rate the deployment cannot
     sustain gives ``overloaded=True`` and a warning, with null latencies)."""
@@ -508,6 +510,7 @@ def _tco_result(req: TcoRequest, t: tco_mod.TcoResult) -> TcoResult:
     )
 
 
+@request_fields()
 def tco(req: TcoRequest) -> TcoResult:
     """``tokenfab.economics.tco.tco`` of the request, as a typed result (``inputs`` holds every TCO input the figure
     used, the request's and the defaults')."""
@@ -579,6 +582,7 @@ class CostResult(Result):
     tco: TcoResult
 
 
+@request_fields()
 def cost(req: CostRequest) -> CostResult:
     """The request's TCO, then ``tokenfab.economics.cost.compute_cost`` at its throughput with that hardware's kW per
     GPU, as one typed result (the TCO under ``tco``)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import PrivateAttr, field_validator
 
-from tokenfab.api.schema import Request, Result, described, split_list
+from tokenfab.api.schema import Request, Result, described, request_fields, split_list
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.planning import plan as planmod
@@ -97,6 +97,7 @@ def _result(req: PlanRequest, res: planmod.PlanResult) -> PlanResult:
     return out
 
 
+@request_fields()
 def plan(req: PlanRequest, *, progress: Progress | None = None) -> PlanResult:
     """``tokenfab.planning.plan.plan`` of the request's scenario (``progress(done, total, what)`` is called as the
     sweeps run), as a typed result."""
@@ -129,6 +130,7 @@ class ReportResult(Result):
     plan: PlanResult
 
 
+@request_fields()
 def report(req: ReportRequest, *, progress: Progress | None = None) -> ReportResult:
     """Plan the request's scenario and write the HTML report (tokenfab.render.report); the output path is checked
     before any work, so a bad path fails at once."""

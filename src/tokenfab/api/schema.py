@@ -17,9 +17,11 @@ every input error of the library does.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from tokenfab.core.errors import TokenfabError
 
@@ -42,9 +44,19 @@ _EXPECTED = {  # pydantic error type -> what the field takes, in words
 
 
 class Request(BaseModel):
-    """An operation's inputs: unknown fields are refused, text is stripped, NaN and infinities are refused."""
+    """An operation's inputs: unknown fields are refused, text is stripped, NaN and infinities are refused, and
+    true/false is not a number."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, bool) and info.field_name:
+            ann = str(cls.model_fields[info.field_name].annotation)
+            if "bool" not in ann and ("float" in ann or "int" in ann):
+                raise ValueError("true/false is not a number")
+        return v
 
     @classmethod
     def build(cls: type[R], **values: Any) -> R:
@@ -59,8 +71,9 @@ class Request(BaseModel):
             if len(loc) > 1 and field in cls.model_fields and _is_mapping(cls.model_fields[field].annotation):
                 field = loc[1]  # a key of a mapping field (tco_overrides.pue) is the input the user gave: pue
             got = first.get("input")
+            msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
             raise TokenfabError(
-                first.get("msg", "invalid value") if first.get("type") != "extra_forbidden" else "unknown input",
+                msg if first.get("type") != "extra_forbidden" else "unknown input",
                 field=field,
                 expected=_EXPECTED.get(str(first.get("type"))),
                 got=got if isinstance(got, (str, int, float, bool)) else None,
@@ -117,6 +130,29 @@ def unit_of(model: type[BaseModel], field: str | None) -> str | None:
     return None
 
 
+# library parameter -> the request field that carries it, where the names differ (errors name the request's field)
+LIBRARY_NAMES = {
+    "usd_per_gpu_hour": "price_usd_per_gpu_hour",
+    "mtp": "spec",
+    "speculative": "spec",
+    "n": "monte_carlo",
+    "hardware_list": "hardware",
+}
+
+
+@contextlib.contextmanager
+def request_fields(names: Mapping[str, str] = LIBRARY_NAMES) -> Iterator[None]:
+    """Inside, a TokenfabError naming a library parameter (``usd_per_gpu_hour``) names the request's field instead
+    (``price_usd_per_gpu_hour``), so a Python caller reads the name it gave (the CLI then shows the flag)."""
+    try:
+        yield
+    except TokenfabError as e:
+        head = (e.field or "").split(".")[0]
+        if head in names:
+            e.with_field(names[head] + (e.field or "")[len(head) :])
+        raise
+
+
 def split_list(v: Any) -> Any:
     """``"h100-sxm, b200"`` (a flag's comma-separated text) is the list ``["h100-sxm", "b200"]``; anything else
     passes through to the field's own validation."""
@@ -136,4 +172,14 @@ def described(description: str, unit: str | None = None, source: str | None = No
     return Field(description=description, json_schema_extra=extra or None, **kw)
 
 
-__all__ = ["SCHEMA_VERSION", "Request", "Result", "described", "json_schema", "split_list", "unit_of"]
+__all__ = [
+    "LIBRARY_NAMES",
+    "SCHEMA_VERSION",
+    "Request",
+    "Result",
+    "described",
+    "json_schema",
+    "request_fields",
+    "split_list",
+    "unit_of",
+]

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import field_validator
 
-from tokenfab.api.schema import Request, Result, described, split_list
+from tokenfab.api.schema import Request, Result, described, request_fields, split_list
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import tco as tco_mod
@@ -151,6 +151,7 @@ class FrontierResult(Result):
     assumptions: dict[str, Any]
 
 
+@request_fields()
 def frontier(req: FrontierRequest) -> FrontierResult:
     """``tokenfab.search.frontier`` of the request, as a typed result."""
     r = search_result.frontier(
@@ -259,6 +260,7 @@ def _model_key(model: str) -> str:
     return get_model(model).key
 
 
+@request_fields()
 def recommend(req: RecommendRequest) -> FleetResult:
     """``tokenfab.planning.fleet.recommend_report`` of the request with its headroom, as a typed result (the demand
     it was sized for under ``demand``). A request with a budget (``power_mw`` or ``racks``) instead of a demand is
@@ -305,6 +307,7 @@ def recommend(req: RecommendRequest) -> FleetResult:
     )
 
 
+@request_fields()
 def budget(req: BudgetRequest) -> FleetResult:
     """``tokenfab.planning.fleet.budget_report``: per hardware, the most tokens/s within ``power_mw`` or ``racks``."""
     rep = fleet.budget_report(req.model, req.hardware, power_mw=req.power_mw, racks=req.racks, **req.sweep_kwargs())
