@@ -288,7 +288,7 @@ def test_bench_report_with_hardware_preset(results):
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["usd_per_gpu_hour"] == pytest.approx(expected.usd_per_gpu_hour)
-    assert doc["kw_per_gpu_all_in"] == pytest.approx(expected.kw_per_gpu_all_in)
+    assert doc["all_in_kw_per_gpu"] == pytest.approx(expected.all_in_kw_per_gpu)
 
 
 @pytest.mark.parametrize(

@@ -433,7 +433,7 @@ def test_compare_with_model_hook():
 def test_economics_uses_the_cost_module():
     cost = pytest.importorskip("tokenfab.economics.cost")
     runs = _runs()  # 200 output tok/s, 800 total tok/s
-    pts = report.economics(runs, gpus=2, usd_per_gpu_hour=2.0, kw_per_gpu_all_in=1.73)
+    pts = report.economics(runs, gpus=2, usd_per_gpu_hour=2.0, all_in_kw_per_gpu=1.73)
     p = pts[0]
     assert p["total_tokens_per_s_per_gpu"] == pytest.approx(400.0)
     assert p["output_tokens_per_s_per_gpu"] == pytest.approx(100.0)

@@ -23,7 +23,7 @@ def test_tco_json_contract():
     assert d["usd_per_gpu_hour"] == pytest.approx(d["usd_per_gpu_hour_wallclock"] / d["utilization"])
     assert sum(d["shares"].values()) == pytest.approx(1.0)
     assert d["preset"] == "owned-neocloud"
-    assert d["kw_per_gpu_it"] == pytest.approx(120 / 72)
+    assert d["it_kw_per_gpu"] == pytest.approx(120 / 72)
     assert d["sources"]["colocation_usd_per_kw_month"].find("CBRE") >= 0
 
 
@@ -85,7 +85,7 @@ def test_tco_plain_price_and_inferencex_preset():
     d = invoke_json("tco", "--hardware", "h100-sxm", "--usd-per-gpu-hour", "2.25", "--utilization", "1")
     assert d["usd_per_gpu_hour"] == pytest.approx(2.25)
     d = invoke_json("tco", "--hardware", "b200", "--preset", "inferencex-rental")
-    assert d["usd_per_gpu_hour"] == pytest.approx(2.90) and d["kw_per_gpu_all_in"] == pytest.approx(2.17)
+    assert d["usd_per_gpu_hour"] == pytest.approx(2.90) and d["all_in_kw_per_gpu"] == pytest.approx(2.17)
 
 
 # ---------------------------------------------------------------- cost

@@ -46,8 +46,8 @@ def test_inferencex_point_through_the_preset():
     c = C.compute_cost(
         t.usd_per_gpu_hour,
         total_tokens_per_s_per_gpu=13429.7,
-        kw_per_gpu_all_in=t.kw_per_gpu_all_in,
-        kw_per_gpu_it=t.kw_per_gpu_it,
+        all_in_kw_per_gpu=t.all_in_kw_per_gpu,
+        it_kw_per_gpu=t.it_kw_per_gpu,
     )
     assert round(c.usd_per_mtok_total, 4) == 0.0403
     assert round(c.tokens_per_s_per_mw / 1e6, 2) == 6.19
@@ -199,7 +199,7 @@ def test_vectorized_inputs_give_arrays():
     c = C.compute_cost(
         np.array([1.0, 2.0]),
         total_tokens_per_s_per_gpu=np.array([100.0, 100.0]),
-        kw_per_gpu_all_in=np.array([1.0, 2.0]),
+        all_in_kw_per_gpu=np.array([1.0, 2.0]),
     )
     assert c.usd_per_mtok_total == pytest.approx([1 / 0.36, 2 / 0.36])
     assert c.tokens_per_s_per_mw == pytest.approx([1e5, 5e4])
@@ -217,7 +217,7 @@ def test_cost_per_mtok_scales_as_one_over_throughput(price, tps, k):
 @settings(max_examples=200, deadline=None)
 @given(st.floats(1, 1e6), st.floats(0.1, 50))
 def test_joules_per_token_times_tokens_per_mw_is_a_million(tps, kw):
-    c = C.compute_cost(1.0, total_tokens_per_s_per_gpu=tps, kw_per_gpu_all_in=kw, kw_per_gpu_it=kw / 1.3)
+    c = C.compute_cost(1.0, total_tokens_per_s_per_gpu=tps, all_in_kw_per_gpu=kw, it_kw_per_gpu=kw / 1.3)
     assert c.joules_per_token * c.tokens_per_s_per_mw == pytest.approx(1e6)
     assert c.joules_per_token_it < c.joules_per_token
 
@@ -255,7 +255,7 @@ def test_cost_per_token_falls_as_utilization_rises(u, du, tps, preset):
             dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=10.0, cached_input_cost_fraction=1.5),
             "cached_input_cost_fraction",
         ),
-        (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=10.0, kw_per_gpu_all_in=0.0), "kw_per_gpu_all_in"),
+        (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=10.0, all_in_kw_per_gpu=0.0), "all_in_kw_per_gpu"),
         (dict(usd_per_gpu_hour=2.0, total_tokens_per_s_per_gpu=np.array([10.0, np.nan])), "total_tokens_per_s_per_gpu"),
     ],
 )

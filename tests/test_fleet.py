@@ -104,7 +104,7 @@ def test_sizing_arithmetic_by_hand(opts):
         assert o.nodes == math.ceil(o.gpus / hw.chips_per_node)
         assert o.racks == math.ceil(o.gpus / hw.chips_per_rack)
         assert o.usd_per_month == pytest.approx(2.0 * o.gpus * HOURS_PER_MONTH)
-        assert o.mw == pytest.approx(o.gpus * o.kw_per_gpu_all_in / 1000)
+        assert o.mw == pytest.approx(o.gpus * o.all_in_kw_per_gpu / 1000)
         assert o.tokens_per_s_per_gpu == pytest.approx(tok / o.gpus)
         mtok_per_month = tok * HOURS_PER_MONTH * 3600 / 1e6
         assert o.usd_per_mtok_total == pytest.approx(o.usd_per_month / mtok_per_month)
@@ -283,7 +283,7 @@ def test_budget_power_and_monotone():
     one = fleet.max_throughput_for_budget(MODEL, ["h100-sxm"], power_mw=0.1, **KW)[0]
     two = fleet.max_throughput_for_budget(MODEL, ["h100-sxm"], power_mw=0.2, **KW)[0]
     assert one.mw <= 0.1 + 1e-12 and two.mw <= 0.2 + 1e-12
-    assert one.gpus * one.kw_per_gpu_all_in <= 100.0 + 1e-9
+    assert one.gpus * one.all_in_kw_per_gpu <= 100.0 + 1e-9
     assert two.tokens_per_s >= one.tokens_per_s
     with pytest.raises(TokenfabError):
         fleet.max_throughput_for_budget(MODEL, ["h100-sxm"], **KW)

@@ -79,8 +79,8 @@ API = {
         (
             "usd_per_gpu_hour",
             "total_tokens_per_s_per_gpu",
-            "kw_per_gpu_all_in",
-            "kw_per_gpu_it",
+            "all_in_kw_per_gpu",
+            "it_kw_per_gpu",
             "cached_input_cost_fraction",
             "blend_input_output_ratio",
         ),

@@ -187,7 +187,7 @@ def test_every_recommend_option_has_its_bands_derived_from_the_throughput_band(r
         for k in ("replicas", "gpus", "mw", "usd_per_month", "usd_per_mtok_total", "tokens_per_s_per_mw"):
             assert u[k]["p10"] <= u[k]["p90"], k
         # $/month and MW are the bill and the power of the band's GPU counts
-        wall, kw = o["usd_per_gpu_hour_wallclock"], o["kw_per_gpu_all_in"]
+        wall, kw = o["usd_per_gpu_hour_wallclock"], o["all_in_kw_per_gpu"]
         for q in ("p10", "p90"):
             assert u["usd_per_month"][q] == pytest.approx(fleet.usd_per_month(wall, u["gpus"][q]), rel=1e-12)
             assert u["mw"][q] == pytest.approx(fleet.megawatts(u["gpus"][q], kw), rel=1e-12)

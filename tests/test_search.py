@@ -314,7 +314,7 @@ def test_cost_on_every_point(res):
         assert in_mtok_h * p["usd_per_mtok_input"] + out_mtok_h * p["usd_per_mtok_output"] == pytest.approx(usd)
         if p["mode"] == "disagg":  # the rule for disaggregated units: the prefill pool's share of the unit's GPUs
             assert s == pytest.approx(p["config"]["prefill_gpus"] / p["config"]["gpus"])
-        kw = d["hardware"][p["hardware"]]["cost"]["kw_per_gpu_all_in"]
+        kw = d["hardware"][p["hardware"]]["cost"]["all_in_kw_per_gpu"]
         assert p["tokens_per_s_per_mw"] == pytest.approx(p["total_tokens_per_s_per_gpu"] * 1000 / kw)
 
 

@@ -111,9 +111,9 @@ def test_ordering_where_public_sources_agree(preset):
 
 
 def test_power_is_the_published_system_power_not_a_tdp_multiplier():
-    assert T.tco("b200").kw_per_gpu_it == pytest.approx(14.3 / 8)  # DGX B200 user guide
-    assert T.tco("h100-sxm").kw_per_gpu_it == pytest.approx(10.2 / 8)  # DGX H100 user guide
-    assert T.tco("gb200-nvl72").kw_per_gpu_it == pytest.approx(120 / 72)
+    assert T.tco("b200").it_kw_per_gpu == pytest.approx(14.3 / 8)  # DGX B200 user guide
+    assert T.tco("h100-sxm").it_kw_per_gpu == pytest.approx(10.2 / 8)  # DGX H100 user guide
+    assert T.tco("gb200-nvl72").it_kw_per_gpu == pytest.approx(120 / 72)
     # MI355X: no AMD system power published; derived from InferenceX's all-in kW (2.65 / 1.28), below TDP x 1.82
     kw, src = T.it_kw_per_gpu_for(__import__("tokenfab.catalog.hardware", fromlist=["x"]).get_hardware("mi355x"))
     assert kw == pytest.approx(16.6 / 8) and kw < 1.4 * 1.8214 and "derived" in src

@@ -97,8 +97,8 @@ def test_hand_checked_owned_case():
     assert r.usd_per_gpu_hour == pytest.approx(1.929822, abs=1e-6)
     assert r.capital_split["depreciation"] == pytest.approx(0.342231 / 0.5, abs=1e-6)
     assert r.capital_split["cost_of_capital"] == pytest.approx(0.104841 / 0.5, abs=1e-6)
-    assert r.avg_kw_per_gpu_it == pytest.approx(0.75)
-    assert r.kw_per_gpu_all_in == pytest.approx(1.5)
+    assert r.avg_it_kw_per_gpu == pytest.approx(0.75)
+    assert r.all_in_kw_per_gpu == pytest.approx(1.5)
     assert r.life_spend_usd_per_gpu == pytest.approx(0.964911 * 8766 * 3, rel=1e-6)
 
 
@@ -256,7 +256,7 @@ def test_inferencex_presets_reproduce_the_registry(key):
         r = T.tco(hw, f"inferencex-{tier}")
         assert r.method == "price"
         assert r.usd_per_gpu_hour == pytest.approx(price) and r.usd_per_gpu_hour_wallclock == pytest.approx(price)
-        assert r.kw_per_gpu_all_in == pytest.approx(kw)
+        assert r.all_in_kw_per_gpu == pytest.approx(kw)
         assert r.utilization == 1.0
         assert r.breakdown[T.PRICE_COMPONENT] == pytest.approx(price)
         assert sum(r.breakdown.values()) == pytest.approx(price)
@@ -276,7 +276,7 @@ def test_plain_price_overrides_everything():
     assert r.method == "price" and r.usd_per_gpu_hour_wallclock == pytest.approx(2.5)
     assert r.breakdown_wallclock == {**{c: 0.0 for c in T.COMPONENTS}, T.PRICE_COMPONENT: 2.5}
     # all-in kW = IT kW x PUE of the (default) preset: 1.275 x 1.4
-    assert r.kw_per_gpu_all_in == pytest.approx(10.2 / 8 * 1.4)
+    assert r.all_in_kw_per_gpu == pytest.approx(10.2 / 8 * 1.4)
     # a rental is paid per wall-clock hour: a busy hour costs price / utilization, at the one default utilization
     u = T.default_utilization()
     assert r.utilization == u and r.usd_per_gpu_hour == pytest.approx(2.5 / u)
@@ -364,12 +364,12 @@ def test_it_power_resolution_order():
     with pytest.raises(TokenfabError) as e:
         T.tco(chip("none", tdp_w=None), capex_usd_per_gpu=1000)
     assert e.value.field == "it_kw_per_gpu"
-    assert T.tco(chip("none", tdp_w=None), capex_usd_per_gpu=1000, it_kw_per_gpu=0.5).kw_per_gpu_it == 0.5
+    assert T.tco(chip("none", tdp_w=None), capex_usd_per_gpu=1000, it_kw_per_gpu=0.5).it_kw_per_gpu == 0.5
 
 
 def test_all_in_kw_is_it_times_pue_for_owned_presets():
     r = T.tco(H100_LIKE, "owned-hyperscaler")
-    assert r.kw_per_gpu_all_in == pytest.approx(10.2 / 8 * 1.2)
+    assert r.all_in_kw_per_gpu == pytest.approx(10.2 / 8 * 1.2)
 
 
 # ---------------------------------------------------------------- sanity against published references
@@ -389,7 +389,7 @@ def test_h100_owned_costs_sit_in_the_published_ranges():
 def test_bundled_catalog_examples():
     r = T.tco("gb200-nvl72")
     assert r.preset == "owned-neocloud" and any("default preset" in n for n in r.notes)
-    assert r.kw_per_gpu_it == pytest.approx(120 / 72)
+    assert r.it_kw_per_gpu == pytest.approx(120 / 72)
     assert r.system == "gb200-nvl72" and r.sources["capex_usd_per_gpu"].startswith("system bill of materials")
     assert sum(x["usd_per_gpu"] for x in r.capex_lines) == pytest.approx(r.capex_usd_per_gpu_all_in)
     assert sum(x["capital_usd_per_gpu_hour"] for x in r.capex_lines) == pytest.approx(r.breakdown["capital"])

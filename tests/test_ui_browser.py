@@ -495,8 +495,8 @@ def test_tco_view(page):
         ("usd_per_gpu_hour_wallclock", F.usd),
         ("capex_usd_per_gpu_all_in", F.usd),
         ("life_spend_usd_per_gpu", F.usd),
-        ("kw_per_gpu_all_in", F.num),
-        ("kw_per_gpu_it", F.num),
+        ("all_in_kw_per_gpu", F.num),
+        ("it_kw_per_gpu", F.num),
     ):
         assert_shown(page, "tco", key, getattr(t, key), fmt)
     c = compute_cost(t.usd_per_gpu_hour, total_tokens_per_s_per_gpu=2000)

@@ -75,7 +75,7 @@ class BenchReportResult(Result):
     unreadable_lines: int
     gpus: int
     usd_per_gpu_hour: float
-    kw_per_gpu_all_in: float | None
+    all_in_kw_per_gpu: float | None
     tco: dict[str, Any] | None
     points: list[dict[str, Any]]
     runs: list[dict[str, Any]]

@@ -486,9 +486,9 @@ class TcoResult(Result):
     life_years: float
     life_spend_usd_per_gpu: float
     capex_usd_per_gpu_all_in: float | None
-    kw_per_gpu_it: float | None
-    kw_per_gpu_all_in: float | None
-    avg_kw_per_gpu_it: float | None
+    it_kw_per_gpu: float | None
+    all_in_kw_per_gpu: float | None
+    avg_it_kw_per_gpu: float | None
     units: dict[str, str]
     rule_of_thumb: str
     component_descriptions: dict[str, str]
@@ -566,8 +566,8 @@ class CostResult(Result):
     cached_input_cost_fraction: float
     blend_input_output_ratio: float
     split: str
-    kw_per_gpu_all_in: float | None
-    kw_per_gpu_it: float | None
+    all_in_kw_per_gpu: float | None
+    it_kw_per_gpu: float | None
     tokens_per_s_per_mw: float | None
     tokens_per_s_per_mw_it: float | None
     joules_per_token: float | None
@@ -603,8 +603,8 @@ def cost(req: CostRequest) -> CostResult:
         total_tokens_per_s_per_gpu=req.total_tokens_per_s_per_gpu,
         input_tokens_per_s_per_gpu=req.input_tokens_per_s_per_gpu,
         output_tokens_per_s_per_gpu=req.output_tokens_per_s_per_gpu,
-        kw_per_gpu_all_in=t.kw_per_gpu_all_in,
-        kw_per_gpu_it=t.kw_per_gpu_it,
+        all_in_kw_per_gpu=t.all_in_kw_per_gpu,
+        it_kw_per_gpu=t.it_kw_per_gpu,
         cached_input_cost_fraction=req.cached_input_cost_fraction,
         prefill_gpu_time_share=req.prefill_gpu_time_share,
         cached_input_share=req.cached_input_share,

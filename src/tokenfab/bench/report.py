@@ -85,7 +85,7 @@ def economics(
     *,
     gpus: int,
     usd_per_gpu_hour: float,
-    kw_per_gpu_all_in: float | None = None,
+    all_in_kw_per_gpu: float | None = None,
     prefill_gpu_time_share: float | None = None,
     per_kind: str = "gpu-time",
 ) -> list[dict]:
@@ -132,10 +132,10 @@ def economics(
                 "per_kind_convention": pk["per_kind_convention"],
             }
         )
-        if kw_per_gpu_all_in:
-            p["tokens_per_s_per_mw_total"] = cost.tokens_per_s_per_mw(total, kw_per_gpu_all_in)
-            p["tokens_per_s_per_mw_output"] = cost.tokens_per_s_per_mw(output, kw_per_gpu_all_in)
-            p["j_per_token_all_in"] = cost.joules_per_token(kw_per_gpu_all_in * 1000.0, total) if total > 0 else None
+        if all_in_kw_per_gpu:
+            p["tokens_per_s_per_mw_total"] = cost.tokens_per_s_per_mw(total, all_in_kw_per_gpu)
+            p["tokens_per_s_per_mw_output"] = cost.tokens_per_s_per_mw(output, all_in_kw_per_gpu)
+            p["j_per_token_all_in"] = cost.joules_per_token(all_in_kw_per_gpu * 1000.0, total) if total > 0 else None
         energy = r.get("energy") or {}
         if energy.get("measured"):
             p["j_per_output_token_measured_gpu"] = energy.get("j_per_output_token")
@@ -179,10 +179,10 @@ def resolve_price(
             "usd_per_gpu_hour": res.usd_per_gpu_hour,
             "utilization": res.utilization,
             "utilization_basis": res.utilization_basis,
-            "kw_per_gpu_all_in": res.kw_per_gpu_all_in,
+            "all_in_kw_per_gpu": res.all_in_kw_per_gpu,
             "notes": list(res.notes),
         }
-        return res.usd_per_gpu_hour, (kw_per_gpu if kw_per_gpu is not None else res.kw_per_gpu_all_in), doc
+        return res.usd_per_gpu_hour, (kw_per_gpu if kw_per_gpu is not None else res.all_in_kw_per_gpu), doc
     if preset is not None:
         raise TokenfabError(
             "a TCO preset needs the hardware", field="--preset", hint="add --hardware KEY, or give --usd-per-gpu-hour"
@@ -233,13 +233,13 @@ def report_doc(
     doc: dict[str, Any] = {
         "gpus": gpus,
         "usd_per_gpu_hour": price,
-        "kw_per_gpu_all_in": kw,
+        "all_in_kw_per_gpu": kw,
         "tco": tco_doc,
         "points": economics(
             runs,
             gpus=gpus,
             usd_per_gpu_hour=price,
-            kw_per_gpu_all_in=kw,
+            all_in_kw_per_gpu=kw,
             prefill_gpu_time_share=prefill_gpu_time_share,
             per_kind=per_kind,
         ),

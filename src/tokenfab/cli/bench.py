@@ -597,7 +597,7 @@ def register(app: typer.Typer) -> None:
                 html=str(html_path) if html_path is not None else None,
             )
         ).to_dict()
-        price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["kw_per_gpu_all_in"], doc["tco"], doc["points"]
+        price, kw, tco_doc, points = doc["usd_per_gpu_hour"], doc["all_in_kw_per_gpu"], doc["tco"], doc["points"]
         if html_path is not None:
             err_console.print(f"wrote {html_path}", markup=False, highlight=False)
         if as_json:

@@ -131,7 +131,7 @@ def _render(c: api.CostResult) -> None:
     console.print(tab)
     kw_src = t.sources.get("all_in_kw_per_gpu") or "IT kW x PUE"
     console.print(
-        f"- all-in kW per GPU {_fmt(c.kw_per_gpu_all_in)} ({kw_src}); IT kW per GPU {_fmt(c.kw_per_gpu_it)} "
+        f"- all-in kW per GPU {_fmt(c.all_in_kw_per_gpu)} ({kw_src}); IT kW per GPU {_fmt(c.it_kw_per_gpu)} "
         f"({t.sources.get('it_kw_per_gpu', '-').strip()})",
         style="dim",
         highlight=False,

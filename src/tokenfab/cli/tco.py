@@ -309,14 +309,14 @@ def render_tco(r: api.TcoResult, breakdown: bool = False) -> None:
     p = Table(title="Power per GPU")
     for col in ("quantity", "kW", "how"):
         p.add_column(col, overflow="fold")
-    p.add_row("IT (provisioned)", _value(r.kw_per_gpu_it), r.sources.get("it_kw_per_gpu", "-").strip())
+    p.add_row("IT (provisioned)", _value(r.it_kw_per_gpu), r.sources.get("it_kw_per_gpu", "-").strip())
     p.add_row(
         "all-in (facility)",
-        _value(r.kw_per_gpu_all_in),
+        _value(r.all_in_kw_per_gpu),
         r.sources.get("all_in_kw_per_gpu") or f"IT kW x PUE {F.num(r.inputs['pue'])}",
     )
-    if r.avg_kw_per_gpu_it is not None:
-        p.add_row("IT average at utilization", _value(r.avg_kw_per_gpu_it), "IT kW x (u + (1 - u) x idle fraction)")
+    if r.avg_it_kw_per_gpu is not None:
+        p.add_row("IT average at utilization", _value(r.avg_it_kw_per_gpu), "IT kW x (u + (1 - u) x idle fraction)")
     console.print(p)
 
     i = Table(title="Inputs (sources below)")

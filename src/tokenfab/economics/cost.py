@@ -280,8 +280,8 @@ class CostResult:
     cached_input_cost_fraction: float
     blend_input_output_ratio: float
     split: str  # "total-only" or "input-output"
-    kw_per_gpu_all_in: Any = None
-    kw_per_gpu_it: Any = None
+    all_in_kw_per_gpu: Any = None
+    it_kw_per_gpu: Any = None
     tokens_per_s_per_mw: Any = None
     tokens_per_s_per_mw_it: Any = None
     joules_per_token: Any = None
@@ -329,8 +329,8 @@ def compute_cost(
     total_tokens_per_s_per_gpu=None,
     input_tokens_per_s_per_gpu=None,
     output_tokens_per_s_per_gpu=None,
-    kw_per_gpu_all_in=None,
-    kw_per_gpu_it=None,
+    all_in_kw_per_gpu=None,
+    it_kw_per_gpu=None,
     cached_input_cost_fraction: float = CACHED_INPUT_COST_FRACTION,
     blend_input_output_ratio: float = BLEND_INPUT_OUTPUT_RATIO,
     prefill_gpu_time_share=None,
@@ -435,16 +435,16 @@ def compute_cost(
 
     mw = mw_it = jpt = jpt_it = tpuw = None
     kw_all = kw_it = None
-    if kw_per_gpu_all_in is not None:
-        kw_all = _arr(kw_per_gpu_all_in, "kw_per_gpu_all_in", maximum=MAX_KW_PER_GPU)
+    if all_in_kw_per_gpu is not None:
+        kw_all = _arr(all_in_kw_per_gpu, "all_in_kw_per_gpu", maximum=MAX_KW_PER_GPU)
         mw = tokens_per_s_per_mw(total, kw_all)
         jpt = joules_per_token(kw_all * units.KW, total)
         if np.all(price > 0):
             tpuw = tokens_per_usd_per_w(total, price, kw_all * units.KW)
     else:
         notes.append("no all-in kW per GPU: tokens/s per MW, J/token and tokens per $ per W not computed")
-    if kw_per_gpu_it is not None:
-        kw_it = _arr(kw_per_gpu_it, "kw_per_gpu_it", maximum=MAX_KW_PER_GPU)
+    if it_kw_per_gpu is not None:
+        kw_it = _arr(it_kw_per_gpu, "it_kw_per_gpu", maximum=MAX_KW_PER_GPU)
         mw_it = tokens_per_s_per_mw(total, kw_it)
         jpt_it = joules_per_token(kw_it * units.KW, total)
     if kw_all is not None or kw_it is not None:
@@ -463,8 +463,8 @@ def compute_cost(
         cached_input_cost_fraction=frac,
         blend_input_output_ratio=ratio,
         split=split,
-        kw_per_gpu_all_in=None if kw_all is None else _out(kw_all),
-        kw_per_gpu_it=None if kw_it is None else _out(kw_it),
+        all_in_kw_per_gpu=None if kw_all is None else _out(kw_all),
+        it_kw_per_gpu=None if kw_it is None else _out(kw_it),
         tokens_per_s_per_mw=mw,
         tokens_per_s_per_mw_it=mw_it,
         joules_per_token=jpt,
@@ -504,8 +504,8 @@ def cost_for_hardware(
         total_tokens_per_s_per_gpu=total_tokens_per_s_per_gpu,
         input_tokens_per_s_per_gpu=input_tokens_per_s_per_gpu,
         output_tokens_per_s_per_gpu=output_tokens_per_s_per_gpu,
-        kw_per_gpu_all_in=t.kw_per_gpu_all_in,
-        kw_per_gpu_it=t.kw_per_gpu_it,
+        all_in_kw_per_gpu=t.all_in_kw_per_gpu,
+        it_kw_per_gpu=t.it_kw_per_gpu,
         cached_input_cost_fraction=cached_input_cost_fraction,
         prefill_gpu_time_share=prefill_gpu_time_share,
         cached_input_share=cached_input_share,

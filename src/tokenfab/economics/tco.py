@@ -688,9 +688,9 @@ class TcoResult:
     life_years: float
     life_spend_usd_per_gpu: float
     capex_usd_per_gpu_all_in: float | None
-    kw_per_gpu_it: float | None
-    kw_per_gpu_all_in: float | None
-    avg_kw_per_gpu_it: float | None
+    it_kw_per_gpu: float | None
+    all_in_kw_per_gpu: float | None
+    avg_it_kw_per_gpu: float | None
     inputs: TcoInputs
     sources: dict[str, str]
     notes: list[str] = field(default_factory=list)
@@ -732,9 +732,9 @@ class TcoResult:
             "life_years": self.life_years,
             "life_spend_usd_per_gpu": self.life_spend_usd_per_gpu,
             "capex_usd_per_gpu_all_in": self.capex_usd_per_gpu_all_in,
-            "kw_per_gpu_it": self.kw_per_gpu_it,
-            "kw_per_gpu_all_in": self.kw_per_gpu_all_in,
-            "avg_kw_per_gpu_it": self.avg_kw_per_gpu_it,
+            "it_kw_per_gpu": self.it_kw_per_gpu,
+            "all_in_kw_per_gpu": self.all_in_kw_per_gpu,
+            "avg_it_kw_per_gpu": self.avg_it_kw_per_gpu,
             "inputs": {k: v for k, v in self.inputs.model_dump().items() if k != "sources"},
             "units": dict(FIELD_UNITS),
             "sources": dict(self.sources),
@@ -902,9 +902,9 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
         life_years=inputs.life_years,
         life_spend_usd_per_gpu=total_wall * units.HOURS_PER_YEAR * inputs.life_years,
         capex_usd_per_gpu_all_in=capex_all_in,
-        kw_per_gpu_it=kw_it,
-        kw_per_gpu_all_in=kw_all_in,
-        avg_kw_per_gpu_it=avg_kw,
+        it_kw_per_gpu=kw_it,
+        all_in_kw_per_gpu=kw_all_in,
+        avg_it_kw_per_gpu=avg_kw,
         inputs=inputs,
         sources=sources,
         system=inputs.system,

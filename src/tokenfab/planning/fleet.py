@@ -18,7 +18,7 @@ Both run the design-space sweep (search.sweep) and keep the configurations that 
   fills a budget with x prefill and y decode replicas at the rate-matched ratio (:func:`fill_disagg_budget`) when that
   serves more than whole units;
 - GPUs = replicas x GPUs per replica; nodes = ceil(GPUs / chips_per_node); racks = ceil(GPUs / chips_per_rack);
-- MW = GPUs x all-in kW per GPU (tco.TcoResult.kw_per_gpu_all_in) / 1000;
+- MW = GPUs x all-in kW per GPU (tco.TcoResult.all_in_kw_per_gpu) / 1000;
 - $/month = wall-clock $/GPU-hour x GPUs x hours per month (units.HOURS_PER_MONTH = 8766 / 12): the bill of a
   fleet that is owned or rented around the clock, whatever its utilization (tco.TcoResult.usd_per_gpu_hour_wallclock;
   with ``--usd-per-gpu-hour`` the plain price). ``tokenfab plan`` bills its fleets the same way. The TCO's price per
@@ -320,7 +320,7 @@ class FleetOption(_WithDefinitions):
     percentile: str = "p90"
     usd_per_gpu_hour_wallclock: float | None = None
     usd_per_gpu_hour_busy: float | None = None
-    kw_per_gpu_all_in: float | None = None
+    all_in_kw_per_gpu: float | None = None
     chips_per_node: int = 0
     chips_per_rack: int = 0
     tokens_per_s_per_mw: float | None = None
@@ -355,7 +355,7 @@ class BudgetOption(_WithDefinitions):
     usd_per_mtok_total: float | None
     usd_per_mtok_input: float | None
     usd_per_mtok_output: float | None
-    kw_per_gpu_all_in: float | None = None
+    all_in_kw_per_gpu: float | None = None
     usd_per_gpu_hour_wallclock: float | None = None
     usd_per_gpu_hour_busy: float | None = None
     usd_per_mtok_cached_input: float | None = None
@@ -812,7 +812,7 @@ def _fleet_figures(
     split of economics.cost (the prefill share of GPU time to input tokens, the rest to output tokens)."""
     costinfo = sw.costs.get(hw.key) or {}
     wall = costinfo.get("usd_per_gpu_hour_wallclock")
-    kw = costinfo.get("kw_per_gpu_all_in")
+    kw = costinfo.get("all_in_kw_per_gpu")
     nodes, racks = nodes_and_racks(n_gpus, hw.chips_per_node, hw.chips_per_rack)
     tps_gpu = served_tokens_per_s / n_gpus
     frac_out = sw.osl / (sw.isl + sw.osl)
@@ -840,7 +840,7 @@ def _fleet_figures(
         **per,
         prefill_gpu_time_share=None if prefill_gpu_time_share is None else float(prefill_gpu_time_share),
         tokens_per_s_per_gpu=float(tps_gpu),
-        kw_per_gpu_all_in=kw,
+        all_in_kw_per_gpu=kw,
         usd_per_gpu_hour_wallclock=wall,
         usd_per_gpu_hour_busy=costinfo.get("usd_per_gpu_hour"),
     )
@@ -1232,7 +1232,7 @@ def budget_report(
     options: list[BudgetOption] = []
     skipped: dict[str, str] = {}
     for h, hw in enumerate(sw.hardware):
-        kw = (sw.costs.get(hw.key) or {}).get("kw_per_gpu_all_in")
+        kw = (sw.costs.get(hw.key) or {}).get("all_in_kw_per_gpu")
         if power_mw is not None and not kw:
             skipped[hw.key] = "all-in kW per GPU unknown (no TCO for this hardware): cannot size a power budget"
             continue

@@ -614,7 +614,7 @@ def _plan_hardware(
         "capital_usd_per_gpu_hour": cap_h,
         "operating_usd_per_gpu_hour": wall - cap_h,
         "breakdown_wallclock": comp,
-        "kw_per_gpu_all_in": t.kw_per_gpu_all_in,
+        "all_in_kw_per_gpu": t.all_in_kw_per_gpu,
         "chips_per_node": hw.chips_per_node,
         "chips_per_rack": hw.chips_per_rack,
         "system": t.system,
@@ -715,7 +715,7 @@ def _plan_hardware(
         total_gpus = serving_gpus + cache_gpus
         nodes = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[0] for g in total_gpus])
         racks = np.array([fleetmod.nodes_and_racks(g, hw.chips_per_node, hw.chips_per_rack)[1] for g in total_gpus])
-        kw = t.kw_per_gpu_all_in
+        kw = t.all_in_kw_per_gpu
         mw = np.asarray(fleetmod.megawatts(total_gpus, kw)) if kw else np.full(n, np.nan)
         breakdown = {k: np.asarray(fleetmod.usd_per_month(v, total_gpus)) for k, v in comp.items()}
         gpu_cost = np.asarray(fleetmod.usd_per_month(wall, total_gpus))

@@ -305,8 +305,8 @@ def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_
             "usd_per_gpu_hour": r.usd_per_gpu_hour,
             "usd_per_gpu_hour_wallclock": r.usd_per_gpu_hour_wallclock,
             "utilization": r.utilization,
-            "kw_per_gpu_all_in": r.kw_per_gpu_all_in,
-            "kw_per_gpu_it": r.kw_per_gpu_it,
+            "all_in_kw_per_gpu": r.all_in_kw_per_gpu,
+            "it_kw_per_gpu": r.it_kw_per_gpu,
             "preset": r.preset,
             "method": r.method,
             "utilization_basis": r.utilization_basis,
@@ -341,7 +341,7 @@ def attach_costs(sw: Sweep, costs: dict[str, dict | None]) -> None:
         [(costs.get(h.key) or {}).get("usd_per_gpu_hour", np.nan) for h in sw.hardware] + [np.nan], dtype=float
     )
     kw = np.array(
-        [((costs.get(h.key) or {}).get("kw_per_gpu_all_in") or np.nan) for h in sw.hardware] + [np.nan], dtype=float
+        [((costs.get(h.key) or {}).get("all_in_kw_per_gpu") or np.nan) for h in sw.hardware] + [np.nan], dtype=float
     )
     hw = c["hw"].astype(int)
     usd_p, kw_p = usd[hw], kw[hw]
@@ -357,7 +357,7 @@ def attach_costs(sw: Sweep, costs: dict[str, dict | None]) -> None:
             usd_p[dis] = (gp * usd[ph] + gd * usd[hw[dis]]) / (gp + gd)
             kw_p[dis] = (gp * kw[ph] + gd * kw[hw[dis]]) / (gp + gd)
     c["usd_per_gpu_hour"] = usd_p
-    c["kw_per_gpu_all_in"] = kw_p
+    c["all_in_kw_per_gpu"] = kw_p
     c["usd_per_mtok_total"] = _safe_usd_per_mtok(usd_p, c["total_tokens_per_s_per_gpu"])
     c["usd_per_mtok_input_inferencex"] = _safe_usd_per_mtok(usd_p, c["input_tokens_per_s_per_gpu"])
     c["usd_per_mtok_output_inferencex"] = _safe_usd_per_mtok(usd_p, c["output_tokens_per_s_per_gpu"])

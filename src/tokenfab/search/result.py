@@ -211,7 +211,7 @@ class FrontierResult:
             tot = row["total_tokens_per_s_per_gpu"]
             cost = sw.costs.get(hw_key) or {}
             usd = cost.get("usd_per_gpu_hour")
-            kw = cost.get("kw_per_gpu_all_in")
+            kw = cost.get("all_in_kw_per_gpu")
             frac_out = sw.osl / (sw.isl + sw.osl)
             if tot:
                 row["output_tokens_per_s_per_gpu"] = tot * frac_out

@@ -483,8 +483,8 @@ async function renderTco(sec, t) {
   setOut(sec, "capex_usd_per_gpu_all_in", usd(t.capex_usd_per_gpu_all_in));
   setOut(sec, "life_spend_usd_per_gpu", usd(t.life_spend_usd_per_gpu));
   setOut(sec, "life_years", num(t.life_years));
-  setOut(sec, "kw_per_gpu_all_in", num(t.kw_per_gpu_all_in));
-  setOut(sec, "kw_per_gpu_it", num(t.kw_per_gpu_it));
+  setOut(sec, "all_in_kw_per_gpu", num(t.all_in_kw_per_gpu));
+  setOut(sec, "it_kw_per_gpu", num(t.it_kw_per_gpu));
   const costCard = $('[data-show="cost"]', sec);
   costCard.hidden = !t.cost;
   setOut(sec, "usd_per_mtok_total", t.cost ? usd(t.cost.usd_per_mtok_total) : DASH);
