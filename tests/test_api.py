@@ -378,7 +378,7 @@ def test_report_checks_its_output_before_planning(tmp_path):
     assert e.value.field == "output"
     out = tmp_path / "r.html"
     r = api.report(api.ReportRequest(scenario=str(ROOT / "examples" / "consumer_chat.yaml"), output=str(out), months=2))
-    assert r.path == str(out) and r.bytes == out.stat().st_size > 10_000
+    assert r.path == str(out) and r.size_bytes == out.stat().st_size > 10_000
     assert r.best_hardware == r.plan.best_hardware and "<html" in out.read_text()[:500].lower()
 
 

@@ -441,3 +441,29 @@ def test_user_calibration_recovers_known_parameters(synthetic):
     params, st = prof.resolve(hw, "vllm")
     assert st.hardware_profile == "user" and params.memory_efficiency == vals["memory_efficiency"]
     assert prof.resolve(get_hardware("h200-sxm"), "vllm")[1].hardware_profile == "prior"
+
+
+def test_the_band_scale_is_the_smallest_that_reaches_the_target_coverage():
+    """fitting.fit_band_scale on two synthetic sources: A's residuals spread -/+0.2, B's -/+0.6 (ln measured /
+    predicted). Bands built from one source alone are too narrow for the other, so the scale is > 1; at that scale the
+    held-out coverage reaches the target, and 1% less does not (the bisection's resolution is 0.001)."""
+    from tokenfab.perf.fitting import band_coverage, fit_band_scale
+
+    base = _synthetic_row("x", "llama-3.1-8b", 1, 128, 128, None, "output_tokens_per_s_per_gpu")
+    spread = {"A": 0.2, "B": 0.6}
+    rows, pred = [], []
+    for src, w in spread.items():
+        for i, e in enumerate(np.linspace(-w, w, 41)):
+            rows.append(dataclasses.replace(base, id=f"{src}{i}", source=src, source_group=src, value=100.0))
+            pred.append(100.0 / math.exp(e))  # ln(measured / predicted) = e
+    pred_a, prior = np.array(pred), np.zeros(len(pred), dtype=bool)
+    scale = fit_band_scale(rows, pred_a, prior, target=0.8)
+    assert 1.0 < scale < 4.0
+    assert band_coverage(rows, pred_a, prior, scale)["inside_p10_p90"] >= 0.8
+    assert band_coverage(rows, pred_a, prior, scale * 0.99)["inside_p10_p90"] < 0.8
+    # both sources alike (A's rows twice, under two names): the unscaled bands already cover them
+    rows2 = [r for r in rows if r.source == "A"] + [
+        dataclasses.replace(r, source="B", source_group="B", id="b" + r.id) for r in rows if r.source == "A"
+    ]
+    pred2 = np.concatenate([pred_a[:41], pred_a[:41]])
+    assert fit_band_scale(rows2, pred2, np.zeros(82, dtype=bool), target=0.8) == 1.0

@@ -109,3 +109,19 @@ def test_model_classes():
     assert unc.model_class(get_model("llama-3.1-8b")) == "dense"
     assert unc.model_class(get_model("deepseek-v3")) == "mla"
     assert unc.model_class(get_model("mixtral-8x7b")) == "moe"
+
+
+def test_the_fitted_scale_stretches_every_band_about_its_median():
+    """build_table(widen=w): the exact bucket's band is exp(q50 +/- w x sqrt(1 + 20/21) x 0.16) (q10/q90 of STEPS are
+    -/+0.16 around q50 = 0); the table records w."""
+    t = unc.build_table(_rows(), widen=2.0)
+    assert t["widen"] == 2.0
+    b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
+    f = 2.0 * math.sqrt(1 + 20 / 21)
+    assert b["lo"] == pytest.approx(math.exp(-0.16 * f)) and b["hi"] == pytest.approx(math.exp(0.16 * f))
+    prior = unc.build_table(_rows(values=STEPS, prior=True), widen=2.0)
+    p1 = unc.band_factors(
+        unc.build_table(_rows(values=STEPS, prior=True)), "tpot", "x", "y", "dense", "low_batch", True
+    )
+    p2 = unc.band_factors(prior, "tpot", "x", "y", "dense", "low_batch", True)
+    assert math.log(p2["hi"]) == pytest.approx(2.0 * math.log(p1["hi"]))  # the prior rule is scaled too

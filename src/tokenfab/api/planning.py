@@ -19,6 +19,7 @@ from pydantic import PrivateAttr, field_validator
 from tokenfab.api.schema import Request, Result, described, request_fields, split_list
 from tokenfab.core.errors import TokenfabError
 from tokenfab.core.jsonable import to_jsonable
+from tokenfab.economics.sensitivity import DEFAULT_SWING_PCT
 from tokenfab.planning import plan as planmod
 from tokenfab.planning.scenario import Scenario, load_scenario, parse_scenario_text
 
@@ -108,7 +109,12 @@ class ReportRequest(PlanRequest):
     """The plan as one self-contained HTML page (``tokenfab report``)."""
 
     output: str = described("HTML file to write", default="report.html")
-    swing_pct: float = described("tornado: move each cost input by +/- this", "%", default=20.0)
+    swing_pct: float = described(
+        "tornado: move each cost input by +/- this",
+        "%",
+        default=DEFAULT_SWING_PCT,
+        source="src/tokenfab/data/assumptions.yaml sensitivity.swing_pct",
+    )
 
     @classmethod
     def build(cls, **values: Any) -> ReportRequest:
@@ -124,7 +130,7 @@ class ReportResult(Result):
     """Where the report was written, with the plan it shows."""
 
     path: str
-    bytes: int
+    size_bytes: int
     best_hardware: str | None
     best_rests_on_prior: bool
     plan: PlanResult
@@ -144,7 +150,7 @@ def report(req: ReportRequest, *, progress: Progress | None = None) -> ReportRes
         operation="report",
         inputs=req.model_dump(mode="json"),
         path=str(p),
-        bytes=p.stat().st_size,
+        size_bytes=p.stat().st_size,
         best_hardware=best.hardware if best else None,
         best_rests_on_prior=bool(best.prior) if best else False,
         plan=_result(req, res),

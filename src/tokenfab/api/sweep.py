@@ -254,6 +254,22 @@ class FleetResult(Result):
     cost_basis: str
 
 
+def _fleet_result(operation: str, req: SweepRequest, rep: fleet.FleetReport, **question: Any) -> FleetResult:
+    """The typed result of a fleet report (recommend's ``demand`` or budget's ``budget`` in ``question``)."""
+    d = to_jsonable(rep.to_dict())
+    return FleetResult(
+        operation=operation,
+        inputs=req.model_dump(mode="json"),
+        definitions=dict(FleetResult.FIELD_DEFINITIONS),
+        sources=_calibration_sources({o["hardware"]: o.get("calibration") for o in d["options"]}),
+        model=_model_key(req.model),
+        isl=req.isl,
+        osl=req.osl,
+        **question,
+        **d,
+    )
+
+
 def _model_key(model: str) -> str:
     from tokenfab.catalog.models import get_model
 
@@ -293,36 +309,15 @@ def recommend(req: RecommendRequest) -> FleetResult:
         **fleet.demand_summary(rate, isl=req.isl, osl=req.osl),
         "given": {"rate_rps": req.rate_rps} if req.rate_rps is not None else {"tokens_per_day": req.tokens_per_day},
     }
-    d = to_jsonable(rep.to_dict())
-    return FleetResult(
-        operation="recommend",
-        inputs=req.model_dump(mode="json"),
-        definitions=dict(FleetResult.FIELD_DEFINITIONS),
-        sources=_calibration_sources({o["hardware"]: o.get("calibration") for o in d["options"]}),
-        model=_model_key(req.model),
-        isl=req.isl,
-        osl=req.osl,
-        demand=to_jsonable(demand),
-        **d,
-    )
+    return _fleet_result("recommend", req, rep, demand=to_jsonable(demand))
 
 
 @request_fields()
 def budget(req: BudgetRequest) -> FleetResult:
     """``tokenfab.planning.fleet.budget_report``: per hardware, the most tokens/s within ``power_mw`` or ``racks``."""
     rep = fleet.budget_report(req.model, req.hardware, power_mw=req.power_mw, racks=req.racks, **req.sweep_kwargs())
-    d = to_jsonable(rep.to_dict())
-    return FleetResult(
-        operation="budget",
-        inputs=req.model_dump(mode="json"),
-        definitions=dict(FleetResult.FIELD_DEFINITIONS),
-        sources=_calibration_sources({o["hardware"]: o.get("calibration") for o in d["options"]}),
-        model=_model_key(req.model),
-        isl=req.isl,
-        osl=req.osl,
-        budget={"power_mw": req.power_mw} if req.power_mw is not None else {"racks": req.racks},
-        **d,
-    )
+    budget = {"power_mw": req.power_mw} if req.power_mw is not None else {"racks": req.racks}
+    return _fleet_result("budget", req, rep, budget=budget)
 
 
 __all__ = [

@@ -11,6 +11,8 @@ from tokenfab import api
 from tokenfab.cli.common import console, lit
 from tokenfab.cli.plan import HardwareListOpt, MonthsOpt, ScenarioArg, progress_bar
 from tokenfab.cli.tco import HwFileOpt
+from tokenfab.core import units
+from tokenfab.economics.sensitivity import DEFAULT_SWING_PCT
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +24,7 @@ def register(app: typer.Typer) -> None:
         hardware: str | None = HardwareListOpt,
         hardware_file: HwFileOpt = None,
         swing_pct: float = typer.Option(
-            20.0, "--swing-pct", "--swing", help="tornado: move each cost input by +/- this %"
+            DEFAULT_SWING_PCT, "--swing-pct", "--swing", help="tornado: move each cost input by +/- this %"
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     ) -> None:
@@ -39,7 +41,7 @@ def register(app: typer.Typer) -> None:
             r = api.report(req, progress=cb)
         console.print(
             lit(
-                f"wrote {r.path} ({r.bytes / 1e6:.1f} MB)"
+                f"wrote {r.path} ({r.size_bytes / units.MB:.1f} MB)"
                 + (
                     f"; cheapest hardware {r.best_hardware}" + (" (rests on a prior)" if r.best_rests_on_prior else "")
                     if r.best_hardware

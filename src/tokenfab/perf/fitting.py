@@ -862,9 +862,10 @@ def fit_band_scale(
     rows: list[Measurement], pred: np.ndarray, prior: np.ndarray, target: float = unc.TARGET_COVERAGE
 ) -> float:
     """The smallest scale >= 1 of the p10-p90 bands whose held-out-source coverage (:func:`band_coverage`) reaches
-    ``target`` (bisection over [1, 4]; coverage grows with the scale). One number, chosen on bands that never saw the
-    rows they are checked on: split-conformal calibration of the bands' width (Vovk et al. 2005; Lei et al., JASA
-    2018)."""
+    ``target`` (bisection over [1, 4]; coverage grows with the scale). The bands never saw the rows they are checked
+    on, but the one scale is chosen on those same held-out rows (split-conformal calibration of the bands' width,
+    Vovk et al. 2005; Lei et al., JASA 2018, without a separate calibration split): calibrate.py reports the unscaled
+    coverage beside it."""
     if band_coverage(rows, pred, prior, 1.0)["inside_p10_p90"] >= target:
         return 1.0
     lo, hi = 1.0, 4.0

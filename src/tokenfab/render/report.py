@@ -24,6 +24,7 @@ from tokenfab import __version__ as _version
 from tokenfab.core import files
 from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.core.inputs import check_input
+from tokenfab.economics.sensitivity import DEFAULT_SWING_PCT
 from tokenfab.economics.tco import DEFAULT_PRESET
 from tokenfab.planning.plan import PlanResult
 from tokenfab.render import format as F
@@ -320,7 +321,7 @@ def breakdown_figure(d: dict) -> dict:
     }
 
 
-def tornado_data(res: PlanResult, d: dict, swing_pct: float = 20.0) -> dict | None:
+def tornado_data(res: PlanResult, d: dict, swing_pct: float = DEFAULT_SWING_PCT) -> dict | None:
     """tokenfab.economics.sensitivity.tornado on the best hardware in the last month, at the fleet's own operating
     point: its capacity tokens/s per serving GPU and its average utilization, so the base is the month's fleet-only
     $/M tokens (no fixed costs). None when the sensitivity module is missing or cannot price the hardware."""
@@ -699,7 +700,7 @@ def _month_rows(d: dict, best: dict | None) -> list[list[str]]:
     ]
 
 
-def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float = 20.0) -> str:
+def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float = DEFAULT_SWING_PCT) -> str:
     """The report as one HTML string (plotly.js inlined)."""
     try:
         from plotly.offline import get_plotlyjs
