@@ -17,6 +17,7 @@ from the leave-one-source-out residuals.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import json
 import sys
@@ -102,6 +103,8 @@ def print_coverage(cov: dict) -> None:
         "\nband coverage out of sample (held-out rows inside p10-p90; target 70-90%): "
         f"{cov['inside_p10_p90']:.1%} of {cov['rows']} rows {cov['by_metric']}"
     )
+    if cov.get("by_vendor_metric"):
+        print("  by vendor and metric: " + ", ".join(f"{k} {v:.0%}" for k, v in cov["by_vendor_metric"].items()))
     if "unscaled_inside_p10_p90" in cov:
         print(
             f"  bands scaled x{cov.get('widen', 1.0):g} (fitting.fit_band_scale) to reach "
@@ -127,6 +130,20 @@ def print_targets(cv_tables: dict) -> None:
                 f"({'met' if ok_med else 'MISSED'}), bias {s['bias_pct']:+6.1f}% ({'met' if ok_bias else 'MISSED'})"
                 f", {s['n']} rows"
             )
+
+
+def write_residuals(path: str, rows, pred, cv: dict) -> None:
+    """One line per measurement row: what it measured and what the model predicts for it in sample and out of sample
+    (the predictions the tables summarise), to find the rows and models the model misses."""
+    cols = ["id", "source", "model", "hardware", "family", "engine", "metric", "measured", "in_sample"]
+    kinds = sorted(cv)
+    with open(path, "w", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(cols + [f"leave_one_{k}_out" for k in kinds])
+        for i, m in enumerate(rows):
+            vals = [m.id, m.source_group, m.model, m.hardware, m.family, m.engine, m.metric, m.value, pred[i]]
+            wr.writerow(vals + [cv[k]["pred"][i] for k in kinds])
+    print(f"wrote {path} ({len(rows)} rows)")
 
 
 def _round(d: dict) -> dict:
@@ -157,6 +174,12 @@ def main() -> int:
     ap.add_argument("--cv-nfev", type=int, default=15)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ap.add_argument(
+        "--residuals",
+        metavar="CSV",
+        help="also write every row's measured value and its in-sample, leave-one-source-out and "
+        "leave-one-model-out predictions to this CSV (with the cross-validation)",
+    )
     args = ap.parse_args()
 
     rows, rep = load_measurements(*args.data)
@@ -249,6 +272,8 @@ def main() -> int:
             print_table(f"out of sample: leave-one-{kind}-out", et_cv)
         print_targets(summary)
         meta["cross_validation"] = summary
+        if args.residuals:
+            write_residuals(args.residuals, rows, pred, cv)
         res = residual_rows(rows, cv["source"]["pred"], cv["source"]["prior"])
         scale = fit_band_scale(rows, cv["source"]["pred"], cv["source"]["prior"])
         table = unc.build_table(res, widen=scale)

@@ -31,7 +31,13 @@ from tokenfab.catalog.calibration import (
 )
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.core.errors import TokenfabError
-from tokenfab.perf.fitting import Predictor, error_table, file_sha256, fit_profile, fit_user_params
+from tokenfab.perf.fitting import (
+    Predictor,
+    error_table,
+    file_sha256,
+    fit_profile,
+    fit_user_params,
+)
 from tokenfab.perf.measurements import (
     BURST,
     DUPLICATE_METRICS,
@@ -132,6 +138,39 @@ def test_an_engine_without_data_takes_prior_from_or_the_median(prof):
         assert st.engine_rule == "the median of the fitted engines (sglang, trtllm, vllm)"
         assert params.step_overhead_ms == 2.0 and params.ttft_overhead_ms == 6.0 and params.kernel_efficiency == 0.9
         assert params.gemm_efficiency == 0.6  # the family stays hopper's
+
+
+@pytest.mark.parametrize("hw", ["rtx-pro-6000", "a100-sxm", "l40s"])
+def test_a_family_without_data_of_a_measured_vendor_takes_that_vendors_median(prof, hw):
+    """An NVIDIA family without measurements (no stated sibling) takes, per parameter, the median of the fitted NVIDIA
+    families (hopper, blackwell): same CUDA stack and kernel libraries; never the AMD family's values."""
+    params, st = prof.resolve(get_hardware(hw), "trtllm")
+    assert st.hardware_profile == "prior"
+    assert st.hardware_rule == "per parameter the median of the fitted NVIDIA families (blackwell, hopper)"
+    # median of two = their mean: gemm (0.6, 0.4), memory (0.8, 0.7), attention (0.4, 0.5), comm (0.5, 0.8)
+    assert params.gemm_efficiency == pytest.approx(0.5) and params.memory_efficiency == pytest.approx(0.75)
+    assert params.attention_efficiency == pytest.approx(0.45) and params.comm_efficiency == pytest.approx(0.65)
+    # with one NVIDIA family fitted, the median is that family's values
+    one = dataclasses.replace(prof, families={k: v for k, v in prof.families.items() if k != "blackwell"})
+    params, st = one.resolve(get_hardware(hw), "trtllm")
+    assert st.hardware_rule == "per parameter the median of the fitted NVIDIA families (hopper)"
+    assert {n: getattr(params, n) for n in FAMILY_PARAMS} == prof.families["hopper"]
+    # with no NVIDIA family fitted it is no better than the least efficient fitted family (here the only one: cdna4)
+    amd_only = dataclasses.replace(prof, families={"cdna4": prof.families["cdna4"]})
+    params, st = amd_only.resolve(get_hardware(hw), "trtllm")
+    assert "least efficient fitted family (cdna4)" in st.hardware_rule
+
+
+@pytest.mark.parametrize("engine, source", [("trtllm", "trtllm-legacy"), ("trtllm-legacy", "trtllm")])
+def test_one_tensorrt_llm_runtime_without_data_takes_the_others_fit(prof, engine, source):
+    """engines.yaml prior_from: the PyTorch-backend and the C++-runtime TensorRT-LLM share their kernels."""
+    engines = {"trtllm-legacy": prof.engines["sglang"], **{k: v for k, v in prof.engines.items() if k != "trtllm"}}
+    if engine == "trtllm-legacy":
+        engines = {k: v for k, v in prof.engines.items() if k != "sglang"}
+    p = dataclasses.replace(prof, engines=engines)
+    params, st = p.resolve(get_hardware("h100-sxm"), engine)
+    assert st.engine_profile == "prior" and st.engine_rule == f"the fitted {source} engine's parameters"
+    assert {n: getattr(params, n) for n in ENGINE_PARAMS} == engines[source]
 
 
 def test_an_empty_profile_is_the_physical_prior_and_a_user_entry_wins():

@@ -102,9 +102,14 @@ MAX_EFFICIENCY = 0.98
 # Hardware families without measurements: the rule that sets their parameters (status "prior" wherever shown).
 # - an AMD family takes the fitted AMD family (same ROCm kernels and xGMI fabric), an NVIDIA successor its predecessor
 #   (same CUDA software stack): first-principles scaling by the chip's own peaks and bandwidths does the rest;
-# - any other family (TPU, Gaudi, SRAM chips) takes, per parameter, the LEAST efficient fitted family: a chip nobody
-#   has measured is assumed no better than the worst-measured one, and its band says how uncertain that is;
+# - any other family of a vendor with fitted families takes, per parameter, the median of that vendor's fitted families
+#   (same software stack and kernel libraries; the chip's own peaks and bandwidths carry the generation);
+# - a family of a vendor nobody has measured (TPU, Gaudi, SRAM chips) takes, per parameter, the LEAST efficient fitted
+#   family: a chip nobody has measured is assumed no better than the worst-measured one, and its band says how
+#   uncertain that is; it never borrows another vendor's typical efficiencies;
 # - SRAM-only chips additionally get the named priors of FAMILY_PRIORS below.
+# The leave-one-source-out tables of benchmarks/calibrate.py test these rules: a source that is the only one of its
+# family is predicted by them.
 FAMILY_PRIOR_RULES: dict[str, str] = {
     "cdna3": "cdna4",
     "blackwell-ultra": "blackwell",
@@ -226,12 +231,16 @@ class CalibrationProfile:
     meta: dict = field(default_factory=dict)
 
     # ---- resolution
-    def _family_params(self, fam: str) -> tuple[dict[str, float], str, str]:
+    def _family_params(self, fam: str, vendor: str = "") -> tuple[dict[str, float], str, str]:
         if fam in self.families:
             return dict(self.families[fam]), "fitted", ""
         rule = FAMILY_PRIOR_RULES.get(fam, FAMILY_PRIOR_RULES["default"])
+        kin = sorted(f for f in self.families if vendor and family_vendors().get(f) == vendor)
         if rule in self.families:
             vals, how = dict(self.families[rule]), f"the fitted {rule} family's parameters"
+        elif kin:
+            vals = {n: float(np.median([self.families[f].get(n, PRIOR[n]) for f in kin])) for n in FAMILY_PARAMS}
+            how = f"per parameter the median of the fitted {vendor} families (" + ", ".join(kin) + ")"
         elif self.families:
             vals = {n: float(min(v.get(n, PRIOR[n]) for v in self.families.values())) for n in FAMILY_PARAMS}
             how = "per parameter the least efficient fitted family (" + ", ".join(sorted(self.families)) + ")"
@@ -261,7 +270,7 @@ class CalibrationProfile:
             vals.update(self.hardware[hw.key])
             st = ProfileStatus(fam, engine, "user", "user", "a user calibration (tokenfab calibrate)", "")
             return PerfParams(**vals), st
-        fvals, fstat, frule = self._family_params(fam)
+        fvals, fstat, frule = self._family_params(fam, hw.vendor)
         evals, estat, erule = self._engine_params(engine)
         vals = {n: PRIOR[n] for n in PARAM_NAMES}
         vals.update(self.shared)
@@ -304,6 +313,14 @@ class CalibrationProfile:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+@lru_cache(maxsize=1)
+def family_vendors() -> dict[str, str]:
+    """cost_family -> vendor of the bundled hardware catalog (the families a bundled calibration can be fitted on)."""
+    from tokenfab.catalog.hardware import catalog
+
+    return {h.cost_family: h.vendor for h in catalog().values() if h.cost_family}
 
 
 def profile_from_dict(d: dict, *, source: str = "") -> CalibrationProfile:
