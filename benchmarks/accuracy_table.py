@@ -63,6 +63,9 @@ def table(profile: dict) -> str:
             f" Out-of-sample coverage of the p10-p90 bands: {cov['inside_p10_p90']:.0%} of {cov['rows']} held-out "
             f"rows ({per}; the target is 70-90%)."
         )
+        by_group = cov.get("by_vendor_metric") or {}
+        if by_group:
+            foot += " By vendor: " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(by_group.items())) + "."
     return "\n".join(lines) + "\n" + foot
 
 

@@ -107,9 +107,16 @@ def print_coverage(cov: dict) -> None:
         print("  by vendor and metric: " + ", ".join(f"{k} {v:.0%}" for k, v in cov["by_vendor_metric"].items()))
     if "unscaled_inside_p10_p90" in cov:
         print(
-            f"  bands scaled x{cov.get('widen', 1.0):g} (fitting.fit_band_scale) to reach "
-            f"{unc.TARGET_COVERAGE:.0%} on held-out sources; unscaled they covered {cov['unscaled_inside_p10_p90']:.1%}"
+            f"  bands scaled {_scales(cov.get('widen', 1.0))} (fitting.fit_band_scale) to reach "
+            f"{unc.TARGET_COVERAGE:.0%} on held-out sources per vendor and metric; unscaled they covered "
+            f"{cov['unscaled_inside_p10_p90']:.1%}"
         )
+
+
+def _scales(widen: float | dict) -> str:
+    if isinstance(widen, dict):
+        return ", ".join(f"{k} x{v:g}" for k, v in widen.items())
+    return f"x{widen:g}"
 
 
 def print_targets(cv_tables: dict) -> None:
@@ -284,8 +291,9 @@ def main() -> int:
         table["derivation"] = (
             "ln(measured / predicted) of every row predicted by a fit that held its source out (leave-one-source-out, "
             "benchmarks/calibrate.py); buckets and back-off rules in src/tokenfab/perf/uncertainty.py; every band "
-            f"scaled x{scale:g} about its median so that bands built without a source cover "
-            f"{unc.TARGET_COVERAGE:.0%} of that source's rows (fitting.fit_band_scale)"
+            f"scaled about its median by its vendor and metric class's factor ({_scales(scale)}) so that bands "
+            f"built without a source cover {unc.TARGET_COVERAGE:.0%} of that source's rows in each group "
+            "(fitting.fit_band_scale)"
         )
         prof.uncertainty = table
         cov = table["coverage"]

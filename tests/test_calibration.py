@@ -496,13 +496,42 @@ def test_the_band_scale_is_the_smallest_that_reaches_the_target_coverage():
             rows.append(dataclasses.replace(base, id=f"{src}{i}", source=src, source_group=src, value=100.0))
             pred.append(100.0 / math.exp(e))  # ln(measured / predicted) = e
     pred_a, prior = np.array(pred), np.zeros(len(pred), dtype=bool)
-    scale = fit_band_scale(rows, pred_a, prior, target=0.8)
+    scales = fit_band_scale(rows, pred_a, prior, target=0.8)
+    assert list(scales) == ["NVIDIA:throughput"]  # one group: H100 rows of a throughput metric
+    scale = scales["NVIDIA:throughput"]
     assert 1.0 < scale < 4.0
-    assert band_coverage(rows, pred_a, prior, scale)["inside_p10_p90"] >= 0.8
-    assert band_coverage(rows, pred_a, prior, scale * 0.99)["inside_p10_p90"] < 0.8
+    assert band_coverage(rows, pred_a, prior, scales)["inside_p10_p90"] >= 0.8
+    assert band_coverage(rows, pred_a, prior, {"NVIDIA:throughput": scale * 0.99})["inside_p10_p90"] < 0.8
+    assert band_coverage(rows, pred_a, prior, scale)["inside_p10_p90"] >= 0.8  # one number applies to every group
     # both sources alike (A's rows twice, under two names): the unscaled bands already cover them
     rows2 = [r for r in rows if r.source == "A"] + [
         dataclasses.replace(r, source="B", source_group="B", id="b" + r.id) for r in rows if r.source == "A"
     ]
     pred2 = np.concatenate([pred_a[:41], pred_a[:41]])
-    assert fit_band_scale(rows2, pred2, np.zeros(82, dtype=bool), target=0.8) == 1.0
+    assert fit_band_scale(rows2, pred2, np.zeros(82, dtype=bool), target=0.8) == {"NVIDIA:throughput": 1.0}
+
+
+def test_each_vendor_and_metric_gets_the_scale_its_own_held_out_rows_need():
+    """fitting.fit_band_scale per vendor:metric group: NVIDIA rows whose two sources agree need no widening; AMD rows
+    whose sources disagree (-/+0.2 against -/+0.6) need a scale > 1, and each group then reaches the target on its own
+    (one scale for all would cover the AMD rows less than the total says)."""
+    from tokenfab.perf.fitting import band_coverage, fit_band_scale
+
+    base = _synthetic_row("x", "llama-3.1-8b", 1, 128, 128, None, "output_tokens_per_s_per_gpu")
+    rows, pred = [], []
+    for hw, fam, spread in (("h100-sxm", "hopper", {"A": 0.2, "B": 0.2}), ("mi355x", "cdna4", {"C": 0.2, "D": 0.6})):
+        for src, w in spread.items():
+            for i, e in enumerate(np.linspace(-w, w, 41)):
+                rows.append(
+                    dataclasses.replace(
+                        base, id=f"{src}{i}", source=src, source_group=src, hardware=hw, family=fam, value=100.0
+                    )
+                )
+                pred.append(100.0 / math.exp(e))
+    pred_a, prior = np.array(pred), np.zeros(len(pred), dtype=bool)
+    scales = fit_band_scale(rows, pred_a, prior, target=0.8)
+    assert scales["NVIDIA:throughput"] == 1.0 and 1.0 < scales["AMD:throughput"] < 4.0
+    cov = band_coverage(rows, pred_a, prior, scales)["by_vendor_metric"]
+    assert cov["NVIDIA:throughput"] >= 0.8 and cov["AMD:throughput"] >= 0.8
+    less = {**scales, "AMD:throughput": scales["AMD:throughput"] * 0.99}
+    assert band_coverage(rows, pred_a, prior, less)["by_vendor_metric"]["AMD:throughput"] < 0.8

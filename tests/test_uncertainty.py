@@ -125,3 +125,17 @@ def test_the_fitted_scale_stretches_every_band_about_its_median():
     )
     p2 = unc.band_factors(prior, "tpot", "x", "y", "dense", "low_batch", True)
     assert math.log(p2["hi"]) == pytest.approx(2.0 * math.log(p1["hi"]))  # the prior rule is scaled too
+
+
+def test_a_scale_per_vendor_and_metric_applies_to_its_own_figures_and_the_largest_to_an_unmeasured_vendor():
+    """uncertainty.coverage_scale: widen {"NVIDIA:tpot": 1.5, "AMD:tpot": 3.0}: a Hopper band is stretched x1.5, an
+    MI355X band x3, a TPU band (a vendor without a fitted scale) by the metric's largest, x3."""
+    t = unc.build_table(_rows(), widen={"NVIDIA:tpot": 1.5, "AMD:tpot": 3.0})
+    assert t["widen"] == {"AMD:tpot": 3.0, "NVIDIA:tpot": 1.5}
+    assert unc.coverage_scale(t, "tpot", "hopper") == 1.5
+    assert unc.coverage_scale(t, "tpot", "cdna4") == 3.0
+    assert unc.coverage_scale(t, "tpot", "tpu") == 3.0
+    assert unc.coverage_scale({"widen": 2.0}, "ttft", "hopper") == 2.0  # one number: every figure
+    b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
+    f = 1.5 * math.sqrt(1 + 20 / 21)
+    assert b["lo"] == pytest.approx(math.exp(-0.16 * f)) and b["hi"] == pytest.approx(math.exp(0.16 * f))

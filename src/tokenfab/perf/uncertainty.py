@@ -82,10 +82,32 @@ def summarize(residuals: ArrayLike) -> dict[str, float]:
     }
 
 
-def build_table(rows: list[tuple[str, str, str, str, str, float, bool]], widen: float = 1.0) -> dict:
+def scale_key(metric: str, family: str) -> str:
+    """The coverage scale's group of a figure: ``vendor:metric class`` (the bundled catalog's vendor of the family)."""
+    from tokenfab.catalog.calibration import family_vendors
+
+    return f"{family_vendors().get(family, family)}:{metric}"
+
+
+def coverage_scale(table: dict, metric: str, family: str) -> float:
+    """The scale a band of ``metric`` on ``family`` is stretched by (the table's ``widen``): one number, or one per
+    vendor and metric class (benchmarks/calibrate.py fits each so that its group's held-out rows reach
+    TARGET_COVERAGE). A vendor without a fitted scale (nobody measured it) takes the largest scale of the metric."""
+    w = table.get("widen", 1.0)
+    if not isinstance(w, dict):
+        return float(w)
+    key = scale_key(metric, family)
+    if key in w:
+        return float(w[key])
+    same = [float(v) for k, v in w.items() if str(k).endswith(":" + metric)]
+    return max(same) if same else max((float(v) for v in w.values()), default=1.0)
+
+
+def build_table(rows: list[tuple[str, str, str, str, str, float, bool]], widen: float | dict[str, float] = 1.0) -> dict:
     """Bucket summaries from (metric, family, engine, model class, regime, residual, prior) rows of a CV run.
-    ``widen``: the scale every band is stretched by about its median (fitted by benchmarks/calibrate.py so that
-    bands built without a source cover TARGET_COVERAGE of that source's rows)."""
+    ``widen``: the scale every band is stretched by about its median, one number or one per ``vendor:metric`` group
+    (:func:`coverage_scale`; fitted by benchmarks/calibrate.py so that bands built without a source cover
+    TARGET_COVERAGE of that source's rows)."""
     groups: dict[str, list[float]] = {}
     prior: dict[str, list[float]] = {}
     for metric, fam, eng, mcl, reg, r, was_prior in rows:
@@ -107,7 +129,7 @@ def build_table(rows: list[tuple[str, str, str, str, str, float, bool]], widen: 
         "min_rows": MIN_ROWS,
         "low_batch": LOW_BATCH,
         "prior_widen": PRIOR_WIDEN,
-        "widen": float(widen),
+        "widen": {str(k): float(v) for k, v in sorted(widen.items())} if isinstance(widen, dict) else float(widen),
     }
 
 
@@ -121,7 +143,7 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
     if not table:
         return None
     min_rows = int(table.get("min_rows", MIN_ROWS))
-    scale = float(table.get("widen", 1.0))
+    scale = coverage_scale(table, metric, family)
     if prior:
         s = (table.get("prior") or {}).get(metric)
         if s and s.get("n", 0) >= 5:
