@@ -65,7 +65,7 @@ def table(profile: dict) -> str:
         )
         by_group = cov.get("by_vendor_metric") or {}
         if by_group:
-            foot += " By vendor: " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(by_group.items())) + "."
+            foot += " By vendor and metric: " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(by_group.items())) + "."
     return "\n".join(lines) + "\n" + foot
 
 

@@ -142,7 +142,7 @@ def print_targets(cv_tables: dict) -> None:
 def write_residuals(path: str, rows, pred, cv: dict) -> None:
     """One line per measurement row: what it measured and what the model predicts for it in sample and out of sample
     (the predictions the tables summarise), to find the rows and models the model misses."""
-    cols = ["id", "source", "model", "hardware", "family", "engine", "metric", "measured", "in_sample"]
+    cols = ["id", "source_group", "model", "hardware", "family", "engine", "metric", "measured", "in_sample"]
     kinds = sorted(cv)
     with open(path, "w", newline="") as fh:
         wr = csv.writer(fh)
@@ -188,6 +188,8 @@ def main() -> int:
         "leave-one-model-out predictions to this CSV (with the cross-validation)",
     )
     args = ap.parse_args()
+    if args.residuals and (args.no_cv or args.check or args.cv or args.verify):
+        ap.error("--residuals needs the cross-validation of a fit: not with --no-cv, --check, --cv or --verify")
 
     rows, rep = load_measurements(*args.data)
     print(rep.summary())

@@ -173,6 +173,30 @@ def test_one_tensorrt_llm_runtime_without_data_takes_the_others_fit(prof, engine
     assert {n: getattr(params, n) for n in ENGINE_PARAMS} == engines[source]
 
 
+def test_prior_from_is_followed_to_the_first_fitted_engine(prof):
+    """dynamo-trtllm -> trtllm (not fitted here) -> trtllm-legacy (fitted): the chain is followed, each key once."""
+    engines = {"trtllm-legacy": prof.engines["sglang"], "vllm": prof.engines["vllm"]}
+    p = dataclasses.replace(prof, engines=engines)
+    params, st = p.resolve(get_hardware("h100-sxm"), "dynamo-trtllm")
+    assert st.engine_rule == "the fitted trtllm-legacy engine's parameters"
+    assert {n: getattr(params, n) for n in ENGINE_PARAMS} == engines["trtllm-legacy"]
+    # trtllm <-> trtllm-legacy with neither fitted: no loop, the median of the fitted engines
+    p = dataclasses.replace(prof, engines={"vllm": prof.engines["vllm"]})
+    assert p.resolve(get_hardware("h100-sxm"), "trtllm")[1].engine_rule == "the median of the fitted engines (vllm)"
+
+
+@pytest.mark.parametrize("widen", ["wide", -1.0, float("nan"), {"AMD:tpot": "x"}, {"AMD:tpot": 0.0}, True, [1.0]])
+def test_a_profiles_band_scale_must_be_a_positive_number_or_a_mapping_of_them(widen):
+    with pytest.raises(TokenfabError) as e:
+        profile_from_dict({"shared": {}, "uncertainty": {"widen": widen}}, source="my.json")
+    assert e.value.field == "my.json.uncertainty.widen"
+
+
+def test_a_profiles_band_scale_may_be_one_number_or_one_per_group():
+    for widen in (1.9, {"AMD:tpot": 1.8, "NVIDIA:tpot": 1.0}):
+        assert profile_from_dict({"shared": {}, "uncertainty": {"widen": widen}}).uncertainty["widen"] == widen
+
+
 def test_an_empty_profile_is_the_physical_prior_and_a_user_entry_wins():
     empty = CalibrationProfile()
     params, st = empty.resolve(get_hardware("h100-sxm"), "vllm")

@@ -139,3 +139,14 @@ def test_a_scale_per_vendor_and_metric_applies_to_its_own_figures_and_the_larges
     b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
     f = 1.5 * math.sqrt(1 + 20 / 21)
     assert b["lo"] == pytest.approx(math.exp(-0.16 * f)) and b["hi"] == pytest.approx(math.exp(0.16 * f))
+
+
+def test_without_a_scale_of_its_own_a_figure_takes_the_metrics_largest_and_else_the_largest_of_all():
+    """uncertainty.coverage_scale fallbacks: a family the catalog does not know (a user's hardware file) takes the
+    metric's largest scale, here NVIDIA's x2.5 (not AMD's x1.2: it is the largest, not a vendor's); a metric without
+    any scale takes the largest of all."""
+    t = {"widen": {"AMD:tpot": 1.2, "NVIDIA:tpot": 2.5, "AMD:ttft": 4.0}}
+    assert unc.coverage_scale(t, "tpot", "my-own-family") == 2.5
+    assert unc.coverage_scale(t, "tpot", "") == 2.5
+    assert unc.coverage_scale(t, "throughput", "hopper") == 4.0
+    assert unc.coverage_scale({"widen": {}}, "tpot", "hopper") == 1.0

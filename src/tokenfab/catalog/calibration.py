@@ -253,7 +253,15 @@ class CalibrationProfile:
             return dict(self.engines[engine]), "fitted", ""
         from tokenfab.catalog.engines import get_engine
 
+        # follow prior_from to the first fitted engine (dynamo-trtllm -> trtllm -> trtllm-legacy), each key once
         src = get_engine(engine).prior_from if engine else "median"
+        seen = {engine}
+        while src and src != "median" and src not in self.engines and src not in seen:
+            seen.add(src)
+            try:
+                src = get_engine(src).prior_from
+            except TokenfabError:
+                src = None
         if src and src != "median" and src in self.engines:
             return dict(self.engines[src]), "prior", f"the fitted {src} engine's parameters"
         if self.engines:
@@ -349,13 +357,26 @@ def profile_from_dict(d: dict, *, source: str = "") -> CalibrationProfile:
         return out
 
     shared = check_params(d.get("shared") or {}, where=f"{where}.shared")
+    unc_table = d.get("uncertainty") or {}
+    if not isinstance(unc_table, dict):
+        raise TokenfabError("must be a mapping", field=f"{where}.uncertainty")
+    widen = unc_table.get("widen", 1.0)
+    scales = list(widen.values()) if isinstance(widen, dict) else [widen]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1e3 for v in scales) or not (
+        isinstance(widen, dict | int | float)
+    ):
+        raise TokenfabError(
+            "must be a positive number or a mapping of 'vendor:metric' to positive numbers",
+            field=f"{where}.uncertainty.widen",
+            got=widen,
+        )
     return CalibrationProfile(
         shared=shared,
         families=group("families", FAMILY_PARAMS),
         engines=group("engines", ENGINE_PARAMS),
         hardware=group("hardware", None),
         support=d.get("support") or {},
-        uncertainty=d.get("uncertainty") or {},
+        uncertainty=unc_table,
         meta=d.get("meta") or {},
     )
 

@@ -893,7 +893,7 @@ def fit_band_scale(
     top = cov(hi)
     done = {g: (1.0 if base[g] >= target else 4.0) for g in groups}  # 4.0: the target is out of reach
     live = [g for g in groups if base[g] < target <= top[g]]
-    for _ in range(12):  # bounded bisection: 4 / 2^12 < 0.001
+    for _ in range(12):  # bounded bisection: 3 / 2^12 < 0.001
         if not live:
             break
         mid = {g: 0.5 * (lo[g] + hi[g]) for g in live}

@@ -92,11 +92,13 @@ def scale_key(metric: str, family: str) -> str:
 def coverage_scale(table: dict, metric: str, family: str) -> float:
     """The scale a band of ``metric`` on ``family`` is stretched by (the table's ``widen``): one number, or one per
     vendor and metric class (benchmarks/calibrate.py fits each so that its group's held-out rows reach
-    TARGET_COVERAGE). A vendor without a fitted scale (nobody measured it) takes the largest scale of the metric."""
+    TARGET_COVERAGE). A vendor without a fitted scale (nobody measured it, a family of a user's hardware file the
+    bundled catalog lacks) and ``family=""`` take the largest scale of the metric (the largest of all if the metric
+    has none)."""
     w = table.get("widen", 1.0)
     if not isinstance(w, dict):
         return float(w)
-    key = scale_key(metric, family)
+    key = scale_key(metric, family) if family else ""
     if key in w:
         return float(w[key])
     same = [float(v) for k, v in w.items() if str(k).endswith(":" + metric)]
