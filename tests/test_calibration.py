@@ -185,8 +185,12 @@ def test_prior_from_is_followed_to_the_first_fitted_engine(prof):
     assert p.resolve(get_hardware("h100-sxm"), "trtllm")[1].engine_rule == "the median of the fitted engines (vllm)"
 
 
-@pytest.mark.parametrize("widen", ["wide", -1.0, float("nan"), {"AMD:tpot": "x"}, {"AMD:tpot": 0.0}, True, [1.0]])
+@pytest.mark.parametrize(
+    "widen", ["wide", -1.0, float("nan"), {"AMD:tpot": "x"}, {"AMD:tpot": 0.0}, True, [1.0], 0.4, {"AMD:tpot": 8.5}]
+)
 def test_a_profiles_band_scale_must_be_a_positive_number_or_a_mapping_of_them(widen):
+    """uncertainty.widen of a loaded profile: within [1/2 x 1, 2 x 4] = [0.5, 8] of the fit's range (the rule of
+    check_params), one number or a mapping of them."""
     with pytest.raises(TokenfabError) as e:
         profile_from_dict({"shared": {}, "uncertainty": {"widen": widen}}, source="my.json")
     assert e.value.field == "my.json.uncertainty.widen"

@@ -96,6 +96,9 @@ BOUNDS = {
     "pp_stage_overhead_us": (0.0, 2000.0),
     "disagg_overhead_ms": (0.0, 500.0),
 }
+# the range benchmarks/calibrate.py fits an error band's scale in (perf/fitting.py fit_band_scale): never narrower
+# than the held-out residuals' own quantiles (1), and 4 is where a band stops saying anything a wider one would not
+BAND_SCALE_BOUNDS = (1.0, 4.0)
 # efficiencies after the engine multiplier never exceed this fraction of the hardware's peak
 MAX_EFFICIENCY = 0.98
 
@@ -235,7 +238,7 @@ class CalibrationProfile:
         if fam in self.families:
             return dict(self.families[fam]), "fitted", ""
         rule = FAMILY_PRIOR_RULES.get(fam, FAMILY_PRIOR_RULES["default"])
-        kin = sorted(f for f in self.families if vendor and family_vendors().get(f) == vendor)
+        kin = sorted(f for f in self.families if vendor and family_vendor(f) == vendor)
         if rule in self.families:
             vals, how = dict(self.families[rule]), f"the fitted {rule} family's parameters"
         elif kin:
@@ -331,6 +334,11 @@ def family_vendors() -> dict[str, str]:
     return {h.cost_family: h.vendor for h in catalog().values() if h.cost_family}
 
 
+def family_vendor(family: str) -> str:
+    """The vendor of a hardware family (the bundled catalog's; a family it lacks is its own vendor)."""
+    return family_vendors().get(family, family)
+
+
 def profile_from_dict(d: dict, *, source: str = "") -> CalibrationProfile:
     where = source or "calibration"
     if not isinstance(d, dict) or not any(k in d for k in ("shared", "families", "engines", "hardware")):
@@ -361,12 +369,11 @@ def profile_from_dict(d: dict, *, source: str = "") -> CalibrationProfile:
     if not isinstance(unc_table, dict):
         raise TokenfabError("must be a mapping", field=f"{where}.uncertainty")
     widen = unc_table.get("widen", 1.0)
+    lo, hi = 0.5 * BAND_SCALE_BOUNDS[0], 2.0 * BAND_SCALE_BOUNDS[1]  # as check_params: [1/2 x low, 2 x high]
     scales = list(widen.values()) if isinstance(widen, dict) else [widen]
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1e3 for v in scales) or not (
-        isinstance(widen, dict | int | float)
-    ):
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and lo <= v <= hi for v in scales):
         raise TokenfabError(
-            "must be a positive number or a mapping of 'vendor:metric' to positive numbers",
+            f"must be a number in [{lo:g}, {hi:g}] or a mapping of 'vendor:metric' to such numbers",
             field=f"{where}.uncertainty.widen",
             got=widen,
         )

@@ -32,13 +32,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from tokenfab.catalog.calibration import (
+    BAND_SCALE_BOUNDS,
     BOUNDS,
     ENGINE_PARAMS,
     FAMILY_PARAMS,
     PRIOR,
     SHARED_PARAMS,
     CalibrationProfile,
-    family_vendors,
+    family_vendor,
 )
 from tokenfab.catalog.hardware import HardwareSpec, get_hardware
 from tokenfab.catalog.models import get_model
@@ -693,11 +694,6 @@ def _summ(pred: ArrayLike, meas: ArrayLike) -> dict[str, float]:
     }
 
 
-def vendor_of(family: str) -> str:
-    """The vendor of a hardware family (the bundled catalog's; a family it lacks is its own vendor)."""
-    return family_vendors().get(family, family)
-
-
 def metric_label(m: Measurement) -> str:
     if m.metric_class == "throughput":
         return "throughput"
@@ -725,8 +721,8 @@ def error_table(rows: list[Measurement], pred: np.ndarray) -> dict[str, Any]:
         "unscored_overloaded": int((~finite).sum()),
         "by_metric_class": by(lambda m: m.metric_class),
         "by_metric": by(metric_label),
-        "by_vendor": by(lambda m: vendor_of(m.family)),
-        "by_vendor_metric": by(lambda m: f"{vendor_of(m.family)}:{m.metric_class}"),
+        "by_vendor": by(lambda m: family_vendor(m.family)),
+        "by_vendor_metric": by(lambda m: f"{family_vendor(m.family)}:{m.metric_class}"),
         "by_family": by(lambda m: m.family),
         "by_engine": by(lambda m: m.engine),
         "by_model_class": by(lambda m: mclass[m.model]),
@@ -874,30 +870,31 @@ def band_coverage(
 def fit_band_scale(
     rows: list[Measurement], pred: np.ndarray, prior: np.ndarray, target: float = unc.TARGET_COVERAGE
 ) -> dict[str, float]:
-    """Per ``vendor:metric class`` group (uncertainty.scale_key), the smallest scale >= 1 of the p10-p90 bands whose
-    held-out-source coverage (:func:`band_coverage`) of that group's rows reaches ``target`` (bisection over [1, 4];
-    coverage grows with the scale, and a group's coverage depends on its own scale only, so the groups are bisected
-    together). One scale for all would let the well-predicted groups hide the badly predicted ones (a vendor's TTFT
-    bands could cover far less than the target while the total reaches it). The bands never saw the rows they are
-    checked on, but each scale is chosen on those same held-out rows (split-conformal calibration of the bands' width,
-    Vovk et al. 2005; Lei et al., JASA 2018, without a separate calibration split): calibrate.py reports the unscaled
-    coverage beside it."""
+    """Per ``vendor:metric class`` group (uncertainty.scale_key), the smallest scale of the p10-p90 bands within
+    BAND_SCALE_BOUNDS ([1, 4]) whose held-out-source coverage (:func:`band_coverage`) of that group's rows
+    reaches ``target``, by bisection: coverage grows with the scale, and a group's coverage depends on its own scale
+    only, so the groups are bisected together. One scale for all would let the well-predicted groups hide the badly
+    predicted ones (a vendor's TTFT bands could cover far less than the target while the total reaches it). The
+    bands never saw the rows they are checked on, but each scale is chosen on those same held-out rows
+    (split-conformal calibration of the bands' width, Vovk et al. 2005; Lei et al., JASA 2018, without a separate
+    calibration split): calibrate.py reports the unscaled coverage beside it."""
 
     def cov(widen: dict[str, float]) -> dict[str, float]:
         return dict(band_coverage(rows, pred, prior, widen)["by_vendor_metric"])
 
+    floor, ceiling = BAND_SCALE_BOUNDS
     base = cov({})
     groups = sorted(base)
-    lo = dict.fromkeys(groups, 1.0)
-    hi = dict.fromkeys(groups, 4.0)
+    lo = dict.fromkeys(groups, floor)
+    hi = dict.fromkeys(groups, ceiling)
     top = cov(hi)
-    done = {g: (1.0 if base[g] >= target else 4.0) for g in groups}  # 4.0: the target is out of reach
+    done = {g: (floor if base[g] >= target else ceiling) for g in groups}  # ceiling: the target is out of reach
     live = [g for g in groups if base[g] < target <= top[g]]
     for _ in range(12):  # bounded bisection: 3 / 2^12 < 0.001
         if not live:
             break
         mid = {g: 0.5 * (lo[g] + hi[g]) for g in live}
-        c = cov({**{g: 1.0 for g in groups}, **mid})
+        c = cov({**dict.fromkeys(groups, floor), **mid})
         for g in live:
             if c[g] >= target:
                 hi[g] = mid[g]

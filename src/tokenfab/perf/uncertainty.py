@@ -84,9 +84,9 @@ def summarize(residuals: ArrayLike) -> dict[str, float]:
 
 def scale_key(metric: str, family: str) -> str:
     """The coverage scale's group of a figure: ``vendor:metric class`` (the bundled catalog's vendor of the family)."""
-    from tokenfab.catalog.calibration import family_vendors
+    from tokenfab.catalog.calibration import family_vendor
 
-    return f"{family_vendors().get(family, family)}:{metric}"
+    return f"{family_vendor(family)}:{metric}"
 
 
 def coverage_scale(table: dict, metric: str, family: str) -> float:
