@@ -246,7 +246,7 @@ def main() -> int:
     prof, info = fit_profile(rows, max_nfev=args.max_nfev, workers=args.workers)
     print(
         f"fit: {info['nfev']} evaluations in {time.time() - t0:.0f} s: {info['message']}; "
-        f"at bounds: {info['at_bounds']}"
+        f"at bounds: {info['at_bounds']}; at the prior (no row informs them): {info['uninformed']}"
     )
     pred = Predictor(rows, prof).predict()
     et = error_table(rows, pred)

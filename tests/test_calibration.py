@@ -494,6 +494,23 @@ def test_fit_is_deterministic(synthetic, fitted):
     assert again.to_dict() == fitted[0].to_dict()
 
 
+def test_a_warm_start_does_not_carry_a_parameter_the_rows_cannot_inform(synthetic, fitted):
+    """A cross-validation fold warm-starts from the full fit. When the fold holds out every TTFT row, nothing in it
+    informs vLLM's TTFT overhead: the fold must give the prior's value, not the full fit's (which learned it from the
+    held-out rows). The start here puts it at 60 ms (prior 5 ms); the fold's data has no TTFT."""
+    full = fitted[0]
+    start = dataclasses.replace(
+        full, engines={**full.engines, "vllm": {**full.engines["vllm"], "ttft_overhead_ms": 60.0}}
+    )
+    no_ttft = [m for m in synthetic if m.metric_class != "ttft"]
+    prof, info = fit_profile(no_ttft, start=start, max_nfev=3)
+    assert "engines.vllm.ttft_overhead_ms" in info["uninformed"]
+    assert prof.engines["vllm"]["ttft_overhead_ms"] == pytest.approx(PRIOR["ttft_overhead_ms"], rel=1e-4)
+    # a parameter the rows do inform keeps its warm start's neighbourhood
+    assert "families.hopper.gemm_efficiency" not in info["uninformed"]
+    assert prof.families["hopper"]["gemm_efficiency"] == pytest.approx(TRUTH["gemm_efficiency"], rel=0.05)
+
+
 def test_user_calibration_recovers_known_parameters(synthetic):
     """tokenfab calibrate: only the named parameters of one (hardware, engine), everything else from the base."""
     hw = get_hardware("h100-sxm")

@@ -544,6 +544,12 @@ def fit_profile(
                 J[nr + j, j] = d[nr + j] / step
         return J
 
+    # a parameter no row carries information on (its Jacobian column is zero on every row: an engine without TTFT
+    # rows has no TTFT overhead to learn) starts at, and so keeps, its prior: a warm start from a fit that saw other
+    # rows (a cross-validation fold starts from the full fit) would otherwise carry the held-out rows' value into
+    # the fold, where only the ridge's weak pull could move it back
+    informed = np.any(jac(x0)[: len(rows)] != 0.0, axis=0)
+    x0 = np.where(informed, x0, np.clip(prior, lo + 1e-6, hi - 1e-6))
     sol = least_squares(
         fun,
         x0,
@@ -558,6 +564,11 @@ def fit_profile(
     prof = _profile_from_vector(layout, sol.x, base)
     prof.support = data_support(rows)
     info = {"cost": float(sol.cost), "nfev": int(sol.nfev), "status": int(sol.status), "message": str(sol.message)}
+    info["uninformed"] = [
+        f"{grp}.{member}.{n}" if member else f"shared.{n}"
+        for (grp, member, n), ok in zip(layout, informed, strict=True)
+        if not ok
+    ]
     info["at_bounds"] = [
         f"{grp}.{member}.{n}" if member else f"shared.{n}"
         for (grp, member, n), v, a, b in zip(layout, sol.x, lo, hi, strict=True)
@@ -781,7 +792,9 @@ def cross_validate(
 ) -> dict[str, dict[str, Any]]:
     """Out-of-sample predictions for every row under each fold kind (``source``: leave-one-source-out; ``model``:
     leave-one-model-out). Each fold refits from ``start`` (the full fit: a warm start, same optimum family) with the
-    fold's rows held out. Returns {kind: {"pred": array, "prior": bool array, "folds": {name: info}}}."""
+    fold's rows held out; a parameter no remaining row informs restarts at its prior (fit_profile), so the held-out
+    rows' value does not leak into the fold. Returns {kind: {"pred": array, "prior": bool array, "folds": {name:
+    info}}}."""
     out = {}
     for kind in kinds:
         folds = _fold_rows(rows, kind)
