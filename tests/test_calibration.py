@@ -580,3 +580,24 @@ def test_each_vendor_and_metric_gets_the_scale_its_own_held_out_rows_need():
     assert cov["NVIDIA:throughput"] >= 0.8 and cov["AMD:throughput"] >= 0.8
     less = {**scales, "AMD:throughput": scales["AMD:throughput"] * 0.99}
     assert band_coverage(rows, pred_a, prior, less)["by_vendor_metric"]["AMD:throughput"] < 0.8
+
+
+def test_a_fitted_profile_names_the_parameters_no_measurement_informed():
+    """The committed fit has no TTFT measurement of the trtllm engine (TensorRT-LLM v1.0's tables are offline
+    throughput), so its TTFT front end stays at the prior: the status of a fitted (blackwell, trtllm) pair says so,
+    and an estimate warns. trtllm-legacy has TTFT rows (the v0.14 online table): nothing of it is at the prior."""
+    prof = load_profile()
+    assert "engines.trtllm.ttft_overhead_ms" in prof.meta["fit"]["uninformed"]
+    st = prof.status_for(get_hardware("b200"), "trtllm")
+    assert st.engine_profile == "fitted" and st.at_prior == ("engine.ttft_overhead_ms",)
+    assert st.to_dict()["parameters_at_prior"] == ["engine.ttft_overhead_ms"]
+    assert prof.status_for(get_hardware("h100-sxm"), "trtllm-legacy").at_prior == ()
+    # a profile without the record (an older file, a user profile) names none
+    assert CalibrationProfile(engines={"trtllm": {}}).status_for(get_hardware("b200"), "trtllm").at_prior == ()
+    import tokenfab
+
+    e = tokenfab.estimate("llama-3.1-8b", "b200", engine="trtllm", concurrency=4)
+    assert any("engine.ttft_overhead_ms" in w and "prior" in w for w in e.warnings)
+    assert e.calibration["parameters_at_prior"] == ["engine.ttft_overhead_ms"]
+    e = tokenfab.estimate("llama-3.1-8b", "h100-sxm", engine="trtllm-legacy", concurrency=4)
+    assert not any("parameters_at_prior" in w for w in e.warnings)

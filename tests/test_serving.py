@@ -58,6 +58,7 @@ CALIBRATION_KEYS = {
     "rows",
     "pair_rows",
     "sources",
+    "parameters_at_prior",  # a fitted profile's parameters that no measurement informs
     "prior",  # issue 12: the profile rests on a prior, and the line that says so (null when fitted)
     "note",
 }

@@ -200,6 +200,9 @@ class ProfileStatus:
     rows: int = 0  # measurement rows behind the pair (family rows of any engine + engine rows of any family)
     pair_rows: int = 0  # rows of exactly this (family, engine)
     sources: tuple[str, ...] = ()
+    # parameters of a fitted family or engine that no measurement informed (the fit left them at the prior: e.g. the
+    # TTFT front end of an engine measured only for throughput), as "engine.ttft_overhead_ms"
+    at_prior: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -212,6 +215,7 @@ class ProfileStatus:
             "rows": self.rows,
             "pair_rows": self.pair_rows,
             "sources": list(self.sources),
+            "parameters_at_prior": list(self.at_prior),
         }
 
     @property
@@ -297,9 +301,30 @@ class CalibrationProfile:
         srcs = tuple((sup.get("pairs", {}).get(f"{fam}|{engine}") or {}).get("sources", ()))
         # rows behind the parameters: the family's and the engine's, the pair's own counted once
         st = ProfileStatus(
-            fam, engine, fstat, estat, frule, erule, rows=frows + erows - prow, pair_rows=prow, sources=srcs
+            fam,
+            engine,
+            fstat,
+            estat,
+            frule,
+            erule,
+            rows=frows + erows - prow,
+            pair_rows=prow,
+            sources=srcs,
+            at_prior=self._uninformed(fam if fstat == "fitted" else None, engine if estat == "fitted" else None),
         )
         return PerfParams(**vals), st
+
+    def _uninformed(self, family: str | None, engine: str | None) -> tuple[str, ...]:
+        """The parameters of a fitted ``family`` / ``engine`` that the fit recorded as informed by no row
+        (meta.fit.uninformed, perf/fitting.py fit_profile)."""
+        names = ((self.meta or {}).get("fit") or {}).get("uninformed") or []
+        out = []
+        for n in names if isinstance(names, list) else []:
+            grp, _, rest = str(n).partition(".")
+            member, _, param = rest.rpartition(".")
+            if (grp == "families" and member == family) or (grp == "engines" and member == engine):
+                out.append(f"{'family' if grp == 'families' else 'engine'}.{param}")
+        return tuple(out)
 
     def params_for(self, hw: HardwareSpec, engine: str = "generic") -> PerfParams:
         return self.resolve(hw, engine)[0]

@@ -31,7 +31,12 @@ def _calibration_text(cal: dict) -> str:
     if cal.get("engine_profile") == "prior" and cal.get("engine_rule"):
         eng += f" ({cal['engine_rule']})"
     rows = cal.get("pair_rows") or cal.get("rows")
-    return f"{hw} / {eng}" + (f"; {rows:,} measurement rows" if rows else "")
+    at_prior = cal.get("parameters_at_prior") or []
+    return (
+        f"{hw} / {eng}"
+        + (f"; {rows:,} measurement rows" if rows else "")
+        + (f"; at the prior (no measurement informs them): {', '.join(at_prior)}" if at_prior else "")
+    )
 
 
 _BAND_LABELS = {

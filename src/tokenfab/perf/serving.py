@@ -962,6 +962,12 @@ def estimate(
             f"first-principles estimate: {' and '.join(without_data)} {'have' if len(without_data) == 2 else 'has'} no "
             "measurements; the parameters are a prior (see calibration and uncertainty)"
         )
+    if status.at_prior:
+        warn_list.append(
+            f"no measurement informs {', '.join(status.at_prior)} of the {status.hardware_family} / {eng.key} "
+            f"profile: {'it is' if len(status.at_prior) == 1 else 'they are'} the physical prior "
+            "(calibration.parameters_at_prior)"
+        )
     est = Estimate(
         model=m.key,
         hardware=hw.key,
