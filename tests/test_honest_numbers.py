@@ -114,11 +114,13 @@ def test_the_walker_finds_a_figure_without_its_band():
 # ----------------------------------------------------------------------------------------------- 1: the estimate
 @pytest.mark.parametrize("prior_hw", PRIOR_HW)
 def test_a_fitted_profile_has_a_narrower_band_than_a_prior_one_for_the_same_model(prior_hw):
-    """Llama-3.1-70B at concurrency 32 on a fitted family (Hopper) and on a family without measurements: every
-    figure's p10-p90 band is narrower on the fitted one, and the prior estimate says it is a prior."""
+    """Llama-3.1-70B at concurrency 32 on a fitted family (Hopper, with trtllm-legacy: measured for every metric,
+    TTFT included) and on a family without measurements: every figure's p10-p90 band is narrower on the fitted one,
+    and the prior estimate says it is a prior."""
     assert _status(FITTED_HW)["hardware_profile"] == "fitted"
     assert unc.is_prior(_status(prior_hw))
-    fit = serving.estimate("llama-3.1-70b", FITTED_HW, concurrency=32, weights="fp8")
+    fit = serving.estimate("llama-3.1-70b", FITTED_HW, concurrency=32, weights="fp8", engine="trtllm-legacy")
+    assert fit.calibration["parameters_at_prior"] == []
     pri = serving.estimate("llama-3.1-70b", prior_hw, concurrency=32, weights="fp8")
     assert fit.calibration["prior"] is False and fit.calibration["note"] is None
     assert pri.calibration["prior"] is True and pri.calibration["note"].startswith(f"{prior_hw} rests on a prior")

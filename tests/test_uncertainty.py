@@ -150,3 +150,26 @@ def test_without_a_scale_of_its_own_a_figure_takes_the_metrics_largest_and_else_
     assert unc.coverage_scale(t, "tpot", "") == 2.5
     assert unc.coverage_scale(t, "throughput", "hopper") == 4.0
     assert unc.coverage_scale({"widen": {}}, "tpot", "hopper") == 1.0
+
+
+def test_a_figure_moved_by_a_parameter_at_the_prior_takes_the_prior_band():
+    """unc.rests_on_prior: a fitted profile whose TTFT front end no measurement informs (parameters_at_prior) rests
+    on a prior for TTFT only; an expert parameter at the prior matters only to models with experts; a prior profile
+    rests on a prior for everything. The estimate of such a pair (b200 with trtllm in the committed profile) bands
+    its TTFT from the prior rows and its TPOT from the fitted buckets."""
+    fitted = {"hardware_profile": "fitted", "engine_profile": "fitted"}
+    ttft_prior = {**fitted, "parameters_at_prior": ["engine.ttft_overhead_ms"]}
+    assert unc.rests_on_prior(ttft_prior, "ttft") and not unc.rests_on_prior(ttft_prior, "tpot")
+    assert not unc.rests_on_prior(ttft_prior, "throughput", "dense")
+    moe_prior = {**fitted, "parameters_at_prior": ["engine.moe_efficiency"]}
+    assert unc.rests_on_prior(moe_prior, "throughput", "moe") and unc.rests_on_prior(moe_prior, "tpot", "mla")
+    assert not unc.rests_on_prior(moe_prior, "throughput", "dense")
+    assert unc.rests_on_prior({**fitted, "parameters_at_prior": ["family.gemm_efficiency"]}, "tpot", "dense")
+    assert not unc.rests_on_prior(fitted, "ttft")
+    assert unc.rests_on_prior({"hardware_profile": "prior", "engine_profile": "fitted"}, "tpot", "dense")
+    import tokenfab
+
+    e = tokenfab.estimate("llama-3.1-70b", "b200", engine="trtllm", gpus=8)
+    assert e.calibration["parameters_at_prior"] == ["engine.ttft_overhead_ms"]
+    assert e.uncertainty["ttft_ms"]["bucket"] == "prior:ttft"
+    assert not e.uncertainty["tpot_ms"]["bucket"].startswith("prior")

@@ -222,6 +222,28 @@ def is_prior(status: dict | None) -> bool:
     return "prior" in (s.get("hardware_profile"), s.get("engine_profile"))
 
 
+# parameters that move only some figures: the TTFT front end moves TTFT alone; the expert kernels' efficiency and
+# routing skew only models with experts. Every other parameter moves every metric class.
+_PARAM_METRICS = {"ttft_overhead_ms": ("ttft",)}
+_PARAM_CLASSES = {"moe_efficiency": ("moe", "mla"), "moe_skew": ("moe", "mla")}
+
+
+def rests_on_prior(status: dict | None, metric: str, mclass: str = "*") -> bool:
+    """Whether a figure of ``metric`` class for a model of class ``mclass`` rests on a prior: its profile is one
+    (:func:`is_prior`), or a fitted profile's parameter that no measurement informed moves that figure
+    (``parameters_at_prior``, e.g. ``engine.ttft_overhead_ms`` for TTFT). Such figures take the prior bands."""
+    if is_prior(status):
+        return True
+    for name in (status or {}).get("parameters_at_prior") or ():
+        param = str(name).rpartition(".")[2]
+        if metric not in _PARAM_METRICS.get(param, (metric,)):
+            continue
+        if mclass != "*" and mclass not in _PARAM_CLASSES.get(param, (mclass,)):
+            continue
+        return True
+    return False
+
+
 def throughput_band(
     table: dict, status: dict | None, mclass: str = "*", batch_per_rank: float | None = None
 ) -> tuple[float, float] | None:
@@ -319,19 +341,19 @@ def attach_estimate_band(est: Estimate, model: ModelSpec, profile: CalibrationPr
     and ``note`` (:func:`calibration_note`); a missing table leaves a warning."""
     table = profile.uncertainty or {}
     cal = est.calibration
-    prior = is_prior(cal)
     reg = regime(est.concurrency / max(est.dp, 1))
+    mclass = model_class(model)
     out = {}
-    for fig in FIGURES:
+    for fig, (metric, _sign) in FIGURES.items():
         b = figure_band(
             table,
             fig,
             getattr(est, fig),
             family=cal.get("hardware_family", ""),
             engine=est.engine,
-            mclass=model_class(model),
+            mclass=mclass,
             reg=reg,
-            prior=prior,
+            prior=rests_on_prior(cal, metric, mclass),
         )
         if b is not None:
             out[fig] = b
@@ -401,11 +423,12 @@ def attach_sweep_bands(
     families: Sequence[str],
     engines: Sequence[str],
     mclass: str,
-    prior_by_hw: Sequence[bool],
+    statuses: Sequence[dict],
 ) -> None:
     """Add ``<figure>_p10`` / ``<figure>_p90`` columns for every figure of SWEEP_FIGURES present in ``cols`` (and
-    ``band_*_lo/hi`` factors per metric class), in place. ``families`` / ``engines`` / ``prior_by_hw``: per hardware
-    index (the sweep's hardware list)."""
+    ``band_*_lo/hi`` factors per metric class), in place. ``families`` / ``engines`` / ``statuses`` (ProfileStatus
+    dicts, whose prior figures take the prior bands: :func:`rests_on_prior`): per hardware index (the sweep's hardware
+    list)."""
     hw = np.asarray(cols["hw"], dtype=np.int64)
     batch = np.asarray(cols.get("batch_per_rank", np.full(hw.shape, LOW_BATCH + 1.0)), dtype=float)
     # the points grouped by (hardware, regime): family, engine and prior are per hardware
@@ -418,7 +441,8 @@ def attach_sweep_bands(
         for j, c in enumerate(uniq.tolist()):
             h, low = divmod(int(c), 2)
             reg = "low_batch" if low else "high_batch"
-            b = band_factors(table, metric, str(families[h]), str(engines[h]), mclass, reg, bool(prior_by_hw[h]))
+            prior = rests_on_prior(statuses[h], metric, mclass)
+            b = band_factors(table, metric, str(families[h]), str(engines[h]), mclass, reg, prior)
             if b is not None:
                 lo_u[j], hi_u[j] = b["lo"], b["hi"]
         lo, hi = (lo_u[inv], hi_u[inv]) if code.size else (np.zeros(0), np.zeros(0))

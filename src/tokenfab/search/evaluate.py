@@ -388,7 +388,7 @@ def attach_bands(sw: Sweep) -> None:
         [x.get("hardware_family", "") for x in cal],
         [x.get("engine", "") for x in cal],
         unc.model_class(sw.model),
-        [unc.is_prior(x) for x in cal],
+        cal,
     )
 
 
