@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from tokenfab.bench.mockserver import MockConfig, MockServerProcess
 from tokenfab.catalog.calibration import load_profile
+from tokenfab.catalog.hardware import get_hardware
 from tokenfab.cli.main import app
 from tokenfab.perf.serving import estimate
 
@@ -118,6 +119,9 @@ def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
     assert "h100-sxm" in prof.hardware
     # the saved profile says it is the user's fit, not the bundled one
     assert prof.meta["script"] == "tokenfab calibrate" and prof.meta["user_calibration"]["hardware"] == "h100-sxm"
+    # and it keeps the bundled fit's record of parameters no measurement informed (other hardware still says so)
+    assert "engines.trtllm.ttft_overhead_ms" in prof.meta["fit"]["uninformed"]
+    assert prof.status_for(get_hardware("b200"), "trtllm").at_prior == ("engine.ttft_overhead_ms",)
     assert "warnings" in s
     base = estimate("llama-3.1-8b", "h100-sxm", gpus=1, weights="fp8", isl=64, osl=24, concurrency=1)
     cal = estimate(

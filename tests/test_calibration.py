@@ -601,3 +601,46 @@ def test_a_fitted_profile_names_the_parameters_no_measurement_informed():
     assert e.calibration["parameters_at_prior"] == ["engine.ttft_overhead_ms"]
     e = tokenfab.estimate("llama-3.1-8b", "h100-sxm", engine="trtllm-legacy", concurrency=4)
     assert not any("parameters_at_prior" in w for w in e.warnings)
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        "text",
+        ["a"],
+        {"fit": "text"},
+        {"fit": {"uninformed": "engines.trtllm.ttft_overhead_ms"}},
+        {"fit": {"uninformed": [3, None, "nonsense", "engines.trtllm.bogus_param", "engines.trtllm"]}},
+    ],
+)
+def test_a_malformed_fit_record_names_no_parameter_and_does_not_crash(meta):
+    """meta.fit.uninformed comes from a file: anything but a list of "<group>.<member>.<known parameter>" names is
+    ignored (no parameter is claimed to be at its prior, nothing crashes)."""
+    prof = CalibrationProfile(engines={"trtllm": {}}, meta=meta)
+    assert prof.status_for(get_hardware("b200"), "trtllm").at_prior == ()
+
+
+def test_shared_parameters_at_the_prior_are_named_for_every_pair():
+    prof = CalibrationProfile(
+        engines={"trtllm": {}}, meta={"fit": {"uninformed": ["shared.disagg_overhead_ms", "shared.nonsense"]}}
+    )
+    assert prof.status_for(get_hardware("b200"), "trtllm").at_prior == ("shared.disagg_overhead_ms",)
+
+
+def test_a_moe_model_on_an_engine_whose_expert_kernels_were_never_measured_says_so():
+    """SGLang was measured on a dense model only: its expert efficiency is the prior. A MoE model's throughput on it
+    therefore rests on a prior (the note and the sensitivity band say so); a dense model's does not, and no warning
+    names the expert parameter for it."""
+    import tokenfab
+    from tokenfab.economics.sensitivity import model_error_band
+
+    moe = tokenfab.estimate("mixtral-8x7b", "h100-sxm", engine="sglang", gpus=2)
+    assert moe.calibration["note"] and "engine.moe_efficiency" in moe.calibration["note"]
+    assert moe.uncertainty["output_tokens_per_s_per_gpu"]["bucket"] == "prior:throughput"
+    assert any("engine.moe_efficiency" in w for w in moe.warnings)
+    band = model_error_band("h100-sxm", engine="sglang", model="mixtral-8x7b")
+    assert band["bucket"] == "prior:throughput" and band["note"]
+    dense = tokenfab.estimate("llama-3.1-8b", "h100-sxm", engine="sglang", gpus=1)
+    assert dense.calibration["note"] is None
+    assert not any("engine.moe_efficiency" in w for w in dense.warnings)
+    assert not dense.uncertainty["output_tokens_per_s_per_gpu"]["bucket"].startswith("prior")

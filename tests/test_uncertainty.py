@@ -173,3 +173,28 @@ def test_a_figure_moved_by_a_parameter_at_the_prior_takes_the_prior_band():
     assert e.calibration["parameters_at_prior"] == ["engine.ttft_overhead_ms"]
     assert e.uncertainty["ttft_ms"]["bucket"] == "prior:ttft"
     assert not e.uncertainty["tpot_ms"]["bucket"].startswith("prior")
+
+
+def test_sweep_points_band_a_figure_at_the_prior_like_an_estimate():
+    """search.evaluate.attach_bands passes each hardware's status: on b200 with trtllm (TTFT front end at the
+    prior) every point's TTFT band factors are the prior bands' while its throughput band is the fitted bucket's; a
+    hardware whose TTFT is informed (h100-sxm with trtllm-legacy) keeps fitted TTFT bands."""
+    from tokenfab.catalog.calibration import load_profile
+    from tokenfab.search.evaluate import sweep
+
+    table = load_profile().uncertainty
+    sw = sweep("llama-3.1-8b", ["b200", "h100-sxm"], engine={"b200": "trtllm", "h100-sxm": "trtllm-legacy"}, mode="agg")
+    c = sw.cols
+    keys = [h.key for h in sw.hardware]
+    for key, fam, eng, ttft_prior in (
+        ("b200", "blackwell", "trtllm", True),
+        ("h100-sxm", "hopper", "trtllm-legacy", False),
+    ):
+        sel = (c["hw"] == keys.index(key)) & sw.valid
+        assert sel.any()
+        i = int(np.flatnonzero(sel)[0])
+        reg = "low_batch" if c["batch_per_rank"][i] <= unc.LOW_BATCH else "high_batch"
+        want = unc.band_factors(table, "ttft", fam, eng, "dense", reg, ttft_prior)
+        assert c["band_ttft_lo"][i] == pytest.approx(want["lo"]) and c["band_ttft_hi"][i] == pytest.approx(want["hi"])
+        thr = unc.band_factors(table, "throughput", fam, eng, "dense", reg, False)
+        assert c["band_throughput_hi"][i] == pytest.approx(thr["hi"])

@@ -223,6 +223,10 @@ def fit_from_runs(
         },
         "base_profile": {k: base.meta.get(k) for k in ("fitted_on", "data_sha256", "date", "script") if k in base.meta},
     }
+    # the base fit's record of parameters no measurement informed (ProfileStatus.at_prior on other hardware)
+    base_fit = base.meta.get("fit") if isinstance(base.meta, dict) else None
+    if isinstance(base_fit, dict) and isinstance(base_fit.get("uninformed"), list):
+        meta["fit"] = {"uninformed": list(base_fit["uninformed"])}
     prof.meta = meta
     if after.get("median_ape_pct", 0.0) > POOR_FIT_MEDIAN_APE_PCT:
         warnings.append(

@@ -317,12 +317,19 @@ class CalibrationProfile:
     def _uninformed(self, family: str | None, engine: str | None) -> tuple[str, ...]:
         """The parameters of a fitted ``family`` / ``engine`` that the fit recorded as informed by no row
         (meta.fit.uninformed, perf/fitting.py fit_profile)."""
-        names = ((self.meta or {}).get("fit") or {}).get("uninformed") or []
+        meta: dict = self.meta if isinstance(self.meta, dict) else {}
+        raw_fit = meta.get("fit")
+        fit: dict = raw_fit if isinstance(raw_fit, dict) else {}
+        names = fit.get("uninformed")
         out = []
         for n in names if isinstance(names, list) else []:
             grp, _, rest = str(n).partition(".")
             member, _, param = rest.rpartition(".")
-            if (grp == "families" and member == family) or (grp == "engines" and member == engine):
+            if param not in PARAM_NAMES and grp != "shared":
+                continue
+            if grp == "shared" and rest in PARAM_NAMES:
+                out.append(f"shared.{rest}")
+            elif (grp == "families" and member == family) or (grp == "engines" and member == engine):
                 out.append(f"{'family' if grp == 'families' else 'engine'}.{param}")
         return tuple(out)
 

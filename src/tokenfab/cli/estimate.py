@@ -35,7 +35,11 @@ def _calibration_text(cal: dict) -> str:
     return (
         f"{hw} / {eng}"
         + (f"; {rows:,} measurement rows" if rows else "")
-        + (f"; at the prior (no measurement informs them): {', '.join(at_prior)}" if at_prior else "")
+        + (
+            f"; at the prior (no measurement informs {'it' if len(at_prior) == 1 else 'them'}): {', '.join(at_prior)}"
+            if at_prior
+            else ""
+        )
     )
 
 

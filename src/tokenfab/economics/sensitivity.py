@@ -131,7 +131,13 @@ def model_error_band(hardware, *, engine=None, model=None, hardware_files=None, 
     st = prof.status_for(hw, eng.key).to_dict()
     mclass = unc.model_class(get_model(model)) if model is not None else "*"
     b = unc.band_factors(
-        prof.uncertainty or {}, "throughput", st["hardware_family"], eng.key, mclass, "*", unc.is_prior(st)
+        prof.uncertainty or {},
+        "throughput",
+        st["hardware_family"],
+        eng.key,
+        mclass,
+        "*",
+        unc.rests_on_prior(st, "throughput", mclass),
     )
     if b is None:
         return None

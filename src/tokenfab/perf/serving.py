@@ -40,6 +40,7 @@ from tokenfab.core.inputs import check_input, check_serving_request
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import scheduling as sch
 from tokenfab.perf import speculative as spec
+from tokenfab.perf import uncertainty as unc
 from tokenfab.perf.memory import (
     activation_bytes_per_gpu,
     auto_parallelism,
@@ -962,11 +963,12 @@ def estimate(
             f"first-principles estimate: {' and '.join(without_data)} {'have' if len(without_data) == 2 else 'has'} no "
             "measurements; the parameters are a prior (see calibration and uncertainty)"
         )
-    if status.at_prior:
+    at_prior = unc.priors_that_matter(status.to_dict(), "*", unc.model_class(m))
+    if at_prior and not status.any_prior:
         warn_list.append(
-            f"no measurement informs {', '.join(status.at_prior)} of the {status.hardware_family} / {eng.key} "
-            f"profile: {'it is' if len(status.at_prior) == 1 else 'they are'} the physical prior "
-            "(calibration.parameters_at_prior)"
+            f"no measurement informs {', '.join(at_prior)} of the {status.hardware_family} / {eng.key} "
+            f"profile: {'it is' if len(at_prior) == 1 else 'they are'} the physical prior "
+            "(calibration.parameters_at_prior); the figures it moves carry the prior bands"
         )
     est = Estimate(
         model=m.key,

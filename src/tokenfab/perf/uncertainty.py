@@ -228,20 +228,26 @@ _PARAM_METRICS = {"ttft_overhead_ms": ("ttft",)}
 _PARAM_CLASSES = {"moe_efficiency": ("moe", "mla"), "moe_skew": ("moe", "mla")}
 
 
+def priors_that_matter(status: dict | None, metric: str = "*", mclass: str = "*") -> list[str]:
+    """The entries of a fitted profile's ``parameters_at_prior`` that move a figure of ``metric`` class (``"*"``: any)
+    for a model of class ``mclass`` (``"*"``: any)."""
+    names = (status or {}).get("parameters_at_prior") or ()
+    out = []
+    for name in names if isinstance(names, (list, tuple)) else ():
+        param = str(name).rpartition(".")[2]
+        if metric != "*" and metric not in _PARAM_METRICS.get(param, (metric,)):
+            continue
+        if mclass != "*" and mclass not in _PARAM_CLASSES.get(param, (mclass,)):
+            continue
+        out.append(str(name))
+    return out
+
+
 def rests_on_prior(status: dict | None, metric: str, mclass: str = "*") -> bool:
     """Whether a figure of ``metric`` class for a model of class ``mclass`` rests on a prior: its profile is one
     (:func:`is_prior`), or a fitted profile's parameter that no measurement informed moves that figure
     (``parameters_at_prior``, e.g. ``engine.ttft_overhead_ms`` for TTFT). Such figures take the prior bands."""
-    if is_prior(status):
-        return True
-    for name in (status or {}).get("parameters_at_prior") or ():
-        param = str(name).rpartition(".")[2]
-        if metric not in _PARAM_METRICS.get(param, (metric,)):
-            continue
-        if mclass != "*" and mclass not in _PARAM_CLASSES.get(param, (mclass,)):
-            continue
-        return True
-    return False
+    return is_prior(status) or bool(priors_that_matter(status, metric, mclass))
 
 
 def throughput_band(
@@ -251,7 +257,8 @@ def throughput_band(
     (``"*"``: any) and a batch per scheduler (None: any regime); None without a band."""
     s = status or {}
     reg = "*" if batch_per_rank is None else regime(batch_per_rank)
-    b = band_factors(table, "throughput", s.get("hardware_family", ""), s.get("engine", ""), mclass, reg, is_prior(s))
+    prior = rests_on_prior(s, "throughput", mclass)
+    b = band_factors(table, "throughput", s.get("hardware_family", ""), s.get("engine", ""), mclass, reg, prior)
     return None if b is None else (b["lo"], b["hi"])
 
 
@@ -287,10 +294,17 @@ def lognormal_from_band(lo: float, hi: float) -> tuple[float, float]:
     return 0.5 * (a + b), max(b - a, 0.0) / (2.0 * Z90)
 
 
-def prior_reason(status: dict | None) -> str:
-    """Why a ProfileStatus dict is a prior, in words ('' when it is fitted)."""
+def prior_reason(status: dict | None, mclass: str = "*") -> str:
+    """Why a ProfileStatus dict's throughput is a prior, in words ('' when it is fitted)."""
     s = status or {}
     parts = []
+    at_prior = priors_that_matter(s, "throughput", mclass)
+    if at_prior and not is_prior(s):
+        parts.append(
+            f"no measurement of the {s.get('hardware_family') or 'unknown'} / {s.get('engine') or 'unknown'} "
+            f"profile informs {', '.join(at_prior)}, so {'it is' if len(at_prior) == 1 else 'they are'} the "
+            "physical prior"
+        )
     if s.get("hardware_profile") == "prior":
         parts.append(
             f"no measurements for the {s.get('hardware_family') or 'unknown'} family, so it uses "
@@ -304,13 +318,15 @@ def prior_reason(status: dict | None) -> str:
     return "; ".join(parts)
 
 
-def calibration_note(hardware: str, status: dict | None, band: tuple[float, float] | None) -> str | None:
+def calibration_note(
+    hardware: str, status: dict | None, band: tuple[float, float] | None, mclass: str = "*"
+) -> str | None:
     """The plain-language line shown wherever a hardware whose profile is a prior is recommended (None when it is
     fitted): ``mi300x rests on a prior (no measurements for the cdna3 family, so it uses the fitted cdna4 family's
     parameters): its throughput band is p10-p90 x0.73-x2.40``."""
-    if not is_prior(status):
+    if not rests_on_prior(status, "throughput", mclass):
         return None
-    txt = f"{hardware} rests on a prior ({prior_reason(status)})"
+    txt = f"{hardware} rests on a prior ({prior_reason(status, mclass)})"
     if band is None:
         return txt + ": no error band (the calibration profile carries no cross-validation table)"
     return txt + f": its throughput band is p10-p90 x{band[0]:.2f}-x{band[1]:.2f}"
@@ -320,7 +336,7 @@ def calibration_notes(statuses: dict, table: dict, mclass: str = "*") -> list[st
     """:func:`calibration_note` of every hardware of ``statuses`` ({hardware: ProfileStatus dict}) on a prior."""
     out = []
     for hw, st in statuses.items():
-        n = calibration_note(hw, st, throughput_band(table, st, mclass))
+        n = calibration_note(hw, st, throughput_band(table, st, mclass), mclass)
         if n:
             out.append(n)
     return out
@@ -332,7 +348,7 @@ def annotate_status(
     """A ProfileStatus dict with ``prior`` (bool) and ``note`` (:func:`calibration_note`, None when fitted) added,
     in place; returned for chaining."""
     status["prior"] = is_prior(status)
-    status["note"] = calibration_note(hardware, status, throughput_band(table, status, mclass, batch_per_rank))
+    status["note"] = calibration_note(hardware, status, throughput_band(table, status, mclass, batch_per_rank), mclass)
     return status
 
 
