@@ -323,12 +323,13 @@ class CalibrationProfile:
         names = fit.get("uninformed")
         out = []
         for n in names if isinstance(names, list) else []:
+            # "shared.<param>" or "<families|engines>.<member>.<param>" (fit_profile's info["uninformed"])
             grp, _, rest = str(n).partition(".")
             member, _, param = rest.rpartition(".")
-            if param not in PARAM_NAMES and grp != "shared":
+            if param not in PARAM_NAMES:
                 continue
-            if grp == "shared" and rest in PARAM_NAMES:
-                out.append(f"shared.{rest}")
+            if grp == "shared" and not member:
+                out.append(f"shared.{param}")
             elif (grp == "families" and member == family) or (grp == "engines" and member == engine):
                 out.append(f"{'family' if grp == 'families' else 'engine'}.{param}")
         return tuple(out)

@@ -522,7 +522,17 @@ def fit_profile(
             cache[key] = resid(x)
         return cache[key]
 
+    jac_cache: dict[bytes, np.ndarray] = {}
+
     def jac(x: np.ndarray) -> np.ndarray:
+        # the check for uninformed parameters below and the optimizer's first step ask for the same Jacobian
+        key = x.tobytes()
+        if key not in jac_cache:
+            jac_cache.clear()
+            jac_cache[key] = _jac(x)
+        return jac_cache[key]
+
+    def _jac(x: np.ndarray) -> np.ndarray:
         f0 = fun(x)
         h = 1e-3 * np.maximum(1.0, np.abs(x))
         xs = []

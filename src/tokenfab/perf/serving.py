@@ -963,12 +963,12 @@ def estimate(
             f"first-principles estimate: {' and '.join(without_data)} {'have' if len(without_data) == 2 else 'has'} no "
             "measurements; the parameters are a prior (see calibration and uncertainty)"
         )
-    at_prior = unc.priors_that_matter(status.to_dict(), "*", unc.model_class(m))
+    st_dict = status.to_dict()
+    at_prior = unc.priors_that_matter(st_dict, "*", unc.model_class(m))
     if at_prior and not status.any_prior:
         warn_list.append(
-            f"no measurement informs {', '.join(at_prior)} of the {status.hardware_family} / {eng.key} "
-            f"profile: {'it is' if len(at_prior) == 1 else 'they are'} the physical prior "
-            "(calibration.parameters_at_prior); the figures it moves carry the prior bands"
+            unc.at_prior_phrase(st_dict, at_prior)
+            + " (calibration.parameters_at_prior): the figures it moves carry the prior bands"
         )
     est = Estimate(
         model=m.key,

@@ -243,6 +243,15 @@ def priors_that_matter(status: dict | None, metric: str = "*", mclass: str = "*"
     return out
 
 
+def at_prior_phrase(status: dict, names: Sequence[str]) -> str:
+    """``no measurement of the hopper / sglang profile informs engine.moe_efficiency, so it is the physical prior``
+    (the words shared by the estimate's warning and the calibration note)."""
+    return (
+        f"no measurement of the {status.get('hardware_family') or 'unknown'} / {status.get('engine') or 'unknown'} "
+        f"profile informs {', '.join(names)}, so {'it is' if len(names) == 1 else 'they are'} the physical prior"
+    )
+
+
 def rests_on_prior(status: dict | None, metric: str, mclass: str = "*") -> bool:
     """Whether a figure of ``metric`` class for a model of class ``mclass`` rests on a prior: its profile is one
     (:func:`is_prior`), or a fitted profile's parameter that no measurement informed moves that figure
@@ -300,11 +309,7 @@ def prior_reason(status: dict | None, mclass: str = "*") -> str:
     parts = []
     at_prior = priors_that_matter(s, "throughput", mclass)
     if at_prior and not is_prior(s):
-        parts.append(
-            f"no measurement of the {s.get('hardware_family') or 'unknown'} / {s.get('engine') or 'unknown'} "
-            f"profile informs {', '.join(at_prior)}, so {'it is' if len(at_prior) == 1 else 'they are'} the "
-            "physical prior"
-        )
+        parts.append(at_prior_phrase(s, at_prior))
     if s.get("hardware_profile") == "prior":
         parts.append(
             f"no measurements for the {s.get('hardware_family') or 'unknown'} family, so it uses "
@@ -436,15 +441,13 @@ SWEEP_FIGURES = {
 def attach_sweep_bands(
     cols: dict[str, Any],
     table: dict,
-    families: Sequence[str],
-    engines: Sequence[str],
-    mclass: str,
     statuses: Sequence[dict],
+    mclass: str,
 ) -> None:
     """Add ``<figure>_p10`` / ``<figure>_p90`` columns for every figure of SWEEP_FIGURES present in ``cols`` (and
-    ``band_*_lo/hi`` factors per metric class), in place. ``families`` / ``engines`` / ``statuses`` (ProfileStatus
-    dicts, whose prior figures take the prior bands: :func:`rests_on_prior`): per hardware index (the sweep's hardware
-    list)."""
+    ``band_*_lo/hi`` factors per metric class), in place. ``statuses``: the ProfileStatus dict per hardware index (the
+    sweep's hardware list): its family and engine pick the bucket, and its prior figures take the prior bands
+    (:func:`rests_on_prior`)."""
     hw = np.asarray(cols["hw"], dtype=np.int64)
     batch = np.asarray(cols.get("batch_per_rank", np.full(hw.shape, LOW_BATCH + 1.0)), dtype=float)
     # the points grouped by (hardware, regime): family, engine and prior are per hardware
@@ -457,8 +460,9 @@ def attach_sweep_bands(
         for j, c in enumerate(uniq.tolist()):
             h, low = divmod(int(c), 2)
             reg = "low_batch" if low else "high_batch"
-            prior = rests_on_prior(statuses[h], metric, mclass)
-            b = band_factors(table, metric, str(families[h]), str(engines[h]), mclass, reg, prior)
+            st = statuses[h]
+            fam, eng = str(st.get("hardware_family", "")), str(st.get("engine", ""))
+            b = band_factors(table, metric, fam, eng, mclass, reg, rests_on_prior(st, metric, mclass))
             if b is not None:
                 lo_u[j], hi_u[j] = b["lo"], b["hi"]
         lo, hi = (lo_u[inv], hi_u[inv]) if code.size else (np.zeros(0), np.zeros(0))

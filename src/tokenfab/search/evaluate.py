@@ -382,14 +382,7 @@ def attach_costs(sw: Sweep, costs: dict[str, dict | None]) -> None:
 def attach_bands(sw: Sweep) -> None:
     """p10 / p90 of every figure from the out-of-sample error bands of the profile (perf/uncertainty.py)."""
     cal = [sw.calibration.get(h.key, {}) for h in sw.hardware]
-    unc.attach_sweep_bands(
-        sw.cols,
-        sw.uncertainty_table,
-        [x.get("hardware_family", "") for x in cal],
-        [x.get("engine", "") for x in cal],
-        unc.model_class(sw.model),
-        cal,
-    )
+    unc.attach_sweep_bands(sw.cols, sw.uncertainty_table, cal, unc.model_class(sw.model))
 
 
 def _validate_lengths(model: ModelSpec, isl, osl) -> tuple[int, int]:
