@@ -114,7 +114,7 @@ def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
     )
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
-    assert s["after"]["median_ape_pct"] < s["before"]["median_ape_pct"]
+    assert s["after"]["rms_log_error"] < s["before"]["rms_log_error"]  # the error the fit minimizes
     prof = load_profile(prof_path)
     assert "h100-sxm" in prof.hardware
     # the saved profile says it is the user's fit, not the bundled one
@@ -136,3 +136,114 @@ def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
         "llama-3.1-8b", "h200-sxm", gpus=1, weights="fp8", isl=64, osl=24, concurrency=1, calibration=str(prof_path)
     )
     assert other.calibration["hardware_profile"] == "fitted" and other.calibration["hardware_family"] == "hopper"
+
+
+def _synthetic_runs(truth, levels, noise):
+    """Bench levels as tokenfab.bench.report.build_runs gives them, with the values a known profile predicts for
+    llama-3.1-8b on one H100 (fp8, 512 in / 128 out), times a fixed noise pattern: data whose answer is known."""
+    from tokenfab.bench.modelcheck import make_predictor
+
+    runs = [
+        {
+            "run_id": "syn",
+            "mode": "closed",
+            "concurrency": c,
+            "rate": None,
+            "requests_ok": 10,
+            "input_tokens": 5120,
+            "output_tokens": 1280,
+        }
+        for c in levels
+    ]
+    predict = make_predictor(runs, model="llama-3.1-8b", hardware="h100-sxm", gpus=1, weights="fp8", calibration=truth)
+    for i, r in enumerate(runs):
+        p = predict(r)
+        f = [1 + noise[(4 * i + k) % len(noise)] for k in range(4)]
+        r.update(
+            total_tokens_per_s=p["total_tokens_per_s_per_gpu"] * f[0],
+            output_tokens_per_s=p["output_tokens_per_s_per_gpu"] * f[1],
+            ttft_ms_mean=p["ttft_ms_p50"] * f[2],
+            tpot_ms_mean=p["tpot_ms_p50"] * f[3],
+        )
+    return runs
+
+
+def _truth_profile():
+    """The bundled profile with H100 parameters of a slower deployment (known answer for the fit)."""
+    from tokenfab.catalog.calibration import CalibrationProfile, PerfParams
+
+    base = load_profile(None)
+    vals = base.params_for(get_hardware("h100-sxm"), "trtllm").to_dict()
+    vals.update(
+        memory_efficiency=vals["memory_efficiency"] * 0.75,
+        gemm_efficiency=vals["gemm_efficiency"] * 0.8,
+        step_overhead_ms=vals["step_overhead_ms"] * 2 + 1.0,
+    )
+    return CalibrationProfile(
+        shared=base.shared,
+        families=base.families,
+        engines=base.engines,
+        hardware={**base.hardware, "h100-sxm": PerfParams(**vals).to_dict()},
+        support=base.support,
+        uncertainty=base.uncertainty,
+        meta=dict(base.meta),
+    ), vals
+
+
+def test_calibrate_checks_the_fit_on_levels_it_did_not_see():
+    """Measurements made by a known, slower H100 (plus +-4% noise): the fit moves towards the truth, and the held-out
+    check (leave one level out) finds the refit predicts the levels it did not see better than the bundled profile."""
+    from tokenfab.bench.modelcheck import fit_from_runs
+
+    truth, vals = _truth_profile()
+    runs = _synthetic_runs(truth, (1, 2, 4, 8, 16, 32), noise=(0.04, -0.03, 0.0, 0.02, -0.04, 0.01, 0.03))
+    prof, s = fit_from_runs(runs, model="llama-3.1-8b", hardware="h100-sxm", gpus=1, weights="fp8")
+    ho = s["held_out"]
+    assert ho is not None and ho["folds"] == 6 and ho["fit"]["n"] == ho["base"]["n"] == s["points"] == 24
+    assert ho["fit"]["rms_log_error"] < 0.5 * ho["base"]["rms_log_error"]
+    assert ho["fit"]["median_ape_pct"] < ho["base"]["median_ape_pct"]
+    assert s["after"]["rms_log_error"] <= ho["fit"]["rms_log_error"]  # in sample is never worse than held out here
+    assert not s["worse_than_base"]
+    base_mem = load_profile(None).params_for(get_hardware("h100-sxm"), "trtllm").memory_efficiency
+    assert abs(s["params"]["memory_efficiency"] - vals["memory_efficiency"]) < abs(base_mem - vals["memory_efficiency"])
+    assert prof.meta["user_calibration"]["errors"]["held_out"] == ho
+
+
+def test_the_held_out_check_needs_three_levels_and_bounds_its_folds():
+    from tokenfab.bench.modelcheck import MAX_HELD_OUT_FOLDS, fit_from_runs, level_folds
+    from tokenfab.perf.measurements import Measurement, Pool
+
+    truth, _ = _truth_profile()
+    _, s = fit_from_runs(
+        _synthetic_runs(truth, (1, 8), noise=(0.0,)), model="llama-3.1-8b", hardware="h100-sxm", gpus=1, weights="fp8"
+    )
+    assert s["held_out"] is None and any("only 2 measured level" in w for w in s["warnings"])
+
+    def row(c, metric):
+        return Measurement(
+            id=f"r:closed:{c}:{metric}", source="s", source_group="s", model="llama-3.1-8b", hardware="h100-sxm",
+            family="hopper", engine="trtllm", scenario="online_concurrency", quantity="ttft_ms", statistic="mean",
+            value=1.0, pool=Pool(1, 1, 1, 1, 1), prefill_pool=None, weights="fp8", kv="fp8", isl=1.0, osl=1.0,
+            length_ratio=1.0, concurrency=float(c), rate_rps=None, speculation=None,
+        )  # fmt: skip
+
+    rows = [row(c, m) for c in range(1, 26) for m in ("ttft", "tpot")]
+    folds = level_folds(rows)
+    assert len(folds) == MAX_HELD_OUT_FOLDS and sorted(i for f in folds for i in f) == list(range(len(rows)))
+    for f in folds:  # a level's metrics stay together, and a fold holds neighbouring loads
+        levels = {rows[i].concurrency for i in f}
+        assert {i for i, r in enumerate(rows) if r.concurrency in levels} == set(f)
+        assert max(levels) - min(levels) <= 2
+    assert [len(f) for f in level_folds(rows[:6])] == [2, 2, 2]
+
+
+def test_a_fit_is_judged_by_the_error_it_minimizes_on_levels_held_out():
+    from tokenfab.bench.modelcheck import fit_is_worse
+
+    before, after = {"rms_log_error": 0.30, "median_ape_pct": 10.0}, {"rms_log_error": 0.20, "median_ape_pct": 12.0}
+    assert not fit_is_worse(before, after)  # the median moved up, the error the fit minimizes went down
+    assert fit_is_worse(after, before)
+    held = {"base": {"rms_log_error": 0.25}, "fit": {"rms_log_error": 0.27}}
+    assert fit_is_worse(before, after, held)  # better in sample, worse on the levels it did not see: refused
+    assert not fit_is_worse(after, before, {"base": {"rms_log_error": 0.25}, "fit": {"rms_log_error": 0.2}})
+    assert fit_is_worse(before, {"n": 0})  # the fit scores nothing the base scores

@@ -174,6 +174,12 @@ def test_doc_example_runs(ex, workdir, mock_url, monkeypatch):
     if argv[0] == "estimate" and r.exit_code == 1:
         assert "does not fit" in out
         return
+    if argv[0] == "calibrate" and r.exit_code == 1:
+        # results.jsonl holds timings of a mock server on a machine that may be busy: whether a fit of a 70B model
+        # to them holds up on the levels it did not see is the data's answer, and the documented refusal says why
+        assert "predicts worse than the base profile on the levels it was not fitted to" in out.replace("\n", " ")
+        assert "--force" in out and not (workdir / argv[argv.index("-o") + 1]).exists()
+        return
     assert r.exit_code == 0, f"{ex['doc']}:{ex['line']}: {ex['cmd']}\nexit {r.exit_code}\n{out[-3000:]}"
     assert out.strip(), "no output"
     if "--json" in argv:

@@ -188,12 +188,25 @@ class CalibrateResult(Result):
     (None when the fit was worse than the base and ``force`` was not given)."""
 
     points: int
-    before: dict[str, Any]
-    after: dict[str, Any]
+    before: dict[str, Any] = described("the base profile's error on the measured points")
+    after: dict[str, Any] = described("the fit's error on the points it was fitted to (in sample)")
+    held_out: dict[str, Any] | None = described(
+        "leave one measured level out: the base profile's and the refitted model's error on each level the refit did "
+        "not see (None with fewer than 3 levels)",
+        default=None,
+    )
     params: dict[str, float]
     fit: dict[str, Any] = described("the least-squares fit's report (evaluations, status)", default_factory=dict)
     worse_than_base: bool
     profile: str | None
+
+
+def _num(v: Any) -> str:
+    return f"{v:.3f}" if isinstance(v, int | float) else "n/a"
+
+
+def _pct(v: Any) -> str:
+    return f"{v:.1f}%" if isinstance(v, int | float) else "n/a"
 
 
 @request_fields()
@@ -226,11 +239,14 @@ def calibrate(req: CalibrateRequest) -> CalibrateResult:
     s = to_jsonable(summary)
     warnings = list(s.pop("warnings", []) or [])
     if not written:
+        ho = summary.get("held_out")
+        b, a = (ho["base"], ho["fit"]) if ho else (summary["before"], summary["after"])
+        where = "on the levels it was not fitted to (leave one level out)" if ho else "on the measured points"
         warnings.append(
-            f"the fit makes the model's error worse than the base profile (median "
-            f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%); nothing "
-            f"written to {req.out}. Check --model/--weights/--tp/--gpus match what was served, or pass --force to "
-            "write it anyway"
+            f"the fit predicts worse than the base profile {where}: rms log error {_num(b.get('rms_log_error'))} -> "
+            f"{_num(a.get('rms_log_error'))}, median error {_pct(b.get('median_ape_pct'))} -> "
+            f"{_pct(a.get('median_ape_pct'))}; nothing written to {req.out}. Check --model/--weights/--tp/--gpus match "
+            "what was served, or pass --force to write it anyway"
         )
     return CalibrateResult(
         operation="calibrate",

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tokenfab.catalog.calibration import BOUNDS, CalibrationProfile, load_profile
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.catalog.models import get_model
@@ -36,6 +38,9 @@ USER_FIT_PARAMS = (
 )
 # median error after the fit above which the model cannot follow the measurements well (the issue's accuracy target)
 POOR_FIT_MEDIAN_APE_PCT = 15.0
+# the held-out check: at least this many measured levels (one held out, two or more to fit), at most this many folds
+MIN_HELD_OUT_LEVELS = 3
+MAX_HELD_OUT_FOLDS = 10
 
 COMPARED = {
     "total_tokens_per_s_per_gpu": "total_tokens_per_s_per_gpu",
@@ -194,9 +199,18 @@ def fit_from_runs(
     prof, params, info = fit_user_params(
         rows, base=base, hardware=hw, engine=eng.key, names=USER_FIT_PARAMS, max_nfev=max_nfev
     )
-    before = error_table(rows, Predictor(rows, base, (hw,)).predict())["overall"]
-    after = error_table(rows, Predictor(rows, prof, (hw,)).predict())["overall"]
+    meas = [m.value for m in rows]
+    base_pred = Predictor(rows, base, (hw,)).predict()
+    fit_pred = Predictor(rows, prof, (hw,)).predict()
+    before = {**error_table(rows, base_pred)["overall"], "rms_log_error": rms_log_error(base_pred, meas)}
+    after = {**error_table(rows, fit_pred)["overall"], "rms_log_error": rms_log_error(fit_pred, meas)}
+    held_out = held_out_errors(rows, base=base, hardware=hw, engine=eng.key, max_nfev=max_nfev)
     warnings = []
+    if held_out is None:
+        warnings.append(
+            f"only {len(level_folds(rows))} measured level(s): the fit is checked on the points it was fitted to "
+            f"only; measure {MIN_HELD_OUT_LEVELS} or more concurrencies or rates for a check on levels held out"
+        )
     for k in USER_FIT_PARAMS:
         lo, hi = BOUNDS[k]
         v = params[k]
@@ -233,21 +247,87 @@ def fit_from_runs(
             f"median error after the fit is still {after['median_ape_pct']:.1f}%: the model does not follow "
             f"these measurements well; check --model/--weights/--tp/--gpus match what was served"
         )
-    meta["user_calibration"]["errors"] = {"before": before, "after": after}
+    meta["user_calibration"]["errors"] = {"before": before, "after": after, "held_out": held_out}
     meta["user_calibration"]["warnings"] = warnings
     return prof, {
         "points": len(rows),
         "before": before,
         "after": after,
+        "held_out": held_out,
         "params": params,
         "fit": info,
         "warnings": warnings,
-        "worse_than_base": fit_is_worse(before, after),
+        "worse_than_base": fit_is_worse(before, after, held_out),
     }
 
 
-def fit_is_worse(before: Mapping, after: Mapping) -> bool:
-    """True when the fit's median absolute percentage error is above the base profile's on the same points
+def rms_log_error(pred: Sequence[float] | Any, meas: Sequence[float] | Any) -> float | None:
+    """Root mean square of log(predicted / measured) over the points the model scores (finite, positive): the
+    quantity the fit minimizes (0.1 is about 10%). None when no point is scored."""
+    p = np.asarray(pred, dtype=float)
+    m = np.asarray(meas, dtype=float)
+    ok = np.isfinite(p) & (p > 0) & np.isfinite(m) & (m > 0)
+    if not ok.any():
+        return None
+    r = np.log(p[ok] / m[ok])
+    return float(np.sqrt(np.mean(r * r)))
+
+
+def _level_of(m: Any) -> str:
+    return str(m.id).rsplit(":", 1)[0]  # run id, mode and load of the level; the metric is the last field
+
+
+def level_folds(rows: Sequence[Any]) -> list[list[int]]:
+    """Row indices per fold for the held-out check: each measured level its own fold, ordered by load; more than
+    :data:`MAX_HELD_OUT_FOLDS` levels are grouped into that many contiguous folds (the work stays bounded)."""
+    order: dict[str, list[int]] = {}
+    keyed = sorted(range(len(rows)), key=lambda i: (_level_of(rows[i]), i))
+    for i in keyed:
+        order.setdefault(_level_of(rows[i]), []).append(i)
+    levels = sorted(order, key=lambda k: (rows[order[k][0]].concurrency or 0.0, rows[order[k][0]].rate_rps or 0.0, k))
+    k = min(len(levels), MAX_HELD_OUT_FOLDS)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    for j, lev in enumerate(levels):
+        folds[j * k // len(levels)].extend(order[lev])
+    return folds
+
+
+def held_out_errors(
+    rows: list[Any], *, base: CalibrationProfile, hardware: Any, engine: str, max_nfev: int = 60
+) -> dict[str, Any] | None:
+    """Leave one measured level out: refit :data:`USER_FIT_PARAMS` without the level, predict it, and score these
+    predictions against the base profile's on the same points. None with fewer than :data:`MIN_HELD_OUT_LEVELS`
+    levels."""
+    from tokenfab.perf.fitting import Predictor, error_table, fit_user_params
+
+    folds = level_folds(rows)
+    if len(folds) < MIN_HELD_OUT_LEVELS:
+        return None
+    meas = np.array([m.value for m in rows], dtype=float)
+    pred = np.full(len(rows), np.nan)
+    for fold in folds:
+        held = set(fold)
+        train = [m for i, m in enumerate(rows) if i not in held]
+        prof, _, _ = fit_user_params(
+            train, base=base, hardware=hardware, engine=engine, names=USER_FIT_PARAMS, max_nfev=max_nfev
+        )
+        pred[fold] = Predictor([rows[i] for i in fold], prof, (hardware,)).predict()
+    base_pred = Predictor(rows, base, (hardware,)).predict()
+    return {
+        "method": f"leave one measured level out ({len(folds)} folds)",
+        "folds": len(folds),
+        "base": {**error_table(rows, base_pred)["overall"], "rms_log_error": rms_log_error(base_pred, meas)},
+        "fit": {**error_table(rows, pred)["overall"], "rms_log_error": rms_log_error(pred, meas)},
+    }
+
+
+def fit_is_worse(before: Mapping, after: Mapping, held_out: Mapping | None = None) -> bool:
+    """True when the fit predicts worse than the base profile, judged by the error the fit minimizes (the rms of
+    log(predicted / measured)): on the levels held out when there is a held-out check, else on the fitted points
     (``tokenfab calibrate`` then refuses to write it unless --force)."""
-    b, a = before.get("median_ape_pct"), after.get("median_ape_pct")
-    return isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b + 1e-9
+    if held_out is not None:
+        before, after = held_out.get("base") or {}, held_out.get("fit") or {}
+    b, a = before.get("rms_log_error"), after.get("rms_log_error")
+    if not isinstance(a, (int, float)):
+        return isinstance(b, (int, float))  # the fit scores no point the base scores: worse
+    return isinstance(b, (int, float)) and a > b + 1e-12

@@ -728,10 +728,22 @@ def _register_calibrate(app: typer.Typer) -> None:
         if as_json:
             print_json(summary)
             return
-        console.print(
-            f"fitted {summary['points']} measured values on {hardware}: median error "
-            f"{summary['before']['median_ape_pct']:.1f}% -> {summary['after']['median_ape_pct']:.1f}%"
+
+        def med(d: dict | None) -> str:
+            v = (d or {}).get("median_ape_pct")
+            return f"{v:.1f}%" if isinstance(v, int | float) else "n/a"
+
+        line = (
+            f"fitted {summary['points']} measured values on {hardware}: median error {med(summary['before'])} -> "
+            f"{med(summary['after'])} on the fitted points"
         )
+        ho = summary.get("held_out")
+        if ho:
+            line += (
+                f"; {med(ho.get('base'))} -> {med(ho.get('fit'))} on levels held out (leave one level out, "
+                f"{ho.get('folds')} folds)"
+            )
+        console.print(line, markup=False, highlight=False)
         console.print("parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in summary["params"].items()))
         for wmsg in summary.get("warnings", []):
             err_console.print(f"warning: {wmsg}", style="yellow", markup=False, highlight=False, soft_wrap=True)
