@@ -133,7 +133,7 @@ def fit_from_runs(
     error summary)."""
     from tokenfab.catalog import precision as prec
     from tokenfab.catalog.engines import resolve_engine
-    from tokenfab.perf.fitting import Predictor, error_table, fit_user_params
+    from tokenfab.perf.fitting import Predictor, fit_user_params
     from tokenfab.perf.measurements import Measurement, Pool
     from tokenfab.perf.memory import resolve_parallelism
 
@@ -199,12 +199,9 @@ def fit_from_runs(
     prof, params, info = fit_user_params(
         rows, base=base, hardware=hw, engine=eng.key, names=USER_FIT_PARAMS, max_nfev=max_nfev
     )
-    meas = [m.value for m in rows]
-    base_pred = Predictor(rows, base, (hw,)).predict()
-    fit_pred = Predictor(rows, prof, (hw,)).predict()
-    before = {**error_table(rows, base_pred)["overall"], "rms_log_error": rms_log_error(base_pred, meas)}
-    after = {**error_table(rows, fit_pred)["overall"], "rms_log_error": rms_log_error(fit_pred, meas)}
-    held_out = held_out_errors(rows, base=base, hardware=hw, engine=eng.key, max_nfev=max_nfev)
+    before = _errors(rows, Predictor(rows, base, (hw,)).predict())
+    after = _errors(rows, Predictor(rows, prof, (hw,)).predict())
+    held_out = held_out_errors(rows, base_errors=before, base=base, hardware=hw, engine=eng.key, max_nfev=max_nfev)
     warnings = []
     if held_out is None:
         warnings.append(
@@ -273,6 +270,13 @@ def rms_log_error(pred: Sequence[float] | Any, meas: Sequence[float] | Any) -> f
     return float(np.sqrt(np.mean(r * r)))
 
 
+def _errors(rows: Sequence[Any], pred: Any) -> dict[str, Any]:
+    """error_table's overall summary of predictions for rows, with the rms log error the fit minimizes."""
+    from tokenfab.perf.fitting import error_table
+
+    return {**error_table(list(rows), pred)["overall"], "rms_log_error": rms_log_error(pred, [m.value for m in rows])}
+
+
 def _level_of(m: Any) -> str:
     return str(m.id).rsplit(":", 1)[0]  # run id, mode and load of the level; the metric is the last field
 
@@ -281,9 +285,8 @@ def level_folds(rows: Sequence[Any]) -> list[list[int]]:
     """Row indices per fold for the held-out check: each measured level its own fold, ordered by load; more than
     :data:`MAX_HELD_OUT_FOLDS` levels are grouped into that many contiguous folds (the work stays bounded)."""
     order: dict[str, list[int]] = {}
-    keyed = sorted(range(len(rows)), key=lambda i: (_level_of(rows[i]), i))
-    for i in keyed:
-        order.setdefault(_level_of(rows[i]), []).append(i)
+    for i, m in enumerate(rows):
+        order.setdefault(_level_of(m), []).append(i)
     levels = sorted(order, key=lambda k: (rows[order[k][0]].concurrency or 0.0, rows[order[k][0]].rate_rps or 0.0, k))
     k = min(len(levels), MAX_HELD_OUT_FOLDS)
     folds: list[list[int]] = [[] for _ in range(k)]
@@ -293,17 +296,22 @@ def level_folds(rows: Sequence[Any]) -> list[list[int]]:
 
 
 def held_out_errors(
-    rows: list[Any], *, base: CalibrationProfile, hardware: Any, engine: str, max_nfev: int = 60
+    rows: list[Any],
+    *,
+    base_errors: dict[str, Any],
+    base: CalibrationProfile,
+    hardware: Any,
+    engine: str,
+    max_nfev: int = 60,
 ) -> dict[str, Any] | None:
     """Leave one measured level out: refit :data:`USER_FIT_PARAMS` without the level, predict it, and score these
-    predictions against the base profile's on the same points. None with fewer than :data:`MIN_HELD_OUT_LEVELS`
-    levels."""
-    from tokenfab.perf.fitting import Predictor, error_table, fit_user_params
+    predictions beside ``base_errors`` (the base profile's on the same points, which no refit changes). None with
+    fewer than :data:`MIN_HELD_OUT_LEVELS` levels."""
+    from tokenfab.perf.fitting import Predictor, fit_user_params
 
     folds = level_folds(rows)
     if len(folds) < MIN_HELD_OUT_LEVELS:
         return None
-    meas = np.array([m.value for m in rows], dtype=float)
     pred = np.full(len(rows), np.nan)
     for fold in folds:
         held = set(fold)
@@ -312,12 +320,11 @@ def held_out_errors(
             train, base=base, hardware=hardware, engine=engine, names=USER_FIT_PARAMS, max_nfev=max_nfev
         )
         pred[fold] = Predictor([rows[i] for i in fold], prof, (hardware,)).predict()
-    base_pred = Predictor(rows, base, (hardware,)).predict()
     return {
         "method": f"leave one measured level out ({len(folds)} folds)",
         "folds": len(folds),
-        "base": {**error_table(rows, base_pred)["overall"], "rms_log_error": rms_log_error(base_pred, meas)},
-        "fit": {**error_table(rows, pred)["overall"], "rms_log_error": rms_log_error(pred, meas)},
+        "base": base_errors,
+        "fit": _errors(rows, pred),
     }
 
 
