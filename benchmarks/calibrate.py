@@ -261,7 +261,7 @@ def main() -> int:
         "script": "benchmarks/calibrate.py",
         "method": f"bounded robust least squares (soft-L1 beyond {ROBUST_SCALE}) on log(predicted/measured), rows "
         f"weighted 1/sqrt(rows of their (source, metric class)), ridge {RIDGE} towards the prior (per parameter: "
-        f"{RIDGE_BY_PARAM}) (catalog/calibration.py PRIOR); per family: "
+        f"{RIDGE_BY_PARAM}) (data/perf_priors.yaml); per family: "
         f"{', '.join(FAMILY_PARAMS)}; per engine: {', '.join(ENGINE_PARAMS)}; shared: {', '.join(SHARED_PARAMS)}",
         "fit": info,
         "in_sample": {k: v for k, v in et.items() if k != "worst"},

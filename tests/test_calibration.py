@@ -28,6 +28,7 @@ from tokenfab.catalog.calibration import (
     check_params,
     load_profile,
     profile_from_dict,
+    read_priors,
 )
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.core.errors import TokenfabError
@@ -644,3 +645,46 @@ def test_a_moe_model_on_an_engine_whose_expert_kernels_were_never_measured_says_
     assert dense.calibration["note"] is None
     assert not any("engine.moe_efficiency" in w for w in dense.warnings)
     assert not dense.uncertainty["output_tokens_per_s_per_gpu"]["bucket"].startswith("prior")
+
+
+def test_the_prior_and_its_bounds_are_data_with_a_source_for_every_parameter():
+    """PRIOR and BOUNDS come from data/perf_priors.yaml: every parameter has a cited source and a prior inside its
+    bounds, and the module's constants are what the file says."""
+    raw = read_priors()
+    assert raw["as_of"]
+    for name in PARAM_NAMES:
+        entry = raw["params"][name]
+        assert len(entry["source"]) > 20, name
+        assert PRIOR[name] == entry["value"]
+        assert BOUNDS[name] == tuple(entry["bounds"])
+        assert BOUNDS[name][0] <= PRIOR[name] <= BOUNDS[name][1]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"value": 2.0}, "not inside its bounds"),
+        ({"value": float("nan")}, "not inside its bounds"),
+        ({"bounds": [0.1]}, "bounds is"),
+        ({"bounds": [0.1, float("inf")]}, "bounds is"),
+        ({"source": None}, None),
+    ],
+)
+def test_a_broken_priors_file_is_refused_naming_the_parameter(tmp_path, change, message):
+    import yaml
+
+    raw = read_priors()
+    entry = dict(raw["params"]["gemm_efficiency"])
+    for k, v in change.items():
+        if v is None:
+            entry.pop(k)
+        else:
+            entry[k] = v
+    raw["params"]["gemm_efficiency"] = entry
+    path = tmp_path / "perf_priors.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(TokenfabError) as e:
+        read_priors(path)
+    assert e.value.field == "perf_priors.yaml params.gemm_efficiency"
+    if message:
+        assert message in str(e.value)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tokenfab.core.data import data_path
+from tokenfab.core.data import data_path, read_yaml
 from tokenfab.core.errors import TokenfabError
 
 if TYPE_CHECKING:
@@ -53,87 +53,54 @@ ENGINE_PARAMS = (
 SHARED_PARAMS = ("gemm_tokens_half", "moe_skew", "pp_stage_overhead_us", "disagg_overhead_ms")
 PARAM_NAMES = FAMILY_PARAMS + ENGINE_PARAMS + SHARED_PARAMS
 
-# Physical prior before any fit (also the ridge's centre). Orders of magnitude: large BF16/FP8 GEMMs reach 60-80% of
-# dense peak on Hopper (NVIDIA cuBLAS/CUTLASS benchmarks); streaming kernels reach 80-90% of HBM bandwidth
-# (STREAM-like measurements, e.g. Chips and Cheese "Nvidia's H100", 2023); NCCL bus bandwidth reaches ~70-80% of
-# NVLink (github.com/NVIDIA/nccl-tests); a CUDA-graph decode step costs tens of microseconds per layer; expert
-# kernels run below dense GEMMs (grouped GEMM over many small experts); routing skew of trained MoE routers is tens of
-# percent of the mean load (DeepSeek-V3 report arXiv:2412.19437 sec. 3.4 motivates redundant experts with it): its
-# bound (1.0: the busiest rank at most twice the mean beyond chance) keeps it physical.
-PRIOR = {
-    "gemm_efficiency": 0.70,
-    "memory_efficiency": 0.80,
-    "attention_efficiency": 0.45,
-    "comm_efficiency": 0.70,
-    "step_overhead_ms": 1.0,
-    "seq_overhead_us": 5.0,
-    "comm_latency_us": 10.0,
-    "kernel_efficiency": 1.0,
-    "moe_efficiency": 0.8,
-    "ttft_overhead_ms": 5.0,
-    "gemm_tokens_half": 64.0,
-    "layer_overhead_us": 10.0,
-    "moe_skew": 0.2,
-    "pp_stage_overhead_us": 50.0,
-    "disagg_overhead_ms": 20.0,
+PRIORS_FILE = "perf_priors.yaml"
+
+
+def read_priors(path: str | Path | None = None) -> dict:
+    """The performance model's priors (data/perf_priors.yaml unless ``path``), checked: every parameter has a source
+    and a finite value inside its finite bounds; anything else is a TokenfabError naming the parameter."""
+    path = data_path(PRIORS_FILE) if path is None else Path(path)
+    raw = read_yaml(path, field=PRIORS_FILE)
+    if not isinstance(raw, dict) or not isinstance(raw.get("params"), dict):
+        raise TokenfabError(f"{path}: no 'params' table", field=PRIORS_FILE, expected="the performance model's priors")
+    for name in PARAM_NAMES:
+        entry = raw["params"].get(name)
+        where = f"{PRIORS_FILE} params.{name}"
+        if not isinstance(entry, dict) or "source" not in entry:
+            raise TokenfabError(f"{path}: {name} has no value, bounds and source", field=where, expected="a prior")
+        value, bounds = entry.get("value"), entry.get("bounds")
+        if not (isinstance(bounds, list) and len(bounds) == 2 and all(_finite(b) for b in bounds)):
+            raise TokenfabError(f"{path}: {name}.bounds is {bounds!r}", field=where, expected="[lower, upper]")
+        if not (_finite(value) and bounds[0] <= value <= bounds[1] and bounds[0] < bounds[1]):
+            raise TokenfabError(
+                f"{path}: {name}.value {value!r} is not inside its bounds {bounds}", field=where, expected="a number"
+            )
+    return raw
+
+
+def _finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
+
+
+_PRIORS = read_priors()
+# Physical prior before any fit (also the ridge's centre) and the bounds the fit keeps each parameter within, with
+# their sources in data/perf_priors.yaml
+PRIOR: dict[str, float] = {n: float(_PRIORS["params"][n]["value"]) for n in PARAM_NAMES}
+BOUNDS: dict[str, tuple[float, float]] = {
+    n: (float(_PRIORS["params"][n]["bounds"][0]), float(_PRIORS["params"][n]["bounds"][1])) for n in PARAM_NAMES
 }
-BOUNDS = {
-    "gemm_efficiency": (0.15, 0.95),
-    "memory_efficiency": (0.2, 0.95),
-    # FlashAttention-class kernels reach 35-75% of dense peak (FlashAttention-2/3, arXiv:2307.08691, 2407.08608);
-    # 0.15 leaves room for immature kernels without letting the fit explain queueing or protocol effects by attention
-    "attention_efficiency": (0.15, 0.9),
-    "comm_efficiency": (0.1, 0.95),
-    "step_overhead_ms": (0.0, 20.0),
-    "seq_overhead_us": (0.0, 200.0),
-    "comm_latency_us": (1.0, 100.0),
-    "kernel_efficiency": (0.4, 1.5),
-    "moe_efficiency": (0.2, 1.2),
-    "ttft_overhead_ms": (0.0, 300.0),
-    "gemm_tokens_half": (4.0, 1024.0),
-    "layer_overhead_us": (0.0, 200.0),
-    "moe_skew": (0.0, 1.0),
-    "pp_stage_overhead_us": (0.0, 2000.0),
-    "disagg_overhead_ms": (0.0, 500.0),
-}
-# the range benchmarks/calibrate.py fits an error band's scale in (perf/fitting.py fit_band_scale): never narrower
-# than the held-out residuals' own quantiles (1), and 4 is where a band stops saying anything a wider one would not
-BAND_SCALE_BOUNDS = (1.0, 4.0)
+# the range benchmarks/calibrate.py fits an error band's scale in (perf/fitting.py fit_band_scale)
+BAND_SCALE_BOUNDS: tuple[float, float] = tuple(float(x) for x in _PRIORS["band_scale_bounds"]["value"])  # type: ignore[assignment]
 # efficiencies after the engine multiplier never exceed this fraction of the hardware's peak
-MAX_EFFICIENCY = 0.98
-
-# Hardware families without measurements: the rule that sets their parameters (status "prior" wherever shown).
-# - an AMD family takes the fitted AMD family (same ROCm kernels and xGMI fabric), an NVIDIA successor its predecessor
-#   (same CUDA software stack): first-principles scaling by the chip's own peaks and bandwidths does the rest;
-# - any other family of a vendor with fitted families takes, per parameter, the median of that vendor's fitted families
-#   (same software stack and kernel libraries; the chip's own peaks and bandwidths carry the generation);
-# - a family of a vendor nobody has measured (TPU, Gaudi, SRAM chips) takes, per parameter, the LEAST efficient fitted
-#   family: a chip nobody has measured is assumed no better than the worst-measured one, and its band says how
-#   uncertain that is; it never borrows another vendor's typical efficiencies;
-# - SRAM-only chips additionally get the named priors of FAMILY_PRIORS below.
-# The leave-one-source-out tables of benchmarks/calibrate.py test these rules: a source that is the only one of its
-# family is predicted by them.
-FAMILY_PRIOR_RULES: dict[str, str] = {
-    "cdna3": "cdna4",
-    "blackwell-ultra": "blackwell",
-    "default": "least_efficient",
-}
-
-# Named priors for families without measurements, applied after the rule above. SRAM-only chips (Groq, Cerebras)
-# stream weights from on-chip SRAM into matrix units built for batch-1 work (Groq's TSP: deterministic 320-lane
-# vector/matrix units, no tile quantization of small GEMMs): the GPU-fitted small-GEMM penalty does not apply
-# (gemm_tokens_half at its lower bound, 4 rows). Their schedules are compiled ahead of time (no per-step host
-# scheduling), and chip-to-chip hops are synchronous, software-scheduled links without a network stack (Groq, ISCA
-# 2022 "A Software-defined Tensor Streaming Multiprocessor for Large-scale Machine Learning"): ~1 us per collective.
-FAMILY_PRIORS: dict[str, dict] = {
-    "sram": {
-        "gemm_tokens_half": 4.0,
-        "step_overhead_ms": 0.05,
-        "seq_overhead_us": 0.0,
-        "comm_latency_us": 1.0,
-        "layer_overhead_us": 1.0,
-    },
-}
+MAX_EFFICIENCY: float = float(_PRIORS["max_efficiency"]["value"])
+# Hardware families without measurements: the rule that sets their parameters (status "prior" wherever shown; the
+# rules and their reasons in data/perf_priors.yaml): an AMD family takes the fitted AMD family, an NVIDIA successor
+# its predecessor; any other family of a vendor with fitted families the per-parameter median of that vendor's fitted
+# families; a family of a vendor nobody has measured the LEAST efficient fitted family ("default"). The
+# leave-one-source-out tables of benchmarks/calibrate.py test these rules.
+FAMILY_PRIOR_RULES: dict[str, str] = dict(_PRIORS["family_prior_rules"]["value"])
+# Named priors for families without measurements, applied after the rule above (SRAM-only chips)
+FAMILY_PRIORS: dict[str, dict] = {k: dict(v["value"]) for k, v in _PRIORS["family_priors"].items()}
 
 
 @dataclass(frozen=True)
