@@ -196,7 +196,9 @@ def test_rerun_without_resume_is_refused_and_resume_completes(mock, tmp_path):
 
 def test_ctrl_c_writes_partial_summary_then_resume_finishes(mock, tmp_path):
     """A real SIGINT to a real `tokenfab bench` process, then --resume in process."""
-    mock.configure({"ttft_ms": 5, "itl_ms": 10})  # ~85 ms a request, 2 at a time: 40 requests take ~1.7 s
+    # ~425 ms a request, 2 at a time: 40 requests take ~8.5 s, and the interrupt comes after 4 (~1 s), so a loaded
+    # machine that delays this process by seconds still interrupts the run; the resume below runs at 1 ms a token
+    mock.configure({"ttft_ms": 5, "itl_ms": 60})
     out = tmp_path / "r.jsonl"
     n = 40
     src = str(Path(__file__).resolve().parents[1] / "src")
@@ -239,6 +241,7 @@ def test_ctrl_c_writes_partial_summary_then_resume_finishes(mock, tmp_path):
     assert doc["interrupted"] is True and 4 <= done < n
     assert doc["runs"][0]["requests_ok"] + doc["runs"][0]["requests_failed"] == done  # summary of what finished
     assert "--resume" in stderr
+    mock.configure({"ttft_ms": 5, "itl_ms": 1})  # the server's speed is not part of the run's identity
     res = runner.invoke(app, cmd[cmd.index("bench") :] + ["--resume"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)

@@ -275,13 +275,17 @@ def test_trace_replay_keeps_times_and_records(mock, tmp_path):
 
 
 def test_sweep_finds_saturation_and_measures_below_it(mock, tmp_path):
-    mock.configure({"ttft_ms": 5, "itl_ms": 1})
+    # 40 ms of mock delay a request: one at a time is at most ~26 req/s by construction, and 12 at once overlap
+    # those delays, so saturation stays well above it even when a loaded machine makes the client's CPU work
+    # (a few ms a request when quiet) several times slower
+    mock.configure({"ttft_ms": 37, "itl_ms": 1})
     cfg = client.BenchConfig(
         url=mock.url, model="mock", isl=8, osl=4, mode="sweep", levels=(), sweep_rates=2, requests=12, timeout_s=5
     )
     outcome = client.run_benchmark(cfg, out_path=tmp_path / "r.jsonl")
     sw = outcome.sweep
     assert sw["saturation_rate_per_s"] > sw["synchronous_rate_per_s"] > 0
+    assert sw["synchronous_rate_per_s"] <= 1000 / (37 + 3 - 2)  # each request >= 40 ms (less a timer tick)
     assert len(sw["rates_per_s"]) == 2
     assert all(sw["synchronous_rate_per_s"] < r < sw["saturation_rate_per_s"] for r in sw["rates_per_s"])
     tags = {r["request_id"].rsplit("-", 1)[0] for r in outcome.records}

@@ -39,6 +39,11 @@ SCREENSHOTS = Path(
     os.environ.get("TOKENFAB_SCREENSHOTS") or Path(tempfile.gettempdir()) / "tokenfab-screenshots"
 ).resolve()
 SKIP = os.environ.get("TOKENFAB_SKIP_BROWSER") == "1"
+# how long a wait for the page may take, and the served dashboard's per-call limit in these tests: every view
+# computes in a second or two on a quiet machine; a loaded 2-core CI machine may be 10x slower, and a wait or a
+# limit that expires there fails a page that is right. A page that never gets there still fails (pytest-timeout).
+WAIT_MS = 120_000
+SERVER_TIME_LIMIT_S = 120.0
 
 if SKIP:
     pytest.skip("TOKENFAB_SKIP_BROWSER=1: browser tests skipped on purpose", allow_module_level=True)
@@ -69,7 +74,7 @@ from tokenfab.ui.app import create_app  # noqa: E402
 def base_url():
     from _fuzz import live_server
 
-    with live_server(create_app()) as port:
+    with live_server(create_app(time_limit_s=SERVER_TIME_LIMIT_S)) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -101,6 +106,7 @@ def browser():
 def page(browser, base_url):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
+    pg.set_default_timeout(WAIT_MS)  # every wait of Playwright's (clicks, selectors, navigation)
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "status of 4" not in m.text else None)
@@ -130,9 +136,10 @@ def bench_results(tmp_path_factory):
 
     t = threading.Thread(target=run, name="tokenfab-bench-run")
     t.start()
-    t.join(60)
+    t.join(300)
     if failures:
         raise failures[0]
+    assert not t.is_alive(), "the bench run did not finish"  # never a half-written results file
     assert out.exists() and out.stat().st_size > 0, "the benchmark wrote no records"
     return out
 
@@ -154,7 +161,7 @@ def wait_result(page, view: str, after: int, status: str = "ok") -> None:
         "([v, s]) => { const e = document.querySelector('#view-' + v);"
         " return Number(e.dataset.seq) > s && e.dataset.status !== 'busy'; }",
         arg=[view, after],
-        timeout=20_000,
+        timeout=WAIT_MS,
     )
     got = page.get_attribute(f"#view-{view}", "data-status")
     assert got == status, f"{view}: status {got}; error: {page.inner_text(f'#view-{view} .view-error')}"
@@ -321,7 +328,7 @@ def wait_charts_fit(page, root: str) -> None:
         ".every(g => { const s = g.querySelector('.main-svg'); return s && "
         "s.getBoundingClientRect().width <= g.parentElement.getBoundingClientRect().width + 2; })",
         arg=root,
-        timeout=20_000,
+        timeout=WAIT_MS,
     )
 
 
@@ -671,7 +678,7 @@ def _static_page_checks(page, path: Path, name: str) -> None:
     """A page written by the CLI (report, --plot), opened from disk: screenshots and visual checks at 1400 and 800
     px, no JavaScript errors (the page fixture)."""
     page.goto(path.resolve().as_uri())
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0", timeout=WAIT_MS)
     screenshot(page, name, field_names(), root="main")
 
 
