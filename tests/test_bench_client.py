@@ -264,7 +264,9 @@ def test_energy_per_token_with_a_fake_meter(mock, tmp_path):
     class FakeMeter:  # a 700 W GPU whose counter follows the wall clock; it keeps every reading it gave
         available, gpus, reason = True, 1, ""
         t0 = time.time()
-        readings: list[tuple[float, int]] = []
+
+        def __init__(self):
+            self.readings: list[tuple[float, int]] = []
 
         def read_mj(self):
             now = time.time()

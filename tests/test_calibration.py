@@ -688,3 +688,26 @@ def test_a_broken_priors_file_is_refused_naming_the_parameter(tmp_path, change, 
     assert e.value.field == "perf_priors.yaml params.gemm_efficiency"
     if message:
         assert message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "section, value, field",
+    [
+        ("band_scale_bounds", [0.5, 4.0], "band_scale_bounds"),  # a band is never narrower than its residuals
+        ("band_scale_bounds", [4.0, 1.0], "band_scale_bounds"),
+        ("max_efficiency", 1.5, "max_efficiency"),  # above the chip's peak
+        ("family_prior_rules", {"cdna3": "cdna4"}, "family_prior_rules"),  # no default rule
+        ("family_priors", {"sram": {"value": {"no_such_param": 1.0}, "source": "x"}}, "family_priors.sram"),
+        ("family_priors", {"sram": {"value": {"comm_latency_us": 0.0}, "source": "x"}}, "family_priors.sram"),
+    ],
+)
+def test_a_broken_priors_section_is_refused_naming_it(tmp_path, section, value, field):
+    import yaml
+
+    raw = read_priors()
+    raw[section] = value if section == "family_priors" else {**raw[section], "value": value}
+    path = tmp_path / "perf_priors.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(TokenfabError) as e:
+        read_priors(path)
+    assert e.value.field == f"perf_priors.yaml {field}"

@@ -27,15 +27,16 @@ the profile says so (status ``prior``) and uses a stated rule (:data:`FAMILY_PRI
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from tokenfab.core.data import data_path, read_yaml
-from tokenfab.core.errors import TokenfabError
+from tokenfab.core.errors import TokenfabError, is_number
 
 if TYPE_CHECKING:
     from tokenfab.catalog.hardware import HardwareSpec
@@ -58,28 +59,57 @@ PRIORS_FILE = "perf_priors.yaml"
 
 def read_priors(path: str | Path | None = None) -> dict:
     """The performance model's priors (data/perf_priors.yaml unless ``path``), checked: every parameter has a source
-    and a finite value inside its finite bounds; anything else is a TokenfabError naming the parameter."""
+    and a finite value inside its finite bounds, the band-scale bounds and the efficiency cap are finite and ordered,
+    and the named family priors set known parameters inside their bounds; anything else is a TokenfabError naming
+    the entry."""
     path = data_path(PRIORS_FILE) if path is None else Path(path)
     raw = read_yaml(path, field=PRIORS_FILE)
+
+    def bad(where: str, what: str, expected: str) -> TokenfabError:
+        return TokenfabError(f"{path}: {what}", field=f"{PRIORS_FILE} {where}", expected=expected)
+
+    def entry(where: str, table: object, key: str) -> dict:
+        e = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(e, dict) or "value" not in e or "source" not in e:
+            raise bad(where, f"{where} has no value and source", "an entry with a value and its source")
+        return e
+
+    def finite(x: object) -> bool:
+        return is_number(x) and math.isfinite(cast(float, x))
+
+    def ordered_pair(x: object) -> bool:
+        return isinstance(x, list) and len(x) == 2 and all(finite(b) for b in x) and x[0] < x[1]
+
     if not isinstance(raw, dict) or not isinstance(raw.get("params"), dict):
-        raise TokenfabError(f"{path}: no 'params' table", field=PRIORS_FILE, expected="the performance model's priors")
+        raise bad("params", "no 'params' table", "the performance model's priors")
     for name in PARAM_NAMES:
-        entry = raw["params"].get(name)
-        where = f"{PRIORS_FILE} params.{name}"
-        if not isinstance(entry, dict) or "source" not in entry:
-            raise TokenfabError(f"{path}: {name} has no value, bounds and source", field=where, expected="a prior")
-        value, bounds = entry.get("value"), entry.get("bounds")
-        if not (isinstance(bounds, list) and len(bounds) == 2 and all(_finite(b) for b in bounds)):
-            raise TokenfabError(f"{path}: {name}.bounds is {bounds!r}", field=where, expected="[lower, upper]")
-        if not (_finite(value) and bounds[0] <= value <= bounds[1] and bounds[0] < bounds[1]):
-            raise TokenfabError(
-                f"{path}: {name}.value {value!r} is not inside its bounds {bounds}", field=where, expected="a number"
-            )
+        where = f"params.{name}"
+        e = entry(where, raw["params"], name)
+        value, bounds = e["value"], e.get("bounds")
+        if not ordered_pair(bounds):
+            raise bad(where, f"{name}.bounds is {bounds!r}", "[lower, upper] with lower < upper")
+        lo, hi = cast(list, bounds)
+        if not (finite(value) and lo <= value <= hi):
+            raise bad(where, f"{name}.value {value!r} is not inside its bounds {bounds}", "a number inside its bounds")
+    scale = entry("band_scale_bounds", raw, "band_scale_bounds")["value"]
+    if not (ordered_pair(scale) and scale[0] >= 1.0):
+        raise bad("band_scale_bounds", f"band_scale_bounds is {scale!r}", "[lower, upper] with 1 <= lower < upper")
+    cap = entry("max_efficiency", raw, "max_efficiency")["value"]
+    if not (finite(cap) and 0.0 < cap <= 1.0):
+        raise bad("max_efficiency", f"max_efficiency is {cap!r}", "a fraction of peak in (0, 1]")
+    rules = entry("family_prior_rules", raw, "family_prior_rules")["value"]
+    if not (isinstance(rules, dict) and all(isinstance(v, str) for v in rules.values()) and "default" in rules):
+        raise bad("family_prior_rules", f"family_prior_rules is {rules!r}", "family: rule, with a 'default' rule")
+    families = raw.get("family_priors")
+    for fam in families if isinstance(families, dict) else ():
+        where = f"family_priors.{fam}"
+        values = entry(where, families, fam)["value"]
+        if not isinstance(values, dict):
+            raise bad(where, f"{where} is {values!r}", "parameter: value")
+        for param, v in values.items():
+            if param not in PARAM_NAMES or not (finite(v) and raw["params"][param]["bounds"][0] <= v):
+                raise bad(where, f"{where}.{param} is {v!r}", "a known parameter at or above its lower bound")
     return raw
-
-
-def _finite(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
 
 
 _PRIORS = read_priors()
@@ -90,7 +120,10 @@ BOUNDS: dict[str, tuple[float, float]] = {
     n: (float(_PRIORS["params"][n]["bounds"][0]), float(_PRIORS["params"][n]["bounds"][1])) for n in PARAM_NAMES
 }
 # the range benchmarks/calibrate.py fits an error band's scale in (perf/fitting.py fit_band_scale)
-BAND_SCALE_BOUNDS: tuple[float, float] = tuple(float(x) for x in _PRIORS["band_scale_bounds"]["value"])  # type: ignore[assignment]
+BAND_SCALE_BOUNDS: tuple[float, float] = (
+    float(_PRIORS["band_scale_bounds"]["value"][0]),
+    float(_PRIORS["band_scale_bounds"]["value"][1]),
+)
 # efficiencies after the engine multiplier never exceed this fraction of the hardware's peak
 MAX_EFFICIENCY: float = float(_PRIORS["max_efficiency"]["value"])
 # Hardware families without measurements: the rule that sets their parameters (status "prior" wherever shown; the
@@ -100,7 +133,7 @@ MAX_EFFICIENCY: float = float(_PRIORS["max_efficiency"]["value"])
 # leave-one-source-out tables of benchmarks/calibrate.py test these rules.
 FAMILY_PRIOR_RULES: dict[str, str] = dict(_PRIORS["family_prior_rules"]["value"])
 # Named priors for families without measurements, applied after the rule above (SRAM-only chips)
-FAMILY_PRIORS: dict[str, dict] = {k: dict(v["value"]) for k, v in _PRIORS["family_priors"].items()}
+FAMILY_PRIORS: dict[str, dict] = {k: dict(v["value"]) for k, v in (_PRIORS.get("family_priors") or {}).items()}
 
 
 @dataclass(frozen=True)
