@@ -133,12 +133,39 @@ def test_an_engine_without_data_takes_prior_from_or_the_median(prof):
     params, st = prof.resolve(hw, "dynamo-trtllm")  # engines.yaml prior_from: trtllm
     assert st.engine_profile == "prior" and st.engine_rule == "the fitted trtllm engine's parameters"
     assert {n: getattr(params, n) for n in ENGINE_PARAMS} == prof.engines["trtllm"]
+    bare = dataclasses.replace(prof, support={})  # no record of where the engines were measured
     for engine in ("generic", "atom"):  # prior_from: median / none
-        params, st = prof.resolve(hw, engine)
+        params, st = bare.resolve(hw, engine)
         assert st.engine_profile == "prior"
         assert st.engine_rule == "the median of the fitted engines (sglang, trtllm, vllm)"
         assert params.step_overhead_ms == 2.0 and params.ttft_overhead_ms == 6.0 and params.kernel_efficiency == 0.9
         assert params.gemm_efficiency == 0.6  # the family stays hopper's
+
+
+def test_an_engine_without_data_takes_the_engines_measured_on_its_platform(prof):
+    """The median of the fitted engines that ran on the same hardware family (a step's launch, graph-replay and
+    kernel-library costs belong to the platform as much as to the engine), else on the same vendor's hardware, else
+    all fitted engines; the rule says which."""
+    p = dataclasses.replace(
+        prof,
+        support={"pairs": {"hopper|trtllm": {"rows": 1}, "hopper|sglang": {"rows": 1}, "cdna4|vllm": {"rows": 1}}},
+    )
+    params, st = p.resolve(get_hardware("h100-sxm"), "generic")
+    assert st.engine_rule == "the median of the fitted engines measured on hopper (sglang, trtllm)"
+    assert params.step_overhead_ms == pytest.approx(1.5) and params.ttft_overhead_ms == pytest.approx(37.5)
+    params, st = p.resolve(get_hardware("mi355x"), "atom")  # atom is not fitted in this profile
+    assert st.engine_rule == "the median of the fitted engines measured on cdna4 (vllm)"
+    assert {n: getattr(params, n) for n in ENGINE_PARAMS} == prof.engines["vllm"]
+    params, st = p.resolve(get_hardware("b200"), "generic")  # no engine ran on blackwell: NVIDIA's engines
+    assert st.engine_rule == "the median of the fitted engines measured on NVIDIA hardware (sglang, trtllm)"
+    params, st = p.resolve(get_hardware("tpu-v6e"), "generic")  # nobody measured a TPU: every fitted engine
+    assert st.engine_rule == "the median of the fitted engines (sglang, trtllm, vllm)"
+    assert params.step_overhead_ms == 2.0
+    # a pair naming an engine the profile does not hold is ignored
+    q = dataclasses.replace(p, support={"pairs": {"cdna4|atom": {"rows": 1}}})
+    assert q.resolve(get_hardware("mi355x"), "generic")[1].engine_rule == (
+        "the median of the fitted engines (sglang, trtllm, vllm)"
+    )
 
 
 @pytest.mark.parametrize("hw", ["rtx-pro-6000", "a100-sxm", "l40s"])

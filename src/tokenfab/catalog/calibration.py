@@ -255,7 +255,31 @@ class CalibrationProfile:
             vals, how = {n: PRIOR[n] for n in FAMILY_PARAMS}, "the physical prior (no fitted family)"
         return vals, "prior", how
 
-    def _engine_params(self, engine: str) -> tuple[dict[str, float], str, str]:
+    def _engines_measured_on(self, fam: str, vendor: str) -> tuple[list[str], str]:
+        """The fitted engines an engine without measurements takes its median from, and how they were chosen: those
+        measured on this hardware family, else on any family of its vendor, else all fitted engines. An engine's
+        step, layer and sequence overheads belong to the platform as much as to the engine (the runtime's graph
+        replay and launch costs, the kernel library: ROCm engines share HIP and AITER, CUDA ones CUDA graphs and
+        their kernels), so the engines that ran on the same platform say more about a new one there than engines
+        that ran elsewhere."""
+        pairs = (self.support or {}).get("pairs", {}) if isinstance(self.support, dict) else {}
+        on_fam: set[str] = set()
+        on_vendor: set[str] = set()
+        for key in pairs:
+            f, _, e = str(key).partition("|")
+            if e not in self.engines:
+                continue
+            if f == fam:
+                on_fam.add(e)
+            if vendor and family_vendor(f) == vendor:
+                on_vendor.add(e)
+        if on_fam:
+            return sorted(on_fam), f"measured on {fam}"
+        if on_vendor:
+            return sorted(on_vendor), f"measured on {vendor} hardware"
+        return sorted(self.engines), ""
+
+    def _engine_params(self, engine: str, fam: str = "", vendor: str = "") -> tuple[dict[str, float], str, str]:
         if engine in self.engines:
             return dict(self.engines[engine]), "fitted", ""
         from tokenfab.catalog.engines import get_engine
@@ -272,8 +296,10 @@ class CalibrationProfile:
         if src and src != "median" and src in self.engines:
             return dict(self.engines[src]), "prior", f"the fitted {src} engine's parameters"
         if self.engines:
-            vals = {n: float(np.median([v.get(n, PRIOR[n]) for v in self.engines.values()])) for n in ENGINE_PARAMS}
-            return vals, "prior", "the median of the fitted engines (" + ", ".join(sorted(self.engines)) + ")"
+            kin, where = self._engines_measured_on(fam, vendor)
+            vals = {n: float(np.median([self.engines[k].get(n, PRIOR[n]) for k in kin])) for n in ENGINE_PARAMS}
+            what = "the median of the fitted engines" + (f" {where}" if where else "")
+            return vals, "prior", what + " (" + ", ".join(kin) + ")"
         return {n: PRIOR[n] for n in ENGINE_PARAMS}, "prior", "the physical prior (no fitted engine)"
 
     def resolve(self, hw: HardwareSpec, engine: str) -> tuple[PerfParams, ProfileStatus]:
@@ -286,7 +312,7 @@ class CalibrationProfile:
             st = ProfileStatus(fam, engine, "user", "user", "a user calibration (tokenfab calibrate)", "")
             return PerfParams(**vals), st
         fvals, fstat, frule = self._family_params(fam, hw.vendor)
-        evals, estat, erule = self._engine_params(engine)
+        evals, estat, erule = self._engine_params(engine, fam, hw.vendor)
         vals = {n: PRIOR[n] for n in PARAM_NAMES}
         vals.update(self.shared)
         vals.update(fvals)
