@@ -158,6 +158,7 @@ def test_an_engine_without_data_takes_the_engines_measured_on_its_platform(prof)
     assert {n: getattr(params, n) for n in ENGINE_PARAMS} == prof.engines["vllm"]
     params, st = p.resolve(get_hardware("b200"), "generic")  # no engine ran on blackwell: NVIDIA's engines
     assert st.engine_rule == "the median of the fitted engines measured on NVIDIA hardware (sglang, trtllm)"
+    assert params.step_overhead_ms == pytest.approx(1.5)  # median of trtllm's 1 and sglang's 2, not vllm's 8
     params, st = p.resolve(get_hardware("tpu-v6e"), "generic")  # nobody measured a TPU: every fitted engine
     assert st.engine_rule == "the median of the fitted engines (sglang, trtllm, vllm)"
     assert params.step_overhead_ms == 2.0

@@ -262,7 +262,7 @@ class CalibrationProfile:
         replay and launch costs, the kernel library: ROCm engines share HIP and AITER, CUDA ones CUDA graphs and
         their kernels), so the engines that ran on the same platform say more about a new one there than engines
         that ran elsewhere."""
-        pairs = (self.support or {}).get("pairs", {}) if isinstance(self.support, dict) else {}
+        pairs = (self.support or {}).get("pairs") or {}
         on_fam: set[str] = set()
         on_vendor: set[str] = set()
         for key in pairs:
