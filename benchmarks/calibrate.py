@@ -178,7 +178,12 @@ def main() -> int:
     )
     ap.add_argument("--no-cv", action="store_true", help="fit without the cross-validation (faster; no error bands)")
     ap.add_argument("--max-nfev", type=int, default=40)
-    ap.add_argument("--cv-nfev", type=int, default=15)
+    ap.add_argument(
+        "--cv-nfev",
+        type=int,
+        default=None,
+        help="evaluations per cross-validation refit (default: --max-nfev, the full fit's own budget)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     ap.add_argument(
@@ -268,10 +273,12 @@ def main() -> int:
     }
     if not args.no_cv:
         t1 = time.time()
+        # every fold is fitted exactly as the full fit is (from the prior, same budget): a fold warm-started from the
+        # full fit, which saw the fold's rows, can stop near it and score its held-out rows nearly in sample
         cv = cross_validate(
             rows,
-            start=prof,
-            max_nfev=args.cv_nfev,
+            start=None,
+            max_nfev=args.cv_nfev if args.cv_nfev is not None else args.max_nfev,
             workers=args.workers,
             progress=lambda kind, name: print(f"  cv {kind}: {name[:80]} done ({time.time() - t1:.0f} s)", flush=True),
         )

@@ -34,6 +34,7 @@ from tokenfab.catalog.hardware import get_hardware
 from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.fitting import (
     Predictor,
+    cross_validate,
     error_table,
     file_sha256,
     fit_profile,
@@ -538,6 +539,20 @@ def test_a_warm_start_does_not_carry_a_parameter_the_rows_cannot_inform(syntheti
     # a parameter the rows do inform keeps its warm start's neighbourhood
     assert "families.hopper.gemm_efficiency" not in info["uninformed"]
     assert prof.families["hopper"]["gemm_efficiency"] == pytest.approx(TRUTH["gemm_efficiency"], rel=0.05)
+
+
+def test_a_cross_validation_fold_is_fitted_from_the_prior_not_from_the_full_fit(synthetic, fitted):
+    """Leave-one-model-out on the synthetic rows: each fold's predictions are those of a fit of its training rows
+    from the prior with the same budget, whatever full fit exists: the held-out rows never shape their own fold
+    (a fold warm-started from the full fit, which saw them, can stop near it and score them nearly in sample)."""
+    cv = cross_validate(synthetic, kinds=("model",), max_nfev=15)["model"]
+    held = [i for i, m in enumerate(synthetic) if m.model == "llama-3.1-70b"]
+    train = [m for m in synthetic if m.model != "llama-3.1-70b"]
+    alone, _ = fit_profile(train, max_nfev=15)
+    expected = Predictor([synthetic[i] for i in held], alone).predict()
+    np.testing.assert_allclose(cv["pred"][held], expected, rtol=1e-9)
+    # and that fold's parameters are not the full fit's: the 8B rows alone pull them elsewhere
+    assert alone.to_dict() != fitted[0].to_dict()
 
 
 def test_user_calibration_recovers_known_parameters(synthetic):

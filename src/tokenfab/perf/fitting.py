@@ -801,9 +801,10 @@ def cross_validate(
     progress: Callable[[str, str], object] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Out-of-sample predictions for every row under each fold kind (``source``: leave-one-source-out; ``model``:
-    leave-one-model-out). Each fold refits from ``start`` (the full fit: a warm start, same optimum family) with the
-    fold's rows held out; a parameter no remaining row informs restarts at its prior (fit_profile), so the held-out
-    rows' value does not leak into the fold. Returns {kind: {"pred": array, "prior": bool array, "folds": {name:
+    leave-one-model-out). Each fold refits from ``start`` with the fold's rows held out; a parameter no remaining row
+    informs restarts at its prior (fit_profile). benchmarks/calibrate.py passes ``start=None`` (the prior) and the full
+    fit's own budget: a fold warm-started from the full fit, which saw the held-out rows, can stop near it and score
+    them nearly in sample. Returns {kind: {"pred": array, "prior": bool array, "folds": {name:
     info}}}."""
     out = {}
     for kind in kinds:
