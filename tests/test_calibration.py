@@ -525,7 +525,8 @@ def test_fit_is_deterministic(synthetic, fitted):
 
 
 def test_a_warm_start_does_not_carry_a_parameter_the_rows_cannot_inform(synthetic, fitted):
-    """A cross-validation fold warm-starts from the full fit. When the fold holds out every TTFT row, nothing in it
+    """A fit given a warm start (fit_profile(start=...); cross-validation folds started from the full fit until
+    2026-12-07 and a user may pass one) on rows without TTFT. When the rows hold no TTFT row, nothing in them
     informs vLLM's TTFT overhead: the fold must give the prior's value, not the full fit's (which learned it from the
     held-out rows). The start here puts it at 60 ms (prior 5 ms); the fold's data has no TTFT."""
     full = fitted[0]

@@ -76,7 +76,8 @@ LOG_OFFSET = 1e-3
 # robust loss (scipy soft_l1) beyond this weighted log-error: a few rows the model cannot explain (a scheduler
 # behaviour no parameter describes) pull the shared efficiencies less than under plain least squares. Applying the
 # scale to each row's own (unweighted) error instead was tried on 2026-12-06: in sample slightly better, out of
-# sample clearly worse (AMD TTFT median 53% -> 133%, NVIDIA TTFT leave-one-model-out 31% -> 35%): not adopted
+# sample clearly worse (AMD TTFT median 53% -> 133%, NVIDIA TTFT leave-one-model-out 31% -> 35%; folds then
+# warm-started from the full fit): not adopted
 ROBUST_SCALE = 0.15
 
 
@@ -556,8 +557,8 @@ def fit_profile(
 
     # a parameter no row carries information on (its Jacobian column is zero on every row: an engine without TTFT
     # rows has no TTFT overhead to learn) starts at, and so keeps, its prior: a warm start from a fit that saw other
-    # rows (a cross-validation fold starts from the full fit) would otherwise carry the held-out rows' value into
-    # the fold, where only the ridge's weak pull could move it back
+    # rows (``start=``: cross-validation folds started from the full fit until 2026-12-07) would otherwise carry
+    # those rows' value into this fit, where only the ridge's weak pull could move it back
     informed = np.any(jac(x0)[: len(rows)] != 0.0, axis=0)
     x0 = np.where(informed, x0, np.clip(prior, lo + 1e-6, hi - 1e-6))
     sol = least_squares(

@@ -328,7 +328,7 @@ def calibration_note(
 ) -> str | None:
     """The plain-language line shown wherever a hardware whose profile is a prior is recommended (None when it is
     fitted): ``mi300x rests on a prior (no measurements for the cdna3 family, so it uses the fitted cdna4 family's
-    parameters): its throughput band is p10-p90 x0.73-x2.40``."""
+    parameters): its throughput band is p10-p90 x0.46-x1.85``."""
     if not rests_on_prior(status, "throughput", mclass):
         return None
     txt = f"{hardware} rests on a prior ({prior_reason(status, mclass)})"
