@@ -273,11 +273,9 @@ def main() -> int:
     }
     if not args.no_cv:
         t1 = time.time()
-        # every fold is fitted exactly as the full fit is (from the prior, same budget): a fold warm-started from the
-        # full fit, which saw the fold's rows, can stop near it and score its held-out rows nearly in sample
+        # every fold is fitted exactly as the full fit is (from the prior, same budget): fitting.cross_validate
         cv = cross_validate(
             rows,
-            start=None,
             max_nfev=args.cv_nfev if args.cv_nfev is not None else args.max_nfev,
             workers=args.workers,
             progress=lambda kind, name: print(f"  cv {kind}: {name[:80]} done ({time.time() - t1:.0f} s)", flush=True),

@@ -544,8 +544,8 @@ def test_a_warm_start_does_not_carry_a_parameter_the_rows_cannot_inform(syntheti
 
 def test_a_cross_validation_fold_is_fitted_from_the_prior_not_from_the_full_fit(synthetic, fitted):
     """Leave-one-model-out on the synthetic rows: each fold's predictions are those of a fit of its training rows
-    from the prior with the same budget, whatever full fit exists: the held-out rows never shape their own fold
-    (a fold warm-started from the full fit, which saw them, can stop near it and score them nearly in sample)."""
+    from the prior with the same budget (cross_validate takes no start: a fold warm-started from the full fit, which
+    saw its held-out rows, can stop near it and score them nearly in sample)."""
     cv = cross_validate(synthetic, kinds=("model",), max_nfev=15)["model"]
     held = [i for i, m in enumerate(synthetic) if m.model == "llama-3.1-70b"]
     train = [m for m in synthetic if m.model != "llama-3.1-70b"]

@@ -777,14 +777,14 @@ def _fold_rows(rows: list[Measurement], kind: str) -> dict[str, list[int]]:
     return dict(sorted(d.items()))
 
 
-_FoldJob = tuple[list[Measurement], list[int], list[int], CalibrationProfile | None, int]
+_FoldJob = tuple[list[Measurement], list[int], list[int], int]
 
 
 def _one_fold(args: _FoldJob) -> tuple[list[int], np.ndarray, list[bool], dict[str, Any]]:
-    rows, train_idx, test_idx, start, max_nfev = args
+    rows, train_idx, test_idx, max_nfev = args
     train = [rows[i] for i in train_idx]
     test = [rows[i] for i in test_idx]
-    prof, info = fit_profile(train, start=start, max_nfev=max_nfev)
+    prof, info = fit_profile(train, max_nfev=max_nfev)
     fams = {m.family for m in train}
     engs = {m.engine for m in train}
     p = Predictor(test, prof).predict()
@@ -796,17 +796,15 @@ def cross_validate(
     rows: list[Measurement],
     *,
     kinds: tuple[str, ...] = ("source", "model"),
-    start: CalibrationProfile | None = None,
-    max_nfev: int = 25,
+    max_nfev: int = 60,
     workers: int = 1,
     progress: Callable[[str, str], object] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Out-of-sample predictions for every row under each fold kind (``source``: leave-one-source-out; ``model``:
-    leave-one-model-out). Each fold refits from ``start`` with the fold's rows held out; a parameter no remaining row
-    informs restarts at its prior (fit_profile). benchmarks/calibrate.py passes ``start=None`` (the prior) and the full
-    fit's own budget: a fold warm-started from the full fit, which saw the held-out rows, can stop near it and score
-    them nearly in sample. Returns {kind: {"pred": array, "prior": bool array, "folds": {name:
-    info}}}."""
+    leave-one-model-out). Each fold is fitted from the prior, exactly as a full fit is (fit_profile with no start; the
+    same ``max_nfev`` as fit_profile's by default): there is no warm start, because a fold started from the full fit,
+    which saw its held-out rows, can stop near it and score them nearly in sample (folds did so until 2026-12-07).
+    Returns {kind: {"pred": array, "prior": bool array, "folds": {name: info}}}."""
     out = {}
     for kind in kinds:
         folds = _fold_rows(rows, kind)
@@ -814,7 +812,7 @@ def cross_validate(
         for name, test_idx in folds.items():
             held = set(test_idx)
             train_idx = [i for i in range(len(rows)) if i not in held]
-            jobs.append((name, (rows, train_idx, test_idx, start, max_nfev)))
+            jobs.append((name, (rows, train_idx, test_idx, max_nfev)))
         pred = np.full(len(rows), np.nan)
         prior = np.zeros(len(rows), dtype=bool)
         infos = {}
