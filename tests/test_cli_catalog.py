@@ -187,3 +187,20 @@ def test_models_command_without_a_models_module(monkeypatch):
     r = invoke("catalog", "models")
     assert r.exit_code == 2
     assert "model catalog is not available" in r.stderr
+
+
+def test_catalog_engines_lists_where_each_engine_runs():
+    """``tokenfab catalog engines`` (which the --engine help points to): every engine with the vendors it runs on,
+    cited, and whether the committed calibration fitted it."""
+    from tokenfab.catalog.engines import engine_keys
+
+    r = invoke("catalog", "engines", "--json")
+    assert r.exit_code == 0, r.output
+    rows = {row["key"]: row for row in json.loads(r.stdout)}
+    assert set(rows) == set(engine_keys())
+    assert rows["trtllm"]["runs_on"] == ["NVIDIA"] and rows["atom"]["runs_on"] == ["AMD"]
+    assert rows["generic"]["runs_on"] == ["any"] and rows["generic"]["parameters"].startswith("prior")
+    assert rows["atom"]["parameters"] == "fitted" and rows["dynamo-trtllm"]["parameters"] == "prior from trtllm"
+    assert all(row["runs_on_source"] for row in rows.values())
+    r = invoke("catalog", "engines")
+    assert r.exit_code == 0 and "runs on" in r.output and "TensorRT" in r.output

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import tokenfab.cli.main
-from _cli import invoke
+from _cli import invoke, invoke_json
 from tokenfab.cli import common
 from tokenfab.render import format as F
 from tokenfab.search import pareto_mask
@@ -373,3 +373,24 @@ def test_recommend_json_states_the_cost_basis_and_precisions():
             assert o["usd_per_gpu_hour_busy"] >= o["usd_per_gpu_hour_wallclock"]
     f = json.loads(invoke("frontier", *BASE, "--mode", "agg", "--json").stdout)
     assert f["weights"] == ["fp8"] and f["kv"] == ["fp8"]
+
+
+def test_an_engine_on_hardware_it_does_not_run_on_is_one_line_naming_the_flag():
+    """TensorRT-LLM on an MI355X (or ATOM on an H100) is refused, not priced: exit 2, one line naming --engine, the
+    vendor and the engines that run there; a per-hardware engine choice that fits every chip is accepted."""
+    r = invoke("estimate", "--model", "llama-3.1-8b", "--hardware", "mi355x", "--engine", "trtllm", "--concurrency", 8)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "--engine" in r.output and "TensorRT-LLM" in r.output and "AMD" in r.output and "atom" in r.output
+    r = invoke("frontier", "--model", "llama-3.1-8b", "--hardware", "h100-sxm,mi355x", "--engine", "atom")
+    assert r.exit_code == 2 and "h100-sxm" in r.output and "ATOM" in r.output
+    doc = invoke_json(
+        "frontier",
+        "--model",
+        "llama-3.1-8b",
+        "--hardware",
+        "h100-sxm,mi355x",
+        "--engine",
+        "h100-sxm=trtllm,mi355x=atom",
+    )
+    by_hw = {(p["hardware"], p["config"]["engine"]) for p in doc["points"]}
+    assert {e for h, e in by_hw if h == "h100-sxm"} == {"trtllm"} and {e for h, e in by_hw if h == "mi355x"} == {"atom"}

@@ -54,8 +54,9 @@ def test_inheritance_takes_every_field_but_identity():
     for child, parent in (("dynamo-trtllm", "trtllm"), ("generic", "vllm")):
         c, p = E.get_engine(child), E.get_engine(parent)
         differ = {f.name for f in dataclasses.fields(c) if getattr(c, f.name) != getattr(p, f.name)}
-        assert differ <= INHERITED | {"features"}, differ
-        assert c.name != p.name and c.sources == p.sources
+        assert differ <= INHERITED | {"features", "vendors", "sources"}, differ
+        drop = lambda d: {k: v for k, v in d.items() if k != "vendors"}  # noqa: E731 (generic runs anywhere)
+        assert c.name != p.name and drop(c.sources) == drop(p.sources)
     assert (
         E.get_engine("dynamo-trtllm").prior_from == "trtllm" and E.get_engine("dynamo-trtllm").default_for_vendors == ()
     )
@@ -79,7 +80,43 @@ def test_default_engine_per_vendor(hw, engine):
     assert E.default_engine(h).key == engine
     for auto in (None, "", "auto", " Default "):
         assert E.resolve_engine(auto, h).key == engine
-    assert E.resolve_engine("sglang", h).key == "sglang"
+    assert E.resolve_engine("generic", h).key == "generic"  # the prior runs anywhere
+    if h.vendor in ("NVIDIA", "AMD", "Intel", "Google"):  # docs.sglang.io hardware platforms
+        assert E.resolve_engine("sglang", h).key == "sglang"
+
+
+@pytest.mark.parametrize(
+    "hw, engine",
+    [
+        ("mi355x", "trtllm"),  # TensorRT-LLM is CUDA only
+        ("mi300x", "dynamo-trtllm"),  # inherits TensorRT-LLM's vendors
+        ("h100-sxm", "atom"),  # ATOM is ROCm only
+        ("b200", "atom"),
+        ("groq-lpu", "vllm"),  # Groq and Cerebras run their own compiled stacks
+        ("cerebras-wse3", "sglang"),
+        ("gaudi3", "trtllm-legacy"),
+    ],
+)
+def test_an_engine_is_refused_on_hardware_it_does_not_run_on(hw, engine):
+    """Pricing TensorRT-LLM on an MI355X would be a deployment nobody can build: refused, naming the flag, the
+    vendor and the engines that do run there (engines.yaml ``vendors``, each cited)."""
+    h = get_hardware(hw)
+    with pytest.raises(TokenfabError) as e:
+        E.resolve_engine(engine, h)
+    assert e.value.field == "engine" and h.vendor in str(e.value) and h.key in str(e.value)
+    ok = [k for k in E.engine_keys() if E.get_engine(k).runs_on(h.vendor)]
+    assert "generic" in ok and engine not in ok and ", ".join(ok) in str(e.value)
+    for k in ok:  # every engine it suggests is accepted
+        assert E.resolve_engine(k, h).key == k
+
+
+def test_every_engine_cites_the_vendors_it_runs_on():
+    for k in E.engine_keys():
+        e = E.get_engine(k)
+        assert "vendors" in e.sources, k
+        assert e.runs_on("NVIDIA") or e.runs_on("AMD"), k
+    assert E.get_engine("generic").vendors == () and E.get_engine("generic").runs_on("Nobody")
+    assert E.get_engine("atom").vendors == ("AMD",) and not E.get_engine("trtllm").runs_on("amd")
 
 
 def test_a_vendor_without_a_default_gets_generic():
@@ -120,6 +157,8 @@ def fake_engines(monkeypatch):
         ({"a": "BASE|kv_memory_fraction=true"}, "engines.a.kv_memory_fraction", "positive"),
         ({"a": "BASE|features=warp_drive"}, "engines.a.features", "unknown engine feature"),
         ({"a": {"inherits": "nope"}}, "engine", "unknown engine 'nope'"),
+        ({"a": "BASE|vendors=-"}, "engines.a.vendors", "field missing"),
+        ({"a": "BASE|vendors=NVIDIA"}, "engines.a.vendors", "a list of vendor names"),
     ],
 )
 def test_bad_engine_data_names_the_field(fake_engines, entries, field, needle):
@@ -129,7 +168,7 @@ def test_bad_engine_data_names_the_field(fake_engines, entries, field, needle):
         if isinstance(v, str) and v.startswith("BASE|"):
             name, value = v.split("|", 1)[1].split("=")
             parsed = {"0": 0, "true": True}.get(value, [value] if name == "features" else value)
-            v = {**base, name: parsed}
+            v = {k2: v2 for k2, v2 in {**base, name: parsed}.items() if v2 != "-"}
         out[k] = v
     install(out)
     with pytest.raises(TokenfabError, match=needle) as e:

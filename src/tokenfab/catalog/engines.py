@@ -50,11 +50,16 @@ class EngineSpec:
     eplb_skew_factor: float
     prior_from: str | None  # None: fitted when measured; a key: inherits that engine's parameters; "median"
     default_for_vendors: tuple[str, ...]
+    vendors: tuple[str, ...] = ()  # hardware vendors it runs on; empty: any
     source: str = ""
     sources: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def supports(self, feature: str) -> bool:
         return feature in self.features
+
+    def runs_on(self, vendor: str) -> bool:
+        """Whether the engine runs on ``vendor``'s hardware (engines.yaml ``vendors``; empty: any)."""
+        return not self.vendors or vendor.strip().lower() in {v.lower() for v in self.vendors}
 
 
 def _value(raw: dict[str, Any], name: str, key: str) -> tuple[Any, Any]:  # (value, source) as in engines.yaml
@@ -132,6 +137,13 @@ def _get_engine(k: str) -> EngineSpec:
             raise TokenfabError(
                 f"unknown {name} value", field=f"engines.{k}.{name}", expected=", ".join(allowed), got=bad_v
             )
+    vendors, vsrc = _value(e, "vendors", k)
+    if vendors is None:
+        raise TokenfabError("engine field missing", field=f"engines.{k}.vendors", expected="a list of hardware vendors")
+    if not isinstance(vendors, list | tuple) or not all(isinstance(v, str) and v.strip() for v in vendors):
+        raise TokenfabError("a list of vendor names", field=f"engines.{k}.vendors", got=vendors)
+    if vsrc:
+        srcs["vendors"] = vsrc
     feats = tuple(e.get("features") or ())
     bad = [f for f in feats if f not in FEATURES]
     if bad:
@@ -157,6 +169,7 @@ def _get_engine(k: str) -> EngineSpec:
         eplb_skew_factor=float(vals["eplb_skew_factor"]),
         prior_from=e.get("prior_from"),
         default_for_vendors=tuple(e.get("default_for_vendors") or ()),
+        vendors=tuple(str(v).strip() for v in vendors),
         source=str(e.get("source", "")),
         sources=srcs,
     )
@@ -179,4 +192,52 @@ def resolve_engine(engine: str | EngineSpec | None, hw: object) -> EngineSpec:
     """``engine`` (a key, a spec, or None/"auto" for the hardware's default)."""
     if engine is None or (isinstance(engine, str) and engine.strip().lower() in ("", "auto", "default")):
         return default_engine(hw)
-    return get_engine(engine)
+    eng = get_engine(engine)
+    check_runs_on(eng, hw)
+    return eng
+
+
+def check_runs_on(engine: EngineSpec, hw: object) -> None:
+    """Refuse an engine on a chip of a vendor it does not run on (TensorRT-LLM on an AMD GPU): the model would price
+    a deployment nobody can build. ``hw`` is a HardwareSpec (or anything with ``key`` and ``vendor``)."""
+    vendor = str(getattr(hw, "vendor", "") or "")
+    if engine.runs_on(vendor):
+        return
+    fits = [k for k in engine_keys() if get_engine(k).runs_on(vendor)]
+    raise TokenfabError(
+        f"{engine.name} does not run on {vendor or 'this vendor'}'s hardware ({getattr(hw, 'key', hw)}): it runs on "
+        f"{', '.join(engine.vendors)} hardware (engines.yaml vendors)",
+        field="engine",
+        expected=f"an engine for {vendor or 'this hardware'}: {', '.join(fits)} (per hardware: hw=engine,...)",
+        got=engine.key,
+    )
+
+
+def engine_rows() -> list[dict[str, Any]]:
+    """One row per bundled engine for ``tokenfab catalog engines``: what it runs on, where it is the default, its
+    features, and whether the committed calibration fitted it (else where its parameters come from)."""
+    from tokenfab.catalog.calibration import load_profile
+
+    fitted = set(load_profile().engines)
+    rows = []
+    for k in engine_keys():
+        e = get_engine(k)
+        rows.append(
+            {
+                "key": k,
+                "name": e.name,
+                "runs_on": list(e.vendors) or ["any"],
+                "default_for": list(e.default_for_vendors),
+                "features": list(e.features),
+                "parameters": "fitted"
+                if k in fitted
+                else (
+                    f"prior from {e.prior_from}"
+                    if e.prior_from and e.prior_from != "median"
+                    else "prior: median of the engines fitted on the same hardware"
+                ),
+                "source": e.source,
+                "runs_on_source": e.sources.get("vendors", ""),
+            }
+        )
+    return rows

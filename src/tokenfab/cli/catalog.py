@@ -200,8 +200,32 @@ def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON in
     console.print(t)
 
 
+def engines_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """The serving engines: the vendors each runs on, where it is the default, its features and its calibration."""
+    from tokenfab.catalog.engines import engine_rows
+
+    rows = engine_rows()
+    if as_json:
+        print_json(rows)
+        return
+    t = Table(title="Serving engines (data/engines.yaml; --engine KEY or per hardware hw=KEY,...)")
+    for c in ("key", "name", "runs on", "default for", "features", "parameters"):
+        t.add_column(c, justify="left", overflow="fold")
+    for r in rows:
+        t.add_row(
+            lit(r["key"]),
+            lit(r["name"]),
+            lit(", ".join(r["runs_on"])),
+            lit(", ".join(r["default_for"]) or "-"),
+            lit(" ".join(r["features"])),
+            lit(r["parameters"]),
+        )
+    console.print(t)
+
+
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(no_args_is_help=True, help="Browse the bundled hardware and model catalogs.")
+    sub = typer.Typer(no_args_is_help=True, help="Browse the bundled hardware, model and engine catalogs.")
     sub.command("hardware")(hardware_cmd)
     sub.command("models")(models_cmd)
+    sub.command("engines")(engines_cmd)
     app.add_typer(sub, name="catalog")
