@@ -394,3 +394,13 @@ def test_an_engine_on_hardware_it_does_not_run_on_is_one_line_naming_the_flag():
     )
     by_hw = {(p["hardware"], p["config"]["engine"]) for p in doc["points"]}
     assert {e for h, e in by_hw if h == "h100-sxm"} == {"trtllm"} and {e for h, e in by_hw if h == "mi355x"} == {"atom"}
+
+
+def test_disaggregated_only_with_an_engine_that_cannot_is_explained_not_called_a_memory_problem():
+    """--mode disagg with TensorRT-LLM v0.14-0.17 (no disaggregation in engines.yaml) left nothing to sweep and was
+    reported as 'does not fit on any evaluated configuration': now the error names --mode and the engines that do."""
+    r = invoke(
+        "frontier", "--model", "llama-3.1-8b", "--hardware", "h200-sxm", "--engine", "trtllm-legacy", "--mode", "disagg"
+    )
+    assert r.exit_code == 2 and "--mode" in r.output and "does not fit" not in r.output
+    assert "trtllm-legacy on h200-sxm" in r.output and "dynamo-trtllm" in r.output

@@ -11,7 +11,7 @@ import numpy as np
 
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import load_profile
-from tokenfab.catalog.engines import EngineSpec
+from tokenfab.catalog.engines import EngineSpec, engine_keys, get_engine
 from tokenfab.catalog.hardware import HardwareSpec
 from tokenfab.catalog.models import ModelSpec, get_model
 from tokenfab.core.errors import TokenfabError, require_int, require_range
@@ -504,6 +504,17 @@ def sweep(
         d: ([p for p in ps if engines[p].supports("disagg")] if engines[d].supports("disagg") else [])
         for d, ps in pairs.items()
     }
+    if modes == ("disagg",) and not any(pairs.values()):  # nothing left to sweep: say why, not "does not fit"
+        named = sorted({f"{engines[i].key} on {hws[i].key}" for i in {*dec_idx, *pre_idx}})
+        raise TokenfabError(
+            "disaggregated serving needs an engine that runs it in both pools (engines.yaml features: disagg); "
+            f"here: {', '.join(named)}",
+            field="mode",
+            expected="agg (or an engine with disagg: "
+            + ", ".join(k for k in engine_keys() if get_engine(k).supports("disagg"))
+            + ")",
+            got="disagg",
+        )
     if "disagg" in modes and no_disagg:
         warns.append(f"{', '.join(no_disagg)}: the engine does not run disaggregated serving; aggregated points only")
 
