@@ -170,6 +170,33 @@ def test_an_engine_without_data_takes_the_engines_measured_on_its_platform(prof)
     )
 
 
+def test_an_engine_measured_only_on_another_vendors_hardware_is_a_prior_there(prof):
+    """vLLM fitted on MI355X runs on an H100 with another runtime and kernel library (CUDA, not HIP/AITER): there it
+    is an engine without measurements (the engines measured on that platform, status prior, said in the rule), not
+    its ROCm overheads with a fitted label; on its own vendor's hardware it keeps its fit."""
+    p = dataclasses.replace(
+        prof,
+        support={"pairs": {"hopper|trtllm": {"rows": 1}, "hopper|sglang": {"rows": 1}, "cdna4|vllm": {"rows": 1}}},
+    )
+    params, st = p.resolve(get_hardware("h100-sxm"), "vllm")
+    assert st.engine_profile == "prior" and st.any_prior
+    assert st.engine_rule == (
+        "vllm was measured only on AMD hardware: the median of the fitted engines measured on hopper (sglang, trtllm)"
+    )
+    assert params.step_overhead_ms == pytest.approx(1.5)  # trtllm's 1 and sglang's 2, not vllm's 8
+    params, st = p.resolve(get_hardware("mi355x"), "vllm")
+    assert st.engine_profile == "fitted" and params.step_overhead_ms == 8.0
+    params, st = p.resolve(get_hardware("mi355x"), "sglang")  # measured on NVIDIA only
+    assert st.engine_profile == "prior" and params.step_overhead_ms == 8.0  # the engines measured on cdna4: vllm
+    params, st = p.resolve(get_hardware("gaudi3"), "vllm")  # nobody measured Intel: every fitted engine
+    assert (
+        st.engine_rule
+        == "vllm was measured only on AMD hardware: the median of the fitted engines (sglang, trtllm, vllm)"
+    )
+    # a profile without support pairs (a hand-written one) keeps the engine's own parameters as fitted
+    assert dataclasses.replace(p, support={}).resolve(get_hardware("h100-sxm"), "vllm")[1].engine_profile == "fitted"
+
+
 @pytest.mark.parametrize("hw", ["rtx-pro-6000", "a100-sxm", "l40s"])
 def test_a_family_without_data_of_a_measured_vendor_takes_that_vendors_median(prof, hw):
     """An NVIDIA family without measurements (no stated sibling) takes, per parameter, the median of the fitted NVIDIA

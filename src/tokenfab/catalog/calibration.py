@@ -279,9 +279,29 @@ class CalibrationProfile:
             return sorted(on_vendor), f"measured on {vendor} hardware"
         return sorted(self.engines), ""
 
+    def _vendors_measured(self, engine: str) -> set[str]:
+        """The hardware vendors a fitted engine was measured on (support pairs; empty when the profile has none)."""
+        pairs = (self.support or {}).get("pairs") or {}
+        return {family_vendor(f) for f, _, e in (str(k).partition("|") for k in pairs) if e == engine}
+
     def _engine_params(self, engine: str, fam: str = "", vendor: str = "") -> tuple[dict[str, float], str, str]:
         if engine in self.engines:
-            return dict(self.engines[engine]), "fitted", ""
+            measured = self._vendors_measured(engine)
+            if not vendor or not measured or vendor in measured:
+                return dict(self.engines[engine]), "fitted", ""
+            # fitted only on another vendor's platform (vLLM measured on MI355X, run on an H100): its overheads and
+            # kernel efficiencies there are the other runtime's and kernel library's (HIP/AITER vs CUDA), so it is
+            # an engine without measurements here: the engines measured on this platform, when there are any
+            away = ", ".join(sorted(measured))
+            kin, where = self._engines_measured_on(fam, vendor)
+            vals = {n: float(np.median([self.engines[k].get(n, PRIOR[n]) for k in kin])) for n in ENGINE_PARAMS}
+            return (
+                vals,
+                "prior",
+                f"{engine} was measured only on {away} hardware: the median of the fitted engines"
+                + (f" {where}" if where else "")
+                + f" ({', '.join(kin)})",
+            )
         from tokenfab.catalog.engines import get_engine
 
         # follow prior_from to the first fitted engine (dynamo-trtllm -> trtllm -> trtllm-legacy), each key once
