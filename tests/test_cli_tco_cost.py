@@ -94,17 +94,14 @@ def test_cost_reproduces_inferencex_b200_point_json():
     d = invoke_json(
         "cost", "--hardware", "b200", "--preset", "inferencex-hyperscaler", "--tokens-per-s-per-gpu", "13429.7"
     )
-    for key in (
-        "usd_per_mtok_total",
-        "usd_per_mtok_input_inferencex",
-        "usd_per_mtok_output_inferencex",
-        "tokens_per_s_per_mw",
-        "joules_per_token",
-    ):
+    for key in ("usd_per_mtok_total", "tokens_per_s_per_mw", "joules_per_token"):
         assert isinstance(d[key], float), key
     assert round(d["usd_per_mtok_total"], 4) == 0.0403
     assert round(d["tokens_per_s_per_mw"] / 1e6, 2) == 6.19
-    assert d["usd_per_mtok_input_inferencex"] == d["usd_per_mtok_output_inferencex"] == d["usd_per_mtok_total"]
+    # a total alone has no input/output split: InferenceX's per-kind $/M (GPU-hour / input or output tokens/s) are
+    # not defined from it (they were once shown equal to the total $/M, which is wrong by the split's factor)
+    assert d["usd_per_mtok_input_inferencex"] is None and d["usd_per_mtok_output_inferencex"] is None
+    assert d["tokens_per_s_per_gpu_input"] is None and d["tokens_per_s_per_gpu_output"] is None
     assert d["usd_per_mtok_input"] is None and d["per_kind_convention"] == "gpu-time"  # no prefill share given
     x = invoke_json(
         "cost",
@@ -117,7 +114,8 @@ def test_cost_reproduces_inferencex_b200_point_json():
         "--per-kind",
         "inferencex",
     )
-    assert x["usd_per_mtok_input"] == x["usd_per_mtok_output"] == x["usd_per_mtok_total"]
+    assert x["usd_per_mtok_input"] is None and x["usd_per_mtok_output"] is None
+    assert any("--input-tokens-per-s-per-gpu" in n for n in x["notes"])
     assert d["joules_per_token"] == pytest.approx(2170 / 13429.7)
     assert d["tco"]["usd_per_gpu_hour"] == pytest.approx(1.95)
     assert d["preset"] == "inferencex-hyperscaler"

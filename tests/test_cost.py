@@ -65,11 +65,13 @@ def test_total_only_gives_no_per_kind_split_unless_inferencex():
     # the GPU-time split needs the token mix and the prefill share: not computed, and the notes say what to give
     assert c.usd_per_mtok_input is None and c.usd_per_mtok_output is None and c.usd_per_mtok_blended is None
     assert c.per_kind_convention == "gpu-time" and any("--prefill-gpu-time-share" in n for n in c.notes)
-    # InferenceX's convention, asked for: with only a total, input = output = total
+    # InferenceX's convention, asked for: GPU-hour / input tokens/s and / output tokens/s need the split a total does
+    # not carry (input = output = total would be wrong by the split's factor): not computed, the note says what to give
     x = C.compute_cost(2.0, total_tokens_per_s_per_gpu=1000.0, per_kind="inferencex")
-    assert x.usd_per_mtok_input == x.usd_per_mtok_output == x.usd_per_mtok_total
-    assert x.usd_per_mtok_blended == pytest.approx(x.usd_per_mtok_total)
-    assert x.split == "total-only" and any("equal the total" in n for n in x.notes)
+    assert x.usd_per_mtok_input is None and x.usd_per_mtok_output is None and x.usd_per_mtok_blended is None
+    assert x.usd_per_mtok_input_inferencex is None and x.tokens_per_s_per_gpu_input is None
+    assert x.split == "total-only" and any("--input-tokens-per-s-per-gpu" in n for n in x.notes)
+    assert x.usd_per_mtok_total == pytest.approx(2.0 / 3.6)
     assert c.tokens_per_s_per_mw is None and c.joules_per_token is None
 
 
@@ -184,7 +186,13 @@ def test_split_rejects_bad_input_naming_the_field(kw, field):
 
 
 def test_cached_fraction_and_blend_ratio_are_parameters():
-    c = C.compute_cost(1.0, total_tokens_per_s_per_gpu=100.0, cached_input_cost_fraction=0.5, per_kind="inferencex")
+    c = C.compute_cost(
+        1.0,
+        input_tokens_per_s_per_gpu=75.0,
+        output_tokens_per_s_per_gpu=25.0,
+        cached_input_cost_fraction=0.5,
+        per_kind="inferencex",
+    )
     assert c.usd_per_mtok_cached_input == pytest.approx(0.5 * c.usd_per_mtok_input)
     assert C.blended_usd_per_mtok(1.0, 5.0) == pytest.approx(2.0)  # (3 x 1 + 5) / 4
     assert C.blended_usd_per_mtok(1.0, 5.0, 1.0) == pytest.approx(3.0)  # 1:1

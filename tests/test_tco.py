@@ -318,6 +318,18 @@ def test_rented_presets_cite_their_price_and_range():
     assert e.value.field == "preset" and "h100-sxm" in str(e.value) and "--usd-per-gpu-hour" in str(e.value)
 
 
+def test_a_rental_is_spent_over_its_term_not_an_owned_life():
+    """A 1-year reservation was shown 'life spend over 5 years' (the owned life): a rental's spend runs over its
+    term (1 or 3 years), on demand / spot / a quoted price per year; an owned GPU over its life."""
+    for preset, years in (("rent-reserved-1y", 1.0), ("rent-reserved-3y", 3.0), ("rent-on-demand", 1.0)):
+        r = T.tco("h100-sxm", preset)
+        assert r.life_years == years
+        assert r.life_spend_usd_per_gpu == pytest.approx(r.usd_per_gpu_hour_wallclock * units.HOURS_PER_YEAR * years)
+    assert T.tco("h100-sxm", usd_per_gpu_hour=2.0).life_years == 1.0
+    owned = T.tco("h100-sxm")
+    assert owned.method == "owned" and owned.life_years == owned.inputs.life_years
+
+
 # ---------------------------------------------------------------- capex and power resolution
 def test_capex_resolution_order():
     # a bundled system's bill of materials first (h100-sxm -> hgx-h100)

@@ -465,7 +465,8 @@ class TcoResult(Result):
         "usd_per_gpu_hour_wallclock": "USD per calendar GPU-hour",
         "breakdown": "component -> USD per busy GPU-hour (sums to usd_per_gpu_hour)",
         "shares": "component -> share of life spend (sums to 1)",
-        "life_spend_usd_per_gpu": "everything one GPU costs over its life, USD",
+        "life_spend_usd_per_gpu": "what one GPU costs over life_years, USD: its life (owned), a reservation's term "
+        "or one year (rented, a quoted price)",
     }
 
     hardware: str

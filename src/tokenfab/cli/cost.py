@@ -120,7 +120,13 @@ def _render(c: api.CostResult) -> None:
         )
     tab = Table(
         title=f"Cost per token at {F.num(c.tokens_per_s_per_gpu_total, sig=6)} tokens/s per GPU "
-        f"(input {F.num(c.tokens_per_s_per_gpu_input, sig=6)}, output {F.num(c.tokens_per_s_per_gpu_output, sig=6)}); "
+        + (
+            f"(input {F.num(c.tokens_per_s_per_gpu_input, sig=6)}, "
+            f"output {F.num(c.tokens_per_s_per_gpu_output, sig=6)})"
+            if c.tokens_per_s_per_gpu_input is not None
+            else "(total only: no input/output split)"
+        )
+        + "; "
         "per token "
         f"kind: {c.per_kind_convention}"
     )

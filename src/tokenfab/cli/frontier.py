@@ -77,7 +77,7 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
     pct = d["sla"]["percentile"]
     hw_costs = d.get("hardware") or {}
     print_header(X.frontier_header(d, given=given))
-    short = {**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms"}
+    short = {**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms", f"TPOT {pct} ms": f"TPOT\n{pct} ms"}
     cols = [
         "mode",
         "GPUs",
@@ -89,13 +89,18 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
         "tok/s/GPU",
         "out tok/s/GPU",
         f"TTFT {pct} ms",
-        "TPOT ms",
+        f"TPOT {pct} ms",
         "$/M total",
         "$/M out",
         "tok/s per MW",
     ]
     # one weight precision: the header names it, so its column goes first on a narrow terminal
     drop = POINT_DROP if len(d["weights"]) == 1 else tuple(c for c in POINT_DROP if c != "weights/KV")
+    # each mode has its own frontier (an agg point may be dominated by a disagg one): with several modes the mode
+    # column stays, or the table would read as one frontier with dominated points in it
+    several_modes = len({p["mode"] for p in d["points"]}) > 1
+    if several_modes:
+        drop = tuple(c for c in drop if c != "mode")
     by_hw: dict[str, list[dict]] = {}
     for p in d["points"]:
         by_hw.setdefault(p["hardware"], []).append(p)
@@ -107,8 +112,9 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
             console,
             O.fitted_table(
                 console,
-                f"{O.hardware_cell(hw, bool((d.get('calibration') or {}).get(hw, {}).get('prior')))}: Pareto frontier "
-                f"({F.count(len(pts), 'point')}; "
+                f"{O.hardware_cell(hw, bool((d.get('calibration') or {}).get(hw, {}).get('prior')))}: "
+                + ("Pareto frontier of each mode " if several_modes else "Pareto frontier ")
+                + f"({F.count(len(pts), 'point')}; "
                 f"{F.usd(usd) + ' per busy GPU-hour' if usd is not None else 'no cost'})",
                 cols,
                 rows,

@@ -141,7 +141,7 @@ def _render_fleet(d: dict, given: dict | None = None, wide: bool = False) -> Non
         "$/M out",
         "tok/s/user",
         f"TTFT {pct} ms",
-        "TPOT ms",
+        f"TPOT {pct} ms",
         "util avg",
         "util peak",
     )
@@ -184,7 +184,13 @@ def _render_fleet(d: dict, given: dict | None = None, wide: bool = False) -> Non
             rows,
             left=("hardware", "mode", "layout", "weights/KV"),
             drop=FLEET_DROP,
-            short={**SHORT, f"TTFT {pct} ms": f"TTFT\n{pct} ms", "util avg": "util\navg", "util peak": "util\npeak"},
+            short={
+                **SHORT,
+                f"TTFT {pct} ms": f"TTFT\n{pct} ms",
+                f"TPOT {pct} ms": f"TPOT\n{pct} ms",
+                "util avg": "util\navg",
+                "util peak": "util\npeak",
+            },
             wide=wide,
         ),
     )

@@ -297,8 +297,14 @@ def render_tco(r: api.TcoResult, breakdown: bool = False) -> None:
     if breakdown:
         render_capex_lines(r)
     console.print(
-        f"life spend {F.usd(r.life_spend_usd_per_gpu)} per GPU over {F.num(r.life_years)} years "
-        f"(wall-clock cost x 8,766 h/year x life)",
+        (
+            f"life spend {F.usd(r.life_spend_usd_per_gpu)} per GPU over {F.num(r.life_years)} years "
+            "(wall-clock cost x 8,766 h/year x life)"
+            if r.method == "owned"
+            else f"spend {F.usd(r.life_spend_usd_per_gpu)} per GPU over {F.num(r.life_years)} "
+            f"{'year' if r.life_years == 1 else 'years'} (wall-clock price x 8,766 h/year; the reservation's term, "
+            "else one year: a rental has no asset life)"
+        ),
         highlight=False,
     )
     for k in shown:

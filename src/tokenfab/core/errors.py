@@ -140,8 +140,14 @@ def require_number(
     x = require_finite(field, value, expected=expected)
     ok = (lo is None or (x > lo if lo_open else x >= lo)) and (hi is None or (x < hi if hi_open else x <= hi))
     if not ok:
-        raise TokenfabError("out of range", field=field, expected=expected, got=value, hint=why)
+        above = hi is not None and (x >= hi if hi_open else x > hi)
+        raise TokenfabError("out of range", field=field, expected=expected, got=value, hint=_bound_why(why, above))
     return x
+
+
+def _bound_why(why: str | None, above: bool) -> str | None:
+    """The reason for an upper bound, said only when the value is above it (a negative value needs no story)."""
+    return f"the upper bound is {why}" if why and above else None
 
 
 def require_positive(field: str, value: _T, *, allow_zero: bool = False) -> _T:
@@ -200,7 +206,8 @@ def require_int(
     if n is None:
         raise TokenfabError("must be a whole number", field=field, expected=expected, got=value)
     if n < minimum or (maximum is not None and n > maximum):
-        raise TokenfabError("out of range", field=field, expected=expected, got=value, hint=why)
+        above = maximum is not None and n > maximum
+        raise TokenfabError("out of range", field=field, expected=expected, got=value, hint=_bound_why(why, above))
     return n
 
 

@@ -60,7 +60,8 @@ class Spec:
         if self.integer:
             # an integer spec's bounds are whole numbers (see _int)
             maximum = cast("int | None", self.hi)
-            n = require_int(name, value, minimum=int(self.lo if self.lo is not None else -(2**63)), maximum=maximum)
+            lo = int(self.lo if self.lo is not None else -(2**63))
+            n = require_int(name, value, minimum=lo, maximum=maximum, why=self.why)
             return n
         return require_number(name, value, self.lo, self.hi, lo_open=self.lo_open, hi_open=self.hi_open, why=self.why)
 
@@ -194,7 +195,8 @@ def check_mtp(
         raise TokenfabError(
             "an acceptance length needs draft tokens",
             field="mtp_acceptance_length",
-            expected="mtp_draft_tokens >= 1 with it (tokens accepted per step, 1..1 + draft tokens)",
+            expected="at least one draft token with it (--mtp N or a --spec method; mtp_draft_tokens in the API): "
+            "tokens accepted per step, 1..1 + draft tokens",
             got=mtp_acceptance_length,
         )
     if acc > 1.0 + k:
@@ -239,7 +241,7 @@ def check_serving_request(
         raise TokenfabError(
             "a request rate (open loop) and a concurrency (closed loop) contradict each other",
             field="concurrency",
-            expected="one of rate_rps and concurrency",
+            expected="a request rate or a concurrency, not both (--rate / --concurrency; API: rate_rps / concurrency)",
             got=concurrency,
         )
     out = check_inputs(isl=isl, osl=osl, rate_rps=rate_rps, prefix_hit_rate=prefix_hit_rate, **layout)

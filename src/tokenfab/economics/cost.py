@@ -360,6 +360,8 @@ def compute_cost(
             field=missing,
             expected="both input and output tokens/s per GPU, or a total",
         )
+    tin: np.ndarray | None
+    tout: np.ndarray | None
     if input_tokens_per_s_per_gpu is not None:
         tin = _arr(input_tokens_per_s_per_gpu, "input_tokens_per_s_per_gpu", maximum=MAX_TOKENS_PER_S_PER_GPU)
         tout = _arr(output_tokens_per_s_per_gpu, "output_tokens_per_s_per_gpu", maximum=MAX_TOKENS_PER_S_PER_GPU)
@@ -375,7 +377,7 @@ def compute_cost(
         split = "input-output"
     elif total_tokens_per_s_per_gpu is not None:
         total = _arr(total_tokens_per_s_per_gpu, "total_tokens_per_s_per_gpu", maximum=MAX_TOKENS_PER_S_PER_GPU)
-        tin = tout = total
+        tin = tout = None  # the split is unknown: no per-kind figure can be made from a total alone
         split = "total-only"
     else:
         raise TokenfabError(
@@ -385,25 +387,23 @@ def compute_cost(
         )
 
     cost_total = usd_per_mtok(price, total)
-    ix_in = usd_per_mtok(price, tin)
-    ix_out = usd_per_mtok(price, tout)
+    ix_in = None if tin is None else usd_per_mtok(price, tin)
+    ix_out = None if tout is None else usd_per_mtok(price, tout)
     share = None
     if prefill_gpu_time_share is not None:
         share = _fraction(prefill_gpu_time_share, "prefill_gpu_time_share")  # a share: 0..1, whatever is given
     h = _fraction(cached_input_share, "cached_input_share")
-    if conv == "inferencex":
+    if conv == "inferencex" and tin is not None:
         cost_in, cost_out = ix_in, ix_out
         cost_cached = _out(frac * np.asarray(cost_in))
+        notes.append("per token kind: " + PER_KIND_LABELS["inferencex"])
+    elif conv == "inferencex":
+        cost_in = cost_out = cost_cached = None
         notes.append(
-            "per token kind: "
-            + PER_KIND_LABELS["inferencex"]
-            + (
-                " (only a total throughput was given: input and output $/M equal the total $/M)"
-                if split == "total-only"
-                else ""
-            )
+            "per-kind $/M not computed: InferenceX's convention divides the GPU-hour by input and by output tokens/s "
+            "per GPU, and only a total was given (give --input-tokens-per-s-per-gpu and --output-tokens-per-s-per-gpu)"
         )
-    elif split == "total-only" or share is None:
+    elif tin is None or tout is None or share is None:
         cost_in = cost_out = cost_cached = None
         notes.append(
             "per-kind $/M not computed: the GPU-time split needs "
@@ -453,8 +453,8 @@ def compute_cost(
     return CostResult(
         usd_per_gpu_hour=_out(price),
         tokens_per_s_per_gpu_total=_out(total),
-        tokens_per_s_per_gpu_input=_out(tin),
-        tokens_per_s_per_gpu_output=_out(tout),
+        tokens_per_s_per_gpu_input=None if tin is None else _out(tin),
+        tokens_per_s_per_gpu_output=None if tout is None else _out(tout),
         usd_per_mtok_total=cost_total,
         usd_per_mtok_input=cost_in,
         usd_per_mtok_output=cost_out,

@@ -325,6 +325,19 @@ def load_presets() -> dict:
     return copy.deepcopy(_presets_raw())
 
 
+# years a reservation commits to (tco_presets.yaml rentals terms); any other price is counted per year
+RESERVED_TERM_YEARS = {"reserved-1y": 1.0, "reserved-3y": 3.0}
+
+
+def spend_years(preset: str | None, method: str, life_years: float) -> float:
+    """The horizon of a TCO's life spend: an owned GPU's life; a reservation's term (a 1-year contract is not paid
+    for 5 years); one year for on-demand, spot or a quoted price (a rental has no asset life)."""
+    if method == "owned":
+        return life_years
+    p = _presets_raw()["presets"].get(preset or "") or {}
+    return RESERVED_TERM_YEARS.get(str(p.get("term", "")), 1.0)
+
+
 def preset_names() -> list[str]:
     return list(_presets_raw()["presets"])
 
@@ -899,8 +912,10 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
         breakdown_wallclock={k: float(v) for k, v in wall.items()},
         capital_split=capital_split,
         shares=shares,
-        life_years=inputs.life_years,
-        life_spend_usd_per_gpu=total_wall * units.HOURS_PER_YEAR * inputs.life_years,
+        life_years=spend_years(inputs.preset, method, inputs.life_years),
+        life_spend_usd_per_gpu=total_wall
+        * units.HOURS_PER_YEAR
+        * spend_years(inputs.preset, method, inputs.life_years),
         capex_usd_per_gpu_all_in=capex_all_in,
         it_kw_per_gpu=kw_it,
         all_in_kw_per_gpu=kw_all_in,

@@ -109,8 +109,10 @@ def demand_rps(rate_rps=None, tokens_per_day=None, *, isl: int, osl: int) -> flo
         raise TokenfabError(
             "give exactly one of a request rate and tokens per day",
             field="rate_rps",
-            expected="--rate R or --tokens-per-day T",
-            got={"rate_rps": rate_rps, "tokens_per_day": tokens_per_day},
+            expected="--rate R or --tokens-per-day T (rate_rps or tokens_per_day in the API)",
+            got="neither"
+            if rate_rps is None
+            else f"both (rate {rate_rps:g} requests/s, {tokens_per_day:g} tokens/day)",
         )
     check_inputs(isl=isl, osl=osl)
     if rate_rps is not None:
