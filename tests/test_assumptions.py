@@ -70,3 +70,24 @@ def test_the_economics_search_and_demand_defaults_are_the_data(constant, path):
     mod, name = constant.split(":")
     assert getattr(importlib.import_module(mod), name) == A.value(*path)
     assert A.cite(*path).strip()
+
+
+def test_the_bundled_scenarios_state_their_own_peak_to_average_and_the_utilization_default_cites_them():
+    """A scenario's diurnal source says its peak-to-average; it must be what its weights give (they said 'about 1.6'
+    and 'about 2.2' for 1.76 and 2.45), and the utilization default's citation quotes those same figures."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    util_src = yaml.safe_load((root / "src/tokenfab/data/tco_presets.yaml").read_text())["defaults"]["utilization"]
+    for f in sorted((root / "examples").glob("*.yaml")):
+        d = (yaml.safe_load(f.read_text()) or {}).get("diurnal") or {}
+        if not d.get("hourly_weights"):
+            continue
+        w = d["hourly_weights"]
+        ratio = max(w) / (sum(w) / len(w))
+        m = re.search(r"= (\d+\.\d+)\)", d["source"])
+        assert m and float(m.group(1)) == pytest.approx(ratio, abs=0.005), (f.name, d["source"], ratio)
+        assert f"{ratio:.2f} (examples/{f.name}" in util_src["source"], f.name

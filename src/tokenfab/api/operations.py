@@ -110,6 +110,7 @@ class FitResult(Result):
     weights_by_component_gib: dict[str, Any]
     message: str
     units_note: str
+    reservation_note: str
 
 
 # the context `tokenfab fit` sizes for when none is given (data/assumptions.yaml demand.fit_context_tokens, cited)

@@ -78,6 +78,7 @@ def _render(r, *, given: dict | None = None) -> None:
     console.print(t)
     console.print(lit(r.message, "green" if r.fits else "bold red"))
     console.print(lit(r.units_note, "dim"))
+    console.print(lit(r.reservation_note, "dim"))
     console.print(lit(O.terms_note("layouts", "KV cache"), "dim"), highlight=False)
     for k, v in r.sources.items():
         if v:

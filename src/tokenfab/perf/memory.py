@@ -244,6 +244,13 @@ class FitResult:
     weights_by_component_gib: dict = field(default_factory=dict)
     message: str = ""
     units_note: str = "GiB = 2^30 bytes; GB = 1e9 bytes. Chip capacities are vendor 'GB' figures read as GiB."
+    # fit is engine-agnostic and worst-case; an engine's admission rule can hold more (or fewer) sequences
+    reservation_note: str = (
+        "a worst-case sizing: every user holds the full context, and 10% of HBM is kept back (vLLM's rule); a serving "
+        "engine admits by its own memory rule (paged KV grown on demand at the steady-state average context; "
+        "TensorRT-LLM's 90% of the memory left after weights), so `tokenfab estimate --concurrency max --engine E` "
+        "can report a different number of concurrent requests on the same layout"
+    )
     sources: dict = field(default_factory=dict)  # where the chip and model figures come from
 
     def to_dict(self) -> dict:
