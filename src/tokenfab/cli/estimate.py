@@ -96,7 +96,8 @@ def _render(e, *, given: dict | None = None, fit_result=None) -> None:
         if fit_result is not None:
             console.print(
                 lit(
-                    f"the fewest GPUs that hold it: {F.count(fit_result.chips_needed, 'GPU')} "
+                    f"it needs the memory of at least {F.count(fit_result.chips_needed, 'GPU')}; a layout the model "
+                    "divides (TP a divisor of its heads, PP of its layers) may need more: tokenfab frontier picks one "
                     f"(tokenfab fit --model {e.model} --hardware {e.hardware} --weights {e.weights} shows the "
                     "breakdown)",
                     "dim",
