@@ -75,7 +75,7 @@ def _render_bands(e) -> None:
                 F.num(getattr(e, key)),
                 F.num(b["p10"]),
                 F.num(b["p90"]),
-                f"{b['bucket']} ({F.count(b['rows'], 'row')})",
+                f"{b['bucket']} ({F.count(b['rows'], 'row')})" + ("; held at physics" if b.get("clipped_at") else ""),
             )
         console.print(t)
 

@@ -27,7 +27,7 @@ that is how sweeps run fast. Operator classes of the breakdown: ``attention_proj
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -379,6 +379,47 @@ def _forward_time(
     total = cast(np.ndarray, sum(br.values()))  # a sum of the (non-empty) breakdown arrays
     bounds = {"compute": tc_sum, "memory": tm_sum, "communication": br["communication"], "overhead": br["overhead"]}
     return total, br, bounds
+
+
+# the calibration of a machine that reaches every peak: efficiencies 1, no overhead, no latency, no tile penalty, no
+# routing skew (a lower bound on any step's time, for clipping error bands at physics: physical_floor_s)
+IDEAL_CAL = {
+    "gemm_efficiency": 1.0,
+    "memory_efficiency": 1.0,
+    "attention_efficiency": 1.0,
+    "comm_efficiency": 1.0,
+    "kernel_efficiency": 1.0,
+    "moe_efficiency": 1.0,
+    "step_overhead_ms": 0.0,
+    "layer_overhead_us": 0.0,
+    "seq_overhead_us": 0.0,
+    "comm_latency_us": 0.0,
+    "ttft_overhead_ms": 0.0,
+    "gemm_tokens_half": 1e-9,
+    "moe_skew": 0.0,
+    "pp_stage_overhead_us": 0.0,
+    "disagg_overhead_ms": 0.0,
+}
+
+
+def physical_floor_s(
+    model: ModelSpec, weights: str, kv: str, pa: PointArrays, *, prompt_tokens: ArrayLike, context: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """(prefill of ``prompt_tokens`` alone, one decode step of one sequence at ``context``) in seconds on a machine
+    at every peak of the chip (IDEAL_CAL: the roofline of Williams et al. 2009 with nothing lost, communication
+    fully overlapped with the operators): no deployment of this layout and precision can beat them, so an error
+    band's optimistic end is clipped there."""
+    cal = {k: np.full_like(np.asarray(v, dtype=float), IDEAL_CAL.get(k, 0.0)) for k, v in pa.cal.items()}
+    ideal = replace(pa, cal=cal)
+    p = np.asarray(prompt_tokens, dtype=float)
+    t_pf, _, b_pf = forward_time(model, weights, kv, ideal, pf_tokens=p, pf_seqs=np.where(p > 0, 1.0, 0.0), pf_ctx=0.0)
+    t_dec, _, b_dec = forward_time(model, weights, kv, ideal, dec_seqs=1.0, dec_ctx=context)
+
+    def overlapped(t: np.ndarray, b: dict[str, np.ndarray]) -> np.ndarray:
+        # the model adds communication to compute; an engine may overlap them, so the floor is the larger of the two
+        return np.maximum(t - b["communication"], b["communication"])
+
+    return np.where(p > 0, overlapped(t_pf, b_pf), 0.0), overlapped(t_dec, b_dec)
 
 
 def lm_head_time_s(model: ModelSpec, weights: str, pa: PointArrays, rows: ArrayLike) -> np.ndarray:

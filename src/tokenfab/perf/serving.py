@@ -52,7 +52,7 @@ from tokenfab.perf.memory import (
     weight_bytes_per_gpu,
 )
 from tokenfab.perf.points import PointArrays, point_arrays
-from tokenfab.perf.roofline import bound_label, forward_time, lm_head_time_s
+from tokenfab.perf.roofline import bound_label, forward_time, lm_head_time_s, physical_floor_s
 
 ITERATIONS = 4  # regula-falsi (Illinois) steps of the steady state (perf/scheduling.py solve_monotone); 4 steps
 # agree with 12 within 5e-6 relative on every point of a DeepSeek-R1 sweep over H200, B200 and MI355X
@@ -1015,7 +1015,15 @@ def estimate(
     )
     from tokenfab.perf.uncertainty import attach_estimate_band
 
-    attach_estimate_band(est, m, profile)
+    # physics bounds the bands: the prompt's own prefill and one decode step on a machine at every peak
+    t_pf, t_dec = physical_floor_s(
+        m, w, kvp, pa, prompt_tokens=isl * (1.0 - prefix_hit_rate), context=float(isl + osl / 2.0)
+    )
+    floors_ms = {
+        "ttft_ms": float(np.asarray(t_pf).ravel()[0]) * 1e3,
+        "tpot_ms": float(np.asarray(t_dec).ravel()[0]) * 1e3 / (1.0 + sp.draft_tokens),
+    }
+    attach_estimate_band(est, m, profile, floors_ms=floors_ms)
     return est
 
 

@@ -216,6 +216,19 @@ def figure_band(
     return {"p10": value * lo, "p90": value * hi, "bucket": b["bucket"], "rows": b["n"], "rule": b["rule"]}
 
 
+def clip_band_at_floor(band: dict, figure: str, floors_ms: dict[str, float]) -> dict:
+    """``band`` with its optimistic end held at the physical bound of ``figure`` (a latency's floor in ms, or
+    tokens/s per user's ceiling 1000 / the TPOT floor); the band says so in ``clipped_at``."""
+    lat = floors_ms.get(figure)
+    if figure == "tokens_per_s_per_user" and floors_ms.get("tpot_ms"):
+        cap = 1000.0 / floors_ms["tpot_ms"]
+        if band["p90"] > cap:
+            return {**band, "p90": max(cap, band["p10"]), "clipped_at": "1000 / the physical TPOT floor"}
+    elif lat is not None and math.isfinite(lat) and lat > 0 and band["p10"] < lat:
+        return {**band, "p10": min(lat, band["p90"]), "clipped_at": "the physical floor (every peak of the chip)"}
+    return band
+
+
 def is_prior(status: dict | None) -> bool:
     """Whether a ProfileStatus dict rests on a prior (its hardware family or its engine has no measurements)."""
     s = status or {}
@@ -357,9 +370,14 @@ def annotate_status(
     return status
 
 
-def attach_estimate_band(est: Estimate, model: ModelSpec, profile: CalibrationProfile) -> None:
+def attach_estimate_band(
+    est: Estimate, model: ModelSpec, profile: CalibrationProfile, *, floors_ms: dict[str, float] | None = None
+) -> None:
     """Fill ``est.uncertainty`` (an Estimate) from the profile's CV table, and ``est.calibration``'s ``prior`` flag
-    and ``note`` (:func:`calibration_note`); a missing table leaves a warning."""
+    and ``note`` (:func:`calibration_note`); a missing table leaves a warning. ``floors_ms`` (ttft_ms / tpot_ms: the
+    roofline at every peak, roofline.physical_floor_s) clip a band's optimistic end at physics: a multiplicative
+    band of wide prior errors can otherwise fall below what the chip can do (TTFT p10 under the prompt's FLOPs at
+    peak); tokens/s per user is clipped at 1000 / the TPOT floor."""
     table = profile.uncertainty or {}
     cal = est.calibration
     reg = regime(est.concurrency / max(est.dp, 1))
@@ -377,7 +395,7 @@ def attach_estimate_band(est: Estimate, model: ModelSpec, profile: CalibrationPr
             prior=rests_on_prior(cal, metric, mclass),
         )
         if b is not None:
-            out[fig] = b
+            out[fig] = clip_band_at_floor(b, fig, floors_ms or {})
     if not out:
         est.warnings.append("no error band: the calibration profile carries no cross-validation table")
     est.uncertainty = out
@@ -473,4 +491,14 @@ def attach_sweep_bands(
         if fig not in cols:
             continue
         b = cast(dict[str, Any], scaled_band(cols[fig], *factors[metric], sign))  # array columns: never None
-        cols[f"{fig}_p10"], cols[f"{fig}_p90"] = b["p10"], b["p90"]
+        p10, p90 = np.asarray(b["p10"], dtype=float), np.asarray(b["p90"], dtype=float)
+        # physics holds the optimistic end (clip_band_at_floor, per point): latencies at their floor, tokens/s per
+        # user at 1000 / the TPOT floor (floor 0: none known, e.g. a disaggregated pair)
+        floor = cols.get({"ttft_ms": "ttft_floor_ms", "tpot_ms": "tpot_floor_ms"}.get(fig, ""))
+        if floor is not None:
+            p10 = np.where(np.isfinite(p10), np.minimum(np.maximum(p10, floor), np.maximum(p90, p10)), p10)
+        elif fig == "tokens_per_s_per_user" and "tpot_floor_ms" in cols:
+            fl = np.asarray(cols["tpot_floor_ms"], dtype=float)
+            cap = np.where(fl > 0, 1000.0 / np.maximum(fl, 1e-300), np.inf)
+            p90 = np.where(np.isfinite(p90), np.maximum(np.minimum(p90, cap), p10), p90)
+        cols[f"{fig}_p10"], cols[f"{fig}_p90"] = p10, p90

@@ -21,7 +21,7 @@ from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import speculative as spec
 from tokenfab.perf import uncertainty as unc
-from tokenfab.perf.roofline import BOUND_KEYS, bound_code
+from tokenfab.perf.roofline import BOUND_KEYS, bound_code, physical_floor_s
 from tokenfab.perf.serving import concurrency_cap, serve
 from tokenfab.search.disagg import _disagg_columns, _prefill_candidates
 from tokenfab.search.space import (
@@ -584,6 +584,11 @@ def sweep(
             continue
         paP = _take(paL, idx)
         hw_pts = Lh[idx]
+        # physics per layout (the prompt's prefill and one decode step at every peak): the bands' optimistic ends
+        fl_pf, fl_dec = physical_floor_s(
+            m, w, kv, paL, prompt_tokens=isl * (1.0 - prefix_hit_rate), context=isl + osl / 2.0
+        )
+        fl_pf, fl_dec = np.broadcast_to(fl_pf, Lh.shape)[idx] * 1e3, np.broadcast_to(fl_dec, Lh.shape)[idx] * 1e3
         layout_cols = {
             "hw": hw_pts,
             "engine": hw_pts,
@@ -621,13 +626,19 @@ def sweep(
                     m, w, kv, pa_s, isl=isl, osl=osl, concurrency=conc[sub], prefix_hit_rate=prefix_hit_rate, **skw
                 )
                 evaluated += sub.size
-                chunks.append(_agg_columns(r, lc_s, conc[sub], wi, sv, sla))
+                ch = _agg_columns(r, lc_s, conc[sub], wi, sv, sla)
+                ch["ttft_floor_ms"] = fl_pf[sub]
+                ch["tpot_floor_ms"] = fl_dec[sub] / (1.0 + sc.draft_tokens)
+                chunks.append(ch)
             if "disagg" in modes and pre is not None and pre["hw"].size:
                 r = serve(m, w, kv, pa_s, isl=isl, osl=osl, concurrency=conc[sub], decode_only=True, **skw)
                 cols, n_pairs = _disagg_columns(m, kv, r, lc_s, pa_s, conc[sub], pre, isl, osl, wi, sv, pairs)
                 evaluated += n_pairs
                 if cols is not None:
                     _pick_tpot(cols, r, sla, None)
+                    n_d = np.asarray(cols["hw"]).shape
+                    cols["ttft_floor_ms"] = np.zeros(n_d)  # a disaggregated pair: its two pools' floors not kept
+                    cols["tpot_floor_ms"] = np.zeros(n_d)
                     chunks.append(cols)
     if chunks:
         keys = set.intersection(*(set(ch) for ch in chunks))
