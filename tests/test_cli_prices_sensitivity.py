@@ -174,3 +174,22 @@ def test_sensitivity_table_and_plots(tmp_path):
 )
 def test_sensitivity_errors(args, needles):
     assert_user_error(run("sensitivity", *args), *needles)
+
+
+def test_prices_fits_80_columns_by_hiding_columns_not_folding_numbers(monkeypatch):
+    """At 80 columns the price tables squeezed to 1-3 characters and wrapped prices vertically ("0 . 8 8 0"): now
+    secondary columns go (named under the table) and every price and margin band stays whole; --wide shows all."""
+    from tokenfab.cli import common
+
+    monkeypatch.setattr(common.console, "_width", 80)
+    r = run("prices", "--model", "llama-3.3-70b", "--hardware", "h100-sxm,b200")
+    assert r.exit_code == 0, r.output
+    d = json.loads(run("prices", "--model", "llama-3.3-70b", "--hardware", "h100-sxm,b200", "--json").stdout)
+    lines = r.output.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    for pr in d["prices"][:3]:  # each list price is printed whole on its provider's line
+        row = next(x for x in lines if x.strip().startswith(pr["provider"]))
+        assert f"{pr['input_usd_per_mtok']:.3f}" in row
+    assert "hidden to fit 80 columns" in r.output
+    w = run("prices", "--model", "llama-3.3-70b", "--hardware", "h100-sxm,b200", "--wide")
+    assert w.exit_code == 0 and "hidden to fit" not in w.output and "blended 3:1 margin" in w.output

@@ -84,7 +84,7 @@ def price_data_line(snap: dict) -> str:
     return line
 
 
-def render_prices(d: dict, given: dict | None = None) -> None:
+def render_prices(d: dict, given: dict | None = None, *, wide: bool = False) -> None:
     """A prices result (tokenfab.api.prices(...).to_dict()) as tables."""
     given = given or {}
     print_header(prices_header(d, given))
@@ -106,9 +106,8 @@ def render_prices(d: dict, given: dict | None = None) -> None:
     if d.get("stand_in_rationale"):
         console.print(f"stand-in: {d['stand_in_rationale']}", style="dim", markup=False, highlight=False)
 
-    p = Table(title="Provider list prices, USD per million tokens (genai-prices bundled data, or --prices-file)")
-    for col in ("provider", "model", "match", "input", "cached input", "output", "as of", "note"):
-        p.add_column(col, overflow="fold", justify="right" if col in ("input", "cached input", "output") else "left")
+    cols = ["provider", "model", "match", "input", "cached input", "output", "as of", "note"]
+    rows = []
     for pr in d["prices"]:
         flags = [
             x
@@ -119,43 +118,78 @@ def render_prices(d: dict, given: dict | None = None) -> None:
             )
             if x
         ]
-        p.add_row(
-            pr["provider"],
-            pr["model_id"],
-            pr["match"],
-            _usd(pr["input_usd_per_mtok"]),
-            _usd(pr["cached_input_usd_per_mtok"]),
-            _usd(pr["output_usd_per_mtok"]),
-            str(pr["data_as_of"] or ""),
-            "; ".join(flags + ([pr["note"]] if pr.get("note") else [])),
+        rows.append(
+            [
+                pr["provider"],
+                pr["model_id"],
+                pr["match"],
+                _usd(pr["input_usd_per_mtok"]),
+                _usd(pr["cached_input_usd_per_mtok"]),
+                _usd(pr["output_usd_per_mtok"]),
+                str(pr["data_as_of"] or ""),
+                "; ".join(flags + ([pr["note"]] if pr.get("note") else [])),
+            ]
         )
-    console.print(p)
+    # at 80 columns the secondary columns go (named in the caption; --json has them) instead of folding prices
+    O.show(
+        console,
+        O.fitted_table(
+            console,
+            "Provider list prices, USD per million tokens (genai-prices bundled data, or --prices-file)",
+            cols,
+            rows,
+            left=("provider", "model", "match", "as of", "note"),
+            drop=("note", "as of", "match", O.SHORT_HEADERS, "cached input"),
+            short={"cached input": "cached\ninput"},
+            wrap=("model", "note"),
+            wide=wide,
+        ),
+    )
 
-    o = Table(title=f"tokenfab operating points of {d['modeled_model']} (frontier tiers)")
-    for col in ("hardware", "tier", "tok/s/user", "tok/s/GPU", "layout", "$/GPU-h busy", "$/M total", "$/M p10-p90"):
-        o.add_column(col, justify="left" if col in ("hardware", "tier", "layout") else "right")
+    ocols = ["hardware", "tier", "tok/s/user", "tok/s/GPU", "layout", "$/GPU-h busy", "$/M total", "$/M p10-p90"]
+    orows = []
     for hw, tiers in d["operating_points"].items():
         for t, pt in tiers.items():
             if pt is None:
-                o.add_row(hw, t, "-", "-", "not reached", "-", "-", "-")
+                orows.append([hw, t, "-", "-", "not reached", "-", "-", "-"])
                 continue
-            o.add_row(
-                O.hardware_cell(hw, pt.get("prior", False)),
-                t,
-                F.num(pt["tokens_per_s_per_user"]),
-                F.num(pt["total_tokens_per_s_per_gpu"], 0),
-                f"{pt['mode']} {pt['layout']}",
-                _usd(pt["usd_per_gpu_hour"]),
-                _usd(pt["usd_per_mtok_total"]),
-                O.band_text((pt.get("uncertainty") or {}).get("usd_per_mtok_total"), ",.3f"),
+            orows.append(
+                [
+                    O.hardware_cell(hw, pt.get("prior", False)),
+                    t,
+                    F.num(pt["tokens_per_s_per_user"]),
+                    F.num(pt["total_tokens_per_s_per_gpu"], 0),
+                    f"{pt['mode']} {pt['layout']}",
+                    _usd(pt["usd_per_gpu_hour"]),
+                    _usd(pt["usd_per_mtok_total"]),
+                    O.band_text((pt.get("uncertainty") or {}).get("usd_per_mtok_total"), ",.3f"),
+                ]
             )
-    console.print(o)
+    O.show(
+        console,
+        O.fitted_table(
+            console,
+            f"tokenfab operating points of {d['modeled_model']} (frontier tiers)",
+            ocols,
+            orows,
+            left=("hardware", "tier", "layout"),
+            drop=("$/GPU-h busy", O.SHORT_HEADERS, "tok/s/GPU"),
+            short={
+                "tok/s/user": "tok/s\n/user",
+                "tok/s/GPU": "tok/s\n/GPU",
+                "$/M total": "$/M\ntotal",
+                "$/M p10-p90": "$/M\np10-p90",
+                "$/GPU-h busy": "$/GPU-h\nbusy",
+            },
+            wide=wide,
+        ),
+    )
 
-    m = Table(
-        title=f"Gross margin at the workload mix (ISL {d['isl']} : OSL {d['osl']}), USD per million tokens: "
+    mtitle = (
+        f"Gross margin at the workload mix (ISL {d['isl']} : OSL {d['osl']}), USD per million tokens: "
         "provider revenue - tokenfab modeled cost"
     )
-    for col in (
+    mcols = [
         "provider",
         "hardware",
         "tier",
@@ -166,21 +200,17 @@ def render_prices(d: dict, given: dict | None = None) -> None:
         "margin %",
         "margin % p10-p90",
         "verdict",
-    ):
-        m.add_column(
-            col, overflow="fold", justify="left" if col in ("provider", "hardware", "tier", "verdict") else "right"
-        )
-    k = Table(
-        title=(
-            "Per token kind (modeled cost split by GPU time: prefill to input, decode to output; the kinds add up to "
-            "the workload)"
-            if d["per_kind_convention"] == "gpu-time"
-            else "Per token kind (InferenceX: the whole GPU-hour charged to each kind; costs do not add up, margins "
-            "are lower bounds)"
-        )
+    ]
+    mrows: list[list] = []
+    ktitle = (
+        "Per token kind (modeled cost split by GPU time: prefill to input, decode to output; the kinds add up to "
+        "the workload)"
+        if d["per_kind_convention"] == "gpu-time"
+        else "Per token kind (InferenceX: the whole GPU-hour charged to each kind; costs do not add up, margins "
+        "are lower bounds)"
     )
-    for col in ("provider", "hardware", "tier", "input margin", "cached margin", "output margin", "blended 3:1 margin"):
-        k.add_column(col, justify="left" if col in ("provider", "hardware", "tier") else "right")
+    kcols = ["provider", "hardware", "tier", "input margin", "cached margin", "output margin", "blended 3:1 margin"]
+    krows: list[list] = []
     for row in d["comparisons"]:
         w = row["workload"]
         v = row["verdict"]
@@ -194,17 +224,19 @@ def render_prices(d: dict, given: dict | None = None) -> None:
             text += f" (at {F.num(row['tokens_per_s_per_user'], 0)} tok/s/user: cost understated)"
         tier = row["tier"] + (f" (for {row['instead_of']})" if row.get("instead_of") else "")
         wu = w.get("uncertainty") or {}
-        m.add_row(
-            row["provider"],
-            O.hardware_cell(row["hardware"], row.get("prior", False)),
-            tier,
-            _usd(w["price_usd_per_mtok"]),
-            _usd(w["cost_usd_per_mtok"]),
-            O.band_text(wu.get("cost_usd_per_mtok"), ",.3f"),
-            _usd(w["margin_usd_per_mtok"]),
-            _pct(w["margin_pct"]),
-            _pct_range(wu.get("margin_pct")),
-            lit(text, _style(v)) if v else "-",
+        mrows.append(
+            [
+                row["provider"],
+                O.hardware_cell(row["hardware"], row.get("prior", False)),
+                tier,
+                _usd(w["price_usd_per_mtok"]),
+                _usd(w["cost_usd_per_mtok"]),
+                O.band_text(wu.get("cost_usd_per_mtok"), ",.3f"),
+                _usd(w["margin_usd_per_mtok"]),
+                _pct(w["margin_pct"]),
+                _pct_range(wu.get("margin_pct")),
+                lit(text, _style(v)) if v else "-",
+            ]
         )
 
         def cell(kind, row=row):
@@ -215,17 +247,57 @@ def render_prices(d: dict, given: dict | None = None) -> None:
                 else "-"
             )
 
-        k.add_row(
-            row["provider"],
-            row["hardware"],
-            tier,
-            cell("input"),
-            cell("cached_input"),
-            cell("output"),
-            cell("blended_3to1"),
+        krows.append(
+            [
+                row["provider"],
+                O.hardware_cell(row["hardware"], row.get("prior", False)),
+                tier,
+                cell("input"),
+                cell("cached_input"),
+                cell("output"),
+                cell("blended_3to1"),
+            ]
         )
-    console.print(m)
-    console.print(k)
+    left = ("provider", "hardware", "tier", "verdict")
+    O.show(
+        console,
+        O.fitted_table(
+            console,
+            mtitle,
+            mcols,
+            mrows,
+            left=left,
+            drop=("margin", "cost p10-p90", O.SHORT_HEADERS, "modeled cost"),
+            short={
+                "price (mix)": "price\n(mix)",
+                "modeled cost": "modeled\ncost",
+                "margin %": "margin\n%",
+                "margin % p10-p90": "margin %\np10-p90",
+                "cost p10-p90": "cost\np10-p90",
+            },
+            wrap=("hardware", "tier", "verdict", "margin % p10-p90"),
+            wide=wide,
+        ),
+    )
+    O.show(
+        console,
+        O.fitted_table(
+            console,
+            ktitle,
+            kcols,
+            krows,
+            left=("provider", "hardware", "tier"),
+            drop=("cached margin", O.SHORT_HEADERS, "blended 3:1 margin"),
+            short={
+                "input margin": "input\nmargin",
+                "cached margin": "cached\nmargin",
+                "output margin": "output\nmargin",
+                "blended 3:1 margin": "blended\n3:1 margin",
+            },
+            wrap=("hardware", "tier"),
+            wide=wide,
+        ),
+    )
     if d["comparisons"]:
         console.print("e.g. " + d["comparisons"][0]["what_is_compared"], style="dim", markup=False, highlight=False)
     for w in d.get("warnings") or []:
@@ -333,6 +405,7 @@ def register(app: typer.Typer) -> None:
         spec: O.SpecOpt = None,
         list_models: Annotated[bool, typer.Option("--list", help="List the models with provider prices.")] = False,
         hardware_file: HwFileOpt = None,
+        wide: O.WideOpt = False,
         json_out: JsonOpt = False,
     ) -> None:
         """Provider list prices beside tokenfab's modeled cost: implied gross margin per million tokens, a verdict."""
@@ -381,4 +454,4 @@ def register(app: typer.Typer) -> None:
         )
         with working(f"modeling the cost of {model or plan_file}", enabled=not json_out):
             r = api.prices(req).to_dict()
-        emit(r, json_out, lambda x: render_prices(x, given))
+        emit(r, json_out, lambda x: render_prices(x, given, wide=wide))
