@@ -404,3 +404,24 @@ def test_disaggregated_only_with_an_engine_that_cannot_is_explained_not_called_a
     )
     assert r.exit_code == 2 and "--mode" in r.output and "does not fit" not in r.output
     assert "trtllm-legacy on h200-sxm" in r.output and "dynamo-trtllm" in r.output
+
+
+def test_a_prior_chip_is_labelled_prior_in_the_charts_and_the_tier_table():
+    """The fresh-eyes audit: MI300X (no measurements) showed as 'mi300x (aggregated)' in the chart legend and bare in
+    the tier table; now '(prior)' wherever it is drawn or listed, and the tier table carries the $/M band."""
+    from tokenfab.render.plots import chart_data, pareto_traces
+
+    doc = invoke_json("frontier", "--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--weights", "fp8")
+    cd = chart_data(doc)
+    labels = {s["hardware"]: s["label"] for s in cd["series"]}
+    assert labels["mi300x"] == "mi300x (prior)" and labels["h100-sxm"] == "h100-sxm"
+    names = {t["name"] for t in pareto_traces(cd["series"], {}) if t.get("mode") == "lines+markers"}
+    assert any(n.startswith("mi300x (prior) (") for n in names)
+    r = invoke("frontier", "--model", "llama-3.1-70b", "--hardware", "h100-sxm,mi300x", "--weights", "fp8", "--wide")
+    tiers = r.output[r.output.index("token tiers") :].split("at 50 tokens/s")[0]
+    assert "$/M p10-p90" in tiers
+    for name in ("bulk", "goldilocks", "premium", "fastest"):  # every tier row names its chip as the JSON does
+        tp = doc["tiers"].get(name)
+        if tp:
+            row = next(x for x in tiers.splitlines() if x.strip().startswith(name))
+            assert (tp["hardware"] + (" (prior)" if tp["prior"] else "")) in row, row

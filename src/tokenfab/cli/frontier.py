@@ -129,18 +129,19 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
     for name in ("bulk", "goldilocks", "premium", "fastest"):
         p = tiers.get(name)
         if not p:
-            rows.append([name, tiers.get(f"{name}_note", "none"), "", "", "", "", "", "", "", ""])
+            rows.append([name, tiers.get(f"{name}_note", "none"), "", "", "", "", "", "", "", "", ""])
             continue
         rows.append(
             [
                 name,
-                p["hardware"],
+                O.hardware_cell(p["hardware"], bool(p.get("prior"))),  # a prior chip says so in every table
                 p["mode"],
                 str(p["config"]["gpus"]),
                 layout_text(p["config"]),
                 _f(p["tokens_per_s_per_user"]),
                 _f(p["total_tokens_per_s_per_gpu"], ",.0f"),
                 _f(p["usd_per_mtok_total"]),
+                O.band_text((p.get("uncertainty") or {}).get("usd_per_mtok_total"), ",.3f"),
                 _f(p["usd_per_mtok_input"]),
                 _f(p["usd_per_mtok_output"]),
             ]
@@ -153,7 +154,19 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
             f"{F.num(tiers['goldilocks_interactivity'])}, "
             f"premium >= {F.num(tiers.get('premium_interactivity', 0))} tok/s/user; fastest = one request at a time; "
             "$/M in and out split by GPU time)",
-            ("tier", "hardware", "mode", "GPUs", "layout", "tok/s/user", "tok/s/GPU", "$/M total", "$/M in", "$/M out"),
+            (
+                "tier",
+                "hardware",
+                "mode",
+                "GPUs",
+                "layout",
+                "tok/s/user",
+                "tok/s/GPU",
+                "$/M total",
+                "$/M p10-p90",
+                "$/M in",
+                "$/M out",
+            ),
             rows,
             left=("tier", "hardware", "mode", "layout"),
             drop=TIER_DROP,

@@ -211,11 +211,26 @@ def chart_data(result) -> dict:
     (sorted by interactivity, with the p10/p90 of throughput where the points carry them), one bar per hardware (its
     cheapest mode at the target interactivity, with its p10/p90), the best point and the title."""
     d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    cal = d.get("calibration") or {}
+
+    def label(hw: str) -> str:  # a chip whose figures rest on a prior says so on the chart too
+        return f"{hw} (prior)" if (cal.get(hw) or {}).get("prior") else hw
+
     series: dict[tuple[str, str], dict] = {}
     for p in d["points"]:
         key = (p["hardware"], p["mode"])
         s = series.setdefault(
-            key, {"hardware": p["hardware"], "mode": p["mode"], "x": [], "y": [], "lo": [], "hi": [], "text": []}
+            key,
+            {
+                "hardware": p["hardware"],
+                "label": label(p["hardware"]),
+                "mode": p["mode"],
+                "x": [],
+                "y": [],
+                "lo": [],
+                "hi": [],
+                "text": [],
+            },
         )
         lo, hi = _band_of(p, "total_tokens_per_s_per_gpu")
         s["x"].append(p["tokens_per_s_per_user"])
@@ -239,7 +254,14 @@ def chart_data(result) -> dict:
         cur = bars.get(hw)
         if cur is None or (v is not None and (cur["usd_per_mtok_total"] is None or v < cur["usd_per_mtok_total"])):
             lo, hi = _band_of(row, "usd_per_mtok_total")
-            bars[hw] = {"hardware": hw, "mode": row["mode"], "usd_per_mtok_total": v, "p10": lo, "p90": hi}
+            bars[hw] = {
+                "hardware": hw,
+                "label": label(hw),
+                "mode": row["mode"],
+                "usd_per_mtok_total": v,
+                "p10": lo,
+                "p90": hi,
+            }
     weights = ", ".join(d.get("weights", []))
     title = f"{d.get('model')}: ISL {F.num(d.get('isl'))} / OSL {F.num(d.get('osl'))} tokens, weights {weights}"
     if d.get("sla"):
@@ -268,7 +290,7 @@ def pareto_traces(series: list[dict], colors: dict, *, bands: bool = True, **axe
     out: list[dict] = []
     for s in series:
         c = colors.get(s["hardware"], "#667085")
-        name = f"{s['hardware']} ({'aggregated' if s['mode'] == 'agg' else 'disaggregated'})"
+        name = f"{s.get('label', s['hardware'])} ({'aggregated' if s['mode'] == 'agg' else 'disaggregated'})"
         if bands and s.get("lo") is not None:
             out += band_traces(s["x"], s["lo"], s["hi"], c, name, **axes)
         out.append(
@@ -377,7 +399,7 @@ def frontier_figures(data: dict) -> dict[str, dict]:
     has_err = bars and all(lo is not None and hi is not None and v is not None for lo, hi, v in err)
     bar = {
         "type": "bar",
-        "x": [b["hardware"] for b in bars],
+        "x": [b.get("label", b["hardware"]) for b in bars],
         "y": [b["usd_per_mtok_total"] or 0.0 for b in bars],
         "marker": {"color": [colors.get(b["hardware"], "#667085") for b in bars]},
         "showlegend": False,

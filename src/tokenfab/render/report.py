@@ -145,7 +145,7 @@ def cost_figure(d: dict) -> dict:
                 {
                     "type": "scatter",
                     "mode": "lines",
-                    "name": f"cost on {h['hardware']}",
+                    "name": f"cost on {h['hardware']}" + (" (prior)" if h.get("prior") else ""),
                     "x": d["labels"],
                     "y": h["monthly"]["cost_usd"],
                     "line": {"dash": "dash", "color": colors[h["hardware"]]},
@@ -154,7 +154,7 @@ def cost_figure(d: dict) -> dict:
     return {
         "data": data,
         "layout": _layout(
-            f"Monthly cost on {best['hardware']} (bars) and revenue",
+            f"Monthly cost on {best['hardware']}" + (" (prior)" if best.get("prior") else "") + " (bars) and revenue",
             "month",
             "$ per month",
             barmode="stack",
