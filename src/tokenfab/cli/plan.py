@@ -190,14 +190,14 @@ def render(d: dict, *, wide: bool = False) -> None:
     show(
         console,
         ft(
-            "demand per month (per day; k, M, B = thousand, million, billion)",
+            "demand per month (per day; k, M, B = thousand, million, billion; input tok includes the cached)",
             [
                 ("month", 0),
                 ("users", 0),
                 ("DAU", 2),
                 ("calls/day", 1),
                 ("input tok", 0),
-                ("cached tok", 1),
+                ("of which cached", 1),
                 ("output tok", 0),
                 ("peak req/s", 0),
             ],
