@@ -247,3 +247,34 @@ def test_a_fit_is_judged_by_the_error_it_minimizes_on_levels_held_out():
     assert fit_is_worse(before, after, held)  # better in sample, worse on the levels it did not see: refused
     assert not fit_is_worse(after, before, {"base": {"rms_log_error": 0.25}, "fit": {"rms_log_error": 0.2}})
     assert fit_is_worse(before, {"n": 0})  # the fit scores nothing the base scores
+
+
+def test_a_model_that_does_not_fit_the_layout_is_refused_not_fitted_or_compared(results, tmp_path):
+    """calibrate on Llama-70B over one H100 compared nothing (n = 0), wrote a profile and exited 0; bench-report
+    --compare-model showed -100% errors (a prediction of 0). Both now stop naming --gpus."""
+    out = tmp_path / "c.json"
+    base = ["--model", "llama-3.1-70b", "--hardware", "h100-sxm", "--gpus", "1"]
+    r = runner.invoke(app, ["calibrate", str(results), *base, "--out", str(out)])
+    assert r.exit_code == 2 and "--gpus" in r.output and "does not fit" in r.output and not out.exists()
+    r = runner.invoke(
+        app,
+        ["bench-report", str(results), "--gpus", "1", "--hardware", "h100-sxm", "--compare-model", "llama-3.1-70b"],
+    )
+    assert r.exit_code == 2 and "--gpus" in r.output and "does not fit" in r.output and "-100%" not in r.output
+
+
+def test_the_api_checks_the_profile_path_before_the_fit(results, tmp_path):
+    """api.calibrate with ``out`` a folder or in a missing folder raised IsADirectoryError / FileNotFoundError after
+    the fit had run; now a TokenfabError naming ``out`` before any work."""
+    from tokenfab import api
+    from tokenfab.api.bench import CalibrateRequest
+    from tokenfab.core.errors import TokenfabError
+
+    for out in (tmp_path, tmp_path / "missing" / "c.json"):
+        with pytest.raises(TokenfabError) as e:
+            api.calibrate(
+                CalibrateRequest.build(
+                    results=str(results), model="llama-3.1-8b", hardware="h100-sxm", gpus=1, out=str(out)
+                )
+            )
+        assert e.value.field == "out"

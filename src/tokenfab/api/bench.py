@@ -114,7 +114,10 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
     if (req.results is None) == (req.records is None):
         raise TokenfabError("give the results file or the records", field="results", expected="one of the two")
     if req.records is not None:
-        recs = [r for r in req.records if not req.run_id or r.get("run_id") == req.run_id]
+        from tokenfab.bench.records import clean_record
+
+        # the records a caller passes get the file reader's cleaning (a NaN TTFT becomes None, as from a file)
+        recs = [clean_record(r) for r in req.records if not req.run_id or r.get("run_id") == req.run_id]
         bad = 0
     else:
         recs, bad = _records(str(req.results), req.run_id)
@@ -215,10 +218,15 @@ def calibrate(req: CalibrateRequest) -> CalibrateResult:
     fit is worse than the base profile (then ``profile`` is None and a warning says why; ``force`` writes it)."""
     from tokenfab.bench import report
     from tokenfab.bench.modelcheck import fit_from_runs
+    from tokenfab.core.files import check_output_path
 
+    check_output_path(req.out, field="out", kind="a profile path (.json)")  # before the fit, not after it
     recs, _bad = _records(req.results, req.run_id)
     if not recs:
-        raise TokenfabError("no request records", field="results")
+        raise TokenfabError(
+            "no request records" + (f" with run id {req.run_id!r}" if req.run_id else ""),
+            field="run_id" if req.run_id else "results",
+        )
     prof, summary = fit_from_runs(
         report.build_runs(recs),
         model=req.model,

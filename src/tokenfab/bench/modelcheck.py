@@ -100,6 +100,14 @@ def make_predictor(
         else:
             rate = float(point["rate"]) if point.get("rate") not in (None, "inf") else math.inf
             e = estimate(concurrency="max", **kw) if math.isinf(rate) else estimate(rate_rps=rate, **kw)
+        if not e.fits:  # a prediction of 0 would read as a -100% error: the layout cannot hold the model
+            raise TokenfabError(
+                f"{e.model} does not fit on {e.gpus} x {e.hardware} at {e.weights} weights: no prediction to compare",
+                field="gpus",
+                expected="the layout the endpoint ran (--gpus / --tp / --pp), one that holds the model (tokenfab fit "
+                "shows what it needs)",
+                got=e.gpus,
+            )
         d = e.to_dict()
         return {
             "total_tokens_per_s_per_gpu": d["total_tokens_per_s_per_gpu"],
@@ -200,6 +208,15 @@ def fit_from_runs(
         rows, base=base, hardware=hw, engine=eng.key, names=USER_FIT_PARAMS, max_nfev=max_nfev
     )
     before = _errors(rows, Predictor(rows, base, (hw,)).predict())
+    if not before.get("n"):  # no level has a prediction: the layout cannot hold the model (nothing was compared)
+        raise TokenfabError(
+            f"{m.key} does not fit on {par.gpus} x {hw.key} at {w} weights: the model has nothing to compare the "
+            "measurements with, so there is nothing to calibrate",
+            field="gpus",
+            expected="the layout the endpoint ran (--gpus / --tp / --pp), one that holds the model (tokenfab fit shows "
+            "what it needs)",
+            got=par.gpus,
+        )
     after = _errors(rows, Predictor(rows, prof, (hw,)).predict())
     held_out = held_out_errors(rows, base_errors=before, base=base, hardware=hw, engine=eng.key, max_nfev=max_nfev)
     warnings = []
