@@ -103,3 +103,34 @@ def test_report_bad_folder_fails_before_any_work(tmp_path):
     assert r.exit_code == 2
     assert r.output.strip().splitlines() == [r.output.strip()] and r.output.startswith("error:")
     assert "folder not found" in r.output
+
+
+def test_breakeven_users_is_where_the_margin_turns_positive_prompt_cache_included(tmp_path):
+    """The plan said 'about 184,265 users to break even' where the margin at that count was still -$4,770 a month:
+    the search left out the prompt cache's GPUs (they grow with the users). Re-planned with no growth just below and
+    just above its breakeven, the margin must change sign there."""
+    import copy
+
+    import yaml
+
+    base = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples" / "consumer_chat.yaml").read_text())
+
+    def month0(users: float, hw: str = "b200") -> dict:
+        sc = copy.deepcopy(base)
+        sc["horizon_months"] = 1
+        sc.pop("growth", None)
+        total = sum(p["count"] for p in sc["personas"])
+        for p in sc["personas"]:
+            p["count"] = max(1, round(p["count"] * users / total))
+        f = tmp_path / f"s{int(users)}.yaml"
+        f.write_text(yaml.safe_dump(sc))
+        r = runner.invoke(app, ["plan", str(f), "--json"])
+        assert r.exit_code == 0, r.output
+        h = next(x for x in json.loads(r.stdout)["hardware"] if x["hardware"] == hw)
+        return {k: v[0] for k, v in h["monthly"].items() if isinstance(v, list) and v}
+
+    at = month0(sum(p["count"] for p in base["personas"]))
+    be = at["breakeven_users"]
+    assert at["cache_gpus"] > 0  # the case the search missed
+    below, above = month0(be * 0.97), month0(be * 1.03)
+    assert below["gross_margin_usd"] < 0 < above["gross_margin_usd"], (be, below["gross_margin_usd"])

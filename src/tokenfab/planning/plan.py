@@ -623,6 +623,7 @@ def _plan_hardware(
     n = d.months.size
     gpus = np.zeros(n, dtype=int)
     cache_gpus = np.zeros(n, dtype=int)
+    cache_exact: list = []  # per workload, the prompt cache's HBM in (fractional) GPUs, for the breakeven search
     cap_rps_all = np.zeros(n)
     peak_rps_all = np.zeros(n)
     prefill_usd = np.zeros(n)
@@ -677,6 +678,9 @@ def _plan_hardware(
             kv_gpus = np.where(kv > 0, np.ceil(kv / float(hw.memory_capacity_gib) - 1e-9), 0).astype(int)
             kv_gpus = np.where(f["gpus"] > 0, kv_gpus, 0)
         cache_gpus = cache_gpus + kv_gpus
+        if caching and sc.caching.price_hbm and w.key in caching and hw.memory_capacity_gib:
+            kv_x = np.asarray(caching[w.key].kv_hbm_gib, dtype=float) / float(hw.memory_capacity_gib)
+            cache_exact.append(np.where(f["gpus"] > 0, kv_x, 0.0) * np.ones(n))
         last = int(f["row"][-1])
         fids = fr.frontier_idx[sw.cols["hw"][fr.frontier_idx] == h]
         fids = fids[np.argsort(sw.cols["tokens_per_s_per_user"][fids])]
@@ -746,12 +750,24 @@ def _plan_hardware(
 
     monthly = month_figures(gpus, cap_rps_all)
     monthly["cost_by_phase_usd"] = {"prefill": prefill_usd, "decode": decode_usd, "prompt_cache_hbm": cache_usd}
-    monthly["breakeven_users"] = breakeven_users(d, per_wl, wall, fixed_usd, monthly["revenue_usd"], headroom=hr)
+    users_now = np.asarray(d.total_users, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cache_pu = [np.where(users_now > 0, c / np.maximum(users_now, 1e-300), 0.0) for c in cache_exact]
+    monthly["breakeven_users"] = breakeven_users(
+        d, per_wl, wall, fixed_usd, monthly["revenue_usd"], headroom=hr, cache_gpus_per_user=cache_pu
+    )
     ends = []
     for end in (0, 1):
         m = month_figures(band_gpus[end], band_cap[end])
         m["breakeven_users"] = breakeven_users(
-            d, per_wl, wall, fixed_usd, m["revenue_usd"], headroom=hr, factors=band_factors[end]
+            d,
+            per_wl,
+            wall,
+            fixed_usd,
+            m["revenue_usd"],
+            headroom=hr,
+            factors=band_factors[end],
+            cache_gpus_per_user=cache_pu,
         )
         ends.append(m)
     monthly.update(month_bands(ends[0], ends[1], has_band))
@@ -970,6 +986,7 @@ def _breaks_even(
     fixed_usd: float,
     headroom: fleetmod.Headroom | None = None,
     factors: list | None = None,
+    cache_gpus_per_user=None,
 ) -> np.ndarray:
     """Whether revenue covers cost at each user count ``users`` (shape (months, k)): rates per user (peak hour) and
     revenue per user are per month (shape (months,)); the fleet per workload is tokenfab.planning.fleet.fewest_gpus
@@ -988,9 +1005,14 @@ def _breaks_even(
         for r, f in zip(rates_per_user, factors, strict=True)
     ]
     revenue = (np.asarray(revenue_per_user, dtype=float)[:, None] * users).ravel()
+    # the prompt cache's HBM grows with the users (live prefixes): whole GPUs of it at each user count
+    cache = np.zeros(users.size)
+    for cpu in cache_gpus_per_user or ():  # per workload, as the month's bill rounds each up to whole GPUs
+        cache = cache + np.ceil(np.asarray(cpu, dtype=float)[:, None] * users - 1e-9).clip(min=0.0).ravel()
 
     def covers(gpus, at=slice(None)):
-        return revenue[at] - (np.asarray(fleetmod.usd_per_month(usd_per_gpu_hour_wallclock, gpus)) + fixed_usd) >= 0
+        g = np.asarray(gpus, dtype=float) + cache[at]
+        return revenue[at] - (np.asarray(fleetmod.usd_per_month(usd_per_gpu_hour_wallclock, g)) + fixed_usd) >= 0
 
     bounds = [fleetmod.gpu_bounds(fc, r) for fc, r in zip(cands, rates, strict=False)]
     ok = covers(sum(b[1] for b in bounds))
@@ -1010,13 +1032,16 @@ def breakeven_users(
     revenue_usd,
     headroom: fleetmod.Headroom | None = None,
     factors: list | None = None,
+    cache_gpus_per_user=None,
 ) -> np.ndarray:
     """Per month: the fewest users (that month's persona mix; revenue and load scale with users) from which revenue
     covers the cost of the fleet re-sized at that scale (``cands``: per workload of ``d``, capacity_options) plus
     fixed costs: the last user count on a log grid (1..BREAKEVEN_MAX_USERS) where it does not, then that gap refined
     (BREAKEVEN_REFINE_POINTS points a round) to a relative 1e-6. NaN where nothing up to BREAKEVEN_MAX_USERS breaks
     even or the month has no users or revenue. All months at once. ``factors``: per workload, per month, the
-    modelled throughput's multiplier (an end of its error band; None: 1)."""
+    modelled throughput's multiplier (an end of its error band; None: 1). ``cache_gpus_per_user``: per workload, per
+    month, the prompt cache's HBM in GPUs per user (it scales with the users; each workload's is paid in whole GPUs,
+    as the month's bill does)."""
     users_now = np.asarray(d.total_users, dtype=float)
     revenue = np.asarray(revenue_usd, dtype=float) * np.ones_like(users_now)
     out = np.full(users_now.size, np.nan)
@@ -1028,9 +1053,11 @@ def breakeven_users(
     ]
     rev_pu = revenue[act] / users_now[act]
     fac = [np.ones(act.size) if factors is None else np.asarray(f, dtype=float)[act] for f in (factors or per_user)]
-    # months with the same persona mix (rates and revenue per user) and throughput factors share one search
+    cpu = [(np.asarray(c, dtype=float) * np.ones_like(users_now))[act] for c in (cache_gpus_per_user or ())]
+    # months with the same persona mix (rates and revenue per user), throughput factors and cache per user share one
+    # search
     _, first, inv = np.unique(
-        np.stack([*per_user, rev_pu, *fac], axis=1), axis=0, return_index=True, return_inverse=True
+        np.stack([*per_user, rev_pu, *fac, *cpu], axis=1), axis=0, return_index=True, return_inverse=True
     )
     out[act] = _breakeven_users_search(
         cands,
@@ -1040,6 +1067,7 @@ def breakeven_users(
         fixed_usd,
         headroom,
         [f[first] for f in fac],
+        [c[first] for c in cpu],
     )[np.ravel(inv)]
     return out
 
@@ -1052,13 +1080,15 @@ def _breakeven_users_search(
     fixed_usd: float,
     headroom: fleetmod.Headroom | None = None,
     factors: list | None = None,
+    cache_gpus_per_user=None,
 ) -> np.ndarray:
     """breakeven_users' search for rows of (rates per user of each workload, revenue per user)."""
     out = np.full(rev_pu.size, np.nan)
     args = (usd_per_gpu_hour_wallclock, fixed_usd, headroom)
     factors = factors or [np.ones(rev_pu.size) for _ in per_user]
+    cpu = [np.asarray(c, dtype=float) for c in (cache_gpus_per_user or ())]
     grid = np.geomspace(1.0, BREAKEVEN_MAX_USERS, BREAKEVEN_GRID_POINTS)
-    ok = _breaks_even(cands, per_user, np.broadcast_to(grid, (rev_pu.size, grid.size)), rev_pu, *args, factors)
+    ok = _breaks_even(cands, per_user, np.broadcast_to(grid, (rev_pu.size, grid.size)), rev_pu, *args, factors, cpu)
     never = ~ok[:, -1]
     last_bad = np.where(ok, -1, np.arange(grid.size)[None, :]).max(axis=1)
     out[~never & (last_bad < 0)] = grid[0]
@@ -1067,7 +1097,9 @@ def _breakeven_users_search(
     frac = np.linspace(0.0, 1.0, BREAKEVEN_REFINE_POINTS + 2)[1:-1]
     while sel.size and np.any(hi - lo > 1e-6 * hi):
         pts = lo[:, None] + (hi - lo)[:, None] * frac[None, :]
-        okp = _breaks_even(cands, [r[sel] for r in per_user], pts, rev_pu[sel], *args, [f[sel] for f in factors])
+        okp = _breaks_even(
+            cands, [r[sel] for r in per_user], pts, rev_pu[sel], *args, [f[sel] for f in factors], [c[sel] for c in cpu]
+        )
         j = np.where(okp, -1, np.arange(frac.size)[None, :]).max(axis=1)  # last point still short of breakeven
         rows = np.arange(sel.size)
         new_lo = np.where(j >= 0, pts[rows, np.maximum(j, 0)], lo)
