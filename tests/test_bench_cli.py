@@ -378,3 +378,12 @@ def test_bench_fails_clearly_when_no_request_succeeds(tmp_path):
     assert r.exit_code == 1
     assert "no request succeeded" in r.output and "connection_error=2" in r.output
     assert len(out.read_text().splitlines()) == 2  # the failed records are still written
+
+
+def test_a_summary_in_a_missing_folder_is_refused_before_anything_is_sent(mock, tmp_path):
+    """--summary to a folder that does not exist passed the preflight and raised FileNotFoundError after the whole
+    run; now it is refused up front, like --csv (only --out, which streams records, makes its folder)."""
+    mock.configure({"ttft_ms": 5, "itl_ms": 1})
+    res = bench(mock, tmp_path, "--concurrency", "1", "--requests", "2", "--summary", str(tmp_path / "new" / "s.json"))
+    assert res.exit_code == 2 and "--summary" in res.output and "folder not found" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "new").exists()

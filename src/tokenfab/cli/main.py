@@ -43,7 +43,10 @@ OUTPUT_PATHS: dict[str, dict[str, dict]] = {
     "calibrate": {"out": {"kind": "a JSON file path for the profile"}},
     "bench": {
         "out": {"append": True, "create_parents": True, "kind": "a JSONL file path (records are appended)"},
+        # --out makes its folder (records stream into it); the CSV and the summary need an existing one, checked
+        # before anything is sent (the summary was not: a missing folder failed after the whole run)
         "csv_path": {"kind": "a CSV file path"},
+        "summary_path": {"kind": "a JSON file path for the summary"},
     },
     "frontier": {"plot": {"suffixes": PLOT_SUFFIXES, "kind": "a chart file path"}},
     "sensitivity": {"plot": {"suffixes": PLOT_SUFFIXES, "kind": "a chart file path"}},
