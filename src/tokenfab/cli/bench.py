@@ -733,15 +733,20 @@ def _register_calibrate(app: typer.Typer) -> None:
             v = (d or {}).get("median_ape_pct")
             return f"{v:.1f}%" if isinstance(v, int | float) else "n/a"
 
+        def rms(d: dict | None) -> str:  # what the fit minimizes and is judged by (the median can move either way)
+            v = (d or {}).get("rms_log_error")
+            return f"{v:.3f}" if isinstance(v, int | float) else "n/a"
+
         line = (
             f"fitted {summary['points']} measured values on {hardware}: median error {med(summary['before'])} -> "
-            f"{med(summary['after'])} on the fitted points"
+            f"{med(summary['after'])}, rms log error {rms(summary['before'])} -> {rms(summary['after'])} "
+            "(what the fit minimizes) on the fitted points"
         )
         ho = summary.get("held_out")
         if ho:
             line += (
-                f"; {med(ho.get('base'))} -> {med(ho.get('fit'))} on levels held out (leave one level out, "
-                f"{ho.get('folds')} folds)"
+                f"; {med(ho.get('base'))} -> {med(ho.get('fit'))} (rms log error {rms(ho.get('base'))} -> "
+                f"{rms(ho.get('fit'))}) on levels held out (leave one level out, {ho.get('folds')} folds)"
             )
         console.print(line, markup=False, highlight=False)
         console.print("parameters: " + ", ".join(f"{k}={v:.4g}" for k, v in summary["params"].items()))
