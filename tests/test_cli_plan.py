@@ -134,3 +134,22 @@ def test_breakeven_users_is_where_the_margin_turns_positive_prompt_cache_include
     assert at["cache_gpus"] > 0  # the case the search missed
     below, above = month0(be * 0.97), month0(be * 1.03)
     assert below["gross_margin_usd"] < 0 < above["gross_margin_usd"], (be, below["gross_margin_usd"])
+
+
+def test_a_month_without_users_is_said_to_have_none_not_no_prices(tmp_path):
+    """With count: 0 the summary said 'no prices or subscriptions', 'no persona pays per token' and 'each user costs
+    more than they pay' for a scenario with prices and a per-token persona: it now says the month has no users."""
+    import yaml
+
+    sc = yaml.safe_load((EXAMPLES / "enterprise_rag.yaml").read_text())
+    for p in sc["personas"]:
+        p["count"] = 0
+    sc.pop("growth", None)
+    sc["horizon_months"] = 1
+    f = tmp_path / "zero.yaml"
+    f.write_text(yaml.safe_dump(sc))
+    r = runner.invoke(app, ["plan", str(f)])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0, r.output
+    assert "no users, so no revenue" in text and "no prices or subscriptions" not in text
+    assert "each user costs more than they pay" not in text and "No persona pays per token" not in text

@@ -1550,7 +1550,11 @@ def plan_summary(res: PlanResult) -> dict:
             + ")."
         )
     else:
-        s.append("The scenario has no revenue (no prices or subscriptions): every dollar of cost is a loss.")
+        s.append(
+            "The month has no users, so no revenue: every dollar of cost is a loss."
+            if not out["users"]
+            else "The scenario has no revenue (no prices or subscriptions): every dollar of cost is a loss."
+        )
     if out["breakeven_usd_per_mtok"] is not None:
         be = (
             f"To break even, tokens billed per token must bring at least {_money(out['breakeven_usd_per_mtok'])} per "
@@ -1559,13 +1563,21 @@ def plan_summary(res: PlanResult) -> dict:
             f"{_money(out['price_at_target_margin_usd_per_mtok'])}"
         )
     else:
-        be = "No persona pays per token, so there is no per-token breakeven price"
+        be = (
+            "With no users there is no billed token, so no per-token breakeven price"
+            if not out["users"]
+            else "No persona pays per token, so there is no per-token breakeven price"
+        )
     s.append(
         be
         + (
             f"; at today's prices it takes about {_count(out['breakeven_users'])} users to break even."
             if out["breakeven_users"] is not None
-            else "; at today's prices no number of users breaks even (each user costs more than they pay)."
+            else (
+                "; breakeven users are not defined without users (the persona mix is this month's)."
+                if not out["users"]
+                else "; at today's prices no number of users breaks even (each user costs more than they pay)."
+            )
         )
     )
     if out["fleet_utilization"] is not None:
