@@ -517,7 +517,8 @@ def plan_header(d: dict) -> str:
         f"model {sc['model']}, {sc['precision']['text']}" + ("" if sc.get("weights") else " (the checkpoint's)"),
         F.tco_setting(tco.get("preset") or DEFAULT_PRESET, None, preset_given=True, utilization_given=True)
         + " (the scenario's)",
-        f"{F.count(sc['months_planned'], 'month')} from {sc.get('start_month')}",
+        f"{F.count(sc['months_planned'], 'month')}"
+        + (f" from {sc['start_month']}" if sc.get("start_month") else " (months M0, M1, ...: no start_month)"),
         f"latency limits at {_sla_percentile(d)}",
         f"peak-to-average {F.num(d['demand']['peak_to_average'], 2)}",
         "fleets billed around the clock",
