@@ -297,3 +297,18 @@ def test_the_api_checks_the_profile_path_before_the_fit(results, tmp_path):
                 )
             )
         assert e.value.field == "out"
+
+
+def test_calibrate_says_when_it_pools_several_runs(results, tmp_path):
+    """bench-report warns that a file holds several runs and asks for --run-id; calibrate fitted them together
+    silently. It now warns too (and an unknown --run-id names the flag)."""
+    lines = results.read_text().splitlines()
+    other = [json.dumps({**json.loads(x), "run_id": "another-run"}) for x in lines if x.strip()]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(lines + other) + "\n")
+    args = ["--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--gpus", "1", "--weights", "fp8"]
+    r = runner.invoke(app, ["calibrate", str(mixed), *args, "--out", str(tmp_path / "c.json"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert any("runs" in w and "--run-id" in w for w in json.loads(r.stdout)["warnings"])
+    r = runner.invoke(app, ["calibrate", str(mixed), *args, "--run-id", "nope", "--out", str(tmp_path / "d.json")])
+    assert r.exit_code == 2 and "--run-id" in r.output

@@ -246,6 +246,12 @@ def calibrate(req: CalibrateRequest) -> CalibrateResult:
         prof.save(Path(req.out))
     s = to_jsonable(summary)
     warnings = list(s.pop("warnings", []) or [])
+    runs = sorted({str(r.get("run_id")) for r in recs if r.get("run_id")})
+    if len(runs) > 1 and not req.run_id:  # bench-report asks to pick one; the fit pooled them
+        warnings.append(
+            f"the results hold {len(runs)} runs ({', '.join(runs[:5])}{', ...' if len(runs) > 5 else ''}), fitted "
+            "together as one deployment; pick one with --run-id if their settings differ"
+        )
     if not written:
         ho = summary.get("held_out")
         b, a = (ho["base"], ho["fit"]) if ho else (summary["before"], summary["after"])
