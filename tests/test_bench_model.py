@@ -312,3 +312,19 @@ def test_calibrate_says_when_it_pools_several_runs(results, tmp_path):
     assert any("runs" in w and "--run-id" in w for w in json.loads(r.stdout)["warnings"])
     r = runner.invoke(app, ["calibrate", str(mixed), *args, "--run-id", "nope", "--out", str(tmp_path / "d.json")])
     assert r.exit_code == 2 and "--run-id" in r.output
+
+
+def test_exclusions_that_leave_nothing_are_said_not_shown_as_zeros(results):
+    """--exclude-warmup 100 on 8 requests showed 0.0 tok/s per GPU with no warning."""
+    r = runner.invoke(
+        app,
+        ["bench-report", str(results), "--gpus", "1", "--usd-per-gpu-hour", "2", "--exclude-warmup", "100", "--json"],
+    )
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    texts = [w for run in d["runs"] for w in run.get("warnings", [])] + list(d.get("warnings") or [])
+    assert any("left out every request" in w for w in texts)
+    t = runner.invoke(
+        app, ["bench-report", str(results), "--gpus", "1", "--usd-per-gpu-hour", "2", "--exclude-warmup", "100"]
+    )
+    assert "left out every request" in " ".join(t.output.split())

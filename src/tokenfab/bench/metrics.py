@@ -497,6 +497,11 @@ def summarize_level(
             f"the server sent {uvc['tokens_per_chunk']:.2f} tokens per chunk (usage vs chunks): ITL is per "
             "chunk, not per token; TPOT uses usage and is per token"
         )
+    if (ex_w or ex_c) and ex_w + ex_c >= all_n:  # nothing left to measure: say so rather than show zeros
+        warnings.append(
+            f"--exclude-warmup / --exclude-cooldown left out every request of this level ({ex_w} + {ex_c} of "
+            f"{all_n}): its figures measure nothing; exclude fewer"
+        )
     out["warnings"] = warnings
     if ex_w or ex_c:
         out["excluded"] = {"warmup": ex_w, "cooldown": ex_c, "of": all_n}

@@ -632,6 +632,9 @@ def register(app: typer.Typer) -> None:
                 _fmt(p["tokens_per_s_per_mw_total"] / 1e3 if p.get("tokens_per_s_per_mw_total") else None),
             )
         console.print(t)
+        for r in doc.get("runs") or []:  # a level's own warnings (token counts, exclusions that left nothing)
+            for wmsg in r.get("warnings") or []:
+                err_console.print(f"warning: {wmsg}", style="yellow", markup=False, highlight=False, soft_wrap=True)
         if multi:
             err_console.print(
                 f"warning: {results} holds {len({p.get('run_id') for p in points})} runs with "
