@@ -94,45 +94,14 @@ def test_compare_model_puts_prediction_beside_each_level(results):
 
 def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
     prof_path = tmp_path / "cal.json"
-    r = runner.invoke(
-        app,
-        [
-            "calibrate",
-            str(results),
-            "--model",
-            "llama-3.1-8b",
-            "--hardware",
-            "h100-sxm",
-            "--gpus",
-            "1",
-            "--weights",
-            "fp8",
-            "--out",
-            str(prof_path),
-            "--json",
-        ],
-    )
+    args = ["calibrate", str(results), "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--gpus", "1"]
+    args += ["--weights", "fp8"]
+    r = runner.invoke(app, [*args, "--out", str(prof_path), "--json"])
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     assert s["after"]["rms_log_error"] < s["before"]["rms_log_error"]  # the error the fit minimizes
     # the text says it too, beside the median (which can move either way while the fitted error falls)
-    t = runner.invoke(
-        app,
-        [
-            "calibrate",
-            str(results),
-            "--model",
-            "llama-3.1-8b",
-            "--hardware",
-            "h100-sxm",
-            "--gpus",
-            "1",
-            "--weights",
-            "fp8",
-            "--out",
-            str(tmp_path / "cal2.json"),
-        ],
-    )
+    t = runner.invoke(app, [*args, "--out", str(tmp_path / "cal2.json")])
     assert t.exit_code == 0 and f"rms log error {s['before']['rms_log_error']:.3f} -> " in " ".join(t.output.split())
     prof = load_profile(prof_path)
     assert "h100-sxm" in prof.hardware

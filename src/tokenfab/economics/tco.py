@@ -325,17 +325,14 @@ def load_presets() -> dict:
     return copy.deepcopy(_presets_raw())
 
 
-# years a reservation commits to (tco_presets.yaml rentals terms); any other price is counted per year
-RESERVED_TERM_YEARS = {"reserved-1y": 1.0, "reserved-3y": 3.0}
-
-
 def spend_years(preset: str | None, method: str, life_years: float) -> float:
-    """The horizon of a TCO's life spend: an owned GPU's life; a reservation's term (a 1-year contract is not paid
-    for 5 years); one year for on-demand, spot or a quoted price (a rental has no asset life)."""
+    """The horizon of a TCO's life spend: an owned GPU's life; a reservation's term (tco_presets.yaml preset
+    ``term_years``: a 1-year contract is not paid for 5 years); one year for on-demand, spot or a quoted price (a
+    rental has no asset life)."""
     if method == "owned":
         return life_years
     p = _presets_raw()["presets"].get(preset or "") or {}
-    return RESERVED_TERM_YEARS.get(str(p.get("term", "")), 1.0)
+    return float(p.get("term_years", 1.0))
 
 
 def preset_names() -> list[str]:
@@ -899,6 +896,7 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
             f"capital is {shares['capital']:.0%} and energy {shares['energy']:.0%} of life spend "
             f"(rule of thumb: {RULE_OF_THUMB})"
         )
+    horizon_years = spend_years(inputs.preset, method, inputs.life_years)
     used = set(PRICE_MODE_FIELDS if method == "price" else OWNED_MODE_FIELDS)
     sources = {k: v for k, v in inputs.sources.items() if k in used}
     return TcoResult(
@@ -912,10 +910,8 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
         breakdown_wallclock={k: float(v) for k, v in wall.items()},
         capital_split=capital_split,
         shares=shares,
-        life_years=spend_years(inputs.preset, method, inputs.life_years),
-        life_spend_usd_per_gpu=total_wall
-        * units.HOURS_PER_YEAR
-        * spend_years(inputs.preset, method, inputs.life_years),
+        life_years=horizon_years,
+        life_spend_usd_per_gpu=total_wall * units.HOURS_PER_YEAR * horizon_years,
         capex_usd_per_gpu_all_in=capex_all_in,
         it_kw_per_gpu=kw_it,
         all_in_kw_per_gpu=kw_all_in,

@@ -422,6 +422,12 @@ def physical_floor_s(
     return np.where(p > 0, overlapped(t_pf, b_pf), 0.0), overlapped(t_dec, b_dec)
 
 
+def tpot_floor_s(decode_step_floor_s: ArrayLike, draft_tokens: ArrayLike) -> np.ndarray:
+    """The floor of the time per output token: a step that verifies ``draft_tokens`` drafts emits at most 1 + drafts
+    tokens and costs at least the one-row step of physical_floor_s."""
+    return np.asarray(decode_step_floor_s, dtype=float) / (1.0 + np.asarray(draft_tokens, dtype=float))
+
+
 def lm_head_time_s(model: ModelSpec, weights: str, pa: PointArrays, rows: ArrayLike) -> np.ndarray:
     """Time (s) of the lm_head GEMM on ``rows`` token rows in a round, as forward_time counts it (pp times, once per
     micro-batch on the last stage), without the rest of the step."""

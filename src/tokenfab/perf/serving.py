@@ -52,7 +52,7 @@ from tokenfab.perf.memory import (
     weight_bytes_per_gpu,
 )
 from tokenfab.perf.points import PointArrays, point_arrays
-from tokenfab.perf.roofline import bound_label, forward_time, lm_head_time_s, physical_floor_s
+from tokenfab.perf.roofline import bound_label, forward_time, lm_head_time_s, physical_floor_s, tpot_floor_s
 
 ITERATIONS = 4  # regula-falsi (Illinois) steps of the steady state (perf/scheduling.py solve_monotone); 4 steps
 # agree with 12 within 5e-6 relative on every point of a DeepSeek-R1 sweep over H200, B200 and MI355X
@@ -1021,7 +1021,7 @@ def estimate(
     )
     floors_ms = {
         "ttft_ms": float(np.asarray(t_pf).ravel()[0]) * 1e3,
-        "tpot_ms": float(np.asarray(t_dec).ravel()[0]) * 1e3 / (1.0 + sp.draft_tokens),
+        "tpot_ms": float(np.asarray(tpot_floor_s(t_dec, sp.draft_tokens)).ravel()[0]) * 1e3,
     }
     attach_estimate_band(est, m, profile, floors_ms=floors_ms)
     return est

@@ -216,17 +216,41 @@ def figure_band(
     return {"p10": value * lo, "p90": value * hi, "bucket": b["bucket"], "rows": b["n"], "rule": b["rule"]}
 
 
+# a figure held at physics -> the physical floor (ms) that bounds it: a latency's own floor; tokens/s per user's
+# ceiling is 1000 / the TPOT floor
+PHYSICS_FLOORS = {"ttft_ms": "ttft_ms", "tpot_ms": "tpot_ms", "tokens_per_s_per_user": "tpot_ms"}
+
+
+def hold_at_physics(figure: str, p10: ArrayLike, p90: ArrayLike, floor_ms: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(p10, p90) of ``figure`` with the optimistic end held at physics (vectorized): a latency's p10 at least its
+    floor, tokens/s per user's p90 at most 1000 / the TPOT floor; never past the other end. A floor <= 0 or NaN is
+    none known (a disaggregated pair): the band is unchanged."""
+    lo, hi = np.asarray(p10, dtype=float), np.asarray(p90, dtype=float)
+    fl = np.asarray(floor_ms, dtype=float)
+    known = np.isfinite(fl) & (fl > 0)
+    if figure == "tokens_per_s_per_user":
+        cap = np.where(known, 1000.0 / np.where(known, fl, 1.0), np.inf)
+        return lo, np.where(np.isfinite(hi), np.maximum(np.minimum(hi, cap), lo), hi)
+    if figure in PHYSICS_FLOORS:
+        return np.where(np.isfinite(lo) & known, np.minimum(np.maximum(lo, fl), np.maximum(hi, lo)), lo), hi
+    return lo, hi
+
+
 def clip_band_at_floor(band: dict, figure: str, floors_ms: dict[str, float]) -> dict:
-    """``band`` with its optimistic end held at the physical bound of ``figure`` (a latency's floor in ms, or
-    tokens/s per user's ceiling 1000 / the TPOT floor); the band says so in ``clipped_at``."""
-    lat = floors_ms.get(figure)
-    if figure == "tokens_per_s_per_user" and floors_ms.get("tpot_ms"):
-        cap = 1000.0 / floors_ms["tpot_ms"]
-        if band["p90"] > cap:
-            return {**band, "p90": max(cap, band["p10"]), "clipped_at": "1000 / the physical TPOT floor"}
-    elif lat is not None and math.isfinite(lat) and lat > 0 and band["p10"] < lat:
-        return {**band, "p10": min(lat, band["p90"]), "clipped_at": "the physical floor (every peak of the chip)"}
-    return band
+    """``band`` (one figure's {p10, p90, ...}) held at physics (:func:`hold_at_physics`, ``floors_ms`` by floor
+    name); the band says so in ``clipped_at``."""
+    name = PHYSICS_FLOORS.get(figure)
+    if name is None or floors_ms.get(name) is None:
+        return band
+    lo, hi = hold_at_physics(figure, band["p10"], band["p90"], floors_ms[name])
+    if float(lo) == band["p10"] and float(hi) == band["p90"]:
+        return band
+    return {
+        **band,
+        "p10": float(lo),
+        "p90": float(hi),
+        "clipped_at": f"the physical {name} floor (every peak of the chip)",
+    }
 
 
 def is_prior(status: dict | None) -> bool:
@@ -491,14 +515,8 @@ def attach_sweep_bands(
         if fig not in cols:
             continue
         b = cast(dict[str, Any], scaled_band(cols[fig], *factors[metric], sign))  # array columns: never None
-        p10, p90 = np.asarray(b["p10"], dtype=float), np.asarray(b["p90"], dtype=float)
-        # physics holds the optimistic end (clip_band_at_floor, per point): latencies at their floor, tokens/s per
-        # user at 1000 / the TPOT floor (floor 0: none known, e.g. a disaggregated pair)
-        floor = cols.get({"ttft_ms": "ttft_floor_ms", "tpot_ms": "tpot_floor_ms"}.get(fig, ""))
-        if floor is not None:
-            p10 = np.where(np.isfinite(p10), np.minimum(np.maximum(p10, floor), np.maximum(p90, p10)), p10)
-        elif fig == "tokens_per_s_per_user" and "tpot_floor_ms" in cols:
-            fl = np.asarray(cols["tpot_floor_ms"], dtype=float)
-            cap = np.where(fl > 0, 1000.0 / np.maximum(fl, 1e-300), np.inf)
-            p90 = np.where(np.isfinite(p90), np.maximum(np.minimum(p90, cap), p10), p90)
+        p10, p90 = b["p10"], b["p90"]
+        floor = cols.get(f"{PHYSICS_FLOORS[fig]}_floor_ms") if fig in PHYSICS_FLOORS else None
+        if floor is not None:  # the sweep's per-point floors (0: none known, e.g. a disaggregated pair)
+            p10, p90 = hold_at_physics(fig, p10, p90, floor)
         cols[f"{fig}_p10"], cols[f"{fig}_p90"] = p10, p90

@@ -674,13 +674,13 @@ def _plan_hardware(
         decode_usd += (1.0 - share) * wl_usd
         kv_gpus = np.zeros(n, dtype=int)
         if caching and sc.caching.price_hbm and w.key in caching and hw.memory_capacity_gib:
-            kv = np.asarray(caching[w.key].kv_hbm_gib, dtype=float)
-            kv_gpus = np.where(kv > 0, np.ceil(kv / float(hw.memory_capacity_gib) - 1e-9), 0).astype(int)
-            kv_gpus = np.where(f["gpus"] > 0, kv_gpus, 0)
+            # the prompt cache's HBM in (fractional) GPUs: the bill pays whole ones, the breakeven search scales it
+            kv_x = np.where(
+                f["gpus"] > 0, np.asarray(caching[w.key].kv_hbm_gib, dtype=float) / float(hw.memory_capacity_gib), 0.0
+            ) * np.ones(n)
+            kv_gpus = np.where(kv_x > 0, np.ceil(kv_x - 1e-9), 0).astype(int)
+            cache_exact.append(kv_x)
         cache_gpus = cache_gpus + kv_gpus
-        if caching and sc.caching.price_hbm and w.key in caching and hw.memory_capacity_gib:
-            kv_x = np.asarray(caching[w.key].kv_hbm_gib, dtype=float) / float(hw.memory_capacity_gib)
-            cache_exact.append(np.where(f["gpus"] > 0, kv_x, 0.0) * np.ones(n))
         last = int(f["row"][-1])
         fids = fr.frontier_idx[sw.cols["hw"][fr.frontier_idx] == h]
         fids = fids[np.argsort(sw.cols["tokens_per_s_per_user"][fids])]

@@ -21,7 +21,7 @@ from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import speculative as spec
 from tokenfab.perf import uncertainty as unc
-from tokenfab.perf.roofline import BOUND_KEYS, bound_code, physical_floor_s
+from tokenfab.perf.roofline import BOUND_KEYS, bound_code, physical_floor_s, tpot_floor_s
 from tokenfab.perf.serving import concurrency_cap, serve
 from tokenfab.search.disagg import _disagg_columns, _prefill_candidates
 from tokenfab.search.space import (
@@ -628,7 +628,7 @@ def sweep(
                 evaluated += sub.size
                 ch = _agg_columns(r, lc_s, conc[sub], wi, sv, sla)
                 ch["ttft_floor_ms"] = fl_pf[sub]
-                ch["tpot_floor_ms"] = fl_dec[sub] / (1.0 + sc.draft_tokens)
+                ch["tpot_floor_ms"] = tpot_floor_s(fl_dec[sub], sc.draft_tokens)
                 chunks.append(ch)
             if "disagg" in modes and pre is not None and pre["hw"].size:
                 r = serve(m, w, kv, pa_s, isl=isl, osl=osl, concurrency=conc[sub], decode_only=True, **skw)
