@@ -20,6 +20,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -47,7 +48,7 @@ from tokenfab.perf.fitting import (  # noqa: E402
     cross_validate,
     error_table,
     file_sha256,
-    fit_band_scale,
+    fit_band_margin,
     fit_profile,
     residual_rows,
 )
@@ -98,25 +99,69 @@ def print_params(prof: CalibrationProfile) -> None:
     print("  bounds:", {n: BOUNDS[n] for n in FAMILY_PARAMS + ENGINE_PARAMS + SHARED_PARAMS})
 
 
+def band_table(rows, cv: dict) -> dict:
+    """The error-band table of a cross-validation (``cv``: fitting.cross_validate's result): the leave-one-source-out
+    residuals summarised per bucket (uncertainty.build_table), each vendor and metric's per-side margins
+    (fitting.fit_band_margin), the held-out coverage they reach and the coverage without them, and the derivation in
+    words."""
+    pred, prior = cv["source"]["pred"], cv["source"]["prior"]
+    margin = fit_band_margin(rows, pred, prior)
+    table = unc.build_table(residual_rows(rows, pred, prior), margin=margin)
+    table["coverage"] = band_coverage(rows, pred, prior, margin=margin)
+    table["coverage"]["unscaled_inside_p10_p90"] = band_coverage(rows, pred, prior)["inside_p10_p90"]
+    table["derivation"] = (
+        "ln(measured / predicted) of every row predicted by a fit that held its source out (leave-one-source-out, "
+        "benchmarks/calibrate.py); buckets and back-off rules in src/tokenfab/perf/uncertainty.py; every band "
+        f"extended beyond its ends by its vendor and metric class's margins, one per side ({_margins(margin)}), so "
+        "that of the rows of a source, checked against bands built without it, at most "
+        f"{(1 - unc.TARGET_COVERAGE) / 2:.0%} fall below and as many above in each group (fitting.fit_band_margin: "
+        "conformalized quantile regression, Romano, Patterson and Candes, NeurIPS 2019)"
+    )
+    return table
+
+
 def print_coverage(cov: dict) -> None:
     print(
         "\nband coverage out of sample (held-out rows inside p10-p90; target 70-90%): "
         f"{cov['inside_p10_p90']:.1%} of {cov['rows']} rows {cov['by_metric']}"
     )
     if cov.get("by_vendor_metric"):
-        print("  by vendor and metric: " + ", ".join(f"{k} {v:.0%}" for k, v in cov["by_vendor_metric"].items()))
-    if "unscaled_inside_p10_p90" in cov:
+        below, above = cov.get("below_by_vendor_metric") or {}, cov.get("above_by_vendor_metric") or {}
         print(
-            f"  bands scaled {_scales(cov.get('widen', 1.0))} (fitting.fit_band_scale) to reach "
-            f"{unc.TARGET_COVERAGE:.0%} on held-out sources per vendor and metric; unscaled they covered "
-            f"{cov['unscaled_inside_p10_p90']:.1%}"
+            "  by vendor and metric (inside; below / above): "
+            + ", ".join(
+                f"{k} {v:.0%}" + (f" ({below[k]:.0%} / {above[k]:.0%})" if k in below and k in above else "")
+                for k, v in cov["by_vendor_metric"].items()
+            )
+        )
+    if "unscaled_inside_p10_p90" in cov:
+        how = (
+            f"extended by the margins {_margins(cov['margin'])} (fitting.fit_band_margin)"
+            if cov.get("margin") is not None
+            else f"scaled {_scales(cov.get('widen', 1.0))}"
+        )
+        print(
+            f"  bands {how} to leave at most {(1 - unc.TARGET_COVERAGE) / 2:.0%} of held-out rows below and "
+            f"as many above, per vendor and metric; without them they covered {cov['unscaled_inside_p10_p90']:.1%}"
         )
 
 
+def _margins(margin: dict) -> str:
+    """``AMD:ttft x0.22 below / x1.9 above, ...``: each group's margins as the factors they extend a band by."""
+    return ", ".join(
+        f"{k} x{math.exp(-unc.side_scales(v)[0]):.3g} below / x{math.exp(unc.side_scales(v)[1]):.3g} above"
+        for k, v in margin.items()
+    )
+
+
 def _scales(widen: float | dict) -> str:
+    def one(v) -> str:
+        lo, hi = unc.side_scales(v)
+        return f"x{lo:g}" if lo == hi else f"x{lo:g} below / x{hi:g} above"
+
     if isinstance(widen, dict):
-        return ", ".join(f"{k} x{v:g}" for k, v in widen.items())
-    return f"x{widen:g}"
+        return ", ".join(f"{k} {one(v)}" for k, v in widen.items())
+    return one(widen)
 
 
 def print_targets(cv_tables: dict) -> None:
@@ -288,20 +333,7 @@ def main() -> int:
         meta["cross_validation"] = summary
         if args.residuals:
             write_residuals(args.residuals, rows, pred, cv)
-        res = residual_rows(rows, cv["source"]["pred"], cv["source"]["prior"])
-        scale = fit_band_scale(rows, cv["source"]["pred"], cv["source"]["prior"])
-        table = unc.build_table(res, widen=scale)
-        table["coverage"] = band_coverage(rows, cv["source"]["pred"], cv["source"]["prior"], widen=scale)
-        table["coverage"]["unscaled_inside_p10_p90"] = band_coverage(rows, cv["source"]["pred"], cv["source"]["prior"])[
-            "inside_p10_p90"
-        ]
-        table["derivation"] = (
-            "ln(measured / predicted) of every row predicted by a fit that held its source out (leave-one-source-out, "
-            "benchmarks/calibrate.py); buckets and back-off rules in src/tokenfab/perf/uncertainty.py; every band "
-            f"scaled about its median by its vendor and metric class's factor ({_scales(scale)}) so that bands "
-            f"built without a source cover {unc.TARGET_COVERAGE:.0%} of that source's rows in each group "
-            "(fitting.fit_band_scale)"
-        )
+        table = band_table(rows, cv)
         prof.uncertainty = table
         cov = table["coverage"]
         print_coverage(cov)

@@ -278,6 +278,7 @@ def test_bench_report_economics_with_a_price(results):
     res = runner.invoke(app, ["bench-report", str(results), "--usd-per-gpu-hour", "2.0", "--gpus", "2"])
     assert res.exit_code == 0, res.output
     assert "$/M" in res.stdout and "not computed" in res.stdout
+    assert "--prefill-gpu-time-share" in res.stdout  # why $/M input and output are "-"
 
 
 def test_bench_report_with_hardware_preset(results):

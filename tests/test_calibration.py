@@ -599,59 +599,97 @@ def test_user_calibration_recovers_known_parameters(synthetic):
     assert prof.resolve(get_hardware("h200-sxm"), "vllm")[1].hardware_profile == "prior"
 
 
-def test_the_band_scale_is_the_smallest_that_reaches_the_target_coverage():
-    """fitting.fit_band_scale on two synthetic sources: A's residuals spread -/+0.2, B's -/+0.6 (ln measured /
-    predicted). Bands built from one source alone are too narrow for the other, so the scale is > 1; at that scale the
-    held-out coverage reaches the target, and 1% less does not (the bisection's resolution is 0.001)."""
-    from tokenfab.perf.fitting import band_coverage, fit_band_scale
-
-    base = _synthetic_row("x", "llama-3.1-8b", 1, 128, 128, None, "output_tokens_per_s_per_gpu")
-    spread = {"A": 0.2, "B": 0.6}
-    rows, pred = [], []
-    for src, w in spread.items():
-        for i, e in enumerate(np.linspace(-w, w, 41)):
-            rows.append(dataclasses.replace(base, id=f"{src}{i}", source=src, source_group=src, value=100.0))
-            pred.append(100.0 / math.exp(e))  # ln(measured / predicted) = e
-    pred_a, prior = np.array(pred), np.zeros(len(pred), dtype=bool)
-    scales = fit_band_scale(rows, pred_a, prior, target=0.8)
-    assert list(scales) == ["NVIDIA:throughput"]  # one group: H100 rows of a throughput metric
-    scale = scales["NVIDIA:throughput"]
-    assert 1.0 < scale < 4.0
-    assert band_coverage(rows, pred_a, prior, scales)["inside_p10_p90"] >= 0.8
-    assert band_coverage(rows, pred_a, prior, {"NVIDIA:throughput": scale * 0.99})["inside_p10_p90"] < 0.8
-    assert band_coverage(rows, pred_a, prior, scale)["inside_p10_p90"] >= 0.8  # one number applies to every group
-    # both sources alike (A's rows twice, under two names): the unscaled bands already cover them
-    rows2 = [r for r in rows if r.source == "A"] + [
-        dataclasses.replace(r, source="B", source_group="B", id="b" + r.id) for r in rows if r.source == "A"
-    ]
-    pred2 = np.concatenate([pred_a[:41], pred_a[:41]])
-    assert fit_band_scale(rows2, pred2, np.zeros(82, dtype=bool), target=0.8) == {"NVIDIA:throughput": 1.0}
-
-
-def test_each_vendor_and_metric_gets_the_scale_its_own_held_out_rows_need():
-    """fitting.fit_band_scale per vendor:metric group: NVIDIA rows whose two sources agree need no widening; AMD rows
-    whose sources disagree (-/+0.2 against -/+0.6) need a scale > 1, and each group then reaches the target on its own
-    (one scale for all would cover the AMD rows less than the total says)."""
-    from tokenfab.perf.fitting import band_coverage, fit_band_scale
-
+def _sources(spec):
+    """Synthetic held-out rows: {source: (hardware, family, ln(measured / predicted) errors)}."""
     base = _synthetic_row("x", "llama-3.1-8b", 1, 128, 128, None, "output_tokens_per_s_per_gpu")
     rows, pred = [], []
-    for hw, fam, spread in (("h100-sxm", "hopper", {"A": 0.2, "B": 0.2}), ("mi355x", "cdna4", {"C": 0.2, "D": 0.6})):
-        for src, w in spread.items():
-            for i, e in enumerate(np.linspace(-w, w, 41)):
-                rows.append(
-                    dataclasses.replace(
-                        base, id=f"{src}{i}", source=src, source_group=src, hardware=hw, family=fam, value=100.0
-                    )
+    for src, (hw, fam, errs) in spec.items():
+        for i, e in enumerate(errs):
+            rows.append(
+                dataclasses.replace(
+                    base, id=f"{src}{i}", source=src, source_group=src, hardware=hw, family=fam, value=100.0
                 )
-                pred.append(100.0 / math.exp(e))
-    pred_a, prior = np.array(pred), np.zeros(len(pred), dtype=bool)
-    scales = fit_band_scale(rows, pred_a, prior, target=0.8)
-    assert scales["NVIDIA:throughput"] == 1.0 and 1.0 < scales["AMD:throughput"] < 4.0
-    cov = band_coverage(rows, pred_a, prior, scales)["by_vendor_metric"]
-    assert cov["NVIDIA:throughput"] >= 0.8 and cov["AMD:throughput"] >= 0.8
-    less = {**scales, "AMD:throughput": scales["AMD:throughput"] * 0.99}
-    assert band_coverage(rows, pred_a, prior, less)["by_vendor_metric"]["AMD:throughput"] < 0.8
+            )
+            pred.append(100.0 / math.exp(e))  # ln(measured / predicted) = e
+    return rows, np.array(pred), np.zeros(len(pred), dtype=bool)
+
+
+def test_the_band_margin_is_the_smallest_that_leaves_a_tenth_outside_on_each_side():
+    """fitting.fit_band_margin on two synthetic sources: A's residuals spread -/+0.2, B's -/+0.6. Bands built from one
+    source alone are too narrow for the other, so each side needs a margin > 0; with them at most 10% of the held-out
+    rows fall below and 10% above (80% inside), and 1% less on a side leaves more outside it (the bisection's
+    resolution is 0.001). Two sources alike need none."""
+    from tokenfab.perf.fitting import band_coverage, fit_band_margin
+
+    rows, pred, prior = _sources(
+        {
+            "A": ("h100-sxm", "hopper", np.linspace(-0.2, 0.2, 41)),
+            "B": ("h100-sxm", "hopper", np.linspace(-0.6, 0.6, 41)),
+        }
+    )
+    margin = fit_band_margin(rows, pred, prior, target=0.8)
+    assert list(margin) == ["NVIDIA:throughput"]  # one group: H100 rows of a throughput metric
+    m = margin["NVIDIA:throughput"]
+    assert 0.0 < m["lo"] < 3.0 and 0.0 < m["hi"] < 3.0
+    c = band_coverage(rows, pred, prior, margin=margin)
+    assert c["inside_p10_p90"] >= 0.8
+    assert c["below_by_vendor_metric"]["NVIDIA:throughput"] <= 0.1
+    assert c["above_by_vendor_metric"]["NVIDIA:throughput"] <= 0.1
+    for side, key in (("lo", "below_by_vendor_metric"), ("hi", "above_by_vendor_metric")):
+        less = {"NVIDIA:throughput": {**m, side: m[side] * 0.99}}
+        assert band_coverage(rows, pred, prior, margin=less)[key]["NVIDIA:throughput"] > 0.1, side
+    same, pred2, prior2 = _sources(
+        {
+            "A": ("h100-sxm", "hopper", np.linspace(-0.2, 0.2, 41)),
+            "B": ("h100-sxm", "hopper", np.linspace(-0.2, 0.2, 41)),
+        }
+    )
+    assert fit_band_margin(same, pred2, prior2, target=0.8) == {"NVIDIA:throughput": {"lo": 0.0, "hi": 0.0}}
+
+
+def test_each_vendor_and_metric_gets_the_margin_its_own_held_out_rows_need():
+    """Per vendor:metric group: NVIDIA rows whose two sources agree need no margin; AMD rows whose sources disagree
+    (-/+0.2 against -/+0.6) need one, and each group then leaves at most 10% outside on each side on its own (one
+    margin for all would cover the AMD rows less than the total says)."""
+    from tokenfab.perf.fitting import band_coverage, fit_band_margin
+
+    rows, pred, prior = _sources(
+        {
+            "A": ("h100-sxm", "hopper", np.linspace(-0.2, 0.2, 41)),
+            "B": ("h100-sxm", "hopper", np.linspace(-0.2, 0.2, 41)),
+            "C": ("mi355x", "cdna4", np.linspace(-0.2, 0.2, 41)),
+            "D": ("mi355x", "cdna4", np.linspace(-0.6, 0.6, 41)),
+        }
+    )
+    margin = fit_band_margin(rows, pred, prior, target=0.8)
+    assert margin["NVIDIA:throughput"] == {"lo": 0.0, "hi": 0.0}
+    assert margin["AMD:throughput"]["lo"] > 0 and margin["AMD:throughput"]["hi"] > 0
+    c = band_coverage(rows, pred, prior, margin=margin)
+    for side in ("below", "above"):
+        assert c[f"{side}_by_vendor_metric"]["AMD:throughput"] <= 0.1
+    assert c["by_vendor_metric"]["NVIDIA:throughput"] >= 0.8 and c["by_vendor_metric"]["AMD:throughput"] >= 0.8
+
+
+def test_each_side_of_the_band_gets_the_margin_of_its_own_misses():
+    """Two sources spread -/+0.2 and one whose errors all lie below (-0.6 .. 0: the model overestimates there).
+    Held out, that source falls below the others' bands, not above: the low side's margin is the larger, and each
+    side then leaves at most 10% of the rows outside. Margins are additive (ln units): they reach a source whose
+    errors sit elsewhere by what its misses need (a multiple of a narrow bucket's spread had to be large)."""
+    from tokenfab.perf.fitting import band_coverage, fit_band_margin
+
+    rows, pred, prior = _sources(
+        {
+            "A": ("h100-sxm", "hopper", np.linspace(-0.2, 0.2, 41)),
+            "B": ("h100-sxm", "hopper", np.linspace(-0.2, 0.2, 41)),
+            "C": ("h100-sxm", "hopper", np.linspace(-0.6, 0.0, 41)),
+        }
+    )
+    m = fit_band_margin(rows, pred, prior, target=0.8)["NVIDIA:throughput"]
+    assert m["lo"] > m["hi"] >= 0.0
+    assert m["lo"] < 0.6  # never past the largest miss
+    c = band_coverage(rows, pred, prior, margin={"NVIDIA:throughput": m})
+    assert c["below_by_vendor_metric"]["NVIDIA:throughput"] <= 0.1
+    assert c["above_by_vendor_metric"]["NVIDIA:throughput"] <= 0.1
 
 
 def test_a_fitted_profile_names_the_parameters_no_measurement_informed():

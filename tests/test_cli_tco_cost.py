@@ -88,6 +88,20 @@ def test_tco_plain_price_and_inferencex_preset():
     assert d["usd_per_gpu_hour"] == pytest.approx(2.90) and d["all_in_kw_per_gpu"] == pytest.approx(2.17)
 
 
+def test_rented_preset_takes_a_quoted_price_and_refuses_owned_cost_inputs():
+    """A rented preset's cited price can be replaced by the price you are quoted (its error hint says so); an
+    owned-cost input (capex, life, WACC) has no effect on a price per GPU-hour and is refused, not dropped (it was
+    printed as the list price with capex, life and WACC silently ignored)."""
+    d = invoke_json("tco", "--hardware", "h100-sxm", "--preset", "rent-on-demand", "--usd-per-gpu-hour", "2")
+    assert d["usd_per_gpu_hour_wallclock"] == pytest.approx(2.0)
+    for flag, value in (("--capex-usd-per-gpu", "10000"), ("--life-years", "3"), ("--wacc", "0.5")):
+        r = invoke("tco", "--hardware", "h100-sxm", "--preset", "rent-on-demand", flag, value)
+        assert r.exit_code == 2 and flag in r.output and "rent-on-demand" in r.output, r.output
+        assert "owned-cost preset" not in r.output
+    r = invoke("tco", "--hardware", "h100-sxm", "--preset", "owned-neocloud", "--usd-per-gpu-hour", "2")
+    assert r.exit_code == 2 and "owned-cost preset 'owned-neocloud'" in r.output
+
+
 # ---------------------------------------------------------------- cost
 def test_cost_reproduces_inferencex_b200_point_json():
     # metrics.md: B200 DeepSeek-R1 at 13,429.7 tok/s/GPU, $1.95/GPU-h -> $0.0403/M tok, 6.19 M tok/s per MW

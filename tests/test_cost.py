@@ -63,12 +63,12 @@ def test_total_only_gives_no_per_kind_split_unless_inferencex():
     # 2.0 / (1000 x 3600 / 1e6) = 2.0 / 3.6 = 0.5556
     assert c.usd_per_mtok_total == pytest.approx(2.0 / 3.6)
     # the GPU-time split needs the token mix and the prefill share: not computed, and the notes say what to give
-    assert c.usd_per_mtok_input is None and c.usd_per_mtok_output is None and c.usd_per_mtok_blended is None
+    assert c.usd_per_mtok_input is None and c.usd_per_mtok_output is None and c.usd_per_mtok_blended_3to1 is None
     assert c.per_kind_convention == "gpu-time" and any("--prefill-gpu-time-share" in n for n in c.notes)
     # InferenceX's convention, asked for: GPU-hour / input tokens/s and / output tokens/s need the split a total does
     # not carry (input = output = total would be wrong by the split's factor): not computed, the note says what to give
     x = C.compute_cost(2.0, total_tokens_per_s_per_gpu=1000.0, per_kind="inferencex")
-    assert x.usd_per_mtok_input is None and x.usd_per_mtok_output is None and x.usd_per_mtok_blended is None
+    assert x.usd_per_mtok_input is None and x.usd_per_mtok_output is None and x.usd_per_mtok_blended_3to1 is None
     assert x.usd_per_mtok_input_inferencex is None and x.tokens_per_s_per_gpu_input is None
     assert x.split == "total-only" and any("--input-tokens-per-s-per-gpu" in n for n in x.notes)
     assert x.usd_per_mtok_total == pytest.approx(2.0 / 3.6)
@@ -85,7 +85,7 @@ def test_inferencex_convention_is_kept_by_flag_and_in_its_own_fields():
     assert c.usd_per_mtok_input == pytest.approx(3.6 / (3000 * 3600 / 1e6))  # 0.3333
     assert c.usd_per_mtok_output == pytest.approx(3.6 / (1000 * 3600 / 1e6))  # 1.0
     # blended 3:1 = (3 x 0.3333 + 1.0) / 4 = 0.5
-    assert c.usd_per_mtok_blended == pytest.approx((3 * (1 / 3) + 1.0) / 4)
+    assert c.usd_per_mtok_blended_3to1 == pytest.approx((3 * (1 / 3) + 1.0) / 4)
     # cached input at the default 10% of input cost
     assert C.CACHED_INPUT_COST_FRACTION == 0.1
     assert c.usd_per_mtok_cached_input == pytest.approx(0.1 / 3)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from test_scenario import BASE
 from tokenfab.cli.common import to_jsonable
 from tokenfab.core import units
+from tokenfab.core.errors import TokenfabError
 from tokenfab.planning import fleet
 from tokenfab.planning import plan as P
 from tokenfab.planning.demand import Workload
@@ -327,3 +328,41 @@ def test_plan_to_dict_is_plain_json():
     ).to_dict()
     again = json.loads(json.dumps(d, allow_nan=False))  # no arrays, no NaN/inf
     assert again["scenario"]["months_planned"] == 2
+
+
+def test_a_plan_without_a_price_says_so_not_that_the_sla_fails():
+    """Groq has no public capex: no plan can be priced. The summary and report said 'no candidate hardware can serve
+    this scenario within its latency targets', a latency failure that never happened."""
+    res = P.plan(parse_scenario_text(PRICED), months=2, hardware=["groq-lpu"])
+    assert res.best is None
+    why = res.none_feasible_reason
+    assert why is not None and "priced" in why and "latency" not in why and "overrides.capex_usd_per_gpu" in why
+    assert res.summary()["sentences"][0].startswith("No candidate hardware can be priced")
+    assert any(w.startswith(why) for w in res.warnings)
+
+
+def test_a_tco_input_beside_the_preset_points_to_overrides():
+    text = PRICED + "tco:\n  preset: owned-neocloud\n  capex_usd_per_gpu: 30000\n"
+    with pytest.raises(TokenfabError, match=r"goes under overrides") as ei:
+        parse_scenario_text(text)
+    assert ei.value.field == "tco.capex_usd_per_gpu"
+
+
+def test_every_monthly_band_holds_its_modelled_figure():
+    """A month's p10-p90 of every banded figure holds the modelled figure: the fleet's utilization is demand over the
+    capacity of a fleet rounded up to whole GPUs, not monotone in the throughput, and the two band ends alone left it
+    outside its own band."""
+    res = P.plan(parse_scenario_text(PRICED), months=6, hardware=["h100-sxm", "mi300x"])
+    checked = 0
+    for h in res.hardware:
+        if not h.feasible:
+            continue
+        mo = h.monthly
+        for k in P.BAND_KEYS:
+            if f"{k}_p10" not in mo:
+                continue
+            v, lo, hi = (np.asarray(mo[x], dtype=float) for x in (k, f"{k}_p10", f"{k}_p90"))
+            ok = np.isfinite(v) & np.isfinite(lo) & np.isfinite(hi)
+            assert np.all(lo[ok] <= v[ok] * (1 + 1e-9) + 1e-12) and np.all(v[ok] <= hi[ok] * (1 + 1e-9) + 1e-12), k
+            checked += int(ok.sum())
+    assert checked

@@ -66,6 +66,15 @@ def test_tornado_when_sensitivity_is_available(page):
     assert _figs(page)["chart-tornado"]["data"]
 
 
+def test_tornado_base_is_the_summary_fleet_only_cost(res):
+    """The tornado's base and the summary's 'GPU fleet alone' are one figure: the tornado once priced the serving GPUs
+    alone (not the prompt-cache GPUs) at a utilization by requests, 11% below the summary on consumer_chat."""
+    pytest.importorskip("tokenfab.economics.sensitivity")
+    t = R.tornado_data(res, res.to_dict())
+    assert t is not None
+    assert t["result"]["base_usd_per_mtok"] == pytest.approx(res.summary()["usd_per_mtok_fleet_only"], rel=1e-9)
+
+
 def test_key_numbers_in_executive_summary(res, page):
     s = res.summary()
     assert "Executive summary" in page

@@ -19,6 +19,7 @@ from tokenfab.core.units import HOURS_PER_MONTH  # noqa: F401  (units are the sh
 from tokenfab.economics import cost as costmod
 from tokenfab.perf.memory import resolve_parallelism
 from tokenfab.perf.serving import estimate
+from tokenfab.perf.uncertainty import physics_floor_column
 
 MODEL = "llama-3.1-70b"
 HW = "h100-sxm,mi300x"
@@ -195,7 +196,8 @@ def test_agg_points_are_serving_estimates(sw):
     c = sw.cols
     agg = np.flatnonzero((c["mode"] == 0) & sw.valid)
     rng = np.random.default_rng(0)
-    for i in rng.choice(agg, size=5, replace=False):
+    clipped = 0
+    for i in rng.choice(agg, size=12, replace=False):
         cfg = sw.config(int(i))
         e = estimate(
             MODEL,
@@ -209,6 +211,21 @@ def test_agg_points_are_serving_estimates(sw):
         assert c["tokens_per_s_per_user"][i] == pytest.approx(e.tokens_per_s_per_user, rel=1e-6)
         assert c["total_tokens_per_s_per_gpu"][i] == pytest.approx(e.total_tokens_per_s_per_gpu, rel=1e-6)
         assert c["ttft_ms_mean"][i] == pytest.approx(e.ttft_ms, rel=1e-6)
+        # the tail at the sweep's percentile (p90 by default) is the estimate's: the sweep once clipped it at the
+        # physical floor of its error band instead of serve's own-prompt floor (up to 13% apart)
+        assert c["ttft_ms"][i] == pytest.approx(e.latency_percentiles["ttft_ms"]["p90"], rel=1e-6)
+        # the throughput bands agree (held at the same roofline ceiling), and the latency bands are held at the same
+        # physical floor (the sweep's latencies are at its percentile, the estimate's the mean: the bands scale them)
+        for fig in ("output_tokens_per_s_per_gpu", "total_tokens_per_s_per_gpu"):
+            assert c[f"{fig}_p90"][i] == pytest.approx(e.uncertainty[fig]["p90"], rel=1e-6)
+            assert c[f"{fig}_p10"][i] == pytest.approx(e.uncertainty[fig]["p10"], rel=1e-6)
+        for fig in ("ttft_ms", "tpot_ms"):
+            floor = c[physics_floor_column(fig)][i]
+            assert floor > 0 and c[f"{fig}_p10"][i] >= floor * (1 - 1e-9)
+            if "clipped_at" in e.uncertainty[fig]:
+                assert e.uncertainty[fig]["p10"] == pytest.approx(floor, rel=1e-6)
+            clipped += "clipped_at" in e.uncertainty[fig]
+    assert clipped  # the check above ran
 
 
 def test_disagg_per_gpu_divides_by_prefill_plus_decode_gpus(sw):

@@ -437,11 +437,35 @@ def test_model_that_does_not_fit_says_so():
 
 @pytest.mark.parametrize("hw", ["h100-sxm", "tpu-v5e", "groq-lpu", "cerebras-wse3"])
 def test_without_gpus_the_smallest_fitting_layout_is_chosen(hw):
-    e = _est("llama-3.1-70b", hw, weights="fp8", isl=1024, osl=1024, concurrency=32)
-    assert e.fits and e.concurrency == 32
+    # Groq: 32 users of 2k tokens need ~870 chips, beyond its 576-chip domain (refused below); one user fits in it
+    users = 1 if hw == "groq-lpu" else 32
+    e = _est("llama-3.1-70b", hw, weights="fp8", isl=1024, osl=1024, concurrency=users)
+    assert e.fits and e.concurrency == users
     assert any("--gpus not given" in w for w in e.warnings)
-    # one step smaller does not hold the weights and the 32 sequences
+    # one step smaller does not hold the weights and the sequences
     smaller = {"groq-lpu": e.gpus - 8, "cerebras-wse3": e.gpus - 1}.get(hw, e.gpus // 2)  # TP halves for HBM GPUs
     if smaller >= 1:
-        s = _est("llama-3.1-70b", hw, gpus=smaller, weights="fp8", isl=1024, osl=1024, concurrency=32)
-        assert (not s.fits) or s.concurrency_cap < 32
+        s = _est("llama-3.1-70b", hw, gpus=smaller, weights="fp8", isl=1024, osl=1024, concurrency=users)
+        assert (not s.fits) or s.concurrency_cap < users
+
+
+def test_a_deployment_beyond_the_domain_of_hardware_without_scale_out_is_refused():
+    """Groq's catalog entry gives its chip-to-chip fabric as a 576-chip domain and no scale-out bandwidth: a layout
+    past it was priced at a 1 MB/s placeholder (TTFT 37 s, TPOT 59 ms for Llama-70B at fp16 on 784 chips). It is not
+    modelled: estimate names the flag that set the chip count, the sweep has no such layout, fit says so."""
+    with pytest.raises(TokenfabError, match="beyond its scale-up domain of 576") as ei:
+        _est("llama-3.1-70b", "groq-lpu", weights="fp16", isl=1024, osl=1024, concurrency=1)
+    assert ei.value.field == "weights"
+    with pytest.raises(TokenfabError, match="beyond its scale-up domain") as ei:
+        _est("llama-3.1-70b", "groq-lpu", gpus=640, weights="fp16", isl=1024, osl=1024, concurrency=1)
+    assert ei.value.field == "gpus"
+    from tokenfab.perf.memory import fit
+    from tokenfab.search.space import layouts
+
+    assert layouts(M.get_model("llama-3.1-70b"), get_hardware("groq-lpu"), 640) == []
+    assert layouts(M.get_model("llama-3.1-70b"), get_hardware("groq-lpu"), 576)
+    f = fit("llama-3.1-70b", "groq-lpu", weights="fp16", users=1, context=2048)
+    assert f.gpus > 576 and "do not model" in f.message
+    # every layout of a chip count sram_layout lays out has a pipeline no deeper than the layers (it was PP=1304)
+    g = fit("llama-3.1-70b", "groq-lpu", weights="fp16", users=64, context=8192)
+    assert g.pp <= 80 and g.tp * g.pp == g.gpus

@@ -436,7 +436,7 @@ def test_bad_inputs_name_the_field(field, value):
 def test_direct_construction_errors_are_tokenfab_errors():
     with pytest.raises(TokenfabError) as e:
         T.TcoInputs(hardware_key="x", utilization=1.5)
-    assert e.value.field == "utilization" and "> 0 and <= 1" in str(e.value)
+    assert e.value.field == "utilization" and ">= 0.001 and <= 1" in str(e.value)
     with pytest.raises(TokenfabError) as e:
         T.TcoInputs(hardware_key="x", utilization="lots")
     assert e.value.field == "utilization"

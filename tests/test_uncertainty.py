@@ -132,10 +132,10 @@ def test_a_scale_per_vendor_and_metric_applies_to_its_own_figures_and_the_larges
     MI355X band x3, a TPU band (a vendor without a fitted scale) by the metric's largest, x3."""
     t = unc.build_table(_rows(), widen={"NVIDIA:tpot": 1.5, "AMD:tpot": 3.0})
     assert t["widen"] == {"AMD:tpot": 3.0, "NVIDIA:tpot": 1.5}
-    assert unc.coverage_scale(t, "tpot", "hopper") == 1.5
-    assert unc.coverage_scale(t, "tpot", "cdna4") == 3.0
-    assert unc.coverage_scale(t, "tpot", "tpu") == 3.0
-    assert unc.coverage_scale({"widen": 2.0}, "ttft", "hopper") == 2.0  # one number: every figure
+    assert unc.coverage_scale(t, "tpot", "hopper") == (1.5, 1.5)
+    assert unc.coverage_scale(t, "tpot", "cdna4") == (3.0, 3.0)
+    assert unc.coverage_scale(t, "tpot", "tpu") == (3.0, 3.0)
+    assert unc.coverage_scale({"widen": 2.0}, "ttft", "hopper") == (2.0, 2.0)  # one number: every figure
     b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
     f = 1.5 * math.sqrt(1 + 20 / 21)
     assert b["lo"] == pytest.approx(math.exp(-0.16 * f)) and b["hi"] == pytest.approx(math.exp(0.16 * f))
@@ -146,10 +146,10 @@ def test_without_a_scale_of_its_own_a_figure_takes_the_metrics_largest_and_else_
     metric's largest scale, here NVIDIA's x2.5 (not AMD's x1.2: it is the largest, not a vendor's); a metric without
     any scale takes the largest of all."""
     t = {"widen": {"AMD:tpot": 1.2, "NVIDIA:tpot": 2.5, "AMD:ttft": 4.0}}
-    assert unc.coverage_scale(t, "tpot", "my-own-family") == 2.5
-    assert unc.coverage_scale(t, "tpot", "") == 2.5
-    assert unc.coverage_scale(t, "throughput", "hopper") == 4.0
-    assert unc.coverage_scale({"widen": {}}, "tpot", "hopper") == 1.0
+    assert unc.coverage_scale(t, "tpot", "my-own-family") == (2.5, 2.5)
+    assert unc.coverage_scale(t, "tpot", "") == (2.5, 2.5)
+    assert unc.coverage_scale(t, "throughput", "hopper") == (4.0, 4.0)
+    assert unc.coverage_scale({"widen": {}}, "tpot", "hopper") == (1.0, 1.0)
 
 
 def test_a_figure_moved_by_a_parameter_at_the_prior_takes_the_prior_band():
@@ -226,3 +226,58 @@ def test_a_band_never_claims_faster_than_the_chip_at_every_peak(model, hw, isl):
     assert e.uncertainty["ttft_ms"]["p10"] >= floor_ttft * (1 - 1e-9)
     assert e.uncertainty["tpot_ms"]["p10"] >= floor_tpot * (1 - 1e-9)
     assert e.uncertainty["tokens_per_s_per_user"]["p90"] <= 1000.0 / floor_tpot * (1 + 1e-9)
+
+
+def test_each_side_of_a_band_takes_its_own_scale():
+    """A widen entry {lo, hi} stretches the band's low end by lo and its high end by hi about the median (a model
+    that errs one way widens that side only); the fallback for an unmeasured vendor takes each side's largest."""
+    t = unc.build_table(_rows(), widen={"NVIDIA:tpot": {"lo": 3.0, "hi": 1.0}, "AMD:tpot": {"lo": 1.0, "hi": 2.0}})
+    assert t["widen"]["NVIDIA:tpot"] == {"lo": 3.0, "hi": 1.0}
+    b = unc.band_factors(t, "tpot", "hopper", "vllm", "dense", "low_batch", False)
+    f = math.sqrt(1 + 20 / 21)
+    assert b["lo"] == pytest.approx(math.exp(-0.16 * 3.0 * f)) and b["hi"] == pytest.approx(math.exp(0.16 * f))
+    assert "below" in b["rule"] and "above" in b["rule"]
+    assert unc.coverage_scale(t, "tpot", "tpu") == (3.0, 2.0)
+    assert unc.build_table(_rows(), widen={"AMD:tpot": {"lo": 1.5, "hi": 1.5}})["widen"] == {"AMD:tpot": 1.5}
+
+
+def test_every_sweep_point_is_held_at_physics_disaggregated_included():
+    """Every valid sweep point (aggregated and disaggregated) has its floors and ceiling in its own columns and its
+    bands held there: TTFT / TPOT p10 at least the prompt's prefill / one decode step at every peak (a pair: its
+    prefill candidate's and its decode point's), throughput p90 at most the roofline of its batch (a pair: its decode
+    pool's over the unit's GPUs). The modelled figures never pass physics either (factor >= 1)."""
+    from tokenfab import search as S
+
+    res = S.frontier("deepseek-r1", ["b200", "mi355x"], isl=4096, osl=512, mode="both", raise_if_empty=False)
+    c, v = res.sweep.cols, res.sweep.valid
+    for mode in (0, 1):
+        sel = v & (c["mode"] == mode)
+        assert sel.any(), mode
+        for fig in ("ttft_ms", "tpot_ms"):
+            floor = c[unc.physics_floor_column(fig)][sel]
+            assert np.all(floor > 0), (mode, fig)
+            assert np.all(c[f"{fig}_p10"][sel] >= floor * (1 - 1e-9)), (mode, fig)
+        ceiling = c["throughput_ceiling_factor"][sel]
+        assert np.all(ceiling >= 1.0 - 1e-9), mode  # the model is never faster than the roofline
+        assert np.all(c["band_throughput_hi"][sel] <= np.maximum(ceiling, c["band_throughput_lo"][sel]) * (1 + 1e-9))
+        ratio = c["output_tokens_per_s_per_gpu_p90"][sel] / c["output_tokens_per_s_per_gpu"][sel]
+        assert np.allclose(ratio, c["band_throughput_hi"][sel])  # every throughput figure takes the clipped factor
+        # the holds bind here: wide bands reach the TTFT floor (both modes) and a pair's throughput ceiling
+        assert np.isclose(c["ttft_ms_p10"][sel], c[unc.physics_floor_column("ttft_ms")][sel]).any(), mode
+    pairs = v & (c["mode"] == 1)
+    assert np.isclose(c["band_throughput_hi"][pairs], c["throughput_ceiling_factor"][pairs]).any()
+
+
+@pytest.mark.parametrize(("model", "hw"), [("llama-3.1-70b", "h100-sxm"), ("llama-3.1-8b", "l40s")])
+def test_the_modelled_figures_are_never_faster_than_physics_pipelines_included(model, hw):
+    """The floors and the ceiling are physics, so the fitted model never beats them, at every layout of a sweep
+    (pipeline stages included: the prompt floor once counted a whole prompt per micro-batch of a round of pp, i.e.
+    one stage's work, and sat above the modelled TTFT of PP 4 layouts: 63.5 ms against 40 ms)."""
+    from tokenfab import search as S
+
+    res = S.frontier(model, hw, isl=4096, osl=512, weights="fp8", mode="agg", raise_if_empty=False)
+    c, v = res.sweep.cols, res.sweep.valid
+    assert (c["pp"][v] > 1).any()
+    assert np.all(c["ttft_ms_mean"][v] >= c[unc.physics_floor_column("ttft_ms")][v] * (1 - 1e-9))
+    assert np.all(c["tpot_ms"][v] >= c[unc.physics_floor_column("tpot_ms")][v] * (1 - 1e-9))
+    assert np.all(c["throughput_ceiling_factor"][v] >= 1.0 - 1e-9)

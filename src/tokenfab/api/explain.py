@@ -41,10 +41,16 @@ def layout_note(r: dict) -> str:
     unit = "chip" if r["memory_kind"] == "SRAM" else "GPU"
     need, exact, gpus = r["chips_needed"], r["chips_needed_exact"], r["gpus"]
     if gpus > need:
+        why = (
+            "tensor parallelism runs over a power of two within a node that divides the attention heads, then "
+            "pipeline stages, until each GPU holds its share (a TP rank may hold state whole, e.g. an MLA model's "
+            "latent KV cache)"
+            if unit == "GPU"
+            else "whole nodes, tensor parallel within the scale-up domain, a pipeline no deeper than the layers"
+        )
         return (
             f"memory alone needs {F.count(need, unit)} ({F.num(exact, 2)} exact); the layout uses "
-            f"{F.count(gpus, unit)}: tensor parallelism runs over a power of two within a node that divides the "
-            "attention heads, then pipeline stages"
+            f"{F.count(gpus, unit)}: {why}"
         )
     if gpus < need:
         return f"this layout is {F.count(need - gpus, unit)} short of the {need:,} the memory needs"

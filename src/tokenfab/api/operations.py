@@ -262,6 +262,7 @@ class EstimateResult(Result):
     max_sustainable_rate_rps: float | None
     mtp_draft_tokens: int
     mtp_acceptance_length: float | None
+    prefill_gpu_time_share: float | None = None
 
 
 @request_fields()
@@ -564,7 +565,7 @@ class CostResult(Result):
     usd_per_mtok_input: float | None
     usd_per_mtok_output: float | None
     usd_per_mtok_cached_input: float | None
-    usd_per_mtok_blended: float | None
+    usd_per_mtok_blended_3to1: float | None
     cached_input_cost_fraction: float
     blend_input_output_ratio: float
     split: str

@@ -133,6 +133,7 @@ class ReportResult(Result):
     size_bytes: int
     best_hardware: str | None
     best_rests_on_prior: bool
+    none_feasible_reason: str | None = None  # why no hardware has a plan (no price, no SLA, or both)
     plan: PlanResult
 
 
@@ -153,6 +154,7 @@ def report(req: ReportRequest, *, progress: Progress | None = None) -> ReportRes
         size_bytes=p.stat().st_size,
         best_hardware=best.hardware if best else None,
         best_rests_on_prior=bool(best.prior) if best else False,
+        none_feasible_reason=res.none_feasible_reason,
         plan=_result(req, res),
     )
 

@@ -119,10 +119,15 @@ PRIOR: dict[str, float] = {n: float(_PRIORS["params"][n]["value"]) for n in PARA
 BOUNDS: dict[str, tuple[float, float]] = {
     n: (float(_PRIORS["params"][n]["bounds"][0]), float(_PRIORS["params"][n]["bounds"][1])) for n in PARAM_NAMES
 }
-# the range benchmarks/calibrate.py fits an error band's scale in (perf/fitting.py fit_band_scale)
+# the range of an error band's multiplicative scale (`widen`, profiles calibrated before 2026-12-07)
 BAND_SCALE_BOUNDS: tuple[float, float] = (
     float(_PRIORS["band_scale_bounds"]["value"][0]),
     float(_PRIORS["band_scale_bounds"]["value"][1]),
+)
+# the range benchmarks/calibrate.py fits an error band's additive margins in (perf/fitting.py fit_band_margin)
+BAND_MARGIN_BOUNDS: tuple[float, float] = (
+    float(_PRIORS["band_margin_bounds"]["value"][0]),
+    float(_PRIORS["band_margin_bounds"]["value"][1]),
 )
 # efficiencies after the engine multiplier never exceed this fraction of the hardware's peak
 MAX_EFFICIENCY: float = float(_PRIORS["max_efficiency"]["value"])
@@ -449,12 +454,30 @@ def profile_from_dict(d: dict, *, source: str = "") -> CalibrationProfile:
         raise TokenfabError("must be a mapping", field=f"{where}.uncertainty")
     widen = unc_table.get("widen", 1.0)
     lo, hi = 0.5 * BAND_SCALE_BOUNDS[0], 2.0 * BAND_SCALE_BOUNDS[1]  # as check_params: [1/2 x low, 2 x high]
-    scales = list(widen.values()) if isinstance(widen, dict) else [widen]
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and lo <= v <= hi for v in scales):
+    entries = list(widen.values()) if isinstance(widen, dict) else [widen]
+    # an entry: one number for both sides of a band, or {lo, hi} (uncertainty.side_scales)
+    scales = [x for v in entries for x in ((v.get("lo"), v.get("hi")) if isinstance(v, dict) else (v,))]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and lo <= v <= hi for v in scales) or any(
+        isinstance(v, dict) and set(v) != {"lo", "hi"} for v in entries
+    ):
         raise TokenfabError(
-            f"must be a number in [{lo:g}, {hi:g}] or a mapping of 'vendor:metric' to such numbers",
+            f"must be a number in [{lo:g}, {hi:g}] or a mapping of 'vendor:metric' to such numbers or to "
+            "{lo: number, hi: number}",
             field=f"{where}.uncertainty.widen",
             got=widen,
+        )
+    margin = unc_table.get("margin", {})
+    m_hi = 2.0 * BAND_MARGIN_BOUNDS[1]
+    if not isinstance(margin, dict) or not all(
+        isinstance(v, dict)
+        and set(v) == {"lo", "hi"}
+        and all(isinstance(x, int | float) and not isinstance(x, bool) and 0.0 <= x <= m_hi for x in v.values())
+        for v in margin.values()
+    ):
+        raise TokenfabError(
+            f"must be a mapping of 'vendor:metric' to {{lo: number, hi: number}}, each in [0, {m_hi:g}] (ln units)",
+            field=f"{where}.uncertainty.margin",
+            got=margin,
         )
     return CalibrationProfile(
         shared=shared,

@@ -645,6 +645,13 @@ def register(app: typer.Typer) -> None:
             )
         if kw is None:
             console.print("  " + doc["tokens_per_s_per_mw"])
+        if prefill_gpu_time_share is None and any(p.get("usd_per_mtok_total") is not None for p in points):
+            console.print(
+                "  $/M input and output are '-': splitting a GPU-hour between token kinds needs the share of GPU "
+                "time in prefill (--prefill-gpu-time-share; `tokenfab estimate` reports it for a configuration)",
+                markup=False,
+                highlight=False,
+            )
         if tco_doc:
             console.print(
                 f"  $/GPU-h from tokenfab.economics.tco ({tco_doc['method']}, preset {tco_doc['preset']}): "

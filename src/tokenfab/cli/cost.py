@@ -83,7 +83,7 @@ _UNITS = {
     "usd_per_mtok_input": "$ / M input tokens",
     "usd_per_mtok_output": "$ / M output tokens",
     "usd_per_mtok_cached_input": "$ / M cached input tokens",
-    "usd_per_mtok_blended": "$ / M tokens (3:1)",
+    "usd_per_mtok_blended_3to1": "$ / M tokens (3:1)",
     "usd_per_mtok_input_inferencex": "$ / M input tokens (InferenceX)",
     "usd_per_mtok_output_inferencex": "$ / M output tokens (InferenceX)",
     "tokens_per_s_per_mw": "tokens/s per MW all-in",

@@ -121,6 +121,7 @@ def _render(e, *, given: dict | None = None, fit_result=None) -> None:
         ),
         ("total throughput", f"{F.num(e.total_tokens_per_s)} tokens/s ({F.num(e.total_tokens_per_s_per_gpu)} per GPU)"),
         ("memory per GPU", F.gib(e.memory_per_gpu_gib)),
+        ("GPU time in prefill", f"{F.pct(e.prefill_gpu_time_share)} (cost --prefill-gpu-time-share)"),
         ("decode step limited by", f"{e.bound} (what limits the operators taking most of the step)"),
         (
             "largest part of the step",

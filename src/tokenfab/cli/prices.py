@@ -39,7 +39,8 @@ def prices_header(d: dict, given: dict) -> str:
         f"{what} on {', '.join(d['hardware'])}",
         f"list prices as of {snap.get('snapshot_date') or 'unknown'}",
         f"ISL {d['isl']:,} / OSL {d['osl']:,} tokens",
-        f"weights {d['weights']}" + ("" if given.get("weights") else " (the checkpoint's)"),
+        f"weights {d['weights']}"
+        + ("" if given.get("weights") else " (the plan's)" if given.get("plan") else " (the checkpoint's)"),
         f"engine {given['engine']}" if given.get("engine") else "engine: each vendor's default",
         D.tco_setting(
             given.get("preset") or DEFAULT_PRESET,
@@ -380,7 +381,7 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option(
                 "--utilization",
-                help="Price the modeled GPU-hour at this busy share, in (0, 1] (default: the one named default).",
+                help="Price the modeled GPU-hour at this busy share, in [0.001, 1] (default: the one named default).",
             ),
         ] = None,
         plan_file: Annotated[

@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
                 + (
                     f"; cheapest hardware {r.best_hardware}" + (" (rests on a prior)" if r.best_rests_on_prior else "")
                     if r.best_hardware
-                    else "; no hardware meets the SLA"
+                    else f"; {r.none_feasible_reason}"
                 )
             ),
             highlight=False,

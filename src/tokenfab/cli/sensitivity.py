@@ -11,6 +11,7 @@ import typer
 
 from tokenfab import api
 from tokenfab.api import defaults as D
+from tokenfab.cli import _search_opts as O
 from tokenfab.cli.common import Table, console, emit, lit, print_header, working
 from tokenfab.cli.tco import (
     HardwareOpt,
@@ -62,7 +63,7 @@ def sensitivity_header(payload: dict, given: dict) -> str:
     )
 
 
-def render(payload: dict, given: dict | None = None) -> None:
+def render(payload: dict, given: dict | None = None, *, wide: bool = False) -> None:
     t = payload["tornado"]
     op = payload.get("operating_point")
     print_header(sensitivity_header(payload, given or {}))
@@ -79,14 +80,9 @@ def render(payload: dict, given: dict | None = None) -> None:
             markup=False,
             highlight=False,
         )
-    tb = Table(
-        title=f"Tornado: $ per M tokens (input + output) with each input -/+{F.num(t['swing_pct'])}%, largest "
-        "swing first"
-    )
-    for col in ("input", "unit", "base", "low", "high", "$/M at low", "$/M at high", "swing $/M", "clipped"):
-        tb.add_column(col, overflow="fold", justify="left" if col in ("input", "unit", "clipped") else "right")
-    for b in t["bars"]:
-        tb.add_row(
+    cols = ["input", "unit", "base", "low", "high", "$/M at low", "$/M at high", "swing $/M", "clipped"]
+    rows = [
+        [
             b.get("label") or F.label(b["input"]),
             b["unit"],
             _v(b["base_value"]),
@@ -96,8 +92,24 @@ def render(payload: dict, given: dict | None = None) -> None:
             F.num(b["usd_per_mtok_high"], 3),
             F.num(b["swing_usd_per_mtok"], 3),
             F.humanize(b["clipped"] or ""),
-        )
-    console.print(tb)
+        ]
+        for b in t["bars"]
+    ]
+    O.show(
+        console,
+        O.fitted_table(
+            console,
+            f"Tornado: $ per M tokens (input + output) with each input -/+{F.num(t['swing_pct'])}%, largest swing "
+            "first",
+            cols,
+            rows,
+            left=("input", "unit", "clipped"),
+            drop=("clipped", "unit", O.SHORT_HEADERS, "base"),
+            short={"$/M at low": "$/M at\nlow", "$/M at high": "$/M at\nhigh", "swing $/M": "swing\n$/M"},
+            wrap=("input", "unit", "clipped"),
+            wide=wide,
+        ),
+    )
     if op and op.get("calibration", {}).get("note"):
         console.print(f"caution: {op['calibration']['note']}", style="yellow", markup=False, highlight=False)
     mc = payload.get("monte_carlo")
@@ -240,6 +252,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--plot", help="Write the chart(s): out.html (Plotly) or out.png/.svg/.pdf (matplotlib)."),
         ] = None,
         hardware_file: HwFileOpt = None,
+        wide: O.WideOpt = False,
         json_out: JsonOpt = False,
         tco_inputs: dict | None = None,
     ) -> None:
@@ -270,4 +283,4 @@ def register(app: typer.Typer) -> None:
             "utilization": "utilization" in (tco_inputs or {}),
             "usd_per_gpu_hour": usd_per_gpu_hour,
         }
-        emit(payload, json_out, lambda x: render(x, given))
+        emit(payload, json_out, lambda x: render(x, given, wide=wide))

@@ -42,6 +42,7 @@ MAX_MTP_DRAFT_TOKENS = 16
 MAX_USD_PER_GPU_HOUR = 1e4
 MAX_LATENCY_MS = 1e9  # about 11.6 days
 MAX_THROUGHPUT_PER_GPU = 1e9  # tokens/s per GPU
+MIN_THROUGHPUT_PER_GPU = 1e-3  # tokens/s per GPU a user may give
 MAX_INTERACTIVITY = 1e6  # tokens/s per user
 
 
@@ -77,7 +78,9 @@ def _pos(hi: float, why: str | None = None) -> Spec:
 _GPU = _int(1, MAX_GPUS, MAX_GPUS_WHY)
 _LATENCY = _pos(MAX_LATENCY_MS, "about 11.6 days")
 _INTERACTIVITY = _pos(MAX_INTERACTIVITY, "a million tokens/s per user")
-_THROUGHPUT = _pos(MAX_THROUGHPUT_PER_GPU, "a billion tokens/s per GPU")
+# a throughput from a user: at least one token per thousand seconds (smaller ones turn $ per token into
+# astronomical figures), at most a billion tokens/s per GPU
+_THROUGHPUT = Spec(False, MIN_THROUGHPUT_PER_GPU, MAX_THROUGHPUT_PER_GPU, why="a billion tokens/s per GPU")
 
 # library parameter name -> its range (the CLI flag and the dashboard field of each are mapped in their adapters)
 SPECS: dict[str, Spec] = {

@@ -54,7 +54,7 @@ DEFINITIONS = {
     "usd_per_mtok_input_inferencex": "InferenceX: whole GPU-hour / input tokens per GPU-hour (does not add up)",
     "usd_per_mtok_output_inferencex": "InferenceX: whole GPU-hour / output tokens per GPU-hour (does not add up)",
     "prefill_gpu_time_share": "share of the GPU time spent in prefill (from the performance model), 0..1",
-    "usd_per_mtok_blended": "3:1 (input:output) weighted mean of input and output USD per million tokens",
+    "usd_per_mtok_blended_3to1": "3:1 (input:output) weighted mean of input and output USD per million tokens",
     "tokens_per_s_per_mw": "total tok/s per GPU x 1000 / all-in kW per GPU (per MW of facility power)",
     "tokens_per_s_per_mw_it": "total tok/s per GPU x 1000 / IT kW per GPU",
     "joules_per_token": "all-in W per GPU / total tok/s per GPU",
@@ -276,7 +276,7 @@ class CostResult:
     usd_per_mtok_input: Any
     usd_per_mtok_output: Any
     usd_per_mtok_cached_input: Any
-    usd_per_mtok_blended: Any
+    usd_per_mtok_blended_3to1: Any
     cached_input_cost_fraction: float
     blend_input_output_ratio: float
     split: str  # "total-only" or "input-output"
@@ -459,7 +459,7 @@ def compute_cost(
         usd_per_mtok_input=cost_in,
         usd_per_mtok_output=cost_out,
         usd_per_mtok_cached_input=cost_cached,
-        usd_per_mtok_blended=cost_blend,
+        usd_per_mtok_blended_3to1=cost_blend,
         cached_input_cost_fraction=frac,
         blend_input_output_ratio=ratio,
         split=split,

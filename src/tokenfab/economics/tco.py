@@ -48,6 +48,7 @@ from tokenfab.core.errors import TokenfabError, UnknownKeyError, is_number
 DEFAULT_PRESET = "owned-neocloud"
 DEFAULT_PRESET_NOTE = f"no preset given: default preset {DEFAULT_PRESET!r}"  # the first note then
 PRESET_KINDS = ("owned", "rented", "inferencex")
+MIN_UTILIZATION = 1e-3  # the smallest busy share a TCO takes (TcoInputs.utilization)
 # breakdown components of the owned model, in display order; a plain price is one component of its own
 COMPONENTS = ("capital", "energy", "hosting", "maintenance", "software")
 PRICE_COMPONENT = "gpu_hour_price"
@@ -75,7 +76,9 @@ class TcoInputs(BaseModel):
     preset: str | None = None
     # a plain price per wall-clock GPU-hour (rental / InferenceX tier); when set it replaces the owned model
     price_usd_per_gpu_hour: float | None = Field(default=None, ge=0, le=1e4)
-    utilization: float = Field(gt=0, le=1)  # busy fraction of wall-clock hours
+    # busy fraction of wall-clock hours; at least 0.1%: below it a $ per busy GPU-hour overflows nothing but means
+    # nothing (a GPU busy 9 hours a year)
+    utilization: float = Field(ge=MIN_UTILIZATION, le=1)
     # capex: server (chip + its share of the system) per GPU, then adders
     capex_usd_per_gpu: float | None = Field(default=None, ge=0, le=1e9)
     networking_capex_fraction: float = Field(
@@ -556,15 +559,16 @@ def _check_preset(preset: str) -> dict:
 
 def check_price_and_preset(preset: str | None, usd_per_gpu_hour=None, overrides: dict | None = None) -> None:
     """Contradictions are errors, not silent choices: a plain price per GPU-hour with an owned-cost preset (whose
-    cost model the price replaces), or a plain price (given, or an InferenceX preset's) with an owned-cost input
-    the price makes irrelevant (capex, life, WACC, ...). A price with an InferenceX preset overrides the preset's
-    price (its conventions, utilization 1 and all-in kW, still apply)."""
+    cost model the price replaces), or a price (given, or a rented or InferenceX preset's) with an owned-cost input
+    the price makes irrelevant (capex, life, WACC, ...). A price with a rented or InferenceX preset replaces the
+    preset's cited price (the quote you have; the preset's other conventions, e.g. InferenceX's utilization 1 and
+    all-in kW, still apply)."""
     overrides = dict(overrides or {})
     if usd_per_gpu_hour is not None:
         overrides["price_usd_per_gpu_hour"] = usd_per_gpu_hour
     kind = _check_preset(preset).get("kind") if preset is not None else None
     price = "price_usd_per_gpu_hour" in overrides
-    if price and preset is not None and kind != "inferencex":
+    if price and kind == "owned":
         raise TokenfabError(
             f"a plain price per GPU-hour and the owned-cost preset {str(preset)!r} contradict each other (the price "
             "replaces the preset's cost model)",
@@ -572,13 +576,18 @@ def check_price_and_preset(preset: str | None, usd_per_gpu_hour=None, overrides:
             expected="a price or an owned-* preset, not both",
             got=overrides["price_usd_per_gpu_hour"],
         )
-    if price or kind == "inferencex":
+    if price or kind in ("rented", "inferencex"):
         unused = [k for k in overrides if k not in PRICE_MODE_FIELDS]
         if unused:
+            what = (
+                f"the price of the {kind} preset {str(preset)!r}"
+                if kind and not price
+                else "a plain price per GPU-hour"
+            )
             raise TokenfabError(
-                "has no effect with a plain price per GPU-hour (the price already includes capital, power and hosting)",
+                f"has no effect with {what} (a price per GPU-hour already includes capital, power and hosting)",
                 field=unused[0],
-                expected="owned-cost inputs only without a plain price (an owned-* preset)",
+                expected="owned-cost inputs only without a price per GPU-hour (an owned-* preset)",
                 got=overrides[unused[0]],
             )
 

@@ -721,20 +721,20 @@ def compare(
             "input": c.usd_per_mtok_input,
             "output": c.usd_per_mtok_output,
             "cached_input": c.usd_per_mtok_cached_input,
-            "blended_3to1": c.usd_per_mtok_blended,
+            "blended_3to1": c.usd_per_mtok_blended_3to1,
         },
         "input": margin(pin, c.usd_per_mtok_input),
         "output": margin(pout, c.usd_per_mtok_output),
         "cached_input": margin(pc, c.usd_per_mtok_cached_input),
     }
-    if pin is not None and pout is not None and c.usd_per_mtok_blended is not None:
-        out["blended_3to1"] = margin(float(costmod.blended_usd_per_mtok(pin, pout)), c.usd_per_mtok_blended)
+    if pin is not None and pout is not None and c.usd_per_mtok_blended_3to1 is not None:
+        out["blended_3to1"] = margin(float(costmod.blended_usd_per_mtok(pin, pout)), c.usd_per_mtok_blended_3to1)
         out["workload"] = margin(workload_price_usd_per_mtok(pin, pout, isl, osl), c.usd_per_mtok_total)
     elif pin is not None and pout is not None:
         out["blended_3to1"] = margin(None, None)
         out["workload"] = margin(workload_price_usd_per_mtok(pin, pout, isl, osl), c.usd_per_mtok_total)
     else:
-        out["blended_3to1"] = margin(None, c.usd_per_mtok_blended)
+        out["blended_3to1"] = margin(None, c.usd_per_mtok_blended_3to1)
         out["workload"] = margin(None, c.usd_per_mtok_total)
     factors = cost_band_factors(point)
     for kind in ("input", "output", "cached_input", "blended_3to1", "workload"):

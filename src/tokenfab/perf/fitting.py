@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from tokenfab.catalog.calibration import (
-    BAND_SCALE_BOUNDS,
+    BAND_MARGIN_BOUNDS,
     BOUNDS,
     ENGINE_PARAMS,
     FAMILY_PARAMS,
@@ -859,17 +859,24 @@ def residual_rows(
 
 
 def band_coverage(
-    rows: list[Measurement], pred: np.ndarray, prior: np.ndarray, widen: float | dict[str, float] = 1.0
+    rows: list[Measurement],
+    pred: np.ndarray,
+    prior: np.ndarray,
+    widen: float | dict[str, Any] = 1.0,
+    margin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Coverage of the p10-p90 bands out of sample: for each source, the band table is built from the other sources'
-    out-of-sample residuals (bands scaled by ``widen``) and the source's own rows are checked against it."""
+    out-of-sample residuals (bands scaled by ``widen``) and the source's own rows are checked against it. Beside the
+    share inside, the shares below and above the band per ``vendor:metric`` group (each should be about 10%)."""
     res = residual_rows(rows, pred, prior)
     groups = [m.source_group for m, p in zip(rows, pred, strict=True) if np.isfinite(p) and p > 0]
     inside = []
     per = defaultdict(list)
     per_vendor = defaultdict(list)
+    below = defaultdict(list)
+    above = defaultdict(list)
     for g in sorted(set(groups)):
-        table = unc.build_table([r for r, gg in zip(res, groups, strict=True) if gg != g], widen=widen)
+        table = unc.build_table([r for r, gg in zip(res, groups, strict=True) if gg != g], widen=widen, margin=margin)
         for r, gg in zip(res, groups, strict=True):
             if gg != g:
                 continue
@@ -877,55 +884,73 @@ def band_coverage(
             b = unc.band_factors(table, metric, fam, eng, mcl, reg, pr)
             if b is None:
                 continue
-            hit = math.log(b["lo"]) <= lr <= math.log(b["hi"])
+            lo_miss, hi_miss = lr < math.log(b["lo"]), lr > math.log(b["hi"])
+            hit = not (lo_miss or hi_miss)
+            key = unc.scale_key(metric, fam)
             inside.append(hit)
             per[metric].append(hit)
-            per_vendor[unc.scale_key(metric, fam)].append(hit)
+            per_vendor[key].append(hit)
+            below[key].append(lo_miss)
+            above[key].append(hi_miss)
     return {
         "inside_p10_p90": float(np.mean(inside)) if inside else float("nan"),
         "rows": len(inside),
         "by_metric": {k: float(np.mean(v)) for k, v in sorted(per.items())},
         "by_vendor_metric": {k: float(np.mean(v)) for k, v in sorted(per_vendor.items())},
-        "widen": dict(sorted(widen.items())) if isinstance(widen, dict) else float(widen),
+        "below_by_vendor_metric": {k: float(np.mean(v)) for k, v in sorted(below.items())},
+        "above_by_vendor_metric": {k: float(np.mean(v)) for k, v in sorted(above.items())},
+        "widen": {k: unc.widen_entry(v) for k, v in sorted(widen.items())} if isinstance(widen, dict) else float(widen),
+        **({"margin": dict(sorted(margin.items()))} if margin is not None else {}),
     }
 
 
-def fit_band_scale(
+def fit_band_margin(
     rows: list[Measurement], pred: np.ndarray, prior: np.ndarray, target: float = unc.TARGET_COVERAGE
-) -> dict[str, float]:
-    """Per ``vendor:metric class`` group (uncertainty.scale_key), the smallest scale of the p10-p90 bands within
-    BAND_SCALE_BOUNDS ([1, 4]) whose held-out-source coverage (:func:`band_coverage`) of that group's rows
-    reaches ``target``, by bisection: coverage grows with the scale, and a group's coverage depends on its own scale
-    only, so the groups are bisected together. One scale for all would let the well-predicted groups hide the badly
-    predicted ones (a vendor's TTFT bands could cover far less than the target while the total reaches it). The
-    bands never saw the rows they are checked on, but each scale is chosen on those same held-out rows
-    (split-conformal calibration of the bands' width, Vovk et al. 2005; Lei et al., JASA 2018, without a separate
-    calibration split): calibrate.py reports the unscaled coverage beside it."""
+) -> dict[str, dict[str, float]]:
+    """Per ``vendor:metric class`` group (uncertainty.scale_key) and per side of the band, the smallest margin (ln
+    units) within BAND_MARGIN_BOUNDS ([0, 3]) that, added beyond the band's end, leaves at most (1 - ``target``) / 2 of
+    that group's held-out-source rows (:func:`band_coverage`) below the band (the low side's margin) and as many
+    above it (the high side's), by bisection: each share falls as its side's margin grows and depends on that side's
+    margin only, so every group and side is bisected together; together they reach ``target`` inside. This is
+    conformalized quantile regression (Romano, Patterson and Candes, NeurIPS 2019) on each end, with the sources as
+    the exchangeable units. An additive margin covers a source whose errors sit elsewhere than the others' by what its
+    misses need; a multiplicative scale of a narrow bucket's spread (the method until 2026-12-07) had to grow the
+    spread many times over to reach them, and put a prior AMD chip's TTFT p90 at 640x the estimate. Per side, so a
+    model that errs one way extends that side only; per group, so the well-predicted groups cannot hide the badly
+    predicted ones. The margins are chosen on the same held-out rows they are judged on (without a separate
+    calibration split): calibrate.py reports the coverage without them beside it."""
+    tail = (1.0 - target) / 2.0
+    sides = (("lo", "below_by_vendor_metric"), ("hi", "above_by_vendor_metric"))
 
-    def cov(widen: dict[str, float]) -> dict[str, float]:
-        return dict(band_coverage(rows, pred, prior, widen)["by_vendor_metric"])
+    def misses(m: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+        margin: dict[str, dict[str, float]] = {}
+        for (g, side), v in m.items():
+            margin.setdefault(g, {"lo": 0.0, "hi": 0.0})[side] = v
+        c = band_coverage(rows, pred, prior, margin=margin)
+        return {(g, side): float(c[k].get(g, 0.0)) for side, k in sides for g in c[k]}
 
-    floor, ceiling = BAND_SCALE_BOUNDS
-    base = cov({})
-    groups = sorted(base)
-    lo = dict.fromkeys(groups, floor)
-    hi = dict.fromkeys(groups, ceiling)
-    top = cov(hi)
-    done = {g: (floor if base[g] >= target else ceiling) for g in groups}  # ceiling: the target is out of reach
-    live = [g for g in groups if base[g] < target <= top[g]]
+    floor, ceiling = BAND_MARGIN_BOUNDS
+    base = misses({})
+    keys = sorted(base)
+    lo = dict.fromkeys(keys, floor)
+    hi = dict.fromkeys(keys, ceiling)
+    top = misses(dict(hi))
+    done = {k: (floor if base[k] <= tail else ceiling) for k in keys}  # ceiling: the target is out of reach
+    live = [k for k in keys if base[k] > tail >= top[k]]
     for _ in range(12):  # bounded bisection: 3 / 2^12 < 0.001
         if not live:
             break
-        mid = {g: 0.5 * (lo[g] + hi[g]) for g in live}
-        c = cov({**dict.fromkeys(groups, floor), **mid})
-        for g in live:
-            if c[g] >= target:
-                hi[g] = mid[g]
+        mid = {k: 0.5 * (lo[k] + hi[k]) for k in live}
+        c = misses({**dict.fromkeys(keys, floor), **mid})
+        for k in live:
+            if c[k] <= tail:
+                hi[k] = mid[k]
             else:
-                lo[g] = mid[g]
-    for g in live:
-        done[g] = math.ceil(hi[g] * 1000.0) / 1000.0  # rounded up: the rounded scale still reaches the target
-    return {g: done[g] for g in groups}
+                lo[k] = mid[k]
+    for k in live:
+        done[k] = math.ceil(hi[k] * 1000.0) / 1000.0  # rounded up: the rounded margin still reaches the target
+    groups = sorted({g for g, _ in keys})
+    return {g: {"lo": done.get((g, "lo"), floor), "hi": done.get((g, "hi"), floor)} for g in groups}
 
 
 def file_sha256(path: str | Path) -> str:
@@ -942,7 +967,7 @@ __all__ = [
     "error_table",
     "file_sha256",
     "first_wave_ttft",
-    "fit_band_scale",
+    "fit_band_margin",
     "fit_profile",
     "metric_label",
     "residual_rows",

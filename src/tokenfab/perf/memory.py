@@ -243,7 +243,10 @@ class FitResult:
     per_gpu: dict = field(default_factory=dict)  # weights/kv/activations/overhead GiB on one GPU
     weights_by_component_gib: dict = field(default_factory=dict)
     message: str = ""
-    units_note: str = "GiB = 2^30 bytes; GB = 1e9 bytes. Chip capacities are vendor 'GB' figures read as GiB."
+    units_note: str = (
+        "GiB = 2^30 bytes; GB = 1e9 bytes. HBM capacities are vendor 'GB' figures read as GiB (HBM stacks are "
+        "binary-sized); SRAM capacities are vendor 'MB'/'GB' read as decimal."
+    )
     # fit is engine-agnostic and worst-case; an engine's admission rule can hold more (or fewer) sequences
     reservation_note: str = (
         "a worst-case sizing: every user holds the full context, and 10% of HBM is kept back (vLLM's rule); a serving "
@@ -357,22 +360,36 @@ def fit(
         # a pipeline of chips: everything is spread evenly (no head-divisibility constraint)
         n = gpus or (tp or 1) * (pp or 1) * (dp or 1)
         if gpus is None and tp is None and pp is None and dp is None:
-            # whole nodes when more than one is needed, so that TP fits in a node and the pipeline stays shallow
-            n = chips if chips <= cpn else -(-chips // cpn) * cpn
-        tp_s, pp_s = sram_layout(n, cpn, m.num_layers)
+            # whole nodes when more than one is needed, and a pipeline no deeper than the layers
+            n = sram_chip_count(chips, cpn, sram_tp_max(hw, cpn), m.num_layers)
+        tp_s, pp_s = sram_layout(n, sram_tp_max(hw, cpn), m.num_layers)
         par = Parallelism(tp=tp_s, pp=pp_s, dp=1, ep=1)  # the layout estimate() uses; memory is spread evenly
         w_gpu = total_w / n
         kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / n
         kv_gpu = kv_total / n
         act_gpu = act1 / n
     else:
+
+        def per_gpu(par: Parallelism) -> tuple[float, float, float, float]:
+            """(weights, KV per sequence, KV, activations) bytes on one GPU of the layout."""
+            kv_seq = kv_cache_bytes(m, context, kvp, 1) / kv_shard_factor(m, par)
+            act = activation_bytes_per_gpu(m, par, max_batch_tokens) if include_overheads else 0.0
+            return weight_bytes_per_gpu(m, w, par) * scale, kv_seq, kv_seq * math.ceil(users / par.dp), act
+
         if gpus is None and tp is None and pp is None and dp is None:
-            gpus, tp, pp = auto_parallelism(m, chips, cpn)
+            # the pooled count can be too few for a layout: TP replicates some state (an MLA model's latent KV is
+            # held whole by every TP rank), so step up until the layout itself holds everything (bounded)
+            n_try = chips
+            for _ in range(256):
+                gpus, tp, pp = auto_parallelism(m, n_try, cpn)
+                par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
+                if sum(per_gpu(par)[i] for i in (0, 2, 3)) + cap_b * ovh_frac <= cap_b * (1 + 1e-6) or pp >= (
+                    m.num_layers
+                ):
+                    break
+                n_try = gpus + 1
         par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
-        w_gpu = weight_bytes_per_gpu(m, w, par) * scale
-        kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / kv_shard_factor(m, par)
-        kv_gpu = kv_per_seq_gpu * math.ceil(users / par.dp)
-        act_gpu = activation_bytes_per_gpu(m, par, max_batch_tokens) if include_overheads else 0.0
+        w_gpu, kv_per_seq_gpu, kv_gpu, act_gpu = per_gpu(par)
     ovh_gpu = cap_b * ovh_frac
     used_gpu = w_gpu + kv_gpu + act_gpu + ovh_gpu
     headroom = cap_b - used_gpu
@@ -395,6 +412,13 @@ def fit(
             f"does not fit: needs {used_gpu / units.GIB:.1f} GiB per {'chip' if sram else 'GPU'} "
             f"but has {cap_gib:.1f} GiB - short by {short:.1f} GiB ({short / cap_gib * 100:.0f}% of a chip); "
             f"at least {chips} chips are needed"
+        )
+    n_inst = instance_chips(m, par.tp, par.pp, par.dp)
+    if beyond_reach(hw, n_inst):
+        msg += (
+            f"; one model instance of {n_inst} chips spans beyond the {hw.scaleup_domain_size}-chip scale-up domain "
+            "and the hardware entry gives no scale-out bandwidth: `estimate` and `frontier` do not model such a "
+            "deployment"
         )
     return FitResult(
         model=m.key,
@@ -458,12 +482,62 @@ def _fit_sources(
     }
 
 
-def sram_layout(chips: int, chips_per_node: int, num_layers: int) -> tuple[int, int]:
-    """SRAM-only chips: tensor parallel within a node, a pipeline over the rest. The widest TP within a node that
-    divides the chip count and leaves a pipeline no deeper than the layers; (tp, pp) with tp x pp = chips (a pipeline
-    deeper than the layers, when nothing divides, is reported as is and rejected by the performance model)."""
-    tp = next((t for t in range(min(chips, chips_per_node), 0, -1) if chips % t == 0 and chips // t <= num_layers), 1)
+def sram_layout(chips: int, tp_max: int, num_layers: int) -> tuple[int, int]:
+    """SRAM-only chips: tensor parallel within the scale-up domain, a pipeline over the rest. The widest TP up to
+    ``tp_max`` (the chips one synchronous fabric links: a node, or Groq's RealScale domain of hundreds) that divides
+    the chip count and leaves a pipeline no deeper than the layers; (tp, pp) with tp x pp = chips (a pipeline deeper
+    than the layers, when nothing divides, is reported as is and rejected by the performance model: see
+    sram_chip_count for a count that lays out)."""
+    tp = next((t for t in range(min(chips, tp_max), 0, -1) if chips % t == 0 and chips // t <= num_layers), 1)
     return tp, chips // tp
+
+
+def beyond_reach(hw: HardwareSpec, chips: int) -> bool:
+    """Whether the chips of one model instance (``chips``: TP x PP, and x DP where attention-DP ranks share the
+    experts; a dense model's replicas never talk to each other) span beyond ``hw``'s scale-up domain while its entry
+    gives no scale-out bandwidth (Groq: its chip-to-chip fabric is given only as a domain of chips; a user's hardware
+    file without ``scaleout_bandwidth_gb_per_s_per_direction``): such a layout's pipeline hand-offs and collectives
+    would cross a network tokenfab has no figure for, so it is not modelled (never priced at a placeholder)."""
+    return hw.scaleout_bandwidth_gb_per_s_per_direction <= 0 and chips > int(hw.scaleup_domain_size or 1)
+
+
+def instance_chips(model: ModelSpec, tp: int, pp: int, dp: int) -> int:
+    """The chips one model instance spans (what :func:`beyond_reach` checks): TP x PP, x DP for a model with experts
+    (its attention-DP ranks share the expert groups); a dense model's DP replicas are separate instances."""
+    return int(tp) * int(pp) * (int(dp) if model.is_moe else 1)
+
+
+def check_reach(hw: HardwareSpec, chips: int, field: str = "gpus") -> None:
+    """Refuse a model instance of ``chips`` chips that :func:`beyond_reach` cannot model; the error says why."""
+    if beyond_reach(hw, chips):
+        raise TokenfabError(
+            f"one model instance of {chips} chips of {hw.key} spans beyond its scale-up domain of "
+            f"{hw.scaleup_domain_size} chip(s), and its hardware entry gives no scale-out bandwidth: that layout is "
+            "not modelled",
+            field=field,
+            expected=f"a model instance of at most {hw.scaleup_domain_size} chip(s)",
+            got=chips,
+            hint="a narrower weight precision (--weights), a shorter context or fewer users need fewer chips; or give "
+            "scaleup_domain_size and scaleout_bandwidth_gb_per_s_per_direction in a hardware file (--hardware-file)",
+        )
+
+
+def sram_tp_max(hw: HardwareSpec, chips_per_node: int | None = None) -> int:
+    """The widest tensor parallelism of an SRAM chip: its scale-up domain (never less than a node of
+    ``chips_per_node``, default the hardware's)."""
+    return max(int(chips_per_node or hw.chips_per_node), int(hw.scaleup_domain_size or 1))
+
+
+def sram_chip_count(chips: int, chips_per_node: int, tp_max: int, num_layers: int) -> int:
+    """The smallest chip count >= ``chips`` that sram_layout lays out (a pipeline no deeper than the layers): whole
+    nodes when more than one is needed. Bounded: at most 4,096 node steps, then the count itself."""
+    n = chips if chips <= chips_per_node else -(-chips // chips_per_node) * chips_per_node
+    step = 1 if n < chips_per_node else chips_per_node
+    for _ in range(4096):
+        if sram_layout(n, tp_max, num_layers)[1] <= num_layers:
+            return n
+        n += step
+    return chips
 
 
 def auto_parallelism(model: ModelSpec, chips_needed: int, chips_per_node: int) -> tuple[int, int, int]:

@@ -409,17 +409,61 @@ def physical_floor_s(
     at every peak of the chip (IDEAL_CAL: the roofline of Williams et al. 2009 with nothing lost, communication
     fully overlapped with the operators): no deployment of this layout and precision can beat them, so an error
     band's optimistic end is clipped there."""
-    cal = {k: np.full_like(np.asarray(v, dtype=float), IDEAL_CAL.get(k, 0.0)) for k, v in pa.cal.items()}
-    ideal = replace(pa, cal=cal)
+    ideal = _ideal(pa)
     p = np.asarray(prompt_tokens, dtype=float)
-    t_pf, _, b_pf = forward_time(model, weights, kv, ideal, pf_tokens=p, pf_seqs=np.where(p > 0, 1.0, 0.0), pf_ctx=0.0)
+    pp = np.asarray(pa.pp, dtype=float)
+    # forward_time's arguments are one micro-batch of a round of pp: the prompt split into pp chunks keeps every stage
+    # busy (a chunked prompt pipelines), so one round is the prompt once through every stage
+    t_pf, _, b_pf = forward_time(
+        model, weights, kv, ideal, pf_tokens=p / pp, pf_seqs=np.where(p > 0, 1.0 / pp, 0.0), pf_ctx=0.0
+    )
+    # one sequence's token passes every stage once and the lm_head once: a round of pp one-row micro-batches counts
+    # the lm_head pp times
     t_dec, _, b_dec = forward_time(model, weights, kv, ideal, dec_seqs=1.0, dec_ctx=context)
+    t_dec = t_dec - lm_head_time_s(model, weights, ideal, 1.0) * (pp - 1.0) / pp
+    return np.where(p > 0, _overlapped(t_pf, b_pf), 0.0), _overlapped(t_dec, b_dec)
 
-    def overlapped(t: np.ndarray, b: dict[str, np.ndarray]) -> np.ndarray:
-        # the model adds communication to compute; an engine may overlap them, so the floor is the larger of the two
-        return np.maximum(t - b["communication"], b["communication"])
 
-    return np.where(p > 0, overlapped(t_pf, b_pf), 0.0), overlapped(t_dec, b_dec)
+def _ideal(pa: PointArrays) -> PointArrays:
+    """``pa`` with every calibration parameter at IDEAL_CAL (the chip at its peaks, nothing lost)."""
+    cal = {k: np.full_like(np.asarray(v, dtype=float), IDEAL_CAL.get(k, 0.0)) for k, v in pa.cal.items()}
+    return replace(pa, cal=cal)
+
+
+def _overlapped(t: np.ndarray, b: dict[str, np.ndarray]) -> np.ndarray:
+    """A step's time with its communication overlapped: the model adds communication to compute; an engine may
+    overlap them, so a floor is the larger of the two."""
+    return np.maximum(t - b["communication"], b["communication"])
+
+
+def output_ceiling_per_gpu(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    pa: PointArrays,
+    *,
+    concurrency: ArrayLike,
+    context: ArrayLike,
+    draft_tokens: ArrayLike = 0.0,
+) -> np.ndarray:
+    """The most output tokens/s per GPU any deployment of this layout and precision can emit with ``concurrency``
+    sequences running (all DP ranks) at ``context`` tokens each: every round emits at most 1 + ``draft_tokens``
+    tokens per sequence and takes at least the decode round of that batch (its verify rows included) on the chip at
+    every peak (IDEAL_CAL, communication overlapped; prefills and drafting, which only add time, left out). A
+    throughput band's optimistic end is clipped there, as a latency band's is at physical_floor_s."""
+    c = np.asarray(concurrency, dtype=float)
+    rows = 1.0 + np.asarray(draft_tokens, dtype=float)
+    pp = np.asarray(pa.pp, dtype=float)
+    per_rank = c / np.maximum(pa.dp, 1)
+    micro = per_rank / pp  # a round of pp micro-batches holds the rank's sequences (fewer than pp: a fraction each)
+    ideal = _ideal(pa)
+    t, _, b = forward_time(model, weights, kv, ideal, dec_seqs=micro, dec_rows_per_seq=rows, dec_ctx=context)
+    # fewer sequences than stages: each passes every stage once and the lm_head once, not pp times a round
+    spare = np.maximum(pp - np.maximum(per_rank, 1.0), 0.0)
+    t = t - lm_head_time_s(model, weights, ideal, micro * rows) / pp * spare
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = c * rows / (_overlapped(t, b) * pa.gpus)
+    return np.where(np.isfinite(out) & (c > 0), out, np.nan)
 
 
 def tpot_floor_s(decode_step_floor_s: ArrayLike, draft_tokens: ArrayLike) -> np.ndarray:

@@ -22,6 +22,7 @@ size and reservation policy) and by the engine's maximum running sequences per s
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,26 @@ from tokenfab.perf import uncertainty as unc
 from tokenfab.perf.memory import (
     activation_bytes_per_gpu,
     auto_parallelism,
+    check_reach,
     fit,
+    instance_chips,
     kv_capacity_sequences,
     kv_shard_factor,
     resolve_parallelism,
+    sram_chip_count,
     sram_layout,
+    sram_tp_max,
     weight_bytes_per_gpu,
 )
 from tokenfab.perf.points import PointArrays, point_arrays
-from tokenfab.perf.roofline import bound_label, forward_time, lm_head_time_s, physical_floor_s, tpot_floor_s
+from tokenfab.perf.roofline import (
+    bound_label,
+    forward_time,
+    lm_head_time_s,
+    output_ceiling_per_gpu,
+    physical_floor_s,
+    tpot_floor_s,
+)
 
 ITERATIONS = 4  # regula-falsi (Illinois) steps of the steady state (perf/scheduling.py solve_monotone); 4 steps
 # agree with 12 within 5e-6 relative on every point of a DeepSeek-R1 sweep over H200, B200 and MI355X
@@ -681,6 +693,7 @@ class Estimate:
     max_sustainable_rate_rps: float | None = None
     mtp_draft_tokens: int = 0
     mtp_acceptance_length: float = 1.0
+    prefill_gpu_time_share: float = 0.0  # share of the GPU time spent on prefill work (cost --prefill-gpu-time-share)
     warnings: list = field(default_factory=list)
     definitions: dict = field(default_factory=lambda: dict(DEFINITIONS))
 
@@ -723,6 +736,8 @@ DEFINITIONS: dict[str, str] = {
     "a prior",
     "uncertainty": "p10-p90 band of each figure from the model's out-of-sample errors on the nearest data "
     "(calibrate.py --cv)",
+    "prefill_gpu_time_share": "share of the deployment's GPU time spent on prefill work (the prefill part of mixed "
+    "rounds and prefill-only rounds): `tokenfab cost --prefill-gpu-time-share` splits $/M into input and output by it",
 }
 
 
@@ -777,8 +792,8 @@ def _auto_layout(
     gpus, tp, pp = need, 1, 1
     for _ in range(64):
         if hw.kind == "sram":
-            gpus = need
-            tp, pp = sram_layout(gpus, hw.chips_per_node, m.num_layers)
+            gpus = sram_chip_count(need, hw.chips_per_node, sram_tp_max(hw), m.num_layers)
+            tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers)
         else:
             gpus, tp, pp = auto_parallelism(m, need, hw.chips_per_node)
         if pp > m.num_layers:
@@ -850,13 +865,14 @@ def estimate(
         conc_val = float(require_int("concurrency", int(concurrency), minimum=1))
     profile = load_profile(calibration)
     auto_note = None
+    gpus_in, tp_in, pp_in, dp_in = gpus, tp, pp, dp
     if gpus is None and tp is None and pp is None and dp is None:
         users = int(conc_val) if conc_val is not None else 1
         users = min(users, eng.max_num_seqs)
         gpus, tp, pp = _auto_layout(m, hw, eng, w, kvp, max(users, 1), isl, osl, profile)
         auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:
-        tp, pp = sram_layout(gpus, hw.chips_per_node, m.num_layers)
+        tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers)
     par = resolve_parallelism(
         m,
         gpus=gpus,
@@ -867,6 +883,9 @@ def estimate(
         check_heads=hw.kind != "sram",
         allow_redundant_experts=eng.supports("eplb"),
     )
+    # the chips came from the flags (the first given is named), or (no layout given) from the model at its precision
+    given = [k for k, v in (("gpus", gpus_in), ("tp", tp_in), ("pp", pp_in), ("dp", dp_in)) if v is not None]
+    check_reach(hw, instance_chips(m, par.tp, par.pp, par.dp), field=given[0] if given else "weights")
     warn_list = [auto_note] if auto_note else []
     if m.is_moe and par.dp > 1 and not eng.supports("dp_attention"):
         warn_list.append(
@@ -1011,6 +1030,7 @@ def estimate(
         max_sustainable_rate_rps=max_rate,
         mtp_draft_tokens=sp.draft_tokens,
         mtp_acceptance_length=sp.acceptance_length if sp.on else 1.0,
+        prefill_gpu_time_share=float(np.clip(np.nan_to_num(g("prefill_time_share")), 0.0, 1.0)),
         warnings=warn_list,
     )
     from tokenfab.perf.uncertainty import attach_estimate_band
@@ -1023,7 +1043,17 @@ def estimate(
         "ttft_ms": float(np.asarray(t_pf).ravel()[0]) * 1e3,
         "tpot_ms": float(np.asarray(tpot_floor_s(t_dec, sp.draft_tokens)).ravel()[0]) * 1e3,
     }
-    attach_estimate_band(est, m, profile, floors_ms=floors_ms)
+    ceiling = output_ceiling_per_gpu(
+        m, w, kvp, pa, concurrency=conc, context=float(isl + osl / 2.0), draft_tokens=sp.draft_tokens
+    )
+    ceiling_v = float(np.asarray(ceiling).ravel()[0])
+    attach_estimate_band(
+        est,
+        m,
+        profile,
+        floors_ms=floors_ms,
+        ceiling_output_tokens_per_s_per_gpu=ceiling_v if math.isfinite(ceiling_v) else None,
+    )
     return est
 
 

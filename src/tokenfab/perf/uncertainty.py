@@ -12,7 +12,12 @@ of r in the nearest bucket with enough rows:
 3. a figure whose hardware family or engine profile is a prior uses the ``prior`` distribution instead: the errors of
    rows whose family or engine was held out of the fit entirely (what a profile without its own data achieves),
    widened by PRIOR_WIDEN (with fewer than 5 such rows: the metric's global distribution widened 2 x PRIOR_WIDEN),
-   so a prior's band is never taken from a fitted bucket.
+   so a prior's band is never taken from a fitted bucket;
+4. every band is extended beyond its ends by its vendor and metric class's margins (``margin``, ln units), one per
+   side, fitted by benchmarks/calibrate.py so that of the held-out rows at most 10% fall below the band and 10% above
+   it (fitting.fit_band_margin; conformalized quantile regression, Romano et al. 2019): a model that errs one way on
+   a vendor extends that side only, and by what its held-out misses need, not by a multiple of a narrow bucket's
+   spread. (Profiles of earlier versions carry multiplicative ``widen`` scales instead: still honoured.)
 
 The band is multiplicative on the point figure: [x exp(q10), x exp(q90)] (a latency's band is its own; tokens/s per
 user takes the inverse of TPOT's). Every rule above is stated in the JSON next to the band (``rule``).
@@ -89,23 +94,58 @@ def scale_key(metric: str, family: str) -> str:
     return f"{family_vendor(family)}:{metric}"
 
 
-def coverage_scale(table: dict, metric: str, family: str) -> float:
-    """The scale a band of ``metric`` on ``family`` is stretched by (the table's ``widen``): one number, or one per
-    vendor and metric class (benchmarks/calibrate.py fits each so that its group's held-out rows reach
-    TARGET_COVERAGE). A vendor without a fitted scale (nobody measured it, a family of a user's hardware file the
-    bundled catalog lacks) and ``family=""`` take the largest scale of the metric (the largest of all if the metric
-    has none)."""
+def side_scales(v: Any) -> tuple[float, float]:
+    """(low side, high side) of one ``widen`` entry: a number scales both sides, {"lo": a, "hi": b} each its own."""
+    if isinstance(v, dict):
+        return float(v.get("lo", 1.0)), float(v.get("hi", 1.0))
+    return float(v), float(v)
+
+
+def coverage_scale(table: dict, metric: str, family: str) -> tuple[float, float]:
+    """The (low side, high side) scales a band of ``metric`` on ``family`` is stretched by about its median (the
+    table's ``widen``): one number, or one entry per vendor and metric class, a number or {lo, hi} (benchmarks/
+    calibrate.py fits each side so that at most (1 - TARGET_COVERAGE) / 2 of its group's held-out rows fall below the
+    band and as many above it: a model that errs one way widens that side only). A vendor without a fitted scale
+    (nobody measured it, a family of a user's hardware file the bundled catalog lacks) and ``family=""`` take the
+    largest scale of the metric per side (the largest of all if the metric has none)."""
     w = table.get("widen", 1.0)
-    if not isinstance(w, dict):
-        return float(w)
+    if not isinstance(w, dict) or set(w) == {"lo", "hi"}:  # one entry for every figure
+        return side_scales(w)
     key = scale_key(metric, family) if family else ""
     if key in w:
-        return float(w[key])
-    same = [float(v) for k, v in w.items() if str(k).endswith(":" + metric)]
-    return max(same) if same else max((float(v) for v in w.values()), default=1.0)
+        return side_scales(w[key])
+    same = [side_scales(v) for k, v in w.items() if str(k).endswith(":" + metric)] or [
+        side_scales(v) for v in w.values()
+    ]
+    if not same:
+        return 1.0, 1.0
+    return max(a for a, _ in same), max(b for _, b in same)
 
 
-def build_table(rows: list[tuple[str, str, str, str, str, float, bool]], widen: float | dict[str, float] = 1.0) -> dict:
+def coverage_margin(table: dict, metric: str, family: str) -> tuple[float, float]:
+    """The (low side, high side) margins, in ln units, a band of ``metric`` on ``family`` is extended by beyond its
+    ends (the table's ``margin``: one {lo, hi} per vendor and metric class, fitted by benchmarks/calibrate.py so that
+    at most (1 - TARGET_COVERAGE) / 2 of the group's held-out rows fall below the band and as many above it: the
+    conformalized quantile regression of Romano, Patterson and Candes, NeurIPS 2019, on each side). A vendor without
+    a fitted margin (nobody measured it, a user's hardware file family) and ``family=""`` take the metric's largest
+    per side (the largest of all if the metric has none); a table without margins (older profiles) adds none."""
+    m = table.get("margin")
+    if not isinstance(m, dict) or not m:
+        return 0.0, 0.0
+    key = scale_key(metric, family) if family else ""
+    if key in m:
+        return side_scales(m[key])
+    same = [side_scales(v) for k, v in m.items() if str(k).endswith(":" + metric)] or [
+        side_scales(v) for v in m.values()
+    ]
+    return max(a for a, _ in same), max(b for _, b in same)
+
+
+def build_table(
+    rows: list[tuple[str, str, str, str, str, float, bool]],
+    widen: float | dict[str, Any] = 1.0,
+    margin: dict[str, Any] | None = None,
+) -> dict:
     """Bucket summaries from (metric, family, engine, model class, regime, residual, prior) rows of a CV run.
     ``widen``: the scale every band is stretched by about its median, one number or one per ``vendor:metric`` group
     (:func:`coverage_scale`; fitted by benchmarks/calibrate.py so that bands built without a source cover
@@ -131,13 +171,41 @@ def build_table(rows: list[tuple[str, str, str, str, str, float, bool]], widen: 
         "min_rows": MIN_ROWS,
         "low_batch": LOW_BATCH,
         "prior_widen": PRIOR_WIDEN,
-        "widen": {str(k): float(v) for k, v in sorted(widen.items())} if isinstance(widen, dict) else float(widen),
+        "widen": {str(k): widen_entry(v) for k, v in sorted(widen.items())}
+        if isinstance(widen, dict)
+        else float(widen),
+        **({"margin": {str(k): _margin_entry(v) for k, v in sorted(margin.items())}} if margin is not None else {}),
     }
 
 
-def _widen(s: dict, factor: float) -> tuple[float, float]:
+def _margin_entry(v: Any) -> dict[str, float]:
+    lo, hi = side_scales(v)
+    return {"lo": lo, "hi": hi}
+
+
+def widen_entry(v: Any) -> float | dict[str, float]:
+    """A ``widen`` entry as JSON: one number when both sides share it, else {lo, hi}."""
+    lo, hi = side_scales(v)
+    return lo if lo == hi else {"lo": lo, "hi": hi}
+
+
+def _widen(s: dict, f_lo: float, f_hi: float, m_lo: float = 0.0, m_hi: float = 0.0) -> tuple[float, float]:
+    """(low, high) ends in log space: the bucket's q10 and q90 moved away from its median by f_lo and f_hi, then
+    out by the margins m_lo and m_hi."""
     mid = s["q50"]
-    return mid + (s["q10"] - mid) * factor, mid + (s["q90"] - mid) * factor
+    return mid + (s["q10"] - mid) * f_lo - m_lo, mid + (s["q90"] - mid) * f_hi + m_hi
+
+
+def _margin_words(m_lo: float, m_hi: float) -> str:
+    """``; extended x0.62 below / x1.35 above (the fitted coverage margins)`` (empty without margins)."""
+    if m_lo <= 0 and m_hi <= 0:
+        return ""
+    return f"; extended x{math.exp(-m_lo):.3g} below / x{math.exp(m_hi):.3g} above (the fitted coverage margins)"
+
+
+def _x(f_lo: float, f_hi: float) -> str:
+    """``x1.40`` (one factor), or ``x1.40 below / x2.10 above`` its median."""
+    return f"x{f_lo:.2f}" if abs(f_lo - f_hi) < 5e-3 else f"x{f_lo:.2f} below / x{f_hi:.2f} above"
 
 
 def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str, reg: str, prior: bool) -> dict | None:
@@ -145,33 +213,35 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
     if not table:
         return None
     min_rows = int(table.get("min_rows", MIN_ROWS))
-    scale = coverage_scale(table, metric, family)
+    s_lo, s_hi = coverage_scale(table, metric, family)
+    m_lo, m_hi = coverage_margin(table, metric, family)
+    more = _margin_words(m_lo, m_hi)
     if prior:
         s = (table.get("prior") or {}).get(metric)
         if s and s.get("n", 0) >= 5:
-            f = scale * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / s["n"])
-            lo, hi = _widen(s, f)
+            f = float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / s["n"])
+            lo, hi = _widen(s, s_lo * f, s_hi * f, m_lo, m_hi)
             return {
                 "lo": math.exp(lo),
                 "hi": math.exp(hi),
                 "bucket": f"prior:{metric}",
                 "n": s["n"],
                 "rule": f"profile is a prior: errors of rows whose family or engine was held out of the fit, widened "
-                f"x{f:.2f}",
+                f"{_x(s_lo * f, s_hi * f)}{more}",
             }
         # too few held-out-family rows to describe a prior: the metric's global errors, widened twice as much
         g = (table.get("buckets") or {}).get(bucket_key(metric, "*", "*", "*", "*"))
         if not g or not g.get("n"):
             return None
-        f = scale * 2.0 * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / g["n"])
-        lo, hi = _widen(g, f)
+        f = 2.0 * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / g["n"])
+        lo, hi = _widen(g, s_lo * f, s_hi * f, m_lo, m_hi)
         return {
             "lo": math.exp(lo),
             "hi": math.exp(hi),
             "bucket": f"prior:{metric}:global",
             "n": g["n"],
             "rule": f"profile is a prior and too few held-out-family rows exist: the metric's global out-of-sample "
-            f"errors widened x{f:.2f}",
+            f"errors widened {_x(s_lo * f, s_hi * f)}{more}",
         }
     buckets = table.get("buckets") or {}
     for key in (
@@ -183,15 +253,16 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
     ):
         s = buckets.get(key)
         if s and s.get("n", 0) >= min_rows or (s and key.endswith("|*|*|*|*") and s.get("n", 0) >= 1):
-            f = scale * math.sqrt(1.0 + min_rows / max(s["n"], 1))
-            lo, hi = _widen(s, f)
+            f = math.sqrt(1.0 + min_rows / max(s["n"], 1))
+            lo, hi = _widen(s, s_lo * f, s_hi * f, m_lo, m_hi)
+            scale = f"{s_lo:g}" if s_lo == s_hi else f"{s_lo:g} below / {s_hi:g} above"
             return {
                 "lo": math.exp(lo),
                 "hi": math.exp(hi),
                 "bucket": key,
                 "n": s["n"],
-                "rule": f"out-of-sample p10-p90 of the nearest bucket with >= {min_rows} rows, widened x{f:.2f} "
-                f"(sqrt(1 + min_rows / n) x the fitted coverage scale {scale:g})",
+                "rule": f"out-of-sample p10-p90 of the nearest bucket with >= {min_rows} rows, widened "
+                f"{_x(s_lo * f, s_hi * f)} (sqrt(1 + min_rows / n) x the fitted coverage scale {scale}){more}",
             }
     return None
 
@@ -221,10 +292,16 @@ def figure_band(
 PHYSICS_FLOORS = {"ttft_ms": "ttft_ms", "tpot_ms": "tpot_ms", "tokens_per_s_per_user": "tpot_ms"}
 
 
+def physics_floor_column(name: str) -> str:
+    """The sweep column of a physical floor (``ttft_ms`` -> ``ttft_physics_floor_ms``): not serve's ``ttft_floor_ms``
+    (the modelled own prompt, which bounds the TTFT quantiles)."""
+    return f"{name.removesuffix('_ms')}_physics_floor_ms"
+
+
 def hold_at_physics(figure: str, p10: ArrayLike, p90: ArrayLike, floor_ms: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(p10, p90) of ``figure`` with the optimistic end held at physics (vectorized): a latency's p10 at least its
     floor, tokens/s per user's p90 at most 1000 / the TPOT floor; never past the other end. A floor <= 0 or NaN is
-    none known (a disaggregated pair): the band is unchanged."""
+    none known: the band is unchanged."""
     lo, hi = np.asarray(p10, dtype=float), np.asarray(p90, dtype=float)
     fl = np.asarray(floor_ms, dtype=float)
     known = np.isfinite(fl) & (fl > 0)
@@ -234,6 +311,17 @@ def hold_at_physics(figure: str, p10: ArrayLike, p90: ArrayLike, floor_ms: Array
     if figure in PHYSICS_FLOORS:
         return np.where(np.isfinite(lo) & known, np.minimum(np.maximum(lo, fl), np.maximum(hi, lo)), lo), hi
     return lo, hi
+
+
+def hold_factor_at_ceiling(lo: ArrayLike, hi: ArrayLike, ceiling_factor: ArrayLike) -> np.ndarray:
+    """The throughput band's high factor held at physics (vectorized): at most ``ceiling_factor`` (the roofline
+    ceiling over the modelled figure, roofline.output_ceiling_per_gpu), never below the low factor. A ceiling factor
+    NaN or <= 0 is none known: the factor is unchanged. Every figure that scales with throughput (tokens/s per GPU,
+    per MW, $/M, GPUs needed) takes its band from these factors, so all stay consistent."""
+    lo_, hi_ = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    cf = np.asarray(ceiling_factor, dtype=float)
+    known = np.isfinite(cf) & (cf > 0) & np.isfinite(hi_)
+    return np.where(known, np.maximum(np.minimum(hi_, np.where(known, cf, np.inf)), lo_), hi_)
 
 
 def clip_band_at_floor(band: dict, figure: str, floors_ms: dict[str, float]) -> dict:
@@ -395,18 +483,26 @@ def annotate_status(
 
 
 def attach_estimate_band(
-    est: Estimate, model: ModelSpec, profile: CalibrationProfile, *, floors_ms: dict[str, float] | None = None
+    est: Estimate,
+    model: ModelSpec,
+    profile: CalibrationProfile,
+    *,
+    floors_ms: dict[str, float] | None = None,
+    ceiling_output_tokens_per_s_per_gpu: float | None = None,
 ) -> None:
     """Fill ``est.uncertainty`` (an Estimate) from the profile's CV table, and ``est.calibration``'s ``prior`` flag
     and ``note`` (:func:`calibration_note`); a missing table leaves a warning. ``floors_ms`` (ttft_ms / tpot_ms: the
     roofline at every peak, roofline.physical_floor_s) clip a band's optimistic end at physics: a multiplicative
     band of wide prior errors can otherwise fall below what the chip can do (TTFT p10 under the prompt's FLOPs at
-    peak); tokens/s per user is clipped at 1000 / the TPOT floor."""
+    peak); tokens/s per user is clipped at 1000 / the TPOT floor. ``ceiling_output_tokens_per_s_per_gpu``
+    (roofline.output_ceiling_per_gpu at the estimate's batch) clips the throughput bands' p90 likewise."""
     table = profile.uncertainty or {}
     cal = est.calibration
     reg = regime(est.concurrency / max(est.dp, 1))
     mclass = model_class(model)
     out = {}
+    value = est.output_tokens_per_s_per_gpu
+    ceiling = (ceiling_output_tokens_per_s_per_gpu or 0.0) / value if value and value > 0 else float("nan")
     for fig, (metric, _sign) in FIGURES.items():
         b = figure_band(
             table,
@@ -418,8 +514,14 @@ def attach_estimate_band(
             reg=reg,
             prior=rests_on_prior(cal, metric, mclass),
         )
-        if b is not None:
-            out[fig] = clip_band_at_floor(b, fig, floors_ms or {})
+        if b is None:
+            continue
+        if metric == "throughput":
+            v = float(getattr(est, fig))
+            hi = float(hold_factor_at_ceiling(b["p10"] / v, b["p90"] / v, ceiling)) * v if v > 0 else b["p90"]
+            if hi < b["p90"]:
+                b = {**b, "p90": hi, "clipped_at": "the roofline ceiling of the batch (every peak of the chip)"}
+        out[fig] = clip_band_at_floor(b, fig, floors_ms or {})
     if not out:
         est.warnings.append("no error band: the calibration profile carries no cross-validation table")
     est.uncertainty = out
@@ -508,6 +610,8 @@ def attach_sweep_bands(
             if b is not None:
                 lo_u[j], hi_u[j] = b["lo"], b["hi"]
         lo, hi = (lo_u[inv], hi_u[inv]) if code.size else (np.zeros(0), np.zeros(0))
+        if metric == "throughput" and "throughput_ceiling_factor" in cols:  # held at the roofline of the batch
+            hi = hold_factor_at_ceiling(lo, hi, cols["throughput_ceiling_factor"])
         cols[f"band_{metric}_lo"] = lo
         cols[f"band_{metric}_hi"] = hi
         factors[metric] = (lo, hi)
@@ -516,7 +620,7 @@ def attach_sweep_bands(
             continue
         b = cast(dict[str, Any], scaled_band(cols[fig], *factors[metric], sign))  # array columns: never None
         p10, p90 = b["p10"], b["p90"]
-        floor = cols.get(f"{PHYSICS_FLOORS[fig]}_floor_ms") if fig in PHYSICS_FLOORS else None
-        if floor is not None:  # the sweep's per-point floors (0: none known, e.g. a disaggregated pair)
+        floor = cols.get(physics_floor_column(PHYSICS_FLOORS[fig])) if fig in PHYSICS_FLOORS else None
+        if floor is not None:  # the sweep's per-point floors (0 or NaN: none known)
             p10, p90 = hold_at_physics(fig, p10, p90, floor)
         cols[f"{fig}_p10"], cols[f"{fig}_p90"] = p10, p90

@@ -290,6 +290,26 @@ def hardware_tco(
     )
 
 
+COST_UNKNOWN = "cost unknown: "  # the reason a HardwarePlan gives when its TCO cannot be priced
+
+
+def none_feasible_text(plans: list) -> str:
+    """Why none of ``plans`` (HardwarePlan) can serve the scenario: every one lacks a price, every one misses the
+    SLA, or some of each (a missing price is not a latency failure)."""
+    unpriced = [p.hardware for p in plans if str(p.reason or "").startswith(COST_UNKNOWN)]
+    if plans and len(unpriced) == len(plans):
+        return (
+            f"no candidate hardware can be priced ({', '.join(unpriced)}: no cost figure; give one under the "
+            "scenario's tco: a preset, usd_per_gpu_hour or overrides.capex_usd_per_gpu)"
+        )
+    if unpriced:
+        return (
+            "no candidate hardware can serve every workload within its latency targets and be priced "
+            f"(no cost figure for {', '.join(unpriced)})"
+        )
+    return "no candidate hardware can serve this scenario within its latency targets"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------------------------------------------
@@ -344,6 +364,13 @@ class PlanResult:
     def best(self) -> HardwarePlan | None:
         ok = [h for h in self.hardware if h.feasible]
         return ok[0] if ok else None
+
+    @property
+    def none_feasible_reason(self) -> str | None:
+        """Why no hardware has a plan, in one sentence (None when one has): no price, no SLA, or both."""
+        if self.best is not None:
+            return None
+        return none_feasible_text(self.hardware)
 
     def option(self, hw_key: str) -> HardwarePlan:
         for h in self.hardware:
@@ -599,7 +626,7 @@ def _plan_hardware(
     try:
         t = hardware_tco(sc, hw_key, hardware_files)
     except TokenfabError as e:
-        return HardwarePlan(hw_key, False, f"cost unknown: {e}")
+        return HardwarePlan(hw_key, False, f"{COST_UNKNOWN}{e}")
     hr = scenario_headroom(sc)
     wall = float(t.usd_per_gpu_hour_wallclock)
     comp = {k: float(v) for k, v in t.breakdown_wallclock.items()}
@@ -770,7 +797,7 @@ def _plan_hardware(
             cache_gpus_per_user=cache_pu,
         )
         ends.append(m)
-    monthly.update(month_bands(ends[0], ends[1], has_band))
+    monthly.update(month_bands(ends[0], ends[1], has_band, mid=monthly))
     totals = _plan_totals(d, monthly)
     cal = dict(fronts[d.workloads[0].key].sweep.calibration.get(hw.key, {})) if d.workloads else {}
     return HardwarePlan(hw_key, True, None, tco_d, wl_out, monthly, totals, cal)
@@ -802,14 +829,21 @@ BAND_KEYS = (
 )
 
 
-def month_bands(a: dict, b: dict, ok=True) -> dict:
+def month_bands(a: dict, b: dict, ok=True, mid: dict | None = None) -> dict:
     """``<key>_p10`` / ``<key>_p90`` of every BAND_KEYS figure computed at the two ends of the throughput band
-    (``a``, ``b``: monthly dicts), the lower value first; NaN in months without a band (``ok`` False)."""
+    (``a``, ``b``: monthly dicts), the lower value first; NaN in months without a band (``ok`` False). ``mid``
+    (the modelled monthly dict) widens a band to hold the modelled figure itself: a figure of whole GPUs (a fleet's
+    utilization: demand over the capacity of a fleet rounded up to whole GPUs) is not monotone in the throughput, so
+    the two ends alone could leave the modelled value outside its own band."""
     out = {}
     for k in BAND_KEYS:
         if k not in a or k not in b:
             continue
         lo, hi = unc.ordered(a[k], b[k])
+        if mid is not None and k in mid:
+            m = np.asarray(mid[k], dtype=float)
+            fin = np.isfinite(m) & np.isfinite(lo) & np.isfinite(hi)
+            lo, hi = np.where(fin, np.minimum(lo, m), lo), np.where(fin, np.maximum(hi, m), hi)
         out[f"{k}_p10"] = np.where(ok, lo, np.nan)
         out[f"{k}_p90"] = np.where(ok, hi, np.nan)
     return out
@@ -1212,7 +1246,7 @@ def transition_plan(
             e["operating_usd"] = e["cost_usd"] - e["capital_usd"]
             e.update(month_money(sc, d, e["cost_usd"], weights, phases))
             ends.append(e)
-        mo.update(month_bands(ends[0], ends[1], np.isfinite(np.asarray(mo["gpus"], dtype=float))))
+        mo.update(month_bands(ends[0], ends[1], np.isfinite(np.asarray(mo["gpus"], dtype=float)), mid=mo))
     tco_d = {
         "transition": {
             "from": old.hardware,
@@ -1318,10 +1352,7 @@ def plan(
         progress(total, total, "done")
     plans.sort(key=lambda p: (not p.feasible, p.totals.get("cost_usd", 0.0)))
     if not any(p.feasible for p in plans):
-        warnings.append(
-            "no candidate hardware can serve every workload within its SLA: "
-            + "; ".join(f"{p.hardware}: {p.reason}" for p in plans)
-        )
+        warnings.append(none_feasible_text(plans) + ": " + "; ".join(f"{p.hardware}: {p.reason}" for p in plans))
     return PlanResult(
         scenario=sc,
         demand=d,
@@ -1407,6 +1438,46 @@ def _range(band: dict | None, fmt) -> str:
     return f"{fmt(band['p10'])}-{fmt(band['p90'])}" if band else ""
 
 
+def fleet_operating_point(res: PlanResult, hardware: str, month: int = -1) -> dict | None:
+    """The operating point of ``hardware``'s whole fleet in ``month`` (index, default the last), in the terms a
+    tokens-to-dollars formula takes (economics.sensitivity.tornado): ``utilization`` the plan's TCO utilization (the
+    busy share its $/GPU-hour, energy included, is priced at) and ``tokens_per_s_per_gpu`` the month's average tokens/s
+    over all the fleet's GPUs (prompt-cache GPUs included) divided by it, so that $/busy GPU-hour over it is the plan's
+    ``usd_per_mtok_fleet_only``. Beside them: ``served_tokens_per_s_per_gpu`` (the month's tokens/s per GPU),
+    ``capacity_tokens_per_s_per_gpu`` (every workload's capacity requests/s x ISL + OSL, per GPU) and
+    ``fleet_utilization_by_tokens`` (served / capacity). None when the hardware has no fleet or no load that month."""
+    h = next((x for x in res.hardware if x.hardware == hardware and x.feasible), None)
+    if h is None or not h.monthly:
+        return None
+    i = int(np.arange(res.months.size)[month])
+    gpus = float(np.asarray(h.monthly["gpus"])[i])
+    by_key = {w.key: w for w in res.demand.workloads}
+    cap_tps = 0.0
+    for w in h.workloads:
+        wl = by_key.get(w["workload"])
+        if wl is not None:
+            cap_tps += float(np.asarray(w["capacity_requests_per_s"])[i]) * (wl.isl + wl.osl)
+    t = res.demand.totals
+    served_tps = (
+        float(t["uncached_input_tokens_per_day"][i])
+        + float(t["cached_input_tokens_per_day"][i])
+        + float(t["output_tokens_per_day"][i])
+    ) / units.S_PER_DAY
+    u_tco = float(h.tco.get("utilization") or 0.0)
+    if not (gpus > 0 and cap_tps > 0 and served_tps > 0 and 0.0 < u_tco <= 1.0):
+        return None
+    return {
+        "hardware": hardware,
+        "month": str(res.labels[i]),
+        "gpus": int(gpus),
+        "utilization": u_tco,
+        "tokens_per_s_per_gpu": served_tps / gpus / u_tco,
+        "served_tokens_per_s_per_gpu": served_tps / gpus,
+        "capacity_tokens_per_s_per_gpu": cap_tps / gpus,
+        "fleet_utilization_by_tokens": served_tps / cap_tps,
+    }
+
+
 def plan_summary(res: PlanResult) -> dict:
     b = res.best
     d = res.demand
@@ -1419,7 +1490,8 @@ def plan_summary(res: PlanResult) -> dict:
         "peak_requests_per_s": float(d.totals["peak_requests_per_s"][i]),
     }
     if b is None:
-        return {**base, "sentences": ["No candidate hardware can serve this scenario within its latency targets."]}
+        why = res.none_feasible_reason or ""
+        return {**base, "sentences": [why[:1].upper() + why[1:] + "."]}
     mo = b.monthly
     p = res.scenario.pricing
     tot = (
@@ -1619,6 +1691,7 @@ __all__ = [
     "served_precision",
     "cost_weights",
     "plan_summary",
+    "fleet_operating_point",
     "plan_ranking",
     "month_bands",
     "BAND_KEYS",

@@ -626,6 +626,12 @@ def _translate(err: Mapping[str, Any], lines: dict[tuple, int]) -> ScenarioError
         hint = (
             f"did you mean {', '.join(close)}?" if close else (f"known fields: {', '.join(known)}" if known else None)
         )
+        from tokenfab.economics import tco as tco_mod  # light import
+
+        if cls is TcoSpec and name == "price_usd_per_gpu_hour":  # the scenario's own name for a plain price
+            close, hint = [], "a plain price per GPU-hour is tco: {usd_per_gpu_hour: ...}"
+        elif cls is TcoSpec and name in tco_mod.INPUT_FIELDS:  # a TCO input beside preset, not under overrides
+            close, hint = [], f"a TCO input goes under overrides: tco: {{overrides: {{{name}: ...}}}}"
         if close and isinstance(got, str):
             um = unit_message(close[0], got)
             if um:

@@ -101,6 +101,18 @@ def pct(fraction, digits: int = 0, *, signed: bool = False, none: str = DASH) ->
     return none if v is None else pct_value(100 * v, digits, signed=signed)
 
 
+def share(fraction, *, none: str = DASH) -> str:
+    """A fraction in (0, 1] as a percentage with the digits it needs not to read 0% or 100% when it is neither:
+    ``0.5`` -> ``50%``, ``0.004`` -> ``0.4%``, ``0.999`` -> ``99.9%``."""
+    v = _finite(fraction)
+    if v is None:
+        return none
+    digits = 0
+    while digits < 3 and ((v > 0 and round(100 * v, digits) == 0) or (v < 1 and round(100 * v, digits) == 100)):
+        digits += 1
+    return pct(v, digits)
+
+
 def pct_value(percent, digits: int = 0, *, signed: bool = False, none: str = DASH) -> str:
     """A value already in percent: ``59.2`` -> ``59%`` (``+59%`` when ``signed``)."""
     v = _finite(percent)
@@ -163,10 +175,18 @@ def labels_data() -> dict:
     """``data/labels.yaml``: {"fields": {name: {label, unit}}, "terms": {term: sentence}} (units of the TCO inputs
     filled in from tokenfab.economics.tco.FIELD_UNITS)."""
     from tokenfab.core.data import data_path, read_yaml
+    from tokenfab.core.errors import TokenfabError
     from tokenfab.economics.tco import FIELD_UNITS
 
     d = cast(dict[str, Any], read_yaml(data_path("labels.yaml"), field="labels.yaml"))
     fields = {k: dict(v) for k, v in (d.get("fields") or {}).items()}
+    for k, v in fields.items():  # an unquoted comma in a flow mapping splits a label into a stray key
+        if set(v) - {"label", "unit"} or not all(isinstance(x, str) for x in v.values()):
+            raise TokenfabError(
+                "a field entry takes label and unit (text) only: quote a label that holds a comma",
+                field=f"labels.yaml fields.{k}",
+                got=v,
+            )
     for k, u in FIELD_UNITS.items():
         fields.setdefault(k, {}).setdefault("unit", u)
         fields[k].setdefault("label", words(k))
@@ -259,7 +279,7 @@ def tco_setting(preset, utilization, *, preset_given: bool, utilization_given: b
         head = f"TCO {preset}" + ("" if preset_given else " (default)")
     if utilization is None:
         return head
-    return head + f", utilization {pct(utilization)}" + ("" if utilization_given else " (default)")
+    return head + f", utilization {share(utilization)}" + ("" if utilization_given else " (default)")
 
 
 def engine_setting(engines, *, given: bool) -> str:

@@ -26,7 +26,7 @@ from tokenfab.core.errors import TokenfabError, install_hint
 from tokenfab.core.inputs import check_input
 from tokenfab.economics.sensitivity import DEFAULT_SWING_PCT
 from tokenfab.economics.tco import DEFAULT_PRESET
-from tokenfab.planning.plan import PlanResult
+from tokenfab.planning.plan import PlanResult, fleet_operating_point
 from tokenfab.render import format as F
 from tokenfab.render import plots
 
@@ -323,8 +323,9 @@ def breakdown_figure(d: dict) -> dict:
 
 def tornado_data(res: PlanResult, d: dict, swing_pct: float = DEFAULT_SWING_PCT) -> dict | None:
     """tokenfab.economics.sensitivity.tornado on the best hardware in the last month, at the fleet's own operating
-    point: its capacity tokens/s per serving GPU and its average utilization, so the base is the month's fleet-only
-    $/M tokens (no fixed costs). None when the sensitivity module is missing or cannot price the hardware."""
+    point (planning.plan.fleet_operating_point: the month's tokens/s over all its GPUs at the plan's TCO utilization),
+    so the base is the month's fleet-only $/M tokens (no fixed costs), the summary's figure. None when the
+    sensitivity module is missing or cannot price the hardware."""
     best = _best(d)
     if not best or "->" in best["hardware"]:
         return None
@@ -333,15 +334,10 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = DEFAULT_SWING_PCT)
     except ImportError:
         return None
     i = len(d["labels"]) - 1
-    mo = best["monthly"]
-    gpus = (mo.get("serving_gpus") or mo["gpus"])[i]
-    isl_osl = {w["key"]: w["isl"] + w["osl"] for w in d["demand"]["workloads"]}
-    cap_tps = sum(
-        (w["capacity_requests_per_s"][i] or 0) * isl_osl.get(w["workload"], 0) for w in best.get("workloads", [])
-    )
-    util = mo.get("fleet_utilization", [None] * (i + 1))[i]
-    if not gpus or not cap_tps or not util:
+    op = fleet_operating_point(res, best["hardware"], i)
+    if op is None:
         return None
+    util = op["utilization"]
     sc = res.scenario
     over = dict(sc.tco.overrides)
     if sc.tco.usd_per_gpu_hour is not None:
@@ -350,7 +346,7 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = DEFAULT_SWING_PCT)
     try:
         r = sensitivity.tornado(
             best["hardware"],
-            tokens_per_s_per_gpu=cap_tps / gpus,
+            tokens_per_s_per_gpu=op["tokens_per_s_per_gpu"],
             preset=sc.tco.preset,
             tco_overrides=over or None,
             swing_pct=swing_pct,
@@ -367,7 +363,7 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = DEFAULT_SWING_PCT)
     return {
         "result": out,
         "figure": fig,
-        "tokens_per_s_per_gpu": cap_tps / gpus,
+        "tokens_per_s_per_gpu": op["tokens_per_s_per_gpu"],
         "utilization": float(util),
         "month_label": d["labels"][i],
     }

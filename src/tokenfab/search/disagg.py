@@ -186,5 +186,8 @@ def _disagg_columns(
         "kv_scaleup": inside.astype(float),
         "d_concurrency": np.asarray(r["concurrency"], dtype=float)[di],
         "batch_per_rank": np.asarray(r["concurrency"], dtype=float)[di] / lc["dp"][di],
+        # each pair's decode point and prefill candidate (the caller takes their physical floors, then drops these)
+        "_d_index": di,
+        "_p_index": pi,
     }
     return cols, int(n)

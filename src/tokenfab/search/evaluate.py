@@ -21,7 +21,7 @@ from tokenfab.economics import tco as tcomod
 from tokenfab.perf import queueing as Q
 from tokenfab.perf import speculative as spec
 from tokenfab.perf import uncertainty as unc
-from tokenfab.perf.roofline import BOUND_KEYS, bound_code, physical_floor_s, tpot_floor_s
+from tokenfab.perf.roofline import BOUND_KEYS, bound_code, output_ceiling_per_gpu, physical_floor_s, tpot_floor_s
 from tokenfab.perf.serving import concurrency_cap, serve
 from tokenfab.search.disagg import _disagg_columns, _prefill_candidates
 from tokenfab.search.space import (
@@ -61,9 +61,9 @@ DEFINITIONS = {
     "usd_per_mtok_output": "USD per million output tokens: the decode share of GPU time charged to output tokens",
     "usd_per_mtok_input_inferencex": "InferenceX: the whole GPU-hour charged to input tokens (does not add up)",
     "usd_per_mtok_output_inferencex": "InferenceX: the whole GPU-hour charged to output tokens (does not add up)",
-    "prefill_gpu_time_share": "share of GPU time in prefill: serve()'s prefill_share (aggregated); the prefill "
-    "pool's share of the unit's GPUs, x prefill GPUs / (x prefill + y decode GPUs) (disaggregated: the pool is paid "
-    "for busy or idle)",
+    "prefill_gpu_time_share": "share of GPU time in prefill: serve()'s prefill_time_share (aggregated, the "
+    "estimate's figure); the prefill pool's share of the unit's GPUs, x prefill GPUs / (x prefill + y decode GPUs) "
+    "(disaggregated: the pool is paid for busy or idle)",
     "tokens_per_s_per_mw": "total tok/s per GPU x 1000 / all-in kW per GPU",
     "pareto": "a point is kept if no other point of the same hardware and mode has both higher tokens/s per user "
     "and higher total tokens/s per GPU",
@@ -398,6 +398,37 @@ def _validate_lengths(model: ModelSpec, isl, osl) -> tuple[int, int]:
     return isl, osl
 
 
+def _prefill_floor_ms(m, w: str, kv: str, pre: dict, isl: int, osl: int, prefix_hit_rate: float) -> np.ndarray:
+    """The prompt's prefill at every peak (roofline.physical_floor_s) on each prefill candidate: the floor of a
+    disaggregated pair's TTFT (ms)."""
+    if not pre["hw"].size:
+        return np.zeros(0)
+    pf_floor, _ = physical_floor_s(
+        m, w, kv, pre["pa"], prompt_tokens=isl * (1.0 - prefix_hit_rate), context=isl + osl / 2.0
+    )
+    return np.broadcast_to(pf_floor, pre["hw"].shape) * 1e3
+
+
+def _pair_physics(m, w, kv, cols, pre_floor_ms, dec_floor_ms, pa_d, conc_d, isl: int, osl: int, draft_tokens) -> None:
+    """A disaggregated pair's physics, in place (the pairs' ``_d_index`` / ``_p_index`` columns are used and
+    dropped): its prefill candidate's prompt floor, its decode point's step floor (``dec_floor_ms`` per decode point)
+    and its decode pool's roofline ceiling (``pa_d`` at ``conc_d``) over the unit's GPUs, as a factor on the pair's
+    modelled output tokens/s."""
+    d_i, p_i = cols.pop("_d_index"), cols.pop("_p_index")
+    cols[unc.physics_floor_column("ttft_ms")] = pre_floor_ms[p_i]
+    cols[unc.physics_floor_column("tpot_ms")] = tpot_floor_s(dec_floor_ms[d_i], draft_tokens)
+    ceil_d = output_ceiling_per_gpu(
+        m, w, kv, pa_d, concurrency=conc_d, context=isl + osl / 2.0, draft_tokens=draft_tokens
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["throughput_ceiling_factor"] = (
+            cols["d_replicas"]
+            * cols["d_gpus"]
+            * np.broadcast_to(ceil_d, np.shape(conc_d))[d_i]
+            / (np.asarray(cols["requests_per_s"], dtype=float) * osl)
+        )
+
+
 def _finish_queueing(cols: dict, osl: int, sla: SLA) -> None:
     """Tail TTFT/E2EL at the SLA percentile, SLO attainment and goodput (queueing.py), in place."""
     q = sla.percentile
@@ -576,10 +607,12 @@ def sweep(
         cap = np.where(dmask, concurrency_cap(m, w, kv, paL, isl, osl), 0.0)
         idx, conc = concurrency_ladder(cap, paL.dp)
         pre = None
+        pre_floor_ms = np.zeros(0)  # the prompt's prefill at every peak per prefill candidate
         if "disagg" in modes:
             pmask = np.isin(Lh, pre_idx)
             if pmask.any():
                 pre = _prefill_candidates(m, w, kv, _take(paL, np.flatnonzero(pmask)), Lh[pmask], isl, prefix_hit_rate)
+                pre_floor_ms = _prefill_floor_ms(m, w, kv, pre, isl, osl, prefix_hit_rate)
         if idx.size == 0:
             continue
         paP = _take(paL, idx)
@@ -627,8 +660,14 @@ def sweep(
                 )
                 evaluated += sub.size
                 ch = _agg_columns(r, lc_s, conc[sub], wi, sv, sla)
-                ch["ttft_floor_ms"] = fl_pf[sub]
-                ch["tpot_floor_ms"] = tpot_floor_s(fl_dec[sub], sc.draft_tokens)
+                ch[unc.physics_floor_column("ttft_ms")] = fl_pf[
+                    sub
+                ]  # not serve's ttft_floor_ms (its modelled own prompt)
+                ch[unc.physics_floor_column("tpot_ms")] = tpot_floor_s(fl_dec[sub], sc.draft_tokens)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ch["throughput_ceiling_factor"] = output_ceiling_per_gpu(
+                        m, w, kv, pa_s, concurrency=conc[sub], context=isl + osl / 2.0, draft_tokens=sc.draft_tokens
+                    ) / np.asarray(ch["output_tokens_per_s_per_gpu"], dtype=float)
                 chunks.append(ch)
             if "disagg" in modes and pre is not None and pre["hw"].size:
                 r = serve(m, w, kv, pa_s, isl=isl, osl=osl, concurrency=conc[sub], decode_only=True, **skw)
@@ -636,9 +675,7 @@ def sweep(
                 evaluated += n_pairs
                 if cols is not None:
                     _pick_tpot(cols, r, sla, None)
-                    n_d = np.asarray(cols["hw"]).shape
-                    cols["ttft_floor_ms"] = np.zeros(n_d)  # a disaggregated pair: its two pools' floors not kept
-                    cols["tpot_floor_ms"] = np.zeros(n_d)
+                    _pair_physics(m, w, kv, cols, pre_floor_ms, fl_dec[sub], pa_s, conc[sub], isl, osl, sc.draft_tokens)
                     chunks.append(cols)
     if chunks:
         keys = set.intersection(*(set(ch) for ch in chunks))

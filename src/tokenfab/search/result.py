@@ -15,6 +15,7 @@ from tokenfab.economics import assumptions as _assumptions
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.perf import uncertainty as unc
+from tokenfab.perf.memory import beyond_reach
 from tokenfab.perf.uncertainty import scaled_band
 from tokenfab.search.disagg import DISAGG_PREFILL_UTILIZATIONS
 from tokenfab.search.evaluate import DEFINITIONS, SLA, Sweep, _cost_table, attach_costs, layout_text, sweep
@@ -111,11 +112,20 @@ def explain_infeasible(sw: Sweep, sla: SLA | None = None) -> TokenfabError:
     valid = sw.valid
     hw_list = ", ".join(h.key for h in sw.hardware)
     if not valid.any():
+        # hardware whose instances are capped at its scale-up domain (no scale-out figure): more chips do not help
+        capped = [h.key for h in sw.hardware if beyond_reach(h, int(h.scaleup_domain_size or 1) + 1)]
+        hint = "use more GPUs (--gpus), a narrower --weights precision, or hardware with more memory"
+        if capped:
+            hint = (
+                f"{', '.join(capped)}: a model instance is not modelled beyond the scale-up domain (no scale-out "
+                "bandwidth in the hardware entry), so more chips do not help; use a narrower --weights precision, a "
+                "shorter context, or other hardware"
+            ) + ("" if len(capped) == len(sw.hardware) else f"; for the others: {hint}")
         return TokenfabError(
             f"{sw.model.key} does not fit on any evaluated configuration of {hw_list} "
             f"(weights {', '.join(sw.weights)}, ISL+OSL {sw.isl + sw.osl})",
             field="hardware",
-            hint="use more GPUs (--gpus), a narrower --weights precision, or hardware with more memory",
+            hint=hint,
         )
     c = sw.cols
     active = [lim for lim in _LIMITS if getattr(sla, lim[0]) is not None]

@@ -16,6 +16,7 @@ from tokenfab.catalog.models import ModelSpec, weight_bytes
 from tokenfab.core import assumptions
 from tokenfab.core.errors import TokenfabError, require_int
 from tokenfab.perf import speculative as spec
+from tokenfab.perf.memory import beyond_reach, instance_chips
 from tokenfab.perf.points import point_arrays, take
 
 # ----------------------------------------------------------------------------------------------- named defaults
@@ -282,6 +283,8 @@ def layouts(
                     eps.append(group)
             else:
                 eps = [1]
+            if beyond_reach(hw, instance_chips(model, tp, pp, dp)):  # no scale-out figure past the domain
+                continue
             for ep in eps:
                 out.append(Layout(tp, pp, dp, ep))
     return out

@@ -782,7 +782,7 @@ async function renderPlan(sec, d) {
     barmode: "stack", xaxis: { title: { text: "month" } }, yaxis: { title: { text: "$ per month" }, rangemode: "tozero", tickprefix: "$", exponentformat: "B" } }));
   const usdm = feasible.flatMap((h, i) => lineWithBand(h.hardware, x, h.monthly, "usd_per_mtok_blended", i));
   if (typeof s.price_usd_per_mtok_blended === "number") {
-    usdm.push(lineTrace("list price (blended)", x, x.map(() => s.price_usd_per_mtok_blended), 4,
+    usdm.push(lineTrace("revenue / M tokens (last month)", x, x.map(() => s.price_usd_per_mtok_blended), 4,
       { mode: "lines", line: { color: COLORS[4], dash: "dash" } }));
   }
   await plot("plan-usdmtok-chart", usdm, baseLayout("Cost per million tokens, blended (fleet + fixed costs)", {
