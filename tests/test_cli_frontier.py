@@ -269,6 +269,27 @@ def test_recommend_budget_json():
     assert r.exit_code == 0 and "most tokens/s within the budget" in r.stdout
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--spare-replicas", "3"),
+        ("--peak-to-average", "2"),
+        ("--target-peak-utilization", "0.5"),
+        ("--burst-factor", "2"),
+    ],
+)
+def test_a_budget_refuses_the_headroom_of_a_demand(flag, value):
+    """A budget fills the power or racks at full capacity: the demand's headroom flags were silently ignored (the
+    same fleet with and without N+3 spares), so they are refused, naming the flag."""
+    r = invoke("recommend", *REC, "--power-mw", "0.5", flag, value)
+    assert r.exit_code == 2 and flag in r.output and "budget" in r.output, r.output
+
+
+def test_two_budgets_name_their_flags():
+    r = invoke("recommend", *REC, "--power-mw", "0.5", "--racks", "2")
+    assert r.exit_code == 2 and "--power-mw" in r.output and "{" not in r.output
+
+
 def test_recommend_bad_input():
     r = invoke("recommend", *REC)
     assert r.exit_code == 2 and "rate" in r.output  # no demand given
@@ -425,3 +446,16 @@ def test_a_prior_chip_is_labelled_prior_in_the_charts_and_the_tier_table():
         if tp:
             row = next(x for x in tiers.splitlines() if x.strip().startswith(name))
             assert (tp["hardware"] + (" (prior)" if tp["prior"] else "")) in row, row
+
+
+def test_power_is_known_where_the_price_is_not():
+    """MI355X has a cited system power and no public capex: a power budget was refused ("all-in kW per GPU unknown")
+    and tokens/s per MW withheld, though neither needs a price. The budget is sized; its $/M stays unknown."""
+    r = invoke("recommend", "--model", "gpt-oss-120b", "--hardware", "mi355x", "--power-mw", "5", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert "mi355x" not in d["skipped"]
+    o = d["options"][0]
+    assert o["gpus"] > 0 and o["mw"] <= 5.0 + 1e-9 and o["usd_per_mtok_total"] is None
+    f = invoke_json("frontier", "--model", "gpt-oss-120b", "--hardware", "mi355x")
+    assert all(p["tokens_per_s_per_mw"] and p["usd_per_mtok_total"] is None for p in f["points"])

@@ -405,7 +405,7 @@ def test_cli_speculative_flags():
     "args, needle",
     [
         (["--tp", "3", "--gpus", "3"], "tp:"),
-        (["--gpus", "128"], "tp:"),
+        (["--gpus", "128"], "--gpus:"),  # TP = GPUs when --tp is not given: the flag typed is named
         (["--weights", "fp6"], "weights:"),
         (["--concurrency", "lots"], "concurrency:"),
         (["--isl", "0"], "isl:"),
@@ -469,3 +469,27 @@ def test_a_deployment_beyond_the_domain_of_hardware_without_scale_out_is_refused
     # every layout of a chip count sram_layout lays out has a pipeline no deeper than the layers (it was PP=1304)
     g = fit("llama-3.1-70b", "groq-lpu", weights="fp16", users=64, context=8192)
     assert g.pp <= 80 and g.tp * g.pp == g.gpus
+
+
+def test_the_estimate_table_says_when_speculative_decoding_is_on():
+    """The text table read a key the speculative dict never has and said "off" while the figures used MTP."""
+    r = _cli("--model", "deepseek-r1", "--hardware", "b200", "--gpus", "8", "--weights", "fp4", "--concurrency", "64")
+    assert r.exit_code == 0 and "speculative" in r.stdout
+    on = _cli(
+        "--model",
+        "deepseek-r1",
+        "--hardware",
+        "b200",
+        "--gpus",
+        "8",
+        "--weights",
+        "fp4",
+        "--concurrency",
+        "64",
+        "--spec",
+        "mtp",
+        "--mtp",
+        "2",
+    )
+    assert on.exit_code == 0, on.output
+    assert "mtp 2 draft tokens" in on.stdout

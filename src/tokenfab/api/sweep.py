@@ -288,6 +288,25 @@ def recommend(req: RecommendRequest) -> FleetResult:
                 field="budget",
                 expected="one of the two",
             )
+        # a budget fills the power or racks at the fleet's full capacity: the demand's headroom has nothing to act on
+        unused = [
+            k
+            for k, v in (
+                ("peak_to_average", None if req.peak_to_average == 1.0 else req.peak_to_average),
+                ("target_peak_utilization", req.target_peak_utilization),
+                ("burst_factor", req.burst_factor),
+                ("spare_replicas", req.spare_replicas),
+            )
+            if v is not None
+        ]
+        if unused:
+            raise TokenfabError(
+                "sizes a fleet for a demand; a budget (--power-mw / --racks) is filled at full capacity and does not "
+                "use it",
+                field=unused[0],
+                expected="a demand (--rate / --tokens-per-day) with the headroom flags, or a budget without them",
+                got=getattr(req, unused[0]),
+            )
         shared = req.model_dump(include=set(SweepRequest.model_fields))
         return budget(BudgetRequest(**shared, power_mw=req.power_mw, racks=req.racks))
     hr = fleet.Headroom.make(

@@ -13,7 +13,7 @@ from tokenfab.render import format as F
 
 
 def _spec_text(sp: dict) -> str:
-    if not sp or not sp.get("on"):
+    if not sp or not sp.get("method") or not sp.get("draft_tokens"):  # SpecConfig.on: a method and drafts
         return "off"
     src = f"stand-in: {sp['stand_in']}" if sp.get("stand_in") else (sp.get("source") or "given")
     acc = F.num(sp.get("acceptance_length", 1), 2)

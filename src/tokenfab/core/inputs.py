@@ -97,7 +97,7 @@ SPECS: dict[str, Spec] = {
     "ep": _GPU,
     "chips_per_node": _int(1, MAX_GPUS, MAX_GPUS_WHY),
     "chips_per_rack": _int(1, MAX_GPUS, MAX_GPUS_WHY),
-    "racks": _int(1, MAX_GPUS, MAX_GPUS_WHY),
+    "racks": _int(1, 100_000, "100,000 racks: several GW at tens of kW each, beyond any campus announced"),
     "rate_rps": _pos(MAX_RATE_RPS, MAX_RATE_WHY),
     "tokens_per_day": _pos(MAX_RATE_RPS * 86_400 * 2 * MAX_TOKENS, "the request-rate bound at the longest requests"),
     "power_mw": _pos(1e5, "100 GW: 20x the largest AI campus announced"),

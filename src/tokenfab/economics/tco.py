@@ -933,6 +933,21 @@ def compute_tco(inputs: TcoInputs) -> TcoResult:
     )
 
 
+def power_kw_per_gpu(
+    hardware, preset: str | None = None, usd_per_gpu_hour: float | None = None, *, hardware_files=None, **overrides
+) -> tuple[float | None, float | None]:
+    """(IT kW, all-in kW) per GPU of the TCO inputs ``tco`` would use, without pricing them: the power is known where
+    the capex is not (an MI355X has a cited system power and no public price), and a power budget or tokens/s per MW
+    needs only it. (None, None) where the inputs themselves cannot be built."""
+    if usd_per_gpu_hour is not None:
+        overrides["price_usd_per_gpu_hour"] = usd_per_gpu_hour
+    try:
+        inputs = tco_inputs(hardware, preset, hardware_files=hardware_files, **overrides)
+    except TokenfabError:
+        return None, None
+    return _kw(inputs, [])
+
+
 def tco(
     hardware, preset: str | None = None, usd_per_gpu_hour: float | None = None, *, hardware_files=None, **overrides
 ) -> TcoResult:

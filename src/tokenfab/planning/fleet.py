@@ -1199,10 +1199,9 @@ def budget_report(
     t0 = time.perf_counter()
     if (power_mw is None) == (racks is None):
         raise TokenfabError(
-            "give exactly one budget",
-            field="budget",
+            "give exactly one budget: a power or a rack count" + (", not both" if power_mw is not None else ""),
+            field="power_mw" if power_mw is not None else "racks",
             expected="--power-mw P or --racks N",
-            got={"power_mw": power_mw, "racks": racks},
         )
     if power_mw is not None:
         budget = {"power_mw": check_input("power_mw", power_mw)}

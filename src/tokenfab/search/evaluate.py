@@ -297,7 +297,11 @@ def _cost_table(hws: Sequence[HardwareSpec], preset, usd_per_gpu_hour, hardware_
         except TokenfabError as e:
             if e.field in (tco_overrides or {}):  # the user's own TCO input is wrong: an error, not "cost unknown"
                 raise
-            out[hw.key] = None
+            # no price, but the power may be known (tokens/s per MW, a power budget need only it)
+            kw_it, kw_all = tcomod.power_kw_per_gpu(
+                hw.key, preset, usd_per_gpu_hour, hardware_files=hardware_files, **dict(tco_overrides or {})
+            )
+            out[hw.key] = {"all_in_kw_per_gpu": kw_all, "it_kw_per_gpu": kw_it, "priced": False} if kw_all else None
             reason = str(e).split(". ")[0]
             warns.append(f"{hw.key}: cost unknown ({reason}); give --usd-per-gpu-hour to price it")
             continue
@@ -802,7 +806,9 @@ def _agg_columns(r: dict, lc: dict, conc, wi: int, sv: dict, sla: SLA) -> dict:
 
 
 def layout_text(cfg: dict) -> str:
-    """``TP8 PP2 DP4 EP32``, or ``P 3x[TP1] + D 7x[TP8]`` for a disaggregated unit (for tables and messages)."""
+    """``TP8 PP2 DP4 EP32``, or ``P 3x[TP1] + D 7x[TP8]`` for a disaggregated unit (for tables and messages). EP is
+    shown where it is not 1, and beside DP always (``TP2 DP2 EP1``: the experts split by TP in each DP rank), so the
+    text re-runs as the same layout in `estimate`."""
 
     def lay(c):
         s = f"TP{c['tp']}"
@@ -810,7 +816,7 @@ def layout_text(cfg: dict) -> str:
             s += f" PP{c['pp']}"
         if c["dp"] > 1:
             s += f" DP{c['dp']}"
-        if c["ep"] > 1:
+        if c["ep"] > 1 or c["dp"] > 1:  # EP1 beside DP: `estimate --dp` alone would take EP = TP x DP
             s += f" EP{c['ep']}"
         return s
 
