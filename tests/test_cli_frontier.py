@@ -459,3 +459,16 @@ def test_power_is_known_where_the_price_is_not():
     assert o["gpus"] > 0 and o["mw"] <= 5.0 + 1e-9 and o["usd_per_mtok_total"] is None
     f = invoke_json("frontier", "--model", "gpt-oss-120b", "--hardware", "mi355x")
     assert all(p["tokens_per_s_per_mw"] and p["usd_per_mtok_total"] is None for p in f["points"])
+
+
+def test_a_budget_fleet_is_priced_at_full_load():
+    """A budget's $/M is the fleet at full capacity: its $/GPU-hour is the TCO at utilization 1 (energy at full
+    load), not at the 0.5 default a demand's fleet is billed at (2.7% low on GB200)."""
+    from tokenfab.economics.tco import tco
+
+    d = invoke_json("recommend", "--model", "gpt-oss-120b", "--hardware", "gb200-nvl72", "--power-mw", "10")
+    o = d["options"][0]
+    assert o["usd_per_gpu_hour_wallclock"] == pytest.approx(
+        tco("gb200-nvl72", utilization=1.0).usd_per_gpu_hour_wallclock
+    )
+    assert o["usd_per_gpu_hour_wallclock"] > tco("gb200-nvl72").usd_per_gpu_hour_wallclock

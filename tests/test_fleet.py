@@ -184,8 +184,10 @@ def test_preset_cost_is_the_wallclock_bill_of_the_fleet():
     assert o.usd_per_mtok_total == pytest.approx(o.usd_per_month / mtok_per_month)
     assert o.usd_per_mtok_input == pytest.approx(o.usd_per_month * o.prefill_gpu_time_share / (mtok_per_month / 2))
     assert "wall-clock" in o.to_dict()["definitions"]["usd_per_month"]
+    # a budget's fleet runs at full capacity: billed at the TCO of utilization 1 (energy at full load)
     b = fleet.max_throughput_for_budget(MODEL, ["h100-sxm"], racks=1, preset="owned-neocloud", **KW)[0]
-    assert b.usd_per_month == pytest.approx(b.gpus * t.usd_per_gpu_hour_wallclock * units.HOURS_PER_MONTH)
+    t1 = tco.tco("h100-sxm", "owned-neocloud", utilization=1.0)
+    assert b.usd_per_month == pytest.approx(b.gpus * t1.usd_per_gpu_hour_wallclock * units.HOURS_PER_MONTH)
     assert b.usd_per_mtok_total == pytest.approx(
         b.usd_per_month / (b.tokens_per_s * units.HOURS_PER_MONTH * 3600 / 1e6)
     )

@@ -106,7 +106,11 @@ def _header(d: dict, given: dict, extra: str) -> None:
             extra=(extra,),
         )
         + O.SEP
-        + "billed around the clock (utilization = demand / capacity)"
+        + (
+            "at full load (priced at utilization 1)"
+            if d.get("budget")
+            else "billed around the clock (utilization = demand / capacity)"
+        )
     )
 
 

@@ -1208,6 +1208,8 @@ def budget_report(
     else:
         racks = check_input("racks", racks)
         budget = {"racks": racks}
+    # a budget's fleet runs at its full capacity: its TCO (energy included) is priced at utilization 1 unless given
+    tco_overrides = {"utilization": 1.0, **(tco_overrides or {})}
     sw, sla, ok = _prepare(
         model,
         hardware_list,
