@@ -323,3 +323,12 @@ def test_composed_fleet_sizes_by_hand():
     assert fleet.composed_capacity_rps(2, 4, 2.0, 5.0) == pytest.approx(8.0)
     x0, y = fleet.disagg_min_replicas(np.array([0.1, 8.0]), 2.0, 5.0, 0.8)  # vectorized; at least one of each
     assert x0.tolist() == [1.0, 2.0] and y.tolist() == [1.0, 4.0]
+
+
+def test_per_mw_and_per_gpu_figures_state_their_basis():
+    """tokens_per_s_per_gpu is what the fleet serves and tokens_per_s_per_mw what it could: a reader comparing them
+    was off by the utilization. Each now has its counterpart: served per MW, capacity per GPU."""
+    o = fleet.recommend(MODEL, ["h100-sxm"], rate_rps=5.0, preset="owned-neocloud", **KW)[0]
+    assert o.served_tokens_per_s_per_mw == pytest.approx(o.tokens_per_s_per_gpu * 1000 / o.all_in_kw_per_gpu)
+    assert o.capacity_tokens_per_s_per_gpu * o.gpus == pytest.approx(o.capacity_requests_per_s * 2048)
+    assert o.served_tokens_per_s_per_mw < o.tokens_per_s_per_mw  # a fleet with headroom serves less than it could

@@ -85,6 +85,10 @@ DEFINITIONS = {
     "sizing_requests_per_s": "peak-hour requests/s x burst factor / target peak utilization: what the fleet is sized "
     "for before the spare replicas",
     "tokens_per_s_per_mw": "the fleet's capacity (input + output) tokens/s / its all-in MW",
+    "served_tokens_per_s_per_mw": "the demand's (input + output) tokens/s / the fleet's all-in MW (what it serves; "
+    "tokens_per_s_per_mw is what it could)",
+    "capacity_tokens_per_s_per_gpu": "the fleet's capacity (input + output) tokens/s / GPUs (tokens_per_s_per_gpu is "
+    "what it serves)",
     "calibration": "which fitted parameters the option's throughput rests on (hardware family and engine: fitted or "
     "prior); prior: true when either is a prior",
     "uncertainty": "p10/p90 of the figures resting on the modelled throughput: the same configuration re-sized at "
@@ -326,6 +330,8 @@ class FleetOption(_WithDefinitions):
     chips_per_node: int = 0
     chips_per_rack: int = 0
     tokens_per_s_per_mw: float | None = None
+    served_tokens_per_s_per_mw: float | None = None
+    capacity_tokens_per_s_per_gpu: float | None = None
     calibration: dict = field(default_factory=dict)
     prior: bool = False
     uncertainty: dict = field(default_factory=dict)
@@ -1113,6 +1119,8 @@ def recommend_report(
                 chips_per_node=hw.chips_per_node,
                 chips_per_rack=hw.chips_per_rack,
                 tokens_per_s_per_mw=cap_rps * (sw.isl + sw.osl) / figs["mw"] if figs["mw"] else None,
+                served_tokens_per_s_per_mw=rate * (sw.isl + sw.osl) / figs["mw"] if figs["mw"] else None,
+                capacity_tokens_per_s_per_gpu=cap_rps * (sw.isl + sw.osl) / max(n_gpus, 1),
                 calibration=dict(sw.calibration.get(hw.key, {})),
                 prior=bool(sw.calibration.get(hw.key, {}).get("prior", False)),
                 uncertainty=fleet_band(
