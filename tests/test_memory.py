@@ -121,3 +121,16 @@ def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(TokenfabError) as e:
         fit(**{**base, **kwargs})
     assert e.value.field == field or field in str(e.value)
+
+
+def test_fit_names_gpus_when_tp_comes_from_it():
+    """`fit --gpus 64` on a 32-head model blamed `--tp`, a flag not typed (estimate named `--gpus`)."""
+    from tokenfab.core.errors import TokenfabError
+    from tokenfab.perf.memory import fit
+
+    with pytest.raises(TokenfabError) as ei:
+        fit("llama-3.1-8b", "h100-sxm", gpus=64)
+    assert ei.value.field == "gpus"
+    with pytest.raises(TokenfabError) as ei:
+        fit("llama-3.1-8b", "h100-sxm", gpus=64, tp=64)
+    assert ei.value.field == "tp"

@@ -366,3 +366,32 @@ def test_every_monthly_band_holds_its_modelled_figure():
             assert np.all(lo[ok] <= v[ok] * (1 + 1e-9) + 1e-12) and np.all(v[ok] <= hi[ok] * (1 + 1e-9) + 1e-12), k
             checked += int(ok.sum())
     assert checked
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ("tco:\n  overrides:\n    pue: 0.5\n", "tco.overrides.pue"),
+        ("tco:\n  preset: owned-neocloud\n  usd_per_gpu_hour: 2\n", "tco.usd_per_gpu_hour"),
+        ("tco:\n  usd_per_gpu_hour: 2\n  overrides:\n    wacc: 0.3\n", "tco.overrides.wacc"),
+    ],
+)
+def test_a_bad_tco_block_is_the_scenarios_error_with_its_line(extra, field):
+    """A PUE of 0.5 or a price beside an owned preset made every hardware "cannot be priced", with advice to give a
+    price: the block is checked at load, naming its path and line."""
+    with pytest.raises(TokenfabError) as ei:
+        parse_scenario_text(PRICED + extra)
+    assert ei.value.field == field and getattr(ei.value, "line", None)
+
+
+def test_a_duplicate_key_is_refused_with_its_line():
+    """YAML keeps the last of two equal keys: a second `peak_to_average: 20` sized the fleet 10x silently."""
+    with pytest.raises(TokenfabError, match=r"duplicate key 'preset' \(line \d+\)"):
+        parse_scenario_text(PRICED + "tco:\n  preset: owned-neocloud\n  preset: owned-hyperscaler\n")
+
+
+def test_months_past_the_horizon_are_refused():
+    sc = parse_scenario_text(PRICED)
+    with pytest.raises(TokenfabError, match="horizon") as ei:
+        P.plan(sc, months=sc.horizon_months + 1, hardware=["h100-sxm"])
+    assert ei.value.field == "months"

@@ -508,6 +508,13 @@ def test_scenario_text_is_parsed_by_the_library_with_the_dashboard_bounds():
     assert e.value.field == "file" and "aliases" in str(e.value)
 
 
+def test_an_uploaded_scenario_s_unknown_hardware_carries_its_line():
+    """The dashboard checked catalog keys without the scenario's line map: the CLI said (line 4), the page nothing."""
+    with pytest.raises(TokenfabError) as e:
+        ui_calls.scenario_from_text(scenario_text().replace("[h100-sxm]", "[h100-sxmm]"), "upload")
+    assert e.value.field == "hardware[0]" and getattr(e.value, "line", None) == 4
+
+
 def test_plan_upload_errors_name_the_file_or_the_scenario_field(client):
     r = client.post("/api/plan/upload", content=b"name: [unclosed\n")
     assert r.status_code == 400 and r.json()["field"] == "file" and "not valid YAML" in r.json()["error"]

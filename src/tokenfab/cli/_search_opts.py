@@ -120,10 +120,15 @@ def fmt(x, spec: str | None = None, none: str = "-") -> str:
 
 
 def band_text(band: dict | None, spec: str = ",.0f", suffix: str = "") -> str:
-    """``12–18``: the p10–p90 of a figure's band ({p10, p90}), or ``-`` without one."""
+    """``12–18``: the p10–p90 of a figure's band ({p10, p90}), or ``-`` without one. Decimals are dropped from ends
+    of 1,000 and more (a $/M band of a tiny load read "2,529,703,098.309–...")."""
     if not band or band.get("p10") is None or band.get("p90") is None:
         return "-"
-    return f"{format(band['p10'], spec)}{suffix}–{format(band['p90'], spec)}{suffix}"
+
+    def one(v) -> str:
+        return format(v, ",.0f" if abs(float(v)) >= 1000 and spec.endswith("f") else spec)
+
+    return f"{one(band['p10'])}{suffix}–{one(band['p90'])}{suffix}"
 
 
 def hardware_cell(hw: str, prior: bool) -> str:

@@ -202,6 +202,30 @@ def _expanded_size(root: Any, limit: int) -> int:  # root: a composed yaml.Node 
     return size.get(id(root), 0)
 
 
+def _duplicate_key(root: Any) -> tuple[str, int] | None:
+    """The first key that a YAML mapping repeats (its text and 1-based line), walking the composed nodes once each
+    (aliases are shared nodes); merge keys (``<<``) are YAML's own rule and left to it."""
+    yaml = _yaml()
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            keys: set[str] = set()
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in keys:
+                        return str(k.value), int(k.start_mark.line) + 1
+                    keys.add(k.value)
+                stack.extend((k, v))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return None
+
+
 def parse_yaml(
     text: str,
     *,
@@ -220,6 +244,14 @@ def parse_yaml(
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        dup = _duplicate_key(node) if node is not None else None
+        if dup is not None:
+            raise TokenfabError(
+                f"duplicate key {dup[0]!r} (line {dup[1]}): the later value would silently replace the earlier one",
+                field=field,
+                expected=kind,
+                hint="keep one of them",
+            )
         if node is not None and _expanded_size(node, max_values) > max_values:
             raise TokenfabError(
                 f"the YAML expands to more than {max_values:,} values through its aliases (*name)",

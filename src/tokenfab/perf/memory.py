@@ -309,6 +309,7 @@ def fit(
     )
     m = get_model(model)
     hw = get_hardware(hardware, hardware_files)
+    gpus_given, tp_given = gpus, tp
     w = prec.normalize(weights or m.native_weights, field="weights")
     kvp = prec.normalize(kv or prec.default_kv_precision(w), field="kv", allowed=prec.KV_PRECISIONS)
     if m.max_position_embeddings and context > m.max_position_embeddings:
@@ -388,7 +389,12 @@ def fit(
                 ):
                     break
                 n_try = gpus + 1
-        par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
+        try:
+            par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
+        except TokenfabError as e:
+            if e.field == "tp" and tp_given is None and gpus_given is not None:  # TP came from --gpus
+                raise e.with_field("gpus") from None
+            raise
         w_gpu, kv_per_seq_gpu, kv_gpu, act_gpu = per_gpu(par)
     ovh_gpu = cap_b * ovh_frac
     used_gpu = w_gpu + kv_gpu + act_gpu + ovh_gpu

@@ -1281,6 +1281,13 @@ def plan(
     ``progress(done, total, label)`` is called as sweeps finish."""
     t0 = time.perf_counter()
     n = sc.horizon_months if months is None else check_input("months", months)
+    if n > sc.horizon_months:  # `months` shortens the horizon; growth past it is not in the scenario
+        raise TokenfabError(
+            f"is longer than the scenario's horizon ({sc.horizon_months} months)",
+            field="months",
+            expected=f"<= horizon_months ({sc.horizon_months}); lengthen horizon_months to plan further",
+            got=n,
+        )
     hws = list(hardware if hardware else sc.hardware)
     check_hardware_count(hws)
     keys = tuple(get_hardware(h, hardware_files=hardware_files).key for h in hws)

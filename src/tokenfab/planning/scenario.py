@@ -853,6 +853,30 @@ def _check_cross(sc: Scenario, lines: dict[tuple, int]) -> None:
             line=line_for(lines, ("tco", "preset")),
             hint=f"did you mean {', '.join(close)}?" if close else f"presets: {', '.join(tco_mod.preset_names())}",
         )
+    _check_tco_values(sc, lines, tco_mod)
+
+
+def _check_tco_values(sc: Scenario, lines: dict[tuple, int], tco_mod) -> None:
+    """The ``tco`` block's values (each override in its range; no price beside an owned preset or owned-cost inputs
+    beside a price), checked once at load: a plan would otherwise report every hardware as "cannot be priced"."""
+    over = dict(sc.tco.overrides)
+
+    def where(field: str | None) -> tuple:
+        if field in ("price_usd_per_gpu_hour",) and sc.tco.usd_per_gpu_hour is not None:
+            return ("tco", "usd_per_gpu_hour")
+        return ("tco", "overrides", field) if field in over else ("tco",)
+
+    try:
+        tco_mod.check_price_and_preset(sc.tco.preset, sc.tco.usd_per_gpu_hour, over)
+        # the ranges of TcoInputs, on any chip (a hardware's own figures are checked when it is priced)
+        tco_mod.TcoInputs(hardware_key="scenario", **{"utilization": tco_mod.default_utilization(), **over})
+    except TokenfabError as e:
+        loc = where(e.field)
+        raise ScenarioError(
+            str(e).split(": ", 1)[-1] if e.field else str(e),
+            field=".".join(str(x) for x in loc),
+            line=line_for(lines, loc),
+        ) from None
 
 
 def check_references_exist(

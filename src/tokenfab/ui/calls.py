@@ -225,16 +225,25 @@ def scenario_from_text(text: str, source: str):
         if e.field == source:  # the parser names the document itself: the page's file / example field
             e.with_field("file" if source == UPLOAD_SOURCE else "example")
         raise
-    model_key(sc.model, field="model")
+    lines = scen.scenario_lines(sc)
+
+    def at_line(check, key, field: str, loc: tuple):
+        """A catalog key check whose error carries the scenario's line, as the CLI's does."""
+        try:
+            return check(key, field=field)
+        except TokenfabError as e:
+            raise scen.ScenarioError(str(e).split(": ", 1)[-1], field=field, line=scen.line_for(lines, loc)) from None
+
+    at_line(model_key, sc.model, "model", ("model",))
     for name, f in sc.features.items():
         if f.model:
-            model_key(f.model, field=f"features.{name}.model")
+            at_line(model_key, f.model, f"features.{name}.model", ("features", name, "model"))
     if len(sc.hardware) > MAX_HARDWARE:
         raise TokenfabError(
             "too many hardware to plan over", field="hardware", expected=f"<= {MAX_HARDWARE}", got=len(sc.hardware)
         )
     for i, h in enumerate(sc.hardware):
-        hardware_key(h, field=f"hardware[{i}]")
+        at_line(hardware_key, h, f"hardware[{i}]", ("hardware", i))
     for what, items, most in (
         ("features", sc.features, MAX_SCENARIO_FEATURES),
         ("personas", sc.personas, MAX_SCENARIO_PERSONAS),

@@ -329,7 +329,7 @@ const CLI = {
   frontier: (f) => ["frontier", "--model", f.model, "--hardware", (f.hardware || []).join(","), ...opt("--weights", f.weights),
     ...(f.mode !== "both" ? ["--mode", f.mode] : []), "--isl", f.isl, "--osl", f.osl, ...opt("--gpus", f.gpus),
     ...(f.preset && f.preset !== state.meta.default_preset ? ["--preset", f.preset] : []),
-    ...(f.target_interactivity !== null && f.target_interactivity !== 50 ? ["--target-interactivity", f.target_interactivity] : []),
+    ...(f.target_interactivity !== null ? ["--target-interactivity", f.target_interactivity] : []),
     ...opt("--ttft-max-ms", f.ttft_max_ms), ...opt("--tpot-max-ms", f.tpot_max_ms)],
   tco: (f) => {
     const cmd = [f.total_tokens_per_s_per_gpu ? "cost" : "tco", "--hardware", f.hardware,
@@ -466,8 +466,11 @@ async function renderEstimate(sec, e) {
 // ---------------------------------------------------------------------------------------------- TCO
 async function computeTco() {
   const f = readForm($('[data-form="tco"]'));
-  const body = { hardware: f.hardware, preset: f.preset, overrides: state.tcoOverrides,
-    total_tokens_per_s_per_gpu: f.total_tokens_per_s_per_gpu };
+  // a price typed over the default preset replaces its cost model (as `tokenfab tco --usd-per-gpu-hour` does);
+  // with a preset the user picked, the contradiction is the library's error to name
+  const priced = state.tcoOverrides && "price_usd_per_gpu_hour" in state.tcoOverrides;
+  const body = { hardware: f.hardware, preset: priced && f.preset === state.meta.default_preset ? null : f.preset,
+    overrides: state.tcoOverrides, total_tokens_per_s_per_gpu: f.total_tokens_per_s_per_gpu };
   return api("POST", "/api/tco", body);
 }
 function tcoInputValue(v) {
