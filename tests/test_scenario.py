@@ -159,3 +159,11 @@ diurnal:""",
     assert sc.feature_weights("chat") == "fp8"  # the scenario's model: the scenario's weights
     assert sc.feature_weights("other") is None  # another model: its checkpoint's precision
     assert sc.feature_weights("own") == "fp4"
+
+
+def test_a_mistyped_top_level_key_is_shown_with_its_suggestion_first():
+    """`persona:` for `personas:` reported the missing `personas` at line 1; the unknown key, at its own line with
+    "did you mean personas", explains both."""
+    with pytest.raises(ScenarioError) as ei:
+        parse_scenario_text(BASE.replace("personas:", "persona:", 1))
+    assert ei.value.field == "persona" and "did you mean personas" in str(ei.value) and ei.value.line != 1

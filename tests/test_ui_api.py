@@ -651,3 +651,10 @@ def test_allowed_hosts_follow_the_bind_address():
     assert allowed_hosts_for("127.0.0.1") == ("127.0.0.1", "localhost", "[::1]")
     assert allowed_hosts_for("10.0.0.5")[-1] == "10.0.0.5"
     assert allowed_hosts_for("0.0.0.0") is None
+
+
+def test_a_null_overrides_mapping_names_its_field(client):
+    """`overrides: null` gave an error with no field (the location's "overrides" was stripped even when it was the
+    last part)."""
+    r = client.post("/api/tco", json={"hardware": "h100-sxm", "overrides": None})
+    assert r.status_code == 400 and r.json()["field"] == "overrides"

@@ -735,6 +735,18 @@ def parse_scenario_text(
         sc = Scenario(**data)
     except ValidationError as e:
         errs = e.errors()
+        # a key typed wrong is one mistake shown twice (the unknown key, the required one it was meant to be): its
+        # "did you mean" explains both, so the unknown key goes first
+        missing = {str(x["loc"][-1]) for x in errs if x.get("type") == "missing" and x.get("loc")}
+        errs.sort(
+            key=lambda x: (
+                not (
+                    x.get("type") == "extra_forbidden"
+                    and x.get("loc")
+                    and difflib.get_close_matches(str(x["loc"][-1]).lower(), missing, n=1, cutoff=0.6)
+                )
+            )
+        )
         first = _translate(errs[0], lines)
         if len(errs) > 1:
             first.args = (first.args[0] + f" [and {len(errs) - 1} more problem{'s' if len(errs) > 2 else ''}]",)

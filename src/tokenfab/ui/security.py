@@ -62,7 +62,9 @@ def form_field(field: str | None) -> str | None:
 def field_of_loc(loc) -> str | None:
     """The form field a pydantic error location names: ``("body", "overrides", "pue")`` -> ``pue``,
     ``("body", "hardware", 3)`` -> ``hardware``, ``("body", "concurrency", "int")`` -> ``concurrency``."""
-    parts = [str(x) for x in loc if not isinstance(x, int) and x not in ("body", "query", "path", "overrides")]
+    # "overrides" names the mapping of the TCO rows: a row's error is the row's field, the mapping's own is itself
+    loc = [x for i, x in enumerate(loc) if not (x == "overrides" and i + 1 < len(loc))]
+    parts = [str(x) for x in loc if not isinstance(x, int) and x not in ("body", "query", "path")]
     # a Union (int | "max") adds the member's name to the location: keep the field
     parts = [p for p in parts if not p.startswith(("int", "literal[", "function-", "float", "none"))]
     return parts[0] if parts else None
