@@ -658,3 +658,12 @@ def test_a_null_overrides_mapping_names_its_field(client):
     last part)."""
     r = client.post("/api/tco", json={"hardware": "h100-sxm", "overrides": None})
     assert r.status_code == 400 and r.json()["field"] == "overrides"
+
+
+def test_a_non_finite_value_is_shown_as_sent():
+    """A NaN a client sends was reported as `got: null` (JSON has no NaN): it is shown as text."""
+    from tokenfab.ui.security import error_body
+
+    assert error_body("x", "pue", got=float("nan"))["got"] == "nan"
+    assert error_body("x", "pue", got=float("inf"))["got"] == "inf"
+    assert error_body("x", "pue", got=1.5)["got"] == 1.5

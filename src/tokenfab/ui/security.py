@@ -47,7 +47,11 @@ def json_safe(x: Any) -> Any:
 
 
 def error_body(message: str, field: str | None = None, **extra) -> dict:
+    """The JSON of an error; a non-finite ``got`` (NaN, an overflowed 1e400) is shown as text, which JSON can hold."""
     body = {"error": message, "field": field}
+    got = extra.get("got")
+    if isinstance(got, float) and not math.isfinite(got):
+        extra["got"] = str(got)
     body.update({k: json_safe(jsonable(v)) for k, v in extra.items() if v is not None})
     return body
 
