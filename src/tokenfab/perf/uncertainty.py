@@ -141,6 +141,16 @@ def coverage_margin(table: dict, metric: str, family: str) -> tuple[float, float
     return max(a for a, _ in same), max(b for _, b in same)
 
 
+def unmeasured_vendor(table: dict, family: str) -> bool:
+    """Whether ``family``'s vendor has no measurement in the table (its fitted margins name the measured vendors:
+    ``AMD:ttft`` ...); False for a table without margins (older profiles) or without a family."""
+    m = table.get("margin")
+    if not family or not isinstance(m, dict) or not m:
+        return False
+    measured = {str(k).split(":", 1)[0] for k in m}
+    return scale_key("throughput", family).split(":", 1)[0] not in measured
+
+
 def build_table(
     rows: list[tuple[str, str, str, str, str, float, bool]],
     widen: float | dict[str, Any] = 1.0,
@@ -218,7 +228,9 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
     more = _margin_words(m_lo, m_hi)
     if prior:
         s = (table.get("prior") or {}).get(metric)
-        if s and s.get("n", 0) >= 5:
+        # the prior rows are held-out families of measured vendors: they do not describe a vendor nobody measured
+        # (an SRAM chip, a TPU, Gaudi), whose figures take the metric's global errors widened twice as much
+        if s and s.get("n", 0) >= 5 and not unmeasured_vendor(table, family):
             f = float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / s["n"])
             lo, hi = _widen(s, s_lo * f, s_hi * f, m_lo, m_hi)
             return {
@@ -229,19 +241,25 @@ def band_factors(table: dict, metric: str, family: str, engine: str, mclass: str
                 "rule": f"profile is a prior: errors of rows whose family or engine was held out of the fit, widened "
                 f"{_x(s_lo * f, s_hi * f)}{more}",
             }
-        # too few held-out-family rows to describe a prior: the metric's global errors, widened twice as much
+        # too few held-out-family rows to describe a prior, or a vendor nobody measured: the metric's global errors,
+        # widened twice as much
         g = (table.get("buckets") or {}).get(bucket_key(metric, "*", "*", "*", "*"))
         if not g or not g.get("n"):
             return None
         f = 2.0 * float(table.get("prior_widen", PRIOR_WIDEN)) * math.sqrt(1.0 + min_rows / g["n"])
         lo, hi = _widen(g, s_lo * f, s_hi * f, m_lo, m_hi)
+        why = (
+            "its vendor has no measurement (held-out families of measured vendors do not describe it)"
+            if unmeasured_vendor(table, family)
+            else "too few held-out-family rows exist"
+        )
         return {
             "lo": math.exp(lo),
             "hi": math.exp(hi),
             "bucket": f"prior:{metric}:global",
             "n": g["n"],
-            "rule": f"profile is a prior and too few held-out-family rows exist: the metric's global out-of-sample "
-            f"errors widened {_x(s_lo * f, s_hi * f)}{more}",
+            "rule": f"profile is a prior and {why}: the metric's global out-of-sample errors widened "
+            f"{_x(s_lo * f, s_hi * f)}{more}",
         }
     buckets = table.get("buckets") or {}
     for key in (
