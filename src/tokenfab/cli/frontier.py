@@ -152,8 +152,8 @@ def render(d: dict, *, given: dict | None = None, wide: bool = False) -> None:
             console,
             "token tiers: the cheapest point per speed band (goldilocks >= "
             f"{F.num(tiers['goldilocks_interactivity'])}, "
-            f"premium >= {F.num(tiers.get('premium_interactivity', 0))} tok/s/user; fastest = one request at a time; "
-            "$/M in and out split by GPU time)",
+            f"premium >= {F.num(tiers.get('premium_interactivity', 0))} tok/s/user at the TPOT {pct}; fastest = one "
+            "request at a time; $/M in and out split by GPU time)",
             (
                 "tier",
                 "hardware",
