@@ -213,6 +213,9 @@ class RecommendRequest(SweepRequest):
     racks: int | None = described("inverse question: the most tokens/s within this many racks", "racks", default=None)
 
 
+_NO_PEAK = RecommendRequest.model_fields["peak_to_average"].default  # what a request without the flag carries
+
+
 class BudgetRequest(SweepRequest):
     """The most tokens/s a power or rack budget buys, per hardware (``tokenfab recommend --power-mw / --racks``)."""
 
@@ -292,7 +295,7 @@ def recommend(req: RecommendRequest) -> FleetResult:
         unused = [
             k
             for k, v in (
-                ("peak_to_average", None if req.peak_to_average == 1.0 else req.peak_to_average),
+                ("peak_to_average", None if req.peak_to_average == _NO_PEAK else req.peak_to_average),
                 ("target_peak_utilization", req.target_peak_utilization),
                 ("burst_factor", req.burst_factor),
                 ("spare_replicas", req.spare_replicas),

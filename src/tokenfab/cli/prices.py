@@ -12,7 +12,7 @@ from tokenfab.api import defaults as D
 from tokenfab.cli import _search_opts as O
 from tokenfab.cli.common import Table, console, emit, lit, print_header, working
 from tokenfab.cli.tco import HwFileOpt, JsonOpt, PresetOpt, PriceOpt
-from tokenfab.economics.tco import DEFAULT_PRESET, default_utilization
+from tokenfab.economics.tco import DEFAULT_PRESET, MIN_UTILIZATION, default_utilization
 from tokenfab.market import pricing
 from tokenfab.render import format as F
 
@@ -381,7 +381,8 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option(
                 "--utilization",
-                help="Price the modeled GPU-hour at this busy share, in [0.001, 1] (default: the one named default).",
+                help=f"Price the modeled GPU-hour at this busy share, in [{MIN_UTILIZATION:g}, 1] (default: the one "
+                "named default).",
             ),
         ] = None,
         plan_file: Annotated[

@@ -41,8 +41,8 @@ UtilOpt = Annotated[
     float | None,
     typer.Option(
         "--utilization",
-        help=f"Busy fraction of wall-clock hours, in [0.001, 1] (default {tco_mod.default_utilization():g}, the one "
-        "named default; inferencex-* presets use 1).",
+        help=f"Busy fraction of wall-clock hours, in [{tco_mod.MIN_UTILIZATION:g}, 1] "
+        f"(default {tco_mod.default_utilization():g}, the one named default; inferencex-* presets use 1).",
         rich_help_panel=_P,
     ),
 ]

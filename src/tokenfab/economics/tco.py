@@ -76,8 +76,8 @@ class TcoInputs(BaseModel):
     preset: str | None = None
     # a plain price per wall-clock GPU-hour (rental / InferenceX tier); when set it replaces the owned model
     price_usd_per_gpu_hour: float | None = Field(default=None, ge=0, le=1e4)
-    # busy fraction of wall-clock hours; at least 0.1%: below it a $ per busy GPU-hour overflows nothing but means
-    # nothing (a GPU busy 9 hours a year)
+    # busy fraction of wall-clock hours, at least MIN_UTILIZATION: below it a $ per busy GPU-hour means nothing (a
+    # GPU busy 9 hours a year) and grows without bound (1e-300 printed a 300-digit price)
     utilization: float = Field(ge=MIN_UTILIZATION, le=1)
     # capex: server (chip + its share of the system) per GPU, then adders
     capex_usd_per_gpu: float | None = Field(default=None, ge=0, le=1e9)

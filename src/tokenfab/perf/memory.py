@@ -84,6 +84,7 @@ def resolve_parallelism(
     dp = dp or 1
     if gpus is None:
         gpus = (tp or 1) * pp * dp
+    tp_field = "tp" if tp is not None else "gpus"  # a TP derived from the GPU count: its error names what was given
     if tp is None:
         if gpus % (pp * dp):
             raise TokenfabError(
@@ -106,7 +107,7 @@ def resolve_parallelism(
             divs = [d for d in range(1, qh + 1) if qh % d == 0 and d <= 64]
             raise TokenfabError(
                 f"TP={tp} does not divide the {qh} attention heads of {model.key}",
-                field="tp",
+                field=tp_field,
                 expected="one of " + ", ".join(map(str, divs)),
                 got=tp,
             )
@@ -309,7 +310,6 @@ def fit(
     )
     m = get_model(model)
     hw = get_hardware(hardware, hardware_files)
-    gpus_given, tp_given = gpus, tp
     w = prec.normalize(weights or m.native_weights, field="weights")
     kvp = prec.normalize(kv or prec.default_kv_precision(w), field="kv", allowed=prec.KV_PRECISIONS)
     if m.max_position_embeddings and context > m.max_position_embeddings:
@@ -389,12 +389,7 @@ def fit(
                 ):
                     break
                 n_try = gpus + 1
-        try:
-            par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
-        except TokenfabError as e:
-            if e.field == "tp" and tp_given is None and gpus_given is not None:  # TP came from --gpus
-                raise e.with_field("gpus") from None
-            raise
+        par = resolve_parallelism(m, gpus=gpus, tp=tp, pp=pp, dp=dp, ep=ep)
         w_gpu, kv_per_seq_gpu, kv_gpu, act_gpu = per_gpu(par)
     ovh_gpu = cap_b * ovh_frac
     used_gpu = w_gpu + kv_gpu + act_gpu + ovh_gpu
@@ -504,7 +499,12 @@ def beyond_reach(hw: HardwareSpec, chips: int) -> bool:
     gives no scale-out bandwidth (Groq: its chip-to-chip fabric is given only as a domain of chips; a user's hardware
     file without ``scaleout_bandwidth_gb_per_s_per_direction``): such a layout's pipeline hand-offs and collectives
     would cross a network tokenfab has no figure for, so it is not modelled (never priced at a placeholder)."""
-    return hw.scaleout_bandwidth_gb_per_s_per_direction <= 0 and chips > int(hw.scaleup_domain_size or 1)
+    return no_scale_out(hw) and chips > int(hw.scaleup_domain_size or 1)
+
+
+def no_scale_out(hw: HardwareSpec) -> bool:
+    """Whether ``hw``'s entry gives no scale-out bandwidth: its model instances end at the scale-up domain."""
+    return hw.scaleout_bandwidth_gb_per_s_per_direction <= 0
 
 
 def instance_chips(model: ModelSpec, tp: int, pp: int, dp: int) -> int:

@@ -873,21 +873,16 @@ def estimate(
         auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:
         tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers)
-    try:
-        par = resolve_parallelism(
-            m,
-            gpus=gpus,
-            tp=tp,
-            pp=pp,
-            dp=dp,
-            ep=ep,
-            check_heads=hw.kind != "sram",
-            allow_redundant_experts=eng.supports("eplb"),
-        )
-    except TokenfabError as e:
-        if e.field == "tp" and tp_in is None and gpus_in is not None:  # TP came from --gpus: name what was typed
-            raise e.with_field("gpus") from None
-        raise
+    par = resolve_parallelism(
+        m,
+        gpus=gpus,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        ep=ep,
+        check_heads=hw.kind != "sram",
+        allow_redundant_experts=eng.supports("eplb"),
+    )
     # the chips came from the flags (the first given is named), or (no layout given) from the model at its precision
     given = [k for k, v in (("gpus", gpus_in), ("tp", tp_in), ("pp", pp_in), ("dp", dp_in)) if v is not None]
     check_reach(hw, instance_chips(m, par.tp, par.pp, par.dp), field=given[0] if given else "weights")

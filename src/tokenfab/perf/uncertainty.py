@@ -111,14 +111,20 @@ def coverage_scale(table: dict, metric: str, family: str) -> tuple[float, float]
     w = table.get("widen", 1.0)
     if not isinstance(w, dict) or set(w) == {"lo", "hi"}:  # one entry for every figure
         return side_scales(w)
+    return _group_sides(w, metric, family, 1.0)
+
+
+def _group_sides(entries: dict, metric: str, family: str, none: float) -> tuple[float, float]:
+    """(low side, high side) of the ``vendor:metric`` entry of ``family``; a vendor without one (and ``family=""``)
+    takes the metric's largest per side, else the largest of all; ``none`` for each side of an empty mapping."""
     key = scale_key(metric, family) if family else ""
-    if key in w:
-        return side_scales(w[key])
-    same = [side_scales(v) for k, v in w.items() if str(k).endswith(":" + metric)] or [
-        side_scales(v) for v in w.values()
+    if key in entries:
+        return side_scales(entries[key])
+    same = [side_scales(v) for k, v in entries.items() if str(k).endswith(":" + metric)] or [
+        side_scales(v) for v in entries.values()
     ]
     if not same:
-        return 1.0, 1.0
+        return none, none
     return max(a for a, _ in same), max(b for _, b in same)
 
 
@@ -130,15 +136,7 @@ def coverage_margin(table: dict, metric: str, family: str) -> tuple[float, float
     a fitted margin (nobody measured it, a user's hardware file family) and ``family=""`` take the metric's largest
     per side (the largest of all if the metric has none); a table without margins (older profiles) adds none."""
     m = table.get("margin")
-    if not isinstance(m, dict) or not m:
-        return 0.0, 0.0
-    key = scale_key(metric, family) if family else ""
-    if key in m:
-        return side_scales(m[key])
-    same = [side_scales(v) for k, v in m.items() if str(k).endswith(":" + metric)] or [
-        side_scales(v) for v in m.values()
-    ]
-    return max(a for a, _ in same), max(b for _, b in same)
+    return _group_sides(m, metric, family, 0.0) if isinstance(m, dict) else (0.0, 0.0)
 
 
 def unmeasured_vendor(table: dict, family: str) -> bool:
@@ -147,8 +145,9 @@ def unmeasured_vendor(table: dict, family: str) -> bool:
     m = table.get("margin")
     if not family or not isinstance(m, dict) or not m:
         return False
-    measured = {str(k).split(":", 1)[0] for k in m}
-    return scale_key("throughput", family).split(":", 1)[0] not in measured
+    from tokenfab.catalog.calibration import family_vendor
+
+    return family_vendor(family) not in {str(k).split(":", 1)[0] for k in m}
 
 
 def build_table(

@@ -337,12 +337,11 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = DEFAULT_SWING_PCT)
     op = fleet_operating_point(res, best["hardware"], i)
     if op is None:
         return None
-    util = op["utilization"]
     sc = res.scenario
     over = dict(sc.tco.overrides)
     if sc.tco.usd_per_gpu_hour is not None:
         over["price_usd_per_gpu_hour"] = sc.tco.usd_per_gpu_hour
-    over["utilization"] = float(min(1.0, util))
+    over["utilization"] = op["utilization"]  # the plan's TCO basis, in (0, 1]
     try:
         r = sensitivity.tornado(
             best["hardware"],
@@ -364,7 +363,7 @@ def tornado_data(res: PlanResult, d: dict, swing_pct: float = DEFAULT_SWING_PCT)
         "result": out,
         "figure": fig,
         "tokens_per_s_per_gpu": op["tokens_per_s_per_gpu"],
-        "utilization": float(util),
+        "utilization": op["utilization"],
         "month_label": d["labels"][i],
     }
 

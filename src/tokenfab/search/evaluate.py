@@ -664,9 +664,8 @@ def sweep(
                 )
                 evaluated += sub.size
                 ch = _agg_columns(r, lc_s, conc[sub], wi, sv, sla)
-                ch[unc.physics_floor_column("ttft_ms")] = fl_pf[
-                    sub
-                ]  # not serve's ttft_floor_ms (its modelled own prompt)
+                # the physical floors in their own columns, not serve's ttft_floor_ms (its modelled own prompt)
+                ch[unc.physics_floor_column("ttft_ms")] = fl_pf[sub]
                 ch[unc.physics_floor_column("tpot_ms")] = tpot_floor_s(fl_dec[sub], sc.draft_tokens)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ch["throughput_ceiling_factor"] = output_ceiling_per_gpu(

@@ -15,7 +15,7 @@ from tokenfab.economics import assumptions as _assumptions
 from tokenfab.economics import cost as costmod
 from tokenfab.economics import tco as tcomod
 from tokenfab.perf import uncertainty as unc
-from tokenfab.perf.memory import beyond_reach
+from tokenfab.perf.memory import no_scale_out
 from tokenfab.perf.uncertainty import scaled_band
 from tokenfab.search.disagg import DISAGG_PREFILL_UTILIZATIONS
 from tokenfab.search.evaluate import DEFINITIONS, SLA, Sweep, _cost_table, attach_costs, layout_text, sweep
@@ -113,7 +113,7 @@ def explain_infeasible(sw: Sweep, sla: SLA | None = None) -> TokenfabError:
     hw_list = ", ".join(h.key for h in sw.hardware)
     if not valid.any():
         # hardware whose instances are capped at its scale-up domain (no scale-out figure): more chips do not help
-        capped = [h.key for h in sw.hardware if beyond_reach(h, int(h.scaleup_domain_size or 1) + 1)]
+        capped = [h.key for h in sw.hardware if no_scale_out(h)]
         hint = "use more GPUs (--gpus), a narrower --weights precision, or hardware with more memory"
         if capped:
             hint = (
