@@ -204,3 +204,32 @@ def test_catalog_engines_lists_where_each_engine_runs():
     assert all(row["runs_on_source"] for row in rows.values())
     r = invoke("catalog", "engines")
     assert r.exit_code == 0 and "runs on" in r.output and "TensorRT" in r.output
+
+
+@pytest.mark.parametrize("what", ["hardware", "models"])
+def test_list_at_80_columns_keeps_every_figure_whole(monkeypatch, what):
+    """A narrow terminal hides the name column (and says so) instead of cutting figures over lines: a peak such as
+    B200's 4,500 FP8 TFLOP/s printed as '4,' over '500' reads as two other numbers."""
+    from tokenfab.catalog.hardware import catalog
+    from tokenfab.catalog.models import list_models
+    from tokenfab.cli import common
+
+    monkeypatch.setattr(common.console, "_width", 80)
+    r = invoke("catalog", what)
+    assert r.exit_code == 0, r.output
+    assert max(len(line) for line in r.output.splitlines()) <= 80
+    if what == "hardware":
+        for k, h in catalog().items():
+            line = next(ln for ln in r.output.splitlines() if ln.split()[:1] == [k])
+            fp8 = h.peak_tflops.get("fp8")
+            if fp8:
+                assert f"{fp8:,.0f}" in line or f"{fp8:,.4g}" in line, (k, line)
+    else:
+        for m in list_models():
+            d = m.to_dict()
+            line = next(ln for ln in r.output.splitlines() if ln.split()[:1] == [d["key"]])
+            assert f"{d['max_position_embeddings']:,}" in line, line
+    assert "hidden to fit 80 columns: name" in r.output
+    r = invoke("catalog", what, "--wide")
+    assert r.exit_code == 0 and "hidden to fit" not in r.output
+    assert any(ln.split()[:2] == ["key", "name"] for ln in r.output.splitlines()), r.output

@@ -61,24 +61,38 @@ def _row_dict(h: HardwareSpec) -> dict:
     return h.model_dump()
 
 
-def _render_list(cat: dict[str, HardwareSpec]) -> None:
-    t = Table(title="Hardware catalog (peaks are dense TFLOP/s; memory in binary GiB, bandwidth in decimal TB/s)")
-    for col in ("key", "name", "mem GiB", "BW TB/s", "bf16", "fp8", "fp4", "TDP W", "scale-up"):
-        t.add_column(col, justify="left" if col in ("key", "name") else "right", overflow="fold")
+def _render_list(cat: dict[str, HardwareSpec], wide: bool = False) -> None:
+    from tokenfab.cli._search_opts import fitted_table, show
+
+    cols = ["key", "name", "mem GiB", "BW TB/s", "bf16", "fp8", "fp4", "TDP W", "scale-up"]
+    rows = []
     for k, h in cat.items():
         p = h.peak_tflops
-        t.add_row(
-            k,
-            h.name,
-            _memory_cell(h),
-            _fmt(h.memory_bandwidth_tb_per_s),
-            _fmt(p.get("bf16") or p.get("fp16")),
-            _fmt(p.get("fp8")),
-            _fmt(p.get("fp4")),
-            _fmt(h.tdp_w),
-            _fmt(h.scaleup_domain_size),
+        rows.append(
+            [
+                k,
+                h.name,
+                _memory_cell(h),
+                _fmt(h.memory_bandwidth_tb_per_s),
+                _fmt(p.get("bf16") or p.get("fp16")),
+                _fmt(p.get("fp8")),
+                _fmt(p.get("fp4")),
+                _fmt(h.tdp_w),
+                _fmt(h.scaleup_domain_size),
+            ]
         )
-    console.print(t)
+    # on a narrow terminal the name goes first (the key names the chip; `catalog hardware KEY` shows it all)
+    t = fitted_table(
+        console,
+        "Hardware catalog (peaks are dense TFLOP/s; memory in binary GiB, bandwidth in decimal TB/s)",
+        cols,
+        rows,
+        left=("key", "name"),
+        drop=("name",),
+        wrap=("name", "mem GiB"),
+        wide=wide,
+    )
+    show(console, t)
     console.print(
         "bf16 column shows fp16 where a chip lists only fp16; '-' = not supported natively or not published.",
         style="dim",
@@ -155,6 +169,7 @@ def hardware_cmd(
     hardware_file: list[Path] | None = typer.Option(
         None, "--hardware-file", help="YAML/TOML file adding or overriding chips (repeatable; later files win)."
     ),
+    wide: bool = typer.Option(False, "--wide", help="show every column, however wide the terminal"),
 ) -> None:
     """The hardware catalog: every chip, or one chip with the source and date of each figure."""
     files = [str(p) for p in hardware_file or []]
@@ -176,10 +191,13 @@ def hardware_cmd(
             }
         )
         return
-    _render_list(cat)
+    _render_list(cat, wide)
 
 
-def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+def models_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    wide: bool = typer.Option(False, "--wide", help="show every column, however wide the terminal"),
+) -> None:
     """The bundled model catalog (Hugging Face config.json files)."""
     try:
         from tokenfab.catalog.models import list_models
@@ -189,15 +207,27 @@ def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON in
     if as_json:
         print_json(rows)
         return
-    t = Table(title="Model catalog (parameters in billions, decimal)")
-    cols = ("key", "name", "family", "total_params_b", "active_params_b", "native_weights", "max_position_embeddings")
-    for c in cols:
-        t.add_column(
-            c, justify="left" if c in ("key", "name", "family", "native_weights") else "right", overflow="fold"
-        )
-    for r in rows:
-        t.add_row(*[_fmt(r.get(c)) for c in cols])
-    console.print(t)
+    from tokenfab.cli._search_opts import fitted_table, show
+
+    cols = ["key", "name", "family", "total_params_b", "active_params_b", "native_weights", "max_position_embeddings"]
+    short = {
+        "total_params_b": "total\nparams B",
+        "active_params_b": "active\nparams B",
+        "native_weights": "native\nweights",
+        "max_position_embeddings": "max\ncontext",
+    }
+    t = fitted_table(
+        console,
+        "Model catalog (parameters in billions, decimal)",
+        cols,
+        [[_fmt(r.get(c)) for c in cols] for r in rows],
+        left=("key", "name", "family", "native_weights"),
+        drop=("<short headers>", "name"),
+        short=short,
+        wrap=("name", "native_weights"),
+        wide=wide,
+    )
+    show(console, t)
 
 
 def engines_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
