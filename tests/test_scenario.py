@@ -167,3 +167,16 @@ def test_a_mistyped_top_level_key_is_shown_with_its_suggestion_first():
     with pytest.raises(ScenarioError) as ei:
         parse_scenario_text(BASE.replace("personas:", "persona:", 1))
     assert ei.value.field == "persona" and "did you mean personas" in str(ei.value) and ei.value.line != 1
+
+
+def test_an_engine_that_does_not_run_on_a_chip_names_its_line():
+    """TensorRT-LLM for an AMD chip: refused at load with the `engine:` line (the plan refused it later, lineless)."""
+    two = BASE.replace("hardware: [h100-sxm]", "hardware: [h100-sxm, mi300x]")
+    e = err(two.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nengine: trtllm"))
+    assert e.field == "engine" and e.line == 4 and "mi300x" in str(e) and "vllm" in str(e)
+    e = err(two.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nengine:\n  h100-sxm: vllm\n  mi300x: trtllm"))
+    assert e.field == "engine.mi300x" and e.line == 6
+    e = err(two.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nengine:\n  '*': trtllm"))
+    assert e.field == "engine.*" and e.line == 5
+    ok = two.replace("model: llama-3.1-8b", "model: llama-3.1-8b\nengine:\n  h100-sxm: trtllm")
+    assert parse_scenario_text(ok).engine == {"h100-sxm": "trtllm"}

@@ -916,11 +916,23 @@ def check_references_exist(
                 get_model(f.model)
             except TokenfabError as e:
                 wrap(e, ("features", name, "model"))
+    from tokenfab.catalog.engines import check_runs_on, get_engine
+
+    per = sc.engine if isinstance(sc.engine, dict) else {}
     for i, h in enumerate(sc.hardware):
         try:
-            get_hardware(h, hardware_files=hardware_files)
+            hw = get_hardware(h, hardware_files=hardware_files)
         except TokenfabError as e:
             wrap(e, ("hardware", i))
+        # an engine named for this chip (or for all) must run on its vendor: the plan would refuse it later
+        # without the line
+        path: tuple = ("engine", h) if h in per else ("engine", "*") if "*" in per else ("engine",)
+        key = per.get(h, per.get("*")) if per else sc.engine
+        if key:
+            try:
+                check_runs_on(get_engine(str(key)), hw)
+            except TokenfabError as e:
+                wrap(e, path)
 
 
 __all__ = [
