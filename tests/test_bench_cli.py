@@ -388,3 +388,26 @@ def test_a_summary_in_a_missing_folder_is_refused_before_anything_is_sent(mock, 
     res = bench(mock, tmp_path, "--concurrency", "1", "--requests", "2", "--summary", str(tmp_path / "new" / "s.json"))
     assert res.exit_code == 2 and "--summary" in res.output and "folder not found" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("mode", ["ramp", "trace"])
+def test_ramp_and_trace_results_read_back(mock, tmp_path, mode):
+    """Every mode bench writes is read back by bench-report (ramp and trace records were refused: 'mode must be
+    closed or open')."""
+    mock.configure({"ttft_ms": 5, "itl_ms": 1})
+    if mode == "ramp":
+        args = ["--rate", "ramp:20:60", "--requests", "12"]
+    else:
+        trace = tmp_path / "t.jsonl"
+        trace.write_text(
+            "\n".join(json.dumps({"timestamp_s": 0.005 * i, "input_tokens": 16, "output_tokens": 4}) for i in range(6))
+        )
+        args = ["--workload", "trace", "--trace", str(trace), "--trace-speed", "10"]
+    res = bench(mock, tmp_path, *args, "--json")
+    assert res.exit_code == 0, res.output
+    rep = runner.invoke(
+        app, ["bench-report", str(tmp_path / "r.jsonl"), "--gpus", "1", "--usd-per-gpu-hour", "2", "--json"]
+    )
+    assert rep.exit_code == 0, rep.output
+    doc = json.loads(rep.stdout)
+    assert doc["runs"] and all(r["mode"] == mode for r in doc["runs"])

@@ -41,6 +41,6 @@ def test_calibrate_fits_user_hardware(tmp_path):
     args = ["calibrate", res, "-m", "llama-3.1-8b", "-H", "acme-h100", "--gpus", "1", "-o", str(out), "--force"]
     r = invoke(*args, "--hardware-file", hw, "--json")
     assert r.exit_code == 0, r.output
-    assert "acme-h100" in json.loads(out.read_text())["hardware"]
+    assert "acme-h100|trtllm" in json.loads(out.read_text())["hardware"]
     missing = invoke(*args)
     assert missing.exit_code == 2 and "acme-h100" in missing.stderr

@@ -11,6 +11,7 @@ from tokenfab.bench.mockserver import MockConfig, MockServerProcess
 from tokenfab.catalog.calibration import load_profile
 from tokenfab.catalog.hardware import get_hardware
 from tokenfab.cli.main import app
+from tokenfab.core.errors import TokenfabError
 from tokenfab.perf.serving import estimate
 
 runner = CliRunner()
@@ -34,7 +35,7 @@ def results(tmp_path_factory):
                 "--osl",
                 "24",
                 "--concurrency",
-                "1,4",
+                "1,2,4",  # 3 levels: 9 independent values for the 7 parameters calibrate fits
                 "--requests",
                 "8",
                 "--out",
@@ -66,7 +67,7 @@ def test_compare_model_puts_prediction_beside_each_level(results):
     )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert len(doc["comparison"]) == 2
+    assert len(doc["comparison"]) == 3
     for row, point in zip(doc["comparison"], doc["points"], strict=False):
         c = row["output_tokens_per_s_per_gpu"]
         assert c["measured"] == pytest.approx(point["output_tokens_per_s_per_gpu"])
@@ -104,7 +105,7 @@ def test_calibrate_fits_and_estimate_uses_the_profile(results, tmp_path):
     t = runner.invoke(app, [*args, "--out", str(tmp_path / "cal2.json")])
     assert t.exit_code == 0 and f"rms log error {s['before']['rms_log_error']:.3f} -> " in " ".join(t.output.split())
     prof = load_profile(prof_path)
-    assert "h100-sxm" in prof.hardware
+    assert "h100-sxm|trtllm" in prof.hardware  # the entry is for the engine measured (H100's default)
     # the saved profile says it is the user's fit, not the bundled one
     assert prof.meta["script"] == "tokenfab calibrate" and prof.meta["user_calibration"]["hardware"] == "h100-sxm"
     # and it keeps the bundled fit's record of parameters no measurement informed (other hardware still says so)
@@ -202,10 +203,24 @@ def test_the_held_out_check_needs_three_levels_and_bounds_its_folds():
     from tokenfab.perf.measurements import Measurement, Pool
 
     truth, _ = _truth_profile()
+    # two levels give 6 independent values (throughput, TTFT, TPOT each) for 7 parameters: refused, not fitted
+    with pytest.raises(TokenfabError, match="6 independent measured value") as e:
+        fit_from_runs(
+            _synthetic_runs(truth, (1, 8), noise=(0.0,)),
+            model="llama-3.1-8b",
+            hardware="h100-sxm",
+            gpus=1,
+            weights="fp8",
+        )
+    assert e.value.field == "results" and "--concurrency 1,4,16" in str(e.value)
     _, s = fit_from_runs(
-        _synthetic_runs(truth, (1, 8), noise=(0.0,)), model="llama-3.1-8b", hardware="h100-sxm", gpus=1, weights="fp8"
+        _synthetic_runs(truth, (1, 4, 8), noise=(0.0,)),
+        model="llama-3.1-8b",
+        hardware="h100-sxm",
+        gpus=1,
+        weights="fp8",
     )
-    assert s["held_out"] is None and any("only 2 measured level" in w for w in s["warnings"])
+    assert s["held_out"] is not None and s["held_out"]["folds"] == 3
 
     def row(c, metric):
         return Measurement(
@@ -297,3 +312,27 @@ def test_exclusions_that_leave_nothing_are_said_not_shown_as_zeros(results):
         app, ["bench-report", str(results), "--gpus", "1", "--usd-per-gpu-hour", "2", "--exclude-warmup", "100"]
     )
     assert "left out every request" in " ".join(t.output.split())
+
+
+def test_a_user_calibration_applies_to_the_engine_it_measured_and_says_where_it_does_not(results, tmp_path):
+    """calibrate fitted a vLLM server's overheads as the default engine's and applied them to every engine on that
+    hardware; a profile for other hardware was used silently nowhere. Now its entry is (hardware, engine) and every
+    estimate or sweep that does not use it says so."""
+    from tokenfab.search.result import frontier
+
+    out = tmp_path / "cal.json"
+    args = ["calibrate", str(results), "-m", "llama-3.1-8b", "-H", "h100-sxm", "--gpus", "1", "--weights", "fp8"]
+    r = runner.invoke(app, [*args, "--engine", "vllm", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["engine"] == "vllm" and doc["hardware"] == "h100-sxm"
+    assert "h100-sxm|vllm" in json.loads(out.read_text())["hardware"]
+    kw = dict(gpus=1, weights="fp8", isl=64, osl=24, concurrency=4, calibration=str(out))
+    mine = estimate("llama-3.1-8b", "h100-sxm", engine="vllm", **kw)
+    assert mine.calibration["hardware_profile"] == "user"
+    assert not any("calibration file" in w for w in mine.warnings)
+    other = estimate("llama-3.1-8b", "h100-sxm", engine="trtllm", **kw)
+    assert other.calibration["hardware_profile"] == "fitted"
+    assert any("for h100-sxm with vllm: not for h100-sxm with trtllm" in w for w in other.warnings)
+    fr = frontier("llama-3.1-8b", ["h100-sxm", "h200-sxm"], isl=64, osl=24, engine="vllm", calibration=str(out))
+    assert any("used for h100-sxm with vllm; h200-sxm with vllm: the bundled fit" in w for w in fr.sweep.warnings)

@@ -23,6 +23,10 @@ class _ServerLayout(Request):
     dp: int | None = described("attention data-parallel copies of the measured server", default=None)
     weights: str | None = described("weight precision served (default: the checkpoint's)", default=None)
     kv: str | None = described("KV-cache precision served (default: from the weights)", default=None)
+    engine: str | None = described(
+        "the serving engine that was measured (tokenfab catalog engines; default: the hardware vendor's)",
+        default=None,
+    )
     hardware_files: list[str] | None = described("extra hardware YAML/TOML/JSON files", default=None)
     run_id: str | None = described("only this run of the results file", default=None)
 
@@ -159,6 +163,7 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
             weights=req.weights,
             kv=req.kv,
             calibration=req.calibration,
+            engine=req.engine,
             hardware_files=req.hardware_files,
         )
         doc["comparison"] = report.compare_with_model(doc["points"], predict)
@@ -190,6 +195,8 @@ class CalibrateResult(Result):
     """The fit's parameters and its error before and after on the measured points; ``profile`` is the file written
     (None when the fit was worse than the base and ``force`` was not given)."""
 
+    hardware: str = described("the hardware the profile's entry is for")
+    engine: str = described("the engine the profile's entry is for (other engines keep the base profile)")
     points: int
     before: dict[str, Any] = described("the base profile's error on the measured points")
     after: dict[str, Any] = described("the fit's error on the points it was fitted to (in sample)")
@@ -239,6 +246,7 @@ def calibrate(req: CalibrateRequest) -> CalibrateResult:
         weights=req.weights,
         kv=req.kv,
         base=req.base,
+        engine=req.engine,
         hardware_files=req.hardware_files,
     )
     written = not summary["worse_than_base"] or req.force

@@ -35,6 +35,9 @@ USER_FIT_PARAMS = (
     "step_overhead_ms",
     "layer_overhead_us",
     "comm_latency_us",
+    # the front end's fixed cost per request (API server, tokenisation, admission): without it a server's constant
+    # TTFT offset is explained by slower memory, which moves TPOT away from its measurement
+    "ttft_overhead_ms",
 )
 # median error after the fit above which the model cannot follow the measurements well (the accuracy target)
 POOR_FIT_MEDIAN_APE_PCT = 15.0
@@ -58,6 +61,9 @@ def level_lengths(run: Mapping) -> tuple[int, int]:
     return max(1, round(run.get("input_tokens", 0) / ok)), max(1, round(run.get("output_tokens", 0) / ok))
 
 
+STEADY_MODES = ("closed", "open")  # levels with one concurrency or one rate: what the model predicts
+
+
 def make_predictor(
     runs: Sequence[Mapping],
     *,
@@ -77,6 +83,8 @@ def make_predictor(
     by_level = {(r.get("run_id"), r.get("mode"), r.get("concurrency"), r.get("rate")): r for r in runs}
 
     def predict(point: Mapping) -> dict:
+        if point.get("mode") not in STEADY_MODES:  # a ramp or a trace replay has no steady state to predict
+            return {}
         run = by_level[(point.get("run_id"), point.get("mode"), point.get("concurrency"), point.get("rate"))]
         isl, osl = level_lengths(run)
         kw: dict[str, Any] = dict(
@@ -159,8 +167,12 @@ def fit_from_runs(
         "ttft_ms_mean": ("ttft_ms", "mean"),
         "tpot_ms_mean": ("tpot_ms", "mean"),
     }
+    unsteady = 0
     for r in runs:
         if not r.get("requests_ok"):
+            continue
+        if r.get("mode") not in STEADY_MODES:  # a ramp's rate changes and a trace replays its own arrivals: the
+            unsteady += 1  # model's steady state at one level describes neither
             continue
         isl, osl = level_lengths(r)
         conc = float(r["concurrency"]) if r.get("mode") == "closed" else None
@@ -199,9 +211,16 @@ def fit_from_runs(
                         speculation=None,
                     )
                 )
-    if len(rows) < 3:
+    # a level's total and output throughput are proportional (the same lengths): they count once
+    independent = sum(1 for r in rows if r.quantity != "total_tokens_per_s_per_gpu")
+    if independent < len(USER_FIT_PARAMS):
         raise TokenfabError(
-            "too few measured points to calibrate (need at least 3 metrics across levels)", field="results"
+            f"{independent} independent measured value(s) (per level: throughput, mean TTFT, mean TPOT) cannot "
+            f"determine the {len(USER_FIT_PARAMS)} parameters a calibration fits"
+            + (f"; {unsteady} ramp or trace level(s) left out: they have no steady state" if unsteady else ""),
+            field="results",
+            expected=f"at least {MIN_HELD_OUT_LEVELS} closed-loop (--concurrency) or open-loop (--rate) levels of "
+            "tokenfab bench with outputs of 2 tokens or more, e.g. --concurrency 1,4,16",
         )
     base = load_profile(base)
     prof, params, info = fit_user_params(
@@ -220,10 +239,10 @@ def fit_from_runs(
     after = _errors(rows, Predictor(rows, prof, (hw,)).predict())
     held_out = held_out_errors(rows, base_errors=before, base=base, hardware=hw, engine=eng.key, max_nfev=max_nfev)
     warnings = []
-    if held_out is None:
+    if unsteady:
         warnings.append(
-            f"only {len(level_folds(rows))} measured level(s): the fit is checked on the points it was fitted to "
-            f"only; measure {MIN_HELD_OUT_LEVELS} or more concurrencies or rates for a check on levels held out"
+            f"{unsteady} ramp or trace level(s) left out: the model predicts a steady state at one concurrency or "
+            "rate, which a ramp or a replayed trace does not have"
         )
     for k in USER_FIT_PARAMS:
         lo, hi = BOUNDS[k]
@@ -264,6 +283,8 @@ def fit_from_runs(
     meta["user_calibration"]["errors"] = {"before": before, "after": after, "held_out": held_out}
     meta["user_calibration"]["warnings"] = warnings
     return prof, {
+        "hardware": hw.key,
+        "engine": eng.key,
         "points": len(rows),
         "before": before,
         "after": after,

@@ -266,6 +266,8 @@ def compare_with_model(points: Sequence[Mapping], predict: Callable[[Mapping], M
             mv = p.get(key)
             if isinstance(mv, (int, float)) and isinstance(pv, (int, float)):
                 row[key] = {"measured": mv, "predicted": pv, "relative_error": (pv / mv - 1.0) if mv else None}
+        if not pred:
+            row["note"] = "not compared: the model predicts a steady state (a ramp or a trace replay has none)"
         out.append(row)
     return out
 

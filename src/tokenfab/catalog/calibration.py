@@ -327,13 +327,39 @@ class CalibrationProfile:
             return vals, "prior", what + " (" + ", ".join(kin) + ")"
         return {n: PRIOR[n] for n in ENGINE_PARAMS}, "prior", "the physical prior (no fitted engine)"
 
+    def _user_entry(self, hw_key: str, engine: str) -> dict[str, float] | None:
+        """The user calibration for ``hw_key`` served by ``engine``: ``tokenfab calibrate`` writes it under
+        :func:`user_entry_key` (its engine's overheads are that engine's); an entry named by the hardware alone
+        (written before 2026-12-08) applies to every engine."""
+        entry = self.hardware.get(user_entry_key(hw_key, engine))
+        return entry if entry is not None else self.hardware.get(hw_key)
+
+    def user_calibration_note(self, pairs: list[tuple[str, str]]) -> str | None:
+        """What a profile with user calibrations says about (hardware key, engine key) ``pairs``: which of them use
+        their own measurements and which the bundled fit, so a user calibration is never silently unused. None when
+        the profile holds no user calibration."""
+        if not self.hardware:
+            return None
+        held = ", ".join(k.replace("|", " with ") for k in sorted(self.hardware))
+        used = [f"{h} with {e}" for h, e in pairs if self._user_entry(h, e) is not None]
+        unused = [f"{h} with {e}" for h, e in pairs if self._user_entry(h, e) is None]
+        if not used:
+            return (
+                f"the calibration file's own measurements are for {held}: not for {', '.join(unused)}, which "
+                f"{'uses' if len(unused) == 1 else 'use'} the bundled fit"
+            )
+        return f"user calibration (tokenfab calibrate) used for {', '.join(used)}" + (
+            f"; {', '.join(unused)}: the bundled fit" if unused else ""
+        )
+
     def resolve(self, hw: HardwareSpec, engine: str) -> tuple[PerfParams, ProfileStatus]:
         """Flat parameters and their status for ``hw`` (a HardwareSpec) served by ``engine`` (a key)."""
         fam = hw.cost_family or "default"
-        if hw.key in self.hardware:
+        user = self._user_entry(hw.key, engine)
+        if user is not None:
             vals = {n: PRIOR[n] for n in PARAM_NAMES}
             vals.update(self.shared)
-            vals.update(self.hardware[hw.key])
+            vals.update(user)
             st = ProfileStatus(fam, engine, "user", "user", "a user calibration (tokenfab calibrate)", "")
             return PerfParams(**vals), st
         fvals, fstat, frule = self._family_params(fam, hw.vendor)
@@ -408,6 +434,11 @@ class CalibrationProfile:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def user_entry_key(hw_key: str, engine: str) -> str:
+    """The ``hardware`` entry of a user calibration of ``hw_key`` served by ``engine``."""
+    return f"{hw_key}|{engine}"
 
 
 @lru_cache(maxsize=1)

@@ -535,6 +535,9 @@ def register(app: typer.Typer) -> None:
         ),
         weights: str | None = typer.Option(None, "--weights", help="with --compare-model: weight precision"),
         kv: str | None = typer.Option(None, "--kv", help="with --compare-model: KV precision"),
+        engine: str | None = typer.Option(
+            None, "--engine", help="the serving engine measured (tokenfab catalog engines; default: the vendor's)"
+        ),
         tp: int | None = typer.Option(
             None, "--tp", help="tensor-parallel degree (GPUs sharing each layer) of the measured server"
         ),
@@ -584,6 +587,7 @@ def register(app: typer.Typer) -> None:
                 compare_model=compare_model,
                 weights=weights,
                 kv=kv,
+                engine=engine,
                 tp=tp,
                 pp=pp,
                 ep=ep,
@@ -700,6 +704,9 @@ def _register_calibrate(app: typer.Typer) -> None:
             None, "--weights", help="weight precision served (default: the checkpoint's)"
         ),
         kv: str | None = typer.Option(None, "--kv", help="KV-cache precision served (default: from the weights)"),
+        engine: str | None = typer.Option(
+            None, "--engine", help="the serving engine measured (tokenfab catalog engines; default: the vendor's)"
+        ),
         base: str | None = typer.Option(None, "--base", help="profile to start from (default: the bundled one)"),
         hardware_file: list[str] | None = typer.Option(
             None, "--hardware-file", help="extra hardware YAML/TOML (repeatable) defining --hardware"
@@ -724,6 +731,7 @@ def _register_calibrate(app: typer.Typer) -> None:
                 dp=dp,
                 weights=weights,
                 kv=kv,
+                engine=engine,
                 base=base,
                 hardware_files=hardware_file,
                 out=str(out),
@@ -748,7 +756,8 @@ def _register_calibrate(app: typer.Typer) -> None:
             return f"{v:.3f}" if isinstance(v, int | float) else "n/a"
 
         line = (
-            f"fitted {summary['points']} measured values on {hardware}: median error {med(summary['before'])} -> "
+            f"fitted {summary['points']} measured values on {summary['hardware']} served by {summary['engine']}: "
+            f"median error {med(summary['before'])} -> "
             f"{med(summary['after'])}, rms log error {rms(summary['before'])} -> {rms(summary['after'])} "
             "(what the fit minimizes) on the fitted points"
         )
@@ -763,5 +772,9 @@ def _register_calibrate(app: typer.Typer) -> None:
         for wmsg in summary.get("warnings", []):
             err_console.print(f"warning: {wmsg}", style="yellow", markup=False, highlight=False, soft_wrap=True)
         console.print(
-            f"wrote {out}; use it with: tokenfab estimate ... --calibration {out}", markup=False, highlight=False
+            f"wrote {out}; use it with: tokenfab estimate ... --calibration {out} (it applies to "
+            f"{summary['hardware']} with --engine {summary['engine']}; other hardware and engines keep the base "
+            "profile)",
+            markup=False,
+            highlight=False,
         )

@@ -387,7 +387,10 @@ RECORD_NUMBERS: dict[str, tuple[bool, float | None]] = {
     "t_start": (False, None),
     "t_first_token": (False, None),
     "t_end": (False, None),
+    "trace_speed": (False, None),
+    "rate_end": (False, None),
 }
+RECORD_MODES = ("closed", "open", "ramp", "trace")  # the load levels tokenfab bench writes (a sweep's are "open")
 RECORD_TEXT = (
     "run_id",
     "session_id",
@@ -441,14 +444,18 @@ def check_record(rec: dict[str, Any], *, field: str, line: int) -> None:
     if t0 is not None and t1 is not None and t1 < t0:
         bad("t_end", f"is before t_start ({t0})", t1)
     mode = rec.get("mode")
-    if mode not in ("closed", "open"):  # every record names its load level: closed loop or open loop
-        bad("mode", "must be 'closed' or 'open'", mode)
+    if mode not in RECORD_MODES:  # every record names its load level (closed loop, open loop, ramp, trace replay)
+        bad("mode", "must be " + ", ".join(f"'{m}'" for m in RECORD_MODES), mode)
     if mode == "closed" and rec.get("concurrency") is None:
         bad("concurrency", "is missing (a closed-loop record names its concurrency)", None)
     rate: Any = rec.get("rate")  # a JSON value: checked below
     valid_rate = rate == "inf" or (is_number(rate) and math.isfinite(float(rate)) and 0 < rate <= 1e9)
-    if (mode == "open" or rate is not None) and not valid_rate:
+    if (mode in ("open", "ramp") or rate is not None) and not valid_rate:
         bad("rate", "must be a request rate > 0 (or 'inf')", rate)
+    for k, needed in (("rate_end", mode == "ramp"), ("trace_speed", mode == "trace")):
+        v = rec.get(k)
+        if (needed or v is not None) and not (is_number(v) and 0 < v <= 1e9):
+            bad(k, f"must be a number > 0{' (a ' + str(mode) + ' record names it)' if needed else ''}", v)
 
 
 def parse_jsonl_records(lines: Iterable[str], *, field: str = "results") -> tuple[list[dict[str, Any]], int]:

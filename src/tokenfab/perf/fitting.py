@@ -601,7 +601,7 @@ def fit_user_params(
     ``base``; the result is the base profile plus a flat parameter set for that hardware (``hardware`` entry)."""
     from scipy.optimize import least_squares
 
-    from tokenfab.catalog.calibration import PerfParams
+    from tokenfab.catalog.calibration import PerfParams, user_entry_key
 
     start = base.params_for(hardware, engine).to_dict()
     pred = Predictor(rows, base, (hardware,))
@@ -618,7 +618,7 @@ def fit_user_params(
             shared=base.shared,
             families=base.families,
             engines=base.engines,
-            hardware={**base.hardware, hardware.key: PerfParams(**vals).to_dict()},
+            hardware={**base.hardware, user_entry_key(hardware.key, engine): PerfParams(**vals).to_dict()},
             support=base.support,
             uncertainty=base.uncertainty,
             meta=dict(base.meta),

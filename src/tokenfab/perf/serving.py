@@ -982,6 +982,9 @@ def estimate(
             f"first-principles estimate: {' and '.join(without_data)} {'have' if len(without_data) == 2 else 'has'} no "
             "measurements; the parameters are a prior (see calibration and uncertainty)"
         )
+    user_note = profile.user_calibration_note([(hw.key, eng.key)])
+    if user_note and status.hardware_profile != "user":  # a user calibration that does not apply says so
+        warn_list.append(user_note)
     st_dict = status.to_dict()
     at_prior = unc.priors_that_matter(st_dict, "*", unc.model_class(m))
     if at_prior and not status.any_prior:

@@ -529,7 +529,9 @@ def sweep(
     profile = load_profile(calibration)
     engines = resolve_engines(engine, hws)
     spec_on = resolve_speculation(mtp, hws)
-    warns: list[str] = []
+    # which hardware a user calibration moves, and which keep the bundled fit
+    user_note = profile.user_calibration_note([(h.key, e.key) for h, e in zip(hws, engines, strict=True)])
+    warns: list[str] = [user_note] if user_note else []
     dec_idx = list(range(len(dec_hws)))
     pre_idx = [hws.index(next(h for h in hws if h.key == p.key)) for p in pre_hws] if pre_hws else dec_idx
     pairs = {d: (pre_idx if pre_hws else [d]) for d in dec_idx}
