@@ -411,3 +411,38 @@ def test_ramp_and_trace_results_read_back(mock, tmp_path, mode):
     assert rep.exit_code == 0, rep.output
     doc = json.loads(rep.stdout)
     assert doc["runs"] and all(r["mode"] == mode for r in doc["runs"])
+
+
+@pytest.mark.parametrize("completion", [-3, 10**30, 0, 2.5])
+def test_usage_counts_that_cannot_be_true_are_not_trusted(mock, tmp_path, completion):
+    """A server reporting completion_tokens -3 gave -142 tokens/s (and a file bench-report then refused); 10**30
+    gave 4e31 tokens/s; 0 beside streamed text counted a success with no tokens. Now the count is set aside, named in
+    the record, the tokens come from the stream, and the level warns."""
+    mock.configure({"ttft_ms": 2, "itl_ms": 1, "usage_override": {"completion_tokens": completion}})
+    try:
+        res = bench(mock, tmp_path, "--concurrency", "2", "--requests", "4", "--json")
+    finally:
+        mock.configure({"ttft_ms": 5, "itl_ms": 1})
+    assert res.exit_code == 0, res.output
+    run = json.loads(res.stdout)["runs"][0]
+    assert run["output_tokens"] == 4 * 8 and 0 < run["output_tokens_per_s"] < 1e6
+    assert any("usage counts that cannot be true (completion_tokens" in w for w in run["warnings"])
+    recs = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert all(r["usage_rejected"] == {"completion_tokens": completion} for r in recs)
+    assert all(r["token_count_source"] in ("chunks", "tokenizer") for r in recs)
+    rep = runner.invoke(app, ["bench-report", str(tmp_path / "r.jsonl"), "--gpus", "1", "--usd-per-gpu-hour", "2"])
+    assert rep.exit_code == 0, rep.output
+
+
+def test_a_reply_in_one_chunk_has_no_tpot_and_misses_a_tpot_slo(mock, tmp_path):
+    """A server that sends every token in one chunk showed TPOT 0.00 ms and met any TPOT SLO."""
+    mock.configure({"ttft_ms": 5, "itl_ms": 1, "tokens_per_chunk": 8})
+    try:
+        res = bench(mock, tmp_path, "--concurrency", "1", "--requests", "3", "--slo", "tpot:1", "--json")
+    finally:
+        mock.configure({"ttft_ms": 5, "itl_ms": 1})
+    assert res.exit_code == 0, res.output
+    run = json.loads(res.stdout)["runs"][0]
+    assert run["tpot_ms_mean"] is None and run["tpot_excluded_requests"] == 3
+    assert run["goodput"]["slo_attainment"] == 0.0
+    assert any("arrived in one chunk" in w for w in run["warnings"])

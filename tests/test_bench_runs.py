@@ -217,6 +217,8 @@ def test_calibrate_refuses_a_fit_worse_than_the_base(monkeypatch, tmp_path, mock
     def worse(runs, **kw):
         before, after = {"median_ape_pct": 10.0, "rms_log_error": 0.1}, {"median_ape_pct": 25.0, "rms_log_error": 0.3}
         return load_profile(None), {
+            "hardware": "h100-sxm",
+            "engine": "trtllm",
             "points": 6,
             "before": before,
             "after": after,

@@ -453,6 +453,22 @@ class SendContext:
         return None if p is None else self.wall_anchor + (p - self.perf_anchor)
 
 
+MAX_USAGE_TOKENS = 10_000_000  # no single request reads or writes ten million tokens: a larger count is not a count
+
+
+def _usage_count(usage: Mapping, key: str, rejected: dict[str, object], *, empty_ok: bool) -> int | None:
+    """``usage[key]`` when it is a token count that can be true (a whole number in [0, MAX_USAGE_TOKENS], and 0
+    only where nothing was sent or streamed: ``empty_ok``); None when absent, and None with the value kept in
+    ``rejected`` when it cannot be."""
+    v = usage.get(key)
+    if v is None:
+        return None
+    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_USAGE_TOKENS and (v > 0 or empty_ok):
+        return v
+    rejected[key] = v if isinstance(v, int | float | str | bool) else str(v)[:50]
+    return None
+
+
 def _mask(text: str, secrets: Iterable[str]) -> str:
     for s in secrets:
         if s:
@@ -486,13 +502,16 @@ async def send_request(
     perf0 = ex.t_send
     ttft = (times[0] - perf0) * 1e3 if times else None
     e2el = (times[-1] - perf0) * 1e3 if times else None
-    out_tok, source = usage.get("completion_tokens"), "usage"
     text = "".join(parts)
-    if not isinstance(out_tok, int) or isinstance(out_tok, bool):
+    # the server's usage counts, where they can be true: a whole number in range, and not 0 beside streamed text
+    # (a negative, absurd or contradicted count is set aside and named in the record, not trusted)
+    rejected: dict[str, object] = {}
+    out_tok, source = _usage_count(usage, "completion_tokens", rejected, empty_ok=not text.strip()), "usage"
+    if out_tok is None:
         n = ctx.count_tokens(text) if parts else None
         out_tok, source = (n, "tokenizer") if n is not None else (len(times), "chunks")
-    in_tok, in_source = usage.get("prompt_tokens"), "usage"
-    if not isinstance(in_tok, int) or isinstance(in_tok, bool):
+    in_tok, in_source = _usage_count(usage, "prompt_tokens", rejected, empty_ok=spec.input_tokens == 0), "usage"
+    if in_tok is None:
         in_tok, in_source = spec.input_tokens, spec.input_token_source
     ok = fault is None
     mode = ctx.mode
@@ -509,7 +528,7 @@ async def send_request(
         "error": None if ok else _mask(str(fault), ctx.secrets)[:300],
         "http_status": ex.status or None,
         "ttft_ms": ttft,
-        "tpot_ms": metrics.tpot_ms(ttft, e2el, out_tok) if ok else None,
+        "tpot_ms": metrics.tpot_ms(ttft, e2el, out_tok, chunks=len(times)) if ok else None,
         "e2el_ms": e2el,
         "itl_ms": [round(g, 4) for g in metrics.itl_gaps_ms(times)],
         "ttft_ms_from_schedule": None,
@@ -534,6 +553,8 @@ async def send_request(
         rec["rate_end"] = ctx.level_end
     if mode == "trace":
         rec["trace_speed"] = ctx.level
+    if rejected:
+        rec["usage_rejected"] = rejected
     rec.update(spec.meta)
     if ctx.from_schedule and scheduled_perf is not None and times:
         rec["ttft_ms_from_schedule"] = (times[0] - scheduled_perf) * 1e3

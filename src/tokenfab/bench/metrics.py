@@ -66,9 +66,15 @@ SLO_KEYS = ("ttft", "tpot", "e2el")
 # ---- per request ---------------------------------------------------------------------------------------------
 
 
-def tpot_ms(ttft_ms: float | None, e2el_ms: float | None, output_tokens: int | None) -> float | None:
-    """(E2EL - TTFT) / (output_tokens - 1); None when undefined (<= 1 output token or a missing time)."""
+def tpot_ms(
+    ttft_ms: float | None, e2el_ms: float | None, output_tokens: int | None, chunks: int | None = None
+) -> float | None:
+    """(E2EL - TTFT) / (output_tokens - 1); None when undefined (<= 1 output token or a missing time) and when the
+    reply came in fewer than 2 chunks with text (``chunks``): a server that does not stream sends every token at
+    once, so the time between tokens was never observed (it is not 0)."""
     if ttft_ms is None or e2el_ms is None or output_tokens is None or output_tokens <= 1:
+        return None
+    if chunks is not None and chunks < 2:
         return None
     return (e2el_ms - ttft_ms) / (output_tokens - 1)
 
@@ -198,13 +204,14 @@ def parse_slo(spec: str | None) -> Slos:
 
 
 def meets_slo(record: Mapping, slo: Mapping[str, float]) -> bool:
-    """True when the request succeeded and every SLO holds; an undefined TPOT (<= 1 token) meets a TPOT SLO."""
+    """True when the request succeeded and every SLO holds; an undefined TPOT meets a TPOT SLO only for a reply of
+    <= 1 token (one of many tokens sent in one chunk was never seen streaming: a miss)."""
     if record.get("status") != "ok":
         return False
     for key, limit_ms in slo.items():
         value = record.get(f"{key}_ms")
-        if value is None and key == "tpot":
-            continue
+        if value is None and key == "tpot" and (record.get("output_tokens") or 0) <= 1:
+            continue  # vLLM's rule: a one-token reply has no TPOT to miss (a reply in one chunk of many does)
         if value is None or value > limit_ms:
             return False
     return True
@@ -491,8 +498,23 @@ def summarize_level(
             "tokens are counted as one per streamed chunk, which undercounts (and makes TPOT and tokens/s "
             "wrong) when the server sends several tokens per chunk; pass --tokenizer tokenizer.json"
         )
+    one_chunk = sum(1 for r in ok if (r.get("chunks") or 0) == 1 and (r.get("output_tokens") or 0) > 1)
+    if one_chunk:
+        warnings.append(
+            f"{one_chunk} of {len(ok)} requests arrived in one chunk holding several tokens (the server did not "
+            "stream them): their TTFT is the whole reply's time, their TPOT and ITL were never observed (left out; "
+            "a TPOT SLO counts them as misses)"
+        )
+    bad_usage = [r for r in ok if isinstance(r.get("usage_rejected"), dict) and r["usage_rejected"]]
+    if bad_usage:
+        keys = sorted({k for r in bad_usage for k in r["usage_rejected"]})
+        warnings.append(
+            f"{len(bad_usage)} of {len(ok)} requests reported usage counts that cannot be true ({', '.join(keys)}: "
+            "negative, above 10 million, not whole, or 0 beside streamed text): counted from the tokenizer, the "
+            "streamed chunks or the prompt sent instead"
+        )
     uvc = out["usage_vs_chunks"]
-    if uvc and uvc["tokens_per_chunk"] and abs(uvc["tokens_per_chunk"] - 1) > 0.05:
+    if uvc and uvc["tokens_per_chunk"] is not None and abs(uvc["tokens_per_chunk"] - 1) > 0.05:
         warnings.append(
             f"the server sent {uvc['tokens_per_chunk']:.2f} tokens per chunk (usage vs chunks): ITL is per "
             "chunk, not per token; TPOT uses usage and is per token"

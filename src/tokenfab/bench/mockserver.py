@@ -66,6 +66,7 @@ class MockConfig:
     cut_after_tokens: int = 2
     model: str = "mock"
     strict_model: bool = True  # a request naming another model gets 404, as vLLM answers
+    usage_override: dict = field(default_factory=dict)  # keys replacing the usage counts sent (a lying server)
 
     @classmethod
     def from_dict(cls, d: dict) -> MockConfig:
@@ -258,6 +259,7 @@ class MockServer:
         rid = f"cmpl-mock-{index}"
         created = int(time.time())
         usage = {"prompt_tokens": n_prompt, "completion_tokens": n_out, "total_tokens": n_prompt + n_out}
+        usage.update(cfg.usage_override)
         texts = [_TOKEN_TEXTS[i % len(_TOKEN_TEXTS)] for i in range(n_out)]
         if not req.get("stream"):
             await asyncio.sleep(max(0.0, (cfg.ttft_ms + max(0, n_out - 1) * cfg.itl_ms) / 1000))
