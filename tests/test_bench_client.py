@@ -315,3 +315,35 @@ def test_energy_not_measured_says_why(mock, tmp_path):
     outcome = client.run_benchmark(cfg, out_path=tmp_path / "n.jsonl", energy_meter=EnergyMeter(nvml=NoNvml()))
     assert outcome.energy["c1"]["measured"] is False
     assert outcome.energy["c1"]["reason"].startswith("energy not measured: NVML did not initialise")
+
+
+def test_a_closed_loop_for_a_duration_makes_its_prompts_as_it_sends_them():
+    """--duration planned 100,000 jobs up front (11 s and 740 MB for a one-second run at ISL 1024); now the plan is
+    lazy, slices stay lazy (one share per worker process) and pickle without the workload."""
+    import pickle
+
+    cfg = client.BenchConfig(url="http://127.0.0.1:1", model="m", isl=1024, osl=8, levels=(4,), duration_s=1.0)
+    wl = client._workload(cfg)
+    plan = client.plan_level(cfg, "closed", 4, wl, {})
+    assert isinstance(plan.jobs, client.LazyJobs) and len(plan.jobs) == client.MAX_REQUESTS_PER_LEVEL
+    share = pickle.loads(pickle.dumps(plan.jobs[1::2]))
+    assert share.workload is None and len(share) == client.MAX_REQUESTS_PER_LEVEL // 2
+    first = next(iter(share.bind(wl)))
+    assert first.index == 1 and first == wl.job("c4", cfg.seed, 1)  # the same job a planned list held
+    resumed = client.plan_level(cfg, "closed", 4, wl, {"c4-000000": {}, "c4-000001": {}}, start_index=2)
+    assert resumed.done_requests == 2 and next(iter(resumed.jobs.bind(wl))).index == 2
+
+
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        (dict(requests=100_000, isl=100_000), "--requests"),
+        (dict(isl=1_000_000, levels=(1000,)), "--isl"),  # 10 x concurrency requests by default
+    ],
+)
+def test_prompts_planned_before_a_level_are_bounded(kw, field):
+    args = {"url": "http://127.0.0.1:1", "model": "m", "osl": 8, "levels": (1,), **kw}
+    with pytest.raises(client.TokenfabError) as e:
+        client.BenchConfig(**args)
+    assert e.value.field == field and "prompt tokens" in str(e.value)
+    client.BenchConfig(**{**args, "requests": None, "duration_s": 5.0})  # a closed loop for a duration is lazy

@@ -27,7 +27,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -56,6 +56,7 @@ ERROR_KINDS = {
 
 MODES = ("closed", "open", "ramp", "sweep", "trace")
 MAX_REQUESTS_PER_LEVEL = 100_000  # the count bound of a level (--requests, --duration)
+MAX_PLANNED_PROMPT_TOKENS = 200_000_000  # prompt tokens planned before a level starts (about 1.2 GB of words)
 MAX_CONCURRENCY = 10_000
 MAX_CONNECTIONS = 10_000
 MAX_WORKERS = 64
@@ -200,6 +201,25 @@ class BenchConfig:
         if self.turns > 1 and self.workload in ("prefix", "trace"):
             raise TokenfabError(
                 "multi-turn sessions are for the random and conversations workloads", field="--turns", got=self.turns
+            )
+        self._check_planned_prompts()
+
+    def _check_planned_prompts(self) -> None:
+        """A level's prompts are made before it starts (but a closed loop's for a --duration: as they are sent), so
+        requests x input tokens is bounded: 100,000 requests of 100,000 tokens would need about 60 GB."""
+        if not self.isl or self.mode in ("trace", "sweep") or (self.mode == "closed" and self.duration_s is not None):
+            return
+        n = max((self.level_requests(lv) for lv in self.levels), default=0)
+        planned = n * self.isl * max(1, self.turns)
+        if planned > MAX_PLANNED_PROMPT_TOKENS:
+            raise TokenfabError(
+                f"{n:,} requests x {self.isl:,} input tokens"
+                + (f" x {self.turns} turns" if self.turns > 1 else "")
+                + f" = {planned:,} prompt tokens, made before the level starts (more than "
+                f"{MAX_PLANNED_PROMPT_TOKENS:,}, about a gigabyte of text)",
+                field="--requests" if self.requests is not None else "--isl",
+                expected="fewer --requests or a shorter --isl, or a closed loop for a --duration (its prompts are made "
+                "as they are sent)",
             )
 
     def identity(self) -> dict:
@@ -688,6 +708,40 @@ class LevelPlan:
     done_requests: int
 
 
+@dataclass(frozen=True)
+class LazyJobs:
+    """The jobs of a closed loop run for a --duration: up to MAX_REQUESTS_PER_LEVEL of them, each made when the loop
+    takes it (making 100,000 prompts up front took seconds and gigabytes for a one-second run). A slice is lazy too;
+    the workload is bound where the jobs are sent (:meth:`bind`) and is not pickled to worker processes."""
+
+    tag: str
+    seed: int
+    indices: range
+    workload: Workload | None = None
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: slice) -> LazyJobs:
+        return replace(self, indices=self.indices[k])
+
+    def __iter__(self) -> Iterator[JobPlan]:
+        if self.workload is None:
+            raise RuntimeError("LazyJobs.bind(workload) before taking jobs")
+        for i in self.indices:
+            yield self.workload.job(self.tag, self.seed, i)
+
+    def bind(self, workload: Workload) -> LazyJobs:
+        return replace(self, workload=workload)
+
+    def __getstate__(self) -> dict:
+        return {"tag": self.tag, "seed": self.seed, "indices": self.indices, "workload": None}
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+
+
 def plan_level(
     cfg: BenchConfig,
     mode: str,
@@ -702,14 +756,14 @@ def plan_level(
     tag = level_tag(mode, level, level_end)
     trace_rows = len(cast(TraceWorkload, workload)) if mode == "trace" else None  # the trace workload goes with it
     n = cfg.level_requests(level, mode, trace_rows)
-    if mode == "closed" and cfg.duration_s is not None:
-        n = MAX_REQUESTS_PER_LEVEL
+    if mode == "closed" and cfg.duration_s is not None:  # as many as the duration takes: made as they are sent
+        # (a resumed run starts after the last index recorded; run_job skips a turn that has its record)
+        done_n = sum(1 for rid in done if str(rid).startswith(f"c{int(level)}-"))
+        lazy = LazyJobs(f"c{int(level)}", cfg.seed, range(start_index, MAX_REQUESTS_PER_LEVEL))
+        return LevelPlan(mode, level, level_end, cast(list, lazy), None, MAX_REQUESTS_PER_LEVEL, done_n)
     pending: list[JobPlan] = []
     total = done_n = 0
-    lazy = mode == "closed" and cfg.duration_s is not None  # do not plan 100,000 jobs up front
     for i in range(start_index, n):
-        if lazy and len(pending) >= MAX_REQUESTS_PER_LEVEL:
-            break
         job = workload.job(tag if mode != "closed" else f"c{int(level)}", cfg.seed, i)
         multi = len(job.turns) > 1
         ids = [request_id(mode, level, i, k if multi else None, level_end) for k in range(len(job.turns))]
@@ -817,6 +871,8 @@ async def run_plan(
     stats = stats if stats is not None else LiveStats()
     workload = workload or _workload(cfg, source)
     jobs = plan.jobs if workers == 1 else plan.jobs[worker::workers]
+    if isinstance(jobs, LazyJobs):
+        jobs = cast(list, jobs.bind(workload))
     offsets = None if plan.offsets_s is None else (plan.offsets_s if workers == 1 else plan.offsets_s[worker::workers])
     conc = None
     if plan.mode == "closed":
