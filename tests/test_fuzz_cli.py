@@ -155,6 +155,13 @@ CASES = [
     (("bench-report", "{d}/bad_recs.jsonl", "--gpus", "1"), "ttft_ms"),
     (("bench-report", "{d}/nan_recs.jsonl", "--gpus", "1", "--usd-per-gpu-hour", "2"), None),
     (("bench-report", "{d}/recs.jsonl", "--gpus", "0"), "--gpus"),
+    (("bench-report", "{d}/recs.jsonl", "--gpus", "1", "--html", "/nonexistent-dir/x.html"), "--html"),
+    (("bench", "--url", "http://127.0.0.1:9", "--model", "m", "--concurrency", "4,4"), "--concurrency"),
+    (("bench", "--url", "http://127.0.0.1:9", "--model", "m", "--rate", "2,2"), "--rate"),
+    (
+        ("bench", "--url", "http://127.0.0.1:9", "--model", "m", "--concurrency", "1", "--gpu-index", "-1"),
+        "--gpu-index",
+    ),
     (("calibrate", "{d}/blob.bin", *M8, *H, "--gpus", "1"), "results"),
     (("calibrate", "{d}/recs.jsonl", *M8, *H, "--gpus", "1", "--base", "{d}/folder"), "--base"),
     (("bench", "--url", "notaurl", "--model", "m", "--concurrency", "1", "--out", "{d}/o.jsonl"), "--url"),

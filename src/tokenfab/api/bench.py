@@ -104,7 +104,7 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
     """``tokenfab.bench.report.report_doc`` of the request's records, with the model's prediction beside each level
     (``compare_model``: tokenfab.bench.modelcheck) and the HTML report (``html``)."""
     from tokenfab.bench import metrics, report
-    from tokenfab.bench.preflight import check_output_path
+    from tokenfab.core.files import check_output_path
 
     if req.gpus < 1:
         raise TokenfabError("must be >= 1", field="gpus", got=req.gpus)
@@ -112,7 +112,7 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
     warm_x = metrics.parse_exclusion(req.exclude_warmup, "--exclude-warmup")
     cool_x = metrics.parse_exclusion(req.exclude_cooldown, "--exclude-cooldown")
     if req.html is not None:
-        check_output_path(Path(req.html), "--html")
+        check_output_path(req.html, field="html", suffixes=(".html", ".htm"), kind="an HTML file path")
     if req.compare_model and not req.hardware:
         raise TokenfabError("comparing with the model needs the hardware", field="hardware")
     if (req.results is None) == (req.records is None):

@@ -168,6 +168,9 @@ class BenchConfig:
             _int_in("--rate sweep:K", self.sweep_rates, 2, 64)
         elif not self.levels or len(self.levels) > MAX_LEVELS:
             raise TokenfabError("give 1 to 64 load levels", field="load", got=len(self.levels or ()))
+        elif self.mode != "ramp" and len(set(self.levels)) != len(self.levels):
+            # two levels of one concurrency or rate share their request ids: they would be merged into one level
+            raise TokenfabError("a load level given twice", field="load", expected="each level once", got=self.levels)
         if self.mode == "closed":
             for c in self.levels:
                 if not (float(c).is_integer() and 1 <= c <= MAX_CONCURRENCY):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,21 +25,11 @@ PREFLIGHT_TIMEOUT_S = 30.0
 
 
 def check_output_path(path: str | Path, field: str) -> Path:
-    """The path of a file to write: not a folder, and its folder exists (or can be made) and is writable."""
-    p = Path(path)
-    if p.exists() and p.is_dir():
-        raise TokenfabError("is a folder, not a file", field=field, got=str(p))
-    parent = p.parent if str(p.parent) else Path(".")
-    probe = parent
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise TokenfabError(f"{probe} is a file, so the folder cannot be made", field=field, got=str(p))
-    if not os.access(probe, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise TokenfabError("cannot write there (permission denied)", field=field, got=str(p))
-    return p
+    """The path of a file tokenfab bench appends to: not a folder, its folder exists or can be made (the nearest
+    existing one a writable folder), writable (:func:`tokenfab.core.files.check_output_path`, the one checker)."""
+    from tokenfab.core.files import check_output_path as check
+
+    return check(path, field=field, append=True, create_parents=True, kind="a file path (records are appended)")
 
 
 def _server_message(body: bytes) -> str:

@@ -149,11 +149,15 @@ def parse_rate(value: str, field: str = "--rate") -> tuple[str, tuple[float, ...
             r = float("nan")
         if not (r > 0 and (r <= MAX_RATE_PER_S or math.isinf(r))):
             raise TokenfabError(
-                "not a rate",
+                "not a speed" if field == "--trace-speed" else "not a rate",
                 field=field,
-                expected=f"req/s in (0, {MAX_RATE_PER_S:g}] or inf, comma-separated; or ramp:START:END; or sweep[:K]",
+                expected="speed-ups of the trace's own times > 0, comma-separated (1 = as recorded)"
+                if field == "--trace-speed"
+                else f"req/s in (0, {MAX_RATE_PER_S:g}] or inf, comma-separated; or ramp:START:END; or sweep[:K]",
                 got=item,
             )
+        if r in out:  # two levels of one rate would be merged into one level (their request ids collide)
+            raise TokenfabError("given twice", field=field, expected="each level once", got=item)
         out.append(r)
     if not out:
         raise TokenfabError("empty list", field=field, expected="req/s values, comma-separated", got=value)

@@ -431,16 +431,13 @@ def register(app: typer.Typer) -> None:
         """Measure a live OpenAI-compatible server: TTFT, TPOT, ITL, E2EL, throughput, goodput (and energy)."""
         from tokenfab.bench import client, metrics, report
         from tokenfab.bench.energy import EnergyMeter
-        from tokenfab.bench.preflight import check_output_path
         from tokenfab.cli.common import parse_int_list
 
         mode, levels, sweep_k = _load_levels(concurrency, rate, trace_speed)
         slo_ms = metrics.parse_slo(slo)
         warm_x = metrics.parse_exclusion(exclude_warmup, "--exclude-warmup")
         cool_x = metrics.parse_exclusion(exclude_cooldown, "--exclude-cooldown")
-        for path, name in ((out, "--out"), (csv_path, "--csv"), (summary_path, "--summary")):
-            if path is not None:
-                check_output_path(path, name)
+        # --out, --csv and --summary were checked before the command ran (cli.main.OUTPUT_PATHS)
         api_key = _api_key(api_key_env)
         cfg = client.BenchConfig(
             url=url,
@@ -474,7 +471,9 @@ def register(app: typer.Typer) -> None:
         )
         meter = None
         if energy:
-            meter = EnergyMeter(parse_int_list(gpu_index, "--gpu-index") if gpu_index else None)
+            meter = EnergyMeter(
+                parse_int_list(gpu_index, "--gpu-index", minimum=0, maximum=1023) if gpu_index else None
+            )
         stats = client.LiveStats()
         hooks = _LiveHooks(stats, enabled=err_console.is_terminal and not quiet)
         try:

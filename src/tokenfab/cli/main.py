@@ -48,6 +48,7 @@ OUTPUT_PATHS: dict[str, dict[str, dict]] = {
         "csv_path": {"kind": "a CSV file path"},
         "summary_path": {"kind": "a JSON file path for the summary"},
     },
+    "bench-report": {"html_path": {"suffixes": (".html", ".htm"), "kind": "an HTML file path"}},
     "frontier": {"plot": {"suffixes": PLOT_SUFFIXES, "kind": "a chart file path"}},
     "sensitivity": {"plot": {"suffixes": PLOT_SUFFIXES, "kind": "a chart file path"}},
 }
@@ -82,6 +83,7 @@ PARAM_OF: dict[str, dict[str, str]] = {
     "frontier": {"mtp": "spec"},
     "recommend": {"mtp": "spec"},
     "report": {"swing_pct": "swing_pct"},
+    "bench-report": {"html": "html_path"},
 }
 
 
