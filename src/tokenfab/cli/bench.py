@@ -95,14 +95,14 @@ class _LiveHooks:
         err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def _render_runs(doc: dict) -> None:
+def _render_runs(doc: dict, wide: bool = False) -> None:
     runs = doc["runs"]
     title = f"tokenfab bench  run {doc['run_id']}" + ("  (INTERRUPTED: partial)" if doc["interrupted"] else "")
-    lat = Table(title=title + "  latency, ms")
-    for col in ("level", "ok", "failed", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "ITL p50*", "E2EL p50"):
-        lat.add_column(col, justify="right")
-    for r in runs:
-        lat.add_row(
+    from tokenfab.cli._search_opts import fitted_table, show
+
+    cols = ["level", "ok", "failed", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "ITL p50*", "E2EL p50"]
+    rows = [
+        [
             _level_label(r),
             _fmt(r["requests_ok"]),
             _fmt(r["requests_failed"]),
@@ -112,15 +112,28 @@ def _render_runs(doc: dict) -> None:
             _fmt(r["tpot_ms_p99"], 2),
             _fmt(r["itl_ms_p50"], 2),
             _fmt(r["e2el_ms_p50"]),
-        )
-    console.print(lat)
-    thr = Table(title="throughput")
-    for col in ("level", "user tok/s", "output tok/s", "total tok/s", "req/s"):
-        thr.add_column(col, justify="right")
+        ]
+        for r in runs
+    ]
+    # numbers are never cut: on a narrow terminal the secondary columns go (named in the caption; --json has all)
+    show(
+        console,
+        fitted_table(
+            console,
+            title + "  latency, ms",
+            cols,
+            rows,
+            left=("level",),
+            drop=("ITL p50*", "failed", "TTFT p99", "TPOT p99"),
+            wrap=("level",),
+            wide=wide,
+        ),
+    )
     has_goodput = any("goodput" in r for r in runs)
-    if has_goodput:
-        thr.add_column("SLO met", justify="right")
-        thr.add_column("goodput req/s", justify="right")
+    tcols = ["level", "user tok/s", "output tok/s", "total tok/s", "req/s"] + (
+        ["SLO met", "goodput req/s"] if has_goodput else []
+    )
+    trows = []
     for r in runs:
         row = [
             _level_label(r),
@@ -133,8 +146,11 @@ def _render_runs(doc: dict) -> None:
             g = r.get("goodput") or {}
             att = g.get("slo_attainment")
             row += ["-" if att is None else f"{100 * att:.1f}%", _fmt(g.get("goodput_requests_per_s"), 2)]
-        thr.add_row(*row)
-    console.print(thr)
+        trows.append(row)
+    show(
+        console,
+        fitted_table(console, "throughput", tcols, trows, left=("level",), drop=("req/s",), wrap=("level",), wide=wide),
+    )
     for r in runs:
         lines = list(r.get("warnings") or [])
         if r.get("excluded"):
@@ -422,6 +438,7 @@ def register(app: typer.Typer) -> None:
         idle_s: float = typer.Option(5.0, "--idle-s", help="seconds of idle baseline before the run (energy only)"),
         gpu_index: str | None = typer.Option(None, "--gpu-index", help="GPUs to meter, e.g. 0,1 (default all)"),
         as_json: bool = typer.Option(False, "--json", help='print JSON: {"runs": [...], "definitions": {...}}'),
+        wide: bool = typer.Option(False, "--wide", help="show every column, however wide the terminal"),
         csv_path: Path | None = typer.Option(None, "--csv", help="also write one CSV row per level"),
         summary_path: Path | None = typer.Option(
             None, "--summary", help="also write a summary JSON with vllm bench serve's field names"
@@ -508,7 +525,7 @@ def register(app: typer.Typer) -> None:
                 if "WARNING" in line:
                     err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
-            _render_runs(doc)
+            _render_runs(doc, wide)
         _exit_status(outcome, runs, url, out)
 
     @app.command("bench-report")
@@ -571,6 +588,7 @@ def register(app: typer.Typer) -> None:
             "gpu-time", "--per-kind", help="per-token-kind convention: gpu-time or inferencex"
         ),
         as_json: bool = typer.Option(False, "--json", help="print JSON"),
+        wide: bool = typer.Option(False, "--wide", help="show every column, however wide the terminal"),
     ):
         """Measured points per level -> throughput per GPU vs interactivity, $/M tokens and tokens/s per MW."""
         doc = api.bench_report(
@@ -606,11 +624,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(doc)
             return
-        t = Table(
-            title=f"measured points: {results}  ({gpus} GPU(s), ${price:.3f}/GPU-h"
-            + (f", {kw:.2f} kW/GPU all-in)" if kw else ")")
-        )
-        for col in (
+        from tokenfab.cli._search_opts import SHORT_HEADERS, fitted_table, show
+
+        cols = [
             "level",
             "user tok/s",
             "total tok/s per GPU",
@@ -619,13 +635,11 @@ def register(app: typer.Typer) -> None:
             "$/M output",
             "$/M input",
             "k tok/s per MW",
-        ):
-            t.add_column(col, justify="right")
+        ]
         multi = len({p.get("run_id") for p in points}) > 1
-        for p in points:
-            label = _level_label(p) + (f" (run {p['run_id'][:6]})" if multi else "")
-            t.add_row(
-                label,
+        rows = [
+            [
+                _level_label(p) + (f" (run {p['run_id'][:6]})" if multi else ""),
                 _fmt(p["tokens_per_s_per_user"]),
                 _fmt(p["total_tokens_per_s_per_gpu"]),
                 _fmt(p["output_tokens_per_s_per_gpu"]),
@@ -633,8 +647,26 @@ def register(app: typer.Typer) -> None:
                 _fmt(p["usd_per_mtok_output"], 3),
                 _fmt(p["usd_per_mtok_input"], 3),
                 _fmt(p["tokens_per_s_per_mw_total"] / 1e3 if p.get("tokens_per_s_per_mw_total") else None),
-            )
-        console.print(t)
+            ]
+            for p in points
+        ]
+        t = fitted_table(
+            console,
+            f"measured points: {results}  ({gpus} GPU(s), ${price:.3f}/GPU-h"
+            + (f", {kw:.2f} kW/GPU all-in)" if kw else ")"),
+            cols,
+            rows,
+            left=("level",),
+            drop=(SHORT_HEADERS, "$/M input", "$/M output", "k tok/s per MW"),
+            short={
+                "total tok/s per GPU": "total tok/s\nper GPU",
+                "output tok/s per GPU": "output tok/s\nper GPU",
+                "k tok/s per MW": "k tok/s\nper MW",
+            },
+            wrap=("level",),
+            wide=wide,
+        )
+        show(console, t)
         for r in doc.get("runs") or []:  # a level's own warnings (token counts, exclusions that left nothing)
             for wmsg in r.get("warnings") or []:
                 err_console.print(f"warning: {wmsg}", style="yellow", markup=False, highlight=False, soft_wrap=True)
