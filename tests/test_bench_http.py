@@ -162,3 +162,13 @@ async def test_pool_timeout_and_refused():
     pool = Pool(Target.from_url(f"http://127.0.0.1:{port}/x"), 2, connect_timeout_s=2)
     ex = await pool.send(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n", 2)
     assert ex.fault is not None and ex.fault.kind == "connection_error"
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_them():
+    """http://user:password@host: tokenfab sends no Basic auth, and the URL went into --json and --summary."""
+    from tokenfab.bench.http import Target
+    from tokenfab.core.errors import TokenfabError
+
+    with pytest.raises(TokenfabError) as e:
+        Target.from_url("http://user:s3cretpw@10.0.0.1:8000/v1")
+    assert e.value.field == "--url" and "s3cretpw" not in str(e.value) and "user" not in str(e.value).split("got")[1]

@@ -165,6 +165,7 @@ CASES = [
     (("calibrate", "{d}/blob.bin", *M8, *H, "--gpus", "1"), "results"),
     (("calibrate", "{d}/recs.jsonl", *M8, *H, "--gpus", "1", "--base", "{d}/folder"), "--base"),
     (("bench", "--url", "notaurl", "--model", "m", "--concurrency", "1", "--out", "{d}/o.jsonl"), "--url"),
+    (("bench", "--url", "http://u:pw@127.0.0.1:9", "--model", "m", "--concurrency", "1"), "--url"),
     (("ui", "--port", "0"), "--port"),
     (("ui", "--host", "[/bold]"), "--host"),
 ]

@@ -231,6 +231,7 @@ def test_bench_upload_gives_the_report_of_the_records(client):
     assert_close(d["runs"], same_json(expected["runs"]))
     assert d["records"] == len(recs) and d["unreadable_lines"] == 1 and d["comparison"] is None
     assert [p["concurrency"] for p in d["points"]] == [1, 4]
+    assert "records" not in (d.get("inputs") or {})  # the upload is counted, not echoed back
 
 
 def test_bench_compare_with_model_uses_serving_estimate(client):

@@ -187,7 +187,9 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
 
         write_html(Path(req.html), recs, doc, f"tokenfab bench-report: {Path(req.results or 'records').name}")
         doc["html"] = req.html
-    return BenchReportResult(operation="bench_report", inputs=req.model_dump(mode="json"), **to_jsonable(doc))
+    # the request's records are not echoed back (an upload of 100 KB came back in full): ``records`` counts them
+    inputs = req.model_dump(mode="json", exclude={"records"})
+    return BenchReportResult(operation="bench_report", inputs=inputs, **to_jsonable(doc))
 
 
 class CalibrateRequest(_ServerLayout):

@@ -61,6 +61,15 @@ class Target:
             raise TokenfabError(
                 f"not a valid URL ({e})", field=field, expected="http://HOST:PORT[/v1]", got=url
             ) from None
+        if u.username is not None or u.password is not None:
+            # never used (no Basic auth is sent) and would be printed in the results and the summary
+            raise TokenfabError(
+                "a URL cannot carry credentials (user:password@): tokenfab does not send them, and the URL is "
+                "written into the results",
+                field=field,
+                expected="http://HOST:PORT[/v1], with an API key from --api-key-env",
+                got=u._replace(netloc=u.netloc.rpartition("@")[2]).geturl(),
+            )
         if u.scheme not in ("http", "https") or not u.hostname:
             raise TokenfabError("not an HTTP URL", field=field, expected="http://HOST:PORT[/v1]", got=url)
         if any(c in url for c in " \r\n\t"):
