@@ -308,23 +308,20 @@ def steady_state(
 
 
 def per_second_peaks(records: Sequence[Mapping]) -> tuple[float | None, int | None]:
-    """(max output tokens in any 1-s bin, max requests in flight in any 1-s bin) from the level's start, as vLLM's
-    ``max_output_tokens_per_s`` and ``max_concurrent_requests``. Tokens of a request are spread over its chunks."""
-    starts = [r["t_start"] for r in records if r.get("t_start") is not None]
-    if not starts:
+    """(max output tokens in any 1-s bin, max requests in flight in any 1-s bin) from the first successful request's
+    start, as vLLM's ``max_output_tokens_per_s`` and ``max_concurrent_requests`` (vllm/benchmarks/serve.py
+    calculate_metrics: successful requests only). Tokens of a request are spread over its chunks."""
+    ok = [r for r in records if r.get("status") == "ok" and r.get("t_start") is not None]
+    if not ok:
         return None, None
-    t0 = min(starts)
+    t0 = min(r["t_start"] for r in ok)
     tok: defaultdict[int, float] = defaultdict(float)
     conc: Counter[int] = Counter()
-    for r in records:
-        if r.get("t_start") is None:
-            continue
+    for r in ok:
         a = int(r["t_start"] - t0)
         b = int((r.get("t_end") or r["t_start"]) - t0)
         for k in range(a, min(b, a + 100_000) + 1):
             conc[k] += 1
-        if r.get("status") != "ok":
-            continue
         times = token_times_s(r)
         if times:
             per = (r.get("output_tokens") or 0) / len(times)

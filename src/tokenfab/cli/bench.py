@@ -667,6 +667,15 @@ def register(app: typer.Typer) -> None:
             wide=wide,
         )
         show(console, t)
+        if doc.get("unreadable_lines"):
+            err_console.print(
+                f"warning: {doc['unreadable_lines']:,} line(s) of {results} are not records (not JSON, e.g. one cut "
+                "by a kill): skipped",
+                style="yellow",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         for r in doc.get("runs") or []:  # a level's own warnings (token counts, exclusions that left nothing)
             for wmsg in r.get("warnings") or []:
                 err_console.print(f"warning: {wmsg}", style="yellow", markup=False, highlight=False, soft_wrap=True)

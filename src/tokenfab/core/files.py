@@ -423,8 +423,10 @@ def check_record(rec: dict[str, Any], *, field: str, line: int) -> None:
         v = rec.get(k)
         if v is None:
             continue
-        if not is_number(v) or not math.isfinite(float(v)) or abs(v) > MAX_RECORD_NUMBER:
+        if not is_number(v) or not math.isfinite(float(v)):
             bad(k, "must be a finite number", v)
+        if abs(v) > MAX_RECORD_NUMBER:
+            bad(k, f"must be at most {MAX_RECORD_NUMBER:g} in size (ms, tokens or seconds since 1970)", v)
         if whole and float(v) != int(v):
             bad(k, "must be a whole number", v)
         if lo is not None and v < lo:
