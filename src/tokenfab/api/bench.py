@@ -10,10 +10,9 @@ from typing import Any
 
 from tokenfab.api.schema import Request, Result, described, request_fields
 from tokenfab.core.errors import TokenfabError
-from tokenfab.core.inputs import MAX_GPUS, MAX_USD_PER_GPU_HOUR
+from tokenfab.core.inputs import check_input
 from tokenfab.core.jsonable import to_jsonable
 from tokenfab.economics import cost as cost_mod
-from tokenfab.economics.cost import MAX_KW_PER_GPU
 
 
 class _ServerLayout(Request):
@@ -40,24 +39,15 @@ class BenchReportRequest(_ServerLayout):
     records: list[dict[str, Any]] | None = described(
         "the request records themselves (as tokenfab bench writes them) instead of a file", default=None
     )
-    gpus: int = described(
-        "GPUs that served the benchmark (prefill + decode when disaggregated)", "chips", ge=1, le=MAX_GPUS
-    )
+    gpus: int = described("GPUs that served the benchmark (prefill + decode when disaggregated)", "chips")
     hardware: str | None = described("hardware key: its TCO preset and all-in kW per GPU", default=None)
     preset: str | None = described(
         "TCO preset for $/GPU-hour (needs hardware)", default=None, source="src/tokenfab/data/tco_presets.yaml"
     )
     price_usd_per_gpu_hour: float | None = described(
-        "a plain price per wall-clock GPU-hour instead of a preset",
-        "USD per wall-clock GPU-hour",
-        default=None,
-        gt=0,
-        le=MAX_USD_PER_GPU_HOUR,
-        allow_inf_nan=False,
+        "a plain price per wall-clock GPU-hour instead of a preset", "USD per wall-clock GPU-hour", default=None
     )
-    kw_per_gpu: float | None = described(
-        "all-in kW per GPU (default: from hardware)", "kW", default=None, gt=0, le=MAX_KW_PER_GPU, allow_inf_nan=False
-    )
+    kw_per_gpu: float | None = described("all-in kW per GPU (default: from hardware)", "kW", default=None)
     slo: str | None = described("SLOs for goodput, e.g. ttft:2000,tpot:50", "ms", default=None)
     compare_model: str | None = described(
         "put the performance model's prediction beside each level (needs hardware)", default=None
@@ -117,8 +107,13 @@ def bench_report(req: BenchReportRequest) -> BenchReportResult:
     from tokenfab.bench import metrics, report
     from tokenfab.core.files import check_output_path
 
-    if req.gpus < 1:
-        raise TokenfabError("must be >= 1", field="gpus", got=req.gpus)
+    # the request's numbers in their ranges (core.inputs: a GPU count, a price, a power), named as the request has them
+    check_input("gpus", req.gpus)
+    for name, spec in (("price_usd_per_gpu_hour", "usd_per_gpu_hour"), ("kw_per_gpu", "kw_per_gpu")):
+        try:
+            check_input(spec, getattr(req, name))
+        except TokenfabError as e:
+            raise TokenfabError(str(e).split(": ", 1)[-1], field=name) from None
     slo_ms = metrics.parse_slo(req.slo)
     warm_x = metrics.parse_exclusion(req.exclude_warmup, "--exclude-warmup")
     cool_x = metrics.parse_exclusion(req.exclude_cooldown, "--exclude-cooldown")
