@@ -609,6 +609,15 @@ def kv_capacity_sequences(
     frac = np.asarray(memory_fraction, dtype=float)
     used = weight_bytes_per_gpu(model, weights, par) + activation_bytes_per_gpu(model, par, max_batch_tokens)
     free = np.where(np.asarray(memory_basis_free, dtype=bool), (cap - used) * frac, cap * frac - used)
+    per_seq = _kv_bytes_per_sequence(model, kv, par, isl, osl, kv_block_tokens, reserve_full)
+    return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp
+
+
+def _kv_bytes_per_sequence(
+    model: ModelSpec, kv: str, par: Layout, isl: ArrayLike, osl: ArrayLike, kv_block_tokens: ArrayLike,
+    reserve_full: ArrayLike,
+) -> np.ndarray:  # fmt: skip
+    """KV bytes one running sequence holds on one GPU, as the engine allocates them (see kv_capacity_sequences)."""
     isl = np.asarray(isl, dtype=float)
     osl = np.asarray(osl, dtype=float)
     blk = np.maximum(np.asarray(kv_block_tokens, dtype=float), 1.0)
@@ -616,5 +625,35 @@ def kv_capacity_sequences(
     # on demand a sequence never holds more pages than its full length needs
     avg = np.minimum(isl + osl / 2.0 + blk / 2.0, full)
     tokens = np.where(np.asarray(reserve_full, dtype=bool), full, avg)
-    per_seq = np.asarray(kv_cache_bytes(model, tokens, kv, 1), dtype=float) / kv_shard_factor(model, par)
-    return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp
+    return np.asarray(kv_cache_bytes(model, tokens, kv, 1), dtype=float) / kv_shard_factor(model, par)
+
+
+def memory_in_use_bytes(
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    par: Layout,
+    *,
+    concurrency: ArrayLike,
+    isl: ArrayLike,
+    osl: ArrayLike,
+    capacity_bytes: ArrayLike,
+    memory_fraction: ArrayLike,
+    memory_basis_free: ArrayLike,
+    max_batch_tokens: ArrayLike,
+    kv_block_tokens: ArrayLike,
+    reserve_full: ArrayLike,
+    reserve: ArrayLike = True,
+) -> np.ndarray:
+    """Bytes in use on one GPU with ``concurrency`` running sequences (all DP replicas together), by the rule
+    :func:`kv_capacity_sequences` admits them with: weights + activations + each running sequence's KV as the engine
+    allocates it + the memory the engine leaves unused (``reserve``: 1 - memory_fraction of the chip, or of what
+    weights and activations leave for TensorRT-LLM's free_gpu_memory_fraction). At the capacity it is at most the
+    chip's memory: a configuration the capacity admits never shows more than the chip holds."""
+    cap = np.asarray(capacity_bytes, dtype=float)
+    frac = np.asarray(memory_fraction, dtype=float)
+    used = weight_bytes_per_gpu(model, weights, par) + activation_bytes_per_gpu(model, par, max_batch_tokens)
+    left = np.where(np.asarray(memory_basis_free, dtype=bool), (cap - used) * (1.0 - frac), cap * (1.0 - frac))
+    per_seq = _kv_bytes_per_sequence(model, kv, par, isl, osl, kv_block_tokens, reserve_full)
+    seqs = np.maximum(np.asarray(concurrency, dtype=float), 0.0) / par.dp
+    return used + seqs * per_seq + np.where(np.asarray(reserve, dtype=bool), np.maximum(left, 0.0), 0.0)

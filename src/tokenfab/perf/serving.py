@@ -50,6 +50,7 @@ from tokenfab.perf.memory import (
     instance_chips,
     kv_capacity_sequences,
     kv_shard_factor,
+    memory_in_use_bytes,
     resolve_parallelism,
     sram_chip_count,
     sram_layout,
@@ -959,13 +960,27 @@ def estimate(
         if overloaded:
             warn_list.append(overload_text(rate_rps, max_rate))
     conc = g("concurrency")
-    kv_gpu = kv_cache_bytes(m, isl + osl / 2.0, kvp, 1) / float(kv_shard_factor(m, par)) * max(conc, 0) / par.dp
     mem = (
-        weight_bytes_per_gpu(m, w, par)
-        + activation_bytes_per_gpu(m, par, float(pa.max_batch_tokens[0]))
-        + kv_gpu
-        + hw.weight_memory_bytes * (0.0 if hw.kind == "sram" else 1.0 - float(pa.memory_fraction[0]))
-    ) / units.GIB
+        np.ravel(
+            memory_in_use_bytes(
+                m,
+                w,
+                kvp,
+                pa,
+                concurrency=conc,
+                isl=isl,
+                osl=osl,
+                capacity_bytes=pa.capacity_bytes[0],
+                memory_fraction=pa.memory_fraction[0],
+                memory_basis_free=pa.memory_basis_free[0],
+                max_batch_tokens=pa.max_batch_tokens[0],
+                kv_block_tokens=pa.kv_block_tokens[0],
+                reserve_full=pa.kv_reserve_full[0],
+                reserve=hw.kind != "sram",  # an SRAM chip's capacity is the model's share: no engine reserve
+            )
+        )[0]
+        / units.GIB
+    )
     status = profile.status_for(hw, eng.key)
     pct = {
         "ttft_ms": {lbl: g(f"ttft_{lbl}_ms") for lbl in ("p50", "p90", "p99")},
