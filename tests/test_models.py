@@ -497,3 +497,33 @@ def test_fuzzed_configs_parse_or_raise_tokenfab_error(key, data):
     except TokenfabError:
         return
     assert np.isfinite(M.param_counts(spec).total) and np.isfinite(M.kv_cache_bytes(spec, 8192, "fp8"))
+
+
+@pytest.mark.parametrize(
+    "key, drop, set_, field",
+    [
+        ("deepseek-v3", "n_routed_experts", None, "n_routed_experts"),  # was a 39 GB dense model (673 GB)
+        ("deepseek-v3", None, ("first_k_dense_replace", 1000), "first_k_dense_replace"),  # the same 39 GB
+        ("deepseek-v3", "moe_intermediate_size", None, "moe_intermediate_size"),  # was 5,926 GB
+        ("qwen3-30b-a3b", "moe_intermediate_size", None, "moe_intermediate_size"),
+        ("llama-3.1-8b", "intermediate_size", None, "intermediate_size"),  # was 4.8 GB without its MLP (16 GB)
+    ],
+)
+def test_a_config_missing_what_sizes_it_is_refused_not_sized_wrong(key, drop, set_, field):
+    cfg = _bundled_config(key)
+    if drop:
+        cfg.pop(drop)
+    if set_:
+        cfg[set_[0]] = set_[1]
+    with pytest.raises(TokenfabError) as e:
+        M.parse_config(cfg, key=key)
+    assert e.value.field.endswith(field), e.value.field
+
+
+def test_mixtral_style_experts_take_intermediate_size_as_their_width():
+    """num_local_experts without moe_intermediate_size (Mixtral, gpt-oss, Llama 4): intermediate_size is the
+    expert's width, as transformers' MixtralConfig has it; not refused (46.7B in all:
+    mistral.ai/news/mixtral-of-experts)."""
+    cfg = _bundled_config("mixtral-8x7b")
+    assert "moe_intermediate_size" not in cfg
+    assert M.param_counts(M.parse_config(cfg, key="mixtral-8x7b")).total == pytest.approx(46.7e9, rel=0.01)

@@ -704,7 +704,20 @@ def _moe_config(c: dict, src: str, mt: str, h: int, L: int, inter: int) -> _MoeC
         c, ("num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk"), src, default=0, minimum=0
     )
     moe_inter = _cfg_int(c, "moe_intermediate_size", src, default=None, minimum=0)
+    hints = [k for k in ("moe_intermediate_size", "first_k_dense_replace", "n_shared_experts") if c.get(k)]
+    if not n_exp and hints:  # MoE settings without an expert count: sized as a dense model, silently wrong
+        raise TokenfabError(
+            f"the config has MoE settings ({', '.join(hints)}) but no expert count",
+            field=f"{src}: n_routed_experts",
+            expected="n_routed_experts, num_local_experts or num_experts",
+        )
     if n_exp and moe_inter is None:
+        if c.get("n_routed_experts") or c.get("num_experts"):  # DeepSeek/GLM/Kimi and Qwen MoE name the expert width
+            raise TokenfabError(
+                "missing required field in config.json (the width of one routed expert; intermediate_size is the "
+                "dense layers')",
+                field=f"{src}: moe_intermediate_size",
+            )
         moe_inter = inter  # Mixtral/gpt-oss/Llama 4: intermediate_size is the expert size
     n_shared = _cfg_int(c, ("n_shared_experts", "num_shared_experts"), src, default=0, minimum=0)
     shared_inter = _cfg_int(
@@ -714,7 +727,7 @@ def _moe_config(c: dict, src: str, mt: str, h: int, L: int, inter: int) -> _MoeC
         default=None,
         minimum=0,
     )
-    first_k_dense = _cfg_int(c, "first_k_dense_replace", src, default=0, minimum=0)
+    first_k_dense = _cfg_int(c, "first_k_dense_replace", src, default=0, minimum=0, maximum=max(L - 1, 0))
     moe_flags = None
     if isinstance(c.get("moe_layer_freq"), list):
         moe_flags = [bool(x) for x in _cfg_list(c, "moe_layer_freq", src, min_length=L, allowed=(0, 1))]
@@ -1086,6 +1099,8 @@ def parse_config(
     inter = _cfg_int(c, "intermediate_size", src, default=0, minimum=0)
     max_pos = _cfg_int(c, "max_position_embeddings", src, default=None)
     moe = _moe_config(c, src, mt, h, L, inter)
+    if not moe.n_exp and not inter:  # a dense model without its MLP width would be sized without its MLP
+        raise TokenfabError("missing required field in config.json (the MLP width)", field=f"{src}: intermediate_size")
     mats = 3 if gated else 2
 
     # ---------------- per-layer attention kind
