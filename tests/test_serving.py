@@ -518,3 +518,21 @@ def test_memory_in_use_never_exceeds_the_chip_at_the_concurrency_its_cache_admit
 def test_llama_70b_fp8_on_one_h100_shows_no_more_memory_than_the_chip():
     e = estimate("llama-3.1-70b", "h100-sxm", gpus=1, weights="fp8")
     assert e.fits and e.concurrency >= 1 and 75.0 < e.memory_per_gpu_gib <= 80.0
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(spec_method="off", mtp_draft_tokens=2),  # ran with speculation off
+        dict(spec_method="mtp", mtp_draft_tokens=0),  # ran with 1 draft token
+        dict(spec_method="eagle3", mtp_draft_tokens=0, mtp_acceptance_length=1.5),
+    ],
+)
+def test_contradictory_speculative_choices_are_refused(kw):
+    with pytest.raises(TokenfabError) as e:
+        estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, **kw)
+    assert e.value.field == "mtp_draft_tokens"
+    # the consistent choices still run: a method alone (1 draft), draft tokens alone (the model's MTP), 0 alone (off)
+    assert estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, spec_method="mtp").mtp_draft_tokens == 1
+    assert estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, mtp_draft_tokens=2).mtp_draft_tokens == 2
+    assert estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, mtp_draft_tokens=0).mtp_draft_tokens == 0

@@ -184,7 +184,9 @@ class EstimateRequest(LayoutRequest):
     spec_method: str | None = described(
         "speculative decoding: off | auto (the model's MTP heads) | mtp | eagle3 | dspark", default=None
     )
-    mtp_draft_tokens: int = described("speculative / MTP draft tokens per step", "tokens", default=0)
+    mtp_draft_tokens: int | None = described(
+        "speculative / MTP draft tokens per step (None: not given; the method's default, 1)", "tokens", default=None
+    )
     mtp_acceptance_length: float | None = described(
         "mean tokens accepted per step, 1..1+draft (default: the published figure)",
         "tokens/step",

@@ -188,7 +188,7 @@ def register(app: typer.Typer) -> None:
         spec: str | None = typer.Option(
             None, "--spec", help="speculative decoding: off | auto (the model's MTP heads) | mtp | eagle3 | dspark"
         ),
-        mtp: int = typer.Option(0, "--mtp", help="speculative / MTP draft tokens per step"),
+        mtp: int | None = typer.Option(None, "--mtp", help="speculative / MTP draft tokens per step (default 1)"),
         mtp_acceptance: float | None = typer.Option(
             None,
             "--mtp-acceptance",

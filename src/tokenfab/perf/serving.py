@@ -807,6 +807,27 @@ def _auto_layout(
     return gpus, tp, pp
 
 
+def _check_spec_flags(spec_method: str | None, method_given: bool, draft_tokens: int | None) -> None:
+    """Speculative-decoding choices that contradict each other are refused, not resolved silently: draft tokens
+    with speculative decoding off, or a named method with 0 draft tokens (``draft_tokens`` None: not given)."""
+    if draft_tokens is None or isinstance(draft_tokens, bool) or not isinstance(draft_tokens, int | np.integer):
+        return  # not given (a value of the wrong type is the range check's)
+    if spec_method is not None and not method_given and draft_tokens > 0:
+        raise TokenfabError(
+            f"{draft_tokens} draft tokens given with speculative decoding off",
+            field="mtp_draft_tokens",
+            expected="speculative decoding off without draft tokens, or a method with them (--spec mtp|eagle3|dspark)",
+            got=int(draft_tokens),
+        )
+    if method_given and draft_tokens == 0:
+        raise TokenfabError(
+            f"speculative method {spec_method} with 0 draft tokens",
+            field="mtp_draft_tokens",
+            expected=f"1 to {spec.MAX_DRAFT_TOKENS} draft tokens with the method, or speculative decoding off",
+            got=0,
+        )
+
+
 def estimate(
     model: str | Path | ModelSpec,
     hardware: str | HardwareSpec,
@@ -823,7 +844,7 @@ def estimate(
     rate_rps: float | None = None,
     engine: str | None = None,
     spec_method: str | None = None,
-    mtp_draft_tokens: int = 0,
+    mtp_draft_tokens: int | None = None,
     mtp_acceptance_length: float | None = None,
     prefix_hit_rate: float = 0.0,
     calibration: str | Path | CalibrationProfile | None = None,
@@ -835,6 +856,7 @@ def estimate(
     ``concurrency`` (a number, or ``'max'``/None: the largest that fits) or ``rate_rps`` (open loop), not both; an
     open-loop rate the deployment cannot sustain returns ``overloaded=True`` with ``max_sustainable_rate_rps``."""
     method_given = spec_method is not None and str(spec_method).strip().lower() not in ("off", "none", "")
+    _check_spec_flags(spec_method, method_given, mtp_draft_tokens)
     v = check_serving_request(
         isl=isl,
         osl=osl,
