@@ -233,3 +233,24 @@ def test_list_at_80_columns_keeps_every_figure_whole(monkeypatch, what):
     r = invoke("catalog", what, "--wide")
     assert r.exit_code == 0 and "hidden to fit" not in r.output
     assert any(ln.split()[:2] == ["key", "name"] for ln in r.output.splitlines()), r.output
+
+
+@pytest.mark.parametrize(
+    "over, drop, field, text",
+    [
+        ({"memory_bandwith_tb_per_s": 2.0}, "memory_bandwidth_tb_per_s", "memory_bandwith_tb_per_s", "did you mean"),
+        ({"memory_capacity_gib": True}, None, "memory_capacity_gib", "true/false is not a number"),  # was 1 GiB
+        ({"cost_family": "hoper"}, None, "cost_family", "did you mean hopper"),  # was a family without data
+    ],
+)
+def test_a_hardware_file_slip_is_named_not_absorbed(tmp_path, over, drop, field, text):
+    chip = _chip(**over)
+    if drop:
+        chip.pop(drop)
+    r = invoke("catalog", "hardware", "--hardware-file", _user_file(tmp_path, "c.yaml", {"acme-x1": chip}))
+    assert r.exit_code == 2 and f"acme-x1.{field}" in r.output and text in r.output, r.output
+
+
+def test_a_new_family_name_is_a_prior_not_a_typo(tmp_path):
+    path = _user_file(tmp_path, "c.yaml", {"acme-x1": _chip(cost_family="acme-gen1")})
+    assert invoke("catalog", "hardware", "acme-x1", "--hardware-file", path).exit_code == 0

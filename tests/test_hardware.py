@@ -386,7 +386,7 @@ def test_hardware_section_wrapper_is_accepted(tmp_path):
         ({k: v for k, v in _minimal().items() if k != "source"}, "memory_capacity_gib", "source"),
         (_minimal(tdp_w={"value": 300, "sorce": "typo"}), "tdp_w", "sorce"),
         (_minimal(scaleup_domain_size=0), "scaleup_domain_size", "greater than or equal to 1"),
-        (_minimal(colour="red"), "colour", "Extra inputs"),
+        (_minimal(colour="red"), "colour", "unknown field"),
     ],
 )
 def test_bad_user_file_names_the_field(tmp_path, entry, field_hint, msg_hint):

@@ -536,3 +536,24 @@ def test_contradictory_speculative_choices_are_refused(kw):
     assert estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, spec_method="mtp").mtp_draft_tokens == 1
     assert estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, mtp_draft_tokens=2).mtp_draft_tokens == 2
     assert estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, mtp_draft_tokens=0).mtp_draft_tokens == 0
+
+
+def test_an_sram_layout_splits_kv_before_it_copies_it():
+    """On Groq, estimate's automatic layout for Llama-8B grew 88 -> 96 -> 136 -> 584 chips as concurrency rose 1 -> 8
+    and was then refused: it took the widest TP, past the 8 KV heads, where every TP rank holds a copy of the KV, so
+    more chips held fewer sequences. Now TP stays within the KV heads while a pipeline can take the rest (TP within a
+    node, pipeline across: the GPU convention), and fit splits a sequence's KV the same way estimate does."""
+    from tokenfab.perf.memory import fit, sram_layout
+
+    assert sram_layout(96, 576, 32, kv_ways=8) == (8, 12)
+    assert sram_layout(96, 576, 32) == (96, 1)  # without the KV preference: the widest TP
+    assert sram_layout(4096, 576, 32, kv_ways=8)[0] > 8  # a pipeline deeper than the layers: TP widens after all
+    chips = []
+    for c in (1, 2, 4, 8, 16):
+        e = _est("llama-3.1-8b", "groq-lpu", isl=1024, osl=1024, concurrency=c)
+        assert e.fits and e.tp <= 8 and e.concurrency == c
+        chips.append(e.gpus)
+    assert chips == sorted(chips) and chips[-1] <= 2 * chips[0]
+    f = fit("llama-3.1-8b", "groq-lpu", gpus=96, users=16, context=2048)
+    e = _est("llama-3.1-8b", "groq-lpu", gpus=96, isl=1024, osl=1024, concurrency=16)
+    assert (f.tp, f.pp) == (e.tp, e.pp) == (8, 12) and f.fits and e.fits

@@ -8,6 +8,7 @@ sparse marketing figure), power in W and kW.
 
 from __future__ import annotations
 
+import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -219,7 +220,7 @@ def _normalize_entry(key: str, raw: dict, origin: str) -> dict:
     return entry
 
 
-def load_catalog_file(path: str | Path) -> dict[str, HardwareSpec]:
+def load_catalog_file(path: str | Path, *, bundled: bool = False) -> dict[str, HardwareSpec]:
     """Read a YAML or TOML file of ``key -> fields`` (optionally under a top-level ``hardware:``)."""
     raw = read_yaml(path, field="hardware_files", kind=HARDWARE)
     if isinstance(raw, dict) and "hardware" in raw and isinstance(raw["hardware"], dict):
@@ -234,14 +235,21 @@ def load_catalog_file(path: str | Path) -> dict[str, HardwareSpec]:
     for key, fields in raw.items():
         k = str(key).strip().lower()
         entry = _normalize_entry(k, fields, str(path))
+        _check_entry_values(entry, f"{path}: {key}", families=not bundled)
         try:
             out[k] = HardwareSpec(**entry)
         except ValidationError as e:
-            err = e.errors()[0]
+            errs = e.errors()
+            # an unknown field first: a misspelt one also shows up as the real one missing
+            err = next((x for x in errs if x.get("type") == "extra_forbidden"), errs[0])
             loc = ".".join(str(x) for x in err["loc"])
             got = err.get("input")
+            msg = err["msg"]
+            if err.get("type") == "extra_forbidden":
+                close = difflib.get_close_matches(str(err["loc"][-1]), list(HardwareSpec.model_fields), n=1)
+                msg = "unknown field" + (f" (did you mean {close[0]}?)" if close else "")
             raise TokenfabError(
-                err["msg"], field=f"{path}: {key}.{loc}", got=got if not isinstance(got, (dict, list)) else None
+                msg, field=f"{path}: {key}.{loc}", got=got if not isinstance(got, (dict, list)) else None
             ) from None
     for k, spec in out.items():
         for a in spec.aliases:
@@ -250,9 +258,41 @@ def load_catalog_file(path: str | Path) -> dict[str, HardwareSpec]:
     return out
 
 
+def _check_entry_values(entry: dict, where: str, *, families: bool = True) -> None:
+    """What pydantic's number coercion lets through: true/false as a number (``memory_capacity_gib: true`` read as
+    1 GiB), and a ``cost_family`` one letter from a known family (``hoper``: silently a family without data)."""
+    for name, v in entry.items():
+        field = HardwareSpec.model_fields.get(name)
+        if field is None or not isinstance(v, bool):
+            continue
+        ann = str(field.annotation)
+        if ("float" in ann or "int" in ann) and "bool" not in ann:
+            raise TokenfabError("true/false is not a number", field=f"{where}.{name}", got=v)
+    fam = entry.get("cost_family")
+    if families and isinstance(fam, str) and fam:  # (a user file's: the bundled catalog defines the families)
+        known = known_families()
+        close = difflib.get_close_matches(fam, sorted(known), n=1, cutoff=0.8)
+        if fam not in known and close:
+            raise TokenfabError(
+                f"unknown cost_family {fam!r} (did you mean {close[0]}?)",
+                field=f"{where}.cost_family",
+                expected=f"a calibration family ({', '.join(sorted(known))}), or a new family's own distinct name "
+                "(it then rests on the prior rules)",
+                got=fam,
+            )
+
+
+def known_families() -> set[str]:
+    """The calibration families the bundled catalog names, and those its prior rules know."""
+    from tokenfab.catalog.calibration import FAMILY_PRIOR_RULES
+
+    fams = {str(h.cost_family) for h in _bundled().values() if h.cost_family}
+    return fams | {str(k) for k in FAMILY_PRIOR_RULES if k != "default"}
+
+
 @lru_cache(maxsize=1)
 def _bundled() -> dict[str, HardwareSpec]:
-    return load_catalog_file(data_path("hardware.yaml"))
+    return load_catalog_file(data_path("hardware.yaml"), bundled=True)
 
 
 def _as_files(hardware_files: tuple[str, ...] | list[str] | str | Path | None) -> tuple[str, ...]:

@@ -362,12 +362,14 @@ def fit(
         n = gpus or (tp or 1) * (pp or 1) * (dp or 1)
         if gpus is None and tp is None and pp is None and dp is None:
             # whole nodes when more than one is needed, and a pipeline no deeper than the layers
-            n = sram_chip_count(chips, cpn, sram_tp_max(hw, cpn), m.num_layers)
-        tp_s, pp_s = sram_layout(n, sram_tp_max(hw, cpn), m.num_layers)
-        par = Parallelism(tp=tp_s, pp=pp_s, dp=1, ep=1)  # the layout estimate() uses; memory is spread evenly
+            n = sram_chip_count(chips, cpn, sram_tp_max(hw, cpn), m.num_layers, sram_kv_ways(m))
+        tp_s, pp_s = sram_layout(n, sram_tp_max(hw, cpn), m.num_layers, sram_kv_ways(m))
+        par = Parallelism(tp=tp_s, pp=pp_s, dp=1, ep=1)  # the layout estimate() uses
+        # weights and activations spread evenly; a sequence's KV split as estimate() splits it (over PP, and over TP
+        # up to the KV heads: copies beyond them)
         w_gpu = total_w / n
-        kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / n
-        kv_gpu = kv_total / n
+        kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / float(kv_shard_factor(m, par))
+        kv_gpu = kv_per_seq_gpu * users
         act_gpu = act1 / n
     else:
 
@@ -483,14 +485,29 @@ def _fit_sources(
     }
 
 
-def sram_layout(chips: int, tp_max: int, num_layers: int) -> tuple[int, int]:
-    """SRAM-only chips: tensor parallel within the scale-up domain, a pipeline over the rest. The widest TP up to
-    ``tp_max`` (the chips one synchronous fabric links: a node, or Groq's RealScale domain of hundreds) that divides
-    the chip count and leaves a pipeline no deeper than the layers; (tp, pp) with tp x pp = chips (a pipeline deeper
-    than the layers, when nothing divides, is reported as is and rejected by the performance model: see
-    sram_chip_count for a count that lays out)."""
-    tp = next((t for t in range(min(chips, tp_max), 0, -1) if chips % t == 0 and chips // t <= num_layers), 1)
+def sram_layout(chips: int, tp_max: int, num_layers: int, kv_ways: int | None = None) -> tuple[int, int]:
+    """SRAM-only chips: tensor parallel within the scale-up domain, a pipeline over the rest; (tp, pp) with
+    tp x pp = chips. TP is the widest up to ``tp_max`` (the chips one synchronous fabric links: a node, or Groq's
+    RealScale domain of hundreds) that divides the chip count and leaves a pipeline no deeper than the layers, and
+    no wider than ``kv_ways`` (the ways TP splits a sequence's KV: the KV heads, 1 for MLA's shared latent) while
+    such a layout exists: beyond them every TP rank holds a copy of the KV, so more chips would hold fewer sequences
+    (a pipeline splits KV by layers instead). A pipeline deeper than the layers, when nothing divides, is reported as
+    is and rejected by the performance model: see sram_chip_count for a count that lays out."""
+
+    def lays_out(t: int) -> bool:
+        return chips % t == 0 and chips // t <= num_layers
+
+    if kv_ways:
+        tp = next((t for t in range(min(chips, tp_max, kv_ways), 0, -1) if lays_out(t)), 0)
+        if tp:
+            return tp, chips // tp
+    tp = next((t for t in range(min(chips, tp_max), 0, -1) if lays_out(t)), 1)
     return tp, chips // tp
+
+
+def sram_kv_ways(model: ModelSpec) -> int:
+    """The TP width up to which an SRAM layout splits a sequence's KV (see sram_layout and kv_shard_factor)."""
+    return 1 if model.is_mla else max(1, int(model.min_kv_heads))
 
 
 def beyond_reach(hw: HardwareSpec, chips: int) -> bool:
@@ -534,13 +551,13 @@ def sram_tp_max(hw: HardwareSpec, chips_per_node: int | None = None) -> int:
     return max(int(chips_per_node or hw.chips_per_node), int(hw.scaleup_domain_size or 1))
 
 
-def sram_chip_count(chips: int, chips_per_node: int, tp_max: int, num_layers: int) -> int:
+def sram_chip_count(chips: int, chips_per_node: int, tp_max: int, num_layers: int, kv_ways: int | None = None) -> int:
     """The smallest chip count >= ``chips`` that sram_layout lays out (a pipeline no deeper than the layers): whole
     nodes when more than one is needed. Bounded: at most 4,096 node steps, then the count itself."""
     n = chips if chips <= chips_per_node else -(-chips // chips_per_node) * chips_per_node
     step = 1 if n < chips_per_node else chips_per_node
     for _ in range(4096):
-        if sram_layout(n, tp_max, num_layers)[1] <= num_layers:
+        if sram_layout(n, tp_max, num_layers, kv_ways)[1] <= num_layers:
             return n
         n += step
     return chips

@@ -53,6 +53,7 @@ from tokenfab.perf.memory import (
     memory_in_use_bytes,
     resolve_parallelism,
     sram_chip_count,
+    sram_kv_ways,
     sram_layout,
     sram_tp_max,
     weight_bytes_per_gpu,
@@ -793,8 +794,8 @@ def _auto_layout(
     gpus, tp, pp = need, 1, 1
     for _ in range(64):
         if hw.kind == "sram":
-            gpus = sram_chip_count(need, hw.chips_per_node, sram_tp_max(hw), m.num_layers)
-            tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers)
+            gpus = sram_chip_count(need, hw.chips_per_node, sram_tp_max(hw), m.num_layers, sram_kv_ways(m))
+            tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers, sram_kv_ways(m))
         else:
             gpus, tp, pp = auto_parallelism(m, need, hw.chips_per_node)
         if pp > m.num_layers:
@@ -895,7 +896,7 @@ def estimate(
         gpus, tp, pp = _auto_layout(m, hw, eng, w, kvp, max(users, 1), isl, osl, profile)
         auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:
-        tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers)
+        tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers, sram_kv_ways(m))
     par = resolve_parallelism(
         m,
         gpus=gpus,
@@ -907,8 +908,10 @@ def estimate(
         allow_redundant_experts=eng.supports("eplb"),
     )
     # the chips came from the flags (the first given is named), or (no layout given) from the model at its precision
+    # (the precision named when one was given, else the model)
     given = [k for k, v in (("gpus", gpus_in), ("tp", tp_in), ("pp", pp_in), ("dp", dp_in)) if v is not None]
-    check_reach(hw, instance_chips(m, par.tp, par.pp, par.dp), field=given[0] if given else "weights")
+    field = given[0] if given else ("weights" if weights is not None else "model")
+    check_reach(hw, instance_chips(m, par.tp, par.pp, par.dp), field=field)
     warn_list = [auto_note] if auto_note else []
     if m.is_moe and par.dp > 1 and not eng.supports("dp_attention"):
         warn_list.append(
