@@ -148,6 +148,7 @@ CASES = [
     (("estimate", *M8, *H, "--calibration", "{d}/none.json"), "none.json"),
     (("tco", *H, "--hardware-file", "{d}/none.yaml"), "none.yaml"),
     (("fit", "-m", "{d}/folder", *H), "--model"),
+    (("fit", "-m", "", *H), "--model"),  # was the current folder's config.json
     (("fit", "-m", "{d}/blob.bin", *H), "--model"),
     (("plan", "{d}/folder"), "scenario"),
     (("plan", "{d}/blob.bin"), "scenario"),

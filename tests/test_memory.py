@@ -134,3 +134,13 @@ def test_fit_names_gpus_when_tp_comes_from_it():
     with pytest.raises(TokenfabError) as ei:
         fit("llama-3.1-8b", "h100-sxm", gpus=64, tp=64)
     assert ei.value.field == "tp"
+
+
+def test_a_layout_with_data_parallel_copies_counts_their_weights():
+    """fit --dp 2 for Llama-70B BF16 on H100s said "at least 2 chips are needed": the pooled count, while each
+    copy holds 131 GiB of weights, so two copies need at least 4 (TP2 each)."""
+    from tokenfab.perf.memory import fit
+
+    r = fit("llama-3.1-70b", "h100-sxm", dp=2, users=1, context=4096)
+    assert not r.fits and "at least 4 chips are needed" in r.message
+    assert fit("llama-3.1-70b", "h100-sxm", gpus=4, tp=2, dp=2, users=1, context=4096).fits

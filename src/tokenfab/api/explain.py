@@ -52,9 +52,14 @@ def layout_note(r: dict) -> str:
             f"memory alone needs {F.count(need, unit)} ({F.num(exact, 2)} exact); the layout uses "
             f"{F.count(gpus, unit)}: {why}"
         )
+    pooled = (
+        " with every chip's memory pooled (each data-parallel copy holds the weights: see the verdict)"
+        if (r.get("dp", 1) > 1)
+        else ""
+    )
     if gpus < need:
-        return f"this layout is {F.count(need - gpus, unit)} short of the {need:,} the memory needs"
-    return f"memory needs {F.count(need, unit)} ({F.num(exact, 2)} exact)"
+        return f"this layout is {F.count(need - gpus, unit)} short of the {need:,} the memory needs{pooled}"
+    return f"memory needs {F.count(need, unit)} ({F.num(exact, 2)} exact){pooled}"
 
 
 def estimate_header(e: dict, *, weights_given: bool = False, engine_given: bool = False) -> str:

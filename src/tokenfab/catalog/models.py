@@ -1595,6 +1595,10 @@ def get_model(model: str | Path | ModelSpec) -> ModelSpec:
     if isinstance(model, ModelSpec):
         return model
     s = str(model).strip()
+    if not s:  # Path("") is the current folder: an empty name would load whatever config.json lies there
+        raise TokenfabError(
+            "no model given", field="model", expected="a catalog key (tokenfab catalog models) or a config.json path"
+        )
     idx = _catalog_index()
     if s.lower() in idx:
         return _load_bundled(s.lower())

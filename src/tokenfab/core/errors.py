@@ -83,7 +83,10 @@ def _rebuild_error(cls: type[_E], args: tuple[Any, ...], state: dict[str, Any]) 
 class UnknownKeyError(TokenfabError):
     def __init__(self, kind: str, key: str, known: Iterable[str], field: str | None = None):
         known = sorted(known)
-        close = difflib.get_close_matches(str(key).lower(), known, n=4, cutoff=0.4)
+        k = str(key).lower()
+        # keys that begin with what was typed first ('h100' -> h100-sxm, h100-pcie), then the nearest spellings
+        prefixed = [x for x in known if x.startswith(k) and k] if len(k) >= 2 else []
+        close = list(dict.fromkeys(prefixed + difflib.get_close_matches(k, known, n=4, cutoff=0.4)))[:4]
         hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
         super().__init__(f"unknown {kind} {str(key)[:MAX_GOT_CHARS]!r}", field=field or kind, hint=hint)
         self.suggestions = close

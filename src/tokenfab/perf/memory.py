@@ -411,10 +411,17 @@ def fit(
         )
     else:
         short = -headroom / units.GIB
+        # each DP replica holds its own weights: pooling every chip's memory undercounts a layout with DP > 1, so
+        # the count is this layout's shape widened until its per-GPU share fits (at least the pooled count)
+        shape = max(chips, par.gpus * math.ceil(used_gpu / max(cap_b, 1.0) - 1e-9))
         msg = (
             f"does not fit: needs {used_gpu / units.GIB:.1f} GiB per {'chip' if sram else 'GPU'} "
             f"but has {cap_gib:.1f} GiB - short by {short:.1f} GiB ({short / cap_gib * 100:.0f}% of a chip); "
-            f"at least {chips} chips are needed"
+            + (
+                f"at least {chips} chips are needed"
+                if par.dp == 1
+                else f"with {par.dp} data-parallel copies (each holds the weights) at least {shape} chips are needed"
+            )
         )
     n_inst = instance_chips(m, par.tp, par.pp, par.dp)
     if beyond_reach(hw, n_inst):
