@@ -30,6 +30,7 @@ MODELS = {
     "prices": (market.PricesRequest, market.PricesResult),
     "plan": (planning.PlanRequest, planning.PlanResult),
     "report": (planning.ReportRequest, planning.ReportResult),
+    "run_bench": (bench.BenchRequest, bench.BenchResult),
     "bench_report": (bench.BenchReportRequest, bench.BenchReportResult),
     "calibrate": (bench.CalibrateRequest, bench.CalibrateResult),
 }

@@ -161,6 +161,7 @@ COMMAND_FIELDS = {
     "report": {"quiet": "quiet"},
     "bench-report": {"html_path": "html"},
     "calibrate": {},
+    "bench": {"api_key_env": "api_key", "duration": "duration_s", "summary_path": "summary", "rate": "rate"},
 }
 # how to show the result, not an input (plan's --csv writes the result's csv_rows(); report's --quiet hides the bar)
 PRESENTATION = {"as_json", "json_out", "breakdown", "wide", "plot", "list_models", "csv_path", "quiet"}
@@ -180,6 +181,7 @@ PRESENTATION = {"as_json", "json_out", "breakdown", "wide", "plot", "list_models
         ("report", api.ReportRequest),
         ("bench-report", api.BenchReportRequest),
         ("calibrate", api.CalibrateRequest),
+        ("bench", api.BenchRequest),
     ],
 )
 def test_every_cli_option_fills_a_request_field(command, request_model):
@@ -387,7 +389,7 @@ def test_every_operation_has_a_published_schema():
     names = {p.name.split(".")[0] for p in (ROOT / "docs" / "schemas").glob("*.json")}
     ops_in_api = {
         "fit", "estimate", "tco", "cost", "frontier", "recommend", "budget", "plan", "report", "prices",
-        "price_models", "sensitivity", "bench_report", "calibrate",
+        "price_models", "sensitivity", "bench_report", "calibrate", "run_bench",
     }  # fmt: skip
     assert ops_in_api <= names
     assert all(callable(getattr(api, op)) for op in ops_in_api)

@@ -6,17 +6,21 @@ the lower layers themselves.
 Operations: ``fit``, ``estimate``, ``tco``, ``cost`` (tokenfab.api.operations), ``frontier``, ``recommend``,
 ``budget`` (tokenfab.api.sweep), ``sensitivity`` (tokenfab.api.cost_sensitivity),
 ``prices``, ``price_models`` (tokenfab.api.market), ``plan``, ``report``
-(tokenfab.api.planning), ``bench_report``, ``calibrate`` (tokenfab.api.bench). Compositions over a plan:
+(tokenfab.api.planning), ``run_bench`` (``tokenfab bench``), ``bench_report``, ``calibrate``
+(tokenfab.api.bench). Compositions over a plan:
 ``plan_operating_points``, ``price_check_at_plan`` (tokenfab.api.plan_pricing), ``operating_point``
 (tokenfab.api.cost_sensitivity)."""
 
 from tokenfab.api.bench import (
     BenchReportRequest,
     BenchReportResult,
+    BenchRequest,
+    BenchResult,
     CalibrateRequest,
     CalibrateResult,
     bench_report,
     calibrate,
+    run_bench,
 )
 from tokenfab.api.cost_sensitivity import SensitivityRequest, SensitivityResult, operating_point, sensitivity
 from tokenfab.api.market import PriceModelsResult, PricesRequest, PricesResult, price_models, prices
@@ -57,6 +61,9 @@ __all__ = [
     "FrontierResult",
     "RecommendRequest",
     "SweepRequest",
+    "BenchRequest",
+    "BenchResult",
+    "run_bench",
     "BenchReportRequest",
     "BenchReportResult",
     "CalibrateRequest",

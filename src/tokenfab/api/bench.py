@@ -287,11 +287,220 @@ def calibrate(req: CalibrateRequest) -> CalibrateResult:
     )
 
 
+class BenchRequest(Request):
+    """Measure a live OpenAI-compatible server (``tokenfab bench``): the load, the workload, where the records go.
+    ``api_key`` is used for the requests only: it is never echoed in ``inputs``, the records or the summary."""
+
+    url: str = described("server base URL, e.g. http://127.0.0.1:8000 (or .../v1)")
+    model: str = described("model name sent in each request")
+    api_key: str | None = described("the API key (Bearer), never written anywhere", default=None)
+    endpoint: str = described("completions or chat", default="completions")
+    workload: str = described("random, conversations, prefix or trace", default="random")
+    dataset: str | None = described("conversations: a JSONL of conversations instead of the bundled set", default=None)
+    turns: int = described("turns per session", default=1)
+    think_time_s: float = described("seconds between a session's turns", "s", default=0.0)
+    prefix_tokens: int = described("prefix workload: tokens of the shared prefix", "tokens", default=0)
+    prefix_groups: int = described("prefix workload: number of distinct prefixes", default=1)
+    prefix_hit_rate: float = described("prefix workload: share of requests using their group's prefix", default=1.0)
+    trace: str | None = described("trace workload: JSONL of timestamp_s, input_tokens, output_tokens", default=None)
+    trace_speed: str | None = described("trace workload: replay speed-ups, e.g. '1,2'", default=None)
+    isl: int | None = described("input tokens per request", "tokens", default=None)
+    osl: int | None = described("output tokens per request", "tokens", default=None)
+    length_dist: str = described("fixed, or uniform:R", default="fixed")
+    concurrency: str | None = described("closed loop: concurrency levels, e.g. '1,4,16'", default=None)
+    rate: str | None = described("open loop: req/s levels, ramp:START:END or sweep[:K]", default=None)
+    arrival: str = described("open-loop arrivals: poisson, constant or gamma:K", default="poisson")
+    requests: int | None = described("requests (sessions) per level", default=None)
+    duration_s: float | None = described("seconds per level instead of a request count", "s", default=None)
+    warmup: int = described("unrecorded warm-up requests before each level", default=0)
+    exclude_warmup: str | None = described("leave out the first S seconds (30s) or N requests (20)", default=None)
+    exclude_cooldown: str | None = described("leave out the last S seconds (30s) or N requests (20)", default=None)
+    slo: str | None = described("SLOs for goodput, e.g. ttft:2000,tpot:50", "ms", default=None)
+    out: str = described("JSONL file of per-request records (appended)", default="results.jsonl")
+    resume: bool = described("continue this run in out: send only the requests without a record", default=False)
+    overwrite: bool = described("drop this run's records from out and run it again", default=False)
+    timeout_s: float = described("per-request limit", "s", default=300.0)
+    seed: int = described("seed for prompts, lengths and arrivals", default=0)
+    tokenizer: str | None = described("local tokenizer.json for exact prompt lengths", default=None)
+    ignore_eos: bool = described("send ignore_eos so output length is max_tokens", default=True)
+    max_connections: int | None = described("open loop: most connections per run (default 2048)", default=None)
+    workers: int = described("client processes sharing one schedule", default=1)
+    event_loop: str = described("auto, uvloop or asyncio", default="auto")
+    check: bool = described("check the server, model and endpoint before the first request", default=True)
+    energy: bool = described("measure GPU energy with NVML when available", default=True)
+    idle_s: float = described("seconds of idle baseline before the run (energy only)", "s", default=5.0)
+    gpu_index: str | None = described("GPUs to meter, e.g. '0,1' (default all)", default=None)
+    csv: str | None = described("also write one CSV row per level here", default=None)
+    summary: str | None = described("also write a summary JSON with vllm bench serve's field names here", default=None)
+
+
+class BenchResult(Result):
+    """The measured run: ``document`` is what ``tokenfab bench --json`` prints (its levels, self-check, server,
+    messages, definitions); ``interrupted`` after a Ctrl-C; ``all_failed`` when no request succeeded."""
+
+    document: dict[str, Any]
+    interrupted: bool
+    all_failed: bool
+
+
+def _load_levels(concurrency: str | None, rate: str | None, trace_speed: str | None) -> tuple[str, tuple, int]:
+    """(mode, levels, sweep K) from exactly one of concurrency, rate, trace_speed."""
+    from typing import cast
+
+    from tokenfab.bench.schedule import parse_rate
+    from tokenfab.cli.common import parse_int_list
+
+    loads = [x for x in (concurrency, rate, trace_speed) if x is not None]
+    if len(loads) != 1:
+        raise TokenfabError(
+            "give exactly one of --concurrency (closed loop), --rate (open loop) or --trace-speed (trace replay)",
+            field="load",
+        )
+    sweep_k = 8
+    if concurrency is not None:
+        return "closed", tuple(parse_int_list(concurrency, "--concurrency")), sweep_k
+    if rate is not None:
+        mode, levels = parse_rate(rate)
+        if mode == "sweep":
+            sweep_k, levels = int(levels[0]), ()
+        return mode, tuple(levels), sweep_k
+    return "trace", tuple(parse_rate(cast(str, trace_speed), "--trace-speed")[1]), sweep_k  # the one load given
+
+
+def _result_doc(outcome: Any, out: str, meter: Any, slo_ms: Any, warm_x: Any, cool_x: Any) -> dict:
+    """The JSON document of a finished (or interrupted) run: its levels, self-check, server and messages."""
+    from tokenfab.bench import client, metrics, report
+
+    mine = [r for r in outcome.records if r.get("run_id") == outcome.run_id]
+    runs = report.build_runs(mine, slo_ms, outcome.energy, warm_x, cool_x)
+    for r in runs:
+        r.pop("run_id", None)
+    doc = {
+        "run_id": outcome.run_id,
+        "results_file": str(out),
+        "interrupted": outcome.interrupted,
+        "resumed_records": outcome.resumed_records,
+        "runs": runs,
+        "selfcheck": outcome.selfcheck,
+        "server": outcome.server,
+        "messages": outcome.messages,
+        "definitions": metrics.DEFINITIONS,
+        "error_kinds": client.ERROR_KINDS,
+    }
+    if outcome.sweep:
+        doc["sweep"] = outcome.sweep
+    if meter is not None and not meter.available:
+        doc["energy"] = {"measured": False, "reason": f"energy not measured: {meter.reason}"}
+    if outcome.idle_power_w is not None:
+        doc["idle_power_w"] = outcome.idle_power_w
+    return doc
+
+
+def _write_csv(path: str, runs: list[dict]) -> None:
+    import csv
+
+    from tokenfab.bench.report import csv_rows
+
+    cols, rows = csv_rows(runs)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for row in rows:
+            w.writerow(to_jsonable(row))
+
+
+def run_bench(req: BenchRequest, *, hooks: Any = None, stats: Any = None) -> BenchResult:
+    """``tokenfab.bench.client.run_benchmark`` of the request's settings, the result document of its levels, and the
+    CSV and summary files when asked for. ``hooks`` (tokenfab.bench.runner.ProgressHooks) and ``stats``
+    (client.LiveStats) let a caller show progress; the run itself is the same without them."""
+    import json
+
+    from tokenfab.bench import client, metrics, report
+    from tokenfab.bench.energy import EnergyMeter
+    from tokenfab.cli.common import parse_int_list
+    from tokenfab.core.files import check_output_path
+
+    mode, levels, sweep_k = _load_levels(req.concurrency, req.rate, req.trace_speed)
+    slo_ms = metrics.parse_slo(req.slo)
+    warm_x = metrics.parse_exclusion(req.exclude_warmup, "--exclude-warmup")
+    cool_x = metrics.parse_exclusion(req.exclude_cooldown, "--exclude-cooldown")
+    for path, name in ((req.csv, "csv"), (req.summary, "summary")):  # before anything is sent
+        if path is not None:
+            check_output_path(path, field=name, kind="a file path")
+    cfg = client.BenchConfig(
+        url=req.url,
+        model=req.model,
+        endpoint=req.endpoint,
+        isl=req.isl,
+        osl=req.osl,
+        length_dist=req.length_dist,
+        mode=mode,
+        levels=levels,
+        requests=req.requests,
+        duration_s=req.duration_s,
+        warmup=req.warmup,
+        arrival=req.arrival,
+        timeout_s=req.timeout_s,
+        seed=req.seed,
+        ignore_eos=req.ignore_eos,
+        tokenizer=req.tokenizer,
+        workload=req.workload,
+        dataset=req.dataset,
+        turns=req.turns,
+        think_time_s=req.think_time_s,
+        prefix_tokens=req.prefix_tokens,
+        prefix_groups=req.prefix_groups,
+        prefix_hit_rate=req.prefix_hit_rate,
+        trace=req.trace,
+        sweep_rates=sweep_k,
+        max_connections=req.max_connections,
+        workers=req.workers,
+        event_loop=req.event_loop,
+    )
+    gpus = parse_int_list(req.gpu_index, "--gpu-index", minimum=0, maximum=1023) if req.gpu_index else None
+    meter = EnergyMeter(gpus) if req.energy else None
+    try:
+        outcome = client.run_benchmark(
+            cfg,
+            out_path=Path(req.out),
+            resume=req.resume,
+            overwrite=req.overwrite,
+            api_key=req.api_key,
+            energy_meter=meter,
+            idle_s=req.idle_s,
+            hooks=hooks,
+            stats=stats,
+            check_server=req.check,
+        )
+    finally:
+        if meter is not None:
+            meter.close()
+    doc = _result_doc(outcome, req.out, meter, slo_ms, warm_x, cool_x)
+    runs = doc["runs"]
+    if req.csv:
+        _write_csv(req.csv, runs)
+    if req.summary:
+        summary = report.summary_doc(
+            runs, run_id=outcome.run_id, model=req.model, url=req.url, extra={"selfcheck": outcome.selfcheck}
+        )
+        Path(req.summary).write_text(json.dumps(to_jsonable(summary), indent=2), encoding="utf-8")
+    return BenchResult(
+        operation="run_bench",
+        inputs=req.model_dump(mode="json", exclude={"api_key"}),
+        document=doc,
+        interrupted=bool(outcome.interrupted),
+        all_failed=bool(runs) and not any(r.get("requests_ok") for r in runs),
+    )
+
+
 __all__ = [
+    "BenchRequest",
+    "BenchResult",
     "BenchReportRequest",
     "BenchReportResult",
     "CalibrateRequest",
     "CalibrateResult",
     "bench_report",
     "calibrate",
+    "run_bench",
 ]

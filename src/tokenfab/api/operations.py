@@ -128,6 +128,9 @@ def fit_context_tokens(req: FitRequest) -> int:
             "give the context or the input and output lengths", field="context", expected="--context, or --isl/--osl"
         )
     if lengths:
+        from tokenfab.core.inputs import check_inputs
+
+        check_inputs(isl=req.isl, osl=req.osl)  # each in range, named as given (their sum is the context)
         return sum(lengths)
     return DEFAULT_CONTEXT_TOKENS if req.context is None else req.context
 

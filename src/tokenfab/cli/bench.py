@@ -5,8 +5,6 @@ Thin layer: the client, metrics and economics live in :mod:`tokenfab.bench`.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
 from pathlib import Path
@@ -16,7 +14,7 @@ import typer
 from rich.table import Table
 
 from tokenfab import api
-from tokenfab.cli.common import console, err_console, print_json, to_jsonable
+from tokenfab.cli.common import console, err_console, print_json
 from tokenfab.core.errors import TokenfabError
 
 if TYPE_CHECKING:
@@ -228,39 +226,6 @@ def _selfcheck_lines(doc: dict) -> list[str]:
     return out
 
 
-def _write_csv(path: str, runs: list[dict]) -> None:
-    from tokenfab.bench.report import csv_rows
-
-    cols, rows = csv_rows(runs)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        for row in rows:
-            w.writerow(to_jsonable(row))
-
-
-def _load_levels(concurrency: str | None, rate: str | None, trace_speed: str | None) -> tuple[str, tuple, int]:
-    """(mode, levels, sweep K) from exactly one of --concurrency, --rate, --trace-speed."""
-    from tokenfab.bench.schedule import parse_rate
-    from tokenfab.cli.common import parse_int_list
-
-    loads = [x for x in (concurrency, rate, trace_speed) if x is not None]
-    if len(loads) != 1:
-        raise TokenfabError(
-            "give exactly one of --concurrency (closed loop), --rate (open loop) or --trace-speed (trace replay)",
-            field="load",
-        )
-    sweep_k = 8
-    if concurrency is not None:
-        return "closed", tuple(parse_int_list(concurrency, "--concurrency")), sweep_k
-    if rate is not None:
-        mode, levels = parse_rate(rate)
-        if mode == "sweep":
-            sweep_k, levels = int(levels[0]), ()
-        return mode, tuple(levels), sweep_k
-    return "trace", tuple(parse_rate(cast(str, trace_speed), "--trace-speed")[1]), sweep_k  # the one load given
-
-
 def _api_key(env_name: str | None) -> str | None:
     """The API key from the environment variable --api-key-env names (an error when it is unset or empty)."""
     if not env_name:
@@ -271,45 +236,16 @@ def _api_key(env_name: str | None) -> str | None:
     return key
 
 
-def _result_doc(outcome, out, meter, slo_ms, warm_x, cool_x) -> dict:
-    """The JSON document of a finished (or interrupted) run: its levels, self-check, server and messages."""
-    from tokenfab.bench import client, metrics, report
-
-    mine = [r for r in outcome.records if r.get("run_id") == outcome.run_id]
-    runs = report.build_runs(mine, slo_ms, outcome.energy, warm_x, cool_x)
-    for r in runs:
-        r.pop("run_id", None)
-    doc = {
-        "run_id": outcome.run_id,
-        "results_file": str(out),
-        "interrupted": outcome.interrupted,
-        "resumed_records": outcome.resumed_records,
-        "runs": runs,
-        "selfcheck": outcome.selfcheck,
-        "server": outcome.server,
-        "messages": outcome.messages,
-        "definitions": metrics.DEFINITIONS,
-        "error_kinds": client.ERROR_KINDS,
-    }
-    if outcome.sweep:
-        doc["sweep"] = outcome.sweep
-    if meter is not None and not meter.available:
-        doc["energy"] = {"measured": False, "reason": f"energy not measured: {meter.reason}"}
-    if outcome.idle_power_w is not None:
-        doc["idle_power_w"] = outcome.idle_power_w
-    return doc
-
-
-def _exit_status(outcome, runs: list, url: str, out) -> None:
+def _exit_status(res, runs: list, url: str, out) -> None:
     """Exit 130 after an interruption, 1 when no request succeeded (with the error kinds in one line)."""
-    if outcome.interrupted:
+    if res.interrupted:
         err_console.print(
             f"interrupted: partial summary above; continue with --resume (records in {out})",
             markup=False,
             highlight=False,
         )
         raise typer.Exit(130)
-    if runs and not any(r.get("requests_ok") for r in runs):
+    if res.all_failed:
         # nothing succeeded: say why in one line and fail, so scripts and CI notice
         kinds: dict[str, int] = {}
         for r in runs:
@@ -446,33 +382,16 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no live progress display"),
     ):
         """Measure a live OpenAI-compatible server: TTFT, TPOT, ITL, E2EL, throughput, goodput (and energy)."""
-        from tokenfab.bench import client, metrics, report
-        from tokenfab.bench.energy import EnergyMeter
-        from tokenfab.cli.common import parse_int_list
+        from tokenfab.bench import client
 
-        mode, levels, sweep_k = _load_levels(concurrency, rate, trace_speed)
-        slo_ms = metrics.parse_slo(slo)
-        warm_x = metrics.parse_exclusion(exclude_warmup, "--exclude-warmup")
-        cool_x = metrics.parse_exclusion(exclude_cooldown, "--exclude-cooldown")
         # --out, --csv and --summary were checked before the command ran (cli.main.OUTPUT_PATHS)
-        api_key = _api_key(api_key_env)
-        cfg = client.BenchConfig(
+        stats = client.LiveStats()
+        hooks = _LiveHooks(stats, enabled=err_console.is_terminal and not quiet)
+        req = api.BenchRequest.build(
             url=url,
             model=model,
+            api_key=_api_key(api_key_env),
             endpoint=endpoint,
-            isl=isl,
-            osl=osl,
-            length_dist=length_dist,
-            mode=mode,
-            levels=levels,
-            requests=requests,
-            duration_s=duration,
-            warmup=warmup,
-            arrival=arrival,
-            timeout_s=timeout_s,
-            seed=seed,
-            ignore_eos=ignore_eos,
-            tokenizer=str(tokenizer) if tokenizer else None,
             workload=workload,
             dataset=str(dataset) if dataset else None,
             turns=turns,
@@ -481,44 +400,40 @@ def register(app: typer.Typer) -> None:
             prefix_groups=prefix_groups,
             prefix_hit_rate=prefix_hit_rate,
             trace=str(trace) if trace else None,
-            sweep_rates=sweep_k,
+            trace_speed=trace_speed,
+            isl=isl,
+            osl=osl,
+            length_dist=length_dist,
+            concurrency=concurrency,
+            rate=rate,
+            arrival=arrival,
+            requests=requests,
+            duration_s=duration,
+            warmup=warmup,
+            exclude_warmup=exclude_warmup,
+            exclude_cooldown=exclude_cooldown,
+            slo=slo,
+            out=str(out),
+            resume=resume,
+            overwrite=overwrite,
+            timeout_s=timeout_s,
+            seed=seed,
+            tokenizer=str(tokenizer) if tokenizer else None,
+            ignore_eos=ignore_eos,
             max_connections=max_connections,
             workers=workers,
             event_loop=event_loop,
+            check=check,
+            energy=energy,
+            idle_s=idle_s,
+            gpu_index=gpu_index,
+            csv=str(csv_path) if csv_path else None,
+            summary=str(summary_path) if summary_path else None,
         )
-        meter = None
-        if energy:
-            meter = EnergyMeter(
-                parse_int_list(gpu_index, "--gpu-index", minimum=0, maximum=1023) if gpu_index else None
-            )
-        stats = client.LiveStats()
-        hooks = _LiveHooks(stats, enabled=err_console.is_terminal and not quiet)
-        try:
-            with hooks:
-                outcome = client.run_benchmark(
-                    cfg,
-                    out_path=out,
-                    resume=resume,
-                    overwrite=overwrite,
-                    api_key=api_key,
-                    energy_meter=meter,
-                    idle_s=idle_s,
-                    hooks=cast("ProgressHooks", hooks),  # _LiveHooks implements ProgressHooks' methods
-                    stats=stats,
-                    check_server=check,
-                )
-        finally:
-            if meter is not None:
-                meter.close()
-        doc = _result_doc(outcome, out, meter, slo_ms, warm_x, cool_x)
+        with hooks:
+            res = api.run_bench(req, hooks=cast("ProgressHooks", hooks), stats=stats)  # _LiveHooks is a ProgressHooks
+        doc = res.document
         runs = doc["runs"]
-        if csv_path:
-            _write_csv(str(csv_path), runs)
-        if summary_path:
-            summary = report.summary_doc(
-                runs, run_id=outcome.run_id, model=model, url=url, extra={"selfcheck": outcome.selfcheck}
-            )
-            summary_path.write_text(json.dumps(to_jsonable(summary), indent=2), encoding="utf-8")
         if as_json:
             print_json(doc)
             for line in _selfcheck_lines(doc):
@@ -526,7 +441,7 @@ def register(app: typer.Typer) -> None:
                     err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         else:
             _render_runs(doc, wide)
-        _exit_status(outcome, runs, url, out)
+        _exit_status(res, runs, url, out)
 
     @app.command("bench-report")
     def bench_report(

@@ -105,7 +105,8 @@ SPECS: dict[str, Spec] = {
     "mtp_acceptance_length": Spec(False, 1.0, 1.0 + MAX_MTP_DRAFT_TOKENS),
     "prefix_hit_rate": Spec(False, 0.0, 1.0, hi_open=True),
     "params": _pos(1e15, "a quadrillion parameters: hundreds of times the largest published model"),
-    "chip_memory_gib": _pos(1e6, "a million GiB on one chip"),
+    # at least a MiB (the smallest SRAM chip holds hundreds): a vanishing capacity asks for astronomically many chips
+    "chip_memory_gib": Spec(False, 1e-3, 1e6, why="a million GiB on one chip"),
     "runtime_overhead_fraction": Spec(False, 0.0, 1.0, hi_open=True),
     "ttft_max_ms": _LATENCY,
     "tpot_max_ms": _LATENCY,
