@@ -455,9 +455,9 @@ def check_record(rec: dict[str, Any], *, field: str, line: int) -> None:
     if (mode in ("open", "ramp") or rate is not None) and not valid_rate:
         bad("rate", "must be a request rate > 0 (or 'inf')", rate)
     for k, needed in (("rate_end", mode == "ramp"), ("trace_speed", mode == "trace")):
-        x: Any = rec.get(k)
-        if (needed or x is not None) and not (is_number(x) and 0 < float(x) <= 1e9):
-            bad(k, f"must be a number > 0{' (a ' + str(mode) + ' record names it)' if needed else ''}", x)
+        level_value: Any = rec.get(k)
+        if (needed or level_value is not None) and not (is_number(level_value) and 0 < float(level_value) <= 1e9):
+            bad(k, f"must be a number > 0{' (a ' + str(mode) + ' record names it)' if needed else ''}", level_value)
 
 
 def parse_jsonl_records(lines: Iterable[str], *, field: str = "results") -> tuple[list[dict[str, Any]], int]:
