@@ -348,7 +348,7 @@ def _load_levels(concurrency: str | None, rate: str | None, trace_speed: str | N
     from typing import cast
 
     from tokenfab.bench.schedule import parse_rate
-    from tokenfab.cli.common import parse_int_list
+    from tokenfab.core.inputs import parse_int_list
 
     loads = [x for x in (concurrency, rate, trace_speed) if x is not None]
     if len(loads) != 1:
@@ -417,8 +417,8 @@ def run_bench(req: BenchRequest, *, hooks: Any = None, stats: Any = None) -> Ben
 
     from tokenfab.bench import client, metrics, report
     from tokenfab.bench.energy import EnergyMeter
-    from tokenfab.cli.common import parse_int_list
     from tokenfab.core.files import check_output_path
+    from tokenfab.core.inputs import parse_int_list
 
     mode, levels, sweep_k = _load_levels(req.concurrency, req.rate, req.trace_speed)
     slo_ms = metrics.parse_slo(req.slo)

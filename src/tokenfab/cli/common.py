@@ -162,33 +162,3 @@ def emit(obj: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         print_json(obj)
     else:
         render(obj)
-
-
-def split_csv(value: str | None, field: str) -> list[str]:
-    if value is None:
-        return []
-    items = [v.strip() for v in str(value).split(",") if v.strip()]
-    if not items:
-        raise TokenfabError("empty list", field=field, expected="a comma-separated list", got=value)
-    return items
-
-
-def parse_int_list(value: str, field: str, minimum: int = 1, maximum: int = 10**9) -> list[int]:
-    """Whole numbers separated by commas, each in [minimum, maximum] (a GPU index starts at 0, a concurrency at 1);
-    a number given twice is refused (two levels of one concurrency merged into one level)."""
-    out: list[int] = []
-    for item in split_csv(value, field):
-        try:
-            n = int(item)
-        except ValueError:
-            raise TokenfabError(
-                "not a whole number", field=field, expected="integers separated by commas", got=item
-            ) from None
-        if not minimum <= n <= maximum:
-            raise TokenfabError(
-                "out of range", field=field, expected=f"whole numbers in [{minimum}, {maximum:,}]", got=n
-            )
-        if n in out:
-            raise TokenfabError("given twice", field=field, expected="each value once", got=n)
-        out.append(n)
-    return out
