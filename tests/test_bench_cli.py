@@ -446,3 +446,12 @@ def test_a_reply_in_one_chunk_has_no_tpot_and_misses_a_tpot_slo(mock, tmp_path):
     assert run["tpot_ms_mean"] is None and run["tpot_excluded_requests"] == 3
     assert run["goodput"]["slo_attainment"] == 0.0
     assert any("arrived in one chunk" in w for w in run["warnings"])
+
+
+def test_bench_report_prints_goodput_under_an_slo(mock, tmp_path):
+    """bench-report --slo showed goodput in --json only."""
+    mock.configure({"ttft_ms": 5, "itl_ms": 1})
+    assert bench(mock, tmp_path, "--concurrency", "1", "--requests", "3").exit_code == 0
+    args = ["bench-report", str(tmp_path / "r.jsonl"), "--gpus", "1", "--usd-per-gpu-hour", "2", "--slo", "ttft:0.001"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0 and "0.0% of requests meet the SLO (ttft <= 0.001 ms)" in " ".join(r.output.split())

@@ -591,6 +591,18 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+        for r in doc.get("runs") or []:  # goodput under --slo (it was in --json only)
+            g = r.get("goodput")
+            if g:
+                att = g.get("slo_attainment")
+                console.print(
+                    f"  {_level_label(r)}: {'-' if att is None else f'{100 * att:.1f}%'} of requests meet the SLO "
+                    f"({', '.join(f'{k} <= {v:g} ms' for k, v in (g.get('slo') or {}).items())}); goodput "
+                    f"{_fmt(g.get('goodput_requests_per_s'), 2)} req/s, {_fmt(g.get('goodput_output_tokens_per_s'))} "
+                    "output tok/s",
+                    markup=False,
+                    highlight=False,
+                )
         for r in doc.get("runs") or []:  # a level's own warnings (token counts, exclusions that left nothing)
             for wmsg in r.get("warnings") or []:
                 err_console.print(f"warning: {wmsg}", style="yellow", markup=False, highlight=False, soft_wrap=True)
