@@ -336,3 +336,20 @@ def test_a_user_calibration_applies_to_the_engine_it_measured_and_says_where_it_
     assert any("for h100-sxm with vllm: not for h100-sxm with trtllm" in w for w in other.warnings)
     fr = frontier("llama-3.1-8b", ["h100-sxm", "h200-sxm"], isl=64, osl=24, engine="vllm", calibration=str(out))
     assert any("used for h100-sxm with vllm; h200-sxm with vllm: the bundled fit" in w for w in fr.sweep.warnings)
+
+
+def test_a_calibration_written_before_engines_were_keyed_still_applies_to_every_engine(tmp_path):
+    """Profiles from before 2026-12-08 key a user entry by the hardware alone: it keeps applying to every engine."""
+    from tokenfab.catalog.calibration import load_profile
+
+    base = load_profile(None)
+    flat = base.params_for(get_hardware("h100-sxm"), "trtllm").to_dict()
+    doc = base.to_dict()
+    doc["hardware"] = {"h100-sxm": {**flat, "memory_efficiency": 0.3}}
+    p = tmp_path / "old.json"
+    p.write_text(json.dumps(doc))
+    for engine in ("trtllm", "vllm"):
+        e = estimate(
+            "llama-3.1-8b", "h100-sxm", gpus=1, weights="fp8", concurrency=1, engine=engine, calibration=str(p)
+        )
+        assert e.calibration["hardware_profile"] == "user" and not any("calibration file" in w for w in e.warnings)
