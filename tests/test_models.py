@@ -527,3 +527,26 @@ def test_mixtral_style_experts_take_intermediate_size_as_their_width():
     cfg = _bundled_config("mixtral-8x7b")
     assert "moe_intermediate_size" not in cfg
     assert M.param_counts(M.parse_config(cfg, key="mixtral-8x7b")).total == pytest.approx(46.7e9, rel=0.01)
+
+
+def test_real_moe_namings_still_parse():
+    """The refusals above must not reject real configs: OLMoE / Jamba size experts with intermediate_size under
+    num_experts (OLMoE-1B-7B: 6.9B total, 1.3B active, huggingface.co/allenai/OLMoE-1B-7B-0924); ERNIE-4.5 names them
+    moe_num_experts / moe_k / moe_num_shared_experts; first_k_dense_replace equal to the layers makes every layer
+    dense (transformers DeepseekV3Config)."""
+    olmoe = {
+        "model_type": "olmoe", "hidden_size": 2048, "intermediate_size": 1024, "num_hidden_layers": 16,
+        "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 50304, "num_experts": 64,
+        "num_experts_per_tok": 8, "max_position_embeddings": 4096, "hidden_act": "silu",
+    }  # fmt: skip
+    c = M.param_counts(M.parse_config(olmoe, key="olmoe"))
+    assert c.total == pytest.approx(6.9e9, rel=0.02) and c.active == pytest.approx(1.3e9, rel=0.03)
+    mix = _bundled_config("mixtral-8x7b")
+    ernie = {k: v for k, v in mix.items() if k not in ("num_local_experts", "num_experts_per_tok")}
+    ernie.update(moe_num_experts=8, moe_k=2, moe_intermediate_size=mix["intermediate_size"])
+    assert M.param_counts(M.parse_config(ernie)).total == pytest.approx(
+        M.param_counts(M.parse_config(mix)).total, rel=1e-9
+    )
+    ds = _bundled_config("deepseek-v3")
+    all_dense = M.parse_config({**ds, "first_k_dense_replace": ds["num_hidden_layers"]}, key="deepseek-v3")
+    assert all(layer.num_experts == 0 for layer in all_dense.layers)

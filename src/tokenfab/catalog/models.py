@@ -699,9 +699,15 @@ class _MoeConfig:
 
 
 def _moe_config(c: dict, src: str, mt: str, h: int, L: int, inter: int) -> _MoeConfig:
-    n_exp = _cfg_int(c, ("n_routed_experts", "num_local_experts", "num_experts"), src, default=0, minimum=0)
+    n_exp = _cfg_int(
+        c, ("n_routed_experts", "num_local_experts", "num_experts", "moe_num_experts"), src, default=0, minimum=0
+    )
     top_k = _cfg_int(
-        c, ("num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk"), src, default=0, minimum=0
+        c,
+        ("num_experts_per_tok", "experts_per_token", "top_k_experts", "moe_topk", "moe_k"),
+        src,
+        default=0,
+        minimum=0,
     )
     moe_inter = _cfg_int(c, "moe_intermediate_size", src, default=None, minimum=0)
     hints = [k for k in ("moe_intermediate_size", "first_k_dense_replace", "n_shared_experts") if c.get(k)]
@@ -712,14 +718,18 @@ def _moe_config(c: dict, src: str, mt: str, h: int, L: int, inter: int) -> _MoeC
             expected="n_routed_experts, num_local_experts or num_experts",
         )
     if n_exp and moe_inter is None:
-        if c.get("n_routed_experts") or c.get("num_experts"):  # DeepSeek/GLM/Kimi and Qwen MoE name the expert width
+        # DeepSeek/GLM/Kimi (n_routed_experts) and Qwen MoE name the expert width apart from the dense one; OLMoE,
+        # Jamba and Mixtral-style configs (num_experts / num_local_experts) size experts with intermediate_size
+        if c.get("n_routed_experts") or (c.get("num_experts") and mt.startswith(("qwen2_moe", "qwen3"))):
             raise TokenfabError(
                 "missing required field in config.json (the width of one routed expert; intermediate_size is the "
                 "dense layers')",
                 field=f"{src}: moe_intermediate_size",
             )
         moe_inter = inter  # Mixtral/gpt-oss/Llama 4: intermediate_size is the expert size
-    n_shared = _cfg_int(c, ("n_shared_experts", "num_shared_experts"), src, default=0, minimum=0)
+    n_shared = _cfg_int(
+        c, ("n_shared_experts", "num_shared_experts", "moe_num_shared_experts"), src, default=0, minimum=0
+    )
     shared_inter = _cfg_int(
         c,
         ("shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"),
@@ -727,7 +737,7 @@ def _moe_config(c: dict, src: str, mt: str, h: int, L: int, inter: int) -> _MoeC
         default=None,
         minimum=0,
     )
-    first_k_dense = _cfg_int(c, "first_k_dense_replace", src, default=0, minimum=0, maximum=max(L - 1, 0))
+    first_k_dense = _cfg_int(c, "first_k_dense_replace", src, default=0, minimum=0, maximum=L)  # L: all dense
     moe_flags = None
     if isinstance(c.get("moe_layer_freq"), list):
         moe_flags = [bool(x) for x in _cfg_list(c, "moe_layer_freq", src, min_length=L, allowed=(0, 1))]
