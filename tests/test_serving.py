@@ -557,3 +557,18 @@ def test_an_sram_layout_splits_kv_before_it_copies_it():
     f = fit("llama-3.1-8b", "groq-lpu", gpus=96, users=16, context=2048)
     e = _est("llama-3.1-8b", "groq-lpu", gpus=96, isl=1024, osl=1024, concurrency=16)
     assert (f.tp, f.pp) == (e.tp, e.pp) == (8, 12) and f.fits and e.fits
+
+
+def test_an_sram_layout_keeps_the_widest_tp_where_it_holds_the_sequences():
+    """TP within the KV heads only where the KV binds: one sequence on 96 chips keeps TP 96 (fastest per token);
+    16 need the pipeline; fit takes a TP/PP it is given."""
+    from tokenfab.perf.memory import fit
+
+    one = _est("llama-3.1-8b", "groq-lpu", gpus=96, isl=1024, osl=1024, concurrency=1)
+    many = _est("llama-3.1-8b", "groq-lpu", gpus=96, isl=1024, osl=1024, concurrency=16)
+    assert (one.tp, one.pp) == (96, 1) and (many.tp, many.pp) == (8, 12)
+    assert one.tokens_per_s_per_user > many.tokens_per_s_per_user
+    given = fit("llama-3.1-70b", "groq-lpu", weights="fp8", tp=576, pp=1, users=1, context=2048)
+    assert (given.tp, given.pp) == (576, 1)
+    g = fit("llama-3.1-8b", "groq-lpu", users=64, context=8192)
+    assert not g.fits and "cannot hold 64 sequences" in g.message and "at least" not in g.message

@@ -363,14 +363,21 @@ def fit(
         if gpus is None and tp is None and pp is None and dp is None:
             # whole nodes when more than one is needed, and a pipeline no deeper than the layers
             n = sram_chip_count(chips, cpn, sram_tp_max(hw, cpn), m.num_layers, sram_kv_ways(m))
-        tp_s, pp_s = sram_layout(n, sram_tp_max(hw, cpn), m.num_layers, sram_kv_ways(m))
-        par = Parallelism(tp=tp_s, pp=pp_s, dp=1, ep=1)  # the layout estimate() uses
+        if tp is not None or pp is not None:  # the layout given (estimate runs the same one)
+            t = tp or max(1, n // (pp or 1))
+            cands = [(t, pp or max(1, n // t))]
+        else:
+            cands = sram_layouts(n, sram_tp_max(hw, cpn), m.num_layers, sram_kv_ways(m))
         # weights and activations spread evenly; a sequence's KV split as estimate() splits it (over PP, and over TP
-        # up to the KV heads: copies beyond them)
+        # up to the KV heads: copies beyond them); the first layout that holds the sequences
         w_gpu = total_w / n
-        kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / float(kv_shard_factor(m, par))
-        kv_gpu = kv_per_seq_gpu * users
         act_gpu = act1 / n
+        for tp_s, pp_s in cands:
+            par = Parallelism(tp=tp_s, pp=pp_s, dp=1, ep=1)
+            kv_per_seq_gpu = kv_cache_bytes(m, context, kvp, 1) / float(kv_shard_factor(m, par))
+            kv_gpu = kv_per_seq_gpu * users
+            if w_gpu + kv_gpu + act_gpu <= cap_b * (1 - ovh_frac) * (1 + 1e-9):
+                break
     else:
 
         def per_gpu(par: Parallelism) -> tuple[float, float, float, float]:
@@ -414,13 +421,20 @@ def fit(
         # each DP replica holds its own weights: pooling every chip's memory undercounts a layout with DP > 1, so
         # the count is this layout's shape widened until its per-GPU share fits (at least the pooled count)
         shape = max(chips, par.gpus * math.ceil(used_gpu / max(cap_b, 1.0) - 1e-9))
+        copies = sram and par.tp > sram_kv_ways(m)  # past the KV heads every TP rank holds a copy of the KV
         msg = (
             f"does not fit: needs {used_gpu / units.GIB:.1f} GiB per {'chip' if sram else 'GPU'} "
             f"but has {cap_gib:.1f} GiB - short by {short:.1f} GiB ({short / cap_gib * 100:.0f}% of a chip); "
             + (
-                f"at least {chips} chips are needed"
+                f"one model instance cannot hold {users} sequences of {context} tokens: a sequence's KV splits over "
+                f"at most {sram_kv_ways(m)} x {m.num_layers} chips (TP within the KV heads x a pipeline of the "
+                "layers), wider TP copies it; serve them with data-parallel copies or fewer users per copy"
+                if copies
+                else f"at least {chips} chips are needed"
                 if par.dp == 1
-                else f"with {par.dp} data-parallel copies (each holds the weights) at least {shape} chips are needed"
+                else f"with {par.dp} data-parallel copies (each holds its "
+                + ("attention and dense weights; the experts are split" if m.is_moe and par.ep > 1 else "weights")
+                + f") at least {shape} chips are needed"
             )
         )
     n_inst = instance_chips(m, par.tp, par.pp, par.dp)
@@ -510,6 +524,14 @@ def sram_layout(chips: int, tp_max: int, num_layers: int, kv_ways: int | None = 
             return tp, chips // tp
     tp = next((t for t in range(min(chips, tp_max), 0, -1) if lays_out(t)), 1)
     return tp, chips // tp
+
+
+def sram_layouts(chips: int, tp_max: int, num_layers: int, kv_ways: int) -> list[tuple[int, int]]:
+    """The SRAM layouts worth trying for ``chips``, in order: the widest TP (fastest per token: the least pipeline
+    per step), then TP within the KV heads (more sequences per chip: no KV copies). A caller takes the first that
+    holds its sequences."""
+    out = [sram_layout(chips, tp_max, num_layers), sram_layout(chips, tp_max, num_layers, kv_ways)]
+    return list(dict.fromkeys(out))
 
 
 def sram_kv_ways(model: ModelSpec) -> int:

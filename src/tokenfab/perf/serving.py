@@ -54,7 +54,7 @@ from tokenfab.perf.memory import (
     resolve_parallelism,
     sram_chip_count,
     sram_kv_ways,
-    sram_layout,
+    sram_layouts,
     sram_tp_max,
     weight_bytes_per_gpu,
 )
@@ -795,17 +795,55 @@ def _auto_layout(
     for _ in range(64):
         if hw.kind == "sram":
             gpus = sram_chip_count(need, hw.chips_per_node, sram_tp_max(hw), m.num_layers, sram_kv_ways(m))
-            tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers, sram_kv_ways(m))
+            tp, pp = _sram_pick(m, hw, engine, weights, kv, profile, gpus, users, isl, osl)
         else:
             gpus, tp, pp = auto_parallelism(m, need, hw.chips_per_node)
         if pp > m.num_layers:
             break
-        ep = tp if m.is_moe and m.max_experts % tp == 0 else 1
-        pa = single_point(hw, engine, weights, kv, profile, tp, pp, 1, ep)
-        if float(concurrency_cap(m, weights, kv, pa, isl, osl)[0]) >= users:
+        if _holds(m, hw, engine, weights, kv, profile, tp, pp, users, isl, osl):
             break
         need = gpus + step
     return gpus, tp, pp
+
+
+def _holds(
+    m: ModelSpec,
+    hw: HardwareSpec,
+    engine: EngineSpec,
+    weights: str,
+    kv: str,
+    profile: CalibrationProfile,
+    tp: int,
+    pp: int,
+    users: int,
+    isl: int,
+    osl: int,
+) -> bool:
+    """Whether the (tp, pp) layout's KV cache holds ``users`` sequences (serve()'s own check)."""
+    ep = tp if m.is_moe and m.max_experts % tp == 0 else 1
+    pa = single_point(hw, engine, weights, kv, profile, tp, pp, 1, ep)
+    return float(concurrency_cap(m, weights, kv, pa, isl, osl)[0]) >= users
+
+
+def _sram_pick(
+    m: ModelSpec,
+    hw: HardwareSpec,
+    engine: EngineSpec,
+    weights: str,
+    kv: str,
+    profile: CalibrationProfile,
+    chips: int,
+    users: int,
+    isl: int,
+    osl: int,
+) -> tuple[int, int]:
+    """The SRAM layout of ``chips`` (memory.sram_layouts): the widest TP when it holds the sequences, else TP within
+    the KV heads (which holds more)."""
+    cands = sram_layouts(chips, sram_tp_max(hw), m.num_layers, sram_kv_ways(m))
+    for tp, pp in cands:
+        if pp <= m.num_layers and _holds(m, hw, engine, weights, kv, profile, tp, pp, users, isl, osl):
+            return tp, pp
+    return cands[-1]
 
 
 def _check_spec_flags(spec_method: str | None, method_given: bool, draft_tokens: int | None) -> None:
@@ -896,7 +934,8 @@ def estimate(
         gpus, tp, pp = _auto_layout(m, hw, eng, w, kvp, max(users, 1), isl, osl, profile)
         auto_note = f"--gpus not given: using {gpus} chip(s), the smallest layout that fits (see `tokenfab fit`)"
     if hw.kind == "sram" and tp is None and pp is None and gpus:
-        tp, pp = sram_layout(gpus, sram_tp_max(hw), m.num_layers, sram_kv_ways(m))
+        users = min(int(conc_val) if conc_val is not None else 1, eng.max_num_seqs)
+        tp, pp = _sram_pick(m, hw, eng, w, kvp, profile, gpus, max(users, 1), isl, osl)
     par = resolve_parallelism(
         m,
         gpus=gpus,
