@@ -455,3 +455,17 @@ def test_bench_report_prints_goodput_under_an_slo(mock, tmp_path):
     args = ["bench-report", str(tmp_path / "r.jsonl"), "--gpus", "1", "--usd-per-gpu-hour", "2", "--slo", "ttft:0.001"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0 and "0.0% of requests meet the SLO (ttft <= 0.001 ms)" in " ".join(r.output.split())
+
+
+def test_an_old_file_s_one_chunk_replies_have_no_tpot_either():
+    """Files written before 2026-12-08 stored TPOT 0 for a reply in one chunk: it is not read as a TPOT."""
+    from tokenfab.bench import metrics
+
+    recs = [
+        {"request_id": f"c1-{i}", "status": "ok", "chunks": 1, "output_tokens": 8, "tpot_ms": 0.0, "ttft_ms": 5.0,
+         "e2el_ms": 5.0, "t_start": 100.0 + i, "t_end": 100.005 + i, "input_tokens": 16}
+        for i in range(3)
+    ]  # fmt: skip
+    lvl = metrics.summarize_level(recs, slo={"tpot": 1.0})
+    assert lvl["tpot_ms_mean"] is None and lvl["tpot_excluded_requests"] == 3
+    assert lvl["goodput"]["slo_attainment"] == 0.0

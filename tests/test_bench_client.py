@@ -339,6 +339,7 @@ def test_a_closed_loop_for_a_duration_makes_its_prompts_as_it_sends_them():
     [
         (dict(requests=100_000, isl=100_000), "--requests"),
         (dict(isl=1_000_000, levels=(1000,)), "--isl"),  # 10 x concurrency requests by default
+        (dict(mode="sweep", levels=(), requests=100_000, isl=100_000), "--requests"),  # every sweep level plans them
     ],
 )
 def test_prompts_planned_before_a_level_are_bounded(kw, field):

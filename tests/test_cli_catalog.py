@@ -254,3 +254,10 @@ def test_a_hardware_file_slip_is_named_not_absorbed(tmp_path, over, drop, field,
 def test_a_new_family_name_is_a_prior_not_a_typo(tmp_path):
     path = _user_file(tmp_path, "c.yaml", {"acme-x1": _chip(cost_family="acme-gen1")})
     assert invoke("catalog", "hardware", "acme-x1", "--hardware-file", path).exit_code == 0
+
+
+def test_a_next_generation_family_name_is_not_a_typo(tmp_path):
+    """cdna5 (after cdna4) and gaudi4 differ from known families in their digits only: new families, allowed."""
+    for fam in ("cdna5", "gaudi4"):
+        path = _user_file(tmp_path, f"{fam}.yaml", {"acme-x1": _chip(cost_family=fam)})
+        assert invoke("catalog", "hardware", "acme-x1", "--hardware-file", path).exit_code == 0

@@ -210,9 +210,14 @@ class BenchConfig:
     def _check_planned_prompts(self) -> None:
         """A level's prompts are made before it starts (but a closed loop's for a --duration: as they are sent), so
         requests x input tokens is bounded: 100,000 requests of 100,000 tokens would need about 60 GB."""
-        if not self.isl or self.mode in ("trace", "sweep") or (self.mode == "closed" and self.duration_s is not None):
+        if not self.isl or self.mode == "trace" or (self.mode == "closed" and self.duration_s is not None):
             return
-        n = max((self.level_requests(lv) for lv in self.levels), default=0)
+        if self.mode == "sweep":  # its rates come from the probe: bounded by the count given, if any
+            if self.requests is None:
+                return
+            n = self.requests
+        else:
+            n = max((self.level_requests(lv) for lv in self.levels), default=0)
         planned = n * self.isl * max(1, self.turns)
         if planned > MAX_PLANNED_PROMPT_TOKENS:
             raise TokenfabError(
@@ -220,7 +225,11 @@ class BenchConfig:
                 + (f" x {self.turns} turns" if self.turns > 1 else "")
                 + f" = {planned:,} prompt tokens, made before the level starts (more than "
                 f"{MAX_PLANNED_PROMPT_TOKENS:,}, about a gigabyte of text)",
-                field="--requests" if self.requests is not None else "--isl",
+                field="--requests"
+                if self.requests is not None
+                else "--duration"
+                if self.duration_s is not None
+                else "--isl",
                 expected="fewer --requests or a shorter --isl, or a closed loop for a --duration (its prompts are made "
                 "as they are sent)",
             )

@@ -203,13 +203,24 @@ def parse_slo(spec: str | None) -> Slos:
     return out
 
 
+def one_chunk_reply(record: Mapping) -> bool:
+    """A reply of several tokens that came in one chunk: its time between tokens was never observed."""
+    return (record.get("chunks") or 0) == 1 and (record.get("output_tokens") or 0) > 1
+
+
+def record_tpot_ms(record: Mapping) -> float | None:
+    """A record's TPOT, None for a one-chunk reply whatever the file says (files written before 2026-12-08 stored
+    0 for one)."""
+    return None if one_chunk_reply(record) else record.get("tpot_ms")
+
+
 def meets_slo(record: Mapping, slo: Mapping[str, float]) -> bool:
     """True when the request succeeded and every SLO holds; an undefined TPOT meets a TPOT SLO only for a reply of
     <= 1 token (one of many tokens sent in one chunk was never seen streaming: a miss)."""
     if record.get("status") != "ok":
         return False
     for key, limit_ms in slo.items():
-        value = record.get(f"{key}_ms")
+        value = record_tpot_ms(record) if key == "tpot" else record.get(f"{key}_ms")
         if value is None and key == "tpot" and (record.get("output_tokens") or 0) <= 1:
             continue  # vLLM's rule: a one-token reply has no TPOT to miss (a reply in one chunk of many does)
         if value is None or value > limit_ms:
@@ -453,7 +464,7 @@ def summarize_level(
     duration = benchmark_duration_s(records)
     in_tok = sum(r.get("input_tokens") or 0 for r in ok)
     out_tok = sum(r.get("output_tokens") or 0 for r in ok)
-    tpots = [r.get("tpot_ms") for r in ok]
+    tpots = [record_tpot_ms(r) for r in ok]
     intvty = [interactivity_tokens_per_s(t) for t in tpots]
     itls = [r.get("itl_ms") or [] for r in ok]
     out: dict = {
@@ -495,7 +506,7 @@ def summarize_level(
             "tokens are counted as one per streamed chunk, which undercounts (and makes TPOT and tokens/s "
             "wrong) when the server sends several tokens per chunk; pass --tokenizer tokenizer.json"
         )
-    one_chunk = sum(1 for r in ok if (r.get("chunks") or 0) == 1 and (r.get("output_tokens") or 0) > 1)
+    one_chunk = sum(1 for r in ok if one_chunk_reply(r))
     if one_chunk:
         warnings.append(
             f"{one_chunk} of {len(ok)} requests arrived in one chunk holding several tokens (the server did not "

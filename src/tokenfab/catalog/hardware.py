@@ -9,6 +9,7 @@ sparse marketing figure), power in W and kW.
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -272,6 +273,9 @@ def _check_entry_values(entry: dict, where: str, *, families: bool = True) -> No
     if families and isinstance(fam, str) and fam:  # (a user file's: the bundled catalog defines the families)
         known = known_families()
         close = difflib.get_close_matches(fam, sorted(known), n=1, cutoff=0.8)
+        # a next generation's name differs in its digits only (cdna5, gaudi4): a new family, not a typo
+        if close and re.sub(r"\d", "", fam) == re.sub(r"\d", "", close[0]):
+            close = []
         if fam not in known and close:
             raise TokenfabError(
                 f"unknown cost_family {fam!r} (did you mean {close[0]}?)",
