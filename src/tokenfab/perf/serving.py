@@ -1062,7 +1062,7 @@ def estimate(
             "measurements; the parameters are a prior (see calibration and uncertainty)"
         )
     user_note = profile.user_calibration_note([(hw.key, eng.key)])
-    if user_note and status.hardware_profile != "user":  # a user calibration that does not apply says so
+    if user_note:  # which of a user calibration's entries this estimate uses (the sweeps say the same)
         warn_list.append(user_note)
     st_dict = status.to_dict()
     at_prior = unc.priors_that_matter(st_dict, "*", unc.model_class(m))
