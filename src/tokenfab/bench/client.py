@@ -26,6 +26,7 @@ import contextlib
 import json
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -969,11 +970,22 @@ async def _closed_loop(
     ctx: SendContext, jobs: list[JobPlan], conc: int, t0: float, deadline: float | None, window: LevelWindow
 ) -> None:
     queue = iter(jobs)
+    lazy = isinstance(jobs, LazyJobs)
+    lock = threading.Lock()
+
+    def take() -> JobPlan | None:
+        with lock:  # one generator, several threads: one at a time
+            return next(queue, None)
 
     async def worker() -> None:
         last_end = t0
-        for job in queue:
+        while True:
             if deadline is not None and time.perf_counter() >= deadline:
+                break
+            # a lazy plan's prompt is made off the event loop (a 200k-token prompt takes ~13 ms to make: on the loop
+            # it would hold up the streams of the requests in flight)
+            job = await asyncio.to_thread(take) if lazy else next(queue, None)
+            if job is None:
                 break
             last_end = await run_job(ctx, job, last_end)
         window.mark_last_send()  # the first worker to find no more work: ramp-down begins
