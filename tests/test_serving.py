@@ -572,3 +572,15 @@ def test_an_sram_layout_keeps_the_widest_tp_where_it_holds_the_sequences():
     assert (given.tp, given.pp) == (576, 1)
     g = fit("llama-3.1-8b", "groq-lpu", users=64, context=8192)
     assert not g.fits and "cannot hold 64 sequences" in g.message and "at least" not in g.message
+
+
+def test_a_speculative_draft_takes_memory_and_kv_room():
+    """DeepSeek-V3's MTP module (one decoder layer, loaded only with speculation on) and its KV were not counted:
+    --spec mtp showed the memory and the cache capacity of --spec off."""
+    off = estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, spec_method="off")
+    on = estimate("deepseek-v3", "h200-sxm", tp=8, concurrency=64, spec_method="mtp")
+    # one layer of 61 at the model's average: ~1.3 GiB of 78 GiB of weights per GPU, plus 1/61 more KV
+    assert 1.0 < on.memory_per_gpu_gib - off.memory_per_gpu_gib < 2.0
+    cap_off = estimate("deepseek-v3", "h200-sxm", tp=8, spec_method="off").concurrency
+    cap_on = estimate("deepseek-v3", "h200-sxm", tp=8, spec_method="mtp").concurrency
+    assert cap_on < cap_off

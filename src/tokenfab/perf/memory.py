@@ -641,6 +641,7 @@ def kv_capacity_sequences(
     max_batch_tokens: ArrayLike,
     kv_block_tokens: ArrayLike,
     reserve_full: ArrayLike,
+    draft_layers: ArrayLike = 0.0,
 ) -> np.ndarray:
     """Running sequences an engine's KV cache holds, all DP replicas together (element-wise over NumPy arrays).
 
@@ -653,17 +654,28 @@ def kv_capacity_sequences(
     """
     cap = np.asarray(capacity_bytes, dtype=float)
     frac = np.asarray(memory_fraction, dtype=float)
-    used = weight_bytes_per_gpu(model, weights, par) + activation_bytes_per_gpu(model, par, max_batch_tokens)
+    used = _resident_bytes(model, weights, par, max_batch_tokens, draft_layers)
     free = np.where(np.asarray(memory_basis_free, dtype=bool), (cap - used) * frac, cap * frac - used)
-    per_seq = _kv_bytes_per_sequence(model, kv, par, isl, osl, kv_block_tokens, reserve_full)
+    per_seq = _kv_bytes_per_sequence(model, kv, par, isl, osl, kv_block_tokens, reserve_full, draft_layers)
     return np.floor(np.maximum(free, 0) / np.maximum(per_seq, 1e-9)) * par.dp
+
+
+def _resident_bytes(
+    model: ModelSpec, weights: str, par: Layout, max_batch_tokens: ArrayLike, draft_layers: ArrayLike
+) -> np.ndarray:
+    """Weights + activations on one GPU, with a speculative draft's ``draft_layers`` decoder layers (MTP modules,
+    an EAGLE head: loaded only when speculation is on) at the model's average layer size."""
+    w = np.asarray(weight_bytes_per_gpu(model, weights, par), dtype=float)
+    draft = np.asarray(draft_layers, dtype=float) * w / max(model.num_layers, 1)
+    return w + draft + activation_bytes_per_gpu(model, par, max_batch_tokens)
 
 
 def _kv_bytes_per_sequence(
     model: ModelSpec, kv: str, par: Layout, isl: ArrayLike, osl: ArrayLike, kv_block_tokens: ArrayLike,
-    reserve_full: ArrayLike,
+    reserve_full: ArrayLike, draft_layers: ArrayLike = 0.0,
 ) -> np.ndarray:  # fmt: skip
-    """KV bytes one running sequence holds on one GPU, as the engine allocates them (see kv_capacity_sequences)."""
+    """KV bytes one running sequence holds on one GPU, as the engine allocates them (see kv_capacity_sequences),
+    with the draft's layers' own KV (at the model's average layer)."""
     isl = np.asarray(isl, dtype=float)
     osl = np.asarray(osl, dtype=float)
     blk = np.maximum(np.asarray(kv_block_tokens, dtype=float), 1.0)
@@ -671,7 +683,8 @@ def _kv_bytes_per_sequence(
     # on demand a sequence never holds more pages than its full length needs
     avg = np.minimum(isl + osl / 2.0 + blk / 2.0, full)
     tokens = np.where(np.asarray(reserve_full, dtype=bool), full, avg)
-    return np.asarray(kv_cache_bytes(model, tokens, kv, 1), dtype=float) / kv_shard_factor(model, par)
+    draft = 1.0 + np.asarray(draft_layers, dtype=float) / max(model.num_layers, 1)
+    return np.asarray(kv_cache_bytes(model, tokens, kv, 1), dtype=float) * draft / kv_shard_factor(model, par)
 
 
 def memory_in_use_bytes(
@@ -690,6 +703,7 @@ def memory_in_use_bytes(
     kv_block_tokens: ArrayLike,
     reserve_full: ArrayLike,
     reserve: ArrayLike = True,
+    draft_layers: ArrayLike = 0.0,
 ) -> np.ndarray:
     """Bytes in use on one GPU with ``concurrency`` running sequences (all DP replicas together), by the rule
     :func:`kv_capacity_sequences` admits them with: weights + activations + each running sequence's KV as the engine
@@ -698,8 +712,8 @@ def memory_in_use_bytes(
     chip's memory: a configuration the capacity admits never shows more than the chip holds."""
     cap = np.asarray(capacity_bytes, dtype=float)
     frac = np.asarray(memory_fraction, dtype=float)
-    used = weight_bytes_per_gpu(model, weights, par) + activation_bytes_per_gpu(model, par, max_batch_tokens)
+    used = _resident_bytes(model, weights, par, max_batch_tokens, draft_layers)
     left = np.where(np.asarray(memory_basis_free, dtype=bool), (cap - used) * (1.0 - frac), cap * (1.0 - frac))
-    per_seq = _kv_bytes_per_sequence(model, kv, par, isl, osl, kv_block_tokens, reserve_full)
+    per_seq = _kv_bytes_per_sequence(model, kv, par, isl, osl, kv_block_tokens, reserve_full, draft_layers)
     seqs = np.maximum(np.asarray(concurrency, dtype=float), 0.0) / par.dp
     return used + seqs * per_seq + np.where(np.asarray(reserve, dtype=bool), np.maximum(left, 0.0), 0.0)

@@ -81,9 +81,16 @@ def _f(x: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def concurrency_cap(
-    model: ModelSpec, weights: str, kv: str, pa: PointArrays, isl: ArrayLike, osl: ArrayLike
+    model: ModelSpec,
+    weights: str,
+    kv: str,
+    pa: PointArrays,
+    isl: ArrayLike,
+    osl: ArrayLike,
+    draft_layers: ArrayLike = 0.0,
 ) -> np.ndarray:
-    """Largest total concurrency the KV cache holds (all DP ranks), capped by the engine's running-sequence limit."""
+    """Largest total concurrency the KV cache holds (all DP ranks), capped by the engine's running-sequence limit;
+    ``draft_layers``: a speculative draft's decoder layers resident beside the model (0: speculation off)."""
     n = kv_capacity_sequences(
         model,
         weights,
@@ -97,6 +104,7 @@ def concurrency_cap(
         max_batch_tokens=pa.max_batch_tokens,
         kv_block_tokens=pa.kv_block_tokens,
         reserve_full=pa.kv_reserve_full,
+        draft_layers=draft_layers,
     )
     return np.minimum(n, pa.max_seqs * pa.dp)
 
@@ -169,7 +177,8 @@ def serve(
     dp = pa.dp
     gpus = pa.tp * pa.pp * pa.dp
 
-    cap_total = concurrency_cap(model, weights, kv, pa, isl, osl)
+    # the draft's layers are resident only while speculation is on
+    cap_total = concurrency_cap(model, weights, kv, pa, isl, osl, np.where(k > 0, n_draft, 0.0))
     cap = np.floor(cap_total / dp)  # per rank
     fits = cap >= 1
     c_req = np.where(np.isfinite(conc_in), conc_in / dp, cap)  # requests in flight per rank (closed loop)
@@ -580,7 +589,7 @@ def serve_disagg(
     )
     servers = x * pa_prefill.dp
     cap_p = concurrency_cap(model, wp, kvp_, pa_prefill, isl, np.ones(shape))
-    cap_d = concurrency_cap(model, weights, kv, pa_decode, isl, osl) * y  # all decode replicas
+    cap_d = concurrency_cap(model, weights, kv, pa_decode, isl, osl, np.where(k > 0, n_draft, 0.0)) * y  # all replicas
     fits = (cap_p >= 1) & (cap_d >= 1)
     t_kv = kv_transfer_s(model, kv, isl, pa_prefill, pa_decode, same_domain=same_domain)
     C = np.where(np.isfinite(conc_in), np.minimum(conc_in, np.maximum(cap_d, 1.0)), np.maximum(cap_d, 1.0))
@@ -1041,6 +1050,7 @@ def estimate(
                 kv_block_tokens=pa.kv_block_tokens[0],
                 reserve_full=pa.kv_reserve_full[0],
                 reserve=hw.kind != "sram",  # an SRAM chip's capacity is the model's share: no engine reserve
+                draft_layers=sp.draft_layers if sp.draft_tokens > 0 else 0.0,
             )
         )[0]
         / units.GIB
