@@ -442,3 +442,15 @@ def test_hostile_names_in_a_scenario_print_literally(tmp_path, text):
     r = run_cli("report", str(path), "--months", "2", "--hardware", "h100-sxm", "-q", "-o", str(tmp_path / "r.html"))
     assert_clean(r)
     assert r.exit_code == 0
+
+
+@pytest.mark.parametrize("args, flag, typed", [
+    (("estimate", *M8, *H, "--tp", "1e9"), "--tp", "'1e9'"),
+    (("estimate", *M8, *H, "--isl=nan"), "--isl", "'nan'"),
+    (("fit", *M8, *H, "--users", "[bold]x[/bold]"), "--users", "'[bold]x[/bold]'"),
+])  # fmt: skip
+def test_a_value_a_flag_cannot_take_is_quoted_back(args, flag, typed):
+    """The error '--tp: Input should be a valid integer' did not say what was typed."""
+    r = run_cli(*args)
+    assert_clean(r, flag=flag)
+    assert f"(got {typed})" in r.stderr

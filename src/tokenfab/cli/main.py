@@ -123,19 +123,28 @@ class CheckedCommand(TyperCommand):
     """A sub-command whose file parameters are checked before it runs and whose errors name its flags."""
 
     @staticmethod
-    def _bad_value(e: typer.BadParameter) -> TokenfabError | None:
-        """A value a flag cannot take (``--users abc``, ``--isl nan``) as one line naming the flag, like every other
-        input error, not Click's usage box (a missing required option keeps Click's message with the usage)."""
+    def _bad_value(e: typer.BadParameter, args: list[str] | None = None) -> TokenfabError | None:
+        """A value a flag cannot take (``--users abc``, ``--isl nan``) as one line naming the flag and the value
+        typed (``args``: the command line), like every other input error, not Click's usage box (a missing required
+        option keeps Click's message with the usage)."""
         if type(e).__name__ == "MissingParameter" or e.param is None:
             return None
-        opts = [o for o in getattr(e.param, "opts", ()) if o.startswith("--")] or [e.param.name or "value"]
-        return TokenfabError(e.message.split(",")[0].rstrip("."), field=opts[0])
+        all_opts = list(getattr(e.param, "opts", ())) + list(getattr(e.param, "secondary_opts", ()))
+        opts = [o for o in all_opts if o.startswith("--")] or [e.param.name or "value"]
+        got = None
+        for i, a in enumerate(args or []):  # the last value given for the flag (--tp 1e9 or --tp=1e9)
+            if a in all_opts and i + 1 < len(args or []):
+                got = (args or [])[i + 1]
+            elif any(a.startswith(o + "=") for o in all_opts if o.startswith("--")):
+                got = a.split("=", 1)[1]
+        return TokenfabError(e.message.split(",")[0].rstrip("."), field=opts[0], got=got)
 
     def parse_args(self, ctx, args):
+        typed = list(args)
         try:
             return super().parse_args(ctx, args)
         except typer.BadParameter as e:
-            one_line = self._bad_value(e)
+            one_line = self._bad_value(e, typed)
             if one_line is None:
                 raise
             raise one_line from None
