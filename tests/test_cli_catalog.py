@@ -261,3 +261,14 @@ def test_a_next_generation_family_name_is_not_a_typo(tmp_path):
     for fam in ("cdna5", "gaudi4"):
         path = _user_file(tmp_path, f"{fam}.yaml", {"acme-x1": _chip(cost_family=fam)})
         assert invoke("catalog", "hardware", "acme-x1", "--hardware-file", path).exit_code == 0
+
+
+def test_a_bundled_chip_redefined_by_a_file_is_named(tmp_path):
+    """A hardware file that redefines a bundled key replaced it silently."""
+    from tokenfab.perf.serving import estimate
+
+    path = _user_file(tmp_path, "o.yaml", {"h100-sxm": _chip(name="My H100", peak_tflops={"bf16": 989.4})})
+    e = estimate("llama-3.1-8b", "h100-sxm", gpus=1, concurrency=1, hardware_files=[path])
+    assert any("h100-sxm is the definition in" in w and "replaces the bundled entry" in w for w in e.warnings)
+    plain = estimate("llama-3.1-8b", "h100-sxm", gpus=1, concurrency=1)
+    assert not any("replaces the bundled entry" in w for w in plain.warnings)

@@ -315,6 +315,26 @@ def catalog(hardware_files: tuple[str, ...] | list[str] | str | Path | None = No
     return cat
 
 
+def redefined_note(
+    keys: list[str], hardware_files: tuple[str, ...] | list[str] | str | Path | None = None
+) -> str | None:
+    """A sentence naming the bundled hardware among ``keys`` that a user file redefines (the file's entry replaces
+    the bundled one entry by entry, later files winning), None when none is: a replaced chip is never silent."""
+    files = _as_files(hardware_files)
+    if not files:
+        return None
+    bundled = _bundled()
+    where: dict[str, str] = {}
+    for f in files:
+        for k in load_catalog_file(f):
+            if k in bundled:
+                where[k] = f
+    hit = [k for k in dict.fromkeys(keys) if k in where]
+    if not hit:
+        return None
+    return "; ".join(f"{k} is the definition in {where[k]} (it replaces the bundled entry)" for k in hit)
+
+
 def alias_map(cat: dict[str, HardwareSpec]) -> dict[str, str]:
     """alias -> key. A real key always wins over an alias of the same spelling."""
     out: dict[str, str] = {}

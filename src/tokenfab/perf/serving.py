@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import CalibrationProfile, load_profile
 from tokenfab.catalog.engines import EngineSpec, resolve_engine
-from tokenfab.catalog.hardware import HardwareSpec, get_hardware
+from tokenfab.catalog.hardware import HardwareSpec, get_hardware, redefined_note
 from tokenfab.catalog.models import ModelSpec, get_model, kv_cache_bytes
 from tokenfab.core import units
 from tokenfab.core.errors import TokenfabError, require_int
@@ -1071,6 +1071,9 @@ def estimate(
             f"first-principles estimate: {' and '.join(without_data)} {'have' if len(without_data) == 2 else 'has'} no "
             "measurements; the parameters are a prior (see calibration and uncertainty)"
         )
+    hw_note = redefined_note([hw.key], hardware_files)
+    if hw_note:
+        warn_list.append(hw_note)
     user_note = profile.user_calibration_note([(hw.key, eng.key)])
     if user_note:  # which of a user calibration's entries this estimate uses (the sweeps say the same)
         warn_list.append(user_note)

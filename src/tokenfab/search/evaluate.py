@@ -12,7 +12,7 @@ import numpy as np
 from tokenfab.catalog import precision as prec
 from tokenfab.catalog.calibration import load_profile
 from tokenfab.catalog.engines import EngineSpec, engine_keys, get_engine
-from tokenfab.catalog.hardware import HardwareSpec
+from tokenfab.catalog.hardware import HardwareSpec, redefined_note
 from tokenfab.catalog.models import ModelSpec, get_model
 from tokenfab.core.errors import TokenfabError, require_int, require_range
 from tokenfab.core.inputs import check_input, check_sweep_request
@@ -531,7 +531,7 @@ def sweep(
     spec_on = resolve_speculation(mtp, hws)
     # which hardware a user calibration moves, and which keep the bundled fit
     user_note = profile.user_calibration_note([(h.key, e.key) for h, e in zip(hws, engines, strict=True)])
-    warns: list[str] = [user_note] if user_note else []
+    warns: list[str] = [n for n in (user_note, redefined_note([h.key for h in hws], hardware_files)) if n]
     dec_idx = list(range(len(dec_hws)))
     pre_idx = [hws.index(next(h for h in hws if h.key == p.key)) for p in pre_hws] if pre_hws else dec_idx
     pairs = {d: (pre_idx if pre_hws else [d]) for d in dec_idx}
