@@ -668,3 +668,17 @@ def test_a_non_finite_value_is_shown_as_sent():
     assert error_body("x", "pue", got=float("nan"))["got"] == "nan"
     assert error_body("x", "pue", got=float("inf"))["got"] == "inf"
     assert error_body("x", "pue", got=1.5)["got"] == 1.5
+
+
+def test_bench_compare_takes_the_engine_measured(client):
+    """The dashboard's comparison always used the vendor's default engine while the CLI took --engine."""
+    recs = bench_records(levels=(1,))
+    q = "gpus=1&hardware=h100-sxm&usd_per_gpu_hour=2&model=llama-3.1-8b"
+    r = client.post(f"/api/bench?{q}&engine=vllm", content=jsonl(recs))
+    assert r.status_code == 200, r.text
+    row = r.json()["comparison"]["rows"][0]
+    e = serving.estimate("llama-3.1-8b", "h100-sxm", gpus=1, isl=100, osl=20, concurrency=1, engine="vllm")
+    assert row["tpot_ms_p50"]["predicted"] == pytest.approx(e.tpot_ms)
+    d = serving.estimate("llama-3.1-8b", "h100-sxm", gpus=1, isl=100, osl=20, concurrency=1)
+    assert e.tpot_ms != pytest.approx(d.tpot_ms)  # the engine matters here, so the test can fail
+    assert client.get("/api/meta").json()["engines"][0]["key"]

@@ -46,6 +46,7 @@ def example_files() -> dict[str, Path]:
 def meta() -> dict:
     from tokenfab.api import defaults
     from tokenfab.catalog import precision
+    from tokenfab.catalog.engines import engine_keys, get_engine
     from tokenfab.catalog.hardware import catalog
     from tokenfab.catalog.models import get_model, model_keys
     from tokenfab.economics import tco
@@ -81,6 +82,7 @@ def meta() -> dict:
         "models": models,
         "hardware": hw,
         "precisions": {"weights": list(precision.WEIGHT_PRECISIONS), "kv": list(precision.KV_PRECISIONS)},
+        "engines": [{"key": k, "name": get_engine(k).name} for k in engine_keys()],
         "presets": tco.preset_names(),
         "default_preset": tco.DEFAULT_PRESET,
         "tco_fields": [{"name": f, "label": F.label(f), "unit": tco.FIELD_UNITS.get(f, "")} for f in tco.INPUT_FIELDS],
@@ -191,6 +193,7 @@ def run_bench(params: BenchParams, body: bytes) -> dict:
             compare_model=model,
             weights=params.weights,
             kv=params.kv,
+            engine=params.engine or None,
             tp=params.tp,
             pp=params.pp,
             dp=params.dp,

@@ -115,6 +115,7 @@ class BenchParams(_Req):
     model: str | None = Field(default=None, max_length=80)
     weights: str | None = Prec
     kv: str | None = Prec
+    engine: str | None = Field(default=None, max_length=80)  # the engine measured (default: the vendor's)
     tp: int | None = Degree
     pp: int | None = Degree
     dp: int | None = Degree

@@ -343,7 +343,7 @@ const CLI = {
     const file = form.elements.file.files[0];
     return ["bench-report", file ? file.name : "results.jsonl", "--gpus", f.gpus, ...opt("--hardware", f.hardware),
       ...opt("--preset", f.preset), ...opt("--usd-per-gpu-hour", f.usd_per_gpu_hour), ...opt("--compare-model", f.model),
-      ...opt("--weights", f.weights), ...opt("--kv", f.kv), ...opt("--tp", f.tp), ...opt("--pp", f.pp), ...opt("--dp", f.dp)];
+      ...opt("--weights", f.weights), ...opt("--kv", f.kv), ...opt("--engine", f.engine), ...opt("--tp", f.tp), ...opt("--pp", f.pp), ...opt("--dp", f.dp)];
   },
 };
 function cliText(name) {
@@ -873,6 +873,7 @@ function populate(meta) {
     else if (kind === "preset") fillSelect(sel, presets.map((p) => (p.value === meta.default_preset ? { value: p.value, label: `${p.label} (default)` } : p)), { value: meta.default_preset });
     else if (kind === "preset-optional") fillSelect(sel, presets, { blank: `default (${meta.default_preset})` });
     else if (kind === "example") fillSelect(sel, meta.examples.map((x) => ({ value: x, label: x })));
+    else if (kind === "engine-optional") fillSelect(sel, (meta.engines || []).map((e) => ({ value: e.key, label: e.key, title: e.name })), { blank: "the hardware vendor's (default)" });
   }
   for (const list of $$('.checklist[data-kind="hardware-multi"]')) fillChecklist(list, meta.hardware, DEFAULTS.frontierHardware, meta.limits.max_hardware);
   for (const n of $$('[data-limit="max_hardware"]')) n.textContent = String(meta.limits.max_hardware);
