@@ -157,10 +157,14 @@ def fit(req: FitRequest) -> FitResult:
         hardware_files=req.hardware_files,
     )
     d = to_jsonable(r.to_dict())
+    from tokenfab.catalog.hardware import redefined_note
+
+    note = redefined_note([r.hardware], req.hardware_files)  # a bundled chip a file redefines is named
     return FitResult(
         operation="fit",
         inputs=req.model_dump(mode="json"),
         definitions=dict(FitResult.FIELD_DEFINITIONS),
+        warnings=[note] if note else [],
         **d,
     )
 

@@ -77,6 +77,8 @@ def _render(r, *, given: dict | None = None) -> None:
     )
     console.print(t)
     console.print(lit(r.message, "green" if r.fits else "bold red"))
+    for w in r.warnings:
+        console.print(lit("warning:", "yellow") + " " + lit(w), highlight=False)
     console.print(lit(r.units_note, "dim"))
     console.print(lit(r.reservation_note, "dim"))
     console.print(lit(O.terms_note("layouts", "KV cache"), "dim"), highlight=False)
