@@ -682,3 +682,21 @@ def test_bench_compare_takes_the_engine_measured(client):
     d = serving.estimate("llama-3.1-8b", "h100-sxm", gpus=1, isl=100, osl=20, concurrency=1)
     assert e.tpot_ms != pytest.approx(d.tpot_ms)  # the engine matters here, so the test can fail
     assert client.get("/api/meta").json()["engines"][0]["key"]
+
+
+def test_estimate_and_frontier_take_an_engine(client):
+    """The dashboard's Estimate and Frontier had no engine choice (vendor defaults only), unlike the CLI."""
+    from tokenfab.search.result import frontier as lib_frontier
+
+    body = {"model": "llama-3.1-8b", "hardware": "h100-sxm", "gpus": 1, "concurrency": 4, "engine": "vllm"}
+    r = client.post("/api/estimate", json=body)
+    assert r.status_code == 200, r.text
+    e = serving.estimate("llama-3.1-8b", "h100-sxm", gpus=1, concurrency=4, engine="vllm")
+    assert r.json()["engine"] == "vllm" and r.json()["tpot_ms"] == pytest.approx(e.tpot_ms)
+    fr = client.post("/api/frontier", json={"model": "llama-3.1-8b", "hardware": ["h100-sxm"], "gpus": 1,
+                                            "engine": "vllm", "mode": "agg"})  # fmt: skip
+    assert fr.status_code == 200, fr.text
+    lib = lib_frontier("llama-3.1-8b", ["h100-sxm"], gpus=1, engine="vllm", mode="agg")
+    assert len(fr.json()["points"]) == len(lib.points())
+    bad = client.post("/api/estimate", json={**body, "hardware": "mi300x", "engine": "trtllm"})
+    assert bad.status_code == 400 and "engine" in bad.text

@@ -127,7 +127,7 @@ def run_estimate(req: EstimateRequest) -> dict:
         )
     )
     out = e.to_dict()
-    out["header"] = explain.estimate_header(out, weights_given=req.weights is not None)
+    out["header"] = explain.estimate_header(out, weights_given=req.weights is not None, engine_given=bool(req.engine))
     lp = explain.largest_part(out.get("breakdown") or {})
     out["explain"] = {
         "bound": explain.bound_note(out),

@@ -72,6 +72,7 @@ class FitRequest(_LayoutRequest):
 
 
 class EstimateRequest(_LayoutRequest):
+    engine: str | None = Field(default=None, max_length=80)  # default: the hardware vendor's
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     concurrency: int | Literal["max"] | None = Field(default="max")
@@ -130,6 +131,7 @@ class FrontierRequest(_Req):
     model: str = Key
     hardware: list[str] = Field(min_length=1, max_length=MAX_HARDWARE)
     weights: str | None = Prec
+    engine: str | None = Field(default=None, max_length=80)  # one for every hardware; default: each vendor's
     isl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     osl: int = Field(default=1024, ge=1, le=MAX_TOKENS)
     mode: Literal["agg", "disagg", "both"] = "both"
