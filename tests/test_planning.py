@@ -273,7 +273,7 @@ def test_plan_json_and_rows(res):
     assert len(wl["composed"]) == len(wl["prefill_replicas"]) == len(wl["decode_replicas"]) == 6
     assert d["summary"]["sentences"] and d["summary"]["gpus"] == d["hardware"][0]["monthly"]["gpus"][-1]
     rows = res.to_rows()
-    assert len(rows) == 2 * 6 and "tokens_per_day:chat" in rows[0] and "tokens_per_day:users" in rows[0]
+    assert len(rows) == 2 * 6 and "tokens_per_day:feature:chat" in rows[0] and "tokens_per_day:persona:users" in rows[0]
 
 
 def test_months_and_hardware_overrides():

@@ -451,10 +451,12 @@ class PlanResult:
                     "peak_tokens_per_s",
                 ):
                     row[k] = float(d.totals[k][i])
+                # by feature and by persona: two breakdowns of the same tokens (each sums to the total), kept apart
+                # (a persona and a feature of one name shared a column and one was lost)
                 for f, v in d.by_feature.items():
-                    row[f"tokens_per_day:{f}"] = float(v["total_tokens_per_day"][i])
+                    row[f"tokens_per_day:feature:{f}"] = float(v["total_tokens_per_day"][i])
                 for p, v in d.by_persona.items():
-                    row[f"tokens_per_day:{p}"] = float(v["total_tokens_per_day"][i])
+                    row[f"tokens_per_day:persona:{p}"] = float(v["total_tokens_per_day"][i])
                 row["prior"] = h.prior
                 # every banded monthly figure with its p10 / p90 (BAND_KEYS), then the unbanded ones
                 for k in (*(k for k in BAND_KEYS if k not in ("serving_gpus", "gpu_cost_usd")), *_CSV_UNBANDED):

@@ -781,9 +781,10 @@ def render_html(res: PlanResult, *, title: str | None = None, swing_pct: float =
     if tor:
         tornado_note = (
             f"<p class='small'>Tornado (the GPU fleet only, no fixed costs, {esc(tor['month_label'])}): $ per million "
-            f"tokens at the fleet's capacity of {F.num(tor['tokens_per_s_per_gpu'], 0)} tokens/s per GPU and its "
-            f"average utilization of {F.pct(tor['utilization'])}, each input moved -/+{F.num(swing_pct)}% alone "
-            "(tokenfab.economics.sensitivity).</p>"
+            f"tokens at {F.num(tor['tokens_per_s_per_gpu'], 0)} tokens/s per busy GPU: the fleet's tokens over its "
+            f"GPU-hours at the cost's utilization basis of {F.pct(tor['utilization'])} (the TCO input that turns a "
+            "wall-clock GPU-hour into a busy one, not the fleet's load, which the summary gives); each input moved "
+            f"-/+{F.num(swing_pct)}% alone (tokenfab.economics.sensitivity).</p>"
         )
     else:
         tornado_note = (
