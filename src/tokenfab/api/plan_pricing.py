@@ -127,6 +127,9 @@ def price_check_at_plan(
     utils = ", ".join(f"{h} {p['utilization']:.0%}" for h, p in ops["points"].items())
     r.notes.insert(
         0,
-        f"priced at the plan's operating point and average fleet utilization (workload {ops['workload']}, {utils})",
+        f"priced at the plan's operating point and average fleet utilization (workload {ops['workload']}, {utils}): "
+        "that workload's serving GPUs only, not the prompt-cache GPUs or the plan's other workloads, so its $/M is "
+        "the workload's own serving cost and differs from the plan summary's whole-fleet $/M unless the plan has one "
+        "workload and no prompt cache",
     )
     return r
