@@ -91,3 +91,13 @@ def test_write_report(res, tmp_path):
     assert p.read_text().startswith("<!DOCTYPE html>")
     with pytest.raises(TokenfabError):
         R.write_report(res, tmp_path / "r.pdf")
+
+
+def test_a_band_reads_as_a_range_in_one_style():
+    """Report cells showed "$6,173,052-$11.2M" (two styles) and "-2,992%--2,434%" (a dash beside a minus)."""
+    from tokenfab.render import format as F
+    from tokenfab.render.report import _band_note, _range_cell
+
+    assert _range_cell(6_173_052, 11_200_000, F.usd) == " ($6.17M to $11.2M)"
+    assert _range_cell(224_878, 280_639, F.usd) == " ($224,878 to $280,639)"
+    assert _band_note({"p10": -2992.0, "p90": -2434.0}, F.pct_value) == "; p10-p90 -2,992% to -2,434%"

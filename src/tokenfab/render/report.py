@@ -401,17 +401,30 @@ def _largest_workload(d: dict) -> str | None:
 _NUMERIC = re.compile(r"^[-+]?\$?[-+]?[\d,]*\.?\d+\s?(%|[kMBT]|GiB|MW|ms)?( / [-+]?\$?[\d,]*\.?\d+%?)?$")
 
 
+def _ends(lo, hi, fmt) -> tuple[str, str]:
+    """Both ends of a range in one style: dollars compact at both ends when either is ($6.2M to $11.2M, not
+    $6,173,052-$11.2M)."""
+    if fmt is F.usd:
+        big = max(abs(float(lo)), abs(float(hi))) >= 1e7
+        return (F.usd(lo, compact_from=1e3), F.usd(hi, compact_from=1e3)) if big else (F.usd(lo), F.usd(hi))
+    return fmt(lo), fmt(hi)
+
+
 def _band_note(band: dict | None, fmt, suffix: str = "") -> str:
-    """``; p10-p90 54-75 GPUs``: a figure's band from the performance model's error ('' without one); ``fmt``
-    formats each end (tokenfab.render.format)."""
+    """``; p10-p90 54 to 75 GPUs``: a figure's band from the performance model's error ('' without one); ``fmt``
+    formats each end (tokenfab.render.format). "to", not a dash: a negative end read as "-2,992%--2,434%"."""
     if not band or band.get("p10") is None or band.get("p90") is None:
         return ""
-    return f"; p10-p90 {fmt(band['p10'])}-{fmt(band['p90'])}{suffix}"
+    a, b = _ends(band["p10"], band["p90"], fmt)
+    return f"; p10-p90 {a} to {b}{suffix}"
 
 
 def _range_cell(lo, hi, fmt=F.si) -> str:
-    """`` (a-b)``: the p10-p90 after a table cell's figure ('' without a band)."""
-    return "" if lo is None or hi is None else f" ({fmt(lo)}-{fmt(hi)})"
+    """`` (a to b)``: the p10-p90 after a table cell's figure ('' without a band)."""
+    if lo is None or hi is None:
+        return ""
+    a, b = _ends(lo, hi, fmt)
+    return f" ({a} to {b})"
 
 
 def _month_band(m: dict, key: str, i: int) -> tuple[Any, Any]:
