@@ -128,6 +128,7 @@ CASES = [
     (("sensitivity", *H, "--tokens-per-s-per-gpu", "1000", "--monte-carlo", "10", "--seed", "-1"), "--seed"),
     (("sensitivity", *H, "--tokens-per-s-per-gpu", "1000", "--pue", "nan"), "--pue"),
     (("prices", "-m", "llama-3.3-70b", "--isl", "0"), "--isl"),
+    (("prices", "--plan", "examples/consumer_chat.yaml", "--plan-months", "0"), "--plan-months"),  # was --months
     # output paths checked before any work starts
     (("plan", "examples/consumer_chat.yaml", "--csv", "/nonexistent-dir/plan.csv"), "--csv"),
     (("plan", "examples/consumer_chat.yaml", "--csv", "{d}/folder"), "--csv"),

@@ -180,6 +180,11 @@ def test_speculation_that_accepts_nothing_never_helps(case, engine, profile, k, 
     base = _serve(m, w, pa, isl=isl, osl=osl, concurrency=c)
     sp = _serve(m, w, pa, isl=isl, osl=osl, concurrency=c, **spec)
     assert first(sp["output_tokens_per_s"]) <= first(base["output_tokens_per_s"]) * (1 + REL)
+    if c is None and first(sp["concurrency"]) >= 1:
+        # offline: the draft's resident layers leave the cache fewer sequences; compare latency at those
+        c = first(sp["concurrency"])
+        base = _serve(m, w, pa, isl=isl, osl=osl, concurrency=c)
+        sp = _serve(m, w, pa, isl=isl, osl=osl, concurrency=c, **spec)
     assert first(sp["e2el_ms"]) >= first(base["e2el_ms"]) * (1 - REL)
     assert first(sp["acceptance_length"]) == 1.0
     rate = 0.3 * first(_serve(m, w, pa, isl=isl, osl=osl, **spec)["requests_per_s"])

@@ -85,6 +85,7 @@ PARAM_OF: dict[str, dict[str, str]] = {
     "report": {"swing_pct": "swing_pct"},
     "bench-report": {"html": "html_path"},
     "bench": {"summary": "summary_path", "duration_s": "duration", "api_key": "api_key_env"},
+    "prices": {"months": "plan_months"},
 }
 
 
