@@ -395,3 +395,11 @@ def test_months_past_the_horizon_are_refused():
     with pytest.raises(TokenfabError, match="horizon") as ei:
         P.plan(sc, months=sc.horizon_months + 1, hardware=["h100-sxm"])
     assert ei.value.field == "months"
+
+
+def test_plan_prose_reads_ranges_and_counts_as_a_person_writes_them():
+    """A plan's prose said "1 racks", "$0.000 a month" and put a dash beside a minus ("-5%--3%")."""
+    from tokenfab.planning.plan import _money, _range
+
+    assert _money(0.0) == "$0" and _money(0.25) == "$0.250"
+    assert _range({"p10": -5.0, "p90": -3.0}, lambda x: f"{x:.0f}%") == "-5% to -3%"

@@ -1391,6 +1391,8 @@ def _money(x) -> str:
         return f"{sign}${a:,.0f}"
     if a >= 1:
         return f"{sign}${a:,.2f}"
+    if a == 0:
+        return "$0"
     return f"{sign}${a:,.3f}"
 
 
@@ -1444,7 +1446,8 @@ def plan_ranking(res: PlanResult) -> dict:
 
 
 def _range(band: dict | None, fmt) -> str:
-    return f"{fmt(band['p10'])}-{fmt(band['p90'])}" if band else ""
+    """``a to b`` ("to", not a dash: a negative end would read as ``-5%--3%``)."""
+    return f"{fmt(band['p10'])} to {fmt(band['p90'])}" if band else ""
 
 
 def fleet_operating_point(res: PlanResult, hardware: str, month: int = -1) -> dict | None:
@@ -1581,7 +1584,8 @@ def plan_summary(res: PlanResult) -> dict:
     )
     mw_txt = f" drawing {out['mw']:.2f} MW" if out["mw"] is not None else ""
     s.append(
-        f"The cheapest hardware is {b.hardware}: {out['gpus']:,} GPUs ({int(mo['racks'][i]):,} racks){mw_txt}, "
+        f"The cheapest hardware is {b.hardware}: {out['gpus']:,} GPUs ({int(mo['racks'][i]):,} "
+        f"rack{'' if int(mo['racks'][i]) == 1 else 's'}){mw_txt}, "
         + (
             f"costing {_money(float(mo['gpu_cost_usd'][i]))} a month "
             f"({_money(float(mo['capital_usd'][i]))} capital, "
