@@ -413,10 +413,11 @@ def run_bench(req: BenchRequest, *, hooks: Any = None, stats: Any = None) -> Ben
     """``tokenfab.bench.client.run_benchmark`` of the request's settings, the result document of its levels, and the
     CSV and summary files when asked for. ``hooks`` (tokenfab.bench.runner.ProgressHooks) and ``stats``
     (client.LiveStats) let a caller show progress; the run itself is the same without them."""
+    import dataclasses
     import json
 
     from tokenfab.bench import client, metrics, report
-    from tokenfab.bench.energy import EnergyMeter
+    from tokenfab.bench.energy import MAX_GPU_INDEX, EnergyMeter
     from tokenfab.core.files import check_output_path
     from tokenfab.core.inputs import parse_int_list
 
@@ -427,37 +428,12 @@ def run_bench(req: BenchRequest, *, hooks: Any = None, stats: Any = None) -> Ben
     for path, name in ((req.csv, "csv"), (req.summary, "summary")):  # before anything is sent
         if path is not None:
             check_output_path(path, field=name, kind="a file path")
+    # the request's fields of the same name, plus the parsed load
+    same = {f.name for f in dataclasses.fields(client.BenchConfig)} & set(BenchRequest.model_fields)
     cfg = client.BenchConfig(
-        url=req.url,
-        model=req.model,
-        endpoint=req.endpoint,
-        isl=req.isl,
-        osl=req.osl,
-        length_dist=req.length_dist,
-        mode=mode,
-        levels=levels,
-        requests=req.requests,
-        duration_s=req.duration_s,
-        warmup=req.warmup,
-        arrival=req.arrival,
-        timeout_s=req.timeout_s,
-        seed=req.seed,
-        ignore_eos=req.ignore_eos,
-        tokenizer=req.tokenizer,
-        workload=req.workload,
-        dataset=req.dataset,
-        turns=req.turns,
-        think_time_s=req.think_time_s,
-        prefix_tokens=req.prefix_tokens,
-        prefix_groups=req.prefix_groups,
-        prefix_hit_rate=req.prefix_hit_rate,
-        trace=req.trace,
-        sweep_rates=sweep_k,
-        max_connections=req.max_connections,
-        workers=req.workers,
-        event_loop=req.event_loop,
+        mode=mode, levels=levels, sweep_rates=sweep_k, **{k: getattr(req, k) for k in sorted(same)}
     )
-    gpus = parse_int_list(req.gpu_index, "--gpu-index", minimum=0, maximum=1023) if req.gpu_index else None
+    gpus = parse_int_list(req.gpu_index, "--gpu-index", minimum=0, maximum=MAX_GPU_INDEX) if req.gpu_index else None
     meter = EnergyMeter(gpus) if req.energy else None
     try:
         outcome = client.run_benchmark(

@@ -28,6 +28,8 @@ from typing import Any
 
 from tokenfab.bench import metrics
 
+MAX_GPU_INDEX = 1023  # NVML device indices a --gpu-index may name: far beyond the GPUs of any one host
+
 
 def not_measured(reason: str) -> dict:
     return {"measured": False, "reason": f"energy not measured: {reason}"}

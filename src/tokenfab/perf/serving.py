@@ -91,22 +91,21 @@ def concurrency_cap(
 ) -> np.ndarray:
     """Largest total concurrency the KV cache holds (all DP ranks), capped by the engine's running-sequence limit;
     ``draft_layers``: a speculative draft's decoder layers resident beside the model (0: speculation off)."""
-    n = kv_capacity_sequences(
-        model,
-        weights,
-        kv,
-        pa,  # the per-point parallel degrees (a memory.Layout)
-        isl=isl,
-        osl=osl,
-        capacity_bytes=pa.capacity_bytes,
-        memory_fraction=pa.memory_fraction,
-        memory_basis_free=pa.memory_basis_free,
-        max_batch_tokens=pa.max_batch_tokens,
-        kv_block_tokens=pa.kv_block_tokens,
-        reserve_full=pa.kv_reserve_full,
-        draft_layers=draft_layers,
-    )
+    # pa: the per-point parallel degrees (a memory.Layout) and the engine's memory settings
+    n = kv_capacity_sequences(model, weights, kv, pa, isl=isl, osl=osl, draft_layers=draft_layers, **_memory_rule(pa))
     return np.minimum(n, pa.max_seqs * pa.dp)
+
+
+def _memory_rule(pa: PointArrays) -> dict[str, np.ndarray]:
+    """The engine's memory settings of each point, as perf.memory's capacity and in-use rules take them."""
+    return {
+        "capacity_bytes": pa.capacity_bytes,
+        "memory_fraction": pa.memory_fraction,
+        "memory_basis_free": pa.memory_basis_free,
+        "max_batch_tokens": pa.max_batch_tokens,
+        "kv_block_tokens": pa.kv_block_tokens,
+        "reserve_full": pa.kv_reserve_full,
+    }
 
 
 def _draft_s(
@@ -1033,28 +1032,19 @@ def estimate(
         if overloaded:
             warn_list.append(overload_text(rate_rps, max_rate))
     conc = g("concurrency")
-    mem = (
-        np.ravel(
-            memory_in_use_bytes(
-                m,
-                w,
-                kvp,
-                pa,
-                concurrency=conc,
-                isl=isl,
-                osl=osl,
-                capacity_bytes=pa.capacity_bytes[0],
-                memory_fraction=pa.memory_fraction[0],
-                memory_basis_free=pa.memory_basis_free[0],
-                max_batch_tokens=pa.max_batch_tokens[0],
-                kv_block_tokens=pa.kv_block_tokens[0],
-                reserve_full=pa.kv_reserve_full[0],
-                reserve=hw.kind != "sram",  # an SRAM chip's capacity is the model's share: no engine reserve
-                draft_layers=sp.draft_layers if sp.draft_tokens > 0 else 0.0,
-            )
-        )[0]
-        / units.GIB
+    in_use = memory_in_use_bytes(
+        m,
+        w,
+        kvp,
+        pa,
+        concurrency=conc,
+        isl=isl,
+        osl=osl,
+        reserve=hw.kind != "sram",  # an SRAM chip's capacity is the model's share: no engine reserve
+        draft_layers=sp.draft_layers if sp.draft_tokens > 0 else 0.0,
+        **_memory_rule(pa),
     )
+    mem = float(np.ravel(in_use)[0]) / units.GIB
     status = profile.status_for(hw, eng.key)
     pct = {
         "ttft_ms": {lbl: g(f"ttft_{lbl}_ms") for lbl in ("p50", "p90", "p99")},
